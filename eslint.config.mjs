@@ -1,0 +1,35 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// Lint holds the layering: each heavy dependency is imported in exactly one place.
+const only = (name, where) => ({ name, message: `import ${name} only in ${where}` });
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'dist-typecheck/**', 'coverage/**', 'node_modules/**', 'bin/**', 'jest.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/gateway/forward/**', 'src/bench/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [only('http-proxy-middleware', 'src/gateway/forward/')] }],
+    },
+  },
+  {
+    files: ['src/catalog/**/*.ts', 'src/shared/**/*.ts', 'src/gateway/target/**/*.ts', 'src/gateway/policy/**/*.ts', 'src/gateway/auth/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [
+          { name: 'express', message: 'pure modules must not depend on express' },
+          only('http-proxy-middleware', 'src/gateway/forward/'),
+          only('ioredis', 'src/redis/'),
+        ],
+      }],
+    },
+  },
+);
