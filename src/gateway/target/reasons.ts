@@ -1,0 +1,92 @@
+/**
+ * Why a request target is refused, as a closed set. The reason goes to logs and metrics; the
+ * public message is fixed per reason (or names a catalog parameter), so no byte of the caller's
+ * target is ever echoed back.
+ */
+
+/** 400: the target is not in the one canonical shape the gateway accepts. */
+export const BAD_TARGET_REASONS = [
+  'target-too-long',
+  'forbidden-byte',
+  'asterisk-form',
+  'absolute-form',
+  'not-origin-form',
+  'fragment',
+  'malformed-percent-encoding',
+  'double-encoding',
+  'encoded-dot',
+  'encoded-separator',
+  'encoded-reserved',
+  'backslash',
+  'matrix-parameter',
+  'forbidden-path-character',
+  'empty-segment',
+  'dot-segment',
+  'forbidden-query-character',
+  'empty-query-name',
+  'bad-path-parameter',
+  'unknown-query-parameter',
+  'duplicate-query-parameter',
+  'invalid-query-value',
+  'missing-query-parameter',
+] as const;
+
+/** 404: a well-formed target that names no operation of the catalog. */
+export const UNKNOWN_ROUTE_REASONS = ['outside-base-path', 'no-route', 'method-not-allowed'] as const;
+
+export type BadTargetReason = (typeof BAD_TARGET_REASONS)[number];
+export type UnknownRouteReason = (typeof UNKNOWN_ROUTE_REASONS)[number];
+export type TargetRejectReason = BadTargetReason | UnknownRouteReason;
+
+const BAD_TARGET_MESSAGES: Record<BadTargetReason, string> = {
+  'target-too-long': 'The request target is too long.',
+  'forbidden-byte': 'The request target contains control or non-ASCII characters.',
+  'asterisk-form': 'The request target must be an absolute path.',
+  'absolute-form': 'The request target must be an absolute path, not a URL.',
+  'not-origin-form': 'The request target must be an absolute path.',
+  fragment: 'The request target must not contain a fragment.',
+  'malformed-percent-encoding': 'The request target contains a malformed percent-encoding.',
+  'double-encoding': 'The request target contains an encoded percent sign.',
+  'encoded-dot': 'The request target contains an encoded dot.',
+  'encoded-separator': 'The request target contains an encoded slash or backslash.',
+  'encoded-reserved': 'The request target contains a percent-encoded reserved character.',
+  backslash: 'The request path contains a backslash.',
+  'matrix-parameter': 'The request path contains a semicolon parameter.',
+  'forbidden-path-character': 'The request path contains a character that is not allowed.',
+  'empty-segment': 'The request path contains an empty segment.',
+  'dot-segment': 'The request path contains a dot segment.',
+  'forbidden-query-character': 'The query string contains a character that is not allowed.',
+  'empty-query-name': 'The query string contains an empty parameter name.',
+  'bad-path-parameter': 'A path parameter is not valid.',
+  'unknown-query-parameter': 'The query string contains a parameter this operation does not accept.',
+  'duplicate-query-parameter': 'The query string repeats a parameter.',
+  'invalid-query-value': 'A query parameter has an invalid value.',
+  'missing-query-parameter': 'A required query parameter is missing.',
+};
+
+const UNKNOWN_ROUTE_MESSAGE = 'No such operation.';
+
+/**
+ * The public message. `catalogName` must come from the catalog (a declared parameter name), never
+ * from the request, because it is shown to the caller.
+ */
+export function publicMessageFor(reason: TargetRejectReason, catalogName?: string): string {
+  if (isUnknownRouteReason(reason)) return UNKNOWN_ROUTE_MESSAGE;
+  if (catalogName !== undefined) {
+    switch (reason) {
+      case 'bad-path-parameter':
+        return `Path parameter "${catalogName}" is not valid.`;
+      case 'invalid-query-value':
+        return `Query parameter "${catalogName}" has an invalid value.`;
+      case 'missing-query-parameter':
+        return `Query parameter "${catalogName}" is required.`;
+      default:
+        break;
+    }
+  }
+  return BAD_TARGET_MESSAGES[reason];
+}
+
+export function isUnknownRouteReason(reason: TargetRejectReason): reason is UnknownRouteReason {
+  return (UNKNOWN_ROUTE_REASONS as readonly string[]).includes(reason);
+}
