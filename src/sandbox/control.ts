@@ -1,0 +1,58 @@
+/**
+ * The referee's handle, for embedding code (and, over HTTP, `/_sandbox/*`): read the stats, reset
+ * the sandbox to its startup state, adjust faults at runtime.
+ */
+import type { ComputeStore } from './computes';
+import { faultPatchSchema, type FaultControl, type FaultPatch, type FaultSettings } from './faults';
+import type { IdempotencyStore } from './idempotency';
+import { SandboxOptionsError } from './options';
+import type { RateLimiter } from './rate-limit';
+import type { Referee, SandboxStats } from './referee';
+
+export interface SandboxReferee {
+  /** `phaseMs` (0-999) recomputes the fixed-window maxima for another phase. */
+  stats(options?: { phaseMs?: number }): SandboxStats;
+  /**
+   * Back to the startup state: no computes (ids restart at "1"), no idempotency records, empty rate
+   * windows, zeroed stats, timeline and last requests, faults and latency as configured at startup.
+   * Keys, profile, limits, window model and delays are configuration and stay.
+   */
+  reset(): void;
+  faults(): FaultSettings;
+  /** Partial update; throws SandboxOptionsError (with paths) on an invalid patch. */
+  setFaults(patch: FaultPatch): FaultSettings;
+}
+
+export function createReferee(parts: {
+  referee: Referee;
+  computes: ComputeStore;
+  idempotency: IdempotencyStore;
+  limiter: RateLimiter;
+  faults: FaultControl;
+}): SandboxReferee {
+  const { referee, computes, idempotency, limiter, faults } = parts;
+  return {
+    stats: (options = {}) => {
+      const phaseMs = options.phaseMs;
+      if (phaseMs !== undefined && !(Number.isInteger(phaseMs) && phaseMs >= 0 && phaseMs <= 999)) {
+        throw new SandboxOptionsError(['phaseMs: must be a whole number from 0 to 999']);
+      }
+      return referee.stats(phaseMs);
+    },
+    reset: () => {
+      computes.reset();
+      idempotency.reset();
+      limiter.reset();
+      referee.reset();
+      faults.reset();
+    },
+    faults: () => faults.get(),
+    setFaults: (patch) => {
+      const parsed = faultPatchSchema.safeParse(patch);
+      if (!parsed.success) {
+        throw new SandboxOptionsError(parsed.error.issues.map((i) => `${i.path.map(String).join('.') || 'faults'}: ${i.message}`));
+      }
+      return faults.apply(parsed.data);
+    },
+  };
+}

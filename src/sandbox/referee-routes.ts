@@ -1,0 +1,69 @@
+/**
+ * The referee over HTTP, outside the API base path: no key, no rate limit, no latency or faults.
+ *   GET  /_sandbox/stats[?phaseMs=N]   the stats (plain JSON, see referee.ts)
+ *   POST /_sandbox/reset               back to the startup state
+ *   GET  /_sandbox/faults              current fault and latency settings
+ *   PUT  /_sandbox/faults              partial update (JSON object), answers the new settings
+ * Errors use the API's error envelope.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { envelopeTimestamp } from '../shared/envelope';
+import { requestIdFrom } from '../shared/request-id';
+import { readBody } from './body';
+import type { SandboxReferee } from './control';
+import { apiError, type ApiError } from './errors';
+import { SandboxOptionsError, type Clock } from './options';
+import { errorBody, writeJson } from './respond';
+import { REFEREE_BASE_PATH } from './request-target';
+import { isJsonContentType, parseJsonObject } from './validation';
+
+const ROUTES: Record<string, string[]> = {
+  [`${REFEREE_BASE_PATH}/stats`]: ['GET'],
+  [`${REFEREE_BASE_PATH}/reset`]: ['POST'],
+  [`${REFEREE_BASE_PATH}/faults`]: ['GET', 'PUT'],
+};
+
+export type RefereeHandler = (req: IncomingMessage, res: ServerResponse, target: { path: string; query: URLSearchParams }) => Promise<void>;
+
+export function createRefereeHandler(deps: { referee: SandboxReferee; clock: Clock; bodyLimitBytes: number }): RefereeHandler {
+  const { referee, clock, bodyLimitBytes } = deps;
+
+  return async (req, res, target) => {
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const ok = (value: unknown): void => writeJson(res, 200, JSON.stringify(value), { 'x-request-id': requestId });
+    const fail = (error: ApiError): void =>
+      writeJson(res, error.status, errorBody(error, requestId, clock.now()), { ...error.headers, 'x-request-id': requestId });
+
+    const read = await readBody(req, bodyLimitBytes);
+    if (read.kind === 'aborted') return;
+    if (read.kind === 'too-large') return fail(apiError('PAYLOAD_TOO_LARGE', `The request body exceeds ${bodyLimitBytes} bytes.`, { connection: 'close' }));
+    const allowed = ROUTES[target.path];
+    if (!allowed) return fail(apiError('NOT_FOUND', 'No such referee route.'));
+    const method = req.method ?? '';
+    if (!allowed.includes(method)) return fail(apiError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed here.`, { allow: allowed.join(', ') }));
+
+    try {
+      switch (`${method} ${target.path}`) {
+        case `GET ${REFEREE_BASE_PATH}/stats`: {
+          const phase = target.query.get('phaseMs');
+          if (phase !== null && !/^[0-9]{1,3}$/.test(phase)) return fail(apiError('VALIDATION_ERROR', 'phaseMs: must be a whole number from 0 to 999'));
+          return ok(referee.stats(phase === null ? {} : { phaseMs: Number(phase) }));
+        }
+        case `POST ${REFEREE_BASE_PATH}/reset`:
+          referee.reset();
+          return ok({ reset: true, at: envelopeTimestamp(new Date(clock.now())) });
+        case `GET ${REFEREE_BASE_PATH}/faults`:
+          return ok(referee.faults());
+        default: {
+          if (!isJsonContentType(req.headers['content-type'])) return fail(apiError('BAD_REQUEST', 'Content-Type must be application/json.'));
+          const body = parseJsonObject(read.bytes);
+          if (!body.ok) return fail(apiError('MALFORMED_JSON', `Malformed JSON: ${body.message}.`));
+          return ok(referee.setFaults(body.value));
+        }
+      }
+    } catch (error) {
+      if (error instanceof SandboxOptionsError) return fail(apiError('VALIDATION_ERROR', error.problems.join('; ')));
+      throw error;
+    }
+  };
+}
