@@ -1,0 +1,25 @@
+import { operationById, type OperationId } from '../../catalog/catalog';
+import { defaultScopeFor } from './default-scopes';
+import { scopeMatches } from './patterns';
+import type { CallerPolicy } from './types';
+
+export type AuthorizationDecision = { allowed: true; grantedBy: string } | { allowed: false; missingScope: string };
+
+/** What `grantedBy` says for an operation the provider documents as needing no key (`health`). */
+export const PUBLIC_GRANT = '(public)';
+
+/**
+ * Deny by default. The effective grant is the caller's configured scopes, narrowed to those the
+ * token's `scope` claim names when it has one: a token can give up power, never add it — a token
+ * scope the caller is not granted matches nothing. Token scopes may use the same `prefix:*` / `*`
+ * patterns as the policy.
+ */
+export function authorize(caller: CallerPolicy, tokenScopes: readonly string[] | undefined, operationId: OperationId): AuthorizationDecision {
+  if (!operationById(operationId).requiresAuth) return { allowed: true, grantedBy: PUBLIC_GRANT };
+  for (const grant of caller.grants) {
+    if (!grant.operations.includes(operationId)) continue;
+    if (tokenScopes !== undefined && !tokenScopes.some((pattern) => scopeMatches(pattern, grant.scope))) continue;
+    return { allowed: true, grantedBy: grant.scope };
+  }
+  return { allowed: false, missingScope: caller.missingScopeHints[operationId] ?? defaultScopeFor(operationId) ?? operationId };
+}

@@ -1,0 +1,37 @@
+import { DEFAULT_SCOPES } from './default-scopes';
+import { isWildcard, scopesMatching } from './patterns';
+import type { PathedProblem } from './problems';
+import { DEFAULT_LIMITS_KEY, type PolicyDocument } from './schema';
+
+/** Every scope name a caller may be granted: the shipped ones and the policy's own. */
+export function scopeNames(document: PolicyDocument): string[] {
+  return [...new Set([...Object.keys(DEFAULT_SCOPES), ...Object.keys(document.scopes)])];
+}
+
+/**
+ * Checks that cross sections: names used in one place must be defined in another. Runs on a
+ * document whose shape is already valid.
+ */
+export function checkReferences(document: PolicyDocument): PathedProblem[] {
+  const problems: PathedProblem[] = [];
+  const accounts = new Set(Object.keys(document.accounts));
+  const scopes = scopeNames(document);
+
+  for (const name of Object.keys(document.limits)) {
+    if (name !== DEFAULT_LIMITS_KEY && !accounts.has(name)) {
+      problems.push({ at: ['limits', name], message: `unknown account "${name}" (limits apply to accounts, or "${DEFAULT_LIMITS_KEY}")` });
+    }
+  }
+
+  for (const [callerId, caller] of Object.entries(document.callers)) {
+    if (!accounts.has(caller.account)) {
+      problems.push({ at: ['callers', callerId, 'account'], message: `unknown account "${caller.account}"` });
+    }
+    caller.scopes.forEach((pattern, index) => {
+      if (scopesMatching(pattern, scopes).length > 0) return;
+      const message = isWildcard(pattern) ? `scope pattern "${pattern}" matches no scope` : `unknown scope "${pattern}"`;
+      problems.push({ at: ['callers', callerId, 'scopes', index], message });
+    });
+  }
+  return problems;
+}

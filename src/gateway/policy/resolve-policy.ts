@@ -1,0 +1,145 @@
+import { OPERATION_IDS, operationById, type OperationId } from '../../catalog/catalog';
+import { JWKS_DEFAULTS } from '../auth/jwks-key-source';
+import type { VerificationKey } from '../auth/verification-key';
+import { checkReferences, scopeNames } from './check-references';
+import { deepFreeze } from './deep-freeze';
+import { DEFAULT_SCOPES, defaultScopeFor } from './default-scopes';
+import { operationsMatching, scopesMatching } from './patterns';
+import { toConfigProblem, type PathedProblem } from './problems';
+import { resolveVerificationKey } from './resolve-keys';
+import { DEFAULT_LIMITS_KEY, type LimitsProfileDocument, type PolicyDocument } from './schema';
+import { headerSafetyProblem, readSecret } from './secrets';
+import type { AccountLimits, AccountPolicy, CallerPolicy, Policy, PolicyIo, PolicyResult, ScopeGrant } from './types';
+
+/** The launch profile (provider docs, first revision): 30 reads/s and 5 writes/s per key. */
+export const DEFAULT_ACCOUNT_LIMITS: AccountLimits = Object.freeze({ kind: 'per-class', readPerSecond: 30, writePerSecond: 5, safety: 0.95 });
+
+export interface ResolveOptions {
+  /** Directory that relative file references are resolved against: the policy file's own. */
+  baseDir: string;
+  sourcePath?: string;
+}
+
+export type InternalResolveResult = { ok: true; policy: Policy } | { ok: false; problems: PathedProblem[] };
+
+/** Resolves a shape-valid document: cross-references, secrets and keys. All problems are collected. */
+export function resolvePolicy(document: PolicyDocument, io: PolicyIo, options: ResolveOptions): PolicyResult {
+  const result = resolvePolicyDocument(document, io, options);
+  return result.ok ? result : { ok: false, errors: result.problems.map((p) => toConfigProblem(p)) };
+}
+
+/** As resolvePolicy, with structured paths so a caller holding the YAML can attach line numbers. */
+export function resolvePolicyDocument(document: PolicyDocument, io: PolicyIo, options: ResolveOptions): InternalResolveResult {
+  const problems = checkReferences(document);
+
+  const accounts = nullRecord<AccountPolicy>();
+  for (const [id, account] of Object.entries(document.accounts)) {
+    const at = ['accounts', id, 'apiKey'];
+    const read = readSecret(account.apiKey, at, io, options.baseDir);
+    if (!read.ok) {
+      problems.push(read.problem);
+      continue;
+    }
+    const unsafe = headerSafetyProblem(read.value);
+    if (unsafe) {
+      problems.push({ at: [...at, account.apiKey.env !== undefined ? 'env' : 'file'], message: unsafe });
+      continue;
+    }
+    accounts[id] = accountPolicy(id, read.value, limitsFor(id, document));
+  }
+
+  const keys: VerificationKey[] = [];
+  document.auth.keys.forEach((key, index) => {
+    const resolved = resolveVerificationKey(key, ['auth', 'keys', index], io, options.baseDir);
+    if (resolved.ok) keys.push(resolved.key);
+    else problems.push(...resolved.problems);
+  });
+
+  if (problems.length > 0) return { ok: false, problems };
+
+  const scopes = expandScopes(document);
+  const missingScopeHints = hintsFor(scopes);
+  const callers = nullRecord<CallerPolicy>();
+  for (const [id, caller] of Object.entries(document.callers)) {
+    callers[id] = { id, accountId: caller.account, grants: grantsFor(caller.scopes, scopes), weight: caller.weight, maxWaitMs: caller.maxWaitMs, missingScopeHints };
+  }
+
+  const { auth } = document;
+  const policy: Policy = {
+    sourcePath: options.sourcePath ?? '(inline)',
+    listen: { ...document.listen },
+    upstream: { ...document.upstream, baseUrl: document.upstream.baseUrl.replace(/\/+$/, '') },
+    accounts,
+    auth: {
+      issuer: auth.issuer,
+      audience: auth.audience,
+      maxTokenLifetimeSec: auth.maxTokenLifetimeSec,
+      clockToleranceSec: auth.clockToleranceSec,
+      maxTokenBytes: auth.maxTokenBytes,
+      keys,
+      ...(auth.jwksUrl !== undefined ? { jwks: { uri: auth.jwksUrl, ...JWKS_DEFAULTS } } : {}),
+    },
+    scopes,
+    callers,
+  };
+  return { ok: true, policy: deepFreeze(policy) };
+}
+
+function nullRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+function accountPolicy(id: string, apiKey: string, limits: AccountLimits): AccountPolicy {
+  const account = { id, limits } as AccountPolicy;
+  Object.defineProperty(account, 'apiKey', { value: apiKey, enumerable: false });
+  return account;
+}
+
+/** An account's own profile wins; else `limits.default`; else the launch profile. */
+function limitsFor(accountId: string, document: PolicyDocument): AccountLimits {
+  const fallback = document.limits[DEFAULT_LIMITS_KEY];
+  const own = Object.hasOwn(document.limits, accountId) ? document.limits[accountId] : undefined;
+  const profile = own ?? fallback;
+  if (!profile) return DEFAULT_ACCOUNT_LIMITS;
+  return toLimits(profile, profile.safety ?? fallback?.safety ?? DEFAULT_ACCOUNT_LIMITS.safety);
+}
+
+function toLimits(profile: LimitsProfileDocument, safety: number): AccountLimits {
+  // The schema guarantees `all` alone, or `read` and `write` together.
+  if (profile.all !== undefined) return { kind: 'shared', allPerSecond: profile.all, safety };
+  return { kind: 'per-class', readPerSecond: profile.read!, writePerSecond: profile.write!, safety };
+}
+
+function expandScopes(document: PolicyDocument): Record<string, readonly OperationId[]> {
+  const scopes = nullRecord<readonly OperationId[]>();
+  for (const name of scopeNames(document)) {
+    const patterns = Object.hasOwn(document.scopes, name) ? document.scopes[name]! : DEFAULT_SCOPES[name]!;
+    // Keep catalog order so a scope's operations read the same way everywhere.
+    const matched = new Set(patterns.flatMap(operationsMatching));
+    scopes[name] = OPERATION_IDS.filter((id) => matched.has(id));
+  }
+  return scopes;
+}
+
+function grantsFor(patterns: readonly string[], scopes: Record<string, readonly OperationId[]>): ScopeGrant[] {
+  const names = [...new Set(patterns.flatMap((pattern) => scopesMatching(pattern, Object.keys(scopes))))];
+  return names.map((scope) => ({ scope, operations: scopes[scope]! }));
+}
+
+/**
+ * The scope a denial names for each operation: the shipped scope when it (still) grants it, else
+ * the first scope by name that does, else the shipped name anyway.
+ */
+function hintsFor(scopes: Record<string, readonly OperationId[]>): Partial<Record<OperationId, string>> {
+  const hints: Partial<Record<OperationId, string>> = {};
+  for (const id of OPERATION_IDS) {
+    if (!operationById(id).requiresAuth) continue;
+    const shipped = defaultScopeFor(id);
+    const granting = Object.keys(scopes)
+      .sort()
+      .filter((name) => scopes[name]!.includes(id));
+    const hint = shipped !== undefined && granting.includes(shipped) ? shipped : (granting[0] ?? shipped);
+    if (hint !== undefined) hints[id] = hint;
+  }
+  return hints;
+}

@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { JWT_ALGORITHMS, algorithmFamily } from '../auth/algorithms';
+import { operationsMatching } from './patterns';
+import { secretRefSchema } from './secret-ref';
+
+/**
+ * The shape of the policy document. Every object is strict (an unknown key is an error, because a
+ * typo such as `scope:` for `scopes:` must not silently grant or drop anything). Checks that need
+ * only the value at hand live here; checks across sections live in check-references.ts.
+ */
+
+const ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const SCOPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(:[A-Za-z0-9._-]+)*$/;
+const SCOPE_PATTERN = /^(\*|[A-Za-z0-9][A-Za-z0-9._-]*(:[A-Za-z0-9._-]+)*(:\*)?)$/;
+const OPERATION_PATTERN = /^(\*|[a-z][a-z0-9]*(\.[a-z][a-z0-9]*)*(\.\*)?)$/;
+/** JWT `sub` values are printable; `__proto__` would be swallowed by object keys. */
+const CALLER_NAME = /^(?!__proto__$)[\x21-\x7E]{1,256}$/;
+const KID = /^[\x21-\x7E]{1,256}$/;
+
+export const DEFAULT_LIMITS_KEY = 'default';
+
+const port = z.number().int().min(0).max(65535);
+const positiveMs = (max: number) => z.number().int().min(1).max(max);
+
+const listenSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: port.default(8080),
+    adminPort: port.default(9090),
+  })
+  .superRefine((listen, ctx) => {
+    // Port 0 (any free port) is for tests and may repeat.
+    if (listen.port !== 0 && listen.port === listen.adminPort) {
+      ctx.addIssue({ code: 'custom', path: ['adminPort'], message: 'must differ from listen.port' });
+    }
+  });
+
+const httpUrl = (what: string, allowPlainHttp: 'anywhere' | 'loopback') =>
+  z.string().superRefine((value, ctx) => {
+    const problem = urlProblem(value, allowPlainHttp);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${what} ${problem}` });
+  });
+
+function urlProblem(value: string, allowPlainHttp: 'anywhere' | 'loopback'): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not an absolute URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use http or https';
+  if (url.protocol === 'http:' && allowPlainHttp === 'loopback' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
+    return 'must use https (plain http only for localhost)';
+  }
+  // Credentials in a URL end up in logs; a query or fragment on a base URL is a mistake.
+  if (url.username !== '' || url.password !== '') return 'must not carry credentials';
+  if (url.search !== '' || url.hash !== '') return 'must not have a query or fragment';
+  return undefined;
+}
+
+const upstreamSchema = z.strictObject({
+  // Plain http is allowed for the bundled sandbox and local test upstreams.
+  baseUrl: httpUrl('baseUrl', 'anywhere').default('https://api.strettch.cloud/api/v1'),
+  timeoutMs: positiveMs(600_000).default(30_000),
+  connectTimeoutMs: positiveMs(120_000).default(5_000),
+  maxSockets: z.number().int().min(1).max(4096).default(64),
+});
+
+const accountSchema = z.strictObject({ apiKey: secretRefSchema });
+
+const ratePerSecond = z.number().gt(0).max(100_000);
+
+/** Either one shared rate (`all`, the provider's later "2/s for everything") or one per class. */
+const limitsProfileSchema = z
+  .strictObject({
+    read: ratePerSecond.optional(),
+    write: ratePerSecond.optional(),
+    all: ratePerSecond.optional(),
+    safety: z.number().gt(0).max(1).optional(),
+  })
+  .superRefine((profile, ctx) => {
+    const perClass = profile.read !== undefined || profile.write !== undefined;
+    if (profile.all !== undefined && perClass) {
+      ctx.addIssue({ code: 'custom', message: 'give either "all" or "read" and "write", not both' });
+    } else if (profile.all === undefined && (profile.read === undefined || profile.write === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give both "read" and "write", or "all"' });
+    }
+  });
+
+const keySchema = z
+  .strictObject({
+    kid: z.string().regex(KID, 'must be 1–256 printable ASCII characters without spaces'),
+    algorithms: z
+      .array(z.enum(JWT_ALGORITHMS, { error: (issue) => (issue.code === 'invalid_value' ? `algorithm ${describeAlgorithm(issue.input)} is not allowed; use ${JWT_ALGORITHMS.join(', ')}` : undefined) }))
+      .min(1),
+    secret: secretRefSchema.optional(),
+    publicKey: secretRefSchema.optional(),
+    publicKeyFile: z.string().min(1).optional(),
+  })
+  .superRefine((key, ctx) => {
+    const families = new Set(key.algorithms.map(algorithmFamily));
+    if (families.size > 1) {
+      ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'a key serves one family: HS256 (a secret) or RS256 or ES256 (a public key)' });
+      return;
+    }
+    const materials = (['secret', 'publicKey', 'publicKeyFile'] as const).filter((m) => key[m] !== undefined);
+    if (materials.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of "secret", "publicKey" or "publicKeyFile"' });
+      return;
+    }
+    const needsSecret = families.has('hmac');
+    if (needsSecret && materials[0] !== 'secret') {
+      ctx.addIssue({ code: 'custom', path: [materials[0]!], message: 'HS256 verifies with a shared "secret", not a public key' });
+    } else if (!needsSecret && materials[0] === 'secret') {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: `${key.algorithms.join(', ')} verifies with "publicKey" or "publicKeyFile", not a shared secret` });
+    }
+  });
+
+function describeAlgorithm(input: unknown): string {
+  return typeof input === 'string' && input.length <= 32 ? JSON.stringify(input) : 'value';
+}
+
+const authSchema = z
+  .strictObject({
+    issuer: z.string().min(1),
+    audience: z.string().min(1),
+    maxTokenLifetimeSec: z.number().int().min(1).max(86_400).default(3600),
+    clockToleranceSec: z.number().int().min(0).max(300).default(30),
+    maxTokenBytes: z.number().int().min(512).max(65_536).default(8192),
+    keys: z.array(keySchema).default([]),
+    // Keys are fetched from this URL only, never from a token's `jku`/`x5u`.
+    jwksUrl: httpUrl('jwksUrl', 'loopback').optional(),
+  })
+  .superRefine((auth, ctx) => {
+    if (auth.keys.length === 0 && auth.jwksUrl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['keys'], message: 'configure at least one key, or jwksUrl' });
+    }
+    const firstIndexByKid = new Map<string, number>();
+    auth.keys.forEach((key, index) => {
+      const first = firstIndexByKid.get(key.kid);
+      if (first === undefined) firstIndexByKid.set(key.kid, index);
+      else ctx.addIssue({ code: 'custom', path: ['keys', index, 'kid'], message: `duplicate kid "${key.kid}" (first at auth.keys[${first}])` });
+    });
+  });
+
+const operationPattern = z.string().superRefine((pattern, ctx) => {
+  // One message per entry: a malformed pattern is not also reported as matching nothing.
+  if (!OPERATION_PATTERN.test(pattern)) {
+    ctx.addIssue({ code: 'custom', message: 'is not an operation id or pattern (like computes.get, computes.* or *)' });
+  } else if (operationsMatching(pattern).length === 0) {
+    ctx.addIssue({ code: 'custom', message: pattern.endsWith('*') ? `pattern "${pattern}" matches no operation` : `unknown operation "${pattern}"` });
+  }
+});
+
+const callerSchema = z.strictObject({
+  account: z.string().min(1),
+  scopes: z.array(z.string().regex(SCOPE_PATTERN, 'is not a scope name or pattern (like computes:read, computes:* or *)')).min(1),
+  /** Share of a saturated schedule relative to other callers. */
+  weight: z.number().gt(0).max(1000).default(1),
+  /** Longest the gateway queues this caller's request for a rate slot before answering 429. */
+  maxWaitMs: z.number().int().min(0).max(60_000).default(1000),
+});
+
+export const policyDocumentSchema = z.strictObject(
+  {
+    listen: listenSchema.prefault({}),
+    upstream: upstreamSchema.prefault({}),
+    accounts: z
+      .record(
+        z.string().regex(ACCOUNT_NAME, 'account names are 1–64 letters, digits, "-" or "_", starting with a letter or digit').refine((name) => name !== DEFAULT_LIMITS_KEY, `"${DEFAULT_LIMITS_KEY}" is reserved (limits.default)`),
+        accountSchema,
+      )
+      .refine((accounts) => Object.keys(accounts).length > 0, 'configure at least one account'),
+    limits: z.record(z.string(), limitsProfileSchema).default({}),
+    auth: authSchema,
+    scopes: z.record(z.string().regex(SCOPE_NAME, 'scope names are letters, digits, ".", "-", "_", in ":"-separated parts'), z.array(operationPattern)).default({}),
+    callers: z
+      .record(z.string().regex(CALLER_NAME, 'caller names (the token `sub`) are 1–256 printable ASCII characters without spaces'), callerSchema)
+      .refine((callers) => Object.keys(callers).length > 0, 'configure at least one caller'),
+  },
+);
+
+export type PolicyDocument = z.output<typeof policyDocumentSchema>;
+export type AuthKeyDocument = PolicyDocument['auth']['keys'][number];
+export type LimitsProfileDocument = PolicyDocument['limits'][string];

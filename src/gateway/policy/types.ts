@@ -1,0 +1,78 @@
+import type { OperationId } from '../../catalog/catalog';
+import type { VerificationKey } from '../auth/verification-key';
+import type { JwksOptions } from '../auth/jwks-key-source';
+import type { ConfigProblem } from './problems';
+
+/** How the policy reaches its secrets; injected so that tests need neither env nor disk. */
+export interface PolicyIo {
+  readEnv(name: string): string | undefined;
+  /** Throws when the file cannot be read (the error's `code`, e.g. ENOENT, is reported). */
+  readFile(path: string): string;
+}
+
+export interface ListenPolicy {
+  readonly host: string;
+  readonly port: number;
+  readonly adminPort: number;
+}
+
+export interface UpstreamPolicy {
+  /** Without a trailing slash. */
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly maxSockets: number;
+}
+
+/** The provider's limits for one key: per class (launch: 30 reads/s, 5 writes/s) or one shared rate. */
+export type AccountLimits =
+  | { readonly kind: 'per-class'; readonly readPerSecond: number; readonly writePerSecond: number; readonly safety: number }
+  | { readonly kind: 'shared'; readonly allPerSecond: number; readonly safety: number };
+
+export interface AccountPolicy {
+  readonly id: string;
+  /** The real Strettch key. Non-enumerable, so serialising the policy (a log line, a dump) leaves it out. */
+  readonly apiKey: string;
+  readonly limits: AccountLimits;
+}
+
+export interface AuthPolicy {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly maxTokenLifetimeSec: number;
+  readonly clockToleranceSec: number;
+  readonly maxTokenBytes: number;
+  readonly keys: readonly VerificationKey[];
+  readonly jwks?: Readonly<Required<Omit<JwksOptions, 'fetcher'>>>;
+}
+
+export interface ScopeGrant {
+  readonly scope: string;
+  readonly operations: readonly OperationId[];
+}
+
+export interface CallerPolicy {
+  /** The token `sub` this caller authenticates as. */
+  readonly id: string;
+  readonly accountId: string;
+  /** Concrete scopes (patterns already expanded), in the order the policy lists them. */
+  readonly grants: readonly ScopeGrant[];
+  readonly weight: number;
+  readonly maxWaitMs: number;
+  /** Per operation, the scope a denial names; shared by all callers of a policy. */
+  readonly missingScopeHints: Readonly<Partial<Record<OperationId, string>>>;
+}
+
+/** Resolved, checked and deeply frozen. Records have no prototype, so a `sub` like "constructor" finds nothing. */
+export interface Policy {
+  readonly sourcePath: string;
+  readonly listen: ListenPolicy;
+  readonly upstream: UpstreamPolicy;
+  readonly accounts: Readonly<Record<string, AccountPolicy>>;
+  readonly auth: AuthPolicy;
+  /** Shipped defaults merged with the policy's own, wildcards expanded. */
+  readonly scopes: Readonly<Record<string, readonly OperationId[]>>;
+  readonly callers: Readonly<Record<string, CallerPolicy>>;
+}
+
+export type PolicyResult = { ok: true; policy: Policy } | { ok: false; errors: ConfigProblem[] };
