@@ -49,8 +49,8 @@ const CONTENT_LENGTH = /^[0-9]{1,15}$/;
 const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PATCH', 'PUT']);
 
 export interface UpstreamHeaderContext {
-  /** The real upstream key of the caller's account. */
-  apiKey: string;
+  /** The real upstream key of the caller's account; absent for public operations (`health`). */
+  apiKey: string | undefined;
   /** The gateway's request id (accepted from the caller or minted). */
   requestId: string;
   callerId: string;
@@ -138,7 +138,7 @@ function declaresIdempotencyKey(operation: Operation): { declared: boolean; requ
  * A header the caller lists in `Connection` is never copied, even when allowed.
  */
 export function buildUpstreamHeaders(inbound: IncomingHttpHeaders, ctx: UpstreamHeaderContext): UpstreamHeadersDecision {
-  requireHeaderSafe('the upstream API key', ctx.apiKey, /^[\x21-\x7e]+$/);
+  if (ctx.apiKey !== undefined) requireHeaderSafe('the upstream API key', ctx.apiKey, /^[\x21-\x7e]+$/);
   requireHeaderSafe('the request id', ctx.requestId, /^[\x21-\x7e]+$/);
   requireHeaderSafe('the user agent', ctx.userAgent, /^[\x21-\x7e][\x20-\x7e]*$/);
 
@@ -184,7 +184,7 @@ export function buildUpstreamHeaders(inbound: IncomingHttpHeaders, ctx: Upstream
 
   headers['x-request-id'] = ctx.requestId;
   headers['user-agent'] = ctx.userAgent;
-  headers['authorization'] = `Bearer ${ctx.apiKey}`;
+  if (ctx.apiKey !== undefined) headers['authorization'] = `Bearer ${ctx.apiKey}`;
   return { ok: true, headers };
 }
 

@@ -1,0 +1,32 @@
+/**
+ * The gateway's own error catalogue: one stable code per failure, one status table, public
+ * messages only. Internal detail goes to logs, never to the body.
+ */
+export const GATEWAY_ERRORS = {
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  // The provider's own code for this, so a Strettch client's handling of it keeps working.
+  INVALID_IDEMPOTENCY_KEY: { status: 400, message: 'The Idempotency-Key header must be a UUID v4.' },
+  UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required.' },
+  FORBIDDEN: { status: 403, message: 'The caller is not allowed to perform this operation.' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No such operation.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  TOO_MANY_REQUESTS: { status: 429, message: 'Too many requests; retry later.' },
+  INTERNAL_SERVER_ERROR: { status: 500, message: 'The gateway failed to handle the request.' },
+  UPSTREAM_UNAVAILABLE: { status: 502, message: 'The upstream API could not be reached.' },
+  UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream API did not answer in time.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
+
+/** A failure the gateway answers itself; `publicMessage` overrides the catalogue's default. */
+export interface GatewayRejection {
+  code: GatewayErrorCode;
+  publicMessage?: string;
+  headers?: Record<string, string>;
+  /** For logs and metrics only. */
+  reason?: string;
+}
+
+export function statusOf(code: GatewayErrorCode): number {
+  return GATEWAY_ERRORS[code].status;
+}
