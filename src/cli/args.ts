@@ -11,6 +11,9 @@ export interface StartSettings {
 
 export interface TokenSettings {
   caller?: string;
+  /** Mint with the policy's shared-secret (HS256) key instead of the embedded default's dev key. */
+  configPath?: string;
+  kid?: string;
   lifetimeSec: number;
   scope?: string;
   help: boolean;
@@ -72,7 +75,7 @@ export const MAX_TOKEN_LIFETIME_SEC = 3600;
 
 export function parseTokenArgs(argv: readonly string[]): Parsed<TokenSettings> {
   const problems: string[] = [];
-  const { flags, positionals } = readFlags(argv, ['lifetime', 'scope'], ['help'], problems);
+  const { flags, positionals } = readFlags(argv, ['lifetime', 'scope', 'config', 'kid'], ['help'], problems);
   if (positionals.length > 1) problems.push(`unexpected argument "${positionals[1]}"`);
   let lifetimeSec = 900;
   if (typeof flags.lifetime === 'string') {
@@ -83,6 +86,7 @@ export function parseTokenArgs(argv: readonly string[]): Parsed<TokenSettings> {
   }
   const help = flags.help === true;
   if (!help && positionals.length === 0) problems.push('name the caller, e.g. demo-reader');
-  const settings: TokenSettings = { caller: positionals[0], lifetimeSec, scope: typeof flags.scope === 'string' ? flags.scope : undefined, help };
+  const text = (name: string) => (typeof flags[name] === 'string' ? flags[name] : undefined);
+  const settings: TokenSettings = { caller: positionals[0], lifetimeSec, scope: text('scope'), configPath: text('config'), kid: text('kid'), help };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, settings };
 }

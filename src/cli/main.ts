@@ -58,7 +58,7 @@ async function main(): Promise<void> {
       `callers: ${Object.keys(EMBEDDED_CALLERS).join(', ')}`,
       'try it (a demo-reader token valid for 1 hour):',
       `  curl -s -H "Authorization: Bearer ${token}" {url}/api/v1/computes`,
-      'mint another token:  npm run -s token -- demo-operator',
+      'mint another token:  npm run token -- demo-operator',
     ];
   }
 

@@ -1,28 +1,57 @@
 /**
- * `npm run -s token -- <caller>`: prints only a freshly minted caller token on stdout, signed with
- * the embedded default's dev key, so `TOKEN=$(npm run -s token -- demo-reader)` works.
+ * `npm run token -- <caller>`: prints only a freshly minted caller token on stdout, so
+ * `TOKEN=$(npm run token -- demo-reader)` works. Signed with the embedded default's dev key, or,
+ * with `--config`, with one of that policy's shared-secret (HS256) keys.
  */
+import fs from 'node:fs';
+import { mintToken } from '../gateway/auth';
+import { formatProblem, loadPolicyFile } from '../gateway/policy';
 import { parseTokenArgs } from './args';
 import { EMBEDDED_CALLERS, loadDevSigningKey, mintEmbeddedToken } from './embedded';
 
-const HELP = `Usage: npm run -s token -- <caller> [--lifetime <seconds, default 900>] [--scope "<scope> ..."]
+const HELP = `Usage: npm run token -- <caller> [--lifetime <seconds, default 900>] [--scope "<scope> ..."]
+                                [--config <policy.yaml> [--kid <kid>]]
 
-Mints a token for a caller of the embedded default (${Object.keys(EMBEDDED_CALLERS).join(', ')}).
---scope narrows the caller's grant (it can never widen it).`;
+Without --config, mints for a caller of the embedded default (${Object.keys(EMBEDDED_CALLERS).join(', ')}).
+With --config, mints for a caller of that policy with its HS256 key (--kid picks one); public-key
+policies need tokens from your identity provider. --scope narrows the grant, never widens it.`;
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`token: ${message}\n`);
+  process.exit(code);
+}
+
+function mintWithPolicy(configPath: string, caller: string, lifetimeSec: number, scope: string | undefined, kid: string | undefined): string {
+  const loaded = loadPolicyFile(configPath, { readEnv: (name) => process.env[name], readFile: (file) => fs.readFileSync(file, 'utf8') });
+  if (!loaded.ok) fail(loaded.errors.map((problem) => formatProblem(problem, configPath)).join('\n'), 1);
+  const { policy } = loaded;
+  if (!Object.hasOwn(policy.callers, caller)) fail(`unknown caller "${caller}"; ${configPath} has ${Object.keys(policy.callers).join(', ')}`);
+  const key = policy.auth.keys.find((k) => k.algorithms.includes('HS256') && (kid === undefined || k.kid === kid));
+  if (!key) fail(`${configPath} has no HS256 key${kid ? ` with kid "${kid}"` : ''} to mint with`);
+  return mintToken({
+    sub: caller,
+    scope,
+    lifetimeSec: Math.min(lifetimeSec, policy.auth.maxTokenLifetimeSec),
+    signingKey: key.key,
+    alg: 'HS256',
+    kid: key.kid,
+    issuer: policy.auth.issuer,
+    audience: policy.auth.audience,
+    now: Date.now,
+  });
+}
 
 const parsed = parseTokenArgs(process.argv.slice(2));
-if (!parsed.ok) {
-  for (const problem of parsed.problems) process.stderr.write(`token: ${problem}\n`);
-  process.stderr.write(`${HELP}\n`);
-  process.exit(2);
-}
+if (!parsed.ok) fail(`${parsed.problems.join('\n')}\n${HELP}`);
 if (parsed.settings.help) {
   process.stdout.write(`${HELP}\n`);
   process.exit(0);
 }
-const { caller, lifetimeSec, scope } = parsed.settings;
-if (!caller || !Object.hasOwn(EMBEDDED_CALLERS, caller)) {
-  process.stderr.write(`token: unknown caller "${caller}"; the embedded default has ${Object.keys(EMBEDDED_CALLERS).join(', ')}\n`);
-  process.exit(2);
+const { caller = '', lifetimeSec, scope, configPath, kid } = parsed.settings;
+let token: string;
+if (configPath) token = mintWithPolicy(configPath, caller, lifetimeSec, scope, kid);
+else {
+  if (!Object.hasOwn(EMBEDDED_CALLERS, caller)) fail(`unknown caller "${caller}"; the embedded default has ${Object.keys(EMBEDDED_CALLERS).join(', ')}`);
+  token = mintEmbeddedToken(loadDevSigningKey(process.cwd()), caller, lifetimeSec, Date.now, scope);
 }
-process.stdout.write(`${mintEmbeddedToken(loadDevSigningKey(process.cwd()), caller, lifetimeSec, Date.now, scope)}\n`);
+process.stdout.write(`${token}\n`);

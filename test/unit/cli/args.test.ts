@@ -1,0 +1,51 @@
+import { parseStartArgs, parseTokenArgs } from '../../../src/cli/args';
+
+describe('parseStartArgs', () => {
+  it('defaults to the embedded default with info logs', () => {
+    expect(parseStartArgs([], {})).toEqual({ ok: true, settings: { configPath: undefined, host: undefined, port: undefined, adminPort: undefined, logLevel: 'info', help: false } });
+  });
+
+  it.each([
+    [['--config', 'a.yaml'], {}, { configPath: 'a.yaml' }],
+    [['--config=a.yaml'], {}, { configPath: 'a.yaml' }],
+    [[], { PORT: '0', ADMIN_PORT: '9191', HOST: '0.0.0.0' }, { port: 0, adminPort: 9191, host: '0.0.0.0' }],
+    [['--help'], { LOG_LEVEL: 'debug' }, { help: true, logLevel: 'debug' }],
+  ])('%j with %j', (argv, env, expected) => {
+    const parsed = parseStartArgs(argv, env);
+    expect(parsed).toMatchObject({ ok: true, settings: expected });
+  });
+
+  it.each([
+    [['--config'], {}, '--config: needs a value'],
+    [['--nope'], {}, '--nope: unknown option'],
+    [['stray'], {}, 'unexpected argument "stray"'],
+    [[], { PORT: '80a' }, 'PORT: must be a port number from 0 to 65535'],
+    [[], { ADMIN_PORT: '70000' }, 'ADMIN_PORT: must be a port number from 0 to 65535'],
+    [[], { LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent'],
+  ])('refuses %j %j', (argv, env, problem) => {
+    expect(parseStartArgs(argv, env)).toEqual({ ok: false, problems: [problem] });
+  });
+});
+
+describe('parseTokenArgs', () => {
+  it('takes a caller, a lifetime, a scope and a policy', () => {
+    expect(parseTokenArgs(['demo-reader', '--lifetime', '60', '--scope', 'computes:read', '--config', 'p.yaml', '--kid', 'hs'])).toEqual({
+      ok: true,
+      settings: { caller: 'demo-reader', lifetimeSec: 60, scope: 'computes:read', configPath: 'p.yaml', kid: 'hs', help: false },
+    });
+  });
+
+  it('defaults the lifetime to 15 minutes', () => {
+    expect(parseTokenArgs(['x'])).toMatchObject({ ok: true, settings: { lifetimeSec: 900 } });
+  });
+
+  it.each([
+    [[], 'name the caller, e.g. demo-reader'],
+    [['a', 'b'], 'unexpected argument "b"'],
+    [['a', '--lifetime', '0'], '--lifetime: seconds from 1 to 3600'],
+    [['a', '--lifetime', '3601'], '--lifetime: seconds from 1 to 3600'],
+    [['a', '--lifetime', '1e3'], '--lifetime: seconds from 1 to 3600'],
+  ])('refuses %j', (argv, problem) => {
+    expect(parseTokenArgs(argv)).toEqual({ ok: false, problems: [problem] });
+  });
+});
