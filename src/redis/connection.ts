@@ -1,0 +1,165 @@
+/**
+ * The only module that constructs ioredis clients. Everything else receives a `RedisConnection`,
+ * which speaks in our terms: scripts, readiness, counted commands, and one error type.
+ *
+ * Fail fast by design (DESIGN §4): no offline queue, a short command timeout, no per-request
+ * retries. A schedule that cannot reach Redis within the timeout falls back to its local schedule
+ * instead of holding the caller.
+ */
+import Redis from 'ioredis';
+import { StoreUnavailableError, toStoreError } from './errors';
+import type { LuaScript } from './lua-script';
+
+export interface RedisConnectionOptions {
+  /** `redis://[:password@]host:port[/db]` or `rediss://…`. */
+  url: string;
+  /** Per-command deadline; a reply later than this counts as an outage. Default 150. */
+  commandTimeoutMs?: number;
+  /** TCP connect deadline. Default 1000. */
+  connectTimeoutMs?: number;
+  /** Fixed delay between reconnect attempts, so replicas notice a returning Redis together. Default 100. */
+  reconnectDelayMs?: number;
+  /** Shown in `CLIENT LIST`. */
+  connectionName?: string;
+}
+
+export type ConnectionStatus = 'ready' | 'down';
+
+export interface CommandCounts {
+  /** Every command this connection sent (EVAL and EVALSHA included; connection setup excluded). */
+  total: number;
+  evalsha: number;
+  eval: number;
+  /** EVALSHA answered NOSCRIPT and was re-sent as EVAL (an extra round trip). */
+  noscriptRetries: number;
+}
+
+export interface RedisConnection {
+  /** Runs a script in one round trip: EVALSHA once Redis has seen it on this connection, EVAL the first time. */
+  runScript(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  /** Any other command, for probes and diagnostics. */
+  command(name: string, ...args: (string | number)[]): Promise<unknown>;
+  status(): ConnectionStatus;
+  /** Called on every transition; returns an unsubscribe function. */
+  onStatusChange(listener: (status: ConnectionStatus) => void): () => void;
+  /** Subscribes on a second connection (pub/sub needs its own); messages arrive until `close()`. */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
+  counts(): CommandCounts;
+  /** The underlying client, typed opaquely, for libraries that take one (rate-limiter-flexible's `storeClient`). */
+  libraryClient(): unknown;
+  close(): Promise<void>;
+}
+
+export function createRedisConnection(options: RedisConnectionOptions): RedisConnection {
+  const commandTimeoutMs = options.commandTimeoutMs ?? 150;
+  const reconnectDelayMs = options.reconnectDelayMs ?? 100;
+  const base = {
+    connectTimeout: options.connectTimeoutMs ?? 1000,
+    retryStrategy: () => reconnectDelayMs,
+    protocol: 2 as const,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+    ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
+  };
+  const client = new Redis(options.url, {
+    ...base,
+    enableOfflineQueue: false,
+    commandTimeout: commandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+  });
+  let subscriber: Redis | undefined;
+  let closed = false;
+  const listeners = new Set<(status: ConnectionStatus) => void>();
+  const loadedScripts = new Set<string>();
+  const counts: CommandCounts = { total: 0, evalsha: 0, eval: 0, noscriptRetries: 0 };
+  let current: ConnectionStatus = 'down';
+
+  const setStatus = (next: ConnectionStatus): void => {
+    if (next === current) return;
+    current = next;
+    for (const listener of listeners) listener(next);
+  };
+  client.on('ready', () => {
+    // A new socket: the server may be a fresh process that has never seen our scripts.
+    loadedScripts.clear();
+    setStatus('ready');
+  });
+  for (const event of ['close', 'end', 'reconnecting'] as const) client.on(event, () => setStatus('down'));
+  // Without a listener, ioredis would re-throw connection errors as uncaught; the status events carry them.
+  client.on('error', () => undefined);
+
+  const send = async (name: string, args: (string | number)[]): Promise<unknown> => {
+    if (closed) throw new StoreUnavailableError('unavailable', 'connection closed');
+    counts.total += 1;
+    try {
+      return await client.call(name, ...args);
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  };
+
+  return {
+    async runScript(script, keys, args) {
+      const tail = [keys.length, ...keys, ...args];
+      if (!loadedScripts.has(script.sha1)) {
+        counts.eval += 1;
+        const reply = await send('eval', [script.source, ...tail]);
+        loadedScripts.add(script.sha1);
+        return reply;
+      }
+      counts.evalsha += 1;
+      try {
+        return await send('evalsha', [script.sha1, ...tail]);
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError) || !error.message.startsWith('NOSCRIPT')) throw error;
+        // SCRIPT FLUSH, or a failover to a replica that never saw the script.
+        counts.noscriptRetries += 1;
+        counts.eval += 1;
+        loadedScripts.delete(script.sha1);
+        const reply = await send('eval', [script.source, ...tail]);
+        loadedScripts.add(script.sha1);
+        return reply;
+      }
+    },
+    command(name, ...args) {
+      return send(name, args);
+    },
+    status: () => current,
+    onStatusChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async subscribe(channel, onMessage) {
+      if (subscriber === undefined) {
+        // Off the request path, so this one may queue while (re)connecting; it resubscribes by itself.
+        subscriber = new Redis(options.url, { ...base, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true });
+        subscriber.on('error', () => undefined);
+      }
+      const target = subscriber;
+      target.on('message', (received: string, message: string) => {
+        if (received === channel) onMessage(message);
+      });
+      await target.subscribe(channel);
+    },
+    counts: () => ({ ...counts }),
+    libraryClient: () => client,
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      await Promise.all([client, subscriber].map(async (c) => {
+        if (c === undefined) return;
+        if (c.status === 'ready') {
+          try {
+            await c.quit();
+            return;
+          } catch {
+            // fall through to a hard disconnect
+          }
+        }
+        c.disconnect();
+      }));
+    },
+  };
+}

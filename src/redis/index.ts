@@ -1,0 +1,3 @@
+export { createRedisConnection, type RedisConnection, type RedisConnectionOptions, type ConnectionStatus, type CommandCounts } from './connection';
+export { StoreUnavailableError, type StoreFailureKind } from './errors';
+export { defineLuaScript, type LuaScript } from './lua-script';

@@ -1,0 +1,291 @@
+/**
+ * The slot calendar: the scheduling algorithm, pure, on an in-memory state and an explicit `nowMs`.
+ * The Redis Lua script (`redis-lua.ts`) is a line-by-line port of this file; a parity test runs the
+ * same sequence through both. docs/rate-schedule.md explains the algorithm and its bounds.
+ *
+ * In short: slots sit on a grid `base + k·interval`; a slot is free or taken by exactly one grant,
+ * so no two grants are closer than one interval and the schedule never exceeds its rate. A request
+ * takes the earliest free slot at or after max(now, floor, its caller's virtual time `tat`); each
+ * in-share grant advances the caller's `tat` by interval ÷ share, where share is the caller's
+ * weight among the active callers (plus any reserved share). A free slot within `lookaheadMs` of
+ * now is idle capacity and goes to whoever asks, share or not.
+ */
+import type { RejectionReason } from './types';
+
+export interface CallerSlotState {
+  /** Virtual time: the caller's next in-share slot may not precede it. */
+  tat: number;
+  weight: number;
+  reservedShare: number;
+  seenAt: number;
+  /** The caller's granted slots (times); those still in the future are its backlog. */
+  pending: number[];
+}
+
+export interface CalendarState {
+  epoch: string;
+  /** Grid origin and spacing; unset until the first reservation. */
+  base?: number;
+  intervalMs?: number;
+  /** The latest granted slot. */
+  last?: number;
+  /** No new slot before this (pauses, recovery guards). */
+  floor: number;
+  /** Sum of all shifts applied to queued slots; a waiter compares it with its ticket's. */
+  shiftTotalMs: number;
+  seq: number;
+  /** Granted slot times, ascending; the last second is kept for upstream feedback. */
+  entries: number[];
+  callers: Map<string, CallerSlotState>;
+  feedbackResetKey?: string;
+  feedbackApplied: number;
+}
+
+export interface FairnessParams {
+  /** A caller counts in the sum of weights while seen this recently, or while it holds future slots. */
+  activeWindowMs: number;
+  /** A caller's state (and its reserved headroom) is dropped after this long without requests. */
+  forgetCallerMs: number;
+  /** A free slot this close to now is idle capacity: anyone may take it, whatever their share. */
+  lookaheadMs: number;
+  /** Cap on the sum of reserved shares, so weighted callers always keep some capacity. */
+  maxReservedShareTotal: number;
+}
+
+export interface CalendarReserveInput {
+  intervalMs: number;
+  callerId: string;
+  weight: number;
+  reservedShare: number;
+  maxWaitMs: number;
+  maxQueued: number;
+  fairness: FairnessParams;
+  /** The epoch this replica last saw, or '' if none. */
+  knownEpoch: string;
+  /** This replica's latest known slot (own or seen), relative to now; undefined if none. */
+  hintOffsetMs?: number;
+  /** Applied once when the state is found lost (see docs, "Redis restart"). */
+  lossGuardMs: number;
+  /** How long an idle state lives after its last slot (the TTL in Redis). */
+  idleTtlMs: number;
+}
+
+export interface ScheduleInfo {
+  epoch: string;
+  shiftTotalMs: number;
+  /** last slot − now (negative when idle); replicas keep it to start fallback after it. */
+  tailOffsetMs: number;
+  floorOffsetMs: number;
+}
+
+export type CalendarReply =
+  | ({ kind: 'granted'; waitMs: number; idleCapacity: boolean } & ScheduleInfo)
+  | ({ kind: 'rejected'; reason: RejectionReason; retryAfterMs: number } & ScheduleInfo);
+
+const EPS = 1e-6;
+/** Upstream feedback compares against the slots of the last second. */
+const FEEDBACK_WINDOW_MS = 1000;
+
+export function newCalendarState(epoch: string): CalendarState {
+  return { epoch, floor: 0, shiftTotalMs: 0, seq: 0, entries: [], callers: new Map(), feedbackApplied: 0 };
+}
+
+export function scheduleInfo(state: CalendarState, nowMs: number): ScheduleInfo {
+  return {
+    epoch: state.epoch,
+    shiftTotalMs: state.shiftTotalMs,
+    tailOffsetMs: (state.last ?? nowMs) - nowMs,
+    floorOffsetMs: state.floor - nowMs,
+  };
+}
+
+/** Earliest grid slot at or after `fromMs` that no grant holds. */
+function earliestFree(state: CalendarState, fromMs: number): number {
+  const base = state.base!;
+  const iv = state.intervalMs!;
+  let k = Math.ceil((fromMs - base) / iv - 1e-9);
+  const lo = base + k * iv - iv / 2;
+  for (const at of state.entries) {
+    if (at < lo) continue;
+    const j = Math.floor((at - base) / iv + 0.5);
+    if (j === k) k += 1;
+    else if (j > k) break;
+  }
+  return base + k * iv;
+}
+
+function insertSorted(list: number[], value: number): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]! <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, value);
+}
+
+export function reserveSlot(state: CalendarState, nowMs: number, input: CalendarReserveInput): CalendarReply {
+  const now = nowMs;
+  const ivReq = input.intervalMs;
+
+  // 1. This replica saw an earlier incarnation of the state: it was lost (Redis restarted, keys evicted).
+  if (input.knownEpoch !== '' && input.knownEpoch !== state.epoch && input.hintOffsetMs !== undefined) {
+    let f = now + input.hintOffsetMs + ivReq;
+    const fresh = isFresh(state);
+    if (fresh && input.hintOffsetMs > -input.idleTtlMs) f = Math.max(f, now + input.lossGuardMs);
+    if (f > state.floor) state.floor = f;
+  }
+
+  // 2. Grid: re-anchor when idle, re-grid after the last slot when the interval changed.
+  const idle = state.last === undefined || state.last + (state.intervalMs ?? ivReq) <= now;
+  if (idle) {
+    state.base = Math.max(now, state.floor);
+    state.intervalMs = ivReq;
+  } else if (Math.abs(state.intervalMs! - ivReq) > 1e-9) {
+    state.base = state.last! + Math.max(state.intervalMs!, ivReq);
+    state.intervalMs = ivReq;
+  }
+  const iv = state.intervalMs!;
+
+  // 3. Callers: forget the long idle, sum the active weights and the reserved shares.
+  const fair = input.fairness;
+  let me = state.callers.get(input.callerId);
+  if (me === undefined) {
+    me = { tat: 0, weight: input.weight, reservedShare: input.reservedShare, seenAt: now, pending: [] };
+    state.callers.set(input.callerId, me);
+  }
+  me.weight = input.weight;
+  me.reservedShare = input.reservedShare;
+  let sumWeights = 0;
+  let sumReserved = 0;
+  for (const [id, c] of state.callers) {
+    if (id === input.callerId) continue;
+    const hasPending = c.pending.some((at) => at > now);
+    if (c.seenAt < now - fair.forgetCallerMs && c.tat <= now && !hasPending) {
+      state.callers.delete(id);
+      continue;
+    }
+    if (c.seenAt >= now - fair.activeWindowMs || c.tat > now || hasPending) sumWeights += c.weight;
+    sumReserved += c.reservedShare;
+  }
+  sumWeights += me.weight;
+  sumReserved += me.reservedShare;
+  if (sumReserved > fair.maxReservedShareTotal) sumReserved = fair.maxReservedShareTotal;
+  me.seenAt = now;
+  me.pending = me.pending.filter((at) => at > now);
+
+  const finish = (reply: CalendarReply): CalendarReply => {
+    trim(state, now);
+    return reply;
+  };
+  const reject = (reason: RejectionReason, retryAfterMs: number): CalendarReply =>
+    finish({ kind: 'rejected', reason, retryAfterMs: Math.max(1, retryAfterMs), ...scheduleInfo(state, now) });
+
+  // 4. Bounded backlog per caller.
+  if (me.pending.length >= input.maxQueued) return reject('backlog', Math.min(...me.pending) - now);
+
+  // 5. The earliest free slot for anyone, then the caller's share.
+  const x = Math.max(now, state.floor, state.base!);
+  const limit = now + input.maxWaitMs;
+  const s1 = earliestFree(state, x);
+  if (s1 > limit + EPS) return reject(state.floor > limit ? 'paused' : 'deadline', s1 - limit);
+  const share = me.reservedShare + ((1 - sumReserved) * me.weight) / sumWeights;
+  const spacing = iv / share;
+  const startC = Math.max(me.tat, x);
+  let slot: number;
+  let idleCapacity = false;
+  if (s1 >= startC - EPS) {
+    slot = s1;
+    me.tat = startC + spacing;
+  } else if (s1 <= now + fair.lookaheadMs + EPS) {
+    slot = s1;
+    idleCapacity = true;
+  } else {
+    const s2 = earliestFree(state, startC);
+    if (s2 > limit + EPS) return reject('deadline', s2 - limit);
+    slot = s2;
+    me.tat = startC + spacing;
+  }
+
+  // 6. Take it.
+  state.seq += 1;
+  insertSorted(state.entries, slot);
+  me.pending.push(slot);
+  if (state.last === undefined || slot > state.last) state.last = slot;
+  return finish({ kind: 'granted', waitMs: slot - now, idleCapacity, ...scheduleInfo(state, now) });
+}
+
+/** Nothing was ever written (in Redis: the hash did not exist). */
+export function isFresh(state: CalendarState): boolean {
+  return state.seq === 0 && state.callers.size === 0 && state.floor === 0 && state.shiftTotalMs === 0;
+}
+
+function trim(state: CalendarState, now: number): void {
+  const keepFrom = now - FEEDBACK_WINDOW_MS - (state.intervalMs ?? 0);
+  let drop = 0;
+  while (drop < state.entries.length && state.entries[drop]! < keepFrom) drop += 1;
+  if (drop > 0) state.entries.splice(0, drop);
+}
+
+/** Moves every queued slot (after now) by `deltaMs`; the grid, the tail and the callers' virtual times follow. */
+function shiftQueued(state: CalendarState, now: number, deltaMs: number): void {
+  state.entries = state.entries.map((at) => (at > now ? at + deltaMs : at)).sort((a, b) => a - b);
+  if (state.base !== undefined) state.base += deltaMs;
+  if (state.last !== undefined && state.last > now) state.last += deltaMs;
+  for (const c of state.callers.values()) {
+    c.pending = c.pending.map((at) => (at > now ? at + deltaMs : at));
+    if (c.tat > now) c.tat += deltaMs;
+  }
+  state.shiftTotalMs += deltaMs;
+}
+
+/**
+ * Pause until `untilMs`: no new slot before it, and every queued slot moves by the same amount so
+ * the first lands at `untilMs` and the spacing is kept (a pause must not turn a queue into a burst).
+ */
+export function pauseUntil(state: CalendarState, nowMs: number, untilMs: number): number {
+  const start = Math.max(nowMs, state.floor);
+  if (!(untilMs > start)) return 0;
+  const delta = untilMs - start;
+  shiftQueued(state, nowMs, delta);
+  state.floor = untilMs;
+  return delta;
+}
+
+export interface UpstreamCounts {
+  remaining: number;
+  limit: number;
+  /** Identifies the provider window (its reset timestamp); a window's deficit is applied once. */
+  resetKey: string;
+}
+
+/**
+ * The provider says `remaining` while, from our own slots of the last second, we expected at least
+ * `limit − ours`. A deficit beyond `tolerance` means someone else uses the key (or the provider
+ * counts differently): the schedule gives up that many slots, as a pause of deficit × interval.
+ * Returns the shift applied.
+ */
+export function applyUpstreamCounts(state: CalendarState, nowMs: number, counts: UpstreamCounts, tolerance: number): number {
+  if (state.intervalMs === undefined || counts.resetKey === '') return 0;
+  const ours = state.entries.filter((at) => at > nowMs - FEEDBACK_WINDOW_MS && at <= nowMs).length;
+  const deficit = counts.limit - ours - counts.remaining - tolerance;
+  if (state.feedbackResetKey !== counts.resetKey) {
+    state.feedbackResetKey = counts.resetKey;
+    state.feedbackApplied = 0;
+  }
+  const extra = deficit - state.feedbackApplied;
+  if (extra <= 0) return 0;
+  state.feedbackApplied += extra;
+  return pauseUntil(state, nowMs, Math.max(nowMs, state.floor) + extra * state.intervalMs);
+}
+
+/** No new slot before `floorAtMs` (recovery from fallback: after the replica's local slots). */
+export function raiseFloor(state: CalendarState, floorAtMs: number): void {
+  if (floorAtMs > state.floor) state.floor = floorAtMs;
+}
+
+/** When the state may be dropped: its last slot, floor and callers' virtual times are all long past. */
+export function expiresAt(state: CalendarState, nowMs: number, idleTtlMs: number): number {
+  return Math.max(nowMs, state.last ?? nowMs, state.floor) + idleTtlMs;
+}

@@ -1,0 +1,29 @@
+export {
+  createRateSchedule,
+  type RateSchedule,
+  type RateScheduleOptions,
+  type RedisScheduleOptions,
+  type FairnessOptions,
+  type FallbackOptions,
+  type ScheduleStats,
+  type ScheduleLogger,
+  type Timers,
+} from './rate-schedule';
+export { parseRateLimitHeaders, parseResetMs, parseRetryAfterMs, type HeaderBag } from './rate-headers';
+export { createProtectiveLimits, type ProtectiveLimits, type ProtectiveLimitsOptions, type ProtectiveDecision, type BadTokenPolicy } from './protective-limits';
+export { intervalMs, fallbackRatePerSecond, scheduleFor } from './intervals';
+export { scheduleKeys, encodeKeyPart, shiftChannel, type ScheduleKeys } from './keys';
+export type {
+  AccountRateLimits,
+  GrantedReservation,
+  RejectedReservation,
+  Reservation,
+  ReserveRequest,
+  RejectionReason,
+  RateLimitReport,
+  ScheduleClass,
+  ScheduleMode,
+  ScheduleState,
+  SlotOutcome,
+  SlotTicket,
+} from './types';

@@ -1,0 +1,29 @@
+import type { ScheduleClass } from './types';
+
+/**
+ * Redis keys of one schedule. Everything between `{` and `}` is the Cluster hash tag, so the state
+ * and the calendar of a schedule live in one slot and one script can touch both.
+ */
+export interface ScheduleKeys {
+  /** `<prefix>:{acct:<account>:<class>}`: identifies the schedule in logs, tickets and pub/sub. */
+  readonly id: string;
+  /** Hash: grid, floor (pause), shift, epoch, per-caller fairness state. */
+  readonly state: string;
+  /** Sorted set: reserved slot times (ms), the last second kept for feedback. */
+  readonly calendar: string;
+}
+
+/** Account ids come from validated config, but a `{`, `}` or `:` here must never move the hash tag. */
+export function encodeKeyPart(value: string): string {
+  return value.replace(/[^A-Za-z0-9_.-]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+export function scheduleKeys(prefix: string, accountId: string, scheduleClass: ScheduleClass): ScheduleKeys {
+  const id = `${prefix}:{acct:${encodeKeyPart(accountId)}:${scheduleClass}}`;
+  return { id, state: `${id}:s`, calendar: `${id}:cal` };
+}
+
+/** The pub/sub channel on which shifts (pauses) are announced to every replica. */
+export function shiftChannel(prefix: string): string {
+  return `${prefix}:shift`;
+}

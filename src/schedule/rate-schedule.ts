@@ -1,0 +1,618 @@
+/**
+ * The rate schedule as the gateway uses it: reserve a slot on the schedule of (account, class),
+ * wait for it, send. One factory composes the stores:
+ *
+ * - `memory`: no Redis configured; the calendar runs in this process.
+ * - `shared`: the calendar runs in Redis (one script call per request), shared by all replicas.
+ * - `fallback`: Redis failed or timed out; a local calendar at rate ÷ expectedReplicas takes over
+ *   until Redis answers again, then the shared calendar is seeded past every local slot.
+ *
+ * Denials are values; a store failure never reaches the caller, it changes the mode.
+ */
+import type { OperationClass } from '../catalog/catalog';
+import { createRedisConnection, type RedisConnection, type RedisConnectionOptions } from '../redis';
+import type { CalendarReply, CalendarReserveInput, FairnessParams, ScheduleInfo } from './calendar';
+import { fallbackRatePerSecond, intervalMs, scheduleFor } from './intervals';
+import { scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
+import { MemoryScheduleStore } from './memory-store';
+import { RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
+import type {
+  AccountRateLimits,
+  GrantedReservation,
+  RateLimitReport,
+  RejectionReason,
+  Reservation,
+  ReserveRequest,
+  ScheduleClass,
+  ScheduleMode,
+  ScheduleState,
+  SlotOutcome,
+  SlotTicket,
+} from './types';
+
+/** Structural, so a pino logger fits. */
+export interface ScheduleLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface RedisScheduleOptions extends RedisConnectionOptions {
+  /** Key and channel prefix. Default `sg`. */
+  keyPrefix?: string;
+}
+
+export interface FairnessOptions {
+  /** A caller counts in the sum of weights while seen this recently. Default 5000. */
+  activeWindowMs: number;
+  /** A caller's fairness state (and reserved headroom) is dropped after this long idle. Default 300000. */
+  forgetCallerMs: number;
+  /** Free slots within this many intervals of now are idle capacity, open to any caller. Default 2. */
+  idleLookaheadSlots: number;
+  /** Cap on the sum of reserved shares. Default 0.5. */
+  maxReservedShareTotal: number;
+}
+
+export interface FallbackOptions {
+  /** Longest wait granted by a local fallback schedule, so its queue is short when Redis returns. Default 500. */
+  maxWaitMs: number;
+  /** On return to the shared schedule, no new shared slot before now + this (covers replicas that return later). Default 1000. */
+  transitionGuardMs: number;
+  /** How often a replica in fallback re-tries Redis when the connection looks up. Default 500. */
+  probeIntervalMs: number;
+}
+
+export interface RateScheduleOptions {
+  /** Absent: the in-memory schedule (`memory` mode). `connection`: share a connection built elsewhere in src/redis. */
+  redis?: RedisScheduleOptions | { connection: RedisConnection; keyPrefix?: string };
+  /** The provider's limits of an account; undefined for an unknown account (a programming error: reserve throws). */
+  limits: (accountId: string) => AccountRateLimits | undefined;
+  /** Fraction of the provider limit the schedule uses, in (0, 1]; covers dispatch jitter. An account's `safety` overrides it. */
+  safety: number;
+  /** Replicas sharing the schedule; each falls back to rate ÷ this. Use the maximum (HPA max). */
+  expectedReplicas: number;
+  now?: () => number;
+  logger?: ScheduleLogger;
+  /** Default per-caller bound on future reservations per schedule. Default 32. */
+  maxQueuedPerCaller?: number;
+  fairness?: Partial<FairnessOptions>;
+  fallback?: Partial<FallbackOptions>;
+  /** Idle schedules' state expires this long after their last slot. Default 60000. */
+  idleTtlMs?: number;
+  /** Slots of upstream deficit ignored before the schedule slows down (response latency, counting skew). Default 2. */
+  feedbackTolerance?: number;
+  /** Pause after an upstream 429 that carries no Retry-After or reset. Default 1000. */
+  defaultPauseMs?: number;
+  onStateChange?: (state: ScheduleState) => void;
+  timers?: Timers;
+}
+
+export interface ScheduleStats {
+  mode: ScheduleMode;
+  /** Redis commands sent by this schedule (probes and seeds included); 0 in memory mode. */
+  redisCommands: Record<ScheduleCommandKind | 'probe' | 'total' | 'eval' | 'evalsha' | 'noscriptRetries', number>;
+  granted: Record<ScheduleMode, number>;
+  rejected: Record<RejectionReason, number>;
+  /** Grants taken from idle capacity beyond the caller's share. */
+  idleCapacityGrants: number;
+  storeFailures: number;
+  modeChanges: number;
+  /** Slot-to-dispatch delay measured by `waitForSlot`: how late callers were released. */
+  dispatch: { count: number; totalLateMs: number; maxLateMs: number };
+}
+
+export interface RateSchedule {
+  reserve(request: ReserveRequest): Promise<Reservation>;
+  /** Waits until the slot, following pauses learnt meanwhile; `expired` when a pause pushed it past the deadline. */
+  waitForSlot(reservation: GrantedReservation, options?: { signal?: AbortSignal }): Promise<SlotOutcome>;
+  /** Shared pause (e.g. after an upstream 429) until `untilMs` on this process's clock. */
+  pause(accountId: string, operationClass: OperationClass, untilMs: number): Promise<void>;
+  /** Feeds an upstream response's headers back: a 429 pauses; remaining below expectation slows the schedule. */
+  observe(accountId: string, operationClass: OperationClass, report: RateLimitReport, options?: { status?: number }): Promise<void>;
+  state(): ScheduleState;
+  stats(): ScheduleStats;
+  close(): Promise<void>;
+}
+
+interface Runtime {
+  keys: ScheduleKeys;
+  scheduleClass: ScheduleClass;
+  intervalMs: number;
+  fallbackIntervalMs: number;
+  /** What the last shared reply said, on our clock. */
+  shared: { epoch: string; shiftTotalMs: number; tailAtMs?: number; lastReplyAtMs?: number };
+  /** The local store's (memory or fallback) view. */
+  local: { epoch: string; shiftTotalMs: number };
+  /** The fallback episode this runtime's local calendar was seeded for. */
+  fallbackEpisode: number;
+  /** Latest slot granted to this replica, any source. */
+  ownTailAtMs?: number;
+  waiters: Set<() => void>;
+}
+
+const DEFAULT_FAIRNESS: FairnessOptions = { activeWindowMs: 5000, forgetCallerMs: 300_000, idleLookaheadSlots: 2, maxReservedShareTotal: 0.5 };
+const DEFAULT_FALLBACK: FallbackOptions = { maxWaitMs: 500, transitionGuardMs: 1000, probeIntervalMs: 500 };
+/** A shared tail older than this at an outage is not trusted: others may have reserved since. */
+const STALE_TAIL_MS = 1000;
+
+export function createRateSchedule(options: RateScheduleOptions): RateSchedule {
+  return new RateScheduleImpl(options);
+}
+
+class RateScheduleImpl implements RateSchedule {
+  private readonly now: () => number;
+  private readonly timers: Timers;
+  private readonly fairness: FairnessOptions;
+  private readonly fallbackOptions: FallbackOptions;
+  private readonly maxQueued: number;
+  private readonly idleTtlMs: number;
+  private readonly keyPrefix: string;
+  private readonly runtimes = new Map<string, Runtime>();
+  private readonly connection?: RedisConnection;
+  private readonly ownsConnection: boolean;
+  private readonly shared?: RedisScheduleStore;
+  /** Memory mode: the schedule; redis mode: the fallback calendar. */
+  private readonly local: MemoryScheduleStore;
+  private mode: ScheduleMode;
+  private sinceMs: number;
+  private reason?: string;
+  private episode = 0;
+  private episodeStartedAtMs = 0;
+  private everShared = false;
+  private recovering?: Promise<void>;
+  private initial?: Promise<void>;
+  private probeTimer?: unknown;
+  private closed = false;
+  private probes = 0;
+  private readonly counters = {
+    granted: { shared: 0, fallback: 0, memory: 0 } as Record<ScheduleMode, number>,
+    rejected: { deadline: 0, backlog: 0, paused: 0 } as Record<RejectionReason, number>,
+    idleCapacityGrants: 0,
+    storeFailures: 0,
+    modeChanges: 0,
+    dispatch: { count: 0, totalLateMs: 0, maxLateMs: 0 },
+  };
+
+  constructor(private readonly options: RateScheduleOptions) {
+    if (!(options.safety > 0 && options.safety <= 1)) throw new RangeError(`safety must be in (0, 1], got ${options.safety}`);
+    fallbackRatePerSecond(1, options.safety, options.expectedReplicas); // validates expectedReplicas
+    this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+    this.fairness = { ...DEFAULT_FAIRNESS, ...options.fairness };
+    this.fallbackOptions = { ...DEFAULT_FALLBACK, ...options.fallback };
+    this.maxQueued = options.maxQueuedPerCaller ?? 32;
+    this.idleTtlMs = options.idleTtlMs ?? 60_000;
+    this.keyPrefix = options.redis?.keyPrefix ?? 'sg';
+    this.sinceMs = this.now();
+    if (options.redis === undefined) {
+      this.mode = 'memory';
+      this.ownsConnection = false;
+      this.local = new MemoryScheduleStore({ now: this.now, idleTtlMs: this.idleTtlMs, epochPrefix: 'mem' });
+      return;
+    }
+    this.mode = 'shared';
+    this.local = new MemoryScheduleStore({ now: this.now, idleTtlMs: this.idleTtlMs, epochPrefix: 'fallback' });
+    if ('connection' in options.redis) {
+      this.connection = options.redis.connection;
+      this.ownsConnection = false;
+    } else {
+      this.connection = createRedisConnection(options.redis);
+      this.ownsConnection = true;
+    }
+    this.shared = new RedisScheduleStore({ connection: this.connection, keyPrefix: this.keyPrefix, idleTtlMs: this.idleTtlMs });
+    const connection = this.connection;
+    connection.onStatusChange((status) => {
+      if (status === 'down') this.enterFallback('connection lost');
+      else void this.recover();
+    });
+    connection.subscribe(shiftChannel(this.keyPrefix), (message) => this.onShiftMessage(message)).catch((error: unknown) => {
+      this.options.logger?.warn({ err: describe(error) }, 'rate schedule: pause announcements unavailable; replicas learn pauses from replies');
+    });
+    if (connection.status() === 'ready') this.everShared = true;
+    else {
+      this.reason = 'connecting';
+      this.initial = this.awaitFirstConnection(connection, ('connectTimeoutMs' in options.redis ? options.redis.connectTimeoutMs : undefined) ?? 1000);
+    }
+  }
+
+  // ---- public API -------------------------------------------------------------------------
+
+  async reserve(request: ReserveRequest): Promise<Reservation> {
+    if (this.closed) throw new Error('rate schedule: closed');
+    validate(request);
+    const rt = this.runtime(request.accountId, request.operationClass);
+    if (this.initial !== undefined) await this.initial;
+    if (this.recovering !== undefined) await this.recovering;
+    if (this.mode === 'shared') {
+      const startedAt = this.now();
+      try {
+        const reply = await this.shared!.reserve(rt.keys, this.input(rt, request, 'shared', startedAt));
+        const replyAt = this.now();
+        this.learnShared(rt, reply, replyAt);
+        return this.finish(rt, request, reply, 'shared', replyAt, 'shared', rt.shared.epoch);
+      } catch (error) {
+        this.storeFailed(error);
+      }
+    }
+    return this.reserveLocal(rt, request);
+  }
+
+  async waitForSlot(reservation: GrantedReservation, options: { signal?: AbortSignal } = {}): Promise<SlotOutcome> {
+    const rt = this.runtimes.get(reservation.ticket.scheduleKey);
+    const startedAt = this.now();
+    for (;;) {
+      if (options.signal?.aborted || this.closed) return { kind: 'aborted' };
+      const target = reservation.slotAtMs + (rt === undefined ? 0 : extraShift(rt, reservation.ticket));
+      if (target > reservation.deadlineAtMs + 1e-6) return { kind: 'expired', retryAfterMs: Math.max(1, Math.ceil(target - reservation.deadlineAtMs)) };
+      const now = this.now();
+      if (now >= target) {
+        const lateMs = now - target;
+        const d = this.counters.dispatch;
+        d.count += 1;
+        d.totalLateMs += lateMs;
+        if (lateMs > d.maxLateMs) d.maxLateMs = lateMs;
+        return { kind: 'ready', waitedMs: now - startedAt, lateMs };
+      }
+      await this.sleepOrWake(rt, target - now, options.signal);
+    }
+  }
+
+  async pause(accountId: string, operationClass: OperationClass, untilMs: number): Promise<void> {
+    const rt = this.runtime(accountId, operationClass);
+    const delayMs = untilMs - this.now();
+    if (!(delayMs > 0)) return;
+    this.options.logger?.info({ schedule: rt.keys.id, delayMs: Math.round(delayMs) }, 'rate schedule: paused by upstream');
+    if (this.mode === 'shared') {
+      try {
+        const reply = await this.shared!.pause(rt.keys, delayMs);
+        this.learnShared(rt, reply, this.now());
+        return;
+      } catch (error) {
+        this.storeFailed(error);
+      }
+    }
+    this.prepareLocal(rt);
+    this.learnLocal(rt, this.local.pauseNow(rt.keys, delayMs));
+  }
+
+  async observe(accountId: string, operationClass: OperationClass, report: RateLimitReport, options: { status?: number } = {}): Promise<void> {
+    if (options.status === 429) {
+      const until = report.pauseUntilMs ?? report.resetAtMs ?? this.now() + (this.options.defaultPauseMs ?? 1000);
+      await this.pause(accountId, operationClass, until);
+      return;
+    }
+    if (report.remaining === undefined || report.limit === undefined || report.resetAtMs === undefined) return;
+    const rt = this.runtime(accountId, operationClass);
+    const counts = { remaining: report.remaining, limit: report.limit, resetKey: String(report.resetAtMs) };
+    const tolerance = this.options.feedbackTolerance ?? 2;
+    if (this.mode === 'shared') {
+      try {
+        this.learnShared(rt, await this.shared!.report(rt.keys, counts, tolerance), this.now());
+        return;
+      } catch (error) {
+        this.storeFailed(error);
+      }
+    }
+    this.prepareLocal(rt);
+    this.learnLocal(rt, await this.local.report(rt.keys, counts, tolerance));
+  }
+
+  state(): ScheduleState {
+    return this.reason === undefined ? { mode: this.mode, sinceMs: this.sinceMs } : { mode: this.mode, sinceMs: this.sinceMs, reason: this.reason };
+  }
+
+  stats(): ScheduleStats {
+    const byKind = this.shared?.commandCounts() ?? { reserve: 0, pause: 0, report: 0, seed: 0 };
+    const conn = this.connection?.counts() ?? { total: 0, eval: 0, evalsha: 0, noscriptRetries: 0 };
+    const c = this.counters;
+    return {
+      mode: this.mode,
+      redisCommands: { ...byKind, probe: this.probes, total: conn.total, eval: conn.eval, evalsha: conn.evalsha, noscriptRetries: conn.noscriptRetries },
+      granted: { ...c.granted },
+      rejected: { ...c.rejected },
+      idleCapacityGrants: c.idleCapacityGrants,
+      storeFailures: c.storeFailures,
+      modeChanges: c.modeChanges,
+      dispatch: { ...c.dispatch },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopProbe();
+    for (const rt of this.runtimes.values()) for (const wake of rt.waiters) wake();
+    if (this.ownsConnection) await this.connection?.close();
+  }
+
+  // ---- reservations -----------------------------------------------------------------------
+
+  private input(rt: Runtime, request: ReserveRequest, source: 'shared' | 'local', nowMs: number): CalendarReserveInput {
+    const local = source === 'local';
+    const iv = local && this.mode === 'fallback' ? rt.fallbackIntervalMs : rt.intervalMs;
+    const fairness: FairnessParams = {
+      activeWindowMs: this.fairness.activeWindowMs,
+      forgetCallerMs: this.fairness.forgetCallerMs,
+      lookaheadMs: this.fairness.idleLookaheadSlots * iv,
+      maxReservedShareTotal: this.fairness.maxReservedShareTotal,
+    };
+    const maxWaitMs = this.mode === 'fallback' ? Math.min(request.maxWaitMs, this.fallbackOptions.maxWaitMs) : request.maxWaitMs;
+    const input: CalendarReserveInput = {
+      intervalMs: iv,
+      callerId: request.callerId,
+      weight: request.weight,
+      reservedShare: request.reservedShare ?? 0,
+      maxWaitMs,
+      maxQueued: request.maxQueued ?? this.maxQueued,
+      fairness,
+      knownEpoch: local ? '' : rt.shared.epoch,
+      lossGuardMs: this.fallbackOptions.transitionGuardMs,
+      idleTtlMs: this.idleTtlMs,
+    };
+    if (!local && rt.ownTailAtMs !== undefined) input.hintOffsetMs = rt.ownTailAtMs - nowMs;
+    return input;
+  }
+
+  private reserveLocal(rt: Runtime, request: ReserveRequest): Reservation {
+    this.prepareLocal(rt);
+    const mode = this.mode;
+    const reply = this.local.reserveNow(rt.keys, this.input(rt, request, 'local', this.now()));
+    this.learnLocal(rt, reply);
+    return this.finish(rt, request, reply, mode, this.now(), 'local', rt.local.epoch);
+  }
+
+  private finish(rt: Runtime, request: ReserveRequest, reply: CalendarReply, mode: ScheduleMode, replyAt: number, source: 'shared' | 'local', epoch: string): Reservation {
+    if (reply.kind === 'rejected') {
+      this.counters.rejected[reply.reason] += 1;
+      return { kind: 'rejected', reason: reply.reason, retryAfterMs: Math.max(1, Math.ceil(reply.retryAfterMs)), mode, scheduleClass: rt.scheduleClass };
+    }
+    this.counters.granted[mode] += 1;
+    if (reply.idleCapacity) this.counters.idleCapacityGrants += 1;
+    const slotAtMs = replyAt + reply.waitMs;
+    if (rt.ownTailAtMs === undefined || slotAtMs > rt.ownTailAtMs) rt.ownTailAtMs = slotAtMs;
+    const ticket: SlotTicket = { scheduleKey: rt.keys.id, source, epoch, shiftTotalMs: reply.shiftTotalMs };
+    const maxWaitMs = mode === 'fallback' ? Math.min(request.maxWaitMs, this.fallbackOptions.maxWaitMs) : request.maxWaitMs;
+    return {
+      kind: 'granted',
+      waitMs: reply.waitMs,
+      slotAtMs,
+      deadlineAtMs: replyAt + maxWaitMs,
+      mode,
+      scheduleClass: rt.scheduleClass,
+      idleCapacity: reply.idleCapacity,
+      ticket,
+    };
+  }
+
+  private runtime(accountId: string, operationClass: OperationClass): Runtime {
+    const limits = this.options.limits(accountId);
+    if (limits === undefined) throw new Error(`rate schedule: no limits for account ${JSON.stringify(accountId)}`);
+    const { scheduleClass, ratePerSecond } = scheduleFor(limits, operationClass);
+    const keys = scheduleKeys(this.keyPrefix, accountId, scheduleClass);
+    const safety = limits.safety ?? this.options.safety;
+    const iv = intervalMs(ratePerSecond, safety);
+    const fallbackIv = 1000 / fallbackRatePerSecond(ratePerSecond, safety, this.options.expectedReplicas);
+    let rt = this.runtimes.get(keys.id);
+    if (rt === undefined) {
+      rt = {
+        keys,
+        scheduleClass,
+        intervalMs: iv,
+        fallbackIntervalMs: fallbackIv,
+        shared: { epoch: '', shiftTotalMs: 0 },
+        local: { epoch: '', shiftTotalMs: 0 },
+        fallbackEpisode: 0,
+        waiters: new Set(),
+      };
+      this.runtimes.set(keys.id, rt);
+    } else {
+      // Limits are configuration; a reload may change them.
+      rt.intervalMs = iv;
+      rt.fallbackIntervalMs = fallbackIv;
+    }
+    return rt;
+  }
+
+  // ---- what replies teach -------------------------------------------------------------------
+
+  private learnShared(rt: Runtime, info: ScheduleInfo, replyAt: number): void {
+    const before = `${rt.shared.epoch}/${rt.shared.shiftTotalMs}`;
+    if (info.epoch === rt.shared.epoch) rt.shared.shiftTotalMs = Math.max(rt.shared.shiftTotalMs, info.shiftTotalMs);
+    else {
+      rt.shared.epoch = info.epoch;
+      rt.shared.shiftTotalMs = info.shiftTotalMs;
+    }
+    rt.shared.tailAtMs = replyAt + info.tailOffsetMs;
+    rt.shared.lastReplyAtMs = replyAt;
+    this.everShared = true;
+    if (`${rt.shared.epoch}/${rt.shared.shiftTotalMs}` !== before) wake(rt);
+  }
+
+  private learnLocal(rt: Runtime, info: ScheduleInfo): void {
+    const changed = info.epoch !== rt.local.epoch || info.shiftTotalMs !== rt.local.shiftTotalMs;
+    rt.local.epoch = info.epoch;
+    rt.local.shiftTotalMs = info.shiftTotalMs;
+    if (changed) wake(rt);
+  }
+
+  private onShiftMessage(message: string): void {
+    const [id, epoch, shift] = message.split('\t');
+    const rt = id === undefined ? undefined : this.runtimes.get(id);
+    const shiftTotalMs = Number(shift);
+    if (rt === undefined || epoch !== rt.shared.epoch || !Number.isFinite(shiftTotalMs)) return;
+    if (shiftTotalMs > rt.shared.shiftTotalMs) {
+      rt.shared.shiftTotalMs = shiftTotalMs;
+      wake(rt);
+    }
+  }
+
+  // ---- modes --------------------------------------------------------------------------------
+
+  private async awaitFirstConnection(connection: RedisConnection, timeoutMs: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = this.timers.setTimeout(() => {
+        stop();
+        resolve();
+      }, timeoutMs);
+      const stop = connection.onStatusChange((status) => {
+        if (status !== 'ready') return;
+        this.timers.clearTimeout(timer);
+        stop();
+        resolve();
+      });
+    });
+    this.initial = undefined;
+    if (connection.status() === 'ready') {
+      this.everShared = true;
+      this.reason = undefined;
+    } else this.enterFallback('redis unreachable at startup');
+  }
+
+  private storeFailed(error: unknown): void {
+    this.counters.storeFailures += 1;
+    const reason = describe(error);
+    if (this.mode !== 'fallback') {
+      const log = /script|ERR|unexpected reply/i.test(reason) ? 'error' : 'warn';
+      this.options.logger?.[log]({ err: reason }, 'rate schedule: shared schedule failed; falling back to the local schedule');
+    }
+    this.enterFallback(reason);
+  }
+
+  private enterFallback(reason: string): void {
+    if (this.closed || this.mode !== 'shared') return;
+    this.episode += 1;
+    this.episodeStartedAtMs = this.now();
+    this.local.clear();
+    this.setMode('fallback', reason);
+    this.startProbe();
+  }
+
+  /** Seeds this runtime's local calendar for the current fallback episode: after every slot the shared schedule may still hold. */
+  private prepareLocal(rt: Runtime): void {
+    if (this.mode !== 'fallback' || rt.fallbackEpisode === this.episode) return;
+    rt.fallbackEpisode = this.episode;
+    const now = this.now();
+    let floor = now;
+    if (rt.shared.tailAtMs !== undefined) floor = Math.max(floor, rt.shared.tailAtMs + rt.fallbackIntervalMs);
+    const fresh = rt.shared.lastReplyAtMs !== undefined && rt.shared.lastReplyAtMs >= this.episodeStartedAtMs - STALE_TAIL_MS;
+    if (!fresh && this.everShared) floor = Math.max(floor, this.episodeStartedAtMs + this.fallbackOptions.transitionGuardMs);
+    this.learnLocal(rt, this.local.seedNow(rt.keys, floor - now, 0));
+  }
+
+  private recover(): Promise<void> {
+    if (this.closed || this.mode !== 'fallback' || this.shared === undefined || this.connection === undefined) return Promise.resolve();
+    if (this.recovering !== undefined) return this.recovering;
+    const shared = this.shared;
+    const connection = this.connection;
+    const attempt = async (): Promise<void> => {
+      const now = this.now();
+      const seeds: Promise<void>[] = [];
+      for (const rt of this.runtimes.values()) {
+        // After this replica's own slots (local or shared) and any local pause, and not before the guard.
+        const floors = [now];
+        const local = this.local.inspect(rt.keys);
+        if (local?.last !== undefined) floors.push(local.last + rt.fallbackIntervalMs);
+        if (local !== undefined) floors.push(local.floor);
+        if (rt.ownTailAtMs !== undefined) floors.push(rt.ownTailAtMs + rt.intervalMs);
+        const offset = Math.max(...floors) - now;
+        seeds.push(shared.seed(rt.keys, offset, this.fallbackOptions.transitionGuardMs).then((reply) => this.learnShared(rt, reply, this.now())));
+      }
+      if (seeds.length === 0) {
+        this.probes += 1;
+        await connection.command('ping');
+      }
+      await Promise.all(seeds);
+    };
+    this.recovering = attempt()
+      .then(() => {
+        if (this.closed) return;
+        this.stopProbe();
+        this.local.clear();
+        this.setMode('shared', undefined);
+      })
+      .catch((error: unknown) => {
+        this.counters.storeFailures += 1;
+        this.reason = describe(error);
+      })
+      .finally(() => {
+        this.recovering = undefined;
+      });
+    return this.recovering;
+  }
+
+  private setMode(mode: ScheduleMode, reason: string | undefined): void {
+    this.mode = mode;
+    this.reason = reason;
+    this.sinceMs = this.now();
+    this.counters.modeChanges += 1;
+    const state = this.state();
+    if (mode === 'fallback') this.options.logger?.warn({ state }, 'rate schedule: fallback to the local schedule');
+    else this.options.logger?.info({ state }, 'rate schedule: shared schedule in use');
+    this.options.onStateChange?.(state);
+  }
+
+  private startProbe(): void {
+    if (this.probeTimer !== undefined || this.closed) return;
+    const tick = (): void => {
+      this.probeTimer = undefined;
+      if (this.closed || this.mode !== 'fallback') return;
+      if (this.connection?.status() === 'ready') void this.recover();
+      this.probeTimer = this.timers.setTimeout(tick, this.fallbackOptions.probeIntervalMs);
+      unref(this.probeTimer);
+    };
+    this.probeTimer = this.timers.setTimeout(tick, this.fallbackOptions.probeIntervalMs);
+    unref(this.probeTimer);
+  }
+
+  private stopProbe(): void {
+    if (this.probeTimer !== undefined) this.timers.clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  private sleepOrWake(rt: Runtime | undefined, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.timers.clearTimeout(timer);
+        rt?.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = this.timers.setTimeout(done, Math.max(1, Math.ceil(ms)));
+      rt?.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+      if (this.closed) done();
+    });
+  }
+}
+
+function extraShift(rt: Runtime, ticket: SlotTicket): number {
+  const view = ticket.source === 'shared' ? rt.shared : rt.local;
+  return view.epoch === ticket.epoch ? Math.max(0, view.shiftTotalMs - ticket.shiftTotalMs) : 0;
+}
+
+function wake(rt: Runtime): void {
+  for (const w of [...rt.waiters]) w();
+}
+
+function unref(handle: unknown): void {
+  (handle as { unref?: () => void } | undefined)?.unref?.();
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return 'kind' in error ? `${String((error as { kind: unknown }).kind)}: ${error.message}` : error.message;
+  return String(error);
+}
+
+function validate(request: ReserveRequest): void {
+  if (request.callerId === '') throw new RangeError('reserve: callerId is empty');
+  if (!(request.weight > 0) || !Number.isFinite(request.weight)) throw new RangeError(`reserve: weight must be > 0, got ${request.weight}`);
+  if (!(request.maxWaitMs >= 0) || !Number.isFinite(request.maxWaitMs)) throw new RangeError(`reserve: maxWaitMs must be ≥ 0, got ${request.maxWaitMs}`);
+  const share = request.reservedShare ?? 0;
+  if (!(share >= 0 && share < 1)) throw new RangeError(`reserve: reservedShare must be in [0, 1), got ${share}`);
+  if (request.maxQueued !== undefined && !(request.maxQueued >= 1)) throw new RangeError(`reserve: maxQueued must be ≥ 1, got ${request.maxQueued}`);
+}

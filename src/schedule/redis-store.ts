@@ -1,0 +1,84 @@
+import type { RedisConnection } from '../redis';
+import type { CalendarReply, CalendarReserveInput, ScheduleInfo, UpstreamCounts } from './calendar';
+import { shiftChannel, type ScheduleKeys } from './keys';
+import { SCHEDULE_SCRIPT } from './redis-lua';
+import type { ScheduleStore, ShiftReply } from './store';
+import type { RejectionReason } from './types';
+
+export type ScheduleCommandKind = 'reserve' | 'pause' | 'report' | 'seed';
+
+export interface RedisScheduleStoreOptions {
+  connection: RedisConnection;
+  keyPrefix: string;
+  idleTtlMs: number;
+  /** Tests only: replaces Redis `TIME` so the script can be compared with calendar.ts. */
+  pinnedNow?: () => number;
+}
+
+const REASONS: ReadonlySet<string> = new Set<RejectionReason>(['deadline', 'backlog', 'paused']);
+
+/** The shared schedule: one script call (one round trip) per operation. */
+export class RedisScheduleStore implements ScheduleStore {
+  private readonly sent: Record<ScheduleCommandKind, number> = { reserve: 0, pause: 0, report: 0, seed: 0 };
+
+  constructor(private readonly options: RedisScheduleStoreOptions) {}
+
+  /** Script calls sent, by operation (NOSCRIPT re-sends are in the connection's counts). */
+  commandCounts(): Readonly<Record<ScheduleCommandKind, number>> {
+    return { ...this.sent };
+  }
+
+  async reserve(keys: ScheduleKeys, input: CalendarReserveInput): Promise<CalendarReply> {
+    const f = input.fairness;
+    const reply = await this.run('reserve', keys, [
+      input.intervalMs, input.callerId, input.weight, input.reservedShare, input.maxWaitMs, input.maxQueued,
+      f.activeWindowMs, f.forgetCallerMs, f.lookaheadMs, f.maxReservedShareTotal,
+      input.knownEpoch, input.hintOffsetMs ?? '', input.lossGuardMs,
+    ]);
+    const [kind, a, b, ...rest] = reply;
+    const info = parseInfo(rest);
+    if (kind === 'g') return { kind: 'granted', waitMs: num(a), idleCapacity: b === '1', ...info };
+    if (kind === 'r' && a !== undefined && REASONS.has(a)) return { kind: 'rejected', reason: a as RejectionReason, retryAfterMs: num(b), ...info };
+    throw new Error(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
+  }
+
+  async pause(keys: ScheduleKeys, delayMs: number): Promise<ShiftReply> {
+    return parseShift(await this.run('pause', keys, [delayMs]));
+  }
+
+  async report(keys: ScheduleKeys, counts: UpstreamCounts, tolerance: number): Promise<ShiftReply> {
+    return parseShift(await this.run('report', keys, [counts.remaining, counts.limit, counts.resetKey, tolerance]));
+  }
+
+  async seed(keys: ScheduleKeys, floorOffsetMs: number, guardMs: number): Promise<ShiftReply> {
+    return parseShift(await this.run('seed', keys, [floorOffsetMs, guardMs]));
+  }
+
+  private async run(op: ScheduleCommandKind, keys: ScheduleKeys, args: (string | number)[]): Promise<string[]> {
+    const pinned = this.options.pinnedNow?.();
+    this.sent[op] += 1;
+    const reply = await this.options.connection.runScript(SCHEDULE_SCRIPT, [keys.state, keys.calendar], [
+      op, pinned === undefined ? '' : String(pinned), this.options.idleTtlMs, shiftChannel(this.options.keyPrefix), keys.id, ...args,
+    ]);
+    if (!Array.isArray(reply) || !reply.every((v) => typeof v === 'string')) {
+      throw new Error(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
+    }
+    return reply as string[];
+  }
+}
+
+function num(value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isFinite(n)) throw new Error(`rate schedule script: not a number: ${String(value)}`);
+  return n;
+}
+
+function parseInfo([tail, shift, epoch, floor]: string[]): ScheduleInfo {
+  return { tailOffsetMs: num(tail), shiftTotalMs: num(shift), epoch: epoch ?? '', floorOffsetMs: num(floor) };
+}
+
+function parseShift(reply: string[]): ShiftReply {
+  const [kind, delta, ...rest] = reply;
+  if (kind !== 'p') throw new Error(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
+  return { shiftedMs: num(delta), ...parseInfo(rest) };
+}

@@ -1,0 +1,123 @@
+/**
+ * A real `redis-server` on a free port for integration tests (never 6379), without persistence:
+ * a restart forgets everything, like a crashed Redis without AOF.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface RedisServer {
+  readonly url: string;
+  readonly port: number;
+  /** SIGTERM, wait for exit, remove the working directory. */
+  stop(): Promise<void>;
+  /** SIGKILL (a crash), wait for exit; `restart()` brings it back on the same port, empty. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port (after `kill()`, or kills it first). */
+  restart(): Promise<void>;
+  /** Runs one command through a raw RESP connection and returns the reply text. */
+  command(...args: string[]): Promise<string>;
+}
+
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      });
+    });
+    if (port !== 6379 && port !== 0) return port;
+  }
+}
+
+/** One RESP command over a fresh socket; replies are returned as raw text (tests parse what they need). */
+export function respCommand(port: number, args: readonly string[], timeoutMs = 1000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`redis ${args[0]} on ${port}: timeout`));
+    }, timeoutMs);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (isComplete(text)) {
+        clearTimeout(timer);
+        socket.end();
+        resolve(text);
+      }
+    });
+    socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+  });
+}
+
+/** Enough for simple, error, integer and bulk replies (what the helper and tests use). */
+function isComplete(text: string): boolean {
+  if (text.startsWith('$')) {
+    const header = text.indexOf('\r\n');
+    if (header < 0) return false;
+    const length = Number(text.slice(1, header));
+    return length < 0 || Buffer.byteLength(text) >= header + 2 + length + 2;
+  }
+  return text.endsWith('\r\n');
+}
+
+export async function startRedisServer(): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sg-redis-'));
+  let child: ChildProcess | undefined;
+
+  const start = async (): Promise<void> => {
+    const proc = spawn('redis-server', ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
+      stdio: 'ignore',
+    });
+    child = proc;
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode} on port ${port}`);
+      try {
+        if ((await respCommand(port, ['PING'], 200)).startsWith('+PONG')) return;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error(`redis-server did not answer PING on port ${port}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  const terminate = async (signal: NodeJS.Signals): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill(signal);
+    });
+  };
+
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await terminate('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+    kill: () => terminate('SIGKILL'),
+    async restart() {
+      await terminate('SIGKILL');
+      await start();
+    },
+    command: (...args) => respCommand(port, args),
+  };
+}

@@ -1,0 +1,169 @@
+/** The shared schedule on a real redis-server, with several replicas (separate clients) in this process. */
+import { parseRateLimitHeaders, type GrantedReservation, type RateSchedule, type Reservation, type RateScheduleOptions } from '../../../src/schedule';
+import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
+import { drive, maxInWindow, startReplicas } from './replicas';
+
+let server: RedisServer;
+const open: RateSchedule[] = [];
+let prefixes = 0;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+function replicas(count: number, overrides: Partial<RateScheduleOptions> = {}): RateSchedule[] {
+  prefixes += 1;
+  const list = startReplicas(count, {
+    redis: { url: server.url, commandTimeoutMs: 250, keyPrefix: `t${prefixes}` },
+    limits: () => ({ read: 20, write: 5 }),
+    safety: 0.9,
+    expectedReplicas: count,
+    ...overrides,
+  });
+  open.push(...list);
+  return list;
+}
+
+function granted(r: Reservation): GrantedReservation {
+  if (r.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(r)}`);
+  return r;
+}
+
+const request = (callerId = 'svc', maxWaitMs = 5000) => ({ accountId: 'acct', operationClass: 'read' as const, callerId, weight: 1, maxWaitMs });
+
+async function evalCalls(): Promise<number> {
+  const info = await server.command('INFO', 'commandstats');
+  const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+  return calls('eval') + calls('evalsha');
+}
+
+test('three replicas sharing one schedule never exceed the limit in any 1 s window, and keep it busy', async () => {
+  const list = replicas(3);
+  const started = Date.now();
+  const sends = await drive(list, [
+    { id: 'a', weight: 1, workersPerReplica: 3, maxWaitMs: 1000 },
+    { id: 'b', weight: 2, workersPerReplica: 3, maxWaitMs: 1000 },
+  ], started + 3000);
+  const times = sends.map((s) => s.atMs);
+  const worst = maxInWindow(times);
+  const steady = times.filter((t) => t >= started + 500 && t < started + 3000).length / 2.5;
+  console.log(`shared, limit 20/s at safety 0.9 (18/s): worst 1 s window ${worst}, steady ${steady.toFixed(1)}/s over ${sends.length} sends`);
+  expect(worst).toBeLessThanOrEqual(20);
+  expect(steady).toBeGreaterThan(18 * 0.9);
+  expect(sends.every((s) => s.mode === 'shared')).toBe(true);
+  // One script call per reservation, granted or rejected: nothing else was sent.
+  for (const s of list) {
+    const stats = s.stats();
+    const reservations = stats.granted.shared + stats.rejected.deadline + stats.rejected.backlog + stats.rejected.paused;
+    expect(stats.redisCommands.total).toBe(reservations);
+    expect(stats.redisCommands.reserve).toBe(reservations);
+  }
+}, 10_000);
+
+test('exactly one Redis command per admitted reservation, counted by the client and by the server', async () => {
+  const [schedule] = replicas(1);
+  await schedule!.reserve(request()); // connection up, script loaded
+  const serverBefore = await evalCalls();
+  const clientBefore = schedule!.stats().redisCommands.total;
+  for (let i = 0; i < 25; i += 1) granted(await schedule!.reserve(request()));
+  const serverCalls = (await evalCalls()) - serverBefore;
+  const clientCalls = schedule!.stats().redisCommands.total - clientBefore;
+  console.log(`commands per admitted reservation: client ${clientCalls / 25}, server ${serverCalls / 25}`);
+  expect(clientCalls).toBe(25);
+  expect(serverCalls).toBe(25);
+  expect(schedule!.stats().redisCommands.evalsha).toBeGreaterThanOrEqual(25);
+});
+
+test('grants from concurrent replicas never share a slot: Redis-side slots are at least one interval apart', async () => {
+  const list = replicas(3);
+  const all = await Promise.all(list.flatMap((s, i) => Array.from({ length: 30 }, () => s.reserve(request(`c${i}`, 10_000)))));
+  expect(all.every((r) => r.kind === 'granted')).toBe(true);
+  const reply = await server.command('ZRANGE', `t${prefixes}:{acct:acct:read}:cal`, '0', '-1', 'WITHSCORES');
+  const scores = reply.split('\r\n').filter((line, i, lines) => lines[i - 1]?.startsWith('$') && i % 4 === 0).map(Number);
+  expect(scores).toHaveLength(90);
+  const gaps = scores.slice(1).map((s, i) => s - scores[i]!);
+  expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000 / 18 - 1e-3);
+  expect(Math.max(...gaps)).toBeLessThan(1000 / 18 + 1e-3); // and no capacity left idle
+});
+
+test('a rejected reservation takes no slot', async () => {
+  const [a, b] = replicas(2);
+  for (let i = 0; i < 10; i += 1) granted(await a!.reserve(request('a')));
+  const key = `t${prefixes}:{acct:acct:read}:cal`;
+  const before = await server.command('ZCARD', key);
+  const rejected = await b!.reserve(request('b', 50));
+  expect(rejected).toMatchObject({ kind: 'rejected', reason: 'deadline' });
+  expect(rejected.kind === 'rejected' && rejected.retryAfterMs).toBeGreaterThan(300);
+  expect(await server.command('ZCARD', key)).toBe(before);
+  expect(before).toBe(':10\r\n');
+});
+
+test('a pause from one replica holds every replica and every queued request', async () => {
+  const [a, b, c] = replicas(3);
+  const queued = [];
+  for (let i = 0; i < 4; i += 1) queued.push(granted(await b!.reserve(request('b'))));
+  const last = queued[queued.length - 1]!;
+  const waiting = b!.waitForSlot(last);
+  // An upstream 429 seen by replica a: Retry-After 1 s.
+  const pausedAt = Date.now();
+  await a!.observe('acct', 'read', parseRateLimitHeaders({ 'retry-after': '1' }, pausedAt), { status: 429 });
+  // Replica c, which never reserved before, queues after the pause and after b's moved slots.
+  const next = granted(await c!.reserve(request('c')));
+  expect(next.slotAtMs).toBeGreaterThanOrEqual(pausedAt + 1000 + 2 * (1000 / 18) - 20);
+  const outcome = await waiting; // replica b learns it by pub/sub: it sends nothing meanwhile
+  const heldMs = Date.now() - pausedAt;
+  expect(outcome).toMatchObject({ kind: 'ready' });
+  expect(heldMs).toBeGreaterThanOrEqual(1000 - 20);
+});
+
+test('a queued request whose slot a pause pushes past its deadline is told so', async () => {
+  const [a, b] = replicas(2);
+  granted(await b!.reserve(request('b', 300)));
+  const r = granted(await b!.reserve(request('b', 300)));
+  const waiting = b!.waitForSlot(r);
+  await a!.pause('acct', 'read', Date.now() + 2000);
+  await expect(waiting).resolves.toMatchObject({ kind: 'expired' });
+});
+
+test('two callers at 3:1 share a saturated schedule within ±10 %, across replicas', async () => {
+  const list = replicas(2, { limits: () => ({ read: 50, write: 5 }), safety: 0.95 });
+  const started = Date.now();
+  const sends = await drive(list, [
+    { id: 'heavy', weight: 3, workersPerReplica: 4, maxWaitMs: 1000 },
+    { id: 'light', weight: 1, workersPerReplica: 4, maxWaitMs: 1000 },
+  ], started + 3500);
+  const counted = (id: string): number => sends.filter((s) => s.callerId === id && s.atMs >= started + 500 && s.atMs < started + 3500).length;
+  const ratio = counted('heavy') / counted('light');
+  const late = list.map((s) => s.stats().dispatch);
+  console.log(`fairness 3:1 at 47.5/s: heavy ${counted('heavy')}, light ${counted('light')}, ratio ${ratio.toFixed(3)}; worst 1 s window: slots ${maxInWindow(sends.map((s) => s.slotAtMs))}, sends ${maxInWindow(sends.map((s) => s.atMs))}; dispatch delay max ${Math.max(...late.map((d) => d.maxLateMs))} ms, mean ${(late.reduce((a, d) => a + d.totalLateMs, 0) / late.reduce((a, d) => a + d.count, 0)).toFixed(2)} ms`);
+  expect(ratio).toBeGreaterThan(2.7);
+  expect(ratio).toBeLessThan(3.3);
+  expect(maxInWindow(sends.map((s) => s.atMs))).toBeLessThanOrEqual(50);
+}, 10_000);
+
+test('state lost in Redis (keys flushed) is detected by the epoch: no slot before the replica\'s own queue or the guard', async () => {
+  const [a] = replicas(1, { fallback: { transitionGuardMs: 400 } });
+  let tail = 0;
+  for (let i = 0; i < 6; i += 1) tail = granted(await a!.reserve(request('a'))).slotAtMs;
+  await server.command('FLUSHALL');
+  const after = granted(await a!.reserve(request('a')));
+  expect(after.slotAtMs).toBeGreaterThanOrEqual(tail + 1000 / 18 - 5);
+  expect(after.waitMs).toBeGreaterThanOrEqual(400 - 5);
+});
+
+test('after SCRIPT FLUSH the script is re-sent (EVAL) and counted', async () => {
+  const [a] = replicas(1);
+  granted(await a!.reserve(request()));
+  await server.command('SCRIPT', 'FLUSH');
+  granted(await a!.reserve(request()));
+  expect(a!.stats().redisCommands.noscriptRetries).toBe(1);
+  expect(a!.state().mode).toBe('shared');
+});

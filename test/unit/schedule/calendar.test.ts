@@ -1,0 +1,267 @@
+/** Slot arithmetic of the calendar on an injected clock (no timers, no I/O). */
+import {
+  applyUpstreamCounts,
+  newCalendarState,
+  pauseUntil,
+  raiseFloor,
+  reserveSlot,
+  type CalendarReserveInput,
+  type CalendarState,
+} from '../../../src/schedule/calendar';
+import { intervalMs } from '../../../src/schedule/intervals';
+import { DEFAULT_FAIRNESS, maxInWindow, minGap, simulate } from './simulation';
+
+const T0 = 1_700_000_000_000;
+const IV = intervalMs(30, 0.95); // 35.09 ms
+
+function input(overrides: Partial<CalendarReserveInput> = {}): CalendarReserveInput {
+  return {
+    intervalMs: IV,
+    callerId: 'a',
+    weight: 1,
+    reservedShare: 0,
+    maxWaitMs: 10_000,
+    maxQueued: 10_000,
+    fairness: { ...DEFAULT_FAIRNESS, lookaheadMs: 2 * IV },
+    knownEpoch: '',
+    lossGuardMs: 1000,
+    idleTtlMs: 60_000,
+    ...overrides,
+  };
+}
+
+function grantAt(state: CalendarState, now: number, overrides: Partial<CalendarReserveInput> = {}): number {
+  const reply = reserveSlot(state, now, input(overrides));
+  if (reply.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(reply)}`);
+  return now + reply.waitMs;
+}
+
+describe('calendar: rate', () => {
+  test('an idle schedule grants at once; back-to-back requests are spaced by exactly one interval', () => {
+    const state = newCalendarState('e');
+    const slots = Array.from({ length: 100 }, () => grantAt(state, T0));
+    expect(slots[0]).toBe(T0);
+    for (let i = 1; i < slots.length; i += 1) expect(slots[i]! - slots[i - 1]!).toBeCloseTo(IV, 2);
+    // 28.5/s: at most ceil(28.5) = 29 in any 1 s window, under the provider's 30.
+    expect(maxInWindow(slots)).toBe(29);
+  });
+
+  test('the grid re-anchors after idleness, so a lone request never waits', () => {
+    const state = newCalendarState('e');
+    expect(grantAt(state, T0)).toBe(T0);
+    expect(grantAt(state, T0 + 5 * IV + 3)).toBe(T0 + 5 * IV + 3);
+  });
+
+  test('within an interval of the last slot, the next grid slot is used (spacing is never below one interval)', () => {
+    const state = newCalendarState('e');
+    grantAt(state, T0);
+    expect(grantAt(state, T0 + 10)).toBeCloseTo(T0 + IV, 2);
+  });
+
+  test('a changed interval continues after the last slot with the larger spacing', () => {
+    const state = newCalendarState('e');
+    const a = grantAt(state, T0);
+    const b = grantAt(state, T0, { intervalMs: 100 });
+    expect(b - a).toBeCloseTo(100, 2);
+    expect(grantAt(state, T0, { intervalMs: 100 }) - b).toBeCloseTo(100, 2);
+  });
+});
+
+describe('calendar: deadlines', () => {
+  test('a request whose wait would pass its deadline is rejected and takes no slot', () => {
+    const state = newCalendarState('e');
+    for (let i = 0; i < 10; i += 1) grantAt(state, T0); // slots T0 … T0 + 9·IV
+    const before = { entries: [...state.entries], last: state.last };
+    const reply = reserveSlot(state, T0, input({ callerId: 'b', maxWaitMs: 5 * IV }));
+    expect(reply).toMatchObject({ kind: 'rejected', reason: 'deadline' });
+    expect(reply.kind === 'rejected' && reply.retryAfterMs).toBeCloseTo(10 * IV - 5 * IV, 2);
+    expect(state.entries).toEqual(before.entries);
+    expect(state.last).toBe(before.last);
+    // The slot it did not take is the next one granted.
+    expect(grantAt(state, T0, { callerId: 'b' })).toBeCloseTo(T0 + 10 * IV, 2);
+  });
+
+  test('maxWaitMs 0 is granted only when a slot is free now', () => {
+    const state = newCalendarState('e');
+    expect(grantAt(state, T0, { maxWaitMs: 0 })).toBe(T0);
+    expect(reserveSlot(state, T0, input({ maxWaitMs: 0 }))).toMatchObject({ kind: 'rejected', reason: 'deadline' });
+  });
+});
+
+describe('calendar: pause', () => {
+  test('queued slots move together past the pause, keeping their spacing; new ones follow', () => {
+    const state = newCalendarState('e');
+    const queued = Array.from({ length: 5 }, () => grantAt(state, T0));
+    const now = T0 + 1;
+    const delta = pauseUntil(state, now, T0 + 2000);
+    expect(delta).toBeCloseTo(T0 + 2000 - now, 2);
+    expect(state.shiftTotalMs).toBeCloseTo(delta, 2);
+    // T0 had passed (it is being sent); the four queued moved by delta.
+    expect(state.entries).toEqual([queued[0], ...queued.slice(1).map((s) => s + delta)]);
+    expect(state.entries[1]).toBeGreaterThanOrEqual(T0 + 2000);
+    const next = grantAt(state, now);
+    expect(next).toBeCloseTo(queued[4]! + delta + IV, 2);
+    expect(minGap(state.entries)).toBeGreaterThanOrEqual(IV - 1e-3);
+  });
+
+  test('new reservations start at the pause end; one that cannot wait that long is rejected as paused', () => {
+    const state = newCalendarState('e');
+    pauseUntil(state, T0, T0 + 3000);
+    expect(reserveSlot(state, T0, input({ maxWaitMs: 1000 }))).toMatchObject({ kind: 'rejected', reason: 'paused', retryAfterMs: 2000 });
+    expect(grantAt(state, T0)).toBe(T0 + 3000);
+  });
+
+  test('a shorter pause than the current one changes nothing; a longer one extends it', () => {
+    const state = newCalendarState('e');
+    expect(pauseUntil(state, T0, T0 + 1000)).toBe(1000);
+    expect(pauseUntil(state, T0, T0 + 500)).toBe(0);
+    expect(pauseUntil(state, T0, T0 + 1500)).toBe(500);
+    expect(state.floor).toBe(T0 + 1500);
+    expect(state.shiftTotalMs).toBe(1500);
+  });
+});
+
+describe('calendar: upstream remaining', () => {
+  test('remaining below expectation (beyond the tolerance) gives up the deficit in slots, once per provider window', () => {
+    const state = newCalendarState('e');
+    for (let i = 0; i < 10; i += 1) grantAt(state, T0 + i * IV); // 10 of ours within the last second
+    const now = T0 + 10 * IV;
+    // limit 30 − ours 10 = 20 expected; remaining 14; tolerance 2 → deficit 4 slots.
+    expect(applyUpstreamCounts(state, now, { remaining: 14, limit: 30, resetKey: '1700000001' }, 2)).toBeCloseTo(4 * IV, 2);
+    expect(state.floor).toBeCloseTo(now + 4 * IV, 2);
+    // The same window again: already applied.
+    expect(applyUpstreamCounts(state, now, { remaining: 14, limit: 30, resetKey: '1700000001' }, 2)).toBe(0);
+    // Worse in the same window: only the increase.
+    expect(applyUpstreamCounts(state, now, { remaining: 13, limit: 30, resetKey: '1700000001' }, 2)).toBeCloseTo(IV, 2);
+  });
+
+  test('remaining at or above expectation, or within the tolerance, changes nothing', () => {
+    const state = newCalendarState('e');
+    for (let i = 0; i < 10; i += 1) grantAt(state, T0 + i * IV);
+    const now = T0 + 10 * IV;
+    expect(applyUpstreamCounts(state, now, { remaining: 20, limit: 30, resetKey: 'k' }, 2)).toBe(0);
+    expect(applyUpstreamCounts(state, now, { remaining: 18, limit: 30, resetKey: 'k2' }, 2)).toBe(0);
+    expect(applyUpstreamCounts(state, now, { remaining: 0, limit: 30, resetKey: '' }, 2)).toBe(0);
+    expect(state.floor).toBe(0);
+  });
+
+  test('our own full window (remaining 0 after our 5th write) is not a deficit', () => {
+    const iv = intervalMs(5, 0.95);
+    const state = newCalendarState('e');
+    for (let i = 0; i < 5; i += 1) grantAt(state, T0 + i * iv, { intervalMs: iv });
+    expect(applyUpstreamCounts(state, T0 + 4 * iv + 1, { remaining: 0, limit: 5, resetKey: 'k' }, 2)).toBe(0);
+  });
+});
+
+describe('calendar: lost state and recovery floors', () => {
+  test('a replica that saw another epoch finds the state fresh: no slot before its own tail nor the guard', () => {
+    const state = newCalendarState('new');
+    const slot = grantAt(state, T0, { knownEpoch: 'old', hintOffsetMs: 300 });
+    expect(slot).toBe(T0 + 1000); // guard 1000 > hint 300 + IV
+  });
+
+  test('an old epoch whose tail is older than the idle TTL is a natural expiry: no guard', () => {
+    const state = newCalendarState('new');
+    expect(grantAt(state, T0, { knownEpoch: 'old', hintOffsetMs: -120_000 })).toBe(T0);
+  });
+
+  test('raiseFloor holds new slots back; it never lowers the floor', () => {
+    const state = newCalendarState('e');
+    raiseFloor(state, T0 + 700);
+    raiseFloor(state, T0 + 100);
+    expect(grantAt(state, T0)).toBe(T0 + 700);
+  });
+});
+
+describe('calendar: fairness', () => {
+  const durationMs = 20_000;
+  const counted = (times: number[]): number => times.filter((t) => t >= 2000 && t < durationMs).length;
+
+  test('under saturation two callers share 3:1 by weight (±10 %), and the schedule stays full and within its rate', () => {
+    const r = simulate({
+      intervalMs: IV,
+      durationMs,
+      callers: [
+        { id: 'heavy', weight: 3, concurrency: 8, maxWaitMs: 2000 },
+        { id: 'light', weight: 1, concurrency: 8, maxWaitMs: 2000 },
+      ],
+    });
+    const a = counted(r.grants.get('heavy')!);
+    const b = counted(r.grants.get('light')!);
+    expect(a / b).toBeGreaterThan(3 * 0.9);
+    expect(a / b).toBeLessThan(3 * 1.1);
+    const all = [...r.grants.values()].flat();
+    expect(a + b).toBeGreaterThanOrEqual(Math.floor(((durationMs - 2000) / IV) * 0.99));
+    expect(maxInWindow(all)).toBeLessThanOrEqual(29);
+    expect(minGap(all)).toBeGreaterThanOrEqual(IV - 1e-3);
+  });
+
+  test('weights hold whatever the callers\' concurrency (a caller cannot win by flooding)', () => {
+    const r = simulate({
+      intervalMs: IV,
+      durationMs,
+      callers: [
+        { id: 'heavy', weight: 3, concurrency: 3, maxWaitMs: 2000 },
+        { id: 'flood', weight: 1, concurrency: 40, maxWaitMs: 2000 },
+      ],
+    });
+    const ratio = counted(r.grants.get('heavy')!) / counted(r.grants.get('flood')!);
+    expect(ratio).toBeGreaterThan(2.7);
+    expect(ratio).toBeLessThan(3.3);
+  });
+
+  test('below saturation anyone may use idle capacity: an active but quiet caller costs the busy one nothing', () => {
+    const r = simulate({
+      intervalMs: IV,
+      durationMs,
+      callers: [
+        { id: 'busy', weight: 1, concurrency: 10, maxWaitMs: 2000 },
+        { id: 'quiet', weight: 3, concurrency: 1, maxWaitMs: 2000, thinkMs: 1000 },
+      ],
+    });
+    const busy = counted(r.grants.get('busy')!);
+    const quiet = counted(r.grants.get('quiet')!);
+    const capacity = (durationMs - 2000) / IV;
+    expect(busy + quiet).toBeGreaterThanOrEqual(Math.floor(capacity * 0.99));
+    expect(busy).toBeGreaterThan(capacity * 0.9);
+    expect(Math.max(...r.waits.get('quiet')!)).toBeLessThan(4 * IV * 2);
+  });
+
+  test('a single caller gets the whole rate', () => {
+    const r = simulate({ intervalMs: IV, durationMs, callers: [{ id: 'a', weight: 1, concurrency: 4, maxWaitMs: 1000 }] });
+    expect(counted(r.grants.get('a')!)).toBeGreaterThanOrEqual(Math.floor(((durationMs - 2000) / IV) * 0.99));
+  });
+
+  test('reserved headroom: a priority caller returning after inactivity finds slots near now while another saturates', () => {
+    const scenario = (reservedShare: number): number[] =>
+      simulate({
+        intervalMs: IV,
+        durationMs: 40_000,
+        callers: [
+          { id: 'bulk', weight: 3, concurrency: 30, maxWaitMs: 2000 },
+          { id: 'pager', weight: 1, reservedShare, concurrency: 1, maxWaitMs: 2000, thinkMs: 7000, startMs: 1000 },
+        ],
+      }).waits.get('pager')!.slice(1); // the first request makes the caller known
+    const without = scenario(0);
+    const withHeadroom = scenario(0.2);
+    expect(Math.min(...without)).toBeGreaterThan(1000); // waits for bulk's whole backlog
+    // Holes at density 0.2 beyond the idle-capacity lookahead: ≤ lookahead + interval ÷ share, plus one interval.
+    expect(Math.max(...withHeadroom)).toBeLessThanOrEqual(2 * IV + IV / 0.2 + IV);
+  });
+
+  test('a caller\'s backlog is bounded: past maxQueued future slots it is rejected until one passes', () => {
+    const state = newCalendarState('e');
+    const slots = [1, 2, 3].map(() => grantAt(state, T0, { maxQueued: 3 }));
+    const reply = reserveSlot(state, T0, input({ maxQueued: 3 }));
+    // T0 itself is "now", not future: the backlog is the two after it… plus this third.
+    expect(slots[0]).toBe(T0);
+    expect(reply.kind).toBe('granted');
+    const again = reserveSlot(state, T0, input({ maxQueued: 3 }));
+    expect(again).toMatchObject({ kind: 'rejected', reason: 'backlog' });
+    expect(again.kind === 'rejected' && again.retryAfterMs).toBeCloseTo(IV, 2);
+    // Another caller is not affected.
+    expect(reserveSlot(state, T0, input({ callerId: 'other', maxQueued: 3 })).kind).toBe('granted');
+    // Once the earliest queued slot has passed, there is room again.
+    expect(reserveSlot(state, T0 + IV, input({ maxQueued: 3 })).kind).toBe('granted');
+  });
+});

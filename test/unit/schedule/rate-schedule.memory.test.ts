@@ -1,0 +1,122 @@
+/** The factory without Redis (`memory` mode): reservations, waiting, pauses, feedback — on fake timers. */
+import { createRateSchedule, type RateSchedule } from '../../../src/schedule';
+import type { GrantedReservation, Reservation, ReserveRequest } from '../../../src/schedule';
+
+const T0 = 1_800_000_000_000;
+const READ_IV = 1000 / (30 * 0.95);
+
+function granted(r: Reservation): GrantedReservation {
+  if (r.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(r)}`);
+  return r;
+}
+
+describe('createRateSchedule without Redis', () => {
+  let schedule: RateSchedule;
+  const request = (overrides: Partial<ReserveRequest> = {}): ReserveRequest => ({
+    accountId: 'prod',
+    operationClass: 'read',
+    callerId: 'svc',
+    weight: 1,
+    maxWaitMs: 2000,
+    ...overrides,
+  });
+
+  beforeEach(() => {
+    jest.useFakeTimers({ now: T0 });
+    schedule = createRateSchedule({
+      limits: (id) => (id === 'prod' ? { read: 30, write: 5 } : id === 'later' ? { all: 2 } : undefined),
+      safety: 0.95,
+      expectedReplicas: 3,
+      now: () => Date.now(),
+    });
+  });
+
+  afterEach(async () => {
+    await schedule.close();
+    jest.useRealTimers();
+  });
+
+  test('runs in memory mode and spaces reservations by the interval', async () => {
+    expect(schedule.state()).toEqual({ mode: 'memory', sinceMs: T0 });
+    const waits = [];
+    for (let i = 0; i < 5; i += 1) waits.push(granted(await schedule.reserve(request())).waitMs);
+    waits.forEach((w, i) => expect(w).toBeCloseTo(i * READ_IV, 3));
+    const writes = [granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs, granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs];
+    expect(writes[0]).toBe(0); // its own schedule
+    expect(writes[1]).toBeCloseTo(1000 / 4.75, 3);
+    expect(schedule.stats()).toMatchObject({ mode: 'memory', granted: { memory: 7, shared: 0, fallback: 0 }, redisCommands: { total: 0 } });
+  });
+
+  test('a one-class account puts reads and writes on one schedule', async () => {
+    const a = granted(await schedule.reserve(request({ accountId: 'later', operationClass: 'read' })));
+    const b = granted(await schedule.reserve(request({ accountId: 'later', operationClass: 'write' })));
+    expect(a.scheduleClass).toBe('all');
+    expect(b.scheduleClass).toBe('all');
+    expect(b.waitMs - a.waitMs).toBeCloseTo(1000 / 1.9, 3);
+  });
+
+  test('a wait past the deadline is a rejection value with a whole-ms retryAfterMs', async () => {
+    for (let i = 0; i < 10; i += 1) await schedule.reserve(request());
+    const r = await schedule.reserve(request({ maxWaitMs: 100 }));
+    expect(r).toMatchObject({ kind: 'rejected', reason: 'deadline', mode: 'memory', scheduleClass: 'read' });
+    expect(r.kind === 'rejected' && Number.isInteger(r.retryAfterMs) && r.retryAfterMs >= 1).toBe(true);
+    expect(schedule.stats().rejected.deadline).toBe(1);
+  });
+
+  test('waitForSlot releases at the slot and reports the dispatch delay', async () => {
+    granted(await schedule.reserve(request()));
+    const second = granted(await schedule.reserve(request()));
+    let outcome: unknown;
+    void schedule.waitForSlot(second).then((o) => (outcome = o));
+    await jest.advanceTimersByTimeAsync(Math.floor(READ_IV) - 1);
+    expect(outcome).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(2);
+    expect(outcome).toMatchObject({ kind: 'ready' });
+    expect(schedule.stats().dispatch.count).toBe(1);
+  });
+
+  test('a pause learnt while waiting moves the slot; past the deadline the wait expires', async () => {
+    granted(await schedule.reserve(request()));
+    const keeps = granted(await schedule.reserve(request({ maxWaitMs: 5000 })));
+    const loses = granted(await schedule.reserve(request({ maxWaitMs: 200 })));
+    const outcomes: Record<string, { kind: string; waitedMs?: number }> = {};
+    void schedule.waitForSlot(keeps).then((o) => (outcomes.keeps = o));
+    void schedule.waitForSlot(loses).then((o) => (outcomes.loses = o));
+    await schedule.pause('prod', 'read', T0 + 1000);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(outcomes.loses).toMatchObject({ kind: 'expired' });
+    await jest.advanceTimersByTimeAsync(990);
+    expect(outcomes.keeps).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(100);
+    expect(outcomes.keeps).toMatchObject({ kind: 'ready' });
+    expect(outcomes.keeps!.waitedMs).toBeGreaterThanOrEqual(1000);
+    // New reservations queue after the moved ones.
+    expect(granted(await schedule.reserve(request())).waitMs).toBeGreaterThan(0);
+  });
+
+  test('observe: a 429 pauses until its Retry-After; remaining below expectation slows the schedule', async () => {
+    await schedule.observe('prod', 'read', { pauseUntilMs: T0 + 1500 }, { status: 429 });
+    expect(granted(await schedule.reserve(request())).waitMs).toBe(1500);
+    expect(granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs).toBe(0);
+    await schedule.observe('prod', 'write', { limit: 5, remaining: 0, resetAtMs: T0 + 1000 }, { status: 200 });
+    // One write of ours in the last second, yet none remain: 5 − 1 − 0 − tolerance 2 = 2 slots given up.
+    expect(granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs).toBeCloseTo(2 * (1000 / 4.75), 3);
+  });
+
+  test('an abort signal ends the wait', async () => {
+    granted(await schedule.reserve(request()));
+    const r = granted(await schedule.reserve(request()));
+    const controller = new AbortController();
+    const pending = schedule.waitForSlot(r, { signal: controller.signal });
+    controller.abort();
+    await expect(pending).resolves.toEqual({ kind: 'aborted' });
+  });
+
+  test('programming errors throw: unknown account, invalid request', async () => {
+    await expect(schedule.reserve(request({ accountId: 'nope' }))).rejects.toThrow(/no limits/);
+    await expect(schedule.reserve(request({ weight: 0 }))).rejects.toThrow(RangeError);
+    await expect(schedule.reserve(request({ maxWaitMs: -1 }))).rejects.toThrow(RangeError);
+    await expect(schedule.reserve(request({ reservedShare: 1 }))).rejects.toThrow(RangeError);
+    await expect(schedule.reserve(request({ callerId: '' }))).rejects.toThrow(RangeError);
+  });
+});
