@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const only = (name, where) => ({ name, message: `import ${name} only in ${where}` });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-typecheck/**', 'coverage/**', 'node_modules/**', 'bin/**', 'jest.config.js'] },
+  { ignores: ['dist/**', 'dist-typecheck/**', '.test-build/**', 'coverage/**', 'node_modules/**', 'bin/**', 'jest.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,9 +15,9 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/gateway/forward/**', 'src/bench/**'],
+    ignores: ['src/gateway/forward/**', 'src/bench/**', 'src/redis/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [only('http-proxy-middleware', 'src/gateway/forward/')] }],
+      'no-restricted-imports': ['error', { paths: [only('http-proxy-middleware', 'src/gateway/forward/'), only('ioredis', 'src/redis/')] }],
     },
   },
   {
