@@ -6,6 +6,10 @@ export interface StartSettings {
   port?: number;
   adminPort?: number;
   logLevel: string;
+  /** The shared schedule's Redis; absent: the schedule runs in memory (one replica). */
+  redisUrl?: string;
+  /** Replicas sharing the schedule (the HPA maximum); each falls back to rate ÷ this. */
+  expectedReplicas: number;
   help: boolean;
 }
 
@@ -60,7 +64,14 @@ export function parseStartArgs(argv: readonly string[], env: Readonly<Record<str
   if (positionals.length > 0) problems.push(`unexpected argument "${positionals[0]}"`);
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
+  const replicasText = env.GATEWAY_REPLICAS ?? '1';
+  const expectedReplicas = Number(replicasText);
+  if (!/^[0-9]{1,4}$/.test(replicasText) || expectedReplicas < 1) problems.push('GATEWAY_REPLICAS: must be a whole number from 1 to 9999');
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL: must start with redis:// or rediss://');
   const settings: StartSettings = {
+    redisUrl,
+    expectedReplicas,
     configPath: typeof flags.config === 'string' ? flags.config : undefined,
     host: env.HOST || undefined,
     port: portFrom('PORT', env.PORT, problems),

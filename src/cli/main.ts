@@ -18,6 +18,8 @@ Without --config, runs the embedded default: the built-in Strettch sandbox as up
 a dev signing key in .strettch-gateway/, and the callers demo-reader and demo-operator.
 
 Environment: PORT (public port), ADMIN_PORT (metrics and probes), HOST, LOG_LEVEL,
+REDIS_URL (the shared rate schedule; without it the schedule runs in memory),
+GATEWAY_REPLICAS (replicas sharing the schedule; default 1),
 plus whatever your policy references ({env: NAME}).`;
 
 const readFile = (file: string) => fs.readFileSync(file, 'utf8');
@@ -62,7 +64,11 @@ async function main(): Promise<void> {
     ];
   }
 
-  const gateway = await startGateway({ policy, logger, metrics: createMetrics({ collectProcessMetrics: true }), host: settings.host, port: settings.port, adminPort: settings.adminPort });
+  const gateway = await startGateway({ policy, logger, metrics: createMetrics({ collectProcessMetrics: true }), host: settings.host,
+    port: settings.port,
+    adminPort: settings.adminPort,
+    schedule: { redisUrl: settings.redisUrl, expectedReplicas: settings.expectedReplicas },
+  });
   closers.unshift(() => gateway.close());
   process.stdout.write(`strettch-gateway listening on ${gateway.url} (metrics and probes on ${gateway.adminUrl})\n`);
   for (const line of banner) process.stdout.write(`${line.replace('{url}', gateway.url)}\n`);

@@ -6,6 +6,12 @@ export interface CallerAccess {
   accountId: string;
   /** The real upstream key of the caller's account; never logged. */
   apiKey: string;
+  /** How the caller shares the account's rate schedule. */
+  weight: number;
+  maxWaitMs: number;
+  reservedShare: number;
+  maxQueued: number;
+  requestsPerMinute?: number;
 }
 
 export type AccessDecision = { allowed: true; grantedBy: string } | { allowed: false; missingScope: string };

@@ -13,6 +13,9 @@ import { createPipeline, type PipelineOptions } from './pipeline';
 import { accountForCaller, authorize, callerForSubject } from './policy';
 import type { Policy } from './policy/types';
 import { listen, type RunningServer } from '../shared/http-server';
+import { createRedisConnection, type RedisConnection } from '../redis';
+import { createRateSchedule, type AccountRateLimits, type RateSchedule } from '../schedule';
+import { protectionFor } from './protection';
 
 export const GATEWAY_USER_AGENT = 'strettch-gateway/0.1.0';
 
@@ -29,7 +32,16 @@ export function accessControlFor(policy: Policy): AccessControl {
       const caller = callerForSubject(policy, subject);
       if (!caller) return undefined;
       const account = accountForCaller(policy, caller);
-      return { callerId: caller.id, accountId: account.id, apiKey: account.apiKey };
+      return {
+        callerId: caller.id,
+        accountId: account.id,
+        apiKey: account.apiKey,
+        weight: caller.weight,
+        maxWaitMs: caller.maxWaitMs,
+        reservedShare: caller.reservedShare,
+        maxQueued: caller.maxQueued,
+        requestsPerMinute: caller.requestsPerMinute,
+      };
     },
     authorize(callerId, tokenScopes, operationId) {
       const caller = callerForSubject(policy, callerId);
@@ -40,6 +52,25 @@ export function accessControlFor(policy: Policy): AccessControl {
 
 export function verifierFor(policy: Policy, now: () => number): TokenVerifier {
   return createTokenVerifier({ ...policy.auth, now });
+}
+
+/** The provider's limits of an account, in the schedule's terms. */
+export function scheduleLimitsFor(policy: Policy, accountId: string): AccountRateLimits | undefined {
+  const account = Object.hasOwn(policy.accounts, accountId) ? policy.accounts[accountId] : undefined;
+  if (!account) return undefined;
+  const { limits } = account;
+  return limits.kind === 'shared'
+    ? { all: limits.allPerSecond, safety: limits.safety }
+    : { read: limits.readPerSecond, write: limits.writePerSecond, safety: limits.safety };
+}
+
+/** Deployment settings of the shared schedule (environment, not policy). */
+export interface ScheduleSettings {
+  /** Absent: the same algorithm in memory (one replica, or the embedded default). */
+  redisUrl?: string;
+  /** Replicas sharing the schedule (use the HPA maximum); each falls back to rate ÷ this. */
+  expectedReplicas: number;
+  commandTimeoutMs?: number;
 }
 
 export interface GatewayOptions {
@@ -54,12 +85,14 @@ export interface GatewayOptions {
   adminPort?: number;
   /** How long SIGTERM waits for in-flight requests before cutting them. */
   drainMs?: number;
+  schedule?: ScheduleSettings;
 }
 
 export interface RunningGateway {
   url: string;
   adminUrl: string;
   metrics: GatewayMetrics;
+  schedule: RateSchedule;
   close(): Promise<void>;
 }
 
@@ -75,12 +108,34 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxSockets: policy.upstream.maxSockets,
     filterResponseHeaders: responseHeadersToReturn,
   });
-  const readiness: Readiness = { check: () => ({ ready: true, checks: { policy: 'loaded' } }) };
+  const settings = options.schedule ?? { expectedReplicas: 1 };
+  const redis: RedisConnection | undefined = settings.redisUrl
+    ? createRedisConnection({ url: settings.redisUrl, commandTimeoutMs: settings.commandTimeoutMs, connectionName: 'strettch-gateway' })
+    : undefined;
+  const schedule = createRateSchedule({
+    redis: redis ? { connection: redis } : undefined,
+    limits: (accountId) => scheduleLimitsFor(policy, accountId),
+    safety: 0.95,
+    expectedReplicas: settings.expectedReplicas,
+    now,
+    logger,
+    onStateChange: (state) => {
+      for (const mode of ['shared', 'fallback', 'memory'] as const) metrics.scheduleMode.set({ mode }, state.mode === mode ? 1 : 0);
+      if (state.mode === 'fallback') logger.warn({ reason: state.reason }, 'rate schedule: Redis unreachable, using the local fallback schedule');
+      else logger.info({ mode: state.mode }, 'rate schedule mode');
+    },
+  });
+  metrics.scheduleMode.set({ mode: schedule.state().mode }, 1);
+  const protection = protectionFor(policy, redis, (error) => logger.warn({ err: error }, 'protective limit failed; allowing the request'));
+  // Ready with the shared schedule or with a declared fallback: neither fails open nor closed.
+  const readiness: Readiness = { check: () => ({ ready: true, checks: { policy: 'loaded', schedule: schedule.state().mode } }) };
   const handler = createPipeline({
     logger,
     metrics,
     now,
     forwarder,
+    schedule,
+    protection,
     verifier: () => verifier,
     access: () => access,
     options: { ...DEFAULT_PIPELINE_OPTIONS, ...options.pipeline },
@@ -96,16 +151,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       url: running.url,
       adminUrl: adminServer.url,
       metrics,
+      schedule,
       async close() {
-        // Fixed order: stop taking requests and drain them, then the admin port, then upstream sockets.
+        // Fixed order: stop taking requests and drain them, then the admin port, the upstream
+        // sockets, and Redis last (draining requests still use the schedule).
         await running.close(options.drainMs);
         await adminServer.close(1000);
         forwarder.close();
+        await schedule.close();
+        await redis?.close();
       },
     };
   } catch (error) {
     await publicServer?.close(0);
     forwarder.close();
+    await schedule.close();
+    await redis?.close();
     throw error;
   }
 }

@@ -3,7 +3,7 @@
  * read body → upstream headers → forward → access log. Each step's denial is a value; only the
  * HTTP edge (`sendRejection`) turns it into a response.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Operation } from '../catalog/catalog';
 import { requestIdFrom } from '../shared/request-id';
 import type { AccessControl, CallerAccess } from './access';
@@ -16,11 +16,22 @@ import { sendRejection } from './http/send-error';
 import type { Logger } from './observability/logger';
 import { statusClass, type GatewayMetrics } from './observability/metrics';
 import { checkTarget } from './target';
+import { awaitRateSlot, effectiveMaxWaitMs, QUEUE_WAIT_HEADER } from './rate-slot';
+import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
 
 export interface PipelineOptions {
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   userAgent: string;
+}
+
+/** Protective limits, before and around authentication. Denials are values. */
+export interface Protection {
+  /** Is this client address locked out after repeated bad tokens? */
+  checkSource(sourceId: string): Promise<{ allowed: true } | { allowed: false; retryAfterMs: number }>;
+  recordBadToken(sourceId: string): Promise<unknown>;
+  /** Counts a request against the caller's per-minute quota, when it has one. */
+  consumeCaller(caller: CallerAccess): Promise<{ allowed: true } | { allowed: false; retryAfterMs: number }>;
 }
 
 export interface PipelineDeps {
@@ -29,6 +40,8 @@ export interface PipelineDeps {
   verifier: () => TokenVerifier;
   access: () => AccessControl;
   forwarder: Forwarder;
+  schedule: RateSchedule;
+  protection: Protection;
   now: () => number;
   options: PipelineOptions;
 }
@@ -40,6 +53,7 @@ interface RequestRecord {
   operation?: string;
   caller?: string;
   account?: string;
+  queueWaitMs?: number;
   status?: number;
   upstreamStatus?: number;
   reason?: string;
@@ -48,16 +62,37 @@ interface RequestRecord {
 type StepResult<T> = { ok: true; value: T } | { ok: false; rejection: GatewayRejection };
 
 const accept = <T>(value: T): StepResult<T> => ({ ok: true, value });
+const tooMany = (retryAfterMs: number, reason: string): GatewayRejection => ({
+  code: 'TOO_MANY_REQUESTS',
+  headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+  reason,
+});
 const deny = <T>(rejection: GatewayRejection): StepResult<T> => ({ ok: false, rejection });
+
+/**
+ * Every `Authorization` line of the request. Node keeps only the first repeated `Authorization`
+ * in `req.headers`, which would let a second credential pass unseen; two lines must be refused.
+ */
+function authorizationLines(req: IncomingMessage): string | string[] | undefined {
+  const lines: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() === 'authorization') lines.push(req.rawHeaders[i + 1]!);
+  }
+  return lines.length <= 1 ? lines[0] : lines;
+}
 
 export function createPipeline(deps: PipelineDeps) {
   const { logger, metrics, options } = deps;
 
   async function authenticate(req: IncomingMessage, record: RequestRecord): Promise<StepResult<{ caller: CallerAccess; tokenScopes?: readonly string[] }>> {
-    const bearer = parseBearer(req.headers.authorization);
+    const sourceId = req.socket.remoteAddress ?? 'unknown';
+    const source = await deps.protection.checkSource(sourceId);
+    if (!source.allowed) return deny(tooMany(source.retryAfterMs, 'source-locked-out'));
+    const bearer = parseBearer(authorizationLines(req));
     const verified = bearer.ok ? await deps.verifier().verify(bearer.token) : bearer;
     if (!verified.ok) {
       metrics.authFailures.inc({ reason: verified.reason });
+      if (verified.reason !== 'missing') await deps.protection.recordBadToken(sourceId);
       return deny({
         code: 'UNAUTHORIZED',
         headers: { 'www-authenticate': wwwAuthenticate(verified.reason) },
@@ -71,6 +106,8 @@ export function createPipeline(deps: PipelineDeps) {
     }
     record.caller = caller.callerId;
     record.account = caller.accountId;
+    const quota = await deps.protection.consumeCaller(caller);
+    if (!quota.allowed) return deny(tooMany(quota.retryAfterMs, 'caller-quota'));
     return accept({ caller, tokenScopes: verified.claims.scope });
   }
 
@@ -97,6 +134,14 @@ export function createPipeline(deps: PipelineDeps) {
       return deny({ code: 'BAD_REQUEST', publicMessage: 'GET requests carry no body.', reason: 'body-on-get' });
     }
     return accept(read.body.length > 0 ? read.body : undefined);
+  }
+
+  /** The upstream's rate-limit headers steer the shared schedule; a 429 pauses every replica. */
+  function feedBack(caller: CallerAccess, operation: Operation, status: number, headers: IncomingHttpHeaders): void {
+    if (status === 429) metrics.upstream429.inc({ account: caller.accountId, class: operation.class });
+    deps.schedule
+      .observe(caller.accountId, operation.class, parseRateLimitHeaders(headers, deps.now()), { status })
+      .catch((error: unknown) => logger.warn({ err: error, account: caller.accountId }, 'could not feed rate-limit headers back to the schedule'));
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, record: RequestRecord): Promise<GatewayRejection | undefined> {
@@ -130,17 +175,31 @@ export function createPipeline(deps: PipelineDeps) {
       return { code, publicMessage: headers.message, reason: `header-${headers.reason}` };
     }
 
+    if (caller) {
+      const maxWait = effectiveMaxWaitMs(req.headers['x-max-wait-ms'], caller.maxWaitMs);
+      if (!maxWait.ok) return maxWait.rejection;
+      const gone = new AbortController();
+      const abortWait = () => gone.abort();
+      res.once('close', abortWait);
+      const slot = await awaitRateSlot(deps.schedule, metrics, caller, operation, maxWait.maxWaitMs, gone.signal);
+      res.off('close', abortWait);
+      if (!slot.ok) return 'rejection' in slot ? slot.rejection : undefined;
+      record.queueWaitMs = slot.waitedMs;
+      res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(slot.waitedMs)));
+    }
+
     const startedMs = deps.now();
     const outcome = await deps.forwarder.forward(req, res, { upstreamPath: target.upstreamPath, headers: headers.headers, body: read.value });
     metrics.upstreamDuration.observe({ operation: operation.id }, (deps.now() - startedMs) / 1000);
     record.upstreamStatus = outcome.upstreamStatus;
     if (outcome.kind === 'failed') return { code: outcome.code, reason: outcome.reason };
+    if (caller) feedBack(caller, operation, outcome.upstreamStatus, outcome.upstreamHeaders);
     return undefined;
   }
 
-  function writeAccessLog(record: RequestRecord, res: ServerResponse, startedMs: number): void {
+  function writeAccessLog(record: RequestRecord, res: ServerResponse, durationMs: number): void {
     record.status = res.statusCode;
-    const line = { ...record, durationMs: deps.now() - startedMs, completed: res.writableFinished };
+    const line = { ...record, durationMs, completed: res.writableFinished };
     metrics.requests.inc({ operation: record.operation ?? 'none', caller: record.caller ?? 'anonymous', status_class: statusClass(res.statusCode) });
     logger.info(line, 'request');
   }
@@ -149,7 +208,14 @@ export function createPipeline(deps: PipelineDeps) {
     const startedMs = deps.now();
     const record: RequestRecord = { requestId: requestIdFrom(req.headers['x-request-id']), method: req.method ?? '' };
     res.setHeader('x-request-id', record.requestId);
-    res.once('close', () => writeAccessLog(record, res, startedMs));
+    // The line needs both the response's end and the request path's result: a small upstream
+    // response can be fully piped (and `res` closed) before the forwarder's outcome is read back.
+    let durationMs: number | undefined;
+    let handled = false;
+    res.once('close', () => {
+      durationMs = deps.now() - startedMs;
+      if (handled) writeAccessLog(record, res, durationMs);
+    });
     handle(req, res, record)
       .then((rejection) => {
         if (!rejection) return;
@@ -161,6 +227,10 @@ export function createPipeline(deps: PipelineDeps) {
         record.reason = 'internal-error';
         logger.error({ requestId: record.requestId, err: error }, 'unhandled error in request path');
         sendRejection(res, { code: 'INTERNAL_SERVER_ERROR' }, record.requestId);
+      })
+      .finally(() => {
+        handled = true;
+        if (durationMs !== undefined) writeAccessLog(record, res, durationMs);
       });
   };
 }

@@ -1,5 +1,7 @@
 import http, { type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { errorEnvelope } from './envelope';
+import { requestIdFrom } from './request-id';
 
 export interface RunningServer {
   server: Server;
@@ -37,6 +39,7 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
       handler(req, res);
     },
   );
+  server.on('clientError', answerClientError);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -64,4 +67,27 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
       });
     });
   });
+}
+
+const CLIENT_ERRORS: Record<string, [status: string, message: string]> = {
+  HPE_HEADER_OVERFLOW: ['431 Request Header Fields Too Large', 'The request headers are too large.'],
+  ERR_HTTP_REQUEST_TIMEOUT: ['408 Request Timeout', 'The request was not received in time.'],
+};
+
+/**
+ * What Node's parser refuses (control or non-ASCII bytes in the target, broken framing) never
+ * reaches a handler; Node's default answer is a bare 400. Answer in the error envelope instead, so
+ * clients keep one error handler, then close.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  // As Node's own handler: once bytes went out on this connection, another answer would corrupt it.
+  if (!socket.writable || socket.bytesWritten > 0 || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, message] = CLIENT_ERRORS[error.code ?? ''] ?? ['400 Bad Request', 'The request is not valid HTTP.'];
+  const body = JSON.stringify(errorEnvelope('BAD_REQUEST', message, requestIdFrom(undefined)));
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -19,7 +19,7 @@ export interface ForwardRequest {
 }
 
 export type ForwardOutcome =
-  | { kind: 'response'; upstreamStatus: number }
+  | { kind: 'response'; upstreamStatus: number; upstreamHeaders: http.IncomingHttpHeaders }
   | { kind: 'failed'; code: GatewayErrorCode; upstreamStatus?: number; reason: string };
 
 export interface ForwarderOptions {
@@ -87,7 +87,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       proxyRes.on('error', () => res.destroy());
       proxyRes.on('aborted', () => res.destroy());
       proxyRes.pipe(res);
-      state.settle({ kind: 'response', upstreamStatus: status });
+      state.settle({ kind: 'response', upstreamStatus: status, upstreamHeaders: proxyRes.headers });
     });
 
     proxyServer.on('error', (err, req) => {

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Every label value is bounded: operation ids from the catalog, configured caller names (or
@@ -10,6 +10,11 @@ export interface GatewayMetrics {
   rejections: Counter<'reason'>;
   authFailures: Counter<'reason'>;
   upstreamDuration: Histogram<'operation'>;
+  queueWait: Histogram<'class'>;
+  scheduleRejections: Counter<'class' | 'reason'>;
+  upstream429: Counter<'account' | 'class'>;
+  scheduleMode: Gauge<'mode'>;
+  scheduleDispatchLate: Histogram;
 }
 
 export function createMetrics(options: { collectProcessMetrics?: boolean } = {}): GatewayMetrics {
@@ -40,6 +45,37 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
       help: 'Time from forwarding to the upstream response headers',
       labelNames: ['operation'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    queueWait: new Histogram({
+      name: 'strettch_gateway_queue_wait_seconds',
+      help: 'Time a request waited for its slot on the shared rate schedule',
+      labelNames: ['class'],
+      buckets: [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers: [registry],
+    }),
+    scheduleRejections: new Counter({
+      name: 'strettch_gateway_schedule_rejections_total',
+      help: 'Requests answered 429 by the schedule (deadline, backlog, paused, quota)',
+      labelNames: ['class', 'reason'],
+      registers: [registry],
+    }),
+    upstream429: new Counter({
+      name: 'strettch_gateway_upstream_429_total',
+      help: 'Upstream 429 answers (each one pauses the shared schedule)',
+      labelNames: ['account', 'class'],
+      registers: [registry],
+    }),
+    scheduleMode: new Gauge({
+      name: 'strettch_gateway_schedule_mode',
+      help: '1 for the schedule mode in force: shared (Redis), fallback (Redis unreachable) or memory',
+      labelNames: ['mode'],
+      registers: [registry],
+    }),
+    scheduleDispatchLate: new Histogram({
+      name: 'strettch_gateway_schedule_dispatch_late_seconds',
+      help: 'How late a request was released after its slot (slot-to-send delay)',
+      buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25],
       registers: [registry],
     }),
   };

@@ -61,7 +61,17 @@ export function resolvePolicyDocument(document: PolicyDocument, io: PolicyIo, op
   const missingScopeHints = hintsFor(scopes);
   const callers = nullRecord<CallerPolicy>();
   for (const [id, caller] of Object.entries(document.callers)) {
-    callers[id] = { id, accountId: caller.account, grants: grantsFor(caller.scopes, scopes), weight: caller.weight, maxWaitMs: caller.maxWaitMs, missingScopeHints };
+    callers[id] = {
+      id,
+      accountId: caller.account,
+      grants: grantsFor(caller.scopes, scopes),
+      weight: caller.weight,
+      maxWaitMs: caller.maxWaitMs,
+      reservedShare: caller.reservedShare,
+      maxQueued: caller.maxQueued,
+      ...(caller.requestsPerMinute !== undefined ? { requestsPerMinute: caller.requestsPerMinute } : {}),
+      missingScopeHints,
+    };
   }
 
   const { auth } = document;
@@ -81,6 +91,7 @@ export function resolvePolicyDocument(document: PolicyDocument, io: PolicyIo, op
     },
     scopes,
     callers,
+    protection: document.protection.badTokens ? { badTokens: { ...document.protection.badTokens } } : {},
   };
   return { ok: true, policy: deepFreeze(policy) };
 }

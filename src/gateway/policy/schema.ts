@@ -159,6 +159,25 @@ const callerSchema = z.strictObject({
   weight: z.number().gt(0).max(1000).default(1),
   /** Longest the gateway queues this caller's request for a rate slot before answering 429. */
   maxWaitMs: z.number().int().min(0).max(60_000).default(1000),
+  /** Capacity kept for this caller even when others saturate the schedule (a priority caller). */
+  reservedShare: z.number().min(0).max(0.5).default(0),
+  /** Most requests this caller may have queued on one schedule; more are answered 429 at once. */
+  maxQueued: z.number().int().min(1).max(10_000).default(32),
+  /** Protective quota: requests per minute for this caller (absent: none). */
+  requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+});
+
+/** Protective limits that are not per caller. */
+const protectionSchema = z.strictObject({
+  /** Lock a client address out after repeated bad tokens. Off unless configured: behind a load balancer
+   *  that hides client addresses it would lock everyone out together. */
+  badTokens: z
+    .strictObject({
+      maxFailures: z.number().int().min(1).max(10_000),
+      windowSec: z.number().int().min(1).max(86_400),
+      lockoutSec: z.number().int().min(1).max(86_400),
+    })
+    .optional(),
 });
 
 export const policyDocumentSchema = z.strictObject(
@@ -174,6 +193,7 @@ export const policyDocumentSchema = z.strictObject(
     limits: z.record(z.string(), limitsProfileSchema).default({}),
     auth: authSchema,
     scopes: z.record(z.string().regex(SCOPE_NAME, 'scope names are letters, digits, ".", "-", "_", in ":"-separated parts'), z.array(operationPattern)).default({}),
+    protection: protectionSchema.prefault({}),
     callers: z
       .record(z.string().regex(CALLER_NAME, 'caller names (the token `sub`) are 1–256 printable ASCII characters without spaces'), callerSchema)
       .refine((callers) => Object.keys(callers).length > 0, 'configure at least one caller'),

@@ -59,6 +59,10 @@ export interface CallerPolicy {
   readonly grants: readonly ScopeGrant[];
   readonly weight: number;
   readonly maxWaitMs: number;
+  /** Fraction of the schedule kept for this caller under saturation, in [0, 0.5]. */
+  readonly reservedShare: number;
+  readonly maxQueued: number;
+  readonly requestsPerMinute?: number;
   /** Per operation, the scope a denial names; shared by all callers of a policy. */
   readonly missingScopeHints: Readonly<Partial<Record<OperationId, string>>>;
 }
@@ -73,6 +77,7 @@ export interface Policy {
   /** Shipped defaults merged with the policy's own, wildcards expanded. */
   readonly scopes: Readonly<Record<string, readonly OperationId[]>>;
   readonly callers: Readonly<Record<string, CallerPolicy>>;
+  readonly protection: { readonly badTokens?: { readonly maxFailures: number; readonly windowSec: number; readonly lockoutSec: number } };
 }
 
 export type PolicyResult = { ok: true; policy: Policy } | { ok: false; errors: ConfigProblem[] };

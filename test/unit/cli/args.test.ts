@@ -2,7 +2,7 @@ import { parseStartArgs, parseTokenArgs } from '../../../src/cli/args';
 
 describe('parseStartArgs', () => {
   it('defaults to the embedded default with info logs', () => {
-    expect(parseStartArgs([], {})).toEqual({ ok: true, settings: { configPath: undefined, host: undefined, port: undefined, adminPort: undefined, logLevel: 'info', help: false } });
+    expect(parseStartArgs([], {})).toEqual({ ok: true, settings: { configPath: undefined, host: undefined, port: undefined, adminPort: undefined, logLevel: 'info', redisUrl: undefined, expectedReplicas: 1, help: false } });
   });
 
   it.each([
@@ -10,6 +10,7 @@ describe('parseStartArgs', () => {
     [['--config=a.yaml'], {}, { configPath: 'a.yaml' }],
     [[], { PORT: '0', ADMIN_PORT: '9191', HOST: '0.0.0.0' }, { port: 0, adminPort: 9191, host: '0.0.0.0' }],
     [['--help'], { LOG_LEVEL: 'debug' }, { help: true, logLevel: 'debug' }],
+    [[], { REDIS_URL: 'redis://127.0.0.1:6390', GATEWAY_REPLICAS: '3' }, { redisUrl: 'redis://127.0.0.1:6390', expectedReplicas: 3 }],
   ])('%j with %j', (argv, env, expected) => {
     const parsed = parseStartArgs(argv, env);
     expect(parsed).toMatchObject({ ok: true, settings: expected });
@@ -22,6 +23,8 @@ describe('parseStartArgs', () => {
     [[], { PORT: '80a' }, 'PORT: must be a port number from 0 to 65535'],
     [[], { ADMIN_PORT: '70000' }, 'ADMIN_PORT: must be a port number from 0 to 65535'],
     [[], { LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent'],
+    [[], { GATEWAY_REPLICAS: '0' }, 'GATEWAY_REPLICAS: must be a whole number from 1 to 9999'],
+    [[], { REDIS_URL: 'http://x' }, 'REDIS_URL: must start with redis:// or rediss://'],
   ])('refuses %j %j', (argv, env, problem) => {
     expect(parseStartArgs(argv, env)).toEqual({ ok: false, problems: [problem] });
   });

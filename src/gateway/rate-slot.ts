@@ -1,0 +1,68 @@
+/**
+ * Request-path step 6: take a slot on the shared schedule of (account, class), wait for it, or
+ * answer 429 with Retry-After when the wait would pass the caller's deadline. A rejected
+ * reservation takes no slot.
+ */
+import type { Operation } from '../catalog/catalog';
+import type { RateSchedule } from '../schedule';
+import type { CallerAccess } from './access';
+import type { GatewayRejection } from './errors';
+import type { GatewayMetrics } from './observability/metrics';
+
+/** A request may shorten (never lengthen) the caller's configured maximum queue wait. */
+export const MAX_WAIT_HEADER = 'x-max-wait-ms';
+/** How long the request waited for its slot, on every forwarded response. */
+export const QUEUE_WAIT_HEADER = 'x-queue-wait-ms';
+
+export type MaxWaitDecision = { ok: true; maxWaitMs: number } | { ok: false; rejection: GatewayRejection };
+
+export function effectiveMaxWaitMs(header: string | string[] | undefined, callerMaxWaitMs: number): MaxWaitDecision {
+  if (header === undefined) return { ok: true, maxWaitMs: callerMaxWaitMs };
+  if (typeof header !== 'string' || !/^[0-9]{1,6}$/.test(header)) {
+    return { ok: false, rejection: { code: 'BAD_REQUEST', publicMessage: 'X-Max-Wait-Ms must be a whole number of milliseconds.', reason: 'bad-max-wait' } };
+  }
+  return { ok: true, maxWaitMs: Math.min(Number(header), callerMaxWaitMs) };
+}
+
+function tooManyRequests(retryAfterMs: number, reason: string): GatewayRejection {
+  return {
+    code: 'TOO_MANY_REQUESTS',
+    publicMessage: 'The upstream rate limit is saturated beyond this request\'s deadline; retry after the indicated time.',
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    reason: `schedule-${reason}`,
+  };
+}
+
+export type SlotResult = { ok: true; waitedMs: number } | { ok: false; rejection: GatewayRejection } | { ok: false; aborted: true };
+
+export async function awaitRateSlot(
+  schedule: RateSchedule,
+  metrics: GatewayMetrics,
+  caller: CallerAccess,
+  operation: Operation,
+  maxWaitMs: number,
+  signal: AbortSignal,
+): Promise<SlotResult> {
+  const reservation = await schedule.reserve({
+    accountId: caller.accountId,
+    operationClass: operation.class,
+    callerId: caller.callerId,
+    weight: caller.weight,
+    maxWaitMs,
+    reservedShare: caller.reservedShare,
+    maxQueued: caller.maxQueued,
+  });
+  if (reservation.kind === 'rejected') {
+    metrics.scheduleRejections.inc({ class: operation.class, reason: reservation.reason });
+    return { ok: false, rejection: tooManyRequests(reservation.retryAfterMs, reservation.reason) };
+  }
+  const outcome = await schedule.waitForSlot(reservation, { signal });
+  if (outcome.kind === 'aborted') return { ok: false, aborted: true };
+  if (outcome.kind === 'expired') {
+    metrics.scheduleRejections.inc({ class: operation.class, reason: 'paused' });
+    return { ok: false, rejection: tooManyRequests(outcome.retryAfterMs, 'expired') };
+  }
+  metrics.queueWait.observe({ class: operation.class }, outcome.waitedMs / 1000);
+  metrics.scheduleDispatchLate.observe(outcome.lateMs / 1000);
+  return { ok: true, waitedMs: outcome.waitedMs };
+}
