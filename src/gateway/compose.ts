@@ -105,6 +105,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const forwarder = createForwarder({
     upstreamBaseUrl: policy.upstream.baseUrl,
     timeoutMs: policy.upstream.timeoutMs,
+    connectTimeoutMs: policy.upstream.connectTimeoutMs,
     maxSockets: policy.upstream.maxSockets,
     filterResponseHeaders: responseHeadersToReturn,
   });

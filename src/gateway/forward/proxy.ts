@@ -26,6 +26,8 @@ export interface ForwarderOptions {
   upstreamBaseUrl: string;
   /** Time allowed until the upstream's response headers arrive. */
   timeoutMs: number;
+  /** Time allowed to open a new upstream connection (TCP and TLS). */
+  connectTimeoutMs: number;
   maxSockets: number;
   /** Picks the response headers that go back to the caller. */
   filterResponseHeaders: (headers: http.IncomingHttpHeaders) => OutgoingHttpHeaders;
@@ -69,7 +71,20 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const state = inFlight.get(req);
       if (!state) return;
       state.proxyReq = proxyReq;
-      if (state.timedOut) proxyReq.destroy();
+      if (state.timedOut) {
+        proxyReq.destroy();
+        return;
+      }
+      // A reused keep-alive socket is already connected; only a new one can hang in connect.
+      const socket = proxyReq.socket;
+      if (socket?.connecting) {
+        const connectTimer = setTimeout(() => {
+          state.timedOut = true;
+          proxyReq.destroy();
+        }, options.connectTimeoutMs);
+        socket.once(isHttps ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+        socket.once('close', () => clearTimeout(connectTimer));
+      }
     });
 
     proxyServer.on('proxyRes', (proxyRes, req, res) => {
