@@ -55,6 +55,13 @@ describe('docker-compose.yml', () => {
     expect(sandbox.healthcheck!.test.join(' ')).toContain(`127.0.0.1:${upstream.port}/api/v1/health`);
   });
 
+  it('gives the gateway the shared schedule on the compose Redis', () => {
+    const redis = compose.services.redis!;
+    expect(redis.healthcheck!.test).toContain('ping');
+    expect(gateway.environment?.REDIS_URL).toBe('redis://redis:6379');
+    expect(Number(gateway.environment?.GATEWAY_REPLICAS)).toBeGreaterThanOrEqual(1);
+  });
+
   it('runs entry points that the build produces', () => {
     for (const service of [gateway, sandbox]) {
       const entry = service.command![1]!;
