@@ -1,5 +1,16 @@
 /** Two tiers: unit tests do no I/O; integration tests use real sockets, processes and Redis. */
-const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
+
+/**
+ * jwks-rsa `require`s jose, which ships only as ES modules; Jest's CommonJS runtime cannot load it on
+ * Node 20 (https://github.com/jestjs/jest/issues/9430). ts-jest rewrites jose's files to CommonJS
+ * (transpile only, cached after the first run); every other package in node_modules stays untouched.
+ */
+const esmOnlyPackages = ['jose'];
+const esmTransform = {
+  [`node_modules/(${esmOnlyPackages.join('|')})/.+\\.js$`]: ['ts-jest', { tsconfig: 'tsconfig.jest-esm.json' }],
+};
+const transformIgnorePatterns = [`/node_modules/(?!(${esmOnlyPackages.join('|')})/)`];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -7,13 +18,15 @@ module.exports = {
     {
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
-      transform: { '^.+\\.ts$': tsJest },
+      transform: { '^.+\\.ts$': tsJest, ...esmTransform },
+      transformIgnorePatterns,
       testEnvironment: 'node',
     },
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      transform: { '^.+\\.ts$': tsJest },
+      transform: { '^.+\\.ts$': tsJest, ...esmTransform },
+      transformIgnorePatterns,
       testEnvironment: 'node',
       testTimeout: 30000,
     },

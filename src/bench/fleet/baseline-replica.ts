@@ -1,0 +1,40 @@
+/**
+ * One baseline replica as its own process (the bench starts three): reads its settings from the
+ * environment the bench gives it, listens on 127.0.0.1, stops on SIGTERM.
+ */
+import http from 'node:http';
+import { createBaselineProxy } from './baseline-proxy';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`${name} is not set`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const proxy = createBaselineProxy({
+    upstreamOrigin: required('BASELINE_UPSTREAM'),
+    apiKey: required('BASELINE_API_KEY'),
+    redisUrl: required('REDIS_URL'),
+    readPerSecond: Number(required('BASELINE_READ_PER_SECOND')),
+    writePerSecond: Number(required('BASELINE_WRITE_PER_SECOND')),
+    replicas: Number(required('BASELINE_REPLICAS')),
+  });
+  const server = http.createServer({ keepAliveTimeout: 5000 }, proxy.handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(required('PORT')), '127.0.0.1', resolve);
+  });
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    void proxy.close().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`baseline-replica: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

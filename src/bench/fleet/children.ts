@@ -1,0 +1,116 @@
+/**
+ * Every process the bench starts (redis-server, the sandbox, gateways, baseline replicas) goes
+ * through one `ChildGroup`, so that nothing outlives the run: `stopAll()` on the normal path,
+ * `killAllNow()` from signal and exit handlers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+
+export interface Child {
+  readonly name: string;
+  readonly pid: number;
+  exited(): boolean;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL (a crash); resolves once the process is gone. */
+  kill(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  env?: Record<string, string>;
+  /** stdout and stderr are appended here (kept for a post-mortem, never parsed). */
+  logFile: string;
+}
+
+export interface ChildGroup {
+  spawn(name: string, command: string, args: readonly string[], options: SpawnOptions): Child;
+  stopAll(): Promise<void>;
+  /** Synchronous last resort (signal or exit handlers): SIGKILL whatever is still running. */
+  killAllNow(): void;
+}
+
+const STOP_GRACE_MS = 3000;
+
+export function createChildGroup(): ChildGroup {
+  const running = new Set<ChildProcess>();
+
+  const waitForExit = (proc: ChildProcess): Promise<void> =>
+    proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((resolve) => proc.once('exit', () => resolve()));
+
+  return {
+    spawn(name, command, args, options) {
+      const log = fs.openSync(options.logFile, 'a');
+      const proc = spawn(command, [...args], {
+        // Only what the child needs: PATH and HOME for the runtime, plus the given variables.
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...options.env },
+        stdio: ['ignore', log, log],
+      });
+      fs.closeSync(log);
+      if (proc.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+      running.add(proc);
+      proc.once('exit', () => running.delete(proc));
+      const pid = proc.pid;
+      const signalAndWait = async (signal: NodeJS.Signals, graceMs: number): Promise<void> => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return;
+        const exited = waitForExit(proc);
+        proc.kill(signal);
+        const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      };
+      return {
+        name,
+        pid,
+        exited: () => proc.exitCode !== null || proc.signalCode !== null,
+        stop: (graceMs = STOP_GRACE_MS) => signalAndWait('SIGTERM', graceMs),
+        kill: () => signalAndWait('SIGKILL', 0),
+      };
+    },
+    async stopAll() {
+      await Promise.all([...running].map(async (proc) => {
+        const exited = waitForExit(proc);
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+      }));
+    },
+    killAllNow() {
+      for (const proc of running) proc.kill('SIGKILL');
+    },
+  };
+}
+
+/** A free TCP port on 127.0.0.1 (bound, then released), never Redis's 6379. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      });
+    });
+    if (port !== 6379 && port !== 0) return port;
+  }
+  throw new Error('no free port found');
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` until it answers true, or throws after `timeoutMs` naming `what`. */
+export async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<boolean>, child?: Child): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child?.exited()) throw new Error(`${child.name} exited while starting (see its log)`);
+    try {
+      if (await probe()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${what} not ready within ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}

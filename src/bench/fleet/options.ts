@@ -1,0 +1,131 @@
+/** `npm run bench:fleet -- [flags]`: parsed once, every problem reported, the result frozen. */
+
+export const SCENARIOS = ['fixed', 'sliding', 'outage'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface FleetOptions {
+  /** Load per phase (ours, then the baseline), warm-up included. */
+  durationSec: number;
+  /** The first seconds of each phase, left out of utilization, shares and queue waits. */
+  warmupSec: number;
+  /** How long Redis stays dead in the outage scenario. */
+  outageSec: number;
+  /** When Redis is killed, seconds after the phase starts. */
+  outageAtSec: number;
+  /** Concurrent caller loops, spread over the configured callers and the three gateways. */
+  workers: number;
+  /** The gateway's safety factor (policy `limits.default.safety`). */
+  safety: number;
+  /** Callers' `maxWaitMs` (the deadline of every request). */
+  maxWaitMs: number;
+  scenarios: readonly ScenarioName[];
+  /** Fixed-window phase of the sandbox; undefined: random per run. */
+  windowPhaseMs?: number;
+  outFile: string;
+  chartFile: string;
+  help: boolean;
+}
+
+export const FLEET_DEFAULTS: Readonly<FleetOptions> = Object.freeze({
+  durationSec: 30,
+  warmupSec: 3,
+  outageSec: 10,
+  outageAtSec: 10,
+  workers: 60,
+  safety: 0.97,
+  maxWaitMs: 2000,
+  scenarios: SCENARIOS,
+  outFile: 'bench/results/fleet.json',
+  chartFile: 'bench/results/fleet.svg',
+  help: false,
+});
+
+export const FLEET_USAGE = `Usage: npm run bench:fleet -- [flags]
+
+Three gateway processes sharing one redis-server, in front of the sandbox (launch profile:
+30 reads/s + 5 writes/s per key, 20 ms + up to 10 ms latency), under saturating load from many
+weighted callers; then the same load through a naive fixed-window limiter (RateLimiterRedis,
+30 and 5 per 1 s). Scenarios: sandbox windows fixed (random phase), sliding, and sliding with
+Redis killed mid-run. The sandbox's referee judges. Everything listens on 127.0.0.1.
+
+  --duration-sec <n>     load per phase, ours and baseline each (default ${FLEET_DEFAULTS.durationSec})
+  --warmup-sec <n>       first seconds of a phase left out of the figures (default ${FLEET_DEFAULTS.warmupSec})
+  --outage-sec <n>       Redis dead for this long in the outage scenario (default ${FLEET_DEFAULTS.outageSec})
+  --outage-at-sec <n>    seconds into the phase when Redis is killed (default ${FLEET_DEFAULTS.outageAtSec})
+  --workers <n>          concurrent caller loops, at least 12 (default ${FLEET_DEFAULTS.workers})
+  --safety <0..1>        gateway safety factor (default ${FLEET_DEFAULTS.safety})
+  --max-wait-ms <n>      callers' deadline, policy maxWaitMs (default ${FLEET_DEFAULTS.maxWaitMs})
+  --scenarios <list>     comma-separated subset of ${SCENARIOS.join(',')} (default all)
+  --window-phase-ms <n>  fixed-window phase 0-999 (default random)
+  --out <file>           JSON results (default ${FLEET_DEFAULTS.outFile})
+  --chart <file>         SVG chart (default ${FLEET_DEFAULTS.chartFile})
+
+Exit code 0 whatever the figures: it is a measurement, not a test.`;
+
+export type FleetOptionsResult = { ok: true; options: Readonly<FleetOptions> } | { ok: false; problems: string[] };
+
+type NumberKey = 'durationSec' | 'warmupSec' | 'outageSec' | 'outageAtSec' | 'workers' | 'safety' | 'maxWaitMs' | 'windowPhaseMs';
+interface NumberFlag {
+  key: NumberKey;
+  min: number;
+  max: number;
+  integer: boolean;
+}
+
+const NUMBER_FLAGS: Record<string, NumberFlag> = {
+  '--duration-sec': { key: 'durationSec', min: 5, max: 600, integer: false },
+  '--warmup-sec': { key: 'warmupSec', min: 0, max: 60, integer: false },
+  '--outage-sec': { key: 'outageSec', min: 1, max: 120, integer: false },
+  '--outage-at-sec': { key: 'outageAtSec', min: 1, max: 600, integer: false },
+  '--workers': { key: 'workers', min: 12, max: 600, integer: true },
+  '--safety': { key: 'safety', min: 0.5, max: 1, integer: false },
+  '--max-wait-ms': { key: 'maxWaitMs', min: 100, max: 60_000, integer: true },
+  '--window-phase-ms': { key: 'windowPhaseMs', min: 0, max: 999, integer: true },
+};
+const TEXT_FLAGS = ['--scenarios', '--out', '--chart'];
+
+export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
+  const options: FleetOptions = { ...FLEET_DEFAULTS };
+  const problems: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      options.help = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!(flag in NUMBER_FLAGS) && !TEXT_FLAGS.includes(flag)) {
+      problems.push(`${flag}: unknown flag`);
+      continue;
+    }
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined || value === '') {
+      problems.push(`${flag}: needs a value`);
+      continue;
+    }
+    const numeric = NUMBER_FLAGS[flag];
+    if (numeric) {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < numeric.min || n > numeric.max || (numeric.integer && !Number.isInteger(n))) {
+        problems.push(`${flag}: must be ${numeric.integer ? 'a whole number' : 'a number'} from ${numeric.min} to ${numeric.max}`);
+      } else {
+        options[numeric.key] = n;
+      }
+    } else if (flag === '--scenarios') {
+      const names = value.split(',').map((s) => s.trim());
+      const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
+      if (unknown.length > 0) problems.push(`--scenarios: unknown ${unknown.join(', ')}; choose from ${SCENARIOS.join(', ')}`);
+      else options.scenarios = SCENARIOS.filter((s) => names.includes(s));
+    } else if (flag === '--out') {
+      options.outFile = value;
+    } else {
+      options.chartFile = value;
+    }
+  }
+  if (options.warmupSec >= options.durationSec) problems.push('--warmup-sec: must be shorter than --duration-sec');
+  if (options.scenarios.includes('outage') && options.outageAtSec + options.outageSec >= options.durationSec) {
+    problems.push('--outage-at-sec + --outage-sec: must end before --duration-sec');
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, options: Object.freeze(options) };
+}

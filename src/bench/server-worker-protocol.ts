@@ -1,0 +1,15 @@
+/** Messages between the bench's main thread (the load client) and its server threads. */
+import type { BenchAlgorithm, GatewayLogMode } from './overhead-targets';
+import type { ThreadCpuSample } from './thread-cpu';
+
+export type ServerWorkerData =
+  | { role: 'upstream' }
+  | { role: 'front'; upstreamOrigin: string; upstreamApiBaseUrl: string; algorithm: BenchAlgorithm; logMode: GatewayLogMode };
+
+export type ServerWorkerMessage =
+  | { kind: 'ready'; urls: Record<string, string>; apiBaseUrl?: string; gatewayToken?: string }
+  | { kind: 'failed'; message: string }
+  | { kind: 'cpu'; id: number; sample: ThreadCpuSample | null }
+  | { kind: 'closed' };
+
+export type ServerWorkerCommand = { kind: 'close' } | { kind: 'cpu'; id: number };

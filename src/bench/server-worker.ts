@@ -1,0 +1,48 @@
+/**
+ * Runs inside a worker thread: starts its servers, reports their URLs, closes them on command.
+ * Each server thread has its own event loop, so the proxy under test does not share one with the
+ * load client or the sandbox.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { startBenchGateway, startBenchSandbox, startPassthrough, type BenchServer } from './overhead-targets';
+import type { ServerWorkerCommand, ServerWorkerData, ServerWorkerMessage } from './server-worker-protocol';
+import { threadCpuSample } from './thread-cpu';
+
+async function main(port: NonNullable<typeof parentPort>, data: ServerWorkerData): Promise<void> {
+  const post = (message: ServerWorkerMessage) => port.postMessage(message);
+  const servers: BenchServer[] = [];
+  const closeAll = async () => {
+    // Reverse order of start; each close also drops its keep-alive sockets.
+    for (const server of servers.reverse()) await server.close();
+  };
+  port.on('message', (command: ServerWorkerCommand) => {
+    if (command.kind === 'cpu') {
+      post({ kind: 'cpu', id: command.id, sample: threadCpuSample() ?? null });
+      return;
+    }
+    closeAll()
+      .catch(() => undefined)
+      .finally(() => {
+        post({ kind: 'closed' });
+        port.close();
+      });
+  });
+  try {
+    if (data.role === 'upstream') {
+      const sandbox = await startBenchSandbox();
+      servers.push(sandbox);
+      post({ kind: 'ready', urls: { sandbox: sandbox.url }, apiBaseUrl: sandbox.apiBaseUrl });
+    } else {
+      const passthrough = await startPassthrough(data.upstreamOrigin);
+      servers.push(passthrough);
+      const gateway = await startBenchGateway(data.upstreamApiBaseUrl, { algorithm: data.algorithm, logMode: data.logMode });
+      servers.push(gateway);
+      post({ kind: 'ready', urls: { passthrough: passthrough.url, gateway: gateway.url }, gatewayToken: gateway.token });
+    }
+  } catch (error) {
+    post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+if (!parentPort) throw new Error('server-worker runs only as a worker thread');
+void main(parentPort, workerData as ServerWorkerData);
