@@ -17,15 +17,26 @@ function probes(app: Express, readiness: Readiness): void {
   });
 }
 
-/** The public app: probes, then every other request goes down the gateway's own request path. */
-export function createGatewayApp(handler: (req: IncomingMessage, res: ServerResponse) => void, readiness: Readiness): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  probes(app, readiness);
-  // The pipeline does its own routing on the raw target; express must not rewrite or decode it.
-  app.use((req, res) => handler(req, res));
-  return app;
+function sendProbe(res: ServerResponse, status: number, body: object): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/**
+ * The public listener: the two probes, then every other request goes down the gateway's own
+ * request path, which routes on the raw target itself. No framework sits in between: nothing may
+ * rewrite or decode the target first, and this is the hot path.
+ */
+export function createGatewayHandler(handler: (req: IncomingMessage, res: ServerResponse) => void, readiness: Readiness) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method === 'GET' && req.url === '/healthz') return sendProbe(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && req.url === '/readyz') {
+      const { ready, checks } = readiness.check();
+      return sendProbe(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', checks });
+    }
+    handler(req, res);
+  };
 }
 
 /** The admin app, on its own port: probes and metrics, never exposed with the public one. */

@@ -3,8 +3,8 @@
  * servers from a resolved policy. Everything else receives what it needs.
  */
 import type { AccessControl } from './access';
-import { createAdminApp, createGatewayApp, type Readiness } from './app';
-import { createTokenVerifier, type TokenVerifier } from './auth';
+import { createAdminApp, createGatewayHandler, type Readiness } from './app';
+import { cacheVerifiedTokens, createTokenVerifier, VERIFIED_TOKEN_CACHE_DEFAULTS, type TokenVerifier } from './auth';
 import { responseHeadersToReturn } from './forward/headers';
 import { createForwarder } from './forward/proxy';
 import type { Logger } from './observability/logger';
@@ -51,7 +51,7 @@ export function accessControlFor(policy: Policy): AccessControl {
 }
 
 export function verifierFor(policy: Policy, now: () => number): TokenVerifier {
-  return createTokenVerifier({ ...policy.auth, now });
+  return cacheVerifiedTokens(createTokenVerifier({ ...policy.auth, now }), { ...VERIFIED_TOKEN_CACHE_DEFAULTS, now });
 }
 
 /** The provider's limits of an account, in the schedule's terms. */
@@ -145,7 +145,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const host = options.host ?? policy.listen.host;
   let publicServer: RunningServer | undefined;
   try {
-    publicServer = await listen(createGatewayApp(handler, readiness), { host, port: options.port ?? policy.listen.port });
+    publicServer = await listen(createGatewayHandler(handler, readiness), { host, port: options.port ?? policy.listen.port });
     const adminServer = await listen(createAdminApp(metrics.registry, readiness), { host, port: options.adminPort ?? policy.listen.adminPort });
     const running = publicServer;
     return {

@@ -9,3 +9,4 @@ export type { VerifiedClaims } from './token-claims';
 export { createJwksKeySource, JWKS_DEFAULTS, type JwksKeySource, type JwksLookup, type JwksOptions } from './jwks-key-source';
 export { mintToken, type MintTokenOptions } from './mint-token';
 export { ensureDevSigningKey, DEV_KID, DEV_PRIVATE_KEY_FILE, DEV_PUBLIC_KEY_FILE, type DevSigningKey, type DevKeyFs } from './dev-signing-key';
+export { cacheVerifiedTokens, VERIFIED_TOKEN_CACHE_DEFAULTS, type VerifiedTokenCacheOptions } from './verified-token-cache';

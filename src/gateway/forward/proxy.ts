@@ -63,8 +63,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     // it, but http-proxy-middleware has no per-request options, so pass it through `web`.
     const web = proxyServer.web.bind(proxyServer);
     proxyServer.web = ((req: IncomingMessage, res: ServerResponse, opts: object) => {
-      const body = inFlight.get(req)?.request.body ?? Buffer.alloc(0);
-      return web(req, res, { ...opts, buffer: Readable.from([body]) });
+      const body = inFlight.get(req)?.request.body;
+      // Without a body the request stream itself (unread, or read to an empty end) is piped.
+      return web(req, res, body ? { ...opts, buffer: Readable.from([body]) } : opts);
     }) as typeof proxyServer.web;
 
     proxyServer.on('proxyReq', (proxyReq, req) => {
