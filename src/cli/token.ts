@@ -9,8 +9,9 @@ import { formatProblem, loadPolicyFile } from '../gateway/policy';
 import { parseTokenArgs } from './args';
 import { EMBEDDED_CALLERS, loadDevSigningKey, mintEmbeddedToken } from './embedded';
 
-const HELP = `Usage: npm run token -- <caller> [--lifetime <seconds, default 900>] [--scope "<scope> ..."]
-                                [--config <policy.yaml> [--kid <kid>]]
+export const NPM_TOKEN_USAGE = 'npm run token -- <caller> [--lifetime <seconds, default 900>] [--scope "<scope> ..."]\n                                [--config <policy.yaml> [--kid <kid>]]';
+
+export const tokenHelp = (usage: string) => `Usage: ${usage}
 
 Without --config, mints for a caller of the embedded default (${Object.keys(EMBEDDED_CALLERS).join(', ')}).
 With --config, mints for a caller of that policy with its HS256 key (--kid picks one); public-key
@@ -41,17 +42,23 @@ function mintWithPolicy(configPath: string, caller: string, lifetimeSec: number,
   });
 }
 
-const parsed = parseTokenArgs(process.argv.slice(2));
-if (!parsed.ok) fail(`${parsed.problems.join('\n')}\n${HELP}`);
-if (parsed.settings.help) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
+/** Prints only the token on stdout; shared by `npm run token` and `strettch-gateway token`. */
+export function runToken(argv: readonly string[], usage: string): void {
+  const help = tokenHelp(usage);
+  const parsed = parseTokenArgs(argv);
+  if (!parsed.ok) fail(`${parsed.problems.join('\n')}\n${help}`);
+  if (parsed.settings.help) {
+    process.stdout.write(`${help}\n`);
+    process.exit(0);
+  }
+  const { caller = '', lifetimeSec, scope, configPath, kid } = parsed.settings;
+  let token: string;
+  if (configPath) token = mintWithPolicy(configPath, caller, lifetimeSec, scope, kid);
+  else {
+    if (!Object.hasOwn(EMBEDDED_CALLERS, caller)) fail(`unknown caller "${caller}"; the embedded default has ${Object.keys(EMBEDDED_CALLERS).join(', ')}`);
+    token = mintEmbeddedToken(loadDevSigningKey(process.cwd()), caller, lifetimeSec, Date.now, scope);
+  }
+  process.stdout.write(`${token}\n`);
 }
-const { caller = '', lifetimeSec, scope, configPath, kid } = parsed.settings;
-let token: string;
-if (configPath) token = mintWithPolicy(configPath, caller, lifetimeSec, scope, kid);
-else {
-  if (!Object.hasOwn(EMBEDDED_CALLERS, caller)) fail(`unknown caller "${caller}"; the embedded default has ${Object.keys(EMBEDDED_CALLERS).join(', ')}`);
-  token = mintEmbeddedToken(loadDevSigningKey(process.cwd()), caller, lifetimeSec, Date.now, scope);
-}
-process.stdout.write(`${token}\n`);
+
+if (require.main === module) runToken(process.argv.slice(2), NPM_TOKEN_USAGE);

@@ -2,16 +2,20 @@
  * The composition root: the one place that builds loggers, metrics, verifiers, forwarders and
  * servers from a resolved policy. Everything else receives what it needs.
  */
+import type { DestinationStream } from 'pino';
 import type { AccessControl } from './access';
+import type { AuditSetting, AuditTrail } from './audit';
+import { auditTrailOn, openAuditFile, type AuditFile } from './audit-sink';
 import { createAdminApp, createGatewayHandler, type Readiness } from './app';
 import { cacheVerifiedTokens, createTokenVerifier, VERIFIED_TOKEN_CACHE_DEFAULTS, type TokenVerifier } from './auth';
 import { responseHeadersToReturn } from './forward/headers';
 import { createForwarder } from './forward/proxy';
-import type { Logger } from './observability/logger';
+import { createLogger, type Logger } from './observability/logger';
 import { createMetrics, type GatewayMetrics } from './observability/metrics';
-import { createPipeline, type PipelineOptions } from './pipeline';
-import { accountForCaller, authorize, callerForSubject } from './policy';
-import type { Policy } from './policy/types';
+import { createPipeline, type PipelineOptions, type Protection } from './pipeline';
+import { accountForCaller, authorize, callerForSubject, formatProblem, type ConfigProblem } from './policy';
+import type { Policy, PolicyResult } from './policy/types';
+import { protectionSettingsKey, restartOnlyChanges, type ReloadResult } from './reload';
 import { listen, type RunningServer } from '../shared/http-server';
 import { createRedisConnection, type RedisConnection } from '../redis';
 import { createRateSchedule, type AccountRateLimits, type RateSchedule } from '../schedule';
@@ -86,6 +90,13 @@ export interface GatewayOptions {
   /** How long SIGTERM waits for in-flight requests before cutting them. */
   drainMs?: number;
   schedule?: ScheduleSettings;
+  /**
+   * Where audit records go. Default `stdout`: a channel of `logger` (its stream, `"audit": true`).
+   * `stream`: a logger of their own on the given stream (tests, embedding).
+   */
+  audit?: AuditSetting | { kind: 'stream'; stream: DestinationStream };
+  /** Reads the policy (and the key files it references) again, for `reload()`. Absent: reload refuses. */
+  loadPolicy?: () => PolicyResult | Promise<PolicyResult>;
 }
 
 export interface RunningGateway {
@@ -93,15 +104,39 @@ export interface RunningGateway {
   adminUrl: string;
   metrics: GatewayMetrics;
   schedule: RateSchedule;
+  /** The policy in force (the last one loaded successfully). */
+  policy(): Policy;
+  /**
+   * Loads the policy again and swaps it in, or refuses it (its problems logged, each with its path)
+   * and keeps the running one. Requests already in flight finish under the policy they started with.
+   * Concurrent calls run one after the other.
+   */
+  reload(): Promise<ReloadResult>;
   close(): Promise<void>;
+}
+
+/** Everything built from one policy; requests take `verifier` and `access` once, when they arrive. */
+interface LoadedConfig {
+  policy: Policy;
+  verifier: TokenVerifier;
+  access: AccessControl;
+  protection: Protection;
+  protectionKey: string;
+}
+
+function openAuditTrail(setting: GatewayOptions['audit'], logger: Logger): { trail: AuditTrail; file?: AuditFile } {
+  if (setting === undefined || setting.kind === 'stdout') return { trail: auditTrailOn(logger) };
+  if (setting.kind === 'stream') return { trail: auditTrailOn(createLogger({ destination: setting.stream })) };
+  const file = openAuditFile(setting.path, (error) => logger.error({ err: error }, 'audit file write failed'));
+  return { trail: auditTrailOn(createLogger({ destination: file.stream })), file };
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { policy, logger } = options;
   const now = options.now ?? Date.now;
   const metrics = options.metrics ?? createMetrics();
-  const verifier = verifierFor(policy, now);
-  const access = accessControlFor(policy);
+  // First: a bad audit path stops the start before anything else is opened.
+  const audit = openAuditTrail(options.audit, logger);
   const forwarder = createForwarder({
     upstreamBaseUrl: policy.upstream.baseUrl,
     timeoutMs: policy.upstream.timeoutMs,
@@ -113,9 +148,25 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const redis: RedisConnection | undefined = settings.redisUrl
     ? createRedisConnection({ url: settings.redisUrl, commandTimeoutMs: settings.commandTimeoutMs, connectionName: 'strettch-gateway' })
     : undefined;
+  const onProtectionError = (error: unknown) => logger.warn({ err: error }, 'protective limit failed; allowing the request');
+  const build = (next: Policy, running?: LoadedConfig): LoadedConfig => {
+    const protectionKey = protectionSettingsKey(next);
+    return {
+      policy: next,
+      // Always a new verifier, so its verified-token cache cannot vouch for a removed key.
+      verifier: verifierFor(next, now),
+      access: accessControlFor(next),
+      protection: running?.protectionKey === protectionKey ? running.protection : protectionFor(next, redis, onProtectionError),
+      protectionKey,
+    };
+  };
+  let current = build(policy);
+  metrics.configLoadedTimestamp.set(now() / 1000);
+  /** Limits of accounts a reload removed, so requests of theirs still queued finish under them. */
+  const retiredLimits = new Map<string, AccountRateLimits>();
   const schedule = createRateSchedule({
     redis: redis ? { connection: redis } : undefined,
-    limits: (accountId) => scheduleLimitsFor(policy, accountId),
+    limits: (accountId) => scheduleLimitsFor(current.policy, accountId) ?? retiredLimits.get(accountId),
     safety: 0.95,
     expectedReplicas: settings.expectedReplicas,
     now,
@@ -127,7 +178,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
   });
   metrics.scheduleMode.set({ mode: schedule.state().mode }, 1);
-  const protection = protectionFor(policy, redis, (error) => logger.warn({ err: error }, 'protective limit failed; allowing the request'));
+  const protection: Protection = {
+    checkSource: (sourceId) => current.protection.checkSource(sourceId),
+    recordBadToken: (sourceId) => current.protection.recordBadToken(sourceId),
+    consumeCaller: (caller) => current.protection.consumeCaller(caller),
+  };
   // Ready with the shared schedule or with a declared fallback: neither fails open nor closed.
   const readiness: Readiness = { check: () => ({ ready: true, checks: { policy: 'loaded', schedule: schedule.state().mode } }) };
   const handler = createPipeline({
@@ -137,10 +192,49 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     forwarder,
     schedule,
     protection,
-    verifier: () => verifier,
-    access: () => access,
+    verifier: () => current.verifier,
+    access: () => current.access,
+    audit: audit.trail,
     options: { ...DEFAULT_PIPELINE_OPTIONS, ...options.pipeline },
   });
+
+  const refuse = (errors: ConfigProblem[]): ReloadResult => {
+    metrics.configReloads.inc({ result: 'error' });
+    const source = current.policy.sourcePath;
+    for (const problem of errors) logger.error({ path: problem.path, line: problem.line, source }, `config reload: ${formatProblem(problem, source)}`);
+    logger.error({ source, problems: errors.length }, 'config reload refused; the running configuration stays in force');
+    return { ok: false, errors };
+  };
+  const reloadNow = async (): Promise<ReloadResult> => {
+    if (!options.loadPolicy) return refuse([{ path: '(file)', message: 'this gateway has no policy file to reload' }]);
+    let loaded: PolicyResult;
+    try {
+      loaded = await options.loadPolicy();
+    } catch (error) {
+      return refuse([{ path: '(file)', message: `cannot load the policy (${error instanceof Error ? error.message : String(error)})` }]);
+    }
+    if (!loaded.ok) return refuse(loaded.errors);
+    const running = current.policy;
+    const restartOnly = restartOnlyChanges(running, loaded.policy);
+    if (restartOnly.length > 0) logger.warn({ changed: restartOnly }, `config reload: ${restartOnly.join(', ')} changed; applies only after a restart`);
+    try {
+      current = build(loaded.policy, current);
+    } catch (error) {
+      return refuse([{ path: '(root)', message: `cannot apply the policy (${error instanceof Error ? error.message : String(error)})` }]);
+    }
+    for (const accountId of Object.keys(running.accounts)) {
+      const limits = scheduleLimitsFor(running, accountId);
+      if (limits && !Object.hasOwn(loaded.policy.accounts, accountId)) retiredLimits.set(accountId, limits);
+    }
+    metrics.configReloads.inc({ result: 'ok' });
+    metrics.configLoadedTimestamp.set(now() / 1000);
+    logger.info(
+      { source: loaded.policy.sourcePath, accounts: Object.keys(loaded.policy.accounts).length, callers: Object.keys(loaded.policy.callers).length, kids: loaded.policy.auth.keys.map((k) => k.kid) },
+      'config reloaded',
+    );
+    return { ok: true };
+  };
+  let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true });
 
   const host = options.host ?? policy.listen.host;
   let publicServer: RunningServer | undefined;
@@ -153,6 +247,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       adminUrl: adminServer.url,
       metrics,
       schedule,
+      policy: () => current.policy,
+      reload() {
+        reloading = reloading.then(reloadNow, reloadNow);
+        return reloading;
+      },
       async close() {
         // Fixed order: stop taking requests and drain them, then the admin port, the upstream
         // sockets, and Redis last (draining requests still use the schedule).
@@ -161,6 +260,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         forwarder.close();
         await schedule.close();
         await redis?.close();
+        await audit.file?.close();
       },
     };
   } catch (error) {
@@ -168,6 +268,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     forwarder.close();
     await schedule.close();
     await redis?.close();
+    await audit.file?.close();
     throw error;
   }
 }

@@ -1,14 +1,16 @@
 /**
  * The request path, in one natural flow: request id → target check → authenticate → authorize →
- * read body → upstream headers → forward → access log. Each step's denial is a value; only the
- * HTTP edge (`sendRejection`) turns it into a response.
+ * read body → upstream headers → forward → access log (and, for a write, the audit record). Each
+ * step's denial is a value; only the HTTP edge (`sendRejection`) turns it into a response.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Operation } from '../catalog/catalog';
 import { requestIdFrom } from '../shared/request-id';
 import type { AccessControl, CallerAccess } from './access';
+import { buildAuditRecord, isAudited, MAX_CAPTURED_BODY_BYTES, type AuditTrail } from './audit';
+import { captureResponseStart } from './audit-sink';
 import { parseBearer, wwwAuthenticate, type TokenVerifier } from './auth';
-import type { GatewayRejection } from './errors';
+import type { GatewayErrorCode, GatewayRejection } from './errors';
 import { buildUpstreamHeaders } from './forward/headers';
 import type { Forwarder } from './forward/proxy';
 import { readBody } from './http/read-body';
@@ -37,8 +39,10 @@ export interface Protection {
 export interface PipelineDeps {
   logger: Logger;
   metrics: GatewayMetrics;
+  /** The configuration in force; each request reads both once, when it arrives. */
   verifier: () => TokenVerifier;
   access: () => AccessControl;
+  audit: AuditTrail;
   forwarder: Forwarder;
   schedule: RateSchedule;
   protection: Protection;
@@ -57,6 +61,29 @@ interface RequestRecord {
   status?: number;
   upstreamStatus?: number;
   reason?: string;
+}
+
+/**
+ * The configuration a request runs under, taken when it arrives: a reload while it waits for its
+ * slot changes nothing for it (same caller, same account key).
+ */
+interface RequestConfig {
+  verifier: TokenVerifier;
+  access: AccessControl;
+}
+
+/** What a write's audit record needs beyond the access-log record. */
+interface WriteTrace {
+  operation: Operation;
+  computeId?: string;
+  forwarded: boolean;
+  rejection?: { code: GatewayErrorCode; reason?: string };
+  responseStart?: () => Buffer | undefined;
+}
+
+interface RequestContext {
+  config: RequestConfig;
+  write?: WriteTrace;
 }
 
 type StepResult<T> = { ok: true; value: T } | { ok: false; rejection: GatewayRejection };
@@ -84,12 +111,12 @@ function authorizationLines(req: IncomingMessage): string | string[] | undefined
 export function createPipeline(deps: PipelineDeps) {
   const { logger, metrics, options } = deps;
 
-  async function authenticate(req: IncomingMessage, record: RequestRecord): Promise<StepResult<{ caller: CallerAccess; tokenScopes?: readonly string[] }>> {
+  async function authenticate(req: IncomingMessage, record: RequestRecord, config: RequestConfig): Promise<StepResult<{ caller: CallerAccess; tokenScopes?: readonly string[] }>> {
     const sourceId = req.socket.remoteAddress ?? 'unknown';
     const source = await deps.protection.checkSource(sourceId);
     if (!source.allowed) return deny(tooMany(source.retryAfterMs, 'source-locked-out'));
     const bearer = parseBearer(authorizationLines(req));
-    const verified = bearer.ok ? await deps.verifier().verify(bearer.token) : bearer;
+    const verified = bearer.ok ? await config.verifier.verify(bearer.token) : bearer;
     if (!verified.ok) {
       metrics.authFailures.inc({ reason: verified.reason });
       if (verified.reason !== 'missing') await deps.protection.recordBadToken(sourceId);
@@ -99,7 +126,7 @@ export function createPipeline(deps: PipelineDeps) {
         reason: `auth-${verified.reason}${verified.detail ? `: ${verified.detail}` : ''}`,
       });
     }
-    const caller = deps.access().callerFor(verified.claims.sub);
+    const caller = config.access.callerFor(verified.claims.sub);
     if (!caller) {
       metrics.authFailures.inc({ reason: 'unknown-caller' });
       return deny({ code: 'FORBIDDEN', publicMessage: 'The caller is not configured on this gateway.', reason: 'unknown-caller' });
@@ -111,8 +138,8 @@ export function createPipeline(deps: PipelineDeps) {
     return accept({ caller, tokenScopes: verified.claims.scope });
   }
 
-  function authorize(caller: CallerAccess, tokenScopes: readonly string[] | undefined, operation: Operation): StepResult<void> {
-    const decision = deps.access().authorize(caller.callerId, tokenScopes, operation.id);
+  function authorize(config: RequestConfig, caller: CallerAccess, tokenScopes: readonly string[] | undefined, operation: Operation): StepResult<void> {
+    const decision = config.access.authorize(caller.callerId, tokenScopes, operation.id);
     if (decision.allowed) return accept(undefined);
     return deny({
       code: 'FORBIDDEN',
@@ -144,18 +171,19 @@ export function createPipeline(deps: PipelineDeps) {
       .catch((error: unknown) => logger.warn({ err: error, account: caller.accountId }, 'could not feed rate-limit headers back to the schedule'));
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, record: RequestRecord): Promise<GatewayRejection | undefined> {
+  async function handle(req: IncomingMessage, res: ServerResponse, record: RequestRecord, ctx: RequestContext): Promise<GatewayRejection | undefined> {
     const target = checkTarget(req.method ?? '', req.url);
     if (!target.ok) return { code: target.code, publicMessage: target.message, reason: `target-${target.reason}` };
     const { operation } = target;
     record.operation = operation.id;
+    if (isAudited(operation)) ctx.write = { operation, computeId: target.params.id, forwarded: false };
 
     let caller: CallerAccess | undefined;
     if (operation.requiresAuth) {
-      const authenticated = await authenticate(req, record);
+      const authenticated = await authenticate(req, record, ctx.config);
       if (!authenticated.ok) return authenticated.rejection;
       caller = authenticated.value.caller;
-      const authorized = authorize(caller, authenticated.value.tokenScopes, operation);
+      const authorized = authorize(ctx.config, caller, authenticated.value.tokenScopes, operation);
       if (!authorized.ok) return authorized.rejection;
     }
 
@@ -188,6 +216,11 @@ export function createPipeline(deps: PipelineDeps) {
       res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(slot.waitedMs)));
     }
 
+    if (ctx.write) {
+      ctx.write.forwarded = true;
+      // The new compute's id is only in the 202 body: keep a bounded copy as it streams past.
+      if (operation.id === 'computes.create') ctx.write.responseStart = captureResponseStart(res, MAX_CAPTURED_BODY_BYTES);
+    }
     const startedMs = deps.now();
     const outcome = await deps.forwarder.forward(req, res, { upstreamPath: target.upstreamPath, headers: headers.headers, body: read.value });
     metrics.upstreamDuration.observe({ operation: operation.id }, (deps.now() - startedMs) / 1000);
@@ -204,33 +237,62 @@ export function createPipeline(deps: PipelineDeps) {
     logger.info(line, 'request');
   }
 
+  function writeAuditRecord(record: RequestRecord, write: WriteTrace, res: ServerResponse, receivedAtMs: number): void {
+    try {
+      const entry = buildAuditRecord({
+        requestId: record.requestId,
+        operation: write.operation,
+        receivedAtMs,
+        caller: record.caller,
+        account: record.account,
+        pathComputeId: write.computeId,
+        forwarded: write.forwarded,
+        upstreamStatus: record.upstreamStatus,
+        rejection: write.rejection,
+        status: res.headersSent ? res.statusCode : undefined,
+        responseStart: write.responseStart?.(),
+      });
+      deps.audit.record(entry);
+      metrics.auditRecords.inc({ outcome: entry.outcome });
+    } catch (error) {
+      logger.error({ requestId: record.requestId, err: error }, 'could not write the audit record');
+    }
+  }
+
   return function gatewayHandler(req: IncomingMessage, res: ServerResponse): void {
     const startedMs = deps.now();
     const record: RequestRecord = { requestId: requestIdFrom(req.headers['x-request-id']), method: req.method ?? '' };
+    const ctx: RequestContext = { config: { verifier: deps.verifier(), access: deps.access() } };
     res.setHeader('x-request-id', record.requestId);
     // The line needs both the response's end and the request path's result: a small upstream
     // response can be fully piped (and `res` closed) before the forwarder's outcome is read back.
     let durationMs: number | undefined;
     let handled = false;
+    const complete = (duration: number) => {
+      writeAccessLog(record, res, duration);
+      if (ctx.write) writeAuditRecord(record, ctx.write, res, startedMs);
+    };
     res.once('close', () => {
       durationMs = deps.now() - startedMs;
-      if (handled) writeAccessLog(record, res, durationMs);
+      if (handled) complete(durationMs);
     });
-    handle(req, res, record)
+    handle(req, res, record, ctx)
       .then((rejection) => {
         if (!rejection) return;
         record.reason = rejection.reason ?? rejection.code;
+        if (ctx.write) ctx.write.rejection = { code: rejection.code, reason: record.reason };
         metrics.rejections.inc({ reason: rejection.code });
         sendRejection(res, rejection, record.requestId);
       })
       .catch((error: unknown) => {
         record.reason = 'internal-error';
+        if (ctx.write) ctx.write.rejection = { code: 'INTERNAL_SERVER_ERROR', reason: record.reason };
         logger.error({ requestId: record.requestId, err: error }, 'unhandled error in request path');
         sendRejection(res, { code: 'INTERNAL_SERVER_ERROR' }, record.requestId);
       })
       .finally(() => {
         handled = true;
-        if (durationMs !== undefined) writeAccessLog(record, res, durationMs);
+        if (durationMs !== undefined) complete(durationMs);
       });
   };
 }

@@ -15,6 +15,9 @@ export interface GatewayMetrics {
   upstream429: Counter<'account' | 'class'>;
   scheduleMode: Gauge<'mode'>;
   scheduleDispatchLate: Histogram;
+  auditRecords: Counter<'outcome'>;
+  configReloads: Counter<'result'>;
+  configLoadedTimestamp: Gauge;
 }
 
 export function createMetrics(options: { collectProcessMetrics?: boolean } = {}): GatewayMetrics {
@@ -78,7 +81,33 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
       buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25],
       registers: [registry],
     }),
+    auditRecords: new Counter({
+      name: 'strettch_gateway_audit_records_total',
+      help: 'Audit records written (one per write attempt), by outcome: forwarded, failed, denied, abandoned',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    configReloads: withZeroes(
+      new Counter({
+        name: 'strettch_gateway_config_reloads_total',
+        help: 'Configuration reloads (SIGHUP, file watch), by result: ok, or error (refused, the running one kept)',
+        labelNames: ['result'],
+        registers: [registry],
+      }),
+      [{ result: 'ok' }, { result: 'error' }],
+    ),
+    configLoadedTimestamp: new Gauge({
+      name: 'strettch_gateway_config_loaded_timestamp_seconds',
+      help: 'When the configuration in force was loaded (start or last successful reload), Unix seconds',
+      registers: [registry],
+    }),
   };
+}
+
+/** A counter whose every label set shows from the start, so `rate()` and alerts see the first increment. */
+function withZeroes<T extends string>(counter: Counter<T>, labelSets: ReadonlyArray<Partial<Record<T, string>>>): Counter<T> {
+  for (const labels of labelSets) counter.inc(labels, 0);
+  return counter;
 }
 
 export function statusClass(status: number): string {

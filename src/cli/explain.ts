@@ -1,0 +1,204 @@
+/**
+ * `strettch-gateway explain <caller> "<METHOD> <path>"`: what the gateway would decide for a
+ * request, and why, without a token, a network or a secret. The decision follows the request
+ * path's own order (target → route → caller → scope → rate slot) and uses the same functions.
+ */
+import { API_BASE_PATH, type Operation, type OperationClass, type OperationId } from '../catalog/catalog';
+import { DEV_PUBLIC_KEY_FILE } from '../gateway/auth';
+import { accountForCaller, authorize, callerForSubject, formatProblem, scopeMatches } from '../gateway/policy';
+import type { AccountPolicy, CallerPolicy, Policy } from '../gateway/policy/types';
+import { checkTarget, type TargetRejectReason } from '../gateway/target';
+import { parseExplainArgs } from './args';
+import { embeddedPolicyText } from './embedded';
+import { formatExplanation } from './explain-format';
+import type { CliIo } from './io';
+import { loadPolicyFileWithoutSecrets, policyWithoutSecrets } from './policy-without-secrets';
+
+export interface OperationFacts {
+  id: OperationId;
+  method: string;
+  pathTemplate: string;
+  class: OperationClass;
+  requiresAuth: boolean;
+  summary: string;
+  /** The path the gateway would forward, below the upstream base URL. */
+  upstreamPath: string;
+}
+
+export interface CallerFacts {
+  id: string;
+  accountId: string;
+  /** The concrete scopes the policy grants, before any token narrows them. */
+  scopes: string[];
+  weight: number;
+  maxWaitMs: number;
+  requestsPerMinute?: number;
+}
+
+/** The rate the request's slot is taken from: the account's, shared by its callers and replicas. */
+export interface LimitFacts {
+  accountId: string;
+  /** `all` when the account has one shared rate for every operation. */
+  class: OperationClass | 'all';
+  ratePerSecond: number;
+  safety: number;
+  /** ratePerSecond × safety: what the schedule actually hands out. */
+  effectivePerSecond: number;
+}
+
+interface TokenFacts {
+  /** As the token's `scope` claim would carry them (absent: no claim). */
+  tokenScopes?: string[];
+  /** Token scopes that match none of the caller's scopes: they add nothing. */
+  ignoredTokenScopes?: string[];
+}
+
+export type Explanation =
+  | { outcome: 'bad-target'; allowed: false; status: 400; code: 'BAD_REQUEST'; reason: TargetRejectReason; message: string }
+  | { outcome: 'unknown-route'; allowed: false; status: 404; code: 'ROUTE_NOT_FOUND'; reason: TargetRejectReason; message: string; hint?: string }
+  | { outcome: 'public'; allowed: true; operation: OperationFacts }
+  | { outcome: 'unknown-caller'; allowed: false; status: 403; code: 'FORBIDDEN'; operation: OperationFacts; knownCallers: string[] }
+  | ({
+      outcome: 'missing-scope';
+      allowed: false;
+      status: 403;
+      code: 'FORBIDDEN';
+      operation: OperationFacts;
+      caller: CallerFacts;
+      missingScope: string;
+      /** The caller's own scopes would allow it; the token's scope claim gave it up. */
+      narrowedByToken: boolean;
+    } & TokenFacts)
+  | ({ outcome: 'granted'; allowed: true; operation: OperationFacts; caller: CallerFacts; grantedBy: string; limit: LimitFacts } & TokenFacts);
+
+function operationFacts(operation: Operation, upstreamPath: string): OperationFacts {
+  const { id, method, pathTemplate, requiresAuth, summary } = operation;
+  return { id, method, pathTemplate, class: operation.class, requiresAuth, summary, upstreamPath };
+}
+
+function callerFacts(caller: CallerPolicy): CallerFacts {
+  return {
+    id: caller.id,
+    accountId: caller.accountId,
+    scopes: caller.grants.map((grant) => grant.scope),
+    weight: caller.weight,
+    maxWaitMs: caller.maxWaitMs,
+    ...(caller.requestsPerMinute !== undefined ? { requestsPerMinute: caller.requestsPerMinute } : {}),
+  };
+}
+
+/** Rounded for reading: 30 × 0.95 is 28.5, not 28.499999999999996. */
+const round3 = (value: number) => Math.round(value * 1000) / 1000;
+
+export function limitFor(account: AccountPolicy, operationClass: OperationClass): LimitFacts {
+  const { limits } = account;
+  const ratePerSecond = limits.kind === 'shared' ? limits.allPerSecond : operationClass === 'read' ? limits.readPerSecond : limits.writePerSecond;
+  return {
+    accountId: account.id,
+    class: limits.kind === 'shared' ? 'all' : operationClass,
+    ratePerSecond,
+    safety: limits.safety,
+    effectivePerSecond: round3(ratePerSecond * limits.safety),
+  };
+}
+
+function tokenFacts(caller: CallerPolicy, tokenScopes: readonly string[] | undefined): TokenFacts {
+  if (tokenScopes === undefined) return {};
+  const ignored = tokenScopes.filter((pattern) => !caller.grants.some((grant) => scopeMatches(pattern, grant.scope)));
+  return { tokenScopes: [...tokenScopes], ...(ignored.length > 0 ? { ignoredTokenScopes: ignored } : {}) };
+}
+
+/** A likely slip behind an unknown route: the base path left out, or a lower-case method. */
+function routeHint(method: string, target: string, reason: TargetRejectReason): string | undefined {
+  if (reason === 'outside-base-path' && target.startsWith('/') && checkTarget(method, `${API_BASE_PATH}${target}`).ok) {
+    return `paths include the base path: did you mean ${API_BASE_PATH}${target}?`;
+  }
+  const upper = method.toUpperCase();
+  if (upper !== method && checkTarget(upper, target).ok) return `methods are case-sensitive: did you mean ${upper}?`;
+  return undefined;
+}
+
+/**
+ * The gateway's decision for `caller` sending `METHOD target` with a token whose `scope` claim is
+ * `tokenScopes` (absent: no claim). A denial is a value, like every denial on the request path.
+ */
+export function explainRequest(policy: Policy, callerId: string, method: string, target: string, tokenScopes?: readonly string[]): Explanation {
+  const checked = checkTarget(method, target);
+  if (!checked.ok) {
+    if (checked.code === 'BAD_REQUEST') return { outcome: 'bad-target', allowed: false, status: 400, code: checked.code, reason: checked.reason, message: checked.message };
+    const hint = routeHint(method, target, checked.reason);
+    return { outcome: 'unknown-route', allowed: false, status: 404, code: checked.code, reason: checked.reason, message: checked.message, ...(hint ? { hint } : {}) };
+  }
+  const operation = operationFacts(checked.operation, checked.upstreamPath);
+  // Like the request path: an operation without security is neither authenticated nor scheduled.
+  if (!checked.operation.requiresAuth) return { outcome: 'public', allowed: true, operation };
+
+  const caller = callerForSubject(policy, callerId);
+  if (!caller) return { outcome: 'unknown-caller', allowed: false, status: 403, code: 'FORBIDDEN', operation, knownCallers: Object.keys(policy.callers) };
+
+  const decision = authorize(caller, tokenScopes, checked.operation.id);
+  const token = tokenFacts(caller, tokenScopes);
+  if (!decision.allowed) {
+    const narrowedByToken = tokenScopes !== undefined && authorize(caller, undefined, checked.operation.id).allowed;
+    return { outcome: 'missing-scope', allowed: false, status: 403, code: 'FORBIDDEN', operation, caller: callerFacts(caller), missingScope: decision.missingScope, narrowedByToken, ...token };
+  }
+  const limit = limitFor(accountForCaller(policy, caller), checked.operation.class);
+  return { outcome: 'granted', allowed: true, operation, caller: callerFacts(caller), grantedBy: decision.grantedBy, limit, ...token };
+}
+
+/** The embedded default needs an upstream URL to be valid; explain never calls it. */
+export const EXPLAIN_PLACEHOLDER_UPSTREAM = 'http://127.0.0.1:4010/api/v1';
+export const EMBEDDED_SOURCE = '(embedded default)';
+
+/** The embedded default as `npm start` runs it, built without its dev key or the sandbox. */
+export function embeddedPolicyForExplain(): Policy {
+  const result = policyWithoutSecrets(embeddedPolicyText(EXPLAIN_PLACEHOLDER_UPSTREAM, DEV_PUBLIC_KEY_FILE), EMBEDDED_SOURCE);
+  if (!result.ok) throw new Error(`embedded default policy is invalid: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  return result.policy;
+}
+
+export const EXPLAIN_USAGE_LINE = 'strettch-gateway explain <caller> "<METHOD> <path>" [--config <policy.yaml>] [--scope "<scope> ..."] [--json]';
+
+export const EXPLAIN_HELP = `Usage: ${EXPLAIN_USAGE_LINE}
+
+Says whether the gateway would let <caller> send the request, and why: the operation matched (or
+why the target is refused), the scope that grants it or the one that is missing, the account and
+the rate limit its slot would come from. Reads no secret and calls nothing.
+
+  --config <file>   the policy to explain against (default: the embedded default of npm start)
+  --scope "<s> ..." the token's scope claim, which narrows the caller's grant (default: no claim)
+  --json            one JSON object on stdout instead of text
+
+Exit code: 0 allowed, 1 denied (or refused target), 2 usage error or unusable policy.
+Example: strettch-gateway explain demo-reader "POST /api/v1/computes/42/stop"`;
+
+/** The command: parses, loads the policy (structure only), decides, prints. Returns the exit code. */
+export function runExplain(argv: readonly string[], io: CliIo): number {
+  const parsed = parseExplainArgs(argv);
+  if (!parsed.ok) {
+    io.stderr(`${parsed.problems.map((problem) => `explain: ${problem}\n`).join('')}${EXPLAIN_HELP}\n`);
+    return 2;
+  }
+  const { settings } = parsed;
+  if (settings.help) {
+    io.stdout(`${EXPLAIN_HELP}\n`);
+    return 0;
+  }
+  let policy: Policy;
+  if (settings.configPath === undefined) policy = embeddedPolicyForExplain();
+  else {
+    const loaded = loadPolicyFileWithoutSecrets(settings.configPath, io.readFile);
+    if (!loaded.ok) {
+      io.stderr(loaded.errors.map((problem) => `${formatProblem(problem, settings.configPath!)}\n`).join(''));
+      io.stderr(`explain: ${loaded.errors.length} problem(s) in ${settings.configPath}\n`);
+      return 2;
+    }
+    policy = loaded.policy;
+  }
+  const { caller = '', method = '', target = '', tokenScopes, json } = settings;
+  const explanation = explainRequest(policy, caller, method, target, tokenScopes);
+  const upstream = settings.configPath === undefined ? 'the built-in sandbox' : policy.upstream.baseUrl;
+  const request = { caller, method, target, policy: policy.sourcePath, upstream };
+  io.stdout(json ? `${JSON.stringify({ request, ...explanation }, null, 2)}\n` : formatExplanation(request, explanation));
+  return explanation.allowed ? 0 : 1;
+}
