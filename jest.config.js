@@ -14,6 +14,8 @@ const transformIgnorePatterns = [`/node_modules/(?!(${esmOnlyPackages.join('|')}
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // A global option: Jest ignores testTimeout inside a project entry.
+  testTimeout: 30000,
   projects: [
     {
       displayName: 'unit',
@@ -28,7 +30,6 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest, ...esmTransform },
       transformIgnorePatterns,
       testEnvironment: 'node',
-      testTimeout: 30000,
     },
   ],
 };

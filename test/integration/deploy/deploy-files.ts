@@ -1,0 +1,97 @@
+/** Reading the deployment files for the tests beside this one; no container engine runs here. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { parsePolicy, type Policy, type PolicyIo } from '../../../src/gateway/policy';
+
+export const root = path.resolve(__dirname, '../../..');
+export const read = (file: string): string => fs.readFileSync(path.join(root, file), 'utf8');
+export const exists = (file: string): boolean => fs.existsSync(path.join(root, file));
+export const readYaml = <T>(file: string): T => parse(read(file), { merge: true }) as T;
+
+export interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  expose?: string[];
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }> | string[];
+  healthcheck?: { test: string[] };
+}
+export interface Compose {
+  services: Record<string, ComposeService>;
+}
+
+export const loadCompose = (): Compose => readYaml<Compose>('docker-compose.yml');
+
+/** The compose services that run the gateway, by name. */
+export function gatewayServices(compose: Compose): Array<[string, ComposeService]> {
+  return Object.entries(compose.services).filter(([, s]) => s.command?.[1] === 'dist/cli/main.js');
+}
+
+export function flag(command: readonly string[] | undefined, name: string): string | undefined {
+  const at = command?.indexOf(name) ?? -1;
+  return at >= 0 ? command![at + 1] : undefined;
+}
+
+/** A bind mount `./host:container[:ro]` as paths relative to the repository and in the container. */
+export function bindMounts(service: ComposeService): Array<{ host: string; container: string }> {
+  return (service.volumes ?? []).map((volume) => {
+    const [host, container] = volume.split(':') as [string, string];
+    return { host: path.normalize(host), container };
+  });
+}
+
+/** Kubernetes manifests: every document of every file in deploy/kubernetes except the kustomization. */
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+export function loadManifests(dir = 'deploy/kubernetes'): Array<{ file: string; manifest: Manifest }> {
+  return fs
+    .readdirSync(path.join(root, dir))
+    .filter((file) => /\.ya?ml$/.test(file) && file !== 'kustomization.yaml')
+    .sort()
+    .flatMap((file) =>
+      parseAllDocuments(read(path.join(dir, file))).map((doc) => {
+        if (doc.errors.length > 0) throw new Error(`${dir}/${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+        return { file, manifest: doc.toJS() as Manifest };
+      }),
+    );
+}
+
+/** The policy the compose gateways run, resolved with the environment compose gives them. */
+export function composePolicy(compose: Compose): Policy {
+  const [, gateway] = gatewayServices(compose)[0]!;
+  const configFile = flag(gateway.command, '--config')!;
+  return resolvedPolicy(read(configFile), path.join(root, configFile), {
+    readEnv: (name) => gateway.environment?.[name],
+    readFile: (file) => fs.readFileSync(file, 'utf8'),
+  });
+}
+
+export function resolvedPolicy(text: string, sourcePath: string, io: PolicyIo): Policy {
+  const result = parsePolicy(text, sourcePath, io);
+  if (!result.ok) throw new Error(`${sourcePath}: ${JSON.stringify(result.errors)}`);
+  return result.policy;
+}
+
+/** The environment variables the CLI entries read (src/cli is the only code that reads env). */
+export function cliEnvNames(): Set<string> {
+  const names = new Set<string>();
+  for (const file of fs.readdirSync(path.join(root, 'src/cli')).filter((f) => f.endsWith('.ts'))) {
+    for (const [, name] of read(path.join('src/cli', file)).matchAll(/\b(?:process\.)?env\.([A-Z_][A-Z0-9_]*)/g)) names.add(name!);
+  }
+  return names;
+}
+
+/** Names a policy reads with `{env: NAME}`. */
+export const policyEnvNames = (policyText: string): Set<string> => new Set([...policyText.matchAll(/\{\s*env:\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}/g)].map((m) => m[1]!));
+
+/** `container` entry points are `dist/….js` files that the build makes from `src/….ts`. */
+export const sourceOfEntry = (entry: string): string => entry.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');
