@@ -83,6 +83,14 @@ export type CalendarReply =
   | ({ kind: 'rejected'; reason: RejectionReason; retryAfterMs: number } & ScheduleInfo);
 
 const EPS = 1e-6;
+/**
+ * A caller's virtual time is a running sum of spacings; a grid slot is `base + k·interval`. At
+ * epoch-millisecond magnitudes (~1.8e12, one ulp ≈ 2.4e-4 ms) the two differ by a few ulps where
+ * they mean the same instant, far more than EPS: a lone caller then missed the slot at its own
+ * virtual time and lost one slot per burst. They are compared with this slack, in intervals, and a
+ * virtual time within it is snapped to the slot.
+ */
+const TAT_SLACK = 1e-3;
 /** Upstream feedback compares against the slots of the last second. */
 const FEEDBACK_WINDOW_MS = 1000;
 
@@ -193,19 +201,21 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   const share = me.reservedShare + ((1 - sumReserved) * me.weight) / sumWeights;
   const spacing = iv / share;
   const startC = Math.max(me.tat, x);
+  const slack = iv * TAT_SLACK;
   let slot: number;
   let idleCapacity = false;
-  if (s1 >= startC - EPS) {
+  if (s1 >= startC - slack) {
     slot = s1;
-    me.tat = startC + spacing;
+    // Snapped to the slot when within the slack, so rounding never accumulates along a queue.
+    me.tat = Math.min(startC, s1) + spacing;
   } else if (s1 <= now + fair.lookaheadMs + EPS) {
     slot = s1;
     idleCapacity = true;
   } else {
-    const s2 = earliestFree(state, startC);
+    const s2 = earliestFree(state, Math.max(x, startC - slack));
     if (s2 > limit + EPS) return reject('deadline', s2 - limit);
     slot = s2;
-    me.tat = startC + spacing;
+    me.tat = Math.min(startC, s2) + spacing;
   }
 
   // 6. Take it.

@@ -137,6 +137,8 @@ interface Runtime {
 
 const DEFAULT_FAIRNESS: FairnessOptions = { activeWindowMs: 5000, forgetCallerMs: 300_000, idleLookaheadSlots: 2, maxReservedShareTotal: 0.5 };
 const DEFAULT_FALLBACK: FallbackOptions = { maxWaitMs: 500, transitionGuardMs: 1000, probeIntervalMs: 500 };
+/** After a return to the shared schedule, remaining-count feedback waits one provider window (1 s). */
+const RETURN_FEEDBACK_BLACKOUT_MS = 1000;
 /** A shared tail older than this at an outage is not trusted: others may have reserved since. */
 const STALE_TAIL_MS = 1000;
 
@@ -287,6 +289,10 @@ class RateScheduleImpl implements RateSchedule {
       return;
     }
     if (report.remaining === undefined || report.limit === undefined || report.resetAtMs === undefined) return;
+    // Back on the shared schedule less than a provider window ago: its calendar lacks the slots the
+    // upstream counted meanwhile (granted by the local fallback, or lost with a restarted Redis), so
+    // the count would read them as a stranger's and pause on top of the transition guard.
+    if (this.mode === 'shared' && this.counters.modeChanges > 0 && this.now() - this.sinceMs < RETURN_FEEDBACK_BLACKOUT_MS) return;
     const rt = this.runtime(accountId, operationClass);
     const counts = { remaining: report.remaining, limit: report.limit, resetKey: String(report.resetAtMs) };
     const tolerance = this.options.feedbackTolerance ?? 2;
@@ -298,6 +304,10 @@ class RateScheduleImpl implements RateSchedule {
         this.storeFailed(error);
       }
     }
+    // In fallback the local calendar holds only this replica's slots (and none of the shared ones
+    // still answering), while `remaining` counts every replica's: the other replicas' share would
+    // read as a stranger's and pause this one for seconds. 429s above still pause it.
+    if (this.mode === 'fallback') return;
     this.prepareLocal(rt);
     this.learnLocal(rt, await this.local.report(rt.keys, counts, tolerance));
   }

@@ -24,6 +24,7 @@ if ARGV[2] ~= '' then now = tonumber(ARGV[2]) else now = tonumber(t[1]) * 1000 +
 local idleTtl = tonumber(ARGV[3])
 local channel, sid = ARGV[4], ARGV[5]
 local EPS = 1e-6
+local TAT_SLACK = 1e-3
 local FEEDBACK_WINDOW = 1000
 
 local raw = redis.call('HGETALL', S)
@@ -205,19 +206,20 @@ if op == 'reserve' then
   local share = me.r + (1 - sumR) * me.w / sumW
   local spacing = iv / share
   local startC = math.max(me.tat, x)
+  local slack = iv * TAT_SLACK
   local slot
   local idleCapacity = '0'
-  if s1 >= startC - EPS then
+  if s1 >= startC - slack then
     slot = s1
-    me.tat = startC + spacing
+    me.tat = math.min(startC, s1) + spacing
   elseif s1 <= now + lookahead + EPS then
     slot = s1
     idleCapacity = '1'
   else
-    local s2 = earliest_free(startC)
+    local s2 = earliest_free(math.max(x, startC - slack))
     if s2 > limit + EPS then return reject('deadline', s2 - limit) end
     slot = s2
-    me.tat = startC + spacing
+    me.tat = math.min(startC, s2) + spacing
   end
 
   -- 6. take it
