@@ -11,7 +11,7 @@
  */
 import type { OperationClass } from '../catalog/catalog';
 import { createRedisConnection, type RedisConnection, type RedisConnectionOptions } from '../redis';
-import type { CalendarReply, CalendarReserveInput, FairnessParams, ScheduleInfo } from './calendar';
+import type { CalendarReply, CalendarReserveInput, FairnessParams, ScheduleInfo, UpstreamCounts } from './calendar';
 import { fallbackRatePerSecond, intervalMs, scheduleFor } from './intervals';
 import { scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
 import { MemoryScheduleStore } from './memory-store';
@@ -130,6 +130,8 @@ interface Runtime {
   local: { epoch: string; shiftTotalMs: number };
   /** The fallback episode this runtime's local calendar was seeded for. */
   fallbackEpisode: number;
+  /** The latest upstream counts, waiting to ride on the next shared reservation. */
+  pendingReport?: { counts: UpstreamCounts; tolerance: number; observedAtMs: number };
   /** Latest slot granted to this replica, any source. */
   ownTailAtMs?: number;
   waiters: Set<() => void>;
@@ -139,6 +141,8 @@ const DEFAULT_FAIRNESS: FairnessOptions = { activeWindowMs: 5000, forgetCallerMs
 const DEFAULT_FALLBACK: FallbackOptions = { maxWaitMs: 500, transitionGuardMs: 1000, probeIntervalMs: 500 };
 /** After a return to the shared schedule, remaining-count feedback waits one provider window (1 s). */
 const RETURN_FEEDBACK_BLACKOUT_MS = 1000;
+/** Upstream counts older than this (half a provider window) no longer describe the window they came from. */
+const PENDING_REPORT_MAX_AGE_MS = 500;
 /** A shared tail older than this at an outage is not trusted: others may have reserved since. */
 const STALE_TAIL_MS = 1000;
 
@@ -233,7 +237,7 @@ class RateScheduleImpl implements RateSchedule {
     if (this.mode === 'shared') {
       const startedAt = this.now();
       try {
-        const reply = await this.shared!.reserve(rt.keys, this.input(rt, request, 'shared', startedAt));
+        const reply = await this.shared!.reserve(rt.keys, this.input(rt, request, 'shared', startedAt), this.takePendingReport(rt, startedAt));
         const replyAt = this.now();
         this.learnShared(rt, reply, replyAt);
         return this.finish(rt, request, reply, 'shared', replyAt, 'shared', rt.shared.epoch);
@@ -297,12 +301,10 @@ class RateScheduleImpl implements RateSchedule {
     const counts = { remaining: report.remaining, limit: report.limit, resetKey: String(report.resetAtMs) };
     const tolerance = this.options.feedbackTolerance ?? 2;
     if (this.mode === 'shared') {
-      try {
-        this.learnShared(rt, await this.shared!.report(rt.keys, counts, tolerance), this.now());
-        return;
-      } catch (error) {
-        this.storeFailed(error);
-      }
+      // No command of its own: the counts ride on this schedule's next reservation, so an admitted
+      // request costs one round trip. The latest counts win; stale ones are dropped unsent.
+      rt.pendingReport = { counts, tolerance, observedAtMs: this.now() };
+      return;
     }
     // In fallback the local calendar holds only this replica's slots (and none of the shared ones
     // still answering), while `remaining` counts every replica's: the other replicas' share would
@@ -397,6 +399,13 @@ class RateScheduleImpl implements RateSchedule {
       idleCapacity: reply.idleCapacity,
       ticket,
     };
+  }
+
+  /** Counts observed within the last provider window still describe it; older ones are dropped. */
+  private takePendingReport(rt: Runtime, nowMs: number): { counts: UpstreamCounts; tolerance: number } | undefined {
+    const pending = rt.pendingReport;
+    rt.pendingReport = undefined;
+    return pending && nowMs - pending.observedAtMs <= PENDING_REPORT_MAX_AGE_MS ? pending : undefined;
   }
 
   private runtime(accountId: string, operationClass: OperationClass): Runtime {

@@ -7,7 +7,7 @@
  * ARGV[1] op: reserve | pause | report | seed
  * ARGV[2] now override in ms ('' in production; tests pin the clock to compare with calendar.ts)
  * ARGV[3] idle TTL ms    ARGV[4] pub/sub channel ('' = none)    ARGV[5] schedule id (for messages)
- * ARGV[6…] the op's arguments (see each branch).
+ * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22].
  *
  * Numbers are stored with %.17g: Lua's default tostring keeps 14 digits, too few for ms timestamps.
  * Replies carry offsets from now (small numbers), as strings.
@@ -129,11 +129,35 @@ local function earliest_free(from)
   end
 end
 
+-- Upstream remaining/limit: give up slots when the provider has less room than our calendar explains.
+local function apply_report(remaining, limitUp, resetKey, tolerance)
+  local delta = 0
+  if iv ~= nil and resetKey ~= '' then
+    local ours = redis.call('ZCOUNT', CAL, '(' .. fmt(now - FEEDBACK_WINDOW), fmt(now))
+    local deficit = limitUp - ours - remaining - tolerance
+    local applied = tonumber(st.fba or '0')
+    if st.fbr ~= resetKey then applied = 0 end
+    local extra = deficit - applied
+    st.fbr = resetKey
+    st.fba = tostring(applied)
+    if extra > 0 then
+      st.fba = tostring(applied + extra)
+      delta = pause_until(math.max(now, floor) + extra * iv)
+    end
+  end
+  return delta
+end
+
 if op == 'reserve' then
   local ivReq, cid = tonumber(ARGV[6]), ARGV[7]
   local weight, reserved, maxWait, maxQueued = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
   local activeWindow, forget, lookahead, maxReserved = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
   local knownEpoch, hint, lossGuard = ARGV[16], tonumber(ARGV[17]), tonumber(ARGV[18])
+
+  -- 0. a report of upstream headers riding on this reservation (one round trip per request)
+  if ARGV[19] ~= nil and ARGV[19] ~= '' then
+    apply_report(tonumber(ARGV[19]), tonumber(ARGV[20]), ARGV[21], tonumber(ARGV[22]))
+  end
 
   -- 1. lost state
   if knownEpoch ~= '' and knownEpoch ~= epoch and hint ~= nil then
@@ -242,21 +266,7 @@ if op == 'pause' then
 end
 
 if op == 'report' then
-  local remaining, limitUp, resetKey, tolerance = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
-  local delta = 0
-  if iv ~= nil and resetKey ~= '' then
-    local ours = redis.call('ZCOUNT', CAL, '(' .. fmt(now - FEEDBACK_WINDOW), fmt(now))
-    local deficit = limitUp - ours - remaining - tolerance
-    local applied = tonumber(st.fba or '0')
-    if st.fbr ~= resetKey then applied = 0 end
-    local extra = deficit - applied
-    st.fbr = resetKey
-    st.fba = tostring(applied)
-    if extra > 0 then
-      st.fba = tostring(applied + extra)
-      delta = pause_until(math.max(now, floor) + extra * iv)
-    end
-  end
+  local delta = apply_report(tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9]))
   save()
   local out = { 'p', fmt(delta) }
   for _, v in ipairs(info()) do out[#out + 1] = v end

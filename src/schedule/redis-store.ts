@@ -28,12 +28,14 @@ export class RedisScheduleStore implements ScheduleStore {
     return { ...this.sent };
   }
 
-  async reserve(keys: ScheduleKeys, input: CalendarReserveInput): Promise<CalendarReply> {
+  /** `report`, when given, is applied first in the same script call (see `RateSchedule.observe`). */
+  async reserve(keys: ScheduleKeys, input: CalendarReserveInput, report?: { counts: UpstreamCounts; tolerance: number }): Promise<CalendarReply> {
     const f = input.fairness;
     const reply = await this.run('reserve', keys, [
       input.intervalMs, input.callerId, input.weight, input.reservedShare, input.maxWaitMs, input.maxQueued,
       f.activeWindowMs, f.forgetCallerMs, f.lookaheadMs, f.maxReservedShareTotal,
       input.knownEpoch, input.hintOffsetMs ?? '', input.lossGuardMs,
+      ...(report ? [report.counts.remaining, report.counts.limit, report.counts.resetKey, report.tolerance] : []),
     ]);
     const [kind, a, b, ...rest] = reply;
     const info = parseInfo(rest);

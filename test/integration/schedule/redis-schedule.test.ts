@@ -167,3 +167,19 @@ test('after SCRIPT FLUSH the script is re-sent (EVAL) and counted', async () => 
   expect(a!.stats().redisCommands.noscriptRetries).toBe(1);
   expect(a!.state().mode).toBe('shared');
 });
+
+test('upstream counts showing less room than the schedule explains ride on the next reservation: one command, slots given up', async () => {
+  const [a] = replicas(1);
+  const interval = 1000 / 18;
+  granted(await a!.reserve(request('a')));
+  const callsBefore = await evalCalls();
+  // The provider says 2 of 20 remain in its window, though we sent 1: someone else used ~17.
+  const resetSec = Math.floor(Date.now() / 1000) + 1;
+  await a!.observe('acct', 'read', parseRateLimitHeaders({ 'x-ratelimit-limit': '20', 'x-ratelimit-remaining': '2', 'x-ratelimit-reset': String(resetSec) }, Date.now()), { status: 200 });
+  expect(await evalCalls()).toBe(callsBefore); // observing sends nothing
+  const askedAt = Date.now();
+  const next = granted(await a!.reserve(request('a')));
+  expect(await evalCalls()).toBe(callsBefore + 1); // the report rode on the reservation
+  // deficit = 20 − 1 − 2 − tolerance 2 = 15 slots given up before the next grant
+  expect(next.slotAtMs - askedAt).toBeGreaterThanOrEqual(14 * interval);
+});
