@@ -7,6 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { respCommand } from '../../src/bench/resp-command';
+
+export { respCommand };
 
 export interface RedisServer {
   readonly url: string;
@@ -33,43 +36,6 @@ export async function freePort(): Promise<number> {
     });
     if (port !== 6379 && port !== 0) return port;
   }
-}
-
-/** One RESP command over a fresh socket; replies are returned as raw text (tests parse what they need). */
-export function respCommand(port: number, args: readonly string[], timeoutMs = 1000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`redis ${args[0]} on ${port}: timeout`));
-    }, timeoutMs);
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (isComplete(text)) {
-        clearTimeout(timer);
-        socket.end();
-        resolve(text);
-      }
-    });
-    socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
-  });
-}
-
-/** Enough for simple, error, integer and bulk replies (what the helper and tests use). */
-function isComplete(text: string): boolean {
-  if (text.startsWith('$')) {
-    const header = text.indexOf('\r\n');
-    if (header < 0) return false;
-    const length = Number(text.slice(1, header));
-    return length < 0 || Buffer.byteLength(text) >= header + 2 + length + 2;
-  }
-  return text.endsWith('\r\n');
 }
 
 export async function startRedisServer(): Promise<RedisServer> {

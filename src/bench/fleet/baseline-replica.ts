@@ -3,6 +3,7 @@
  * environment the bench gives it, listens on 127.0.0.1, stops on SIGTERM.
  */
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createBaselineProxy } from './baseline-proxy';
 
 function required(name: string): string {
@@ -23,8 +24,11 @@ async function main(): Promise<void> {
   const server = http.createServer({ keepAliveTimeout: 5000 }, proxy.handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(required('PORT')), '127.0.0.1', resolve);
+    server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', resolve);
   });
+  const { port } = server.address() as AddressInfo;
+  // The bench reads the port from this line (it starts replicas on port 0: no race for free ports).
+  process.stdout.write(`baseline listening on http://127.0.0.1:${port}\n`);
   const stop = () => {
     server.close();
     server.closeAllConnections();

@@ -10,6 +10,8 @@ import net from 'node:net';
 export interface Child {
   readonly name: string;
   readonly pid: number;
+  /** Where its stdout and stderr go. */
+  readonly logFile: string;
   exited(): boolean;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
@@ -62,6 +64,7 @@ export function createChildGroup(): ChildGroup {
       return {
         name,
         pid,
+        logFile: options.logFile,
         exited: () => proc.exitCode !== null || proc.signalCode !== null,
         stop: (graceMs = STOP_GRACE_MS) => signalAndWait('SIGTERM', graceMs),
         kill: () => signalAndWait('SIGKILL', 0),
@@ -100,11 +103,31 @@ export async function freePort(): Promise<number> {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Waits for a line of the child's log to match (children listen on port 0 and print their URL, so
+ * no port is picked here and lost to another process before the child binds it).
+ */
+export async function waitForLogLine(child: Child, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = pattern.exec(fs.readFileSync(child.logFile, 'utf8'));
+    if (match) return match;
+    if (child.exited()) throw new Error(`${child.name} exited while starting: ${lastLine(child.logFile)}`);
+    if (Date.now() > deadline) throw new Error(`${child.name} did not start within ${timeoutMs} ms (see ${child.logFile})`);
+    await sleep(25);
+  }
+}
+
+function lastLine(file: string): string {
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  return lines[lines.length - 1]?.slice(0, 300) ?? '';
+}
+
 /** Polls `probe` until it answers true, or throws after `timeoutMs` naming `what`. */
 export async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<boolean>, child?: Child): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child?.exited()) throw new Error(`${child.name} exited while starting (see its log)`);
+    if (child?.exited()) throw new Error(`${child.name} exited while starting: ${lastLine(child.logFile)}`);
     try {
       if (await probe()) return;
     } catch {

@@ -41,9 +41,11 @@ export interface ClassFigures {
   maxInFixedWindow: number;
   /** Most admitted in any 1000 ms span (every phase). */
   maxInSlidingWindow: number;
-  /** Admitted per second over the whole seconds of the measured period. */
+  /** Admitted per second over the whole seconds of the measured period (outside an outage window). */
   admittedPerSecond: number;
   utilization: number;
+  /** Admitted per second while Redis was down (outage scenario only). */
+  outageAdmittedPerSecond?: number;
   queueWaitMs: Percentiles | null;
   shares: CallerShare[];
   /** Jain's index over the callers of the most common weight. */
@@ -52,15 +54,18 @@ export interface ClassFigures {
 }
 
 export interface RedisFigures {
-  /** Commands the bench Redis served during the phase (`INFO commandstats`, the bench's own INFO excluded). */
-  commands: number;
+  /** Commands the clients sent (round trips): every command in `INFO commandstats` except the
+   *  bench's own INFO and those run inside a script (Redis counts a script's calls there too). */
+  roundTrips: number;
+  /** Every command Redis executed, script-internal ones included. */
+  executed: number;
   byCommand: Record<string, number>;
   /** Requests sent upstream (the referee's admitted + rejected). */
   admitted: number;
-  /** Admitted + refused by the limiter (each costs one decision). */
+  /** Requests that asked the limiter: admitted + refused by it + cut at the end while queued. */
   decisions: number;
-  commandsPerAdmitted: number;
-  commandsPerDecision: number;
+  roundTripsPerAdmitted: number;
+  roundTripsPerDecision: number;
 }
 
 export interface ClientFigures {
@@ -77,9 +82,12 @@ export interface ClientFigures {
   transportErrors: number;
   /** Any other status (should be none). */
   unexpected: Record<string, number>;
+  /** In flight at the end of the phase and cut by the bench (not counted above). */
+  cutAtEnd: number;
 }
 
 export interface PhaseFigures {
+  /** Whole seconds measured: after the warm-up, outside the outage window. */
   measuredSeconds: number;
   read: ClassFigures;
   write: ClassFigures;
@@ -97,6 +105,14 @@ export interface PhaseInput {
   limits: Readonly<Record<RequestKind, number>>;
   callers: readonly CallerSpec[];
   commandDelta: Record<string, number>;
+  /**
+   * Outage scenario: [kill, restart + recovery) in ms since the phase started. Utilization,
+   * shares and Jain are measured outside it (the fallback runs at rate ÷ replicas by design,
+   * with short local queues); its own admitted rate is reported apart.
+   */
+  outageWindowMs?: readonly [number, number];
+  /** Lower-case names of the commands the phase's scripts call (not round trips of their own). */
+  scriptCommands: ReadonlySet<string>;
 }
 
 /** Nearest-rank percentile of an ascending array; NaN when empty. */
@@ -143,7 +159,12 @@ export function phaseFigures(input: PhaseInput): PhaseFigures {
   const { stats, load, warmupMs } = input;
   const key = stats.keys[input.keyLabel];
   const timeline = stats.timeline.filter((e) => e.key === input.keyLabel);
-  const measured = wholeSeconds(load.startedAtMs + warmupMs, load.endedAtMs);
+  const outage = input.outageWindowMs;
+  const inOutage = (atMs: number) => outage !== undefined && atMs >= outage[0] && atMs < outage[1];
+  const outageSeconds = outage === undefined ? [] : wholeSeconds(load.startedAtMs + outage[0], load.startedAtMs + outage[1]);
+  // A second that overlaps the outage window at all is left out.
+  const touchesOutage = (second: number) => outage !== undefined && second * 1000 + 1000 > load.startedAtMs + outage[0] && second * 1000 < load.startedAtMs + outage[1];
+  const measured = wholeSeconds(load.startedAtMs + warmupMs, load.endedAtMs).filter((second) => !touchesOutage(second));
   const firstSecond = Math.floor(load.startedAtMs / 1000);
   const commonW = commonWeight(input.callers);
 
@@ -153,8 +174,12 @@ export function phaseFigures(input: PhaseInput): PhaseFigures {
     const bySecond = new Map<number, TimelineEntry>(entries.map((e) => [e.second, e]));
     const admittedMeasured = measured.reduce((a, s) => a + (bySecond.get(s)?.admitted ?? 0), 0);
     const admittedPerSecond = measured.length === 0 ? Number.NaN : admittedMeasured / measured.length;
-    const inMeasured = load.samples.filter((s) => s.kind === kind && s.forwarded && s.atMs >= warmupMs);
-    const waits = inMeasured.filter((s) => s.queueWaitMs !== undefined).map((s) => s.queueWaitMs!).sort((a, b) => a - b);
+    const inMeasured = load.samples.filter((s) => s.kind === kind && s.forwarded && s.atMs >= warmupMs && !inOutage(s.atMs));
+    // Queue waits over the whole measured period, outage included.
+    const waits = load.samples
+      .filter((s) => s.kind === kind && s.forwarded && s.atMs >= warmupMs && s.queueWaitMs !== undefined)
+      .map((s) => s.queueWaitMs!)
+      .sort((a, b) => a - b);
     const sentByCaller = new Map<string, number>();
     for (const s of inMeasured) sentByCaller.set(s.callerId, (sentByCaller.get(s.callerId) ?? 0) + 1);
     const shares = weightedShares(input.callers, sentByCaller);
@@ -167,6 +192,7 @@ export function phaseFigures(input: PhaseInput): PhaseFigures {
       maxInSlidingWindow: classStats?.maxAdmittedInSlidingWindow ?? 0,
       admittedPerSecond,
       utilization: admittedPerSecond / limit,
+      ...(outage === undefined ? {} : { outageAdmittedPerSecond: outageSeconds.reduce((a, sec) => a + (bySecond.get(sec)?.admitted ?? 0), 0) / Math.max(1, outageSeconds.length) }),
       queueWaitMs: waits.length === 0 ? null : { count: waits.length, p50: percentile(waits, 0.5), p99: percentile(waits, 0.99), max: waits[waits.length - 1]! },
       shares,
       jain: jainIndex(shares.filter((s) => s.weight === commonW).map((s) => s.sent)),
@@ -178,9 +204,10 @@ export function phaseFigures(input: PhaseInput): PhaseFigures {
   const write = classFigures('write');
   const client = clientFigures(load);
   const byCommand = Object.fromEntries(Object.entries(input.commandDelta).filter(([name, n]) => name !== 'info' && n > 0));
-  const commands = Object.values(byCommand).reduce((a, b) => a + b, 0);
+  const executed = Object.values(byCommand).reduce((a, b) => a + b, 0);
+  const roundTrips = Object.entries(byCommand).reduce((a, [name, n]) => a + (input.scriptCommands.has(name) ? 0 : n), 0);
   const admitted = read.admitted + read.upstream429 + write.admitted + write.upstream429;
-  const decisions = admitted + client.gateway429;
+  const decisions = admitted + client.gateway429 + client.cutAtEnd;
   return {
     measuredSeconds: measured.length,
     read,
@@ -188,19 +215,20 @@ export function phaseFigures(input: PhaseInput): PhaseFigures {
     upstream429: read.upstream429 + write.upstream429,
     duplicateCreates: stats.duplicateCreates.total,
     redis: {
-      commands,
+      roundTrips,
+      executed,
       byCommand,
       admitted,
       decisions,
-      commandsPerAdmitted: admitted === 0 ? Number.NaN : commands / admitted,
-      commandsPerDecision: decisions === 0 ? Number.NaN : commands / decisions,
+      roundTripsPerAdmitted: admitted === 0 ? Number.NaN : roundTrips / admitted,
+      roundTripsPerDecision: decisions === 0 ? Number.NaN : roundTrips / decisions,
     },
     client,
   };
 }
 
 function clientFigures(load: LoadResult): ClientFigures {
-  const figures: ClientFigures = { responses: 0, forwarded: 0, gateway429: 0, upstream429Seen: 0, gateway5xx: 0, transportErrors: 0, unexpected: {} };
+  const figures: ClientFigures = { responses: 0, forwarded: 0, gateway429: 0, upstream429Seen: 0, gateway5xx: 0, transportErrors: 0, unexpected: {}, cutAtEnd: load.cutAtEnd };
   for (const s of load.samples) {
     figures.responses += 1;
     if (s.status === 0) figures.transportErrors += 1;
@@ -213,6 +241,11 @@ function clientFigures(load: LoadResult): ClientFigures {
     else figures.unexpected[String(s.status)] = (figures.unexpected[String(s.status)] ?? 0) + 1;
   }
   return figures;
+}
+
+/** Lower-case command names a Lua script calls (`redis.call('ZADD', …)`). */
+export function scriptCommandNames(source: string): string[] {
+  return [...new Set([...source.matchAll(/redis\.p?call\(\s*['"]([A-Za-z]+)['"]/g)].map((m) => m[1]!.toLowerCase()))];
 }
 
 /** Counts after minus counts before; a restarted Redis starts from zero, so add the segments. */

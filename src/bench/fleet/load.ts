@@ -38,6 +38,8 @@ export interface LoadResult {
   startedAtMs: number;
   endedAtMs: number;
   samples: LoadSample[];
+  /** Requests still in flight at the deadline, cut (most were queued for a slot). */
+  cutAtEnd: number;
 }
 
 const READ_PATH = '/api/v1/computes/specifications';
@@ -148,8 +150,10 @@ export async function runLoad(settings: LoadSettings): Promise<LoadResult> {
     }
   }
 
+  let cutAtEnd = 0;
   const stopAt = setTimeout(() => {
     stopped = true;
+    cutAtEnd = inFlight.size;
     for (const wake of [...sleepers]) wake();
     for (const req of [...inFlight]) req.destroy();
   }, settings.durationMs);
@@ -157,5 +161,5 @@ export async function runLoad(settings: LoadSettings): Promise<LoadResult> {
   clearTimeout(stopAt);
   stopped = true;
   agent.destroy();
-  return { startedAtMs, endedAtMs: Date.now(), samples };
+  return { startedAtMs, endedAtMs: Date.now(), samples, cutAtEnd };
 }

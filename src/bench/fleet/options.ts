@@ -8,6 +8,8 @@ export interface FleetOptions {
   durationSec: number;
   /** The first seconds of each phase, left out of utilization, shares and queue waits. */
   warmupSec: number;
+  /** Unjudged load before each phase's referee reset (JIT, connection pools). */
+  prewarmSec: number;
   /** How long Redis stays dead in the outage scenario. */
   outageSec: number;
   /** When Redis is killed, seconds after the phase starts. */
@@ -23,20 +25,24 @@ export interface FleetOptions {
   windowPhaseMs?: number;
   outFile: string;
   chartFile: string;
+  /** Keep the temporary directory (policy, every process's log) after a successful run. */
+  keepLogs: boolean;
   help: boolean;
 }
 
 export const FLEET_DEFAULTS: Readonly<FleetOptions> = Object.freeze({
   durationSec: 30,
   warmupSec: 3,
+  prewarmSec: 2,
   outageSec: 10,
   outageAtSec: 10,
   workers: 60,
-  safety: 0.97,
+  safety: 0.96,
   maxWaitMs: 2000,
   scenarios: SCENARIOS,
   outFile: 'bench/results/fleet.json',
   chartFile: 'bench/results/fleet.svg',
+  keepLogs: false,
   help: false,
 });
 
@@ -49,7 +55,10 @@ weighted callers; then the same load through a naive fixed-window limiter (RateL
 Redis killed mid-run. The sandbox's referee judges. Everything listens on 127.0.0.1.
 
   --duration-sec <n>     load per phase, ours and baseline each (default ${FLEET_DEFAULTS.durationSec})
-  --warmup-sec <n>       first seconds of a phase left out of the figures (default ${FLEET_DEFAULTS.warmupSec})
+  --warmup-sec <n>       first seconds of a phase left out of utilization, shares and waits
+                         (429s and window maxima count from the first second; default ${FLEET_DEFAULTS.warmupSec})
+  --prewarm-sec <n>      unjudged load before each phase, then a pause and a referee reset
+                         (default ${FLEET_DEFAULTS.prewarmSec})
   --outage-sec <n>       Redis dead for this long in the outage scenario (default ${FLEET_DEFAULTS.outageSec})
   --outage-at-sec <n>    seconds into the phase when Redis is killed (default ${FLEET_DEFAULTS.outageAtSec})
   --workers <n>          concurrent caller loops, at least 12 (default ${FLEET_DEFAULTS.workers})
@@ -59,12 +68,13 @@ Redis killed mid-run. The sandbox's referee judges. Everything listens on 127.0.
   --window-phase-ms <n>  fixed-window phase 0-999 (default random)
   --out <file>           JSON results (default ${FLEET_DEFAULTS.outFile})
   --chart <file>         SVG chart (default ${FLEET_DEFAULTS.chartFile})
+  --keep-logs            keep the temporary directory with every process's log (kept anyway on failure)
 
 Exit code 0 whatever the figures: it is a measurement, not a test.`;
 
 export type FleetOptionsResult = { ok: true; options: Readonly<FleetOptions> } | { ok: false; problems: string[] };
 
-type NumberKey = 'durationSec' | 'warmupSec' | 'outageSec' | 'outageAtSec' | 'workers' | 'safety' | 'maxWaitMs' | 'windowPhaseMs';
+type NumberKey = 'durationSec' | 'warmupSec' | 'prewarmSec' | 'outageSec' | 'outageAtSec' | 'workers' | 'safety' | 'maxWaitMs' | 'windowPhaseMs';
 interface NumberFlag {
   key: NumberKey;
   min: number;
@@ -75,6 +85,7 @@ interface NumberFlag {
 const NUMBER_FLAGS: Record<string, NumberFlag> = {
   '--duration-sec': { key: 'durationSec', min: 5, max: 600, integer: false },
   '--warmup-sec': { key: 'warmupSec', min: 0, max: 60, integer: false },
+  '--prewarm-sec': { key: 'prewarmSec', min: 0, max: 60, integer: false },
   '--outage-sec': { key: 'outageSec', min: 1, max: 120, integer: false },
   '--outage-at-sec': { key: 'outageAtSec', min: 1, max: 600, integer: false },
   '--workers': { key: 'workers', min: 12, max: 600, integer: true },
@@ -91,6 +102,10 @@ export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') {
       options.help = true;
+      continue;
+    }
+    if (arg === '--keep-logs') {
+      options.keepLogs = true;
       continue;
     }
     const eq = arg.indexOf('=');

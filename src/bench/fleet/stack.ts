@@ -1,13 +1,13 @@
 /**
  * One scenario's processes: the sandbox (its window model is configuration, so it is started per
  * scenario), three gateway processes (dist/cli/main.js with the bench policy, REDIS_URL and
- * GATEWAY_REPLICAS=3) and three baseline replicas, all on free ports of 127.0.0.1, all sharing the
- * bench's redis-server. `stop()` ends them all.
+ * GATEWAY_REPLICAS=3) and three baseline replicas, each on a port of 127.0.0.1 it picks itself (port 0,
+ * read back from its log), all sharing the bench's redis-server. `stop()` ends them all.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SandboxStats } from '../../sandbox';
-import { freePort, waitUntil, type Child, type ChildGroup } from './children';
+import { waitForLogLine, waitUntil, type Child, type ChildGroup } from './children';
 import type { CallerSpec } from './callers';
 import { getJson, requestText } from './http-json';
 import { API_KEY_ENV, benchPolicyYaml, JWT_SECRET_ENV } from './policy';
@@ -61,16 +61,15 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
   };
 
   try {
-    const sandboxPort = await freePort();
-    const sandboxOrigin = `http://127.0.0.1:${sandboxPort}`;
     const sandbox = group.spawn('sandbox', node, [
       path.join(distDir, 'sandbox/cli.js'),
-      '--port', String(sandboxPort), '--host', '127.0.0.1',
+      '--port', '0', '--host', '127.0.0.1',
       '--profile', 'launch', '--window', settings.window, '--window-phase-ms', String(settings.windowPhaseMs),
       '--latency-ms', String(SANDBOX_LATENCY_MS), '--jitter-ms', String(SANDBOX_JITTER_MS),
       '--log-level', 'warn',
     ], { logFile: path.join(workDir, 'sandbox.log') });
     children.push(sandbox);
+    const sandboxOrigin = (await waitForLogLine(sandbox, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS))[1]!;
 
     const policyFile = path.join(workDir, 'policy.yaml');
     fs.writeFileSync(policyFile, benchPolicyYaml({
@@ -82,51 +81,47 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
       callers: settings.callers,
     }));
 
-    const gateways: Replica[] = [];
-    const baselines: Replica[] = [];
-    for (let i = 0; i < REPLICAS; i++) {
-      const [port, adminPort, baselinePort] = [await freePort(), await freePort(), await freePort()];
-      children.push(group.spawn(`gateway-${i + 1}`, node, [path.join(distDir, 'cli/main.js'), '--config', policyFile], {
+    const startGateway = async (i: number): Promise<Replica> => {
+      const child = group.spawn(`gateway-${i + 1}`, node, [path.join(distDir, 'cli/main.js'), '--config', policyFile], {
         logFile: path.join(workDir, `gateway-${i + 1}.log`),
         env: {
           REDIS_URL: settings.redis.url,
           GATEWAY_REPLICAS: String(REPLICAS),
           HOST: '127.0.0.1',
-          PORT: String(port),
-          ADMIN_PORT: String(adminPort),
+          PORT: '0',
+          ADMIN_PORT: '0',
           LOG_LEVEL: 'warn',
           [API_KEY_ENV]: SANDBOX_OWNER_KEY,
           [JWT_SECRET_ENV]: settings.jwtSecret,
         },
-      }));
-      gateways.push({ url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${adminPort}` });
-      children.push(group.spawn(`baseline-${i + 1}`, node, [path.join(distDir, 'bench/fleet/baseline-replica.js')], {
+      });
+      children.push(child);
+      const [, url, adminUrl] = await waitForLogLine(child, /listening on (http:\/\/127\.0\.0\.1:\d+) \(metrics and probes on (http:\/\/127\.0\.0\.1:\d+)\)/, START_TIMEOUT_MS);
+      // Ready means on the shared schedule (connected to Redis), not just listening.
+      await waitUntil(child.name, START_TIMEOUT_MS, async () => {
+        const ready = await requestText('GET', `${adminUrl}/readyz`, 500);
+        return ready.status === 200 && ready.text.includes('"shared"');
+      }, child);
+      return { url: url!, adminUrl: adminUrl! };
+    };
+    const startBaseline = async (i: number): Promise<Replica> => {
+      const child = group.spawn(`baseline-${i + 1}`, node, [path.join(distDir, 'bench/fleet/baseline-replica.js')], {
         logFile: path.join(workDir, `baseline-${i + 1}.log`),
         env: {
           REDIS_URL: settings.redis.url,
-          PORT: String(baselinePort),
+          PORT: '0',
           BASELINE_UPSTREAM: sandboxOrigin,
           BASELINE_API_KEY: SANDBOX_OWNER_KEY,
           BASELINE_READ_PER_SECOND: String(PROVIDER_LIMITS.read),
           BASELINE_WRITE_PER_SECOND: String(PROVIDER_LIMITS.write),
           BASELINE_REPLICAS: String(REPLICAS),
         },
-      }));
-      baselines.push({ url: `http://127.0.0.1:${baselinePort}` });
-    }
-
-    await waitUntil('sandbox', START_TIMEOUT_MS, async () => (await requestText('GET', `${sandboxOrigin}/_sandbox/faults`, 500)).status === 200, sandbox);
-    await Promise.all([
-      ...gateways.map((g, i) =>
-        waitUntil(`gateway-${i + 1}`, START_TIMEOUT_MS, async () => {
-          const ready = await requestText('GET', `${g.adminUrl}/readyz`, 500);
-          return ready.status === 200 && ready.text.includes('"shared"');
-        }, children.find((c) => c.name === `gateway-${i + 1}`)),
-      ),
-      ...baselines.map((b, i) =>
-        waitUntil(`baseline-${i + 1}`, START_TIMEOUT_MS, async () => (await requestText('GET', `${b.url}/healthz`, 500)).status === 200, children.find((c) => c.name === `baseline-${i + 1}`)),
-      ),
-    ]);
+      });
+      children.push(child);
+      return { url: (await waitForLogLine(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS))[1]! };
+    };
+    const indexes = Array.from({ length: REPLICAS }, (_, i) => i);
+    const [gateways, baselines] = await Promise.all([Promise.all(indexes.map(startGateway)), Promise.all(indexes.map(startBaseline))]);
 
     return {
       sandboxOrigin,

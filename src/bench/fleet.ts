@@ -1,0 +1,98 @@
+/**
+ * `npm run bench:fleet`: the shared rate schedule under fire — three gateway processes, one
+ * redis-server, the sandbox as the judge, a naive fixed-window baseline beside it. The bench's
+ * entry point, and the only fleet module that reads argv, writes files, handles signals or exits.
+ * A measurement, not a test: it exits 0 whether or not the targets are met.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { renderChart } from './fleet/chart';
+import { createChildGroup } from './fleet/children';
+import { FLEET_USAGE, parseFleetArgs, type FleetOptions } from './fleet/options';
+import { buildReport, formatReport } from './fleet/report';
+import { runFleet } from './fleet/run';
+
+/** Start-up, settling and closing on top of the load; past this the run is stuck, and is stopped. */
+const PER_SCENARIO_SLACK_SEC = 20;
+const WATCHDOG_SLACK_SEC = 60;
+
+function expectedSec(options: Readonly<FleetOptions>): number {
+  return options.scenarios.length * (2 * (options.durationSec + options.prewarmSec) + PER_SCENARIO_SLACK_SEC);
+}
+
+async function main(): Promise<void> {
+  const parsed = parseFleetArgs(process.argv.slice(2));
+  if (!parsed.ok) {
+    for (const problem of parsed.problems) process.stderr.write(`bench:fleet: ${problem}\n`);
+    process.stderr.write(`${FLEET_USAGE}\n`);
+    process.exit(2);
+  }
+  const { options } = parsed;
+  if (options.help) {
+    process.stdout.write(`${FLEET_USAGE}\n`);
+    return;
+  }
+  const distDir = path.resolve(__dirname, '..');
+  if (!fs.existsSync(path.join(distDir, 'cli/main.js')) || !fs.existsSync(path.join(distDir, 'sandbox/cli.js'))) {
+    process.stderr.write(`bench:fleet: ${distDir} has no compiled gateway or sandbox; run npm run build first\n`);
+    process.exit(2);
+  }
+
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-fleet-'));
+  const group = createChildGroup();
+  // Whatever happens, no redis-server, sandbox or gateway outlives the bench.
+  process.once('exit', () => group.killAllNow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`bench:fleet: ${signal}; stopping every child process (logs kept in ${workDir})\n`);
+      group.killAllNow();
+      process.exit(130);
+    });
+  }
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench:fleet: still running well past its expected time; stopping (logs kept in ${workDir})\n`);
+    group.killAllNow();
+    process.exit(1);
+  }, (expectedSec(options) + WATCHDOG_SLACK_SEC) * 1000);
+  watchdog.unref();
+
+  process.stderr.write(`bench:fleet: about ${expectedSec(options)} s; logs in ${workDir}\n`);
+  let run;
+  try {
+    run = await runFleet(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) });
+  } catch (error) {
+    await group.stopAll();
+    process.stderr.write(`bench:fleet: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n(logs kept in ${workDir})\n`);
+    process.exit(1);
+  }
+  await group.stopAll();
+  clearTimeout(watchdog);
+
+  const cpus = os.cpus();
+  const report = buildReport(run, options, {
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+    cpuCount: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  }, new Date());
+  const outFile = path.resolve(options.outFile);
+  const chartFile = path.resolve(options.chartFile);
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.mkdirSync(path.dirname(chartFile), { recursive: true });
+  fs.writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(chartFile, renderChart(report));
+  if (!options.keepLogs) fs.rmSync(workDir, { recursive: true, force: true });
+  process.stdout.write(`${formatReport(report, options)}\n\nsaved ${displayPath(outFile)} and ${displayPath(chartFile)}${options.keepLogs ? `; logs in ${workDir}` : ''}\n`);
+}
+
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' || relative.startsWith('..') ? file : relative;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:fleet: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
