@@ -1,4 +1,5 @@
 /** `npm run bench:overhead -- [flags]`: parsed once, every problem reported, the result frozen. */
+import { readFlags, type NumberFlag } from './flags';
 import type { BenchAlgorithm, GatewayLogMode } from './overhead-targets';
 
 export interface OverheadOptions {
@@ -55,9 +56,9 @@ sandbox, through a bare http-proxy-middleware passthrough, and through the gatew
 
 export type OptionsResult = { ok: true; options: Readonly<OverheadOptions> } | { ok: false; problems: string[] };
 
-type NumberFlag = { key: 'durationSec' | 'initialWarmupSec' | 'warmupSec' | 'concurrency' | 'rounds' | 'maxRequestsPerPhase'; min: number; max: number; integer: boolean };
+type NumberKey = 'durationSec' | 'initialWarmupSec' | 'warmupSec' | 'concurrency' | 'rounds' | 'maxRequestsPerPhase';
 
-const NUMBER_FLAGS: Record<string, NumberFlag> = {
+const NUMBER_FLAGS: Record<string, NumberFlag<NumberKey>> = {
   '--duration-sec': { key: 'durationSec', min: 0.1, max: 600, integer: false },
   '--initial-warmup-sec': { key: 'initialWarmupSec', min: 0, max: 60, integer: false },
   '--warmup-sec': { key: 'warmupSec', min: 0, max: 60, integer: false },
@@ -69,33 +70,9 @@ const NUMBER_FLAGS: Record<string, NumberFlag> = {
 export function parseOverheadArgs(argv: readonly string[]): OptionsResult {
   const options: OverheadOptions = { ...OVERHEAD_DEFAULTS };
   const problems: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      options.help = true;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const known = flag in NUMBER_FLAGS || ['--alg', '--gateway-log', '--out'].includes(flag);
-    if (!known) {
-      problems.push(`${flag}: unknown flag`);
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === '') {
-      problems.push(`${flag}: needs a value`);
-      continue;
-    }
-    const numeric = NUMBER_FLAGS[flag];
-    if (numeric) {
-      const n = Number(value);
-      if (!Number.isFinite(n) || n < numeric.min || n > numeric.max || (numeric.integer && !Number.isInteger(n))) {
-        problems.push(`${flag}: must be ${numeric.integer ? 'a whole number' : 'a number'} from ${numeric.min} to ${numeric.max}`);
-      } else {
-        options[numeric.key] = n;
-      }
-    } else if (flag === '--alg') {
+  const switches = { '--help': () => (options.help = true), '-h': () => (options.help = true) };
+  readFlags(argv, { switches, numbers: NUMBER_FLAGS, texts: ['--alg', '--gateway-log', '--out'] }, (key, n) => (options[key] = n), (flag, value) => {
+    if (flag === '--alg') {
       if (value === 'ES256' || value === 'RS256') options.algorithm = value;
       else problems.push('--alg: must be ES256 or RS256');
     } else if (flag === '--gateway-log') {
@@ -104,6 +81,6 @@ export function parseOverheadArgs(argv: readonly string[]): OptionsResult {
     } else {
       options.outFile = value;
     }
-  }
+  }, problems);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, options: Object.freeze(options) };
 }

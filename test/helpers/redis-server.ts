@@ -4,12 +4,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../src/bench/fleet/children';
 import { respCommand } from '../../src/bench/resp-command';
 
-export { respCommand };
+export { freePort, respCommand };
 
 export interface RedisServer {
   readonly url: string;
@@ -24,19 +24,6 @@ export interface RedisServer {
   command(...args: string[]): Promise<string>;
 }
 
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-      });
-    });
-    if (port !== 6379 && port !== 0) return port;
-  }
-}
 
 export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();

@@ -1,4 +1,5 @@
 /** `npm run bench:fleet -- [flags]`: parsed once, every problem reported, the result frozen. */
+import { readFlags, type NumberFlag } from '../flags';
 
 export const SCENARIOS = ['fixed', 'sliding', 'outage'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -75,14 +76,8 @@ Exit code 0 whatever the figures: it is a measurement, not a test.`;
 export type FleetOptionsResult = { ok: true; options: Readonly<FleetOptions> } | { ok: false; problems: string[] };
 
 type NumberKey = 'durationSec' | 'warmupSec' | 'prewarmSec' | 'outageSec' | 'outageAtSec' | 'workers' | 'safety' | 'maxWaitMs' | 'windowPhaseMs';
-interface NumberFlag {
-  key: NumberKey;
-  min: number;
-  max: number;
-  integer: boolean;
-}
 
-const NUMBER_FLAGS: Record<string, NumberFlag> = {
+const NUMBER_FLAGS: Record<string, NumberFlag<NumberKey>> = {
   '--duration-sec': { key: 'durationSec', min: 5, max: 600, integer: false },
   '--warmup-sec': { key: 'warmupSec', min: 0, max: 60, integer: false },
   '--prewarm-sec': { key: 'prewarmSec', min: 0, max: 60, integer: false },
@@ -98,46 +93,19 @@ const TEXT_FLAGS = ['--scenarios', '--out', '--chart'];
 export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
   const options: FleetOptions = { ...FLEET_DEFAULTS };
   const problems: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      options.help = true;
-      continue;
-    }
-    if (arg === '--keep-logs') {
-      options.keepLogs = true;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!(flag in NUMBER_FLAGS) && !TEXT_FLAGS.includes(flag)) {
-      problems.push(`${flag}: unknown flag`);
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === '') {
-      problems.push(`${flag}: needs a value`);
-      continue;
-    }
-    const numeric = NUMBER_FLAGS[flag];
-    if (numeric) {
-      const n = Number(value);
-      if (!Number.isFinite(n) || n < numeric.min || n > numeric.max || (numeric.integer && !Number.isInteger(n))) {
-        problems.push(`${flag}: must be ${numeric.integer ? 'a whole number' : 'a number'} from ${numeric.min} to ${numeric.max}`);
-      } else {
-        options[numeric.key] = n;
-      }
-    } else if (flag === '--scenarios') {
-      const names = value.split(',').map((s) => s.trim());
+  const switches = { '--help': () => (options.help = true), '-h': () => (options.help = true), '--keep-logs': () => (options.keepLogs = true) };
+  readFlags(argv, { switches, numbers: NUMBER_FLAGS, texts: TEXT_FLAGS }, (key, n) => (options[key] = n), (flag, value) => {
+    if (flag === '--scenarios') {
+      const names = value.split(',').map((name) => name.trim());
       const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
       if (unknown.length > 0) problems.push(`--scenarios: unknown ${unknown.join(', ')}; choose from ${SCENARIOS.join(', ')}`);
-      else options.scenarios = SCENARIOS.filter((s) => names.includes(s));
+      else options.scenarios = SCENARIOS.filter((name) => names.includes(name));
     } else if (flag === '--out') {
       options.outFile = value;
     } else {
       options.chartFile = value;
     }
-  }
+  }, problems);
   if (options.warmupSec >= options.durationSec) problems.push('--warmup-sec: must be shorter than --duration-sec');
   if (options.scenarios.includes('outage') && options.outageAtSec + options.outageSec >= options.durationSec) {
     problems.push('--outage-at-sec + --outage-sec: must end before --duration-sec');
