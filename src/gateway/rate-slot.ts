@@ -56,7 +56,8 @@ export async function awaitRateSlot(
     metrics.scheduleRejections.inc({ class: operation.class, reason: reservation.reason });
     return { ok: false, rejection: tooManyRequests(reservation.retryAfterMs, reservation.reason) };
   }
-  const outcome = await schedule.waitForSlot(reservation, { signal });
+  metrics.scheduleWaiting.inc({ class: operation.class });
+  const outcome = await schedule.waitForSlot(reservation, { signal }).finally(() => metrics.scheduleWaiting.dec({ class: operation.class }));
   if (outcome.kind === 'aborted') return { ok: false, aborted: true };
   if (outcome.kind === 'expired') {
     metrics.scheduleRejections.inc({ class: operation.class, reason: 'paused' });

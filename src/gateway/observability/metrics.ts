@@ -15,6 +15,7 @@ export interface GatewayMetrics {
   upstream429: Counter<'account' | 'class'>;
   scheduleMode: Gauge<'mode'>;
   scheduleDispatchLate: Histogram;
+  scheduleWaiting: Gauge<'class'>;
   auditRecords: Counter<'outcome'>;
   configReloads: Counter<'result'>;
   configLoadedTimestamp: Gauge;
@@ -73,6 +74,12 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
       name: 'strettch_gateway_schedule_mode',
       help: '1 for the schedule mode in force: shared (Redis), fallback (Redis unreachable) or memory',
       labelNames: ['mode'],
+      registers: [registry],
+    }),
+    scheduleWaiting: new Gauge({
+      name: 'strettch_gateway_schedule_waiting_requests',
+      help: 'Requests holding a future slot and waiting for it, by class: above zero the schedule is saturated',
+      labelNames: ['class'],
       registers: [registry],
     }),
     scheduleDispatchLate: new Histogram({

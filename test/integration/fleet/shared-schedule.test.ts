@@ -125,8 +125,14 @@ describe('memory mode (no Redis URL)', () => {
     await fleet.warmUp();
     await sleep(150); // idle again: the burst starts on a fresh grid
     const loop = watchEventLoop();
-    const burst = await Promise.all(Array.from({ length: 16 }, () => fleet.request(0, 'GET', READ_TARGET, { caller: 'worker' })));
+    const pending = Promise.all(Array.from({ length: 16 }, () => fleet.request(0, 'GET', READ_TARGET, { caller: 'worker' })));
+    await sleep(400); // mid-burst: most of the 16 hold future slots
+    const waitingMidBurst = await fleet.metric(0, 'strettch_gateway_schedule_waiting_requests', { class: 'read' });
+    const burst = await pending;
     const stallMs = loop.stop();
+    // The saturation gauge: requests waiting for their slot, back to zero once all are sent.
+    expect(waitingMidBurst).toBeGreaterThanOrEqual(8);
+    expect(await fleet.metric(0, 'strettch_gateway_schedule_waiting_requests', { class: 'read' })).toBe(0);
     const waits = burst.map((r) => Number(r.headers['x-queue-wait-ms'])).sort((a, b) => a - b);
     const reads = fleet.upstream('read');
     console.log(`memory mode, burst of 16: statuses ${[...new Set(burst.map((r) => r.status))].join(',')}, queue waits ${waits[0]}…${waits[15]} ms; upstream ${JSON.stringify(reads)}; event-loop stall max ${stallMs} ms`);
