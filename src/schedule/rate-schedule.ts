@@ -139,8 +139,12 @@ interface Runtime {
 
 const DEFAULT_FAIRNESS: FairnessOptions = { activeWindowMs: 5000, forgetCallerMs: 300_000, idleLookaheadSlots: 2, maxReservedShareTotal: 0.5 };
 const DEFAULT_FALLBACK: FallbackOptions = { maxWaitMs: 500, transitionGuardMs: 1000, probeIntervalMs: 500 };
-/** After a return to the shared schedule, remaining-count feedback waits one provider window (1 s). */
-const RETURN_FEEDBACK_BLACKOUT_MS = 1000;
+/**
+ * After a return to the shared schedule, remaining-count feedback waits one provider window (1 s)
+ * past the last request the local fallback may still send (its slots reach `fallback.maxWaitMs`
+ * beyond the return): until then the provider counts requests the shared calendar never held.
+ */
+const PROVIDER_WINDOW_MS = 1000;
 /** Upstream counts older than this (half a provider window) no longer describe the window they came from. */
 const PENDING_REPORT_MAX_AGE_MS = 500;
 /** A shared tail older than this at an outage is not trusted: others may have reserved since. */
@@ -296,7 +300,7 @@ class RateScheduleImpl implements RateSchedule {
     // Back on the shared schedule less than a provider window ago: its calendar lacks the slots the
     // upstream counted meanwhile (granted by the local fallback, or lost with a restarted Redis), so
     // the count would read them as a stranger's and pause on top of the transition guard.
-    if (this.mode === 'shared' && this.counters.modeChanges > 0 && this.now() - this.sinceMs < RETURN_FEEDBACK_BLACKOUT_MS) return;
+    if (this.mode === 'shared' && this.counters.modeChanges > 0 && this.now() - this.sinceMs < PROVIDER_WINDOW_MS + this.fallbackOptions.maxWaitMs) return;
     const rt = this.runtime(accountId, operationClass);
     const counts = { remaining: report.remaining, limit: report.limit, resetKey: String(report.resetAtMs) };
     const tolerance = this.options.feedbackTolerance ?? 2;
