@@ -7,20 +7,21 @@ export interface Readiness {
   check(): { ready: boolean; checks: Record<string, string> };
 }
 
-function probes(app: Express, readiness: Readiness): void {
-  app.get('/healthz', (_req, res) => {
-    res.set('cache-control', 'no-store').json({ status: 'ok' });
-  });
-  app.get('/readyz', (_req, res) => {
-    const { ready, checks } = readiness.check();
-    res.status(ready ? 200 : 503).set('cache-control', 'no-store').json({ status: ready ? 'ready' : 'not-ready', checks });
-  });
-}
-
 function sendProbe(res: ServerResponse, status: number, body: object): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
+}
+
+/** The two probe answers, written the same way on the public and the admin port. */
+function probeAnswers(readiness: Readiness) {
+  return {
+    healthz: (res: ServerResponse) => sendProbe(res, 200, { status: 'ok' }),
+    readyz: (res: ServerResponse) => {
+      const { ready, checks } = readiness.check();
+      sendProbe(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', checks });
+    },
+  };
 }
 
 /**
@@ -29,12 +30,10 @@ function sendProbe(res: ServerResponse, status: number, body: object): void {
  * rewrite or decode the target first, and this is the hot path.
  */
 export function createGatewayHandler(handler: (req: IncomingMessage, res: ServerResponse) => void, readiness: Readiness) {
+  const probe = probeAnswers(readiness);
   return (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.method === 'GET' && req.url === '/healthz') return sendProbe(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && req.url === '/readyz') {
-      const { ready, checks } = readiness.check();
-      return sendProbe(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', checks });
-    }
+    if (req.method === 'GET' && req.url === '/healthz') return probe.healthz(res);
+    if (req.method === 'GET' && req.url === '/readyz') return probe.readyz(res);
     handler(req, res);
   };
 }
@@ -43,7 +42,9 @@ export function createGatewayHandler(handler: (req: IncomingMessage, res: Server
 export function createAdminApp(registry: Registry, readiness: Readiness): Express {
   const app = express();
   app.disable('x-powered-by');
-  probes(app, readiness);
+  const probe = probeAnswers(readiness);
+  app.get('/healthz', (_req, res) => probe.healthz(res));
+  app.get('/readyz', (_req, res) => probe.readyz(res));
   app.get('/metrics', async (_req, res) => {
     res.set('content-type', registry.contentType).send(await registry.metrics());
   });
