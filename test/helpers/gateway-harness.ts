@@ -14,6 +14,9 @@ import { startGateway, type RunningGateway } from '../../src/gateway/compose';
 import { createLogger } from '../../src/gateway/observability/logger';
 import { parsePolicy, type Policy } from '../../src/gateway/policy';
 import { DEMO_KEYS, keyLabel, startSandbox, type RunningSandbox, type SandboxKey, type SandboxStats, type StartSandboxOptions } from '../../src/sandbox';
+import { VALID_CREATE } from './valid-create';
+
+export { VALID_CREATE };
 
 export const ISSUER = 'https://auth.test.internal';
 export const AUDIENCE = 'strettch-gateway-test';
@@ -129,13 +132,6 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
-export const VALID_CREATE = Object.freeze({
-  hostName: 'web-01',
-  image: 'UBUNTU-24.04',
-  region: 'KGL-1',
-  specification: 'S-1C-1G',
-  publicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB user@host'],
-});
 
 export function createBody(hostName = 'web-01'): string {
   return JSON.stringify({ ...VALID_CREATE, hostName });

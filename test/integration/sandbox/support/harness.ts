@@ -4,6 +4,9 @@
  */
 import { startSandbox, type RunningSandbox, type StartSandboxOptions, type SandboxStats } from '../../../../src/sandbox';
 import { contractProblems, operationFor } from './contract';
+import { VALID_CREATE } from '../../../helpers/valid-create';
+
+export { VALID_CREATE };
 
 /** A whole second, so fixed windows (phase 0) start exactly here. */
 export const T0 = Date.UTC(2026, 3, 20, 10, 0, 0);
@@ -96,13 +99,6 @@ export async function launch(options: StartSandboxOptions = {}): Promise<Harness
   return { sandbox, clock, seen, call, stats, close: () => sandbox.close() };
 }
 
-export const VALID_CREATE = Object.freeze({
-  hostName: 'web-01',
-  image: 'UBUNTU-24.04',
-  region: 'KGL-1',
-  specification: 'S-1C-1G',
-  publicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB user@host'],
-});
 
 /** A fresh UUID v4 for each create. */
 export function idempotencyKey(): string {
