@@ -10,6 +10,8 @@ export interface StartSettings {
   redisUrl?: string;
   /** Replicas sharing the schedule (the HPA maximum); each falls back to rate ÷ this. */
   expectedReplicas: number;
+  /** Reload when the policy or a file it references changes (`--watch` or CONFIG_WATCH=1). */
+  watch: boolean;
   help: boolean;
 }
 
@@ -60,7 +62,7 @@ function readFlags(argv: readonly string[], valued: readonly string[], booleans:
 
 export function parseStartArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Parsed<StartSettings> {
   const problems: string[] = [];
-  const { flags, positionals } = readFlags(argv, ['config'], ['help'], problems);
+  const { flags, positionals } = readFlags(argv, ['config'], ['help', 'watch'], problems);
   if (positionals.length > 0) problems.push(`unexpected argument "${positionals[0]}"`);
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
@@ -77,6 +79,7 @@ export function parseStartArgs(argv: readonly string[], env: Readonly<Record<str
     port: portFrom('PORT', env.PORT, problems),
     adminPort: portFrom('ADMIN_PORT', env.ADMIN_PORT, problems),
     logLevel,
+    watch: flags.watch === true || env.CONFIG_WATCH === '1',
     help: flags.help === true,
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, settings };

@@ -42,9 +42,7 @@ const readFile = (file: string) => fs.readFileSync(file, 'utf8');
 
 async function main(argv: readonly string[], names: StartNames): Promise<void> {
   const helpText = startHelp(names);
-  // `--watch` is taken here until the start arguments' parser knows it.
-  const watch = argv.includes('--watch') || process.env.CONFIG_WATCH === '1';
-  const parsed = parseStartArgs(argv.filter((arg) => arg !== '--watch'), process.env);
+  const parsed = parseStartArgs(argv, process.env);
   const audit = parseAuditSetting(process.env.AUDIT_LOG);
   if (!parsed.ok || !audit.ok) {
     const problems = [...(parsed.ok ? [] : parsed.problems), ...(audit.ok ? [] : [audit.problem])];
@@ -118,10 +116,10 @@ async function main(argv: readonly string[], names: StartNames): Promise<void> {
     return gateway.reload();
   };
   process.on('SIGHUP', () => void reload('SIGHUP'));
-  if (watch && source) {
+  if (settings.watch && source) {
     const watcher = watchConfigFiles({ ...CONFIG_WATCH_DEFAULTS, files: source.files, onChange: () => reload('file change') });
     closers.unshift(async () => watcher.close());
-  } else if (watch) logger.warn('--watch: the embedded default has no policy file to watch');
+  } else if (settings.watch) logger.warn('--watch: the embedded default has no policy file to watch');
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

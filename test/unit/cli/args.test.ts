@@ -2,7 +2,7 @@ import { parseStartArgs, parseTokenArgs } from '../../../src/cli/args';
 
 describe('parseStartArgs', () => {
   it('defaults to the embedded default with info logs', () => {
-    expect(parseStartArgs([], {})).toEqual({ ok: true, settings: { configPath: undefined, host: undefined, port: undefined, adminPort: undefined, logLevel: 'info', redisUrl: undefined, expectedReplicas: 1, help: false } });
+    expect(parseStartArgs([], {})).toEqual({ ok: true, settings: { configPath: undefined, host: undefined, port: undefined, adminPort: undefined, logLevel: 'info', redisUrl: undefined, expectedReplicas: 1, watch: false, help: false } });
   });
 
   it.each([
@@ -10,6 +10,8 @@ describe('parseStartArgs', () => {
     [['--config=a.yaml'], {}, { configPath: 'a.yaml' }],
     [[], { PORT: '0', ADMIN_PORT: '9191', HOST: '0.0.0.0' }, { port: 0, adminPort: 9191, host: '0.0.0.0' }],
     [['--help'], { LOG_LEVEL: 'debug' }, { help: true, logLevel: 'debug' }],
+    [['--watch'], {}, { watch: true }],
+    [[], { CONFIG_WATCH: '1' }, { watch: true }],
     [[], { REDIS_URL: 'redis://127.0.0.1:6390', GATEWAY_REPLICAS: '3' }, { redisUrl: 'redis://127.0.0.1:6390', expectedReplicas: 3 }],
   ])('%j with %j', (argv, env, expected) => {
     const parsed = parseStartArgs(argv, env);
