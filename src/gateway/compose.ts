@@ -12,6 +12,7 @@ import { responseHeadersToReturn } from './forward/headers';
 import { createForwarder } from './forward/proxy';
 import { createLogger, type Logger } from './observability/logger';
 import { createMetrics, type GatewayMetrics } from './observability/metrics';
+import { DEFAULT_RETRY_OPTIONS } from './upstream-attempts';
 import { createPipeline, type PipelineOptions, type Protection } from './pipeline';
 import { accountForCaller, authorize, callerForSubject, formatProblem, type ConfigProblem } from './policy';
 import type { Policy, PolicyResult } from './policy/types';
@@ -28,6 +29,7 @@ export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
   maxBodyBytes: 64 * 1024,
   bodyTimeoutMs: 10_000,
   userAgent: GATEWAY_USER_AGENT,
+  retry: DEFAULT_RETRY_OPTIONS,
 };
 
 export function accessControlFor(policy: Policy): AccessControl {

@@ -12,19 +12,21 @@ import { captureResponseStart } from './audit-sink';
 import { parseBearer, wwwAuthenticate, type TokenVerifier } from './auth';
 import type { GatewayErrorCode, GatewayRejection } from './errors';
 import { buildUpstreamHeaders } from './forward/headers';
-import type { Forwarder } from './forward/proxy';
+import type { ForwardOutcome, Forwarder } from './forward/proxy';
 import { readBody } from './http/read-body';
 import { sendRejection } from './http/send-error';
 import type { Logger } from './observability/logger';
 import { statusClass, type GatewayMetrics } from './observability/metrics';
 import { checkTarget } from './target';
-import { awaitRateSlot, effectiveMaxWaitMs, QUEUE_WAIT_HEADER } from './rate-slot';
+import { effectiveMaxWaitMs } from './rate-slot';
+import { isRepeatable, sendWithRetries, type RetryOptions } from './upstream-attempts';
 import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
 
 export interface PipelineOptions {
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   userAgent: string;
+  retry: RetryOptions;
 }
 
 /** Protective limits, before and around authentication. Denials are values. */
@@ -58,6 +60,7 @@ interface RequestRecord {
   caller?: string;
   account?: string;
   queueWaitMs?: number;
+  attempts?: number;
   status?: number;
   upstreamStatus?: number;
   reason?: string;
@@ -203,30 +206,42 @@ export function createPipeline(deps: PipelineDeps) {
       return { code, publicMessage: headers.message, reason: `header-${headers.reason}` };
     }
 
+    if (ctx.write) {
+      // The new compute's id is only in the 202 body: keep a bounded copy as it streams past.
+      if (operation.id === 'computes.create') ctx.write.responseStart = captureResponseStart(res, MAX_CAPTURED_BODY_BYTES);
+    }
+    const request = { upstreamPath: target.upstreamPath, headers: headers.headers, body: read.value };
+    let outcome: ForwardOutcome;
     if (caller) {
       const maxWait = effectiveMaxWaitMs(req.headers['x-max-wait-ms'], caller.maxWaitMs);
       if (!maxWait.ok) return maxWait.rejection;
       const gone = new AbortController();
       const abortWait = () => gone.abort();
       res.once('close', abortWait);
-      const slot = await awaitRateSlot(deps.schedule, metrics, caller, operation, maxWait.maxWaitMs, gone.signal);
+      const sent = await sendWithRetries(
+        { schedule: deps.schedule, forwarder: deps.forwarder, metrics, retry: options.retry, now: deps.now, onAnswer: (status, upstreamHeaders) => feedBack(caller, operation, status, upstreamHeaders) },
+        {
+          req, res, caller, operation, request,
+          repeatable: isRepeatable(operation, headers.headers),
+          deadlineAtMs: deps.now() + maxWait.maxWaitMs,
+          signal: gone.signal,
+        },
+      );
       res.off('close', abortWait);
-      if (!slot.ok) return 'rejection' in slot ? slot.rejection : undefined;
-      record.queueWaitMs = slot.waitedMs;
-      res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(slot.waitedMs)));
+      if (sent.kind === 'aborted') return undefined;
+      if (sent.kind === 'rejected') return sent.rejection;
+      record.attempts = sent.attempts;
+      record.queueWaitMs = sent.queueWaitMs;
+      outcome = sent.outcome;
+    } else {
+      const startedMs = deps.now();
+      outcome = await deps.forwarder.forward(req, res, request);
+      metrics.upstreamDuration.observe({ operation: operation.id }, (deps.now() - startedMs) / 1000);
     }
-
-    if (ctx.write) {
-      ctx.write.forwarded = true;
-      // The new compute's id is only in the 202 body: keep a bounded copy as it streams past.
-      if (operation.id === 'computes.create') ctx.write.responseStart = captureResponseStart(res, MAX_CAPTURED_BODY_BYTES);
-    }
-    const startedMs = deps.now();
-    const outcome = await deps.forwarder.forward(req, res, { upstreamPath: target.upstreamPath, headers: headers.headers, body: read.value });
-    metrics.upstreamDuration.observe({ operation: operation.id }, (deps.now() - startedMs) / 1000);
+    if (ctx.write) ctx.write.forwarded = true;
     record.upstreamStatus = outcome.upstreamStatus;
     if (outcome.kind === 'failed') return { code: outcome.code, reason: outcome.reason };
-    if (caller) feedBack(caller, operation, outcome.upstreamStatus, outcome.upstreamHeaders);
+    if (outcome.kind === 'captured') deps.forwarder.relay(res, outcome);
     return undefined;
   }
 

@@ -2,6 +2,8 @@
  * The only module that knows http-proxy-middleware. It forwards one already-authorized request to
  * the upstream: headers are already reduced to the allow-list, the body already read and bounded,
  * the path already rebuilt from validated parts. It maps transport failures to gateway codes.
+ * The body is always sent from the buffer, never from the caller's stream, so one request may be
+ * sent more than once (retries, extra list pages).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -16,10 +18,24 @@ export interface ForwardRequest {
   /** The complete outbound header set (allow-listed, credential set by the gateway). */
   headers: Record<string, string>;
   body?: Buffer;
+  /**
+   * Keep the answer instead of streaming it to the caller, when `statuses` is absent or holds the
+   * upstream's status: the request path then decides (retry, read the new compute's id, filter).
+   */
+  capture?: { statuses?: ReadonlySet<number>; maxBytes: number };
+}
+
+/** An upstream answer held in memory; nothing has been written to the caller. */
+export interface CapturedResponse {
+  kind: 'captured';
+  upstreamStatus: number;
+  upstreamHeaders: http.IncomingHttpHeaders;
+  body: Buffer;
 }
 
 export type ForwardOutcome =
   | { kind: 'response'; upstreamStatus: number; upstreamHeaders: http.IncomingHttpHeaders }
+  | CapturedResponse
   | { kind: 'failed'; code: GatewayErrorCode; upstreamStatus?: number; reason: string };
 
 export interface ForwarderOptions {
@@ -39,6 +55,8 @@ export interface Forwarder {
    * the caller answers with the outcome's code.
    */
   forward(req: IncomingMessage, res: ServerResponse, request: ForwardRequest): Promise<ForwardOutcome>;
+  /** Answers the caller with a captured response, or with `body` in its place (same status and headers). */
+  relay(res: ServerResponse, captured: CapturedResponse, body?: Buffer): void;
   close(): void;
 }
 
@@ -64,8 +82,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     const web = proxyServer.web.bind(proxyServer);
     proxyServer.web = ((req: IncomingMessage, res: ServerResponse, opts: object) => {
       const body = inFlight.get(req)?.request.body;
-      // Without a body the request stream itself (unread, or read to an empty end) is piped.
-      return web(req, res, body ? { ...opts, buffer: Readable.from([body]) } : opts);
+      return web(req, res, { ...opts, buffer: Readable.from(body ? [body] : []) });
     }) as typeof proxyServer.web;
 
     proxyServer.on('proxyReq', (proxyReq, req) => {
@@ -97,6 +114,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         // Never follow, never relay: a Location could send the caller (and its token) elsewhere.
         proxyRes.resume();
         state.settle({ kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: status, reason: 'upstream-redirect' });
+        return;
+      }
+      const capture = state.request.capture;
+      if (capture && (capture.statuses === undefined || capture.statuses.has(status))) {
+        captureBody(proxyRes, capture.maxBytes, options.timeoutMs).then(
+          (body) => state.settle({ kind: 'captured', upstreamStatus: status, upstreamHeaders: proxyRes.headers, body }),
+          (reason: string) => state.settle({ kind: 'failed', code: reason === 'upstream-timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE', upstreamStatus: status, reason }),
+        );
         return;
       }
       res.writeHead(status, options.filterResponseHeaders(proxyRes.headers));
@@ -170,8 +195,39 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         });
       });
     },
+    relay(res, captured, body = captured.body) {
+      const headers = options.filterResponseHeaders(captured.upstreamHeaders);
+      delete headers['transfer-encoding'];
+      res.writeHead(captured.upstreamStatus, { ...headers, 'content-length': String(body.length) });
+      res.end(body);
+    },
     close() {
       agent.destroy();
     },
   };
+}
+
+/** Reads a whole upstream body, up to `maxBytes` and within `timeoutMs`; rejects with the reason otherwise. */
+function captureBody(proxyRes: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const fail = (reason: string) => {
+      clearTimeout(timer);
+      proxyRes.destroy();
+      reject(reason);
+    };
+    const timer = setTimeout(() => fail('upstream-timeout'), timeoutMs);
+    proxyRes.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) fail('upstream-response-too-large');
+      else chunks.push(chunk);
+    });
+    proxyRes.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    proxyRes.on('aborted', () => fail('upstream-response-aborted'));
+    proxyRes.on('error', () => fail('upstream-response-aborted'));
+  });
 }

@@ -13,6 +13,7 @@ export interface GatewayMetrics {
   queueWait: Histogram<'class'>;
   scheduleRejections: Counter<'class' | 'reason'>;
   upstream429: Counter<'account' | 'class'>;
+  upstreamRetries: Counter<'operation' | 'reason'>;
   scheduleMode: Gauge<'mode'>;
   scheduleDispatchLate: Histogram;
   scheduleWaiting: Gauge<'class'>;
@@ -68,6 +69,12 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
       name: 'strettch_gateway_upstream_429_total',
       help: 'Upstream 429 answers (each one pauses the shared schedule)',
       labelNames: ['account', 'class'],
+      registers: [registry],
+    }),
+    upstreamRetries: new Counter({
+      name: 'strettch_gateway_upstream_retries_total',
+      help: 'Upstream attempts repeated after a connection error, 502 or 503 (reads and keyed creates only), by operation and reason',
+      labelNames: ['operation', 'reason'],
       registers: [registry],
     }),
     scheduleMode: new Gauge({

@@ -1,0 +1,147 @@
+/**
+ * Request-path steps 6 and 7 together: take a slot on the shared schedule, forward, and — for a
+ * request that is safe to repeat — try again on a connection error, 502 or 503, with jittered
+ * backoff, as long as the caller's deadline allows. Every attempt takes its own slot, so retries
+ * stay inside the provider's limits. Safe to repeat: reads, and creates that carry an
+ * Idempotency-Key (the upstream answers a repeat with the compute the first one made).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Operation } from '../catalog/catalog';
+import type { RateSchedule } from '../schedule';
+import type { CallerAccess } from './access';
+import type { GatewayRejection } from './errors';
+import type { CapturedResponse, ForwardOutcome, ForwardRequest, Forwarder } from './forward/proxy';
+import type { GatewayMetrics } from './observability/metrics';
+import { awaitRateSlot, QUEUE_WAIT_HEADER } from './rate-slot';
+
+export interface RetryOptions {
+  /** Attempts in all, the first included. 1 turns retries off. */
+  maxAttempts: number;
+  /** Backoff before retry n (1-based) is uniform in [0, min(maxDelayMs, baseDelayMs × 2^(n−1))]. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_OPTIONS: RetryOptions = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 1000 };
+
+/** Upstream answers worth another attempt: the provider's edge had no healthy backend. */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([502, 503]);
+/** Transport failures after which the request may not have reached the upstream at all. */
+const RETRYABLE_FAILURES = /^upstream-(ECONNRESET|ECONNREFUSED|EPIPE|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|socket hang up|response-aborted)$/;
+/** An error body is small; a larger one is relayed rather than kept. */
+const MAX_CAPTURED_ERROR_BYTES = 64 * 1024;
+
+export interface AttemptContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  caller: CallerAccess;
+  operation: Operation;
+  request: ForwardRequest;
+  /** Whether a repeat is safe (see the module comment). */
+  repeatable: boolean;
+  /** The caller's deadline for waiting (queue and backoff), absolute. */
+  deadlineAtMs: number;
+  signal: AbortSignal;
+}
+
+export interface AttemptDeps {
+  schedule: RateSchedule;
+  forwarder: Forwarder;
+  metrics: GatewayMetrics;
+  retry: RetryOptions;
+  now: () => number;
+  random?: () => number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Called with every upstream answer, retried ones included (rate-limit feedback). */
+  onAnswer?: (status: number, headers: IncomingMessage['headers']) => void;
+}
+
+export type AttemptsResult =
+  | { kind: 'sent'; outcome: ForwardOutcome; attempts: number; queueWaitMs: number }
+  | { kind: 'rejected'; rejection: GatewayRejection; attempts: number }
+  | { kind: 'aborted'; attempts: number };
+
+/** Reads, and creates whose Idempotency-Key makes a repeat answer with the first one's compute. */
+export function isRepeatable(operation: Operation, upstreamHeaders: Readonly<Record<string, string>>): boolean {
+  return operation.class === 'read' || (operation.id === 'computes.create' && upstreamHeaders['idempotency-key'] !== undefined);
+}
+
+export function isRetryableOutcome(outcome: ForwardOutcome): boolean {
+  if (outcome.kind === 'captured') return RETRYABLE_STATUSES.has(outcome.upstreamStatus);
+  return outcome.kind === 'failed' && RETRYABLE_FAILURES.test(outcome.reason);
+}
+
+/** Full jitter: spreads the retries of many callers hit by the same failure. */
+export function backoffMs(retry: number, options: RetryOptions, random: () => number): number {
+  const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (retry - 1));
+  return Math.floor(random() * ceiling);
+}
+
+/** A `Retry-After` in seconds on a 503 is a floor for the next attempt. */
+function retryAfterFloorMs(outcome: ForwardOutcome): number {
+  if (outcome.kind !== 'captured') return 0;
+  const value = outcome.upstreamHeaders['retry-after'];
+  return typeof value === 'string' && /^[0-9]{1,5}$/.test(value) ? Number(value) * 1000 : 0;
+}
+
+const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+export async function sendWithRetries(deps: AttemptDeps, ctx: AttemptContext): Promise<AttemptsResult> {
+  const random = deps.random ?? Math.random;
+  const sleep = deps.sleep ?? defaultSleep;
+  const maxAttempts = ctx.repeatable ? Math.max(1, deps.retry.maxAttempts) : 1;
+  let queueWaitMs = 0;
+  let last: ForwardOutcome | undefined;
+
+  for (let attempt = 1; ; attempt += 1) {
+    if (attempt > 1) {
+      const pauseMs = Math.max(backoffMs(attempt - 1, deps.retry, random), retryAfterFloorMs(last!));
+      if (deps.now() + pauseMs >= ctx.deadlineAtMs) return finalAnswer(last!, attempt - 1, queueWaitMs);
+      await sleep(pauseMs, ctx.signal);
+      if (ctx.signal.aborted) return { kind: 'aborted', attempts: attempt - 1 };
+      deps.metrics.upstreamRetries.inc({ operation: ctx.operation.id, reason: retryReason(last!) });
+    }
+    const slot = await awaitRateSlot(deps.schedule, deps.metrics, ctx.caller, ctx.operation, Math.max(0, ctx.deadlineAtMs - deps.now()), ctx.signal);
+    if (!slot.ok) {
+      if ('aborted' in slot) return { kind: 'aborted', attempts: attempt - 1 };
+      // A retry that no longer fits: the caller gets the last real answer, not a 429.
+      return attempt === 1 ? { kind: 'rejected', rejection: slot.rejection, attempts: 0 } : finalAnswer(last!, attempt - 1, queueWaitMs);
+    }
+    queueWaitMs += slot.waitedMs;
+    ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(queueWaitMs)));
+
+    const mayRetry = attempt < maxAttempts;
+    const request: ForwardRequest = mayRetry && !ctx.request.capture
+      ? { ...ctx.request, capture: { statuses: RETRYABLE_STATUSES, maxBytes: MAX_CAPTURED_ERROR_BYTES } }
+      : ctx.request;
+    const startedMs = deps.now();
+    const outcome = await deps.forwarder.forward(ctx.req, ctx.res, request);
+    deps.metrics.upstreamDuration.observe({ operation: ctx.operation.id }, (deps.now() - startedMs) / 1000);
+    if (outcome.kind !== 'failed') deps.onAnswer?.(outcome.upstreamStatus, outcome.upstreamHeaders);
+    if (!mayRetry || !isRetryableOutcome(outcome) || ctx.signal.aborted) return { kind: 'sent', outcome, attempts: attempt, queueWaitMs };
+    last = outcome;
+  }
+}
+
+function finalAnswer(last: ForwardOutcome, attempts: number, queueWaitMs: number): AttemptsResult {
+  return { kind: 'sent', outcome: last, attempts, queueWaitMs };
+}
+
+function retryReason(outcome: ForwardOutcome): string {
+  if (outcome.kind === 'captured') return `status-${outcome.upstreamStatus}`;
+  return outcome.kind === 'failed' ? 'connection' : 'none';
+}
+
+/** Whether the caller is still owed an answer for a captured outcome (the request path relays it). */
+export function isCaptured(outcome: ForwardOutcome): outcome is CapturedResponse {
+  return outcome.kind === 'captured';
+}
