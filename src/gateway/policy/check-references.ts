@@ -1,3 +1,4 @@
+import { ownerTagProblem } from '../least-privilege/owner-tag';
 import { DEFAULT_SCOPES } from './default-scopes';
 import { isWildcard, scopesMatching } from './patterns';
 import type { PathedProblem } from './problems';
@@ -32,6 +33,9 @@ export function checkReferences(document: PolicyDocument): PathedProblem[] {
       const message = isWildcard(pattern) ? `scope pattern "${pattern}" matches no scope` : `unknown scope "${pattern}"`;
       problems.push({ at: ['callers', callerId, 'scopes', index], message });
     });
+    // The owner tag is made of the caller's name, so whether it can be written depends on both.
+    const ownerTag = caller.ownership?.ownerTag ? ownerTagProblem(callerId) : undefined;
+    if (ownerTag) problems.push({ at: ['callers', callerId, 'ownership', 'ownerTag'], message: ownerTag });
   }
   return problems;
 }

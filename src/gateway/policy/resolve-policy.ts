@@ -7,9 +7,11 @@ import { DEFAULT_SCOPES, defaultScopeFor } from './default-scopes';
 import { operationsMatching, scopesMatching } from './patterns';
 import { toConfigProblem, type PathedProblem } from './problems';
 import { resolveVerificationKey } from './resolve-keys';
-import { DEFAULT_LIMITS_KEY, type LimitsProfileDocument, type PolicyDocument } from './schema';
+import { anchorPattern, type ConstraintsDocument } from './least-privilege-schema';
+import { DEFAULT_LIMITS_KEY, type CallerDocument, type LimitsProfileDocument, type PolicyDocument } from './schema';
 import { headerSafetyProblem, readSecret } from './secrets';
 import type { AccountLimits, AccountPolicy, CallerPolicy, Policy, PolicyIo, PolicyResult, ScopeGrant } from './types';
+import type { AccountQuotas, CallerConstraints, CallerQuotas, CreateConstraints, LeastPrivilegePolicy, UpsizeConstraints } from '../least-privilege/types';
 
 /** The launch profile (provider docs, first revision): 30 reads/s and 5 writes/s per key. */
 export const DEFAULT_ACCOUNT_LIMITS: AccountLimits = Object.freeze({ kind: 'per-class', readPerSecond: 30, writePerSecond: 5, safety: 0.95 });
@@ -45,7 +47,7 @@ export function resolvePolicyDocument(document: PolicyDocument, io: PolicyIo, op
       problems.push({ at: [...at, account.apiKey.env !== undefined ? 'env' : 'file'], message: unsafe });
       continue;
     }
-    accounts[id] = accountPolicy(id, read.value, limitsFor(id, document));
+    accounts[id] = accountPolicy(id, read.value, limitsFor(id, document), accountQuotas(account.quotas));
   }
 
   const keys: VerificationKey[] = [];
@@ -71,6 +73,7 @@ export function resolvePolicyDocument(document: PolicyDocument, io: PolicyIo, op
       maxQueued: caller.maxQueued,
       ...(caller.requestsPerMinute !== undefined ? { requestsPerMinute: caller.requestsPerMinute } : {}),
       missingScopeHints,
+      leastPrivilege: leastPrivilegeFor(caller),
     };
   }
 
@@ -100,8 +103,8 @@ function nullRecord<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
-function accountPolicy(id: string, apiKey: string, limits: AccountLimits): AccountPolicy {
-  const account = { id, limits } as AccountPolicy;
+function accountPolicy(id: string, apiKey: string, limits: AccountLimits, quotas: AccountQuotas | undefined): AccountPolicy {
+  const account = { id, limits, ...(quotas ? { quotas } : {}) } as AccountPolicy;
   Object.defineProperty(account, 'apiKey', { value: apiKey, enumerable: false });
   return account;
 }
@@ -153,4 +156,46 @@ function hintsFor(scopes: Record<string, readonly OperationId[]>): Partial<Recor
     if (hint !== undefined) hints[id] = hint;
   }
   return hints;
+}
+
+/** Keeps only the keys that are set: an absent setting stays absent, and `{}` becomes nothing. */
+function definedOnly<T extends object>(value: T): T | undefined {
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  return entries.length > 0 ? (Object.fromEntries(entries) as T) : undefined;
+}
+
+function accountQuotas(quotas: PolicyDocument['accounts'][string]['quotas']): AccountQuotas | undefined {
+  return quotas ? definedOnly<AccountQuotas>({ liveComputes: quotas.liveComputes }) : undefined;
+}
+
+function constraintsFor(document: ConstraintsDocument | undefined): CallerConstraints | undefined {
+  if (!document) return undefined;
+  const { create, upsize } = document;
+  const copy = (values: readonly string[] | undefined) => (values ? [...values] : undefined);
+  return definedOnly<CallerConstraints>({
+    create: create
+      ? definedOnly<CreateConstraints>({
+          regions: copy(create.regions),
+          images: copy(create.images),
+          specifications: copy(create.specifications),
+          requiredTags: copy(create.tags?.required),
+          allowedTags: copy(create.tags?.allowed),
+          hostNamePattern: create.hostName !== undefined ? anchorPattern(create.hostName) : undefined,
+          withPublicIp: create.withPublicIp,
+        })
+      : undefined,
+    upsize: upsize ? definedOnly<UpsizeConstraints>({ specifications: copy(upsize.specifications) }) : undefined,
+  });
+}
+
+/** What issue #7 adds to a caller; settings it does not configure are absent, shadow is false by default. */
+function leastPrivilegeFor(caller: CallerDocument): LeastPrivilegePolicy {
+  const constraints = constraintsFor(caller.constraints);
+  const quotas = caller.quotas ? definedOnly<CallerQuotas>({ liveComputes: caller.quotas.liveComputes, createsPerHour: caller.quotas.createsPerHour }) : undefined;
+  return {
+    ...(constraints ? { constraints } : {}),
+    ...(caller.ownership ? { ownership: { foreign: caller.ownership.foreign, ownerTag: caller.ownership.ownerTag } } : {}),
+    ...(quotas ? { quotas } : {}),
+    shadow: caller.shadow,
+  };
 }

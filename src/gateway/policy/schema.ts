@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JWT_ALGORITHMS, algorithmFamily } from '../auth/algorithms';
+import { accountQuotasSchema, callerLeastPrivilegeShape } from './least-privilege-schema';
 import { operationsMatching } from './patterns';
 import { secretRefSchema } from './secret-ref';
 
@@ -66,7 +67,11 @@ const upstreamSchema = z.strictObject({
   maxSockets: z.number().int().min(1).max(4096).default(64),
 });
 
-const accountSchema = z.strictObject({ apiKey: secretRefSchema });
+const accountSchema = z.strictObject({
+  apiKey: secretRefSchema,
+  /** Limits shared by every caller of the account (issue #7). */
+  quotas: accountQuotasSchema.optional(),
+});
 
 const ratePerSecond = z.number().gt(0).max(100_000);
 
@@ -165,6 +170,8 @@ const callerSchema = z.strictObject({
   maxQueued: z.number().int().min(1).max(10_000).default(32),
   /** Protective quota: requests per minute for this caller (absent: none). */
   requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+  /** Least privilege beyond endpoints (issue #7): constraints, ownership, quotas, shadow. */
+  ...callerLeastPrivilegeShape,
 });
 
 /** Protective limits that are not per caller. */
@@ -203,3 +210,4 @@ export const policyDocumentSchema = z.strictObject(
 export type PolicyDocument = z.output<typeof policyDocumentSchema>;
 export type AuthKeyDocument = PolicyDocument['auth']['keys'][number];
 export type LimitsProfileDocument = PolicyDocument['limits'][string];
+export type CallerDocument = PolicyDocument['callers'][string];

@@ -1,6 +1,7 @@
 import type { OperationId } from '../../catalog/catalog';
 import type { VerificationKey } from '../auth/verification-key';
 import type { JwksOptions } from '../auth/jwks-key-source';
+import type { AccountQuotas, LeastPrivilegePolicy } from '../least-privilege/types';
 import type { ConfigProblem } from './problems';
 
 /** How the policy reaches its secrets; injected so that tests need neither env nor disk. */
@@ -34,6 +35,8 @@ export interface AccountPolicy {
   /** The real Strettch key. Non-enumerable, so serialising the policy (a log line, a dump) leaves it out. */
   readonly apiKey: string;
   readonly limits: AccountLimits;
+  /** Shared by every caller of the account; absent when none is configured. */
+  readonly quotas?: AccountQuotas;
 }
 
 export interface AuthPolicy {
@@ -65,6 +68,8 @@ export interface CallerPolicy {
   readonly requestsPerMinute?: number;
   /** Per operation, the scope a denial names; shared by all callers of a policy. */
   readonly missingScopeHints: Readonly<Partial<Record<OperationId, string>>>;
+  /** Request constraints, ownership, quotas and shadow mode (issue #7); only `shadow` is always there. */
+  readonly leastPrivilege: LeastPrivilegePolicy;
 }
 
 /** Resolved, checked and deeply frozen. Records have no prototype, so a `sub` like "constructor" finds nothing. */

@@ -156,5 +156,25 @@ describe('valid policy fixtures', () => {
     if (!result.ok) return;
     expect(Object.keys(result.policy.accounts)).toEqual(['prod', 'staging']);
     expect(Object.keys(result.policy.callers)).toHaveLength(4);
+    // Least privilege (issue #7): every key on provisioner, one constraint on autoscaler.
+    expect(result.policy.callers.provisioner!.leastPrivilege).toEqual({
+      constraints: {
+        create: {
+          regions: ['KGL-1'],
+          images: ['UBUNTU-24.04', 'UBUNTU-22.04'],
+          specifications: ['S-1C', 'S-1C-1G'],
+          requiredTags: ['provisioner'],
+          allowedTags: ['provisioner', 'pool-*'],
+          hostNamePattern: '^(?:^pv-[a-z0-9-]{1,20}$)$',
+          withPublicIp: false,
+        },
+        upsize: { specifications: ['S-1C-2G'] },
+      },
+      ownership: { foreign: 'not-found', ownerTag: true },
+      quotas: { liveComputes: 20, createsPerHour: 10 },
+      shadow: false,
+    });
+    expect(result.policy.callers.autoscaler!.leastPrivilege).toEqual({ constraints: { upsize: { specifications: ['S-1C-2G', 'S-2C-4G'] } }, shadow: false });
+    expect(result.policy.callers.billing!.leastPrivilege).toEqual({ shadow: false });
   });
 });
