@@ -15,8 +15,9 @@ export const CHECK_CONFIG_USAGE_LINE = 'strettch-gateway check-config <policy.ya
 export const CHECK_CONFIG_HELP = `Usage: ${CHECK_CONFIG_USAGE_LINE}
 
 Checks a policy file as start would, without starting: prints every problem as
-file:line: path: message and exits 1, or prints a summary of its accounts (with limits),
-callers and scopes and exits 0. Secret values are never printed.
+file:line: path: message and exits 1, or prints a summary of its accounts (with limits and
+quotas), callers (with their constraints, ownership, quotas and shadow mode) and scopes and
+exits 0. Secret values are never printed.
 
   --no-secrets   check shape and references only: environment variables and secret files are
                  not read, nor key files (for CI, where the secrets are absent)

@@ -7,6 +7,8 @@ import { API_BASE_PATH, type Operation, type OperationClass, type OperationId } 
 import { DEV_PUBLIC_KEY_FILE } from '../gateway/auth';
 import { accountForCaller, authorize, callerForSubject, formatProblem, scopeMatches } from '../gateway/policy';
 import type { AccountPolicy, CallerPolicy, Policy } from '../gateway/policy/types';
+import { ownerTagFor } from '../gateway/least-privilege/owner-tag';
+import type { AccountQuotas, CallerConstraints, CallerQuotas } from '../gateway/least-privilege/types';
 import { checkTarget, type TargetRejectReason } from '../gateway/target';
 import { parseExplainArgs } from './args';
 import { embeddedPolicyText } from './embedded';
@@ -46,6 +48,41 @@ export interface LimitFacts {
   effectivePerSecond: number;
 }
 
+/**
+ * How ownership shapes this operation: `own-computes-only` (an operation on one compute: any the
+ * caller did not create through the gateway is refused), `lists-own-computes` (the list leaves
+ * others out), `records-owner` (a create makes the caller the new compute's owner).
+ */
+export type OwnershipEffect = 'own-computes-only' | 'lists-own-computes' | 'records-owner';
+
+export interface OwnershipFacts {
+  effect: OwnershipEffect;
+  /** What a request on another's compute gets (own-computes-only): 403, or 404 to hide that it exists. */
+  foreign: 'forbidden' | 'not-found';
+  foreignStatus: 403 | 404;
+  /** The tag a create adds (records-owner with ownerTag). */
+  ownerTag?: string;
+}
+
+/** The limits that apply; the live counts live in the compute ledger, which explain does not read. */
+export interface QuotaFacts {
+  /** `counts`: a create takes a place; `frees`: a delete through the gateway gives its compute's place back. */
+  effect: 'counts' | 'frees';
+  caller?: CallerQuotas;
+  account?: { accountId: string } & AccountQuotas;
+  counts: 'enforced at request time';
+}
+
+/** Least privilege beyond the scope (issue #7), for this operation. Absent parts do not apply. */
+export interface LeastPrivilegeFacts {
+  /** The body constraints for this operation: `create` for computes.create, `upsize` for computes.upsize. */
+  constraints?: CallerConstraints;
+  ownership?: OwnershipFacts;
+  quotas?: QuotaFacts;
+  /** The caller's shadow mode: constraint, ownership and quota denials are logged and counted, not enforced. */
+  shadow: boolean;
+}
+
 interface TokenFacts {
   /** As the token's `scope` claim would carry them (absent: no claim). */
   tokenScopes?: string[];
@@ -69,7 +106,16 @@ export type Explanation =
       /** The caller's own scopes would allow it; the token's scope claim gave it up. */
       narrowedByToken: boolean;
     } & TokenFacts)
-  | ({ outcome: 'granted'; allowed: true; operation: OperationFacts; caller: CallerFacts; grantedBy: string; limit: LimitFacts } & TokenFacts);
+  | ({
+      outcome: 'granted';
+      allowed: true;
+      operation: OperationFacts;
+      caller: CallerFacts;
+      grantedBy: string;
+      limit: LimitFacts;
+      /** What else the request must satisfy; `allowed` speaks for the scope, these for the body and the compute. */
+      leastPrivilege: LeastPrivilegeFacts;
+    } & TokenFacts);
 
 function operationFacts(operation: Operation, upstreamPath: string): OperationFacts {
   const { id, method, pathTemplate, requiresAuth, summary } = operation;
@@ -99,6 +145,54 @@ export function limitFor(account: AccountPolicy, operationClass: OperationClass)
     ratePerSecond,
     safety: limits.safety,
     effectivePerSecond: round3(ratePerSecond * limits.safety),
+  };
+}
+
+/** The ownership effect of an operation, when the caller has `ownership`; undefined where it has none. */
+export function ownershipEffect(operation: Pick<Operation, 'id' | 'pathTemplate'>): OwnershipEffect | undefined {
+  if (operation.id === 'computes.create') return 'records-owner';
+  if (operation.id === 'computes.list') return 'lists-own-computes';
+  return operation.pathTemplate.startsWith('/computes/{id}') ? 'own-computes-only' : undefined;
+}
+
+function quotaFacts(caller: CallerPolicy, account: AccountPolicy, operationId: OperationId): QuotaFacts | undefined {
+  const callerQuotas = caller.leastPrivilege.quotas;
+  const accountQuotas = account.quotas;
+  let effect: QuotaFacts['effect'];
+  if (operationId === 'computes.create') effect = 'counts';
+  else if (operationId === 'computes.delete' && (callerQuotas?.liveComputes !== undefined || accountQuotas?.liveComputes !== undefined)) effect = 'frees';
+  else return undefined;
+  if (!callerQuotas && !accountQuotas) return undefined;
+  // A delete frees a live place only; the hour's creates stay counted, so they are not listed for it.
+  const callerLimits = effect === 'frees' ? { ...(callerQuotas?.liveComputes !== undefined ? { liveComputes: callerQuotas.liveComputes } : {}) } : { ...callerQuotas };
+  return {
+    effect,
+    ...(Object.keys(callerLimits).length > 0 ? { caller: callerLimits } : {}),
+    ...(accountQuotas ? { account: { accountId: account.id, ...accountQuotas } } : {}),
+    counts: 'enforced at request time',
+  };
+}
+
+export function leastPrivilegeFacts(caller: CallerPolicy, account: AccountPolicy, operation: Pick<Operation, 'id' | 'pathTemplate'>): LeastPrivilegeFacts {
+  const { constraints, ownership, shadow } = caller.leastPrivilege;
+  const create = operation.id === 'computes.create' ? constraints?.create : undefined;
+  const upsize = operation.id === 'computes.upsize' ? constraints?.upsize : undefined;
+  const effect = ownership ? ownershipEffect(operation) : undefined;
+  const quotas = quotaFacts(caller, account, operation.id);
+  return {
+    ...(create ? { constraints: { create } } : upsize ? { constraints: { upsize } } : {}),
+    ...(ownership && effect
+      ? {
+          ownership: {
+            effect,
+            foreign: ownership.foreign,
+            foreignStatus: ownership.foreign === 'not-found' ? 404 : 403,
+            ...(effect === 'records-owner' && ownership.ownerTag ? { ownerTag: ownerTagFor(caller.id) } : {}),
+          },
+        }
+      : {}),
+    ...(quotas ? { quotas } : {}),
+    shadow,
   };
 }
 
@@ -142,8 +236,10 @@ export function explainRequest(policy: Policy, callerId: string, method: string,
     const narrowedByToken = tokenScopes !== undefined && authorize(caller, undefined, checked.operation.id).allowed;
     return { outcome: 'missing-scope', allowed: false, status: 403, code: 'FORBIDDEN', operation, caller: callerFacts(caller), missingScope: decision.missingScope, narrowedByToken, ...token };
   }
-  const limit = limitFor(accountForCaller(policy, caller), checked.operation.class);
-  return { outcome: 'granted', allowed: true, operation, caller: callerFacts(caller), grantedBy: decision.grantedBy, limit, ...token };
+  const account = accountForCaller(policy, caller);
+  const limit = limitFor(account, checked.operation.class);
+  const leastPrivilege = leastPrivilegeFacts(caller, account, checked.operation);
+  return { outcome: 'granted', allowed: true, operation, caller: callerFacts(caller), grantedBy: decision.grantedBy, limit, leastPrivilege, ...token };
 }
 
 /** The embedded default needs an upstream URL to be valid; explain never calls it. */
@@ -163,7 +259,9 @@ export const EXPLAIN_HELP = `Usage: ${EXPLAIN_USAGE_LINE}
 
 Says whether the gateway would let <caller> send the request, and why: the operation matched (or
 why the target is refused), the scope that grants it or the one that is missing, the account and
-the rate limit its slot would come from. Reads no secret and calls nothing.
+the rate limit its slot would come from; for an allowed request also what it must still satisfy:
+body constraints, ownership of the compute, quotas (their live counts are only known at request
+time) and shadow mode. Reads no secret and calls nothing.
 
   --config <file>   the policy to explain against (default: the embedded default of npm start)
   --scope "<s> ..." the token's scope claim, which narrows the caller's grant (default: no claim)

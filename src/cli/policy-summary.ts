@@ -2,6 +2,7 @@
  * The summary `check-config` prints for a valid policy: what it grants to whom, and at what rate.
  * Built from the resolved policy, which holds no secret in an enumerable field; nothing here reads one.
  */
+import type { AccountQuotas, LeastPrivilegePolicy } from '../gateway/least-privilege/types';
 import type { AccountLimits, Policy } from '../gateway/policy/types';
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
@@ -14,10 +15,51 @@ export function describeAccountLimits(limits: AccountLimits): string {
   return `read ${limits.readPerSecond}/s, write ${limits.writePerSecond}/s × safety ${safety} = ${reads} reads/s, ${writes} writes/s`;
 }
 
-/** `name  text` rows, the names padded to one column. */
-function table(title: string, rows: Array<[string, string]>): string {
+/**
+ * A caller's least-privilege settings in one line (issue #7), e.g.
+ * `create(regions, images), upsize(specifications), ownership, quotas(live 5, 10/h), shadow`;
+ * undefined when it has none.
+ */
+export function describeLeastPrivilege(lp: LeastPrivilegePolicy): string | undefined {
+  const parts: string[] = [];
+  const create = lp.constraints?.create;
+  if (create) {
+    const fields = (
+      [
+        ['regions', create.regions],
+        ['images', create.images],
+        ['specifications', create.specifications],
+        ['tags.required', create.requiredTags],
+        ['tags.allowed', create.allowedTags],
+        ['hostName', create.hostNamePattern],
+        ['withPublicIp', create.withPublicIp === false ? false : undefined],
+      ] as const
+    ).flatMap(([name, value]) => (value !== undefined ? [name] : []));
+    if (fields.length > 0) parts.push(`create(${fields.join(', ')})`);
+  }
+  if (lp.constraints?.upsize?.specifications) parts.push('upsize(specifications)');
+  if (lp.ownership) {
+    const details = [...(lp.ownership.foreign === 'not-found' ? ['foreign 404'] : []), ...(lp.ownership.ownerTag ? ['owner tag'] : [])];
+    parts.push(details.length > 0 ? `ownership(${details.join(', ')})` : 'ownership');
+  }
+  const quotas = [
+    ...(lp.quotas?.liveComputes !== undefined ? [`live ${lp.quotas.liveComputes}`] : []),
+    ...(lp.quotas?.createsPerHour !== undefined ? [`${lp.quotas.createsPerHour}/h`] : []),
+  ];
+  if (quotas.length > 0) parts.push(`quotas(${quotas.join(', ')})`);
+  if (lp.shadow) parts.push('shadow');
+  return parts.length > 0 ? parts.join(', ') : undefined;
+}
+
+export function describeAccountQuotas(quotas: AccountQuotas | undefined): string | undefined {
+  return quotas?.liveComputes !== undefined ? `quotas(live ${quotas.liveComputes})` : undefined;
+}
+
+/** `name  text` rows, the names padded to one column; a row's further lines are aligned under its text. */
+function table(title: string, rows: Array<[string, string, ...string[]]>): string {
   const width = Math.max(10, ...rows.map(([name]) => name.length));
-  return `${title} (${rows.length})\n${rows.map(([name, text]) => `  ${name.padEnd(width)}  ${text}\n`).join('')}`;
+  const row = ([name, text, ...more]: [string, string, ...string[]]) => [`  ${name.padEnd(width)}  ${text}\n`, ...more.map((extra) => `  ${''.padEnd(width)}  ${extra}\n`)].join('');
+  return `${title} (${rows.length})\n${rows.map(row).join('')}`;
 }
 
 export interface SummaryOptions {
@@ -36,11 +78,17 @@ export function summarizePolicy(policy: Policy, options: SummaryOptions): string
     `  upstream  ${upstream.baseUrl} (timeout ${upstream.timeoutMs} ms)\n` +
     `  listen    ${listen.host}:${listen.port}, admin port ${listen.adminPort}\n` +
     `  auth      issuer ${auth.issuer}, audience ${auth.audience}; ${keys}${jwks}\n`;
-  const accounts = Object.values(policy.accounts).map((account): [string, string] => [account.id, describeAccountLimits(account.limits)]);
-  const callers = Object.values(policy.callers).map((caller): [string, string] => {
+  const accounts = Object.values(policy.accounts).map((account): [string, string] => {
+    const quotas = describeAccountQuotas(account.quotas);
+    return [account.id, `${describeAccountLimits(account.limits)}${quotas ? `; ${quotas}` : ''}`];
+  });
+  const callers = Object.values(policy.callers).map((caller): [string, string, ...string[]] => {
     const quota = caller.requestsPerMinute !== undefined ? `, requestsPerMinute ${caller.requestsPerMinute}` : '';
     const scopes = caller.grants.map((grant) => grant.scope).join(', ');
-    return [caller.id, `account ${caller.accountId}, weight ${caller.weight}, maxWaitMs ${caller.maxWaitMs}${quota}; scopes ${scopes}`];
+    const leastPrivilege = describeLeastPrivilege(caller.leastPrivilege);
+    const row: [string, string] = [caller.id, `account ${caller.accountId}, weight ${caller.weight}, maxWaitMs ${caller.maxWaitMs}${quota}; scopes ${scopes}`];
+    // On a line of its own, so the scopes line reads as before.
+    return leastPrivilege ? [...row, `least privilege: ${leastPrivilege}`] : row;
   });
   const scopes = Object.entries(policy.scopes).map(([name, operations]): [string, string] => [name, operations.join(', ') || '(no operation)']);
   return `${header}${table('accounts', accounts)}${table('callers', callers)}${table('scopes', scopes)}`;

@@ -36,3 +36,58 @@ export function fixturePolicy(): Policy {
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result.policy;
 }
+
+/** Issue #7: callers with constraints, ownership, quotas and shadow mode; an account with a quota. */
+export const LP_POLICY_TEXT = `
+accounts:
+  main:
+    apiKey: { env: STRETTCH_KEY }
+    quotas: { liveComputes: 50 }
+  spare: { apiKey: { env: SPARE_KEY } }
+auth:
+  issuer: https://auth.internal
+  audience: strettch-gateway
+  keys:
+    - { kid: hs, algorithms: [HS256], secret: { env: HS_SECRET } }
+callers:
+  autoscaler:
+    account: main
+    scopes: [computes:read, computes:create, computes:power, computes:resize, computes:delete]
+    constraints:
+      create:
+        regions: [KGL-1]
+        images: [UBUNTU-24.04]
+        specifications: [S-1C, S-1C-1G]
+        tags:
+          required: [autoscaler]
+          allowed: [autoscaler, "pool-*"]
+        hostName: '^as-[a-z0-9-]{1,20}$'
+        withPublicIp: false
+      upsize:
+        specifications: [S-1C-2G]
+    ownership:
+      foreign: forbidden
+      ownerTag: true
+    quotas:
+      liveComputes: 5
+      createsPerHour: 10
+  hider:
+    account: main
+    scopes: ["computes:*"]
+    ownership: { foreign: not-found }
+    quotas: { createsPerHour: 3 }
+    shadow: true
+  plain:
+    account: main
+    scopes: ["computes:*", catalog:read]
+  spare-user:
+    account: spare
+    scopes: ["computes:*"]
+    constraints: { upsize: { specifications: [S-2C] } }
+`;
+
+export function lpFixturePolicy(): Policy {
+  const result = policyWithoutSecrets(LP_POLICY_TEXT, POLICY_PATH);
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.policy;
+}
