@@ -1,4 +1,5 @@
 import type { OperationId } from '../catalog/catalog';
+import type { AccountQuotas, LeastPrivilegePolicy } from './least-privilege/types';
 
 /** What the request path needs to know about a configured caller. */
 export interface CallerAccess {
@@ -12,6 +13,9 @@ export interface CallerAccess {
   reservedShare: number;
   maxQueued: number;
   requestsPerMinute?: number;
+  /** Constraints, ownership, quotas and shadow mode (issue #7). */
+  leastPrivilege: LeastPrivilegePolicy;
+  accountQuotas?: AccountQuotas;
 }
 
 export type AccessDecision = { allowed: true; grantedBy: string } | { allowed: false; missingScope: string };

@@ -13,6 +13,8 @@ import { createForwarder } from './forward/proxy';
 import { createLogger, type Logger } from './observability/logger';
 import { createMetrics, type GatewayMetrics } from './observability/metrics';
 import { DEFAULT_RETRY_OPTIONS } from './upstream-attempts';
+import { createComputeLedger } from './least-privilege/ledger';
+import { createLeastPrivilegeGuard } from './least-privilege/guard';
 import { createPipeline, type PipelineOptions, type Protection } from './pipeline';
 import { accountForCaller, authorize, callerForSubject, formatProblem, type ConfigProblem } from './policy';
 import type { Policy, PolicyResult } from './policy/types';
@@ -32,6 +34,12 @@ export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
   retry: DEFAULT_RETRY_OPTIONS,
 };
 
+/**
+ * How long a create whose answer never came (connection lost, timeout) keeps its place under the
+ * quotas: the compute may exist. After this the place is free again.
+ */
+export const CREATE_HOLD_MS = 10 * 60_000;
+
 export function accessControlFor(policy: Policy): AccessControl {
   return {
     callerFor(subject) {
@@ -47,6 +55,8 @@ export function accessControlFor(policy: Policy): AccessControl {
         reservedShare: caller.reservedShare,
         maxQueued: caller.maxQueued,
         requestsPerMinute: caller.requestsPerMinute,
+        leastPrivilege: caller.leastPrivilege,
+        accountQuotas: account.quotas,
       };
     },
     authorize(callerId, tokenScopes, operationId) {
@@ -185,6 +195,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     recordBadToken: (sourceId) => current.protection.recordBadToken(sourceId),
     consumeCaller: (caller) => current.protection.consumeCaller(caller),
   };
+  // Who created which compute, for ownership and quotas: in Redis when the schedule is, else in memory.
+  const ledger = createComputeLedger({ redis, now });
+  const guard = createLeastPrivilegeGuard({ ledger, logger, metrics, holdMs: CREATE_HOLD_MS });
   // Ready with the shared schedule or with a declared fallback: neither fails open nor closed.
   const readiness: Readiness = { check: () => ({ ready: true, checks: { policy: 'loaded', schedule: schedule.state().mode } }) };
   const handler = createPipeline({
@@ -194,6 +207,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     forwarder,
     schedule,
     protection,
+    guard,
     verifier: () => current.verifier,
     access: () => current.access,
     audit: audit.trail,
@@ -261,6 +275,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await adminServer.close(1000);
         forwarder.close();
         await schedule.close();
+        await ledger.close();
         await redis?.close();
         await audit.file?.close();
       },

@@ -12,14 +12,16 @@ import { captureResponseStart } from './audit-sink';
 import { parseBearer, wwwAuthenticate, type TokenVerifier } from './auth';
 import type { GatewayErrorCode, GatewayRejection } from './errors';
 import { buildUpstreamHeaders } from './forward/headers';
-import type { ForwardOutcome, Forwarder } from './forward/proxy';
+import type { ForwardOutcome, ForwardRequest, Forwarder } from './forward/proxy';
 import { readBody } from './http/read-body';
 import { sendRejection } from './http/send-error';
 import type { Logger } from './observability/logger';
 import { statusClass, type GatewayMetrics } from './observability/metrics';
 import { checkTarget } from './target';
 import { effectiveMaxWaitMs } from './rate-slot';
-import { isRepeatable, sendWithRetries, type RetryOptions } from './upstream-attempts';
+import { isRepeatable, sendWithRetries, type AttemptsResult, type RetryOptions } from './upstream-attempts';
+import type { CreateTicket, LeastPrivilegeGuard } from './least-privilege/guard';
+import { listOwnComputes, listPaging } from './own-computes-list';
 import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
 
 export interface PipelineOptions {
@@ -48,6 +50,7 @@ export interface PipelineDeps {
   forwarder: Forwarder;
   schedule: RateSchedule;
   protection: Protection;
+  guard: LeastPrivilegeGuard;
   now: () => number;
   options: PipelineOptions;
 }
@@ -98,6 +101,9 @@ const tooMany = (retryAfterMs: number, reason: string): GatewayRejection => ({
   reason,
 });
 const deny = <T>(rejection: GatewayRejection): StepResult<T> => ({ ok: false, rejection });
+const isSuccess = (outcome: ForwardOutcome): boolean => outcome.kind !== 'failed' && outcome.upstreamStatus >= 200 && outcome.upstreamStatus < 300;
+/** A create's 202 carries one compute; far below this. */
+const MAX_CREATE_ANSWER_BYTES = 1024 * 1024;
 
 /**
  * Every `Authorization` line of the request. Node keeps only the first repeated `Authorization`
@@ -192,6 +198,10 @@ export function createPipeline(deps: PipelineDeps) {
 
     const read = await body(req, operation);
     if (!read.ok) return read.rejection;
+    // What is checked is what is forwarded: the guard hands back the bytes to send.
+    const checked = caller ? deps.guard.checkBody(caller, operation, read.value) : { ok: true as const, value: read.value };
+    if (!checked.ok) return checked.rejection;
+    const bodyBytes = checked.value;
 
     const headers = buildUpstreamHeaders(req.headers, {
       apiKey: caller?.apiKey,
@@ -199,7 +209,7 @@ export function createPipeline(deps: PipelineDeps) {
       callerId: caller?.callerId ?? 'anonymous',
       userAgent: options.userAgent,
       operation,
-      bodyBytes: read.value?.length ?? 0,
+      bodyBytes: bodyBytes?.length ?? 0,
     });
     if (!headers.ok) {
       const code = headers.reason.endsWith('idempotency-key') ? 'INVALID_IDEMPOTENCY_KEY' : 'BAD_REQUEST';
@@ -210,34 +220,70 @@ export function createPipeline(deps: PipelineDeps) {
       // The new compute's id is only in the 202 body: keep a bounded copy as it streams past.
       if (operation.id === 'computes.create') ctx.write.responseStart = captureResponseStart(res, MAX_CAPTURED_BODY_BYTES);
     }
-    const request = { upstreamPath: target.upstreamPath, headers: headers.headers, body: read.value };
-    let outcome: ForwardOutcome;
-    if (caller) {
-      const maxWait = effectiveMaxWaitMs(req.headers['x-max-wait-ms'], caller.maxWaitMs);
-      if (!maxWait.ok) return maxWait.rejection;
-      const gone = new AbortController();
-      const abortWait = () => gone.abort();
-      res.once('close', abortWait);
-      const sent = await sendWithRetries(
-        { schedule: deps.schedule, forwarder: deps.forwarder, metrics, retry: options.retry, now: deps.now, onAnswer: (status, upstreamHeaders) => feedBack(caller, operation, status, upstreamHeaders) },
-        {
-          req, res, caller, operation, request,
-          repeatable: isRepeatable(operation, headers.headers),
-          deadlineAtMs: deps.now() + maxWait.maxWaitMs,
-          signal: gone.signal,
-        },
-      );
-      res.off('close', abortWait);
-      if (sent.kind === 'aborted') return undefined;
-      if (sent.kind === 'rejected') return sent.rejection;
-      record.attempts = sent.attempts;
-      record.queueWaitMs = sent.queueWaitMs;
-      outcome = sent.outcome;
-    } else {
+    const request: ForwardRequest = { upstreamPath: target.upstreamPath, headers: headers.headers, body: bodyBytes };
+    if (!caller) {
       const startedMs = deps.now();
-      outcome = await deps.forwarder.forward(req, res, request);
+      const outcome = await deps.forwarder.forward(req, res, request);
       metrics.upstreamDuration.observe({ operation: operation.id }, (deps.now() - startedMs) / 1000);
+      return answer(record, ctx, res, outcome);
     }
+
+    const owned = await deps.guard.checkOwnership(caller, operation, target.params.id);
+    if (!owned.ok) return owned.rejection;
+    const maxWait = effectiveMaxWaitMs(req.headers['x-max-wait-ms'], caller.maxWaitMs);
+    if (!maxWait.ok) return maxWait.rejection;
+    const gone = new AbortController();
+    const abortWait = () => gone.abort();
+    res.once('close', abortWait);
+    try {
+      const attemptDeps = { schedule: deps.schedule, forwarder: deps.forwarder, metrics, retry: options.retry, now: deps.now, onAnswer: (status: number, upstreamHeaders: IncomingHttpHeaders) => feedBack(caller, operation, status, upstreamHeaders) };
+      const common = { req, res, caller, operation, signal: gone.signal };
+      if (operation.id === 'computes.list' && caller.leastPrivilege.ownership && !caller.leastPrivilege.shadow) {
+        const paging = listPaging(target.query);
+        if ('error' in paging) return { code: 'VALIDATION_ERROR', publicMessage: paging.error, reason: 'own-list-limit' };
+        const listed = await listOwnComputes({ ...attemptDeps, guard: deps.guard, maxWaitMs: maxWait.maxWaitMs }, { ...common, headers: headers.headers, paging });
+        if (listed.kind === 'answered') {
+          record.attempts = listed.attempts;
+          record.queueWaitMs = listed.queueWaitMs;
+          return undefined;
+        }
+        return settleAttempts(record, ctx, res, listed);
+      }
+
+      let ticket: CreateTicket | undefined;
+      if (operation.id === 'computes.create') {
+        // A repeat of a create (same Idempotency-Key) takes the same place, not a second one.
+        const reserved = await deps.guard.reserveCreate(caller, headers.headers['idempotency-key'] ?? record.requestId);
+        if (!reserved.ok) return reserved.rejection;
+        ticket = reserved.value;
+        // The new compute's id must be in the ledger before the caller can use it.
+        request.capture = { maxBytes: MAX_CREATE_ANSWER_BYTES };
+      }
+      const sent = await sendWithRetries(attemptDeps, { ...common, request, repeatable: isRepeatable(operation, headers.headers), deadlineAtMs: deps.now() + maxWait.maxWaitMs });
+      if (ticket) {
+        const outcome = sent.kind === 'sent' ? sent.outcome : undefined;
+        // Not sent at all (429, caller gone) frees the place like a refusal; a lost answer keeps it held.
+        await deps.guard.settleCreate(ticket, outcome === undefined ? { status: 0, body: Buffer.alloc(0) } : outcome.kind === 'captured' ? { status: outcome.upstreamStatus, body: outcome.body } : undefined);
+      }
+      if (operation.id === 'computes.delete' && sent.kind === 'sent' && isSuccess(sent.outcome) && target.params.id !== undefined) {
+        await deps.guard.recordDeleted(caller, target.params.id);
+      }
+      return settleAttempts(record, ctx, res, sent);
+    } finally {
+      res.off('close', abortWait);
+    }
+  }
+
+  function settleAttempts(record: RequestRecord, ctx: RequestContext, res: ServerResponse, sent: AttemptsResult): GatewayRejection | undefined {
+    if (sent.kind === 'aborted') return undefined;
+    if (sent.kind === 'rejected') return sent.rejection;
+    record.attempts = sent.attempts;
+    record.queueWaitMs = sent.queueWaitMs;
+    return answer(record, ctx, res, sent.outcome);
+  }
+
+  /** The upstream's answer reaches the caller: streamed already, relayed from memory, or mapped to a gateway code. */
+  function answer(record: RequestRecord, ctx: RequestContext, res: ServerResponse, outcome: ForwardOutcome): GatewayRejection | undefined {
     if (ctx.write) ctx.write.forwarded = true;
     record.upstreamStatus = outcome.upstreamStatus;
     if (outcome.kind === 'failed') return { code: outcome.code, reason: outcome.reason };

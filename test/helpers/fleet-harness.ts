@@ -27,6 +27,13 @@ export interface FleetCaller {
   maxQueued?: number;
   reservedShare?: number;
   requestsPerMinute?: number;
+  /** Default every scope (`*`). */
+  scopes?: string[];
+  /** Issue #7 settings, as the policy writes them. */
+  constraints?: object;
+  ownership?: object;
+  quotas?: object;
+  shadow?: boolean;
 }
 
 export type FleetLimits = { read: number; write: number; safety?: number } | { all: number; safety?: number };
@@ -55,6 +62,7 @@ export interface FleetOptions {
   /** Callers of the policy, all on the fleet's account with every scope. Default `{ worker: {} }`. */
   callers?: Record<string, FleetCaller>;
   protection?: { badTokens?: { maxFailures: number; windowSec: number; lockoutSec: number } };
+  accountQuotas?: { liveComputes?: number };
 }
 
 export interface FleetReply {
@@ -113,7 +121,7 @@ function policyDocument(options: FleetOptions, accountId: string, upstreamBaseUr
   return {
     listen: { host: '127.0.0.1', port: 0, adminPort: 0 },
     upstream: { baseUrl: upstreamBaseUrl, timeoutMs: 5000, maxSockets: 64 },
-    accounts: { [accountId]: { apiKey: { env: 'KEY_MAIN' } } },
+    accounts: { [accountId]: { apiKey: { env: 'KEY_MAIN' }, ...(options.accountQuotas ? { quotas: options.accountQuotas } : {}) } },
     limits: { [accountId]: options.limits },
     auth: {
       issuer: ISSUER,

@@ -14,6 +14,8 @@ export interface GatewayMetrics {
   scheduleRejections: Counter<'class' | 'reason'>;
   upstream429: Counter<'account' | 'class'>;
   upstreamRetries: Counter<'operation' | 'reason'>;
+  leastPrivilegeDenials: Counter<'caller' | 'check' | 'mode'>;
+  ledgerFailures: Counter<'operation'>;
   scheduleMode: Gauge<'mode'>;
   scheduleDispatchLate: Histogram;
   scheduleWaiting: Gauge<'class'>;
@@ -75,6 +77,18 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
       name: 'strettch_gateway_upstream_retries_total',
       help: 'Upstream attempts repeated after a connection error, 502 or 503 (reads and keyed creates only), by operation and reason',
       labelNames: ['operation', 'reason'],
+      registers: [registry],
+    }),
+    leastPrivilegeDenials: new Counter({
+      name: 'strettch_gateway_least_privilege_denials_total',
+      help: 'Requests refused by a request constraint, ownership or a quota, by caller, check and mode (enforced, or shadow: logged only)',
+      labelNames: ['caller', 'check', 'mode'],
+      registers: [registry],
+    }),
+    ledgerFailures: new Counter({
+      name: 'strettch_gateway_ledger_failures_total',
+      help: 'Compute ledger updates that failed after the upstream answered (the create or delete went through unrecorded)',
+      labelNames: ['operation'],
       registers: [registry],
     }),
     scheduleMode: new Gauge({

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { seededRandom } from '../../../src/sandbox/random';
-import { createBody, startGatewayHarness, type GatewayHarness } from '../../helpers/gateway-harness';
+import { createBody, startGatewayHarness, type GatewayHarness, type Reply } from '../../helpers/gateway-harness';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -27,7 +27,7 @@ describe('the sandbox drops half the connections after performing the operation'
 
   it('reads: each attempt reaches the upstream, a dropped one is tried again, at most three times', async () => {
     await dropHalf();
-    const replies = [];
+    const replies: Reply[] = [];
     for (let i = 0; i < 24; i += 1) replies.push(await h.as('operator', 'GET', '/api/v1/images'));
     const lines = await Promise.all(replies.map((r) => h.accessLine(String(r.headers['x-request-id']))));
     const attempts = lines.map((l) => Number(l.attempts));
@@ -46,7 +46,7 @@ describe('the sandbox drops half the connections after performing the operation'
 
   it('keyed creates: retried, each 202 is the compute its first attempt made, no duplicate create', async () => {
     await dropHalf();
-    const replies = [];
+    const replies: Reply[] = [];
     for (let i = 0; i < 16; i += 1) {
       replies.push(await h.as('operator', 'POST', '/api/v1/computes', { headers: { ...JSON_HEADERS, 'idempotency-key': crypto.randomUUID() }, body: createBody(`retry-${i}`) }));
     }

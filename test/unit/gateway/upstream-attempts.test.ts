@@ -10,7 +10,7 @@ import { createMetrics } from '../../../src/gateway/observability/metrics';
 import { backoffMs, DEFAULT_RETRY_OPTIONS, isRepeatable, isRetryableOutcome, sendWithRetries, type AttemptsResult } from '../../../src/gateway/upstream-attempts';
 import { createRateSchedule } from '../../../src/schedule';
 
-const caller: CallerAccess = { callerId: 'svc', accountId: 'acct', apiKey: 'k', weight: 1, maxWaitMs: 1000, reservedShare: 0, maxQueued: 32 };
+const caller: CallerAccess = { callerId: 'svc', accountId: 'acct', apiKey: 'k', weight: 1, maxWaitMs: 1000, reservedShare: 0, maxQueued: 32, leastPrivilege: { shadow: false } };
 
 const ok: ForwardOutcome = { kind: 'response', upstreamStatus: 200, upstreamHeaders: {} };
 const captured = (status: number, headers: Record<string, string> = {}): ForwardOutcome => ({ kind: 'captured', upstreamStatus: status, upstreamHeaders: headers, body: Buffer.from('{}') });

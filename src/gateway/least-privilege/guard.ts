@@ -1,0 +1,195 @@
+/**
+ * Least privilege in the request path (issue #7): request bodies within the caller's constraints,
+ * actions only on the caller's own computes, creates within quotas, and the ledger kept in step
+ * with what the upstream did. In shadow mode a caller's would-be denials are logged and counted
+ * and the request goes on. Denials are values, as everywhere in the request path.
+ */
+import type { Operation } from '../../catalog/catalog';
+import type { CallerAccess } from '../access';
+import { parseStrictJson } from '../body/strict-json';
+import type { GatewayRejection } from '../errors';
+import type { Logger } from '../observability/logger';
+import type { GatewayMetrics } from '../observability/metrics';
+import { checkRequestBody, reservedTagViolations } from './constraints';
+import { withOwnerTag } from './owner-tag';
+import type { ComputeLedger, ConstraintViolation, QuotaName } from './types';
+
+export type LeastPrivilegeCheck = 'constraint' | 'ownership' | 'quota';
+
+export interface GuardDeps {
+  ledger: ComputeLedger;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** How long a create's reservation holds its place when the upstream's answer never came. */
+  holdMs: number;
+}
+
+export type GuardResult<T> = { ok: true; value: T } | { ok: false; rejection: GatewayRejection };
+
+/** What a create's reservation needs to be settled once the upstream has answered. */
+export interface CreateTicket {
+  accountId: string;
+  callerId: string;
+  reservationId: string;
+}
+
+const BODY_OPERATIONS = new Set(['computes.create', 'computes.upsize']);
+const OWNED_OPERATIONS = new Set(['computes.get', 'computes.delete', 'computes.start', 'computes.stop', 'computes.reboot', 'computes.upsize']);
+
+const ledgerUnavailable = (reason: string): GatewayRejection => ({ code: 'SERVICE_UNAVAILABLE', reason: `ledger-${reason}` });
+
+function constraintRejection(violations: readonly ConstraintViolation[]): GatewayRejection {
+  return {
+    code: 'FORBIDDEN',
+    publicMessage: `Request constraint violated: ${violations.map((v) => `${v.constraint}: ${v.message}`).join('; ')}`,
+    reason: `constraint:${violations.map((v) => v.constraint).join(',')}`,
+  };
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The id of the compute in a create's 202 body (`data.id`), if the body has one. */
+export function createdComputeId(body: Buffer): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    const data = isObject(parsed) ? parsed.data : undefined;
+    const id = isObject(data) ? data.id : undefined;
+    return typeof id === 'string' && /^[1-9][0-9]{0,18}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createLeastPrivilegeGuard(deps: GuardDeps) {
+  const { ledger, logger, metrics } = deps;
+
+  /** A denial, or in shadow mode a log line and a count and no denial. */
+  function denyUnlessShadow(caller: CallerAccess, check: LeastPrivilegeCheck, rejection: GatewayRejection): GatewayRejection | undefined {
+    const shadow = caller.leastPrivilege.shadow;
+    metrics.leastPrivilegeDenials.inc({ caller: caller.callerId, check, mode: shadow ? 'shadow' : 'enforced' });
+    if (!shadow) return rejection;
+    logger.warn({ caller: caller.callerId, check, wouldAnswer: rejection.code, reason: rejection.reason }, 'shadow mode: this request would have been denied');
+    return undefined;
+  }
+
+  /**
+   * Create and upsize bodies: strict JSON (duplicate keys refused), no caller-set `owner:` tag, the
+   * caller's constraints. Returns the bytes to forward: the checked value itself, re-serialised
+   * (with the owner tag when configured), so the upstream sees exactly what was checked.
+   */
+  function checkBody(caller: CallerAccess, operation: Operation, body: Buffer | undefined): GuardResult<Buffer | undefined> {
+    if (!BODY_OPERATIONS.has(operation.id)) return { ok: true, value: body };
+    // No body: the upstream's own validation answers, unless a constraint needs one.
+    const parsed = body === undefined ? { ok: true as const, value: undefined } : parseStrictJson(body);
+    if (!parsed.ok) return { ok: false, rejection: { code: 'MALFORMED_JSON', publicMessage: parsed.message, reason: `body-${parsed.reason}` } };
+    let value = parsed.value;
+    // The `owner:` prefix is the gateway's: no caller may claim a compute for someone else.
+    const reserved = operation.id === 'computes.create' ? reservedTagViolations(value) : [];
+    if (reserved.length > 0) return { ok: false, rejection: constraintRejection(reserved) };
+    const violations = checkRequestBody(caller.leastPrivilege, operation.id, value);
+    if (violations.length > 0) {
+      const rejection = denyUnlessShadow(caller, 'constraint', constraintRejection(violations));
+      if (rejection) return { ok: false, rejection };
+    }
+    if (body === undefined) return { ok: true, value: body };
+    if (operation.id === 'computes.create' && caller.leastPrivilege.ownership?.ownerTag && isObject(value)) value = withOwnerTag(value, caller.callerId);
+    return { ok: true, value: Buffer.from(JSON.stringify(value)) };
+  }
+
+  /** A caller limited to its own computes may not touch another's (or one the gateway never created). */
+  async function checkOwnership(caller: CallerAccess, operation: Operation, computeId: string | undefined): Promise<GuardResult<void>> {
+    const ownership = caller.leastPrivilege.ownership;
+    if (!ownership || computeId === undefined || !OWNED_OPERATIONS.has(operation.id)) return { ok: true, value: undefined };
+    let owner: string | undefined;
+    try {
+      owner = await ledger.ownerOf(caller.accountId, computeId);
+    } catch (error) {
+      logger.error({ err: error, caller: caller.callerId }, 'compute ledger unreachable: ownership cannot be checked');
+      return { ok: false, rejection: ledgerUnavailable('owner-lookup') };
+    }
+    if (owner === caller.callerId) return { ok: true, value: undefined };
+    const rejection = denyUnlessShadow(
+      caller,
+      'ownership',
+      ownership.foreign === 'not-found'
+        ? { code: 'RESOURCE_NOT_FOUND', publicMessage: `Compute ${computeId} was not found.`, reason: 'ownership:hidden' }
+        : { code: 'FORBIDDEN', publicMessage: `Compute ${computeId} was not created by this caller; it may act only on its own computes.`, reason: 'ownership:foreign' },
+    );
+    return rejection ? { ok: false, rejection } : { ok: true, value: undefined };
+  }
+
+  /** Takes a place under every quota that applies, atomically; every create is recorded, quotas or not. */
+  async function reserveCreate(caller: CallerAccess, reservationId: string): Promise<GuardResult<CreateTicket>> {
+    const quotas = caller.leastPrivilege.quotas;
+    const ticket: CreateTicket = { accountId: caller.accountId, callerId: caller.callerId, reservationId };
+    let reservation;
+    try {
+      reservation = await ledger.reserveCreate({
+        ...ticket,
+        callerLiveMax: quotas?.liveComputes,
+        callerPerHourMax: quotas?.createsPerHour,
+        accountLiveMax: caller.accountQuotas?.liveComputes,
+        enforce: !caller.leastPrivilege.shadow,
+        holdMs: deps.holdMs,
+      });
+    } catch (error) {
+      logger.error({ err: error, caller: caller.callerId }, 'compute ledger unreachable: the create cannot be counted');
+      return { ok: false, rejection: ledgerUnavailable('reserve') };
+    }
+    if (reservation.ok) return { ok: true, value: ticket };
+    const rejection = denyUnlessShadow(caller, 'quota', quotaRejection(reservation.quota, reservation.limit, reservation.retryAfterMs));
+    return rejection && !reservation.recorded ? { ok: false, rejection } : { ok: true, value: ticket };
+  }
+
+  /**
+   * After the upstream's answer to a create: a 2xx makes the compute live and the caller's; a
+   * refusal frees the place; no answer (a transport failure) leaves the place held until `holdMs`,
+   * since the compute may exist.
+   */
+  async function settleCreate(ticket: CreateTicket, answer: { status: number; body: Buffer } | undefined): Promise<void> {
+    try {
+      if (answer === undefined) return;
+      if (answer.status >= 200 && answer.status < 300) {
+        const computeId = createdComputeId(answer.body);
+        if (computeId !== undefined) return await ledger.commitCreate(ticket.accountId, ticket.callerId, ticket.reservationId, computeId);
+        logger.error({ caller: ticket.callerId, requestId: ticket.reservationId }, 'create answered without a compute id; its place stays held until it expires');
+        return;
+      }
+      await ledger.releaseCreate(ticket.accountId, ticket.callerId, ticket.reservationId);
+    } catch (error) {
+      // The caller still gets the upstream's answer: the compute exists whatever the ledger says.
+      metrics.ledgerFailures.inc({ operation: 'settle-create' });
+      logger.error({ err: error, caller: ticket.callerId, requestId: ticket.reservationId }, 'compute ledger unreachable: the create was not recorded');
+    }
+  }
+
+  async function recordDeleted(caller: CallerAccess, computeId: string): Promise<void> {
+    try {
+      await ledger.recordDeleted(caller.accountId, computeId);
+    } catch (error) {
+      metrics.ledgerFailures.inc({ operation: 'record-delete' });
+      logger.error({ err: error, caller: caller.callerId, computeId }, 'compute ledger unreachable: the delete was not recorded');
+    }
+  }
+
+  /** Owners of a page of computes, for a caller that lists only its own. */
+  async function owners(caller: CallerAccess, computeIds: readonly string[]): Promise<GuardResult<(string | undefined)[]>> {
+    try {
+      return { ok: true, value: await ledger.ownersOf(caller.accountId, computeIds) };
+    } catch (error) {
+      logger.error({ err: error, caller: caller.callerId }, 'compute ledger unreachable: the list cannot be filtered');
+      return { ok: false, rejection: ledgerUnavailable('owners') };
+    }
+  }
+
+  return { checkBody, checkOwnership, reserveCreate, settleCreate, recordDeleted, owners };
+}
+
+export type LeastPrivilegeGuard = ReturnType<typeof createLeastPrivilegeGuard>;
+
+function quotaRejection(quota: QuotaName, limit: number, retryAfterMs: number | undefined): GatewayRejection {
+  const when = retryAfterMs === undefined ? '' : ` A place frees up in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`;
+  return { code: 'QUOTA_EXCEEDED', publicMessage: `Quota ${quota} (${limit}) reached.${when}`, reason: `quota:${quota}` };
+}

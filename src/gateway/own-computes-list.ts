@@ -1,0 +1,98 @@
+/**
+ * `GET /computes` for a caller that may see only its own computes. The upstream cannot filter by
+ * creator, so the gateway reads the account's whole list (pages of 100, each an upstream request
+ * with its own schedule slot and retries), keeps the caller's computes by the ledger, and answers
+ * the page the caller asked for with `meta` counting only those: the same envelope, pagination
+ * that adds up.
+ */
+import type { ForwardRequest } from './forward/proxy';
+import type { GatewayRejection } from './errors';
+import type { LeastPrivilegeGuard } from './least-privilege/guard';
+import { isObject } from './least-privilege/guard';
+import { sendWithRetries, type AttemptContext, type AttemptDeps, type AttemptsResult } from './upstream-attempts';
+
+/** The provider's largest page. */
+export const UPSTREAM_PAGE_LIMIT = 100;
+/** 10 000 computes; an account beyond that is answered 502 rather than scanned for ever. */
+export const MAX_UPSTREAM_PAGES = 100;
+/** One page of 100 computes is far below this. */
+const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+
+export interface ListPaging {
+  page: number;
+  limit: number;
+}
+
+/** The caller's `page` and `limit` (already validated as positive integers by the target checker). */
+export function listPaging(query: ReadonlyArray<[string, string]>): ListPaging | { error: string } {
+  const value = (name: string, fallback: number) => Number(query.find(([n]) => n === name)?.[1] ?? fallback);
+  const paging = { page: value('page', 1), limit: value('limit', 20) };
+  if (paging.limit > UPSTREAM_PAGE_LIMIT) return { error: `limit: must be at most ${UPSTREAM_PAGE_LIMIT}` };
+  return paging;
+}
+
+export type OwnListResult = AttemptsResult | { kind: 'answered'; attempts: number; queueWaitMs: number } | { kind: 'rejected'; rejection: GatewayRejection; attempts: number };
+
+interface ListEnvelope {
+  success: boolean;
+  message?: unknown;
+  data: unknown[];
+  meta: { total: number; page: number; limit: number };
+  requestId?: unknown;
+  timestamp?: unknown;
+}
+
+function parseListEnvelope(body: Buffer): ListEnvelope | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (!isObject(parsed) || !Array.isArray(parsed.data) || !isObject(parsed.meta) || typeof parsed.meta.total !== 'number') return undefined;
+    return parsed as unknown as ListEnvelope;
+  } catch {
+    return undefined;
+  }
+}
+
+const badUpstreamList = (reason: string): OwnListResult => ({ kind: 'rejected', rejection: { code: 'UPSTREAM_UNAVAILABLE', reason }, attempts: 0 });
+
+export async function listOwnComputes(deps: AttemptDeps & { guard: LeastPrivilegeGuard; maxWaitMs: number }, ctx: Omit<AttemptContext, 'request' | 'repeatable' | 'deadlineAtMs'> & { headers: Record<string, string>; paging: ListPaging }): Promise<OwnListResult> {
+  const owned: unknown[] = [];
+  let attempts = 0;
+  let queueWaitMs = 0;
+  let last: { envelope: ListEnvelope; sent: Extract<AttemptsResult, { kind: 'sent' }> } | undefined;
+
+  for (let page = 1; page <= MAX_UPSTREAM_PAGES; page += 1) {
+    const request: ForwardRequest = {
+      upstreamPath: `/computes?page=${page}&limit=${UPSTREAM_PAGE_LIMIT}`,
+      headers: ctx.headers,
+      capture: { maxBytes: MAX_PAGE_BYTES },
+    };
+    // Each page is a request of its own: its own slot, its own deadline.
+    const sent = await sendWithRetries(deps, { ...ctx, request, repeatable: true, deadlineAtMs: deps.now() + deps.maxWaitMs });
+    attempts += sent.attempts;
+    if (sent.kind !== 'sent') return sent.kind === 'rejected' ? { ...sent, attempts } : sent;
+    queueWaitMs += sent.queueWaitMs;
+    const { outcome } = sent;
+    // The upstream's refusal (401, 429, 5xx…) or a transport failure is the caller's answer.
+    if (outcome.kind !== 'captured' || outcome.upstreamStatus !== 200) return { ...sent, attempts, queueWaitMs };
+    const envelope = parseListEnvelope(outcome.body);
+    if (envelope === undefined) return badUpstreamList('upstream-list-unreadable');
+    const ids = envelope.data.map((item) => (isObject(item) && typeof item.id === 'string' ? item.id : ''));
+    const owners = await deps.guard.owners(ctx.caller, ids);
+    if (!owners.ok) return { kind: 'rejected', rejection: owners.rejection, attempts };
+    envelope.data.forEach((item, i) => {
+      if (owners.value[i] === ctx.caller.callerId) owned.push(item);
+    });
+    last = { envelope, sent };
+    if (envelope.data.length < UPSTREAM_PAGE_LIMIT || page * UPSTREAM_PAGE_LIMIT >= envelope.meta.total) {
+      const { page: wanted, limit } = ctx.paging;
+      const body = {
+        ...envelope,
+        data: owned.slice((wanted - 1) * limit, wanted * limit),
+        meta: { ...envelope.meta, total: owned.length, page: wanted, limit },
+      };
+      if (outcome.kind === 'captured') deps.forwarder.relay(ctx.res, outcome, Buffer.from(JSON.stringify(body)));
+      return { kind: 'answered', attempts, queueWaitMs };
+    }
+  }
+  return last === undefined ? badUpstreamList('upstream-list-empty') : badUpstreamList('upstream-list-too-long');
+}
