@@ -10,6 +10,8 @@ export interface StartSettings {
   redisUrl?: string;
   /** Replicas sharing the schedule (the HPA maximum); each falls back to rate ÷ this. */
   expectedReplicas: number;
+  /** A Redis reply later than this counts as an outage (fallback); absent: the connection's default, 150 ms. */
+  redisCommandTimeoutMs?: number;
   /** Reload when the policy or a file it references changes (`--watch` or CONFIG_WATCH=1). */
   watch: boolean;
   help: boolean;
@@ -71,9 +73,15 @@ export function parseStartArgs(argv: readonly string[], env: Readonly<Record<str
   if (!/^[0-9]{1,4}$/.test(replicasText) || expectedReplicas < 1) problems.push('GATEWAY_REPLICAS: must be a whole number from 1 to 9999');
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL: must start with redis:// or rediss://');
+  const timeoutText = env.REDIS_COMMAND_TIMEOUT_MS;
+  const redisCommandTimeoutMs = timeoutText === undefined || timeoutText === '' ? undefined : Number(timeoutText);
+  if (redisCommandTimeoutMs !== undefined && (!/^[0-9]{1,5}$/.test(timeoutText!) || redisCommandTimeoutMs < 10 || redisCommandTimeoutMs > 10_000)) {
+    problems.push('REDIS_COMMAND_TIMEOUT_MS: must be a whole number of milliseconds from 10 to 10000');
+  }
   const settings: StartSettings = {
     redisUrl,
     expectedReplicas,
+    redisCommandTimeoutMs,
     configPath: typeof flags.config === 'string' ? flags.config : undefined,
     host: env.HOST || undefined,
     port: portFrom('PORT', env.PORT, problems),

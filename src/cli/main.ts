@@ -31,6 +31,7 @@ a dev signing key in .strettch-gateway/, and the callers demo-reader and demo-op
 Environment: PORT (public port), ADMIN_PORT (metrics and probes), HOST, LOG_LEVEL,
 REDIS_URL (the shared rate schedule; without it the schedule runs in memory),
 GATEWAY_REPLICAS (replicas sharing the schedule; default 1),
+REDIS_COMMAND_TIMEOUT_MS (a slower Redis reply counts as an outage; default 150),
 AUDIT_LOG (stdout, the default, or a file path: one record per write, appended, created 0600),
 CONFIG_WATCH=1 (as --watch: reload when the policy or a file it references changes),
 plus whatever your policy references ({env: NAME}).
@@ -88,7 +89,7 @@ async function main(argv: readonly string[], names: StartNames): Promise<void> {
   const gateway = await startGateway({ policy, logger, metrics: createMetrics({ collectProcessMetrics: true }), host: settings.host,
     port: settings.port,
     adminPort: settings.adminPort,
-    schedule: { redisUrl: settings.redisUrl, expectedReplicas: settings.expectedReplicas },
+    schedule: { redisUrl: settings.redisUrl, expectedReplicas: settings.expectedReplicas, commandTimeoutMs: settings.redisCommandTimeoutMs },
     audit: audit.setting,
     loadPolicy: source?.load,
   });
