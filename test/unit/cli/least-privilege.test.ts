@@ -5,6 +5,7 @@ import type { CliIo } from '../../../src/cli/io';
 import { describeAccountQuotas, describeLeastPrivilege, summarizePolicy } from '../../../src/cli/policy-summary';
 import { operationById, OPERATION_IDS } from '../../../src/catalog/catalog';
 import { LP_POLICY_TEXT, lpFixturePolicy, POLICY_PATH } from './policy-fixture';
+import { AUTOSCALER_CREATE_CONSTRAINTS } from '../../helpers/autoscaler-example';
 
 /** Issue #7 in the CLI: what explain and check-config say about constraints, ownership, quotas and shadow. */
 
@@ -26,15 +27,7 @@ describe('explain: least privilege facts', () => {
   it('a create: its constraints, the owner it records with its tag, and every quota', () => {
     expect(granted('autoscaler', 'POST /api/v1/computes').leastPrivilege).toEqual({
       constraints: {
-        create: {
-          regions: ['KGL-1'],
-          images: ['UBUNTU-24.04'],
-          specifications: ['S-1C', 'S-1C-1G'],
-          requiredTags: ['autoscaler'],
-          allowedTags: ['autoscaler', 'pool-*'],
-          hostNamePattern: '^(?:^as-[a-z0-9-]{1,20}$)$',
-          withPublicIp: false,
-        },
+        create: AUTOSCALER_CREATE_CONSTRAINTS,
       },
       ownership: { effect: 'records-owner', foreign: 'forbidden', foreignStatus: 403, ownerTag: 'owner:autoscaler' },
       quotas: { effect: 'counts', caller: { liveComputes: 5, createsPerHour: 10 }, account: { accountId: 'main', liveComputes: 50 }, counts: 'enforced at request time' },

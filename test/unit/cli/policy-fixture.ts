@@ -1,6 +1,7 @@
 /** One policy for the CLI's unit tests, in memory: two accounts (per-class and one shared rate). */
 import { policyWithoutSecrets } from '../../../src/cli/policy-without-secrets';
 import type { Policy } from '../../../src/gateway/policy/types';
+import { AUTOSCALER_LEAST_PRIVILEGE_YAML, indentYaml } from '../../helpers/autoscaler-example';
 
 export const POLICY_PATH = '/etc/gateway/policy.yaml';
 
@@ -53,24 +54,7 @@ callers:
   autoscaler:
     account: main
     scopes: [computes:read, computes:create, computes:power, computes:resize, computes:delete]
-    constraints:
-      create:
-        regions: [KGL-1]
-        images: [UBUNTU-24.04]
-        specifications: [S-1C, S-1C-1G]
-        tags:
-          required: [autoscaler]
-          allowed: [autoscaler, "pool-*"]
-        hostName: '^as-[a-z0-9-]{1,20}$'
-        withPublicIp: false
-      upsize:
-        specifications: [S-1C-2G]
-    ownership:
-      foreign: forbidden
-      ownerTag: true
-    quotas:
-      liveComputes: 5
-      createsPerHour: 10
+${indentYaml(AUTOSCALER_LEAST_PRIVILEGE_YAML, 4)}
   hider:
     account: main
     scopes: ["computes:*"]

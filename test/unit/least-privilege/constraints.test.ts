@@ -2,19 +2,12 @@ import fc from 'fast-check';
 import { OPERATION_IDS, type OperationId } from '../../../src/catalog/catalog';
 import { checkRequestBody, describeValue, listValues, MAX_HOST_NAME_LENGTH, reservedTagViolations } from '../../../src/gateway/least-privilege/constraints';
 import type { CreateConstraints, LeastPrivilegePolicy } from '../../../src/gateway/least-privilege/types';
+import { AUTOSCALER_CREATE_CONSTRAINTS } from '../../helpers/autoscaler-example';
 
 /** The brief's autoscaler, as the policy resolves it. */
 const POLICY: LeastPrivilegePolicy = {
   constraints: {
-    create: {
-      regions: ['KGL-1'],
-      images: ['UBUNTU-24.04'],
-      specifications: ['S-1C', 'S-1C-1G'],
-      requiredTags: ['autoscaler'],
-      allowedTags: ['autoscaler', 'pool-*'],
-      hostNamePattern: '^(?:^as-[a-z0-9-]{1,20}$)$',
-      withPublicIp: false,
-    },
+    create: AUTOSCALER_CREATE_CONSTRAINTS,
     upsize: { specifications: ['S-1C-2G'] },
   },
   shadow: false,

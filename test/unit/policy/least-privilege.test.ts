@@ -1,5 +1,6 @@
 import { parsePolicy, validatePolicyText, type ConfigProblem, type Policy } from '../../../src/gateway/policy';
 import { memoryIo } from './fixture-io';
+import { AUTOSCALER_CREATE_CONSTRAINTS, AUTOSCALER_LEAST_PRIVILEGE_YAML, indentYaml } from '../../helpers/autoscaler-example';
 
 /**
  * Issue #7 in the policy: `constraints`, `ownership`, `quotas` and `shadow` per caller, `quotas`
@@ -11,17 +12,11 @@ const io = () => memoryIo({ STRETTCH_KEY: 'sk-main', HS_SECRET: 'hs-'.padEnd(40,
 
 /** A policy whose caller `autoscaler` (or `name`) has the given YAML lines, indented under it. */
 function policyText(callerLines: string, options: { name?: string; accountLines?: string } = {}): string {
-  const indent = (lines: string, by: string) =>
-    lines
-      .trim()
-      .split('\n')
-      .map((line) => `${by}${line}`)
-      .join('\n');
   return [
     'accounts:',
     '  main:',
     '    apiKey: { env: STRETTCH_KEY }',
-    ...(options.accountLines ? [indent(options.accountLines, '    ')] : []),
+    ...(options.accountLines ? [indentYaml(options.accountLines, 4)] : []),
     'auth:',
     '  issuer: https://auth.internal',
     '  audience: strettch-gateway',
@@ -30,7 +25,7 @@ function policyText(callerLines: string, options: { name?: string; accountLines?
     `  ${options.name ?? 'autoscaler'}:`,
     '    account: main',
     '    scopes: [computes:read, computes:create, computes:power, computes:resize]',
-    ...(callerLines.trim() ? [indent(callerLines, '    ')] : []),
+    ...(callerLines.trim() ? [indentYaml(callerLines, 4)] : []),
     '',
   ].join('\n');
 }
@@ -52,42 +47,14 @@ function problems(text: string): ConfigProblem[] {
 }
 
 /** The brief's example, verbatim. */
-const FULL = `
-constraints:
-  create:
-    regions: [KGL-1]
-    images: [UBUNTU-24.04]
-    specifications: [S-1C, S-1C-1G]
-    tags:
-      required: [autoscaler]
-      allowed: [autoscaler, "pool-*"]
-    hostName: '^as-[a-z0-9-]{1,20}$'
-    withPublicIp: false
-  upsize:
-    specifications: [S-1C-2G]
-ownership:
-  foreign: forbidden
-  ownerTag: true
-quotas:
-  liveComputes: 5
-  createsPerHour: 10
-shadow: false
-`;
+const FULL = AUTOSCALER_LEAST_PRIVILEGE_YAML;
 
 describe('least privilege in the policy: resolution', () => {
   it('resolves the full example into the caller and the account', () => {
     const policy = mustParse(policyText(FULL, { accountLines: 'quotas: { liveComputes: 50 }' }));
     expect(policy.callers.autoscaler!.leastPrivilege).toEqual({
       constraints: {
-        create: {
-          regions: ['KGL-1'],
-          images: ['UBUNTU-24.04'],
-          specifications: ['S-1C', 'S-1C-1G'],
-          requiredTags: ['autoscaler'],
-          allowedTags: ['autoscaler', 'pool-*'],
-          hostNamePattern: '^(?:^as-[a-z0-9-]{1,20}$)$',
-          withPublicIp: false,
-        },
+        create: AUTOSCALER_CREATE_CONSTRAINTS,
         upsize: { specifications: ['S-1C-2G'] },
       },
       ownership: { foreign: 'forbidden', ownerTag: true },
