@@ -125,6 +125,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         return;
       }
       res.writeHead(status, options.filterResponseHeaders(proxyRes.headers));
+      // An upstream that goes silent mid-body must not hold the caller (or a drain) for ever.
+      cutWhenSilent(proxyRes, options.timeoutMs, () => {
+        proxyRes.destroy();
+        res.destroy();
+      }, () => res.writableNeedDrain);
       proxyRes.on('error', () => res.destroy());
       proxyRes.on('aborted', () => res.destroy());
       proxyRes.pipe(res);
@@ -212,10 +217,14 @@ function captureBody(proxyRes: IncomingMessage, maxBytes: number, timeoutMs: num
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
     const fail = (reason: string) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      proxyRes.destroy();
+      // Rejected before destroying: destroy() emits 'aborted' at once, which must not win.
       reject(reason);
+      proxyRes.destroy();
     };
     const timer = setTimeout(() => fail('upstream-timeout'), timeoutMs);
     proxyRes.on('data', (chunk: Buffer) => {
@@ -224,10 +233,30 @@ function captureBody(proxyRes: IncomingMessage, maxBytes: number, timeoutMs: num
       else chunks.push(chunk);
     });
     proxyRes.on('end', () => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       resolve(Buffer.concat(chunks));
     });
     proxyRes.on('aborted', () => fail('upstream-response-aborted'));
     proxyRes.on('error', () => fail('upstream-response-aborted'));
+  });
+}
+
+/**
+ * Calls `onSilence` when `body` delivers nothing for `ms`, unless `waitingOnCaller()` says the
+ * pause is the caller's (it is not reading, so the pipe holds the upstream back).
+ */
+function cutWhenSilent(body: IncomingMessage, ms: number, onSilence: () => void, waitingOnCaller: () => boolean): void {
+  const check = (): void => {
+    if (waitingOnCaller()) timer.refresh();
+    else onSilence();
+  };
+  const timer = setTimeout(check, ms);
+  const progress = (): void => void timer.refresh();
+  body.on('data', progress);
+  body.once('close', () => {
+    clearTimeout(timer);
+    body.off('data', progress);
   });
 }
