@@ -199,7 +199,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const ledger = createComputeLedger({ redis, now });
   const guard = createLeastPrivilegeGuard({ ledger, logger, metrics, holdMs: CREATE_HOLD_MS });
   // Ready with the shared schedule or with a declared fallback: neither fails open nor closed.
-  const readiness: Readiness = { check: () => ({ ready: true, checks: { policy: 'loaded', schedule: schedule.state().mode } }) };
+  // Until Redis first answers (or the connect timeout passes) the schedule is neither shared nor in fallback.
+  const scheduleCheck = () => (schedule.state().reason === 'connecting' ? 'connecting' : schedule.state().mode);
+  let draining = false;
+  const readiness: Readiness = {
+    check: () => {
+      const checks: Record<string, string> = { policy: 'loaded', schedule: scheduleCheck() };
+      if (draining) checks.draining = 'yes';
+      return { ready: !draining, checks };
+    },
+  };
   const handler = createPipeline({
     logger,
     metrics,
@@ -271,6 +280,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       async close() {
         // Fixed order: stop taking requests and drain them, then the admin port, the upstream
         // sockets, and Redis last (draining requests still use the schedule).
+        draining = true;
         await running.close(options.drainMs);
         await adminServer.close(1000);
         forwarder.close();

@@ -107,7 +107,8 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
       owner = await ledger.ownerOf(caller.accountId, computeId);
     } catch (error) {
       logger.error({ err: error, caller: caller.callerId }, 'compute ledger unreachable: ownership cannot be checked');
-      return { ok: false, rejection: ledgerUnavailable('owner-lookup') };
+      // Shadow mode never denies; enforced ownership fails closed.
+      return caller.leastPrivilege.shadow ? { ok: true, value: undefined } : { ok: false, rejection: ledgerUnavailable('owner-lookup') };
     }
     if (owner === caller.callerId) return { ok: true, value: undefined };
     const rejection = denyUnlessShadow(
@@ -121,7 +122,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
   }
 
   /** Takes a place under every quota that applies, atomically; every create is recorded, quotas or not. */
-  async function reserveCreate(caller: CallerAccess, reservationId: string): Promise<GuardResult<CreateTicket>> {
+  async function reserveCreate(caller: CallerAccess, reservationId: string): Promise<GuardResult<CreateTicket | undefined>> {
     const quotas = caller.leastPrivilege.quotas;
     const ticket: CreateTicket = { accountId: caller.accountId, callerId: caller.callerId, reservationId };
     let reservation;
@@ -135,8 +136,12 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
         holdMs: deps.holdMs,
       });
     } catch (error) {
-      logger.error({ err: error, caller: caller.callerId }, 'compute ledger unreachable: the create cannot be counted');
-      return { ok: false, rejection: ledgerUnavailable('reserve') };
+      // Only a create that an enforced ownership or quota depends on waits for the ledger; any
+      // other goes on unrecorded (its compute then has no owner), so Redis is not in its path.
+      const dependsOnLedger = !caller.leastPrivilege.shadow && (caller.leastPrivilege.ownership !== undefined || quotas !== undefined || caller.accountQuotas?.liveComputes !== undefined);
+      metrics.ledgerFailures.inc({ operation: 'reserve-create' });
+      logger.error({ err: error, caller: caller.callerId, refused: dependsOnLedger }, 'compute ledger unreachable: the create cannot be counted');
+      return dependsOnLedger ? { ok: false, rejection: ledgerUnavailable('reserve') } : { ok: true, value: undefined };
     }
     if (reservation.ok) return { ok: true, value: ticket };
     const rejection = denyUnlessShadow(caller, 'quota', quotaRejection(reservation.quota, reservation.limit, reservation.retryAfterMs));

@@ -97,17 +97,47 @@ describe('checkOwnership', () => {
   });
 });
 
+describe('the ledger unreachable', () => {
+  const down = () => {
+    const ledger = new MemoryComputeLedger({});
+    ledger.reserveCreate = () => Promise.reject(new Error('down'));
+    ledger.ownerOf = () => Promise.reject(new Error('down'));
+    return ledger;
+  };
+
+  it.each<[string, LeastPrivilegePolicy, string]>([
+    ['no ownership, no quotas: the create goes on unrecorded', { shadow: false }, 'ok'],
+    ['shadow mode: never denied', { ...LP, shadow: true }, 'ok'],
+    ['enforced quotas: 503', { quotas: { liveComputes: 3 }, shadow: false }, 'SERVICE_UNAVAILABLE'],
+    ['enforced ownership: 503', { ownership: { foreign: 'forbidden', ownerTag: false }, shadow: false }, 'SERVICE_UNAVAILABLE'],
+  ])('create, %s', async (_name, leastPrivilege, expected) => {
+    const { guard, caller } = setup(leastPrivilege, down());
+    const reserved = await guard.reserveCreate(caller, 'k1');
+    expect(reserved.ok ? 'ok' : reserved.rejection.code).toBe(expected);
+  });
+
+  it('create under an account quota: 503 even for a caller without its own', async () => {
+    const { guard, caller } = setup({ shadow: false }, down());
+    const reserved = await guard.reserveCreate({ ...caller, accountQuotas: { liveComputes: 5 } }, 'k1');
+    expect(reserved.ok ? 'ok' : reserved.rejection.code).toBe('SERVICE_UNAVAILABLE');
+  });
+
+  it('ownership in shadow mode: the request goes on', async () => {
+    const { guard, caller } = setup({ ...LP, shadow: true }, down());
+    expect((await guard.checkOwnership(caller, op('computes.stop'), '41')).ok).toBe(true);
+  });
+});
+
 describe('reserveCreate and settleCreate', () => {
   const accepted = (id: string) => ({ status: 202, body: body({ success: true, data: { id } }) });
 
   it('a 2xx makes the compute live and owned; a refusal frees the place; a lost answer keeps it held', async () => {
     const { guard, caller, ledger } = setup();
     const first = await guard.reserveCreate(caller, 'k1');
-    expect(first.ok).toBe(true);
-    if (!first.ok) return;
+    if (!first.ok || !first.value) throw new Error('the first create should get a place');
     await guard.settleCreate(first.value, { status: 400, body: body({}) });
     const second = await guard.reserveCreate(caller, 'k2');
-    if (!second.ok) throw new Error('the refused create should have freed its place');
+    if (!second.ok || !second.value) throw new Error('the refused create should have freed its place');
     await guard.settleCreate(second.value, accepted('77'));
     expect(await ledger.ownerOf('acct', '77')).toBe('svc');
     const third = await guard.reserveCreate(caller, 'k3');
@@ -115,7 +145,7 @@ describe('reserveCreate and settleCreate', () => {
 
     await guard.recordDeleted(caller, '77');
     const fourth = await guard.reserveCreate(caller, 'k4');
-    if (!fourth.ok) throw new Error('the delete should have freed a place');
+    if (!fourth.ok || !fourth.value) throw new Error('the delete should have freed a place');
     await guard.settleCreate(fourth.value, undefined);
     expect((await guard.reserveCreate(caller, 'k5')).ok).toBe(false);
   });
