@@ -26,7 +26,8 @@ module.exports = {
     },
     {
       displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      // The security suite (test/security/) runs on real sockets too, so it belongs to this tier.
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/security/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest, ...esmTransform },
       transformIgnorePatterns,
       testEnvironment: 'node',

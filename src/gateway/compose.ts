@@ -101,6 +101,8 @@ export interface GatewayOptions {
   adminPort?: number;
   /** How long SIGTERM waits for in-flight requests before cutting them. */
   drainMs?: number;
+  /** The public server's client timeouts (defaults: headers 10 s, whole request 60 s). */
+  server?: { headersTimeoutMs?: number; requestTimeoutMs?: number };
   schedule?: ScheduleSettings;
   /**
    * Where audit records go. Default `stdout`: a channel of `logger` (its stream, `"audit": true`).
@@ -264,7 +266,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const host = options.host ?? policy.listen.host;
   let publicServer: RunningServer | undefined;
   try {
-    publicServer = await listen(createGatewayHandler(handler, readiness), { host, port: options.port ?? policy.listen.port });
+    publicServer = await listen(createGatewayHandler(handler, readiness), { ...options.server, host, port: options.port ?? policy.listen.port });
     const adminServer = await listen(createAdminApp(metrics.registry, readiness), { host, port: options.adminPort ?? policy.listen.adminPort });
     const running = publicServer;
     return {

@@ -1,5 +1,6 @@
-import http, { type RequestListener, type Server } from 'node:http';
+import http, { type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { errorEnvelope } from './envelope';
 import { requestIdFrom } from './request-id';
 
@@ -27,19 +28,29 @@ export interface ListenOptions {
 
 export function listen(handler: RequestListener, options: ListenOptions): Promise<RunningServer> {
   let draining = false;
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
   const server = http.createServer(
     {
-      headersTimeout: options.headersTimeoutMs ?? 10_000,
+      headersTimeout: headersTimeoutMs,
       requestTimeout: options.requestTimeoutMs ?? 60_000,
+      // Node enforces both timeouts only when it sweeps its connections, every 30 s by default, so a
+      // slow-loris client would hold a socket for up to 30 s past them. Sweep often enough to keep them.
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+      // Node's own answer to a missing Host is a bare 400; `hostProblem` answers it in the envelope.
+      requireHostHeader: false,
     },
     (req, res) => {
+      const problem = hostProblem(req);
+      if (problem) return answerBadRequest(res, problem);
       // While draining, finish this request but do not keep its connection for another one.
       if (draining) res.setHeader('connection', 'close');
       handler(req, res);
     },
   );
   server.on('clientError', answerClientError);
+  // Without a listener Node closes a CONNECT (authority-form target) without a word.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerOnSocket(socket, '400 Bad Request', 'The request target must be an absolute path.'));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -75,6 +86,25 @@ const CLIENT_ERRORS: Record<string, [status: string, message: string]> = {
 };
 
 /**
+ * RFC 9112 §3.2: an HTTP/1.1 request must carry exactly one Host header. The gateway never uses it
+ * (the upstream URL comes from the policy), but a request that two hops could read differently is
+ * refused rather than guessed at, as with repeated framing headers.
+ */
+function hostProblem(req: IncomingMessage): string | undefined {
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return undefined;
+  let hosts = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts === 1) return undefined;
+  return hosts === 0 ? 'The Host header is required.' : 'The Host header is repeated.';
+}
+
+function answerBadRequest(res: ServerResponse, message: string): void {
+  const body = JSON.stringify(errorEnvelope('BAD_REQUEST', message, requestIdFrom(undefined)));
+  res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', connection: 'close' });
+  res.end(body);
+}
+
+/**
  * What Node's parser refuses (control or non-ASCII bytes in the target, broken framing) never
  * reaches a handler; Node's default answer is a bare 400. Answer in the error envelope instead, so
  * clients keep one error handler, then close.
@@ -86,6 +116,10 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     return;
   }
   const [status, message] = CLIENT_ERRORS[error.code ?? ''] ?? ['400 Bad Request', 'The request is not valid HTTP.'];
+  answerOnSocket(socket, status, message);
+}
+
+function answerOnSocket(socket: Duplex, status: string, message: string): void {
   const body = JSON.stringify(errorEnvelope('BAD_REQUEST', message, requestIdFrom(undefined)));
   socket.end(
     `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,

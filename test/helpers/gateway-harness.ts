@@ -12,6 +12,7 @@ import net from 'node:net';
 import { mintToken, type JwtAlgorithm } from '../../src/gateway/auth';
 import { startGateway, type RunningGateway } from '../../src/gateway/compose';
 import { createLogger } from '../../src/gateway/observability/logger';
+import type { PipelineOptions } from '../../src/gateway/pipeline';
 import { parsePolicy, type Policy } from '../../src/gateway/policy';
 import { DEMO_KEYS, keyLabel, startSandbox, type RunningSandbox, type SandboxKey, type SandboxStats, type StartSandboxOptions } from '../../src/sandbox';
 import { VALID_CREATE } from './valid-create';
@@ -48,6 +49,10 @@ export interface GatewayHarnessOptions {
   upstream?: { baseUrl?: string; timeoutMs?: number };
   /** How long `close()` lets in-flight requests finish. */
   drainMs?: number;
+  /** Passed to `startGateway` (a short `bodyTimeoutMs` for slow-client tests, say). */
+  pipeline?: Partial<PipelineOptions>;
+  /** The public server's client timeouts, passed to `startGateway`. */
+  server?: { headersTimeoutMs?: number; requestTimeoutMs?: number };
 }
 
 export interface Reply {
@@ -252,7 +257,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
   let gateway: RunningGateway;
   try {
-    gateway = await startGateway({ policy, logger, host: '127.0.0.1', port: 0, adminPort: 0, ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}) });
+    gateway = await startGateway({ policy, logger, host: '127.0.0.1', port: 0, adminPort: 0, ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}), ...(options.pipeline ? { pipeline: options.pipeline } : {}), ...(options.server ? { server: options.server } : {}) });
   } catch (error) {
     await sandbox.close();
     throw error;

@@ -17,5 +17,7 @@ export function sendRejection(res: ServerResponse, rejection: GatewayRejection, 
   res.setHeader('content-length', Buffer.byteLength(body));
   res.setHeader('cache-control', 'no-store');
   res.setHeader('x-request-id', requestId);
+  // A refused request whose body was never read: close rather than read and discard it.
+  if (res.req !== undefined && !res.req.complete) res.setHeader('connection', 'close');
   res.end(body);
 }

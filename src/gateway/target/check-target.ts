@@ -102,7 +102,7 @@ function rebuildPath(operation: Operation, params: Readonly<Record<string, strin
  */
 export function checkTarget(method: string, rawTarget: string | undefined): TargetDecision {
   const target = rawTarget ?? '';
-  if (target.length > MAX_TARGET_LENGTH) return reject('target-too-long');
+  if (target.length > MAX_TARGET_LENGTH) return reject('too-long');
   if (hasForbiddenByte(target)) return reject('forbidden-byte');
   if (target === '*') return reject('asterisk-form');
   if (ABSOLUTE_FORM.test(target)) return reject('absolute-form');

@@ -6,7 +6,7 @@
 
 /** 400: the target is not in the one canonical shape the gateway accepts. */
 export const BAD_TARGET_REASONS = [
-  'target-too-long',
+  'too-long',
   'forbidden-byte',
   'asterisk-form',
   'absolute-form',
@@ -39,7 +39,7 @@ export type UnknownRouteReason = (typeof UNKNOWN_ROUTE_REASONS)[number];
 export type TargetRejectReason = BadTargetReason | UnknownRouteReason;
 
 const BAD_TARGET_MESSAGES: Record<BadTargetReason, string> = {
-  'target-too-long': 'The request target is too long.',
+  'too-long': 'The request target is too long.',
   'forbidden-byte': 'The request target contains control or non-ASCII characters.',
   'asterisk-form': 'The request target must be an absolute path.',
   'absolute-form': 'The request target must be an absolute path, not a URL.',

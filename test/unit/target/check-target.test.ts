@@ -50,8 +50,8 @@ const NOT_FOUND = 404;
 
 describe('checkTarget refuses', () => {
   const rows: Array<[TargetRejectReason, string, string, 400 | 404]> = [
-    ['target-too-long', 'GET', `/api/v1/computes?page=1&${'a'.repeat(MAX_TARGET_LENGTH)}`, BAD],
-    ['target-too-long', 'GET', `/api/v1/${'a'.repeat(MAX_TARGET_LENGTH)}`, BAD],
+    ['too-long', 'GET', `/api/v1/computes?page=1&${'a'.repeat(MAX_TARGET_LENGTH)}`, BAD],
+    ['too-long', 'GET', `/api/v1/${'a'.repeat(MAX_TARGET_LENGTH)}`, BAD],
     ['forbidden-byte', 'GET', '/api/v1/computes\u0000', BAD],
     ['forbidden-byte', 'GET', '/api/v1/computes\r\nx-injected: 1', BAD],
     ['forbidden-byte', 'GET', '/api/v1/computes\t', BAD],
@@ -198,7 +198,7 @@ describe('checkTarget refuses', () => {
     const base = '/api/v1/computes/';
     const longest = `${base}${'1'.repeat(MAX_TARGET_LENGTH - base.length)}`;
     expect(checkTarget('GET', longest)).toMatchObject({ reason: 'bad-path-parameter' });
-    expect(checkTarget('GET', `${longest}1`)).toMatchObject({ reason: 'target-too-long' });
+    expect(checkTarget('GET', `${longest}1`)).toMatchObject({ reason: 'too-long' });
   });
 });
 
