@@ -64,7 +64,10 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   const client = new Redis(options.url, {
     ...base,
     enableOfflineQueue: false,
-    commandTimeout: commandTimeoutMs,
+    // The deadline is ours (`withinDeadline`): ioredis's own timer fires after an event-loop stall
+    // before the reply that arrived meanwhile is read, and calls a busy process's Redis down. Its
+    // timeout stays, much longer, only to drop commands abandoned on a silent connection.
+    commandTimeout: Math.max(1000, commandTimeoutMs * 10),
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
   });
@@ -93,7 +96,7 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     if (closed) throw new StoreUnavailableError('unavailable', 'connection closed');
     counts.total += 1;
     try {
-      return await client.call(name, ...args);
+      return await withinDeadline(client.call(name, ...args), commandTimeoutMs);
     } catch (error) {
       throw toStoreError(error);
     }
@@ -162,4 +165,26 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       }));
     },
   };
+}
+
+/**
+ * Rejects with a timeout when `reply` has not settled `ms` after the call. The timer's verdict waits
+ * one turn of the event loop (`setImmediate` runs after the poll phase): after a stall, timers run
+ * before pending socket reads, so a reply that arrived in time would otherwise lose to its timer.
+ */
+function withinDeadline<T>(reply: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const settle = (finish: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      finish();
+    };
+    const timer = setTimeout(() => setImmediate(() => settle(() => reject(new StoreUnavailableError('timeout', `Command timed out after ${ms} ms`)))), ms);
+    reply.then(
+      (value) => settle(() => resolve(value)),
+      (error: unknown) => settle(() => reject(error)),
+    );
+  });
 }
