@@ -1,0 +1,96 @@
+/**
+ * `npm run bench:soak`: sustained mixed traffic through one gateway process, watched for leaks —
+ * responses by kind, latency, the gateway's RSS, event-loop delay and open handles over time and at
+ * the end, and a clean exit on SIGTERM. The bench's entry point, and the only soak module that reads
+ * argv, writes files, handles signals or exits. A measurement, not a test: it exits 0 whether or
+ * not the targets are met.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createChildGroup } from './fleet/children';
+import { parseSoakArgs, SOAK_USAGE, type SoakOptions } from './soak/options';
+import { buildReport, formatReport, reportJson } from './soak/report';
+import { runSoak, type SoakRun } from './soak/run';
+
+/** Start-up, the idle scrapes, the exit and the baseline on top of the load; past this the run is stuck. */
+const WATCHDOG_SLACK_SEC = 120;
+
+function expectedSec(options: Readonly<SoakOptions>): number {
+  return options.baselineSec + options.durationSec;
+}
+
+async function main(): Promise<void> {
+  const parsed = parseSoakArgs(process.argv.slice(2));
+  if (!parsed.ok) {
+    for (const problem of parsed.problems) process.stderr.write(`bench:soak: ${problem}\n`);
+    process.stderr.write(`${SOAK_USAGE}\n`);
+    process.exit(2);
+  }
+  const { options } = parsed;
+  if (options.help) {
+    process.stdout.write(`${SOAK_USAGE}\n`);
+    return;
+  }
+  const distDir = path.resolve(__dirname, '..');
+  for (const entry of ['cli/main.js', 'sandbox/cli.js', 'bench/soak/probe.js']) {
+    if (!fs.existsSync(path.join(distDir, entry))) {
+      process.stderr.write(`bench:soak: ${distDir} has no ${entry}; run npm run build first\n`);
+      process.exit(2);
+    }
+  }
+
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-soak-'));
+  const group = createChildGroup();
+  // Whatever happens, no redis-server, sandbox or gateway outlives the bench.
+  process.once('exit', () => group.killAllNow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`bench:soak: ${signal}; stopping every child process (logs kept in ${workDir})\n`);
+      group.killAllNow();
+      process.exit(130);
+    });
+  }
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench:soak: still running well past its expected time; stopping (logs kept in ${workDir})\n`);
+    group.killAllNow();
+    process.exit(1);
+  }, (expectedSec(options) + WATCHDOG_SLACK_SEC) * 1000);
+  watchdog.unref();
+
+  process.stderr.write(`bench:soak: about ${Math.ceil(expectedSec(options))} s of load; logs in ${workDir}\n`);
+  let run: SoakRun;
+  try {
+    run = await runSoak(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) });
+  } catch (error) {
+    await group.stopAll();
+    process.stderr.write(`bench:soak: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n(logs kept in ${workDir})\n`);
+    process.exit(1);
+  }
+  await group.stopAll();
+  clearTimeout(watchdog);
+
+  const cpus = os.cpus();
+  const report = buildReport(run, options, {
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+    cpuCount: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  }, new Date());
+  const outFile = path.resolve(options.outFile);
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.writeFileSync(outFile, reportJson(report));
+  if (!options.keepLogs) fs.rmSync(workDir, { recursive: true, force: true });
+  process.stdout.write(`${formatReport(report)}\n\nsaved ${displayPath(outFile)}${options.keepLogs ? `; logs in ${workDir}` : ''}\n`);
+}
+
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' || relative.startsWith('..') ? file : relative;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:soak: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
