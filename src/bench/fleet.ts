@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { renderChart } from './fleet/chart';
-import { createChildGroup } from './fleet/children';
 import { FLEET_USAGE, parseFleetArgs, type FleetOptions } from './fleet/options';
 import { buildReport, formatReport } from './fleet/report';
 import { runFleet } from './fleet/run';
+import { superviseRun } from './supervised-run';
 
 /** Start-up, settling and closing on top of the load; past this the run is stuck, and is stopped. */
 const PER_SCENARIO_SLACK_SEC = 20;
@@ -39,35 +39,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-fleet-'));
-  const group = createChildGroup();
-  // Whatever happens, no redis-server, sandbox or gateway outlives the bench.
-  process.once('exit', () => group.killAllNow());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`bench:fleet: ${signal}; stopping every child process (logs kept in ${workDir})\n`);
-      group.killAllNow();
-      process.exit(130);
-    });
-  }
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench:fleet: still running well past its expected time; stopping (logs kept in ${workDir})\n`);
-    group.killAllNow();
-    process.exit(1);
-  }, (expectedSec(options) + WATCHDOG_SLACK_SEC) * 1000);
-  watchdog.unref();
-
-  process.stderr.write(`bench:fleet: about ${expectedSec(options)} s; logs in ${workDir}\n`);
-  let run;
-  try {
-    run = await runFleet(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) });
-  } catch (error) {
-    await group.stopAll();
-    process.stderr.write(`bench:fleet: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n(logs kept in ${workDir})\n`);
-    process.exit(1);
-  }
-  await group.stopAll();
-  clearTimeout(watchdog);
+  const { result: run, workDir } = await superviseRun('fleet', expectedSec(options), WATCHDOG_SLACK_SEC, (workDir, group) =>
+    runFleet(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
+  );
 
   const cpus = os.cpus();
   const report = buildReport(run, options, {

@@ -8,10 +8,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createChildGroup } from './fleet/children';
 import { parseSoakArgs, SOAK_USAGE, type SoakOptions } from './soak/options';
 import { buildReport, formatReport, reportJson } from './soak/report';
-import { runSoak, type SoakRun } from './soak/run';
+import { runSoak } from './soak/run';
+import { superviseRun } from './supervised-run';
 
 /** Start-up, the idle scrapes, the exit and the baseline on top of the load; past this the run is stuck. */
 const WATCHDOG_SLACK_SEC = 120;
@@ -40,35 +40,9 @@ async function main(): Promise<void> {
     }
   }
 
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-soak-'));
-  const group = createChildGroup();
-  // Whatever happens, no redis-server, sandbox or gateway outlives the bench.
-  process.once('exit', () => group.killAllNow());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`bench:soak: ${signal}; stopping every child process (logs kept in ${workDir})\n`);
-      group.killAllNow();
-      process.exit(130);
-    });
-  }
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench:soak: still running well past its expected time; stopping (logs kept in ${workDir})\n`);
-    group.killAllNow();
-    process.exit(1);
-  }, (expectedSec(options) + WATCHDOG_SLACK_SEC) * 1000);
-  watchdog.unref();
-
-  process.stderr.write(`bench:soak: about ${Math.ceil(expectedSec(options))} s of load; logs in ${workDir}\n`);
-  let run: SoakRun;
-  try {
-    run = await runSoak(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) });
-  } catch (error) {
-    await group.stopAll();
-    process.stderr.write(`bench:soak: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n(logs kept in ${workDir})\n`);
-    process.exit(1);
-  }
-  await group.stopAll();
-  clearTimeout(watchdog);
+  const { result: run, workDir } = await superviseRun('soak', expectedSec(options), WATCHDOG_SLACK_SEC, (workDir, group) =>
+    runSoak(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
+  );
 
   const cpus = os.cpus();
   const report = buildReport(run, options, {
