@@ -5,13 +5,12 @@
  * A measurement, not a test: it exits 0 whether or not the targets are met.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { renderChart } from './fleet/chart';
 import { FLEET_USAGE, parseFleetArgs, type FleetOptions } from './fleet/options';
 import { buildReport, formatReport } from './fleet/report';
 import { runFleet } from './fleet/run';
-import { superviseRun } from './supervised-run';
+import { builtDist, machineInfo, superviseRun } from './supervised-run';
 
 /** Start-up, settling and closing on top of the load; past this the run is stuck, and is stopped. */
 const PER_SCENARIO_SLACK_SEC = 20;
@@ -33,24 +32,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${FLEET_USAGE}\n`);
     return;
   }
-  const distDir = path.resolve(__dirname, '..');
-  if (!fs.existsSync(path.join(distDir, 'cli/main.js')) || !fs.existsSync(path.join(distDir, 'sandbox/cli.js'))) {
-    process.stderr.write(`bench:fleet: ${distDir} has no compiled gateway or sandbox; run npm run build first\n`);
-    process.exit(2);
-  }
+  const distDir = builtDist('fleet', ['cli/main.js', 'sandbox/cli.js']);
 
   const { result: run, workDir } = await superviseRun('fleet', expectedSec(options), WATCHDOG_SLACK_SEC, (workDir, group) =>
     runFleet(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
   );
 
-  const cpus = os.cpus();
-  const report = buildReport(run, options, {
-    node: process.version,
-    platform: `${process.platform}/${process.arch}`,
-    cpuCount: cpus.length,
-    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
-  }, new Date());
+  const report = buildReport(run, options, machineInfo(), new Date());
   const outFile = path.resolve(options.outFile);
   const chartFile = path.resolve(options.chartFile);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });

@@ -6,12 +6,11 @@
  * not the targets are met.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseSoakArgs, SOAK_USAGE, type SoakOptions } from './soak/options';
 import { buildReport, formatReport, reportJson } from './soak/report';
 import { runSoak } from './soak/run';
-import { superviseRun } from './supervised-run';
+import { builtDist, machineInfo, superviseRun } from './supervised-run';
 
 /** Start-up, the idle scrapes, the exit and the baseline on top of the load; past this the run is stuck. */
 const WATCHDOG_SLACK_SEC = 120;
@@ -32,26 +31,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${SOAK_USAGE}\n`);
     return;
   }
-  const distDir = path.resolve(__dirname, '..');
-  for (const entry of ['cli/main.js', 'sandbox/cli.js', 'bench/soak/probe.js']) {
-    if (!fs.existsSync(path.join(distDir, entry))) {
-      process.stderr.write(`bench:soak: ${distDir} has no ${entry}; run npm run build first\n`);
-      process.exit(2);
-    }
-  }
+  const distDir = builtDist('soak', ['cli/main.js', 'sandbox/cli.js', 'bench/soak/probe.js']);
 
   const { result: run, workDir } = await superviseRun('soak', expectedSec(options), WATCHDOG_SLACK_SEC, (workDir, group) =>
     runSoak(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
   );
 
-  const cpus = os.cpus();
-  const report = buildReport(run, options, {
-    node: process.version,
-    platform: `${process.platform}/${process.arch}`,
-    cpuCount: cpus.length,
-    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
-  }, new Date());
+  const report = buildReport(run, options, machineInfo(), new Date());
   const outFile = path.resolve(options.outFile);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   fs.writeFileSync(outFile, reportJson(report));

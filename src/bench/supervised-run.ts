@@ -45,3 +45,27 @@ export async function superviseRun<T>(name: string, expectedSec: number, watchdo
     clearTimeout(watchdog);
   }
 }
+
+/** The compiled tree the bench spawns from; exits 2 when an entry is missing (not built). */
+export function builtDist(name: string, entries: readonly string[]): string {
+  const distDir = path.resolve(__dirname, '..');
+  for (const entry of entries) {
+    if (!fs.existsSync(path.join(distDir, entry))) {
+      process.stderr.write(`bench:${name}: ${distDir} has no ${entry}; run npm run build first\n`);
+      process.exit(2);
+    }
+  }
+  return distDir;
+}
+
+/** What a saved figure was measured on. */
+export function machineInfo() {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+    cpuCount: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
