@@ -20,7 +20,7 @@ import { statusClass, type GatewayMetrics } from './observability/metrics';
 import { checkTarget } from './target';
 import { effectiveMaxWaitMs } from './rate-slot';
 import { isRepeatable, sendWithRetries, type AttemptsResult, type RetryOptions } from './upstream-attempts';
-import type { CreateTicket, LeastPrivilegeGuard } from './least-privilege/guard';
+import type { CreateEnding, LeastPrivilegeGuard } from './least-privilege/guard';
 import { listOwnComputes, listPaging } from './own-computes-list';
 import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
 
@@ -101,6 +101,10 @@ const tooMany = (retryAfterMs: number, reason: string): GatewayRejection => ({
   reason,
 });
 const deny = <T>(rejection: GatewayRejection): StepResult<T> => ({ ok: false, rejection });
+function createEnding(sent: AttemptsResult): CreateEnding {
+  if (sent.kind !== 'sent') return { kind: 'not-sent' };
+  return sent.outcome.kind === 'captured' ? { kind: 'answered', status: sent.outcome.upstreamStatus, body: sent.outcome.body } : { kind: 'lost' };
+}
 const isSuccess = (outcome: ForwardOutcome): boolean => outcome.kind !== 'failed' && outcome.upstreamStatus >= 200 && outcome.upstreamStatus < 300;
 /** A create's 202 carries one compute; far below this. */
 const MAX_CREATE_ANSWER_BYTES = 1024 * 1024;
@@ -250,21 +254,18 @@ export function createPipeline(deps: PipelineDeps) {
         return settleAttempts(record, ctx, res, listed);
       }
 
-      let ticket: CreateTicket | undefined;
+      const send = (forward: ForwardRequest) =>
+        sendWithRetries(attemptDeps, { ...common, request: forward, repeatable: isRepeatable(operation, headers.headers), deadlineAtMs: deps.now() + maxWait.maxWaitMs });
       if (operation.id === 'computes.create') {
         // A repeat of a create (same Idempotency-Key) takes the same place, not a second one.
         const reserved = await deps.guard.reserveCreate(caller, headers.headers['idempotency-key'] ?? record.requestId);
         if (!reserved.ok) return reserved.rejection;
-        ticket = reserved.value;
-        // The new compute's id must be in the ledger before the caller can use it.
-        request.capture = { maxBytes: MAX_CREATE_ANSWER_BYTES };
+        // Held in memory: the new compute's id must be in the ledger before the caller can use it.
+        const sent = await send({ ...request, capture: { maxBytes: MAX_CREATE_ANSWER_BYTES } });
+        if (reserved.value) await deps.guard.settleCreate(reserved.value, createEnding(sent));
+        return settleAttempts(record, ctx, res, sent);
       }
-      const sent = await sendWithRetries(attemptDeps, { ...common, request, repeatable: isRepeatable(operation, headers.headers), deadlineAtMs: deps.now() + maxWait.maxWaitMs });
-      if (ticket) {
-        const outcome = sent.kind === 'sent' ? sent.outcome : undefined;
-        // Not sent at all (429, caller gone) frees the place like a refusal; a lost answer keeps it held.
-        await deps.guard.settleCreate(ticket, outcome === undefined ? { status: 0, body: Buffer.alloc(0) } : outcome.kind === 'captured' ? { status: outcome.upstreamStatus, body: outcome.body } : undefined);
-      }
+      const sent = await send(request);
       if (operation.id === 'computes.delete' && sent.kind === 'sent' && isSuccess(sent.outcome) && target.params.id !== undefined) {
         await deps.guard.recordDeleted(caller, target.params.id);
       }

@@ -26,6 +26,14 @@ export interface GuardDeps {
 
 export type GuardResult<T> = { ok: true; value: T } | { ok: false; rejection: GatewayRejection };
 
+/** How a create ended, for its place under the quotas. */
+export type CreateEnding =
+  | { kind: 'answered'; status: number; body: Buffer }
+  /** Never forwarded (the schedule refused it, the caller left): nothing was created. */
+  | { kind: 'not-sent' }
+  /** Forwarded, answer lost (connection failure, timeout): the compute may exist. */
+  | { kind: 'lost' };
+
 /** What a create's reservation needs to be settled once the upstream has answered. */
 export interface CreateTicket {
   accountId: string;
@@ -149,15 +157,14 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
   }
 
   /**
-   * After the upstream's answer to a create: a 2xx makes the compute live and the caller's; a
-   * refusal frees the place; no answer (a transport failure) leaves the place held until `holdMs`,
-   * since the compute may exist.
+   * After a create: a 2xx makes the compute live and the caller's; a refusal, or no send at all,
+   * frees the place; a lost answer leaves it held until `holdMs`, since the compute may exist.
    */
-  async function settleCreate(ticket: CreateTicket, answer: { status: number; body: Buffer } | undefined): Promise<void> {
+  async function settleCreate(ticket: CreateTicket, ending: CreateEnding): Promise<void> {
     try {
-      if (answer === undefined) return;
-      if (answer.status >= 200 && answer.status < 300) {
-        const computeId = createdComputeId(answer.body);
+      if (ending.kind === 'lost') return;
+      if (ending.kind === 'answered' && ending.status >= 200 && ending.status < 300) {
+        const computeId = createdComputeId(ending.body);
         if (computeId !== undefined) return await ledger.commitCreate(ticket.accountId, ticket.callerId, ticket.reservationId, computeId);
         logger.error({ caller: ticket.callerId, requestId: ticket.reservationId }, 'create answered without a compute id; its place stays held until it expires');
         return;

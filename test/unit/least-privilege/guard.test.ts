@@ -129,13 +129,13 @@ describe('the ledger unreachable', () => {
 });
 
 describe('reserveCreate and settleCreate', () => {
-  const accepted = (id: string) => ({ status: 202, body: body({ success: true, data: { id } }) });
+  const accepted = (id: string) => ({ kind: 'answered' as const, status: 202, body: body({ success: true, data: { id } }) });
 
   it('a 2xx makes the compute live and owned; a refusal frees the place; a lost answer keeps it held', async () => {
     const { guard, caller, ledger } = setup();
     const first = await guard.reserveCreate(caller, 'k1');
     if (!first.ok || !first.value) throw new Error('the first create should get a place');
-    await guard.settleCreate(first.value, { status: 400, body: body({}) });
+    await guard.settleCreate(first.value, { kind: 'answered', status: 400, body: body({}) });
     const second = await guard.reserveCreate(caller, 'k2');
     if (!second.ok || !second.value) throw new Error('the refused create should have freed its place');
     await guard.settleCreate(second.value, accepted('77'));
@@ -146,8 +146,16 @@ describe('reserveCreate and settleCreate', () => {
     await guard.recordDeleted(caller, '77');
     const fourth = await guard.reserveCreate(caller, 'k4');
     if (!fourth.ok || !fourth.value) throw new Error('the delete should have freed a place');
-    await guard.settleCreate(fourth.value, undefined);
+    await guard.settleCreate(fourth.value, { kind: 'lost' });
     expect((await guard.reserveCreate(caller, 'k5')).ok).toBe(false);
+  });
+
+  it('a create never sent (refused by the schedule, caller gone) frees its place', async () => {
+    const { guard, caller } = setup();
+    const first = await guard.reserveCreate(caller, 'k1');
+    if (!first.ok || !first.value) throw new Error('the first create should get a place');
+    await guard.settleCreate(first.value, { kind: 'not-sent' });
+    expect((await guard.reserveCreate(caller, 'k2')).ok).toBe(true);
   });
 
   it('shadow mode: over the quota the create goes on, counted', async () => {
