@@ -6,7 +6,6 @@
  * that adds up.
  */
 import type { ForwardRequest } from './forward/proxy';
-import type { GatewayRejection } from './errors';
 import type { LeastPrivilegeGuard } from './least-privilege/guard';
 import { isObject } from './least-privilege/guard';
 import { sendWithRetries, type AttemptContext, type AttemptDeps, type AttemptsResult } from './upstream-attempts';
@@ -31,7 +30,8 @@ export function listPaging(query: ReadonlyArray<[string, string]>): ListPaging |
   return paging;
 }
 
-export type OwnListResult = AttemptsResult | { kind: 'answered'; attempts: number; queueWaitMs: number } | { kind: 'rejected'; rejection: GatewayRejection; attempts: number };
+/** `answered`: the filtered page is written; otherwise what the caller gets instead (as from one attempt chain). */
+export type OwnListResult = AttemptsResult | { kind: 'answered'; attempts: number; queueWaitMs: number };
 
 interface ListEnvelope {
   success: boolean;
@@ -58,7 +58,6 @@ export async function listOwnComputes(deps: AttemptDeps & { guard: LeastPrivileg
   const owned: unknown[] = [];
   let attempts = 0;
   let queueWaitMs = 0;
-  let last: { envelope: ListEnvelope; sent: Extract<AttemptsResult, { kind: 'sent' }> } | undefined;
 
   for (let page = 1; page <= MAX_UPSTREAM_PAGES; page += 1) {
     const request: ForwardRequest = {
@@ -76,13 +75,16 @@ export async function listOwnComputes(deps: AttemptDeps & { guard: LeastPrivileg
     if (outcome.kind !== 'captured' || outcome.upstreamStatus !== 200) return { ...sent, attempts, queueWaitMs };
     const envelope = parseListEnvelope(outcome.body);
     if (envelope === undefined) return badUpstreamList('upstream-list-unreadable');
-    const ids = envelope.data.map((item) => (isObject(item) && typeof item.id === 'string' ? item.id : ''));
-    const owners = await deps.guard.owners(ctx.caller, ids);
+    // An item without a string id is nobody's.
+    const ids = envelope.data.map((item) => (isObject(item) && typeof item.id === 'string' ? item.id : undefined));
+    const known = ids.filter((id): id is string => id !== undefined);
+    const owners = await deps.guard.owners(ctx.caller, known);
     if (!owners.ok) return { kind: 'rejected', rejection: owners.rejection, attempts };
+    const ownerOf = new Map(known.map((id, i) => [id, owners.value[i]]));
     envelope.data.forEach((item, i) => {
-      if (owners.value[i] === ctx.caller.callerId) owned.push(item);
+      const id = ids[i];
+      if (id !== undefined && ownerOf.get(id) === ctx.caller.callerId) owned.push(item);
     });
-    last = { envelope, sent };
     if (envelope.data.length < UPSTREAM_PAGE_LIMIT || page * UPSTREAM_PAGE_LIMIT >= envelope.meta.total) {
       const { page: wanted, limit } = ctx.paging;
       const body = {
@@ -90,9 +92,9 @@ export async function listOwnComputes(deps: AttemptDeps & { guard: LeastPrivileg
         data: owned.slice((wanted - 1) * limit, wanted * limit),
         meta: { ...envelope.meta, total: owned.length, page: wanted, limit },
       };
-      if (outcome.kind === 'captured') deps.forwarder.relay(ctx.res, outcome, Buffer.from(JSON.stringify(body)));
+      deps.forwarder.relay(ctx.res, outcome, Buffer.from(JSON.stringify(body)));
       return { kind: 'answered', attempts, queueWaitMs };
     }
   }
-  return last === undefined ? badUpstreamList('upstream-list-empty') : badUpstreamList('upstream-list-too-long');
+  return badUpstreamList('upstream-list-too-long');
 }
