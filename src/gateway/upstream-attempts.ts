@@ -10,7 +10,7 @@ import type { Operation } from '../catalog/catalog';
 import type { RateSchedule } from '../schedule';
 import type { CallerAccess } from './access';
 import type { GatewayRejection } from './errors';
-import type { CapturedResponse, ForwardOutcome, ForwardRequest, Forwarder } from './forward/proxy';
+import type { ForwardOutcome, ForwardRequest, Forwarder } from './forward/proxy';
 import type { GatewayMetrics } from './observability/metrics';
 import { awaitRateSlot, QUEUE_WAIT_HEADER } from './rate-slot';
 
@@ -139,9 +139,4 @@ function finalAnswer(last: ForwardOutcome, attempts: number, queueWaitMs: number
 function retryReason(outcome: ForwardOutcome): string {
   if (outcome.kind === 'captured') return `status-${outcome.upstreamStatus}`;
   return outcome.kind === 'failed' ? 'connection' : 'none';
-}
-
-/** Whether the caller is still owed an answer for a captured outcome (the request path relays it). */
-export function isCaptured(outcome: ForwardOutcome): outcome is CapturedResponse {
-  return outcome.kind === 'captured';
 }
