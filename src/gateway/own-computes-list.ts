@@ -7,7 +7,8 @@
  */
 import type { ForwardRequest } from './forward/proxy';
 import type { LeastPrivilegeGuard } from './least-privilege/guard';
-import { isObject } from './least-privilege/guard';
+import { isObject, type GuardResult } from './least-privilege/guard';
+import type { CallerAccess } from './access';
 import { sendWithRetries, type AttemptContext, type AttemptDeps, type AttemptsResult } from './upstream-attempts';
 
 /** The provider's largest page. */
@@ -15,7 +16,7 @@ export const UPSTREAM_PAGE_LIMIT = 100;
 /** 10 000 computes; an account beyond that is answered 502 rather than scanned for ever. */
 export const MAX_UPSTREAM_PAGES = 100;
 /** One page of 100 computes is far below this. */
-const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+export const MAX_LIST_PAGE_BYTES = 4 * 1024 * 1024;
 
 export interface ListPaging {
   page: number;
@@ -52,6 +53,27 @@ function parseListEnvelope(body: Buffer): ListEnvelope | undefined {
   }
 }
 
+/** The items of a list page that the caller created; an item without a string id is nobody's. */
+async function callersOwn(guard: LeastPrivilegeGuard, caller: CallerAccess, items: readonly unknown[]): Promise<GuardResult<unknown[]>> {
+  const ids = items.map((item) => (isObject(item) && typeof item.id === 'string' ? item.id : undefined));
+  const known = ids.filter((id): id is string => id !== undefined);
+  const owners = await guard.owners(caller, known);
+  if (!owners.ok) return owners;
+  const ownerOf = new Map(known.map((id, i) => [id, owners.value[i]]));
+  return { ok: true, value: items.filter((_, i) => ids[i] !== undefined && ownerOf.get(ids[i]!) === caller.callerId) };
+}
+
+/**
+ * Shadow mode for a list: the caller gets the page unfiltered; how many of its computes would have
+ * been hidden is logged and counted. A page that cannot be read or checked is simply relayed.
+ */
+export async function countHiddenInShadow(guard: LeastPrivilegeGuard, caller: CallerAccess, page: Buffer): Promise<void> {
+  const envelope = parseListEnvelope(page);
+  if (envelope === undefined) return;
+  const mine = await callersOwn(guard, caller, envelope.data);
+  if (mine.ok && mine.value.length < envelope.data.length) guard.shadowHidden(caller, envelope.data.length - mine.value.length);
+}
+
 const badUpstreamList = (reason: string): OwnListResult => ({ kind: 'rejected', rejection: { code: 'UPSTREAM_UNAVAILABLE', reason }, attempts: 0 });
 
 export async function listOwnComputes(deps: AttemptDeps & { guard: LeastPrivilegeGuard; maxWaitMs: number }, ctx: Omit<AttemptContext, 'request' | 'repeatable' | 'deadlineAtMs'> & { headers: Record<string, string>; paging: ListPaging }): Promise<OwnListResult> {
@@ -63,7 +85,7 @@ export async function listOwnComputes(deps: AttemptDeps & { guard: LeastPrivileg
     const request: ForwardRequest = {
       upstreamPath: `/computes?page=${page}&limit=${UPSTREAM_PAGE_LIMIT}`,
       headers: ctx.headers,
-      capture: { maxBytes: MAX_PAGE_BYTES },
+      capture: { maxBytes: MAX_LIST_PAGE_BYTES },
     };
     // Each page is a request of its own: its own slot, its own deadline.
     const sent = await sendWithRetries(deps, { ...ctx, request, repeatable: true, deadlineAtMs: deps.now() + deps.maxWaitMs });
@@ -75,16 +97,9 @@ export async function listOwnComputes(deps: AttemptDeps & { guard: LeastPrivileg
     if (outcome.kind !== 'captured' || outcome.upstreamStatus !== 200) return { ...sent, attempts, queueWaitMs };
     const envelope = parseListEnvelope(outcome.body);
     if (envelope === undefined) return badUpstreamList('upstream-list-unreadable');
-    // An item without a string id is nobody's.
-    const ids = envelope.data.map((item) => (isObject(item) && typeof item.id === 'string' ? item.id : undefined));
-    const known = ids.filter((id): id is string => id !== undefined);
-    const owners = await deps.guard.owners(ctx.caller, known);
-    if (!owners.ok) return { kind: 'rejected', rejection: owners.rejection, attempts };
-    const ownerOf = new Map(known.map((id, i) => [id, owners.value[i]]));
-    envelope.data.forEach((item, i) => {
-      const id = ids[i];
-      if (id !== undefined && ownerOf.get(id) === ctx.caller.callerId) owned.push(item);
-    });
+    const mine = await callersOwn(deps.guard, ctx.caller, envelope.data);
+    if (!mine.ok) return { kind: 'rejected', rejection: mine.rejection, attempts };
+    owned.push(...mine.value);
     if (envelope.data.length < UPSTREAM_PAGE_LIMIT || page * UPSTREAM_PAGE_LIMIT >= envelope.meta.total) {
       const { page: wanted, limit } = ctx.paging;
       const body = {

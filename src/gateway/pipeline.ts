@@ -21,7 +21,7 @@ import { checkTarget } from './target';
 import { effectiveMaxWaitMs } from './rate-slot';
 import { isRepeatable, sendWithRetries, type AttemptsResult, type RetryOptions } from './upstream-attempts';
 import type { CreateEnding, LeastPrivilegeGuard } from './least-privilege/guard';
-import { listOwnComputes, listPaging } from './own-computes-list';
+import { countHiddenInShadow, listOwnComputes, listPaging, MAX_LIST_PAGE_BYTES } from './own-computes-list';
 import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
 
 export interface PipelineOptions {
@@ -263,6 +263,12 @@ export function createPipeline(deps: PipelineDeps) {
         // Held in memory: the new compute's id must be in the ledger before the caller can use it.
         const sent = await send({ ...request, capture: { maxBytes: MAX_CREATE_ANSWER_BYTES } });
         if (reserved.value) await deps.guard.settleCreate(reserved.value, createEnding(sent));
+        return settleAttempts(record, ctx, res, sent);
+      }
+      if (operation.id === 'computes.list' && caller.leastPrivilege.ownership) {
+        // Shadow mode (the enforced case is above): the page unfiltered, what it would hide counted.
+        const sent = await send({ ...request, capture: { maxBytes: MAX_LIST_PAGE_BYTES } });
+        if (sent.kind === 'sent' && sent.outcome.kind === 'captured' && sent.outcome.upstreamStatus === 200) await countHiddenInShadow(deps.guard, caller, sent.outcome.body);
         return settleAttempts(record, ctx, res, sent);
       }
       const sent = await send(request);

@@ -196,7 +196,13 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
     }
   }
 
-  return { checkBody, checkOwnership, reserveCreate, settleCreate, recordDeleted, owners };
+  /** Shadow mode: a list page showed `count` computes that ownership would have hidden. */
+  function shadowHidden(caller: CallerAccess, count: number): void {
+    metrics.leastPrivilegeDenials.inc({ caller: caller.callerId, check: 'ownership', mode: 'shadow' });
+    logger.warn({ caller: caller.callerId, check: 'ownership', wouldHide: count }, 'shadow mode: this list would have hidden computes the caller did not create');
+  }
+
+  return { checkBody, checkOwnership, reserveCreate, settleCreate, recordDeleted, owners, shadowHidden };
 }
 
 export type LeastPrivilegeGuard = ReturnType<typeof createLeastPrivilegeGuard>;
