@@ -10,7 +10,8 @@ import { renderChart } from './fleet/chart';
 import { FLEET_USAGE, parseFleetArgs, type FleetOptions } from './fleet/options';
 import { buildReport, formatReport } from './fleet/report';
 import { runFleet } from './fleet/run';
-import { builtDist, machineInfo, superviseRun } from './supervised-run';
+import { machineInfo } from './machine';
+import { builtDist, superviseRun } from './supervised-run';
 
 /** Start-up, settling and closing on top of the load; past this the run is stuck, and is stopped. */
 const PER_SCENARIO_SLACK_SEC = 20;

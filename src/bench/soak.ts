@@ -10,7 +10,8 @@ import path from 'node:path';
 import { parseSoakArgs, SOAK_USAGE, type SoakOptions } from './soak/options';
 import { buildReport, formatReport, reportJson } from './soak/report';
 import { runSoak } from './soak/run';
-import { builtDist, machineInfo, superviseRun } from './supervised-run';
+import { machineInfo } from './machine';
+import { builtDist, superviseRun } from './supervised-run';
 
 /** Start-up, the idle scrapes, the exit and the baseline on top of the load; past this the run is stuck. */
 const WATCHDOG_SLACK_SEC = 120;

@@ -57,15 +57,3 @@ export function builtDist(name: string, entries: readonly string[]): string {
   }
   return distDir;
 }
-
-/** What a saved figure was measured on. */
-export function machineInfo() {
-  const cpus = os.cpus();
-  return {
-    node: process.version,
-    platform: `${process.platform}/${process.arch}`,
-    cpuCount: cpus.length,
-    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
-  };
-}

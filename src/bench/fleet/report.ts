@@ -1,17 +1,11 @@
 /** The saved report (JSON) and the printed tables, pure. */
+import type { MachineInfo } from '../machine';
 import type { ClassFigures, Percentiles, PhaseFigures } from './figures';
 import type { FleetOptions } from './options';
 import type { FleetRun, PhaseResult, ScenarioResult } from './run';
 import { PROVIDER_LIMITS, REPLICAS } from './stack';
 import type { TargetCheck } from './targets';
 
-export interface MachineInfo {
-  node: string;
-  platform: string;
-  cpuCount: number;
-  cpuModel: string;
-  loadAverage: number[];
-}
 
 export interface FleetReport {
   generatedAt: string;

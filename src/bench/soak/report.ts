@@ -1,4 +1,5 @@
 /** The saved report (JSON) and the printed tables, pure. */
+import type { MachineInfo } from '../machine';
 import { KINDS } from './classify';
 import { soakFigures, type DriftKey, type SoakFigures, type WindowFigures } from './figures';
 import type { Example } from './load';
@@ -7,14 +8,6 @@ import type { SoakOptions } from './options';
 import { UPSTREAM_TIMEOUT_MS } from './policy';
 import type { SoakRun } from './run';
 
-export interface MachineInfo {
-  node: string;
-  platform: string;
-  cpuCount: number;
-  cpuModel: string;
-  /** 1, 5 and 15 minutes, at the end of the run. */
-  loadAverage: number[];
-}
 
 export interface SoakReport {
   generatedAt: string;
