@@ -16,6 +16,7 @@ import { createLogger } from '../../src/gateway/observability/logger';
 import { parsePolicy, type Policy } from '../../src/gateway/policy';
 import { keyLabel, startSandbox, type ClassStats, type RunningSandbox, type StartSandboxOptions, type StatsClass } from '../../src/sandbox';
 import { AUDIENCE, HS_KID, ISSUER, OWNER_KEY } from './gateway-harness';
+import { startRedisServer, type RedisServer } from './redis-server';
 
 export const READ_TARGET = '/api/v1/regions';
 /** A write the sandbox counts (rate limit first) and then answers 404: no compute to create or clean up. */
@@ -362,4 +363,29 @@ export function statusCounts(sent: readonly Sent[]): Record<string, number> {
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
+}
+
+/**
+ * The fleets and redis-servers one test file starts, all stopped after its tests: fleets first,
+ * since their gateways hold connections to the servers.
+ */
+export function fleetsForFile(): { fleet(options: FleetOptions): Promise<Fleet>; redis(): Promise<RedisServer> } {
+  const fleets: Fleet[] = [];
+  const servers: RedisServer[] = [];
+  afterAll(async () => {
+    await Promise.all(fleets.map((f) => f.close()));
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  return {
+    async fleet(options) {
+      const fleet = await startFleet(options);
+      fleets.push(fleet);
+      return fleet;
+    },
+    async redis() {
+      const server = await startRedisServer();
+      servers.push(server);
+      return server;
+    },
+  };
 }

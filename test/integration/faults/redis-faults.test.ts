@@ -12,13 +12,12 @@
  *   answers 429 nor admits more than the limit in any 1 s span; no create is performed twice.
  *
  * pause-and-outage.test.ts covers the same outage with reads alone; here writes, retries and a
- * cold start without Redis are part of it. Keyed creates through the outage: the skipped test at
- * the end (the compute ledger answers them 503 while Redis is away).
+ * cold start without Redis are part of it, and keyed creates go through the outage too (a caller
+ * without ownership or quotas does not depend on the compute ledger).
  */
 import { startGateway } from '../../../src/gateway/compose';
 import { createLogger } from '../../../src/gateway/observability/logger';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
-import { startFleet, TEST_SAFETY, waitUntil, type Fleet, type FleetOptions } from '../../helpers/fleet-harness';
+import { fleetsForFile, TEST_SAFETY, waitUntil, type Fleet, type FleetOptions } from '../../helpers/fleet-harness';
 import { AccessLog, envelopeProblem, runTraffic, setFaults, sum, tally, type Answer, type Kind, type Send, type Worker } from './fault-traffic';
 
 const LIMITS = { read: 10, write: 3 };
@@ -38,18 +37,8 @@ const FALLBACK_RATE = GATEWAYS.length * (Math.min((LIMITS.read * TEST_SAFETY) / 
 /** The upstream's own answer to each kind when nothing failed. */
 const UPSTREAM_ANSWER: Record<Kind, number> = { read: 200, power: 404, create: 202 };
 
-const fleets: Fleet[] = [];
-const servers: RedisServer[] = [];
-afterAll(async () => {
-  await Promise.all(fleets.map((f) => f.close()));
-  await Promise.all(servers.map((s) => s.stop()));
-});
-
-async function redisServer(): Promise<RedisServer> {
-  const server = await startRedisServer();
-  servers.push(server);
-  return server;
-}
+const started = fleetsForFile();
+const redisServer = started.redis;
 
 async function fleetOn(redisUrl: string): Promise<Fleet> {
   const options: FleetOptions = {
@@ -60,9 +49,7 @@ async function fleetOn(redisUrl: string): Promise<Fleet> {
     sandbox: { limits: { readPerSecond: LIMITS.read, writePerSecond: LIMITS.write }, window: 'sliding' },
     callers: { worker: { maxWaitMs: 1500 } },
   };
-  const fleet = await startFleet(options);
-  fleets.push(fleet);
-  return fleet;
+  return started.fleet(options);
 }
 
 const sendVia = (fleet: Fleet, gateway: number): Send => (caller, method, target, o) =>

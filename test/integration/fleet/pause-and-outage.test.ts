@@ -11,12 +11,12 @@
  *   rate ÷ 3 per gateway without upstream 429s, the gateways return to `shared`, and over the whole
  *   run the sandbox (sliding windows) never admits more than the limit in any 1 s span.
  */
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
+import type { RedisServer } from '../../helpers/redis-server';
 import {
   drive,
   forwarded,
   sleepUntil,
-  startFleet,
+  fleetsForFile,
   statusCounts,
   TEST_SAFETY,
   waitUntil,
@@ -26,25 +26,9 @@ import {
   type Sent,
 } from '../../helpers/fleet-harness';
 
-const fleets: Fleet[] = [];
-const servers: RedisServer[] = [];
-
-afterAll(async () => {
-  await Promise.all(fleets.map((f) => f.close()));
-  await Promise.all(servers.map((s) => s.stop()));
-});
-
-async function redisServer(): Promise<RedisServer> {
-  const server = await startRedisServer();
-  servers.push(server);
-  return server;
-}
-
-async function fleetOf(options: FleetOptions): Promise<Fleet> {
-  const fleet = await startFleet(options);
-  fleets.push(fleet);
-  return fleet;
-}
+const started = fleetsForFile();
+const redisServer = started.redis;
+const fleetOf = started.fleet;
 
 interface Outcome {
   upstream429: number;

@@ -11,38 +11,28 @@
  *
  * One Redis server for the file; every fleet has an account (so a schedule) of its own.
  */
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
+import type { RedisServer } from '../../helpers/redis-server';
 import {
   drive,
   forwarded,
   gatewayRejected,
   READ_TARGET,
-  startFleet,
+  fleetsForFile,
   statusCounts,
   TEST_SAFETY,
   waitUntil,
   watchEventLoop,
   type Fleet,
-  type FleetOptions,
   type FleetReply,
 } from '../../helpers/fleet-harness';
 
+const started = fleetsForFile();
+const fleetOf = started.fleet;
 let redis: RedisServer;
-const fleets: Fleet[] = [];
 
 beforeAll(async () => {
-  redis = await startRedisServer();
+  redis = await started.redis();
 });
-afterAll(async () => {
-  await Promise.all(fleets.map((f) => f.close()));
-  await redis.stop();
-});
-
-async function fleetOf(options: FleetOptions): Promise<Fleet> {
-  const fleet = await startFleet(options);
-  fleets.push(fleet);
-  return fleet;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
