@@ -7,7 +7,8 @@
  */
 import type { ForwardRequest } from './forward/proxy';
 import type { LeastPrivilegeGuard } from './least-privilege/guard';
-import { isObject, type GuardResult } from './least-privilege/guard';
+import { isJsonObject } from './body/strict-json';
+import type { GuardResult } from './least-privilege/guard';
 import type { CallerAccess } from './access';
 import { sendWithRetries, type AttemptContext, type AttemptDeps, type AttemptsResult } from './upstream-attempts';
 
@@ -46,7 +47,7 @@ interface ListEnvelope {
 function parseListEnvelope(body: Buffer): ListEnvelope | undefined {
   try {
     const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (!isObject(parsed) || !Array.isArray(parsed.data) || !isObject(parsed.meta) || typeof parsed.meta.total !== 'number') return undefined;
+    if (!isJsonObject(parsed) || !Array.isArray(parsed.data) || !isJsonObject(parsed.meta) || typeof parsed.meta.total !== 'number') return undefined;
     return parsed as unknown as ListEnvelope;
   } catch {
     return undefined;
@@ -55,7 +56,7 @@ function parseListEnvelope(body: Buffer): ListEnvelope | undefined {
 
 /** The items of a list page that the caller created; an item without a string id is nobody's. */
 async function callersOwn(guard: LeastPrivilegeGuard, caller: CallerAccess, items: readonly unknown[]): Promise<GuardResult<unknown[]>> {
-  const ids = items.map((item) => (isObject(item) && typeof item.id === 'string' ? item.id : undefined));
+  const ids = items.map((item) => (isJsonObject(item) && typeof item.id === 'string' ? item.id : undefined));
   const known = ids.filter((id): id is string => id !== undefined);
   const owners = await guard.owners(caller, known);
   if (!owners.ok) return owners;

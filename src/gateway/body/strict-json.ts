@@ -193,3 +193,8 @@ function stringEnd(text: string, at: number): number | Refusal {
   }
   return syntax(`unterminated string starting at position ${at}`);
 }
+
+/** A parsed JSON object (not an array, not null). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -10,6 +10,7 @@
  */
 import type { OperationId } from '../../catalog/catalog';
 import { quoteValue } from '../body/quote';
+import { isJsonObject } from '../body/strict-json';
 import { matchesAny } from './glob';
 import { OWNER_TAG_PREFIX, isReservedTag } from './owner-tag';
 import type { ConstraintViolation, CreateConstraints, LeastPrivilegePolicy, UpsizeConstraints } from './types';
@@ -27,9 +28,6 @@ function field(body: Body, name: string): unknown {
   return Object.hasOwn(body, name) ? body[name] : undefined;
 }
 
-function isObject(value: unknown): value is Body {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A value as a message shows it: strings quoted and cut, other types by kind. */
 export function describeValue(value: unknown): string {
@@ -157,10 +155,10 @@ const NOT_AN_OBJECT: ConstraintViolation = Object.freeze({ constraint: 'body', m
 export function checkRequestBody(policy: LeastPrivilegePolicy, operationId: OperationId, body: unknown): ConstraintViolation[] {
   const { constraints } = policy;
   if (operationId === 'computes.create' && constraints?.create && hasCreateConstraint(constraints.create)) {
-    return isObject(body) ? checkCreate(constraints.create, body) : [NOT_AN_OBJECT];
+    return isJsonObject(body) ? checkCreate(constraints.create, body) : [NOT_AN_OBJECT];
   }
   if (operationId === 'computes.upsize' && constraints?.upsize?.specifications) {
-    return isObject(body) ? checkUpsize(constraints.upsize, body) : [NOT_AN_OBJECT];
+    return isJsonObject(body) ? checkUpsize(constraints.upsize, body) : [NOT_AN_OBJECT];
   }
   return [];
 }
@@ -171,7 +169,7 @@ export function checkRequestBody(policy: LeastPrivilegePolicy, operationId: Oper
  * to the provider's own validation.
  */
 export function reservedTagViolations(body: unknown): ConstraintViolation[] {
-  if (!isObject(body)) return [];
+  if (!isJsonObject(body)) return [];
   const tags = field(body, 'tags');
   if (!Array.isArray(tags)) return [];
   const reserved = tags.filter((tag): tag is string => typeof tag === 'string' && isReservedTag(tag));

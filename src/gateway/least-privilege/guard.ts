@@ -4,9 +4,9 @@
  * with what the upstream did. In shadow mode a caller's would-be denials are logged and counted
  * and the request goes on. Denials are values, as everywhere in the request path.
  */
-import type { Operation } from '../../catalog/catalog';
+import { PATH_PARAMETER_PATTERNS, type Operation } from '../../catalog/catalog';
 import type { CallerAccess } from '../access';
-import { parseStrictJson } from '../body/strict-json';
+import { isJsonObject, parseStrictJson } from '../body/strict-json';
 import type { GatewayRejection } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
@@ -54,17 +54,14 @@ function constraintRejection(violations: readonly ConstraintViolation[]): Gatewa
   };
 }
 
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The id of the compute in a create's 202 body (`data.id`), if the body has one. */
 export function createdComputeId(body: Buffer): string | undefined {
   try {
     const parsed: unknown = JSON.parse(body.toString('utf8'));
-    const data = isObject(parsed) ? parsed.data : undefined;
-    const id = isObject(data) ? data.id : undefined;
-    return typeof id === 'string' && /^[1-9][0-9]{0,18}$/.test(id) ? id : undefined;
+    const data = isJsonObject(parsed) ? parsed.data : undefined;
+    const id = isJsonObject(data) ? data.id : undefined;
+    return typeof id === 'string' && PATH_PARAMETER_PATTERNS.id!.test(id) ? id : undefined;
   } catch {
     return undefined;
   }
@@ -102,7 +99,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
       if (rejection) return { ok: false, rejection };
     }
     if (body === undefined) return { ok: true, value: body };
-    if (operation.id === 'computes.create' && caller.leastPrivilege.ownership?.ownerTag && isObject(value)) value = withOwnerTag(value, caller.callerId);
+    if (operation.id === 'computes.create' && caller.leastPrivilege.ownership?.ownerTag && isJsonObject(value)) value = withOwnerTag(value, caller.callerId);
     return { ok: true, value: Buffer.from(JSON.stringify(value)) };
   }
 
