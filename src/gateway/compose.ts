@@ -202,7 +202,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const guard = createLeastPrivilegeGuard({ ledger, logger, metrics, holdMs: CREATE_HOLD_MS });
   // Ready with the shared schedule or with a declared fallback: neither fails open nor closed.
   // Until Redis first answers (or the connect timeout passes) the schedule is neither shared nor in fallback.
-  const scheduleCheck = () => (schedule.state().reason === 'connecting' ? 'connecting' : schedule.state().mode);
+  const scheduleCheck = () => {
+    const state = schedule.state();
+    return state.reason === 'connecting' ? 'connecting' : state.mode;
+  };
   let draining = false;
   const readiness: Readiness = {
     check: () => {

@@ -19,7 +19,7 @@ import type { Logger } from './observability/logger';
 import { statusClass, type GatewayMetrics } from './observability/metrics';
 import { checkTarget } from './target';
 import { effectiveMaxWaitMs } from './rate-slot';
-import { isRepeatable, sendWithRetries, type AttemptsResult, type RetryOptions } from './upstream-attempts';
+import { forwardTimed, isRepeatable, sendWithRetries, type AttemptsResult, type RetryOptions } from './upstream-attempts';
 import type { CreateEnding, LeastPrivilegeGuard } from './least-privilege/guard';
 import { countHiddenInShadow, listOwnComputes, listPaging, MAX_LIST_PAGE_BYTES } from './own-computes-list';
 import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
@@ -225,12 +225,8 @@ export function createPipeline(deps: PipelineDeps) {
       if (operation.id === 'computes.create') ctx.write.responseStart = captureResponseStart(res, MAX_CAPTURED_BODY_BYTES);
     }
     const request: ForwardRequest = { upstreamPath: target.upstreamPath, headers: headers.headers, body: bodyBytes };
-    if (!caller) {
-      const startedMs = deps.now();
-      const outcome = await deps.forwarder.forward(req, res, request);
-      metrics.upstreamDuration.observe({ operation: operation.id }, (deps.now() - startedMs) / 1000);
-      return answer(record, ctx, res, outcome);
-    }
+    // Public operations (health) take no slot and are not retried.
+    if (!caller) return answer(record, ctx, res, await forwardTimed({ forwarder: deps.forwarder, metrics, now: deps.now }, req, res, operation, request));
 
     const owned = await deps.guard.checkOwnership(caller, operation, target.params.id);
     if (!owned.ok) return owned.rejection;

@@ -95,6 +95,14 @@ const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener('abort', done, { once: true });
   });
 
+/** One upstream request, its time to the response headers observed. */
+export async function forwardTimed(deps: Pick<AttemptDeps, 'forwarder' | 'metrics' | 'now'>, req: IncomingMessage, res: ServerResponse, operation: Operation, request: ForwardRequest): Promise<ForwardOutcome> {
+  const startedMs = deps.now();
+  const outcome = await deps.forwarder.forward(req, res, request);
+  deps.metrics.upstreamDuration.observe({ operation: operation.id }, (deps.now() - startedMs) / 1000);
+  return outcome;
+}
+
 export async function sendWithRetries(deps: AttemptDeps, ctx: AttemptContext): Promise<AttemptsResult> {
   const random = deps.random ?? Math.random;
   const sleep = deps.sleep ?? defaultSleep;
@@ -123,9 +131,7 @@ export async function sendWithRetries(deps: AttemptDeps, ctx: AttemptContext): P
     const request: ForwardRequest = mayRetry && !ctx.request.capture
       ? { ...ctx.request, capture: { statuses: RETRYABLE_STATUSES, maxBytes: MAX_CAPTURED_ERROR_BYTES } }
       : ctx.request;
-    const startedMs = deps.now();
-    const outcome = await deps.forwarder.forward(ctx.req, ctx.res, request);
-    deps.metrics.upstreamDuration.observe({ operation: ctx.operation.id }, (deps.now() - startedMs) / 1000);
+    const outcome = await forwardTimed(deps, ctx.req, ctx.res, ctx.operation, request);
     if (outcome.kind !== 'failed') deps.onAnswer?.(outcome.upstreamStatus, outcome.upstreamHeaders);
     if (!mayRetry || !isRetryableOutcome(outcome) || ctx.signal.aborted) return { kind: 'sent', outcome, attempts: attempt, queueWaitMs };
     last = outcome;
