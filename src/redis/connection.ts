@@ -67,7 +67,7 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     // The deadline is ours (`withinDeadline`): ioredis's own timer fires after an event-loop stall
     // before the reply that arrived meanwhile is read, and calls a busy process's Redis down. Its
     // timeout stays, much longer, only to drop commands abandoned on a silent connection.
-    commandTimeout: Math.max(1000, commandTimeoutMs * 10),
+    commandTimeout: Math.max(5000, commandTimeoutMs * 20),
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
   });
@@ -167,21 +167,40 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   };
 }
 
+/** How often the deadline checks whether this process, not Redis, is what kept the reply waiting. */
+const DEADLINE_TICK_MS = 10;
+
 /**
- * Rejects with a timeout when `reply` has not settled `ms` after the call. The timer's verdict waits
- * one turn of the event loop (`setImmediate` runs after the poll phase): after a stall, timers run
- * before pending socket reads, so a reply that arrived in time would otherwise lose to its timer.
+ * Rejects with a timeout when `reply` has not settled after `ms` of time in which this process could
+ * have read it. A timeout is evidence that Redis is unreachable only when our own event loop was
+ * free: time spent stalled (a busy CPU, a long GC) is not counted, since the reply may be sitting
+ * unread in the socket. So the deadline advances in ticks, each counting at most twice its length,
+ * and its verdict waits one more turn of the loop (`setImmediate` runs after the poll phase, where
+ * pending socket reads are handled).
  */
 function withinDeadline<T>(reply: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    let responsiveMs = 0;
+    let lastTickAt = performance.now();
     const settle = (finish: () => void): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       finish();
     };
-    const timer = setTimeout(() => setImmediate(() => settle(() => reject(new StoreUnavailableError('timeout', `Command timed out after ${ms} ms`)))), ms);
+    const tick = (): void => {
+      const now = performance.now();
+      responsiveMs += Math.min(now - lastTickAt, 2 * DEADLINE_TICK_MS);
+      lastTickAt = now;
+      if (responsiveMs >= ms) {
+        setImmediate(() => settle(() => reject(new StoreUnavailableError('timeout', `Command timed out after ${ms} ms`))));
+        return;
+      }
+      timer = setTimeout(tick, Math.min(DEADLINE_TICK_MS, ms - responsiveMs));
+    };
+    timer = setTimeout(tick, Math.min(DEADLINE_TICK_MS, ms));
     reply.then(
       (value) => settle(() => resolve(value)),
       (error: unknown) => settle(() => reject(error)),
