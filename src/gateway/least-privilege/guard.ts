@@ -39,6 +39,8 @@ export interface CreateTicket {
   accountId: string;
   callerId: string;
   reservationId: string;
+  /** A place is held under the quotas (to release or commit); false: the create is only recorded once it succeeds. */
+  held: boolean;
 }
 
 const BODY_OPERATIONS = new Set(['computes.create', 'computes.upsize']);
@@ -126,14 +128,21 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
     return rejection ? { ok: false, rejection } : { ok: true, value: undefined };
   }
 
-  /** Takes a place under every quota that applies, atomically; every create is recorded, quotas or not. */
+  /**
+   * Takes a place under every quota that applies, atomically. Every successful create is recorded
+   * (its owner, the live counts), quotas or not; but a create that no quota or ownership depends on
+   * holds no place, so it costs no Redis round trip before it is sent (and none if it is refused).
+   */
   async function reserveCreate(caller: CallerAccess, reservationId: string): Promise<GuardResult<CreateTicket | undefined>> {
     const quotas = caller.leastPrivilege.quotas;
-    const ticket: CreateTicket = { accountId: caller.accountId, callerId: caller.callerId, reservationId };
+    const ids = { accountId: caller.accountId, callerId: caller.callerId, reservationId };
+    const dependsOnLedger = caller.leastPrivilege.ownership !== undefined || quotas !== undefined || caller.accountQuotas?.liveComputes !== undefined;
+    if (!dependsOnLedger) return { ok: true, value: { ...ids, held: false } };
+    const ticket: CreateTicket = { ...ids, held: true };
     let reservation;
     try {
       reservation = await ledger.reserveCreate({
-        ...ticket,
+        ...ids,
         callerLiveMax: quotas?.liveComputes,
         callerPerHourMax: quotas?.createsPerHour,
         accountLiveMax: caller.accountQuotas?.liveComputes,
@@ -141,12 +150,11 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
         holdMs: deps.holdMs,
       });
     } catch (error) {
-      // Only a create that an enforced ownership or quota depends on waits for the ledger; any
-      // other goes on unrecorded (its compute then has no owner), so Redis is not in its path.
-      const dependsOnLedger = !caller.leastPrivilege.shadow && (caller.leastPrivilege.ownership !== undefined || quotas !== undefined || caller.accountQuotas?.liveComputes !== undefined);
+      // Only an enforced ownership or quota waits for the ledger; shadow mode goes on unrecorded.
+      const refused = !caller.leastPrivilege.shadow;
       metrics.ledgerFailures.inc({ operation: 'reserve-create' });
-      logger.error({ err: error, caller: caller.callerId, refused: dependsOnLedger }, 'compute ledger unreachable: the create cannot be counted');
-      return dependsOnLedger ? { ok: false, rejection: ledgerUnavailable('reserve') } : { ok: true, value: undefined };
+      logger.error({ err: error, caller: caller.callerId, refused }, 'compute ledger unreachable: the create cannot be counted');
+      return refused ? { ok: false, rejection: ledgerUnavailable('reserve') } : { ok: true, value: undefined };
     }
     if (reservation.ok) return { ok: true, value: ticket };
     const rejection = denyUnlessShadow(caller, 'quota', quotaRejection(reservation.quota, reservation.limit, reservation.retryAfterMs));
@@ -166,7 +174,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
         logger.error({ caller: ticket.callerId, requestId: ticket.reservationId }, 'create answered without a compute id; its place stays held until it expires');
         return;
       }
-      await ledger.releaseCreate(ticket.accountId, ticket.callerId, ticket.reservationId);
+      if (ticket.held) await ledger.releaseCreate(ticket.accountId, ticket.callerId, ticket.reservationId);
     } catch (error) {
       // The caller still gets the upstream's answer: the compute exists whatever the ledger says.
       metrics.ledgerFailures.inc({ operation: 'settle-create' });

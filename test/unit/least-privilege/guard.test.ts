@@ -158,6 +158,29 @@ describe('reserveCreate and settleCreate', () => {
     expect((await guard.reserveCreate(caller, 'k2')).ok).toBe(true);
   });
 
+  it('a caller with no quota or ownership holds no place (no ledger call before the send); its created compute is still recorded', async () => {
+    const ledger = new MemoryComputeLedger({});
+    const calls: string[] = [];
+    for (const name of ['reserveCreate', 'releaseCreate', 'commitCreate'] as const) {
+      const original = ledger[name].bind(ledger) as (...args: unknown[]) => Promise<unknown>;
+      (ledger as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        calls.push(name);
+        return original(...args);
+      };
+    }
+    const { guard, caller } = setup({ shadow: false }, ledger);
+    const refused = await guard.reserveCreate(caller, 'k1');
+    if (!refused.ok || !refused.value) throw new Error('an unrestricted create goes on');
+    await guard.settleCreate(refused.value, { kind: 'not-sent' });
+    await guard.settleCreate(refused.value, { kind: 'answered', status: 429, body: body({}) });
+    expect(calls).toEqual([]);
+    const made = await guard.reserveCreate(caller, 'k2');
+    if (!made.ok || !made.value) throw new Error('an unrestricted create goes on');
+    await guard.settleCreate(made.value, accepted('91'));
+    expect(calls).toEqual(['commitCreate']);
+    expect(await ledger.ownerOf('acct', '91')).toBe('svc');
+  });
+
   it('shadow mode: over the quota the create goes on, counted', async () => {
     const { guard, caller, denials } = setup({ quotas: { liveComputes: 1 }, shadow: true });
     await guard.reserveCreate(caller, 'k1');
