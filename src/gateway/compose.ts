@@ -11,9 +11,10 @@ import { cacheVerifiedTokens, createTokenVerifier, VERIFIED_TOKEN_CACHE_DEFAULTS
 import { responseHeadersToReturn } from './forward/headers';
 import { createForwarder } from './forward/proxy';
 import { createLogger, type Logger } from './observability/logger';
-import { createMetrics, type GatewayMetrics } from './observability/metrics';
+import { createMetrics, registerRedisCommandCounts, type GatewayMetrics, type RedisCommandCount } from './observability/metrics';
 import { DEFAULT_RETRY_OPTIONS } from './upstream-attempts';
-import { createComputeLedger } from './least-privilege/ledger';
+import { createComputeLedger, RedisComputeLedger } from './least-privilege/ledger';
+import type { ComputeLedger } from './least-privilege/types';
 import { createLeastPrivilegeGuard } from './least-privilege/guard';
 import { createPipeline, type PipelineOptions, type Protection } from './pipeline';
 import { accountForCaller, authorize, callerForSubject, formatProblem, type ConfigProblem } from './policy';
@@ -200,6 +201,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // Who created which compute, for ownership and quotas: in Redis when the schedule is, else in memory.
   const ledger = createComputeLedger({ redis, now });
   const guard = createLeastPrivilegeGuard({ ledger, logger, metrics, holdMs: CREATE_HOLD_MS });
+  registerRedisCommandCounts(metrics, () => redisCommandCounts(schedule, ledger));
   // Ready with the shared schedule or with a declared fallback: neither fails open nor closed.
   // Until Redis first answers (or the connect timeout passes) the schedule is neither shared nor in fallback.
   const scheduleCheck = () => {
@@ -303,4 +305,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     await audit.file?.close();
     throw error;
   }
+}
+
+/** Round trips by sender, for `strettch_gateway_redis_commands_total` (what `bench:fleet` counts). */
+function redisCommandCounts(schedule: RateSchedule, ledger: ComputeLedger): RedisCommandCount[] {
+  const { redisCommands } = schedule.stats();
+  const scheduleOps = ['reserve', 'pause', 'refused', 'report', 'seed', 'calibrate'] as const;
+  const counts: RedisCommandCount[] = scheduleOps.map((op) => ({ component: 'schedule', op, count: redisCommands[op] }));
+  if (ledger instanceof RedisComputeLedger) {
+    for (const [op, count] of Object.entries(ledger.commandCounts())) counts.push({ component: 'ledger', op, count });
+  }
+  return counts;
 }

@@ -118,7 +118,7 @@ export async function sendWithRetries(deps: AttemptDeps, ctx: AttemptContext): P
       if (ctx.signal.aborted) return { kind: 'aborted', attempts: attempt - 1 };
       deps.metrics.upstreamRetries.inc({ operation: ctx.operation.id, reason: retryReason(last!) });
     }
-    const slot = await awaitRateSlot(deps.schedule, deps.metrics, ctx.caller, ctx.operation, Math.max(0, ctx.deadlineAtMs - deps.now()), ctx.signal);
+    const slot = await awaitRateSlot(deps.schedule, deps.metrics, ctx.caller, ctx.operation, Math.max(0, ctx.deadlineAtMs - deps.now()), ctx.signal, deps.now);
     if (!slot.ok) {
       if ('aborted' in slot) return { kind: 'aborted', attempts: attempt - 1 };
       // A retry that no longer fits: the caller gets the last real answer, not a 429.

@@ -39,6 +39,8 @@ export interface CalendarState {
   callers: Map<string, CallerSlotState>;
   feedbackResetKey?: string;
   feedbackApplied: number;
+  /** The provider window (its reset) of the last upstream refusal. */
+  refusalResetKey?: string;
 }
 
 export interface FairnessParams {
@@ -76,6 +78,8 @@ export interface ScheduleInfo {
   /** last slot − now (negative when idle); replicas keep it to start fallback after it. */
   tailOffsetMs: number;
   floorOffsetMs: number;
+  /** The store's clock when it answered (Redis `TIME`): replicas map slot offsets onto their own clocks with it. */
+  storeNowMs: number;
 }
 
 export type CalendarReply =
@@ -104,6 +108,7 @@ export function scheduleInfo(state: CalendarState, nowMs: number): ScheduleInfo 
     shiftTotalMs: state.shiftTotalMs,
     tailOffsetMs: (state.last ?? nowMs) - nowMs,
     floorOffsetMs: state.floor - nowMs,
+    storeNowMs: nowMs,
   };
 }
 
@@ -261,6 +266,26 @@ export function pauseUntil(state: CalendarState, nowMs: number, untilMs: number)
   shiftQueued(state, nowMs, delta);
   state.floor = untilMs;
   return delta;
+}
+
+export interface UpstreamRefusal {
+  /** Identifies the provider window (its reset timestamp); '' when the answer gave none. */
+  resetKey: string;
+  /** When the provider says it has room again, from now (Retry-After or reset); ≤ 0 when unknown. */
+  resetDelayMs: number;
+}
+
+/**
+ * Proportionate feedback for an upstream 429. One refusal means one request too many: the schedule
+ * gives up one slot (every queued slot moves by one interval, and concurrent refusals add up). A
+ * second refusal in the same provider window means the window is full, not one over: nothing more
+ * fits before the reset the provider announced, so the schedule waits for it.
+ */
+export function applyRefusal(state: CalendarState, nowMs: number, intervalMs: number, refusal: UpstreamRefusal): number {
+  const windowFull = refusal.resetKey !== '' && state.refusalResetKey === refusal.resetKey && refusal.resetDelayMs > 0;
+  state.refusalResetKey = refusal.resetKey;
+  if (windowFull) return pauseUntil(state, nowMs, nowMs + refusal.resetDelayMs);
+  return pauseUntil(state, nowMs, Math.max(nowMs, state.floor) + (state.intervalMs ?? intervalMs));
 }
 
 export interface UpstreamCounts {

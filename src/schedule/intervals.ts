@@ -14,17 +14,46 @@ export function scheduleFor(limits: AccountRateLimits, operationClass: Operation
   return { scheduleClass: operationClass, ratePerSecond: limits[operationClass] };
 }
 
+/** The provider's window: limits are "per second". */
+const WINDOW_MS = 1000;
+
 /**
- * The local rate of one replica while Redis is unreachable. Nominally limit × safety ÷ replicas,
- * but replicas' local schedules are not phase-aligned, so in a 1 s window each can land
- * floor(its rate) + 1 slots; when replicas × that would exceed the limit, each replica is held to
- * floor(limit ÷ replicas) × safety instead. When replicas > limit no per-window guarantee is
- * possible without coordination; the nominal rate is used and the docs say so.
+ * How late a send may arrive after its slot and the provider still never sees more than the
+ * limit in any window: slots `I = W / (limit × safety)` apart, sent up to τ late, put at most
+ * ⌈(W + τ) / I⌉ in a window of length W, which stays ≤ limit while τ ≤ W × (1/safety − 1).
+ * 52.6 ms at safety 0.95; 0 at safety 1 (no room for any lateness).
+ */
+export function sendBudgetMs(safety: number): number {
+  if (!(safety > 0 && safety <= 1)) throw new RangeError(`safety must be in (0, 1], got ${safety}`);
+  return WINDOW_MS * (1 / safety - 1);
+}
+
+/**
+ * How late a replica may release a request after its slot: half the send budget, the other half
+ * left for what happens after the release (our proxy, the network to the provider). A later wake-up
+ * (a stalled event loop, a slow reply) takes a new slot instead of going out late.
+ */
+export function sendToleranceMs(safety: number): number {
+  return Math.max(MIN_SEND_TOLERANCE_MS, sendBudgetMs(safety) / 2);
+}
+
+/** Below this a timer's own resolution would call most releases late. */
+const MIN_SEND_TOLERANCE_MS = 2;
+
+/**
+ * The local rate of one replica while Redis is unreachable. Replicas' local schedules are not
+ * phase-aligned, so each is held to its whole share `n = floor(limit ÷ replicas)` of every window,
+ * with room for late sends: slots `(W + 2τ) / n` apart (τ = the send budget) put at most
+ * ⌈(W + τ) / I⌉ < n sends in any window even when each is τ late, and the margin of another τ
+ * covers what the local schedules do not see of each other. Never above the nominal
+ * limit × safety ÷ replicas. When replicas > limit no per-window guarantee is possible without
+ * coordination; the nominal rate is used and the docs say so.
  */
 export function fallbackRatePerSecond(limitPerSecond: number, safety: number, expectedReplicas: number): number {
   if (!(expectedReplicas >= 1) || !Number.isInteger(expectedReplicas)) throw new RangeError(`expectedReplicas must be an integer ≥ 1, got ${expectedReplicas}`);
-  const divided = (limitPerSecond * safety) / expectedReplicas;
-  if (expectedReplicas * (Math.floor(divided) + 1) <= limitPerSecond) return divided;
-  const whole = Math.floor(limitPerSecond / expectedReplicas);
-  return whole >= 1 ? Math.min(divided, whole * safety) : divided;
+  const nominal = (limitPerSecond * safety) / expectedReplicas;
+  const perReplica = Math.floor(limitPerSecond / expectedReplicas);
+  if (perReplica < 1) return nominal;
+  const guaranteed = (perReplica * WINDOW_MS) / (WINDOW_MS + 2 * sendBudgetMs(safety));
+  return Math.min(nominal, guaranteed);
 }

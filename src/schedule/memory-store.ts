@@ -6,10 +6,12 @@ import {
   raiseFloor,
   reserveSlot,
   scheduleInfo,
+  applyRefusal,
   type CalendarReply,
   type CalendarReserveInput,
   type CalendarState,
   type UpstreamCounts,
+  type UpstreamRefusal,
 } from './calendar';
 import type { ScheduleKeys } from './keys';
 import type { ScheduleStore, ShiftReply } from './store';
@@ -49,6 +51,14 @@ export class MemoryScheduleStore implements ScheduleStore {
 
   pause(keys: ScheduleKeys, delayMs: number): Promise<ShiftReply> {
     return Promise.resolve(this.pauseNow(keys, delayMs));
+  }
+
+  refusedNow(keys: ScheduleKeys, intervalMs: number, refusal: UpstreamRefusal): ShiftReply {
+    return this.mutate(keys, (state, now) => applyRefusal(state, now, intervalMs, refusal));
+  }
+
+  refused(keys: ScheduleKeys, intervalMs: number, refusal: UpstreamRefusal): Promise<ShiftReply> {
+    return Promise.resolve(this.refusedNow(keys, intervalMs, refusal));
   }
 
   report(keys: ScheduleKeys, counts: UpstreamCounts, tolerance: number): Promise<ShiftReply> {

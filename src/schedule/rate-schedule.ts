@@ -12,14 +12,17 @@
 import type { OperationClass } from '../catalog/catalog';
 import { createRedisConnection, type RedisConnection, type RedisConnectionOptions } from '../redis';
 import type { CalendarReply, CalendarReserveInput, FairnessParams, ScheduleInfo, UpstreamCounts } from './calendar';
-import { fallbackRatePerSecond, intervalMs, scheduleFor } from './intervals';
+import type { ScheduleStore, ShiftReply } from './store';
+import { fallbackRatePerSecond, intervalMs, scheduleFor, sendToleranceMs } from './intervals';
 import { scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
 import { MemoryScheduleStore } from './memory-store';
 import { RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
+import { StoreClock } from './store-clock';
 import type {
   AccountRateLimits,
   GrantedReservation,
   RateLimitReport,
+  RejectedReservation,
   RejectionReason,
   Reservation,
   ReserveRequest,
@@ -86,8 +89,11 @@ export interface RateScheduleOptions {
   idleTtlMs?: number;
   /** Slots of upstream deficit ignored before the schedule slows down (response latency, counting skew). Default 2. */
   feedbackTolerance?: number;
-  /** Pause after an upstream 429 that carries no Retry-After or reset. Default 1000. */
-  defaultPauseMs?: number;
+  /**
+   * How late after its slot a request may still be released, in ms; a later wake-up takes a new
+   * slot. Default: half the send budget of the schedule's safety (`sendToleranceMs`), 26 ms at 0.95.
+   */
+  sendToleranceMs?: number;
   onStateChange?: (state: ScheduleState) => void;
   timers?: Timers;
 }
@@ -95,7 +101,9 @@ export interface RateScheduleOptions {
 export interface ScheduleStats {
   mode: ScheduleMode;
   /** Redis commands sent by this schedule (probes and seeds included); 0 in memory mode. */
-  redisCommands: Record<ScheduleCommandKind | 'probe' | 'total' | 'eval' | 'evalsha' | 'noscriptRetries', number>;
+  redisCommands: Record<ScheduleCommandKind | 'probe' | 'calibrate' | 'total' | 'eval' | 'evalsha' | 'noscriptRetries', number>;
+  /** Reservations answered from what this replica already knew (a shared pause past the deadline): no round trip. */
+  answeredLocally: number;
   granted: Record<ScheduleMode, number>;
   rejected: Record<RejectionReason, number>;
   /** Grants taken from idle capacity beyond the caller's share. */
@@ -104,6 +112,8 @@ export interface ScheduleStats {
   modeChanges: number;
   /** Slot-to-dispatch delay measured by `waitForSlot`: how late callers were released. */
   dispatch: { count: number; totalLateMs: number; maxLateMs: number };
+  /** Wake-ups later than the send tolerance: not released, a new slot is needed. */
+  lateWakeups: number;
 }
 
 export interface RateSchedule {
@@ -124,8 +134,10 @@ interface Runtime {
   scheduleClass: ScheduleClass;
   intervalMs: number;
   fallbackIntervalMs: number;
+  /** Longest a release may come after its slot (see `sendToleranceMs`). */
+  sendToleranceMs: number;
   /** What the last shared reply said, on our clock. */
-  shared: { epoch: string; shiftTotalMs: number; tailAtMs?: number; lastReplyAtMs?: number };
+  shared: { epoch: string; shiftTotalMs: number; tailAtMs?: number; floorAtMs?: number; lastReplyAtMs?: number };
   /** The local store's (memory or fallback) view. */
   local: { epoch: string; shiftTotalMs: number };
   /** The fallback episode this runtime's local calendar was seeded for. */
@@ -149,6 +161,14 @@ const PROVIDER_WINDOW_MS = 1000;
 const PENDING_REPORT_MAX_AGE_MS = 500;
 /** A shared tail older than this at an outage is not trusted: others may have reserved since. */
 const STALE_TAIL_MS = 1000;
+/**
+ * Rate-limit headers carry whole seconds: `Retry-After: 1` or a reset at the next second says
+ * "somewhere within the next second", not "wait a second". Only what a provider asks beyond that
+ * resolution is a pause it really wants (a penalty, another client exhausting the key).
+ */
+const HEADER_RESOLUTION_MS = 1000;
+/** TIME samples taken when a connection becomes ready, so the first slots are mapped precisely. */
+const CALIBRATION_SAMPLES = 3;
 
 export function createRateSchedule(options: RateScheduleOptions): RateSchedule {
   return new RateScheduleImpl(options);
@@ -179,6 +199,10 @@ class RateScheduleImpl implements RateSchedule {
   private probeTimer?: unknown;
   private closed = false;
   private probes = 0;
+  private calibrations = 0;
+  private answeredLocally = 0;
+  /** Redis TIME on this process's clock (shared mode); the local stores run on `now` itself. */
+  private readonly storeClock = new StoreClock();
   private readonly counters = {
     granted: { shared: 0, fallback: 0, memory: 0 } as Record<ScheduleMode, number>,
     rejected: { deadline: 0, backlog: 0, paused: 0 } as Record<RejectionReason, number>,
@@ -186,6 +210,7 @@ class RateScheduleImpl implements RateSchedule {
     storeFailures: 0,
     modeChanges: 0,
     dispatch: { count: 0, totalLateMs: 0, maxLateMs: 0 },
+    lateWakeups: 0,
   };
 
   constructor(private readonly options: RateScheduleOptions) {
@@ -217,17 +242,17 @@ class RateScheduleImpl implements RateSchedule {
     this.shared = new RedisScheduleStore({ connection: this.connection, keyPrefix: this.keyPrefix, idleTtlMs: this.idleTtlMs });
     const connection = this.connection;
     connection.onStatusChange((status) => {
-      if (status === 'down') this.enterFallback('connection lost');
-      else void this.recover();
+      if (status === 'down') {
+        this.enterFallback('connection lost');
+        // The next server may be another machine (failover): its clock is measured anew.
+        this.storeClock.reset();
+      } else void this.recover();
     });
     connection.subscribe(shiftChannel(this.keyPrefix), (message) => this.onShiftMessage(message)).catch((error: unknown) => {
       this.options.logger?.warn({ err: describe(error) }, 'rate schedule: pause announcements unavailable; replicas learn pauses from replies');
     });
-    if (connection.status() === 'ready') this.everShared = true;
-    else {
-      this.reason = 'connecting';
-      this.initial = this.awaitFirstConnection(connection, ('connectTimeoutMs' in options.redis ? options.redis.connectTimeoutMs : undefined) ?? 1000);
-    }
+    this.reason = 'connecting';
+    this.initial = this.awaitFirstConnection(connection, ('connectTimeoutMs' in options.redis ? options.redis.connectTimeoutMs : undefined) ?? 1000);
   }
 
   // ---- public API -------------------------------------------------------------------------
@@ -240,9 +265,12 @@ class RateScheduleImpl implements RateSchedule {
     if (this.recovering !== undefined) await this.recovering;
     if (this.mode === 'shared') {
       const startedAt = this.now();
+      const known = this.knownPause(rt, request, startedAt);
+      if (known !== undefined) return known;
       try {
         const reply = await this.shared!.reserve(rt.keys, this.input(rt, request, 'shared', startedAt), this.takePendingReport(rt, startedAt));
         const replyAt = this.now();
+        this.storeClock.observe(startedAt, replyAt, reply.storeNowMs);
         this.learnShared(rt, reply, replyAt);
         return this.finish(rt, request, reply, 'shared', replyAt, 'shared', rt.shared.epoch);
       } catch (error) {
@@ -257,7 +285,8 @@ class RateScheduleImpl implements RateSchedule {
     const startedAt = this.now();
     for (;;) {
       if (options.signal?.aborted || this.closed) return { kind: 'aborted' };
-      const target = reservation.slotAtMs + (rt === undefined ? 0 : extraShift(rt, reservation.ticket));
+      const shiftMs = rt === undefined ? 0 : extraShift(rt, reservation.ticket);
+      const target = reservation.slotAtMs + shiftMs;
       if (target > reservation.deadlineAtMs + 1e-6) return { kind: 'expired', retryAfterMs: Math.max(1, Math.ceil(target - reservation.deadlineAtMs)) };
       const now = this.now();
       if (now >= target) {
@@ -266,6 +295,11 @@ class RateScheduleImpl implements RateSchedule {
         d.count += 1;
         d.totalLateMs += lateMs;
         if (lateMs > d.maxLateMs) d.maxLateMs = lateMs;
+        // Sent now, it would land in the provider's window beside the next slots' requests.
+        if (now > reservation.latestSendAtMs + shiftMs) {
+          this.counters.lateWakeups += 1;
+          return { kind: 'late', waitedMs: now - startedAt, lateMs };
+        }
         return { kind: 'ready', waitedMs: now - startedAt, lateMs };
       }
       await this.sleepOrWake(rt, target - now, options.signal);
@@ -277,23 +311,12 @@ class RateScheduleImpl implements RateSchedule {
     const delayMs = untilMs - this.now();
     if (!(delayMs > 0)) return;
     this.options.logger?.info({ schedule: rt.keys.id, delayMs: Math.round(delayMs) }, 'rate schedule: paused by upstream');
-    if (this.mode === 'shared') {
-      try {
-        const reply = await this.shared!.pause(rt.keys, delayMs);
-        this.learnShared(rt, reply, this.now());
-        return;
-      } catch (error) {
-        this.storeFailed(error);
-      }
-    }
-    this.prepareLocal(rt);
-    this.learnLocal(rt, this.local.pauseNow(rt.keys, delayMs));
+    await this.shift(rt, (store) => store.pause(rt.keys, delayMs));
   }
 
   async observe(accountId: string, operationClass: OperationClass, report: RateLimitReport, options: { status?: number } = {}): Promise<void> {
     if (options.status === 429) {
-      const until = report.pauseUntilMs ?? report.resetAtMs ?? this.now() + (this.options.defaultPauseMs ?? 1000);
-      await this.pause(accountId, operationClass, until);
+      await this.onUpstreamRefusal(accountId, operationClass, report);
       return;
     }
     if (report.remaining === undefined || report.limit === undefined || report.resetAtMs === undefined) return;
@@ -323,18 +346,20 @@ class RateScheduleImpl implements RateSchedule {
   }
 
   stats(): ScheduleStats {
-    const byKind = this.shared?.commandCounts() ?? { reserve: 0, pause: 0, report: 0, seed: 0 };
+    const byKind = this.shared?.commandCounts() ?? { reserve: 0, pause: 0, refused: 0, report: 0, seed: 0 };
     const conn = this.connection?.counts() ?? { total: 0, eval: 0, evalsha: 0, noscriptRetries: 0 };
     const c = this.counters;
     return {
       mode: this.mode,
-      redisCommands: { ...byKind, probe: this.probes, total: conn.total, eval: conn.eval, evalsha: conn.evalsha, noscriptRetries: conn.noscriptRetries },
+      redisCommands: { ...byKind, probe: this.probes, calibrate: this.calibrations, total: conn.total, eval: conn.eval, evalsha: conn.evalsha, noscriptRetries: conn.noscriptRetries },
+      answeredLocally: this.answeredLocally,
       granted: { ...c.granted },
       rejected: { ...c.rejected },
       idleCapacityGrants: c.idleCapacityGrants,
       storeFailures: c.storeFailures,
       modeChanges: c.modeChanges,
       dispatch: { ...c.dispatch },
+      lateWakeups: c.lateWakeups,
     };
   }
 
@@ -389,7 +414,12 @@ class RateScheduleImpl implements RateSchedule {
     }
     this.counters.granted[mode] += 1;
     if (reply.idleCapacity) this.counters.idleCapacityGrants += 1;
-    const slotAtMs = replyAt + reply.waitMs;
+    // The slot on our clock, never early: at its latest possible local instant (the clock estimate's
+    // uncertainty, half the best round trip, is a fraction of a millisecond near Redis). A slot
+    // already past when a slow reply is read is late from the start, and taken again.
+    const { slotMs, uncertaintyMs } = source === 'shared' ? this.sharedToLocal(reply.storeNowMs + reply.waitMs, reply, replyAt) : { slotMs: replyAt + reply.waitMs, uncertaintyMs: 0 };
+    const slotAtMs = slotMs + uncertaintyMs;
+    const latestSendAtMs = slotAtMs + rt.sendToleranceMs;
     if (rt.ownTailAtMs === undefined || slotAtMs > rt.ownTailAtMs) rt.ownTailAtMs = slotAtMs;
     const ticket: SlotTicket = { scheduleKey: rt.keys.id, source, epoch, shiftTotalMs: reply.shiftTotalMs };
     const maxWaitMs = mode === 'fallback' ? Math.min(request.maxWaitMs, this.fallbackOptions.maxWaitMs) : request.maxWaitMs;
@@ -397,12 +427,35 @@ class RateScheduleImpl implements RateSchedule {
       kind: 'granted',
       waitMs: reply.waitMs,
       slotAtMs,
+      latestSendAtMs,
       deadlineAtMs: replyAt + maxWaitMs,
       mode,
       scheduleClass: rt.scheduleClass,
       idleCapacity: reply.idleCapacity,
       ticket,
     };
+  }
+
+  /**
+   * A shared pause this replica already knows of ends after the request's deadline: the answer is
+   * the same as Redis would give, without the round trip. Floors only rise within an epoch; one
+   * that a lost Redis state forgot ends by itself.
+   */
+  private knownPause(rt: Runtime, request: ReserveRequest, nowMs: number): RejectedReservation | undefined {
+    const floorAtMs = rt.shared.floorAtMs;
+    const deadlineAtMs = nowMs + request.maxWaitMs;
+    const uncertaintyMs = this.storeClock.estimate(nowMs)?.uncertaintyMs ?? 0;
+    if (floorAtMs === undefined || floorAtMs - uncertaintyMs <= deadlineAtMs) return undefined;
+    this.answeredLocally += 1;
+    this.counters.rejected.paused += 1;
+    return { kind: 'rejected', reason: 'paused', retryAfterMs: Math.max(1, Math.ceil(floorAtMs - deadlineAtMs)), mode: 'shared', scheduleClass: rt.scheduleClass };
+  }
+
+  /** A time on Redis's clock, from a reply that arrived at `replyAtMs`, on this process's clock. */
+  private sharedToLocal(storeMs: number, reply: ScheduleInfo, replyAtMs: number): { slotMs: number; uncertaintyMs: number } {
+    const estimate = this.storeClock.estimate(replyAtMs);
+    if (estimate === undefined) return { slotMs: replyAtMs + (storeMs - reply.storeNowMs), uncertaintyMs: 0 };
+    return { slotMs: storeMs - estimate.offsetMs, uncertaintyMs: estimate.uncertaintyMs };
   }
 
   /** Counts observed within the last provider window still describe it; older ones are dropped. */
@@ -420,6 +473,7 @@ class RateScheduleImpl implements RateSchedule {
     const safety = limits.safety ?? this.options.safety;
     const iv = intervalMs(ratePerSecond, safety);
     const fallbackIv = 1000 / fallbackRatePerSecond(ratePerSecond, safety, this.options.expectedReplicas);
+    const toleranceMs = this.options.sendToleranceMs ?? sendToleranceMs(safety);
     let rt = this.runtimes.get(keys.id);
     if (rt === undefined) {
       rt = {
@@ -427,6 +481,7 @@ class RateScheduleImpl implements RateSchedule {
         scheduleClass,
         intervalMs: iv,
         fallbackIntervalMs: fallbackIv,
+        sendToleranceMs: toleranceMs,
         shared: { epoch: '', shiftTotalMs: 0 },
         local: { epoch: '', shiftTotalMs: 0 },
         fallbackEpisode: 0,
@@ -437,8 +492,51 @@ class RateScheduleImpl implements RateSchedule {
       // Limits are configuration; a reload may change them.
       rt.intervalMs = iv;
       rt.fallbackIntervalMs = fallbackIv;
+      rt.sendToleranceMs = toleranceMs;
     }
     return rt;
+  }
+
+  // ---- upstream feedback --------------------------------------------------------------------
+
+  /**
+   * An upstream 429 means one request too many in the provider's window: the schedule gives up one
+   * slot (every replica's queue moves by one interval), so a refusal costs the fleet one slot, not a
+   * second; a second refusal in the same window waits for its reset (`applyRefusal`). What the
+   * provider asks beyond its headers' one-second resolution is honoured as a pause.
+   */
+  private async onUpstreamRefusal(accountId: string, operationClass: OperationClass, report: RateLimitReport): Promise<void> {
+    const rt = this.runtime(accountId, operationClass);
+    const askedUntilMs = report.pauseUntilMs ?? report.resetAtMs;
+    const beyondResolutionMs = askedUntilMs === undefined ? 0 : askedUntilMs - this.now() - HEADER_RESOLUTION_MS;
+    if (beyondResolutionMs > 0) {
+      this.options.logger?.info({ schedule: rt.keys.id, delayMs: Math.round(beyondResolutionMs) }, 'rate schedule: paused by upstream');
+      await this.shift(rt, (store) => store.pause(rt.keys, beyondResolutionMs + rt.intervalMs));
+      return;
+    }
+    const refusal = { resetKey: report.resetAtMs === undefined ? '' : String(report.resetAtMs), resetDelayMs: askedUntilMs === undefined ? 0 : askedUntilMs - this.now() };
+    const shiftedMs = await this.shift(rt, (store) => store.refused(rt.keys, rt.intervalMs, refusal));
+    if (shiftedMs > rt.intervalMs + 1) this.options.logger?.info({ schedule: rt.keys.id, delayMs: Math.round(shiftedMs) }, 'rate schedule: paused by upstream until its window resets (a second refusal in one window)');
+  }
+
+  /** Applies a shift (pause, refusal) to the shared calendar, or to the local one when Redis fails; answers how far queued slots moved. */
+  private async shift(rt: Runtime, apply: (store: ScheduleStore) => Promise<ShiftReply>): Promise<number> {
+    if (this.mode === 'shared') {
+      const sentAt = this.now();
+      try {
+        const reply = await apply(this.shared!);
+        const replyAt = this.now();
+        this.storeClock.observe(sentAt, replyAt, reply.storeNowMs);
+        this.learnShared(rt, reply, replyAt);
+        return reply.shiftedMs;
+      } catch (error) {
+        this.storeFailed(error);
+      }
+    }
+    this.prepareLocal(rt);
+    const reply = await apply(this.local);
+    this.learnLocal(rt, reply);
+    return reply.shiftedMs;
   }
 
   // ---- what replies teach -------------------------------------------------------------------
@@ -450,7 +548,8 @@ class RateScheduleImpl implements RateSchedule {
       rt.shared.epoch = info.epoch;
       rt.shared.shiftTotalMs = info.shiftTotalMs;
     }
-    rt.shared.tailAtMs = replyAt + info.tailOffsetMs;
+    rt.shared.tailAtMs = this.sharedToLocal(info.storeNowMs + info.tailOffsetMs, info, replyAt).slotMs;
+    rt.shared.floorAtMs = this.sharedToLocal(info.storeNowMs + info.floorOffsetMs, info, replyAt).slotMs;
     rt.shared.lastReplyAtMs = replyAt;
     this.everShared = true;
     if (`${rt.shared.epoch}/${rt.shared.shiftTotalMs}` !== before) wake(rt);
@@ -477,6 +576,38 @@ class RateScheduleImpl implements RateSchedule {
   // ---- modes --------------------------------------------------------------------------------
 
   private async awaitFirstConnection(connection: RedisConnection, timeoutMs: number): Promise<void> {
+    if (connection.status() !== 'ready') await this.connected(connection, timeoutMs);
+    let calibrated = false;
+    if (connection.status() === 'ready') {
+      try {
+        await this.calibrate(connection);
+        calibrated = true;
+      } catch (error) {
+        this.counters.storeFailures += 1;
+        this.reason = describe(error);
+      }
+    }
+    this.initial = undefined;
+    if (calibrated) {
+      this.everShared = true;
+      this.reason = undefined;
+    } else this.enterFallback(this.reason === 'connecting' ? 'redis unreachable at startup' : (this.reason ?? 'redis unreachable at startup'));
+  }
+
+  /**
+   * Samples Redis's clock a few times (TIME, one round trip each) so the first slots are placed on
+   * this process's clock from a tight bracket, not from a cold first reply.
+   */
+  private async calibrate(connection: RedisConnection): Promise<void> {
+    for (let i = 0; i < CALIBRATION_SAMPLES; i += 1) {
+      const sentAt = this.now();
+      this.calibrations += 1;
+      const reply = await connection.command('time');
+      this.storeClock.observe(sentAt, this.now(), redisTimeMs(reply));
+    }
+  }
+
+  private async connected(connection: RedisConnection, timeoutMs: number): Promise<void> {
     await new Promise<void>((resolve) => {
       const timer = this.timers.setTimeout(() => {
         stop();
@@ -489,11 +620,6 @@ class RateScheduleImpl implements RateSchedule {
         resolve();
       });
     });
-    this.initial = undefined;
-    if (connection.status() === 'ready') {
-      this.everShared = true;
-      this.reason = undefined;
-    } else this.enterFallback('redis unreachable at startup');
   }
 
   private storeFailed(error: unknown): void {
@@ -537,6 +663,9 @@ class RateScheduleImpl implements RateSchedule {
     const shared = this.shared;
     const connection = this.connection;
     const attempt = async (): Promise<void> => {
+      // Also the probe: a Redis that answers TIME is back, and its clock is measured before use.
+      this.probes += 1;
+      await this.calibrate(connection);
       const now = this.now();
       const seeds: Promise<void>[] = [];
       for (const rt of this.runtimes.values()) {
@@ -548,10 +677,6 @@ class RateScheduleImpl implements RateSchedule {
         if (rt.ownTailAtMs !== undefined) floors.push(rt.ownTailAtMs + rt.intervalMs);
         const offset = Math.max(...floors) - now;
         seeds.push(shared.seed(rt.keys, offset, this.fallbackOptions.transitionGuardMs).then((reply) => this.learnShared(rt, reply, this.now())));
-      }
-      if (seeds.length === 0) {
-        this.probes += 1;
-        await connection.command('ping');
       }
       await Promise.all(seeds);
     };
@@ -615,6 +740,13 @@ class RateScheduleImpl implements RateSchedule {
       if (this.closed) done();
     });
   }
+}
+
+/** Redis `TIME`: [seconds, microseconds] as strings. */
+function redisTimeMs(reply: unknown): number {
+  const [seconds, micros] = Array.isArray(reply) ? reply.map(Number) : [];
+  if (!Number.isFinite(seconds) || !Number.isFinite(micros)) throw new Error(`rate schedule: unexpected TIME reply ${JSON.stringify(reply)}`);
+  return seconds! * 1000 + micros! / 1000;
 }
 
 function extraShift(rt: Runtime, ticket: SlotTicket): number {

@@ -4,7 +4,7 @@
  * clocks never matter. A port of `calendar.ts`; keep the two in step (the parity test checks).
  *
  * KEYS[1] state hash, KEYS[2] calendar sorted set.
- * ARGV[1] op: reserve | pause | report | seed
+ * ARGV[1] op: reserve | pause | refused | report | seed
  * ARGV[2] now override in ms ('' in production; tests pin the clock to compare with calendar.ts)
  * ARGV[3] idle TTL ms    ARGV[4] pub/sub channel ('' = none)    ARGV[5] schedule id (for messages)
  * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22].
@@ -68,7 +68,7 @@ local function encode_caller(c)
 end
 
 local function info()
-  return { fmt((last or now) - now), fmt(shift), epoch, fmt(floor - now) }
+  return { fmt((last or now) - now), fmt(shift), epoch, fmt(floor - now), fmt(now) }
 end
 
 local function save()
@@ -77,6 +77,7 @@ local function save()
   if iv ~= nil then fields[#fields + 1] = 'iv'; fields[#fields + 1] = fmt(iv) end
   if last ~= nil then fields[#fields + 1] = 'last'; fields[#fields + 1] = fmt(last) end
   if st.fbr ~= nil then fields[#fields + 1] = 'fbr'; fields[#fields + 1] = st.fbr; fields[#fields + 1] = 'fba'; fields[#fields + 1] = st.fba end
+  if st.rrk ~= nil then fields[#fields + 1] = 'rrk'; fields[#fields + 1] = st.rrk end
   for id, c in pairs(dirty) do fields[#fields + 1] = 'c:' .. id; fields[#fields + 1] = encode_caller(c) end
   redis.call('HSET', S, unpack(fields))
   if iv ~= nil then redis.call('ZREMRANGEBYSCORE', CAL, '-inf', '(' .. fmt(now - FEEDBACK_WINDOW - iv)) end
@@ -259,6 +260,19 @@ end
 
 if op == 'pause' then
   local delta = pause_until(now + tonumber(ARGV[6]))
+  save()
+  local out = { 'p', fmt(delta) }
+  for _, v in ipairs(info()) do out[#out + 1] = v end
+  return out
+end
+
+-- An upstream 429: one slot given up; a second in the same provider window waits for its reset.
+if op == 'refused' then
+  local ivReq, resetKey, resetDelay = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
+  local windowFull = resetKey ~= '' and st.rrk == resetKey and resetDelay > 0
+  st.rrk = resetKey
+  local delta
+  if windowFull then delta = pause_until(now + resetDelay) else delta = pause_until(math.max(now, floor) + (iv or ivReq)) end
   save()
   local out = { 'p', fmt(delta) }
   for _, v in ipairs(info()) do out[#out + 1] = v end

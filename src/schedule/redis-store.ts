@@ -1,11 +1,11 @@
 import type { RedisConnection } from '../redis';
-import type { CalendarReply, CalendarReserveInput, ScheduleInfo, UpstreamCounts } from './calendar';
+import type { CalendarReply, CalendarReserveInput, ScheduleInfo, UpstreamCounts, UpstreamRefusal } from './calendar';
 import { shiftChannel, type ScheduleKeys } from './keys';
 import { SCHEDULE_SCRIPT } from './redis-lua';
 import type { ScheduleStore, ShiftReply } from './store';
 import type { RejectionReason } from './types';
 
-export type ScheduleCommandKind = 'reserve' | 'pause' | 'report' | 'seed';
+export type ScheduleCommandKind = 'reserve' | 'pause' | 'refused' | 'report' | 'seed';
 
 export interface RedisScheduleStoreOptions {
   connection: RedisConnection;
@@ -19,7 +19,7 @@ const REASONS: ReadonlySet<string> = new Set<RejectionReason>(['deadline', 'back
 
 /** The shared schedule: one script call (one round trip) per operation. */
 export class RedisScheduleStore implements ScheduleStore {
-  private readonly sent: Record<ScheduleCommandKind, number> = { reserve: 0, pause: 0, report: 0, seed: 0 };
+  private readonly sent: Record<ScheduleCommandKind, number> = { reserve: 0, pause: 0, refused: 0, report: 0, seed: 0 };
 
   constructor(private readonly options: RedisScheduleStoreOptions) {}
 
@@ -46,6 +46,10 @@ export class RedisScheduleStore implements ScheduleStore {
 
   async pause(keys: ScheduleKeys, delayMs: number): Promise<ShiftReply> {
     return parseShift(await this.run('pause', keys, [delayMs]));
+  }
+
+  async refused(keys: ScheduleKeys, intervalMs: number, refusal: UpstreamRefusal): Promise<ShiftReply> {
+    return parseShift(await this.run('refused', keys, [intervalMs, refusal.resetKey, refusal.resetDelayMs]));
   }
 
   async report(keys: ScheduleKeys, counts: UpstreamCounts, tolerance: number): Promise<ShiftReply> {
@@ -75,8 +79,8 @@ function num(value: string | undefined): number {
   return n;
 }
 
-function parseInfo([tail, shift, epoch, floor]: string[]): ScheduleInfo {
-  return { tailOffsetMs: num(tail), shiftTotalMs: num(shift), epoch: epoch ?? '', floorOffsetMs: num(floor) };
+function parseInfo([tail, shift, epoch, floor, storeNow]: string[]): ScheduleInfo {
+  return { tailOffsetMs: num(tail), shiftTotalMs: num(shift), epoch: epoch ?? '', floorOffsetMs: num(floor), storeNowMs: num(storeNow) };
 }
 
 function parseShift(reply: string[]): ShiftReply {

@@ -37,6 +37,8 @@ export interface GrantedReservation {
   readonly waitMs: number;
   /** The slot on this process's clock (`now()`); the caller sends at or after it. */
   readonly slotAtMs: number;
+  /** The latest release that keeps the provider under its limit (the slot plus the send tolerance); `waitForSlot` answers `late` after it. */
+  readonly latestSendAtMs: number;
   /** The request's deadline on this process's clock. */
   readonly deadlineAtMs: number;
   readonly mode: ScheduleMode;
@@ -67,9 +69,13 @@ export interface SlotTicket {
   readonly shiftTotalMs: number;
 }
 
-/** What `waitForSlot` answers: go now, or the slot was pushed past the deadline by a pause. */
+/**
+ * What `waitForSlot` answers: go now; too late to go (the wake-up came after the slot's tolerance:
+ * take a new slot); or the slot was pushed past the deadline by a pause.
+ */
 export type SlotOutcome =
   | { readonly kind: 'ready'; readonly waitedMs: number; readonly lateMs: number }
+  | { readonly kind: 'late'; readonly waitedMs: number; readonly lateMs: number }
   | { readonly kind: 'expired'; readonly retryAfterMs: number }
   | { readonly kind: 'aborted' };
 

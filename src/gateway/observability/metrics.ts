@@ -18,6 +18,7 @@ export interface GatewayMetrics {
   ledgerFailures: Counter<'operation'>;
   scheduleMode: Gauge<'mode'>;
   scheduleDispatchLate: Histogram;
+  scheduleLateSends: Counter<'class'>;
   scheduleWaiting: Gauge<'class'>;
   auditRecords: Counter<'outcome'>;
   configReloads: Counter<'result'>;
@@ -109,6 +110,12 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
       buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25],
       registers: [registry],
     }),
+    scheduleLateSends: new Counter({
+      name: 'strettch_gateway_schedule_late_sends_total',
+      help: 'Slots whose wake-up came after the send tolerance (a stalled process, a slow reply): not sent late; a new slot was taken, or 429 when none fit the deadline',
+      labelNames: ['class'],
+      registers: [registry],
+    }),
     auditRecords: new Counter({
       name: 'strettch_gateway_audit_records_total',
       help: 'Audit records written (one per write attempt), by outcome: forwarded, failed, denied, abandoned',
@@ -130,6 +137,31 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
       registers: [registry],
     }),
   };
+}
+
+export interface RedisCommandCount {
+  /** Who sent them: the rate schedule or the compute ledger. */
+  component: 'schedule' | 'ledger';
+  /** The script operation (reserve, pause, commit, …) or command (calibrate: TIME). */
+  op: string;
+  count: number;
+}
+
+/**
+ * Redis commands this process sent (round trips, not the commands scripts run inside Redis), read
+ * from their senders' own counters at scrape time.
+ */
+export function registerRedisCommandCounts(metrics: GatewayMetrics, read: () => readonly RedisCommandCount[]): void {
+  new Counter({
+    name: 'strettch_gateway_redis_commands_total',
+    help: 'Redis commands sent (round trips), by component (schedule, ledger) and operation',
+    labelNames: ['component', 'op'],
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const { component, op, count } of read()) this.inc({ component, op }, count);
+    },
+  });
 }
 
 /** A counter whose every label set shows from the start, so `rate()` and alerts see the first increment. */

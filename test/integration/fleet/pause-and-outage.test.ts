@@ -2,10 +2,11 @@
  * The shared schedule meets the upstream and Redis, through real gateways:
  *
  * - upstream 429s: the provider limits harder than the policy says (someone else uses the key, or
- *   the limit was lowered); the sandbox answers 429 with its rate-limit headers. The first upstream
- *   429 pauses the shared schedule of every gateway until the reset, so the upstream sees about one
- *   429 per window; gateways with separate (in-memory) schedules each learn it on their own. Both
- *   header families: `launch` (x-ratelimit-*-second) and `current` (x-ratelimit-*).
+ *   the limit was lowered); the sandbox answers 429 with its rate-limit headers. An upstream 429
+ *   costs the shared schedule of every gateway one slot; a second in the same provider window
+ *   pauses it until that window's reset, so the upstream sees at most about two 429s per window;
+ *   gateways with separate (in-memory) schedules each learn it on their own. Both header families:
+ *   `launch` (x-ratelimit-*-second) and `current` (x-ratelimit-*).
  * - Redis killed (SIGKILL, no persistence) under traffic through three gateways, then restarted
  *   empty: `/readyz` stays 200 and reports `schedule: fallback`, requests keep being served at
  *   rate ÷ 3 per gateway without upstream 429s, the gateways return to `shared`, and over the whole
@@ -39,7 +40,7 @@ interface Outcome {
   pausesLogged: number;
 }
 
-describe('an upstream 429 pauses the shared schedule', () => {
+describe('upstream 429s slow the shared schedule', () => {
   const RUN_MS = 2500;
 
   /** Three gateways, two read workers each, for RUN_MS; what the sandbox and /metrics saw. */
@@ -74,7 +75,7 @@ describe('an upstream 429 pauses the shared schedule', () => {
     }));
   }, 20_000);
 
-  test.each(PROFILES)('$profile profile ($headers): an upstream 429 pauses every gateway until the reset; far fewer 429s than with separate schedules', ({ profile }) => {
+  test.each(PROFILES)('$profile profile ($headers): a full provider window pauses every gateway until its reset; far fewer 429s than with separate schedules', ({ profile }) => {
     const { shared, separate } = outcomes.get(profile)!;
     const windows = Math.ceil(RUN_MS / 1000) + 1;
     console.log(`${profile}: shared schedule: upstream 429s ${shared.upstream429} (admitted ${shared.admitted}), replies ${JSON.stringify(statusCounts(shared.sent))}; ` +
@@ -83,10 +84,10 @@ describe('an upstream 429 pauses the shared schedule', () => {
     // The metric counts every upstream 429 each gateway saw.
     expect(shared.metric429).toBe(shared.upstream429);
     expect(separate.metric429).toBe(separate.upstream429);
-    // A 429 happened and paused the shared schedule; then at most about one per provider window.
-    expect(shared.upstream429).toBeGreaterThanOrEqual(1);
+    // 429s happened, a second one in a window paused the shared schedule; at most two per provider window.
+    expect(shared.upstream429).toBeGreaterThanOrEqual(2);
     expect(shared.pausesLogged).toBeGreaterThanOrEqual(1);
-    expect(shared.upstream429).toBeLessThanOrEqual(windows);
+    expect(shared.upstream429).toBeLessThanOrEqual(2 * windows);
     // Separate schedules: every gateway runs into the limit on its own.
     expect(separate.upstream429).toBeGreaterThanOrEqual(2 * shared.upstream429);
     expect(separate.upstream429).toBeGreaterThanOrEqual(windows);
@@ -144,7 +145,9 @@ describe('Redis killed and restarted mid-traffic', () => {
     const reads = fleet.upstream('read');
     const done = sent.filter(forwarded).map((s) => s.endMs);
     const inRange = (from: number, to: number): number => done.filter((t) => t >= from && t < to).length;
-    // Fallback: each gateway 10 × 0.85 ÷ 3 = 2.83/s (3 × (⌊2.83⌋ + 1) ≤ 10: no rounding down), 8.5/s in all.
+    // Fallback: each gateway's 3 per window spread over 1000 ms + twice the send budget (176 ms at
+    // 0.85) = 2.22/s, 6.65/s in all: three unaligned local schedules, every send late by a whole
+    // budget, still put at most 9 in any 1 s window.
     const fallbackRate = inRange(killedAt + 800, restartedAt) / ((restartedAt - killedAt - 800) / 1000);
     const stats = fleet.gateways.map((g) => g.gateway.schedule.stats());
     console.log(`outage through 3 gateways: fallback seen on all /readyz within ${noticedMs} ms, shared again ${returnedMs} ms after the restart; ` +
@@ -156,7 +159,7 @@ describe('Redis killed and restarted mid-traffic', () => {
     expect(reads.maxAdmittedInSlidingWindow).toBeLessThanOrEqual(10);
     expect(sent.filter((s) => s.error !== undefined || s.status >= 500)).toEqual([]);
     expect(stats.every((s) => s.granted.fallback > 0 && s.modeChanges === 2 && s.mode === 'shared')).toBe(true);
-    expect(fallbackRate).toBeGreaterThan(8.5 * 0.6);
+    expect(fallbackRate).toBeGreaterThan(6.65 * 0.6);
     expect(fallbackRate).toBeLessThanOrEqual(10);
     // Served on the shared schedule again once the transition guard (1 s) has passed, not later:
     // the upstream's remaining counts of the outage's requests do not pause it further.

@@ -59,7 +59,7 @@ test('random operation sequences give identical replies from the Lua script and 
     { id: 'b', weight: 1, reservedShare: 0 },
     { id: 'c', weight: 2, reservedShare: 0.2 },
   ];
-  const counts = { granted: 0, idle: 0, deadline: 0, backlog: 0, paused: 0 };
+  const counts = { granted: 0, idle: 0, deadline: 0, backlog: 0, paused: 0, refused: 0 };
   for (let step = 0; step < 600; step += 1) {
     now += Math.floor(rand() * 60);
     const r = rand();
@@ -90,9 +90,15 @@ test('random operation sequences give identical replies from the Lua script and 
         counts.granted += 1;
         if (a.idleCapacity) counts.idle += 1;
       } else counts[a.reason] += 1;
-    } else if (r < 0.93) {
+    } else if (r < 0.92) {
       const delay = Math.floor(rand() * 400);
       expectSame(strip(await redis.pause(keys, delay)), strip(memory.pauseNow(keys, delay)), label);
+    } else if (r < 0.95) {
+      // Upstream 429s, often two in one provider window (the second waits for its reset).
+      const refusal = { resetKey: rand() < 0.2 ? '' : String(Math.floor(now / 1000) + 1), resetDelayMs: Math.floor(rand() * 1000) };
+      const iv = step < 400 ? 1000 / 28.5 : 1000 / 19;
+      expectSame(strip(await redis.refused(keys, iv, refusal)), strip(memory.refusedNow(keys, iv, refusal)), label);
+      counts.refused += 1;
     } else if (r < 0.98) {
       const report = { remaining: Math.floor(rand() * 30), limit: 30, resetKey: String(Math.floor(now / 1000) + 1) };
       expectSame(strip(await redis.report(keys, report, 2)), strip(await memory.report(keys, report, 2)), label);
@@ -107,4 +113,5 @@ test('random operation sequences give identical replies from the Lua script and 
   expect(counts.deadline).toBeGreaterThan(0);
   expect(counts.backlog).toBeGreaterThan(0);
   expect(counts.paused).toBeGreaterThan(0);
+  expect(counts.refused).toBeGreaterThan(5);
 });

@@ -1,5 +1,5 @@
 import { encodeKeyPart, scheduleKeys, shiftChannel } from '../../../src/schedule/keys';
-import { fallbackRatePerSecond, intervalMs, scheduleFor } from '../../../src/schedule/intervals';
+import { fallbackRatePerSecond, intervalMs, scheduleFor, sendBudgetMs, sendToleranceMs } from '../../../src/schedule/intervals';
 
 describe('scheduleKeys', () => {
   test.each([
@@ -58,18 +58,29 @@ describe('scheduleFor', () => {
 
 describe('fallbackRatePerSecond', () => {
   test.each([
-    // limit, safety, replicas, rate, worst 1 s window across replicas (replicas × (floor(rate) + 1))
-    [30, 0.95, 1, 28.5, 29],
-    [30, 0.95, 3, 9.5, 30],
-    [5, 0.95, 3, 0.95, 3],
-    [5, 0.95, 1, 4.75, 5],
-    [20, 0.9, 3, 5.4, 18],
+    // limit, safety, replicas, rate each, worst 1 s window across replicas when every send is a
+    // whole send budget late: replicas × ⌈(1000 + budget) × rate / 1000⌉
+    [30, 0.95, 1, 30_000 / (1000 + 2000 / 19), 29],
+    [30, 0.95, 3, 10_000 / (1000 + 2000 / 19), 30],
+    [5, 0.95, 3, 1000 / (1000 + 2000 / 19), 3],
+    [5, 0.95, 1, 5000 / (1000 + 2000 / 19), 5],
+    [20, 0.9, 3, 6000 / (1000 + 2000 / 9), 18],
+    [30, 1, 3, 10, 30], // no send budget at safety 1: each replica's exact share
     [2, 0.95, 3, (0.95 * 2) / 3, 3], // replicas > limit: no per-window guarantee possible (documented)
   ])('limit %d, safety %d, %d replicas → %d/s each', (limit, safety, replicas, rate, worst) => {
     const got = fallbackRatePerSecond(limit, safety, replicas);
     expect(got).toBeCloseTo(rate, 9);
-    expect(replicas * (Math.floor(got) + 1)).toBe(worst);
+    expect(got).toBeLessThanOrEqual((limit * safety) / replicas + 1e-9);
+    expect(replicas * Math.ceil(((1000 + sendBudgetMs(safety)) * got) / 1000 - 1e-9)).toBe(worst);
     if (replicas <= limit) expect(worst).toBeLessThanOrEqual(limit);
+  });
+
+  test('the send budget and the default tolerance follow the safety factor', () => {
+    expect(sendBudgetMs(0.95)).toBeCloseTo(1000 / 19, 9);
+    expect(sendToleranceMs(0.95)).toBeCloseTo(500 / 19, 9);
+    expect(sendBudgetMs(1)).toBe(0);
+    expect(sendToleranceMs(1)).toBe(2);
+    expect(() => sendBudgetMs(0)).toThrow(RangeError);
   });
 
   test('rejects a replica count that is not a positive integer', () => {

@@ -94,13 +94,52 @@ describe('createRateSchedule without Redis', () => {
     expect(granted(await schedule.reserve(request())).waitMs).toBeGreaterThan(0);
   });
 
-  test('observe: a 429 pauses until its Retry-After; remaining below expectation slows the schedule', async () => {
-    await schedule.observe('prod', 'read', { pauseUntilMs: T0 + 1500 }, { status: 429 });
-    expect(granted(await schedule.reserve(request())).waitMs).toBe(1500);
+  test('observe: a 429 within the headers\' one-second resolution gives up one slot, and refusals add up', async () => {
+    await schedule.observe('prod', 'read', { pauseUntilMs: T0 + 1000, resetAtMs: T0 + 1000, remaining: 0, limit: 30 }, { status: 429 });
+    expect(granted(await schedule.reserve(request())).waitMs).toBeCloseTo(READ_IV, 3);
+    // Two more refusals (e.g. answered together): two more slots, not one.
+    await schedule.observe('prod', 'read', {}, { status: 429 });
+    await schedule.observe('prod', 'read', {}, { status: 429 });
+    expect(granted(await schedule.reserve(request())).waitMs).toBeCloseTo(4 * READ_IV, 3);
+    // The other class is not touched.
+    expect(granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs).toBe(0);
+  });
+
+  test('observe: a second 429 in the same provider window waits for the reset it announced', async () => {
+    const refusal = { pauseUntilMs: T0 + 1000, resetAtMs: T0 + 1000, remaining: 0, limit: 30 };
+    await schedule.observe('prod', 'read', refusal, { status: 429 });
+    expect(granted(await schedule.reserve(request())).waitMs).toBeCloseTo(READ_IV, 3);
+    await schedule.observe('prod', 'read', refusal, { status: 429 });
+    // The queued slot moves to the reset; new ones follow it.
+    expect(granted(await schedule.reserve(request())).waitMs).toBeCloseTo(1000 + READ_IV, 3);
+    // The next window's first refusal costs one slot again.
+    await schedule.observe('prod', 'read', { ...refusal, resetAtMs: T0 + 2000 }, { status: 429 });
+    expect(granted(await schedule.reserve(request())).waitMs).toBeCloseTo(1000 + 3 * READ_IV, 3);
+  });
+
+  test('observe: what a 429 asks beyond one second is honoured as a pause', async () => {
+    await schedule.observe('prod', 'read', { pauseUntilMs: T0 + 30_000 }, { status: 429 });
+    expect(granted(await schedule.reserve(request({ maxWaitMs: 60_000 }))).waitMs).toBeCloseTo(29_000 + READ_IV, 3);
+  });
+
+  test('observe: remaining below expectation slows the schedule', async () => {
     expect(granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs).toBe(0);
     await schedule.observe('prod', 'write', { limit: 5, remaining: 0, resetAtMs: T0 + 1000 }, { status: 200 });
-    // One write of ours in the last second, yet none remain: 5 − 1 − 0 − tolerance 2 = 2 slots given up.
+    // One write of ours in the last second, yet none remain: 5 − 1 − 0 − tolerance 2 = 2 slots given up,
+    // so the next slot comes two intervals after now instead of one.
     expect(granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs).toBeCloseTo(2 * (1000 / 4.75), 3);
+  });
+
+  test('a wake-up later than the send tolerance is not released: the slot is late, and counted', async () => {
+    const first = granted(await schedule.reserve(request()));
+    expect(first.latestSendAtMs - first.slotAtMs).toBeCloseTo(500 / 19, 3);
+    // The process was busy past the slot's tolerance before the wait even began.
+    jest.setSystemTime(T0 + 30);
+    await expect(schedule.waitForSlot(first)).resolves.toMatchObject({ kind: 'late', lateMs: 30 });
+    const second = granted(await schedule.reserve(request()));
+    jest.setSystemTime(second.slotAtMs + 20);
+    await expect(schedule.waitForSlot(second)).resolves.toMatchObject({ kind: 'ready', lateMs: 20 });
+    expect(schedule.stats()).toMatchObject({ lateWakeups: 1, dispatch: { count: 2 } });
   });
 
   test('an abort signal ends the wait', async () => {
