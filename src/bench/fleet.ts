@@ -1,25 +1,21 @@
 /**
  * `npm run bench:fleet`: the shared rate schedule under fire — three gateway processes, one
  * redis-server, the sandbox as the judge, a naive fixed-window baseline beside it. The bench's
- * entry point, and the only fleet module that reads argv, writes files, handles signals or exits.
+ * entry point, and the only fleet module that reads argv, writes the results or handles signals
+ * (fleet/load-process.ts and fleet/baseline-replica.ts are its child processes' entries).
  * A measurement, not a test: it exits 0 whether or not the targets are met.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { renderChart } from './fleet/chart';
-import { FLEET_USAGE, parseFleetArgs, type FleetOptions } from './fleet/options';
+import { expectedSec, FLEET_USAGE, parseFleetArgs } from './fleet/options';
 import { buildReport, formatReport } from './fleet/report';
 import { runFleet } from './fleet/run';
 import { machineInfo } from './machine';
 import { builtDist, superviseRun } from './supervised-run';
 
-/** Start-up, settling and closing on top of the load; past this the run is stuck, and is stopped. */
-const PER_SCENARIO_SLACK_SEC = 20;
-const WATCHDOG_SLACK_SEC = 60;
-
-function expectedSec(options: Readonly<FleetOptions>): number {
-  return options.scenarios.length * (2 * (options.durationSec + options.prewarmSec) + PER_SCENARIO_SLACK_SEC);
-}
+/** Past the expected time plus this, the run is stuck, and is stopped. */
+const WATCHDOG_SLACK_SEC = 120;
 
 async function main(): Promise<void> {
   const parsed = parseFleetArgs(process.argv.slice(2));
@@ -33,13 +29,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${FLEET_USAGE}\n`);
     return;
   }
-  const distDir = builtDist('fleet', ['cli/main.js', 'sandbox/cli.js']);
+  const distDir = builtDist('fleet', ['cli/main.js', 'sandbox/cli.js', 'bench/fleet/load-process.js', 'bench/fleet/baseline-replica.js']);
 
-  const { result: run, workDir } = await superviseRun('fleet', expectedSec(options), WATCHDOG_SLACK_SEC, (workDir, group) =>
+  const { result, workDir } = await superviseRun('fleet', expectedSec(options), WATCHDOG_SLACK_SEC, (workDir, group) =>
     runFleet(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
   );
 
-  const report = buildReport(run, options, machineInfo(), new Date());
+  const report = buildReport(result, options, machineInfo(), new Date());
   const outFile = path.resolve(options.outFile);
   const chartFile = path.resolve(options.chartFile);
   fs.mkdirSync(path.dirname(outFile), { recursive: true });

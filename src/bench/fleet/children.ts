@@ -1,7 +1,7 @@
 /**
- * Every process the bench starts (redis-server, the sandbox, gateways, baseline replicas) goes
- * through one `ChildGroup`, so that nothing outlives the run: `stopAll()` on the normal path,
- * `killAllNow()` from signal and exit handlers.
+ * Every process the bench starts (redis-server, the sandbox, gateways, baseline replicas, the load
+ * generator, CPU hogs) goes through one `ChildGroup`, so that nothing outlives the run: `stopAll()`
+ * on the normal path, `killAllNow()` from signal and exit handlers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +13,8 @@ export interface Child {
   /** Where its stdout and stderr go. */
   readonly logFile: string;
   exited(): boolean;
+  /** Resolves once the process is gone: its exit code, or null when a signal ended it. */
+  exitCode(): Promise<number | null>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL (a crash); resolves once the process is gone. */
@@ -66,6 +68,10 @@ export function createChildGroup(): ChildGroup {
         pid,
         logFile: options.logFile,
         exited: () => proc.exitCode !== null || proc.signalCode !== null,
+        exitCode: async () => {
+          await waitForExit(proc);
+          return proc.exitCode;
+        },
         stop: (graceMs = STOP_GRACE_MS) => signalAndWait('SIGTERM', graceMs),
         kill: () => signalAndWait('SIGKILL', 0),
       };

@@ -1,10 +1,11 @@
 /**
  * The figures of one phase (ours or the baseline, in one scenario), pure: from the referee's
- * stats, the callers' samples and the Redis command counts. Every figure is defined in
+ * stats, the callers' samples, the Redis command counts and the gateways' own counters. Every figure is defined in
  * docs/benchmarks-fleet.md.
  */
 import type { SandboxStats, TimelineEntry } from '../../sandbox';
 import type { CallerSpec, RequestKind } from './callers';
+import type { RedisCommandCounts } from './gateway-probes';
 import type { LoadResult } from './load';
 
 export const CLASSES: readonly RequestKind[] = ['read', 'write'];
@@ -54,19 +55,39 @@ export interface ClassFigures {
 }
 
 export interface RedisFigures {
-  /** Commands the clients sent (round trips): every command in `INFO commandstats` except the
-   *  bench's own INFO and those run inside a script (Redis counts a script's calls there too). */
-  roundTrips: number;
-  /** Every command Redis executed, script-internal ones included. */
+  /** Where the round trips come from: the gateways' own count of commands sent, or (the baseline) `INFO commandstats`. */
+  source: RoundTripSource['source'];
+  /** Commands the clients sent (round trips); null: unknown (the gateways do not export their count). */
+  roundTrips: number | null;
+  /** The limiter's share: the schedule's for the gateways; for the baseline every command (RateLimiterRedis is all it sends). */
+  scheduleRoundTrips: number | null;
+  /** The compute ledger's (gateways only; the baseline has none). */
+  ledgerRoundTrips: number | null;
+  /** Sent, by `component:op` (gateways) or by command (baseline). */
+  sentByOp: Record<string, number>;
+  /** Every command Redis executed during the phase, script-internal ones included (`INFO commandstats`). */
   executed: number;
   byCommand: Record<string, number>;
   /** Requests sent upstream (the referee's admitted + rejected). */
   admitted: number;
   /** Requests that asked the limiter: admitted + refused by it + cut at the end while queued. */
   decisions: number;
-  roundTripsPerAdmitted: number;
-  roundTripsPerDecision: number;
+  /** Of the decisions, creates (writes): each is one ledger reservation and its settlement. */
+  creates: number;
+  roundTripsPerAdmitted: number | null;
+  roundTripsPerDecision: number | null;
+  scheduleRoundTripsPerDecision: number | null;
+  ledgerRoundTripsPerCreate: number | null;
 }
+
+/**
+ * How a phase's round trips are counted. The gateways count the commands they send themselves
+ * (null: the metric is absent); Redis's own `INFO commandstats` counts commands executed, scripts'
+ * inner calls included, so for the baseline those are taken off by name.
+ */
+export type RoundTripSource =
+  | { source: 'gateway metric'; counts: RedisCommandCounts | null }
+  | { source: 'INFO commandstats'; scriptCommands: ReadonlySet<string> };
 
 export interface ClientFigures {
   responses: number;
@@ -74,6 +95,7 @@ export interface ClientFigures {
   forwarded: number;
   /** 429s answered by the gateway (or baseline replica) itself. */
   gateway429: number;
+  gateway429ByKind: Record<RequestKind, number>;
   /** Upstream 429s the callers saw (the referee's count is the judge). */
   upstream429Seen: number;
   /** 5xx answered by the gateway itself, not forwarded from the upstream. */
@@ -104,15 +126,15 @@ export interface PhaseInput {
   warmupMs: number;
   limits: Readonly<Record<RequestKind, number>>;
   callers: readonly CallerSpec[];
+  /** `INFO commandstats` after minus before: what Redis executed. */
   commandDelta: Record<string, number>;
+  roundTrips: RoundTripSource;
   /**
    * Outage scenario: [kill, restart + recovery) in ms since the phase started. Utilization,
    * shares and Jain are measured outside it (the fallback runs at rate ÷ replicas by design,
    * with short local queues); its own admitted rate is reported apart.
    */
   outageWindowMs?: readonly [number, number];
-  /** Lower-case names of the commands the phase's scripts call (not round trips of their own). */
-  scriptCommands: ReadonlySet<string>;
 }
 
 /** Nearest-rank percentile of an ascending array; NaN when empty. */
@@ -203,32 +225,58 @@ export function phaseFigures(input: PhaseInput): PhaseFigures {
   const read = classFigures('read');
   const write = classFigures('write');
   const client = clientFigures(load);
-  const byCommand = Object.fromEntries(Object.entries(input.commandDelta).filter(([name, n]) => name !== 'info' && n > 0));
-  const executed = Object.values(byCommand).reduce((a, b) => a + b, 0);
-  const roundTrips = Object.entries(byCommand).reduce((a, [name, n]) => a + (input.scriptCommands.has(name) ? 0 : n), 0);
-  const admitted = read.admitted + read.upstream429 + write.admitted + write.upstream429;
-  const decisions = admitted + client.gateway429 + client.cutAtEnd;
   return {
     measuredSeconds: measured.length,
     read,
     write,
     upstream429: read.upstream429 + write.upstream429,
     duplicateCreates: stats.duplicateCreates.total,
-    redis: {
-      roundTrips,
-      executed,
-      byCommand,
-      admitted,
-      decisions,
-      roundTripsPerAdmitted: admitted === 0 ? Number.NaN : roundTrips / admitted,
-      roundTripsPerDecision: decisions === 0 ? Number.NaN : roundTrips / decisions,
-    },
+    redis: redisFigures(input, { read, write }, client, load),
     client,
   };
 }
 
+const perUnit = (count: number | null, units: number): number | null => (count === null || units === 0 ? null : count / units);
+
+function redisFigures(input: PhaseInput, classes: Record<RequestKind, ClassFigures>, client: ClientFigures, load: LoadResult): RedisFigures {
+  const byCommand = Object.fromEntries(Object.entries(input.commandDelta).filter(([name, n]) => name !== 'info' && n > 0));
+  const executed = Object.values(byCommand).reduce((a, b) => a + b, 0);
+  const decisionsOf = (kind: RequestKind) => classes[kind].admitted + classes[kind].upstream429 + client.gateway429ByKind[kind] + load.cutAtEndByKind[kind];
+  const admitted = CLASSES.reduce((a, kind) => a + classes[kind].admitted + classes[kind].upstream429, 0);
+  const decisions = decisionsOf('read') + decisionsOf('write');
+  const creates = decisionsOf('write');
+  let sent: Pick<RedisFigures, 'source' | 'roundTrips' | 'scheduleRoundTrips' | 'ledgerRoundTrips' | 'sentByOp'>;
+  if (input.roundTrips.source === 'gateway metric') {
+    const counts = input.roundTrips.counts;
+    sent = {
+      source: 'gateway metric',
+      roundTrips: counts?.total ?? null,
+      scheduleRoundTrips: counts ? (counts.byComponent.schedule ?? 0) : null,
+      ledgerRoundTrips: counts ? (counts.byComponent.ledger ?? 0) : null,
+      sentByOp: counts?.byOp ?? {},
+    };
+  } else {
+    const { scriptCommands } = input.roundTrips;
+    const sentByOp = Object.fromEntries(Object.entries(byCommand).filter(([name]) => !scriptCommands.has(name)));
+    const roundTrips = Object.values(sentByOp).reduce((a, b) => a + b, 0);
+    sent = { source: 'INFO commandstats', roundTrips, scheduleRoundTrips: roundTrips, ledgerRoundTrips: null, sentByOp };
+  }
+  return {
+    ...sent,
+    executed,
+    byCommand,
+    admitted,
+    decisions,
+    creates,
+    roundTripsPerAdmitted: perUnit(sent.roundTrips, admitted),
+    roundTripsPerDecision: perUnit(sent.roundTrips, decisions),
+    scheduleRoundTripsPerDecision: perUnit(sent.scheduleRoundTrips, decisions),
+    ledgerRoundTripsPerCreate: perUnit(sent.ledgerRoundTrips, creates),
+  };
+}
+
 function clientFigures(load: LoadResult): ClientFigures {
-  const figures: ClientFigures = { responses: 0, forwarded: 0, gateway429: 0, upstream429Seen: 0, gateway5xx: 0, transportErrors: 0, unexpected: {}, cutAtEnd: load.cutAtEnd };
+  const figures: ClientFigures = { responses: 0, forwarded: 0, gateway429: 0, gateway429ByKind: { read: 0, write: 0 }, upstream429Seen: 0, gateway5xx: 0, transportErrors: 0, unexpected: {}, cutAtEnd: load.cutAtEnd };
   for (const s of load.samples) {
     figures.responses += 1;
     if (s.status === 0) figures.transportErrors += 1;
@@ -236,16 +284,14 @@ function clientFigures(load: LoadResult): ClientFigures {
       figures.forwarded += 1;
       if (s.status === 429) figures.upstream429Seen += 1;
       else if (s.status !== 200 && s.status !== 202) figures.unexpected[`upstream ${s.status}`] = (figures.unexpected[`upstream ${s.status}`] ?? 0) + 1;
-    } else if (s.status === 429) figures.gateway429 += 1;
+    } else if (s.status === 429) {
+      figures.gateway429 += 1;
+      figures.gateway429ByKind[s.kind] += 1;
+    }
     else if (s.status >= 500) figures.gateway5xx += 1;
     else figures.unexpected[String(s.status)] = (figures.unexpected[String(s.status)] ?? 0) + 1;
   }
   return figures;
-}
-
-/** Lower-case command names a Lua script calls (`redis.call('ZADD', …)`). */
-export function scriptCommandNames(source: string): string[] {
-  return [...new Set([...source.matchAll(/redis\.p?call\(\s*['"]([A-Za-z]+)['"]/g)].map((m) => m[1]!.toLowerCase()))];
 }
 
 /** Counts after minus counts before; a restarted Redis starts from zero, so add the segments. */

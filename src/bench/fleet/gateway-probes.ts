@@ -1,8 +1,9 @@
 /**
  * What the gateways say about themselves: the schedule mode from `/readyz` (polled, to time the
- * Redis outage), and a few series from `/metrics` (dispatch lateness, schedule rejections).
+ * Redis outage and a restarted replica's return), and a few series from `/metrics` (dispatch
+ * lateness, schedule rejections, late sends, Redis commands sent). Parsing and summing are pure.
  */
-import { getJson, requestText } from './http-json';
+import { requestText } from './http-json';
 
 export interface ModeChange {
   gateway: number;
@@ -15,7 +16,14 @@ export interface ModePoller {
   stop(): Promise<ModeChange[]>;
 }
 
-const POLL_INTERVAL_MS = 100;
+export const MODE_POLL_INTERVAL_MS = 100;
+
+/** The schedule mode a gateway's `/readyz` reports (`shared`, `fallback`, …), ready (200) or not (503). */
+export async function scheduleMode(adminUrl: string, timeoutMs = 1000): Promise<string> {
+  const reply = await requestText('GET', `${adminUrl}/readyz`, timeoutMs);
+  if (reply.status !== 200 && reply.status !== 503) throw new Error(`GET ${adminUrl}/readyz: status ${reply.status}`);
+  return (JSON.parse(reply.text) as { checks?: { schedule?: string } }).checks?.schedule ?? 'unknown';
+}
 
 export function pollModes(adminUrls: readonly string[], startedAtMs: number): ModePoller {
   const changes: ModeChange[] = [];
@@ -24,8 +32,7 @@ export function pollModes(adminUrls: readonly string[], startedAtMs: number): Mo
   const loops = adminUrls.map(async (url, gateway) => {
     while (running) {
       try {
-        const ready = await getJson<{ checks?: { schedule?: string } }>(`${url}/readyz`, 1000);
-        const mode = ready.checks?.schedule ?? 'unknown';
+        const mode = await scheduleMode(url);
         if (mode !== last[gateway]) {
           last[gateway] = mode;
           changes.push({ gateway: gateway + 1, atMs: Date.now() - startedAtMs, mode });
@@ -33,7 +40,7 @@ export function pollModes(adminUrls: readonly string[], startedAtMs: number): Mo
       } catch {
         // a missed probe is just a gap in the record
       }
-      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+      await new Promise((resolve) => setTimeout(resolve, MODE_POLL_INTERVAL_MS));
     }
   });
   return {
@@ -45,7 +52,39 @@ export function pollModes(adminUrls: readonly string[], startedAtMs: number): Mo
   };
 }
 
+export interface MetricSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Prometheus text exposition → samples (comments and unparsable lines skipped). */
+export function parseMetrics(text: string): MetricSample[] {
+  const samples: MetricSample[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ([0-9.eE+-]+|NaN|[+-]Inf)$/.exec(line);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const label of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[label[1]!] = label[2]!;
+    samples.push({ name: match[1]!, labels, value: Number(match[3]!.replace('Inf', 'Infinity')) });
+  }
+  return samples;
+}
+
+/** Commands a gateway sent to Redis (its own count: round trips, not what Redis executed). */
+export interface RedisCommandCounts {
+  total: number;
+  /** `schedule`, `ledger`, … */
+  byComponent: Record<string, number>;
+  /** `schedule:reserve`, `ledger:commit`, … */
+  byOp: Record<string, number>;
+}
+
 export interface GatewayCounters {
+  /** /metrics texts summed (every gateway at the end of the phase, and each replaced one before it stopped). */
+  scrapes: number;
+  /** Scrapes that got no answer: those processes' counts are missing from every figure here. */
+  missedScrapes: number;
   /** Requests released for the upstream, and how late after their slot (this process's share of the jitter). */
   dispatchCount: number;
   dispatchLateMeanMs: number;
@@ -53,32 +92,49 @@ export interface GatewayCounters {
   dispatchLateOver20Ms: number;
   scheduleRejections: Record<string, number>;
   upstream429: number;
+  /** Slots whose wake-up came later than the tolerance and were re-reserved, by class; null: the gateways do not export it. */
+  lateSends: Record<string, number> | null;
+  /** null: the gateways do not export `strettch_gateway_redis_commands_total`. */
+  redisCommands: RedisCommandCounts | null;
 }
 
-/** Sums the series the bench reads over every gateway's `/metrics`. */
-export async function scrapeGateways(adminUrls: readonly string[]): Promise<GatewayCounters> {
-  const totals: GatewayCounters = { dispatchCount: 0, dispatchLateMeanMs: 0, dispatchLateOver20Ms: 0, scheduleRejections: {}, upstream429: 0 };
+export const REDIS_COMMANDS_METRIC = 'strettch_gateway_redis_commands_total';
+export const LATE_SENDS_METRIC = 'strettch_gateway_schedule_late_sends_total';
+
+const add = (into: Record<string, number>, key: string, value: number) => (into[key] = (into[key] ?? 0) + value);
+
+/** Sums the series the bench reads over several `/metrics` texts (counters of different processes add up); null: a missed scrape. */
+export function gatewayCounters(scraped: ReadonlyArray<string | null>): GatewayCounters {
+  const metricTexts = scraped.filter((text): text is string => text !== null);
+  const totals: GatewayCounters = { scrapes: metricTexts.length, missedScrapes: scraped.length - metricTexts.length, dispatchCount: 0, dispatchLateMeanMs: Number.NaN, dispatchLateOver20Ms: 0, scheduleRejections: {}, upstream429: 0, lateSends: null, redisCommands: null };
   let lateSumSec = 0;
-  for (const url of adminUrls) {
-    const reply = await requestText('GET', `${url}/metrics`, 5000);
-    if (reply.status !== 200) continue;
-    for (const line of reply.text.split('\n')) {
-      const match = /^([a-z_0-9]+)(\{[^}]*\})? ([0-9.e+-]+|NaN|\+Inf)$/.exec(line);
-      if (!match) continue;
-      const [, name, labels = '', valueText] = match;
-      const value = Number(valueText);
-      if (name === 'strettch_gateway_schedule_dispatch_late_seconds_count') totals.dispatchCount += value;
-      else if (name === 'strettch_gateway_schedule_dispatch_late_seconds_sum') lateSumSec += value;
-      else if (name === 'strettch_gateway_schedule_dispatch_late_seconds_bucket' && labels.includes('le="0.02"')) totals.dispatchLateOver20Ms -= value;
-      else if (name === 'strettch_gateway_upstream_429_total') totals.upstream429 += value;
-      else if (name === 'strettch_gateway_schedule_rejections_total') {
-        const reason = /reason="([^"]*)"/.exec(labels)?.[1] ?? 'unknown';
-        const cls = /class="([^"]*)"/.exec(labels)?.[1] ?? 'unknown';
-        totals.scheduleRejections[`${cls}:${reason}`] = (totals.scheduleRejections[`${cls}:${reason}`] ?? 0) + value;
-      }
+  let within20Ms = 0;
+  for (const { name, labels, value } of metricTexts.flatMap(parseMetrics)) {
+    if (name === 'strettch_gateway_schedule_dispatch_late_seconds_count') totals.dispatchCount += value;
+    else if (name === 'strettch_gateway_schedule_dispatch_late_seconds_sum') lateSumSec += value;
+    else if (name === 'strettch_gateway_schedule_dispatch_late_seconds_bucket' && labels.le === '0.02') within20Ms += value;
+    else if (name === 'strettch_gateway_upstream_429_total') totals.upstream429 += value;
+    else if (name === 'strettch_gateway_schedule_rejections_total') add(totals.scheduleRejections, `${labels.class ?? 'unknown'}:${labels.reason ?? 'unknown'}`, value);
+    else if (name === LATE_SENDS_METRIC) add((totals.lateSends ??= {}), labels.class ?? 'unknown', value);
+    else if (name === REDIS_COMMANDS_METRIC) {
+      const counts = (totals.redisCommands ??= { total: 0, byComponent: {}, byOp: {} });
+      const component = labels.component ?? 'unknown';
+      counts.total += value;
+      add(counts.byComponent, component, value);
+      add(counts.byOp, `${component}:${labels.op ?? 'unknown'}`, value);
     }
   }
-  totals.dispatchLateOver20Ms += totals.dispatchCount;
-  totals.dispatchLateMeanMs = totals.dispatchCount === 0 ? Number.NaN : (lateSumSec * 1000) / totals.dispatchCount;
+  totals.dispatchLateOver20Ms = totals.dispatchCount - within20Ms;
+  if (totals.dispatchCount > 0) totals.dispatchLateMeanMs = (lateSumSec * 1000) / totals.dispatchCount;
   return totals;
+}
+
+/** One gateway's `/metrics` text; null when it does not answer (its counts are then missing). */
+export async function scrapeMetrics(adminUrl: string): Promise<string | null> {
+  try {
+    const reply = await requestText('GET', `${adminUrl}/metrics`, 5000);
+    return reply.status === 200 ? reply.text : null;
+  } catch {
+    return null;
+  }
 }

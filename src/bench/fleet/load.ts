@@ -5,6 +5,8 @@
  * gateway's own or the upstream's — is honoured: the loop sleeps Retry-After (at most 5 s).
  * Bounded by the phase deadline, a per-request timeout and a per-loop request cap; at the deadline
  * requests still in flight are cut (a request still queued in a gateway then takes no slot).
+ * Runs in its own process (load-process.ts), so that the bench's timers and probes do not share
+ * its event loop.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -32,6 +34,8 @@ export interface LoadSettings {
   tokens: ReadonlyMap<string, string>;
   durationMs: number;
   requestTimeoutMs: number;
+  /** Called as the first requests go out, with the phase's start (epoch ms). */
+  onStart?: (startedAtMs: number) => void;
 }
 
 export interface LoadResult {
@@ -40,6 +44,7 @@ export interface LoadResult {
   samples: LoadSample[];
   /** Requests still in flight at the deadline, cut (most were queued for a slot). */
   cutAtEnd: number;
+  cutAtEndByKind: Record<RequestKind, number>;
 }
 
 const READ_PATH = '/api/v1/computes/specifications';
@@ -67,7 +72,7 @@ interface Outcome {
 export async function runLoad(settings: LoadSettings): Promise<LoadResult> {
   const ports = settings.targets.map((t) => Number(loopbackUrl(t).port));
   const agent = new http.Agent({ keepAlive: true, maxSockets: settings.workers.length + 8 });
-  const inFlight = new Set<http.ClientRequest>();
+  const inFlight = new Map<http.ClientRequest, RequestKind>();
   const samples: LoadSample[] = [];
   const startedAtMs = Date.now();
   const deadlineMs = startedAtMs + settings.durationMs;
@@ -119,7 +124,7 @@ export async function runLoad(settings: LoadSettings): Promise<LoadResult> {
           res.on('error', () => settle({ status: 0, forwarded: false, aborted: stopped }));
         },
       );
-      inFlight.add(req);
+      inFlight.set(req, plan.kind);
       req.setTimeout(settings.requestTimeoutMs, () => req.destroy(new Error('timeout')));
       req.on('error', () => settle({ status: 0, forwarded: false, aborted: stopped }));
       req.end(body);
@@ -150,16 +155,18 @@ export async function runLoad(settings: LoadSettings): Promise<LoadResult> {
     }
   }
 
-  let cutAtEnd = 0;
+  const cutAtEndByKind: Record<RequestKind, number> = { read: 0, write: 0 };
   const stopAt = setTimeout(() => {
     stopped = true;
-    cutAtEnd = inFlight.size;
+    for (const kind of inFlight.values()) cutAtEndByKind[kind] += 1;
     for (const wake of [...sleepers]) wake();
-    for (const req of [...inFlight]) req.destroy();
+    for (const req of [...inFlight.keys()]) req.destroy();
   }, settings.durationMs);
-  await Promise.all(settings.workers.map(loop));
+  const loops = settings.workers.map(loop);
+  settings.onStart?.(startedAtMs);
+  await Promise.all(loops);
   clearTimeout(stopAt);
   stopped = true;
   agent.destroy();
-  return { startedAtMs, endedAtMs: Date.now(), samples, cutAtEnd };
+  return { startedAtMs, endedAtMs: Date.now(), samples, cutAtEnd: cutAtEndByKind.read + cutAtEndByKind.write, cutAtEndByKind };
 }

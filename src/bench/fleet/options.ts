@@ -1,16 +1,16 @@
 /** `npm run bench:fleet -- [flags]`: parsed once, every problem reported, the result frozen. */
 import { readFlags, type NumberFlag } from '../flags';
+import { SCENARIOS, SCENARIO_TRAITS, type ScenarioName } from './scenarios';
 
-export const SCENARIOS = ['fixed', 'sliding', 'outage'] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
+export { SCENARIOS, type ScenarioName };
 
 export interface FleetOptions {
-  /** Load per phase (ours, then the baseline), warm-up included. */
+  /** Load per phase (ours, then the baseline), judged from its first request. */
   durationSec: number;
-  /** The first seconds of each phase, left out of utilization, shares and queue waits. */
+  /** The first seconds of each phase, left out of utilization, shares and queue waits only. */
   warmupSec: number;
-  /** Unjudged load before each phase's referee reset (JIT, connection pools). */
-  prewarmSec: number;
+  /** How many times every chosen scenario runs; the report gives medians and spreads over them. */
+  runs: number;
   /** How long Redis stays dead in the outage scenario. */
   outageSec: number;
   /** When Redis is killed, seconds after the phase starts. */
@@ -22,7 +22,7 @@ export interface FleetOptions {
   /** Callers' `maxWaitMs` (the deadline of every request). */
   maxWaitMs: number;
   scenarios: readonly ScenarioName[];
-  /** Fixed-window phase of the sandbox; undefined: random per run. */
+  /** Fixed-window phase of the sandbox; undefined: random per scenario run. */
   windowPhaseMs?: number;
   outFile: string;
   chartFile: string;
@@ -32,13 +32,14 @@ export interface FleetOptions {
 }
 
 export const FLEET_DEFAULTS: Readonly<FleetOptions> = Object.freeze({
-  durationSec: 30,
+  durationSec: 20,
   warmupSec: 3,
-  prewarmSec: 2,
-  outageSec: 10,
-  outageAtSec: 10,
+  runs: 3,
+  outageSec: 6,
+  outageAtSec: 6,
   workers: 60,
-  safety: 0.96,
+  // The policy's default: the bench judges what ships.
+  safety: 0.95,
   maxWaitMs: 2000,
   scenarios: SCENARIOS,
   outFile: 'bench/results/fleet.json',
@@ -51,36 +52,43 @@ export const FLEET_USAGE = `Usage: npm run bench:fleet -- [flags]
 
 Three gateway processes sharing one redis-server, in front of the sandbox (launch profile:
 30 reads/s + 5 writes/s per key, 20 ms + up to 10 ms latency), under saturating load from many
-weighted callers; then the same load through a naive fixed-window limiter (RateLimiterRedis,
-30 and 5 per 1 s). Scenarios: sandbox windows fixed (random phase), sliding, and sliding with
-Redis killed mid-run. The sandbox's referee judges. Everything listens on 127.0.0.1.
+weighted callers (a separate load process); then the same load through a naive fixed-window
+limiter (RateLimiterRedis, 30 and 5 per 1 s). The sandbox's referee judges every request from the
+first one: the gateways start right before their phase, nothing runs unjudged. Everything
+listens on 127.0.0.1. Scenarios (in this order):
+  fixed    sandbox windows fixed, random phase
+  sliding  exact sliding window
+  outage   sliding; Redis killed mid-phase, restarted empty
+  starved  sliding; one busy-loop process per core for the whole scenario
+  restart  sliding; replicas restarted one at a time (at 1/4, 2/4, 3/4 of the phase), same ports
 
   --duration-sec <n>     load per phase, ours and baseline each (default ${FLEET_DEFAULTS.durationSec})
-  --warmup-sec <n>       first seconds of a phase left out of utilization, shares and waits
-                         (429s and window maxima count from the first second; default ${FLEET_DEFAULTS.warmupSec})
-  --prewarm-sec <n>      unjudged load before each phase, then a pause and a referee reset
-                         (default ${FLEET_DEFAULTS.prewarmSec})
+  --warmup-sec <n>       first seconds of a phase left out of utilization, shares and queue waits
+                         only; 429s and the most in any 1 s count from the first request
+                         (default ${FLEET_DEFAULTS.warmupSec})
+  --runs <n>             repeat every chosen scenario n times; medians and spreads are reported,
+                         a target passes only if it passes in every run (default ${FLEET_DEFAULTS.runs})
   --outage-sec <n>       Redis dead for this long in the outage scenario (default ${FLEET_DEFAULTS.outageSec})
   --outage-at-sec <n>    seconds into the phase when Redis is killed (default ${FLEET_DEFAULTS.outageAtSec})
   --workers <n>          concurrent caller loops, at least 12 (default ${FLEET_DEFAULTS.workers})
-  --safety <0..1>        gateway safety factor (default ${FLEET_DEFAULTS.safety})
+  --safety <0..1>        gateway safety factor (default ${FLEET_DEFAULTS.safety}, the policy's default)
   --max-wait-ms <n>      callers' deadline, policy maxWaitMs (default ${FLEET_DEFAULTS.maxWaitMs})
   --scenarios <list>     comma-separated subset of ${SCENARIOS.join(',')} (default all)
-  --window-phase-ms <n>  fixed-window phase 0-999 (default random)
-  --out <file>           JSON results (default ${FLEET_DEFAULTS.outFile})
-  --chart <file>         SVG chart (default ${FLEET_DEFAULTS.chartFile})
+  --window-phase-ms <n>  fixed-window phase 0-999 (default random per run)
+  --out <file>           JSON results, every run and the summary (default ${FLEET_DEFAULTS.outFile})
+  --chart <file>         SVG chart of the first run (default ${FLEET_DEFAULTS.chartFile})
   --keep-logs            keep the temporary directory with every process's log (kept anyway on failure)
 
 Exit code 0 whatever the figures: it is a measurement, not a test.`;
 
 export type FleetOptionsResult = { ok: true; options: Readonly<FleetOptions> } | { ok: false; problems: string[] };
 
-type NumberKey = 'durationSec' | 'warmupSec' | 'prewarmSec' | 'outageSec' | 'outageAtSec' | 'workers' | 'safety' | 'maxWaitMs' | 'windowPhaseMs';
+type NumberKey = 'durationSec' | 'warmupSec' | 'runs' | 'outageSec' | 'outageAtSec' | 'workers' | 'safety' | 'maxWaitMs' | 'windowPhaseMs';
 
 const NUMBER_FLAGS: Record<string, NumberFlag<NumberKey>> = {
   '--duration-sec': { key: 'durationSec', min: 5, max: 600, integer: false },
   '--warmup-sec': { key: 'warmupSec', min: 0, max: 60, integer: false },
-  '--prewarm-sec': { key: 'prewarmSec', min: 0, max: 60, integer: false },
+  '--runs': { key: 'runs', min: 1, max: 20, integer: true },
   '--outage-sec': { key: 'outageSec', min: 1, max: 120, integer: false },
   '--outage-at-sec': { key: 'outageAtSec', min: 1, max: 600, integer: false },
   '--workers': { key: 'workers', min: 12, max: 600, integer: true },
@@ -107,8 +115,19 @@ export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
     }
   }, problems);
   if (options.warmupSec >= options.durationSec) problems.push('--warmup-sec: must be shorter than --duration-sec');
-  if (options.scenarios.includes('outage') && options.outageAtSec + options.outageSec >= options.durationSec) {
+  if (options.scenarios.some((name) => SCENARIO_TRAITS[name].killsRedis) && options.outageAtSec + options.outageSec >= options.durationSec) {
     problems.push('--outage-at-sec + --outage-sec: must end before --duration-sec');
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, options: Object.freeze(options) };
+}
+
+/**
+ * Per scenario, on top of its two phases of load: the sandbox, each phase's replicas and load
+ * process starting, settling and stopping (a draining gateway may take up to maxWaitMs).
+ */
+const PER_SCENARIO_SLACK_SEC = 10;
+
+/** How long a run should take: the watchdog's estimate and the start-up message. */
+export function expectedSec(options: Readonly<Pick<FleetOptions, 'runs' | 'scenarios' | 'durationSec'>>): number {
+  return options.runs * options.scenarios.length * (2 * options.durationSec + PER_SCENARIO_SLACK_SEC);
 }

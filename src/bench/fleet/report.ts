@@ -1,11 +1,12 @@
 /** The saved report (JSON) and the printed tables, pure. */
 import type { MachineInfo } from '../machine';
-import type { ClassFigures, Percentiles, PhaseFigures } from './figures';
+import type { ClassFigures, Percentiles } from './figures';
+import type { GatewayCounters } from './gateway-probes';
 import type { FleetOptions } from './options';
-import type { FleetRun, PhaseResult, ScenarioResult } from './run';
+import type { FleetRun, FleetRuns, PhaseResult, ScenarioResult } from './results';
+import { SCENARIO_TRAITS } from './scenarios';
 import { PROVIDER_LIMITS, REPLICAS } from './stack';
-import type { TargetCheck } from './targets';
-
+import { spread, summarizeRuns, type CombinedCheck, type ScenarioSummary, type Spread } from './summary';
 
 export interface FleetReport {
   generatedAt: string;
@@ -15,15 +16,21 @@ export interface FleetReport {
     provider: { profile: 'launch'; limitsPerSecond: typeof PROVIDER_LIMITS; latencyMs: number; jitterMs: number };
     gateways: { replicas: number; safety: number; maxWaitMs: number };
     baseline: string;
-    callers: FleetRun['callers'];
+    callers: FleetRuns['callers'];
   };
-  scenarios: ScenarioResult[];
+  /** Every run, every figure. */
+  runs: FleetRun[];
+  /** Per scenario: headline medians with their spread over the runs, targets judged over every run. */
+  summary: ScenarioSummary[];
+  /** Per scenario: every judged target passed in every run. */
   verdict: { ours: Record<string, boolean>; baseline: Record<string, boolean> };
+  /** The chart shows this run (1-based). */
+  chartedRun: number;
 }
 
-export function buildReport(run: FleetRun, options: Readonly<FleetOptions>, machine: MachineInfo, now: Date): FleetReport {
+export function buildReport(result: FleetRuns, options: Readonly<FleetOptions>, machine: MachineInfo, now: Date): FleetReport {
   const { help: _help, keepLogs: _keepLogs, ...rest } = options;
-  const passed = (checks: TargetCheck[]) => checks.every((c) => c.pass !== false);
+  const summary = summarizeRuns(result.runs);
   return {
     generatedAt: now.toISOString(),
     machine,
@@ -32,59 +39,94 @@ export function buildReport(run: FleetRun, options: Readonly<FleetOptions>, mach
       provider: { profile: 'launch', limitsPerSecond: PROVIDER_LIMITS, latencyMs: 20, jitterMs: 10 },
       gateways: { replicas: REPLICAS, safety: options.safety, maxWaitMs: options.maxWaitMs },
       baseline: `RateLimiterRedis points ${PROVIDER_LIMITS.read}/${PROVIDER_LIMITS.write} per 1 s per (account, class), ${REPLICAS} replicas, insurance RateLimiterMemory at points ÷ ${REPLICAS}`,
-      callers: run.callers,
+      callers: result.callers,
     },
-    scenarios: run.scenarios,
+    runs: result.runs,
+    summary,
     verdict: {
-      ours: Object.fromEntries(run.scenarios.map((s) => [s.name, passed(s.ours.checks)])),
-      baseline: Object.fromEntries(run.scenarios.map((s) => [s.name, passed(s.baseline.checks)])),
+      ours: Object.fromEntries(summary.map((s) => [s.name, s.ours.passed])),
+      baseline: Object.fromEntries(summary.map((s) => [s.name, s.baseline.passed])),
     },
+    chartedRun: 1,
   };
 }
 
-const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');
-const num = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
-const ms = (p: Percentiles | null, which: 'p50' | 'p99') => (p === null ? '–' : String(Math.round(p[which])));
-const both = (f: PhaseFigures, cell: (c: ClassFigures) => string) => `${cell(f.read)} / ${cell(f.write)}`;
-const shareRange = (c: ClassFigures) => {
-  const ratios = c.shares.map((s) => s.ratio);
-  return `${num(Math.min(...ratios))}–${num(Math.max(...ratios))}`;
-};
+const known = (x: number | null | undefined): x is number => x !== null && x !== undefined && Number.isFinite(x);
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const num = (digits: number) => (x: number) => x.toFixed(digits);
+/** Counts: whole numbers as they are (a median of an even number of runs may fall between two). */
+const count = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+const maybe = (x: number | null | undefined, format: (x: number) => string) => (known(x) ? format(x) : 'n/a');
 
-type Row = [string, (p: PhaseResult) => string];
+/** `median`, or `median (min–max)` when the runs differ; `missing` when no run knows the figure. */
+export function formatSpread(s: Spread | null, format: (x: number) => string, missing = 'n/a'): string {
+  if (s === null) return missing;
+  return s.min === s.max ? format(s.median) : `${format(s.median)} (${format(s.min)}–${format(s.max)})`;
+}
+
+type Figure = number | null | undefined;
+
+interface Row {
+  label: string;
+  /** A pair is shown as "read / write" (or the two figures the label names). */
+  value: (p: PhaseResult) => Figure | readonly [Figure, Figure];
+  format: (x: number) => string;
+  /** Shown for a figure no run knows (e.g. the baseline has no queue). */
+  missing?: string;
+}
+
+const perClass = (cell: (c: ClassFigures) => Figure) => (p: PhaseResult) => [cell(p.figures.read), cell(p.figures.write)] as const;
+const wait = (which: 'p50' | 'p99') => (q: Percentiles | null) => q?.[which] ?? null;
+const shareBound = (pick: (ratios: number[]) => number) => (c: ClassFigures) => pick(c.shares.map((s) => s.ratio));
 
 const ROWS: Row[] = [
-  ['upstream 429s (read / write)', (p) => both(p.figures, (c) => String(c.upstream429))],
-  ['max in 1 s, sandbox fixed windows', (p) => both(p.figures, (c) => `${c.maxInFixedWindow}`)],
-  ['max in 1 s, any 1000 ms (sliding)', (p) => both(p.figures, (c) => `${c.maxInSlidingWindow}`)],
-  ['admitted per s', (p) => both(p.figures, (c) => num(c.admittedPerSecond))],
-  ['utilization of 30/s and 5/s', (p) => both(p.figures, (c) => pct(c.utilization))],
-  ['admitted per s, Redis down (+3 s)', (p) => (p.figures.read.outageAdmittedPerSecond === undefined ? '' : both(p.figures, (c) => num(c.outageAdmittedPerSecond ?? Number.NaN)))],
-  ['queue wait p50 ms', (p) => both(p.figures, (c) => ms(c.queueWaitMs, 'p50'))],
-  ['queue wait p99 ms', (p) => both(p.figures, (c) => ms(c.queueWaitMs, 'p99'))],
-  ['share ÷ weighted fair share, min–max', (p) => both(p.figures, shareRange)],
-  ['Jain, equal weights', (p) => both(p.figures, (c) => num(c.jain, 3))],
-  ['Redis round trips per admitted', (p) => num(p.figures.redis.roundTripsPerAdmitted, 3)],
-  ['Redis round trips per decision', (p) => num(p.figures.redis.roundTripsPerDecision, 3)],
-  ['Redis commands executed per decision', (p) => num(p.figures.redis.executed / p.figures.redis.decisions, 1)],
-  ['own 429s (gateway / baseline proxy)', (p) => String(p.figures.client.gateway429)],
-  ['own 5xx / unanswered', (p) => `${p.figures.client.gateway5xx} / ${p.figures.client.transportErrors}`],
-  ['duplicate creates', (p) => String(p.figures.duplicateCreates)],
-  ['load average (1 min) at the end', (p) => `${p.contention.loadAverage1m} on ${p.contention.cpuCount} cores`],
-  ['bench event-loop delay p99 / max ms', (p) => `${p.contention.benchLoopDelayP99Ms} / ${p.contention.benchLoopDelayMaxMs}`],
+  { label: 'upstream 429s (read / write)', value: perClass((c) => c.upstream429), format: count },
+  { label: 'max in 1 s, sandbox fixed windows', value: perClass((c) => c.maxInFixedWindow), format: count },
+  { label: 'max in 1 s, any 1000 ms (sliding)', value: perClass((c) => c.maxInSlidingWindow), format: count },
+  { label: 'admitted per s', value: perClass((c) => c.admittedPerSecond), format: num(2) },
+  { label: 'utilization of 30/s and 5/s', value: perClass((c) => c.utilization), format: pct },
+  { label: 'admitted per s, Redis down (+3 s)', value: perClass((c) => c.outageAdmittedPerSecond), format: num(2) },
+  { label: 'queue wait p50 ms', value: perClass((c) => wait('p50')(c.queueWaitMs)), format: num(0), missing: '–' },
+  { label: 'queue wait p99 ms', value: perClass((c) => wait('p99')(c.queueWaitMs)), format: num(0), missing: '–' },
+  { label: 'share ÷ weighted fair share, lowest', value: perClass(shareBound((r) => Math.min(...r))), format: num(2) },
+  { label: 'share ÷ weighted fair share, highest', value: perClass(shareBound((r) => Math.max(...r))), format: num(2) },
+  { label: 'Jain, equal weights', value: perClass((c) => c.jain), format: num(3) },
+  { label: 'limiter round trips per decision', value: (p) => p.figures.redis.scheduleRoundTripsPerDecision, format: num(3) },
+  { label: 'ledger round trips per create', value: (p) => p.figures.redis.ledgerRoundTripsPerCreate, format: num(3), missing: '–' },
+  { label: 'Redis round trips per decision, all', value: (p) => p.figures.redis.roundTripsPerDecision, format: num(3) },
+  { label: 'Redis round trips per admitted, all', value: (p) => p.figures.redis.roundTripsPerAdmitted, format: num(3) },
+  { label: 'Redis commands executed per decision', value: (p) => p.figures.redis.executed / p.figures.redis.decisions, format: num(1) },
+  { label: 'own 429s (gateway / baseline proxy)', value: (p) => p.figures.client.gateway429, format: count },
+  { label: 'own 5xx / unanswered', value: (p) => [p.figures.client.gateway5xx, p.figures.client.transportErrors] as const, format: count },
+  { label: 'duplicate creates', value: (p) => p.figures.duplicateCreates, format: count },
+  { label: 'load average (1 min) at the end', value: (p) => p.contention.loadAverage1m, format: num(2) },
+  { label: 'event-loop delay max ms, bench / load', value: (p) => [p.contention.benchLoopDelayMaxMs, p.contention.loadLoopDelayMaxMs] as const, format: count },
 ];
+
+/** One cell over several runs: "median (min–max)", per class for a pair; null when no run knows it. */
+function rowCell(row: Row, phases: readonly PhaseResult[]): string | null {
+  const values = phases.map(row.value);
+  const column = (pick: (v: Figure | readonly [Figure, Figure]) => Figure) => spread(values.map((v) => pick(v) ?? null));
+  const pair = Array.isArray(values[0]);
+  const spreads = pair ? [column((v) => (v as readonly [Figure, Figure])[0]), column((v) => (v as readonly [Figure, Figure])[1])] : [column((v) => v as Figure)];
+  if (spreads.every((s) => s === null)) return null;
+  return spreads.map((s) => formatSpread(s, row.format, row.missing)).join(' / ');
+}
 
 /** Above this, timers on the machine are late by more than the schedule's jitter margin allows. */
 const CONTENDED_LOOP_DELAY_MS = 30;
 
 function contended(p: PhaseResult): boolean {
-  return p.contention.benchLoopDelayMaxMs > CONTENDED_LOOP_DELAY_MS || p.contention.loadAverage1m > p.contention.cpuCount;
+  const c = p.contention;
+  return Math.max(c.benchLoopDelayMaxMs, c.loadLoopDelayMaxMs) > CONTENDED_LOOP_DELAY_MS || c.loadAverage1m > c.cpuCount;
 }
 
-function scenarioTitle(s: ScenarioResult, options: Readonly<FleetOptions>): string {
-  if (s.name === 'fixed') return `fixed windows, phase ${s.windowPhaseMs} ms`;
-  if (s.name === 'sliding') return 'sliding window';
-  return `sliding, Redis down ${options.outageSec} s`;
+function scenarioTitle(results: readonly ScenarioResult[], options: Readonly<FleetOptions>): string {
+  const first = results[0]!;
+  const traits = SCENARIO_TRAITS[first.name];
+  if (traits.window === 'fixed') return `${traits.title}, phase ${results.map((s) => s.windowPhaseMs).join(', ')} ms`;
+  if (traits.killsRedis) return `${traits.title} (down ${options.outageSec} s from ${options.outageAtSec} s)`;
+  return traits.title;
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -93,38 +135,77 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+function gatewaysLine(g: GatewayCounters): string {
+  const parts = [`${g.dispatchCount} released, dispatch late mean ${maybe(g.dispatchLateMeanMs, num(1))} ms, ${g.dispatchLateOver20Ms} later than 20 ms`];
+  if (g.lateSends) parts.push(`late sends re-reserved ${JSON.stringify(g.lateSends)}`);
+  parts.push(`schedule 429s ${JSON.stringify(g.scheduleRejections)}`);
+  parts.push(g.redisCommands ? `Redis commands sent ${JSON.stringify(g.redisCommands.byOp)}` : 'Redis commands sent: n/a (no strettch_gateway_redis_commands_total)');
+  if (g.missedScrapes > 0) parts.push(`${g.missedScrapes} of ${g.scrapes + g.missedScrapes} scrapes missed`);
+  return parts.join('; ');
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function restartsLine(p: PhaseResult): string | undefined {
+  if (!p.restarts) return undefined;
+  const skipped = REPLICAS - p.restarts.length;
+  return p.restarts
+    .map((r) => `#${r.replica} SIGTERM at ${seconds(r.stoppedAtMs)}, gone +${r.exitedAtMs - r.stoppedAtMs} ms, listening +${r.listeningAtMs - r.exitedAtMs} ms${r.sharedAtMs === undefined ? '' : `, shared ${r.sharedAtMs === null ? 'not seen' : `+${r.sharedAtMs - r.listeningAtMs} ms`}`}`)
+    .concat(skipped > 0 ? [`${skipped} not restarted: the phase ended first`] : [])
+    .join('; ');
+}
+
+function checkLine(c: CombinedCheck): string {
+  const verdict = c.pass === null ? 'n/a ' : c.pass ? 'PASS' : 'FAIL';
+  const runs = c.values.length > 1 && c.judgedRuns > 0 ? ` [${c.passedRuns}/${c.judgedRuns} runs]` : '';
+  // Identical values in every run are shown once.
+  const values = new Set(c.values).size === 1 ? c.values[0]! : c.values.map((v, i) => `run ${i + 1}: ${v}`).join(' | ');
+  return `  ${verdict}  ${c.target}${runs}: ${values}`;
+}
+
 export function formatReport(report: FleetReport, options: Readonly<FleetOptions>): string {
   const out: string[] = [];
+  const callers = report.setup.callers;
   out.push(
     `bench:fleet — ${REPLICAS} gateways (safety ${options.safety}, maxWaitMs ${options.maxWaitMs}) + redis-server, sandbox launch profile 30 reads/s + 5 writes/s, ` +
-      `20 ms + 0–10 ms latency; ${options.workers} caller loops over ${report.setup.callers.length} callers (weights ${report.setup.callers.map((c) => c.weight).join(', ')}); ` +
-      `${options.durationSec} s per phase, first ${options.warmupSec} s not measured. Cells: read / write.`,
+      `20 ms + 0–10 ms latency; ${options.workers} caller loops (own process) over ${callers.length} callers (weights ${callers.map((c) => c.weight).join(', ')}); ` +
+      `${report.runs.length} run${report.runs.length === 1 ? '' : 's'}, ${options.durationSec} s per phase, judged from the first request ` +
+      `(utilization, shares and queue waits leave out the first ${options.warmupSec} s). ` +
+      `Cells: ${report.runs.length > 1 ? 'median over the runs (min–max when they differ), ' : ''}read / write.`,
   );
-  for (const s of report.scenarios) {
-    out.push('', `## ${scenarioTitle(s, options)}`);
-    const rows = ROWS.map(([label, cell]) => [label, cell(s.ours), cell(s.baseline)]).filter((r) => r[1] !== '' || r[2] !== '');
+  for (const summary of report.summary) {
+    const results = report.runs.flatMap((r) => r.scenarios.filter((s) => s.name === summary.name));
+    out.push('', `## ${scenarioTitle(results, options)}`);
+    const rows = ROWS.map((row) => [row.label, rowCell(row, results.map((s) => s.ours)), rowCell(row, results.map((s) => s.baseline))] as const)
+      .filter(([, ours, baseline]) => ours !== null || baseline !== null)
+      .map(([label, ours, baseline]) => [label, ours ?? '–', baseline ?? '–']);
     out.push(table(['', 'ours', 'baseline (RateLimiterRedis)'], rows));
-    const shareCells = (p: PhaseResult) => p.figures.read.shares.map((r, i) => `${r.callerId.replace('fleet-caller-', 'c')}(w${r.weight}) ${num(r.ratio)}/${num(p.figures.write.shares[i]!.ratio)}`).join('  ');
-    out.push(`shares, ours (read/write):     ${shareCells(s.ours)}`);
-    out.push(`shares, baseline (read/write): ${shareCells(s.baseline)}`);
-    const g = s.ours.gateways;
-    if (g) {
-      out.push(`gateways: ${g.dispatchCount} released, dispatch late mean ${num(g.dispatchLateMeanMs, 1)} ms, ${g.dispatchLateOver20Ms} later than 20 ms; schedule 429s ${JSON.stringify(g.scheduleRejections)}`);
-    }
-    const o = s.ours.outage;
-    if (o) {
-      const list = (xs: Array<number | null>) => xs.map((x) => (x === null ? '–' : `${x}`)).join(', ');
-      out.push(`outage: Redis killed at ${(o.killedAtMs / 1000).toFixed(1)} s, restarted at ${(o.restartedAtMs / 1000).toFixed(1)} s; fallback seen after ${list(o.fallbackAfterKillMs)} ms; shared again after ${list(o.sharedAfterRestartMs)} ms (per gateway, /readyz polled every 100 ms)`);
-    }
-    if (contended(s.ours)) {
-      out.push(
-        `WARNING: the machine was contended during ours (load ${s.ours.contention.loadAverage1m} on ${s.ours.contention.cpuCount} cores, timers up to ${s.ours.contention.benchLoopDelayMaxMs} ms late): ` +
-          'delays beyond the safety margin reach the provider as bursts; rerun on a quiet machine before reading 429s as a schedule fault.',
-      );
-    }
-    for (const [who, p] of [['ours', s.ours], ['baseline', s.baseline]] as const) {
-      out.push(`targets, ${who}:`);
-      for (const c of p.checks) out.push(`  ${c.pass === null ? 'n/a ' : c.pass ? 'PASS' : 'FAIL'}  ${c.target}: ${c.value}`);
+    results.forEach((s, i) => {
+      const run = report.runs.length > 1 ? `run ${i + 1}, ` : '';
+      const shareCells = (p: PhaseResult) => p.figures.read.shares.map((r, k) => `${r.callerId.replace('fleet-caller-', 'c')}(w${r.weight}) ${maybe(r.ratio, num(2))}/${maybe(p.figures.write.shares[k]!.ratio, num(2))}`).join('  ');
+      out.push(`${run}shares, ours (read/write):     ${shareCells(s.ours)}`);
+      out.push(`${run}shares, baseline (read/write): ${shareCells(s.baseline)}`);
+      if (s.ours.gateways) out.push(`${run}gateways: ${gatewaysLine(s.ours.gateways)}`);
+      const o = s.ours.outage;
+      if (o) {
+        const list = (xs: Array<number | null>) => xs.map((x) => (x === null ? '–' : `${x}`)).join(', ');
+        out.push(`${run}outage: Redis killed at ${seconds(o.killedAtMs)}, restarted at ${seconds(o.restartedAtMs)}; fallback seen after ${list(o.fallbackAfterKillMs)} ms; shared again after ${list(o.sharedAfterRestartMs)} ms (per gateway, /readyz polled every 100 ms)`);
+      }
+      for (const [who, p] of [['ours', s.ours], ['baseline', s.baseline]] as const) {
+        const restarts = restartsLine(p);
+        if (restarts) out.push(`${run}restarts, ${who}: ${restarts}`);
+      }
+      if (contended(s.ours)) {
+        const c = s.ours.contention;
+        out.push(
+          `${run}WARNING: the machine was contended during ours (load ${c.loadAverage1m} on ${c.cpuCount} cores, timers up to ${Math.max(c.benchLoopDelayMaxMs, c.loadLoopDelayMaxMs)} ms late): ` +
+            `delays beyond the safety margin reach the provider as bursts${SCENARIO_TRAITS[s.name].hogsCpu ? ' (this scenario starves the CPU on purpose)' : '; rerun on a quiet machine before reading 429s as a schedule fault'}.`,
+        );
+      }
+    });
+    for (const [who, phase] of [['ours', summary.ours], ['baseline', summary.baseline]] as const) {
+      out.push(`targets, ${who}${report.runs.length > 1 ? ' (a target passes only if it passes in every run)' : ''}:`);
+      for (const c of phase.targets) out.push(checkLine(c));
     }
   }
   return out.join('\n');

@@ -1,0 +1,60 @@
+/** What a run records, as saved in the JSON (types only). */
+import type { CallerSpec } from './callers';
+import type { PhaseFigures } from './figures';
+import type { GatewayCounters, ModeChange } from './gateway-probes';
+import type { RestartRecord } from './restart-plan';
+import type { ScenarioName } from './scenarios';
+import type { TargetCheck } from './targets';
+
+export interface OutageRecord {
+  killedAtMs: number;
+  restartedAtMs: number;
+  modeChanges: ModeChange[];
+  /** Per gateway: kill → first `fallback` seen on /readyz (100 ms polling). */
+  fallbackAfterKillMs: Array<number | null>;
+  /** Per gateway: restart (redis-server spawned again) → first `shared` seen. */
+  sharedAfterRestartMs: Array<number | null>;
+}
+
+/** How busy the machine was: the judge and the gateways share its cores with everything else. */
+export interface Contention {
+  /** 1-minute load average at the end of the phase, and the number of cores. */
+  loadAverage1m: number;
+  cpuCount: number;
+  /** The bench process's own event-loop delay during the phase (it mostly sleeps). */
+  benchLoopDelayP99Ms: number;
+  benchLoopDelayMaxMs: number;
+  /** The load process's (it runs every caller loop). */
+  loadLoopDelayP99Ms: number;
+  loadLoopDelayMaxMs: number;
+}
+
+export interface PhaseResult {
+  figures: PhaseFigures;
+  contention: Contention;
+  checks: TargetCheck[];
+  /** Gateways only, summed over every process that served the phase. */
+  gateways?: GatewayCounters;
+  outage?: OutageRecord;
+  restarts?: RestartRecord[];
+}
+
+export interface ScenarioResult {
+  name: ScenarioName;
+  window: 'fixed' | 'sliding';
+  windowPhaseMs: number;
+  ours: PhaseResult;
+  baseline: PhaseResult;
+}
+
+/** One pass over the chosen scenarios. */
+export interface FleetRun {
+  /** 1-based. */
+  run: number;
+  scenarios: ScenarioResult[];
+}
+
+export interface FleetRuns {
+  callers: CallerSpec[];
+  runs: FleetRun[];
+}

@@ -1,0 +1,51 @@
+import { expectedSec, FLEET_DEFAULTS, FLEET_USAGE, parseFleetArgs, SCENARIOS } from '../../../src/bench/fleet/options';
+
+const parse = (argv: string[]) => {
+  const parsed = parseFleetArgs(argv);
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  return parsed.options;
+};
+const problems = (argv: string[]) => {
+  const parsed = parseFleetArgs(argv);
+  return parsed.ok ? [] : parsed.problems;
+};
+
+describe('bench:fleet options', () => {
+  it('defaults: 3 runs of every scenario, 20 s per phase, the policy default safety', () => {
+    expect(parse([])).toMatchObject({ runs: 3, durationSec: 20, warmupSec: 3, workers: 60, maxWaitMs: 2000, safety: 0.95, scenarios: ['fixed', 'sliding', 'outage', 'starved', 'restart'] });
+    expect(SCENARIOS).toEqual(['fixed', 'sliding', 'outage', 'starved', 'restart']);
+  });
+
+  it('keeps the scenarios in their fixed order, whatever order they are named in', () => {
+    expect(parse(['--scenarios', 'restart,fixed,starved']).scenarios).toEqual(['fixed', 'starved', 'restart']);
+    expect(parse(['--scenarios=outage']).scenarios).toEqual(['outage']);
+  });
+
+  it('reads --runs as a whole number of at least 1', () => {
+    expect(parse(['--runs', '5']).runs).toBe(5);
+    expect(problems(['--runs', '0'])).toEqual(['--runs: must be a whole number from 1 to 20']);
+    expect(problems(['--runs', '1.5'])).toEqual(['--runs: must be a whole number from 1 to 20']);
+  });
+
+  it('has no unjudged prewarm any more', () => {
+    expect(problems(['--prewarm-sec=2'])).toEqual(['--prewarm-sec: unknown flag']);
+    expect(FLEET_DEFAULTS).not.toHaveProperty('prewarmSec');
+    expect(FLEET_USAGE).not.toMatch(/prewarm/);
+  });
+
+  it('says the warm-up leaves out only utilization, shares and queue waits', () => {
+    expect(FLEET_USAGE).toMatch(/--warmup-sec <n>\s+first seconds of a phase left out of utilization, shares and queue waits\s+only; 429s and the most in any 1 s count from the first request/);
+  });
+
+  it('refuses unknown scenarios and an outage that outlasts the phase', () => {
+    expect(problems(['--scenarios', 'fixed,nope'])).toEqual(['--scenarios: unknown nope; choose from fixed, sliding, outage, starved, restart']);
+    expect(problems(['--duration-sec', '10'])).toEqual(['--outage-at-sec + --outage-sec: must end before --duration-sec']);
+    expect(problems(['--duration-sec', '10', '--scenarios', 'fixed,starved,restart'])).toEqual([]);
+    expect(problems(['--warmup-sec', '20'])).toEqual(['--warmup-sec: must be shorter than --duration-sec']);
+  });
+
+  it('expects a default run to take about a quarter of an hour', () => {
+    expect(expectedSec(FLEET_DEFAULTS)).toBe(3 * 5 * (2 * 20 + 10));
+    expect(expectedSec({ runs: 1, scenarios: ['fixed'], durationSec: 10 })).toBe(30);
+  });
+});
