@@ -33,7 +33,8 @@ function tooManyRequests(retryAfterMs: number, reason: string): GatewayRejection
   };
 }
 
-export type SlotResult = { ok: true; waitedMs: number } | { ok: false; rejection: GatewayRejection } | { ok: false; aborted: true };
+/** `sendByMs`: the latest instant the request may leave (the slot's tolerance), for the forwarder. */
+export type SlotResult = { ok: true; waitedMs: number; sendByMs: number } | { ok: false; rejection: GatewayRejection } | { ok: false; aborted: true };
 
 export async function awaitRateSlot(
   schedule: RateSchedule,
@@ -76,6 +77,6 @@ export async function awaitRateSlot(
       continue;
     }
     metrics.queueWait.observe({ class: operation.class }, waitedMs / 1000);
-    return { ok: true, waitedMs };
+    return { ok: true, waitedMs, sendByMs: reservation.latestSendAtMs };
   }
 }

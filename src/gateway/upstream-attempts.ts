@@ -10,7 +10,7 @@ import type { Operation } from '../catalog/catalog';
 import type { RateSchedule } from '../schedule';
 import type { CallerAccess } from './access';
 import type { GatewayRejection } from './errors';
-import type { ForwardOutcome, ForwardRequest, Forwarder } from './forward/proxy';
+import { isLateSend, type ForwardOutcome, type ForwardRequest, type Forwarder } from './forward/proxy';
 import type { GatewayMetrics } from './observability/metrics';
 import { awaitRateSlot, QUEUE_WAIT_HEADER } from './rate-slot';
 
@@ -99,7 +99,7 @@ const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
 export async function forwardTimed(deps: Pick<AttemptDeps, 'forwarder' | 'metrics' | 'now'>, req: IncomingMessage, res: ServerResponse, operation: Operation, request: ForwardRequest): Promise<ForwardOutcome> {
   const startedMs = deps.now();
   const outcome = await deps.forwarder.forward(req, res, request);
-  deps.metrics.upstreamDuration.observe({ operation: operation.id }, (deps.now() - startedMs) / 1000);
+  if (!isLateSend(outcome)) deps.metrics.upstreamDuration.observe({ operation: operation.id }, (deps.now() - startedMs) / 1000);
   return outcome;
 }
 
@@ -118,23 +118,41 @@ export async function sendWithRetries(deps: AttemptDeps, ctx: AttemptContext): P
       if (ctx.signal.aborted) return { kind: 'aborted', attempts: attempt - 1 };
       deps.metrics.upstreamRetries.inc({ operation: ctx.operation.id, reason: retryReason(last!) });
     }
-    const slot = await awaitRateSlot(deps.schedule, deps.metrics, ctx.caller, ctx.operation, Math.max(0, ctx.deadlineAtMs - deps.now()), ctx.signal, deps.now);
-    if (!slot.ok) {
-      if ('aborted' in slot) return { kind: 'aborted', attempts: attempt - 1 };
-      // A retry that no longer fits: the caller gets the last real answer, not a 429.
-      return attempt === 1 ? { kind: 'rejected', rejection: slot.rejection, attempts: 0 } : finalAnswer(last!, attempt - 1, queueWaitMs);
-    }
-    queueWaitMs += slot.waitedMs;
-    ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(queueWaitMs)));
-
     const mayRetry = attempt < maxAttempts;
     const request: ForwardRequest = mayRetry && !ctx.request.capture
       ? { ...ctx.request, capture: { statuses: RETRYABLE_STATUSES, maxBytes: MAX_CAPTURED_ERROR_BYTES } }
       : ctx.request;
-    const outcome = await forwardTimed(deps, ctx.req, ctx.res, ctx.operation, request);
+    const sent = await sendOnSlot(deps, ctx, request, queueWaitMs);
+    if (sent.kind !== 'sent') {
+      if (sent.kind === 'aborted') return { kind: 'aborted', attempts: attempt - 1 };
+      // A retry that no longer fits: the caller gets the last real answer, not a 429.
+      return attempt === 1 ? { kind: 'rejected', rejection: sent.rejection, attempts: 0 } : finalAnswer(last!, attempt - 1, queueWaitMs);
+    }
+    queueWaitMs += sent.waitedMs;
+    const { outcome } = sent;
     if (outcome.kind !== 'failed') deps.onAnswer?.(outcome.upstreamStatus, outcome.upstreamHeaders);
     if (!mayRetry || !isRetryableOutcome(outcome) || ctx.signal.aborted) return { kind: 'sent', outcome, attempts: attempt, queueWaitMs };
     last = outcome;
+  }
+}
+
+type SlotSend = { kind: 'sent'; outcome: ForwardOutcome; waitedMs: number } | { kind: 'rejected'; rejection: GatewayRejection } | { kind: 'aborted' };
+
+/**
+ * One attempt: a slot, then the request, which leaves only within the slot's tolerance. One held
+ * back at the last moment (a stall between slot and socket) was not sent: it takes a new slot
+ * within the caller's deadline, and is not an attempt.
+ */
+async function sendOnSlot(deps: AttemptDeps, ctx: AttemptContext, request: ForwardRequest, priorWaitMs: number): Promise<SlotSend> {
+  let waitedMs = 0;
+  for (;;) {
+    const slot = await awaitRateSlot(deps.schedule, deps.metrics, ctx.caller, ctx.operation, Math.max(0, ctx.deadlineAtMs - deps.now()), ctx.signal, deps.now);
+    if (!slot.ok) return 'aborted' in slot ? { kind: 'aborted' } : { kind: 'rejected', rejection: slot.rejection };
+    waitedMs += slot.waitedMs;
+    ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(priorWaitMs + waitedMs)));
+    const outcome = await forwardTimed(deps, ctx.req, ctx.res, ctx.operation, { ...request, sendByMs: slot.sendByMs });
+    if (!isLateSend(outcome)) return { kind: 'sent', outcome, waitedMs };
+    deps.metrics.scheduleLateSends.inc({ class: ctx.operation.class });
   }
 }
 

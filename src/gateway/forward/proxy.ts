@@ -23,6 +23,20 @@ export interface ForwardRequest {
    * upstream's status: the request path then decides (retry, read the new compute's id, filter).
    */
   capture?: { statuses?: ReadonlySet<number>; maxBytes: number };
+  /**
+   * The latest instant (on the forwarder's clock) the request may leave: the rate slot's tolerance.
+   * Checked at the last moment before anything is written; later, nothing is sent and the outcome
+   * is a `late-send` failure (see `isLateSend`), so a stall between slot and socket cannot overrun
+   * the provider's limit.
+   */
+  sendByMs?: number;
+}
+
+/** The failure reason of a request held back because it would have left after its `sendByMs`. */
+export const LATE_SEND_REASON = 'late-send';
+
+export function isLateSend(outcome: ForwardOutcome): boolean {
+  return outcome.kind === 'failed' && outcome.reason === LATE_SEND_REASON;
 }
 
 /** An upstream answer held in memory; nothing has been written to the caller. */
@@ -47,6 +61,8 @@ export interface ForwarderOptions {
   maxSockets: number;
   /** Picks the response headers that go back to the caller. */
   filterResponseHeaders: (headers: http.IncomingHttpHeaders) => OutgoingHttpHeaders;
+  /** The clock of `sendByMs`. Default `Date.now`. */
+  now?: () => number;
 }
 
 export interface Forwarder {
@@ -65,6 +81,8 @@ interface InFlight {
   settle: (outcome: ForwardOutcome) => void;
   timer?: NodeJS.Timeout;
   timedOut: boolean;
+  /** Held back at the last moment: it would have left after its `sendByMs`. */
+  late?: boolean;
   proxyReq?: http.ClientRequest;
 }
 
@@ -75,6 +93,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     ? new https.Agent({ keepAlive: true, maxSockets: options.maxSockets })
     : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets });
   const inFlight = new WeakMap<IncomingMessage, InFlight>();
+  const now = options.now ?? Date.now;
 
   const gatewayPlugin: Plugin = (proxyServer) => {
     // The body was read before authorization; http-proxy's documented `buffer` option re-streams
@@ -90,6 +109,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (!state) return;
       state.proxyReq = proxyReq;
       if (state.timedOut) {
+        proxyReq.destroy();
+        return;
+      }
+      // Nothing is written before this event returns (the body is piped after it).
+      const sendByMs = state.request.sendByMs;
+      if (sendByMs !== undefined && now() > sendByMs) {
+        state.late = true;
         proxyReq.destroy();
         return;
       }
@@ -140,11 +166,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const state = inFlight.get(req as IncomingMessage);
       if (!state) return;
       clearTimeout(state.timer);
-      state.settle(
-        state.timedOut
-          ? { kind: 'failed', code: 'UPSTREAM_TIMEOUT', reason: 'upstream-timeout' }
-          : { kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', reason: `upstream-${(err as NodeJS.ErrnoException).code ?? 'error'}` },
-      );
+      if (state.late) state.settle({ kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', reason: LATE_SEND_REASON });
+      else if (state.timedOut) state.settle({ kind: 'failed', code: 'UPSTREAM_TIMEOUT', reason: 'upstream-timeout' });
+      else state.settle({ kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', reason: `upstream-${(err as NodeJS.ErrnoException).code ?? 'error'}` });
     });
 
     // The caller went away mid-request; http-proxy aborts the upstream request itself.

@@ -39,7 +39,8 @@ function scripted(outcomes: ForwardOutcome[]) {
 const fakeRes = () => ({ setHeader: jest.fn(), headersSent: false }) as unknown as ServerResponse;
 
 async function run(operation: OperationId, outcomes: ForwardOutcome[], options: { repeatable?: boolean; deadlineMs?: number; random?: () => number } = {}) {
-  const schedule = createRateSchedule({ limits: () => ({ read: 1000, write: 1000 }), safety: 1, expectedReplicas: 1 });
+  // A generous send tolerance: these tests are about attempts, not about this machine's timer jitter.
+  const schedule = createRateSchedule({ limits: () => ({ read: 1000, write: 1000 }), safety: 1, expectedReplicas: 1, sendToleranceMs: 1000 });
   const { forwarder, requests } = scripted(outcomes);
   const metrics = createMetrics();
   const sleeps: number[] = [];
@@ -159,5 +160,23 @@ describe('backoffMs', () => {
     const options = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 300 };
     expect([1, 2, 3, 4, 5].map((n) => backoffMs(n, options, () => 0.999))).toEqual([49, 99, 199, 299, 299]);
     expect(backoffMs(3, options, () => 0)).toBe(0);
+  });
+});
+
+describe('a request held back at the last moment (late send)', () => {
+  const late: ForwardOutcome = { kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', reason: 'late-send' };
+
+  it('takes a new slot, is not an attempt, and every forward carries the slot\'s send-by instant', async () => {
+    const { result, requests, slots } = await run('computes.get', [late, late, ok], { repeatable: false });
+    expect(result).toMatchObject({ kind: 'sent', attempts: 1, outcome: ok });
+    expect(slots).toBe(3);
+    expect(requests).toHaveLength(3);
+    for (const r of requests) expect(r.sendByMs).toBeGreaterThan(Date.now() - 5000);
+  });
+
+  it('is never relayed: when no new slot fits the deadline the caller gets 429, not the late send', async () => {
+    const outcomes = Array.from({ length: 50 }, () => late);
+    const { result } = await run('computes.get', outcomes, { deadlineMs: 0 });
+    expect(result.kind === 'rejected' || (result.kind === 'sent' && result.outcome.kind !== 'failed')).toBe(true);
   });
 });
