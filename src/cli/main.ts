@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { parseAuditSetting } from '../gateway/audit';
-import { startGateway } from '../gateway/compose';
+import { CLI_WARM_UP_CONNECTIONS, startGateway } from '../gateway/compose';
 import { CONFIG_WATCH_DEFAULTS, watchConfigFiles } from '../gateway/config-watch';
 import { createLogger } from '../gateway/observability/logger';
 import { createMetrics } from '../gateway/observability/metrics';
@@ -92,6 +92,7 @@ async function main(argv: readonly string[], names: StartNames): Promise<void> {
     schedule: { redisUrl: settings.redisUrl, expectedReplicas: settings.expectedReplicas, commandTimeoutMs: settings.redisCommandTimeoutMs },
     audit: audit.setting,
     loadPolicy: source?.load,
+    warmUpConnections: CLI_WARM_UP_CONNECTIONS,
   });
   closers.unshift(() => gateway.close());
   process.stdout.write(`strettch-gateway listening on ${gateway.url} (metrics and probes on ${gateway.adminUrl})\n`);

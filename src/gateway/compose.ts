@@ -17,6 +17,7 @@ import { createComputeLedger, RedisComputeLedger } from './least-privilege/ledge
 import type { ComputeLedger } from './least-privilege/types';
 import { createLeastPrivilegeGuard } from './least-privilege/guard';
 import { createPipeline, type PipelineOptions, type Protection } from './pipeline';
+import { warmUp } from './warm-up';
 import { accountForCaller, authorize, callerForSubject, formatProblem, type ConfigProblem } from './policy';
 import type { Policy, PolicyResult } from './policy/types';
 import { protectionSettingsKey, restartOnlyChanges, type ReloadResult } from './reload';
@@ -40,6 +41,10 @@ export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
  * quotas: the compute may exist. After this the place is free again.
  */
 export const CREATE_HOLD_MS = 10 * 60_000;
+/** The longest a start waits for its warm-up requests (a slow or unreachable upstream does not hold it). */
+const WARM_UP_TIMEOUT_MS = 2000;
+/** Warm-up requests the CLI sends at start: about the upstream connections a saturated schedule keeps busy. */
+export const CLI_WARM_UP_CONNECTIONS = 4;
 
 export function accessControlFor(policy: Policy): AccessControl {
   return {
@@ -112,6 +117,12 @@ export interface GatewayOptions {
   audit?: AuditSetting | { kind: 'stream'; stream: DestinationStream };
   /** Reads the policy (and the key files it references) again, for `reload()`. Absent: reload refuses. */
   loadPolicy?: () => PolicyResult | Promise<PolicyResult>;
+  /**
+   * Before reporting ready, send this many requests through the public port to the upstream's
+   * health operation (`warm-up.ts`), so the first real requests leave on time. The CLI does; tests
+   * that count what the upstream receives do not. Default 0.
+   */
+  warmUpConnections?: number;
 }
 
 export interface RunningGateway {
@@ -153,6 +164,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // First: a bad audit path stops the start before anything else is opened.
   const audit = openAuditTrail(options.audit, logger);
   const forwarder = createForwarder({
+    now,
     upstreamBaseUrl: policy.upstream.baseUrl,
     timeoutMs: policy.upstream.timeoutMs,
     connectTimeoutMs: policy.upstream.connectTimeoutMs,
@@ -209,11 +221,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return state.reason === 'connecting' ? 'connecting' : state.mode;
   };
   let draining = false;
+  let warming = (options.warmUpConnections ?? 0) > 0;
   const readiness: Readiness = {
     check: () => {
       const checks: Record<string, string> = { policy: 'loaded', schedule: scheduleCheck() };
       if (draining) checks.draining = 'yes';
-      return { ready: !draining, checks };
+      if (warming) checks.upstream = 'warming';
+      return { ready: !draining && !warming, checks };
     },
   };
   const handler = createPipeline({
@@ -274,6 +288,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     publicServer = await listen(createGatewayHandler(handler, readiness), { ...options.server, host, port: options.port ?? policy.listen.port });
     const adminServer = await listen(createAdminApp(metrics.registry, readiness), { host, port: options.adminPort ?? policy.listen.adminPort });
     const running = publicServer;
+    if (warming) {
+      const warmed = await warmUp(running.url, options.warmUpConnections!, Math.min(WARM_UP_TIMEOUT_MS, policy.upstream.timeoutMs));
+      warming = false;
+      logger.info(warmed, 'upstream path warmed up');
+    }
     return {
       url: running.url,
       adminUrl: adminServer.url,

@@ -53,6 +53,8 @@ export interface GatewayHarnessOptions {
   pipeline?: Partial<PipelineOptions>;
   /** The public server's client timeouts, passed to `startGateway`. */
   server?: { headersTimeoutMs?: number; requestTimeoutMs?: number };
+  /** Passed to `startGateway` (the CLI warms the upstream path at start; tests do not by default). */
+  warmUpConnections?: number;
 }
 
 export interface Reply {
@@ -257,7 +259,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
   let gateway: RunningGateway;
   try {
-    gateway = await startGateway({ policy, logger, host: '127.0.0.1', port: 0, adminPort: 0, ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}), ...(options.pipeline ? { pipeline: options.pipeline } : {}), ...(options.server ? { server: options.server } : {}) });
+    gateway = await startGateway({ policy, logger, host: '127.0.0.1', port: 0, adminPort: 0, ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}), ...(options.pipeline ? { pipeline: options.pipeline } : {}), ...(options.server ? { server: options.server } : {}), ...(options.warmUpConnections !== undefined ? { warmUpConnections: options.warmUpConnections } : {}) });
   } catch (error) {
     await sandbox.close();
     throw error;

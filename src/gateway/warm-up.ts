@@ -1,0 +1,38 @@
+/**
+ * A replica's first requests must leave on time like its later ones (issue #14). Measured on
+ * `bench:fleet`: on a freshly started gateway, cold code (the JIT) and an empty upstream connection
+ * pool put 5–40 ms between a request's release at its slot and its bytes on the wire, a good part of
+ * the send budget; rollouts then showed an upstream 429 a second after a replica started. So before
+ * the gateway reports ready it sends a few requests through its own public port to the provider's
+ * health operation (public, no key, no rate slot): the whole request path runs once, and the
+ * keep-alive pool holds open upstream connections when the first real request comes.
+ * Best effort: failures and time-outs are logged by the caller, never fatal.
+ */
+import http from 'node:http';
+import { API_BASE_PATH, operationById } from '../catalog/catalog';
+
+export interface WarmUpResult {
+  /** Requests the gateway answered (any status). */
+  answered: number;
+  elapsedMs: number;
+}
+
+export async function warmUp(publicUrl: string, connections: number, timeoutMs: number): Promise<WarmUpResult> {
+  const startedAt = performance.now();
+  const url = new URL(API_BASE_PATH + operationById('health').pathTemplate, publicUrl);
+  // A one-off agent: the warming requests are concurrent, so each takes an upstream connection of its own.
+  const agent = new http.Agent({ keepAlive: false });
+  const once = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
+        res.resume();
+        res.once('end', () => resolve(true));
+        res.once('error', () => resolve(false));
+      });
+      req.once('timeout', () => req.destroy());
+      req.once('error', () => resolve(false));
+    });
+  const results = await Promise.all(Array.from({ length: connections }, once));
+  agent.destroy();
+  return { answered: results.filter(Boolean).length, elapsedMs: Math.round(performance.now() - startedAt) };
+}
