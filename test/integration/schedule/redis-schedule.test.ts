@@ -146,6 +146,19 @@ test('an upstream 429 within a second costs every replica one slot, not a pause'
   expect(heldMs).toBeLessThan(7 * (1000 / 18) + 100);
 });
 
+test('a second upstream 429 in the same provider window, seen by another replica, holds every replica until the reset', async () => {
+  const [a, b, c] = replicas(3);
+  const refusedAt = Date.now();
+  const headers = { 'retry-after': '1', 'x-ratelimit-remaining-second': '0', 'x-ratelimit-reset-second': String(Math.ceil(refusedAt / 1000)) };
+  await a!.observe('acct', 'read', parseRateLimitHeaders(headers, refusedAt), { status: 429 });
+  const afterOne = granted(await c!.reserve(request('c')));
+  expect(afterOne.slotAtMs - refusedAt).toBeLessThan(2 * (1000 / 18) + 20);
+  await b!.observe('acct', 'read', parseRateLimitHeaders(headers, Date.now()), { status: 429 });
+  const afterTwo = granted(await c!.reserve(request('c')));
+  // The provider said when it has room again (Retry-After: 1): the window is full, so wait for it.
+  expect(afterTwo.slotAtMs).toBeGreaterThanOrEqual(refusedAt + 1000 - 20);
+});
+
 test('a queued request whose slot a pause pushes past its deadline is told so', async () => {
   const [a, b] = replicas(2);
   granted(await b!.reserve(request('b', 300)));
