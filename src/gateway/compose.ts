@@ -291,7 +291,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (warming) {
       const warmed = await warmUp(running.url, options.warmUpConnections!, Math.min(WARM_UP_TIMEOUT_MS, policy.upstream.timeoutMs));
       warming = false;
-      logger.info(warmed, 'upstream path warmed up');
+      if (warmed.answered === options.warmUpConnections) logger.debug(warmed, 'upstream path warmed up');
+      else logger.warn(warmed, 'upstream path warmed up only in part: the upstream did not answer every warm-up request');
     }
     return {
       url: running.url,

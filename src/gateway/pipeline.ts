@@ -23,6 +23,7 @@ import { forwardTimed, isRepeatable, sendWithRetries, type AttemptsResult, type 
 import type { CreateEnding, LeastPrivilegeGuard } from './least-privilege/guard';
 import { countHiddenInShadow, listOwnComputes, listPaging, MAX_LIST_PAGE_BYTES } from './own-computes-list';
 import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
+import { WARM_UP_REQUEST_ID_PREFIX } from './warm-up';
 
 export interface PipelineOptions {
   maxBodyBytes: number;
@@ -298,7 +299,9 @@ export function createPipeline(deps: PipelineDeps) {
     record.status = res.statusCode;
     const line = { ...record, durationMs, completed: res.writableFinished };
     metrics.requests.inc({ operation: record.operation ?? 'none', caller: record.caller ?? 'anonymous', status_class: statusClass(res.statusCode) });
-    logger.info(line, 'request');
+    const warmUp = record.operation === 'health' && record.requestId.startsWith(WARM_UP_REQUEST_ID_PREFIX);
+    if (warmUp) logger.debug(line, 'request');
+    else logger.info(line, 'request');
   }
 
   function writeAuditRecord(record: RequestRecord, write: WriteTrace, res: ServerResponse, receivedAtMs: number): void {

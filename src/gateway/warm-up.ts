@@ -11,6 +11,13 @@
 import http from 'node:http';
 import { API_BASE_PATH, operationById } from '../catalog/catalog';
 
+/**
+ * The warm-up requests' `X-Request-Id` prefix: their access lines go at debug level, so a start
+ * prints its banner, not four health lines. Only for the public health operation, so a caller
+ * cannot use the prefix to keep its own requests out of the access log.
+ */
+export const WARM_UP_REQUEST_ID_PREFIX = 'gateway-warm-up-';
+
 export interface WarmUpResult {
   /** Requests the gateway answered (any status). */
   answered: number;
@@ -22,9 +29,9 @@ export async function warmUp(publicUrl: string, connections: number, timeoutMs: 
   const url = new URL(API_BASE_PATH + operationById('health').pathTemplate, publicUrl);
   // A one-off agent: the warming requests are concurrent, so each takes an upstream connection of its own.
   const agent = new http.Agent({ keepAlive: false });
-  const once = (): Promise<boolean> =>
+  const once = (_: unknown, index: number): Promise<boolean> =>
     new Promise((resolve) => {
-      const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
+      const req = http.get(url, { agent, timeout: timeoutMs, headers: { 'x-request-id': `${WARM_UP_REQUEST_ID_PREFIX}${index}` } }, (res) => {
         res.resume();
         res.once('end', () => resolve(true));
         res.once('error', () => resolve(false));

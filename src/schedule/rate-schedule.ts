@@ -521,6 +521,10 @@ class RateScheduleImpl implements RateSchedule {
 
   /** Applies a shift (pause, refusal) to the shared calendar, or to the local one when Redis fails; answers how far queued slots moved. */
   private async shift(rt: Runtime, apply: (store: ScheduleStore) => Promise<ShiftReply>): Promise<number> {
+    // Like a reservation: not before the first connection (a command sent then would fail and
+    // declare a healthy Redis unreachable), nor during a return to the shared schedule.
+    if (this.initial !== undefined) await this.initial;
+    if (this.recovering !== undefined) await this.recovering;
     if (this.mode === 'shared') {
       const sentAt = this.now();
       try {

@@ -36,6 +36,8 @@ const sent = async (): Promise<Record<string, number>> => {
     const [component, op] = key.split('/') as [string, string];
     counts[key] = await fleet.metric(0, 'strettch_gateway_redis_commands_total', { component, op });
   }
+  // A wake-up later than the send tolerance (this machine is busy under the full suite) takes one more slot.
+  counts.late = await fleet.metric(0, 'strettch_gateway_schedule_late_sends_total');
   return counts;
 };
 
@@ -50,26 +52,20 @@ test('a read: one schedule round trip, nothing else', async () => {
   const before = await sent();
   for (let i = 0; i < 10; i += 1) expect((await fleet.request(0, 'GET', '/api/v1/computes/specifications', { caller: 'plain' })).status).toBe(200);
   const after = await sent();
-  expect(after['schedule/reserve']! - before['schedule/reserve']!).toBe(10);
+  expect(after['schedule/reserve']! - before['schedule/reserve']! - (after.late! - before.late!)).toBe(10);
   expect(after['ledger/reserve']! + after['ledger/commit']! + after['ledger/release']!).toBe(before['ledger/reserve']! + before['ledger/commit']! + before['ledger/release']!);
   // The clock was calibrated once, at connect.
   expect(after['schedule/calibrate']).toBe(3);
 });
 
-test('a create without quotas: one schedule round trip before the send, one commit after it', async () => {
+test.each([
+  ['without quotas: one schedule round trip before the send, one commit after it', 'plain', 0],
+  ['under a quota: one more round trip before the send (its place), one commit after it', 'quota', 5],
+])('a create %s', async (_name, caller, ledgerReserves) => {
   const before = await sent();
-  for (let i = 0; i < 5; i += 1) expect((await create('plain')).status).toBe(202);
+  for (let i = 0; i < 5; i += 1) expect((await create(caller)).status).toBe(202);
   const after = await sent();
-  expect(after['schedule/reserve']! - before['schedule/reserve']!).toBe(5);
-  expect(after['ledger/reserve']! - before['ledger/reserve']!).toBe(0);
-  expect(after['ledger/commit']! - before['ledger/commit']!).toBe(5);
-});
-
-test('a create under a quota: one more round trip before the send (its place), one commit after it', async () => {
-  const before = await sent();
-  for (let i = 0; i < 5; i += 1) expect((await create('quota')).status).toBe(202);
-  const after = await sent();
-  expect(after['schedule/reserve']! - before['schedule/reserve']!).toBe(5);
-  expect(after['ledger/reserve']! - before['ledger/reserve']!).toBe(5);
+  expect(after['schedule/reserve']! - before['schedule/reserve']! - (after.late! - before.late!)).toBe(5);
+  expect(after['ledger/reserve']! - before['ledger/reserve']!).toBe(ledgerReserves);
   expect(after['ledger/commit']! - before['ledger/commit']!).toBe(5);
 });
