@@ -581,21 +581,22 @@ class RateScheduleImpl implements RateSchedule {
 
   private async awaitFirstConnection(connection: RedisConnection, timeoutMs: number): Promise<void> {
     if (connection.status() !== 'ready') await this.connected(connection, timeoutMs);
-    let calibrated = false;
-    if (connection.status() === 'ready') {
+    let failure: string | undefined = connection.status() === 'ready' ? undefined : 'redis unreachable at startup';
+    if (failure === undefined) {
       try {
         await this.calibrate(connection);
-        calibrated = true;
       } catch (error) {
         this.counters.storeFailures += 1;
-        this.reason = describe(error);
+        failure = describe(error);
       }
     }
     this.initial = undefined;
-    if (calibrated) {
-      this.everShared = true;
-      this.reason = undefined;
-    } else this.enterFallback(this.reason === 'connecting' ? 'redis unreachable at startup' : (this.reason ?? 'redis unreachable at startup'));
+    if (failure !== undefined) {
+      this.enterFallback(failure);
+      return;
+    }
+    this.everShared = true;
+    this.reason = undefined;
   }
 
   /**
