@@ -33,9 +33,17 @@ function tooManyRequests(retryAfterMs: number, reason: string): GatewayRejection
   };
 }
 
-/** `sendByMs`: the latest instant the request may leave (the slot's tolerance), for the forwarder. */
-export type SlotResult = { ok: true; waitedMs: number; sendByMs: number } | { ok: false; rejection: GatewayRejection } | { ok: false; aborted: true };
+/**
+ * `sendByMs`: the latest instant the request may leave (the slot's tolerance), for the forwarder.
+ * `late`: the wait ended after that tolerance; the request must not go on this slot.
+ */
+export type SlotResult =
+  | { ok: true; waitedMs: number; sendByMs: number }
+  | { ok: false; late: true; waitedMs: number }
+  | { ok: false; rejection: GatewayRejection }
+  | { ok: false; aborted: true };
 
+/** One reservation and its wait. A late wake-up is reported, not retried: the caller takes a new slot. */
 export async function awaitRateSlot(
   schedule: RateSchedule,
   metrics: GatewayMetrics,
@@ -43,40 +51,29 @@ export async function awaitRateSlot(
   operation: Operation,
   maxWaitMs: number,
   signal: AbortSignal,
-  now: () => number = Date.now,
 ): Promise<SlotResult> {
-  const deadlineAtMs = now() + maxWaitMs;
-  let waitedMs = 0;
-  // A wake-up after the slot's tolerance would put the request beside the next slots' at the
-  // provider: it takes a new slot instead, as long as one fits the caller's deadline.
-  for (;;) {
-    const reservation = await schedule.reserve({
-      accountId: caller.accountId,
-      operationClass: operation.class,
-      callerId: caller.callerId,
-      weight: caller.weight,
-      maxWaitMs: Math.max(0, deadlineAtMs - now()),
-      reservedShare: caller.reservedShare,
-      maxQueued: caller.maxQueued,
-    });
-    if (reservation.kind === 'rejected') {
-      metrics.scheduleRejections.inc({ class: operation.class, reason: reservation.reason });
-      return { ok: false, rejection: tooManyRequests(reservation.retryAfterMs, reservation.reason) };
-    }
-    metrics.scheduleWaiting.inc({ class: operation.class });
-    const outcome = await schedule.waitForSlot(reservation, { signal }).finally(() => metrics.scheduleWaiting.dec({ class: operation.class }));
-    if (outcome.kind === 'aborted') return { ok: false, aborted: true };
-    if (outcome.kind === 'expired') {
-      metrics.scheduleRejections.inc({ class: operation.class, reason: 'paused' });
-      return { ok: false, rejection: tooManyRequests(outcome.retryAfterMs, 'expired') };
-    }
-    metrics.scheduleDispatchLate.observe(outcome.lateMs / 1000);
-    waitedMs += outcome.waitedMs;
-    if (outcome.kind === 'late') {
-      metrics.scheduleLateSends.inc({ class: operation.class });
-      continue;
-    }
-    metrics.queueWait.observe({ class: operation.class }, waitedMs / 1000);
-    return { ok: true, waitedMs, sendByMs: reservation.latestSendAtMs };
+  const reservation = await schedule.reserve({
+    accountId: caller.accountId,
+    operationClass: operation.class,
+    callerId: caller.callerId,
+    weight: caller.weight,
+    maxWaitMs,
+    reservedShare: caller.reservedShare,
+    maxQueued: caller.maxQueued,
+  });
+  if (reservation.kind === 'rejected') {
+    metrics.scheduleRejections.inc({ class: operation.class, reason: reservation.reason });
+    return { ok: false, rejection: tooManyRequests(reservation.retryAfterMs, reservation.reason) };
   }
+  metrics.scheduleWaiting.inc({ class: operation.class });
+  const outcome = await schedule.waitForSlot(reservation, { signal }).finally(() => metrics.scheduleWaiting.dec({ class: operation.class }));
+  if (outcome.kind === 'aborted') return { ok: false, aborted: true };
+  if (outcome.kind === 'expired') {
+    metrics.scheduleRejections.inc({ class: operation.class, reason: 'paused' });
+    return { ok: false, rejection: tooManyRequests(outcome.retryAfterMs, 'expired') };
+  }
+  metrics.scheduleDispatchLate.observe(outcome.lateMs / 1000);
+  if (outcome.kind === 'late') return { ok: false, late: true, waitedMs: outcome.waitedMs };
+  metrics.queueWait.observe({ class: operation.class }, outcome.waitedMs / 1000);
+  return { ok: true, waitedMs: outcome.waitedMs, sendByMs: reservation.latestSendAtMs };
 }

@@ -139,19 +139,22 @@ export async function sendWithRetries(deps: AttemptDeps, ctx: AttemptContext): P
 type SlotSend = { kind: 'sent'; outcome: ForwardOutcome; waitedMs: number } | { kind: 'rejected'; rejection: GatewayRejection } | { kind: 'aborted' };
 
 /**
- * One attempt: a slot, then the request, which leaves only within the slot's tolerance. One held
- * back at the last moment (a stall between slot and socket) was not sent: it takes a new slot
- * within the caller's deadline, and is not an attempt.
+ * One attempt: a slot, then the request, which leaves only within the slot's tolerance — checked
+ * when the wait ends and again just before the first byte is written (a stall between slot and
+ * socket). A late one was not sent: it takes a new slot within the caller's deadline, and is not an
+ * attempt.
  */
 async function sendOnSlot(deps: AttemptDeps, ctx: AttemptContext, request: ForwardRequest, priorWaitMs: number): Promise<SlotSend> {
   let waitedMs = 0;
   for (;;) {
-    const slot = await awaitRateSlot(deps.schedule, deps.metrics, ctx.caller, ctx.operation, Math.max(0, ctx.deadlineAtMs - deps.now()), ctx.signal, deps.now);
-    if (!slot.ok) return 'aborted' in slot ? { kind: 'aborted' } : { kind: 'rejected', rejection: slot.rejection };
+    const slot = await awaitRateSlot(deps.schedule, deps.metrics, ctx.caller, ctx.operation, Math.max(0, ctx.deadlineAtMs - deps.now()), ctx.signal);
+    if (!slot.ok && !('late' in slot)) return 'aborted' in slot ? { kind: 'aborted' } : { kind: 'rejected', rejection: slot.rejection };
     waitedMs += slot.waitedMs;
-    ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(priorWaitMs + waitedMs)));
-    const outcome = await forwardTimed(deps, ctx.req, ctx.res, ctx.operation, { ...request, sendByMs: slot.sendByMs });
-    if (!isLateSend(outcome)) return { kind: 'sent', outcome, waitedMs };
+    if (slot.ok) {
+      ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(priorWaitMs + waitedMs)));
+      const outcome = await forwardTimed(deps, ctx.req, ctx.res, ctx.operation, { ...request, sendByMs: slot.sendByMs });
+      if (!isLateSend(outcome)) return { kind: 'sent', outcome, waitedMs };
+    }
     deps.metrics.scheduleLateSends.inc({ class: ctx.operation.class });
   }
 }
