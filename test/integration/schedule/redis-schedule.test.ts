@@ -128,7 +128,8 @@ test('a pause from one replica holds every replica and every queued request', as
   expect(c!.stats()).toMatchObject({ answeredLocally: 1, redisCommands: { reserve: before } });
   const outcome = await waiting; // replica b learns it by pub/sub: it sends nothing meanwhile
   const heldMs = Date.now() - pausedAt;
-  expect(outcome).toMatchObject({ kind: 'ready' });
+  // Released at its moved slot (or, on a loaded machine, found too late for it: not sent either).
+  expect(['ready', 'late']).toContain(outcome.kind);
   expect(heldMs).toBeGreaterThanOrEqual(2000 - 20);
 });
 
@@ -138,12 +139,12 @@ test('an upstream 429 within a second costs every replica one slot, not a pause'
   for (let i = 0; i < 6; i += 1) queued.push(granted(await b!.reserve(request('b'))));
   const refusedAt = Date.now();
   await a!.observe('acct', 'read', parseRateLimitHeaders({ 'retry-after': '1', 'x-ratelimit-reset-second': String(Math.ceil(refusedAt / 1000) + 1) }, refusedAt), { status: 429 });
-  // b's last queued request now goes one interval later, not a second later.
-  const outcome = await b!.waitForSlot(queued[5]!);
-  expect(outcome.kind).toBe('ready');
-  const heldMs = Date.now() - refusedAt;
-  expect(heldMs).toBeGreaterThanOrEqual(5 * (1000 / 18) + 1000 / 18 - 20);
-  expect(heldMs).toBeLessThan(7 * (1000 / 18) + 100);
+  // b's queue moved by one interval, not by a second: its next slot comes two intervals after its
+  // last queued one (one for the queue, one given up), on Redis's own arithmetic.
+  const next = granted(await b!.reserve(request('b')));
+  const iv = 1000 / 18;
+  expect(next.slotAtMs - queued[5]!.slotAtMs).toBeGreaterThan(2 * iv - 2);
+  expect(next.slotAtMs - queued[5]!.slotAtMs).toBeLessThan(2 * iv + 2);
 });
 
 test('a second upstream 429 in the same provider window, seen by another replica, holds every replica until the reset', async () => {
@@ -152,7 +153,7 @@ test('a second upstream 429 in the same provider window, seen by another replica
   const headers = { 'retry-after': '1', 'x-ratelimit-remaining-second': '0', 'x-ratelimit-reset-second': String(Math.ceil(refusedAt / 1000)) };
   await a!.observe('acct', 'read', parseRateLimitHeaders(headers, refusedAt), { status: 429 });
   const afterOne = granted(await c!.reserve(request('c')));
-  expect(afterOne.slotAtMs - refusedAt).toBeLessThan(2 * (1000 / 18) + 20);
+  expect(afterOne.waitMs).toBeLessThan(1000 / 18 + 2);
   await b!.observe('acct', 'read', parseRateLimitHeaders(headers, Date.now()), { status: 429 });
   const afterTwo = granted(await c!.reserve(request('c')));
   // The provider said when it has room again (Retry-After: 1): the window is full, so wait for it.
