@@ -41,17 +41,57 @@ function token(sub) {
 }
 
 const createBody = () =>
-  JSON.stringify({ hostName: `load-${randomUUID().slice(0, 8)}`, image: 'UBUNTU-24.04', region: 'KGL-1', specification: 'S-1C', publicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoLoadKey load@compose'] });
+  JSON.stringify({
+    hostName: `load-${randomUUID().slice(0, 8)}`,
+    image: 'UBUNTU-24.04',
+    region: 'KGL-1',
+    specification: 'S-1C',
+    publicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoLoadKey load@compose'],
+  });
 const bearer = (sub) => ({ authorization: `Bearer ${token(sub)}` });
 
 /** Requests per second of each kind, by time since start. */
 const KINDS = [
-  { name: 'read', perSecond: (ms) => (ms % cycleMs < cycleMs / 2 ? 20 : 45), request: () => ({ method: 'GET', path: '/api/v1/computes', headers: bearer('demo-reader') }) },
-  { name: 'operator-read', perSecond: () => 4, request: () => ({ method: 'GET', path: '/api/v1/regions', headers: bearer('demo-operator') }) },
-  { name: 'write', perSecond: () => 1, request: () => ({ method: 'POST', path: '/api/v1/computes', headers: { ...bearer('demo-operator'), 'content-type': 'application/json', 'idempotency-key': randomUUID() }, body: createBody() }) },
-  { name: 'denied', perSecond: () => 1, request: () => ({ method: 'POST', path: '/api/v1/computes', headers: { ...bearer('demo-reader'), 'content-type': 'application/json', 'idempotency-key': randomUUID() }, body: createBody() }) },
+  {
+    name: 'read',
+    perSecond: (ms) => (ms % cycleMs < cycleMs / 2 ? 20 : 45),
+    request: () => ({ method: 'GET', path: '/api/v1/computes', headers: bearer('demo-reader') }),
+  },
+  {
+    name: 'operator-read',
+    perSecond: () => 4,
+    request: () => ({ method: 'GET', path: '/api/v1/regions', headers: bearer('demo-operator') }),
+  },
+  {
+    name: 'write',
+    perSecond: () => 1,
+    request: () => ({
+      method: 'POST',
+      path: '/api/v1/computes',
+      headers: { ...bearer('demo-operator'), 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: createBody(),
+    }),
+  },
+  {
+    name: 'denied',
+    perSecond: () => 1,
+    request: () => ({
+      method: 'POST',
+      path: '/api/v1/computes',
+      headers: { ...bearer('demo-reader'), 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: createBody(),
+    }),
+  },
   { name: 'no-token', perSecond: () => 0.5, request: () => ({ method: 'GET', path: '/api/v1/computes', headers: {} }) },
-  { name: 'forged', perSecond: () => 0.5, request: () => ({ method: 'GET', path: '/api/v1/computes', headers: { authorization: `Bearer ${token('demo-reader').slice(0, -4)}AAAA` } }) },
+  {
+    name: 'forged',
+    perSecond: () => 0.5,
+    request: () => ({
+      method: 'GET',
+      path: '/api/v1/computes',
+      headers: { authorization: `Bearer ${token('demo-reader').slice(0, -4)}AAAA` },
+    }),
+  },
 ];
 
 const counts = {};
@@ -100,7 +140,12 @@ const ticker = setInterval(() => {
 }, TICK_MS);
 
 function report() {
-  const line = Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}: ${n}`).join(', ');
-  console.log(`load: ${Math.round((Date.now() - startedMs) / 1000)} s; ${line}${skipped ? `; skipped (too many in flight): ${skipped}` : ''}`);
+  const line = Object.entries(counts)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
+  console.log(
+    `load: ${Math.round((Date.now() - startedMs) / 1000)} s; ${line}${skipped ? `; skipped (too many in flight): ${skipped}` : ''}`,
+  );
 }
 const reporter = setInterval(report, 10_000);

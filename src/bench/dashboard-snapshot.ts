@@ -48,7 +48,9 @@ export interface SnapshotOptions {
   help: boolean;
 }
 
-export function parseSnapshotArgs(argv: readonly string[]): { ok: true; options: SnapshotOptions } | { ok: false; problems: string[] } {
+export function parseSnapshotArgs(
+  argv: readonly string[],
+): { ok: true; options: SnapshotOptions } | { ok: false; problems: string[] } {
   const options: SnapshotOptions = { durationSec: 20, outFile: 'docs/dashboard.svg', png: true, help: false };
   const problems: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -58,7 +60,8 @@ export function parseSnapshotArgs(argv: readonly string[]): { ok: true; options:
     else if (arg === '--duration-sec') {
       const value = argv[++i] ?? '';
       options.durationSec = Number(value);
-      if (!/^[0-9]{1,3}$/.test(value) || options.durationSec < 2 || options.durationSec > 120) problems.push('--duration-sec: whole seconds from 2 to 120');
+      if (!/^[0-9]{1,3}$/.test(value) || options.durationSec < 2 || options.durationSec > 120)
+        problems.push('--duration-sec: whole seconds from 2 to 120');
     } else if (arg === '--out') {
       const value = argv[++i];
       if (value === undefined || !value.endsWith('.svg')) problems.push('--out: a file name ending in .svg');
@@ -87,7 +90,8 @@ export function parseExposition(text: string): Sample[] {
     const match = SAMPLE_LINE.exec(line);
     if (!match) throw new Error(`cannot read the metrics line "${line}"`);
     const labels: Record<string, string> = {};
-    for (const [, name, value] of (match[2] ?? '').matchAll(LABEL_PAIR)) labels[name!] = value!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    for (const [, name, value] of (match[2] ?? '').matchAll(LABEL_PAIR))
+      labels[name!] = value!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     samples.push({ name: match[1]!, labels, value: Number(match[3]) });
   }
   return samples;
@@ -115,7 +119,15 @@ export function parseQuery(expr: string): Query {
   let m = QUANTILE.exec(text);
   if (m) return { kind: 'quantile', q: Number(m[1]), inner: parseQuery(m[2]!) };
   m = SUM.exec(text);
-  if (m) return { kind: 'sum', by: (m[1] ?? '').split(',').map((l) => l.trim()).filter((l) => l !== ''), inner: parseQuery(m[2]!) };
+  if (m)
+    return {
+      kind: 'sum',
+      by: (m[1] ?? '')
+        .split(',')
+        .map((l) => l.trim())
+        .filter((l) => l !== ''),
+      inner: parseQuery(m[2]!),
+    };
   m = RATE.exec(text);
   if (m) {
     const selector = parseQuery(m[1]!);
@@ -124,11 +136,14 @@ export function parseQuery(expr: string): Query {
   }
   m = SELECTOR.exec(text);
   if (m) {
-    const matchers = (m[2] ?? '').split(',').filter((part) => part.trim() !== '').map((part) => {
-      const mm = MATCHER.exec(part);
-      if (!mm) throw new Error(`unsupported label matcher "${part}" in ${expr}`);
-      return { label: mm[1]!, op: mm[2] as Matcher['op'], value: mm[3]! };
-    });
+    const matchers = (m[2] ?? '')
+      .split(',')
+      .filter((part) => part.trim() !== '')
+      .map((part) => {
+        const mm = MATCHER.exec(part);
+        if (!mm) throw new Error(`unsupported label matcher "${part}" in ${expr}`);
+        return { label: mm[1]!, op: mm[2] as Matcher['op'], value: mm[3]! };
+      });
     return { kind: 'selector', metric: m[1]!, matchers };
   }
   throw new Error(`unsupported PromQL (the snapshot evaluates only the dashboard's forms): ${expr}`);
@@ -137,10 +152,13 @@ export function parseQuery(expr: string): Query {
 /** Every metric name a query reads (histogram series by their `_bucket`/`_count`/`_sum` names). */
 export function metricsOf(query: Query): string[] {
   switch (query.kind) {
-    case 'selector': return [query.metric];
-    case 'rate': return [query.selector.metric];
+    case 'selector':
+      return [query.metric];
+    case 'rate':
+      return [query.selector.metric];
     case 'sum':
-    case 'quantile': return metricsOf(query.inner);
+    case 'quantile':
+      return metricsOf(query.inner);
   }
 }
 
@@ -152,7 +170,11 @@ export interface Scrape {
 type Vector = Array<{ labels: Record<string, string>; value: number }>;
 
 const labelKey = (labels: Record<string, string>, omit: string[] = []) =>
-  JSON.stringify(Object.entries(labels).filter(([k]) => !omit.includes(k)).sort(([a], [b]) => a.localeCompare(b)));
+  JSON.stringify(
+    Object.entries(labels)
+      .filter(([k]) => !omit.includes(k))
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
 
 function matches(sample: Sample, metric: string, matchers: Matcher[]): boolean {
   if (sample.name !== metric) return false;
@@ -185,23 +207,39 @@ export function histogramQuantile(q: number, buckets: Array<{ le: number; count:
 export function evaluate(query: Query, scrapes: readonly Scrape[], at: number): Vector {
   switch (query.kind) {
     case 'selector':
-      return scrapes[at]!.samples.filter((s) => matches(s, query.metric, query.matchers)).map((s) => ({ labels: { ...s.labels, __name__: s.name }, value: s.value }));
+      return scrapes[at]!.samples.filter((s) => matches(s, query.metric, query.matchers)).map((s) => ({
+        labels: { ...s.labels, __name__: s.name },
+        value: s.value,
+      }));
     case 'rate': {
       const now = scrapes[at]!;
       let from = -1;
-      for (let j = at - 1; j >= 0; j--) if (now.atSec - scrapes[j]!.atSec >= RATE_WINDOW_SEC - 0.25) { from = j; break; }
+      for (let j = at - 1; j >= 0; j--)
+        if (now.atSec - scrapes[j]!.atSec >= RATE_WINDOW_SEC - 0.25) {
+          from = j;
+          break;
+        }
       if (from < 0) return [];
       const then = scrapes[from]!;
-      const before = new Map(then.samples.filter((s) => matches(s, query.selector.metric, query.selector.matchers)).map((s) => [labelKey(s.labels), s.value]));
+      const before = new Map(
+        then.samples
+          .filter((s) => matches(s, query.selector.metric, query.selector.matchers))
+          .map((s) => [labelKey(s.labels), s.value]),
+      );
       // A labelled prom-client counter appears at its first increment: absent before means 0.
       return now.samples
         .filter((s) => matches(s, query.selector.metric, query.selector.matchers))
-        .map((s) => ({ labels: { ...s.labels }, value: Math.max(0, s.value - (before.get(labelKey(s.labels)) ?? 0)) / (now.atSec - then.atSec) }));
+        .map((s) => ({
+          labels: { ...s.labels },
+          value: Math.max(0, s.value - (before.get(labelKey(s.labels)) ?? 0)) / (now.atSec - then.atSec),
+        }));
     }
     case 'sum': {
       const groups = new Map<string, { labels: Record<string, string>; value: number }>();
       for (const item of evaluate(query.inner, scrapes, at)) {
-        const labels = Object.fromEntries(query.by.filter((l) => item.labels[l] !== undefined).map((l) => [l, item.labels[l]!]));
+        const labels = Object.fromEntries(
+          query.by.filter((l) => item.labels[l] !== undefined).map((l) => [l, item.labels[l]!]),
+        );
         const key = labelKey(labels);
         const group = groups.get(key) ?? { labels, value: 0 };
         group.value += item.value;
@@ -210,7 +248,10 @@ export function evaluate(query: Query, scrapes: readonly Scrape[], at: number): 
       return [...groups.values()];
     }
     case 'quantile': {
-      const groups = new Map<string, { labels: Record<string, string>; buckets: Array<{ le: number; count: number }> }>();
+      const groups = new Map<
+        string,
+        { labels: Record<string, string>; buckets: Array<{ le: number; count: number }> }
+      >();
       for (const item of evaluate(query.inner, scrapes, at)) {
         if (item.labels.le === undefined) continue;
         const labels = Object.fromEntries(Object.entries(item.labels).filter(([k]) => k !== 'le'));
@@ -245,7 +286,13 @@ interface DashboardJson {
     title: string;
     gridPos: PanelSpec['gridPos'];
     targets: Array<{ expr: string; legendFormat?: string }>;
-    fieldConfig?: { defaults?: { unit?: string; custom?: { thresholdsStyle?: { mode?: string } }; thresholds?: { steps?: Array<{ value: number | null }> } } };
+    fieldConfig?: {
+      defaults?: {
+        unit?: string;
+        custom?: { thresholdsStyle?: { mode?: string } };
+        thresholds?: { steps?: Array<{ value: number | null }> };
+      };
+    };
   }>;
 }
 
@@ -261,7 +308,9 @@ export function readDashboard(file: string): { title: string; panels: PanelSpec[
         unit: defaults?.unit ?? 'short',
         gridPos: panel.gridPos,
         targets: panel.targets.map((t) => ({ expr: t.expr, legendFormat: t.legendFormat ?? '' })),
-        thresholds: lines ? (defaults?.thresholds?.steps ?? []).flatMap((s) => (s.value === null ? [] : [s.value])) : [],
+        thresholds: lines
+          ? (defaults?.thresholds?.steps ?? []).flatMap((s) => (s.value === null ? [] : [s.value]))
+          : [],
       };
     }),
   };
@@ -279,7 +328,9 @@ export function panelSeries(panel: PanelSpec, scrapes: readonly Scrape[]): Panel
     const query = parseQuery(target.expr);
     scrapes.forEach((_, at) => {
       for (const { labels, value } of evaluate(query, scrapes, at)) {
-        const name = target.legendFormat.replace(/\{\{\s*([a-zA-Z_]+)\s*\}\}/g, (_m, l: string) => labels[l] ?? '').trim() || labelKey(labels);
+        const name =
+          target.legendFormat.replace(/\{\{\s*([a-zA-Z_]+)\s*\}\}/g, (_m, l: string) => labels[l] ?? '').trim() ||
+          labelKey(labels);
         const values = series.get(name) ?? scrapes.map(() => null);
         values[at] = value;
         series.set(name, values);
@@ -303,31 +354,84 @@ export interface LoadCounts {
 }
 
 function createBody(n: number): string {
-  return JSON.stringify({ hostName: `snapshot-${n}`, image: 'UBUNTU-24.04', region: 'KGL-1', specification: 'S-1C', publicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISnapshotKey snapshot@bench'] });
+  return JSON.stringify({
+    hostName: `snapshot-${n}`,
+    image: 'UBUNTU-24.04',
+    region: 'KGL-1',
+    specification: 'S-1C',
+    publicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISnapshotKey snapshot@bench'],
+  });
 }
 
 function loadKinds(tokens: { reader: string; operator: string }): LoadKind[] {
   let creates = 0;
-  const json = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() });
+  const json = (token: string) => ({
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/json',
+    'idempotency-key': randomUUID(),
+  });
   return [
     // Under the 30/s limit, then over it (the schedule queues, then answers 429), then under again.
-    { name: 'read', perSecond: (f) => (f >= 0.25 && f < 0.75 ? 45 : 15), request: () => ({ method: 'GET', path: '/api/v1/computes', headers: { authorization: `Bearer ${tokens.reader}` } }) },
-    { name: 'operator-read', perSecond: () => 4, request: () => ({ method: 'GET', path: '/api/v1/regions', headers: { authorization: `Bearer ${tokens.operator}` } }) },
-    { name: 'write', perSecond: () => 2, request: () => ({ method: 'POST', path: '/api/v1/computes', headers: json(tokens.operator), body: createBody(++creates) }) },
-    { name: 'denied', perSecond: () => 1, request: () => ({ method: 'POST', path: '/api/v1/computes', headers: json(tokens.reader), body: createBody(0) }) },
+    {
+      name: 'read',
+      perSecond: (f) => (f >= 0.25 && f < 0.75 ? 45 : 15),
+      request: () => ({
+        method: 'GET',
+        path: '/api/v1/computes',
+        headers: { authorization: `Bearer ${tokens.reader}` },
+      }),
+    },
+    {
+      name: 'operator-read',
+      perSecond: () => 4,
+      request: () => ({
+        method: 'GET',
+        path: '/api/v1/regions',
+        headers: { authorization: `Bearer ${tokens.operator}` },
+      }),
+    },
+    {
+      name: 'write',
+      perSecond: () => 2,
+      request: () => ({
+        method: 'POST',
+        path: '/api/v1/computes',
+        headers: json(tokens.operator),
+        body: createBody(++creates),
+      }),
+    },
+    {
+      name: 'denied',
+      perSecond: () => 1,
+      request: () => ({ method: 'POST', path: '/api/v1/computes', headers: json(tokens.reader), body: createBody(0) }),
+    },
     { name: 'no-token', perSecond: () => 1, request: () => ({ method: 'GET', path: '/api/v1/computes', headers: {} }) },
-    { name: 'forged', perSecond: () => 0.5, request: () => ({ method: 'GET', path: '/api/v1/computes', headers: { authorization: `Bearer ${tokens.reader.slice(0, -4)}AAAA` } }) },
+    {
+      name: 'forged',
+      perSecond: () => 0.5,
+      request: () => ({
+        method: 'GET',
+        path: '/api/v1/computes',
+        headers: { authorization: `Bearer ${tokens.reader.slice(0, -4)}AAAA` },
+      }),
+    },
   ];
 }
 
 function sendOnce(port: number, agent: http.Agent, request: ReturnType<LoadKind['request']>): Promise<string> {
   return new Promise((resolve) => {
-    const headers = request.body === undefined ? request.headers : { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) };
-    const req = http.request({ host: '127.0.0.1', port, method: request.method, path: request.path, headers, agent }, (res) => {
-      res.on('end', () => resolve(String(res.statusCode)));
-      res.on('error', () => resolve('error'));
-      res.resume();
-    });
+    const headers =
+      request.body === undefined
+        ? request.headers
+        : { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) };
+    const req = http.request(
+      { host: '127.0.0.1', port, method: request.method, path: request.path, headers, agent },
+      (res) => {
+        res.on('end', () => resolve(String(res.statusCode)));
+        res.on('error', () => resolve('error'));
+        res.resume();
+      },
+    );
     req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
     req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
     req.end(request.body);
@@ -386,13 +490,22 @@ async function scrapeOnce(adminUrl: string, instance: string): Promise<Sample[]>
   const response = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(2000) });
   if (!response.ok) throw new Error(`GET ${adminUrl}/metrics answered ${response.status}`);
   // The labels Prometheus adds to every scraped series.
-  return parseExposition(await response.text()).map((s) => ({ ...s, labels: { ...s.labels, instance, job: 'strettch-gateway' } }));
+  return parseExposition(await response.text()).map((s) => ({
+    ...s,
+    labels: { ...s.labels, instance, job: 'strettch-gateway' },
+  }));
 }
 
 export async function runSnapshotLoad(durationSec: number): Promise<SnapshotRun> {
   // Discards everything, audit records included (they go to the logger's stream, whatever its level).
   const quiet = createLogger({ level: 'silent', destination: { write: () => undefined } });
-  const sandbox = await startSandbox({ port: 0, host: '127.0.0.1', latencyMs: SANDBOX_LATENCY_MS, jitterMs: SANDBOX_JITTER_MS, logger: quiet });
+  const sandbox = await startSandbox({
+    port: 0,
+    host: '127.0.0.1',
+    latencyMs: SANDBOX_LATENCY_MS,
+    jitterMs: SANDBOX_JITTER_MS,
+    logger: quiet,
+  });
   try {
     // The embedded default's policy, with an in-memory ES256 key instead of the dev key on disk.
     const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -406,16 +519,36 @@ export async function runSnapshotLoad(durationSec: number): Promise<SnapshotRun>
       },
     });
     if (!parsed.ok) throw new Error(`snapshot policy is invalid: ${JSON.stringify(parsed.errors)}`);
-    const gateway = await startGateway({ policy: parsed.policy, logger: quiet, metrics: createMetrics(), host: '127.0.0.1', port: 0, adminPort: 0 });
+    const gateway = await startGateway({
+      policy: parsed.policy,
+      logger: quiet,
+      metrics: createMetrics(),
+      host: '127.0.0.1',
+      port: 0,
+      adminPort: 0,
+    });
     try {
       const mint = (sub: string) =>
-        mintToken({ sub, lifetimeSec: 600, signingKey: keys.privateKey, alg: 'ES256', kid: 'dev', issuer: EMBEDDED_ISSUER, audience: EMBEDDED_AUDIENCE, now: Date.now });
+        mintToken({
+          sub,
+          lifetimeSec: 600,
+          signingKey: keys.privateKey,
+          alg: 'ES256',
+          kid: 'dev',
+          issuer: EMBEDDED_ISSUER,
+          audience: EMBEDDED_AUDIENCE,
+          now: Date.now,
+        });
       const kinds = loadKinds({ reader: mint('demo-reader'), operator: mint('demo-operator') });
       const instance = new URL(gateway.adminUrl).host;
       const scrapes: Scrape[] = [];
       const startedAt = new Date();
       const startedMs = performance.now();
-      const scrape = async () => scrapes.push({ atSec: (performance.now() - startedMs) / 1000, samples: await scrapeOnce(gateway.adminUrl, instance) });
+      const scrape = async () =>
+        scrapes.push({
+          atSec: (performance.now() - startedMs) / 1000,
+          samples: await scrapeOnce(gateway.adminUrl, instance),
+        });
       await scrape();
       const timer = setInterval(() => void scrape().catch(() => undefined), SCRAPE_INTERVAL_MS);
       let counts: LoadCounts;
@@ -430,7 +563,10 @@ export async function runSnapshotLoad(durationSec: number): Promise<SnapshotRun>
       const upstream = {
         maxReadsInAnySecond: Math.max(0, ...keyStats.map((k) => k.classes.read.maxAdmittedInSlidingWindow)),
         maxWritesInAnySecond: Math.max(0, ...keyStats.map((k) => k.classes.write.maxAdmittedInSlidingWindow)),
-        rejected: keyStats.reduce((sum, k) => sum + k.classes.read.rejected + k.classes.write.rejected + k.classes.all.rejected, 0),
+        rejected: keyStats.reduce(
+          (sum, k) => sum + k.classes.read.rejected + k.classes.write.rejected + k.classes.all.rejected,
+          0,
+        ),
       };
       const machine = { loadAverage: os.loadavg()[0]!, cpuCount: os.cpus().length };
       return { scrapes, counts, startedAt, durationSec, machine, upstream };
@@ -445,19 +581,34 @@ export async function runSnapshotLoad(durationSec: number): Promise<SnapshotRun>
 // ---------------------------------------------------------------------------------------------
 // The picture: hand-written SVG, one panel per dashboard panel, laid out by its gridPos.
 
-const PALETTE = ['#1f78c1', '#e0752d', '#37872d', '#c4162a', '#8f3bb8', '#b8860b', '#0e8a8a', '#6e6e6e', '#e05fa6', '#5a7d1f', '#2c4f9e', '#9c5a1a'];
+const PALETTE = [
+  '#1f78c1',
+  '#e0752d',
+  '#37872d',
+  '#c4162a',
+  '#8f3bb8',
+  '#b8860b',
+  '#0e8a8a',
+  '#6e6e6e',
+  '#e05fa6',
+  '#5a7d1f',
+  '#2c4f9e',
+  '#9c5a1a',
+];
 const WIDTH = 1560;
 const GRID_COLUMN_PX = WIDTH / 24;
 const GRID_ROW_PX = 42;
 const HEADER_PX = 92;
 const PAD = 8;
-const FONT = "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\"";
+const FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"';
 
-const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeXml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function formatValue(value: number, unit: string): string {
   const trim = (n: number, digits: number) => String(Number(n.toFixed(digits)));
-  if (unit === 's') return value === 0 ? '0' : value < 1 ? `${trim(value * 1000, value < 0.01 ? 1 : 0)} ms` : `${trim(value, 2)} s`;
+  if (unit === 's')
+    return value === 0 ? '0' : value < 1 ? `${trim(value * 1000, value < 0.01 ? 1 : 0)} ms` : `${trim(value, 2)} s`;
   if (unit === 'reqps') return `${trim(value, value < 10 ? 2 : 1)}/s`;
   return trim(value, 2);
 }
@@ -486,24 +637,37 @@ function renderPanel(panel: PanelSpec, series: PanelSeries[], times: number[], d
   const step = niceStep(Math.max(0, ...values, ...panel.thresholds.map((t) => t * 1.1)));
   const ticks = Math.max(1, Math.ceil(Math.max(0, ...values, ...panel.thresholds.map((t) => t * 1.1)) / step - 1e-9));
   const yMax = step * ticks;
-  const px = (t: number) => plot.left + (Math.min(Math.max(t, 0), durationSec) / durationSec) * (plot.right - plot.left);
+  const px = (t: number) =>
+    plot.left + (Math.min(Math.max(t, 0), durationSec) / durationSec) * (plot.right - plot.left);
   const py = (v: number) => plot.bottom - (v / yMax) * (plot.bottom - plot.top);
 
   for (let i = 0; i <= ticks; i++) {
     const v = step * i;
-    out.push(`<line x1="${plot.left}" x2="${plot.right.toFixed(1)}" y1="${py(v).toFixed(1)}" y2="${py(v).toFixed(1)}" stroke="${i === 0 ? '#9a9b9c' : '#ececec'}"/>`);
-    out.push(`<text x="${plot.left - 6}" y="${(py(v) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#555">${escapeXml(formatValue(v, panel.unit))}</text>`);
+    out.push(
+      `<line x1="${plot.left}" x2="${plot.right.toFixed(1)}" y1="${py(v).toFixed(1)}" y2="${py(v).toFixed(1)}" stroke="${i === 0 ? '#9a9b9c' : '#ececec'}"/>`,
+    );
+    out.push(
+      `<text x="${plot.left - 6}" y="${(py(v) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#555">${escapeXml(formatValue(v, panel.unit))}</text>`,
+    );
   }
   const tickEvery = durationSec > 40 ? 10 : 5;
   for (let t = 0; t <= durationSec; t += tickEvery) {
-    out.push(`<text x="${px(t).toFixed(1)}" y="${plot.bottom + 15}" font-size="11" text-anchor="middle" fill="#555">${t} s</text>`);
+    out.push(
+      `<text x="${px(t).toFixed(1)}" y="${plot.bottom + 15}" font-size="11" text-anchor="middle" fill="#555">${t} s</text>`,
+    );
   }
   for (const threshold of panel.thresholds) {
-    out.push(`<line x1="${plot.left}" x2="${plot.right.toFixed(1)}" y1="${py(threshold).toFixed(1)}" y2="${py(threshold).toFixed(1)}" stroke="#c4162a" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${(plot.right - 4).toFixed(1)}" y="${(py(threshold) - 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#c4162a">${escapeXml(formatValue(threshold, panel.unit))}</text>`);
+    out.push(
+      `<line x1="${plot.left}" x2="${plot.right.toFixed(1)}" y1="${py(threshold).toFixed(1)}" y2="${py(threshold).toFixed(1)}" stroke="#c4162a" stroke-dasharray="6 4"/>`,
+    );
+    out.push(
+      `<text x="${(plot.right - 4).toFixed(1)}" y="${(py(threshold) - 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#c4162a">${escapeXml(formatValue(threshold, panel.unit))}</text>`,
+    );
   }
   if (values.length === 0) {
-    out.push(`<text x="${((plot.left + plot.right) / 2).toFixed(1)}" y="${((plot.top + plot.bottom) / 2).toFixed(1)}" font-size="13" text-anchor="middle" fill="#777">No data: none in this run</text>`);
+    out.push(
+      `<text x="${((plot.left + plot.right) / 2).toFixed(1)}" y="${((plot.top + plot.bottom) / 2).toFixed(1)}" font-size="13" text-anchor="middle" fill="#777">No data: none in this run</text>`,
+    );
   }
   shown.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length]!;
@@ -520,20 +684,30 @@ function renderPanel(panel: PanelSpec, series: PanelSeries[], times: number[], d
     const lx = 10 + (i % 2) * ((w - 20) / 2);
     const ly = plot.bottom + 34 + Math.floor(i / 2) * 16;
     out.push(`<rect x="${lx.toFixed(1)}" y="${ly - 8}" width="12" height="3" fill="${color}"/>`);
-    out.push(`<text x="${(lx + 17).toFixed(1)}" y="${ly}" font-size="11" fill="#333">${escapeXml(`${s.name}  (max ${formatValue(peak, panel.unit)})`)}</text>`);
+    out.push(
+      `<text x="${(lx + 17).toFixed(1)}" y="${ly}" font-size="11" fill="#333">${escapeXml(`${s.name}  (max ${formatValue(peak, panel.unit)})`)}</text>`,
+    );
   });
   if (series.length > shown.length) {
-    out.push(`<text x="10" y="${plot.bottom + 34 + Math.ceil(shown.length / 2) * 16}" font-size="11" fill="#777">+ ${series.length - shown.length} more series</text>`);
+    out.push(
+      `<text x="10" y="${plot.bottom + 34 + Math.ceil(shown.length / 2) * 16}" font-size="11" fill="#777">+ ${series.length - shown.length} more series</text>`,
+    );
   }
   out.push('</g>');
   return out.join('\n');
 }
 
-export function renderDashboardSvg(dashboard: { title: string; panels: PanelSpec[] }, run: SnapshotRun, dashboardPath: string): string {
+export function renderDashboardSvg(
+  dashboard: { title: string; panels: PanelSpec[] },
+  run: SnapshotRun,
+  dashboardPath: string,
+): string {
   const times = run.scrapes.map((s) => s.atSec);
   const rows = Math.max(...dashboard.panels.map((p) => p.gridPos.y + p.gridPos.h));
   const height = HEADER_PX + rows * GRID_ROW_PX + PAD;
-  const served = Object.entries(run.counts).map(([k, n]) => `${k}: ${n}`).join(', ');
+  const served = Object.entries(run.counts)
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
   const subtitle = [
     `The panels of ${dashboardPath}, evaluated over 1 s scrapes of the gateway's admin /metrics (rates over ${RATE_WINDOW_SEC} s), during a real ${run.durationSec} s run on ${run.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
     `In one process on 127.0.0.1 (${run.machine.cpuCount} CPUs, load average ${run.machine.loadAverage.toFixed(1)}): the sandbox (${SANDBOX_LATENCY_MS} ms + up to ${SANDBOX_JITTER_MS} ms), one gateway (memory schedule; 30 reads/s + 5 writes/s at safety 0.95) and an open-loop load:`,
@@ -544,7 +718,9 @@ export function renderDashboardSvg(dashboard: { title: string; panels: PanelSpec
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT}>`,
     `<rect width="${WIDTH}" height="${height}" fill="#f4f5f5"/>`,
     `<text x="${PAD}" y="24" font-size="19" font-weight="bold" fill="#1f2328">${escapeXml(`${dashboard.title}: dashboard panels from a real run`)}</text>`,
-    ...subtitle.map((line, i) => `<text x="${PAD}" y="${44 + i * 15}" font-size="11.5" fill="#444">${escapeXml(line)}</text>`),
+    ...subtitle.map(
+      (line, i) => `<text x="${PAD}" y="${44 + i * 15}" font-size="11.5" fill="#444">${escapeXml(line)}</text>`,
+    ),
     ...dashboard.panels.map((panel) => renderPanel(panel, panelSeries(panel, run.scrapes), times, run.durationSec)),
     '</svg>',
   ];
@@ -581,7 +757,9 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((error: unknown) => {
-    process.stderr.write(`dashboard:snapshot: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `dashboard:snapshot: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   });
 }

@@ -48,7 +48,9 @@ export function readFlags<K extends string>(
     }
     const n = Number(value);
     if (!Number.isFinite(n) || n < numeric.min || n > numeric.max || (numeric.integer && !Number.isInteger(n))) {
-      problems.push(`${flag}: must be ${numeric.integer ? 'a whole number' : 'a number'} from ${numeric.min} to ${numeric.max}`);
+      problems.push(
+        `${flag}: must be ${numeric.integer ? 'a whole number' : 'a number'} from ${numeric.min} to ${numeric.max}`,
+      );
     } else {
       onNumber(numeric.key, n);
     }

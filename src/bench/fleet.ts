@@ -29,7 +29,12 @@ async function main(): Promise<void> {
     process.stdout.write(`${FLEET_USAGE}\n`);
     return;
   }
-  const distDir = builtDist('fleet', ['cli/main.js', 'sandbox/cli.js', 'bench/fleet/load-process.js', 'bench/fleet/baseline-replica.js']);
+  const distDir = builtDist('fleet', [
+    'cli/main.js',
+    'sandbox/cli.js',
+    'bench/fleet/load-process.js',
+    'bench/fleet/baseline-replica.js',
+  ]);
 
   const { result, workDir } = await superviseRun('fleet', expectedSec(options), WATCHDOG_SLACK_SEC, (workDir, group) =>
     runFleet(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
@@ -43,7 +48,9 @@ async function main(): Promise<void> {
   fs.writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
   fs.writeFileSync(chartFile, renderChart(report));
   if (!options.keepLogs) fs.rmSync(workDir, { recursive: true, force: true });
-  process.stdout.write(`${formatReport(report, options)}\n\nsaved ${displayPath(outFile)} and ${displayPath(chartFile)}${options.keepLogs ? `; logs in ${workDir}` : ''}\n`);
+  process.stdout.write(
+    `${formatReport(report, options)}\n\nsaved ${displayPath(outFile)} and ${displayPath(chartFile)}${options.keepLogs ? `; logs in ${workDir}` : ''}\n`,
+  );
 }
 
 function displayPath(file: string): string {

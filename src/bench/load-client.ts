@@ -36,7 +36,8 @@ const MAX_ERROR_REASONS = 5;
 
 export function loopbackOrigin(origin: string): URL {
   const url = new URL(origin);
-  if (url.protocol !== 'http:' || url.hostname !== '127.0.0.1') throw new Error(`bench talks to 127.0.0.1 only, not ${origin}`);
+  if (url.protocol !== 'http:' || url.hostname !== '127.0.0.1')
+    throw new Error(`bench talks to 127.0.0.1 only, not ${origin}`);
   return url;
 }
 
@@ -59,7 +60,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         latenciesMs.push(performance.now() - sentMs);
       } else {
         errorCount++;
-        if (errorReasons.length < MAX_ERROR_REASONS && !errorReasons.includes(outcome.reason)) errorReasons.push(outcome.reason);
+        if (errorReasons.length < MAX_ERROR_REASONS && !errorReasons.includes(outcome.reason))
+          errorReasons.push(outcome.reason);
       }
     }
   }
@@ -70,21 +72,32 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
 function requestOnce(port: number, options: LoadOptions): Promise<Outcome> {
   return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'GET', path: options.path, headers: options.headers, agent: options.agent }, (res) => {
-      const status = res.statusCode ?? 0;
-      res.on('end', () => resolve(status === options.expectedStatus ? { ok: true } : { ok: false, reason: `status ${status}` }));
-      res.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, reason: error.code ?? error.message }));
-      // Read the whole body, as a real client would, without keeping it.
-      res.resume();
-    });
-    req.setTimeout(options.requestTimeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    const req = http.request(
+      { host: '127.0.0.1', port, method: 'GET', path: options.path, headers: options.headers, agent: options.agent },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        res.on('end', () =>
+          resolve(status === options.expectedStatus ? { ok: true } : { ok: false, reason: `status ${status}` }),
+        );
+        res.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, reason: error.code ?? error.message }));
+        // Read the whole body, as a real client would, without keeping it.
+        res.resume();
+      },
+    );
+    req.setTimeout(options.requestTimeoutMs, () =>
+      req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })),
+    );
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, reason: error.code ?? error.message }));
     req.end();
   });
 }
 
 /** One request with its body, for the check that all targets answer alike before measuring. */
-export function fetchOnce(url: string, headers: Readonly<Record<string, string>>, timeoutMs: number): Promise<{ status: number; body: string }> {
+export function fetchOnce(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   const target = loopbackOrigin(url);
   return new Promise((resolve, reject) => {
     const req = http.request(target, { method: 'GET', headers: { ...headers, connection: 'close' } }, (res) => {

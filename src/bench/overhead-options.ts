@@ -71,16 +71,22 @@ export function parseOverheadArgs(argv: readonly string[]): OptionsResult {
   const options: OverheadOptions = { ...OVERHEAD_DEFAULTS };
   const problems: string[] = [];
   const switches = { '--help': () => (options.help = true), '-h': () => (options.help = true) };
-  readFlags(argv, { switches, numbers: NUMBER_FLAGS, texts: ['--alg', '--gateway-log', '--out'] }, (key, n) => (options[key] = n), (flag, value) => {
-    if (flag === '--alg') {
-      if (value === 'ES256' || value === 'RS256') options.algorithm = value;
-      else problems.push('--alg: must be ES256 or RS256');
-    } else if (flag === '--gateway-log') {
-      if (value === 'silent' || value === 'null-stream') options.gatewayLog = value;
-      else problems.push('--gateway-log: must be silent or null-stream');
-    } else {
-      options.outFile = value;
-    }
-  }, problems);
+  readFlags(
+    argv,
+    { switches, numbers: NUMBER_FLAGS, texts: ['--alg', '--gateway-log', '--out'] },
+    (key, n) => (options[key] = n),
+    (flag, value) => {
+      if (flag === '--alg') {
+        if (value === 'ES256' || value === 'RS256') options.algorithm = value;
+        else problems.push('--alg: must be ES256 or RS256');
+      } else if (flag === '--gateway-log') {
+        if (value === 'silent' || value === 'null-stream') options.gatewayLog = value;
+        else problems.push('--gateway-log: must be silent or null-stream');
+      } else {
+        options.outFile = value;
+      }
+    },
+    problems,
+  );
   return problems.length > 0 ? { ok: false, problems } : { ok: true, options: Object.freeze(options) };
 }

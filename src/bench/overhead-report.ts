@@ -1,7 +1,14 @@
 /** Turns a run into the saved JSON document and the printed table. Pure: machine facts are passed in. */
 import { median, medianBy } from './latency-stats';
 import type { OverheadOptions } from './overhead-options';
-import { BENCH_PATH, REQUEST_TIMEOUT_MS, TARGET_NAMES, type OverheadRun, type PhaseMeasurement, type TargetName } from './overhead-run';
+import {
+  BENCH_PATH,
+  REQUEST_TIMEOUT_MS,
+  TARGET_NAMES,
+  type OverheadRun,
+  type PhaseMeasurement,
+  type TargetName,
+} from './overhead-run';
 
 export interface MachineInfo {
   node: string;
@@ -67,19 +74,34 @@ export interface OverheadReport {
 
 export const GOALS = { maxP50LatencyRatio: 1.3, minThroughputRatio: 0.75 } as const;
 
-export const TOPOLOGY = 'load client on the main thread; sandbox on one worker thread; passthrough and gateway on another (one of them loaded at a time)';
+export const TOPOLOGY =
+  'load client on the main thread; sandbox on one worker thread; passthrough and gateway on another (one of them loaded at a time)';
 
-export function buildReport(run: OverheadRun, options: Readonly<OverheadOptions>, machine: MachineInfo): OverheadReport {
+export function buildReport(
+  run: OverheadRun,
+  options: Readonly<OverheadOptions>,
+  machine: MachineInfo,
+): OverheadReport {
   const targets = Object.fromEntries(
-    TARGET_NAMES.map((name) => [name, { median: medianBy(run.measurements[name], (m) => m.requestsPerSecond), rounds: run.measurements[name] }]),
+    TARGET_NAMES.map((name) => [
+      name,
+      { median: medianBy(run.measurements[name], (m) => m.requestsPerSecond), rounds: run.measurements[name] },
+    ]),
   ) as OverheadReport['targets'];
   // Paired within a round (its three phases run back to back), so load elsewhere on the machine
   // that comes and goes between rounds cancels out better than across per-target medians.
   const perRound = run.measurements.gateway.map((_, round) => {
-    const [direct, passthrough, gateway] = TARGET_NAMES.map((name) => run.measurements[name][round]!) as [PhaseMeasurement, PhaseMeasurement, PhaseMeasurement];
+    const [direct, passthrough, gateway] = TARGET_NAMES.map((name) => run.measurements[name][round]!) as [
+      PhaseMeasurement,
+      PhaseMeasurement,
+      PhaseMeasurement,
+    ];
     return {
       round,
-      gatewayToPassthrough: { ...ratios(gateway, passthrough), proxyCpuPerRequest: gateway.cpuUsPerRequest.front / passthrough.cpuUsPerRequest.front },
+      gatewayToPassthrough: {
+        ...ratios(gateway, passthrough),
+        proxyCpuPerRequest: gateway.cpuUsPerRequest.front / passthrough.cpuUsPerRequest.front,
+      },
       passthroughToDirect: ratios(passthrough, direct),
     };
   });
@@ -89,8 +111,20 @@ export function buildReport(run: OverheadRun, options: Readonly<OverheadOptions>
   };
   const passthroughToDirect = medianRatios(perRound.map((r) => r.passthroughToDirect));
   const goals: Goal[] = [
-    goal('gateway p50 latency ≤ 1.3 × passthrough', 'gatewayToPassthrough.p50Latency', '<=', GOALS.maxP50LatencyRatio, gatewayToPassthrough.p50Latency),
-    goal('gateway throughput ≥ 0.75 × passthrough', 'gatewayToPassthrough.throughput', '>=', GOALS.minThroughputRatio, gatewayToPassthrough.throughput),
+    goal(
+      'gateway p50 latency ≤ 1.3 × passthrough',
+      'gatewayToPassthrough.p50Latency',
+      '<=',
+      GOALS.maxP50LatencyRatio,
+      gatewayToPassthrough.p50Latency,
+    ),
+    goal(
+      'gateway throughput ≥ 0.75 × passthrough',
+      'gatewayToPassthrough.throughput',
+      '>=',
+      GOALS.minThroughputRatio,
+      gatewayToPassthrough.throughput,
+    ),
   ];
   return {
     benchmark: 'overhead',
@@ -106,12 +140,20 @@ export function buildReport(run: OverheadRun, options: Readonly<OverheadOptions>
       maxRequestsPerPhase: options.maxRequestsPerPhase,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       tokenAlgorithm: options.algorithm,
-      gatewayLogger: options.gatewayLog === 'silent' ? 'createLogger({ level: "silent" })' : 'createLogger({ level: "info" }) into a null stream',
+      gatewayLogger:
+        options.gatewayLog === 'silent'
+          ? 'createLogger({ level: "silent" })'
+          : 'createLogger({ level: "info" }) into a null stream',
       topology: TOPOLOGY,
       summary: "per target the median round by requests/s; each ratio the median over rounds of that round's ratio",
     },
     targets,
-    ratios: { method: 'median over rounds of the per-round ratio', gatewayToPassthrough, passthroughToDirect, perRound },
+    ratios: {
+      method: 'median over rounds of the per-round ratio',
+      gatewayToPassthrough,
+      passthroughToDirect,
+      perRound,
+    },
     goals,
   };
 }
@@ -144,7 +186,13 @@ const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+        .join('  '),
+    )
+    .join('\n');
 }
 
 export function formatReport(report: OverheadReport): string {
@@ -158,7 +206,18 @@ export function formatReport(report: OverheadReport): string {
     'per target: the median round by req/s; CPU = thread CPU time per request; wait = threads ready but waiting for a core (average)',
   ];
   const targets = table([
-    ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'proxy CPU µs', 'sandbox CPU µs', 'client CPU µs', 'wait', 'req/s per round'],
+    [
+      'target',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'errors',
+      'proxy CPU µs',
+      'sandbox CPU µs',
+      'client CPU µs',
+      'wait',
+      'req/s per round',
+    ],
     ...TARGET_NAMES.map((name) => {
       const t = report.targets[name].median;
       const wait = t.waitingForCpu.client + t.waitingForCpu.upstream + t.waitingForCpu.front;
@@ -178,13 +237,42 @@ export function formatReport(report: OverheadReport): string {
   ]);
   const { gatewayToPassthrough: g, passthroughToDirect: d, perRound } = report.ratios;
   const ratioRows = table([
-    ['ratio (median over rounds)', 'p50 latency', 'p99 latency', 'throughput', 'proxy CPU/req', 'server CPU/req', 'throughput per round'],
-    ['gateway / passthrough', fixed(g.p50Latency, 2), fixed(g.p99Latency, 2), fixed(g.throughput, 2), fixed(g.proxyCpuPerRequest, 2), fixed(g.serverCpuPerRequest, 2), perRound.map((r) => fixed(r.gatewayToPassthrough.throughput, 2)).join(' / ')],
-    ['passthrough / direct', fixed(d.p50Latency, 2), fixed(d.p99Latency, 2), fixed(d.throughput, 2), '-', fixed(d.serverCpuPerRequest, 2), perRound.map((r) => fixed(r.passthroughToDirect.throughput, 2)).join(' / ')],
+    [
+      'ratio (median over rounds)',
+      'p50 latency',
+      'p99 latency',
+      'throughput',
+      'proxy CPU/req',
+      'server CPU/req',
+      'throughput per round',
+    ],
+    [
+      'gateway / passthrough',
+      fixed(g.p50Latency, 2),
+      fixed(g.p99Latency, 2),
+      fixed(g.throughput, 2),
+      fixed(g.proxyCpuPerRequest, 2),
+      fixed(g.serverCpuPerRequest, 2),
+      perRound.map((r) => fixed(r.gatewayToPassthrough.throughput, 2)).join(' / '),
+    ],
+    [
+      'passthrough / direct',
+      fixed(d.p50Latency, 2),
+      fixed(d.p99Latency, 2),
+      fixed(d.throughput, 2),
+      '-',
+      fixed(d.serverCpuPerRequest, 2),
+      perRound.map((r) => fixed(r.passthroughToDirect.throughput, 2)).join(' / '),
+    ],
   ]);
-  const goals = table([['goal', 'measured', 'result'], ...report.goals.map((x) => [x.name, fixed(x.value, 2), x.pass ? 'PASS' : 'FAIL'])]);
+  const goals = table([
+    ['goal', 'measured', 'result'],
+    ...report.goals.map((x) => [x.name, fixed(x.value, 2), x.pass ? 'PASS' : 'FAIL']),
+  ]);
   const errors = TARGET_NAMES.flatMap((name) =>
-    report.targets[name].rounds.filter((t) => t.errorCount > 0).map((t) => `${name} round ${t.round + 1}: ${t.errorCount} errors (${t.errorReasons.join(', ')})`),
+    report.targets[name].rounds
+      .filter((t) => t.errorCount > 0)
+      .map((t) => `${name} round ${t.round + 1}: ${t.errorCount} errors (${t.errorReasons.join(', ')})`),
   );
   return [...header, '', targets, '', ratioRows, '', goals, ...(errors.length > 0 ? ['', ...errors] : [])].join('\n');
 }

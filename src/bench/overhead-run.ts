@@ -54,7 +54,10 @@ export function roundOrder(round: number): TargetName[] {
   return [...TARGET_NAMES.slice(shift), ...TARGET_NAMES.slice(0, shift)];
 }
 
-export async function runOverhead(options: Readonly<OverheadOptions>, progress: (line: string) => void): Promise<OverheadRun> {
+export async function runOverhead(
+  options: Readonly<OverheadOptions>,
+  progress: (line: string) => void,
+): Promise<OverheadRun> {
   const startedAt = new Date();
   const threads: ServerThread[] = [];
   const agents: http.Agent[] = [];
@@ -78,7 +81,9 @@ export async function runOverhead(options: Readonly<OverheadOptions>, progress: 
     const targets: Record<TargetName, Target> = {
       direct: target('direct', upstream.ready.urls.sandbox, { authorization: `Bearer ${BENCH_SANDBOX_KEY}` }),
       passthrough: target('passthrough', front.ready.urls.passthrough, {}),
-      gateway: target('gateway', front.ready.urls.gateway, { authorization: `Bearer ${requireUrl(front.ready.gatewayToken, 'gateway token')}` }),
+      gateway: target('gateway', front.ready.urls.gateway, {
+        authorization: `Bearer ${requireUrl(front.ready.gatewayToken, 'gateway token')}`,
+      }),
     };
     await checkTargetsAgree(Object.values(targets));
 
@@ -113,7 +118,11 @@ async function measure(
   if (options.warmupSec > 0) await load(target, options, options.warmupSec);
 
   const cpuBefore = await cpuSamples(threads);
-  const eluBefore = { client: mainThreadUtilization(), upstream: threads.upstream.eventLoopUtilization(), front: threads.front.eventLoopUtilization() };
+  const eluBefore = {
+    client: mainThreadUtilization(),
+    upstream: threads.upstream.eventLoopUtilization(),
+    front: threads.front.eventLoopUtilization(),
+  };
   const result = await load(target, options, options.durationSec);
   const elu = {
     client: mainThreadUtilization(eluBefore.client),
@@ -133,12 +142,17 @@ async function measure(
     ...summary,
     errorReasons: result.errorReasons,
     utilization: { client: elu.client.utilization, upstream: elu.upstream.utilization, front: elu.front.utilization },
-    cpuUsPerRequest: perThread((before, after) => (summary.okCount > 0 ? (after.cpuNs - before.cpuNs) / 1000 / summary.okCount : Number.NaN)),
+    cpuUsPerRequest: perThread((before, after) =>
+      summary.okCount > 0 ? (after.cpuNs - before.cpuNs) / 1000 / summary.okCount : Number.NaN,
+    ),
     waitingForCpu: perThread((before, after) => (after.waitNs - before.waitNs) / 1e6 / summary.elapsedMs),
   };
 }
 
-async function cpuSamples(threads: { upstream: ServerThread; front: ServerThread }): Promise<Record<keyof ThreadFigures, ThreadCpuSample | undefined>> {
+async function cpuSamples(threads: {
+  upstream: ServerThread;
+  front: ServerThread;
+}): Promise<Record<keyof ThreadFigures, ThreadCpuSample | undefined>> {
   const [upstream, front] = await Promise.all([threads.upstream.cpuSample(), threads.front.cpuSample()]);
   return { client: threadCpuSample(), upstream, front };
 }
@@ -159,12 +173,27 @@ function load(target: Target, options: Readonly<OverheadOptions>, durationSec: n
 
 /** Before timing anything: every target must answer 200 with the same body, or the comparison is void. */
 async function checkTargetsAgree(targets: readonly Target[]): Promise<void> {
-  const answers = await Promise.all(targets.map(async (t) => ({ name: t.name, ...(await fetchOnce(`${t.origin}${BENCH_PATH}`, t.headers, REQUEST_TIMEOUT_MS)) })));
+  const answers = await Promise.all(
+    targets.map(async (t) => ({
+      name: t.name,
+      ...(await fetchOnce(`${t.origin}${BENCH_PATH}`, t.headers, REQUEST_TIMEOUT_MS)),
+    })),
+  );
   const bad = answers.filter((a) => a.status !== 200);
-  if (bad.length > 0) throw new Error(`targets did not answer 200: ${bad.map((a) => `${a.name} ${a.status} ${a.body.slice(0, 200)}`).join('; ')}`);
+  if (bad.length > 0)
+    throw new Error(
+      `targets did not answer 200: ${bad.map((a) => `${a.name} ${a.status} ${a.body.slice(0, 200)}`).join('; ')}`,
+    );
   // The envelope's requestId and timestamp differ per request by design; everything else must match.
-  const bodies = new Set(answers.map((a) => JSON.stringify({ ...(JSON.parse(a.body) as object), requestId: undefined, timestamp: undefined })));
-  if (bodies.size !== 1) throw new Error(`targets answered with different bodies: ${answers.map((a) => `${a.name}: ${a.body.slice(0, 120)}`).join(' | ')}`);
+  const bodies = new Set(
+    answers.map((a) =>
+      JSON.stringify({ ...(JSON.parse(a.body) as object), requestId: undefined, timestamp: undefined }),
+    ),
+  );
+  if (bodies.size !== 1)
+    throw new Error(
+      `targets answered with different bodies: ${answers.map((a) => `${a.name}: ${a.body.slice(0, 120)}`).join(' | ')}`,
+    );
 }
 
 function requireUrl(value: string | undefined, what: string): string {

@@ -50,7 +50,14 @@ export async function startPassthrough(upstreamOrigin: string): Promise<BenchSer
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.use(createProxyMiddleware({ target: upstreamOrigin, changeOrigin: true, agent, headers: { authorization: `Bearer ${BENCH_SANDBOX_KEY}` } }));
+  app.use(
+    createProxyMiddleware({
+      target: upstreamOrigin,
+      changeOrigin: true,
+      agent,
+      headers: { authorization: `Bearer ${BENCH_SANDBOX_KEY}` },
+    }),
+  );
   const server = await listen(app, { host: BENCH_HOST, port: 0 });
   return {
     url: server.url,
@@ -78,7 +85,9 @@ export async function startBenchGateway(
   options: { algorithm: BenchAlgorithm; logMode: GatewayLogMode },
 ): Promise<BenchServer & { token: string }> {
   const { publicKey, privateKey } =
-    options.algorithm === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    options.algorithm === 'ES256'
+      ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const env: Record<string, string> = {
     [PUBLIC_KEY_ENV]: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
     [SANDBOX_KEY_ENV]: BENCH_SANDBOX_KEY,
@@ -102,9 +111,13 @@ export async function startBenchGateway(
       throw new Error(`the bench policy reads no files (${file})`);
     },
   });
-  if (!parsed.ok) throw new Error(`bench policy is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!parsed.ok)
+    throw new Error(`bench policy is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
 
-  const logger = createLogger({ level: options.logMode === 'silent' ? 'silent' : 'info', destination: nullDestination });
+  const logger = createLogger({
+    level: options.logMode === 'silent' ? 'silent' : 'info',
+    destination: nullDestination,
+  });
   const gateway = await startGateway({ policy: parsed.policy, logger, drainMs: 1000 });
   const token = mintToken({
     sub: CALLER,

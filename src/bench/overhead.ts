@@ -44,10 +44,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${OVERHEAD_USAGE}\n`);
     return;
   }
-  const watchdog = setTimeout(() => {
-    process.stderr.write('bench:overhead: still running well past its expected time; stopping\n');
-    process.exit(1);
-  }, expectedMs(options) + WATCHDOG_SLACK_MS);
+  const watchdog = setTimeout(
+    () => {
+      process.stderr.write('bench:overhead: still running well past its expected time; stopping\n');
+      process.exit(1);
+    },
+    expectedMs(options) + WATCHDOG_SLACK_MS,
+  );
   watchdog.unref();
 
   const machine = machineInfo();

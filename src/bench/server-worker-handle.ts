@@ -68,12 +68,15 @@ export function startServerThread(data: ServerWorkerData, startTimeoutMs = 15_00
         resolve({
           ready: message,
           cpuSample,
-          eventLoopUtilization: (since) => (since ? worker.performance.eventLoopUtilization(since) : worker.performance.eventLoopUtilization()),
+          eventLoopUtilization: (since) =>
+            since ? worker.performance.eventLoopUtilization(since) : worker.performance.eventLoopUtilization(),
           close,
         });
       } else if (message.kind === 'failed') {
         clearTimeout(timer);
-        void close(1_000).finally(() => reject(new Error(`server thread (${data.role}) failed to start: ${message.message}`)));
+        void close(1_000).finally(() =>
+          reject(new Error(`server thread (${data.role}) failed to start: ${message.message}`)),
+        );
       }
     });
   });

@@ -4,7 +4,13 @@ import type { ThreadCpuSample } from './thread-cpu';
 
 export type ServerWorkerData =
   | { role: 'upstream' }
-  | { role: 'front'; upstreamOrigin: string; upstreamApiBaseUrl: string; algorithm: BenchAlgorithm; logMode: GatewayLogMode };
+  | {
+      role: 'front';
+      upstreamOrigin: string;
+      upstreamApiBaseUrl: string;
+      algorithm: BenchAlgorithm;
+      logMode: GatewayLogMode;
+    };
 
 export type ServerWorkerMessage =
   | { kind: 'ready'; urls: Record<string, string>; apiBaseUrl?: string; gatewayToken?: string }

@@ -35,9 +35,16 @@ async function main(port: NonNullable<typeof parentPort>, data: ServerWorkerData
     } else {
       const passthrough = await startPassthrough(data.upstreamOrigin);
       servers.push(passthrough);
-      const gateway = await startBenchGateway(data.upstreamApiBaseUrl, { algorithm: data.algorithm, logMode: data.logMode });
+      const gateway = await startBenchGateway(data.upstreamApiBaseUrl, {
+        algorithm: data.algorithm,
+        logMode: data.logMode,
+      });
       servers.push(gateway);
-      post({ kind: 'ready', urls: { passthrough: passthrough.url, gateway: gateway.url }, gatewayToken: gateway.token });
+      post({
+        kind: 'ready',
+        urls: { passthrough: passthrough.url, gateway: gateway.url },
+        gatewayToken: gateway.token,
+      });
     }
   } catch (error) {
     post({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });

@@ -34,8 +34,12 @@ async function main(): Promise<void> {
   }
   const distDir = builtDist('soak', ['cli/main.js', 'sandbox/cli.js', 'bench/soak/probe.js']);
 
-  const { result: run, workDir } = await superviseRun('soak', expectedSec(options), WATCHDOG_SLACK_SEC, (workDir, group) =>
-    runSoak(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
+  const { result: run, workDir } = await superviseRun(
+    'soak',
+    expectedSec(options),
+    WATCHDOG_SLACK_SEC,
+    (workDir, group) =>
+      runSoak(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
   );
 
   const report = buildReport(run, options, machineInfo(), new Date());
@@ -43,7 +47,9 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   fs.writeFileSync(outFile, reportJson(report));
   if (!options.keepLogs) fs.rmSync(workDir, { recursive: true, force: true });
-  process.stdout.write(`${formatReport(report)}\n\nsaved ${displayPath(outFile)}${options.keepLogs ? `; logs in ${workDir}` : ''}\n`);
+  process.stdout.write(
+    `${formatReport(report)}\n\nsaved ${displayPath(outFile)}${options.keepLogs ? `; logs in ${workDir}` : ''}\n`,
+  );
 }
 
 function displayPath(file: string): string {

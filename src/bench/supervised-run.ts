@@ -13,7 +13,12 @@ export interface SupervisedRun<T> {
   workDir: string;
 }
 
-export async function superviseRun<T>(name: string, expectedSec: number, watchdogSlackSec: number, run: (workDir: string, group: ChildGroup) => Promise<T>): Promise<SupervisedRun<T>> {
+export async function superviseRun<T>(
+  name: string,
+  expectedSec: number,
+  watchdogSlackSec: number,
+  run: (workDir: string, group: ChildGroup) => Promise<T>,
+): Promise<SupervisedRun<T>> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
   const group = createChildGroup();
   // Whatever happens, no redis-server, sandbox or gateway outlives the bench.
@@ -25,11 +30,16 @@ export async function superviseRun<T>(name: string, expectedSec: number, watchdo
       process.exit(130);
     });
   }
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench:${name}: still running well past its expected time; stopping (logs kept in ${workDir})\n`);
-    group.killAllNow();
-    process.exit(1);
-  }, (expectedSec + watchdogSlackSec) * 1000);
+  const watchdog = setTimeout(
+    () => {
+      process.stderr.write(
+        `bench:${name}: still running well past its expected time; stopping (logs kept in ${workDir})\n`,
+      );
+      group.killAllNow();
+      process.exit(1);
+    },
+    (expectedSec + watchdogSlackSec) * 1000,
+  );
   watchdog.unref();
 
   process.stderr.write(`bench:${name}: about ${Math.ceil(expectedSec)} s; logs in ${workDir}\n`);
@@ -38,7 +48,9 @@ export async function superviseRun<T>(name: string, expectedSec: number, watchdo
     return { result, workDir };
   } catch (error) {
     await group.stopAll();
-    process.stderr.write(`bench:${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n(logs kept in ${workDir})\n`);
+    process.stderr.write(
+      `bench:${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n(logs kept in ${workDir})\n`,
+    );
     process.exit(1);
   } finally {
     await group.stopAll();

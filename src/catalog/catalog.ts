@@ -121,7 +121,14 @@ function buildCatalog(): readonly Operation[] {
           queryParameters: Object.freeze(
             parameters
               .filter((p) => p.in === 'query')
-              .map((p) => ({ name: p.name, type: p.schema?.type === 'integer' ? 'integer' : 'string', required: p.required === true }) as const),
+              .map(
+                (p) =>
+                  ({
+                    name: p.name,
+                    type: p.schema?.type === 'integer' ? 'integer' : 'string',
+                    required: p.required === true,
+                  }) as const,
+              ),
           ),
           headerParameters: Object.freeze(
             parameters.filter((p) => p.in === 'header').map((p) => ({ name: p.name, required: p.required === true })),
@@ -182,7 +189,8 @@ export function matchRoute(method: string, segments: readonly string[]): RouteLo
       } else {
         fits = false;
         // Remember it only when every literal around it matched; decided below.
-        if (operation.segments.every((s, j) => s.kind !== 'literal' || s.value === segments[j])) badParameter = template.name;
+        if (operation.segments.every((s, j) => s.kind !== 'literal' || s.value === segments[j]))
+          badParameter = template.name;
       }
     }
     if (!fits) continue;

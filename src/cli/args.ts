@@ -42,7 +42,12 @@ function portFrom(name: string, value: string | undefined, problems: string[]): 
 }
 
 /** Splits `--name value` / `--name=value` flags from positionals, for the flags a command knows. */
-function readFlags(argv: readonly string[], valued: readonly string[], booleans: readonly string[], problems: string[]) {
+function readFlags(
+  argv: readonly string[],
+  valued: readonly string[],
+  booleans: readonly string[],
+  problems: string[],
+) {
   const flags: Record<string, string | true> = {};
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -62,7 +67,10 @@ function readFlags(argv: readonly string[], valued: readonly string[], booleans:
   return { flags, positionals };
 }
 
-export function parseStartArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Parsed<StartSettings> {
+export function parseStartArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Parsed<StartSettings> {
   const problems: string[] = [];
   const { flags, positionals } = readFlags(argv, ['config'], ['help', 'watch'], problems);
   if (positionals.length > 0) problems.push(`unexpected argument "${positionals[0]}"`);
@@ -70,12 +78,17 @@ export function parseStartArgs(argv: readonly string[], env: Readonly<Record<str
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
   const replicasText = env.GATEWAY_REPLICAS ?? '1';
   const expectedReplicas = Number(replicasText);
-  if (!/^[0-9]{1,4}$/.test(replicasText) || expectedReplicas < 1) problems.push('GATEWAY_REPLICAS: must be a whole number from 1 to 9999');
+  if (!/^[0-9]{1,4}$/.test(replicasText) || expectedReplicas < 1)
+    problems.push('GATEWAY_REPLICAS: must be a whole number from 1 to 9999');
   const redisUrl = env.REDIS_URL || undefined;
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL: must start with redis:// or rediss://');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl))
+    problems.push('REDIS_URL: must start with redis:// or rediss://');
   const timeoutText = env.REDIS_COMMAND_TIMEOUT_MS;
   const redisCommandTimeoutMs = timeoutText === undefined || timeoutText === '' ? undefined : Number(timeoutText);
-  if (redisCommandTimeoutMs !== undefined && (!/^[0-9]{1,5}$/.test(timeoutText!) || redisCommandTimeoutMs < 10 || redisCommandTimeoutMs > 10_000)) {
+  if (
+    redisCommandTimeoutMs !== undefined &&
+    (!/^[0-9]{1,5}$/.test(timeoutText!) || redisCommandTimeoutMs < 10 || redisCommandTimeoutMs > 10_000)
+  ) {
     problems.push('REDIS_COMMAND_TIMEOUT_MS: must be a whole number of milliseconds from 10 to 10000');
   }
   const settings: StartSettings = {
@@ -109,7 +122,14 @@ export function parseTokenArgs(argv: readonly string[]): Parsed<TokenSettings> {
   const help = flags.help === true;
   if (!help && positionals.length === 0) problems.push('name the caller, e.g. demo-reader');
   const text = (name: string) => (typeof flags[name] === 'string' ? flags[name] : undefined);
-  const settings: TokenSettings = { caller: positionals[0], lifetimeSec, scope: text('scope'), configPath: text('config'), kid: text('kid'), help };
+  const settings: TokenSettings = {
+    caller: positionals[0],
+    lifetimeSec,
+    scope: text('scope'),
+    configPath: text('config'),
+    kid: text('kid'),
+    help,
+  };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, settings };
 }
 
@@ -135,10 +155,15 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (first === 'help') {
     if (rest.length === 0) return { kind: 'help' };
     if (rest.length > 1) return { kind: 'usage-error', problem: `unexpected argument "${rest[1]}"` };
-    return isCommand(rest[0]) ? { kind: 'help', command: rest[0] } : { kind: 'usage-error', problem: `unknown command "${rest[0]}"` };
+    return isCommand(rest[0])
+      ? { kind: 'help', command: rest[0] }
+      : { kind: 'usage-error', problem: `unknown command "${rest[0]}"` };
   }
   if (isCommand(first)) return { kind: 'run', command: first, argv: rest };
-  return { kind: 'usage-error', problem: first.startsWith('-') ? `${first}: unknown option (name a command first)` : `unknown command "${first}"` };
+  return {
+    kind: 'usage-error',
+    problem: first.startsWith('-') ? `${first}: unknown option (name a command first)` : `unknown command "${first}"`,
+  };
 }
 
 export interface CheckConfigSettings {
@@ -154,7 +179,11 @@ export function parseCheckConfigArgs(argv: readonly string[]): Parsed<CheckConfi
   const help = flags.help === true;
   if (positionals.length > 1) problems.push(`unexpected argument "${positionals[1]}"`);
   if (!help && positionals.length === 0) problems.push('name the policy file, e.g. config/gateway.yaml');
-  const settings: CheckConfigSettings = { configPath: positionals[0], resolveSecrets: flags['no-secrets'] !== true, help };
+  const settings: CheckConfigSettings = {
+    configPath: positionals[0],
+    resolveSecrets: flags['no-secrets'] !== true,
+    help,
+  };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, settings };
 }
 
@@ -187,7 +216,8 @@ export function parseExplainArgs(argv: readonly string[]): Parsed<ExplainSetting
   const help = flags.help === true;
   const [caller, ...requestParts] = positionals;
   // One quoted argument ("GET /path") or, forgivingly, two (GET /path).
-  const request = requestParts.length > 0 && requestParts.length <= 2 ? parseRequestLine(requestParts.join(' ')) : undefined;
+  const request =
+    requestParts.length > 0 && requestParts.length <= 2 ? parseRequestLine(requestParts.join(' ')) : undefined;
   if (!help) {
     if (caller === undefined) problems.push('name the caller, e.g. demo-reader');
     else if (requestParts.length === 0) problems.push('name the request, e.g. "GET /api/v1/computes"');

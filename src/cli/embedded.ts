@@ -48,16 +48,30 @@ export function embeddedPolicyText(upstreamBaseUrl: string, publicKeyFile: strin
   });
 }
 
-export function embeddedPolicy(upstreamBaseUrl: string, devKey: DevSigningKey, sandboxKey: string, readFile: (p: string) => string): Policy {
+export function embeddedPolicy(
+  upstreamBaseUrl: string,
+  devKey: DevSigningKey,
+  sandboxKey: string,
+  readFile: (p: string) => string,
+): Policy {
   const result = parsePolicy(embeddedPolicyText(upstreamBaseUrl, devKey.publicKeyPath), '(embedded default)', {
     readEnv: (name) => (name === EMBEDDED_SANDBOX_KEY_ENV ? sandboxKey : undefined),
     readFile,
   });
-  if (!result.ok) throw new Error(`embedded default policy is invalid: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!result.ok)
+    throw new Error(
+      `embedded default policy is invalid: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+    );
   return result.policy;
 }
 
-export function mintEmbeddedToken(devKey: DevSigningKey, caller: string, lifetimeSec: number, now: () => number, scope?: string): string {
+export function mintEmbeddedToken(
+  devKey: DevSigningKey,
+  caller: string,
+  lifetimeSec: number,
+  now: () => number,
+  scope?: string,
+): string {
   return mintToken({
     sub: caller,
     scope,

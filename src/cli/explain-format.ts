@@ -14,10 +14,14 @@ export interface ExplainedRequest {
 const line = (label: string, text: string) => `  ${label.padEnd(12)} ${text}\n`;
 
 /** A label's first text on its line, the rest below it, aligned. */
-const lines = (label: string, texts: readonly string[]) => texts.map((text, index) => line(index === 0 ? label : '', text)).join('');
+const lines = (label: string, texts: readonly string[]) =>
+  texts.map((text, index) => line(index === 0 ? label : '', text)).join('');
 
 function operationLine(operation: OperationFacts): string {
-  return line('operation', `${operation.id}: ${operation.method} ${operation.pathTemplate} (${operation.class}) — ${operation.summary}`);
+  return line(
+    'operation',
+    `${operation.id}: ${operation.method} ${operation.pathTemplate} (${operation.class}) — ${operation.summary}`,
+  );
 }
 
 export function describeLimit(limit: LimitFacts): string {
@@ -53,8 +57,12 @@ function describeQuotas(quotas: QuotaFacts): string[] {
     ...(caller.createsPerHour !== undefined ? [`${caller.createsPerHour} creates per rolling hour`] : []),
   ];
   if (callerLimits.length > 0) rows.push(`caller: at most ${callerLimits.join(', ')}`);
-  if (quotas.account?.liveComputes !== undefined) rows.push(`account ${quotas.account.accountId}: at most ${quotas.account.liveComputes} live computes`);
-  const effect = quotas.effect === 'counts' ? 'a create counts against these' : "a delete through the gateway gives the compute's place back";
+  if (quotas.account?.liveComputes !== undefined)
+    rows.push(`account ${quotas.account.accountId}: at most ${quotas.account.liveComputes} live computes`);
+  const effect =
+    quotas.effect === 'counts'
+      ? 'a create counts against these'
+      : "a delete through the gateway gives the compute's place back";
   return [`${effect} (the counts are enforced at request time)`, ...rows];
 }
 
@@ -73,7 +81,8 @@ function describeLeastPrivilege(callerId: string, facts: LeastPrivilegeFacts): s
     out += line('ownership', text);
   }
   if (facts.quotas) out += lines('quotas', describeQuotas(facts.quotas));
-  if (facts.shadow) out += line('shadow', 'on: constraint, ownership and quota denials are logged and counted, not enforced');
+  if (facts.shadow)
+    out += line('shadow', 'on: constraint, ownership and quota denials are logged and counted, not enforced');
   return out;
 }
 
@@ -91,10 +100,20 @@ export function formatExplanation(request: ExplainedRequest, explanation: Explan
       out += line('route', `${explanation.reason}: ${explanation.message}`);
       return explanation.hint ? out + line('hint', explanation.hint) : out;
     case 'public':
-      return out + operationLine(explanation.operation) + line('public', 'the provider documents it without security: no token is checked and no rate slot is taken');
+      return (
+        out +
+        operationLine(explanation.operation) +
+        line('public', 'the provider documents it without security: no token is checked and no rate slot is taken')
+      );
     case 'unknown-caller':
       out += operationLine(explanation.operation);
-      return out + line('caller', `"${request.caller}" is not configured; callers: ${explanation.knownCallers.join(', ') || '(none)'}`);
+      return (
+        out +
+        line(
+          'caller',
+          `"${request.caller}" is not configured; callers: ${explanation.knownCallers.join(', ') || '(none)'}`,
+        )
+      );
     case 'missing-scope':
     case 'granted':
       break;
@@ -109,17 +128,26 @@ export function formatExplanation(request: ExplainedRequest, explanation: Explan
   }
   if (explanation.tokenScopes !== undefined) {
     const narrowed = explanation.outcome === 'missing-scope' && explanation.narrowedByToken;
-    const note = narrowed ? `narrows the grant: the caller's own scopes allow ${explanation.operation.id}, the token gives it up` : 'narrows the grant';
+    const note = narrowed
+      ? `narrows the grant: the caller's own scopes allow ${explanation.operation.id}, the token gives it up`
+      : 'narrows the grant';
     out += line('token scope', `${explanation.tokenScopes.join(' ') || '(empty: grants nothing)'} — ${note}`);
   }
   if (explanation.ignoredTokenScopes) {
-    out += line('ignored', `${explanation.ignoredTokenScopes.join(', ')} (not granted to the caller; a token cannot add a scope)`);
+    out += line(
+      'ignored',
+      `${explanation.ignoredTokenScopes.join(', ')} (not granted to the caller; a token cannot add a scope)`,
+    );
   }
-  if (explanation.outcome === 'missing-scope') return out + line('account', `${caller.accountId} (a denied request takes no rate slot)`);
+  if (explanation.outcome === 'missing-scope')
+    return out + line('account', `${caller.accountId} (a denied request takes no rate slot)`);
   out += describeLeastPrivilege(caller.id, explanation.leastPrivilege);
   out += line('account', caller.accountId);
   out += line('limit', describeLimit(explanation.limit));
   const quota = caller.requestsPerMinute !== undefined ? `; at most ${caller.requestsPerMinute} requests/min` : '';
   out += line('caller', `weight ${caller.weight}, waits up to ${caller.maxWaitMs} ms for a slot, then 429${quota}`);
-  return out + line('forwarded', `${explanation.operation.method} ${explanation.operation.upstreamPath} to ${request.upstream}`);
+  return (
+    out +
+    line('forwarded', `${explanation.operation.method} ${explanation.operation.upstreamPath} to ${request.upstream}`)
+  );
 }

@@ -91,10 +91,32 @@ interface TokenFacts {
 }
 
 export type Explanation =
-  | { outcome: 'bad-target'; allowed: false; status: 400; code: 'BAD_REQUEST'; reason: TargetRejectReason; message: string }
-  | { outcome: 'unknown-route'; allowed: false; status: 404; code: 'ROUTE_NOT_FOUND'; reason: TargetRejectReason; message: string; hint?: string }
+  | {
+      outcome: 'bad-target';
+      allowed: false;
+      status: 400;
+      code: 'BAD_REQUEST';
+      reason: TargetRejectReason;
+      message: string;
+    }
+  | {
+      outcome: 'unknown-route';
+      allowed: false;
+      status: 404;
+      code: 'ROUTE_NOT_FOUND';
+      reason: TargetRejectReason;
+      message: string;
+      hint?: string;
+    }
   | { outcome: 'public'; allowed: true; operation: OperationFacts }
-  | { outcome: 'unknown-caller'; allowed: false; status: 403; code: 'FORBIDDEN'; operation: OperationFacts; knownCallers: string[] }
+  | {
+      outcome: 'unknown-caller';
+      allowed: false;
+      status: 403;
+      code: 'FORBIDDEN';
+      operation: OperationFacts;
+      knownCallers: string[];
+    }
   | ({
       outcome: 'missing-scope';
       allowed: false;
@@ -138,7 +160,12 @@ const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
 export function limitFor(account: AccountPolicy, operationClass: OperationClass): LimitFacts {
   const { limits } = account;
-  const ratePerSecond = limits.kind === 'shared' ? limits.allPerSecond : operationClass === 'read' ? limits.readPerSecond : limits.writePerSecond;
+  const ratePerSecond =
+    limits.kind === 'shared'
+      ? limits.allPerSecond
+      : operationClass === 'read'
+        ? limits.readPerSecond
+        : limits.writePerSecond;
   return {
     accountId: account.id,
     class: limits.kind === 'shared' ? 'all' : operationClass,
@@ -160,11 +187,18 @@ function quotaFacts(caller: CallerPolicy, account: AccountPolicy, operationId: O
   const accountQuotas = account.quotas;
   let effect: QuotaFacts['effect'];
   if (operationId === 'computes.create') effect = 'counts';
-  else if (operationId === 'computes.delete' && (callerQuotas?.liveComputes !== undefined || accountQuotas?.liveComputes !== undefined)) effect = 'frees';
+  else if (
+    operationId === 'computes.delete' &&
+    (callerQuotas?.liveComputes !== undefined || accountQuotas?.liveComputes !== undefined)
+  )
+    effect = 'frees';
   else return undefined;
   if (!callerQuotas && !accountQuotas) return undefined;
   // A delete frees a live place only; the hour's creates stay counted, so they are not listed for it.
-  const callerLimits = effect === 'frees' ? { ...(callerQuotas?.liveComputes !== undefined ? { liveComputes: callerQuotas.liveComputes } : {}) } : { ...callerQuotas };
+  const callerLimits =
+    effect === 'frees'
+      ? { ...(callerQuotas?.liveComputes !== undefined ? { liveComputes: callerQuotas.liveComputes } : {}) }
+      : { ...callerQuotas };
   return {
     effect,
     ...(Object.keys(callerLimits).length > 0 ? { caller: callerLimits } : {}),
@@ -173,7 +207,11 @@ function quotaFacts(caller: CallerPolicy, account: AccountPolicy, operationId: O
   };
 }
 
-export function leastPrivilegeFacts(caller: CallerPolicy, account: AccountPolicy, operation: Pick<Operation, 'id' | 'pathTemplate'>): LeastPrivilegeFacts {
+export function leastPrivilegeFacts(
+  caller: CallerPolicy,
+  account: AccountPolicy,
+  operation: Pick<Operation, 'id' | 'pathTemplate'>,
+): LeastPrivilegeFacts {
   const { constraints, ownership, shadow } = caller.leastPrivilege;
   const create = operation.id === 'computes.create' ? constraints?.create : undefined;
   const upsize = operation.id === 'computes.upsize' ? constraints?.upsize : undefined;
@@ -216,30 +254,79 @@ function routeHint(method: string, target: string, reason: TargetRejectReason): 
  * The gateway's decision for `caller` sending `METHOD target` with a token whose `scope` claim is
  * `tokenScopes` (absent: no claim). A denial is a value, like every denial on the request path.
  */
-export function explainRequest(policy: Policy, callerId: string, method: string, target: string, tokenScopes?: readonly string[]): Explanation {
+export function explainRequest(
+  policy: Policy,
+  callerId: string,
+  method: string,
+  target: string,
+  tokenScopes?: readonly string[],
+): Explanation {
   const checked = checkTarget(method, target);
   if (!checked.ok) {
-    if (checked.code === 'BAD_REQUEST') return { outcome: 'bad-target', allowed: false, status: 400, code: checked.code, reason: checked.reason, message: checked.message };
+    if (checked.code === 'BAD_REQUEST')
+      return {
+        outcome: 'bad-target',
+        allowed: false,
+        status: 400,
+        code: checked.code,
+        reason: checked.reason,
+        message: checked.message,
+      };
     const hint = routeHint(method, target, checked.reason);
-    return { outcome: 'unknown-route', allowed: false, status: 404, code: checked.code, reason: checked.reason, message: checked.message, ...(hint ? { hint } : {}) };
+    return {
+      outcome: 'unknown-route',
+      allowed: false,
+      status: 404,
+      code: checked.code,
+      reason: checked.reason,
+      message: checked.message,
+      ...(hint ? { hint } : {}),
+    };
   }
   const operation = operationFacts(checked.operation, checked.upstreamPath);
   // Like the request path: an operation without security is neither authenticated nor scheduled.
   if (!checked.operation.requiresAuth) return { outcome: 'public', allowed: true, operation };
 
   const caller = callerForSubject(policy, callerId);
-  if (!caller) return { outcome: 'unknown-caller', allowed: false, status: 403, code: 'FORBIDDEN', operation, knownCallers: Object.keys(policy.callers) };
+  if (!caller)
+    return {
+      outcome: 'unknown-caller',
+      allowed: false,
+      status: 403,
+      code: 'FORBIDDEN',
+      operation,
+      knownCallers: Object.keys(policy.callers),
+    };
 
   const decision = authorize(caller, tokenScopes, checked.operation.id);
   const token = tokenFacts(caller, tokenScopes);
   if (!decision.allowed) {
     const narrowedByToken = tokenScopes !== undefined && authorize(caller, undefined, checked.operation.id).allowed;
-    return { outcome: 'missing-scope', allowed: false, status: 403, code: 'FORBIDDEN', operation, caller: callerFacts(caller), missingScope: decision.missingScope, narrowedByToken, ...token };
+    return {
+      outcome: 'missing-scope',
+      allowed: false,
+      status: 403,
+      code: 'FORBIDDEN',
+      operation,
+      caller: callerFacts(caller),
+      missingScope: decision.missingScope,
+      narrowedByToken,
+      ...token,
+    };
   }
   const account = accountForCaller(policy, caller);
   const limit = limitFor(account, checked.operation.class);
   const leastPrivilege = leastPrivilegeFacts(caller, account, checked.operation);
-  return { outcome: 'granted', allowed: true, operation, caller: callerFacts(caller), grantedBy: decision.grantedBy, limit, leastPrivilege, ...token };
+  return {
+    outcome: 'granted',
+    allowed: true,
+    operation,
+    caller: callerFacts(caller),
+    grantedBy: decision.grantedBy,
+    limit,
+    leastPrivilege,
+    ...token,
+  };
 }
 
 /** The embedded default needs an upstream URL to be valid; explain never calls it. */
@@ -248,12 +335,19 @@ export const EMBEDDED_SOURCE = '(embedded default)';
 
 /** The embedded default as `npm start` runs it, built without its dev key or the sandbox. */
 export function embeddedPolicyForExplain(): Policy {
-  const result = policyWithoutSecrets(embeddedPolicyText(EXPLAIN_PLACEHOLDER_UPSTREAM, DEV_PUBLIC_KEY_FILE), EMBEDDED_SOURCE);
-  if (!result.ok) throw new Error(`embedded default policy is invalid: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  const result = policyWithoutSecrets(
+    embeddedPolicyText(EXPLAIN_PLACEHOLDER_UPSTREAM, DEV_PUBLIC_KEY_FILE),
+    EMBEDDED_SOURCE,
+  );
+  if (!result.ok)
+    throw new Error(
+      `embedded default policy is invalid: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+    );
   return result.policy;
 }
 
-export const EXPLAIN_USAGE_LINE = 'strettch-gateway explain <caller> "<METHOD> <path>" [--config <policy.yaml>] [--scope "<scope> ..."] [--json]';
+export const EXPLAIN_USAGE_LINE =
+  'strettch-gateway explain <caller> "<METHOD> <path>" [--config <policy.yaml>] [--scope "<scope> ..."] [--json]';
 
 export const EXPLAIN_HELP = `Usage: ${EXPLAIN_USAGE_LINE}
 
@@ -297,6 +391,8 @@ export function runExplain(argv: readonly string[], io: CliIo): number {
   const explanation = explainRequest(policy, caller, method, target, tokenScopes);
   const upstream = settings.configPath === undefined ? 'the built-in sandbox' : policy.upstream.baseUrl;
   const request = { caller, method, target, policy: policy.sourcePath, upstream };
-  io.stdout(json ? `${JSON.stringify({ request, ...explanation }, null, 2)}\n` : formatExplanation(request, explanation));
+  io.stdout(
+    json ? `${JSON.stringify({ request, ...explanation }, null, 2)}\n` : formatExplanation(request, explanation),
+  );
   return explanation.allowed ? 0 : 1;
 }

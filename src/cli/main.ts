@@ -13,7 +13,13 @@ import { policyFileSource, type PolicySource } from '../gateway/policy-source';
 import type { Policy } from '../gateway/policy/types';
 import { DEMO_KEYS, startSandbox } from '../sandbox';
 import { parseStartArgs } from './args';
-import { EMBEDDED_CALLERS, EMBEDDED_TOKEN_LIFETIME_SEC, embeddedPolicy, loadDevSigningKey, mintEmbeddedToken } from './embedded';
+import {
+  EMBEDDED_CALLERS,
+  EMBEDDED_TOKEN_LIFETIME_SEC,
+  embeddedPolicy,
+  loadDevSigningKey,
+  mintEmbeddedToken,
+} from './embedded';
 
 /** How the command is invoked, for its help and banner: `npm start`, or the `strettch-gateway` bin. */
 export interface StartNames {
@@ -21,7 +27,10 @@ export interface StartNames {
   mintExample: string;
 }
 
-export const NPM_START_NAMES: StartNames = { usage: 'npm start [-- --config <policy.yaml>]', mintExample: 'npm run token -- demo-operator' };
+export const NPM_START_NAMES: StartNames = {
+  usage: 'npm start [-- --config <policy.yaml>]',
+  mintExample: 'npm run token -- demo-operator',
+};
 
 export const startHelp = (names: StartNames) => `Usage: ${names.usage}
 
@@ -67,7 +76,9 @@ async function main(argv: readonly string[], names: StartNames): Promise<void> {
     const loaded = source.load();
     if (!loaded.ok) {
       for (const problem of loaded.errors) process.stderr.write(`${formatProblem(problem, settings.configPath)}\n`);
-      process.stderr.write(`strettch-gateway: ${loaded.errors.length} problem(s) in ${settings.configPath}; not starting\n`);
+      process.stderr.write(
+        `strettch-gateway: ${loaded.errors.length} problem(s) in ${settings.configPath}; not starting\n`,
+      );
       process.exit(1);
     }
     policy = loaded.policy;
@@ -86,10 +97,18 @@ async function main(argv: readonly string[], names: StartNames): Promise<void> {
     ];
   }
 
-  const gateway = await startGateway({ policy, logger, metrics: createMetrics({ collectProcessMetrics: true }), host: settings.host,
+  const gateway = await startGateway({
+    policy,
+    logger,
+    metrics: createMetrics({ collectProcessMetrics: true }),
+    host: settings.host,
     port: settings.port,
     adminPort: settings.adminPort,
-    schedule: { redisUrl: settings.redisUrl, expectedReplicas: settings.expectedReplicas, commandTimeoutMs: settings.redisCommandTimeoutMs },
+    schedule: {
+      redisUrl: settings.redisUrl,
+      expectedReplicas: settings.expectedReplicas,
+      commandTimeoutMs: settings.redisCommandTimeoutMs,
+    },
     audit: audit.setting,
     loadPolicy: source?.load,
     warmUpConnections: CLI_WARM_UP_CONNECTIONS,
@@ -119,7 +138,11 @@ async function main(argv: readonly string[], names: StartNames): Promise<void> {
   };
   process.on('SIGHUP', () => void reload('SIGHUP'));
   if (settings.watch && source) {
-    const watcher = watchConfigFiles({ ...CONFIG_WATCH_DEFAULTS, files: source.files, onChange: () => reload('file change') });
+    const watcher = watchConfigFiles({
+      ...CONFIG_WATCH_DEFAULTS,
+      files: source.files,
+      onChange: () => reload('file change'),
+    });
     closers.unshift(async () => watcher.close());
   } else if (settings.watch) logger.warn('--watch: the embedded default has no policy file to watch');
   process.on('SIGTERM', () => stop('SIGTERM'));

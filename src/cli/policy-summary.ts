@@ -9,7 +9,8 @@ const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
 export function describeAccountLimits(limits: AccountLimits): string {
   const { safety } = limits;
-  if (limits.kind === 'shared') return `all ${limits.allPerSecond}/s × safety ${safety} = ${round3(limits.allPerSecond * safety)}/s`;
+  if (limits.kind === 'shared')
+    return `all ${limits.allPerSecond}/s × safety ${safety} = ${round3(limits.allPerSecond * safety)}/s`;
   const reads = round3(limits.readPerSecond * safety);
   const writes = round3(limits.writePerSecond * safety);
   return `read ${limits.readPerSecond}/s, write ${limits.writePerSecond}/s × safety ${safety} = ${reads} reads/s, ${writes} writes/s`;
@@ -39,7 +40,10 @@ export function describeLeastPrivilege(lp: LeastPrivilegePolicy): string | undef
   }
   if (lp.constraints?.upsize?.specifications) parts.push('upsize(specifications)');
   if (lp.ownership) {
-    const details = [...(lp.ownership.foreign === 'not-found' ? ['foreign 404'] : []), ...(lp.ownership.ownerTag ? ['owner tag'] : [])];
+    const details = [
+      ...(lp.ownership.foreign === 'not-found' ? ['foreign 404'] : []),
+      ...(lp.ownership.ownerTag ? ['owner tag'] : []),
+    ];
     parts.push(details.length > 0 ? `ownership(${details.join(', ')})` : 'ownership');
   }
   const quotas = [
@@ -58,7 +62,8 @@ export function describeAccountQuotas(quotas: AccountQuotas | undefined): string
 /** `name  text` rows, the names padded to one column; a row's further lines are aligned under its text. */
 function table(title: string, rows: Array<[string, string, ...string[]]>): string {
   const width = Math.max(10, ...rows.map(([name]) => name.length));
-  const row = ([name, text, ...more]: [string, string, ...string[]]) => [`  ${name.padEnd(width)}  ${text}\n`, ...more.map((extra) => `  ${''.padEnd(width)}  ${extra}\n`)].join('');
+  const row = ([name, text, ...more]: [string, string, ...string[]]) =>
+    [`  ${name.padEnd(width)}  ${text}\n`, ...more.map((extra) => `  ${''.padEnd(width)}  ${extra}\n`)].join('');
   return `${title} (${rows.length})\n${rows.map(row).join('')}`;
 }
 
@@ -86,10 +91,16 @@ export function summarizePolicy(policy: Policy, options: SummaryOptions): string
     const quota = caller.requestsPerMinute !== undefined ? `, requestsPerMinute ${caller.requestsPerMinute}` : '';
     const scopes = caller.grants.map((grant) => grant.scope).join(', ');
     const leastPrivilege = describeLeastPrivilege(caller.leastPrivilege);
-    const row: [string, string] = [caller.id, `account ${caller.accountId}, weight ${caller.weight}, maxWaitMs ${caller.maxWaitMs}${quota}; scopes ${scopes}`];
+    const row: [string, string] = [
+      caller.id,
+      `account ${caller.accountId}, weight ${caller.weight}, maxWaitMs ${caller.maxWaitMs}${quota}; scopes ${scopes}`,
+    ];
     // On a line of its own, so the scopes line reads as before.
     return leastPrivilege ? [...row, `least privilege: ${leastPrivilege}`] : row;
   });
-  const scopes = Object.entries(policy.scopes).map(([name, operations]): [string, string] => [name, operations.join(', ') || '(no operation)']);
+  const scopes = Object.entries(policy.scopes).map(([name, operations]): [string, string] => [
+    name,
+    operations.join(', ') || '(no operation)',
+  ]);
   return `${header}${table('accounts', accounts)}${table('callers', callers)}${table('scopes', scopes)}`;
 }

@@ -9,7 +9,8 @@ import { formatProblem, loadPolicyFile } from '../gateway/policy';
 import { parseTokenArgs } from './args';
 import { EMBEDDED_CALLERS, loadDevSigningKey, mintEmbeddedToken } from './embedded';
 
-export const NPM_TOKEN_USAGE = 'npm run token -- <caller> [--lifetime <seconds, default 900>] [--scope "<scope> ..."]\n                                [--config <policy.yaml> [--kid <kid>]]';
+export const NPM_TOKEN_USAGE =
+  'npm run token -- <caller> [--lifetime <seconds, default 900>] [--scope "<scope> ..."]\n                                [--config <policy.yaml> [--kid <kid>]]';
 
 export const tokenHelp = (usage: string) => `Usage: ${usage}
 
@@ -22,11 +23,21 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-function mintWithPolicy(configPath: string, caller: string, lifetimeSec: number, scope: string | undefined, kid: string | undefined): string {
-  const loaded = loadPolicyFile(configPath, { readEnv: (name) => process.env[name], readFile: (file) => fs.readFileSync(file, 'utf8') });
+function mintWithPolicy(
+  configPath: string,
+  caller: string,
+  lifetimeSec: number,
+  scope: string | undefined,
+  kid: string | undefined,
+): string {
+  const loaded = loadPolicyFile(configPath, {
+    readEnv: (name) => process.env[name],
+    readFile: (file) => fs.readFileSync(file, 'utf8'),
+  });
   if (!loaded.ok) fail(loaded.errors.map((problem) => formatProblem(problem, configPath)).join('\n'), 1);
   const { policy } = loaded;
-  if (!Object.hasOwn(policy.callers, caller)) fail(`unknown caller "${caller}"; ${configPath} has ${Object.keys(policy.callers).join(', ')}`);
+  if (!Object.hasOwn(policy.callers, caller))
+    fail(`unknown caller "${caller}"; ${configPath} has ${Object.keys(policy.callers).join(', ')}`);
   const key = policy.auth.keys.find((k) => k.algorithms.includes('HS256') && (kid === undefined || k.kid === kid));
   if (!key) fail(`${configPath} has no HS256 key${kid ? ` with kid "${kid}"` : ''} to mint with`);
   return mintToken({
@@ -55,7 +66,8 @@ export function runToken(argv: readonly string[], usage: string): void {
   let token: string;
   if (configPath) token = mintWithPolicy(configPath, caller, lifetimeSec, scope, kid);
   else {
-    if (!Object.hasOwn(EMBEDDED_CALLERS, caller)) fail(`unknown caller "${caller}"; the embedded default has ${Object.keys(EMBEDDED_CALLERS).join(', ')}`);
+    if (!Object.hasOwn(EMBEDDED_CALLERS, caller))
+      fail(`unknown caller "${caller}"; the embedded default has ${Object.keys(EMBEDDED_CALLERS).join(', ')}`);
     token = mintEmbeddedToken(loadDevSigningKey(process.cwd()), caller, lifetimeSec, Date.now, scope);
   }
   process.stdout.write(`${token}\n`);

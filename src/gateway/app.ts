@@ -9,7 +9,11 @@ export interface Readiness {
 
 function sendProbe(res: ServerResponse, status: number, body: object): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 
@@ -29,7 +33,10 @@ function probeAnswers(readiness: Readiness) {
  * request path, which routes on the raw target itself. No framework sits in between: nothing may
  * rewrite or decode the target first, and this is the hot path.
  */
-export function createGatewayHandler(handler: (req: IncomingMessage, res: ServerResponse) => void, readiness: Readiness) {
+export function createGatewayHandler(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  readiness: Readiness,
+) {
   const probe = probeAnswers(readiness);
   return (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method === 'GET' && req.url === '/healthz') return probe.healthz(res);

@@ -52,7 +52,10 @@ export function captureResponseStart(res: ServerResponse, maxBytes: number): () 
   let size = 0;
   const keep = (chunk: unknown, encoding: unknown) => {
     if (size > maxBytes || chunk === undefined || chunk === null || typeof chunk === 'function') return;
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array);
+    const bytes =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+        : Buffer.from(chunk as Uint8Array);
     size += bytes.length;
     if (size <= maxBytes) chunks.push(bytes);
   };

@@ -95,8 +95,16 @@ export function buildAuditRecord(facts: AuditFacts): AuditRecord {
   const outcome = auditOutcome(facts);
   const answered = facts.upstreamStatus !== undefined && facts.upstreamStatus >= 200 && facts.upstreamStatus < 300;
   const computeId =
-    facts.pathComputeId ?? (facts.operation.id === 'computes.create' && outcome === 'forwarded' && answered ? createdComputeId(facts.responseStart) : undefined);
-  const record: AuditRecord = { requestId: facts.requestId, operation: facts.operation.id, outcome, receivedAt: new Date(facts.receivedAtMs).toISOString() };
+    facts.pathComputeId ??
+    (facts.operation.id === 'computes.create' && outcome === 'forwarded' && answered
+      ? createdComputeId(facts.responseStart)
+      : undefined);
+  const record: AuditRecord = {
+    requestId: facts.requestId,
+    operation: facts.operation.id,
+    outcome,
+    receivedAt: new Date(facts.receivedAtMs).toISOString(),
+  };
   if (facts.caller !== undefined) record.caller = facts.caller;
   if (facts.account !== undefined) record.account = facts.account;
   if (computeId !== undefined) record.computeId = computeId;
@@ -112,7 +120,9 @@ export function buildAuditRecord(facts: AuditFacts): AuditRecord {
 export type AuditSetting = { kind: 'stdout' } | { kind: 'file'; path: string };
 
 /** `AUDIT_LOG`: `stdout` (the default) or a file path, appended to and created with mode 0600. */
-export function parseAuditSetting(value: string | undefined): { ok: true; setting: AuditSetting } | { ok: false; problem: string } {
+export function parseAuditSetting(
+  value: string | undefined,
+): { ok: true; setting: AuditSetting } | { ok: false; problem: string } {
   if (value === undefined || value === '' || value === 'stdout') return { ok: true, setting: { kind: 'stdout' } };
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f]/.test(value)) return { ok: false, problem: 'AUDIT_LOG: must be "stdout" or a file path' };

@@ -11,7 +11,12 @@ import { cacheVerifiedTokens, createTokenVerifier, VERIFIED_TOKEN_CACHE_DEFAULTS
 import { responseHeadersToReturn } from './forward/headers';
 import { createForwarder } from './forward/proxy';
 import { createLogger, type Logger } from './observability/logger';
-import { createMetrics, registerRedisCommandCounts, type GatewayMetrics, type RedisCommandCount } from './observability/metrics';
+import {
+  createMetrics,
+  registerRedisCommandCounts,
+  type GatewayMetrics,
+  type RedisCommandCount,
+} from './observability/metrics';
 import { DEFAULT_RETRY_OPTIONS } from './upstream-attempts';
 import { createComputeLedger, RedisComputeLedger } from './least-privilege/ledger';
 import type { ComputeLedger } from './least-privilege/types';
@@ -173,9 +178,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const settings = options.schedule ?? { expectedReplicas: 1 };
   const redis: RedisConnection | undefined = settings.redisUrl
-    ? createRedisConnection({ url: settings.redisUrl, commandTimeoutMs: settings.commandTimeoutMs, connectionName: 'strettch-gateway' })
+    ? createRedisConnection({
+        url: settings.redisUrl,
+        commandTimeoutMs: settings.commandTimeoutMs,
+        connectionName: 'strettch-gateway',
+      })
     : undefined;
-  const onProtectionError = (error: unknown) => logger.warn({ err: error }, 'protective limit failed; allowing the request');
+  const onProtectionError = (error: unknown) =>
+    logger.warn({ err: error }, 'protective limit failed; allowing the request');
   const build = (next: Policy, running?: LoadedConfig): LoadedConfig => {
     const protectionKey = protectionSettingsKey(next);
     return {
@@ -183,7 +193,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // Always a new verifier, so its verified-token cache cannot vouch for a removed key.
       verifier: verifierFor(next, now),
       access: accessControlFor(next),
-      protection: running?.protectionKey === protectionKey ? running.protection : protectionFor(next, redis, onProtectionError),
+      protection:
+        running?.protectionKey === protectionKey ? running.protection : protectionFor(next, redis, onProtectionError),
       protectionKey,
     };
   };
@@ -199,8 +210,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     now,
     logger,
     onStateChange: (state) => {
-      for (const mode of ['shared', 'fallback', 'memory'] as const) metrics.scheduleMode.set({ mode }, state.mode === mode ? 1 : 0);
-      if (state.mode === 'fallback') logger.warn({ reason: state.reason }, 'rate schedule: Redis unreachable, using the local fallback schedule');
+      for (const mode of ['shared', 'fallback', 'memory'] as const)
+        metrics.scheduleMode.set({ mode }, state.mode === mode ? 1 : 0);
+      if (state.mode === 'fallback')
+        logger.warn({ reason: state.reason }, 'rate schedule: Redis unreachable, using the local fallback schedule');
       else logger.info({ mode: state.mode }, 'rate schedule mode');
     },
   });
@@ -247,8 +260,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const refuse = (errors: ConfigProblem[]): ReloadResult => {
     metrics.configReloads.inc({ result: 'error' });
     const source = current.policy.sourcePath;
-    for (const problem of errors) logger.error({ path: problem.path, line: problem.line, source }, `config reload: ${formatProblem(problem, source)}`);
-    logger.error({ source, problems: errors.length }, 'config reload refused; the running configuration stays in force');
+    for (const problem of errors)
+      logger.error(
+        { path: problem.path, line: problem.line, source },
+        `config reload: ${formatProblem(problem, source)}`,
+      );
+    logger.error(
+      { source, problems: errors.length },
+      'config reload refused; the running configuration stays in force',
+    );
     return { ok: false, errors };
   };
   const reloadNow = async (): Promise<ReloadResult> => {
@@ -257,16 +277,30 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     try {
       loaded = await options.loadPolicy();
     } catch (error) {
-      return refuse([{ path: '(file)', message: `cannot load the policy (${error instanceof Error ? error.message : String(error)})` }]);
+      return refuse([
+        {
+          path: '(file)',
+          message: `cannot load the policy (${error instanceof Error ? error.message : String(error)})`,
+        },
+      ]);
     }
     if (!loaded.ok) return refuse(loaded.errors);
     const running = current.policy;
     const restartOnly = restartOnlyChanges(running, loaded.policy);
-    if (restartOnly.length > 0) logger.warn({ changed: restartOnly }, `config reload: ${restartOnly.join(', ')} changed; applies only after a restart`);
+    if (restartOnly.length > 0)
+      logger.warn(
+        { changed: restartOnly },
+        `config reload: ${restartOnly.join(', ')} changed; applies only after a restart`,
+      );
     try {
       current = build(loaded.policy, current);
     } catch (error) {
-      return refuse([{ path: '(root)', message: `cannot apply the policy (${error instanceof Error ? error.message : String(error)})` }]);
+      return refuse([
+        {
+          path: '(root)',
+          message: `cannot apply the policy (${error instanceof Error ? error.message : String(error)})`,
+        },
+      ]);
     }
     for (const accountId of Object.keys(running.accounts)) {
       const limits = scheduleLimitsFor(running, accountId);
@@ -275,7 +309,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics.configReloads.inc({ result: 'ok' });
     metrics.configLoadedTimestamp.set(now() / 1000);
     logger.info(
-      { source: loaded.policy.sourcePath, accounts: Object.keys(loaded.policy.accounts).length, callers: Object.keys(loaded.policy.callers).length, kids: loaded.policy.auth.keys.map((k) => k.kid) },
+      {
+        source: loaded.policy.sourcePath,
+        accounts: Object.keys(loaded.policy.accounts).length,
+        callers: Object.keys(loaded.policy.callers).length,
+        kids: loaded.policy.auth.keys.map((k) => k.kid),
+      },
       'config reloaded',
     );
     return { ok: true };
@@ -285,14 +324,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const host = options.host ?? policy.listen.host;
   let publicServer: RunningServer | undefined;
   try {
-    publicServer = await listen(createGatewayHandler(handler, readiness), { ...options.server, host, port: options.port ?? policy.listen.port });
-    const adminServer = await listen(createAdminApp(metrics.registry, readiness), { host, port: options.adminPort ?? policy.listen.adminPort });
+    publicServer = await listen(createGatewayHandler(handler, readiness), {
+      ...options.server,
+      host,
+      port: options.port ?? policy.listen.port,
+    });
+    const adminServer = await listen(createAdminApp(metrics.registry, readiness), {
+      host,
+      port: options.adminPort ?? policy.listen.adminPort,
+    });
     const running = publicServer;
     if (warming) {
-      const warmed = await warmUp(running.url, options.warmUpConnections!, Math.min(WARM_UP_TIMEOUT_MS, policy.upstream.timeoutMs));
+      const warmed = await warmUp(
+        running.url,
+        options.warmUpConnections!,
+        Math.min(WARM_UP_TIMEOUT_MS, policy.upstream.timeoutMs),
+      );
       warming = false;
       if (warmed.answered === options.warmUpConnections) logger.debug(warmed, 'upstream path warmed up');
-      else logger.warn(warmed, 'upstream path warmed up only in part: the upstream did not answer every warm-up request');
+      else
+        logger.warn(warmed, 'upstream path warmed up only in part: the upstream did not answer every warm-up request');
     }
     return {
       url: running.url,
@@ -331,7 +382,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 function redisCommandCounts(schedule: RateSchedule, ledger: ComputeLedger): RedisCommandCount[] {
   const { redisCommands } = schedule.stats();
   const scheduleOps = ['reserve', 'pause', 'refused', 'report', 'seed', 'calibrate'] as const;
-  const counts: RedisCommandCount[] = scheduleOps.map((op) => ({ component: 'schedule', op, count: redisCommands[op] }));
+  const counts: RedisCommandCount[] = scheduleOps.map((op) => ({
+    component: 'schedule',
+    op,
+    count: redisCommands[op],
+  }));
   if (ledger instanceof RedisComputeLedger) {
     for (const [op, count] of Object.entries(ledger.commandCounts())) counts.push({ component: 'ledger', op, count });
   }

@@ -21,7 +21,10 @@ export const GATEWAY_ERRORS = {
   INTERNAL_SERVER_ERROR: { status: 500, message: 'The gateway failed to handle the request.' },
   UPSTREAM_UNAVAILABLE: { status: 502, message: 'The upstream API could not be reached.' },
   UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream API did not answer in time.' },
-  SERVICE_UNAVAILABLE: { status: 503, message: 'The gateway cannot reach its ownership and quota records; retry later.' },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    message: 'The gateway cannot reach its ownership and quota records; retry later.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;

@@ -47,7 +47,13 @@ interface ListEnvelope {
 function parseListEnvelope(body: Buffer): ListEnvelope | undefined {
   try {
     const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (!isJsonObject(parsed) || !Array.isArray(parsed.data) || !isJsonObject(parsed.meta) || typeof parsed.meta.total !== 'number') return undefined;
+    if (
+      !isJsonObject(parsed) ||
+      !Array.isArray(parsed.data) ||
+      !isJsonObject(parsed.meta) ||
+      typeof parsed.meta.total !== 'number'
+    )
+      return undefined;
     return parsed as unknown as ListEnvelope;
   } catch {
     return undefined;
@@ -55,7 +61,11 @@ function parseListEnvelope(body: Buffer): ListEnvelope | undefined {
 }
 
 /** The items of a list page that the caller created; an item without a string id is nobody's. */
-async function callersOwn(guard: LeastPrivilegeGuard, caller: CallerAccess, items: readonly unknown[]): Promise<GuardResult<unknown[]>> {
+async function callersOwn(
+  guard: LeastPrivilegeGuard,
+  caller: CallerAccess,
+  items: readonly unknown[],
+): Promise<GuardResult<unknown[]>> {
   const ids = items.map((item) => (isJsonObject(item) && typeof item.id === 'string' ? item.id : undefined));
   const known = ids.filter((id): id is string => id !== undefined);
   const owners = await guard.owners(caller, known);
@@ -68,16 +78,31 @@ async function callersOwn(guard: LeastPrivilegeGuard, caller: CallerAccess, item
  * Shadow mode for a list: the caller gets the page unfiltered; how many of its computes would have
  * been hidden is logged and counted. A page that cannot be read or checked is simply relayed.
  */
-export async function countHiddenInShadow(guard: LeastPrivilegeGuard, caller: CallerAccess, page: Buffer): Promise<void> {
+export async function countHiddenInShadow(
+  guard: LeastPrivilegeGuard,
+  caller: CallerAccess,
+  page: Buffer,
+): Promise<void> {
   const envelope = parseListEnvelope(page);
   if (envelope === undefined) return;
   const mine = await callersOwn(guard, caller, envelope.data);
-  if (mine.ok && mine.value.length < envelope.data.length) guard.shadowHidden(caller, envelope.data.length - mine.value.length);
+  if (mine.ok && mine.value.length < envelope.data.length)
+    guard.shadowHidden(caller, envelope.data.length - mine.value.length);
 }
 
-const badUpstreamList = (reason: string): OwnListResult => ({ kind: 'rejected', rejection: { code: 'UPSTREAM_UNAVAILABLE', reason }, attempts: 0 });
+const badUpstreamList = (reason: string): OwnListResult => ({
+  kind: 'rejected',
+  rejection: { code: 'UPSTREAM_UNAVAILABLE', reason },
+  attempts: 0,
+});
 
-export async function listOwnComputes(deps: AttemptDeps & { guard: LeastPrivilegeGuard; maxWaitMs: number }, ctx: Omit<AttemptContext, 'request' | 'repeatable' | 'deadlineAtMs'> & { headers: Record<string, string>; paging: ListPaging }): Promise<OwnListResult> {
+export async function listOwnComputes(
+  deps: AttemptDeps & { guard: LeastPrivilegeGuard; maxWaitMs: number },
+  ctx: Omit<AttemptContext, 'request' | 'repeatable' | 'deadlineAtMs'> & {
+    headers: Record<string, string>;
+    paging: ListPaging;
+  },
+): Promise<OwnListResult> {
   const owned: unknown[] = [];
   let attempts = 0;
   let queueWaitMs = 0;
@@ -89,7 +114,12 @@ export async function listOwnComputes(deps: AttemptDeps & { guard: LeastPrivileg
       capture: { maxBytes: MAX_LIST_PAGE_BYTES },
     };
     // Each page is a request of its own: its own slot, its own deadline.
-    const sent = await sendWithRetries(deps, { ...ctx, request, repeatable: true, deadlineAtMs: deps.now() + deps.maxWaitMs });
+    const sent = await sendWithRetries(deps, {
+      ...ctx,
+      request,
+      repeatable: true,
+      deadlineAtMs: deps.now() + deps.maxWaitMs,
+    });
     attempts += sent.attempts;
     if (sent.kind !== 'sent') return sent.kind === 'rejected' ? { ...sent, attempts } : sent;
     queueWaitMs += sent.queueWaitMs;

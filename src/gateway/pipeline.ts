@@ -19,7 +19,13 @@ import type { Logger } from './observability/logger';
 import { statusClass, type GatewayMetrics } from './observability/metrics';
 import { checkTarget } from './target';
 import { effectiveMaxWaitMs } from './rate-slot';
-import { forwardTimed, isRepeatable, sendWithRetries, type AttemptsResult, type RetryOptions } from './upstream-attempts';
+import {
+  forwardTimed,
+  isRepeatable,
+  sendWithRetries,
+  type AttemptsResult,
+  type RetryOptions,
+} from './upstream-attempts';
 import type { CreateEnding, LeastPrivilegeGuard } from './least-privilege/guard';
 import { countHiddenInShadow, listOwnComputes, listPaging, MAX_LIST_PAGE_BYTES } from './own-computes-list';
 import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
@@ -104,9 +110,12 @@ const tooMany = (retryAfterMs: number, reason: string): GatewayRejection => ({
 const deny = <T>(rejection: GatewayRejection): StepResult<T> => ({ ok: false, rejection });
 function createEnding(sent: AttemptsResult): CreateEnding {
   if (sent.kind !== 'sent') return { kind: 'not-sent' };
-  return sent.outcome.kind === 'captured' ? { kind: 'answered', status: sent.outcome.upstreamStatus, body: sent.outcome.body } : { kind: 'lost' };
+  return sent.outcome.kind === 'captured'
+    ? { kind: 'answered', status: sent.outcome.upstreamStatus, body: sent.outcome.body }
+    : { kind: 'lost' };
 }
-const isSuccess = (outcome: ForwardOutcome): boolean => outcome.kind !== 'failed' && outcome.upstreamStatus >= 200 && outcome.upstreamStatus < 300;
+const isSuccess = (outcome: ForwardOutcome): boolean =>
+  outcome.kind !== 'failed' && outcome.upstreamStatus >= 200 && outcome.upstreamStatus < 300;
 /** A create's 202 carries one compute; far below this. */
 const MAX_CREATE_ANSWER_BYTES = 1024 * 1024;
 
@@ -125,7 +134,11 @@ function authorizationLines(req: IncomingMessage): string | string[] | undefined
 export function createPipeline(deps: PipelineDeps) {
   const { logger, metrics, options } = deps;
 
-  async function authenticate(req: IncomingMessage, record: RequestRecord, config: RequestConfig): Promise<StepResult<{ caller: CallerAccess; tokenScopes?: readonly string[] }>> {
+  async function authenticate(
+    req: IncomingMessage,
+    record: RequestRecord,
+    config: RequestConfig,
+  ): Promise<StepResult<{ caller: CallerAccess; tokenScopes?: readonly string[] }>> {
     const sourceId = req.socket.remoteAddress ?? 'unknown';
     const source = await deps.protection.checkSource(sourceId);
     if (!source.allowed) return deny(tooMany(source.retryAfterMs, 'source-locked-out'));
@@ -143,7 +156,11 @@ export function createPipeline(deps: PipelineDeps) {
     const caller = config.access.callerFor(verified.claims.sub);
     if (!caller) {
       metrics.authFailures.inc({ reason: 'unknown-caller' });
-      return deny({ code: 'FORBIDDEN', publicMessage: 'The caller is not configured on this gateway.', reason: 'unknown-caller' });
+      return deny({
+        code: 'FORBIDDEN',
+        publicMessage: 'The caller is not configured on this gateway.',
+        reason: 'unknown-caller',
+      });
     }
     record.caller = caller.callerId;
     record.account = caller.accountId;
@@ -152,7 +169,12 @@ export function createPipeline(deps: PipelineDeps) {
     return accept({ caller, tokenScopes: verified.claims.scope });
   }
 
-  function authorize(config: RequestConfig, caller: CallerAccess, tokenScopes: readonly string[] | undefined, operation: Operation): StepResult<void> {
+  function authorize(
+    config: RequestConfig,
+    caller: CallerAccess,
+    tokenScopes: readonly string[] | undefined,
+    operation: Operation,
+  ): StepResult<void> {
     const decision = config.access.authorize(caller.callerId, tokenScopes, operation.id);
     if (decision.allowed) return accept(undefined);
     return deny({
@@ -169,7 +191,11 @@ export function createPipeline(deps: PipelineDeps) {
     if (!read.ok) {
       return read.reason === 'too-large'
         ? deny({ code: 'PAYLOAD_TOO_LARGE', reason: 'body-too-large' })
-        : deny({ code: 'BAD_REQUEST', publicMessage: 'The request body was not received completely.', reason: `body-${read.reason}` });
+        : deny({
+            code: 'BAD_REQUEST',
+            publicMessage: 'The request body was not received completely.',
+            reason: `body-${read.reason}`,
+          });
     }
     if (read.body.length > 0 && operation.method === 'GET') {
       return deny({ code: 'BAD_REQUEST', publicMessage: 'GET requests carry no body.', reason: 'body-on-get' });
@@ -182,10 +208,20 @@ export function createPipeline(deps: PipelineDeps) {
     if (status === 429) metrics.upstream429.inc({ account: caller.accountId, class: operation.class });
     deps.schedule
       .observe(caller.accountId, operation.class, parseRateLimitHeaders(headers, deps.now()), { status })
-      .catch((error: unknown) => logger.warn({ err: error, account: caller.accountId }, 'could not feed rate-limit headers back to the schedule'));
+      .catch((error: unknown) =>
+        logger.warn(
+          { err: error, account: caller.accountId },
+          'could not feed rate-limit headers back to the schedule',
+        ),
+      );
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, record: RequestRecord, ctx: RequestContext): Promise<GatewayRejection | undefined> {
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: RequestRecord,
+    ctx: RequestContext,
+  ): Promise<GatewayRejection | undefined> {
     const target = checkTarget(req.method ?? '', req.url);
     if (!target.ok) return { code: target.code, publicMessage: target.message, reason: `target-${target.reason}` };
     const { operation } = target;
@@ -204,7 +240,9 @@ export function createPipeline(deps: PipelineDeps) {
     const read = await body(req, operation);
     if (!read.ok) return read.rejection;
     // What is checked is what is forwarded: the guard hands back the bytes to send.
-    const checked = caller ? deps.guard.checkBody(caller, operation, read.value) : { ok: true as const, value: read.value };
+    const checked = caller
+      ? deps.guard.checkBody(caller, operation, read.value)
+      : { ok: true as const, value: read.value };
     if (!checked.ok) return checked.rejection;
     const bodyBytes = checked.value;
 
@@ -223,11 +261,18 @@ export function createPipeline(deps: PipelineDeps) {
 
     if (ctx.write) {
       // The new compute's id is only in the 202 body: keep a bounded copy as it streams past.
-      if (operation.id === 'computes.create') ctx.write.responseStart = captureResponseStart(res, MAX_CAPTURED_BODY_BYTES);
+      if (operation.id === 'computes.create')
+        ctx.write.responseStart = captureResponseStart(res, MAX_CAPTURED_BODY_BYTES);
     }
     const request: ForwardRequest = { upstreamPath: target.upstreamPath, headers: headers.headers, body: bodyBytes };
     // Public operations (health) take no slot and are not retried.
-    if (!caller) return answer(record, ctx, res, await forwardTimed({ forwarder: deps.forwarder, metrics, now: deps.now }, req, res, operation, request));
+    if (!caller)
+      return answer(
+        record,
+        ctx,
+        res,
+        await forwardTimed({ forwarder: deps.forwarder, metrics, now: deps.now }, req, res, operation, request),
+      );
 
     const owned = await deps.guard.checkOwnership(caller, operation, target.params.id);
     if (!owned.ok) return owned.rejection;
@@ -237,12 +282,24 @@ export function createPipeline(deps: PipelineDeps) {
     const abortWait = () => gone.abort();
     res.once('close', abortWait);
     try {
-      const attemptDeps = { schedule: deps.schedule, forwarder: deps.forwarder, metrics, retry: options.retry, now: deps.now, onAnswer: (status: number, upstreamHeaders: IncomingHttpHeaders) => feedBack(caller, operation, status, upstreamHeaders) };
+      const attemptDeps = {
+        schedule: deps.schedule,
+        forwarder: deps.forwarder,
+        metrics,
+        retry: options.retry,
+        now: deps.now,
+        onAnswer: (status: number, upstreamHeaders: IncomingHttpHeaders) =>
+          feedBack(caller, operation, status, upstreamHeaders),
+      };
       const common = { req, res, caller, operation, signal: gone.signal };
       if (operation.id === 'computes.list' && caller.leastPrivilege.ownership && !caller.leastPrivilege.shadow) {
         const paging = listPaging(target.query);
-        if ('error' in paging) return { code: 'VALIDATION_ERROR', publicMessage: paging.error, reason: 'own-list-limit' };
-        const listed = await listOwnComputes({ ...attemptDeps, guard: deps.guard, maxWaitMs: maxWait.maxWaitMs }, { ...common, headers: headers.headers, paging });
+        if ('error' in paging)
+          return { code: 'VALIDATION_ERROR', publicMessage: paging.error, reason: 'own-list-limit' };
+        const listed = await listOwnComputes(
+          { ...attemptDeps, guard: deps.guard, maxWaitMs: maxWait.maxWaitMs },
+          { ...common, headers: headers.headers, paging },
+        );
         if (listed.kind === 'answered') {
           record.attempts = listed.attempts;
           record.queueWaitMs = listed.queueWaitMs;
@@ -252,7 +309,12 @@ export function createPipeline(deps: PipelineDeps) {
       }
 
       const send = (forward: ForwardRequest) =>
-        sendWithRetries(attemptDeps, { ...common, request: forward, repeatable: isRepeatable(operation, headers.headers), deadlineAtMs: deps.now() + maxWait.maxWaitMs });
+        sendWithRetries(attemptDeps, {
+          ...common,
+          request: forward,
+          repeatable: isRepeatable(operation, headers.headers),
+          deadlineAtMs: deps.now() + maxWait.maxWaitMs,
+        });
       if (operation.id === 'computes.create') {
         // A repeat of a create (same Idempotency-Key) takes the same place, not a second one.
         const reserved = await deps.guard.reserveCreate(caller, headers.headers['idempotency-key'] ?? record.requestId);
@@ -265,11 +327,17 @@ export function createPipeline(deps: PipelineDeps) {
       if (operation.id === 'computes.list' && caller.leastPrivilege.ownership) {
         // Shadow mode (the enforced case is above): the page unfiltered, what it would hide counted.
         const sent = await send({ ...request, capture: { maxBytes: MAX_LIST_PAGE_BYTES } });
-        if (sent.kind === 'sent' && sent.outcome.kind === 'captured' && sent.outcome.upstreamStatus === 200) await countHiddenInShadow(deps.guard, caller, sent.outcome.body);
+        if (sent.kind === 'sent' && sent.outcome.kind === 'captured' && sent.outcome.upstreamStatus === 200)
+          await countHiddenInShadow(deps.guard, caller, sent.outcome.body);
         return settleAttempts(record, ctx, res, sent);
       }
       const sent = await send(request);
-      if (operation.id === 'computes.delete' && sent.kind === 'sent' && isSuccess(sent.outcome) && target.params.id !== undefined) {
+      if (
+        operation.id === 'computes.delete' &&
+        sent.kind === 'sent' &&
+        isSuccess(sent.outcome) &&
+        target.params.id !== undefined
+      ) {
         await deps.guard.recordDeleted(caller, target.params.id);
       }
       return settleAttempts(record, ctx, res, sent);
@@ -278,7 +346,12 @@ export function createPipeline(deps: PipelineDeps) {
     }
   }
 
-  function settleAttempts(record: RequestRecord, ctx: RequestContext, res: ServerResponse, sent: AttemptsResult): GatewayRejection | undefined {
+  function settleAttempts(
+    record: RequestRecord,
+    ctx: RequestContext,
+    res: ServerResponse,
+    sent: AttemptsResult,
+  ): GatewayRejection | undefined {
     if (sent.kind === 'aborted') return undefined;
     if (sent.kind === 'rejected') return sent.rejection;
     record.attempts = sent.attempts;
@@ -287,7 +360,12 @@ export function createPipeline(deps: PipelineDeps) {
   }
 
   /** The upstream's answer reaches the caller: streamed already, relayed from memory, or mapped to a gateway code. */
-  function answer(record: RequestRecord, ctx: RequestContext, res: ServerResponse, outcome: ForwardOutcome): GatewayRejection | undefined {
+  function answer(
+    record: RequestRecord,
+    ctx: RequestContext,
+    res: ServerResponse,
+    outcome: ForwardOutcome,
+  ): GatewayRejection | undefined {
     if (ctx.write) ctx.write.forwarded = true;
     record.upstreamStatus = outcome.upstreamStatus;
     if (outcome.kind === 'failed') return { code: outcome.code, reason: outcome.reason };
@@ -298,7 +376,11 @@ export function createPipeline(deps: PipelineDeps) {
   function writeAccessLog(record: RequestRecord, res: ServerResponse, durationMs: number): void {
     record.status = res.statusCode;
     const line = { ...record, durationMs, completed: res.writableFinished };
-    metrics.requests.inc({ operation: record.operation ?? 'none', caller: record.caller ?? 'anonymous', status_class: statusClass(res.statusCode) });
+    metrics.requests.inc({
+      operation: record.operation ?? 'none',
+      caller: record.caller ?? 'anonymous',
+      status_class: statusClass(res.statusCode),
+    });
     const warmUp = record.operation === 'health' && record.requestId.startsWith(WARM_UP_REQUEST_ID_PREFIX);
     if (warmUp) logger.debug(line, 'request');
     else logger.info(line, 'request');

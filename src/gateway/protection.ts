@@ -8,14 +8,29 @@ import type { Policy } from './policy/types';
  * and per-caller request quotas. Callers share one limiter per distinct quota, so the number of
  * limiters is bounded by the policy, not by traffic.
  */
-export function protectionFor(policy: Policy, redis: RedisConnection | undefined, onError: (error: unknown) => void): Protection {
+export function protectionFor(
+  policy: Policy,
+  redis: RedisConnection | undefined,
+  onError: (error: unknown) => void,
+): Protection {
   const shared = redis ? { connection: redis } : undefined;
-  const sources = createProtectiveLimits({ badTokens: policy.protection.badTokens, redis: shared && { ...shared, keyPrefix: 'sg-pl-src' }, onError });
+  const sources = createProtectiveLimits({
+    badTokens: policy.protection.badTokens,
+    redis: shared && { ...shared, keyPrefix: 'sg-pl-src' },
+    onError,
+  });
   const quotas = new Map<number, ProtectiveLimits>();
   for (const caller of Object.values(policy.callers)) {
     const perMinute = caller.requestsPerMinute;
     if (perMinute !== undefined && !quotas.has(perMinute)) {
-      quotas.set(perMinute, createProtectiveLimits({ callerRequestsPerMinute: perMinute, redis: shared && { ...shared, keyPrefix: `sg-pl-q${perMinute}` }, onError }));
+      quotas.set(
+        perMinute,
+        createProtectiveLimits({
+          callerRequestsPerMinute: perMinute,
+          redis: shared && { ...shared, keyPrefix: `sg-pl-q${perMinute}` },
+          onError,
+        }),
+      );
     }
   }
   const allowed = { allowed: true } as const;

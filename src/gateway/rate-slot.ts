@@ -19,7 +19,14 @@ export type MaxWaitDecision = { ok: true; maxWaitMs: number } | { ok: false; rej
 export function effectiveMaxWaitMs(header: string | string[] | undefined, callerMaxWaitMs: number): MaxWaitDecision {
   if (header === undefined) return { ok: true, maxWaitMs: callerMaxWaitMs };
   if (typeof header !== 'string' || !/^[0-9]{1,6}$/.test(header)) {
-    return { ok: false, rejection: { code: 'BAD_REQUEST', publicMessage: 'X-Max-Wait-Ms must be a whole number of milliseconds.', reason: 'bad-max-wait' } };
+    return {
+      ok: false,
+      rejection: {
+        code: 'BAD_REQUEST',
+        publicMessage: 'X-Max-Wait-Ms must be a whole number of milliseconds.',
+        reason: 'bad-max-wait',
+      },
+    };
   }
   return { ok: true, maxWaitMs: Math.min(Number(header), callerMaxWaitMs) };
 }
@@ -27,7 +34,8 @@ export function effectiveMaxWaitMs(header: string | string[] | undefined, caller
 function tooManyRequests(retryAfterMs: number, reason: string): GatewayRejection {
   return {
     code: 'TOO_MANY_REQUESTS',
-    publicMessage: 'The upstream rate limit is saturated beyond this request\'s deadline; retry after the indicated time.',
+    publicMessage:
+      "The upstream rate limit is saturated beyond this request's deadline; retry after the indicated time.",
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
     reason: `schedule-${reason}`,
   };
@@ -66,7 +74,9 @@ export async function awaitRateSlot(
     return { ok: false, rejection: tooManyRequests(reservation.retryAfterMs, reservation.reason) };
   }
   metrics.scheduleWaiting.inc({ class: operation.class });
-  const outcome = await schedule.waitForSlot(reservation, { signal }).finally(() => metrics.scheduleWaiting.dec({ class: operation.class }));
+  const outcome = await schedule
+    .waitForSlot(reservation, { signal })
+    .finally(() => metrics.scheduleWaiting.dec({ class: operation.class }));
   if (outcome.kind === 'aborted') return { ok: false, aborted: true };
   if (outcome.kind === 'expired') {
     metrics.scheduleRejections.inc({ class: operation.class, reason: 'paused' });

@@ -27,6 +27,10 @@ export function restartOnlyChanges(running: Policy, next: Policy): string[] {
  * bad tokens and quota use) are kept across the reload.
  */
 export function protectionSettingsKey(policy: Policy): string {
-  const quotas = [...new Set(Object.values(policy.callers).flatMap((c) => (c.requestsPerMinute === undefined ? [] : [c.requestsPerMinute])))];
+  const quotas = [
+    ...new Set(
+      Object.values(policy.callers).flatMap((c) => (c.requestsPerMinute === undefined ? [] : [c.requestsPerMinute])),
+    ),
+  ];
   return JSON.stringify([policy.protection.badTokens ?? null, quotas.sort((a, b) => a - b)]);
 }

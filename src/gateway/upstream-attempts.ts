@@ -27,7 +27,8 @@ export const DEFAULT_RETRY_OPTIONS: RetryOptions = { maxAttempts: 3, baseDelayMs
 /** Upstream answers worth another attempt: the provider's edge had no healthy backend. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([502, 503]);
 /** Transport failures after which the request may not have reached the upstream at all. */
-const RETRYABLE_FAILURES = /^upstream-(ECONNRESET|ECONNREFUSED|EPIPE|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|socket hang up|response-aborted)$/;
+const RETRYABLE_FAILURES =
+  /^upstream-(ECONNRESET|ECONNREFUSED|EPIPE|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|socket hang up|response-aborted)$/;
 /** An error body is small; a larger one is relayed rather than kept. */
 const MAX_CAPTURED_ERROR_BYTES = 64 * 1024;
 
@@ -63,7 +64,10 @@ export type AttemptsResult =
 
 /** Reads, and creates whose Idempotency-Key makes a repeat answer with the first one's compute. */
 export function isRepeatable(operation: Operation, upstreamHeaders: Readonly<Record<string, string>>): boolean {
-  return operation.class === 'read' || (operation.id === 'computes.create' && upstreamHeaders['idempotency-key'] !== undefined);
+  return (
+    operation.class === 'read' ||
+    (operation.id === 'computes.create' && upstreamHeaders['idempotency-key'] !== undefined)
+  );
 }
 
 export function isRetryableOutcome(outcome: ForwardOutcome): boolean {
@@ -96,10 +100,17 @@ const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
   });
 
 /** One upstream request, its time to the response headers observed. */
-export async function forwardTimed(deps: Pick<AttemptDeps, 'forwarder' | 'metrics' | 'now'>, req: IncomingMessage, res: ServerResponse, operation: Operation, request: ForwardRequest): Promise<ForwardOutcome> {
+export async function forwardTimed(
+  deps: Pick<AttemptDeps, 'forwarder' | 'metrics' | 'now'>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  operation: Operation,
+  request: ForwardRequest,
+): Promise<ForwardOutcome> {
   const startedMs = deps.now();
   const outcome = await deps.forwarder.forward(req, res, request);
-  if (!isLateSend(outcome)) deps.metrics.upstreamDuration.observe({ operation: operation.id }, (deps.now() - startedMs) / 1000);
+  if (!isLateSend(outcome))
+    deps.metrics.upstreamDuration.observe({ operation: operation.id }, (deps.now() - startedMs) / 1000);
   return outcome;
 }
 
@@ -119,24 +130,31 @@ export async function sendWithRetries(deps: AttemptDeps, ctx: AttemptContext): P
       deps.metrics.upstreamRetries.inc({ operation: ctx.operation.id, reason: retryReason(last!) });
     }
     const mayRetry = attempt < maxAttempts;
-    const request: ForwardRequest = mayRetry && !ctx.request.capture
-      ? { ...ctx.request, capture: { statuses: RETRYABLE_STATUSES, maxBytes: MAX_CAPTURED_ERROR_BYTES } }
-      : ctx.request;
+    const request: ForwardRequest =
+      mayRetry && !ctx.request.capture
+        ? { ...ctx.request, capture: { statuses: RETRYABLE_STATUSES, maxBytes: MAX_CAPTURED_ERROR_BYTES } }
+        : ctx.request;
     const sent = await sendOnSlot(deps, ctx, request, queueWaitMs);
     if (sent.kind !== 'sent') {
       if (sent.kind === 'aborted') return { kind: 'aborted', attempts: attempt - 1 };
       // A retry that no longer fits: the caller gets the last real answer, not a 429.
-      return attempt === 1 ? { kind: 'rejected', rejection: sent.rejection, attempts: 0 } : finalAnswer(last!, attempt - 1, queueWaitMs);
+      return attempt === 1
+        ? { kind: 'rejected', rejection: sent.rejection, attempts: 0 }
+        : finalAnswer(last!, attempt - 1, queueWaitMs);
     }
     queueWaitMs += sent.waitedMs;
     const { outcome } = sent;
     if (outcome.kind !== 'failed') deps.onAnswer?.(outcome.upstreamStatus, outcome.upstreamHeaders);
-    if (!mayRetry || !isRetryableOutcome(outcome) || ctx.signal.aborted) return { kind: 'sent', outcome, attempts: attempt, queueWaitMs };
+    if (!mayRetry || !isRetryableOutcome(outcome) || ctx.signal.aborted)
+      return { kind: 'sent', outcome, attempts: attempt, queueWaitMs };
     last = outcome;
   }
 }
 
-type SlotSend = { kind: 'sent'; outcome: ForwardOutcome; waitedMs: number } | { kind: 'rejected'; rejection: GatewayRejection } | { kind: 'aborted' };
+type SlotSend =
+  | { kind: 'sent'; outcome: ForwardOutcome; waitedMs: number }
+  | { kind: 'rejected'; rejection: GatewayRejection }
+  | { kind: 'aborted' };
 
 /**
  * One attempt: a slot, then the request, which leaves only within the slot's tolerance — checked
@@ -144,15 +162,31 @@ type SlotSend = { kind: 'sent'; outcome: ForwardOutcome; waitedMs: number } | { 
  * socket). A late one was not sent: it takes a new slot within the caller's deadline, and is not an
  * attempt.
  */
-async function sendOnSlot(deps: AttemptDeps, ctx: AttemptContext, request: ForwardRequest, priorWaitMs: number): Promise<SlotSend> {
+async function sendOnSlot(
+  deps: AttemptDeps,
+  ctx: AttemptContext,
+  request: ForwardRequest,
+  priorWaitMs: number,
+): Promise<SlotSend> {
   let waitedMs = 0;
   for (;;) {
-    const slot = await awaitRateSlot(deps.schedule, deps.metrics, ctx.caller, ctx.operation, Math.max(0, ctx.deadlineAtMs - deps.now()), ctx.signal);
-    if (!slot.ok && !('late' in slot)) return 'aborted' in slot ? { kind: 'aborted' } : { kind: 'rejected', rejection: slot.rejection };
+    const slot = await awaitRateSlot(
+      deps.schedule,
+      deps.metrics,
+      ctx.caller,
+      ctx.operation,
+      Math.max(0, ctx.deadlineAtMs - deps.now()),
+      ctx.signal,
+    );
+    if (!slot.ok && !('late' in slot))
+      return 'aborted' in slot ? { kind: 'aborted' } : { kind: 'rejected', rejection: slot.rejection };
     waitedMs += slot.waitedMs;
     if (slot.ok) {
       ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(priorWaitMs + waitedMs)));
-      const outcome = await forwardTimed(deps, ctx.req, ctx.res, ctx.operation, { ...request, sendByMs: slot.sendByMs });
+      const outcome = await forwardTimed(deps, ctx.req, ctx.res, ctx.operation, {
+        ...request,
+        sendByMs: slot.sendByMs,
+      });
       if (!isLateSend(outcome)) return { kind: 'sent', outcome, waitedMs };
     }
     deps.metrics.scheduleLateSends.inc({ class: ctx.operation.class });

@@ -31,11 +31,15 @@ export async function warmUp(publicUrl: string, connections: number, timeoutMs: 
   const agent = new http.Agent({ keepAlive: false });
   const once = (_: unknown, index: number): Promise<boolean> =>
     new Promise((resolve) => {
-      const req = http.get(url, { agent, timeout: timeoutMs, headers: { 'x-request-id': `${WARM_UP_REQUEST_ID_PREFIX}${index}` } }, (res) => {
-        res.resume();
-        res.once('end', () => resolve(true));
-        res.once('error', () => resolve(false));
-      });
+      const req = http.get(
+        url,
+        { agent, timeout: timeoutMs, headers: { 'x-request-id': `${WARM_UP_REQUEST_ID_PREFIX}${index}` } },
+        (res) => {
+          res.resume();
+          res.once('end', () => resolve(true));
+          res.once('error', () => resolve(false));
+        },
+      );
       req.once('timeout', () => req.destroy());
       req.once('error', () => resolve(false));
     });

@@ -136,7 +136,12 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     async subscribe(channel, onMessage) {
       if (subscriber === undefined) {
         // Off the request path, so this one may queue while (re)connecting; it resubscribes by itself.
-        subscriber = new Redis(options.url, { ...base, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true });
+        subscriber = new Redis(options.url, {
+          ...base,
+          enableOfflineQueue: true,
+          maxRetriesPerRequest: null,
+          autoResubscribe: true,
+        });
         subscriber.on('error', () => undefined);
       }
       const target = subscriber;
@@ -151,18 +156,20 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       if (closed) return;
       closed = true;
       listeners.clear();
-      await Promise.all([client, subscriber].map(async (c) => {
-        if (c === undefined) return;
-        if (c.status === 'ready') {
-          try {
-            await c.quit();
-            return;
-          } catch {
-            // fall through to a hard disconnect
+      await Promise.all(
+        [client, subscriber].map(async (c) => {
+          if (c === undefined) return;
+          if (c.status === 'ready') {
+            try {
+              await c.quit();
+              return;
+            } catch {
+              // fall through to a hard disconnect
+            }
           }
-        }
-        c.disconnect();
-      }));
+          c.disconnect();
+        }),
+      );
     },
   };
 }
@@ -195,7 +202,9 @@ function withinDeadline<T>(reply: Promise<T>, ms: number): Promise<T> {
       responsiveMs += Math.min(now - lastTickAt, 2 * DEADLINE_TICK_MS);
       lastTickAt = now;
       if (responsiveMs >= ms) {
-        setImmediate(() => settle(() => reject(new StoreUnavailableError('timeout', `Command timed out after ${ms} ms`))));
+        setImmediate(() =>
+          settle(() => reject(new StoreUnavailableError('timeout', `Command timed out after ${ms} ms`))),
+        );
         return;
       }
       timer = setTimeout(tick, Math.min(DEADLINE_TICK_MS, ms - responsiveMs));

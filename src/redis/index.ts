@@ -1,3 +1,9 @@
-export { createRedisConnection, type RedisConnection, type RedisConnectionOptions, type ConnectionStatus, type CommandCounts } from './connection';
+export {
+  createRedisConnection,
+  type RedisConnection,
+  type RedisConnectionOptions,
+  type ConnectionStatus,
+  type CommandCounts,
+} from './connection';
 export { StoreUnavailableError, type StoreFailureKind } from './errors';
 export { defineLuaScript, type LuaScript } from './lua-script';

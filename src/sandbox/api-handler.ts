@@ -35,7 +35,11 @@ export interface ApiDeps {
   delays: Delays;
 }
 
-export type ApiHandler = (req: IncomingMessage, res: ServerResponse, target: { raw: string; segments: string[]; query: URLSearchParams }) => Promise<void>;
+export type ApiHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: { raw: string; segments: string[]; query: URLSearchParams },
+) => Promise<void>;
 
 export function createApiHandler(deps: ApiDeps): ApiHandler {
   const { settings, clock, random, logger, keyRing, limiter, referee, faults, operations, delays } = deps;
@@ -43,7 +47,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   return async (req, res, target) => {
     const method = req.method ?? '';
     const requestId = requestIdFrom(req.headers['x-request-id']);
-    const recorded = describeRequest({ method, target: target.raw, rawHeaders: req.rawHeaders, receivedAt: envelopeTimestamp(new Date(clock.now())) }, keyRing);
+    const recorded = describeRequest(
+      { method, target: target.raw, rawHeaders: req.rawHeaders, receivedAt: envelopeTimestamp(new Date(clock.now())) },
+      keyRing,
+    );
     referee.received(recorded);
     // Filled in as the request gets further; the response log reports what was known.
     let operationId: OperationId | undefined = undefined;
@@ -69,16 +76,21 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const read = await readBody(req, settings.bodyLimitBytes);
     if (read.kind === 'aborted') return;
     if (read.kind === 'too-large') {
-      sendError(apiError('PAYLOAD_TOO_LARGE', `The request body exceeds ${settings.bodyLimitBytes} bytes.`), { connection: 'close' });
+      sendError(apiError('PAYLOAD_TOO_LARGE', `The request body exceeds ${settings.bodyLimitBytes} bytes.`), {
+        connection: 'close',
+      });
       return;
     }
 
     // An empty segment (trailing or doubled slash) names no route, rather than an empty id.
     const lookup = target.segments.includes('') ? ({ kind: 'no-route' } as const) : matchRoute(method, target.segments);
     if (lookup.kind === 'no-route') return sendError(apiError('NOT_FOUND', 'No such route.'));
-    if (lookup.kind === 'bad-parameter') return sendError(apiError('RESOURCE_NOT_FOUND', `No resource has this ${lookup.name}.`));
+    if (lookup.kind === 'bad-parameter')
+      return sendError(apiError('RESOURCE_NOT_FOUND', `No resource has this ${lookup.name}.`));
     if (lookup.kind === 'method-not-allowed') {
-      return sendError(apiError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed here.`, { allow: lookup.allowed.join(', ') }));
+      return sendError(
+        apiError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed here.`, { allow: lookup.allowed.join(', ') }),
+      );
     }
     const { operation, params } = lookup.match;
     operationId = operation.id;
@@ -88,7 +100,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const auth = keyRing.authenticate(headerValue(req.headers.authorization));
       if (auth.kind !== 'authenticated') {
         referee.unauthenticatedRequest();
-        const message = auth.kind === 'missing' ? 'An API key is required (Authorization: Bearer <key>).' : 'The API key is not valid.';
+        const message =
+          auth.kind === 'missing'
+            ? 'An API key is required (Authorization: Bearer <key>).'
+            : 'The API key is not valid.';
         return sendError(apiError('UNAUTHORIZED', message), { 'www-authenticate': 'Bearer' });
       }
       key = auth.key;
@@ -97,10 +112,14 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const decision = limiter.tryAdmit(key.id, operation.class, decidedAtMs);
       referee.rateDecision(key, operation.class, decision.admitted, decidedAtMs);
       rateHeaders = rateLimitHeaders(settings.rateLimit.profile, decision);
-      if (!decision.admitted) return sendError(apiError('TOO_MANY_REQUESTS', 'Rate limit exceeded; retry after the reset.'), rateHeaders);
+      if (!decision.admitted)
+        return sendError(apiError('TOO_MANY_REQUESTS', 'Rate limit exceeded; retry after the reset.'), rateHeaders);
       // Members may view but not change anything (the team role matrix).
       if (operation.class === 'write' && key.role === 'member') {
-        return sendError(apiError('FORBIDDEN', 'This API key\'s role (member) may not perform this action.'), rateHeaders);
+        return sendError(
+          apiError('FORBIDDEN', "This API key's role (member) may not perform this action."),
+          rateHeaders,
+        );
       }
     }
 
@@ -114,7 +133,15 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
     let outcome;
     try {
-      outcome = operations[operation.id]({ key: key ?? null, params, query: target.query, headers: req.headers, body: read.bytes, nowMs: clock.now(), requestId });
+      outcome = operations[operation.id]({
+        key: key ?? null,
+        params,
+        query: target.query,
+        headers: req.headers,
+        body: read.bytes,
+        nowMs: clock.now(),
+        requestId,
+      });
     } catch (error) {
       logger.error({ err: error, requestId, operation: operation.id }, 'sandbox operation failed');
       return sendError(apiError('INTERNAL_SERVER_ERROR', 'An unexpected error occurred.'), rateHeaders, plan);

@@ -42,7 +42,10 @@ export function createSandboxApp(options: SandboxOptions = {}): SandboxApp {
   const logger = options.logger ?? pino({ enabled: false });
 
   const keyRing = new KeyRing(settings.keys);
-  const computes = new ComputeStore({ createDelayMs: settings.createDelayMs, transitionDelayMs: settings.transitionDelayMs });
+  const computes = new ComputeStore({
+    createDelayMs: settings.createDelayMs,
+    transitionDelayMs: settings.transitionDelayMs,
+  });
   const idempotency = new IdempotencyStore();
   const limiter = new RateLimiter(settings.rateLimit);
   const refereeState = new Referee(settings.rateLimit, () => clock.now());
@@ -93,7 +96,12 @@ export function createSandboxApp(options: SandboxOptions = {}): SandboxApp {
       res.destroy();
       return;
     }
-    const body = errorEnvelope('INTERNAL_SERVER_ERROR', 'An unexpected error occurred.', requestIdFrom(req.headers['x-request-id']), new Date(clock.now()));
+    const body = errorEnvelope(
+      'INTERNAL_SERVER_ERROR',
+      'An unexpected error occurred.',
+      requestIdFrom(req.headers['x-request-id']),
+      new Date(clock.now()),
+    );
     writeJson(res, 500, JSON.stringify(body), {});
   });
 

@@ -36,7 +36,9 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Body
     req.on('data', onData);
     req.on('end', onEnd);
     req.once('error', () => finish({ kind: 'aborted' }));
-    req.once('close', () => finish(req.complete ? { kind: 'read', bytes: Buffer.concat(chunks) } : { kind: 'aborted' }));
+    req.once('close', () =>
+      finish(req.complete ? { kind: 'read', bytes: Buffer.concat(chunks) } : { kind: 'aborted' }),
+    );
   });
 }
 

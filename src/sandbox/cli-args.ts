@@ -67,7 +67,8 @@ type Setter = (value: string, run: CliRun) => string | undefined;
 const wholeNumber =
   (apply: (n: number, run: CliRun) => void, min = 0, max = Number.MAX_SAFE_INTEGER): Setter =>
   (value, run) => {
-    if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) return `must be a whole number from ${min} to ${max}`;
+    if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max)
+      return `must be a whole number from ${min} to ${max}`;
     apply(Number(value), run);
     return undefined;
   };
@@ -119,7 +120,13 @@ const VALUE_FLAGS: Record<string, Setter> = {
 };
 
 export function parseCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliParse {
-  const run: CliRun = { kind: 'run', options: { port: DEFAULT_PORT, host: DEFAULT_HOST }, logLevel: 'info', demoKeys: true, extraKeyLabels: [] };
+  const run: CliRun = {
+    kind: 'run',
+    options: { port: DEFAULT_PORT, host: DEFAULT_HOST },
+    logLevel: 'info',
+    demoKeys: true,
+    extraKeyLabels: [],
+  };
   let keysText: string | undefined;
   let keysSource = '';
   const seen = new Set<string>();
@@ -162,7 +169,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   // An extra key equal to a demo key replaces it (a different team or role for the same string).
   const demo = run.demoKeys ? DEMO_KEYS.filter((d) => !extra.some((k) => k.key === d.key)) : [];
   const keys = [...demo.map((k) => ({ ...k })), ...extra];
-  if (keys.length === 0) return { kind: 'error', message: `no keys: give --keys or ${KEYS_ENV_VAR}, or drop --no-demo-keys` };
+  if (keys.length === 0)
+    return { kind: 'error', message: `no keys: give --keys or ${KEYS_ENV_VAR}, or drop --no-demo-keys` };
   run.options.keys = keys;
   run.extraKeyLabels = extra.map(keyLabel);
   return run;

@@ -19,7 +19,11 @@ export interface CliIo {
 
 export type CliResult = { kind: 'exit'; code: number } | { kind: 'running'; sandbox: RunningSandbox };
 
-export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: CliIo): Promise<CliResult> {
+export async function runCli(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: CliIo,
+): Promise<CliResult> {
   const parsed = parseCliArgs(argv, env);
   if (parsed.kind === 'help') {
     io.out(HELP_TEXT);
@@ -30,7 +34,11 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     return { kind: 'exit', code: 2 };
   }
   const logger = pino({ level: parsed.logLevel });
-  const options = { ...parsed.options, logger, ...(parsed.seed === undefined ? {} : { random: seededRandom(parsed.seed) }) };
+  const options = {
+    ...parsed.options,
+    logger,
+    ...(parsed.seed === undefined ? {} : { random: seededRandom(parsed.seed) }),
+  };
   let sandbox: RunningSandbox;
   try {
     sandbox = await startSandbox(options);
@@ -56,12 +64,16 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
   ];
   if (parsed.demoKeys) {
     lines.push('  Demo keys (public; for the sandbox only):');
-    for (const key of DEMO_KEYS.filter((d) => sandbox.settings.keys.some((k) => k.key === d.key && k.team === d.team && k.role === d.role))) {
+    for (const key of DEMO_KEYS.filter((d) =>
+      sandbox.settings.keys.some((k) => k.key === d.key && k.team === d.team && k.role === d.role),
+    )) {
       lines.push(`    ${key.key.padEnd(20)} ${key.team}  ${key.role}`);
     }
   }
   if (parsed.extraKeyLabels.length > 0) lines.push(`  Extra keys: ${parsed.extraKeyLabels.join(', ')}`);
-  lines.push(`Try: curl -H 'Authorization: Bearer ${parsed.demoKeys ? 'sandbox-owner-key' : '<your key>'}' ${sandbox.apiBaseUrl}/computes`);
+  lines.push(
+    `Try: curl -H 'Authorization: Bearer ${parsed.demoKeys ? 'sandbox-owner-key' : '<your key>'}' ${sandbox.apiBaseUrl}/computes`,
+  );
   io.out(`${lines.join('\n')}\n`);
   return { kind: 'running', sandbox };
 }

@@ -119,7 +119,8 @@ export class ComputeStore {
     if (state !== 'STOPPED') return { kind: 'not-stopped', state };
     const from = findSpecification(record.specification);
     const to = findSpecification(newSpecification);
-    if (!from || !to || !isStrictlyLarger(from, to)) return { kind: 'not-larger', from: record.specification, to: newSpecification };
+    if (!from || !to || !isStrictlyLarger(from, to))
+      return { kind: 'not-larger', from: record.specification, to: newSpecification };
     record.specification = to.specification;
     record.changedAtMs = nowMs;
     return { kind: 'accepted', compute: view(record, record.lifecycle) };

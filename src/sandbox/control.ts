@@ -50,7 +50,9 @@ export function createReferee(parts: {
     setFaults: (patch) => {
       const parsed = faultPatchSchema.safeParse(patch);
       if (!parsed.success) {
-        throw new SandboxOptionsError(parsed.error.issues.map((i) => `${i.path.map(String).join('.') || 'faults'}: ${i.message}`));
+        throw new SandboxOptionsError(
+          parsed.error.issues.map((i) => `${i.path.map(String).join('.') || 'faults'}: ${i.message}`),
+        );
       }
       return faults.apply(parsed.data);
     },

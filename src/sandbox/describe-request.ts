@@ -44,5 +44,12 @@ export function describeRequest(
     rawHeaders.push([name, value]);
     headers[lower] = Object.hasOwn(headers, lower) ? `${headers[lower]}, ${value}` : value;
   }
-  return { receivedAt: request.receivedAt, method: request.method, target: keys.scrub(request.target), headers, rawHeaders, key: null };
+  return {
+    receivedAt: request.receivedAt,
+    method: request.method,
+    target: keys.scrub(request.target),
+    headers,
+    rawHeaders,
+    key: null,
+  };
 }

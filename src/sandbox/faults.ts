@@ -20,7 +20,14 @@ export interface FaultSettings {
   jitterMs: number;
 }
 
-export const NO_FAULTS: Readonly<FaultSettings> = Object.freeze({ errorRate: 0, dropRate: 0, slowRate: 0, slowMs: 0, latencyMs: 0, jitterMs: 0 });
+export const NO_FAULTS: Readonly<FaultSettings> = Object.freeze({
+  errorRate: 0,
+  dropRate: 0,
+  slowRate: 0,
+  slowMs: 0,
+  latencyMs: 0,
+  jitterMs: 0,
+});
 
 /** Ten minutes: longer delays would only hang clients. */
 export const MAX_DELAY_MS = 600_000;

@@ -76,7 +76,8 @@ export interface AuthenticatedKey {
   role: Role;
 }
 
-export type Authentication = { kind: 'authenticated'; key: AuthenticatedKey } | { kind: 'missing' } | { kind: 'unknown' };
+export type Authentication =
+  { kind: 'authenticated'; key: AuthenticatedKey } | { kind: 'missing' } | { kind: 'unknown' };
 
 /** Looks keys up by hash, so the raw keys need not be kept beyond construction. */
 export class KeyRing {
@@ -89,7 +90,8 @@ export class KeyRing {
       const id = sha256Hex(key.key);
       if (this.byHash.has(id)) throw new Error(`keys: duplicate key ${keyLabel(key)}`);
       const label = keyLabel(key);
-      if ([...this.byHash.values()].some((k) => k.label === label)) throw new Error(`keys: two keys share the label ${label}`);
+      if ([...this.byHash.values()].some((k) => k.label === label))
+        throw new Error(`keys: two keys share the label ${label}`);
       this.byHash.set(id, Object.freeze({ id, label, team: key.team, role: key.role }));
       this.scrubList.push({ key: key.key, label });
     }

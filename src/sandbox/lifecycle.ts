@@ -57,13 +57,18 @@ export function settle(lifecycle: Lifecycle, nowMs: number): Lifecycle {
   return { state: lifecycle.pending.to, sinceMs: lifecycle.pending.atMs };
 }
 
-export type ActionResult = { kind: 'accepted'; lifecycle: Lifecycle } | { kind: 'wrong-state'; state: ComputeState; allowedFrom: readonly ComputeState[] };
+export type ActionResult =
+  | { kind: 'accepted'; lifecycle: Lifecycle }
+  | { kind: 'wrong-state'; state: ComputeState; allowedFrom: readonly ComputeState[] };
 
 export function applyAction(lifecycle: Lifecycle, action: PowerAction, nowMs: number, delayMs: number): ActionResult {
   const current = settle(lifecycle, nowMs);
   const rule = ACTION_RULES[action];
   if (!rule.from.includes(current.state)) return { kind: 'wrong-state', state: current.state, allowedFrom: rule.from };
-  return { kind: 'accepted', lifecycle: { state: rule.through, sinceMs: nowMs, pending: { to: rule.to, atMs: nowMs + delayMs } } };
+  return {
+    kind: 'accepted',
+    lifecycle: { state: rule.through, sinceMs: nowMs, pending: { to: rule.to, atMs: nowMs + delayMs } },
+  };
 }
 
 export function isGone(state: ComputeState): boolean {

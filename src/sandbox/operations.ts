@@ -11,7 +11,14 @@ import { bodyFingerprint, isUuidV4, type IdempotencyStore } from './idempotency'
 import type { AuthenticatedKey } from './keys';
 import type { PowerAction } from './lifecycle';
 import { HEALTH, IMAGES, REGIONS, SPECIFICATIONS } from './reference-data';
-import { checkCreateBody, checkPagination, checkUpsizeBody, isJsonContentType, parseJsonObject, type Checked } from './validation';
+import {
+  checkCreateBody,
+  checkPagination,
+  checkUpsizeBody,
+  isJsonContentType,
+  parseJsonObject,
+  type Checked,
+} from './validation';
 
 export interface OperationContext {
   /** Null only for operations that need no key (`/health`). */
@@ -49,7 +56,10 @@ export function createOperations({ computes, idempotency }: OperationDeps): Reco
       const result = computes.act(team(ctx), id, action, ctx.nowMs);
       if (result.kind === 'not-found') return computeNotFound(id);
       if (result.kind === 'wrong-state') {
-        return apiError('CONFLICT', `Compute ${id} is ${result.state}; ${action} needs ${result.allowedFrom.join(' or ')}.`);
+        return apiError(
+          'CONFLICT',
+          `Compute ${id} is ${result.state}; ${action} needs ${result.allowedFrom.join(' or ')}.`,
+        );
       }
       return respond(ctx, 202, message, result.compute);
     };
@@ -65,8 +75,10 @@ export function createOperations({ computes, idempotency }: OperationDeps): Reco
 
     'computes.create': (ctx) => {
       const idempotencyKey = headerValue(ctx.headers['idempotency-key']);
-      if (idempotencyKey === undefined) return apiError('INVALID_IDEMPOTENCY_KEY', 'The Idempotency-Key header is required (a UUID v4).');
-      if (!isUuidV4(idempotencyKey)) return apiError('INVALID_IDEMPOTENCY_KEY', 'The Idempotency-Key header must be a UUID v4.');
+      if (idempotencyKey === undefined)
+        return apiError('INVALID_IDEMPOTENCY_KEY', 'The Idempotency-Key header is required (a UUID v4).');
+      if (!isUuidV4(idempotencyKey))
+        return apiError('INVALID_IDEMPOTENCY_KEY', 'The Idempotency-Key header must be a UUID v4.');
       const body = jsonBody(ctx);
       if (body.kind === 'error') return body;
       const fingerprint = bodyFingerprint(body.value);
@@ -112,7 +124,10 @@ export function createOperations({ computes, idempotency }: OperationDeps): Reco
         case 'not-stopped':
           return apiError('COMPUTE_RUNNING', `Compute ${id} is ${result.state}; stop it before upsizing.`);
         case 'not-larger':
-          return apiError('VALIDATION_ERROR', `newSpecification: ${result.to} is not larger than ${result.from}; upsize only goes up.`);
+          return apiError(
+            'VALIDATION_ERROR',
+            `newSpecification: ${result.to} is not larger than ${result.from}; upsize only goes up.`,
+          );
         case 'accepted':
           return respond(ctx, 202, 'Compute upsize accepted', result.compute);
       }
@@ -124,7 +139,11 @@ export function createOperations({ computes, idempotency }: OperationDeps): Reco
       if (!pagination.ok) return apiError('VALIDATION_ERROR', pagination.message);
       const { page, limit } = pagination.value;
       const items = SPECIFICATIONS.slice((page - 1) * limit, page * limit);
-      return respond(ctx, 200, 'Specifications retrieved successfully', items, { total: SPECIFICATIONS.length, page, limit });
+      return respond(ctx, 200, 'Specifications retrieved successfully', items, {
+        total: SPECIFICATIONS.length,
+        page,
+        limit,
+      });
     },
 
     'images.list': (ctx) => respond(ctx, 200, 'Images retrieved successfully', IMAGES),
@@ -133,7 +152,13 @@ export function createOperations({ computes, idempotency }: OperationDeps): Reco
   };
 }
 
-function respond(ctx: OperationContext, status: number, message: string, data: unknown, meta?: PaginationMeta): JsonResponse {
+function respond(
+  ctx: OperationContext,
+  status: number,
+  message: string,
+  data: unknown,
+  meta?: PaginationMeta,
+): JsonResponse {
   const body = JSON.stringify(successEnvelope(message, data, ctx.requestId, meta, new Date(ctx.nowMs)));
   return { kind: 'response', status, body, headers: {} };
 }
@@ -161,5 +186,7 @@ function jsonBody(ctx: OperationContext): ApiError | { kind: 'ok'; value: Record
     return apiError('BAD_REQUEST', 'Content-Type must be application/json.');
   }
   const parsed: Checked<Record<string, unknown>> = parseJsonObject(ctx.body);
-  return parsed.ok ? { kind: 'ok', value: parsed.value } : apiError('MALFORMED_JSON', `Malformed JSON: ${parsed.message}.`);
+  return parsed.ok
+    ? { kind: 'ok', value: parsed.value }
+    : apiError('MALFORMED_JSON', `Malformed JSON: ${parsed.message}.`);
 }

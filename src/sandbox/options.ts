@@ -77,22 +77,42 @@ const perSecond = z.number().int().min(1).max(1_000_000);
 const plainOptionsSchema = z.strictObject({
   keys: z.array(z.strictObject({ key: z.string(), team: z.string(), role: z.string() })).optional(),
   profile: z.enum(RATE_PROFILES).optional(),
-  limits: z.strictObject({ readPerSecond: perSecond.optional(), writePerSecond: perSecond.optional(), allPerSecond: perSecond.optional() }).optional(),
+  limits: z
+    .strictObject({
+      readPerSecond: perSecond.optional(),
+      writePerSecond: perSecond.optional(),
+      allPerSecond: perSecond.optional(),
+    })
+    .optional(),
   window: z.enum(WINDOW_MODELS).optional(),
   windowPhaseMs: z.number().int().min(0).max(999).optional(),
   latencyMs: delayMs.optional(),
   jitterMs: delayMs.optional(),
   createDelayMs: stepMs.optional(),
   transitionDelayMs: stepMs.optional(),
-  faults: z.strictObject({ errorRate: rate.optional(), dropRate: rate.optional(), slowRate: rate.optional(), slowMs: delayMs.optional() }).optional(),
-  bodyLimitBytes: z.number().int().min(1).max(100 * 1024 * 1024).optional(),
+  faults: z
+    .strictObject({
+      errorRate: rate.optional(),
+      dropRate: rate.optional(),
+      slowRate: rate.optional(),
+      slowMs: delayMs.optional(),
+    })
+    .optional(),
+  bodyLimitBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(100 * 1024 * 1024)
+    .optional(),
 });
 
 export function resolveOptions(options: SandboxOptions): SandboxSettings {
   const { clock: _clock, random: _random, logger: _logger, ...plain } = options;
   const parsed = plainOptionsSchema.safeParse(plain);
   if (!parsed.success) {
-    throw new SandboxOptionsError(parsed.error.issues.map((i) => `${i.path.map(String).join('.') || 'options'}: ${i.message}`));
+    throw new SandboxOptionsError(
+      parsed.error.issues.map((i) => `${i.path.map(String).join('.') || 'options'}: ${i.message}`),
+    );
   }
   const o = parsed.data;
   const problems: string[] = [];

@@ -33,9 +33,16 @@ export class RateLimiter {
   tryAdmit(keyId: string, operationClass: OperationClass, nowMs: number): RateDecision {
     const bucket = PROFILE_DEFINITIONS[this.settings.profile].bucketFor(operationClass);
     const limitPerSecond = this.settings.limitsPerSecond[bucket];
-    if (limitPerSecond === undefined) throw new Error(`rate-limit: no ${bucket} limit in the ${this.settings.profile} profile`);
+    if (limitPerSecond === undefined)
+      throw new Error(`rate-limit: no ${bucket} limit in the ${this.settings.profile} profile`);
     const decision = this.windows.tryAdmit(`${keyId} ${bucket}`, limitPerSecond, nowMs);
-    const result: RateDecision = { admitted: decision.admitted, bucket, limitPerSecond, remaining: decision.remaining, resetAtMs: decision.resetAtMs };
+    const result: RateDecision = {
+      admitted: decision.admitted,
+      bucket,
+      limitPerSecond,
+      remaining: decision.remaining,
+      resetAtMs: decision.resetAtMs,
+    };
     if (!decision.admitted) result.retryAfterMs = decision.retryAfterMs;
     return result;
   }
@@ -53,6 +60,7 @@ export function rateLimitHeaders(profile: RateProfile, decision: RateDecision): 
     [names.remaining]: String(decision.remaining),
     [names.reset]: String(Math.ceil(decision.resetAtMs / 1000)),
   };
-  if (decision.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
+  if (decision.retryAfterMs !== undefined)
+    headers['retry-after'] = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
   return headers;
 }

@@ -28,7 +28,11 @@ export const PROFILE_DEFINITIONS: Readonly<Record<RateProfile, ProfileDefinition
   launch: {
     bucketFor: (operationClass: OperationClass): RateBucket => operationClass,
     defaultLimitsPerSecond: { read: 30, write: 5 },
-    headers: { limit: 'x-ratelimit-limit-second', remaining: 'x-ratelimit-remaining-second', reset: 'x-ratelimit-reset-second' },
+    headers: {
+      limit: 'x-ratelimit-limit-second',
+      remaining: 'x-ratelimit-remaining-second',
+      reset: 'x-ratelimit-reset-second',
+    },
   },
   current: {
     bucketFor: (): RateBucket => 'all',
@@ -52,7 +56,8 @@ export function resolveLimits(
     if (value === undefined) continue;
     const bucket = LIMIT_OPTION_BUCKETS[name as keyof typeof LIMIT_OPTION_BUCKETS];
     if (!bucket) problems.push(`limits.${name}: unknown limit`);
-    else if (!(bucket in limitsPerSecond)) problems.push(`limits.${name}: the ${profile} profile has no ${bucket} limit`);
+    else if (!(bucket in limitsPerSecond))
+      problems.push(`limits.${name}: the ${profile} profile has no ${bucket} limit`);
     else limitsPerSecond[bucket] = value;
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, limitsPerSecond };

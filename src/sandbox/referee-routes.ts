@@ -23,30 +23,48 @@ const ROUTES: Record<string, string[]> = {
   [`${REFEREE_BASE_PATH}/faults`]: ['GET', 'PUT'],
 };
 
-export type RefereeHandler = (req: IncomingMessage, res: ServerResponse, target: { path: string; query: URLSearchParams }) => Promise<void>;
+export type RefereeHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: { path: string; query: URLSearchParams },
+) => Promise<void>;
 
-export function createRefereeHandler(deps: { referee: SandboxReferee; clock: Clock; bodyLimitBytes: number }): RefereeHandler {
+export function createRefereeHandler(deps: {
+  referee: SandboxReferee;
+  clock: Clock;
+  bodyLimitBytes: number;
+}): RefereeHandler {
   const { referee, clock, bodyLimitBytes } = deps;
 
   return async (req, res, target) => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const ok = (value: unknown): void => writeJson(res, 200, JSON.stringify(value), { 'x-request-id': requestId });
     const fail = (error: ApiError): void =>
-      writeJson(res, error.status, errorBody(error, requestId, clock.now()), { ...error.headers, 'x-request-id': requestId });
+      writeJson(res, error.status, errorBody(error, requestId, clock.now()), {
+        ...error.headers,
+        'x-request-id': requestId,
+      });
 
     const read = await readBody(req, bodyLimitBytes);
     if (read.kind === 'aborted') return;
-    if (read.kind === 'too-large') return fail(apiError('PAYLOAD_TOO_LARGE', `The request body exceeds ${bodyLimitBytes} bytes.`, { connection: 'close' }));
+    if (read.kind === 'too-large')
+      return fail(
+        apiError('PAYLOAD_TOO_LARGE', `The request body exceeds ${bodyLimitBytes} bytes.`, { connection: 'close' }),
+      );
     const allowed = ROUTES[target.path];
     if (!allowed) return fail(apiError('NOT_FOUND', 'No such referee route.'));
     const method = req.method ?? '';
-    if (!allowed.includes(method)) return fail(apiError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed here.`, { allow: allowed.join(', ') }));
+    if (!allowed.includes(method))
+      return fail(
+        apiError('METHOD_NOT_ALLOWED', `Method ${method} is not allowed here.`, { allow: allowed.join(', ') }),
+      );
 
     try {
       switch (`${method} ${target.path}`) {
         case `GET ${REFEREE_BASE_PATH}/stats`: {
           const phase = target.query.get('phaseMs');
-          if (phase !== null && !/^[0-9]{1,3}$/.test(phase)) return fail(apiError('VALIDATION_ERROR', 'phaseMs: must be a whole number from 0 to 999'));
+          if (phase !== null && !/^[0-9]{1,3}$/.test(phase))
+            return fail(apiError('VALIDATION_ERROR', 'phaseMs: must be a whole number from 0 to 999'));
           return ok(referee.stats(phase === null ? {} : { phaseMs: Number(phase) }));
         }
         case `POST ${REFEREE_BASE_PATH}/reset`:
@@ -55,7 +73,8 @@ export function createRefereeHandler(deps: { referee: SandboxReferee; clock: Clo
         case `GET ${REFEREE_BASE_PATH}/faults`:
           return ok(referee.faults());
         default: {
-          if (!isJsonContentType(req.headers['content-type'])) return fail(apiError('BAD_REQUEST', 'Content-Type must be application/json.'));
+          if (!isJsonContentType(req.headers['content-type']))
+            return fail(apiError('BAD_REQUEST', 'Content-Type must be application/json.'));
           const body = parseJsonObject(read.bytes);
           if (!body.ok) return fail(apiError('MALFORMED_JSON', `Malformed JSON: ${body.message}.`));
           return ok(referee.setFaults(body.value));

@@ -177,7 +177,14 @@ export class Referee {
   private record(key: AuthenticatedKey): KeyRecord {
     let record = this.keys.get(key.label);
     if (!record) {
-      record = { team: key.team, role: key.role, admittedMs: { read: [], write: [] }, rejected: { read: 0, write: 0 }, creates: new Map(), lastRequest: null };
+      record = {
+        team: key.team,
+        role: key.role,
+        admittedMs: { read: [], write: [] },
+        rejected: { read: 0, write: 0 },
+        creates: new Map(),
+        lastRequest: null,
+      };
       this.keys.set(key.label, record);
     }
     return record;

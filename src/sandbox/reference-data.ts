@@ -43,8 +43,20 @@ export const SPECIFICATIONS: readonly Specification[] = Object.freeze(
     { id: '43977a8d-8b67-411e-bcc8-5e94397985cc', specification: 'S-1C-2G', vcpus: 1, memoryMb: 2048, storageGb: 40 },
     { id: 'dc6839dc-0e9e-4fae-a987-6b0f27243590', specification: 'S-2C-4G', vcpus: 2, memoryMb: 4096, storageGb: 80 },
     { id: '97fefe77-2cbb-4858-8bd1-e827190d46f9', specification: 'S-4C-8G', vcpus: 4, memoryMb: 8192, storageGb: 160 },
-    { id: '63f2e00d-a713-4683-ad3c-c89e8c2b6ac5', specification: 'S-8C-16G', vcpus: 8, memoryMb: 16384, storageGb: 320 },
-    { id: '46608b81-5c0f-4ba0-85ca-1884583dd546', specification: 'S-16C-32G', vcpus: 16, memoryMb: 32768, storageGb: 640 },
+    {
+      id: '63f2e00d-a713-4683-ad3c-c89e8c2b6ac5',
+      specification: 'S-8C-16G',
+      vcpus: 8,
+      memoryMb: 16384,
+      storageGb: 320,
+    },
+    {
+      id: '46608b81-5c0f-4ba0-85ca-1884583dd546',
+      specification: 'S-16C-32G',
+      vcpus: 16,
+      memoryMb: 32768,
+      storageGb: 640,
+    },
   ].map((spec) => Object.freeze(spec)),
 );
 

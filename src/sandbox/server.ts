@@ -29,7 +29,8 @@ export interface RunningSandbox {
 
 export async function startSandbox(options: StartSandboxOptions = {}): Promise<RunningSandbox> {
   const { port = 0, host = '127.0.0.1', ...sandboxOptions } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SandboxOptionsError(['port: must be a whole number from 0 to 65535']);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new SandboxOptionsError(['port: must be a whole number from 0 to 65535']);
   const { app, referee, settings, dispose } = createSandboxApp(sandboxOptions);
   const server = http.createServer(app);
   server.on('clientError', answerClientError);
@@ -72,5 +73,7 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
     requestId: requestIdFrom(undefined),
     timestamp: envelopeTimestamp(new Date()),
   });
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -24,7 +24,12 @@ const RENAMED_FIELDS: Record<string, string> = {
 };
 
 const createSchema = z.strictObject({
-  hostName: z.string().regex(HOST_NAME, 'must be 1-63 characters of letters, digits, "-" and ".", starting and ending with a letter or digit'),
+  hostName: z
+    .string()
+    .regex(
+      HOST_NAME,
+      'must be 1-63 characters of letters, digits, "-" and ".", starting and ending with a letter or digit',
+    ),
   image: z.string(),
   region: z.string(),
   specification: z.string(),
@@ -50,9 +55,12 @@ export function checkCreateBody(body: Record<string, unknown>): Checked<CreateRe
   if (!parsed.success) return { ok: false, message: describeIssues(parsed.error.issues) };
   const value = parsed.data;
   const problems: string[] = [];
-  if (!findImage(value.image)) problems.push(`image: unknown image "${value.image}" (known: ${IMAGES.map((i) => i.image).join(', ')})`);
-  if (!findRegion(value.region)) problems.push(`region: unknown region "${value.region}" (known: ${REGIONS.map((r) => r.region).join(', ')})`);
-  if (!findSpecification(value.specification)) problems.push(`specification: ${unknownSpecification(value.specification)}`);
+  if (!findImage(value.image))
+    problems.push(`image: unknown image "${value.image}" (known: ${IMAGES.map((i) => i.image).join(', ')})`);
+  if (!findRegion(value.region))
+    problems.push(`region: unknown region "${value.region}" (known: ${REGIONS.map((r) => r.region).join(', ')})`);
+  if (!findSpecification(value.specification))
+    problems.push(`specification: ${unknownSpecification(value.specification)}`);
   if (problems.length > 0) return { ok: false, message: problems.join('; ') };
   return { ok: true, value: { ...value, tags: value.tags ?? [], withPublicIp: value.withPublicIp ?? false } };
 }
@@ -74,7 +82,9 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues
     .map((issue) => {
       if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => `${key}: unknown field${RENAMED_FIELDS[key] ? `, use ${RENAMED_FIELDS[key]}` : ''}`).join('; ');
+        return issue.keys
+          .map((key) => `${key}: unknown field${RENAMED_FIELDS[key] ? `, use ${RENAMED_FIELDS[key]}` : ''}`)
+          .join('; ');
       }
       const where = issue.path.length > 0 ? issue.path.join('.') : 'body';
       return `${where}: ${issue.message}`;
@@ -134,7 +144,8 @@ export function parseJsonObject(bytes: Uint8Array): Checked<Record<string, unkno
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, message: 'the request body must be a JSON object' };
   }
-  if (depthExceeds(value, MAX_JSON_DEPTH)) return { ok: false, message: `the request body nests deeper than ${MAX_JSON_DEPTH} levels` };
+  if (depthExceeds(value, MAX_JSON_DEPTH))
+    return { ok: false, message: `the request body nests deeper than ${MAX_JSON_DEPTH} levels` };
   return { ok: true, value: value as Record<string, unknown> };
 }
 

@@ -281,7 +281,12 @@ export interface UpstreamRefusal {
  * second refusal in the same provider window means the window is full, not one over: nothing more
  * fits before the reset the provider announced, so the schedule waits for it.
  */
-export function applyRefusal(state: CalendarState, nowMs: number, intervalMs: number, refusal: UpstreamRefusal): number {
+export function applyRefusal(
+  state: CalendarState,
+  nowMs: number,
+  intervalMs: number,
+  refusal: UpstreamRefusal,
+): number {
   const windowFull = refusal.resetKey !== '' && state.refusalResetKey === refusal.resetKey && refusal.resetDelayMs > 0;
   state.refusalResetKey = refusal.resetKey;
   if (windowFull) return pauseUntil(state, nowMs, nowMs + refusal.resetDelayMs);
@@ -301,7 +306,12 @@ export interface UpstreamCounts {
  * counts differently): the schedule gives up that many slots, as a pause of deficit × interval.
  * Returns the shift applied.
  */
-export function applyUpstreamCounts(state: CalendarState, nowMs: number, counts: UpstreamCounts, tolerance: number): number {
+export function applyUpstreamCounts(
+  state: CalendarState,
+  nowMs: number,
+  counts: UpstreamCounts,
+  tolerance: number,
+): number {
   if (state.intervalMs === undefined || counts.resetKey === '') return 0;
   const ours = state.entries.filter((at) => at > nowMs - FEEDBACK_WINDOW_MS && at <= nowMs).length;
   const deficit = counts.limit - ours - counts.remaining - tolerance;

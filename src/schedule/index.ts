@@ -10,7 +10,13 @@ export {
   type Timers,
 } from './rate-schedule';
 export { parseRateLimitHeaders, parseResetMs, parseRetryAfterMs, type HeaderBag } from './rate-headers';
-export { createProtectiveLimits, type ProtectiveLimits, type ProtectiveLimitsOptions, type ProtectiveDecision, type BadTokenPolicy } from './protective-limits';
+export {
+  createProtectiveLimits,
+  type ProtectiveLimits,
+  type ProtectiveLimitsOptions,
+  type ProtectiveDecision,
+  type BadTokenPolicy,
+} from './protective-limits';
 export { intervalMs, fallbackRatePerSecond, scheduleFor } from './intervals';
 export { scheduleKeys, encodeKeyPart, shiftChannel, type ScheduleKeys } from './keys';
 export type {

@@ -3,13 +3,17 @@ import type { AccountRateLimits, ScheduleClass } from './types';
 
 /** Milliseconds between two slots: 1000 / (rate × safety). 30/s at 0.95 → 35.09 ms. */
 export function intervalMs(ratePerSecond: number, safety: number): number {
-  if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) throw new RangeError(`rate must be > 0, got ${ratePerSecond}`);
+  if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond))
+    throw new RangeError(`rate must be > 0, got ${ratePerSecond}`);
   if (!(safety > 0 && safety <= 1)) throw new RangeError(`safety must be in (0, 1], got ${safety}`);
   return 1000 / (ratePerSecond * safety);
 }
 
 /** Which schedule a request uses, and the provider's rate for it. */
-export function scheduleFor(limits: AccountRateLimits, operationClass: OperationClass): { scheduleClass: ScheduleClass; ratePerSecond: number } {
+export function scheduleFor(
+  limits: AccountRateLimits,
+  operationClass: OperationClass,
+): { scheduleClass: ScheduleClass; ratePerSecond: number } {
   if ('all' in limits) return { scheduleClass: 'all', ratePerSecond: limits.all };
   return { scheduleClass: operationClass, ratePerSecond: limits[operationClass] };
 }
@@ -50,7 +54,8 @@ const MIN_SEND_TOLERANCE_MS = 2;
  * coordination; the nominal rate is used and the docs say so.
  */
 export function fallbackRatePerSecond(limitPerSecond: number, safety: number, expectedReplicas: number): number {
-  if (!(expectedReplicas >= 1) || !Number.isInteger(expectedReplicas)) throw new RangeError(`expectedReplicas must be an integer ≥ 1, got ${expectedReplicas}`);
+  if (!(expectedReplicas >= 1) || !Number.isInteger(expectedReplicas))
+    throw new RangeError(`expectedReplicas must be an integer ≥ 1, got ${expectedReplicas}`);
   const nominal = (limitPerSecond * safety) / expectedReplicas;
   const perReplica = Math.floor(limitPerSecond / expectedReplicas);
   if (perReplica < 1) return nominal;

@@ -100,7 +100,10 @@ export class MemoryScheduleStore implements ScheduleStore {
     if (entry !== undefined && entry.expiresAtMs <= now) entry = undefined;
     if (entry === undefined) {
       this.epochs += 1;
-      entry = { state: newCalendarState(`${this.options.epochPrefix}-${this.epochs}`), expiresAtMs: now + this.options.idleTtlMs };
+      entry = {
+        state: newCalendarState(`${this.options.epochPrefix}-${this.epochs}`),
+        expiresAtMs: now + this.options.idleTtlMs,
+      };
       this.states.set(keys.id, entry);
     }
     return entry;

@@ -11,7 +11,8 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RedisConnection } from '../redis';
 
-export type ProtectiveDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs: number };
+export type ProtectiveDecision =
+  { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs: number };
 
 export interface BadTokenPolicy {
   /** This many bad tokens from one source within `windowSec`… */
@@ -48,9 +49,15 @@ export function createProtectiveLimits(options: ProtectiveLimitsOptions): Protec
     const base = { keyPrefix: `${prefix}:${name}`, points, duration: durationSec };
     const memory = new RateLimiterMemory(base);
     if (options.redis === undefined) return memory;
-    return new RateLimiterRedis({ ...base, storeClient: options.redis.connection.libraryClient(), rejectIfRedisNotReady: true, insuranceLimiter: memory });
+    return new RateLimiterRedis({
+      ...base,
+      storeClient: options.redis.connection.libraryClient(),
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: memory,
+    });
   };
-  const quota = options.callerRequestsPerMinute === undefined ? undefined : make('caller', options.callerRequestsPerMinute, 60);
+  const quota =
+    options.callerRequestsPerMinute === undefined ? undefined : make('caller', options.callerRequestsPerMinute, 60);
   const policy = options.badTokens;
   const failures = policy === undefined ? undefined : make('badtoken', policy.maxFailures, policy.windowSec);
 
@@ -58,7 +65,10 @@ export function createProtectiveLimits(options: ProtectiveLimitsOptions): Protec
     options.onError?.(error);
     return ALLOWED;
   };
-  const denied = (res: RateLimiterRes): ProtectiveDecision => ({ allowed: false, retryAfterMs: Math.max(1, Math.ceil(res.msBeforeNext)) });
+  const denied = (res: RateLimiterRes): ProtectiveDecision => ({
+    allowed: false,
+    retryAfterMs: Math.max(1, Math.ceil(res.msBeforeNext)),
+  });
 
   return {
     async consumeCaller(callerId) {

@@ -6,7 +6,8 @@
  *
  * `reset` is a Unix timestamp in seconds (a value below 10^9 cannot be one and is read as seconds
  * from now, as some providers send). `Retry-After` is delta-seconds or an HTTP-date. When any
- * per-second header is present that family is read as a whole: it is the tighter limit. Garbage is ignored, never thrown.
+ * per-second header is present that family is read as a whole: it is the tighter limit. Garbage is ignored, never
+ * thrown.
  *
  * `pauseUntilMs` is set when the headers say no request may be sent before a time: a `Retry-After`,
  * or `remaining: 0` with a reset. The later of the two wins.
@@ -64,7 +65,9 @@ export function parseRetryAfterMs(value: string | undefined, nowMs: number): num
 
 export function parseRateLimitHeaders(headers: HeaderBag, nowMs: number): RateLimitReport {
   // One family as a whole, so limit and remaining never come from different windows.
-  const perSecond = ['limit', 'remaining', 'reset'].some((n) => header(headers, `x-ratelimit-${n}-second`) !== undefined);
+  const perSecond = ['limit', 'remaining', 'reset'].some(
+    (n) => header(headers, `x-ratelimit-${n}-second`) !== undefined,
+  );
   const pick = (base: string): string | undefined => header(headers, perSecond ? `${base}-second` : base);
   const report: RateLimitReport = {};
   const limit = nonNegativeInteger(pick('x-ratelimit-limit'));
@@ -74,7 +77,9 @@ export function parseRateLimitHeaders(headers: HeaderBag, nowMs: number): RateLi
   if (limit !== undefined) report.limit = limit;
   if (remaining !== undefined) report.remaining = remaining;
   if (resetAtMs !== undefined) report.resetAtMs = resetAtMs;
-  const pauses = [retryAtMs, remaining === 0 ? resetAtMs : undefined].filter((v): v is number => v !== undefined && v > nowMs);
+  const pauses = [retryAtMs, remaining === 0 ? resetAtMs : undefined].filter(
+    (v): v is number => v !== undefined && v > nowMs,
+  );
   if (pauses.length > 0) report.pauseUntilMs = Math.max(...pauses);
   return report;
 }

@@ -64,7 +64,8 @@ export interface FairnessOptions {
 export interface FallbackOptions {
   /** Longest wait granted by a local fallback schedule, so its queue is short when Redis returns. Default 500. */
   maxWaitMs: number;
-  /** On return to the shared schedule, no new shared slot before now + this (covers replicas that return later). Default 1000. */
+  /** On return to the shared schedule, no new shared slot before now + this (covers replicas that return later).
+   * Default 1000. */
   transitionGuardMs: number;
   /** How often a replica in fallback re-tries Redis when the connection looks up. Default 500. */
   probeIntervalMs: number;
@@ -75,7 +76,8 @@ export interface RateScheduleOptions {
   redis?: RedisScheduleOptions | { connection: RedisConnection; keyPrefix?: string };
   /** The provider's limits of an account; undefined for an unknown account (a programming error: reserve throws). */
   limits: (accountId: string) => AccountRateLimits | undefined;
-  /** Fraction of the provider limit the schedule uses, in (0, 1]; covers dispatch jitter. An account's `safety` overrides it. */
+  /** Fraction of the provider limit the schedule uses, in (0, 1]; covers dispatch jitter. An account's `safety`
+   * overrides it. */
   safety: number;
   /** Replicas sharing the schedule; each falls back to rate ÷ this. Use the maximum (HPA max). */
   expectedReplicas: number;
@@ -101,7 +103,10 @@ export interface RateScheduleOptions {
 export interface ScheduleStats {
   mode: ScheduleMode;
   /** Redis commands sent by this schedule (probes and seeds included); 0 in memory mode. */
-  redisCommands: Record<ScheduleCommandKind | 'probe' | 'calibrate' | 'total' | 'eval' | 'evalsha' | 'noscriptRetries', number>;
+  redisCommands: Record<
+    ScheduleCommandKind | 'probe' | 'calibrate' | 'total' | 'eval' | 'evalsha' | 'noscriptRetries',
+    number
+  >;
   /** Reservations answered from what this replica already knew (a shared pause past the deadline): no round trip. */
   answeredLocally: number;
   granted: Record<ScheduleMode, number>;
@@ -123,7 +128,12 @@ export interface RateSchedule {
   /** Shared pause (e.g. after an upstream 429) until `untilMs` on this process's clock. */
   pause(accountId: string, operationClass: OperationClass, untilMs: number): Promise<void>;
   /** Feeds an upstream response's headers back: a 429 pauses; remaining below expectation slows the schedule. */
-  observe(accountId: string, operationClass: OperationClass, report: RateLimitReport, options?: { status?: number }): Promise<void>;
+  observe(
+    accountId: string,
+    operationClass: OperationClass,
+    report: RateLimitReport,
+    options?: { status?: number },
+  ): Promise<void>;
   state(): ScheduleState;
   stats(): ScheduleStats;
   close(): Promise<void>;
@@ -149,7 +159,12 @@ interface Runtime {
   waiters: Set<() => void>;
 }
 
-const DEFAULT_FAIRNESS: FairnessOptions = { activeWindowMs: 5000, forgetCallerMs: 300_000, idleLookaheadSlots: 2, maxReservedShareTotal: 0.5 };
+const DEFAULT_FAIRNESS: FairnessOptions = {
+  activeWindowMs: 5000,
+  forgetCallerMs: 300_000,
+  idleLookaheadSlots: 2,
+  maxReservedShareTotal: 0.5,
+};
 const DEFAULT_FALLBACK: FallbackOptions = { maxWaitMs: 500, transitionGuardMs: 1000, probeIntervalMs: 500 };
 /**
  * After a return to the shared schedule, remaining-count feedback waits one provider window (1 s)
@@ -214,10 +229,14 @@ class RateScheduleImpl implements RateSchedule {
   };
 
   constructor(private readonly options: RateScheduleOptions) {
-    if (!(options.safety > 0 && options.safety <= 1)) throw new RangeError(`safety must be in (0, 1], got ${options.safety}`);
+    if (!(options.safety > 0 && options.safety <= 1))
+      throw new RangeError(`safety must be in (0, 1], got ${options.safety}`);
     fallbackRatePerSecond(1, options.safety, options.expectedReplicas); // validates expectedReplicas
     this.now = options.now ?? Date.now;
-    this.timers = options.timers ?? { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+    this.timers = options.timers ?? {
+      setTimeout: (cb, ms) => setTimeout(cb, ms),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    };
     this.fairness = { ...DEFAULT_FAIRNESS, ...options.fairness };
     this.fallbackOptions = { ...DEFAULT_FALLBACK, ...options.fallback };
     this.maxQueued = options.maxQueuedPerCaller ?? 32;
@@ -239,7 +258,11 @@ class RateScheduleImpl implements RateSchedule {
       this.connection = createRedisConnection(options.redis);
       this.ownsConnection = true;
     }
-    this.shared = new RedisScheduleStore({ connection: this.connection, keyPrefix: this.keyPrefix, idleTtlMs: this.idleTtlMs });
+    this.shared = new RedisScheduleStore({
+      connection: this.connection,
+      keyPrefix: this.keyPrefix,
+      idleTtlMs: this.idleTtlMs,
+    });
     const connection = this.connection;
     connection.onStatusChange((status) => {
       if (status === 'down') {
@@ -248,11 +271,19 @@ class RateScheduleImpl implements RateSchedule {
         this.storeClock.reset();
       } else void this.recover();
     });
-    connection.subscribe(shiftChannel(this.keyPrefix), (message) => this.onShiftMessage(message)).catch((error: unknown) => {
-      this.options.logger?.warn({ err: describe(error) }, 'rate schedule: pause announcements unavailable; replicas learn pauses from replies');
-    });
+    connection
+      .subscribe(shiftChannel(this.keyPrefix), (message) => this.onShiftMessage(message))
+      .catch((error: unknown) => {
+        this.options.logger?.warn(
+          { err: describe(error) },
+          'rate schedule: pause announcements unavailable; replicas learn pauses from replies',
+        );
+      });
     this.reason = 'connecting';
-    this.initial = this.awaitFirstConnection(connection, ('connectTimeoutMs' in options.redis ? options.redis.connectTimeoutMs : undefined) ?? 1000);
+    this.initial = this.awaitFirstConnection(
+      connection,
+      ('connectTimeoutMs' in options.redis ? options.redis.connectTimeoutMs : undefined) ?? 1000,
+    );
   }
 
   // ---- public API -------------------------------------------------------------------------
@@ -268,7 +299,11 @@ class RateScheduleImpl implements RateSchedule {
       const known = this.knownPause(rt, request, startedAt);
       if (known !== undefined) return known;
       try {
-        const reply = await this.shared!.reserve(rt.keys, this.input(rt, request, 'shared', startedAt), this.takePendingReport(rt, startedAt));
+        const reply = await this.shared!.reserve(
+          rt.keys,
+          this.input(rt, request, 'shared', startedAt),
+          this.takePendingReport(rt, startedAt),
+        );
         const replyAt = this.now();
         this.storeClock.observe(startedAt, replyAt, reply.storeNowMs);
         this.learnShared(rt, reply, replyAt);
@@ -287,7 +322,8 @@ class RateScheduleImpl implements RateSchedule {
       if (options.signal?.aborted || this.closed) return { kind: 'aborted' };
       const shiftMs = rt === undefined ? 0 : extraShift(rt, reservation.ticket);
       const target = reservation.slotAtMs + shiftMs;
-      if (target > reservation.deadlineAtMs + 1e-6) return { kind: 'expired', retryAfterMs: Math.max(1, Math.ceil(target - reservation.deadlineAtMs)) };
+      if (target > reservation.deadlineAtMs + 1e-6)
+        return { kind: 'expired', retryAfterMs: Math.max(1, Math.ceil(target - reservation.deadlineAtMs)) };
       const now = this.now();
       if (now >= target) {
         const lateMs = now - target;
@@ -310,11 +346,19 @@ class RateScheduleImpl implements RateSchedule {
     const rt = this.runtime(accountId, operationClass);
     const delayMs = untilMs - this.now();
     if (!(delayMs > 0)) return;
-    this.options.logger?.info({ schedule: rt.keys.id, delayMs: Math.round(delayMs) }, 'rate schedule: paused by upstream');
+    this.options.logger?.info(
+      { schedule: rt.keys.id, delayMs: Math.round(delayMs) },
+      'rate schedule: paused by upstream',
+    );
     await this.shift(rt, (store) => store.pause(rt.keys, delayMs));
   }
 
-  async observe(accountId: string, operationClass: OperationClass, report: RateLimitReport, options: { status?: number } = {}): Promise<void> {
+  async observe(
+    accountId: string,
+    operationClass: OperationClass,
+    report: RateLimitReport,
+    options: { status?: number } = {},
+  ): Promise<void> {
     if (options.status === 429) {
       await this.onUpstreamRefusal(accountId, operationClass, report);
       return;
@@ -323,7 +367,12 @@ class RateScheduleImpl implements RateSchedule {
     // Back on the shared schedule less than a provider window ago: its calendar lacks the slots the
     // upstream counted meanwhile (granted by the local fallback, or lost with a restarted Redis), so
     // the count would read them as a stranger's and pause on top of the transition guard.
-    if (this.mode === 'shared' && this.counters.modeChanges > 0 && this.now() - this.sinceMs < PROVIDER_WINDOW_MS + this.fallbackOptions.maxWaitMs) return;
+    if (
+      this.mode === 'shared' &&
+      this.counters.modeChanges > 0 &&
+      this.now() - this.sinceMs < PROVIDER_WINDOW_MS + this.fallbackOptions.maxWaitMs
+    )
+      return;
     const rt = this.runtime(accountId, operationClass);
     const counts = { remaining: report.remaining, limit: report.limit, resetKey: String(report.resetAtMs) };
     const tolerance = this.options.feedbackTolerance ?? 2;
@@ -342,7 +391,9 @@ class RateScheduleImpl implements RateSchedule {
   }
 
   state(): ScheduleState {
-    return this.reason === undefined ? { mode: this.mode, sinceMs: this.sinceMs } : { mode: this.mode, sinceMs: this.sinceMs, reason: this.reason };
+    return this.reason === undefined
+      ? { mode: this.mode, sinceMs: this.sinceMs }
+      : { mode: this.mode, sinceMs: this.sinceMs, reason: this.reason };
   }
 
   stats(): ScheduleStats {
@@ -351,7 +402,15 @@ class RateScheduleImpl implements RateSchedule {
     const c = this.counters;
     return {
       mode: this.mode,
-      redisCommands: { ...byKind, probe: this.probes, calibrate: this.calibrations, total: conn.total, eval: conn.eval, evalsha: conn.evalsha, noscriptRetries: conn.noscriptRetries },
+      redisCommands: {
+        ...byKind,
+        probe: this.probes,
+        calibrate: this.calibrations,
+        total: conn.total,
+        eval: conn.eval,
+        evalsha: conn.evalsha,
+        noscriptRetries: conn.noscriptRetries,
+      },
       answeredLocally: this.answeredLocally,
       granted: { ...c.granted },
       rejected: { ...c.rejected },
@@ -382,7 +441,8 @@ class RateScheduleImpl implements RateSchedule {
       lookaheadMs: this.fairness.idleLookaheadSlots * iv,
       maxReservedShareTotal: this.fairness.maxReservedShareTotal,
     };
-    const maxWaitMs = this.mode === 'fallback' ? Math.min(request.maxWaitMs, this.fallbackOptions.maxWaitMs) : request.maxWaitMs;
+    const maxWaitMs =
+      this.mode === 'fallback' ? Math.min(request.maxWaitMs, this.fallbackOptions.maxWaitMs) : request.maxWaitMs;
     const input: CalendarReserveInput = {
       intervalMs: iv,
       callerId: request.callerId,
@@ -407,22 +467,40 @@ class RateScheduleImpl implements RateSchedule {
     return this.finish(rt, request, reply, mode, this.now(), 'local', rt.local.epoch);
   }
 
-  private finish(rt: Runtime, request: ReserveRequest, reply: CalendarReply, mode: ScheduleMode, replyAt: number, source: 'shared' | 'local', epoch: string): Reservation {
+  private finish(
+    rt: Runtime,
+    request: ReserveRequest,
+    reply: CalendarReply,
+    mode: ScheduleMode,
+    replyAt: number,
+    source: 'shared' | 'local',
+    epoch: string,
+  ): Reservation {
     if (reply.kind === 'rejected') {
       this.counters.rejected[reply.reason] += 1;
-      return { kind: 'rejected', reason: reply.reason, retryAfterMs: Math.max(1, Math.ceil(reply.retryAfterMs)), mode, scheduleClass: rt.scheduleClass };
+      return {
+        kind: 'rejected',
+        reason: reply.reason,
+        retryAfterMs: Math.max(1, Math.ceil(reply.retryAfterMs)),
+        mode,
+        scheduleClass: rt.scheduleClass,
+      };
     }
     this.counters.granted[mode] += 1;
     if (reply.idleCapacity) this.counters.idleCapacityGrants += 1;
     // The slot on our clock, never early: at its latest possible local instant (the clock estimate's
     // uncertainty, half the best round trip, is a fraction of a millisecond near Redis). A slot
     // already past when a slow reply is read is late from the start, and taken again.
-    const { slotMs, uncertaintyMs } = source === 'shared' ? this.sharedToLocal(reply.storeNowMs + reply.waitMs, reply, replyAt) : { slotMs: replyAt + reply.waitMs, uncertaintyMs: 0 };
+    const { slotMs, uncertaintyMs } =
+      source === 'shared'
+        ? this.sharedToLocal(reply.storeNowMs + reply.waitMs, reply, replyAt)
+        : { slotMs: replyAt + reply.waitMs, uncertaintyMs: 0 };
     const slotAtMs = slotMs + uncertaintyMs;
     const latestSendAtMs = slotAtMs + rt.sendToleranceMs;
     if (rt.ownTailAtMs === undefined || slotAtMs > rt.ownTailAtMs) rt.ownTailAtMs = slotAtMs;
     const ticket: SlotTicket = { scheduleKey: rt.keys.id, source, epoch, shiftTotalMs: reply.shiftTotalMs };
-    const maxWaitMs = mode === 'fallback' ? Math.min(request.maxWaitMs, this.fallbackOptions.maxWaitMs) : request.maxWaitMs;
+    const maxWaitMs =
+      mode === 'fallback' ? Math.min(request.maxWaitMs, this.fallbackOptions.maxWaitMs) : request.maxWaitMs;
     return {
       kind: 'granted',
       waitMs: reply.waitMs,
@@ -448,11 +526,21 @@ class RateScheduleImpl implements RateSchedule {
     if (floorAtMs === undefined || floorAtMs - uncertaintyMs <= deadlineAtMs) return undefined;
     this.answeredLocally += 1;
     this.counters.rejected.paused += 1;
-    return { kind: 'rejected', reason: 'paused', retryAfterMs: Math.max(1, Math.ceil(floorAtMs - deadlineAtMs)), mode: 'shared', scheduleClass: rt.scheduleClass };
+    return {
+      kind: 'rejected',
+      reason: 'paused',
+      retryAfterMs: Math.max(1, Math.ceil(floorAtMs - deadlineAtMs)),
+      mode: 'shared',
+      scheduleClass: rt.scheduleClass,
+    };
   }
 
   /** A time on Redis's clock, from a reply that arrived at `replyAtMs`, on this process's clock. */
-  private sharedToLocal(storeMs: number, reply: ScheduleInfo, replyAtMs: number): { slotMs: number; uncertaintyMs: number } {
+  private sharedToLocal(
+    storeMs: number,
+    reply: ScheduleInfo,
+    replyAtMs: number,
+  ): { slotMs: number; uncertaintyMs: number } {
     const estimate = this.storeClock.estimate(replyAtMs);
     if (estimate === undefined) return { slotMs: replyAtMs + (storeMs - reply.storeNowMs), uncertaintyMs: 0 };
     return { slotMs: storeMs - estimate.offsetMs, uncertaintyMs: estimate.uncertaintyMs };
@@ -505,21 +593,36 @@ class RateScheduleImpl implements RateSchedule {
    * second; a second refusal in the same window waits for its reset (`applyRefusal`). What the
    * provider asks beyond its headers' one-second resolution is honoured as a pause.
    */
-  private async onUpstreamRefusal(accountId: string, operationClass: OperationClass, report: RateLimitReport): Promise<void> {
+  private async onUpstreamRefusal(
+    accountId: string,
+    operationClass: OperationClass,
+    report: RateLimitReport,
+  ): Promise<void> {
     const rt = this.runtime(accountId, operationClass);
     const askedUntilMs = report.pauseUntilMs ?? report.resetAtMs;
     const beyondResolutionMs = askedUntilMs === undefined ? 0 : askedUntilMs - this.now() - HEADER_RESOLUTION_MS;
     if (beyondResolutionMs > 0) {
-      this.options.logger?.info({ schedule: rt.keys.id, delayMs: Math.round(beyondResolutionMs) }, 'rate schedule: paused by upstream');
+      this.options.logger?.info(
+        { schedule: rt.keys.id, delayMs: Math.round(beyondResolutionMs) },
+        'rate schedule: paused by upstream',
+      );
       await this.shift(rt, (store) => store.pause(rt.keys, beyondResolutionMs + rt.intervalMs));
       return;
     }
-    const refusal = { resetKey: report.resetAtMs === undefined ? '' : String(report.resetAtMs), resetDelayMs: askedUntilMs === undefined ? 0 : askedUntilMs - this.now() };
+    const refusal = {
+      resetKey: report.resetAtMs === undefined ? '' : String(report.resetAtMs),
+      resetDelayMs: askedUntilMs === undefined ? 0 : askedUntilMs - this.now(),
+    };
     const shiftedMs = await this.shift(rt, (store) => store.refused(rt.keys, rt.intervalMs, refusal));
-    if (shiftedMs > rt.intervalMs + 1) this.options.logger?.info({ schedule: rt.keys.id, delayMs: Math.round(shiftedMs) }, 'rate schedule: paused by upstream until its window resets (a second refusal in one window)');
+    if (shiftedMs > rt.intervalMs + 1)
+      this.options.logger?.info(
+        { schedule: rt.keys.id, delayMs: Math.round(shiftedMs) },
+        'rate schedule: paused by upstream until its window resets (a second refusal in one window)',
+      );
   }
 
-  /** Applies a shift (pause, refusal) to the shared calendar, or to the local one when Redis fails; answers how far queued slots moved. */
+  /** Applies a shift (pause, refusal) to the shared calendar, or to the local one when Redis fails; answers how far
+   * queued slots moved. */
   private async shift(rt: Runtime, apply: (store: ScheduleStore) => Promise<ShiftReply>): Promise<number> {
     // Like a reservation: not before the first connection (a command sent then would fail and
     // declare a healthy Redis unreachable), nor during a return to the shared schedule.
@@ -632,7 +735,10 @@ class RateScheduleImpl implements RateSchedule {
     const reason = describe(error);
     if (this.mode !== 'fallback') {
       const log = /script|ERR|unexpected reply/i.test(reason) ? 'error' : 'warn';
-      this.options.logger?.[log]({ err: reason }, 'rate schedule: shared schedule failed; falling back to the local schedule');
+      this.options.logger?.[log](
+        { err: reason },
+        'rate schedule: shared schedule failed; falling back to the local schedule',
+      );
     }
     this.enterFallback(reason);
   }
@@ -646,7 +752,8 @@ class RateScheduleImpl implements RateSchedule {
     this.startProbe();
   }
 
-  /** Seeds this runtime's local calendar for the current fallback episode: after every slot the shared schedule may still hold. */
+  /** Seeds this runtime's local calendar for the current fallback episode: after every slot the shared schedule may
+   * still hold. */
   private prepareLocal(rt: Runtime): void {
     if (this.mode !== 'fallback' || rt.fallbackEpisode === this.episode) return;
     rt.fallbackEpisode = this.episode;
@@ -657,13 +764,16 @@ class RateScheduleImpl implements RateSchedule {
       const sinceReplyMs = Math.max(0, this.episodeStartedAtMs - (rt.shared.lastReplyAtMs ?? this.episodeStartedAtMs));
       floor = Math.max(floor, rt.shared.tailAtMs + sinceReplyMs + rt.fallbackIntervalMs);
     }
-    const fresh = rt.shared.lastReplyAtMs !== undefined && rt.shared.lastReplyAtMs >= this.episodeStartedAtMs - STALE_TAIL_MS;
-    if (!fresh && this.everShared) floor = Math.max(floor, this.episodeStartedAtMs + this.fallbackOptions.transitionGuardMs);
+    const fresh =
+      rt.shared.lastReplyAtMs !== undefined && rt.shared.lastReplyAtMs >= this.episodeStartedAtMs - STALE_TAIL_MS;
+    if (!fresh && this.everShared)
+      floor = Math.max(floor, this.episodeStartedAtMs + this.fallbackOptions.transitionGuardMs);
     this.learnLocal(rt, this.local.seedNow(rt.keys, floor - now, 0));
   }
 
   private recover(): Promise<void> {
-    if (this.closed || this.mode !== 'fallback' || this.shared === undefined || this.connection === undefined) return Promise.resolve();
+    if (this.closed || this.mode !== 'fallback' || this.shared === undefined || this.connection === undefined)
+      return Promise.resolve();
     if (this.recovering !== undefined) return this.recovering;
     const shared = this.shared;
     const connection = this.connection;
@@ -681,7 +791,11 @@ class RateScheduleImpl implements RateSchedule {
         if (local !== undefined) floors.push(local.floor);
         if (rt.ownTailAtMs !== undefined) floors.push(rt.ownTailAtMs + rt.intervalMs);
         const offset = Math.max(...floors) - now;
-        seeds.push(shared.seed(rt.keys, offset, this.fallbackOptions.transitionGuardMs).then((reply) => this.learnShared(rt, reply, this.now())));
+        seeds.push(
+          shared
+            .seed(rt.keys, offset, this.fallbackOptions.transitionGuardMs)
+            .then((reply) => this.learnShared(rt, reply, this.now())),
+        );
       }
       await Promise.all(seeds);
     };
@@ -750,7 +864,8 @@ class RateScheduleImpl implements RateSchedule {
 /** Redis `TIME`: [seconds, microseconds] as strings. */
 function redisTimeMs(reply: unknown): number {
   const [seconds, micros] = Array.isArray(reply) ? reply.map(Number) : [];
-  if (!Number.isFinite(seconds) || !Number.isFinite(micros)) throw new Error(`rate schedule: unexpected TIME reply ${JSON.stringify(reply)}`);
+  if (!Number.isFinite(seconds) || !Number.isFinite(micros))
+    throw new Error(`rate schedule: unexpected TIME reply ${JSON.stringify(reply)}`);
   return seconds! * 1000 + micros! / 1000;
 }
 
@@ -768,15 +883,19 @@ function unref(handle: unknown): void {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) return 'kind' in error ? `${String((error as { kind: unknown }).kind)}: ${error.message}` : error.message;
+  if (error instanceof Error)
+    return 'kind' in error ? `${String((error as { kind: unknown }).kind)}: ${error.message}` : error.message;
   return String(error);
 }
 
 function validate(request: ReserveRequest): void {
   if (request.callerId === '') throw new RangeError('reserve: callerId is empty');
-  if (!(request.weight > 0) || !Number.isFinite(request.weight)) throw new RangeError(`reserve: weight must be > 0, got ${request.weight}`);
-  if (!(request.maxWaitMs >= 0) || !Number.isFinite(request.maxWaitMs)) throw new RangeError(`reserve: maxWaitMs must be ≥ 0, got ${request.maxWaitMs}`);
+  if (!(request.weight > 0) || !Number.isFinite(request.weight))
+    throw new RangeError(`reserve: weight must be > 0, got ${request.weight}`);
+  if (!(request.maxWaitMs >= 0) || !Number.isFinite(request.maxWaitMs))
+    throw new RangeError(`reserve: maxWaitMs must be ≥ 0, got ${request.maxWaitMs}`);
   const share = request.reservedShare ?? 0;
   if (!(share >= 0 && share < 1)) throw new RangeError(`reserve: reservedShare must be in [0, 1), got ${share}`);
-  if (request.maxQueued !== undefined && !(request.maxQueued >= 1)) throw new RangeError(`reserve: maxQueued must be ≥ 1, got ${request.maxQueued}`);
+  if (request.maxQueued !== undefined && !(request.maxQueued >= 1))
+    throw new RangeError(`reserve: maxQueued must be ≥ 1, got ${request.maxQueued}`);
 }

@@ -29,18 +29,33 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 
   /** `report`, when given, is applied first in the same script call (see `RateSchedule.observe`). */
-  async reserve(keys: ScheduleKeys, input: CalendarReserveInput, report?: { counts: UpstreamCounts; tolerance: number }): Promise<CalendarReply> {
+  async reserve(
+    keys: ScheduleKeys,
+    input: CalendarReserveInput,
+    report?: { counts: UpstreamCounts; tolerance: number },
+  ): Promise<CalendarReply> {
     const f = input.fairness;
     const reply = await this.run('reserve', keys, [
-      input.intervalMs, input.callerId, input.weight, input.reservedShare, input.maxWaitMs, input.maxQueued,
-      f.activeWindowMs, f.forgetCallerMs, f.lookaheadMs, f.maxReservedShareTotal,
-      input.knownEpoch, input.hintOffsetMs ?? '', input.lossGuardMs,
+      input.intervalMs,
+      input.callerId,
+      input.weight,
+      input.reservedShare,
+      input.maxWaitMs,
+      input.maxQueued,
+      f.activeWindowMs,
+      f.forgetCallerMs,
+      f.lookaheadMs,
+      f.maxReservedShareTotal,
+      input.knownEpoch,
+      input.hintOffsetMs ?? '',
+      input.lossGuardMs,
       ...(report ? [report.counts.remaining, report.counts.limit, report.counts.resetKey, report.tolerance] : []),
     ]);
     const [kind, a, b, ...rest] = reply;
     const info = parseInfo(rest);
     if (kind === 'g') return { kind: 'granted', waitMs: num(a), idleCapacity: b === '1', ...info };
-    if (kind === 'r' && a !== undefined && REASONS.has(a)) return { kind: 'rejected', reason: a as RejectionReason, retryAfterMs: num(b), ...info };
+    if (kind === 'r' && a !== undefined && REASONS.has(a))
+      return { kind: 'rejected', reason: a as RejectionReason, retryAfterMs: num(b), ...info };
     throw new Error(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
   }
 
@@ -63,9 +78,18 @@ export class RedisScheduleStore implements ScheduleStore {
   private async run(op: ScheduleCommandKind, keys: ScheduleKeys, args: (string | number)[]): Promise<string[]> {
     const pinned = this.options.pinnedNow?.();
     this.sent[op] += 1;
-    const reply = await this.options.connection.runScript(SCHEDULE_SCRIPT, [keys.state, keys.calendar], [
-      op, pinned === undefined ? '' : String(pinned), this.options.idleTtlMs, shiftChannel(this.options.keyPrefix), keys.id, ...args,
-    ]);
+    const reply = await this.options.connection.runScript(
+      SCHEDULE_SCRIPT,
+      [keys.state, keys.calendar],
+      [
+        op,
+        pinned === undefined ? '' : String(pinned),
+        this.options.idleTtlMs,
+        shiftChannel(this.options.keyPrefix),
+        keys.id,
+        ...args,
+      ],
+    );
     if (!Array.isArray(reply) || !reply.every((v) => typeof v === 'string')) {
       throw new Error(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
     }
@@ -75,12 +99,19 @@ export class RedisScheduleStore implements ScheduleStore {
 
 function num(value: string | undefined): number {
   const n = Number(value);
-  if (value === undefined || !Number.isFinite(n)) throw new Error(`rate schedule script: not a number: ${String(value)}`);
+  if (value === undefined || !Number.isFinite(n))
+    throw new Error(`rate schedule script: not a number: ${String(value)}`);
   return n;
 }
 
 function parseInfo([tail, shift, epoch, floor, storeNow]: string[]): ScheduleInfo {
-  return { tailOffsetMs: num(tail), shiftTotalMs: num(shift), epoch: epoch ?? '', floorOffsetMs: num(floor), storeNowMs: num(storeNow) };
+  return {
+    tailOffsetMs: num(tail),
+    shiftTotalMs: num(shift),
+    epoch: epoch ?? '',
+    floorOffsetMs: num(floor),
+    storeNowMs: num(storeNow),
+  };
 }
 
 function parseShift(reply: string[]): ShiftReply {

@@ -28,7 +28,8 @@ export class StoreClock {
   observe(sentAtMs: number, replyAtMs: number, storeNowMs: number): void {
     const halfRoundTripMs = Math.max(0, replyAtMs - sentAtMs) / 2;
     const offsetMs = storeNowMs - (sentAtMs + halfRoundTripMs);
-    if (this.best === undefined || halfRoundTripMs <= this.agedUncertainty(replyAtMs)) this.best = { offsetMs, halfRoundTripMs, atMs: replyAtMs };
+    if (this.best === undefined || halfRoundTripMs <= this.agedUncertainty(replyAtMs))
+      this.best = { offsetMs, halfRoundTripMs, atMs: replyAtMs };
   }
 
   /** Undefined until the first sample. */

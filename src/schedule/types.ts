@@ -11,7 +11,8 @@ export type AccountRateLimits =
   | { readonly read: number; readonly write: number; readonly safety?: number }
   | { readonly all: number; readonly safety?: number };
 
-/** `shared`: the Redis schedule; `fallback`: Redis unreachable, local schedule at rate ÷ replicas; `memory`: no Redis configured. */
+/** `shared`: the Redis schedule; `fallback`: Redis unreachable, local schedule at rate ÷ replicas; `memory`: no Redis
+ * configured. */
 export type ScheduleMode = 'shared' | 'fallback' | 'memory';
 
 export type RejectionReason = 'deadline' | 'backlog' | 'paused';
@@ -37,7 +38,8 @@ export interface GrantedReservation {
   readonly waitMs: number;
   /** The slot on this process's clock (`now()`); the caller sends at or after it. */
   readonly slotAtMs: number;
-  /** The latest release that keeps the provider under its limit (the slot plus the send tolerance); `waitForSlot` answers `late` after it. */
+  /** The latest release that keeps the provider under its limit (the slot plus the send tolerance); `waitForSlot`
+   * answers `late` after it. */
   readonly latestSendAtMs: number;
   /** The request's deadline on this process's clock. */
   readonly deadlineAtMs: number;

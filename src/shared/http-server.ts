@@ -50,7 +50,9 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
   );
   server.on('clientError', answerClientError);
   // Without a listener Node closes a CONNECT (authority-form target) without a word.
-  server.on('connect', (_req: IncomingMessage, socket: Duplex) => answerOnSocket(socket, '400 Bad Request', 'The request target must be an absolute path.'));
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) =>
+    answerOnSocket(socket, '400 Bad Request', 'The request target must be an absolute path.'),
+  );
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -100,7 +102,12 @@ function hostProblem(req: IncomingMessage): string | undefined {
 
 function answerBadRequest(res: ServerResponse, message: string): void {
   const body = JSON.stringify(errorEnvelope('BAD_REQUEST', message, requestIdFrom(undefined)));
-  res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', connection: 'close' });
+  res.writeHead(400, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    connection: 'close',
+  });
   res.end(body);
 }
 

@@ -14,7 +14,14 @@ import { mintToken } from '../../src/gateway/auth';
 import { startGateway, type RunningGateway } from '../../src/gateway/compose';
 import { createLogger } from '../../src/gateway/observability/logger';
 import { parsePolicy, type Policy } from '../../src/gateway/policy';
-import { keyLabel, startSandbox, type ClassStats, type RunningSandbox, type StartSandboxOptions, type StatsClass } from '../../src/sandbox';
+import {
+  keyLabel,
+  startSandbox,
+  type ClassStats,
+  type RunningSandbox,
+  type StartSandboxOptions,
+  type StatsClass,
+} from '../../src/sandbox';
 import { AUDIENCE, HS_KID, ISSUER, OWNER_KEY } from './gateway-harness';
 import { startRedisServer, type RedisServer } from './redis-server';
 
@@ -122,7 +129,9 @@ function policyDocument(options: FleetOptions, accountId: string, upstreamBaseUr
   return {
     listen: { host: '127.0.0.1', port: 0, adminPort: 0 },
     upstream: { baseUrl: upstreamBaseUrl, timeoutMs: 5000, maxSockets: 64 },
-    accounts: { [accountId]: { apiKey: { env: 'KEY_MAIN' }, ...(options.accountQuotas ? { quotas: options.accountQuotas } : {}) } },
+    accounts: {
+      [accountId]: { apiKey: { env: 'KEY_MAIN' }, ...(options.accountQuotas ? { quotas: options.accountQuotas } : {}) },
+    },
     limits: { [accountId]: options.limits },
     auth: {
       issuer: ISSUER,
@@ -132,7 +141,9 @@ function policyDocument(options: FleetOptions, accountId: string, upstreamBaseUr
       keys: [{ kid: HS_KID, algorithms: ['HS256'], secret: { env: 'JWT_HS_SECRET' } }],
     },
     ...(options.protection ? { protection: options.protection } : {}),
-    callers: Object.fromEntries(Object.entries(callers).map(([name, caller]) => [name, { account: accountId, scopes: ['*'], ...caller }])),
+    callers: Object.fromEntries(
+      Object.entries(callers).map(([name, caller]) => [name, { account: accountId, scopes: ['*'], ...caller }]),
+    ),
   };
 }
 
@@ -140,22 +151,36 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   fleets += 1;
   const accountId = `fleet${fleets}-${randomBytes(3).toString('hex')}`;
   const hmacSecret = randomBytes(32).toString('hex');
-  const sandbox = await startSandbox({ port: 0, createDelayMs: 0, transitionDelayMs: 0, ...options.sandbox, keys: [OWNER_KEY] });
+  const sandbox = await startSandbox({
+    port: 0,
+    createDelayMs: 0,
+    transitionDelayMs: 0,
+    ...options.sandbox,
+    keys: [OWNER_KEY],
+  });
   const env: Record<string, string> = { KEY_MAIN: OWNER_KEY.key, JWT_HS_SECRET: hmacSecret };
   // JSON is YAML: the policy goes through the same parser as a deployed one.
-  const parsed = parsePolicy(JSON.stringify(policyDocument(options, accountId, sandbox.apiBaseUrl)), '/policy/fleet.yaml', {
-    readEnv: (name) => (Object.hasOwn(env, name) ? env[name] : undefined),
-    readFile: (file) => {
-      throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
+  const parsed = parsePolicy(
+    JSON.stringify(policyDocument(options, accountId, sandbox.apiBaseUrl)),
+    '/policy/fleet.yaml',
+    {
+      readEnv: (name) => (Object.hasOwn(env, name) ? env[name] : undefined),
+      readFile: (file) => {
+        throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
+      },
     },
-  });
+  );
   if (!parsed.ok) {
     await sandbox.close();
     throw new Error(`fleet policy is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
   }
   const policy = parsed.policy;
   const count = options.gateways ?? 3;
-  const schedule = { expectedReplicas: options.expectedReplicas ?? count, ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}), ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}) };
+  const schedule = {
+    expectedReplicas: options.expectedReplicas ?? count,
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+    ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}),
+  };
 
   const gateways: FleetGateway[] = [];
   const closeAll = async (): Promise<void> => {
@@ -165,13 +190,31 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   try {
     for (let index = 0; index < count; index += 1) {
       const logLines: string[] = [];
-      const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logLines.push(line) } });
-      const gateway = await startGateway({ policy, logger, host: '127.0.0.1', port: 0, adminPort: 0, drainMs: 2000, schedule });
-      gateways.push({ index, gateway, port: Number(new URL(gateway.url).port), adminPort: Number(new URL(gateway.adminUrl).port), logLines });
+      const logger = createLogger({
+        level: 'info',
+        destination: { write: (line: string) => void logLines.push(line) },
+      });
+      const gateway = await startGateway({
+        policy,
+        logger,
+        host: '127.0.0.1',
+        port: 0,
+        adminPort: 0,
+        drainMs: 2000,
+        schedule,
+      });
+      gateways.push({
+        index,
+        gateway,
+        port: Number(new URL(gateway.url).port),
+        adminPort: Number(new URL(gateway.adminUrl).port),
+        logLines,
+      });
     }
     // Until its Redis connection is up a gateway's schedule waits (`connecting`), but its protective
     // limits count in memory, per gateway (the insurance limiter): start measuring once all are up.
-    if (options.redisUrl) await waitUntil(() => gateways.every((g) => g.gateway.schedule.state().reason !== 'connecting'), 3000, 5);
+    if (options.redisUrl)
+      await waitUntil(() => gateways.every((g) => g.gateway.schedule.state().reason !== 'connecting'), 3000, 5);
   } catch (error) {
     await closeAll();
     throw error;
@@ -181,7 +224,16 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const token = (caller: string): string => {
     let t = tokens.get(caller);
     if (t === undefined) {
-      t = mintToken({ sub: caller, lifetimeSec: 600, signingKey: hmacSecret, alg: 'HS256', kid: HS_KID, issuer: ISSUER, audience: AUDIENCE, now: Date.now });
+      t = mintToken({
+        sub: caller,
+        lifetimeSec: 600,
+        signingKey: hmacSecret,
+        alg: 'HS256',
+        kid: HS_KID,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        now: Date.now,
+      });
       tokens.set(caller, t);
     }
     return t;
@@ -197,21 +249,24 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       if (o.authorization !== undefined) headers.authorization = o.authorization;
       else if (o.caller !== undefined) headers.authorization = `Bearer ${token(o.caller)}`;
       if (o.body !== undefined) headers['content-length'] = Buffer.byteLength(o.body);
-      const req = http.request({ host: '127.0.0.1', port: o.admin ? g.adminPort : g.port, method, path: target, headers, agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            // not JSON (metrics text)
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-        });
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port: o.admin ? g.adminPort : g.port, method, path: target, headers, agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let body: unknown = text;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              // not JSON (metrics text)
+            }
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+          });
+        },
+      );
       req.on('error', reject);
       req.end(o.body);
     });
@@ -239,7 +294,13 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       const text = String((await request(index, 'GET', '/metrics', { admin: true })).body);
       return sumMetric(text, name, labels);
     },
-    upstream: (cls) => sandbox.referee.stats().keys[label]?.classes[cls] ?? { admitted: 0, rejected: 0, maxAdmittedInFixedWindow: 0, maxAdmittedInSlidingWindow: 0 },
+    upstream: (cls) =>
+      sandbox.referee.stats().keys[label]?.classes[cls] ?? {
+        admitted: 0,
+        rejected: 0,
+        maxAdmittedInFixedWindow: 0,
+        maxAdmittedInSlidingWindow: 0,
+      },
     close() {
       closing ??= (async () => {
         await closeAll();
@@ -257,7 +318,8 @@ export function sumMetric(text: string, name: string, labels: Record<string, str
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
     const present = new Map<string, string>();
-    for (const pair of (match[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) present.set(pair[1]!, pair[2]!);
+    for (const pair of (match[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      present.set(pair[1]!, pair[2]!);
     if (Object.entries(labels).every(([k, v]) => present.get(k) === v)) sum += Number(match[4]);
   }
   return sum;
@@ -309,13 +371,24 @@ export async function drive(fleet: Fleet, loads: Load[], untilMs: number, backof
       const startMs = Date.now();
       const entry: Sent = { caller: load.caller, gateway: load.gateway, kind, status: 0, startMs, endMs: startMs };
       try {
-        const reply = await fleet.request(load.gateway, kind === 'read' ? 'GET' : 'POST', kind === 'read' ? READ_TARGET : WRITE_TARGET, { caller: load.caller, headers: load.headers });
+        const reply = await fleet.request(
+          load.gateway,
+          kind === 'read' ? 'GET' : 'POST',
+          kind === 'read' ? READ_TARGET : WRITE_TARGET,
+          { caller: load.caller, headers: load.headers },
+        );
         entry.status = reply.status;
         const wait = reply.headers['x-queue-wait-ms'];
         if (typeof wait === 'string') entry.queueWaitMs = Number(wait);
         const retryAfter = reply.headers['retry-after'];
         if (typeof retryAfter === 'string') entry.retryAfter = retryAfter;
-        if (reply.status >= 300 && typeof reply.body === 'object' && reply.body !== null && typeof reply.body.code === 'string') entry.code = reply.body.code;
+        if (
+          reply.status >= 300 &&
+          typeof reply.body === 'object' &&
+          reply.body !== null &&
+          typeof reply.body.code === 'string'
+        )
+          entry.code = reply.body.code;
       } catch (error) {
         entry.error = error instanceof Error ? error.message : String(error);
       }
@@ -344,7 +417,11 @@ export function watchEventLoop(): { stop(): number } {
   };
 }
 
-export async function waitUntil(condition: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 20): Promise<number> {
+export async function waitUntil(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  stepMs = 20,
+): Promise<number> {
   const started = Date.now();
   while (!(await condition())) {
     if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
@@ -359,7 +436,10 @@ export const sleepUntil = (atMs: number): Promise<void> => sleep(Math.max(0, atM
 export function statusCounts(sent: readonly Sent[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const s of sent) {
-    const key = s.error !== undefined ? 'error' : `${s.status}${s.status === 429 ? (forwarded(s) ? '-upstream' : '-gateway') : ''}`;
+    const key =
+      s.error !== undefined
+        ? 'error'
+        : `${s.status}${s.status === 429 ? (forwarded(s) ? '-upstream' : '-gateway') : ''}`;
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;

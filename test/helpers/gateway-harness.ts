@@ -6,7 +6,14 @@
  *
  * One harness per test file: starting it costs a key generation and two listens.
  */
-import { createHmac, createSecretKey, generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import {
+  createHmac,
+  createSecretKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign as cryptoSign,
+  type KeyObject,
+} from 'node:crypto';
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import { mintToken, type JwtAlgorithm } from '../../src/gateway/auth';
@@ -14,7 +21,15 @@ import { startGateway, type RunningGateway } from '../../src/gateway/compose';
 import { createLogger } from '../../src/gateway/observability/logger';
 import type { PipelineOptions } from '../../src/gateway/pipeline';
 import { parsePolicy, type Policy } from '../../src/gateway/policy';
-import { DEMO_KEYS, keyLabel, startSandbox, type RunningSandbox, type SandboxKey, type SandboxStats, type StartSandboxOptions } from '../../src/sandbox';
+import {
+  DEMO_KEYS,
+  keyLabel,
+  startSandbox,
+  type RunningSandbox,
+  type SandboxKey,
+  type SandboxStats,
+  type StartSandboxOptions,
+} from '../../src/sandbox';
 import { VALID_CREATE } from './valid-create';
 
 export { VALID_CREATE };
@@ -123,7 +138,12 @@ export interface GatewayHarness {
   mint(caller: string, overrides?: MintOverrides): string;
   request(method: string, rawTarget: string, options?: RequestOptions): Promise<Reply>;
   /** `request` with `Authorization: Bearer <minted token for caller>`. */
-  as(caller: CallerName, method: string, rawTarget: string, options?: RequestOptions & { token?: MintOverrides }): Promise<Reply>;
+  as(
+    caller: CallerName,
+    method: string,
+    rawTarget: string,
+    options?: RequestOptions & { token?: MintOverrides },
+  ): Promise<Reply>;
   /** Raw bytes on a fresh socket to the gateway; resolves with everything received until close. */
   raw(bytes: string | Buffer, port?: number): Promise<string>;
   /** The access-log line of one request (waits for it: the line is written when the response closes). */
@@ -139,19 +159,23 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
-
 export function createBody(hostName = 'web-01'): string {
   return JSON.stringify({ ...VALID_CREATE, hostName });
 }
 
-export const b64url = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+export const b64url = (value: unknown): string =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /**
  * Builds a compact JWS by hand, so a test can put anything in the header (`alg: none`, `jku`,
  * embedded keys) or the payload — things a well-behaved signing library refuses to produce.
  * `signWith`: a private key (RS256/ES256), an HMAC secret (HS*), or 'none' for an empty signature.
  */
-export function forgeToken(header: Record<string, unknown>, payload: Record<string, unknown>, signWith: KeyObject | Buffer | string | 'none'): string {
+export function forgeToken(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  signWith: KeyObject | Buffer | string | 'none',
+): string {
   const input = `${b64url(header)}.${b64url(payload)}`;
   if (signWith === 'none') return `${input}.`;
   const alg = String(header.alg);
@@ -217,7 +241,10 @@ ${scopeCallers}
 /** RSA generation is the slow part of a start; harnesses of one test file share the pairs. */
 let rsaPairs: ReturnType<typeof generateRsaPairs> | undefined;
 function generateRsaPairs() {
-  return [generateKeyPairSync('rsa', { modulusLength: 2048 }), generateKeyPairSync('rsa', { modulusLength: 2048 })] as const;
+  return [
+    generateKeyPairSync('rsa', { modulusLength: 2048 }),
+    generateKeyPairSync('rsa', { modulusLength: 2048 }),
+  ] as const;
 }
 
 export async function startGatewayHarness(options: GatewayHarnessOptions = {}): Promise<GatewayHarness> {
@@ -237,18 +264,27 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   });
 
   const sourcePath = '/policy/gateway.yaml';
-  const env: Record<string, string> = { KEY_MAIN: OWNER_KEY.key, KEY_MEMBERS: MEMBER_KEY.key, JWT_RS_PUBLIC: publicKeyPem, JWT_HS_SECRET: hmacSecret };
+  const env: Record<string, string> = {
+    KEY_MAIN: OWNER_KEY.key,
+    KEY_MEMBERS: MEMBER_KEY.key,
+    JWT_RS_PUBLIC: publicKeyPem,
+    JWT_HS_SECRET: hmacSecret,
+  };
   const files: Record<string, string> = {
     '/policy/secrets/sentinel-api-key': `${sentinelApiKey}\n`,
     '/policy/keys/rs2.pub.pem': rsa2.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
   };
-  const parsed = parsePolicy(policyText(options.upstream?.baseUrl ?? sandbox.apiBaseUrl, options.upstream?.timeoutMs ?? 5000), sourcePath, {
-    readEnv: (name) => (Object.hasOwn(env, name) ? env[name] : undefined),
-    readFile: (file) => {
-      if (!Object.hasOwn(files, file)) throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
-      return files[file]!;
+  const parsed = parsePolicy(
+    policyText(options.upstream?.baseUrl ?? sandbox.apiBaseUrl, options.upstream?.timeoutMs ?? 5000),
+    sourcePath,
+    {
+      readEnv: (name) => (Object.hasOwn(env, name) ? env[name] : undefined),
+      readFile: (file) => {
+        if (!Object.hasOwn(files, file)) throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
+        return files[file]!;
+      },
     },
-  });
+  );
   if (!parsed.ok) {
     await sandbox.close();
     throw new Error(`test policy is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
@@ -259,7 +295,17 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
   let gateway: RunningGateway;
   try {
-    gateway = await startGateway({ policy, logger, host: '127.0.0.1', port: 0, adminPort: 0, ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}), ...(options.pipeline ? { pipeline: options.pipeline } : {}), ...(options.server ? { server: options.server } : {}), ...(options.warmUpConnections !== undefined ? { warmUpConnections: options.warmUpConnections } : {}) });
+    gateway = await startGateway({
+      policy,
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+      adminPort: 0,
+      ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}),
+      ...(options.pipeline ? { pipeline: options.pipeline } : {}),
+      ...(options.server ? { server: options.server } : {}),
+      ...(options.warmUpConnections !== undefined ? { warmUpConnections: options.warmUpConnections } : {}),
+    });
   } catch (error) {
     await sandbox.close();
     throw error;
@@ -290,31 +336,50 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const request = (method: string, rawTarget: string, o: RequestOptions = {}): Promise<Reply> =>
     new Promise((resolve, reject) => {
       const headers = { ...o.headers } as OutgoingHttpHeaders;
-      if (o.body !== undefined && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) {
+      if (
+        o.body !== undefined &&
+        headers['content-length'] === undefined &&
+        headers['transfer-encoding'] === undefined
+      ) {
         headers['content-length'] = Buffer.byteLength(o.body);
       }
       // `path` is sent as given: no URL parsing, no dot-segment removal (unlike fetch).
-      const req = http.request({ host: '127.0.0.1', port: o.port ?? gatewayPort, method, path: rawTarget, headers, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            body = undefined;
-          }
-          const requestId = res.headers['x-request-id'];
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, text, body, requestId: typeof requestId === 'string' ? requestId : '' });
-        });
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port: o.port ?? gatewayPort, method, path: rawTarget, headers, agent: false },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let body: unknown;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              body = undefined;
+            }
+            const requestId = res.headers['x-request-id'];
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              rawHeaders: res.rawHeaders,
+              text,
+              body,
+              requestId: typeof requestId === 'string' ? requestId : '',
+            });
+          });
+        },
+      );
       req.on('error', reject);
       req.end(o.body);
     });
 
-  const as = (caller: CallerName, method: string, rawTarget: string, o: RequestOptions & { token?: MintOverrides } = {}) =>
+  const as = (
+    caller: CallerName,
+    method: string,
+    rawTarget: string,
+    o: RequestOptions & { token?: MintOverrides } = {},
+  ) =>
     request(method, rawTarget, { ...o, headers: { authorization: `Bearer ${mint(caller, o.token)}`, ...o.headers } });
 
   const raw = (bytes: string | Buffer, port = gatewayPort): Promise<string> =>

@@ -24,16 +24,19 @@ export interface RedisServer {
   command(...args: string[]): Promise<string>;
 }
 
-
 export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sg-redis-'));
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
-    const proc = spawn('redis-server', ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
-      stdio: 'ignore',
-    });
+    const proc = spawn(
+      'redis-server',
+      ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+      {
+        stdio: 'ignore',
+      },
+    );
     child = proc;
     const deadline = Date.now() + 5000;
     for (;;) {

@@ -17,7 +17,14 @@ import net from 'node:net';
 import { CATALOG, OPERATION_IDS, type HttpMethod, type Operation, type OperationId } from '../../src/catalog/catalog';
 import type { GatewayErrorCode } from '../../src/gateway/errors';
 import type { RecordedRequest } from '../../src/sandbox';
-import { createBody, startGatewayHarness, type AccessLine, type GatewayHarness, type GatewayHarnessOptions, type RequestHeaders } from '../helpers/gateway-harness';
+import {
+  createBody,
+  startGatewayHarness,
+  type AccessLine,
+  type GatewayHarness,
+  type GatewayHarnessOptions,
+  type RequestHeaders,
+} from '../helpers/gateway-harness';
 
 /** The caller every route is sent as: granted every scope, on the `main` account. */
 export const ATTACK_CALLER = 'operator';
@@ -175,10 +182,19 @@ export interface Attack {
   verify?: (answer: Answer, route: RouteCase) => void | Promise<void>;
 }
 
-export const stopped = (status: number, code: GatewayErrorCode, more: Omit<Stopped, 'kind' | 'status' | 'code'> = {}): Stopped => ({ kind: 'stopped', status, code, ...more });
-export const badRequest = (reason?: string | RegExp, more: Omit<Stopped, 'kind' | 'status' | 'code' | 'reason'> = {}): Stopped =>
-  stopped(400, 'BAD_REQUEST', { ...(reason !== undefined ? { reason } : {}), ...more });
-export const sanitized = (check?: Sanitized['check']): Sanitized => ({ kind: 'sanitized', ...(check ? { check } : {}) });
+export const stopped = (
+  status: number,
+  code: GatewayErrorCode,
+  more: Omit<Stopped, 'kind' | 'status' | 'code'> = {},
+): Stopped => ({ kind: 'stopped', status, code, ...more });
+export const badRequest = (
+  reason?: string | RegExp,
+  more: Omit<Stopped, 'kind' | 'status' | 'code' | 'reason'> = {},
+): Stopped => stopped(400, 'BAD_REQUEST', { ...(reason !== undefined ? { reason } : {}), ...more });
+export const sanitized = (check?: Sanitized['check']): Sanitized => ({
+  kind: 'sanitized',
+  ...(check ? { check } : {}),
+});
 
 // ---------------------------------------------------------------------------------------------
 // The harness: one gateway (and sandbox) per test file
@@ -212,7 +228,16 @@ export interface SecurityHarness {
   /** A valid token of ATTACK_CALLER. */
   token(): string;
   /** The route's valid request, with changes. */
-  clean(route: RouteCase, change?: { headers?: RequestHeaders; target?: string; method?: string; body?: string | Buffer; token?: string | null }): AttackRequest;
+  clean(
+    route: RouteCase,
+    change?: {
+      headers?: RequestHeaders;
+      target?: string;
+      method?: string;
+      body?: string | Buffer;
+      token?: string | null;
+    },
+  ): AttackRequest;
   /** The route's valid request as header lines for a raw request (Host, Authorization, route headers). */
   rawHeaderLines(route: RouteCase, token?: string | null): string[];
   deliver(request: AttackRequest): Promise<Answer>;
@@ -224,11 +249,15 @@ export interface SecurityHarness {
 const TOKEN_REFRESH_MS = 240_000;
 
 export async function startSecurityHarness(options: GatewayHarnessOptions = {}): Promise<SecurityHarness> {
-  const h = await startGatewayHarness({ sandbox: { limits: { readPerSecond: 100_000, writePerSecond: 100_000 } }, ...options });
+  const h = await startGatewayHarness({
+    sandbox: { limits: { readPerSecond: 100_000, writePerSecond: 100_000 } },
+    ...options,
+  });
   const gatewayPort = Number(new URL(h.gateway.url).port);
   let cached: { token: string; mintedAtMs: number } | undefined;
   const token = (): string => {
-    if (!cached || Date.now() - cached.mintedAtMs > TOKEN_REFRESH_MS) cached = { token: h.mint(ATTACK_CALLER, { lifetimeSec: 600 }), mintedAtMs: Date.now() };
+    if (!cached || Date.now() - cached.mintedAtMs > TOKEN_REFRESH_MS)
+      cached = { token: h.mint(ATTACK_CALLER, { lifetimeSec: 600 }), mintedAtMs: Date.now() };
     return cached.token;
   };
 
@@ -260,7 +289,11 @@ export async function startSecurityHarness(options: GatewayHarnessOptions = {}):
         target: change.target ?? route.target,
         // An `undefined` in `change.headers` removes the route's own header.
         headers: Object.fromEntries(
-          Object.entries({ ...(credential !== null ? { authorization: `Bearer ${credential}` } : {}), ...route.headers(), ...change.headers }).filter(([, value]) => value !== undefined),
+          Object.entries({
+            ...(credential !== null ? { authorization: `Bearer ${credential}` } : {}),
+            ...route.headers(),
+            ...change.headers,
+          }).filter(([, value]) => value !== undefined),
         ),
         ...(body !== undefined ? { body } : {}),
       };
@@ -275,16 +308,35 @@ export async function startSecurityHarness(options: GatewayHarnessOptions = {}):
     async deliver(request) {
       const startedMs = Date.now();
       if (request.kind === 'http') {
-        const reply = await h.request(request.method, request.target, { headers: request.headers, ...(request.body !== undefined ? { body: request.body } : {}) });
-        return { status: reply.status, headers: reply.headers, text: reply.text, body: reply.body, requestId: reply.requestId, elapsedMs: Date.now() - startedMs };
+        const reply = await h.request(request.method, request.target, {
+          headers: request.headers,
+          ...(request.body !== undefined ? { body: request.body } : {}),
+        });
+        return {
+          status: reply.status,
+          headers: reply.headers,
+          text: reply.text,
+          body: reply.body,
+          requestId: reply.requestId,
+          elapsedMs: Date.now() - startedMs,
+        };
       }
-      const exchange = await rawExchange(gatewayPort, request.bytes, { dripMs: request.dripMs, dripAfterBytes: request.dripAfterBytes, awaitClose: request.awaitClose });
-      return { ...parseRawAnswer(exchange.text), elapsedMs: Date.now() - startedMs, closedByGateway: exchange.closedByGateway };
+      const exchange = await rawExchange(gatewayPort, request.bytes, {
+        dripMs: request.dripMs,
+        dripAfterBytes: request.dripAfterBytes,
+        awaitClose: request.awaitClose,
+      });
+      return {
+        ...parseRawAnswer(exchange.text),
+        elapsedMs: Date.now() - startedMs,
+        closedByGateway: exchange.closedByGateway,
+      };
     },
     footprint() {
       const stats = h.stats();
       const requestsByKey: Record<string, number> = {};
-      for (const [label, key] of Object.entries(stats.keys)) requestsByKey[label] = key.classes.all.admitted + key.classes.all.rejected;
+      for (const [label, key] of Object.entries(stats.keys))
+        requestsByKey[label] = key.classes.all.admitted + key.classes.all.rejected;
       return { requestsByKey, unauthenticated: stats.unauthenticated, last: stats.lastRequest };
     },
     accessLine,
@@ -296,7 +348,9 @@ export async function startSecurityHarness(options: GatewayHarnessOptions = {}):
  * Starts one security harness for the test file (in `beforeAll`) and closes it after. `options` may
  * be a function, for settings known only once something else listens (an upstream of the test's own).
  */
-export function useSecurityHarness(options: GatewayHarnessOptions | (() => Promise<GatewayHarnessOptions>) = {}): () => SecurityHarness {
+export function useSecurityHarness(
+  options: GatewayHarnessOptions | (() => Promise<GatewayHarnessOptions>) = {},
+): () => SecurityHarness {
   let harness: SecurityHarness | undefined;
   beforeAll(async () => {
     harness = await startSecurityHarness(typeof options === 'function' ? await options() : options);
@@ -327,11 +381,26 @@ function requestLabel(seen: RecordedRequest | null): string {
 }
 
 /** The gateway answered this itself, in the Strettch error envelope, and the upstream saw nothing. */
-async function judgeStopped(s: SecurityHarness, expected: Stopped, answer: Answer, before: UpstreamFootprint): Promise<void> {
-  expect({ status: answer.status, code: (answer.body as { code?: unknown } | undefined)?.code }).toEqual({ status: expected.status, code: expected.code });
-  expect(answer.body).toEqual({ success: false, code: expected.code, message: expect.any(String), requestId: expect.any(String), timestamp: expect.stringMatching(TIMESTAMP) });
+async function judgeStopped(
+  s: SecurityHarness,
+  expected: Stopped,
+  answer: Answer,
+  before: UpstreamFootprint,
+): Promise<void> {
+  expect({ status: answer.status, code: (answer.body as { code?: unknown } | undefined)?.code }).toEqual({
+    status: expected.status,
+    code: expected.code,
+  });
+  expect(answer.body).toEqual({
+    success: false,
+    code: expected.code,
+    message: expect.any(String),
+    requestId: expect.any(String),
+    timestamp: expect.stringMatching(TIMESTAMP),
+  });
   expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
-  for (const [name, value] of Object.entries(expected.headers ?? {})) expect([name, answer.headers[name]]).toEqual([name, value]);
+  for (const [name, value] of Object.entries(expected.headers ?? {}))
+    expect([name, answer.headers[name]]).toEqual([name, value]);
   if (expected.closes) expect(answer.closedByGateway).toBe(true);
   if (answer.requestId !== '') {
     // Answered on the request path (not by Node's parser): the same id in the envelope, and a log line.
@@ -352,10 +421,18 @@ async function judgeStopped(s: SecurityHarness, expected: Stopped, answer: Answe
 }
 
 /** The upstream received the route's own request, with nothing but the allow-listed headers. */
-async function judgeSanitized(s: SecurityHarness, expected: Sanitized, answer: Answer, before: UpstreamFootprint, route: RouteCase): Promise<void> {
+async function judgeSanitized(
+  s: SecurityHarness,
+  expected: Sanitized,
+  answer: Answer,
+  before: UpstreamFootprint,
+  route: RouteCase,
+): Promise<void> {
   const seen = s.footprint().last;
   if (seen === null || seen === before.last) {
-    throw new Error(`expected the request to be forwarded, but the gateway answered ${answer.status} ${JSON.stringify(answer.body)}`);
+    throw new Error(
+      `expected the request to be forwarded, but the gateway answered ${answer.status} ${JSON.stringify(answer.body)}`,
+    );
   }
   // Whatever the upstream answered (a 404 for a compute that does not exist, say) is relayed as it is.
   if (answer.requestId !== '') expect((await s.accessLine(answer.requestId)).upstreamStatus).toBe(answer.status);
@@ -381,15 +458,21 @@ export async function runAttack(s: SecurityHarness, route: RouteCase, attack: At
   if (expected.kind === 'stopped') await judgeStopped(s, expected, answer, before);
   else await judgeSanitized(s, expected, answer, before, route);
   for (const secret of request.secrets ?? []) {
-    if (answer.text.includes(secret) || JSON.stringify(answer.headers).includes(secret)) throw new Error('a secret of the request was echoed in the answer');
-    if (s.h.logLines.slice(logMark).some((line) => line.includes(secret))) throw new Error('a secret of the request was logged');
+    if (answer.text.includes(secret) || JSON.stringify(answer.headers).includes(secret))
+      throw new Error('a secret of the request was echoed in the answer');
+    if (s.h.logLines.slice(logMark).some((line) => line.includes(secret)))
+      throw new Error('a secret of the request was logged');
   }
   await attack.verify?.(answer, route);
   return answer;
 }
 
 /** The control of a route: its clean request reaches the upstream, unchanged. */
-export const CONTROL: Attack = { name: 'control: the clean request reaches the upstream', build: (s, route) => s.clean(route), expect: sanitized() };
+export const CONTROL: Attack = {
+  name: 'control: the clean request reaches the upstream',
+  build: (s, route) => s.clean(route),
+  expect: sanitized(),
+};
 
 export interface DescribeOptions {
   routes?: readonly RouteCase[];
@@ -404,18 +487,30 @@ export interface DescribeOptions {
 }
 
 /** `describe` a family: every applicable attack against every route, each through `runAttack`. */
-export function describeAttacks(family: string, harness: () => SecurityHarness, attacks: readonly Attack[], options: DescribeOptions = {}): void {
+export function describeAttacks(
+  family: string,
+  harness: () => SecurityHarness,
+  attacks: readonly Attack[],
+  options: DescribeOptions = {},
+): void {
   const routes = options.routes ?? ROUTES;
   const applicable = (route: RouteCase) => attacks.filter((a) => a.appliesTo?.(route) ?? true);
   describe(family, () => {
     if (options.concurrent) {
       // One flat table: Jest runs concurrent tests together only within one describe block.
-      const table = routes.flatMap((route) => applicable(route).map((attack) => [`${route.name} › ${attack.name}`, route, attack] as const));
-      if (table.length > 0) it.concurrent.each(table)('%s', async (_title, route, attack) => runAttack(harness(), route, attack).then(() => undefined));
+      const table = routes.flatMap((route) =>
+        applicable(route).map((attack) => [`${route.name} › ${attack.name}`, route, attack] as const),
+      );
+      if (table.length > 0)
+        it.concurrent.each(table)('%s', async (_title, route, attack) =>
+          runAttack(harness(), route, attack).then(() => undefined),
+        );
       return;
     }
     describe.each(routes.map((route) => [route.name, route] as const))('%s', (_name, route) => {
-      const table = [...(options.control === false ? [] : [CONTROL]), ...applicable(route)].map((attack) => [attack.name, attack] as const);
+      const table = [...(options.control === false ? [] : [CONTROL]), ...applicable(route)].map(
+        (attack) => [attack.name, attack] as const,
+      );
       if (table.length === 0) return;
       it.each(table)('%s', async (_attackName, attack) => {
         await runAttack(harness(), route, attack);
@@ -448,14 +543,21 @@ const CLOSE_WAIT_MS = 2_000;
  * a close is awaited — until one complete response has arrived. The write side is never closed
  * first: a half-closed socket would hide what a slow or stalled client looks like.
  */
-export function rawExchange(port: number, bytes: Buffer, options: { dripMs?: number; dripAfterBytes?: number; awaitClose?: boolean } = {}): Promise<RawExchange> {
+export function rawExchange(
+  port: number,
+  bytes: Buffer,
+  options: { dripMs?: number; dripAfterBytes?: number; awaitClose?: boolean } = {},
+): Promise<RawExchange> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let received = Buffer.alloc(0);
     let closedByGateway = false;
     let drip: NodeJS.Timeout | undefined;
     let closeWait: NodeJS.Timeout | undefined;
-    const limit = setTimeout(() => socket.destroy(new Error(`no answer and no close within ${RAW_EXCHANGE_LIMIT_MS} ms`)), RAW_EXCHANGE_LIMIT_MS);
+    const limit = setTimeout(
+      () => socket.destroy(new Error(`no answer and no close within ${RAW_EXCHANGE_LIMIT_MS} ms`)),
+      RAW_EXCHANGE_LIMIT_MS,
+    );
     socket.on('connect', () => {
       if (options.dripMs === undefined) {
         socket.write(bytes);
@@ -533,7 +635,9 @@ export function parseRawAnswer(text: string): Omit<Answer, 'elapsedMs'> {
   }
   // Only this response's body: more responses may follow on the connection.
   const length = Number(headers['content-length'] ?? Number.NaN);
-  const bodyText = Number.isInteger(length) ? Buffer.from(response.body, 'latin1').subarray(0, length).toString('utf8') : response.body;
+  const bodyText = Number.isInteger(length)
+    ? Buffer.from(response.body, 'latin1').subarray(0, length).toString('utf8')
+    : response.body;
   let body: unknown;
   try {
     body = JSON.parse(bodyText);
@@ -541,7 +645,13 @@ export function parseRawAnswer(text: string): Omit<Answer, 'elapsedMs'> {
     body = undefined;
   }
   const requestId = headers['x-request-id'];
-  return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0), headers, text, body, requestId: typeof requestId === 'string' ? requestId : '' };
+  return {
+    status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0),
+    headers,
+    text,
+    body,
+    requestId: typeof requestId === 'string' ? requestId : '',
+  };
 }
 
 /** A raw request from a request line, header lines and an optional body (CRLF line ends). */

@@ -5,7 +5,16 @@
  * it can be read as a next request; oversized headers, targets and bodies get 431, 400 or 413.
  * The upstream sees none of it.
  */
-import { badRequest, describeAttacks, rawRequest, stopped, useSecurityHarness, type Attack, type RouteCase, type SecurityHarness } from './attack-suite';
+import {
+  badRequest,
+  describeAttacks,
+  rawRequest,
+  stopped,
+  useSecurityHarness,
+  type Attack,
+  type RouteCase,
+  type SecurityHarness,
+} from './attack-suite';
 
 const harness = useSecurityHarness();
 
@@ -23,10 +32,22 @@ const SMUGGLED = 'GET /api/v1/computes/1 HTTP/1.1\r\nHost: gateway.test\r\n\r\n'
 const chunked = (body: string) => `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
 
 const FRAMING_ROWS: FramingRow[] = [
-  ['Content-Length with Transfer-Encoding: chunked (CL.TE)', ['Content-Length: %length%', 'Transfer-Encoding: chunked'], `%chunked%${SMUGGLED}`],
-  ['Transfer-Encoding: chunked with Content-Length (TE.CL)', ['Transfer-Encoding: chunked', 'Content-Length: 4'], `%chunked%${SMUGGLED}`],
+  [
+    'Content-Length with Transfer-Encoding: chunked (CL.TE)',
+    ['Content-Length: %length%', 'Transfer-Encoding: chunked'],
+    `%chunked%${SMUGGLED}`,
+  ],
+  [
+    'Transfer-Encoding: chunked with Content-Length (TE.CL)',
+    ['Transfer-Encoding: chunked', 'Content-Length: 4'],
+    `%chunked%${SMUGGLED}`,
+  ],
   ['Transfer-Encoding folded onto the next line (obs-fold)', ['Transfer-Encoding:', ' chunked'], '%chunked%'],
-  ['Transfer-Encoding: identity, then chunked on a folded line', ['Transfer-Encoding: identity', ' chunked', 'Content-Length: %length%'], '%body%'],
+  [
+    'Transfer-Encoding: identity, then chunked on a folded line',
+    ['Transfer-Encoding: identity', ' chunked', 'Content-Length: %length%'],
+    '%body%',
+  ],
   ['Transfer-Encoding twice', ['Transfer-Encoding: chunked', 'Transfer-Encoding: chunked'], '%chunked%'],
   ['Transfer-Encoding: chunked, identity', ['Transfer-Encoding: chunked, identity'], '%chunked%'],
   ['Transfer-Encoding: xchunked', ['Transfer-Encoding: xchunked'], '%chunked%'],
@@ -51,11 +72,17 @@ const FRAMING_ROWS: FramingRow[] = [
 
 function framingRequest(s: SecurityHarness, route: RouteCase, extra: readonly string[], bodyTemplate: string): Buffer {
   const body = bodyOf(route);
-  const expand = (text: string) => text.replaceAll('%length%', String(Buffer.byteLength(body))).replaceAll('%chunked%', chunked(body)).replaceAll('%body%', body);
+  const expand = (text: string) =>
+    text
+      .replaceAll('%length%', String(Buffer.byteLength(body)))
+      .replaceAll('%chunked%', chunked(body))
+      .replaceAll('%body%', body);
   let lines = [...s.rawHeaderLines(route), ...extra.map(expand)];
   if (extra.includes('%no-host%')) lines = lines.filter((line) => line !== '%no-host%' && !line.startsWith('Host:'));
   if (extra.includes('%fold-authorization%')) {
-    lines = lines.filter((line) => line !== '%fold-authorization%').map((line) => line.replace(/^Authorization: Bearer /, 'Authorization: Bearer\r\n '));
+    lines = lines
+      .filter((line) => line !== '%fold-authorization%')
+      .map((line) => line.replace(/^Authorization: Bearer /, 'Authorization: Bearer\r\n '));
   }
   return rawRequest(requestLine(route), lines, expand(bodyTemplate));
 }
@@ -71,7 +98,10 @@ const BARE_LF: Attack = {
   name: 'bare LF line endings',
   build: (s, route) => ({
     kind: 'raw',
-    bytes: Buffer.from(`${requestLine(route)}\n${s.rawHeaderLines(route).join('\n')}\nContent-Length: ${Buffer.byteLength(bodyOf(route))}\n\n${bodyOf(route)}`, 'latin1'),
+    bytes: Buffer.from(
+      `${requestLine(route)}\n${s.rawHeaderLines(route).join('\n')}\nContent-Length: ${Buffer.byteLength(bodyOf(route))}\n\n${bodyOf(route)}`,
+      'latin1',
+    ),
     awaitClose: true,
   }),
   expect: badRequest(undefined, { closes: true }),
@@ -88,12 +118,17 @@ const HIDDEN_IN_BODY: Attack = {
   name: 'a request hidden in the body of a refused one is never read as a request',
   build: (s, route) => {
     const hidden = `GET /api/v1/computes/1 HTTP/1.1\r\nHost: gateway.test\r\nAuthorization: Bearer ${s.token()}\r\n\r\n`;
-    const refused = rawRequest(requestLine(route), [...s.rawHeaderLines(route, null), `Content-Length: ${Buffer.byteLength(hidden)}`], hidden);
+    const refused = rawRequest(
+      requestLine(route),
+      [...s.rawHeaderLines(route, null), `Content-Length: ${Buffer.byteLength(hidden)}`],
+      hidden,
+    );
     const last = rawRequest('GET /api/v1/x/../regions HTTP/1.1', ['Host: gateway.test', 'Connection: close']);
     return { kind: 'raw', bytes: Buffer.concat([refused, last]), awaitClose: true };
   },
   // Protected routes refuse the missing token before reading the body; health refuses a GET body.
-  expect: (route) => (route.requiresAuth ? stopped(401, 'UNAUTHORIZED', { reason: 'auth-missing' }) : badRequest('body-on-get')),
+  expect: (route) =>
+    route.requiresAuth ? stopped(401, 'UNAUTHORIZED', { reason: 'auth-missing' }) : badRequest('body-on-get'),
   verify: (answer) => {
     // Status lines, wherever they start: a response follows the previous body without a line break.
     const statuses = [...answer.text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => match[1]);
@@ -115,12 +150,24 @@ const OVERSIZE_ATTACKS: Attack[] = [
   },
   {
     name: '1000 small headers (over the 16 KiB limit) → 431',
-    build: (s, route) => ({ kind: 'raw', bytes: raw(s, route, Array.from({ length: 1000 }, (_, i) => `X-H${i}: ${'v'.repeat(12)}`)), awaitClose: true }),
+    build: (s, route) => ({
+      kind: 'raw',
+      bytes: raw(
+        s,
+        route,
+        Array.from({ length: 1000 }, (_, i) => `X-H${i}: ${'v'.repeat(12)}`),
+      ),
+      awaitClose: true,
+    }),
     expect: stopped(431, 'BAD_REQUEST', { closes: true }),
   },
   {
     name: 'a request line of 20 KB → 431',
-    build: (s, route) => ({ kind: 'raw', bytes: raw(s, route, [], '', `${route.path}?${'q'.repeat(20_000)}=1`), awaitClose: true }),
+    build: (s, route) => ({
+      kind: 'raw',
+      bytes: raw(s, route, [], '', `${route.path}?${'q'.repeat(20_000)}=1`),
+      awaitClose: true,
+    }),
     expect: stopped(431, 'BAD_REQUEST', { closes: true }),
   },
   {
@@ -140,7 +187,8 @@ const OVERSIZE_ATTACKS: Attack[] = [
   },
   {
     name: 'a body over 64 KiB, streamed chunked → 413',
-    build: (s, route) => s.clean(route, { headers: { 'transfer-encoding': 'chunked' }, body: `{"pad":"${'x'.repeat(MAX_BODY_BYTES)}"}` }),
+    build: (s, route) =>
+      s.clean(route, { headers: { 'transfer-encoding': 'chunked' }, body: `{"pad":"${'x'.repeat(MAX_BODY_BYTES)}"}` }),
     expect: stopped(413, 'PAYLOAD_TOO_LARGE', { reason: 'body-too-large' }),
   },
   {

@@ -70,7 +70,11 @@ const clean = sanitized((seen) => {
 
 const ATTACKS: Attack[] = [
   { name: 'hop-by-hop headers', build: (s, route) => s.clean(route, { headers: HOP_BY_HOP }), expect: clean },
-  { name: 'spoofed identity and forwarding headers', build: (s, route) => s.clean(route, { headers: SPOOFED_IDENTITY }), expect: clean },
+  {
+    name: 'spoofed identity and forwarding headers',
+    build: (s, route) => s.clean(route, { headers: SPOOFED_IDENTITY }),
+    expect: clean,
+  },
   {
     name: 'a spoofed Host (the upstream sees its own)',
     build: (s, route) => s.clean(route, { headers: { host: `${EVIL}.example` } }),
@@ -78,7 +82,15 @@ const ATTACKS: Attack[] = [
   },
   {
     name: 'allowed headers named in Connection are dropped too',
-    build: (s, route) => s.clean(route, { headers: { connection: 'accept, accept-encoding, x-custom-hop', accept: `application/${EVIL}`, 'accept-encoding': `gzip, ${EVIL}`, 'x-custom-hop': EVIL } }),
+    build: (s, route) =>
+      s.clean(route, {
+        headers: {
+          connection: 'accept, accept-encoding, x-custom-hop',
+          accept: `application/${EVIL}`,
+          'accept-encoding': `gzip, ${EVIL}`,
+          'x-custom-hop': EVIL,
+        },
+      }),
     expect: sanitized((seen) => {
       expect(seen.headers).not.toHaveProperty('accept');
       expect(seen.headers).not.toHaveProperty('accept-encoding');
@@ -87,7 +99,8 @@ const ATTACKS: Attack[] = [
   },
   {
     name: 'Idempotency-Key named in Connection',
-    build: (s, route) => s.clean(route, { headers: { connection: 'idempotency-key', 'idempotency-key': crypto.randomUUID() } }),
+    build: (s, route) =>
+      s.clean(route, { headers: { connection: 'idempotency-key', 'idempotency-key': crypto.randomUUID() } }),
     // Where the key is required (create), naming it hop-by-hop leaves the request without one.
     expect: (route) =>
       route.id === 'computes.create'
@@ -96,7 +109,10 @@ const ATTACKS: Attack[] = [
   },
   {
     name: 'an h2c upgrade (Upgrade, HTTP2-Settings, Connection)',
-    build: (s, route) => s.clean(route, { headers: { upgrade: 'h2c', 'http2-settings': 'AAMAAABkAAQAAP__', connection: 'Upgrade, HTTP2-Settings' } }),
+    build: (s, route) =>
+      s.clean(route, {
+        headers: { upgrade: 'h2c', 'http2-settings': 'AAMAAABkAAQAAP__', connection: 'Upgrade, HTTP2-Settings' },
+      }),
     expect: sanitized((seen) => {
       expect(seen.headers).not.toHaveProperty('upgrade');
       expect(seen.headers).not.toHaveProperty('http2-settings');
@@ -106,8 +122,19 @@ const ATTACKS: Attack[] = [
   {
     name: 'a websocket upgrade',
     build: (s, route) =>
-      s.clean(route, { headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } }),
-    expect: sanitized((seen) => expect(Object.keys(seen.headers).filter((name) => name.startsWith('sec-websocket') || name === 'upgrade')).toEqual([])),
+      s.clean(route, {
+        headers: {
+          upgrade: 'websocket',
+          connection: 'Upgrade',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          'sec-websocket-version': '13',
+        },
+      }),
+    expect: sanitized((seen) =>
+      expect(
+        Object.keys(seen.headers).filter((name) => name.startsWith('sec-websocket') || name === 'upgrade'),
+      ).toEqual([]),
+    ),
     verify: (answer) => expect(answer.status).not.toBe(101),
   },
   {
@@ -117,7 +144,17 @@ const ATTACKS: Attack[] = [
       const chunks = `${body.length > 0 ? `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n` : ''}0\r\nx-evil-trailer: ${EVIL}\r\n\r\n`;
       return {
         kind: 'raw',
-        bytes: rawRequest(`${route.method} ${route.target} HTTP/1.1`, [...s.rawHeaderLines(route), 'Transfer-Encoding: chunked', 'Trailer: x-evil-trailer', 'TE: trailers', 'Connection: close, TE'], chunks),
+        bytes: rawRequest(
+          `${route.method} ${route.target} HTTP/1.1`,
+          [
+            ...s.rawHeaderLines(route),
+            'Transfer-Encoding: chunked',
+            'Trailer: x-evil-trailer',
+            'TE: trailers',
+            'Connection: close, TE',
+          ],
+          chunks,
+        ),
       };
     },
     expect: clean,

@@ -13,7 +13,10 @@ import { ATTACK_CALLER, describeAttacks, sanitized, stopped, useSecurityHarness,
 const harness = useSecurityHarness();
 
 const create = (caller: CallerName, key: string, hostName: string): Promise<Reply> =>
-  harness().h.as(caller, 'POST', '/api/v1/computes', { headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: createBody(hostName) });
+  harness().h.as(caller, 'POST', '/api/v1/computes', {
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    body: createBody(hostName),
+  });
 const upstreamKey = () => harness().h.stats().lastRequest!.headers['idempotency-key'];
 const computeId = (reply: Reply): string => reply.body.data.id;
 
@@ -100,7 +103,9 @@ const KEY_ATTACKS: Attack[] = [
     name: 'a valid Idempotency-Key: namespaced on writes, never sent on reads',
     build: (s, route) => s.clean(route, { headers: { 'idempotency-key': KEY } }),
     expect: sanitized((seen, route) =>
-      expect(seen.headers['idempotency-key']).toBe(isWrite(route.operation.class) ? namespacedIdempotencyKey(ATTACK_CALLER, KEY) : undefined),
+      expect(seen.headers['idempotency-key']).toBe(
+        isWrite(route.operation.class) ? namespacedIdempotencyKey(ATTACK_CALLER, KEY) : undefined,
+      ),
     ),
   },
   ...(
@@ -111,16 +116,15 @@ const KEY_ATTACKS: Attack[] = [
       ['two keys in one header', `${KEY}, ${KEY}`],
       ['two Idempotency-Key headers', [KEY, KEY.replace('2b7e', '3b7e')]],
     ] as const
-  ).map(
-    ([name, value]): Attack => ({
-      name: `Idempotency-Key ${name}: refused on writes, ignored on reads`,
-      build: (s, route) => s.clean(route, { headers: { 'idempotency-key': typeof value === 'string' ? value : [...value] } }),
-      expect: (route) =>
-        isWrite(route.operation.class)
-          ? stopped(400, 'INVALID_IDEMPOTENCY_KEY', { reason: /^header-(invalid-idempotency-key|duplicate-header)$/ })
-          : sanitized((seen) => expect(seen.headers).not.toHaveProperty('idempotency-key')),
-    }),
-  ),
+  ).map(([name, value]): Attack => ({
+    name: `Idempotency-Key ${name}: refused on writes, ignored on reads`,
+    build: (s, route) =>
+      s.clean(route, { headers: { 'idempotency-key': typeof value === 'string' ? value : [...value] } }),
+    expect: (route) =>
+      isWrite(route.operation.class)
+        ? stopped(400, 'INVALID_IDEMPOTENCY_KEY', { reason: /^header-(invalid-idempotency-key|duplicate-header)$/ })
+        : sanitized((seen) => expect(seen.headers).not.toHaveProperty('idempotency-key')),
+  })),
 ];
 
 describeAttacks('Idempotency-Key on every route', harness, KEY_ATTACKS);

@@ -5,7 +5,17 @@
  * the gateway passed, not that the judge looked away.
  */
 import type { RecordedRequest } from '../../src/sandbox';
-import { CONTROL, ROUTES, badRequest, runAttack, sanitized, stopped, useSecurityHarness, type Attack, type SecurityHarness } from './attack-suite';
+import {
+  CONTROL,
+  ROUTES,
+  badRequest,
+  runAttack,
+  sanitized,
+  stopped,
+  useSecurityHarness,
+  type Attack,
+  type SecurityHarness,
+} from './attack-suite';
 
 const harness = useSecurityHarness();
 const regions = ROUTES.find((r) => r.id === 'regions.list')!;
@@ -23,11 +33,13 @@ function withAlteredRecord(s: SecurityHarness, alter: (seen: RecordedRequest) =>
   };
 }
 
-const addHeader = (name: string, value: string) => (seen: RecordedRequest): RecordedRequest => ({
-  ...seen,
-  headers: { ...seen.headers, [name]: value },
-  rawHeaders: [...seen.rawHeaders, [name, value]],
-});
+const addHeader =
+  (name: string, value: string) =>
+  (seen: RecordedRequest): RecordedRequest => ({
+    ...seen,
+    headers: { ...seen.headers, [name]: value },
+    rawHeaders: [...seen.rawHeaders, [name, value]],
+  });
 
 describe('the security judge rejects what it must', () => {
   it('passes the control (so the rejections below are about the alterations)', async () => {
@@ -35,28 +47,54 @@ describe('the security judge rejects what it must', () => {
   });
 
   it('a request that reached the upstream fails "stopped"', async () => {
-    const attack: Attack = { name: 'forwarded', build: (s, route) => s.clean(route), expect: stopped(401, 'UNAUTHORIZED') };
+    const attack: Attack = {
+      name: 'forwarded',
+      build: (s, route) => s.clean(route),
+      expect: stopped(401, 'UNAUTHORIZED'),
+    };
     await expect(runAttack(harness(), regions, attack)).rejects.toThrow();
   });
 
   it('the right answer but a reached upstream fails "stopped"', async () => {
     // The gateway refuses a create without an Idempotency-Key; pretend the upstream saw a request meanwhile.
     const s = harness();
-    const phantom = { method: 'POST', target: '/api/v1/computes', headers: {}, rawHeaders: [], receivedAt: '', key: null } satisfies RecordedRequest;
+    const phantom = {
+      method: 'POST',
+      target: '/api/v1/computes',
+      headers: {},
+      rawHeaders: [],
+      receivedAt: '',
+      key: null,
+    } satisfies RecordedRequest;
     let calls = 0;
     // The first look (before sending) is the real one; every later one shows the phantom request.
-    const reached: SecurityHarness = { ...s, footprint: () => (calls++ === 0 ? s.footprint() : { ...s.footprint(), last: phantom }) };
-    const attack: Attack = { name: 'no key', build: (x, route) => x.clean(route, { headers: { 'idempotency-key': undefined } }), expect: stopped(400, 'INVALID_IDEMPOTENCY_KEY') };
+    const reached: SecurityHarness = {
+      ...s,
+      footprint: () => (calls++ === 0 ? s.footprint() : { ...s.footprint(), last: phantom }),
+    };
+    const attack: Attack = {
+      name: 'no key',
+      build: (x, route) => x.clean(route, { headers: { 'idempotency-key': undefined } }),
+      expect: stopped(400, 'INVALID_IDEMPOTENCY_KEY'),
+    };
     await expect(runAttack(reached, create, attack)).rejects.toThrow(/the upstream received POST \/api\/v1\/computes/);
   });
 
   it('a wrong access-log reason fails "stopped"', async () => {
-    const attack: Attack = { name: 'dot segment', build: (s, route) => s.clean(route, { target: '/api/v1/x/../regions' }), expect: badRequest('target-encoded-dot') };
+    const attack: Attack = {
+      name: 'dot segment',
+      build: (s, route) => s.clean(route, { target: '/api/v1/x/../regions' }),
+      expect: badRequest('target-encoded-dot'),
+    };
     await expect(runAttack(harness(), regions, attack)).rejects.toThrow(/access-log reason/);
   });
 
   it('a refused request fails "sanitized"', async () => {
-    const attack: Attack = { name: 'dot segment', build: (s, route) => s.clean(route, { target: '/api/v1/x/../regions' }), expect: sanitized() };
+    const attack: Attack = {
+      name: 'dot segment',
+      build: (s, route) => s.clean(route, { target: '/api/v1/x/../regions' }),
+      expect: sanitized(),
+    };
     await expect(runAttack(harness(), regions, attack)).rejects.toThrow(/expected the request to be forwarded/);
   });
 
@@ -67,7 +105,13 @@ describe('the security judge rejects what it must', () => {
     ['the caller’s Host', (seen: RecordedRequest) => ({ ...seen, headers: { ...seen.headers, host: 'evil.example' } })],
     ['another method', (seen: RecordedRequest) => ({ ...seen, method: 'DELETE' })],
     ['another target', (seen: RecordedRequest) => ({ ...seen, target: '/api/v1/computes' })],
-    ['the caller’s credential', (seen: RecordedRequest) => ({ ...seen, headers: { ...seen.headers, authorization: 'unrecognised(sha256=00000000)' } })],
+    [
+      'the caller’s credential',
+      (seen: RecordedRequest) => ({
+        ...seen,
+        headers: { ...seen.headers, authorization: 'unrecognised(sha256=00000000)' },
+      }),
+    ],
   ])('an upstream record with %s fails "sanitized"', async (_name, alter) => {
     await expect(runAttack(withAlteredRecord(harness(), alter), regions, CONTROL)).rejects.toThrow();
   });
@@ -84,7 +128,11 @@ describe('the security judge rejects what it must', () => {
         return answer;
       },
     };
-    const attack: Attack = { name: 'logged secret', build: (x, route) => ({ ...x.clean(route, { target: '/api/v1/x/../regions' }), secrets: [secret] }), expect: badRequest('target-dot-segment') };
+    const attack: Attack = {
+      name: 'logged secret',
+      build: (x, route) => ({ ...x.clean(route, { target: '/api/v1/x/../regions' }), secrets: [secret] }),
+      expect: badRequest('target-dot-segment'),
+    };
     await expect(runAttack(leaky, regions, attack)).rejects.toThrow(/logged/);
   });
 });

@@ -45,7 +45,12 @@ let elsewhere: RecordingServer;
 const harness = useSecurityHarness(async () => {
   elsewhere = await recordingServer((res) => res.end('followed'));
   upstream = await recordingServer((res) => {
-    res.writeHead(plan.status, { location: plan.location, 'set-cookie': 'upstream-session=1', 'content-type': 'text/html', 'x-redirect-marker': '1' });
+    res.writeHead(plan.status, {
+      location: plan.location,
+      'set-cookie': 'upstream-session=1',
+      'content-type': 'text/html',
+      'x-redirect-marker': '1',
+    });
     res.end(`<a href="${plan.location}">redirect-body-marker</a>`);
   });
   return { upstream: { baseUrl: `${upstream.origin}/api/v1` } };

@@ -5,7 +5,20 @@
  * nothing. The production timeouts (10 s for headers, 60 s per request, 10 s per body) are
  * shortened here so that the same code paths run in well under a second.
  */
-import { CONTROL, ROUTES, badRequest, describeAttacks, rawExchange, rawRequest, runAttack, stopped, useSecurityHarness, type Attack, type RouteCase, type SecurityHarness } from './attack-suite';
+import {
+  CONTROL,
+  ROUTES,
+  badRequest,
+  describeAttacks,
+  rawExchange,
+  rawRequest,
+  runAttack,
+  stopped,
+  useSecurityHarness,
+  type Attack,
+  type RouteCase,
+  type SecurityHarness,
+} from './attack-suite';
 
 const HEADERS_TIMEOUT_MS = 300;
 const REQUEST_TIMEOUT_MS = 900;
@@ -29,9 +42,17 @@ const withBody = (route: RouteCase) => route.body ?? '{"note":"a body the route 
 function stalledBody(s: SecurityHarness, route: RouteCase, framing: 'content-length' | 'chunked'): Buffer {
   const body = withBody(route);
   if (framing === 'content-length') {
-    return rawRequest(`${route.method} ${route.target} HTTP/1.1`, [...s.rawHeaderLines(route), `Content-Length: ${Buffer.byteLength(body)}`], body.slice(0, 5));
+    return rawRequest(
+      `${route.method} ${route.target} HTTP/1.1`,
+      [...s.rawHeaderLines(route), `Content-Length: ${Buffer.byteLength(body)}`],
+      body.slice(0, 5),
+    );
   }
-  return rawRequest(`${route.method} ${route.target} HTTP/1.1`, [...s.rawHeaderLines(route), 'Transfer-Encoding: chunked'], `${Buffer.byteLength(body).toString(16)}\r\n${body.slice(0, 5)}`);
+  return rawRequest(
+    `${route.method} ${route.target} HTTP/1.1`,
+    [...s.rawHeaderLines(route), 'Transfer-Encoding: chunked'],
+    `${Buffer.byteLength(body).toString(16)}\r\n${body.slice(0, 5)}`,
+  );
 }
 
 const within = (minMs: number, maxMs: number) => (answer: { elapsedMs: number }) => {
@@ -44,7 +65,10 @@ const ATTACKS: Attack[] = [
     name: 'headers a byte every 40 ms (slow-loris) → 408 and closed after the header timeout',
     build: (s, route) => ({
       kind: 'raw',
-      bytes: rawRequest(`${route.method} ${route.target} HTTP/1.1`, s.rawHeaderLines(route).concat(`X-Slow: ${'s'.repeat(200)}`)),
+      bytes: rawRequest(
+        `${route.method} ${route.target} HTTP/1.1`,
+        s.rawHeaderLines(route).concat(`X-Slow: ${'s'.repeat(200)}`),
+      ),
       // The request line goes at once, then every header byte crawls.
       dripAfterBytes: route.target.length + 20,
       dripMs: 40,
@@ -69,7 +93,11 @@ const ATTACKS: Attack[] = [
     name: 'a body trickling a byte every 40 ms → 400 after the body timeout (a total, not an idle timeout)',
     build: (s, route) => {
       const body = withBody(route);
-      const bytes = rawRequest(`${route.method} ${route.target} HTTP/1.1`, [...s.rawHeaderLines(route), `Content-Length: ${Buffer.byteLength(body)}`], body);
+      const bytes = rawRequest(
+        `${route.method} ${route.target} HTTP/1.1`,
+        [...s.rawHeaderLines(route), `Content-Length: ${Buffer.byteLength(body)}`],
+        body,
+      );
       return { kind: 'raw', bytes, dripAfterBytes: bytes.length - Buffer.byteLength(body), dripMs: 40 };
     },
     expect: badRequest('body-timeout'),
@@ -93,7 +121,9 @@ describeAttacks('stalled connections', harness, CLOSE_ATTACKS, { concurrent: tru
 describe('a connection that never sends a byte', () => {
   it('is closed within the request timeout', async () => {
     const startedMs = Date.now();
-    const exchange = await rawExchange(Number(new URL(harness().h.gateway.url).port), Buffer.alloc(0), { awaitClose: true });
+    const exchange = await rawExchange(Number(new URL(harness().h.gateway.url).port), Buffer.alloc(0), {
+      awaitClose: true,
+    });
     expect(exchange.closedByGateway).toBe(true);
     expect(Date.now() - startedMs).toBeLessThan(REQUEST_TIMEOUT_MS + SLACK_MS);
   });

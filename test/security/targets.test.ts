@@ -37,32 +37,104 @@ const TARGET_ROWS: TargetRow[] = [
   ['dot segment', (r) => `${API_BASE_PATH}/.${below(r)}${query(r)}`, badRequest('target-dot-segment')],
   ['trailing dot-dot', (r) => `${r.path}/..${query(r)}`, badRequest('target-dot-segment')],
   ['trailing dot', (r) => `${r.path}/.${query(r)}`, badRequest('target-dot-segment')],
-  ['dot-dot above the base path', (r) => `${API_BASE_PATH}/../..${API_BASE_PATH}${below(r)}${query(r)}`, badRequest('target-dot-segment')],
+  [
+    'dot-dot above the base path',
+    (r) => `${API_BASE_PATH}/../..${API_BASE_PATH}${below(r)}${query(r)}`,
+    badRequest('target-dot-segment'),
+  ],
   // `.` encoded once and twice, and the overlong UTF-8 spelling.
-  ['encoded dot-dot (%2e%2e)', (r) => `${API_BASE_PATH}/x/%2e%2e${below(r)}${query(r)}`, badRequest('target-encoded-dot')],
-  ['encoded dot-dot (%2E%2E)', (r) => `${API_BASE_PATH}/x/%2E%2E${below(r)}${query(r)}`, badRequest('target-encoded-dot')],
-  ['half-encoded dot-dot (.%2e)', (r) => `${API_BASE_PATH}/x/.%2e${below(r)}${query(r)}`, badRequest('target-encoded-dot')],
+  [
+    'encoded dot-dot (%2e%2e)',
+    (r) => `${API_BASE_PATH}/x/%2e%2e${below(r)}${query(r)}`,
+    badRequest('target-encoded-dot'),
+  ],
+  [
+    'encoded dot-dot (%2E%2E)',
+    (r) => `${API_BASE_PATH}/x/%2E%2E${below(r)}${query(r)}`,
+    badRequest('target-encoded-dot'),
+  ],
+  [
+    'half-encoded dot-dot (.%2e)',
+    (r) => `${API_BASE_PATH}/x/.%2e${below(r)}${query(r)}`,
+    badRequest('target-encoded-dot'),
+  ],
   ['encoded dot (%2e)', (r) => `${API_BASE_PATH}/%2e${below(r)}${query(r)}`, badRequest('target-encoded-dot')],
-  ['double-encoded dot-dot (%252e%252e)', (r) => `${API_BASE_PATH}/x/%252e%252e${below(r)}${query(r)}`, badRequest('target-double-encoding')],
-  ['double-encoded dot-dot (%25%32%65)', (r) => `${API_BASE_PATH}/x/%25%32%65%25%32%65${below(r)}${query(r)}`, badRequest('target-double-encoding')],
-  ['overlong UTF-8 dot-dot (%c0%ae%c0%ae)', (r) => `${API_BASE_PATH}/x/%c0%ae%c0%ae${below(r)}${query(r)}`, badRequest('target-forbidden-byte')],
+  [
+    'double-encoded dot-dot (%252e%252e)',
+    (r) => `${API_BASE_PATH}/x/%252e%252e${below(r)}${query(r)}`,
+    badRequest('target-double-encoding'),
+  ],
+  [
+    'double-encoded dot-dot (%25%32%65)',
+    (r) => `${API_BASE_PATH}/x/%25%32%65%25%32%65${below(r)}${query(r)}`,
+    badRequest('target-double-encoding'),
+  ],
+  [
+    'overlong UTF-8 dot-dot (%c0%ae%c0%ae)',
+    (r) => `${API_BASE_PATH}/x/%c0%ae%c0%ae${below(r)}${query(r)}`,
+    badRequest('target-forbidden-byte'),
+  ],
   // `/` and `\` encoded once and twice, and a raw backslash.
-  ['encoded slash (%2f)', (r) => `${API_BASE_PATH}%2f${below(r).slice(1)}${query(r)}`, badRequest('target-encoded-separator')],
-  ['encoded slash (%2F) with traversal', (r) => `${API_BASE_PATH}/x%2F..%2F${below(r).slice(1)}${query(r)}`, badRequest('target-encoded-separator')],
-  ['encoded backslash (%5c)', (r) => `${API_BASE_PATH}%5c${below(r).slice(1)}${query(r)}`, badRequest('target-encoded-separator')],
-  ['encoded backslash (%5C) with traversal', (r) => `${API_BASE_PATH}/x%5C..%5C${below(r).slice(1)}${query(r)}`, badRequest('target-encoded-separator')],
-  ['double-encoded slash (%252f)', (r) => `${API_BASE_PATH}%252f${below(r).slice(1)}${query(r)}`, badRequest('target-double-encoding')],
-  ['double-encoded backslash (%255c)', (r) => `${API_BASE_PATH}%255c${below(r).slice(1)}${query(r)}`, badRequest('target-double-encoding')],
-  ['raw backslash for a slash', (r) => `${API_BASE_PATH}\\${below(r).slice(1)}${query(r)}`, badRequest('target-backslash')],
+  [
+    'encoded slash (%2f)',
+    (r) => `${API_BASE_PATH}%2f${below(r).slice(1)}${query(r)}`,
+    badRequest('target-encoded-separator'),
+  ],
+  [
+    'encoded slash (%2F) with traversal',
+    (r) => `${API_BASE_PATH}/x%2F..%2F${below(r).slice(1)}${query(r)}`,
+    badRequest('target-encoded-separator'),
+  ],
+  [
+    'encoded backslash (%5c)',
+    (r) => `${API_BASE_PATH}%5c${below(r).slice(1)}${query(r)}`,
+    badRequest('target-encoded-separator'),
+  ],
+  [
+    'encoded backslash (%5C) with traversal',
+    (r) => `${API_BASE_PATH}/x%5C..%5C${below(r).slice(1)}${query(r)}`,
+    badRequest('target-encoded-separator'),
+  ],
+  [
+    'double-encoded slash (%252f)',
+    (r) => `${API_BASE_PATH}%252f${below(r).slice(1)}${query(r)}`,
+    badRequest('target-double-encoding'),
+  ],
+  [
+    'double-encoded backslash (%255c)',
+    (r) => `${API_BASE_PATH}%255c${below(r).slice(1)}${query(r)}`,
+    badRequest('target-double-encoding'),
+  ],
+  [
+    'raw backslash for a slash',
+    (r) => `${API_BASE_PATH}\\${below(r).slice(1)}${query(r)}`,
+    badRequest('target-backslash'),
+  ],
   ['raw backslash traversal', (r) => `${API_BASE_PATH}\\x\\..${below(r)}${query(r)}`, badRequest('target-backslash')],
   // Empty segments.
   ['leading empty segment (//)', (r) => `/${r.target}`, badRequest('target-empty-segment')],
-  ['empty segment after the base path', (r) => `${API_BASE_PATH}/${below(r)}${query(r)}`, badRequest('target-empty-segment')],
+  [
+    'empty segment after the base path',
+    (r) => `${API_BASE_PATH}/${below(r)}${query(r)}`,
+    badRequest('target-empty-segment'),
+  ],
   ['trailing slash', (r) => `${r.path}/${query(r)}`, badRequest('target-empty-segment')],
   // `;` parameters.
-  ['matrix parameter on the last segment', (r) => `${r.path};jsessionid=1${query(r)}`, badRequest('target-matrix-parameter')],
-  ['..; traversal (Tomcat-style)', (r) => `${API_BASE_PATH}/x/..;${below(r)}${query(r)}`, badRequest('target-matrix-parameter')],
-  ['bare ; after the base path', (r) => `${API_BASE_PATH};${below(r)}${query(r)}`, badRequest('target-matrix-parameter')],
+  [
+    'matrix parameter on the last segment',
+    (r) => `${r.path};jsessionid=1${query(r)}`,
+    badRequest('target-matrix-parameter'),
+  ],
+  [
+    '..; traversal (Tomcat-style)',
+    (r) => `${API_BASE_PATH}/x/..;${below(r)}${query(r)}`,
+    badRequest('target-matrix-parameter'),
+  ],
+  [
+    'bare ; after the base path',
+    (r) => `${API_BASE_PATH};${below(r)}${query(r)}`,
+    badRequest('target-matrix-parameter'),
+  ],
   // Fragments and encoded delimiters.
   ['fragment', (r) => `${r.target}#fragment`, badRequest('target-fragment')],
   ['fragment hiding a traversal', (r) => `${r.path}#/../../admin`, badRequest('target-fragment')],
@@ -70,7 +142,11 @@ const TARGET_ROWS: TargetRow[] = [
   ['encoded query (%3f)', (r) => `${r.path}%3fx=1`, badRequest('target-encoded-reserved')],
   // Control and non-ASCII bytes, percent-encoded (raw ones are below).
   ['encoded NUL', (r) => `${r.path}%00${query(r)}`, badRequest('target-forbidden-byte')],
-  ['encoded CRLF header injection', (r) => `${r.path}%0d%0aX-Injected:%201${query(r)}`, badRequest('target-forbidden-byte')],
+  [
+    'encoded CRLF header injection',
+    (r) => `${r.path}%0d%0aX-Injected:%201${query(r)}`,
+    badRequest('target-forbidden-byte'),
+  ],
   ['encoded tab', (r) => `${r.path}%09${query(r)}`, badRequest('target-forbidden-byte')],
   ['encoded DEL', (r) => `${r.path}%7f${query(r)}`, badRequest('target-forbidden-byte')],
   ['encoded UTF-8 (é)', (r) => `${r.path}%C3%A9${query(r)}`, badRequest('target-forbidden-byte')],
@@ -78,21 +154,41 @@ const TARGET_ROWS: TargetRow[] = [
   ['encoded 0xff', (r) => `${r.path}%ff${query(r)}`, badRequest('target-forbidden-byte')],
   ['malformed escape (%)', (r) => `${r.path}%${query(r)}`, badRequest('target-malformed-percent-encoding')],
   ['malformed escape (%zz)', (r) => `${r.path}%zz${query(r)}`, badRequest('target-malformed-percent-encoding')],
-  ['IIS-style escape (%u002e)', (r) => `${API_BASE_PATH}/%u002e%u002e${below(r)}${query(r)}`, badRequest('target-malformed-percent-encoding')],
+  [
+    'IIS-style escape (%u002e)',
+    (r) => `${API_BASE_PATH}/%u002e%u002e${below(r)}${query(r)}`,
+    badRequest('target-malformed-percent-encoding'),
+  ],
   ['encoded NUL in the query', (r) => withQuery(r, 'page=1%00'), badRequest('target-forbidden-byte')],
   // Absolute-form and asterisk targets.
   ['absolute-form to another host', (r) => `http://evil.example${r.target}`, badRequest('target-absolute-form')],
   ['absolute-form to the gateway itself', (r) => `http://127.0.0.1${r.target}`, badRequest('target-absolute-form')],
-  ['absolute-form with credentials', (r) => `https://user:pass@api.strettch.cloud${r.target}`, badRequest('target-absolute-form')],
-  ['absolute-form, upper-case scheme', (r) => `HTTPS://api.strettch.cloud${r.target}`, badRequest('target-absolute-form')],
+  [
+    'absolute-form with credentials',
+    (r) => `https://user:pass@api.strettch.cloud${r.target}`,
+    badRequest('target-absolute-form'),
+  ],
+  [
+    'absolute-form, upper-case scheme',
+    (r) => `HTTPS://api.strettch.cloud${r.target}`,
+    badRequest('target-absolute-form'),
+  ],
   ['network-path reference (//host/path)', (r) => `//evil.example${r.target}`, badRequest('target-empty-segment')],
   ['asterisk-form', () => '*', badRequest('target-asterisk-form')],
   // Node's parser refuses this one itself: still 400 in the envelope.
   ['a relative target (no leading slash)', (r) => r.target.slice(1), badRequest()],
-  ['@ in the path', (r) => `${API_BASE_PATH}/@evil.example${below(r)}${query(r)}`, badRequest('target-forbidden-path-character')],
+  [
+    '@ in the path',
+    (r) => `${API_BASE_PATH}/@evil.example${below(r)}${query(r)}`,
+    badRequest('target-forbidden-path-character'),
+  ],
   // Case: the catalog is case-sensitive, and nothing is folded.
   ['the base path in upper case', (r) => `/API/v1${below(r)}${query(r)}`, notFound('target-outside-base-path')],
-  ['the path in upper case', (r) => `${API_BASE_PATH}${below(r).toUpperCase()}${query(r)}`, notFound('target-no-route')],
+  [
+    'the path in upper case',
+    (r) => `${API_BASE_PATH}${below(r).toUpperCase()}${query(r)}`,
+    notFound('target-no-route'),
+  ],
   ['no base path', (r) => `${below(r)}${query(r)}`, notFound('target-outside-base-path')],
   ['another API version', (r) => `/api/v2${below(r)}${query(r)}`, notFound('target-outside-base-path')],
   ['longer than 2048 characters', (r) => `${r.path}?${'x'.repeat(2100)}=1`, badRequest('target-too-long')],
@@ -129,17 +225,29 @@ const RAW_TARGET_ROWS: Array<[string, (route: RouteCase) => string]> = [
 ];
 
 const RAW_TARGET_ATTACKS: Attack[] = [
-  ...RAW_TARGET_ROWS.map(
-    ([name, target]): Attack => ({
-      name,
-      build: (s, route) => ({ kind: 'raw', bytes: rawRequest(`${route.method} ${target(route)} HTTP/1.1`, [...s.rawHeaderLines(route), 'Connection: close'], route.body) }),
-      // Node's parser refuses most of these, the target check the rest: either way 400 in the envelope.
-      expect: badRequest(),
+  ...RAW_TARGET_ROWS.map(([name, target]): Attack => ({
+    name,
+    build: (s, route) => ({
+      kind: 'raw',
+      bytes: rawRequest(
+        `${route.method} ${target(route)} HTTP/1.1`,
+        [...s.rawHeaderLines(route), 'Connection: close'],
+        route.body,
+      ),
     }),
-  ),
+    // Node's parser refuses most of these, the target check the rest: either way 400 in the envelope.
+    expect: badRequest(),
+  })),
   {
     name: 'a lower-case method',
-    build: (s, route) => ({ kind: 'raw', bytes: rawRequest(`${route.method.toLowerCase()} ${route.target} HTTP/1.1`, [...s.rawHeaderLines(route), 'Connection: close'], route.body) }),
+    build: (s, route) => ({
+      kind: 'raw',
+      bytes: rawRequest(
+        `${route.method.toLowerCase()} ${route.target} HTTP/1.1`,
+        [...s.rawHeaderLines(route), 'Connection: close'],
+        route.body,
+      ),
+    }),
     expect: badRequest(),
   },
 ];
@@ -149,25 +257,26 @@ const otherMethod = (route: RouteCase) => (route.method === 'DELETE' ? 'POST' : 
 const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
 
 const METHOD_OVERRIDE_ATTACKS: Attack[] = [
-  ...OVERRIDE_HEADERS.map(
-    (header): Attack => ({
-      name: `${header} header: dropped, the operation unchanged`,
-      build: (s, route) => s.clean(route, { headers: { [header]: otherMethod(route) } }),
-      expect: sanitized((seen) => expect(Object.keys(seen.headers).filter((name) => name.includes('method'))).toEqual([])),
-    }),
-  ),
+  ...OVERRIDE_HEADERS.map((header): Attack => ({
+    name: `${header} header: dropped, the operation unchanged`,
+    build: (s, route) => s.clean(route, { headers: { [header]: otherMethod(route) } }),
+    expect: sanitized((seen) =>
+      expect(Object.keys(seen.headers).filter((name) => name.includes('method'))).toEqual([]),
+    ),
+  })),
   {
     name: 'all three override headers at once',
-    build: (s, route) => s.clean(route, { headers: Object.fromEntries(OVERRIDE_HEADERS.map((h) => [h, otherMethod(route)])) }),
-    expect: sanitized((seen) => expect(Object.keys(seen.headers).filter((name) => name.includes('method'))).toEqual([])),
+    build: (s, route) =>
+      s.clean(route, { headers: Object.fromEntries(OVERRIDE_HEADERS.map((h) => [h, otherMethod(route)])) }),
+    expect: sanitized((seen) =>
+      expect(Object.keys(seen.headers).filter((name) => name.includes('method'))).toEqual([]),
+    ),
   },
-  ...['_method', 'method', '_METHOD', 'X-HTTP-Method-Override'].map(
-    (param): Attack => ({
-      name: `?${param}= parameter`,
-      build: (s, route) => s.clean(route, { target: withQuery(route, `${param}=${otherMethod(route)}`) }),
-      expect: badRequest('target-unknown-query-parameter'),
-    }),
-  ),
+  ...['_method', 'method', '_METHOD', 'X-HTTP-Method-Override'].map((param): Attack => ({
+    name: `?${param}= parameter`,
+    build: (s, route) => s.clean(route, { target: withQuery(route, `${param}=${otherMethod(route)}`) }),
+    expect: badRequest('target-unknown-query-parameter'),
+  })),
 ];
 
 /** A repeated parameter is refused, never resolved to the first or the last. */
@@ -180,12 +289,16 @@ const DUPLICATE_QUERY_ATTACKS: Attack[] = [
 ].map(([pairs, name]) => ({
   name: `?${pairs}`,
   build: (s, route) => s.clean(route, { target: `${route.path}?${pairs!.split(' ')[0]}` }),
-  expect: (route) => badRequest(route.declaresQuery(name!) ? 'target-duplicate-query-parameter' : 'target-unknown-query-parameter'),
+  expect: (route) =>
+    badRequest(route.declaresQuery(name!) ? 'target-duplicate-query-parameter' : 'target-unknown-query-parameter'),
 }));
 
 describe('request-target tricks on every route', () => {
   describeAttacks('path and target tricks', harness, TARGET_ATTACKS);
-  describeAttacks('path parameter tricks', harness, [...ID_ATTACKS, ...ID_CHARACTER_ATTACKS], { control: false, routes: ROUTES.filter((r) => r.operation.segments.some((s) => s.kind === 'param')) });
+  describeAttacks('path parameter tricks', harness, [...ID_ATTACKS, ...ID_CHARACTER_ATTACKS], {
+    control: false,
+    routes: ROUTES.filter((r) => r.operation.segments.some((s) => s.kind === 'param')),
+  });
   describeAttacks('raw bytes on the request line', harness, RAW_TARGET_ATTACKS, { control: false });
   describeAttacks('method override headers and parameters', harness, METHOD_OVERRIDE_ATTACKS, { control: false });
   describeAttacks('duplicated query parameters', harness, DUPLICATE_QUERY_ATTACKS, { control: false });
@@ -193,7 +306,14 @@ describe('request-target tricks on every route', () => {
   it('an authority-form target (CONNECT) → 400 in the envelope, the connection closed, upstream untouched', async () => {
     await runAttack(harness(), ROUTES[0]!, {
       name: 'CONNECT',
-      build: (s) => ({ kind: 'raw', bytes: rawRequest('CONNECT api.strettch.cloud:443 HTTP/1.1', ['Host: api.strettch.cloud:443', `Authorization: Bearer ${s.token()}`]), awaitClose: true }),
+      build: (s) => ({
+        kind: 'raw',
+        bytes: rawRequest('CONNECT api.strettch.cloud:443 HTTP/1.1', [
+          'Host: api.strettch.cloud:443',
+          `Authorization: Bearer ${s.token()}`,
+        ]),
+        awaitClose: true,
+      }),
       expect: badRequest(undefined, { closes: true }),
     });
   });

@@ -39,13 +39,27 @@ export function createBaselineProxy(options: BaselineProxyOptions): BaselineProx
       points,
       duration: 1,
       rejectIfRedisNotReady: true,
-      insuranceLimiter: new RateLimiterMemory({ keyPrefix: `baseline-insurance:${name}`, points: Math.max(1, Math.floor(points / options.replicas)), duration: 1 }),
+      insuranceLimiter: new RateLimiterMemory({
+        keyPrefix: `baseline-insurance:${name}`,
+        points: Math.max(1, Math.floor(points / options.replicas)),
+        duration: 1,
+      }),
     });
   const limiters = { read: limiter('read', options.readPerSecond), write: limiter('write', options.writePerSecond) };
 
-  const reply = (res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void => {
+  const reply = (
+    res: ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ): void => {
     const body = JSON.stringify(errorEnvelope(code, message, 'baseline'));
-    res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(status, {
+      ...headers,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
   };
 
@@ -56,7 +70,9 @@ export function createBaselineProxy(options: BaselineProxyOptions): BaselineProx
       await limiters[operationClass].consume('fleet');
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
-      return reply(res, 429, 'TOO_MANY_REQUESTS', 'Rate limit exceeded.', { 'retry-after': String(Math.max(1, Math.ceil(error.msBeforeNext / 1000))) });
+      return reply(res, 429, 'TOO_MANY_REQUESTS', 'Rate limit exceeded.', {
+        'retry-after': String(Math.max(1, Math.ceil(error.msBeforeNext / 1000))),
+      });
     }
     const headers: Record<string, string> = { authorization: `Bearer ${options.apiKey}`, host: upstream.host };
     for (const name of FORWARDED) {
@@ -64,12 +80,15 @@ export function createBaselineProxy(options: BaselineProxyOptions): BaselineProx
       if (typeof value === 'string') headers[name] = value;
     }
     await new Promise<void>((resolve) => {
-      const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-        upstreamRes.on('end', resolve);
-        upstreamRes.on('error', () => resolve());
-      });
+      const out = http.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
+        (upstreamRes) => {
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          upstreamRes.pipe(res);
+          upstreamRes.on('end', resolve);
+          upstreamRes.on('error', () => resolve());
+        },
+      );
       out.setTimeout(10_000, () => out.destroy(new Error('upstream timeout')));
       out.on('error', () => {
         if (!res.headersSent) reply(res, 502, 'BAD_GATEWAY', 'The upstream could not be reached.');

@@ -41,8 +41,13 @@ export function planCallers(workers: number, weights: readonly number[] = CALLER
 export function planWorkers(callers: readonly CallerSpec[], replicas: number): WorkerPlan[] {
   const plans: WorkerPlan[] = [];
   for (const caller of callers) {
-    const kinds: RequestKind[] = [...Array<RequestKind>(caller.readWorkers).fill('read'), ...Array<RequestKind>(caller.writeWorkers).fill('write')];
-    kinds.forEach((kind, i) => plans.push({ index: plans.length, callerId: caller.id, weight: caller.weight, kind, replica: i % replicas }));
+    const kinds: RequestKind[] = [
+      ...Array<RequestKind>(caller.readWorkers).fill('read'),
+      ...Array<RequestKind>(caller.writeWorkers).fill('write'),
+    ];
+    kinds.forEach((kind, i) =>
+      plans.push({ index: plans.length, callerId: caller.id, weight: caller.weight, kind, replica: i % replicas }),
+    );
   }
   return plans;
 }

@@ -40,7 +40,9 @@ export function createChildGroup(): ChildGroup {
   const running = new Set<ChildProcess>();
 
   const waitForExit = (proc: ChildProcess): Promise<void> =>
-    proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((resolve) => proc.once('exit', () => resolve()));
+    proc.exitCode !== null || proc.signalCode !== null
+      ? Promise.resolve()
+      : new Promise((resolve) => proc.once('exit', () => resolve()));
 
   return {
     spawn(name, command, args, options) {
@@ -77,13 +79,15 @@ export function createChildGroup(): ChildGroup {
       };
     },
     async stopAll() {
-      await Promise.all([...running].map(async (proc) => {
-        const exited = waitForExit(proc);
-        proc.kill('SIGTERM');
-        const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS);
-        await exited;
-        clearTimeout(timer);
-      }));
+      await Promise.all(
+        [...running].map(async (proc) => {
+          const exited = waitForExit(proc);
+          proc.kill('SIGTERM');
+          const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS);
+          await exited;
+          clearTimeout(timer);
+        }),
+      );
     },
     killAllNow() {
       for (const proc of running) proc.kill('SIGKILL');
@@ -119,7 +123,8 @@ export async function waitForLogLine(child: Child, pattern: RegExp, timeoutMs: n
     const match = pattern.exec(fs.readFileSync(child.logFile, 'utf8'));
     if (match) return match;
     if (child.exited()) throw new Error(`${child.name} exited while starting: ${lastLine(child.logFile)}`);
-    if (Date.now() > deadline) throw new Error(`${child.name} did not start within ${timeoutMs} ms (see ${child.logFile})`);
+    if (Date.now() > deadline)
+      throw new Error(`${child.name} did not start within ${timeoutMs} ms (see ${child.logFile})`);
     await sleep(25);
   }
 }
@@ -130,7 +135,12 @@ function lastLine(file: string): string {
 }
 
 /** Polls `probe` until it answers true, or throws after `timeoutMs` naming `what`. */
-export async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<boolean>, child?: Child): Promise<void> {
+export async function waitUntil(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<boolean>,
+  child?: Child,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child?.exited()) throw new Error(`${child.name} exited while starting: ${lastLine(child.logFile)}`);

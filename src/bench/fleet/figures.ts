@@ -55,11 +55,13 @@ export interface ClassFigures {
 }
 
 export interface RedisFigures {
-  /** Where the round trips come from: the gateways' own count of commands sent, or (the baseline) `INFO commandstats`. */
+  /** Where the round trips come from: the gateways' own count of commands sent, or (the baseline) `INFO commandstats`.
+   * */
   source: RoundTripSource['source'];
   /** Commands the clients sent (round trips); null: unknown (the gateways do not export their count). */
   roundTrips: number | null;
-  /** The limiter's share: the schedule's for the gateways; for the baseline every command (RateLimiterRedis is all it sends). */
+  /** The limiter's share: the schedule's for the gateways; for the baseline every command (RateLimiterRedis is all it
+   * sends). */
   scheduleRoundTrips: number | null;
   /** The compute ledger's (gateways only; the baseline has none). */
   ledgerRoundTrips: number | null;
@@ -153,7 +155,10 @@ export function jainIndex(values: readonly number[]): number {
 }
 
 /** Each caller's achieved share ÷ its weighted fair share (all callers saturate, so fair = w ÷ Σw). */
-export function weightedShares(callers: readonly CallerSpec[], sentByCaller: ReadonlyMap<string, number>): CallerShare[] {
+export function weightedShares(
+  callers: readonly CallerSpec[],
+  sentByCaller: ReadonlyMap<string, number>,
+): CallerShare[] {
   const totalWeight = callers.reduce((a, c) => a + c.weight, 0);
   const totalSent = callers.reduce((a, c) => a + (sentByCaller.get(c.id) ?? 0), 0);
   return callers.map((c) => {
@@ -183,9 +188,13 @@ export function phaseFigures(input: PhaseInput): PhaseFigures {
   const timeline = stats.timeline.filter((e) => e.key === input.keyLabel);
   const outage = input.outageWindowMs;
   const inOutage = (atMs: number) => outage !== undefined && atMs >= outage[0] && atMs < outage[1];
-  const outageSeconds = outage === undefined ? [] : wholeSeconds(load.startedAtMs + outage[0], load.startedAtMs + outage[1]);
+  const outageSeconds =
+    outage === undefined ? [] : wholeSeconds(load.startedAtMs + outage[0], load.startedAtMs + outage[1]);
   // A second that overlaps the outage window at all is left out.
-  const touchesOutage = (second: number) => outage !== undefined && second * 1000 + 1000 > load.startedAtMs + outage[0] && second * 1000 < load.startedAtMs + outage[1];
+  const touchesOutage = (second: number) =>
+    outage !== undefined &&
+    second * 1000 + 1000 > load.startedAtMs + outage[0] &&
+    second * 1000 < load.startedAtMs + outage[1];
   const measured = wholeSeconds(load.startedAtMs + warmupMs, load.endedAtMs).filter((second) => !touchesOutage(second));
   const firstSecond = Math.floor(load.startedAtMs / 1000);
   const commonW = commonWeight(input.callers);
@@ -196,7 +205,9 @@ export function phaseFigures(input: PhaseInput): PhaseFigures {
     const bySecond = new Map<number, TimelineEntry>(entries.map((e) => [e.second, e]));
     const admittedMeasured = measured.reduce((a, s) => a + (bySecond.get(s)?.admitted ?? 0), 0);
     const admittedPerSecond = measured.length === 0 ? Number.NaN : admittedMeasured / measured.length;
-    const inMeasured = load.samples.filter((s) => s.kind === kind && s.forwarded && s.atMs >= warmupMs && !inOutage(s.atMs));
+    const inMeasured = load.samples.filter(
+      (s) => s.kind === kind && s.forwarded && s.atMs >= warmupMs && !inOutage(s.atMs),
+    );
     // Queue waits over the whole measured period, outage included.
     const waits = load.samples
       .filter((s) => s.kind === kind && s.forwarded && s.atMs >= warmupMs && s.queueWaitMs !== undefined)
@@ -214,8 +225,22 @@ export function phaseFigures(input: PhaseInput): PhaseFigures {
       maxInSlidingWindow: classStats?.maxAdmittedInSlidingWindow ?? 0,
       admittedPerSecond,
       utilization: admittedPerSecond / limit,
-      ...(outage === undefined ? {} : { outageAdmittedPerSecond: outageSeconds.reduce((a, sec) => a + (bySecond.get(sec)?.admitted ?? 0), 0) / Math.max(1, outageSeconds.length) }),
-      queueWaitMs: waits.length === 0 ? null : { count: waits.length, p50: percentile(waits, 0.5), p99: percentile(waits, 0.99), max: waits[waits.length - 1]! },
+      ...(outage === undefined
+        ? {}
+        : {
+            outageAdmittedPerSecond:
+              outageSeconds.reduce((a, sec) => a + (bySecond.get(sec)?.admitted ?? 0), 0) /
+              Math.max(1, outageSeconds.length),
+          }),
+      queueWaitMs:
+        waits.length === 0
+          ? null
+          : {
+              count: waits.length,
+              p50: percentile(waits, 0.5),
+              p99: percentile(waits, 0.99),
+              max: waits[waits.length - 1]!,
+            },
       shares,
       jain: jainIndex(shares.filter((s) => s.weight === commonW).map((s) => s.sent)),
       timeline: entries.map((e) => ({ second: e.second - firstSecond, admitted: e.admitted, rejected: e.rejected })),
@@ -236,12 +261,21 @@ export function phaseFigures(input: PhaseInput): PhaseFigures {
   };
 }
 
-const perUnit = (count: number | null, units: number): number | null => (count === null || units === 0 ? null : count / units);
+const perUnit = (count: number | null, units: number): number | null =>
+  count === null || units === 0 ? null : count / units;
 
-function redisFigures(input: PhaseInput, classes: Record<RequestKind, ClassFigures>, client: ClientFigures, load: LoadResult): RedisFigures {
-  const byCommand = Object.fromEntries(Object.entries(input.commandDelta).filter(([name, n]) => name !== 'info' && n > 0));
+function redisFigures(
+  input: PhaseInput,
+  classes: Record<RequestKind, ClassFigures>,
+  client: ClientFigures,
+  load: LoadResult,
+): RedisFigures {
+  const byCommand = Object.fromEntries(
+    Object.entries(input.commandDelta).filter(([name, n]) => name !== 'info' && n > 0),
+  );
   const executed = Object.values(byCommand).reduce((a, b) => a + b, 0);
-  const decisionsOf = (kind: RequestKind) => classes[kind].admitted + classes[kind].upstream429 + client.gateway429ByKind[kind] + load.cutAtEndByKind[kind];
+  const decisionsOf = (kind: RequestKind) =>
+    classes[kind].admitted + classes[kind].upstream429 + client.gateway429ByKind[kind] + load.cutAtEndByKind[kind];
   const admitted = CLASSES.reduce((a, kind) => a + classes[kind].admitted + classes[kind].upstream429, 0);
   const decisions = decisionsOf('read') + decisionsOf('write');
   const creates = decisionsOf('write');
@@ -259,7 +293,13 @@ function redisFigures(input: PhaseInput, classes: Record<RequestKind, ClassFigur
     const { scriptCommands } = input.roundTrips;
     const sentByOp = Object.fromEntries(Object.entries(byCommand).filter(([name]) => !scriptCommands.has(name)));
     const roundTrips = Object.values(sentByOp).reduce((a, b) => a + b, 0);
-    sent = { source: 'INFO commandstats', roundTrips, scheduleRoundTrips: roundTrips, ledgerRoundTrips: null, sentByOp };
+    sent = {
+      source: 'INFO commandstats',
+      roundTrips,
+      scheduleRoundTrips: roundTrips,
+      ledgerRoundTrips: null,
+      sentByOp,
+    };
   }
   return {
     ...sent,
@@ -276,26 +316,38 @@ function redisFigures(input: PhaseInput, classes: Record<RequestKind, ClassFigur
 }
 
 function clientFigures(load: LoadResult): ClientFigures {
-  const figures: ClientFigures = { responses: 0, forwarded: 0, gateway429: 0, gateway429ByKind: { read: 0, write: 0 }, upstream429Seen: 0, gateway5xx: 0, transportErrors: 0, unexpected: {}, cutAtEnd: load.cutAtEnd };
+  const figures: ClientFigures = {
+    responses: 0,
+    forwarded: 0,
+    gateway429: 0,
+    gateway429ByKind: { read: 0, write: 0 },
+    upstream429Seen: 0,
+    gateway5xx: 0,
+    transportErrors: 0,
+    unexpected: {},
+    cutAtEnd: load.cutAtEnd,
+  };
   for (const s of load.samples) {
     figures.responses += 1;
     if (s.status === 0) figures.transportErrors += 1;
     else if (s.forwarded) {
       figures.forwarded += 1;
       if (s.status === 429) figures.upstream429Seen += 1;
-      else if (s.status !== 200 && s.status !== 202) figures.unexpected[`upstream ${s.status}`] = (figures.unexpected[`upstream ${s.status}`] ?? 0) + 1;
+      else if (s.status !== 200 && s.status !== 202)
+        figures.unexpected[`upstream ${s.status}`] = (figures.unexpected[`upstream ${s.status}`] ?? 0) + 1;
     } else if (s.status === 429) {
       figures.gateway429 += 1;
       figures.gateway429ByKind[s.kind] += 1;
-    }
-    else if (s.status >= 500) figures.gateway5xx += 1;
+    } else if (s.status >= 500) figures.gateway5xx += 1;
     else figures.unexpected[String(s.status)] = (figures.unexpected[String(s.status)] ?? 0) + 1;
   }
   return figures;
 }
 
 /** Counts after minus counts before; a restarted Redis starts from zero, so add the segments. */
-export function commandDelta(segments: ReadonlyArray<readonly [Record<string, number>, Record<string, number>]>): Record<string, number> {
+export function commandDelta(
+  segments: ReadonlyArray<readonly [Record<string, number>, Record<string, number>]>,
+): Record<string, number> {
   const delta: Record<string, number> = {};
   for (const [before, after] of segments) {
     for (const [name, calls] of Object.entries(after)) delta[name] = (delta[name] ?? 0) + calls - (before[name] ?? 0);

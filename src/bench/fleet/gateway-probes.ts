@@ -65,7 +65,8 @@ export function parseMetrics(text: string): MetricSample[] {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ([0-9.eE+-]+|NaN|[+-]Inf)$/.exec(line);
     if (!match) continue;
     const labels: Record<string, string> = {};
-    for (const label of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[label[1]!] = label[2]!;
+    for (const label of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[label[1]!] = label[2]!;
     samples.push({ name: match[1]!, labels, value: Number(match[3]!.replace('Inf', 'Infinity')) });
   }
   return samples;
@@ -92,7 +93,8 @@ export interface GatewayCounters {
   dispatchLateOver20Ms: number;
   scheduleRejections: Record<string, number>;
   upstream429: number;
-  /** Slots whose wake-up came later than the tolerance and were re-reserved, by class; null: the gateways do not export it. */
+  /** Slots whose wake-up came later than the tolerance and were re-reserved, by class; null: the gateways do not export
+   * it. */
   lateSends: Record<string, number> | null;
   /** null: the gateways do not export `strettch_gateway_redis_commands_total`. */
   redisCommands: RedisCommandCounts | null;
@@ -103,18 +105,31 @@ export const LATE_SENDS_METRIC = 'strettch_gateway_schedule_late_sends_total';
 
 const add = (into: Record<string, number>, key: string, value: number) => (into[key] = (into[key] ?? 0) + value);
 
-/** Sums the series the bench reads over several `/metrics` texts (counters of different processes add up); null: a missed scrape. */
+/** Sums the series the bench reads over several `/metrics` texts (counters of different processes add up); null: a
+ * missed scrape. */
 export function gatewayCounters(scraped: ReadonlyArray<string | null>): GatewayCounters {
   const metricTexts = scraped.filter((text): text is string => text !== null);
-  const totals: GatewayCounters = { scrapes: metricTexts.length, missedScrapes: scraped.length - metricTexts.length, dispatchCount: 0, dispatchLateMeanMs: Number.NaN, dispatchLateOver20Ms: 0, scheduleRejections: {}, upstream429: 0, lateSends: null, redisCommands: null };
+  const totals: GatewayCounters = {
+    scrapes: metricTexts.length,
+    missedScrapes: scraped.length - metricTexts.length,
+    dispatchCount: 0,
+    dispatchLateMeanMs: Number.NaN,
+    dispatchLateOver20Ms: 0,
+    scheduleRejections: {},
+    upstream429: 0,
+    lateSends: null,
+    redisCommands: null,
+  };
   let lateSumSec = 0;
   let within20Ms = 0;
   for (const { name, labels, value } of metricTexts.flatMap(parseMetrics)) {
     if (name === 'strettch_gateway_schedule_dispatch_late_seconds_count') totals.dispatchCount += value;
     else if (name === 'strettch_gateway_schedule_dispatch_late_seconds_sum') lateSumSec += value;
-    else if (name === 'strettch_gateway_schedule_dispatch_late_seconds_bucket' && labels.le === '0.02') within20Ms += value;
+    else if (name === 'strettch_gateway_schedule_dispatch_late_seconds_bucket' && labels.le === '0.02')
+      within20Ms += value;
     else if (name === 'strettch_gateway_upstream_429_total') totals.upstream429 += value;
-    else if (name === 'strettch_gateway_schedule_rejections_total') add(totals.scheduleRejections, `${labels.class ?? 'unknown'}:${labels.reason ?? 'unknown'}`, value);
+    else if (name === 'strettch_gateway_schedule_rejections_total')
+      add(totals.scheduleRejections, `${labels.class ?? 'unknown'}:${labels.reason ?? 'unknown'}`, value);
     else if (name === LATE_SENDS_METRIC) add((totals.lateSends ??= {}), labels.class ?? 'unknown', value);
     else if (name === REDIS_COMMANDS_METRIC) {
       const counts = (totals.redisCommands ??= { total: 0, byComponent: {}, byOp: {} });

@@ -8,7 +8,8 @@ export interface TextReply {
 
 export function loopbackUrl(url: string): URL {
   const parsed = new URL(url);
-  if (parsed.protocol !== 'http:' || parsed.hostname !== '127.0.0.1') throw new Error(`bench talks to 127.0.0.1 only, not ${url}`);
+  if (parsed.protocol !== 'http:' || parsed.hostname !== '127.0.0.1')
+    throw new Error(`bench talks to 127.0.0.1 only, not ${url}`);
   return parsed;
 }
 

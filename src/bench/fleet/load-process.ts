@@ -6,7 +6,13 @@
 import fs from 'node:fs';
 import { runLoad } from './load';
 import { watchLoopDelay } from './loop-delay';
-import { LOAD_SETTINGS_ENV, LOAD_TOKENS_ENV, startedLine, type LoadProcessResult, type LoadProcessSettings } from './load-protocol';
+import {
+  LOAD_SETTINGS_ENV,
+  LOAD_TOKENS_ENV,
+  startedLine,
+  type LoadProcessResult,
+  type LoadProcessSettings,
+} from './load-protocol';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -18,7 +24,11 @@ async function main(): Promise<void> {
   const settings = JSON.parse(fs.readFileSync(required(LOAD_SETTINGS_ENV), 'utf8')) as LoadProcessSettings;
   const tokens = new Map(Object.entries(JSON.parse(required(LOAD_TOKENS_ENV)) as Record<string, string>));
   const loopDelay = watchLoopDelay();
-  const load = await runLoad({ ...settings, tokens, onStart: (startedAtMs) => process.stdout.write(`${startedLine(startedAtMs)}\n`) });
+  const load = await runLoad({
+    ...settings,
+    tokens,
+    onStart: (startedAtMs) => process.stdout.write(`${startedLine(startedAtMs)}\n`),
+  });
   const result: LoadProcessResult = { load, loopDelay: loopDelay.stop() };
   // Written whole, then renamed: the bench never reads half a file.
   fs.writeFileSync(`${settings.resultFile}.tmp`, JSON.stringify(result));

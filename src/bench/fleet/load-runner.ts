@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { waitForLogLine, type ChildGroup } from './children';
 import type { LoadSettings } from './load';
-import { LOAD_SETTINGS_ENV, LOAD_TOKENS_ENV, STARTED_PATTERN, type LoadProcessResult, type LoadProcessSettings } from './load-protocol';
+import {
+  LOAD_SETTINGS_ENV,
+  LOAD_TOKENS_ENV,
+  STARTED_PATTERN,
+  type LoadProcessResult,
+  type LoadProcessSettings,
+} from './load-protocol';
 
 export interface RunningLoad {
   /** Epoch ms when its first requests went out: the phase's zero. */
@@ -15,7 +21,13 @@ export interface RunningLoad {
 /** Node's start-up on a starved machine can take seconds. */
 const START_TIMEOUT_MS = 20_000;
 
-export async function startLoadProcess(group: ChildGroup, distDir: string, dir: string, name: string, settings: Omit<LoadSettings, 'onStart'>): Promise<RunningLoad> {
+export async function startLoadProcess(
+  group: ChildGroup,
+  distDir: string,
+  dir: string,
+  name: string,
+  settings: Omit<LoadSettings, 'onStart'>,
+): Promise<RunningLoad> {
   const { tokens, ...rest } = settings;
   const settingsFile = path.join(dir, `${name}.settings.json`);
   const processSettings: LoadProcessSettings = { ...rest, resultFile: path.join(dir, `${name}.result.json`) };

@@ -58,7 +58,13 @@ const RATE_HEADER = 'x-ratelimit-limit-second';
 let hostCounter = 0;
 function createBody(): string {
   hostCounter = (hostCounter + 1) % 1_000_000;
-  return JSON.stringify({ hostName: `bench-${hostCounter}`, image: 'UBUNTU-24.04', region: 'KGL-1', specification: 'S-1C', publicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB bench@fleet'] });
+  return JSON.stringify({
+    hostName: `bench-${hostCounter}`,
+    image: 'UBUNTU-24.04',
+    region: 'KGL-1',
+    specification: 'S-1C',
+    publicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB bench@fleet'],
+  });
 }
 
 interface Outcome {
@@ -93,7 +99,9 @@ export async function runLoad(settings: LoadSettings): Promise<LoadResult> {
 
   const send = (plan: WorkerPlan, idempotencyKey: string, body: string | undefined): Promise<Outcome> =>
     new Promise((resolve) => {
-      const headers: Record<string, string | number> = { authorization: `Bearer ${settings.tokens.get(plan.callerId) ?? ''}` };
+      const headers: Record<string, string | number> = {
+        authorization: `Bearer ${settings.tokens.get(plan.callerId) ?? ''}`,
+      };
       if (body !== undefined) {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(body);
@@ -107,7 +115,14 @@ export async function runLoad(settings: LoadSettings): Promise<LoadResult> {
         resolve(outcome);
       };
       const req = http.request(
-        { host: '127.0.0.1', port: ports[plan.replica], method: plan.kind === 'read' ? 'GET' : 'POST', path: plan.kind === 'read' ? READ_PATH : WRITE_PATH, headers, agent },
+        {
+          host: '127.0.0.1',
+          port: ports[plan.replica],
+          method: plan.kind === 'read' ? 'GET' : 'POST',
+          path: plan.kind === 'read' ? READ_PATH : WRITE_PATH,
+          headers,
+          agent,
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -134,7 +149,10 @@ export async function runLoad(settings: LoadSettings): Promise<LoadResult> {
     let retry: { idempotencyKey: string; body: string | undefined } | undefined;
     for (let n = 0; n < maxPerLoop && !stopped && Date.now() < deadlineMs; n++) {
       // A new idempotency key per logical create; a retry after a 429 or a lost answer reuses it.
-      const { idempotencyKey, body } = retry ?? { idempotencyKey: randomUUID(), body: plan.kind === 'write' ? createBody() : undefined };
+      const { idempotencyKey, body } = retry ?? {
+        idempotencyKey: randomUUID(),
+        body: plan.kind === 'write' ? createBody() : undefined,
+      };
       const outcome = await send(plan, idempotencyKey, body);
       retry = outcome.status === 429 || outcome.status === 0 ? { idempotencyKey, body } : undefined;
       if (outcome.aborted) return;
@@ -168,5 +186,11 @@ export async function runLoad(settings: LoadSettings): Promise<LoadResult> {
   clearTimeout(stopAt);
   stopped = true;
   agent.destroy();
-  return { startedAtMs, endedAtMs: Date.now(), samples, cutAtEnd: cutAtEndByKind.read + cutAtEndByKind.write, cutAtEndByKind };
+  return {
+    startedAtMs,
+    endedAtMs: Date.now(),
+    samples,
+    cutAtEnd: cutAtEndByKind.read + cutAtEndByKind.write,
+    cutAtEndByKind,
+  };
 }

@@ -83,7 +83,16 @@ Exit code 0 whatever the figures: it is a measurement, not a test.`;
 
 export type FleetOptionsResult = { ok: true; options: Readonly<FleetOptions> } | { ok: false; problems: string[] };
 
-type NumberKey = 'durationSec' | 'warmupSec' | 'runs' | 'outageSec' | 'outageAtSec' | 'workers' | 'safety' | 'maxWaitMs' | 'windowPhaseMs';
+type NumberKey =
+  | 'durationSec'
+  | 'warmupSec'
+  | 'runs'
+  | 'outageSec'
+  | 'outageAtSec'
+  | 'workers'
+  | 'safety'
+  | 'maxWaitMs'
+  | 'windowPhaseMs';
 
 const NUMBER_FLAGS: Record<string, NumberFlag<NumberKey>> = {
   '--duration-sec': { key: 'durationSec', min: 5, max: 600, integer: false },
@@ -101,21 +110,35 @@ const TEXT_FLAGS = ['--scenarios', '--out', '--chart'];
 export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
   const options: FleetOptions = { ...FLEET_DEFAULTS };
   const problems: string[] = [];
-  const switches = { '--help': () => (options.help = true), '-h': () => (options.help = true), '--keep-logs': () => (options.keepLogs = true) };
-  readFlags(argv, { switches, numbers: NUMBER_FLAGS, texts: TEXT_FLAGS }, (key, n) => (options[key] = n), (flag, value) => {
-    if (flag === '--scenarios') {
-      const names = value.split(',').map((name) => name.trim());
-      const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
-      if (unknown.length > 0) problems.push(`--scenarios: unknown ${unknown.join(', ')}; choose from ${SCENARIOS.join(', ')}`);
-      else options.scenarios = SCENARIOS.filter((name) => names.includes(name));
-    } else if (flag === '--out') {
-      options.outFile = value;
-    } else {
-      options.chartFile = value;
-    }
-  }, problems);
+  const switches = {
+    '--help': () => (options.help = true),
+    '-h': () => (options.help = true),
+    '--keep-logs': () => (options.keepLogs = true),
+  };
+  readFlags(
+    argv,
+    { switches, numbers: NUMBER_FLAGS, texts: TEXT_FLAGS },
+    (key, n) => (options[key] = n),
+    (flag, value) => {
+      if (flag === '--scenarios') {
+        const names = value.split(',').map((name) => name.trim());
+        const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
+        if (unknown.length > 0)
+          problems.push(`--scenarios: unknown ${unknown.join(', ')}; choose from ${SCENARIOS.join(', ')}`);
+        else options.scenarios = SCENARIOS.filter((name) => names.includes(name));
+      } else if (flag === '--out') {
+        options.outFile = value;
+      } else {
+        options.chartFile = value;
+      }
+    },
+    problems,
+  );
   if (options.warmupSec >= options.durationSec) problems.push('--warmup-sec: must be shorter than --duration-sec');
-  if (options.scenarios.some((name) => SCENARIO_TRAITS[name].killsRedis) && options.outageAtSec + options.outageSec >= options.durationSec) {
+  if (
+    options.scenarios.some((name) => SCENARIO_TRAITS[name].killsRedis) &&
+    options.outageAtSec + options.outageSec >= options.durationSec
+  ) {
     problems.push('--outage-at-sec + --outage-sec: must end before --duration-sec');
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, options: Object.freeze(options) };

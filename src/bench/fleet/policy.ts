@@ -21,7 +21,10 @@ export interface BenchPolicySettings {
 
 export function benchPolicyYaml(settings: BenchPolicySettings): string {
   const callers = settings.callers
-    .map((c) => `  ${c.id}: { account: fleet, scopes: [catalog:read, computes:create], weight: ${c.weight}, maxWaitMs: ${settings.maxWaitMs} }`)
+    .map(
+      (c) =>
+        `  ${c.id}: { account: fleet, scopes: [catalog:read, computes:create], weight: ${c.weight}, maxWaitMs: ${settings.maxWaitMs} }`,
+    )
     .join('\n');
   return `# Written by npm run bench:fleet; deleted with its temporary directory.
 listen: { host: 127.0.0.1, port: 0, adminPort: 0 }

@@ -29,9 +29,14 @@ export async function startBenchRedis(group: ChildGroup, workDir: string): Promi
   let child: Child | undefined;
 
   const start = async (): Promise<void> => {
-    const proc = group.spawn('redis-server', 'redis-server', ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir], {
-      logFile: path.join(workDir, 'redis.log'),
-    });
+    const proc = group.spawn(
+      'redis-server',
+      'redis-server',
+      ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+      {
+        logFile: path.join(workDir, 'redis.log'),
+      },
+    );
     child = proc;
     const deadline = Date.now() + 5000;
     for (;;) {

@@ -28,7 +28,12 @@ export interface FleetReport {
   chartedRun: number;
 }
 
-export function buildReport(result: FleetRuns, options: Readonly<FleetOptions>, machine: MachineInfo, now: Date): FleetReport {
+export function buildReport(
+  result: FleetRuns,
+  options: Readonly<FleetOptions>,
+  machine: MachineInfo,
+  now: Date,
+): FleetReport {
   const { help: _help, keepLogs: _keepLogs, ...rest } = options;
   const summary = summarizeRuns(result.runs);
   return {
@@ -75,7 +80,8 @@ interface Row {
   missing?: string;
 }
 
-const perClass = (cell: (c: ClassFigures) => Figure) => (p: PhaseResult) => [cell(p.figures.read), cell(p.figures.write)] as const;
+const perClass = (cell: (c: ClassFigures) => Figure) => (p: PhaseResult) =>
+  [cell(p.figures.read), cell(p.figures.write)] as const;
 const wait = (which: 'p50' | 'p99') => (q: Percentiles | null) => q?.[which] ?? null;
 const shareBound = (pick: (ratios: number[]) => number) => (c: ClassFigures) => pick(c.shares.map((s) => s.ratio));
 
@@ -91,24 +97,48 @@ const ROWS: Row[] = [
   { label: 'share ÷ weighted fair share, lowest', value: perClass(shareBound((r) => Math.min(...r))), format: num(2) },
   { label: 'share ÷ weighted fair share, highest', value: perClass(shareBound((r) => Math.max(...r))), format: num(2) },
   { label: 'Jain, equal weights', value: perClass((c) => c.jain), format: num(3) },
-  { label: 'limiter round trips per decision', value: (p) => p.figures.redis.scheduleRoundTripsPerDecision, format: num(3) },
-  { label: 'ledger round trips per create', value: (p) => p.figures.redis.ledgerRoundTripsPerCreate, format: num(3), missing: '–' },
+  {
+    label: 'limiter round trips per decision',
+    value: (p) => p.figures.redis.scheduleRoundTripsPerDecision,
+    format: num(3),
+  },
+  {
+    label: 'ledger round trips per create',
+    value: (p) => p.figures.redis.ledgerRoundTripsPerCreate,
+    format: num(3),
+    missing: '–',
+  },
   { label: 'Redis round trips per decision, all', value: (p) => p.figures.redis.roundTripsPerDecision, format: num(3) },
   { label: 'Redis round trips per admitted, all', value: (p) => p.figures.redis.roundTripsPerAdmitted, format: num(3) },
-  { label: 'Redis commands executed per decision', value: (p) => p.figures.redis.executed / p.figures.redis.decisions, format: num(1) },
+  {
+    label: 'Redis commands executed per decision',
+    value: (p) => p.figures.redis.executed / p.figures.redis.decisions,
+    format: num(1),
+  },
   { label: 'own 429s (gateway / baseline proxy)', value: (p) => p.figures.client.gateway429, format: count },
-  { label: 'own 5xx / unanswered', value: (p) => [p.figures.client.gateway5xx, p.figures.client.transportErrors] as const, format: count },
+  {
+    label: 'own 5xx / unanswered',
+    value: (p) => [p.figures.client.gateway5xx, p.figures.client.transportErrors] as const,
+    format: count,
+  },
   { label: 'duplicate creates', value: (p) => p.figures.duplicateCreates, format: count },
   { label: 'load average (1 min) at the end', value: (p) => p.contention.loadAverage1m, format: num(2) },
-  { label: 'event-loop delay max ms, bench / load', value: (p) => [p.contention.benchLoopDelayMaxMs, p.contention.loadLoopDelayMaxMs] as const, format: count },
+  {
+    label: 'event-loop delay max ms, bench / load',
+    value: (p) => [p.contention.benchLoopDelayMaxMs, p.contention.loadLoopDelayMaxMs] as const,
+    format: count,
+  },
 ];
 
 /** One cell over several runs: "median (min–max)", per class for a pair; null when no run knows it. */
 function rowCell(row: Row, phases: readonly PhaseResult[]): string | null {
   const values = phases.map(row.value);
-  const column = (pick: (v: Figure | readonly [Figure, Figure]) => Figure) => spread(values.map((v) => pick(v) ?? null));
+  const column = (pick: (v: Figure | readonly [Figure, Figure]) => Figure) =>
+    spread(values.map((v) => pick(v) ?? null));
   const pair = Array.isArray(values[0]);
-  const spreads = pair ? [column((v) => (v as readonly [Figure, Figure])[0]), column((v) => (v as readonly [Figure, Figure])[1])] : [column((v) => v as Figure)];
+  const spreads = pair
+    ? [column((v) => (v as readonly [Figure, Figure])[0]), column((v) => (v as readonly [Figure, Figure])[1])]
+    : [column((v) => v as Figure)];
   if (spreads.every((s) => s === null)) return null;
   return spreads.map((s) => formatSpread(s, row.format, row.missing)).join(' / ');
 }
@@ -118,7 +148,9 @@ const CONTENDED_LOOP_DELAY_MS = 30;
 
 function contended(p: PhaseResult): boolean {
   const c = p.contention;
-  return Math.max(c.benchLoopDelayMaxMs, c.loadLoopDelayMaxMs) > CONTENDED_LOOP_DELAY_MS || c.loadAverage1m > c.cpuCount;
+  return (
+    Math.max(c.benchLoopDelayMaxMs, c.loadLoopDelayMaxMs) > CONTENDED_LOOP_DELAY_MS || c.loadAverage1m > c.cpuCount
+  );
 }
 
 function scenarioTitle(results: readonly ScenarioResult[], options: Readonly<FleetOptions>): string {
@@ -131,15 +163,22 @@ function scenarioTitle(results: readonly ScenarioResult[], options: Readonly<Fle
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 function gatewaysLine(g: GatewayCounters): string {
-  const parts = [`${g.dispatchCount} released, dispatch late mean ${maybe(g.dispatchLateMeanMs, num(1))} ms, ${g.dispatchLateOver20Ms} later than 20 ms`];
+  const parts = [
+    `${g.dispatchCount} released, dispatch late mean ${maybe(g.dispatchLateMeanMs, num(1))} ms, ${g.dispatchLateOver20Ms} later than 20 ms`,
+  ];
   if (g.lateSends) parts.push(`late sends re-reserved ${JSON.stringify(g.lateSends)}`);
   parts.push(`schedule 429s ${JSON.stringify(g.scheduleRejections)}`);
-  parts.push(g.redisCommands ? `Redis commands sent ${JSON.stringify(g.redisCommands.byOp)}` : 'Redis commands sent: n/a (no strettch_gateway_redis_commands_total)');
+  parts.push(
+    g.redisCommands
+      ? `Redis commands sent ${JSON.stringify(g.redisCommands.byOp)}`
+      : 'Redis commands sent: n/a (no strettch_gateway_redis_commands_total)',
+  );
   if (g.missedScrapes > 0) parts.push(`${g.missedScrapes} of ${g.scrapes + g.missedScrapes} scrapes missed`);
   return parts.join('; ');
 }
@@ -150,7 +189,10 @@ function restartsLine(p: PhaseResult): string | undefined {
   if (!p.restarts) return undefined;
   const skipped = REPLICAS - p.restarts.length;
   return p.restarts
-    .map((r) => `#${r.replica} SIGTERM at ${seconds(r.stoppedAtMs)}, gone +${r.exitedAtMs - r.stoppedAtMs} ms, listening +${r.listeningAtMs - r.exitedAtMs} ms${r.sharedAtMs === undefined ? '' : `, shared ${r.sharedAtMs === null ? 'not seen' : `+${r.sharedAtMs - r.listeningAtMs} ms`}`}`)
+    .map(
+      (r) =>
+        `#${r.replica} SIGTERM at ${seconds(r.stoppedAtMs)}, gone +${r.exitedAtMs - r.stoppedAtMs} ms, listening +${r.listeningAtMs - r.exitedAtMs} ms${r.sharedAtMs === undefined ? '' : `, shared ${r.sharedAtMs === null ? 'not seen' : `+${r.sharedAtMs - r.listeningAtMs} ms`}`}`,
+    )
     .concat(skipped > 0 ? [`${skipped} not restarted: the phase ended first`] : [])
     .join('; ');
 }
@@ -176,22 +218,46 @@ export function formatReport(report: FleetReport, options: Readonly<FleetOptions
   for (const summary of report.summary) {
     const results = report.runs.flatMap((r) => r.scenarios.filter((s) => s.name === summary.name));
     out.push('', `## ${scenarioTitle(results, options)}`);
-    const rows = ROWS.map((row) => [row.label, rowCell(row, results.map((s) => s.ours)), rowCell(row, results.map((s) => s.baseline))] as const)
+    const rows = ROWS.map(
+      (row) =>
+        [
+          row.label,
+          rowCell(
+            row,
+            results.map((s) => s.ours),
+          ),
+          rowCell(
+            row,
+            results.map((s) => s.baseline),
+          ),
+        ] as const,
+    )
       .filter(([, ours, baseline]) => ours !== null || baseline !== null)
       .map(([label, ours, baseline]) => [label, ours ?? '–', baseline ?? '–']);
     out.push(table(['', 'ours', 'baseline (RateLimiterRedis)'], rows));
     results.forEach((s, i) => {
       const run = report.runs.length > 1 ? `run ${i + 1}, ` : '';
-      const shareCells = (p: PhaseResult) => p.figures.read.shares.map((r, k) => `${r.callerId.replace('fleet-caller-', 'c')}(w${r.weight}) ${maybe(r.ratio, num(2))}/${maybe(p.figures.write.shares[k]!.ratio, num(2))}`).join('  ');
+      const shareCells = (p: PhaseResult) =>
+        p.figures.read.shares
+          .map(
+            (r, k) =>
+              `${r.callerId.replace('fleet-caller-', 'c')}(w${r.weight}) ${maybe(r.ratio, num(2))}/${maybe(p.figures.write.shares[k]!.ratio, num(2))}`,
+          )
+          .join('  ');
       out.push(`${run}shares, ours (read/write):     ${shareCells(s.ours)}`);
       out.push(`${run}shares, baseline (read/write): ${shareCells(s.baseline)}`);
       if (s.ours.gateways) out.push(`${run}gateways: ${gatewaysLine(s.ours.gateways)}`);
       const o = s.ours.outage;
       if (o) {
         const list = (xs: Array<number | null>) => xs.map((x) => (x === null ? '–' : `${x}`)).join(', ');
-        out.push(`${run}outage: Redis killed at ${seconds(o.killedAtMs)}, restarted at ${seconds(o.restartedAtMs)}; fallback seen after ${list(o.fallbackAfterKillMs)} ms; shared again after ${list(o.sharedAfterRestartMs)} ms (per gateway, /readyz polled every 100 ms)`);
+        out.push(
+          `${run}outage: Redis killed at ${seconds(o.killedAtMs)}, restarted at ${seconds(o.restartedAtMs)}; fallback seen after ${list(o.fallbackAfterKillMs)} ms; shared again after ${list(o.sharedAfterRestartMs)} ms (per gateway, /readyz polled every 100 ms)`,
+        );
       }
-      for (const [who, p] of [['ours', s.ours], ['baseline', s.baseline]] as const) {
+      for (const [who, p] of [
+        ['ours', s.ours],
+        ['baseline', s.baseline],
+      ] as const) {
         const restarts = restartsLine(p);
         if (restarts) out.push(`${run}restarts, ${who}: ${restarts}`);
       }
@@ -203,7 +269,10 @@ export function formatReport(report: FleetReport, options: Readonly<FleetOptions
         );
       }
     });
-    for (const [who, phase] of [['ours', summary.ours], ['baseline', summary.baseline]] as const) {
+    for (const [who, phase] of [
+      ['ours', summary.ours],
+      ['baseline', summary.baseline],
+    ] as const) {
       out.push(`targets, ${who}${report.runs.length > 1 ? ' (a target passes only if it passes in every run)' : ''}:`);
       for (const c of phase.targets) out.push(checkLine(c));
     }

@@ -12,7 +12,10 @@ export interface PlannedRestart {
 }
 
 export function restartPlan(durationMs: number, replicas: number): PlannedRestart[] {
-  return Array.from({ length: replicas }, (_, replica) => ({ replica, atMs: Math.round(((replica + 1) * durationMs) / (replicas + 1)) }));
+  return Array.from({ length: replicas }, (_, replica) => ({
+    replica,
+    atMs: Math.round(((replica + 1) * durationMs) / (replicas + 1)),
+  }));
 }
 
 /** What happened to one replica, in ms after the phase started. */

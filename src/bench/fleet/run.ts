@@ -12,7 +12,14 @@ import { keyLabel } from '../../sandbox/keys';
 import { sleep, type Child, type ChildGroup } from './children';
 import { planCallers, planWorkers, type WorkerPlan } from './callers';
 import { commandDelta, phaseFigures, type RoundTripSource } from './figures';
-import { gatewayCounters, pollModes, scheduleMode, scrapeMetrics, MODE_POLL_INTERVAL_MS, type ModeChange } from './gateway-probes';
+import {
+  gatewayCounters,
+  pollModes,
+  scheduleMode,
+  scrapeMetrics,
+  MODE_POLL_INTERVAL_MS,
+  type ModeChange,
+} from './gateway-probes';
 import { startLoadProcess } from './load-runner';
 import { watchLoopDelay } from './loop-delay';
 import type { FleetOptions, ScenarioName } from './options';
@@ -61,8 +68,18 @@ export async function runFleet(options: Readonly<FleetOptions>, env: RunEnvironm
   const workers = planWorkers(callers, REPLICAS);
   const jwtSecret = randomBytes(32).toString('hex');
   const redis = await startBenchRedis(env.group, env.workDir);
-  env.log(`redis-server on ${redis.url}; ${workers.length} caller loops over ${callers.length} callers (weights ${callers.map((c) => c.weight).join(', ')})`);
-  const ctx: RunContext = { options, env, redis, workers, keyLabel: keyLabel({ key: SANDBOX_OWNER_KEY, team: 'team-a', role: 'owner' }), callers, jwtSecret };
+  env.log(
+    `redis-server on ${redis.url}; ${workers.length} caller loops over ${callers.length} callers (weights ${callers.map((c) => c.weight).join(', ')})`,
+  );
+  const ctx: RunContext = {
+    options,
+    env,
+    redis,
+    workers,
+    keyLabel: keyLabel({ key: SANDBOX_OWNER_KEY, team: 'team-a', role: 'owner' }),
+    callers,
+    jwtSecret,
+  };
   const runs: FleetRun[] = [];
   try {
     for (let run = 1; run <= options.runs; run++) {
@@ -84,7 +101,17 @@ async function runScenario(ctx: RunContext, name: ScenarioName, run: number): Pr
   const tag = `run ${run}/${options.runs}, ${name}`;
   await redis.command('FLUSHALL');
   env.log(`${tag}: sandbox window ${traits.window}${traits.window === 'fixed' ? ` (phase ${windowPhaseMs} ms)` : ''}`);
-  const stack = await startStack(env.group, { distDir: env.distDir, workDir: dir, redis, window: traits.window, windowPhaseMs, safety: options.safety, maxWaitMs: options.maxWaitMs, callers: ctx.callers, jwtSecret: ctx.jwtSecret });
+  const stack = await startStack(env.group, {
+    distDir: env.distDir,
+    workDir: dir,
+    redis,
+    window: traits.window,
+    windowPhaseMs,
+    safety: options.safety,
+    maxWaitMs: options.maxWaitMs,
+    callers: ctx.callers,
+    jwtSecret: ctx.jwtSecret,
+  });
   const hogs: Child[] = [];
   try {
     // Both phases starve alike: the hogs run from before the gateways start until the baseline ends.
@@ -101,23 +128,48 @@ async function runScenario(ctx: RunContext, name: ScenarioName, run: number): Pr
 
 /** Fresh per phase: a long bench outlasts the policy's maximum token lifetime. */
 function mintTokens(ctx: RunContext): Map<string, string> {
-  return new Map(ctx.callers.map((c) => [c.id, mintToken({ sub: c.id, lifetimeSec: TOKEN_LIFETIME_SEC, signingKey: ctx.jwtSecret, alg: 'HS256', kid: BENCH_KID, issuer: BENCH_ISSUER, audience: BENCH_AUDIENCE, now: Date.now })]));
+  return new Map(
+    ctx.callers.map((c) => [
+      c.id,
+      mintToken({
+        sub: c.id,
+        lifetimeSec: TOKEN_LIFETIME_SEC,
+        signingKey: ctx.jwtSecret,
+        alg: 'HS256',
+        kid: BENCH_KID,
+        issuer: BENCH_ISSUER,
+        audience: BENCH_AUDIENCE,
+        now: Date.now,
+      }),
+    ]),
+  );
 }
 
 /** One busy loop per core (at least two): every core stays busy with work that is not the bench's. */
 function startCpuHogs(group: ChildGroup, dir: string): Child[] {
   return Array.from({ length: Math.max(2, os.cpus().length) }, (_, i) =>
-    group.spawn(`cpu-hog-${i + 1}`, process.execPath, ['-e', 'for(;;){}'], { logFile: path.join(dir, `cpu-hog-${i + 1}.log`) }),
+    group.spawn(`cpu-hog-${i + 1}`, process.execPath, ['-e', 'for(;;){}'], {
+      logFile: path.join(dir, `cpu-hog-${i + 1}.log`),
+    }),
   );
 }
 
-async function runPhase(ctx: RunContext, stack: FleetStack, name: ScenarioName, which: 'ours' | 'baseline', dir: string, tag: string): Promise<PhaseResult> {
+async function runPhase(
+  ctx: RunContext,
+  stack: FleetStack,
+  name: ScenarioName,
+  which: 'ours' | 'baseline',
+  dir: string,
+  tag: string,
+): Promise<PhaseResult> {
   const { options, env, redis } = ctx;
   const traits = SCENARIO_TRAITS[name];
   const durationMs = options.durationSec * 1000;
   // Before the replicas start: their start-up commands belong to the phase.
   const before = await redis.commandCalls();
-  env.log(`${tag}: ${which}: starting ${REPLICAS} ${which === 'ours' ? 'gateways' : 'baseline replicas'}, then ${options.durationSec} s of load`);
+  env.log(
+    `${tag}: ${which}: starting ${REPLICAS} ${which === 'ours' ? 'gateways' : 'baseline replicas'}, then ${options.durationSec} s of load`,
+  );
   const replicas = which === 'ours' ? await stack.startGateways() : await stack.startBaselines();
   try {
     await stack.refereeReset();
@@ -135,7 +187,14 @@ async function runPhase(ctx: RunContext, stack: FleetStack, name: ScenarioName, 
     const outage = traits.killsRedis ? runOutage(redis, options, startedAtMs) : undefined;
     // A gateway's counters die with it: each one replaced mid-phase is scraped just before it stops.
     const metricTexts: Array<string | null> = [];
-    const restarts = traits.restartsReplicas ? rollingRestart(replicas, startedAtMs, options, which === 'ours' ? async (url) => void metricTexts.push(await scrapeMetrics(url)) : undefined) : undefined;
+    const restarts = traits.restartsReplicas
+      ? rollingRestart(
+          replicas,
+          startedAtMs,
+          options,
+          which === 'ours' ? async (url) => void metricTexts.push(await scrapeMetrics(url)) : undefined,
+        )
+      : undefined;
     const { load: loadResult, loopDelay } = await load.result;
     const benchDelay = benchLoop.stop();
     const outageTimes = await outage;
@@ -151,9 +210,19 @@ async function runPhase(ctx: RunContext, stack: FleetStack, name: ScenarioName, 
     await sleep(SETTLE_MS);
     const stats = await stack.refereeStats();
     const after = await redis.commandCalls();
-    const gateways = which === 'ours' ? gatewayCounters([...metricTexts, ...(await Promise.all(adminUrls.map(scrapeMetrics)))]) : undefined;
-    const segments: Array<[Record<string, number>, Record<string, number>]> = outageTimes ? [[before, outageTimes.callsBeforeKill], [{}, after]] : [[before, after]];
-    const roundTrips: RoundTripSource = gateways ? { source: 'gateway metric', counts: gateways.redisCommands } : { source: 'INFO commandstats', scriptCommands: BASELINE_SCRIPT_COMMANDS };
+    const gateways =
+      which === 'ours'
+        ? gatewayCounters([...metricTexts, ...(await Promise.all(adminUrls.map(scrapeMetrics)))])
+        : undefined;
+    const segments: Array<[Record<string, number>, Record<string, number>]> = outageTimes
+      ? [
+          [before, outageTimes.callsBeforeKill],
+          [{}, after],
+        ]
+      : [[before, after]];
+    const roundTrips: RoundTripSource = gateways
+      ? { source: 'gateway metric', counts: gateways.redisCommands }
+      : { source: 'INFO commandstats', scriptCommands: BASELINE_SCRIPT_COMMANDS };
     const figures = phaseFigures({
       stats,
       keyLabel: ctx.keyLabel,
@@ -163,13 +232,22 @@ async function runPhase(ctx: RunContext, stack: FleetStack, name: ScenarioName, 
       callers: ctx.callers,
       commandDelta: commandDelta(segments),
       roundTrips,
-      ...(traits.killsRedis ? { outageWindowMs: [options.outageAtSec * 1000, (options.outageAtSec + options.outageSec) * 1000 + OUTAGE_RECOVERY_MS] as const } : {}),
+      ...(traits.killsRedis
+        ? {
+            outageWindowMs: [
+              options.outageAtSec * 1000,
+              (options.outageAtSec + options.outageSec) * 1000 + OUTAGE_RECOVERY_MS,
+            ] as const,
+          }
+        : {}),
     });
     const result: PhaseResult = { figures, contention, checks: checkTargets(figures, name) };
     if (gateways) result.gateways = gateways;
     if (outageTimes && poller) result.outage = outageRecord(outageTimes, await poller.stop(), REPLICAS);
     if (restartRecords) result.restarts = restartRecords;
-    env.log(`${tag}: ${which}: upstream 429s ${figures.upstream429}, reads ${figures.read.admittedPerSecond.toFixed(2)}/s, writes ${figures.write.admittedPerSecond.toFixed(2)}/s`);
+    env.log(
+      `${tag}: ${which}: upstream 429s ${figures.upstream429}, reads ${figures.read.admittedPerSecond.toFixed(2)}/s, writes ${figures.write.admittedPerSecond.toFixed(2)}/s`,
+    );
     return result;
   } finally {
     // Stopped before the next phase: no idle replica sends Redis commands or takes CPU during it.
@@ -183,7 +261,11 @@ interface OutageTimes {
   callsBeforeKill: Record<string, number>;
 }
 
-async function runOutage(redis: BenchRedis, options: Readonly<FleetOptions>, startedAtMs: number): Promise<OutageTimes> {
+async function runOutage(
+  redis: BenchRedis,
+  options: Readonly<FleetOptions>,
+  startedAtMs: number,
+): Promise<OutageTimes> {
   await sleep(startedAtMs + options.outageAtSec * 1000 - Date.now());
   // INFO counters die with the process: read them just before the kill.
   const callsBeforeKill = await redis.commandCalls();
@@ -202,7 +284,12 @@ async function runOutage(redis: BenchRedis, options: Readonly<FleetOptions>, sta
  * `beforeStop` scrapes a gateway's counters while it still answers; what it sends while draining is
  * not counted.
  */
-async function rollingRestart(set: ReplicaSet, startedAtMs: number, options: Readonly<FleetOptions>, beforeStop?: (adminUrl: string) => Promise<void>): Promise<RestartRecord[]> {
+async function rollingRestart(
+  set: ReplicaSet,
+  startedAtMs: number,
+  options: Readonly<FleetOptions>,
+  beforeStop?: (adminUrl: string) => Promise<void>,
+): Promise<RestartRecord[]> {
   const durationMs = options.durationSec * 1000;
   const sinceStart = () => Date.now() - startedAtMs;
   const records: RestartRecord[] = [];
@@ -218,8 +305,17 @@ async function rollingRestart(set: ReplicaSet, startedAtMs: number, options: Rea
     await set.startReplica(replica);
     const listeningAtMs = sinceStart();
     // Recorded, not waited for by the load: the new gateway serves (locally) until it is shared.
-    const sharedAtMs = adminUrl ? await firstShared(adminUrl, Math.max(startedAtMs + durationMs, Date.now() + SHARED_WAIT_MS), sinceStart) : undefined;
-    records.push({ replica: replica + 1, plannedAtMs: atMs, stoppedAtMs, exitedAtMs, listeningAtMs, ...(sharedAtMs !== undefined ? { sharedAtMs } : {}) });
+    const sharedAtMs = adminUrl
+      ? await firstShared(adminUrl, Math.max(startedAtMs + durationMs, Date.now() + SHARED_WAIT_MS), sinceStart)
+      : undefined;
+    records.push({
+      replica: replica + 1,
+      plannedAtMs: atMs,
+      stoppedAtMs,
+      exitedAtMs,
+      listeningAtMs,
+      ...(sharedAtMs !== undefined ? { sharedAtMs } : {}),
+    });
   }
   return records;
 }

@@ -28,12 +28,33 @@ export interface ScenarioTraits {
   title: string;
 }
 
-const BASE = { killsRedis: false, hogsCpu: false, restartsReplicas: false, judgesCapacity: true, judgesRoundTrips: true, expectsTransportErrors: false } as const;
+const BASE = {
+  killsRedis: false,
+  hogsCpu: false,
+  restartsReplicas: false,
+  judgesCapacity: true,
+  judgesRoundTrips: true,
+  expectsTransportErrors: false,
+} as const;
 
 export const SCENARIO_TRAITS: Readonly<Record<ScenarioName, Readonly<ScenarioTraits>>> = Object.freeze({
   fixed: { ...BASE, window: 'fixed', title: 'fixed windows' },
   sliding: { ...BASE, window: 'sliding', title: 'sliding window' },
-  outage: { ...BASE, window: 'sliding', killsRedis: true, judgesCapacity: false, judgesRoundTrips: false, title: 'sliding, Redis killed mid-phase' },
+  outage: {
+    ...BASE,
+    window: 'sliding',
+    killsRedis: true,
+    judgesCapacity: false,
+    judgesRoundTrips: false,
+    title: 'sliding, Redis killed mid-phase',
+  },
   starved: { ...BASE, window: 'sliding', hogsCpu: true, judgesCapacity: false, title: 'sliding, both CPUs hogged' },
-  restart: { ...BASE, window: 'sliding', restartsReplicas: true, judgesCapacity: false, expectsTransportErrors: true, title: 'sliding, rolling restart of the replicas' },
+  restart: {
+    ...BASE,
+    window: 'sliding',
+    restartsReplicas: true,
+    judgesCapacity: false,
+    expectsTransportErrors: true,
+    title: 'sliding, rolling restart of the replicas',
+  },
 });

@@ -49,7 +49,8 @@ export interface ReplicaSet {
   readonly replicas: readonly Replica[];
   /** SIGTERM replica `index` (it drains), SIGKILL after `graceMs`; resolves once it is gone. */
   stopReplica(index: number, graceMs: number): Promise<void>;
-  /** A new process for replica `index` on its old ports; resolves once it listens (a gateway may not be on the shared schedule yet). */
+  /** A new process for replica `index` on its old ports; resolves once it listens (a gateway may not be on the shared
+   * schedule yet). */
   startReplica(index: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -64,7 +65,8 @@ export interface FleetStack {
   stop(): Promise<void>;
 }
 
-const GATEWAY_LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+)) \(metrics and probes on (http:\/\/127\.0\.0\.1:(\d+))\)/;
+const GATEWAY_LISTENING =
+  /listening on (http:\/\/127\.0\.0\.1:(\d+)) \(metrics and probes on (http:\/\/127\.0\.0\.1:(\d+))\)/;
 const BASELINE_LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+))/;
 
 interface ReplicaKind {
@@ -92,25 +94,47 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
   };
 
   try {
-    const sandbox = group.spawn('sandbox', node, [
-      path.join(distDir, 'sandbox/cli.js'),
-      '--port', '0', '--host', '127.0.0.1',
-      '--profile', 'launch', '--window', settings.window, '--window-phase-ms', String(settings.windowPhaseMs),
-      '--latency-ms', String(SANDBOX_LATENCY_MS), '--jitter-ms', String(SANDBOX_JITTER_MS),
-      '--log-level', 'warn',
-    ], { logFile: path.join(workDir, 'sandbox.log') });
+    const sandbox = group.spawn(
+      'sandbox',
+      node,
+      [
+        path.join(distDir, 'sandbox/cli.js'),
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--profile',
+        'launch',
+        '--window',
+        settings.window,
+        '--window-phase-ms',
+        String(settings.windowPhaseMs),
+        '--latency-ms',
+        String(SANDBOX_LATENCY_MS),
+        '--jitter-ms',
+        String(SANDBOX_JITTER_MS),
+        '--log-level',
+        'warn',
+      ],
+      { logFile: path.join(workDir, 'sandbox.log') },
+    );
     children.push(sandbox);
-    const sandboxOrigin = (await waitForLogLine(sandbox, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS))[1]!;
+    const sandboxOrigin = (
+      await waitForLogLine(sandbox, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS)
+    )[1]!;
 
     const policyFile = path.join(workDir, 'policy.yaml');
-    fs.writeFileSync(policyFile, benchPolicyYaml({
-      upstreamBaseUrl: `${sandboxOrigin}/api/v1`,
-      readPerSecond: PROVIDER_LIMITS.read,
-      writePerSecond: PROVIDER_LIMITS.write,
-      safety: settings.safety,
-      maxWaitMs: settings.maxWaitMs,
-      callers: settings.callers,
-    }));
+    fs.writeFileSync(
+      policyFile,
+      benchPolicyYaml({
+        upstreamBaseUrl: `${sandboxOrigin}/api/v1`,
+        readPerSecond: PROVIDER_LIMITS.read,
+        writePerSecond: PROVIDER_LIMITS.write,
+        safety: settings.safety,
+        maxWaitMs: settings.maxWaitMs,
+        callers: settings.callers,
+      }),
+    );
 
     const gatewayKind: ReplicaKind = {
       name: 'gateway',
@@ -126,7 +150,13 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
       portEnv: (port, adminPort) => ({ PORT: port, ADMIN_PORT: adminPort }),
       listening: GATEWAY_LISTENING,
       // Ready means on the shared schedule (connected to Redis), not just listening.
-      ready: (replica, child) => waitUntil(child.name, START_TIMEOUT_MS, async () => (await scheduleMode(replica.adminUrl!, 500)) === 'shared', child),
+      ready: (replica, child) =>
+        waitUntil(
+          child.name,
+          START_TIMEOUT_MS,
+          async () => (await scheduleMode(replica.adminUrl!, 500)) === 'shared',
+          child,
+        ),
     };
     const baselineKind: ReplicaKind = {
       name: 'baseline',
@@ -163,11 +193,13 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
         return [{ url: match[1]!, ...(match[3] !== undefined ? { adminUrl: match[3] } : {}) }, child];
       };
       const indexes = Array.from({ length: REPLICAS }, (_, i) => i);
-      const replicas = await Promise.all(indexes.map(async (i) => {
-        const [replica, child] = await spawnReplica(i);
-        await kind.ready?.(replica, child);
-        return replica;
-      }));
+      const replicas = await Promise.all(
+        indexes.map(async (i) => {
+          const [replica, child] = await spawnReplica(i);
+          await kind.ready?.(replica, child);
+          return replica;
+        }),
+      );
       return {
         replicas,
         stopReplica: (i, graceMs) => current[i]!.stop(graceMs),

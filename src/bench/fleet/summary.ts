@@ -22,7 +22,12 @@ export function spread(values: ReadonlyArray<number | null>): Spread | null {
   if (known.length === 0) return null;
   const middle = Math.floor(known.length / 2);
   const median = known.length % 2 === 1 ? known[middle]! : (known[middle - 1]! + known[middle]!) / 2;
-  return { median, min: known[0]!, max: known[known.length - 1]!, runs: values.map((v) => (v !== null && Number.isFinite(v) ? v : null)) };
+  return {
+    median,
+    min: known[0]!,
+    max: known[known.length - 1]!,
+    runs: values.map((v) => (v !== null && Number.isFinite(v) ? v : null)),
+  };
 }
 
 /** The figures the summary carries, ours and the baseline alike. */
@@ -81,7 +86,10 @@ export interface ScenarioSummary {
 
 export function summarizePhase(phases: readonly PhaseResult[]): PhaseSummary {
   const figures = Object.fromEntries(
-    (Object.keys(HEADLINE_FIGURES) as HeadlineName[]).map((name) => [name, spread(phases.map((p) => HEADLINE_FIGURES[name](p.figures)))]),
+    (Object.keys(HEADLINE_FIGURES) as HeadlineName[]).map((name) => [
+      name,
+      spread(phases.map((p) => HEADLINE_FIGURES[name](p.figures))),
+    ]),
   ) as Record<HeadlineName, Spread | null>;
   const targets = combineChecks(phases.map((p) => p.checks));
   return { figures, targets, passed: targets.every((t) => t.pass !== false) };
@@ -92,6 +100,11 @@ export function summarizeRuns(runs: readonly FleetRun[]): ScenarioSummary[] {
   const names = [...new Set(runs.flatMap((r) => r.scenarios.map((s) => s.name)))];
   return names.map((name) => {
     const results = runs.flatMap((r) => r.scenarios.filter((s) => s.name === name));
-    return { name, runs: results.length, ours: summarizePhase(results.map((s) => s.ours)), baseline: summarizePhase(results.map((s) => s.baseline)) };
+    return {
+      name,
+      runs: results.length,
+      ours: summarizePhase(results.map((s) => s.ours)),
+      baseline: summarizePhase(results.map((s) => s.baseline)),
+    };
   });
 }

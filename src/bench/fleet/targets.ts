@@ -33,10 +33,19 @@ export function checkTargets(figures: PhaseFigures, scenario: ScenarioName): Tar
   const capacityNote = traits.killsRedis ? ' (outside the outage window)' : '';
   const notJudged = traits.judgesCapacity ? '' : '; reported, not judged in this scenario';
   const perDecision = redis.scheduleRoundTripsPerDecision;
-  const roundTripNote = perDecision === null ? ' (not judged: the gateways do not export their command count)' : traits.judgesRoundTrips ? '' : ' (not judged: decisions during the outage cost none)';
+  const roundTripNote =
+    perDecision === null
+      ? ' (not judged: the gateways do not export their command count)'
+      : traits.judgesRoundTrips
+        ? ''
+        : ' (not judged: decisions during the outage cost none)';
   const failures = client.gateway5xx + (traits.expectsTransportErrors ? 0 : client.transportErrors);
   return [
-    { target: '0 upstream 429s', value: `${read.upstream429} read, ${write.upstream429} write`, pass: figures.upstream429 === TARGETS.upstream429 },
+    {
+      target: '0 upstream 429s',
+      value: `${read.upstream429} read, ${write.upstream429} write`,
+      pass: figures.upstream429 === TARGETS.upstream429,
+    },
     {
       target: 'no 1 s window above the limit (any 1000 ms)',
       value: `read ${read.maxInSlidingWindow}/${read.limitPerSecond}, write ${write.maxInSlidingWindow}/${write.limitPerSecond}`,
@@ -50,7 +59,9 @@ export function checkTargets(figures: PhaseFigures, scenario: ScenarioName): Tar
     {
       target: 'weighted shares within ±10 %',
       value: `share ÷ fair share ${fixed(minRatio)}–${fixed(maxRatio)}${capacityNote}${notJudged}`,
-      pass: capacity(Number.isFinite(minRatio) && minRatio >= 1 - TARGETS.shareTolerance && maxRatio <= 1 + TARGETS.shareTolerance),
+      pass: capacity(
+        Number.isFinite(minRatio) && minRatio >= 1 - TARGETS.shareTolerance && maxRatio <= 1 + TARGETS.shareTolerance,
+      ),
     },
     {
       target: 'Jain ≥ 0.98 (equal weights)',
@@ -62,7 +73,10 @@ export function checkTargets(figures: PhaseFigures, scenario: ScenarioName): Tar
       value:
         `${fixed(perDecision, 3)} per decision; ledger ${fixed(redis.ledgerRoundTripsPerCreate, 3)} per create; ` +
         `${fixed(redis.roundTripsPerDecision, 3)} in all per decision (commands sent, ${redis.source})${roundTripNote}`,
-      pass: perDecision === null || !traits.judgesRoundTrips ? null : perDecision <= TARGETS.maxScheduleRoundTripsPerDecision,
+      pass:
+        perDecision === null || !traits.judgesRoundTrips
+          ? null
+          : perDecision <= TARGETS.maxScheduleRoundTripsPerDecision,
     },
     {
       target: traits.expectsTransportErrors ? 'no gateway 5xx' : 'no gateway 5xx within deadline',

@@ -8,7 +8,16 @@
 import type { FaultEvidence } from './fault-evidence';
 import type { Intent } from './mix';
 
-export const KINDS = ['ok', 'denied-401', 'denied-403', 'rate-429', 'upstream-fault-5xx', 'unexpected-5xx', 'unexpected-status', 'client-error'] as const;
+export const KINDS = [
+  'ok',
+  'denied-401',
+  'denied-403',
+  'rate-429',
+  'upstream-fault-5xx',
+  'unexpected-5xx',
+  'unexpected-status',
+  'client-error',
+] as const;
 export type ResponseKind = (typeof KINDS)[number];
 
 /** What made a 5xx look like an injected fault; reconciled against the referee's counts. */
@@ -37,8 +46,10 @@ export function classifyResponse(facts: ResponseFacts): Classification {
   if (status === 403) return { kind: 'denied-403' };
   if (status === 429) return { kind: 'rate-429' };
   if (status === 500 && facts.fromUpstream) return { kind: 'upstream-fault-5xx', faultSign: 'upstream-500' };
-  if (status === 502 && facts.code === 'UPSTREAM_UNAVAILABLE') return { kind: 'upstream-fault-5xx', faultSign: 'gateway-502' };
-  if (status === 504 && facts.code === 'UPSTREAM_TIMEOUT') return { kind: 'upstream-fault-5xx', faultSign: 'gateway-504' };
+  if (status === 502 && facts.code === 'UPSTREAM_UNAVAILABLE')
+    return { kind: 'upstream-fault-5xx', faultSign: 'gateway-502' };
+  if (status === 504 && facts.code === 'UPSTREAM_TIMEOUT')
+    return { kind: 'upstream-fault-5xx', faultSign: 'gateway-504' };
   if (status >= 500) return { kind: 'unexpected-5xx' };
   return { kind: 'unexpected-status' };
 }
@@ -94,7 +105,11 @@ export function isExplained(sign: FaultSign, n: number, evidence: FaultEvidence)
  * `responses`: every fault-shaped response as [request index, sign]. Without evidence (no sandbox
  * log), only the totals decide.
  */
-export function reconcileFaults(responses: ReadonlyArray<readonly [number, FaultSign]>, injected: Readonly<InjectedFaults>, evidence?: FaultEvidence): FaultReconciliation {
+export function reconcileFaults(
+  responses: ReadonlyArray<readonly [number, FaultSign]>,
+  injected: Readonly<InjectedFaults>,
+  evidence?: FaultEvidence,
+): FaultReconciliation {
   const seen = signCounts();
   for (const [, sign] of responses) seen[sign]++;
   const beyondInjected: Record<FaultSign, number> = {
@@ -102,7 +117,15 @@ export function reconcileFaults(responses: ReadonlyArray<readonly [number, Fault
     'gateway-502': Math.max(0, seen['gateway-502'] - injected.drop),
     'gateway-504': Math.max(0, seen['gateway-504'] - injected.slow),
   };
-  if (!evidence) return { seen, injected: { ...injected }, unexplained: { ...beyondInjected }, method: 'count', unexplainedRequests: [], beyondInjected };
+  if (!evidence)
+    return {
+      seen,
+      injected: { ...injected },
+      unexplained: { ...beyondInjected },
+      method: 'count',
+      unexplainedRequests: [],
+      beyondInjected,
+    };
   const unexplained = signCounts();
   const unexplainedRequests: number[] = [];
   for (const [n, sign] of responses) {
@@ -118,9 +141,16 @@ function signCounts(): Record<FaultSign, number> {
 }
 
 /** Kind counts with the unexplained fault-shaped 5xx moved to `unexpected-5xx`. */
-export function reconciledKinds(kinds: Readonly<Record<ResponseKind, number>>, reconciliation: FaultReconciliation): Record<ResponseKind, number> {
+export function reconciledKinds(
+  kinds: Readonly<Record<ResponseKind, number>>,
+  reconciliation: FaultReconciliation,
+): Record<ResponseKind, number> {
   const moved = FAULT_SIGNS.reduce((sum, sign) => sum + reconciliation.unexplained[sign], 0);
-  return { ...kinds, 'upstream-fault-5xx': kinds['upstream-fault-5xx'] - moved, 'unexpected-5xx': kinds['unexpected-5xx'] + moved };
+  return {
+    ...kinds,
+    'upstream-fault-5xx': kinds['upstream-fault-5xx'] - moved,
+    'unexpected-5xx': kinds['unexpected-5xx'] + moved,
+  };
 }
 
 export function zeroKinds(): Record<ResponseKind, number> {

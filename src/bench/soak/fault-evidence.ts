@@ -28,7 +28,12 @@ interface SandboxLine {
 }
 
 /** Adds what one log line says about request `<prefix>-<n>` (pure, apart from the sets it fills). */
-export function readEvidenceLine(line: string, requestIdPattern: RegExp, slowMs: number, into: { error: Set<number>; drop: Set<number>; slow: Set<number> }): void {
+export function readEvidenceLine(
+  line: string,
+  requestIdPattern: RegExp,
+  slowMs: number,
+  into: { error: Set<number>; drop: Set<number>; slow: Set<number> },
+): void {
   if (!line.startsWith('{')) return;
   let parsed: SandboxLine;
   try {

@@ -11,7 +11,18 @@
  * RSS growth = (median RSS in the last window − median in the first) ÷ median in the first.
  */
 import { median, percentile } from '../latency-stats';
-import { EXPECTED_KINDS, FAULT_SIGNS, KINDS, reconcileFaults, reconciledKinds, zeroKinds, type FaultReconciliation, type FaultSign, type InjectedFaults, type ResponseKind } from './classify';
+import {
+  EXPECTED_KINDS,
+  FAULT_SIGNS,
+  KINDS,
+  reconcileFaults,
+  reconciledKinds,
+  zeroKinds,
+  type FaultReconciliation,
+  type FaultSign,
+  type InjectedFaults,
+  type ResponseKind,
+} from './classify';
 import type { FaultEvidence } from './fault-evidence';
 import type { OpenLoopRecord } from './load';
 import { INTENTS, type Intent } from './mix';
@@ -38,7 +49,13 @@ export interface Spans {
 
 export function spans(durationSec: number, warmupSec: number): Spans {
   const windowSec = Math.min(WINDOW_CAP_SEC, (durationSec - warmupSec) / 4);
-  return { warmupSec, durationSec, windowSec, first: [warmupSec, warmupSec + windowSec], last: [durationSec - windowSec, durationSec] };
+  return {
+    warmupSec,
+    durationSec,
+    windowSec,
+    first: [warmupSec, warmupSec + windowSec],
+    last: [durationSec - windowSec, durationSec],
+  };
 }
 
 export interface LatencySummary {
@@ -162,7 +179,15 @@ export interface SoakFigures {
   traffic: TrafficFigures;
   faults: FaultReconciliation;
   windows: { first: WindowFigures; last: WindowFigures; lastOverFirst: Record<DriftKey, number> };
-  memory: { idleBeforeMiB: number; firstWindowMiB: number; lastWindowMiB: number; idleAfterMiB: number; maxMiB: number; growthPct: number; sandboxGrowthPct: number | null };
+  memory: {
+    idleBeforeMiB: number;
+    firstWindowMiB: number;
+    lastWindowMiB: number;
+    idleAfterMiB: number;
+    maxMiB: number;
+    growthPct: number;
+    sandboxGrowthPct: number | null;
+  };
   eventLoop: EventLoopFigures;
   handles: HandleFigures;
   baseline: BaselineComparison | null;
@@ -180,7 +205,13 @@ export interface SoakRunData {
   samples: readonly GatewaySample[];
   idleBefore: GatewaySample;
   idleAfter: GatewaySample;
-  probe: { warmupEld?: ProbeEld; measuredEld?: ProbeEld; sigterm?: ProbeSigterm; exit?: ProbeExit; resolutionMs: number };
+  probe: {
+    warmupEld?: ProbeEld;
+    measuredEld?: ProbeEld;
+    sigterm?: ProbeSigterm;
+    exit?: ProbeExit;
+    resolutionMs: number;
+  };
   exit: { afterSigtermMs: number; killed: boolean };
   injected: InjectedFaults;
   /** The requests the sandbox's log shows faulted; absent: only the referee's totals decide. */
@@ -188,7 +219,8 @@ export interface SoakRunData {
 }
 
 const MIB = 2 ** 20;
-const round = (x: number, digits = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : Number.NaN);
+const round = (x: number, digits = 2) =>
+  Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : Number.NaN;
 
 /** Request indexes due in [fromSec, toSec). */
 function dueRange(record: OpenLoopRecord, fromSec: number, toSec: number): [number, number] {
@@ -209,7 +241,10 @@ export function summarize(values: number[]): LatencySummary {
   };
 }
 
-const EXPECTED_FOR = Object.fromEntries(INTENTS.map((i) => [i, new Set(EXPECTED_KINDS[i])])) as Record<Intent, Set<ResponseKind>>;
+const EXPECTED_FOR = Object.fromEntries(INTENTS.map((i) => [i, new Set(EXPECTED_KINDS[i])])) as Record<
+  Intent,
+  Set<ResponseKind>
+>;
 const OK = KINDS.indexOf('ok');
 const READ = INTENTS.indexOf('read');
 const WRITE = INTENTS.indexOf('write');
@@ -223,7 +258,8 @@ function latencies(record: OpenLoopRecord, [from, to]: [number, number], keep: (
   return out;
 }
 
-const allowedOk = (record: OpenLoopRecord) => (n: number) => record.kind[n] === OK && (record.intent[n] === READ || record.intent[n] === WRITE);
+const allowedOk = (record: OpenLoopRecord) => (n: number) =>
+  record.kind[n] === OK && (record.intent[n] === READ || record.intent[n] === WRITE);
 
 function answeredIn(record: OpenLoopRecord, [from, to]: [number, number]): number {
   let answered = 0;
@@ -237,9 +273,17 @@ function kindCounts(record: OpenLoopRecord): Record<ResponseKind, number> {
   return kinds;
 }
 
-export function trafficFigures(record: OpenLoopRecord, injected: InjectedFaults, measured: [number, number], evidence?: FaultEvidence): { traffic: TrafficFigures; faults: FaultReconciliation } {
+export function trafficFigures(
+  record: OpenLoopRecord,
+  injected: InjectedFaults,
+  measured: [number, number],
+  evidence?: FaultEvidence,
+): { traffic: TrafficFigures; faults: FaultReconciliation } {
   const faultShaped: Array<[number, FaultSign]> = [];
-  const byIntent = Object.fromEntries(INTENTS.map((i) => [i, {}])) as Record<Intent, Partial<Record<ResponseKind, number>>>;
+  const byIntent = Object.fromEntries(INTENTS.map((i) => [i, {}])) as Record<
+    Intent,
+    Partial<Record<ResponseKind, number>>
+  >;
   const statuses: Record<string, number> = {};
   let mismatches = 0;
   for (let n = 0; n < record.count; n++) {
@@ -270,7 +314,9 @@ export function trafficFigures(record: OpenLoopRecord, injected: InjectedFaults,
     }
   }
   lags.sort((a, b) => a - b);
-  const byIntentLatency = Object.fromEntries(INTENTS.map((intent, i) => [intent, summarize(latencies(record, range, (n) => record.intent[n] === i))])) as Record<Intent, LatencySummary>;
+  const byIntentLatency = Object.fromEntries(
+    INTENTS.map((intent, i) => [intent, summarize(latencies(record, range, (n) => record.intent[n] === i))]),
+  ) as Record<Intent, LatencySummary>;
   return {
     faults,
     traffic: {
@@ -279,7 +325,10 @@ export function trafficFigures(record: OpenLoopRecord, injected: InjectedFaults,
       achievedRps: round(answeredIn(record, range) / spanSec, 1),
       requests: record.count,
       kinds,
-      kindRates: Object.fromEntries(KINDS.map((k) => [k, round(kinds[k] / record.count, 5)])) as Record<ResponseKind, number>,
+      kindRates: Object.fromEntries(KINDS.map((k) => [k, round(kinds[k] / record.count, 5)])) as Record<
+        ResponseKind,
+        number
+      >,
       kindsByIntent: byIntent,
       intentMismatches: mismatches,
       clientErrors: { ...record.clientErrors },
@@ -290,12 +339,14 @@ export function trafficFigures(record: OpenLoopRecord, injected: InjectedFaults,
         allAnswered: summarize(latencies(record, range, () => true)),
         byIntent: byIntentLatency,
       },
-      sendLag: { p99Ms: round(percentile(lags, 0.99), 1), maxMs: round(lags.length > 0 ? lags[lags.length - 1]! : Number.NaN, 1) },
+      sendLag: {
+        p99Ms: round(percentile(lags, 0.99), 1),
+        maxMs: round(lags.length > 0 ? lags[lags.length - 1]! : Number.NaN, 1),
+      },
       maxInFlight: record.maxInFlightSeen,
     },
   };
 }
-
 
 function samplesIn(samples: readonly GatewaySample[], [fromSec, toSec]: [number, number]): GatewaySample[] {
   return samples.filter((s) => s.atMs >= fromSec * 1000 && s.atMs < toSec * 1000);
@@ -305,7 +356,11 @@ function finiteMedian(values: number[]): number {
   return median(values.filter(Number.isFinite));
 }
 
-export function windowFigures(record: OpenLoopRecord, samples: readonly GatewaySample[], window: [number, number]): WindowFigures {
+export function windowFigures(
+  record: OpenLoopRecord,
+  samples: readonly GatewaySample[],
+  window: [number, number],
+): WindowFigures {
   const inWindow = samplesIn(samples, window);
   const range = dueRange(record, window[0], window[1]);
   const answered = answeredIn(record, range);
@@ -338,7 +393,17 @@ export function windowFigures(record: OpenLoopRecord, samples: readonly GatewayS
   };
 }
 
-const DRIFT_KEYS: readonly DriftKey[] = ['rssMedianMiB', 'heapUsedMedianMiB', 'eldP99MedianMs', 'allowedOkP99Ms', 'achievedRps', 'cpuMsPerRequest', 'gcMsPerSec', 'openFdsMedian', 'activeResourcesMedian'];
+const DRIFT_KEYS: readonly DriftKey[] = [
+  'rssMedianMiB',
+  'heapUsedMedianMiB',
+  'eldP99MedianMs',
+  'allowedOkP99Ms',
+  'achievedRps',
+  'cpuMsPerRequest',
+  'gcMsPerSec',
+  'openFdsMedian',
+  'activeResourcesMedian',
+];
 
 function countTypes(types: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -356,11 +421,17 @@ export function soakFigures(data: SoakRunData): SoakFigures {
   const { traffic, faults } = trafficFigures(data.soak, data.injected, measured, data.evidence);
   const first = windowFigures(data.soak, data.samples, s.first);
   const last = windowFigures(data.soak, data.samples, s.last);
-  const lastOverFirst = Object.fromEntries(DRIFT_KEYS.map((k) => [k, round(last[k] / first[k], 3)])) as Record<DriftKey, number>;
+  const lastOverFirst = Object.fromEntries(DRIFT_KEYS.map((k) => [k, round(last[k] / first[k], 3)])) as Record<
+    DriftKey,
+    number
+  >;
   const growthPct = round(((last.rssMedianMiB - first.rssMedianMiB) / first.rssMedianMiB) * 100, 2);
-  const sandboxMedian = (w: [number, number]) => finiteMedian(samplesIn(data.samples, w).map((x) => x.sandboxRssBytes ?? Number.NaN));
+  const sandboxMedian = (w: [number, number]) =>
+    finiteMedian(samplesIn(data.samples, w).map((x) => x.sandboxRssBytes ?? Number.NaN));
   const sandboxFirst = sandboxMedian(s.first);
-  const sandboxGrowth = Number.isFinite(sandboxFirst) ? round(((sandboxMedian(s.last) - sandboxFirst) / sandboxFirst) * 100, 1) : null;
+  const sandboxGrowth = Number.isFinite(sandboxFirst)
+    ? round(((sandboxMedian(s.last) - sandboxFirst) / sandboxFirst) * 100, 1)
+    : null;
   const afterWarmup = samplesIn(data.samples, measured);
 
   const { resolutionMs, measuredEld, warmupEld, sigterm, exit } = data.probe;
@@ -437,7 +508,14 @@ export function soakFigures(data: SoakRunData): SoakFigures {
   };
 }
 
-function verdicts(traffic: TrafficFigures, faults: FaultReconciliation, memory: SoakFigures['memory'], eventLoop: EventLoopFigures, handles: HandleFigures, s: Spans): Verdict[] {
+function verdicts(
+  traffic: TrafficFigures,
+  faults: FaultReconciliation,
+  memory: SoakFigures['memory'],
+  eventLoop: EventLoopFigures,
+  handles: HandleFigures,
+  s: Spans,
+): Verdict[] {
   const lingering = handles.lingeringAtExit;
   const exitValue =
     `${handles.killed ? 'not gone, SIGKILLed after' : 'exited'} ${handles.exitAfterSigtermMs} ms after SIGTERM` +
@@ -456,13 +534,20 @@ function verdicts(traffic: TrafficFigures, faults: FaultReconciliation, memory: 
     },
     {
       target: `event-loop delay p99 < ${TARGETS.maxEldP99Ms} ms`,
-      value: eventLoop.measured ? `${eventLoop.measured.p99Ms} ms over the measured span (max ${eventLoop.measured.maxMs} ms; worst 1 s p99 ${eventLoop.worstSecondP99Ms} ms)` : 'no probe record',
+      value: eventLoop.measured
+        ? `${eventLoop.measured.p99Ms} ms over the measured span (max ${eventLoop.measured.maxMs} ms; worst 1 s p99 ${eventLoop.worstSecondP99Ms} ms)`
+        : 'no probe record',
       pass: eventLoop.measured ? eventLoop.measured.p99Ms < TARGETS.maxEldP99Ms : null,
     },
     {
       target: `no handle left open; exit within ${TARGETS.maxExitMs / 1000} s of SIGTERM`,
       value: exitValue,
-      pass: !handles.killed && handles.exitAfterSigtermMs <= TARGETS.maxExitMs && handles.exitCode === 0 && lingering !== null && lingering.length === 0,
+      pass:
+        !handles.killed &&
+        handles.exitAfterSigtermMs <= TARGETS.maxExitMs &&
+        handles.exitCode === 0 &&
+        lingering !== null &&
+        lingering.length === 0,
     },
   ];
 }
@@ -472,8 +557,13 @@ function gcFigures(samples: readonly GatewaySample[]): EventLoopFigures['gc'] {
   const b = samples[samples.length - 1];
   if (!a || !b || b.atMs <= a.atMs) return { msPerSec: Number.NaN, majorCount: 0, worstSecondMajorMs: Number.NaN };
   let worst = 0;
-  for (let i = 1; i < samples.length; i++) worst = Math.max(worst, (samples[i]!.gcMajorSeconds - samples[i - 1]!.gcMajorSeconds) * 1000);
-  return { msPerSec: round(((b.gcSeconds - a.gcSeconds) * 1e6) / (b.atMs - a.atMs), 1), majorCount: b.gcMajorCount - a.gcMajorCount, worstSecondMajorMs: round(worst, 1) };
+  for (let i = 1; i < samples.length; i++)
+    worst = Math.max(worst, (samples[i]!.gcMajorSeconds - samples[i - 1]!.gcMajorSeconds) * 1000);
+  return {
+    msPerSec: round(((b.gcSeconds - a.gcSeconds) * 1e6) / (b.atMs - a.atMs), 1),
+    majorCount: b.gcMajorCount - a.gcMajorCount,
+    worstSecondMajorMs: round(worst, 1),
+  };
 }
 
 function timeline(samples: readonly GatewaySample[]): TimelinePoint[] {
@@ -508,7 +598,12 @@ function perSecond(record: OpenLoopRecord): SecondPoint[] {
       const kind = KINDS[record.kind[n]!]!;
       kinds[kind] = (kinds[kind] ?? 0) + 1;
     }
-    points.push({ tSec: t, due: range[1] - range[0], kinds, allowedOkP99Ms: summarize(latencies(record, range, allowedOk(record))).p99Ms });
+    points.push({
+      tSec: t,
+      due: range[1] - range[0],
+      kinds,
+      allowedOkP99Ms: summarize(latencies(record, range, allowedOk(record))).p99Ms,
+    });
   }
   return points;
 }

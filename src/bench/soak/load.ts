@@ -124,7 +124,11 @@ export function startOpenLoop(settings: OpenLoopSettings): OpenLoop {
   let resolveDone!: (r: OpenLoopRecord) => void;
   const done = new Promise<OpenLoopRecord>((resolve) => (resolveDone = resolve));
 
-  const finish = (n: number, intent: Intent, facts: { status: number; fromUpstream: boolean; code?: string; reason?: string }) => {
+  const finish = (
+    n: number,
+    intent: Intent,
+    facts: { status: number; fromUpstream: boolean; code?: string; reason?: string },
+  ) => {
     const now = performance.now();
     const { kind, faultSign } = classifyResponse(facts);
     record.kind[n] = KIND_INDEX.get(kind)!;
@@ -139,7 +143,8 @@ export function startOpenLoop(settings: OpenLoopSettings): OpenLoop {
       record.clientErrors[reason] = (record.clientErrors[reason] ?? 0) + 1;
     }
     if (facts.status >= 500) fiveXx++;
-    const odd = !isExpected(intent, kind) || kind === 'unexpected-5xx' || kind === 'unexpected-status' || kind === 'client-error';
+    const odd =
+      !isExpected(intent, kind) || kind === 'unexpected-5xx' || kind === 'unexpected-status' || kind === 'client-error';
     if (odd) {
       unexpected++;
       const category = `${intent} → ${kind} ${facts.status}${facts.code === undefined ? '' : ` ${facts.code}`}${facts.reason === undefined ? '' : ` (${facts.reason})`}`;
@@ -195,27 +200,39 @@ export function startOpenLoop(settings: OpenLoopSettings): OpenLoop {
       inFlight--;
       finish(n, intent, facts);
     };
-    const req = http.request({ host: '127.0.0.1', port, method: spec.method, path: spec.path, headers, agent }, (res) => {
-      const status = res.statusCode ?? 0;
-      const fromUpstream = res.headers['x-ratelimit-limit-second'] !== undefined || res.headers['x-ratelimit-limit'] !== undefined;
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      if (status >= 400) {
-        res.on('data', (chunk: Buffer) => {
-          if (kept < MAX_ERROR_BODY_BYTES) chunks.push(chunk);
-          kept += chunk.length;
-        });
-      } else {
-        res.resume();
-      }
-      res.on('end', () => settle({ status, fromUpstream, ...(status >= 400 ? { code: envelopeCode(Buffer.concat(chunks).toString('utf8')) } : {}) }));
-      res.on('error', () => settle({ status: 0, fromUpstream: false, reason: 'response-aborted' }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: spec.method, path: spec.path, headers, agent },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        const fromUpstream =
+          res.headers['x-ratelimit-limit-second'] !== undefined || res.headers['x-ratelimit-limit'] !== undefined;
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        if (status >= 400) {
+          res.on('data', (chunk: Buffer) => {
+            if (kept < MAX_ERROR_BODY_BYTES) chunks.push(chunk);
+            kept += chunk.length;
+          });
+        } else {
+          res.resume();
+        }
+        res.on('end', () =>
+          settle({
+            status,
+            fromUpstream,
+            ...(status >= 400 ? { code: envelopeCode(Buffer.concat(chunks).toString('utf8')) } : {}),
+          }),
+        );
+        res.on('error', () => settle({ status: 0, fromUpstream: false, reason: 'response-aborted' }));
+      },
+    );
     req.setTimeout(settings.requestTimeoutMs, () => {
       timedOut = true;
       req.destroy(new Error('timeout'));
     });
-    req.on('error', (error: NodeJS.ErrnoException) => settle({ status: 0, fromUpstream: false, reason: timedOut ? 'timeout' : (error.code ?? error.message) }));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      settle({ status: 0, fromUpstream: false, reason: timedOut ? 'timeout' : (error.code ?? error.message) }),
+    );
     req.end(spec.body);
   };
 

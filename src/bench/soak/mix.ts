@@ -12,7 +12,13 @@ export type Intent = (typeof INTENTS)[number];
  * go to a caller whose account is offered 2.5 × its limit; `bad-token` and `missing-scope` are
  * refused before the upstream.
  */
-export const MIX: Readonly<Record<Intent, number>> = Object.freeze({ read: 60, write: 8, 'over-limit': 12, 'bad-token': 10, 'missing-scope': 10 });
+export const MIX: Readonly<Record<Intent, number>> = Object.freeze({
+  read: 60,
+  write: 8,
+  'over-limit': 12,
+  'bad-token': 10,
+  'missing-scope': 10,
+});
 
 /** The over-limit caller's account is offered this multiple of its read limit. */
 export const OVER_LIMIT_FACTOR = 2.5;
@@ -83,7 +89,13 @@ const READ_PATHS = ['/api/v1/computes/specifications', '/api/v1/images', '/api/v
 const CREATE_PATH = '/api/v1/computes';
 
 export function createBody(n: number): string {
-  return JSON.stringify({ hostName: `soak-${n % 1_000_000}`, image: 'UBUNTU-24.04', region: 'KGL-1', specification: 'S-1C', publicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB soak@bench'] });
+  return JSON.stringify({
+    hostName: `soak-${n % 1_000_000}`,
+    image: 'UBUNTU-24.04',
+    region: 'KGL-1',
+    specification: 'S-1C',
+    publicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB soak@bench'],
+  });
 }
 
 /** The request carrying `intent` for the `n`-th time (0-based, counted per intent). */
@@ -113,7 +125,11 @@ export function requestFor(intent: Intent, n: number, credentials: Credentials):
       return { method: 'GET', path: read, authorization: bearer(credentials.batch) };
     case 'bad-token': {
       const kind = BAD_TOKEN_KINDS[n % BAD_TOKEN_KINDS.length]!;
-      return { method: 'GET', path: read, ...(kind === 'missing' ? {} : { authorization: bearer(credentials.bad[kind]) }) };
+      return {
+        method: 'GET',
+        path: read,
+        ...(kind === 'missing' ? {} : { authorization: bearer(credentials.bad[kind]) }),
+      };
     }
     case 'missing-scope':
       return { method: 'POST', path: CREATE_PATH, authorization: bearer(credentials.viewer), body: createBody(n) };

@@ -79,7 +79,16 @@ Exit code 0 whatever the figures: it is a measurement, not a test.`;
 
 export type SoakOptionsResult = { ok: true; options: Readonly<SoakOptions> } | { ok: false; problems: string[] };
 
-type NumberKey = 'ratePerSec' | 'durationSec' | 'warmupSec' | 'baselineSec' | 'maxInFlight' | 'progressSec' | 'errorRate' | 'dropRate' | 'slowRate';
+type NumberKey =
+  | 'ratePerSec'
+  | 'durationSec'
+  | 'warmupSec'
+  | 'baselineSec'
+  | 'maxInFlight'
+  | 'progressSec'
+  | 'errorRate'
+  | 'dropRate'
+  | 'slowRate';
 
 const NUMBER_FLAGS: Record<string, NumberFlag<NumberKey>> = {
   '--rate': { key: 'ratePerSec', min: 1, max: 10_000, integer: false },
@@ -116,11 +125,17 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptionsResult {
     '--keep-logs': () => (keepLogs = true),
     '--no-redis': () => (redis = false),
   };
-  readFlags(argv, { switches, numbers: NUMBER_FLAGS, texts: TEXT_FLAGS }, (key, n) => (given[key] = n), (flag, value) => {
-    if (flag === '--out') outFile = value;
-    else if ((GATEWAY_LOG_LEVELS as readonly string[]).includes(value)) gatewayLogLevel = value as GatewayLogLevel;
-    else problems.push(`--log-level: must be one of ${GATEWAY_LOG_LEVELS.join(', ')}`);
-  }, problems);
+  readFlags(
+    argv,
+    { switches, numbers: NUMBER_FLAGS, texts: TEXT_FLAGS },
+    (key, n) => (given[key] = n),
+    (flag, value) => {
+      if (flag === '--out') outFile = value;
+      else if ((GATEWAY_LOG_LEVELS as readonly string[]).includes(value)) gatewayLogLevel = value as GatewayLogLevel;
+      else problems.push(`--log-level: must be one of ${GATEWAY_LOG_LEVELS.join(', ')}`);
+    },
+    problems,
+  );
 
   const durationSec = given.durationSec ?? SOAK_DEFAULTS.durationSec;
   const options: SoakOptions = {

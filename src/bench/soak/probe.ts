@@ -28,7 +28,8 @@ function isClosing(handle: unknown): boolean {
 function openHandleNames(): string[] {
   const getHandles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles;
   if (typeof getHandles !== 'function') return [];
-  return getHandles.call(process)
+  return getHandles
+    .call(process)
     .filter((h) => !isClosing(h))
     .map((h) => (typeof h === 'object' && h !== null ? h.constructor.name : typeof h));
 }

@@ -8,7 +8,6 @@ import type { SoakOptions } from './options';
 import { UPSTREAM_TIMEOUT_MS } from './policy';
 import type { SoakRun } from './run';
 
-
 export interface SoakReport {
   generatedAt: string;
   machine: MachineInfo;
@@ -43,7 +42,12 @@ export function buildReport(run: SoakRun, options: Readonly<SoakOptions>, machin
     requestIdPrefix: run.data.soak.requestIdPrefix,
     verdicts,
     figures,
-    generator: { ...run.generator, sendLagP99Ms: figures.traffic.sendLag.p99Ms, sendLagMaxMs: figures.traffic.sendLag.maxMs, maxInFlight: figures.traffic.maxInFlight },
+    generator: {
+      ...run.generator,
+      sendLagP99Ms: figures.traffic.sendLag.p99Ms,
+      sendLagMaxMs: figures.traffic.sendLag.maxMs,
+      maxInFlight: figures.traffic.maxInFlight,
+    },
     samplerFailures: run.samplerFailures,
     referee: run.referee,
     examples: run.data.soak.examples,
@@ -59,17 +63,28 @@ export function buildReport(run: SoakRun, options: Readonly<SoakOptions>, machin
 export function reportJson(report: SoakReport): string {
   const { timeline, perSecond, ...rest } = report;
   const head = JSON.stringify(rest, null, 2);
-  const rows = (points: readonly unknown[]) => (points.length === 0 ? '[]' : `[\n${points.map((p) => `    ${JSON.stringify(p)}`).join(',\n')}\n  ]`);
+  const rows = (points: readonly unknown[]) =>
+    points.length === 0 ? '[]' : `[\n${points.map((p) => `    ${JSON.stringify(p)}`).join(',\n')}\n  ]`;
   return `${head.slice(0, -2)},\n  "timeline": ${rows(timeline)},\n  "perSecond": ${rows(perSecond)}\n}\n`;
 }
 
-const num = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+const num = (x: number | null | undefined, digits = 1) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);
 const pct = (x: number, digits = 2) => (Number.isFinite(x) ? `${(x * 100).toFixed(digits)} %` : '–');
-const counts = (c: Record<string, number> | null) => (c === null ? '–' : Object.keys(c).length === 0 ? 'none' : Object.entries(c).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', '));
+const counts = (c: Record<string, number> | null) =>
+  c === null
+    ? '–'
+    : Object.keys(c).length === 0
+      ? 'none'
+      : Object.entries(c)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ');
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -103,7 +118,12 @@ export function formatReport(report: SoakReport): string {
   );
 
   out.push('', `## Responses by kind (all ${t.requests} requests, warm-up included)`);
-  out.push(table(['kind', 'count', 'rate'], KINDS.map((k) => [k, String(t.kinds[k]), pct(t.kindRates[k], 3)])));
+  out.push(
+    table(
+      ['kind', 'count', 'rate'],
+      KINDS.map((k) => [k, String(t.kinds[k]), pct(t.kindRates[k], 3)]),
+    ),
+  );
   const ids = (ns: number[]) => ns.map((n) => `${report.requestIdPrefix}-${n}`).join(' ');
   out.push(
     `upstream faults injected (referee): ${f.faults.injected.error} errors, ${f.faults.injected.drop} drops, ${f.faults.injected.slow} slow; ` +
@@ -115,7 +135,10 @@ export function formatReport(report: SoakReport): string {
   out.push(`responses not matching their intent: ${t.intentMismatches}; client errors: ${counts(t.clientErrors)}`);
   out.push(`by status: ${counts(t.statuses)}`);
 
-  out.push('', `## Throughput and latency (measured span [${num(f.spans.warmupSec, 0)}, ${num(f.spans.durationSec, 0)}) s; latency from when each request was due)`);
+  out.push(
+    '',
+    `## Throughput and latency (measured span [${num(f.spans.warmupSec, 0)}, ${num(f.spans.durationSec, 0)}) s; latency from when each request was due)`,
+  );
   const rows: string[][] = [
     ['responses per second (offered ' + o.ratePerSec + ')', num(t.achievedRps)],
     ['allowed requests answered ok, p50 (ms)', num(t.latency.allowedOk.p50Ms)],
@@ -126,28 +149,46 @@ export function formatReport(report: SoakReport): string {
     const b = f.baseline;
     const direct = [num(b.direct.achievedRps), num(b.direct.allowedOk.p50Ms), num(b.direct.allowedOk.p99Ms), '–'];
     const ratios = [num(b.ratios.achievedRps, 3), num(b.ratios.allowedOkP50, 2), num(b.ratios.allowedOkP99, 2), '–'];
-    out.push(table(['', `direct to the sandbox (${num(b.direct.measuredSec, 0)} s)`, 'through the gateway', 'gateway ÷ direct'], rows.map((r, i) => [r[0]!, direct[i]!, r[1]!, ratios[i]!])));
+    out.push(
+      table(
+        ['', `direct to the sandbox (${num(b.direct.measuredSec, 0)} s)`, 'through the gateway', 'gateway ÷ direct'],
+        rows.map((r, i) => [r[0]!, direct[i]!, r[1]!, ratios[i]!]),
+      ),
+    );
   } else {
     out.push(table(['', 'through the gateway'], rows));
   }
-  out.push(`by intent, p50 / p99 ms: ${INTENTS.map((i) => `${i} ${num(t.latency.byIntent[i].p50Ms)} / ${num(t.latency.byIntent[i].p99Ms)}`).join('; ')}`);
+  out.push(
+    `by intent, p50 / p99 ms: ${INTENTS.map((i) => `${i} ${num(t.latency.byIntent[i].p50Ms)} / ${num(t.latency.byIntent[i].p99Ms)}`).join('; ')}`,
+  );
 
   out.push('', `## Drift: the first and the last ${num(f.spans.windowSec, 0)} s after the warm-up`);
   out.push(
     table(
       ['', `first ${windowTitle(f.windows.first)}`, `last ${windowTitle(f.windows.last)}`, 'last ÷ first'],
-      DRIFT_ROWS.map(([label, key, digits]) => [label, num(f.windows.first[key], digits), num(f.windows.last[key], digits), num(f.windows.lastOverFirst[key], 3)]),
+      DRIFT_ROWS.map(([label, key, digits]) => [
+        label,
+        num(f.windows.first[key], digits),
+        num(f.windows.last[key], digits),
+        num(f.windows.lastOverFirst[key], 3),
+      ]),
     ),
   );
   const m = f.memory;
-  out.push(`gateway RSS: ${num(m.idleBeforeMiB)} MiB idle before, ${num(m.maxMiB)} MiB at most, ${num(m.idleAfterMiB)} MiB idle after; sandbox RSS growth over the same windows ${num(m.sandboxGrowthPct)} %`);
+  out.push(
+    `gateway RSS: ${num(m.idleBeforeMiB)} MiB idle before, ${num(m.maxMiB)} MiB at most, ${num(m.idleAfterMiB)} MiB idle after; sandbox RSS growth over the same windows ${num(m.sandboxGrowthPct)} %`,
+  );
   const e = f.eventLoop;
   out.push(
     `gateway event-loop delay over the measured span (its own histogram): p50 ${num(e.measured?.p50Ms)} ms, p99 ${num(e.measured?.p99Ms)} ms, max ${num(e.measured?.maxMs)} ms; ` +
       `worst 1 s p99 ${num(e.worstSecondP99Ms)} ms; warm-up p99 ${num(e.warmupP99Ms)} ms`,
   );
-  out.push(`gateway garbage collection over the measured span: ${num(e.gc.msPerSec)} ms per s; ${e.gc.majorCount} major collections, at most ${num(e.gc.worstSecondMajorMs)} ms of them in one second`);
-  out.push(`generator (this process): event-loop delay p99 ${num(report.generator.eldP99Ms)} ms, max ${num(report.generator.eldMaxMs)} ms; send lag p99 ${num(report.generator.sendLagP99Ms)} ms, max ${num(report.generator.sendLagMaxMs)} ms; at most ${report.generator.maxInFlight} in flight`);
+  out.push(
+    `gateway garbage collection over the measured span: ${num(e.gc.msPerSec)} ms per s; ${e.gc.majorCount} major collections, at most ${num(e.gc.worstSecondMajorMs)} ms of them in one second`,
+  );
+  out.push(
+    `generator (this process): event-loop delay p99 ${num(report.generator.eldP99Ms)} ms, max ${num(report.generator.eldMaxMs)} ms; send lag p99 ${num(report.generator.sendLagP99Ms)} ms, max ${num(report.generator.sendLagMaxMs)} ms; at most ${report.generator.maxInFlight} in flight`,
+  );
 
   const h = f.handles;
   out.push('', '## Handles and exit');
@@ -160,16 +201,25 @@ export function formatReport(report: SoakReport): string {
   );
 
   out.push('', 'targets:');
-  for (const v of report.verdicts) out.push(`  ${v.pass === null ? 'n/a ' : v.pass ? 'PASS' : 'FAIL'}  ${v.target}: ${v.value}`);
+  for (const v of report.verdicts)
+    out.push(`  ${v.pass === null ? 'n/a ' : v.pass ? 'PASS' : 'FAIL'}  ${v.target}: ${v.value}`);
   const unexpectedResponses = Object.entries(t.unexpectedResponses).sort(([, a], [, b]) => b - a);
   if (unexpectedResponses.length > 0) {
-    out.push('', "unexpected or mismatched responses, by intent → kind (request ids of a few of each are in the JSON's examples and in the gateway's access log):");
-    for (const [category, count] of unexpectedResponses.slice(0, 12)) out.push(`  ${String(count).padStart(7)}  ${category}`);
+    out.push(
+      '',
+      "unexpected or mismatched responses, by intent → kind (request ids of a few of each are in the JSON's examples and in the gateway's access log):",
+    );
+    for (const [category, count] of unexpectedResponses.slice(0, 12))
+      out.push(`  ${String(count).padStart(7)}  ${category}`);
   }
-  // The bench's own four processes account for a load average of about 1.5; beyond twice the cores, other work competes.
+  // The bench's own four processes account for a load average of about 1.5; beyond twice the cores, other work
+  // competes.
   const load = report.machine.loadAverage;
   if (load[0]! > 2 * report.machine.cpuCount) {
-    out.push('', `NOTE: the machine was busy (load ${load.map((x) => x.toFixed(2)).join(' ')} on ${report.machine.cpuCount} cores): latency and event-loop figures include the contention.`);
+    out.push(
+      '',
+      `NOTE: the machine was busy (load ${load.map((x) => x.toFixed(2)).join(' ')} on ${report.machine.cpuCount} cores): latency and event-loop figures include the contention.`,
+    );
   }
   return out.join('\n');
 }

@@ -29,8 +29,25 @@ import type { SoakRunData } from './figures';
 import { startOpenLoop, type OpenLoop, type OpenLoopRecord } from './load';
 import { overLimitReadPerSec, type DirectCredentials, type GatewayCredentials } from './mix';
 import type { SoakOptions } from './options';
-import { BULK_KEY_ENV, CALLERS, JWT_SECRET_ENV, SLOW_FAULT_MS, SOAK_AUDIENCE, SOAK_ISSUER, SOAK_KID, soakPolicyYaml, TIGHT_KEY_ENV } from './policy';
-import { parseProbeLines, PROBE_FILE_ENV, PROBE_RESOLUTION_MS, type ProbeEld, type ProbeExit, type ProbeSigterm } from './probe-protocol';
+import {
+  BULK_KEY_ENV,
+  CALLERS,
+  JWT_SECRET_ENV,
+  SLOW_FAULT_MS,
+  SOAK_AUDIENCE,
+  SOAK_ISSUER,
+  SOAK_KID,
+  soakPolicyYaml,
+  TIGHT_KEY_ENV,
+} from './policy';
+import {
+  parseProbeLines,
+  PROBE_FILE_ENV,
+  PROBE_RESOLUTION_MS,
+  type ProbeEld,
+  type ProbeExit,
+  type ProbeSigterm,
+} from './probe-protocol';
 import { scrapeGateway, startSampler, type GatewaySample } from './sampler';
 
 export interface SoakEnvironment {
@@ -42,7 +59,12 @@ export interface SoakEnvironment {
 }
 
 /** The sandbox's demo keys (public): the bulk account's owner key, the tight account's admin key. */
-const SANDBOX_KEYS = Object.freeze({ owner: 'sandbox-owner-key', other: 'sandbox-admin-key', member: 'sandbox-member-key', unknown: 'not-a-sandbox-key-0000' });
+const SANDBOX_KEYS = Object.freeze({
+  owner: 'sandbox-owner-key',
+  other: 'sandbox-admin-key',
+  member: 'sandbox-member-key',
+  unknown: 'not-a-sandbox-key-0000',
+});
 /** The sandbox admits everything the soak sends: the gateway's schedule is what limits. */
 const SANDBOX_LIMIT_PER_SEC = 1_000_000;
 export const SANDBOX_LATENCY_MS = 20;
@@ -60,7 +82,12 @@ export interface SoakRun {
   data: SoakRunData;
   setup: {
     schedule: 'shared (redis-server)' | 'memory';
-    sandbox: { latencyMs: number; jitterMs: number; limitPerSecPerKey: number; faults: { errorRate: number; dropRate: number; slowRate: number; slowMs: number } };
+    sandbox: {
+      latencyMs: number;
+      jitterMs: number;
+      limitPerSecPerKey: number;
+      faults: { errorRate: number; dropRate: number; slowRate: number; slowMs: number };
+    };
     policy: { bulkReadPerSec: number; bulkWritePerSec: number; tightReadPerSec: number };
     gatewayLogLevel: string;
   };
@@ -75,15 +102,34 @@ export async function runSoak(options: Readonly<SoakOptions>, env: SoakEnvironme
   const redis: BenchRedis | undefined = options.redis ? await startBenchRedis(env.group, env.workDir) : undefined;
   try {
     const sandboxLog = path.join(env.workDir, 'sandbox.log');
-    const sandbox = env.group.spawn('sandbox', node, [
-      path.join(env.distDir, 'sandbox/cli.js'),
-      '--port', '0', '--host', '127.0.0.1',
-      '--profile', 'launch', '--read-limit', String(SANDBOX_LIMIT_PER_SEC), '--write-limit', String(SANDBOX_LIMIT_PER_SEC),
-      '--latency-ms', String(SANDBOX_LATENCY_MS), '--jitter-ms', String(SANDBOX_JITTER_MS),
-      // One line per response, naming the request it served: which requests were faulted.
-      '--log-level', 'info',
-    ], { logFile: sandboxLog });
-    const sandboxOrigin = (await waitForLogLine(sandbox, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS))[1]!;
+    const sandbox = env.group.spawn(
+      'sandbox',
+      node,
+      [
+        path.join(env.distDir, 'sandbox/cli.js'),
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--profile',
+        'launch',
+        '--read-limit',
+        String(SANDBOX_LIMIT_PER_SEC),
+        '--write-limit',
+        String(SANDBOX_LIMIT_PER_SEC),
+        '--latency-ms',
+        String(SANDBOX_LATENCY_MS),
+        '--jitter-ms',
+        String(SANDBOX_JITTER_MS),
+        // One line per response, naming the request it served: which requests were faulted.
+        '--log-level',
+        'info',
+      ],
+      { logFile: sandboxLog },
+    );
+    const sandboxOrigin = (
+      await waitForLogLine(sandbox, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS)
+    )[1]!;
     env.log(`sandbox on ${sandboxOrigin}${redis ? `; redis-server on ${redis.url}` : ''}`);
 
     const requestIdPrefix = `soak-${randomBytes(3).toString('hex')}`;
@@ -105,38 +151,76 @@ export async function runSoak(options: Readonly<SoakOptions>, env: SoakEnvironme
       env.log(`baseline: ${Math.round(answered(record) / (record.elapsedMs / 1000))} responses/s`);
     }
     await expectOk(requestText('POST', `${sandboxOrigin}/_sandbox/reset`, 10_000), 'referee reset');
-    const faults = { errorRate: options.errorRate, dropRate: options.dropRate, slowRate: options.slowRate, slowMs: SLOW_FAULT_MS };
-    await expectOk(requestText('PUT', `${sandboxOrigin}/_sandbox/faults`, 5000, JSON.stringify(faults)), 'setting faults');
+    const faults = {
+      errorRate: options.errorRate,
+      dropRate: options.dropRate,
+      slowRate: options.slowRate,
+      slowMs: SLOW_FAULT_MS,
+    };
+    await expectOk(
+      requestText('PUT', `${sandboxOrigin}/_sandbox/faults`, 5000, JSON.stringify(faults)),
+      'setting faults',
+    );
 
-    const policy = { bulkReadPerSec: Math.max(1000, Math.ceil(options.ratePerSec * 4)), bulkWritePerSec: Math.max(200, Math.ceil(options.ratePerSec)), tightReadPerSec: overLimitReadPerSec(options.ratePerSec) };
+    const policy = {
+      bulkReadPerSec: Math.max(1000, Math.ceil(options.ratePerSec * 4)),
+      bulkWritePerSec: Math.max(200, Math.ceil(options.ratePerSec)),
+      tightReadPerSec: overLimitReadPerSec(options.ratePerSec),
+    };
     const policyFile = path.join(env.workDir, 'policy.yaml');
     fs.writeFileSync(policyFile, soakPolicyYaml({ upstreamBaseUrl: `${sandboxOrigin}/api/v1`, ...policy }));
     const jwtSecret = randomBytes(32).toString('hex');
     const credentials = gatewayCredentials(jwtSecret, options.durationSec);
     const probeFile = path.join(env.workDir, 'probe.jsonl');
-    const gateway = env.group.spawn('gateway', node, ['--require', path.join(env.distDir, 'bench/soak/probe.js'), path.join(env.distDir, 'cli/main.js'), '--config', policyFile], {
-      logFile: path.join(env.workDir, 'gateway.log'),
-      env: {
-        ...(redis ? { REDIS_URL: redis.url } : {}),
-        HOST: '127.0.0.1',
-        PORT: '0',
-        ADMIN_PORT: '0',
-        LOG_LEVEL: options.gatewayLogLevel,
-        AUDIT_LOG: path.join(env.workDir, 'audit.log'),
-        [BULK_KEY_ENV]: SANDBOX_KEYS.owner,
-        [TIGHT_KEY_ENV]: SANDBOX_KEYS.other,
-        [JWT_SECRET_ENV]: jwtSecret,
-        [PROBE_FILE_ENV]: probeFile,
+    const gateway = env.group.spawn(
+      'gateway',
+      node,
+      [
+        '--require',
+        path.join(env.distDir, 'bench/soak/probe.js'),
+        path.join(env.distDir, 'cli/main.js'),
+        '--config',
+        policyFile,
+      ],
+      {
+        logFile: path.join(env.workDir, 'gateway.log'),
+        env: {
+          ...(redis ? { REDIS_URL: redis.url } : {}),
+          HOST: '127.0.0.1',
+          PORT: '0',
+          ADMIN_PORT: '0',
+          LOG_LEVEL: options.gatewayLogLevel,
+          AUDIT_LOG: path.join(env.workDir, 'audit.log'),
+          [BULK_KEY_ENV]: SANDBOX_KEYS.owner,
+          [TIGHT_KEY_ENV]: SANDBOX_KEYS.other,
+          [JWT_SECRET_ENV]: jwtSecret,
+          [PROBE_FILE_ENV]: probeFile,
+        },
       },
-    });
-    const [, gatewayUrl, adminUrl] = await waitForLogLine(gateway, /listening on (http:\/\/127\.0\.0\.1:\d+) \(metrics and probes on (http:\/\/127\.0\.0\.1:\d+)\)/, START_TIMEOUT_MS);
+    );
+    const [, gatewayUrl, adminUrl] = await waitForLogLine(
+      gateway,
+      /listening on (http:\/\/127\.0\.0\.1:\d+) \(metrics and probes on (http:\/\/127\.0\.0\.1:\d+)\)/,
+      START_TIMEOUT_MS,
+    );
     const mode = redis ? '"shared"' : '"memory"';
-    await waitUntil(gateway.name, START_TIMEOUT_MS, async () => {
-      const ready = await requestText('GET', `${adminUrl}/readyz`, 500);
-      return ready.status === 200 && ready.text.includes(mode);
-    }, gateway);
-    const idleBefore = await scrapeGateway({ adminUrl: adminUrl!, originMs: performance.now(), intervalMs: SCRAPE_INTERVAL_MS });
-    env.log(`gateway on ${gatewayUrl} (admin ${adminUrl}), pid ${gateway.pid}, RSS ${mib(idleBefore.rssBytes)} MiB idle`);
+    await waitUntil(
+      gateway.name,
+      START_TIMEOUT_MS,
+      async () => {
+        const ready = await requestText('GET', `${adminUrl}/readyz`, 500);
+        return ready.status === 200 && ready.text.includes(mode);
+      },
+      gateway,
+    );
+    const idleBefore = await scrapeGateway({
+      adminUrl: adminUrl!,
+      originMs: performance.now(),
+      intervalMs: SCRAPE_INTERVAL_MS,
+    });
+    env.log(
+      `gateway on ${gatewayUrl} (admin ${adminUrl}), pid ${gateway.pid}, RSS ${mib(idleBefore.rssBytes)} MiB idle`,
+    );
 
     env.log(`soak: ${options.ratePerSec} requests/s for ${options.durationSec} s (warm-up ${options.warmupSec} s)`);
     const generatorEld = monitorEventLoopDelay({ resolution: 10 });
@@ -150,7 +234,12 @@ export async function runSoak(options: Readonly<SoakOptions>, env: SoakEnvironme
       credentials,
       requestIdPrefix,
     });
-    const sampler = startSampler({ adminUrl: adminUrl!, originMs: load.startMs, intervalMs: SCRAPE_INTERVAL_MS, sandboxPid: sandbox.pid });
+    const sampler = startSampler({
+      adminUrl: adminUrl!,
+      originMs: load.startMs,
+      intervalMs: SCRAPE_INTERVAL_MS,
+      sandboxPid: sandbox.pid,
+    });
     const timers = [
       atOffset(load.startMs, options.warmupSec * 1000, () => signal(gateway.pid, 'SIGUSR2')),
       atOffset(load.startMs, options.durationSec * 1000, () => signal(gateway.pid, 'SIGUSR2')),
@@ -163,7 +252,11 @@ export async function runSoak(options: Readonly<SoakOptions>, env: SoakEnvironme
     generatorEld.disable();
     const samples = await sampler.stop();
     await sleep(IDLE_SETTLE_MS);
-    const idleAfter = await scrapeGateway({ adminUrl: adminUrl!, originMs: load.startMs, intervalMs: SCRAPE_INTERVAL_MS });
+    const idleAfter = await scrapeGateway({
+      adminUrl: adminUrl!,
+      originMs: load.startMs,
+      intervalMs: SCRAPE_INTERVAL_MS,
+    });
     const stats = await getJson<SandboxStats>(`${sandboxOrigin}/_sandbox/stats`, 30_000);
 
     env.log('stopping the gateway (SIGTERM)');
@@ -200,11 +293,19 @@ export async function runSoak(options: Readonly<SoakOptions>, env: SoakEnvironme
       },
       setup: {
         schedule: redis ? 'shared (redis-server)' : 'memory',
-        sandbox: { latencyMs: SANDBOX_LATENCY_MS, jitterMs: SANDBOX_JITTER_MS, limitPerSecPerKey: SANDBOX_LIMIT_PER_SEC, faults },
+        sandbox: {
+          latencyMs: SANDBOX_LATENCY_MS,
+          jitterMs: SANDBOX_JITTER_MS,
+          limitPerSecPerKey: SANDBOX_LIMIT_PER_SEC,
+          faults,
+        },
         policy,
         gatewayLogLevel: options.gatewayLogLevel,
       },
-      generator: { eldP99Ms: Math.max(0, round1(generatorEld.percentile(99) / 1e6 - 10)), eldMaxMs: Math.max(0, round1(generatorEld.max / 1e6 - 10)) },
+      generator: {
+        eldP99Ms: Math.max(0, round1(generatorEld.percentile(99) / 1e6 - 10)),
+        eldMaxMs: Math.max(0, round1(generatorEld.max / 1e6 - 10)),
+      },
       samplerFailures: sampler.failures(),
       referee: { faultsInjected: { ...stats.faultsInjected }, duplicateCreates: stats.duplicateCreates.total },
     };
@@ -216,7 +317,16 @@ export async function runSoak(options: Readonly<SoakOptions>, env: SoakEnvironme
 function gatewayCredentials(jwtSecret: string, durationSec: number): GatewayCredentials {
   const lifetimeSec = Math.min(86_400, Math.ceil(durationSec) + TOKEN_SLACK_SEC);
   const mint = (sub: string, secret = jwtSecret, now: () => number = Date.now, lifetime = lifetimeSec) =>
-    mintToken({ sub, lifetimeSec: lifetime, signingKey: secret, alg: 'HS256', kid: SOAK_KID, issuer: SOAK_ISSUER, audience: SOAK_AUDIENCE, now });
+    mintToken({
+      sub,
+      lifetimeSec: lifetime,
+      signingKey: secret,
+      alg: 'HS256',
+      kid: SOAK_KID,
+      issuer: SOAK_ISSUER,
+      audience: SOAK_AUDIENCE,
+      now,
+    });
   return {
     mode: 'gateway',
     app: mint(CALLERS.app),
@@ -254,15 +364,23 @@ function signal(pid: number, name: NodeJS.Signals): void {
 function atOffset(originMs: number, offsetMs: number, action: () => void): { fired: Promise<void> } {
   return {
     fired: new Promise((resolve) => {
-      setTimeout(() => {
-        action();
-        resolve();
-      }, Math.max(0, originMs + offsetMs - performance.now()));
+      setTimeout(
+        () => {
+          action();
+          resolve();
+        },
+        Math.max(0, originMs + offsetMs - performance.now()),
+      );
     }),
   };
 }
 
-function reportProgress(load: OpenLoop, latest: () => GatewaySample | undefined, everyMs: number, log: (line: string) => void): NodeJS.Timeout {
+function reportProgress(
+  load: OpenLoop,
+  latest: () => GatewaySample | undefined,
+  everyMs: number,
+  log: (line: string) => void,
+): NodeJS.Timeout {
   let previous = load.progress();
   let previousCpu: { atMs: number; cpuSeconds: number } | undefined;
   return setInterval(() => {

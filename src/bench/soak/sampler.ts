@@ -49,11 +49,13 @@ export function sampleFromMetrics(samples: readonly Sample[], atMs: number): Gat
   let gcMajorSeconds = 0;
   let gcMajorCount = 0;
   for (const s of samples) {
-    if (s.name === `${PREFIX}nodejs_active_resources` && s.labels.type !== undefined) activeResources[s.labels.type] = s.value;
+    if (s.name === `${PREFIX}nodejs_active_resources` && s.labels.type !== undefined)
+      activeResources[s.labels.type] = s.value;
     else if (s.name === `${PREFIX}nodejs_gc_duration_seconds_sum`) {
       gcSeconds += s.value;
       if (s.labels.kind === 'major') gcMajorSeconds += s.value;
-    } else if (s.name === `${PREFIX}nodejs_gc_duration_seconds_count` && s.labels.kind === 'major') gcMajorCount += s.value;
+    } else if (s.name === `${PREFIX}nodejs_gc_duration_seconds_count` && s.labels.kind === 'major')
+      gcMajorCount += s.value;
   }
   return {
     atMs,

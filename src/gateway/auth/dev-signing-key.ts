@@ -53,7 +53,10 @@ export function ensureDevSigningKey(dir: string, fs: DevKeyFs = nodeFs): DevSign
     publicKeyPem = createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString();
   } catch (error) {
     // Never overwrite: a broken file is for a human to look at, and the message must not echo it.
-    throw new Error(`dev signing key ${privateKeyPath} is unusable (${error instanceof Error ? error.message : 'unknown error'}); delete it to have a new one created`, { cause: error });
+    throw new Error(
+      `dev signing key ${privateKeyPath} is unusable (${error instanceof Error ? error.message : 'unknown error'}); delete it to have a new one created`,
+      { cause: error },
+    );
   }
   if (readIfExists(fs, publicKeyPath) !== publicKeyPem) fs.writeFileSync(publicKeyPath, publicKeyPem, { mode: 0o644 });
   return { kid: DEV_KID, privateKeyPem, publicKeyPem, privateKeyPath, publicKeyPath };

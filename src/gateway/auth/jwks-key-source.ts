@@ -45,7 +45,10 @@ export function loadJwksRsa(): JwksClientFactory {
  * The only module that uses jwks-rsa. Keys come from the configured URL only — never from a
  * token's `jku`/`x5u` — and are held to the same algorithm allow-list as static keys.
  */
-export function createJwksKeySource(options: JwksOptions, createClient: JwksClientFactory = loadJwksRsa()): JwksKeySource {
+export function createJwksKeySource(
+  options: JwksOptions,
+  createClient: JwksClientFactory = loadJwksRsa(),
+): JwksKeySource {
   const client = createClient({
     jwksUri: options.uri,
     cache: true,
@@ -63,7 +66,9 @@ export function createJwksKeySource(options: JwksOptions, createClient: JwksClie
         signingKey = await client.getSigningKey(kid);
       } catch (error) {
         // Compare by name: jwks-rsa's error classes are not part of its typed exports we rely on.
-        return (error as { name?: unknown } | null)?.name === 'SigningKeyNotFoundError' ? { kind: 'unknown-kid' } : { kind: 'unavailable' };
+        return (error as { name?: unknown } | null)?.name === 'SigningKeyNotFoundError'
+          ? { kind: 'unknown-kid' }
+          : { kind: 'unavailable' };
       }
       let key: KeyObject;
       try {

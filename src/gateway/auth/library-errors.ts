@@ -7,7 +7,10 @@ import type { JsonObject } from './decode-token';
  * leaves the verifier. jsonwebtoken has no error codes, only messages; the mapping is pinned by the
  * verifier tests against the installed version. Anything unrecognised fails closed as a bad signature.
  */
-export function reasonForVerifyError(error: unknown, payload: JsonObject): { reason: AuthFailureReason; detail?: string } {
+export function reasonForVerifyError(
+  error: unknown,
+  payload: JsonObject,
+): { reason: AuthFailureReason; detail?: string } {
   if (error instanceof jwt.TokenExpiredError) return { reason: 'expired' };
   if (error instanceof jwt.NotBeforeError) return { reason: 'not-yet-valid' };
   const message = error instanceof Error ? error.message : '';
@@ -18,9 +21,14 @@ export function reasonForVerifyError(error: unknown, payload: JsonObject): { rea
   if (message.startsWith('jwt issuer invalid')) {
     return payload.iss === undefined ? { reason: 'missing-claim', detail: 'iss' } : { reason: 'wrong-issuer' };
   }
-  if (message === 'invalid exp value' || message === 'invalid nbf value') return { reason: 'malformed', detail: message };
+  if (message === 'invalid exp value' || message === 'invalid nbf value')
+    return { reason: 'malformed', detail: message };
   if (message === 'jwt malformed' || message === 'invalid token') return { reason: 'malformed' };
-  if (message === 'invalid algorithm' || message.startsWith('secretOrPublicKey must be') || message.startsWith('"alg" parameter')) {
+  if (
+    message === 'invalid algorithm' ||
+    message.startsWith('secretOrPublicKey must be') ||
+    message.startsWith('"alg" parameter')
+  ) {
     return { reason: 'algorithm-not-allowed' };
   }
   return { reason: 'bad-signature' };

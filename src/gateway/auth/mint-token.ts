@@ -36,7 +36,10 @@ export function mintToken(options: MintTokenOptions): string {
     });
   } catch (error) {
     // Re-raise as a plain Error so callers never depend on jsonwebtoken's error types.
-    throw new Error(`mintToken: cannot sign with ${options.alg}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(
+      `mintToken: cannot sign with ${options.alg}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
 }
 

@@ -18,8 +18,7 @@ export interface VerifiedClaims {
 }
 
 export type ClaimsResult =
-  | { ok: true; claims: VerifiedClaims }
-  | { ok: false; reason: 'missing-claim' | 'malformed'; detail: string };
+  { ok: true; claims: VerifiedClaims } | { ok: false; reason: 'missing-claim' | 'malformed'; detail: string };
 
 /**
  * Reads the claims of a payload whose signature, `iss`, `aud`, `exp` and `nbf` the library has
@@ -28,13 +27,17 @@ export type ClaimsResult =
 export function readClaims(payload: JsonObject): ClaimsResult {
   const { sub, iss, aud, exp, iat, nbf, jti } = payload;
   if (exp === undefined) return { ok: false, reason: 'missing-claim', detail: 'exp' };
-  if (typeof exp !== 'number' || !Number.isFinite(exp)) return { ok: false, reason: 'malformed', detail: 'exp is not a number' };
+  if (typeof exp !== 'number' || !Number.isFinite(exp))
+    return { ok: false, reason: 'malformed', detail: 'exp is not a number' };
   if (sub === undefined || sub === '') return { ok: false, reason: 'missing-claim', detail: 'sub' };
   if (typeof sub !== 'string') return { ok: false, reason: 'malformed', detail: 'sub is not a string' };
-  if (iat !== undefined && (typeof iat !== 'number' || !Number.isFinite(iat))) return { ok: false, reason: 'malformed', detail: 'iat is not a number' };
-  if (jti !== undefined && typeof jti !== 'string') return { ok: false, reason: 'malformed', detail: 'jti is not a string' };
+  if (iat !== undefined && (typeof iat !== 'number' || !Number.isFinite(iat)))
+    return { ok: false, reason: 'malformed', detail: 'iat is not a number' };
+  if (jti !== undefined && typeof jti !== 'string')
+    return { ok: false, reason: 'malformed', detail: 'jti is not a string' };
   const scope = readScope(payload.scope);
-  if (scope === 'malformed') return { ok: false, reason: 'malformed', detail: 'scope is neither a string nor a list of strings' };
+  if (scope === 'malformed')
+    return { ok: false, reason: 'malformed', detail: 'scope is neither a string nor a list of strings' };
   const claims: VerifiedClaims = {
     sub,
     // The library has matched these against the configured issuer and audience.
@@ -53,6 +56,7 @@ export function readClaims(payload: JsonObject): ClaimsResult {
 function readScope(raw: unknown): readonly string[] | undefined | 'malformed' {
   if (raw === undefined) return undefined;
   if (typeof raw === 'string') return raw.split(' ').filter((s) => s !== '');
-  if (Array.isArray(raw) && raw.every((s): s is string => typeof s === 'string')) return raw.flatMap((s) => s.split(' ')).filter((s) => s !== '');
+  if (Array.isArray(raw) && raw.every((s): s is string => typeof s === 'string'))
+    return raw.flatMap((s) => s.split(' ')).filter((s) => s !== '');
   return 'malformed';
 }

@@ -108,7 +108,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     }
     const issuedLifetimeSec = claims.iat !== undefined ? claims.exp - claims.iat : 0;
     const remainingLifetimeSec = claims.exp - nowSec;
-    if (issuedLifetimeSec > options.maxTokenLifetimeSec || remainingLifetimeSec > options.maxTokenLifetimeSec + options.clockToleranceSec) {
+    if (
+      issuedLifetimeSec > options.maxTokenLifetimeSec ||
+      remainingLifetimeSec > options.maxTokenLifetimeSec + options.clockToleranceSec
+    ) {
       return { ok: false, reason: 'lifetime-too-long' };
     }
     return { ok: true, claims, kid: key.kid };

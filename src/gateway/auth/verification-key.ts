@@ -22,17 +22,25 @@ export function keyMismatch(key: KeyObject, algorithm: JwtAlgorithm): string | u
     case 'hmac': {
       if (key.type !== 'secret') return `${algorithm} needs a shared secret, not a ${key.type} key`;
       const bytes = key.symmetricKeySize ?? 0;
-      return bytes < MIN_HMAC_SECRET_BYTES ? `${algorithm} secret is ${bytes} bytes; at least ${MIN_HMAC_SECRET_BYTES} are required` : undefined;
+      return bytes < MIN_HMAC_SECRET_BYTES
+        ? `${algorithm} secret is ${bytes} bytes; at least ${MIN_HMAC_SECRET_BYTES} are required`
+        : undefined;
     }
     case 'rsa': {
-      if (key.type !== 'public' || key.asymmetricKeyType !== 'rsa') return `${algorithm} needs an RSA public key, not ${describeKey(key)}`;
+      if (key.type !== 'public' || key.asymmetricKeyType !== 'rsa')
+        return `${algorithm} needs an RSA public key, not ${describeKey(key)}`;
       const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-      return bits < MIN_RSA_MODULUS_BITS ? `${algorithm} key has ${bits} bits; at least ${MIN_RSA_MODULUS_BITS} are required` : undefined;
+      return bits < MIN_RSA_MODULUS_BITS
+        ? `${algorithm} key has ${bits} bits; at least ${MIN_RSA_MODULUS_BITS} are required`
+        : undefined;
     }
     case 'ec': {
-      if (key.type !== 'public' || key.asymmetricKeyType !== 'ec') return `${algorithm} needs an EC P-256 public key, not ${describeKey(key)}`;
+      if (key.type !== 'public' || key.asymmetricKeyType !== 'ec')
+        return `${algorithm} needs an EC P-256 public key, not ${describeKey(key)}`;
       const curve = key.asymmetricKeyDetails?.namedCurve;
-      return curve === 'prime256v1' ? undefined : `${algorithm} needs curve P-256 (prime256v1), not ${curve ?? 'unknown'}`;
+      return curve === 'prime256v1'
+        ? undefined
+        : `${algorithm} needs curve P-256 (prime256v1), not ${curve ?? 'unknown'}`;
     }
   }
 }

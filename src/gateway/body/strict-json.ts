@@ -36,7 +36,10 @@ const syntax = (detail: string) => refuse('syntax', `the request body is not val
 function unexpected(text: string, at: number): Refusal {
   if (at >= text.length) return syntax('unexpected end of input');
   const code = text.codePointAt(at)!;
-  const shown = code >= 0x20 && code < 0x7f ? JSON.stringify(String.fromCodePoint(code)) : `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  const shown =
+    code >= 0x20 && code < 0x7f
+      ? JSON.stringify(String.fromCodePoint(code))
+      : `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
   return syntax(`unexpected character ${shown} at position ${at}`);
 }
 
@@ -44,10 +47,12 @@ const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
 export function parseStrictJson(bytes: Buffer, options: StrictJsonOptions = {}): StrictJsonResult {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
-  if (!Number.isSafeInteger(maxDepth) || maxDepth < 0) throw new RangeError(`parseStrictJson: maxDepth must be a whole number ≥ 0, got ${maxDepth}`);
+  if (!Number.isSafeInteger(maxDepth) || maxDepth < 0)
+    throw new RangeError(`parseStrictJson: maxDepth must be a whole number ≥ 0, got ${maxDepth}`);
 
   // RFC 8259 §8.1: a JSON text must not start with a BOM. TextDecoder would drop it silently.
-  if (UTF8_BOM.every((byte, index) => bytes[index] === byte)) return syntax('a byte order mark (U+FEFF) is not allowed');
+  if (UTF8_BOM.every((byte, index) => bytes[index] === byte))
+    return syntax('a byte order mark (U+FEFF) is not allowed');
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
@@ -99,7 +104,8 @@ function scan(text: string, maxDepth: number): Refusal | undefined {
           break;
         }
         if (char === '{' || char === '[') {
-          if (stack.length >= maxDepth) return refuse('too-deep', `the request body nests deeper than ${maxDepth} levels`);
+          if (stack.length >= maxDepth)
+            return refuse('too-deep', `the request body nests deeper than ${maxDepth} levels`);
           stack.push(char === '{' ? { kind: 'object', keys: new Set() } : { kind: 'array' });
           at++;
           expect = char === '{' ? 'key-or-close' : 'value-or-close';
@@ -125,7 +131,8 @@ function scan(text: string, maxDepth: number): Refusal | undefined {
         // The token is a valid JSON string, so JSON.parse decodes its escapes exactly as it will in the value.
         const key = JSON.parse(text.slice(at, end)) as string;
         const frame = stack[stack.length - 1] as Extract<Frame, { kind: 'object' }>;
-        if (frame.keys.has(key)) return refuse('duplicate-key', `the request body has a duplicate key ${quoteValue(key)} at position ${at}`);
+        if (frame.keys.has(key))
+          return refuse('duplicate-key', `the request body has a duplicate key ${quoteValue(key)} at position ${at}`);
         frame.keys.add(key);
         at = end;
         expect = 'colon';
@@ -177,11 +184,15 @@ function stringEnd(text: string, at: number): number | Refusal {
   while (index < text.length) {
     const code = text.charCodeAt(index);
     if (code === 0x22) return index + 1;
-    if (code < 0x20) return syntax(`a control character (U+${code.toString(16).toUpperCase().padStart(4, '0')}) must be escaped, at position ${index}`);
+    if (code < 0x20)
+      return syntax(
+        `a control character (U+${code.toString(16).toUpperCase().padStart(4, '0')}) must be escaped, at position ${index}`,
+      );
     if (code === 0x5c) {
       const escape = text[index + 1];
       if (escape === 'u') {
-        if (!HEX4.test(text.slice(index + 2, index + 6))) return syntax(`a \\u escape needs four hex digits, at position ${index}`);
+        if (!HEX4.test(text.slice(index + 2, index + 6)))
+          return syntax(`a \\u escape needs four hex digits, at position ${index}`);
         index += 6;
         continue;
       }

@@ -14,7 +14,13 @@ import { namespacedIdempotencyKey, validateIdempotencyKeyHeader } from './idempo
 export { namespacedIdempotencyKey, validateIdempotencyKeyHeader, UUID_V4 } from './idempotency-key';
 
 /** Caller headers that may be copied (after checks) to the upstream. Everything else is dropped. */
-export const FORWARDED_REQUEST_HEADERS = ['content-type', 'accept', 'accept-encoding', 'content-length', 'idempotency-key'] as const;
+export const FORWARDED_REQUEST_HEADERS = [
+  'content-type',
+  'accept',
+  'accept-encoding',
+  'content-length',
+  'idempotency-key',
+] as const;
 /** Set by the gateway on every upstream request, replacing whatever the caller sent. */
 export const GATEWAY_REQUEST_HEADERS = ['x-request-id', 'user-agent', 'authorization'] as const;
 
@@ -137,13 +143,18 @@ function declaresIdempotencyKey(operation: Operation): { declared: boolean; requ
  * - `x-request-id`, `user-agent`, `authorization: Bearer <apiKey>`: the gateway's own values.
  * A header the caller lists in `Connection` is never copied, even when allowed.
  */
-export function buildUpstreamHeaders(inbound: IncomingHttpHeaders, ctx: UpstreamHeaderContext): UpstreamHeadersDecision {
+export function buildUpstreamHeaders(
+  inbound: IncomingHttpHeaders,
+  ctx: UpstreamHeaderContext,
+): UpstreamHeadersDecision {
   if (ctx.apiKey !== undefined) requireHeaderSafe('the upstream API key', ctx.apiKey, /^[\x21-\x7e]+$/);
   requireHeaderSafe('the request id', ctx.requestId, /^[\x21-\x7e]+$/);
   requireHeaderSafe('the user agent', ctx.userAgent, /^[\x21-\x7e][\x20-\x7e]*$/);
 
   const hopByHop = connectionTokens(inbound.connection);
-  const read = (name: (typeof FORWARDED_REQUEST_HEADERS)[number]): { ok: true; value: string | undefined } | HeadersRejected => {
+  const read = (
+    name: (typeof FORWARDED_REQUEST_HEADERS)[number],
+  ): { ok: true; value: string | undefined } | HeadersRejected => {
     const raw = inbound[name];
     if (raw === undefined || hopByHop.has(name)) return { ok: true, value: undefined };
     const single = singleValue(name, raw);
@@ -159,7 +170,8 @@ export function buildUpstreamHeaders(inbound: IncomingHttpHeaders, ctx: Upstream
   }
 
   if (ctx.bodyBytes !== undefined) {
-    if (!Number.isSafeInteger(ctx.bodyBytes) || ctx.bodyBytes < 0) throw new Error('buildUpstreamHeaders: bodyBytes must be a non-negative integer');
+    if (!Number.isSafeInteger(ctx.bodyBytes) || ctx.bodyBytes < 0)
+      throw new Error('buildUpstreamHeaders: bodyBytes must be a non-negative integer');
     if (ctx.bodyBytes > 0 || BODY_METHODS.has(ctx.operation.method)) headers['content-length'] = String(ctx.bodyBytes);
   } else if (inbound['transfer-encoding'] === undefined) {
     const value = read('content-length');

@@ -13,8 +13,7 @@ export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-
 const NAMESPACE_LABEL = 'strettch-gateway/idempotency-key/v1\0';
 
 export type IdempotencyKeyCheck =
-  | { ok: true; key: string }
-  | { ok: false; reason: 'duplicate-header' | 'invalid-idempotency-key' };
+  { ok: true; key: string } | { ok: false; reason: 'duplicate-header' | 'invalid-idempotency-key' };
 
 /**
  * Reads the caller's header value. UUIDs are case-insensitive, so the key is lower-cased first:
@@ -33,7 +32,11 @@ export function validateIdempotencyKeyHeader(value: string | string[]): Idempote
  * keys; a caller cannot aim at another's upstream key because its own input is namespaced too.
  */
 export function namespacedIdempotencyKey(callerId: string, key: string): string {
-  const bytes = createHmac('sha256', callerId).update(NAMESPACE_LABEL).update(key.toLowerCase()).digest().subarray(0, 16);
+  const bytes = createHmac('sha256', callerId)
+    .update(NAMESPACE_LABEL)
+    .update(key.toLowerCase())
+    .digest()
+    .subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x40;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString('hex');

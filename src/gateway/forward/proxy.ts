@@ -139,23 +139,39 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (status >= 300 && status < 400) {
         // Never follow, never relay: a Location could send the caller (and its token) elsewhere.
         proxyRes.resume();
-        state.settle({ kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: status, reason: 'upstream-redirect' });
+        state.settle({
+          kind: 'failed',
+          code: 'UPSTREAM_UNAVAILABLE',
+          upstreamStatus: status,
+          reason: 'upstream-redirect',
+        });
         return;
       }
       const capture = state.request.capture;
       if (capture && (capture.statuses === undefined || capture.statuses.has(status))) {
         captureBody(proxyRes, capture.maxBytes, options.timeoutMs).then(
           (body) => state.settle({ kind: 'captured', upstreamStatus: status, upstreamHeaders: proxyRes.headers, body }),
-          (reason: string) => state.settle({ kind: 'failed', code: reason === 'upstream-timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE', upstreamStatus: status, reason }),
+          (reason: string) =>
+            state.settle({
+              kind: 'failed',
+              code: reason === 'upstream-timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE',
+              upstreamStatus: status,
+              reason,
+            }),
         );
         return;
       }
       res.writeHead(status, options.filterResponseHeaders(proxyRes.headers));
       // An upstream that goes silent mid-body must not hold the caller (or a drain) for ever.
-      cutWhenSilent(proxyRes, options.timeoutMs, () => {
-        proxyRes.destroy();
-        res.destroy();
-      }, () => res.writableNeedDrain);
+      cutWhenSilent(
+        proxyRes,
+        options.timeoutMs,
+        () => {
+          proxyRes.destroy();
+          res.destroy();
+        },
+        () => res.writableNeedDrain,
+      );
       proxyRes.on('error', () => res.destroy());
       proxyRes.on('aborted', () => res.destroy());
       proxyRes.pipe(res);
@@ -168,7 +184,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       clearTimeout(state.timer);
       if (state.late) state.settle({ kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', reason: LATE_SEND_REASON });
       else if (state.timedOut) state.settle({ kind: 'failed', code: 'UPSTREAM_TIMEOUT', reason: 'upstream-timeout' });
-      else state.settle({ kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', reason: `upstream-${(err as NodeJS.ErrnoException).code ?? 'error'}` });
+      else
+        state.settle({
+          kind: 'failed',
+          code: 'UPSTREAM_UNAVAILABLE',
+          reason: `upstream-${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+        });
     });
 
     // The caller went away mid-request; http-proxy aborts the upstream request itself.

@@ -28,7 +28,6 @@ function field(body: Body, name: string): unknown {
   return Object.hasOwn(body, name) ? body[name] : undefined;
 }
 
-
 /** A value as a message shows it: strings quoted and cut, other types by kind. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return quoteValue(value);
@@ -54,8 +53,10 @@ function checkOneOf(constraint: string, name: string, allowed: readonly string[]
   const value = field(body, name);
   const what = `allowed: ${listValues(allowed)}`;
   if (value === undefined) return [violation(constraint, `${name} is required here (${what})`)];
-  if (typeof value !== 'string') return [violation(constraint, `${name} must be a string, got ${describeValue(value)} (${what})`)];
-  if (!allowed.includes(value)) return [violation(constraint, `${name} ${describeValue(value)} is not allowed (${what})`)];
+  if (typeof value !== 'string')
+    return [violation(constraint, `${name} must be a string, got ${describeValue(value)} (${what})`)];
+  if (!allowed.includes(value))
+    return [violation(constraint, `${name} ${describeValue(value)} is not allowed (${what})`)];
   return [];
 }
 
@@ -80,11 +81,17 @@ function checkHostName(create: CreateConstraints, body: Body): ConstraintViolati
   const value = field(body, 'hostName');
   const what = `it must match ${create.hostNamePattern!}`;
   if (value === undefined) return [violation(constraint, `hostName is required here (${what})`)];
-  if (typeof value !== 'string') return [violation(constraint, `hostName must be a string, got ${describeValue(value)} (${what})`)];
-  if (value.length > MAX_HOST_NAME_LENGTH) return [violation(constraint, `hostName ${describeValue(value)} is longer than ${MAX_HOST_NAME_LENGTH} characters`)];
+  if (typeof value !== 'string')
+    return [violation(constraint, `hostName must be a string, got ${describeValue(value)} (${what})`)];
+  if (value.length > MAX_HOST_NAME_LENGTH)
+    return [
+      violation(constraint, `hostName ${describeValue(value)} is longer than ${MAX_HOST_NAME_LENGTH} characters`),
+    ];
   const pattern = hostNameRegExp(create);
   if (pattern === null) return [violation(constraint, 'hostName cannot be checked: the policy pattern is invalid')];
-  return pattern.test(value) ? [] : [violation(constraint, `hostName ${describeValue(value)} is not allowed (${what})`)];
+  return pattern.test(value)
+    ? []
+    : [violation(constraint, `hostName ${describeValue(value)} is not allowed (${what})`)];
 }
 
 function checkTags(create: CreateConstraints, body: Body): ConstraintViolation[] {
@@ -94,14 +101,16 @@ function checkTags(create: CreateConstraints, body: Body): ConstraintViolation[]
   const violations: ConstraintViolation[] = [];
   if (tags !== undefined && !Array.isArray(tags)) {
     const got = `tags must be a list of strings, got ${describeValue(tags)}`;
-    if (requiredTags) violations.push(violation('create.tags.required', `${got} (required: ${listValues(requiredTags)})`));
+    if (requiredTags)
+      violations.push(violation('create.tags.required', `${got} (required: ${listValues(requiredTags)})`));
     if (allowedTags) violations.push(violation('create.tags.allowed', `${got} (allowed: ${listValues(allowedTags)})`));
     return violations;
   }
   const list: readonly unknown[] = tags ?? [];
   if (requiredTags) {
     const missing = requiredTags.filter((tag) => !list.includes(tag));
-    if (missing.length > 0) violations.push(violation('create.tags.required', `tags must include ${listValues(missing)}`));
+    if (missing.length > 0)
+      violations.push(violation('create.tags.required', `tags must include ${listValues(missing)}`));
   }
   if (allowedTags) {
     // Required tags are allowed whether or not the list names them.
@@ -112,7 +121,12 @@ function checkTags(create: CreateConstraints, body: Body): ConstraintViolation[]
       const more = offending.length > LISTED_MAX ? ` and ${offending.length - LISTED_MAX} more` : '';
       const noun = offending.length === 1 ? 'tag' : 'tags';
       const verb = offending.length === 1 ? 'is' : 'are';
-      violations.push(violation('create.tags.allowed', `${noun} ${shown}${more} ${verb} not allowed (allowed: ${listValues(allowedTags)})`));
+      violations.push(
+        violation(
+          'create.tags.allowed',
+          `${noun} ${shown}${more} ${verb} not allowed (allowed: ${listValues(allowedTags)})`,
+        ),
+      );
     }
   }
   return violations;
@@ -122,13 +136,27 @@ function checkWithPublicIp(create: CreateConstraints, body: Body): ConstraintVio
   if (create.withPublicIp !== false) return [];
   const value = field(body, 'withPublicIp');
   if (value === undefined || value === false) return [];
-  if (typeof value !== 'boolean') return [violation('create.withPublicIp', `withPublicIp must be a boolean, got ${describeValue(value)} (only false is allowed)`)];
-  return [violation('create.withPublicIp', 'withPublicIp true is not allowed: this caller may not create computes with a public IP')];
+  if (typeof value !== 'boolean')
+    return [
+      violation(
+        'create.withPublicIp',
+        `withPublicIp must be a boolean, got ${describeValue(value)} (only false is allowed)`,
+      ),
+    ];
+  return [
+    violation(
+      'create.withPublicIp',
+      'withPublicIp true is not allowed: this caller may not create computes with a public IP',
+    ),
+  ];
 }
 
 function hasCreateConstraint(create: CreateConstraints): boolean {
   const { regions, images, specifications, requiredTags, allowedTags, hostNamePattern, withPublicIp } = create;
-  return [regions, images, specifications, requiredTags, allowedTags, hostNamePattern].some((c) => c !== undefined) || withPublicIp === false;
+  return (
+    [regions, images, specifications, requiredTags, allowedTags, hostNamePattern].some((c) => c !== undefined) ||
+    withPublicIp === false
+  );
 }
 
 function checkCreate(create: CreateConstraints, body: Body): ConstraintViolation[] {
@@ -143,16 +171,25 @@ function checkCreate(create: CreateConstraints, body: Body): ConstraintViolation
 }
 
 function checkUpsize(upsize: UpsizeConstraints, body: Body): ConstraintViolation[] {
-  return upsize.specifications ? checkOneOf('upsize.specifications', 'newSpecification', upsize.specifications, body) : [];
+  return upsize.specifications
+    ? checkOneOf('upsize.specifications', 'newSpecification', upsize.specifications, body)
+    : [];
 }
 
-const NOT_AN_OBJECT: ConstraintViolation = Object.freeze({ constraint: 'body', message: 'the request body must be a JSON object' });
+const NOT_AN_OBJECT: ConstraintViolation = Object.freeze({
+  constraint: 'body',
+  message: 'the request body must be a JSON object',
+});
 
 /**
  * Every constraint of `policy` that the body of `operationId` breaks; [] when none (or when no
  * constraint applies to the operation). Shadow mode is the caller's business: this only reports.
  */
-export function checkRequestBody(policy: LeastPrivilegePolicy, operationId: OperationId, body: unknown): ConstraintViolation[] {
+export function checkRequestBody(
+  policy: LeastPrivilegePolicy,
+  operationId: OperationId,
+  body: unknown,
+): ConstraintViolation[] {
   const { constraints } = policy;
   if (operationId === 'computes.create' && constraints?.create && hasCreateConstraint(constraints.create)) {
     return isJsonObject(body) ? checkCreate(constraints.create, body) : [NOT_AN_OBJECT];
@@ -176,5 +213,10 @@ export function reservedTagViolations(body: unknown): ConstraintViolation[] {
   if (reserved.length === 0) return [];
   const noun = reserved.length === 1 ? 'tag' : 'tags';
   const verb = reserved.length === 1 ? 'is' : 'are';
-  return [violation('tags.reserved', `${noun} ${listValues(reserved)} ${verb} not allowed: the "${OWNER_TAG_PREFIX}" prefix is reserved for the gateway's owner tag`)];
+  return [
+    violation(
+      'tags.reserved',
+      `${noun} ${listValues(reserved)} ${verb} not allowed: the "${OWNER_TAG_PREFIX}" prefix is reserved for the gateway's owner tag`,
+    ),
+  ];
 }

@@ -44,9 +44,19 @@ export interface CreateTicket {
 }
 
 const BODY_OPERATIONS = new Set(['computes.create', 'computes.upsize']);
-const OWNED_OPERATIONS = new Set(['computes.get', 'computes.delete', 'computes.start', 'computes.stop', 'computes.reboot', 'computes.upsize']);
+const OWNED_OPERATIONS = new Set([
+  'computes.get',
+  'computes.delete',
+  'computes.start',
+  'computes.stop',
+  'computes.reboot',
+  'computes.upsize',
+]);
 
-const ledgerUnavailable = (reason: string): GatewayRejection => ({ code: 'SERVICE_UNAVAILABLE', reason: `ledger-${reason}` });
+const ledgerUnavailable = (reason: string): GatewayRejection => ({
+  code: 'SERVICE_UNAVAILABLE',
+  reason: `ledger-${reason}`,
+});
 
 function constraintRejection(violations: readonly ConstraintViolation[]): GatewayRejection {
   return {
@@ -55,7 +65,6 @@ function constraintRejection(violations: readonly ConstraintViolation[]): Gatewa
     reason: `constraint:${violations.map((v) => v.constraint).join(',')}`,
   };
 }
-
 
 /** The id of the compute in a create's 202 body (`data.id`), if the body has one. */
 export function createdComputeId(body: Buffer): string | undefined {
@@ -73,11 +82,18 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
   const { ledger, logger, metrics } = deps;
 
   /** A denial, or in shadow mode a log line and a count and no denial. */
-  function denyUnlessShadow(caller: CallerAccess, check: LeastPrivilegeCheck, rejection: GatewayRejection): GatewayRejection | undefined {
+  function denyUnlessShadow(
+    caller: CallerAccess,
+    check: LeastPrivilegeCheck,
+    rejection: GatewayRejection,
+  ): GatewayRejection | undefined {
     const shadow = caller.leastPrivilege.shadow;
     metrics.leastPrivilegeDenials.inc({ caller: caller.callerId, check, mode: shadow ? 'shadow' : 'enforced' });
     if (!shadow) return rejection;
-    logger.warn({ caller: caller.callerId, check, wouldAnswer: rejection.code, reason: rejection.reason }, 'shadow mode: this request would have been denied');
+    logger.warn(
+      { caller: caller.callerId, check, wouldAnswer: rejection.code, reason: rejection.reason },
+      'shadow mode: this request would have been denied',
+    );
     return undefined;
   }
 
@@ -86,11 +102,19 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
    * caller's constraints. Returns the bytes to forward: the checked value itself, re-serialised
    * (with the owner tag when configured), so the upstream sees exactly what was checked.
    */
-  function checkBody(caller: CallerAccess, operation: Operation, body: Buffer | undefined): GuardResult<Buffer | undefined> {
+  function checkBody(
+    caller: CallerAccess,
+    operation: Operation,
+    body: Buffer | undefined,
+  ): GuardResult<Buffer | undefined> {
     if (!BODY_OPERATIONS.has(operation.id)) return { ok: true, value: body };
     // No body: the upstream's own validation answers, unless a constraint needs one.
     const parsed = body === undefined ? { ok: true as const, value: undefined } : parseStrictJson(body);
-    if (!parsed.ok) return { ok: false, rejection: { code: 'MALFORMED_JSON', publicMessage: parsed.message, reason: `body-${parsed.reason}` } };
+    if (!parsed.ok)
+      return {
+        ok: false,
+        rejection: { code: 'MALFORMED_JSON', publicMessage: parsed.message, reason: `body-${parsed.reason}` },
+      };
     let value = parsed.value;
     // The `owner:` prefix is the gateway's: no caller may claim a compute for someone else.
     const reserved = operation.id === 'computes.create' ? reservedTagViolations(value) : [];
@@ -101,29 +125,45 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
       if (rejection) return { ok: false, rejection };
     }
     if (body === undefined) return { ok: true, value: body };
-    if (operation.id === 'computes.create' && caller.leastPrivilege.ownership?.ownerTag && isJsonObject(value)) value = withOwnerTag(value, caller.callerId);
+    if (operation.id === 'computes.create' && caller.leastPrivilege.ownership?.ownerTag && isJsonObject(value))
+      value = withOwnerTag(value, caller.callerId);
     return { ok: true, value: Buffer.from(JSON.stringify(value)) };
   }
 
   /** A caller limited to its own computes may not touch another's (or one the gateway never created). */
-  async function checkOwnership(caller: CallerAccess, operation: Operation, computeId: string | undefined): Promise<GuardResult<void>> {
+  async function checkOwnership(
+    caller: CallerAccess,
+    operation: Operation,
+    computeId: string | undefined,
+  ): Promise<GuardResult<void>> {
     const ownership = caller.leastPrivilege.ownership;
-    if (!ownership || computeId === undefined || !OWNED_OPERATIONS.has(operation.id)) return { ok: true, value: undefined };
+    if (!ownership || computeId === undefined || !OWNED_OPERATIONS.has(operation.id))
+      return { ok: true, value: undefined };
     let owner: string | undefined;
     try {
       owner = await ledger.ownerOf(caller.accountId, computeId);
     } catch (error) {
       logger.error({ err: error, caller: caller.callerId }, 'compute ledger unreachable: ownership cannot be checked');
       // Shadow mode never denies; enforced ownership fails closed.
-      return caller.leastPrivilege.shadow ? { ok: true, value: undefined } : { ok: false, rejection: ledgerUnavailable('owner-lookup') };
+      return caller.leastPrivilege.shadow
+        ? { ok: true, value: undefined }
+        : { ok: false, rejection: ledgerUnavailable('owner-lookup') };
     }
     if (owner === caller.callerId) return { ok: true, value: undefined };
     const rejection = denyUnlessShadow(
       caller,
       'ownership',
       ownership.foreign === 'not-found'
-        ? { code: 'RESOURCE_NOT_FOUND', publicMessage: `Compute ${computeId} was not found.`, reason: 'ownership:hidden' }
-        : { code: 'FORBIDDEN', publicMessage: `Compute ${computeId} was not created by this caller; it may act only on its own computes.`, reason: 'ownership:foreign' },
+        ? {
+            code: 'RESOURCE_NOT_FOUND',
+            publicMessage: `Compute ${computeId} was not found.`,
+            reason: 'ownership:hidden',
+          }
+        : {
+            code: 'FORBIDDEN',
+            publicMessage: `Compute ${computeId} was not created by this caller; it may act only on its own computes.`,
+            reason: 'ownership:foreign',
+          },
     );
     return rejection ? { ok: false, rejection } : { ok: true, value: undefined };
   }
@@ -133,10 +173,16 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
    * (its owner, the live counts), quotas or not; but a create that no quota or ownership depends on
    * holds no place, so it costs no Redis round trip before it is sent (and none if it is refused).
    */
-  async function reserveCreate(caller: CallerAccess, reservationId: string): Promise<GuardResult<CreateTicket | undefined>> {
+  async function reserveCreate(
+    caller: CallerAccess,
+    reservationId: string,
+  ): Promise<GuardResult<CreateTicket | undefined>> {
     const quotas = caller.leastPrivilege.quotas;
     const ids = { accountId: caller.accountId, callerId: caller.callerId, reservationId };
-    const dependsOnLedger = caller.leastPrivilege.ownership !== undefined || quotas !== undefined || caller.accountQuotas?.liveComputes !== undefined;
+    const dependsOnLedger =
+      caller.leastPrivilege.ownership !== undefined ||
+      quotas !== undefined ||
+      caller.accountQuotas?.liveComputes !== undefined;
     if (!dependsOnLedger) return { ok: true, value: { ...ids, held: false } };
     const ticket: CreateTicket = { ...ids, held: true };
     let reservation;
@@ -153,11 +199,18 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
       // Only an enforced ownership or quota waits for the ledger; shadow mode goes on unrecorded.
       const refused = !caller.leastPrivilege.shadow;
       metrics.ledgerFailures.inc({ operation: 'reserve-create' });
-      logger.error({ err: error, caller: caller.callerId, refused }, 'compute ledger unreachable: the create cannot be counted');
+      logger.error(
+        { err: error, caller: caller.callerId, refused },
+        'compute ledger unreachable: the create cannot be counted',
+      );
       return refused ? { ok: false, rejection: ledgerUnavailable('reserve') } : { ok: true, value: undefined };
     }
     if (reservation.ok) return { ok: true, value: ticket };
-    const rejection = denyUnlessShadow(caller, 'quota', quotaRejection(reservation.quota, reservation.limit, reservation.retryAfterMs));
+    const rejection = denyUnlessShadow(
+      caller,
+      'quota',
+      quotaRejection(reservation.quota, reservation.limit, reservation.retryAfterMs),
+    );
     return rejection && !reservation.recorded ? { ok: false, rejection } : { ok: true, value: ticket };
   }
 
@@ -170,15 +223,22 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
       if (ending.kind === 'lost') return;
       if (ending.kind === 'answered' && ending.status >= 200 && ending.status < 300) {
         const computeId = createdComputeId(ending.body);
-        if (computeId !== undefined) return await ledger.commitCreate(ticket.accountId, ticket.callerId, ticket.reservationId, computeId);
-        logger.error({ caller: ticket.callerId, requestId: ticket.reservationId }, 'create answered without a compute id; its place stays held until it expires');
+        if (computeId !== undefined)
+          return await ledger.commitCreate(ticket.accountId, ticket.callerId, ticket.reservationId, computeId);
+        logger.error(
+          { caller: ticket.callerId, requestId: ticket.reservationId },
+          'create answered without a compute id; its place stays held until it expires',
+        );
         return;
       }
       if (ticket.held) await ledger.releaseCreate(ticket.accountId, ticket.callerId, ticket.reservationId);
     } catch (error) {
       // The caller still gets the upstream's answer: the compute exists whatever the ledger says.
       metrics.ledgerFailures.inc({ operation: 'settle-create' });
-      logger.error({ err: error, caller: ticket.callerId, requestId: ticket.reservationId }, 'compute ledger unreachable: the create was not recorded');
+      logger.error(
+        { err: error, caller: ticket.callerId, requestId: ticket.reservationId },
+        'compute ledger unreachable: the create was not recorded',
+      );
     }
   }
 
@@ -187,12 +247,18 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
       await ledger.recordDeleted(caller.accountId, computeId);
     } catch (error) {
       metrics.ledgerFailures.inc({ operation: 'record-delete' });
-      logger.error({ err: error, caller: caller.callerId, computeId }, 'compute ledger unreachable: the delete was not recorded');
+      logger.error(
+        { err: error, caller: caller.callerId, computeId },
+        'compute ledger unreachable: the delete was not recorded',
+      );
     }
   }
 
   /** Owners of a page of computes, for a caller that lists only its own. */
-  async function owners(caller: CallerAccess, computeIds: readonly string[]): Promise<GuardResult<(string | undefined)[]>> {
+  async function owners(
+    caller: CallerAccess,
+    computeIds: readonly string[],
+  ): Promise<GuardResult<(string | undefined)[]>> {
     try {
       return { ok: true, value: await ledger.ownersOf(caller.accountId, computeIds) };
     } catch (error) {
@@ -204,7 +270,10 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
   /** Shadow mode: a list page showed `count` computes that ownership would have hidden. */
   function shadowHidden(caller: CallerAccess, count: number): void {
     metrics.leastPrivilegeDenials.inc({ caller: caller.callerId, check: 'ownership', mode: 'shadow' });
-    logger.warn({ caller: caller.callerId, check: 'ownership', wouldHide: count }, 'shadow mode: this list would have hidden computes the caller did not create');
+    logger.warn(
+      { caller: caller.callerId, check: 'ownership', wouldHide: count },
+      'shadow mode: this list would have hidden computes the caller did not create',
+    );
   }
 
   return { checkBody, checkOwnership, reserveCreate, settleCreate, recordDeleted, owners, shadowHidden };
@@ -213,6 +282,11 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
 export type LeastPrivilegeGuard = ReturnType<typeof createLeastPrivilegeGuard>;
 
 function quotaRejection(quota: QuotaName, limit: number, retryAfterMs: number | undefined): GatewayRejection {
-  const when = retryAfterMs === undefined ? '' : ` A place frees up in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`;
-  return { code: 'QUOTA_EXCEEDED', publicMessage: `Quota ${quota} (${limit}) reached.${when}`, reason: `quota:${quota}` };
+  const when =
+    retryAfterMs === undefined ? '' : ` A place frees up in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`;
+  return {
+    code: 'QUOTA_EXCEEDED',
+    publicMessage: `Quota ${quota} (${limit}) reached.${when}`,
+    reason: `quota:${quota}`,
+  };
 }

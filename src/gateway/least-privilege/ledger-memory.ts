@@ -61,12 +61,14 @@ export function assertValidReservation(request: CreateReservationRequest): void 
 
 export function assertIds(ids: Record<string, string>): void {
   for (const [name, value] of Object.entries(ids)) {
-    if (typeof value !== 'string' || value === '') throw new TypeError(`compute ledger: ${name} must be a non-empty string`);
+    if (typeof value !== 'string' || value === '')
+      throw new TypeError(`compute ledger: ${name} must be a non-empty string`);
   }
 }
 
 export function assertWindowMs(windowMs: number): void {
-  if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`compute ledger: windowMs must be positive, got ${windowMs}`);
+  if (!(Number.isFinite(windowMs) && windowMs > 0))
+    throw new RangeError(`compute ledger: windowMs must be positive, got ${windowMs}`);
 }
 
 export class MemoryComputeLedger implements ComputeLedger {
@@ -173,7 +175,10 @@ export class MemoryComputeLedger implements ComputeLedger {
     });
   }
 
-  counts(accountId: string, callerId: string): Promise<{ callerLive: number; accountLive: number; callerCreatesLastHour: number }> {
+  counts(
+    accountId: string,
+    callerId: string,
+  ): Promise<{ callerLive: number; accountLive: number; callerCreatesLastHour: number }> {
     return this.run(() => {
       assertIds({ accountId, callerId });
       const now = this.now();
@@ -234,8 +239,10 @@ export class MemoryComputeLedger implements ComputeLedger {
     now: number,
   ): Exceeded | undefined {
     const { callerLiveMax, accountLiveMax, callerPerHourMax } = request;
-    if (callerLiveMax !== undefined && counts.callerLive + 1 > callerLiveMax) return { quota: 'caller.liveComputes', limit: callerLiveMax };
-    if (accountLiveMax !== undefined && counts.accountLive + 1 > accountLiveMax) return { quota: 'account.liveComputes', limit: accountLiveMax };
+    if (callerLiveMax !== undefined && counts.callerLive + 1 > callerLiveMax)
+      return { quota: 'caller.liveComputes', limit: callerLiveMax };
+    if (accountLiveMax !== undefined && counts.accountLive + 1 > accountLiveMax)
+      return { quota: 'account.liveComputes', limit: accountLiveMax };
     if (callerPerHourMax !== undefined && counts.hourCount + 1 > callerPerHourMax) {
       // Room comes back when the (count - max)-th oldest other entry (0-based) leaves the window.
       // Ties in time are ordered by id, as in a Redis sorted set.

@@ -57,18 +57,31 @@ export interface RedisComputeLedgerOptions {
   pinnedNow?: () => number;
 }
 
-const QUOTAS: ReadonlySet<string> = new Set<QuotaName>(['caller.liveComputes', 'account.liveComputes', 'caller.createsPerHour']);
+const QUOTAS: ReadonlySet<string> = new Set<QuotaName>([
+  'caller.liveComputes',
+  'account.liveComputes',
+  'caller.createsPerHour',
+]);
 
 export class RedisComputeLedger implements ComputeLedger {
   private readonly keyPrefix: string;
   private readonly windowMs: number;
-  private readonly sent: Record<LedgerCommandKind, number> = { reserve: 0, commit: 0, release: 0, deleted: 0, owners: 0, counts: 0 };
+  private readonly sent: Record<LedgerCommandKind, number> = {
+    reserve: 0,
+    commit: 0,
+    release: 0,
+    deleted: 0,
+    owners: 0,
+    counts: 0,
+  };
   private closed = false;
 
   constructor(private readonly options: RedisComputeLedgerOptions) {
     this.keyPrefix = options.keyPrefix ?? DEFAULT_LEDGER_KEY_PREFIX;
     if (this.keyPrefix === '' || /[{}]/.test(this.keyPrefix)) {
-      throw new RangeError(`compute ledger: keyPrefix must be non-empty and contain no '{' or '}', got ${JSON.stringify(this.keyPrefix)}`);
+      throw new RangeError(
+        `compute ledger: keyPrefix must be non-empty and contain no '{' or '}', got ${JSON.stringify(this.keyPrefix)}`,
+      );
     }
     this.windowMs = options.windowMs ?? CREATES_WINDOW_MS;
     assertWindowMs(this.windowMs);
@@ -84,13 +97,23 @@ export class RedisComputeLedger implements ComputeLedger {
     const keys = ledgerKeys(this.keyPrefix, request.accountId);
     const limit = (value: number | undefined): string | number => value ?? '';
     const reply = await this.run('reserve', callerKeys(keys, request.callerId), [
-      encodeKeyPart(request.callerId), request.reservationId,
-      limit(request.callerLiveMax), limit(request.callerPerHourMax), limit(request.accountLiveMax),
-      request.enforce ? '1' : '0', request.holdMs,
+      encodeKeyPart(request.callerId),
+      request.reservationId,
+      limit(request.callerLiveMax),
+      limit(request.callerPerHourMax),
+      limit(request.accountLiveMax),
+      request.enforce ? '1' : '0',
+      request.holdMs,
     ]);
     if (reply.length === 1 && reply[0] === 'ok') return { ok: true };
     const [kind, quota, limitText, recorded, retry] = reply;
-    if (kind !== 'quota' || quota === undefined || !QUOTAS.has(quota) || (recorded !== '0' && recorded !== '1') || retry === undefined) {
+    if (
+      kind !== 'quota' ||
+      quota === undefined ||
+      !QUOTAS.has(quota) ||
+      (recorded !== '0' && recorded !== '1') ||
+      retry === undefined
+    ) {
       throw unexpected(reply);
     }
     return {
@@ -134,7 +157,10 @@ export class RedisComputeLedger implements ComputeLedger {
     expectOk(await this.run('deleted', accountKeys(ledgerKeys(this.keyPrefix, accountId)), [computeId]));
   }
 
-  async counts(accountId: string, callerId: string): Promise<{ callerLive: number; accountLive: number; callerCreatesLastHour: number }> {
+  async counts(
+    accountId: string,
+    callerId: string,
+  ): Promise<{ callerLive: number; accountLive: number; callerCreatesLastHour: number }> {
     assertIds({ accountId, callerId });
     const keys = callerKeys(ledgerKeys(this.keyPrefix, accountId), callerId);
     const reply = await this.run('counts', keys, [encodeKeyPart(callerId)]);
@@ -149,12 +175,19 @@ export class RedisComputeLedger implements ComputeLedger {
     return Promise.resolve();
   }
 
-  private async run(op: LedgerCommandKind, keys: readonly string[], args: readonly (string | number)[]): Promise<string[]> {
+  private async run(
+    op: LedgerCommandKind,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<string[]> {
     if (this.closed) throw closedError();
     const pinned = this.options.pinnedNow?.();
     this.sent[op] += 1;
     const reply = await this.options.connection.runScript(LEDGER_SCRIPT, keys, [
-      op, pinned === undefined ? '' : String(pinned), this.windowMs, ...args,
+      op,
+      pinned === undefined ? '' : String(pinned),
+      this.windowMs,
+      ...args,
     ]);
     if (!Array.isArray(reply) || !reply.every((v) => typeof v === 'string')) throw unexpected(reply);
     return reply as string[];

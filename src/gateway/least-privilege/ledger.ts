@@ -23,4 +23,11 @@ export function createComputeLedger(options: ComputeLedgerOptions): ComputeLedge
 }
 
 export { MemoryComputeLedger, CREATES_WINDOW_MS, type MemoryComputeLedgerOptions } from './ledger-memory';
-export { RedisComputeLedger, ledgerKeys, DEFAULT_LEDGER_KEY_PREFIX, type LedgerKeys, type RedisComputeLedgerOptions, type LedgerCommandKind } from './ledger-redis';
+export {
+  RedisComputeLedger,
+  ledgerKeys,
+  DEFAULT_LEDGER_KEY_PREFIX,
+  type LedgerKeys,
+  type RedisComputeLedgerOptions,
+  type LedgerCommandKind,
+} from './ledger-redis';

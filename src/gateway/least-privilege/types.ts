@@ -104,6 +104,9 @@ export interface ComputeLedger {
   /** The compute was deleted through the gateway: it no longer counts as live. Ownership stays. */
   recordDeleted(accountId: string, computeId: string): Promise<void>;
   /** Live and pending counts, for explain, metrics and tests. */
-  counts(accountId: string, callerId: string): Promise<{ callerLive: number; accountLive: number; callerCreatesLastHour: number }>;
+  counts(
+    accountId: string,
+    callerId: string,
+  ): Promise<{ callerLive: number; accountLive: number; callerCreatesLastHour: number }>;
   close(): Promise<void>;
 }

@@ -165,7 +165,10 @@ export function registerRedisCommandCounts(metrics: GatewayMetrics, read: () => 
 }
 
 /** A counter whose every label set shows from the start, so `rate()` and alerts see the first increment. */
-function withZeroes<T extends string>(counter: Counter<T>, labelSets: ReadonlyArray<Partial<Record<T, string>>>): Counter<T> {
+function withZeroes<T extends string>(
+  counter: Counter<T>,
+  labelSets: ReadonlyArray<Partial<Record<T, string>>>,
+): Counter<T> {
   for (const labels of labelSets) counter.inc(labels, 0);
   return counter;
 }

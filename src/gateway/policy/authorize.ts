@@ -14,12 +14,19 @@ export const PUBLIC_GRANT = '(public)';
  * scope the caller is not granted matches nothing. Token scopes may use the same `prefix:*` / `*`
  * patterns as the policy.
  */
-export function authorize(caller: CallerPolicy, tokenScopes: readonly string[] | undefined, operationId: OperationId): AuthorizationDecision {
+export function authorize(
+  caller: CallerPolicy,
+  tokenScopes: readonly string[] | undefined,
+  operationId: OperationId,
+): AuthorizationDecision {
   if (!operationById(operationId).requiresAuth) return { allowed: true, grantedBy: PUBLIC_GRANT };
   for (const grant of caller.grants) {
     if (!grant.operations.includes(operationId)) continue;
     if (tokenScopes !== undefined && !tokenScopes.some((pattern) => scopeMatches(pattern, grant.scope))) continue;
     return { allowed: true, grantedBy: grant.scope };
   }
-  return { allowed: false, missingScope: caller.missingScopeHints[operationId] ?? defaultScopeFor(operationId) ?? operationId };
+  return {
+    allowed: false,
+    missingScope: caller.missingScopeHints[operationId] ?? defaultScopeFor(operationId) ?? operationId,
+  };
 }

@@ -20,7 +20,10 @@ export function checkReferences(document: PolicyDocument): PathedProblem[] {
 
   for (const name of Object.keys(document.limits)) {
     if (name !== DEFAULT_LIMITS_KEY && !accounts.has(name)) {
-      problems.push({ at: ['limits', name], message: `unknown account "${name}" (limits apply to accounts, or "${DEFAULT_LIMITS_KEY}")` });
+      problems.push({
+        at: ['limits', name],
+        message: `unknown account "${name}" (limits apply to accounts, or "${DEFAULT_LIMITS_KEY}")`,
+      });
     }
   }
 
@@ -30,7 +33,9 @@ export function checkReferences(document: PolicyDocument): PathedProblem[] {
     }
     caller.scopes.forEach((pattern, index) => {
       if (scopesMatching(pattern, scopes).length > 0) return;
-      const message = isWildcard(pattern) ? `scope pattern "${pattern}" matches no scope` : `unknown scope "${pattern}"`;
+      const message = isWildcard(pattern)
+        ? `scope pattern "${pattern}" matches no scope`
+        : `unknown scope "${pattern}"`;
       problems.push({ at: ['callers', callerId, 'scopes', index], message });
     });
     // The owner tag is made of the caller's name, so whether it can be written depends on both.

@@ -60,7 +60,12 @@ const tagsSchema = z
     // With a malformed allowed entry the answer would be a guess; its own message comes first.
     if (!required || !allowed || !allowed.every(isWellFormed)) return;
     required.forEach((tag, index) => {
-      if (isWellFormed(tag) && !isReservedTag(tag) && !matchesAny(allowed, tag)) ctx.addIssue({ code: 'custom', path: ['required', index], message: `required tag "${tag}" is not allowed by tags.allowed` });
+      if (isWellFormed(tag) && !isReservedTag(tag) && !matchesAny(allowed, tag))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['required', index],
+          message: `required tag "${tag}" is not allowed by tags.allowed`,
+        });
     });
   });
 
@@ -78,7 +83,10 @@ const hostNamePattern = z
       new RegExp(pattern);
       new RegExp(anchorPattern(pattern));
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `is not a valid regular expression: ${error instanceof Error ? error.message : 'cannot be compiled'}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `is not a valid regular expression: ${error instanceof Error ? error.message : 'cannot be compiled'}`,
+      });
     }
   });
 
@@ -91,7 +99,12 @@ const createConstraintsSchema = z.strictObject({
   hostName: hostNamePattern.optional(),
   /** Only `false` restricts (withPublicIp may not be true); `true` would restrict nothing and reads like a demand. */
   withPublicIp: z
-    .literal(false, { error: (issue) => (issue.code === 'invalid_value' ? 'only false is meaningful (withPublicIp may not be true); leave it out to allow public IPs' : undefined) })
+    .literal(false, {
+      error: (issue) =>
+        issue.code === 'invalid_value'
+          ? 'only false is meaningful (withPublicIp may not be true); leave it out to allow public IPs'
+          : undefined,
+    })
     .optional(),
 });
 

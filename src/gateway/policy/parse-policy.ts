@@ -35,12 +35,17 @@ function parseAndCheckShape(text: string): Parsed {
   try {
     raw = yaml.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
-    return { yaml, lineCounter, problems: [{ path: '(root)', message: `YAML: ${error instanceof Error ? error.message : 'cannot be read'}` }] };
+    return {
+      yaml,
+      lineCounter,
+      problems: [{ path: '(root)', message: `YAML: ${error instanceof Error ? error.message : 'cannot be read'}` }],
+    };
   }
   const protoKeys = findProtoKeys(raw);
   if (protoKeys.length > 0) return { yaml, lineCounter, problems: withLines(protoKeys, yaml, lineCounter) };
   const shape = policyDocumentSchema.safeParse(raw, { error: policyErrorMap });
-  if (!shape.success) return { yaml, lineCounter, problems: withLines(problemsFromIssues(shape.error.issues), yaml, lineCounter) };
+  if (!shape.success)
+    return { yaml, lineCounter, problems: withLines(problemsFromIssues(shape.error.issues), yaml, lineCounter) };
   return { yaml, lineCounter, document: shape.data, problems: [] };
 }
 
@@ -72,7 +77,8 @@ export function validatePolicyText(text: string): DocumentResult {
   const parsed = parseAndCheckShape(text);
   if (!parsed.document) return { ok: false, errors: parsed.problems };
   const referenceProblems = checkReferences(parsed.document);
-  if (referenceProblems.length > 0) return { ok: false, errors: withLines(referenceProblems, parsed.yaml, parsed.lineCounter) };
+  if (referenceProblems.length > 0)
+    return { ok: false, errors: withLines(referenceProblems, parsed.yaml, parsed.lineCounter) };
   return { ok: true, document: parsed.document };
 }
 

@@ -26,7 +26,10 @@ export function resolveVerificationKey(key: AuthKeyDocument, at: DocPath, io: Po
   }
   if (!read.ok) return { ok: false, problems: [read.problem] };
 
-  const parsed = key.secret !== undefined ? { ok: true as const, key: createSecretKey(Buffer.from(read.value, 'utf8')) } : parsePublicKey(read.value);
+  const parsed =
+    key.secret !== undefined
+      ? { ok: true as const, key: createSecretKey(Buffer.from(read.value, 'utf8')) }
+      : parsePublicKey(read.value);
   if (!parsed.ok) return { ok: false, problems: [{ at: materialAt, message: parsed.message }] };
 
   const problems = [...new Set(key.algorithms)].flatMap((algorithm) => {
@@ -40,7 +43,8 @@ export function resolveVerificationKey(key: AuthKeyDocument, at: DocPath, io: Po
 function parsePublicKey(pem: string): { ok: true; key: KeyObject } | { ok: false; message: string } {
   // createPublicKey would happily derive a public key from a private one; a private key has no
   // business in the gateway's configuration, so refuse it rather than use it.
-  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) return { ok: false, message: 'holds a PRIVATE key; configure the public key only' };
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem))
+    return { ok: false, message: 'holds a PRIVATE key; configure the public key only' };
   try {
     return { ok: true, key: createPublicKey(pem) };
   } catch {

@@ -11,10 +11,22 @@ import { anchorPattern, type ConstraintsDocument } from './least-privilege-schem
 import { DEFAULT_LIMITS_KEY, type CallerDocument, type LimitsProfileDocument, type PolicyDocument } from './schema';
 import { headerSafetyProblem, readSecret } from './secrets';
 import type { AccountLimits, AccountPolicy, CallerPolicy, Policy, PolicyIo, PolicyResult, ScopeGrant } from './types';
-import type { AccountQuotas, CallerConstraints, CallerQuotas, CreateConstraints, LeastPrivilegePolicy, UpsizeConstraints } from '../least-privilege/types';
+import type {
+  AccountQuotas,
+  CallerConstraints,
+  CallerQuotas,
+  CreateConstraints,
+  LeastPrivilegePolicy,
+  UpsizeConstraints,
+} from '../least-privilege/types';
 
 /** The launch profile (provider docs, first revision): 30 reads/s and 5 writes/s per key. */
-export const DEFAULT_ACCOUNT_LIMITS: AccountLimits = Object.freeze({ kind: 'per-class', readPerSecond: 30, writePerSecond: 5, safety: 0.95 });
+export const DEFAULT_ACCOUNT_LIMITS: AccountLimits = Object.freeze({
+  kind: 'per-class',
+  readPerSecond: 30,
+  writePerSecond: 5,
+  safety: 0.95,
+});
 
 export interface ResolveOptions {
   /** Directory that relative file references are resolved against: the policy file's own. */
@@ -31,7 +43,11 @@ export function resolvePolicy(document: PolicyDocument, io: PolicyIo, options: R
 }
 
 /** As resolvePolicy, with structured paths so a caller holding the YAML can attach line numbers. */
-export function resolvePolicyDocument(document: PolicyDocument, io: PolicyIo, options: ResolveOptions): InternalResolveResult {
+export function resolvePolicyDocument(
+  document: PolicyDocument,
+  io: PolicyIo,
+  options: ResolveOptions,
+): InternalResolveResult {
   const problems = checkReferences(document);
 
   const accounts = nullRecord<AccountPolicy>();
@@ -103,7 +119,12 @@ function nullRecord<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
-function accountPolicy(id: string, apiKey: string, limits: AccountLimits, quotas: AccountQuotas | undefined): AccountPolicy {
+function accountPolicy(
+  id: string,
+  apiKey: string,
+  limits: AccountLimits,
+  quotas: AccountQuotas | undefined,
+): AccountPolicy {
   const account = { id, limits, ...(quotas ? { quotas } : {}) } as AccountPolicy;
   Object.defineProperty(account, 'apiKey', { value: apiKey, enumerable: false });
   return account;
@@ -191,10 +212,17 @@ function constraintsFor(document: ConstraintsDocument | undefined): CallerConstr
 /** What issue #7 adds to a caller; settings it does not configure are absent, shadow is false by default. */
 function leastPrivilegeFor(caller: CallerDocument): LeastPrivilegePolicy {
   const constraints = constraintsFor(caller.constraints);
-  const quotas = caller.quotas ? definedOnly<CallerQuotas>({ liveComputes: caller.quotas.liveComputes, createsPerHour: caller.quotas.createsPerHour }) : undefined;
+  const quotas = caller.quotas
+    ? definedOnly<CallerQuotas>({
+        liveComputes: caller.quotas.liveComputes,
+        createsPerHour: caller.quotas.createsPerHour,
+      })
+    : undefined;
   return {
     ...(constraints ? { constraints } : {}),
-    ...(caller.ownership ? { ownership: { foreign: caller.ownership.foreign, ownerTag: caller.ownership.ownerTag } } : {}),
+    ...(caller.ownership
+      ? { ownership: { foreign: caller.ownership.foreign, ownerTag: caller.ownership.ownerTag } }
+      : {}),
     ...(quotas ? { quotas } : {}),
     shadow: caller.shadow,
   };

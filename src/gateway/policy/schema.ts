@@ -50,7 +50,11 @@ function urlProblem(value: string, allowPlainHttp: 'anywhere' | 'loopback'): str
     return 'is not an absolute URL';
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use http or https';
-  if (url.protocol === 'http:' && allowPlainHttp === 'loopback' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
+  if (
+    url.protocol === 'http:' &&
+    allowPlainHttp === 'loopback' &&
+    !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+  ) {
     return 'must use https (plain http only for localhost)';
   }
   // Credentials in a URL end up in logs; a query or fragment on a base URL is a mistake.
@@ -96,7 +100,14 @@ const keySchema = z
   .strictObject({
     kid: z.string().regex(KID, 'must be 1–256 printable ASCII characters without spaces'),
     algorithms: z
-      .array(z.enum(JWT_ALGORITHMS, { error: (issue) => (issue.code === 'invalid_value' ? `algorithm ${describeAlgorithm(issue.input)} is not allowed; use ${JWT_ALGORITHMS.join(', ')}` : undefined) }))
+      .array(
+        z.enum(JWT_ALGORITHMS, {
+          error: (issue) =>
+            issue.code === 'invalid_value'
+              ? `algorithm ${describeAlgorithm(issue.input)} is not allowed; use ${JWT_ALGORITHMS.join(', ')}`
+              : undefined,
+        }),
+      )
       .min(1),
     secret: secretRefSchema.optional(),
     publicKey: secretRefSchema.optional(),
@@ -105,7 +116,11 @@ const keySchema = z
   .superRefine((key, ctx) => {
     const families = new Set(key.algorithms.map(algorithmFamily));
     if (families.size > 1) {
-      ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'a key serves one family: HS256 (a secret) or RS256 or ES256 (a public key)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['algorithms'],
+        message: 'a key serves one family: HS256 (a secret) or RS256 or ES256 (a public key)',
+      });
       return;
     }
     const materials = (['secret', 'publicKey', 'publicKeyFile'] as const).filter((m) => key[m] !== undefined);
@@ -115,9 +130,17 @@ const keySchema = z
     }
     const needsSecret = families.has('hmac');
     if (needsSecret && materials[0] !== 'secret') {
-      ctx.addIssue({ code: 'custom', path: [materials[0]!], message: 'HS256 verifies with a shared "secret", not a public key' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [materials[0]!],
+        message: 'HS256 verifies with a shared "secret", not a public key',
+      });
     } else if (!needsSecret && materials[0] === 'secret') {
-      ctx.addIssue({ code: 'custom', path: ['secret'], message: `${key.algorithms.join(', ')} verifies with "publicKey" or "publicKeyFile", not a shared secret` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secret'],
+        message: `${key.algorithms.join(', ')} verifies with "publicKey" or "publicKeyFile", not a shared secret`,
+      });
     }
   });
 
@@ -144,7 +167,12 @@ const authSchema = z
     auth.keys.forEach((key, index) => {
       const first = firstIndexByKid.get(key.kid);
       if (first === undefined) firstIndexByKid.set(key.kid, index);
-      else ctx.addIssue({ code: 'custom', path: ['keys', index, 'kid'], message: `duplicate kid "${key.kid}" (first at auth.keys[${first}])` });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['keys', index, 'kid'],
+          message: `duplicate kid "${key.kid}" (first at auth.keys[${first}])`,
+        });
     });
   });
 
@@ -153,13 +181,18 @@ const operationPattern = z.string().superRefine((pattern, ctx) => {
   if (!OPERATION_PATTERN.test(pattern)) {
     ctx.addIssue({ code: 'custom', message: 'is not an operation id or pattern (like computes.get, computes.* or *)' });
   } else if (operationsMatching(pattern).length === 0) {
-    ctx.addIssue({ code: 'custom', message: pattern.endsWith('*') ? `pattern "${pattern}" matches no operation` : `unknown operation "${pattern}"` });
+    ctx.addIssue({
+      code: 'custom',
+      message: pattern.endsWith('*') ? `pattern "${pattern}" matches no operation` : `unknown operation "${pattern}"`,
+    });
   }
 });
 
 const callerSchema = z.strictObject({
   account: z.string().min(1),
-  scopes: z.array(z.string().regex(SCOPE_PATTERN, 'is not a scope name or pattern (like computes:read, computes:* or *)')).min(1),
+  scopes: z
+    .array(z.string().regex(SCOPE_PATTERN, 'is not a scope name or pattern (like computes:read, computes:* or *)'))
+    .min(1),
   /** Share of a saturated schedule relative to other callers. */
   weight: z.number().gt(0).max(1000).default(1),
   /** Longest the gateway queues this caller's request for a rate slot before answering 429. */
@@ -187,25 +220,36 @@ const protectionSchema = z.strictObject({
     .optional(),
 });
 
-export const policyDocumentSchema = z.strictObject(
-  {
-    listen: listenSchema.prefault({}),
-    upstream: upstreamSchema.prefault({}),
-    accounts: z
-      .record(
-        z.string().regex(ACCOUNT_NAME, 'account names are 1–64 letters, digits, "-" or "_", starting with a letter or digit').refine((name) => name !== DEFAULT_LIMITS_KEY, `"${DEFAULT_LIMITS_KEY}" is reserved (limits.default)`),
-        accountSchema,
-      )
-      .refine((accounts) => Object.keys(accounts).length > 0, 'configure at least one account'),
-    limits: z.record(z.string(), limitsProfileSchema).default({}),
-    auth: authSchema,
-    scopes: z.record(z.string().regex(SCOPE_NAME, 'scope names are letters, digits, ".", "-", "_", in ":"-separated parts'), z.array(operationPattern)).default({}),
-    protection: protectionSchema.prefault({}),
-    callers: z
-      .record(z.string().regex(CALLER_NAME, 'caller names (the token `sub`) are 1–256 printable ASCII characters without spaces'), callerSchema)
-      .refine((callers) => Object.keys(callers).length > 0, 'configure at least one caller'),
-  },
-);
+export const policyDocumentSchema = z.strictObject({
+  listen: listenSchema.prefault({}),
+  upstream: upstreamSchema.prefault({}),
+  accounts: z
+    .record(
+      z
+        .string()
+        .regex(ACCOUNT_NAME, 'account names are 1–64 letters, digits, "-" or "_", starting with a letter or digit')
+        .refine((name) => name !== DEFAULT_LIMITS_KEY, `"${DEFAULT_LIMITS_KEY}" is reserved (limits.default)`),
+      accountSchema,
+    )
+    .refine((accounts) => Object.keys(accounts).length > 0, 'configure at least one account'),
+  limits: z.record(z.string(), limitsProfileSchema).default({}),
+  auth: authSchema,
+  scopes: z
+    .record(
+      z.string().regex(SCOPE_NAME, 'scope names are letters, digits, ".", "-", "_", in ":"-separated parts'),
+      z.array(operationPattern),
+    )
+    .default({}),
+  protection: protectionSchema.prefault({}),
+  callers: z
+    .record(
+      z
+        .string()
+        .regex(CALLER_NAME, 'caller names (the token `sub`) are 1–256 printable ASCII characters without spaces'),
+      callerSchema,
+    )
+    .refine((callers) => Object.keys(callers).length > 0, 'configure at least one caller'),
+});
 
 export type PolicyDocument = z.output<typeof policyDocumentSchema>;
 export type AuthKeyDocument = PolicyDocument['auth']['keys'][number];

@@ -5,7 +5,8 @@ export type SecretRef = { env: string; file?: undefined } | { file: string; env?
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export const LITERAL_SECRET_MESSAGE = 'must be a reference, {env: NAME} or {file: path}; literal secrets are not accepted';
+export const LITERAL_SECRET_MESSAGE =
+  'must be a reference, {env: NAME} or {file: path}; literal secrets are not accepted';
 
 export const secretRefSchema = z
   .strictObject(
@@ -17,6 +18,7 @@ export const secretRefSchema = z
     { error: (issue) => (issue.code === 'invalid_type' ? LITERAL_SECRET_MESSAGE : undefined) },
   )
   .superRefine((ref, ctx) => {
-    if ((ref.env === undefined) === (ref.file === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of "env" or "file"' });
+    if ((ref.env === undefined) === (ref.file === undefined))
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of "env" or "file"' });
   })
   .transform((ref) => ref as SecretRef);

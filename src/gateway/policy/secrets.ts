@@ -33,7 +33,8 @@ export function readSecret(ref: SecretRef, at: DocPath, io: PolicyIo, baseDir: s
   let raw: string;
   if (ref.env !== undefined) {
     const value = io.readEnv(ref.env);
-    if (value === undefined) return { ok: false, problem: { at: [...at, 'env'], message: `environment variable ${ref.env} is not set` } };
+    if (value === undefined)
+      return { ok: false, problem: { at: [...at, 'env'], message: `environment variable ${ref.env} is not set` } };
     raw = value;
   } else {
     const read = readPolicyFile(ref.file, [...at, 'file'], io, baseDir);
@@ -42,7 +43,10 @@ export function readSecret(ref: SecretRef, at: DocPath, io: PolicyIo, baseDir: s
   }
   const value = raw.replace(/[\r\n]+$/, '');
   if (value === '') {
-    const where = ref.env !== undefined ? ['env', `environment variable ${ref.env}`] : ['file', `file ${resolveAgainst(baseDir, ref.file)}`];
+    const where =
+      ref.env !== undefined
+        ? ['env', `environment variable ${ref.env}`]
+        : ['file', `file ${resolveAgainst(baseDir, ref.file)}`];
     return { ok: false, problem: { at: [...at, where[0]!], message: `${where[1]} is empty` } };
   }
   return { ok: true, value };

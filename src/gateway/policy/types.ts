@@ -27,7 +27,12 @@ export interface UpstreamPolicy {
 
 /** The provider's limits for one key: per class (launch: 30 reads/s, 5 writes/s) or one shared rate. */
 export type AccountLimits =
-  | { readonly kind: 'per-class'; readonly readPerSecond: number; readonly writePerSecond: number; readonly safety: number }
+  | {
+      readonly kind: 'per-class';
+      readonly readPerSecond: number;
+      readonly writePerSecond: number;
+      readonly safety: number;
+    }
   | { readonly kind: 'shared'; readonly allPerSecond: number; readonly safety: number };
 
 export interface AccountPolicy {
@@ -82,7 +87,9 @@ export interface Policy {
   /** Shipped defaults merged with the policy's own, wildcards expanded. */
   readonly scopes: Readonly<Record<string, readonly OperationId[]>>;
   readonly callers: Readonly<Record<string, CallerPolicy>>;
-  readonly protection: { readonly badTokens?: { readonly maxFailures: number; readonly windowSec: number; readonly lockoutSec: number } };
+  readonly protection: {
+    readonly badTokens?: { readonly maxFailures: number; readonly windowSec: number; readonly lockoutSec: number };
+  };
 }
 
 export type PolicyResult = { ok: true; policy: Policy } | { ok: false; errors: ConfigProblem[] };

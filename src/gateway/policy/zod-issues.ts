@@ -11,7 +11,14 @@ export const policyErrorMap: z.core.$ZodErrorMap = (issue) => {
       if (issue.input === undefined) return 'is required';
       return `expected ${typeName(issue.expected)}, got ${describeInput(issue.input)}`;
     case 'too_small':
-      return bound('at least', 'greater than', 'must not be empty', issue.origin, Number(issue.minimum), issue.inclusive !== false);
+      return bound(
+        'at least',
+        'greater than',
+        'must not be empty',
+        issue.origin,
+        Number(issue.minimum),
+        issue.inclusive !== false,
+      );
     case 'too_big':
       return bound('at most', 'less than', undefined, issue.origin, Number(issue.maximum), issue.inclusive !== false);
     case 'invalid_value':
@@ -21,7 +28,14 @@ export const policyErrorMap: z.core.$ZodErrorMap = (issue) => {
   }
 };
 
-function bound(inclusiveWord: string, exclusiveWord: string, emptyMessage: string | undefined, origin: string, limit: number, inclusive: boolean): string {
+function bound(
+  inclusiveWord: string,
+  exclusiveWord: string,
+  emptyMessage: string | undefined,
+  origin: string,
+  limit: number,
+  inclusive: boolean,
+): string {
   if (origin === 'string' || origin === 'array') {
     if (emptyMessage !== undefined && limit === 1) return emptyMessage;
     return `must have ${inclusiveWord} ${limit} ${origin === 'string' ? 'characters' : 'items'}`;

@@ -90,8 +90,14 @@ function decodePath(path: string): { ok: true; segments: string[] } | { ok: fals
   return { ok: true, segments };
 }
 
-function rebuildPath(operation: Operation, params: Readonly<Record<string, string>>, query: ReadonlyArray<[string, string]>): string {
-  const path = operation.segments.map((s) => encodeCanonical(s.kind === 'literal' ? s.value : params[s.name]!)).join('/');
+function rebuildPath(
+  operation: Operation,
+  params: Readonly<Record<string, string>>,
+  query: ReadonlyArray<[string, string]>,
+): string {
+  const path = operation.segments
+    .map((s) => encodeCanonical(s.kind === 'literal' ? s.value : params[s.name]!))
+    .join('/');
   const search = query.map(([name, value]) => `${encodeCanonical(name)}=${encodeCanonical(value)}`).join('&');
   return `/${path}${search === '' ? '' : `?${search}`}`;
 }

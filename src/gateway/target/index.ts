@@ -1,4 +1,10 @@
-export { checkTarget, MAX_TARGET_LENGTH, type TargetAccepted, type TargetDecision, type TargetRejected } from './check-target';
+export {
+  checkTarget,
+  MAX_TARGET_LENGTH,
+  type TargetAccepted,
+  type TargetDecision,
+  type TargetRejected,
+} from './check-target';
 export {
   BAD_TARGET_REASONS,
   UNKNOWN_ROUTE_REASONS,

@@ -38,7 +38,9 @@ export function readEscape(text: string, index: number): EncodedRead {
 export function encodeCanonical(value: string): string {
   let out = '';
   for (const char of value) {
-    out += isUnreserved(char) ? char : [...Buffer.from(char, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    out += isUnreserved(char)
+      ? char
+      : [...Buffer.from(char, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
   }
   return out;
 }

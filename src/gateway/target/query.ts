@@ -78,8 +78,10 @@ export function validateQuery(
   for (const pair of pairs) {
     const parameter = operation.queryParameters.find((p) => p.name === pair.name);
     if (!parameter) return { ok: false, reason: 'unknown-query-parameter' };
-    if (values.has(parameter.name)) return { ok: false, reason: 'duplicate-query-parameter', parameter: parameter.name };
-    if (!valueFits(parameter, pair.value)) return { ok: false, reason: 'invalid-query-value', parameter: parameter.name };
+    if (values.has(parameter.name))
+      return { ok: false, reason: 'duplicate-query-parameter', parameter: parameter.name };
+    if (!valueFits(parameter, pair.value))
+      return { ok: false, reason: 'invalid-query-value', parameter: parameter.name };
     values.set(parameter.name, pair.value);
   }
   const query: Array<[string, string]> = [];

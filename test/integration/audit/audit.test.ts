@@ -17,17 +17,26 @@ type AuditLine = AuditRecord & { audit: true; msg: string; time: string };
 let h: GatewayHarness;
 let sentinelToken: string;
 beforeAll(async () => {
-  h = await startGatewayHarness({ sandbox: { limits: { readPerSecond: 10_000, writePerSecond: 10_000 } }, upstream: { timeoutMs: 500 } });
+  h = await startGatewayHarness({
+    sandbox: { limits: { readPerSecond: 10_000, writePerSecond: 10_000 } },
+    upstream: { timeoutMs: 500 },
+  });
   sentinelToken = h.mint('sentinel-caller', { lifetimeSec: 3000 });
 });
 afterAll(() => h.close());
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
-const asSentinel = (method: string, target: string, options: { headers?: Record<string, string>; body?: string } = {}) =>
+const asSentinel = (
+  method: string,
+  target: string,
+  options: { headers?: Record<string, string>; body?: string } = {},
+) =>
   h.request(method, target, { ...options, headers: { authorization: `Bearer ${sentinelToken}`, ...options.headers } });
 
 function auditLines(lines: readonly string[] = h.logLines): AuditLine[] {
-  return lines.map((line) => JSON.parse(line) as Partial<AuditLine>).filter((line): line is AuditLine => line.audit === true);
+  return lines
+    .map((line) => JSON.parse(line) as Partial<AuditLine>)
+    .filter((line): line is AuditLine => line.audit === true);
 }
 
 /** The audit records of one request (written with its access line, once the response closed). */
@@ -47,7 +56,10 @@ describe('each write through the gateway leaves exactly one record', () => {
   const replies: Reply[] = [];
 
   it('create: the new compute id from the 202 body', async () => {
-    const reply = await asSentinel('POST', '/api/v1/computes', { headers: { ...JSON_HEADERS, 'idempotency-key': crypto.randomUUID() }, body: createBody('audited-01') });
+    const reply = await asSentinel('POST', '/api/v1/computes', {
+      headers: { ...JSON_HEADERS, 'idempotency-key': crypto.randomUUID() },
+      body: createBody('audited-01'),
+    });
     expect(reply.status).toBe(202);
     replies.push(reply);
     computeId = String(reply.body.data.id);
@@ -73,12 +85,21 @@ describe('each write through the gateway leaves exactly one record', () => {
 
   it.each([
     ['computes.stop', 'POST', (id: string) => `/api/v1/computes/${id}/stop`, undefined],
-    ['computes.upsize', 'PATCH', (id: string) => `/api/v1/computes/${id}/upsize`, JSON.stringify({ newSpecification: 'S-2C-4G' })],
+    [
+      'computes.upsize',
+      'PATCH',
+      (id: string) => `/api/v1/computes/${id}/upsize`,
+      JSON.stringify({ newSpecification: 'S-2C-4G' }),
+    ],
     ['computes.start', 'POST', (id: string) => `/api/v1/computes/${id}/start`, undefined],
     ['computes.reboot', 'POST', (id: string) => `/api/v1/computes/${id}/reboot`, undefined],
     ['computes.delete', 'DELETE', (id: string) => `/api/v1/computes/${id}`, undefined],
   ])('%s: the compute id from the path, the provider status', async (operation, method, target, body) => {
-    const reply = await asSentinel(method, target(computeId), body === undefined ? {} : { headers: JSON_HEADERS, body });
+    const reply = await asSentinel(
+      method,
+      target(computeId),
+      body === undefined ? {} : { headers: JSON_HEADERS, body },
+    );
     expect(reply.status).toBeLessThan(300);
     replies.push(reply);
     expect(await onlyRecordOf(reply)).toMatchObject({
@@ -96,7 +117,13 @@ describe('each write through the gateway leaves exactly one record', () => {
   it('a write the provider refuses is recorded with its status', async () => {
     const reply = await asSentinel('POST', '/api/v1/computes/999999/start');
     expect(reply.status).toBe(404);
-    expect(await onlyRecordOf(reply)).toMatchObject({ operation: 'computes.start', outcome: 'forwarded', computeId: '999999', status: 404, upstreamStatus: 404 });
+    expect(await onlyRecordOf(reply)).toMatchObject({
+      operation: 'computes.start',
+      outcome: 'forwarded',
+      computeId: '999999',
+      status: 404,
+      upstreamStatus: 404,
+    });
   });
 
   it('reads leave none', async () => {
@@ -130,21 +157,41 @@ describe('denied and failed attempts are recorded too', () => {
   });
 
   it('no token, and an expired one: denied, 401, no caller named', async () => {
-    for (const headers of [{}, { authorization: `Bearer ${h.mint('operator', { now: () => Date.now() - 3_600_000 })}` }]) {
+    for (const headers of [
+      {},
+      { authorization: `Bearer ${h.mint('operator', { now: () => Date.now() - 3_600_000 })}` },
+    ]) {
       const reply = await h.request('DELETE', '/api/v1/computes/13', { headers });
       expect(reply.status).toBe(401);
       const record = await onlyRecordOf(reply);
-      expect(record).toMatchObject({ operation: 'computes.delete', outcome: 'denied', computeId: '13', status: 401, code: 'UNAUTHORIZED' });
+      expect(record).toMatchObject({
+        operation: 'computes.delete',
+        outcome: 'denied',
+        computeId: '13',
+        status: 401,
+        code: 'UNAUTHORIZED',
+      });
       expect(record).not.toHaveProperty('caller');
       expect(record.upstreamStatus).toBeUndefined();
     }
   });
 
   it('a create with a bad idempotency key: denied, 400, never forwarded', async () => {
-    const reply = await h.withoutUpstream(() => asSentinel('POST', '/api/v1/computes', { headers: { ...JSON_HEADERS, 'idempotency-key': 'nope' }, body: createBody() }));
+    const reply = await h.withoutUpstream(() =>
+      asSentinel('POST', '/api/v1/computes', {
+        headers: { ...JSON_HEADERS, 'idempotency-key': 'nope' },
+        body: createBody(),
+      }),
+    );
     expect(reply.status).toBe(400);
     const record = await onlyRecordOf(reply);
-    expect(record).toMatchObject({ operation: 'computes.create', outcome: 'denied', caller: 'sentinel-caller', status: 400, code: 'INVALID_IDEMPOTENCY_KEY' });
+    expect(record).toMatchObject({
+      operation: 'computes.create',
+      outcome: 'denied',
+      caller: 'sentinel-caller',
+      status: 400,
+      code: 'INVALID_IDEMPOTENCY_KEY',
+    });
     expect(record).not.toHaveProperty('computeId');
   });
 
@@ -153,7 +200,14 @@ describe('denied and failed attempts are recorded too', () => {
     try {
       const reply = await h.as('operator', 'POST', '/api/v1/computes/14/reboot');
       expect(reply.status).toBe(502);
-      expect(await onlyRecordOf(reply)).toMatchObject({ operation: 'computes.reboot', outcome: 'failed', caller: 'operator', computeId: '14', status: 502, code: 'UPSTREAM_UNAVAILABLE' });
+      expect(await onlyRecordOf(reply)).toMatchObject({
+        operation: 'computes.reboot',
+        outcome: 'failed',
+        caller: 'operator',
+        computeId: '14',
+        status: 502,
+        code: 'UPSTREAM_UNAVAILABLE',
+      });
     } finally {
       h.sandbox.referee.setFaults({ dropRate: 0 });
     }
@@ -161,7 +215,8 @@ describe('denied and failed attempts are recorded too', () => {
 
   it('metrics count records by outcome', async () => {
     const text = await h.metricsText();
-    for (const outcome of ['forwarded', 'denied', 'failed']) expect(text).toMatch(new RegExp(`strettch_gateway_audit_records_total\\{outcome="${outcome}"\\} [1-9]`));
+    for (const outcome of ['forwarded', 'denied', 'failed'])
+      expect(text).toMatch(new RegExp(`strettch_gateway_audit_records_total\\{outcome="${outcome}"\\} [1-9]`));
   });
 });
 
@@ -172,7 +227,16 @@ describe('no secret in the audit trail', () => {
       .map((line) => JSON.stringify(line))
       .join('\n');
     expect(text.length).toBeGreaterThan(0);
-    for (const secret of [h.keys.sentinelApiKey, sentinelToken, payload!, signature!, 'ssh-ed25519', 'audited-01', 'UBUNTU-24.04']) expect(text).not.toContain(secret);
+    for (const secret of [
+      h.keys.sentinelApiKey,
+      sentinelToken,
+      payload!,
+      signature!,
+      'ssh-ed25519',
+      'audited-01',
+      'UBUNTU-24.04',
+    ])
+      expect(text).not.toContain(secret);
   });
 });
 
@@ -190,7 +254,14 @@ describe('AUDIT_LOG=<file>', () => {
 
   async function startWithFile(file: string): Promise<RunningGateway> {
     const logger = createLogger({ destination: { write: (line: string) => void logLines.push(line) } });
-    return startGateway({ policy: h.policy, logger, host: '127.0.0.1', port: 0, adminPort: 0, audit: { kind: 'file', path: file } });
+    return startGateway({
+      policy: h.policy,
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+      adminPort: 0,
+      audit: { kind: 'file', path: file },
+    });
   }
 
   it('creates the file 0600, appends records to it, and keeps them out of the log', async () => {
@@ -198,13 +269,25 @@ describe('AUDIT_LOG=<file>', () => {
     gateway = await startWithFile(file);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     const port = Number(new URL(gateway.url).port);
-    const reply = await h.request('POST', '/api/v1/computes/15/stop', { port, headers: { authorization: `Bearer ${h.mint('operator')}` } });
+    const reply = await h.request('POST', '/api/v1/computes/15/stop', {
+      port,
+      headers: { authorization: `Bearer ${h.mint('operator')}` },
+    });
     expect(reply.status).toBe(404);
     await gateway.close();
     gateway = undefined;
 
     const records = auditLines(fs.readFileSync(file, 'utf8').trim().split('\n'));
-    expect(records).toEqual([expect.objectContaining({ requestId: reply.requestId, operation: 'computes.stop', outcome: 'forwarded', caller: 'operator', computeId: '15', upstreamStatus: 404 })]);
+    expect(records).toEqual([
+      expect.objectContaining({
+        requestId: reply.requestId,
+        operation: 'computes.stop',
+        outcome: 'forwarded',
+        caller: 'operator',
+        computeId: '15',
+        upstreamStatus: 404,
+      }),
+    ]);
     expect(logLines.some((line) => line.includes(reply.requestId))).toBe(true);
     expect(auditLines(logLines)).toEqual([]);
   });
@@ -213,7 +296,10 @@ describe('AUDIT_LOG=<file>', () => {
     const file = path.join(dir, 'audit.log');
     gateway = await startWithFile(file);
     const port = Number(new URL(gateway.url).port);
-    const reply = await h.request('DELETE', '/api/v1/computes/16', { port, headers: { authorization: `Bearer ${h.mint('operator')}` } });
+    const reply = await h.request('DELETE', '/api/v1/computes/16', {
+      port,
+      headers: { authorization: `Bearer ${h.mint('operator')}` },
+    });
     await gateway.close();
     gateway = undefined;
     const records = auditLines(fs.readFileSync(file, 'utf8').trim().split('\n'));

@@ -9,7 +9,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createChildGroup, type ChildGroup } from '../../../src/bench/fleet/children';
-import { classifyResponse, reconcileFaults, reconciledKinds, zeroKinds, KINDS, type FaultSign, type ResponseFacts } from '../../../src/bench/soak/classify';
+import {
+  classifyResponse,
+  reconcileFaults,
+  reconciledKinds,
+  zeroKinds,
+  KINDS,
+  type FaultSign,
+  type ResponseFacts,
+} from '../../../src/bench/soak/classify';
 import { readEvidenceLine, requestIdPattern } from '../../../src/bench/soak/fault-evidence';
 import { spans } from '../../../src/bench/soak/figures';
 import { INTENTS, intentCycle, MIX, overLimitReadPerSec } from '../../../src/bench/soak/mix';
@@ -40,7 +48,13 @@ describe('classifyResponse', () => {
 });
 
 describe('reconcileFaults', () => {
-  const responses: Array<[number, FaultSign]> = [[1, 'upstream-500'], [2, 'upstream-500'], [3, 'gateway-502'], [4, 'gateway-502'], [5, 'gateway-504']];
+  const responses: Array<[number, FaultSign]> = [
+    [1, 'upstream-500'],
+    [2, 'upstream-500'],
+    [3, 'gateway-502'],
+    [4, 'gateway-502'],
+    [5, 'gateway-504'],
+  ];
 
   it('by request id: explains a fault-shaped 5xx only by a fault of its own request', () => {
     const evidence = { error: new Set([1, 2]), drop: new Set([3, 9]), slow: new Set([5]) };
@@ -57,8 +71,11 @@ describe('reconcileFaults', () => {
     expect(reconciledKinds(kinds, reconciliation)).toEqual({ ...kinds, 'upstream-fault-5xx': 4, 'unexpected-5xx': 3 });
   });
 
-  it('without the sandbox log, bounds each sign by the referee\'s totals', () => {
-    expect(reconcileFaults(responses, { error: 2, drop: 1, slow: 1 })).toMatchObject({ method: 'count', unexplained: { 'upstream-500': 0, 'gateway-502': 1, 'gateway-504': 0 } });
+  it("without the sandbox log, bounds each sign by the referee's totals", () => {
+    expect(reconcileFaults(responses, { error: 2, drop: 1, slow: 1 })).toMatchObject({
+      method: 'count',
+      unexplained: { 'upstream-500': 0, 'gateway-502': 1, 'gateway-504': 0 },
+    });
   });
 
   it('reads the faulted requests from the sandbox log lines', () => {
@@ -72,7 +89,8 @@ describe('reconcileFaults', () => {
       '{"level":30,"requestId":"soak-ab12cd-direct-11","status":500,"delayMs":21,"msg":"sandbox request"}',
       '{"level":50,"requestId":"soak-ab12cd-12","msg":"sandbox operation failed"}',
       'Strettch sandbox listening on http://127.0.0.1:4010',
-    ]) readEvidenceLine(line, pattern, 1500, sets);
+    ])
+      readEvidenceLine(line, pattern, 1500, sets);
     expect(sets).toEqual({ error: new Set([7]), drop: new Set([8]), slow: new Set([9]) });
   });
 });
@@ -83,7 +101,8 @@ describe('the mix and the spans', () => {
     expect(cycle).toHaveLength(100);
     for (const intent of INTENTS) expect(cycle.filter((i) => i === intent)).toHaveLength(MIX[intent]);
     // Spread out: no ten consecutive requests without a read.
-    for (let i = 0; i < cycle.length; i++) expect(Array.from({ length: 10 }, (_, k) => cycle[(i + k) % 100]).includes('read')).toBe(true);
+    for (let i = 0; i < cycle.length; i++)
+      expect(Array.from({ length: 10 }, (_, k) => cycle[(i + k) % 100]).includes('read')).toBe(true);
   });
 
   it('offers the over-limit caller 2.5 × its limit', () => {
@@ -97,11 +116,23 @@ describe('the mix and the spans', () => {
 
   it('derives the warm-up and baseline from the duration unless given', () => {
     const parsed = parseSoakArgs(['--duration', '30']);
-    expect(parsed.ok && parsed.options).toMatchObject({ ratePerSec: 500, durationSec: 30, warmupSec: 3, baselineSec: 10, outFile: 'bench/results/soak.json' });
+    expect(parsed.ok && parsed.options).toMatchObject({
+      ratePerSec: 500,
+      durationSec: 30,
+      warmupSec: 3,
+      baselineSec: 10,
+      outFile: 'bench/results/soak.json',
+    });
     const full = parseSoakArgs([]);
     expect(full.ok && full.options).toMatchObject({ durationSec: 600, warmupSec: 60, baselineSec: 60 });
-    expect(parseSoakArgs(['--duration', '10', '--warmup', '8'])).toEqual({ ok: false, problems: ['--warmup: must be at most half of --duration'] });
-    expect(parseSoakArgs(['--rate', '0'])).toEqual({ ok: false, problems: ['--rate: must be a number from 1 to 10000'] });
+    expect(parseSoakArgs(['--duration', '10', '--warmup', '8'])).toEqual({
+      ok: false,
+      problems: ['--warmup: must be at most half of --duration'],
+    });
+    expect(parseSoakArgs(['--rate', '0'])).toEqual({
+      ok: false,
+      problems: ['--rate: must be a number from 1 to 10000'],
+    });
   });
 });
 
@@ -114,7 +145,17 @@ describe('a short soak, end to end', () => {
   let text: string;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', distDir], { stdio: 'inherit' });
+    execFileSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules/typescript/bin/tsc'),
+        '-p',
+        path.join(root, 'tsconfig.build.json'),
+        '--outDir',
+        distDir,
+      ],
+      { stdio: 'inherit' },
+    );
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-soak-'));
     group = createChildGroup();
     // Faults well above the defaults, so that a few seconds surely see each kind. The in-memory
@@ -138,7 +179,22 @@ describe('a short soak, end to end', () => {
       help: false,
     };
     const run = await runSoak(options, { distDir, workDir, group, log: () => undefined });
-    report = JSON.parse(reportJson(buildReport(run, options, { node: process.version, platform: process.platform, cpuCount: os.cpus().length, cpuModel: 'test', loadAverage: os.loadavg() }, new Date()))) as SoakReport;
+    report = JSON.parse(
+      reportJson(
+        buildReport(
+          run,
+          options,
+          {
+            node: process.version,
+            platform: process.platform,
+            cpuCount: os.cpus().length,
+            cpuModel: 'test',
+            loadAverage: os.loadavg(),
+          },
+          new Date(),
+        ),
+      ),
+    ) as SoakReport;
     text = formatReport(report);
   }, 180_000);
 
@@ -153,9 +209,18 @@ describe('a short soak, end to end', () => {
       options: { ratePerSec: 50, durationSec: 6, warmupSec: 1 },
       figures: {
         traffic: { offeredRps: 50, requests: 300, latency: { allowedOk: { p99Ms: expect.any(Number) } } },
-        memory: { firstWindowMiB: expect.any(Number), lastWindowMiB: expect.any(Number), growthPct: expect.any(Number) },
+        memory: {
+          firstWindowMiB: expect.any(Number),
+          lastWindowMiB: expect.any(Number),
+          growthPct: expect.any(Number),
+        },
         eventLoop: { measured: { p99Ms: expect.any(Number) } },
-        handles: { exitCode: 0, killed: false, lingeringAtExit: expect.any(Array), exitAfterSigtermMs: expect.any(Number) },
+        handles: {
+          exitCode: 0,
+          killed: false,
+          lingeringAtExit: expect.any(Array),
+          exitAfterSigtermMs: expect.any(Number),
+        },
         baseline: { direct: { achievedRps: expect.any(Number) }, ratios: { achievedRps: expect.any(Number) } },
       },
     });
@@ -167,10 +232,15 @@ describe('a short soak, end to end', () => {
     ]);
     for (const v of report.verdicts) expect(typeof v.pass).toBe('boolean');
     expect(report.timeline.length).toBeGreaterThanOrEqual(3);
-    expect(report.timeline[0]).toMatchObject({ rssMiB: expect.any(Number), eldP99Ms: expect.anything(), openFds: expect.any(Number) });
+    expect(report.timeline[0]).toMatchObject({
+      rssMiB: expect.any(Number),
+      eldP99Ms: expect.anything(),
+      openFds: expect.any(Number),
+    });
     expect(report.perSecond).toHaveLength(6);
     expect(report.figures.handles.atSigterm).toEqual(expect.objectContaining({ TCPServerWrap: 2 }));
-    for (const verdict of ['PASS', 'FAIL']) if (report.verdicts.some((v) => v.pass === (verdict === 'PASS'))) expect(text).toContain(verdict);
+    for (const verdict of ['PASS', 'FAIL'])
+      if (report.verdicts.some((v) => v.pass === (verdict === 'PASS'))) expect(text).toContain(verdict);
   });
 
   it('accounts for every request, each classified as its intent says', () => {
@@ -189,7 +259,8 @@ describe('a short soak, end to end', () => {
     expect(faults.injected.error + faults.injected.drop + faults.injected.slow).toBeGreaterThan(0);
     expect(faults.method).toBe('request-id');
     const seen = faults.seen['upstream-500'] + faults.seen['gateway-502'] + faults.seen['gateway-504'];
-    const unexplained = faults.unexplained['upstream-500'] + faults.unexplained['gateway-502'] + faults.unexplained['gateway-504'];
+    const unexplained =
+      faults.unexplained['upstream-500'] + faults.unexplained['gateway-502'] + faults.unexplained['gateway-504'];
     expect(seen - unexplained).toBeGreaterThan(0);
     expect(traffic.kinds['upstream-fault-5xx']).toBe(seen - unexplained);
     expect(traffic.kinds['unexpected-5xx']).toBeGreaterThanOrEqual(unexplained);

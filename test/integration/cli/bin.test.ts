@@ -23,7 +23,17 @@ let workDir: string;
 
 beforeAll(() => {
   // The same layout as the package: dist/ next to bin/, so the shim's relative require is exercised.
-  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', path.join(buildRoot, 'dist')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [
+      path.join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      path.join(root, 'tsconfig.build.json'),
+      '--outDir',
+      path.join(buildRoot, 'dist'),
+    ],
+    { stdio: 'inherit' },
+  );
   fs.mkdirSync(path.dirname(shim), { recursive: true });
   fs.copyFileSync(path.join(root, 'bin/strettch-gateway.js'), shim);
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-bin-'));
@@ -33,7 +43,12 @@ afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
 function run(args: string[], env: Record<string, string> = {}) {
   try {
-    const stdout = execFileSync(process.execPath, [shim, ...args], { cwd: workDir, env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync(process.execPath, [shim, ...args], {
+      cwd: workDir,
+      env: { PATH: process.env.PATH!, ...env },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return { code: 0, stdout, stderr: '' };
   } catch (error) {
     const failed = error as { status: number; stdout: string; stderr: string };
@@ -53,10 +68,11 @@ describe('strettch-gateway help and usage', () => {
   it('--help lists every command: exit 0', () => {
     const result = run(['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['start', 'check-config', 'token', 'explain']) expect(result.stdout).toContain(`strettch-gateway ${command} `);
+    for (const command of ['start', 'check-config', 'token', 'explain'])
+      expect(result.stdout).toContain(`strettch-gateway ${command} `);
   });
 
-  it('help <command> prints that command\'s help: exit 0', () => {
+  it("help <command> prints that command's help: exit 0", () => {
     const result = run(['help', 'start']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Usage: strettch-gateway start [--config <policy.yaml>] [--watch]');
@@ -75,15 +91,21 @@ describe('strettch-gateway check-config', () => {
     const result = run(['check-config', exampleConfig, '--no-secrets']);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toContain('valid in shape and references (secrets not resolved: --no-secrets)');
-    expect(result.stdout).toMatch(/accounts \(2\)\n {2}prod +read 30\/s, write 5\/s × safety 0\.95 = 28\.5 reads\/s, 4\.75 writes\/s\n {2}staging +all 2\/s × safety 0\.95 = 1\.9\/s\n/);
-    expect(result.stdout).toMatch(/ {2}autoscaler +account prod, weight 3, maxWaitMs 2000; scopes computes:read, computes:power, computes:resize\n/);
+    expect(result.stdout).toMatch(
+      /accounts \(2\)\n {2}prod +read 30\/s, write 5\/s × safety 0\.95 = 28\.5 reads\/s, 4\.75 writes\/s\n {2}staging +all 2\/s × safety 0\.95 = 1\.9\/s\n/,
+    );
+    expect(result.stdout).toMatch(
+      / {2}autoscaler +account prod, weight 3, maxWaitMs 2000; scopes computes:read, computes:power, computes:resize\n/,
+    );
     expect(result.stdout).toMatch(/ {2}inventory +computes\.list, regions\.list\n/);
   });
 
   it('resolves secrets by default, so the example without its environment lists each one: exit 1', () => {
     const result = run(['check-config', exampleConfig]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`${exampleConfig}:23: accounts.prod.apiKey.env: environment variable STRETTCH_KEY_PROD is not set`);
+    expect(result.stderr).toContain(
+      `${exampleConfig}:23: accounts.prod.apiKey.env: environment variable STRETTCH_KEY_PROD is not set`,
+    );
     expect(result.stderr).toContain(`check-config: 4 problem(s) in ${exampleConfig}`);
   });
 
@@ -92,18 +114,25 @@ describe('strettch-gateway check-config', () => {
     const result = run(['check-config', config], SECRETS);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toContain(`${config}: valid\n`);
-    expect(result.stdout).toContain('keys k1 (RS256), k2 (ES256), hs (HS256); JWKS https://auth.internal/.well-known/jwks.json');
+    expect(result.stdout).toContain(
+      'keys k1 (RS256), k2 (ES256), hs (HS256); JWKS https://auth.internal/.well-known/jwks.json',
+    );
     const stagingKey = fs.readFileSync(fixture('valid/secrets/staging-api-key'), 'utf8').trim();
     for (const secret of [...Object.values(SECRETS), stagingKey]) expect(result.stdout).not.toContain(secret);
   });
 
-  it.each([[[]], [['--no-secrets']]])('lists an invalid fixture\'s problem with its file, line and path %j: exit 1', (flags) => {
-    const config = fixture('invalid/caller-unknown-scope.yaml');
-    const result = run(['check-config', config, ...flags], { STRETTCH_KEY_PROD: SECRETS.STRETTCH_KEY_PROD });
-    expect(result.code).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`${config}:10: callers.billing.scopes[1]: unknown scope "computes:reed"\ncheck-config: 1 problem(s) in ${config}\n`);
-  });
+  it.each([[[]], [['--no-secrets']]])(
+    "lists an invalid fixture's problem with its file, line and path %j: exit 1",
+    (flags) => {
+      const config = fixture('invalid/caller-unknown-scope.yaml');
+      const result = run(['check-config', config, ...flags], { STRETTCH_KEY_PROD: SECRETS.STRETTCH_KEY_PROD });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        `${config}:10: callers.billing.scopes[1]: unknown scope "computes:reed"\ncheck-config: 1 problem(s) in ${config}\n`,
+      );
+    },
+  );
 });
 
 describe('strettch-gateway explain', () => {
@@ -149,11 +178,19 @@ describe('strettch-gateway token', () => {
     expect(claims.exp! - claims.iat!).toBe(60);
   });
 
-  it('mints with a policy\'s HS256 key, narrowed by --scope', () => {
-    const result = run(['token', 'billing', '--config', fixture('valid/full.yaml'), '--kid', 'hs', '--scope', 'ops:read'], SECRETS);
+  it("mints with a policy's HS256 key, narrowed by --scope", () => {
+    const result = run(
+      ['token', 'billing', '--config', fixture('valid/full.yaml'), '--kid', 'hs', '--scope', 'ops:read'],
+      SECRETS,
+    );
     expect(result).toMatchObject({ code: 0, stderr: '' });
     const claims = jwt.verify(result.stdout.trim(), SECRETS.JWT_HS_SECRET, { algorithms: ['HS256'] }) as jwt.JwtPayload;
-    expect(claims).toMatchObject({ sub: 'billing', scope: 'ops:read', iss: 'https://auth.internal', aud: 'strettch-gateway' });
+    expect(claims).toMatchObject({
+      sub: 'billing',
+      scope: 'ops:read',
+      iss: 'https://auth.internal',
+      aud: 'strettch-gateway',
+    });
   });
 
   it('refuses an unknown caller on stderr: exit 2', () => {
@@ -165,7 +202,10 @@ describe('strettch-gateway token', () => {
 
 describe('strettch-gateway start', () => {
   it('runs the embedded default, its banner names the bin, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [shim, 'start'], { cwd: workDir, env: { PATH: process.env.PATH!, PORT: '0', ADMIN_PORT: '0', LOG_LEVEL: 'warn' } });
+    const child = spawn(process.execPath, [shim, 'start'], {
+      cwd: workDir,
+      env: { PATH: process.env.PATH!, PORT: '0', ADMIN_PORT: '0', LOG_LEVEL: 'warn' },
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       const banner = await new Promise<string>((resolve, reject) => {

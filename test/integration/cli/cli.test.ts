@@ -14,7 +14,17 @@ const entry = (name: string) => path.join(buildDir, 'cli', `${name}.js`);
 let workDir: string;
 
 beforeAll(() => {
-  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', buildDir], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [
+      path.join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      path.join(root, 'tsconfig.build.json'),
+      '--outDir',
+      buildDir,
+    ],
+    { stdio: 'inherit' },
+  );
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-cli-'));
 }, 60_000);
 
@@ -22,7 +32,12 @@ afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
 function run(name: string, args: string[], env: Record<string, string> = {}) {
   try {
-    const stdout = execFileSync(process.execPath, [entry(name), ...args], { cwd: workDir, env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync(process.execPath, [entry(name), ...args], {
+      cwd: workDir,
+      env: { PATH: process.env.PATH!, ...env },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return { code: 0, stdout, stderr: '' };
   } catch (error) {
     const failed = error as { status: number; stdout: string; stderr: string };
@@ -32,7 +47,10 @@ function run(name: string, args: string[], env: Record<string, string> = {}) {
 
 /** Starts `npm start`'s entry and resolves with the gateway URL once its banner is out. */
 function startGateway(): Promise<{ child: ChildProcess; url: string; banner: string }> {
-  const child = spawn(process.execPath, [entry('main')], { cwd: workDir, env: { PATH: process.env.PATH!, PORT: '0', ADMIN_PORT: '0', LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [entry('main')], {
+    cwd: workDir,
+    env: { PATH: process.env.PATH!, PORT: '0', ADMIN_PORT: '0', LOG_LEVEL: 'warn' },
+  });
   return new Promise((resolve, reject) => {
     let banner = '';
     const giveUp = setTimeout(() => {
@@ -76,19 +94,32 @@ describe('npm start (embedded default) and npm run token', () => {
     expect(await response.json()).toMatchObject({ success: true, data: [], meta: { total: 0, page: 1, limit: 20 } });
   });
 
-  it('token prints only a token that the running gateway accepts, with the caller\'s scopes', async () => {
+  it("token prints only a token that the running gateway accepts, with the caller's scopes", async () => {
     const minted = run('token', ['demo-operator']);
     expect(minted.code).toBe(0);
     expect(minted.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
     const token = minted.stdout.trim();
     const created = await fetch(`${gateway.url}/api/v1/computes`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': '5b0f8a4e-2d1c-4f3a-9b7e-1c2d3e4f5a6b' },
-      body: JSON.stringify({ hostName: 'cli-test', image: 'UBUNTU-24.04', region: 'KGL-1', specification: 'S-1C', publicKeys: ['ssh-ed25519 AAAA test'] }),
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'idempotency-key': '5b0f8a4e-2d1c-4f3a-9b7e-1c2d3e4f5a6b',
+      },
+      body: JSON.stringify({
+        hostName: 'cli-test',
+        image: 'UBUNTU-24.04',
+        region: 'KGL-1',
+        specification: 'S-1C',
+        publicKeys: ['ssh-ed25519 AAAA test'],
+      }),
     });
     expect(created.status).toBe(202);
     const reader = run('token', ['demo-reader']).stdout.trim();
-    const denied = await fetch(`${gateway.url}/api/v1/computes/1/stop`, { method: 'POST', headers: { authorization: `Bearer ${reader}` } });
+    const denied = await fetch(`${gateway.url}/api/v1/computes/1/stop`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${reader}` },
+    });
     expect(denied.status).toBe(403);
   });
 

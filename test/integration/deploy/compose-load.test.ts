@@ -41,7 +41,10 @@ afterAll(async () => {
 
 function runLoad(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'deploy/compose/load.mjs')], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(root, 'deploy/compose/load.mjs')], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -69,10 +72,30 @@ it('drives reads, writes, denied, unauthenticated and forged requests through th
 
   const samples = parseExposition(await (await fetch(`${gateway.adminUrl}/metrics`)).text());
   const count = (name: string, labels: Record<string, string>) =>
-    samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
-  expect(count('strettch_gateway_requests_total', { caller: 'demo-reader', operation: 'computes.list', status_class: '2xx' })).toBeGreaterThan(30);
-  expect(count('strettch_gateway_requests_total', { caller: 'demo-operator', operation: 'computes.create', status_class: '2xx' })).toBeGreaterThan(0);
-  expect(count('strettch_gateway_requests_total', { caller: 'demo-operator', operation: 'regions.list', status_class: '2xx' })).toBeGreaterThan(0);
+    samples
+      .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      .reduce((sum, s) => sum + s.value, 0);
+  expect(
+    count('strettch_gateway_requests_total', {
+      caller: 'demo-reader',
+      operation: 'computes.list',
+      status_class: '2xx',
+    }),
+  ).toBeGreaterThan(30);
+  expect(
+    count('strettch_gateway_requests_total', {
+      caller: 'demo-operator',
+      operation: 'computes.create',
+      status_class: '2xx',
+    }),
+  ).toBeGreaterThan(0);
+  expect(
+    count('strettch_gateway_requests_total', {
+      caller: 'demo-operator',
+      operation: 'regions.list',
+      status_class: '2xx',
+    }),
+  ).toBeGreaterThan(0);
   expect(count('strettch_gateway_rejections_total', { reason: 'FORBIDDEN' })).toBeGreaterThan(0);
   expect(count('strettch_gateway_auth_failures_total', { reason: 'missing' })).toBeGreaterThan(0);
   expect(count('strettch_gateway_auth_failures_total', { reason: 'bad-signature' })).toBeGreaterThan(0);

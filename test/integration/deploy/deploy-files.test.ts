@@ -69,7 +69,8 @@ describe('docker-compose.yml', () => {
 
   it('sets only environment variables the gateway or its policy reads', () => {
     const known = new Set([...cliEnvNames(), ...policyEnvNames(read(flag(firstGateway.command, '--config')!))]);
-    for (const name of Object.keys(firstGateway.environment ?? {})) expect({ name, read: known.has(name) }).toEqual({ name, read: true });
+    for (const name of Object.keys(firstGateway.environment ?? {}))
+      expect({ name, read: known.has(name) }).toEqual({ name, read: true });
   });
 
   it('runs the gateways on a policy that exists and resolves with the environment compose gives them', () => {
@@ -103,7 +104,10 @@ describe('docker-compose.yml', () => {
       const redisUrl = new URL(gateway.environment!.REDIS_URL!);
       expect(redisUrl.hostname).toBe('redis');
       expect(redisUrl.port).toBe('6379');
-      expect(gateway.depends_on).toEqual({ sandbox: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+      expect(gateway.depends_on).toEqual({
+        sandbox: { condition: 'service_healthy' },
+        redis: { condition: 'service_healthy' },
+      });
     }
   });
 });
@@ -126,18 +130,23 @@ describe('deploy/nginx/nginx.conf (the compose load balancer)', () => {
     expect(conf).toMatch(/proxy_next_upstream off;/);
     // Longer than the upstream timeout, so a slow answer comes from the gateway, not from nginx.
     expect(Number(/proxy_read_timeout (\d+)s;/.exec(conf)![1]) * 1000).toBeGreaterThan(policy.upstream.timeoutMs);
-    expect(lb.depends_on).toEqual(Object.fromEntries(gateways.map(([name]) => [name, { condition: 'service_healthy' }])));
+    expect(lb.depends_on).toEqual(
+      Object.fromEntries(gateways.map(([name]) => [name, { condition: 'service_healthy' }])),
+    );
   });
 });
 
 describe('deploy/prometheus/prometheus.yml', () => {
   const prometheus = services.prometheus!;
-  const configPath = flag(prometheus.command?.flatMap((arg) => arg.split('=')), '--config.file')!;
-  const config = readYaml<{ scrape_configs: Array<{ job_name: string; metrics_path?: string; static_configs: Array<{ targets: string[] }> }> }>(
-    hostFileOf(prometheus, configPath),
-  );
+  const configPath = flag(
+    prometheus.command?.flatMap((arg) => arg.split('=')),
+    '--config.file',
+  )!;
+  const config = readYaml<{
+    scrape_configs: Array<{ job_name: string; metrics_path?: string; static_configs: Array<{ targets: string[] }> }>;
+  }>(hostFileOf(prometheus, configPath));
 
-  it('scrapes /metrics on every gateway replica\'s admin port, and nothing else', () => {
+  it("scrapes /metrics on every gateway replica's admin port, and nothing else", () => {
     expect(config.scrape_configs).toHaveLength(1);
     const [job] = config.scrape_configs;
     expect(job!.metrics_path ?? '/metrics').toBe('/metrics');
@@ -148,10 +157,16 @@ describe('deploy/prometheus/prometheus.yml', () => {
 describe('deploy/grafana (provisioning)', () => {
   const grafana = services.grafana!;
   const provisioning = hostFileOf(grafana, '/etc/grafana/provisioning');
-  const datasources = readYaml<{ datasources: Array<{ uid: string; type: string; url: string }> }>(path.join(provisioning, 'datasources/prometheus.yml'));
-  const providers = readYaml<{ providers: Array<{ type: string; options: { path: string } }> }>(path.join(provisioning, 'dashboards/strettch-gateway.yml'));
+  const datasources = readYaml<{ datasources: Array<{ uid: string; type: string; url: string }> }>(
+    path.join(provisioning, 'datasources/prometheus.yml'),
+  );
+  const providers = readYaml<{ providers: Array<{ type: string; options: { path: string } }> }>(
+    path.join(provisioning, 'dashboards/strettch-gateway.yml'),
+  );
   const dashboardFile = 'deploy/grafana/dashboards/strettch-gateway.json';
-  const dashboard = JSON.parse(read(dashboardFile)) as { panels: Array<{ datasource: { uid: string }; targets: Array<{ datasource: { uid: string } }> }> };
+  const dashboard = JSON.parse(read(dashboardFile)) as {
+    panels: Array<{ datasource: { uid: string }; targets: Array<{ datasource: { uid: string } }> }>;
+  };
 
   it('points the datasource at the compose Prometheus, which the dashboard uses by uid', () => {
     expect(datasources.datasources).toHaveLength(1);
@@ -172,7 +187,9 @@ describe('deploy/grafana (provisioning)', () => {
     const [provider] = providers.providers;
     expect(provider!.type).toBe('file');
     expect(mountOf(grafana, 'deploy/grafana/dashboards')).toBe(provider!.options.path);
-    expect(hostFileOf(grafana, grafana.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH!)).toBe(path.normalize(dashboardFile));
+    expect(hostFileOf(grafana, grafana.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH!)).toBe(
+      path.normalize(dashboardFile),
+    );
     expect(grafana.ports).toEqual(['127.0.0.1:3000:3000']);
   });
 });

@@ -85,13 +85,15 @@ export function resolvedPolicy(text: string, sourcePath: string, io: PolicyIo): 
 export function cliEnvNames(): Set<string> {
   const names = new Set<string>();
   for (const file of fs.readdirSync(path.join(root, 'src/cli')).filter((f) => f.endsWith('.ts'))) {
-    for (const [, name] of read(path.join('src/cli', file)).matchAll(/\b(?:process\.)?env\.([A-Z_][A-Z0-9_]*)/g)) names.add(name!);
+    for (const [, name] of read(path.join('src/cli', file)).matchAll(/\b(?:process\.)?env\.([A-Z_][A-Z0-9_]*)/g))
+      names.add(name!);
   }
   return names;
 }
 
 /** Names a policy reads with `{env: NAME}`. */
-export const policyEnvNames = (policyText: string): Set<string> => new Set([...policyText.matchAll(/\{\s*env:\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}/g)].map((m) => m[1]!));
+export const policyEnvNames = (policyText: string): Set<string> =>
+  new Set([...policyText.matchAll(/\{\s*env:\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}/g)].map((m) => m[1]!));
 
 /** `container` entry points are `dist/….js` files that the build makes from `src/….ts`. */
 export const sourceOfEntry = (entry: string): string => entry.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts');

@@ -4,10 +4,25 @@
  */
 import path from 'node:path';
 import { parse } from 'yaml';
-import { cliEnvNames, exists, loadManifests, policyEnvNames, read, resolvedPolicy, sourceOfEntry, type Manifest } from './deploy-files';
+import {
+  cliEnvNames,
+  exists,
+  loadManifests,
+  policyEnvNames,
+  read,
+  resolvedPolicy,
+  sourceOfEntry,
+  type Manifest,
+} from './deploy-files';
 
-interface Port { name?: string; containerPort: number; protocol?: string }
-interface Probe { httpGet: { path: string; port: number | string } }
+interface Port {
+  name?: string;
+  containerPort: number;
+  protocol?: string;
+}
+interface Probe {
+  httpGet: { path: string; port: number | string };
+}
 interface Container {
   name: string;
   image: string;
@@ -18,21 +33,44 @@ interface Container {
   readinessProbe: Probe;
   startupProbe?: Probe;
   resources: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] }; runAsNonRoot?: boolean };
+  securityContext: {
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { drop?: string[] };
+    runAsNonRoot?: boolean;
+  };
   volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
 }
-interface Volume { name: string; configMap?: { name: string }; secret?: { secretName: string }; emptyDir?: object }
+interface Volume {
+  name: string;
+  configMap?: { name: string };
+  secret?: { secretName: string };
+  emptyDir?: object;
+}
 interface DeploymentSpec {
   replicas?: number;
   selector: { matchLabels: Record<string, string> };
   strategy: { type: string; rollingUpdate?: { maxSurge: number | string; maxUnavailable: number | string } };
   template: {
     metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
-    spec: { securityContext: { runAsNonRoot?: boolean; runAsUser?: number }; containers: Container[]; volumes: Volume[]; automountServiceAccountToken?: boolean };
+    spec: {
+      securityContext: { runAsNonRoot?: boolean; runAsUser?: number };
+      containers: Container[];
+      volumes: Volume[];
+      automountServiceAccountToken?: boolean;
+    };
   };
 }
-interface NetworkPeer { namespaceSelector?: { matchLabels?: Record<string, string> }; podSelector?: { matchLabels?: Record<string, string> }; ipBlock?: { cidr: string; except?: string[] } }
-interface NetworkRule { from?: NetworkPeer[]; to?: NetworkPeer[]; ports: Array<{ port: number; protocol: string }> }
+interface NetworkPeer {
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+  podSelector?: { matchLabels?: Record<string, string> };
+  ipBlock?: { cidr: string; except?: string[] };
+}
+interface NetworkRule {
+  from?: NetworkPeer[];
+  to?: NetworkPeer[];
+  ports: Array<{ port: number; protocol: string }>;
+}
 
 const manifests = loadManifests();
 function only<T>(kind: string): Manifest & { spec: T } {
@@ -47,10 +85,26 @@ const podLabels = deployment.spec.template.metadata.labels;
 const container = pod.containers[0]!;
 const configMap = only<never>('ConfigMap') as unknown as Manifest & { data: Record<string, string> };
 const secret = only<never>('Secret') as unknown as Manifest & { type: string; stringData: Record<string, string> };
-const service = only<{ type: string; selector: Record<string, string>; ports: Array<{ name: string; port: number; targetPort: number | string }> }>('Service');
-const hpa = only<{ scaleTargetRef: { apiVersion: string; kind: string; name: string }; minReplicas: number; maxReplicas: number; metrics: Array<{ type: string; resource: { name: string } }> }>('HorizontalPodAutoscaler');
-const pdb = only<{ minAvailable?: number; maxUnavailable?: number; selector: { matchLabels: Record<string, string> } }>('PodDisruptionBudget');
-const networkPolicy = only<{ podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: NetworkRule[]; egress: NetworkRule[] }>('NetworkPolicy');
+const service = only<{
+  type: string;
+  selector: Record<string, string>;
+  ports: Array<{ name: string; port: number; targetPort: number | string }>;
+}>('Service');
+const hpa = only<{
+  scaleTargetRef: { apiVersion: string; kind: string; name: string };
+  minReplicas: number;
+  maxReplicas: number;
+  metrics: Array<{ type: string; resource: { name: string } }>;
+}>('HorizontalPodAutoscaler');
+const pdb = only<{ minAvailable?: number; maxUnavailable?: number; selector: { matchLabels: Record<string, string> } }>(
+  'PodDisruptionBudget',
+);
+const networkPolicy = only<{
+  podSelector: { matchLabels: Record<string, string> };
+  policyTypes: string[];
+  ingress: NetworkRule[];
+  egress: NetworkRule[];
+}>('NetworkPolicy');
 
 const env = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
 const mountOf = (volume: Volume | undefined) => container.volumeMounts.find((m) => m.name === volume?.name);
@@ -59,7 +113,12 @@ const keysVolume = pod.volumes.find((v) => v.secret?.secretName === secret.metad
 const configPath = container.command[container.command.indexOf('--config') + 1]!;
 
 /** The Secret as the pod sees it: one file per key under the Secret's mount. */
-const secretFiles = new Map(Object.entries(secret.stringData).map(([key, value]) => [path.posix.join(mountOf(keysVolume)!.mountPath, key), value]));
+const secretFiles = new Map(
+  Object.entries(secret.stringData).map(([key, value]) => [
+    path.posix.join(mountOf(keysVolume)!.mountPath, key),
+    value,
+  ]),
+);
 const filesRead: string[] = [];
 const policy = resolvedPolicy(configMap.data[path.posix.basename(configPath)]!, configPath, {
   readEnv: (name) => env[name],
@@ -71,8 +130,10 @@ const policy = resolvedPolicy(configMap.data[path.posix.basename(configPath)]!, 
   },
 });
 
-const containerPort = (port: number | string): number => (typeof port === 'number' ? port : container.ports.find((p) => p.name === port)!.containerPort);
-const isSubset = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+const containerPort = (port: number | string): number =>
+  typeof port === 'number' ? port : container.ports.find((p) => p.name === port)!.containerPort;
+const isSubset = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 describe('deploy/kubernetes: every manifest', () => {
   const API_VERSIONS: Record<string, string> = {
@@ -114,7 +175,7 @@ describe('deploy/kubernetes: Deployment', () => {
     expect(container.image).not.toMatch(/:latest$|^[^:]+$/);
   });
 
-  it('listens where the policy says: the container ports are the policy\'s listen ports', () => {
+  it("listens where the policy says: the container ports are the policy's listen ports", () => {
     expect(policy.listen.host).toBe('0.0.0.0');
     expect(containerPort('http')).toBe(policy.listen.port);
     expect(containerPort('admin')).toBe(policy.listen.adminPort);
@@ -124,13 +185,15 @@ describe('deploy/kubernetes: Deployment', () => {
   it('probes liveness on /healthz and readiness on /readyz, on the admin port', () => {
     expect(container.livenessProbe.httpGet.path).toBe('/healthz');
     expect(container.readinessProbe.httpGet.path).toBe('/readyz');
-    for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe].filter((p) => p !== undefined)) {
+    for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe].filter(
+      (p) => p !== undefined,
+    )) {
       expect(containerPort(probe.httpGet.port)).toBe(policy.listen.adminPort);
       expect(['/healthz', '/readyz']).toContain(probe.httpGet.path);
     }
   });
 
-  it('is scraped by annotation on the admin port\'s /metrics', () => {
+  it("is scraped by annotation on the admin port's /metrics", () => {
     const annotations = deployment.spec.template.metadata.annotations!;
     expect(annotations['prometheus.io/scrape']).toBe('true');
     expect(Number(annotations['prometheus.io/port'])).toBe(policy.listen.adminPort);
@@ -146,7 +209,11 @@ describe('deploy/kubernetes: Deployment', () => {
   it('runs as non-root on a read-only root filesystem, without privileges or a service account token', () => {
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
-    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(pod.automountServiceAccountToken).toBe(false);
     // Writable only where a volume is: the mounts are read-only except an emptyDir.
     for (const mount of container.volumeMounts) {
@@ -155,7 +222,7 @@ describe('deploy/kubernetes: Deployment', () => {
     }
   });
 
-  it('gets the shared schedule\'s Redis, and GATEWAY_REPLICAS equal to the HPA\'s maxReplicas', () => {
+  it("gets the shared schedule's Redis, and GATEWAY_REPLICAS equal to the HPA's maxReplicas", () => {
     expect(env.REDIS_URL).toMatch(/^rediss?:\/\//);
     expect(Number(env.GATEWAY_REPLICAS)).toBe(hpa.spec.maxReplicas);
   });
@@ -174,13 +241,13 @@ describe('deploy/kubernetes: Deployment', () => {
 });
 
 describe('deploy/kubernetes: ConfigMap and Secret', () => {
-  it('holds a policy that validates, reading its secrets from the Secret\'s files', () => {
+  it("holds a policy that validates, reading its secrets from the Secret's files", () => {
     expect(policy.accounts).toBeDefined();
     // Every Secret key is read by the policy, and only Secret files are read.
     expect([...filesRead].sort()).toEqual([...secretFiles.keys()].sort());
   });
 
-  it('holds no secret in the ConfigMap: every secret is a {file: ...} reference into the Secret\'s mount', () => {
+  it("holds no secret in the ConfigMap: every secret is a {file: ...} reference into the Secret's mount", () => {
     const text = Object.values(configMap.data).join('\n');
     for (const value of Object.values(secret.stringData)) expect(text).not.toContain(value);
     const fileRefs = [...text.matchAll(/\{\s*file:\s*([^\s}]+)\s*\}/g)].map((m) => m[1]!);
@@ -204,7 +271,11 @@ describe('deploy/kubernetes: Service, HPA, PodDisruptionBudget', () => {
   });
 
   it('the HPA scales the Deployment on CPU, which the container requests', () => {
-    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+    expect(hpa.spec.scaleTargetRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: deployment.metadata.name,
+    });
     expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
     expect(hpa.spec.maxReplicas).toBeGreaterThanOrEqual(hpa.spec.minReplicas);
     expect(hpa.spec.metrics.map((m) => m.resource.name)).toEqual(['cpu']);
@@ -232,7 +303,8 @@ describe('deploy/kubernetes: NetworkPolicy', () => {
     expect(publicRule.from).toEqual([{ namespaceSelector: {} }]);
     const adminRule = ingress.find((r) => r.ports.some((p) => p.port === policy.listen.adminPort))!;
     expect(adminRule.ports).toHaveLength(1);
-    for (const peer of adminRule.from!) expect(peer.namespaceSelector?.matchLabels ?? peer.podSelector?.matchLabels).toBeDefined();
+    for (const peer of adminRule.from!)
+      expect(peer.namespaceSelector?.matchLabels ?? peer.podSelector?.matchLabels).toBeDefined();
   });
 
   it('lets the pods reach Redis, DNS and HTTPS to public addresses, and nothing else', () => {
@@ -241,9 +313,13 @@ describe('deploy/kubernetes: NetworkPolicy', () => {
     const providerPort = upstream.port || (upstream.protocol === 'https:' ? '443' : '80');
     expect(ports(egress)).toEqual([`${redisPort}/TCP`, '53/TCP', '53/UDP', `${providerPort}/TCP`].sort());
     const redisRule = egress.find((r) => r.ports.some((p) => String(p.port) === redisPort))!;
-    expect(redisRule.to).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': new URL(env.REDIS_URL!).hostname } } }]);
+    expect(redisRule.to).toEqual([
+      { podSelector: { matchLabels: { 'app.kubernetes.io/name': new URL(env.REDIS_URL!).hostname } } },
+    ]);
     const providerRule = egress.find((r) => r.ports.some((p) => String(p.port) === providerPort))!;
     const block = providerRule.to![0]!.ipBlock!;
-    expect(block.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16']));
+    expect(block.except).toEqual(
+      expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16']),
+    );
   });
 });

@@ -22,7 +22,9 @@ interface Panel {
   fieldConfig: { defaults: { unit: string } };
 }
 const dashboard = JSON.parse(read(DASHBOARD_FILE)) as { uid: string; title: string; panels: Panel[] };
-const queries = dashboard.panels.flatMap((panel) => panel.targets.map((target) => ({ panel, target, query: parseQuery(target.expr) })));
+const queries = dashboard.panels.flatMap((panel) =>
+  panel.targets.map((target) => ({ panel, target, query: parseQuery(target.expr) })),
+);
 
 /** Label names of each metric, from its definition (prom-client does not expose them). */
 function definedLabels(): Map<string, string[]> {
@@ -31,7 +33,10 @@ function definedLabels(): Map<string, string[]> {
   for (const [, body] of source.matchAll(/new (?:Counter|Gauge|Histogram)\(\{([\s\S]*?)\}\)/g)) {
     const name = /name: '([^']+)'/.exec(body!)![1]!;
     const names = /labelNames: \[([^\]]*)\]/.exec(body!)?.[1] ?? '';
-    labels.set(name, [...names.matchAll(/'([^']+)'/g)].map((m) => m[1]!));
+    labels.set(
+      name,
+      [...names.matchAll(/'([^']+)'/g)].map((m) => m[1]!),
+    );
   }
   return labels;
 }
@@ -49,10 +54,14 @@ function exposedSeries(): Map<string, { metric: string; type: string }> {
 
 function labelsUsed(query: Query): string[] {
   switch (query.kind) {
-    case 'selector': return query.matchers.map((m) => m.label);
-    case 'rate': return query.selector.matchers.map((m) => m.label);
-    case 'sum': return [...query.by, ...labelsUsed(query.inner)];
-    case 'quantile': return labelsUsed(query.inner);
+    case 'selector':
+      return query.matchers.map((m) => m.label);
+    case 'rate':
+      return query.selector.matchers.map((m) => m.label);
+    case 'sum':
+      return [...query.by, ...labelsUsed(query.inner)];
+    case 'quantile':
+      return labelsUsed(query.inner);
   }
 }
 
@@ -64,13 +73,17 @@ describe('deploy/grafana/dashboards/strettch-gateway.json', () => {
     expect(dashboard.uid).toBe('strettch-gateway');
     expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
     const cells = new Set<string>();
-    for (const { type, gridPos: { x, y, w, h } } of dashboard.panels) {
+    for (const {
+      type,
+      gridPos: { x, y, w, h },
+    } of dashboard.panels) {
       expect(type).toBe('timeseries');
       expect(x + w).toBeLessThanOrEqual(24);
-      for (let i = x; i < x + w; i++) for (let j = y; j < y + h; j++) {
-        expect(cells.has(`${i},${j}`)).toBe(false);
-        cells.add(`${i},${j}`);
-      }
+      for (let i = x; i < x + w; i++)
+        for (let j = y; j < y + h; j++) {
+          expect(cells.has(`${i},${j}`)).toBe(false);
+          cells.add(`${i},${j}`);
+        }
     }
   });
 
@@ -79,9 +92,23 @@ describe('deploy/grafana/dashboards/strettch-gateway.json', () => {
     for (const { target, query } of queries) {
       for (const name of metricsOf(query)) {
         const exposed = series.get(name);
-        expect({ expr: target.expr, name, exposed: exposed !== undefined }).toEqual({ expr: target.expr, name, exposed: true });
-        const allowed = [...(labels.get(exposed!.metric) ?? []), 'instance', 'job', ...(exposed!.type === 'histogram' ? ['le'] : [])];
-        for (const label of labelsUsed(query)) expect({ expr: target.expr, label, known: allowed.includes(label) }).toEqual({ expr: target.expr, label, known: true });
+        expect({ expr: target.expr, name, exposed: exposed !== undefined }).toEqual({
+          expr: target.expr,
+          name,
+          exposed: true,
+        });
+        const allowed = [
+          ...(labels.get(exposed!.metric) ?? []),
+          'instance',
+          'job',
+          ...(exposed!.type === 'histogram' ? ['le'] : []),
+        ];
+        for (const label of labelsUsed(query))
+          expect({ expr: target.expr, label, known: allowed.includes(label) }).toEqual({
+            expr: target.expr,
+            label,
+            known: true,
+          });
         // Counters and histogram series only through rate(); gauges never.
         const rated = target.expr.includes(`rate(${name}`);
         expect({ expr: target.expr, rated }).toEqual({ expr: target.expr, rated: exposed!.type !== 'gauge' });
@@ -91,18 +118,33 @@ describe('deploy/grafana/dashboards/strettch-gateway.json', () => {
 
   it('names each legend from labels the query keeps', () => {
     for (const { target, query } of queries) {
-      const kept = query.kind === 'sum' ? query.by : query.kind === 'quantile' && query.inner.kind === 'sum' ? query.inner.by.filter((l) => l !== 'le') : [];
-      for (const [, label] of target.legendFormat.matchAll(/\{\{\s*(\w+)\s*\}\}/g)) expect({ expr: target.expr, label, kept: kept.includes(label!) }).toEqual({ expr: target.expr, label, kept: true });
+      const kept =
+        query.kind === 'sum'
+          ? query.by
+          : query.kind === 'quantile' && query.inner.kind === 'sum'
+            ? query.inner.by.filter((l) => l !== 'le')
+            : [];
+      for (const [, label] of target.legendFormat.matchAll(/\{\{\s*(\w+)\s*\}\}/g))
+        expect({ expr: target.expr, label, kept: kept.includes(label!) }).toEqual({
+          expr: target.expr,
+          label,
+          kept: true,
+        });
     }
   });
 
-  const has = (predicate: (expr: string, query: Query) => boolean) => queries.some(({ target, query }) => predicate(target.expr, query));
+  const has = (predicate: (expr: string, query: Query) => boolean) =>
+    queries.some(({ target, query }) => predicate(target.expr, query));
   const sumBy = (query: Query, ...by: string[]) => query.kind === 'sum' && by.every((l) => query.by.includes(l));
-  const quantile = (query: Query, q: number, metric: string) => query.kind === 'quantile' && query.q === q && metricsOf(query).includes(`${metric}_bucket`);
+  const quantile = (query: Query, q: number, metric: string) =>
+    query.kind === 'quantile' && query.q === q && metricsOf(query).includes(`${metric}_bucket`);
   const m = (name: string) => `strettch_gateway_${name}`;
 
   it.each([
-    ['request rate by operation and status class', (e: string, q: Query) => e.includes(m('requests_total')) && sumBy(q, 'operation', 'status_class')],
+    [
+      'request rate by operation and status class',
+      (e: string, q: Query) => e.includes(m('requests_total')) && sumBy(q, 'operation', 'status_class'),
+    ],
     ['4xx and 5xx', (e: string) => e.includes(m('requests_total')) && e.includes('status_class=~"4xx|5xx"')],
     ['upstream latency p50', (_: string, q: Query) => quantile(q, 0.5, m('upstream_duration_seconds'))],
     ['upstream latency p99', (_: string, q: Query) => quantile(q, 0.99, m('upstream_duration_seconds'))],
@@ -113,7 +155,10 @@ describe('deploy/grafana/dashboards/strettch-gateway.json', () => {
     ['schedule mode', (e: string, q: Query) => e.includes(m('schedule_mode')) && sumBy(q, 'mode')],
     ['auth failures by reason', (e: string, q: Query) => e.includes(m('auth_failures_total')) && sumBy(q, 'reason')],
     ['dispatch late p99', (_: string, q: Query) => quantile(q, 0.99, m('schedule_dispatch_late_seconds'))],
-    ['slots granted per replica', (e: string, q: Query) => e.includes(m('queue_wait_seconds_count')) && sumBy(q, 'instance', 'class')],
+    [
+      'slots granted per replica',
+      (e: string, q: Query) => e.includes(m('queue_wait_seconds_count')) && sumBy(q, 'instance', 'class'),
+    ],
   ])('has a panel for %s', (_name, predicate) => {
     expect(has(predicate)).toBe(true);
   });
@@ -122,19 +167,28 @@ describe('deploy/grafana/dashboards/strettch-gateway.json', () => {
 describe('probe and scrape paths of the deployment files', () => {
   const compose = loadCompose();
   const { adminPort } = composePolicy(compose).listen;
-  const urlsIn = (text: string) => [...text.matchAll(/http:\/\/127\.0\.0\.1:(\d+)(\/[a-z]+)/g)].map((m) => ({ port: Number(m[1]), path: m[2]! }));
+  const urlsIn = (text: string) =>
+    [...text.matchAll(/http:\/\/127\.0\.0\.1:(\d+)(\/[a-z]+)/g)].map((m) => ({ port: Number(m[1]), path: m[2]! }));
   const deployment = loadManifests().find((m) => m.manifest.kind === 'Deployment')!.manifest as unknown as {
-    spec: { template: { metadata: { annotations: Record<string, string> }; spec: { containers: Array<Record<string, { httpGet?: { path: string } }>> } } };
+    spec: {
+      template: {
+        metadata: { annotations: Record<string, string> };
+        spec: { containers: Array<Record<string, { httpGet?: { path: string } }>> };
+      };
+    };
   };
   const prometheus = readYaml<{ scrape_configs: Array<{ metrics_path?: string }> }>('deploy/prometheus/prometheus.yml');
-  /** Health checks in compose and the Dockerfile, Kubernetes probes, Prometheus' scrape paths: all on the admin port. */
+  /** Health checks in compose and the Dockerfile, Kubernetes probes, Prometheus' scrape paths: all on the admin port.
+   * */
   const adminUrls = [
     ...gatewayServices(compose).flatMap(([, gateway]) => urlsIn(gateway.healthcheck!.test.join(' '))),
     ...urlsIn(read('deploy/Dockerfile')),
   ];
   const pathsOnAdmin = new Set([
     ...adminUrls.map((url) => url.path),
-    ...['livenessProbe', 'readinessProbe', 'startupProbe'].flatMap((probe) => deployment.spec.template.spec.containers[0]![probe]?.httpGet?.path ?? []),
+    ...['livenessProbe', 'readinessProbe', 'startupProbe'].flatMap(
+      (probe) => deployment.spec.template.spec.containers[0]![probe]?.httpGet?.path ?? [],
+    ),
     deployment.spec.template.metadata.annotations['prometheus.io/path']!,
     ...prometheus.scrape_configs.map((job) => job.metrics_path ?? '/metrics'),
   ]);
@@ -168,7 +222,8 @@ describe('probe and scrape paths of the deployment files', () => {
   });
 
   it('are served by the admin app', async () => {
-    for (const path of pathsOnAdmin) expect({ path, status: (await fetch(`${admin.url}${path}`)).status }).toEqual({ path, status: 200 });
+    for (const path of pathsOnAdmin)
+      expect({ path, status: (await fetch(`${admin.url}${path}`)).status }).toEqual({ path, status: 200 });
   });
 
   it('serve the probes on the public port too, but not /metrics (which goes down the request path)', async () => {

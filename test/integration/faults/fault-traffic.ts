@@ -12,7 +12,12 @@ import { createBody, type AccessLine } from '../../helpers/gateway-harness';
 export type Kind = 'read' | 'create' | 'power';
 
 /** Reads that succeed for every caller with `computes:read` and `catalog:read`. */
-export const READ_TARGETS = ['/api/v1/computes?limit=20', '/api/v1/regions', '/api/v1/images', '/api/v1/computes/specifications'] as const;
+export const READ_TARGETS = [
+  '/api/v1/computes?limit=20',
+  '/api/v1/regions',
+  '/api/v1/images',
+  '/api/v1/computes/specifications',
+] as const;
 const POWER_ACTIONS = ['reboot', 'stop', 'start'] as const;
 
 export interface SendOptions {
@@ -68,7 +73,8 @@ export interface TrafficOptions {
   tag: string;
   /** Stop starting requests at this instant (ms since the epoch), even before `count`. */
   untilMs?: number;
-  /** Pause after an answer the gateway gave itself without forwarding (a 429, a 403…), as a polite client would; default 0. */
+  /** Pause after an answer the gateway gave itself without forwarding (a 429, a 403…), as a polite client would;
+   * default 0. */
   backoffMs?: number;
 }
 
@@ -83,27 +89,49 @@ export async function runTraffic(send: Send, workers: readonly Worker[], options
     for (let n = 0; n < worker.count && (options.untilMs === undefined || Date.now() < options.untilMs); n += 1) {
       const request = nextRequest(worker, w, n, computeIds, options.tag);
       const startMs = Date.now();
-      const answer: Answer = { caller: worker.caller, kind: worker.kind, method: request.method, target: request.target, status: 0, body: undefined, requestId: '', forwarded: false, startMs, endMs: startMs };
+      const answer: Answer = {
+        caller: worker.caller,
+        kind: worker.kind,
+        method: request.method,
+        target: request.target,
+        status: 0,
+        body: undefined,
+        requestId: '',
+        forwarded: false,
+        startMs,
+        endMs: startMs,
+      };
       if (request.hostName !== undefined) answer.hostName = request.hostName;
       try {
-        const reply = await send(worker.caller, request.method, request.target, { headers: { ...request.headers, ...worker.headers }, ...(request.body !== undefined ? { body: request.body } : {}) });
+        const reply = await send(worker.caller, request.method, request.target, {
+          headers: { ...request.headers, ...worker.headers },
+          ...(request.body !== undefined ? { body: request.body } : {}),
+        });
         answer.status = reply.status;
         answer.body = reply.body;
         answer.requestId = typeof reply.headers['x-request-id'] === 'string' ? reply.headers['x-request-id'] : '';
         answer.forwarded = reply.headers['x-queue-wait-ms'] !== undefined;
       } catch (error) {
-        answer.error = error instanceof Error ? `${(error as NodeJS.ErrnoException).code ?? ''} ${error.message}` : String(error);
+        answer.error =
+          error instanceof Error ? `${(error as NodeJS.ErrnoException).code ?? ''} ${error.message}` : String(error);
       }
       answer.endMs = Date.now();
       answers.push(answer);
-      if (options.backoffMs && answer.status >= 400 && !answer.forwarded) await new Promise((resolve) => setTimeout(resolve, options.backoffMs));
+      if (options.backoffMs && answer.status >= 400 && !answer.forwarded)
+        await new Promise((resolve) => setTimeout(resolve, options.backoffMs));
     }
   };
   await Promise.all(workers.map(run));
   return answers;
 }
 
-function nextRequest(worker: Worker, w: number, n: number, computeIds: readonly string[], tag: string): { method: string; target: string; headers: Record<string, string>; body?: string; hostName?: string } {
+function nextRequest(
+  worker: Worker,
+  w: number,
+  n: number,
+  computeIds: readonly string[],
+  tag: string,
+): { method: string; target: string; headers: Record<string, string>; body?: string; hostName?: string } {
   switch (worker.kind) {
     case 'read': {
       const targets = worker.targets ?? READ_TARGETS;
@@ -111,35 +139,55 @@ function nextRequest(worker: Worker, w: number, n: number, computeIds: readonly 
     }
     case 'create': {
       const hostName = `${tag}-w${w}-${n}`;
-      return { method: 'POST', target: '/api/v1/computes', headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() }, body: createBody(hostName), hostName };
+      return {
+        method: 'POST',
+        target: '/api/v1/computes',
+        headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: createBody(hostName),
+        hostName,
+      };
     }
     case 'power': {
       if (computeIds.length === 0) throw new Error('power workers need computeIds');
       const id = computeIds[(w + n) % computeIds.length]!;
-      return { method: 'POST', target: `/api/v1/computes/${id}/${POWER_ACTIONS[n % POWER_ACTIONS.length]!}`, headers: {} };
+      return {
+        method: 'POST',
+        target: `/api/v1/computes/${id}/${POWER_ACTIONS[n % POWER_ACTIONS.length]!}`,
+        headers: {},
+      };
     }
   }
 }
 
-/** One request on a fresh connection to `port`; resolves with the answer (body parsed when JSON) or rejects with the socket error. */
-export function callPort(port: number, method: string, target: string, headers: Record<string, string>, body?: string): Promise<SentReply> {
+/** One request on a fresh connection to `port`; resolves with the answer (body parsed when JSON) or rejects with the
+ * socket error. */
+export function callPort(
+  port: number,
+  method: string,
+  target: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<SentReply> {
   return new Promise((resolve, reject) => {
     const framing = body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {};
-    const req = http.request({ host: '127.0.0.1', port, method, path: target, headers: { ...headers, ...framing }, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('error', reject);
-      res.on('end', () => {
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // not JSON: kept as text
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-      });
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: target, headers: { ...headers, ...framing }, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON: kept as text
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -154,19 +202,35 @@ export function envelopeProblem(a: Answer): string | undefined {
   if (a.error !== undefined) return `${what}transport error: ${a.error}`;
   const b = a.body;
   if (typeof b !== 'object' || b === null) return `${what}${a.status}, not a JSON envelope`;
-  if (a.requestId === '' || b.requestId !== a.requestId) return `${what}${a.status}, envelope requestId ${String(b.requestId)} vs header ${a.requestId}`;
-  if (typeof b.message !== 'string' || typeof b.timestamp !== 'string') return `${what}${a.status}, envelope without message or timestamp`;
-  if (a.status >= 200 && a.status < 300) return b.success === true ? undefined : `${what}${a.status} with success ${String(b.success)}`;
-  return b.success === false && typeof b.code === 'string' && b.code.length > 0 ? undefined : `${what}${a.status}, error envelope without a code`;
+  if (a.requestId === '' || b.requestId !== a.requestId)
+    return `${what}${a.status}, envelope requestId ${String(b.requestId)} vs header ${a.requestId}`;
+  if (typeof b.message !== 'string' || typeof b.timestamp !== 'string')
+    return `${what}${a.status}, envelope without message or timestamp`;
+  if (a.status >= 200 && a.status < 300)
+    return b.success === true ? undefined : `${what}${a.status} with success ${String(b.success)}`;
+  return b.success === false && typeof b.code === 'string' && b.code.length > 0
+    ? undefined
+    : `${what}${a.status}, error envelope without a code`;
 }
 
 /** PUT /_sandbox/faults, as an operator would at runtime; answers the settings in force. */
 export async function setFaults(sandboxUrl: string, patch: FaultPatch): Promise<void> {
-  const response = await fetch(`${sandboxUrl}/_sandbox/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) });
+  const response = await fetch(`${sandboxUrl}/_sandbox/faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(patch),
+  });
   if (response.status !== 200) throw new Error(`PUT /_sandbox/faults → ${response.status}: ${await response.text()}`);
 }
 
-export const NO_FAULTS_PATCH: FaultPatch = { errorRate: 0, dropRate: 0, slowRate: 0, slowMs: 0, latencyMs: 0, jitterMs: 0 };
+export const NO_FAULTS_PATCH: FaultPatch = {
+  errorRate: 0,
+  dropRate: 0,
+  slowRate: 0,
+  slowMs: 0,
+  latencyMs: 0,
+  jitterMs: 0,
+};
 
 /**
  * The access lines of a gateway's log, by request id, read incrementally. A line is written when
@@ -202,7 +266,10 @@ export class AccessLog {
 export function tally(answers: readonly Answer[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const a of answers) {
-    const key = a.error !== undefined ? `${a.kind} error` : `${a.kind} ${a.status}${a.status >= 300 && typeof a.body?.code === 'string' ? `-${a.body.code}` : ''}`;
+    const key =
+      a.error !== undefined
+        ? `${a.kind} error`
+        : `${a.kind} ${a.status}${a.status >= 300 && typeof a.body?.code === 'string' ? `-${a.body.code}` : ''}`;
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return Object.fromEntries(Object.entries(counts).sort(([x], [y]) => x.localeCompare(y)));

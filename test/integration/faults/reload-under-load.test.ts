@@ -16,8 +16,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DEMO_KEYS, type SandboxKey } from '../../../src/sandbox';
 import { waitUntil } from '../../helpers/fleet-harness';
-import { AUDIENCE, ISSUER, sample, startReloadHarness, type ReloadHarness, type SigningKey } from '../reload/reload-harness';
-import { callPort, envelopeProblem, runTraffic, setFaults, sum, tally, type Answer, type Send, type Worker } from './fault-traffic';
+import {
+  AUDIENCE,
+  ISSUER,
+  sample,
+  startReloadHarness,
+  type ReloadHarness,
+  type SigningKey,
+} from '../reload/reload-harness';
+import {
+  callPort,
+  envelopeProblem,
+  runTraffic,
+  setFaults,
+  sum,
+  tally,
+  type Answer,
+  type Send,
+  type Worker,
+} from './fault-traffic';
 
 const LATENCY_MS = 200;
 const RUN_MS = 2000;
@@ -26,7 +43,8 @@ const READER_KEY = DEMO_KEYS.find((k) => k.role === 'member')!;
 const HELD_KEY = DEMO_KEYS.find((k) => k.role === 'admin')!;
 const COMPUTES_LIST = '/api/v1/computes?limit=20';
 
-/** The policy of this file: the operator on `main`, a reader on `readers`, a second reader on `held` (its own key, to count its requests at the upstream). */
+/** The policy of this file: the operator on `main`, a reader on `readers`, a second reader on `held` (its own key, to
+ * count its requests at the upstream). */
 function policyYaml(h: ReloadHarness, options: { readerScopes: string[]; broken?: boolean }): string {
   const scopes = `[${options.readerScopes.join(', ')}]`;
   return `listen: { host: 127.0.0.1, port: 0, adminPort: 0 }
@@ -50,12 +68,18 @@ callers:
 ${options.broken ? '  stray: { account: nowhere, scopes: ["*"] }\n' : ''}`;
 }
 
-/** Closed loop: the operator reads, creates and acts on a compute that does not exist (404); the reader lists computes and reads the catalog. */
+/** Closed loop: the operator reads, creates and acts on a compute that does not exist (404); the reader lists computes
+ * and reads the catalog. */
 const WORKERS: readonly Worker[] = [
   { caller: 'operator', kind: 'read', count: 10_000 },
   { caller: 'operator', kind: 'create', count: 10_000 },
   { caller: 'operator', kind: 'power', count: 10_000 },
-  ...Array.from({ length: 3 }, () => ({ caller: 'reader', kind: 'read' as const, count: 10_000, targets: [COMPUTES_LIST] })),
+  ...Array.from({ length: 3 }, () => ({
+    caller: 'reader',
+    kind: 'read' as const,
+    count: 10_000,
+    targets: [COMPUTES_LIST],
+  })),
   { caller: 'reader', kind: 'read', count: 10_000, targets: ['/api/v1/regions', '/api/v1/images'] },
 ];
 
@@ -70,7 +94,8 @@ beforeAll(async () => {
   h = started;
   signing = started.firstKey;
   port = Number(new URL(h.gateway.url).port);
-  const keyFile = (name: string, key: SandboxKey) => fs.writeFileSync(path.join(h.dir, 'secrets', name), `${key.key}\n`);
+  const keyFile = (name: string, key: SandboxKey) =>
+    fs.writeFileSync(path.join(h.dir, 'secrets', name), `${key.key}\n`);
   keyFile('readers-key', READER_KEY);
   keyFile('held-key', HELD_KEY);
   fs.writeFileSync(h.policyPath, policyYaml(h, { readerScopes: ['catalog:read', 'computes:read'] }));
@@ -93,7 +118,9 @@ const admitted = (key: SandboxKey): number => {
 function expectUnaffected(answers: readonly Answer[]): void {
   expect(answers.map(envelopeProblem).filter((p) => p !== undefined)).toEqual([]);
   const expected = (a: Answer): number => (a.kind === 'create' ? 202 : a.kind === 'power' ? 404 : 200);
-  const odd = answers.filter((a) => a.target !== COMPUTES_LIST || a.caller === 'operator').filter((a) => a.status !== expected(a));
+  const odd = answers
+    .filter((a) => a.target !== COMPUTES_LIST || a.caller === 'operator')
+    .filter((a) => a.status !== expected(a));
   expect(odd.map((a) => `${a.caller} ${a.method} ${a.target} → ${a.status} ${JSON.stringify(a.body)}`)).toEqual([]);
 }
 
@@ -109,11 +136,18 @@ function recordCreates(answers: readonly Answer[]): void {
 
 it('a scope removed under load: in-flight requests finish under the old policy, every later one gets 403, the rest never notice', async () => {
   const startedMs = Date.now();
-  const traffic = runTraffic(send, WORKERS, { tag: 'scope', untilMs: startedMs + RUN_MS, computeIds: ['999'], backoffMs: 20 });
+  const traffic = runTraffic(send, WORKERS, {
+    tag: 'scope',
+    untilMs: startedMs + RUN_MS,
+    computeIds: ['999'],
+    backoffMs: 20,
+  });
   await sleep(RELOAD_AFTER_MS);
   // Six requests of a reader with a key of its own, inside the upstream when the reload comes.
   const heldBefore = admitted(HELD_KEY);
-  const held = Array.from({ length: 6 }, () => runTraffic(send, [{ caller: 'reader-held', kind: 'read', count: 1, targets: [COMPUTES_LIST] }], { tag: 'held' }));
+  const held = Array.from({ length: 6 }, () =>
+    runTraffic(send, [{ caller: 'reader-held', kind: 'read', count: 1, targets: [COMPUTES_LIST] }], { tag: 'held' }),
+  );
   await waitUntil(() => admitted(HELD_KEY) - heldBefore === 6, 2000, 2);
 
   fs.writeFileSync(h.policyPath, policyYaml(h, { readerScopes: ['catalog:read'] }));
@@ -121,14 +155,20 @@ it('a scope removed under load: in-flight requests finish under the old policy, 
   await expect(h.gateway.reload()).resolves.toEqual({ ok: true });
   const reloadedMs = Date.now();
   const heldAnswers = (await Promise.all(held)).flat();
-  const later = (await runTraffic(send, [{ caller: 'reader-held', kind: 'read', count: 1, targets: [COMPUTES_LIST] }], { tag: 'later' }))[0]!;
+  const later = (
+    await runTraffic(send, [{ caller: 'reader-held', kind: 'read', count: 1, targets: [COMPUTES_LIST] }], {
+      tag: 'later',
+    })
+  )[0]!;
   const answers = await traffic;
 
   const list = answers.filter((a) => a.caller === 'reader' && a.target === COMPUTES_LIST);
   const sentAfter = list.filter((a) => a.startMs > reloadedMs);
   const doneBefore = list.filter((a) => a.endMs < reloadCalledMs);
-  figures.push(`scope removed: reload took ${reloadedMs - reloadCalledMs} ms mid-run (${answers.length} requests in the run); reader's computes list: ${doneBefore.length} answered before (200), ` +
-    `${sentAfter.length} sent after (403), ${list.length - doneBefore.length - sentAfter.length} across the reload; 6 held in the upstream finished 200; ${JSON.stringify(tally(answers))}`);
+  figures.push(
+    `scope removed: reload took ${reloadedMs - reloadCalledMs} ms mid-run (${answers.length} requests in the run); reader's computes list: ${doneBefore.length} answered before (200), ` +
+      `${sentAfter.length} sent after (403), ${list.length - doneBefore.length - sentAfter.length} across the reload; 6 held in the upstream finished 200; ${JSON.stringify(tally(answers))}`,
+  );
 
   // In flight through the reload (they ended after it), answered under the old policy.
   for (const a of heldAnswers) {
@@ -163,7 +203,12 @@ it('the account’s key rotated under load: later requests reach the upstream wi
       inFlight -= 1;
     }
   };
-  const traffic = runTraffic(counting, WORKERS, { tag: 'key', untilMs: startedMs + RUN_MS, computeIds: ['999'], backoffMs: 20 });
+  const traffic = runTraffic(counting, WORKERS, {
+    tag: 'key',
+    untilMs: startedMs + RUN_MS,
+    computeIds: ['999'],
+    backoffMs: 20,
+  });
   await sleep(RELOAD_AFTER_MS);
 
   h.writeUpstreamKey(newKey);
@@ -177,8 +222,10 @@ it('the account’s key rotated under load: later requests reach the upstream wi
   const operator = answers.filter((a) => a.caller === 'operator');
   const usedOld = admitted(oldKey) - base.old;
   const usedNew = admitted(newKey) - base.next;
-  figures.push(`key rotated: reload took ${reloadedMs - reloadCalledMs} ms with ${inFlightAtReload} operator requests in flight; upstream saw ${usedOld} with the old key ` +
-    `(${usedOld - oldAtReload} of them after the reload), ${usedNew} with the new one; ${JSON.stringify(tally(answers))}`);
+  figures.push(
+    `key rotated: reload took ${reloadedMs - reloadCalledMs} ms with ${inFlightAtReload} operator requests in flight; upstream saw ${usedOld} with the old key ` +
+      `(${usedOld - oldAtReload} of them after the reload), ${usedNew} with the new one; ${JSON.stringify(tally(answers))}`,
+  );
 
   expectUnaffected(answers);
   // Each operator request reached the upstream once, with one key or the other, never refused (no 401).
@@ -191,7 +238,9 @@ it('the account’s key rotated under load: later requests reach the upstream wi
   const stats = h.sandbox.referee.stats();
   expect(stats.keys[h.labelOf(newKey)]!.lastRequest!.headers.authorization).toBe(`Bearer key(${h.labelOf(newKey)})`);
   // The reader's account kept its own key throughout.
-  expect(admitted(READER_KEY) - base.reader).toBe(answers.filter((a) => a.caller === 'reader' && a.status !== 403).length);
+  expect(admitted(READER_KEY) - base.reader).toBe(
+    answers.filter((a) => a.caller === 'reader' && a.status !== 403).length,
+  );
   recordCreates(answers);
 });
 
@@ -200,7 +249,12 @@ it('an invalid policy under load: refused with its problems, the running one kep
   const base = { old: admitted(oldKey), next: admitted(newKey) };
   const errorsBefore = sample(await h.metricsText(), 'strettch_gateway_config_reloads_total{result="error"}') ?? 0;
   const startedMs = Date.now();
-  const traffic = runTraffic(send, WORKERS, { tag: 'bad', untilMs: startedMs + RUN_MS, computeIds: ['999'], backoffMs: 20 });
+  const traffic = runTraffic(send, WORKERS, {
+    tag: 'bad',
+    untilMs: startedMs + RUN_MS,
+    computeIds: ['999'],
+    backoffMs: 20,
+  });
   await sleep(RELOAD_AFTER_MS);
 
   // Would restore the reader's scope, but also names an account that does not exist.

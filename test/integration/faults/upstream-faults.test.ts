@@ -17,8 +17,26 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { seededRandom } from '../../../src/sandbox';
 import { sumMetric } from '../../helpers/fleet-harness';
-import { createBody, OWNER_KEY, startGatewayHarness, type AccessLine, type GatewayHarness } from '../../helpers/gateway-harness';
-import { AccessLog, envelopeProblem, NO_FAULTS_PATCH, runTraffic, setFaults, sum, tally, type Answer, type Kind, type Send, type Worker } from './fault-traffic';
+import {
+  createBody,
+  OWNER_KEY,
+  startGatewayHarness,
+  type AccessLine,
+  type GatewayHarness,
+} from '../../helpers/gateway-harness';
+import {
+  AccessLog,
+  envelopeProblem,
+  NO_FAULTS_PATCH,
+  runTraffic,
+  setFaults,
+  sum,
+  tally,
+  type Answer,
+  type Kind,
+  type Send,
+  type Worker,
+} from './fault-traffic';
 
 const UPSTREAM_TIMEOUT_MS = 600;
 /** The sandbox's own 500 message: proof that the answer is the upstream's, not the gateway's. */
@@ -62,7 +80,11 @@ describe('sandbox faults under mixed load', () => {
       if (!tokens.has(caller)) tokens.set(caller, h.mint(caller, { lifetimeSec: 600 }));
       return tokens.get(caller)!;
     };
-    send = (caller, method, target, o) => h.request(method, target, { headers: { authorization: `Bearer ${tokenOf(caller)}`, ...o.headers }, ...(o.body !== undefined ? { body: o.body } : {}) });
+    send = (caller, method, target, o) =>
+      h.request(method, target, {
+        headers: { authorization: `Bearer ${tokenOf(caller)}`, ...o.headers },
+        ...(o.body !== undefined ? { body: o.body } : {}),
+      });
   });
   afterAll(() => h.close());
 
@@ -74,13 +96,15 @@ describe('sandbox faults under mixed load', () => {
     retries: number;
   }
 
-  const upstreamRequests = (): number => sum(Object.values(h.stats().keys).map((k) => k.classes.read.admitted + k.classes.write.admitted));
+  const upstreamRequests = (): number =>
+    sum(Object.values(h.stats().keys).map((k) => k.classes.read.admitted + k.classes.write.admitted));
   const createsPerformed = (): number => sum(Object.values(h.stats().keys).map((k) => k.createsPerformed));
   const slotsGranted = (): number => {
     const { granted } = h.gateway.schedule.stats();
     return granted.memory + granted.shared + granted.fallback;
   };
-  const retriesCounted = async (): Promise<number> => sumMetric(await h.metricsText(), 'strettch_gateway_upstream_retries_total');
+  const retriesCounted = async (): Promise<number> =>
+    sumMetric(await h.metricsText(), 'strettch_gateway_upstream_retries_total');
 
   /** A clean sandbox with four running computes for the power actions, and the counters before the run. */
   async function baseline(): Promise<Baseline> {
@@ -88,11 +112,20 @@ describe('sandbox faults under mixed load', () => {
     runs += 1;
     const computeIds: string[] = [];
     for (let i = 0; i < 4; i += 1) {
-      const created = await send('operator', 'POST', '/api/v1/computes', { headers: { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() }, body: createBody(`power-${runs}-${i}`) });
+      const created = await send('operator', 'POST', '/api/v1/computes', {
+        headers: { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
+        body: createBody(`power-${runs}-${i}`),
+      });
       expect(created.status).toBe(202);
       computeIds.push(String(created.body.data.id));
     }
-    return { computeIds, upstreamRequests: upstreamRequests(), createsPerformed: createsPerformed(), slotsGranted: slotsGranted(), retries: await retriesCounted() };
+    return {
+      computeIds,
+      upstreamRequests: upstreamRequests(),
+      createsPerformed: createsPerformed(),
+      slotsGranted: slotsGranted(),
+      retries: await retriesCounted(),
+    };
   }
 
   interface Run {
@@ -126,19 +159,26 @@ describe('sandbox faults under mixed load', () => {
 
   /** Every status seen for each kind of request is one of `allowed[kind]`. */
   function expectStatuses(answers: readonly Answer[], allowed: Record<Kind, number[]>): void {
-    const odd = answers.filter((a) => !allowed[a.kind].includes(a.status)).map((a) => `${a.kind} ${a.method} ${a.target} → ${a.status} ${JSON.stringify(a.body)}`);
+    const odd = answers
+      .filter((a) => !allowed[a.kind].includes(a.status))
+      .map((a) => `${a.kind} ${a.method} ${a.target} → ${a.status} ${JSON.stringify(a.body)}`);
     expect(odd).toEqual([]);
   }
 
   /** Every create the upstream performed is one request's, once: host names are unique per request. */
   async function expectEachCreateOnce(run: Run): Promise<void> {
     expect(h.stats().duplicateCreates).toEqual({ total: 0, byKey: {} });
-    const listed = await h.request('GET', '/api/v1/computes?limit=100', { port: h.sandbox.port, headers: { authorization: `Bearer ${OWNER_KEY.key}` } });
+    const listed = await h.request('GET', '/api/v1/computes?limit=100', {
+      port: h.sandbox.port,
+      headers: { authorization: `Bearer ${OWNER_KEY.key}` },
+    });
     expect(listed.status).toBe(200);
     const idsByHost = new Map<string, string[]>();
-    for (const c of listed.body.data as { id: string | number; hostName: string }[]) idsByHost.set(c.hostName, [...(idsByHost.get(c.hostName) ?? []), String(c.id)]);
+    for (const c of listed.body.data as { id: string | number; hostName: string }[])
+      idsByHost.set(c.hostName, [...(idsByHost.get(c.hostName) ?? []), String(c.id)]);
     expect([...idsByHost.values()].filter((ids) => ids.length > 1)).toEqual([]);
-    for (const a of run.answers.filter((x) => x.kind === 'create' && x.status === 202)) expect(idsByHost.get(a.hostName!)).toEqual([String(a.body.data.id)]);
+    for (const a of run.answers.filter((x) => x.kind === 'create' && x.status === 202))
+      expect(idsByHost.get(a.hostName!)).toEqual([String(a.body.data.id)]);
   }
 
   it('injected 500s: each is the upstream’s own answer, relayed once and never retried', async () => {
@@ -147,13 +187,17 @@ describe('sandbox faults under mixed load', () => {
     const run = await observe(base, await runTraffic(send, MIXED, { computeIds: base.computeIds, tag: 'e' }));
     const faults = h.stats().faultsInjected;
     const errors = run.answers.filter((a) => a.status === 500);
-    figures.push(`500s: ${REQUESTS} requests, ${faults.error} injected errors, ${errors.length} relayed 500s, ${run.retries} retries; ${JSON.stringify(tally(run.answers))}`);
+    figures.push(
+      `500s: ${REQUESTS} requests, ${faults.error} injected errors, ${errors.length} relayed 500s, ${run.retries} retries; ${JSON.stringify(tally(run.answers))}`,
+    );
 
     expectStatuses(run.answers, { read: [200, 500], create: [202, 500], power: [202, 409, 500] });
     expect(errors.length).toBeGreaterThan(5);
     expect(errors.length).toBe(faults.error);
-    for (const a of errors) expect(a.body).toMatchObject({ success: false, code: 'INTERNAL_SERVER_ERROR', message: SANDBOX_500_MESSAGE });
-    for (const [i, a] of run.answers.entries()) if (a.status === 500) expect(run.lines[i]).toMatchObject({ upstreamStatus: 500, attempts: 1 });
+    for (const a of errors)
+      expect(a.body).toMatchObject({ success: false, code: 'INTERNAL_SERVER_ERROR', message: SANDBOX_500_MESSAGE });
+    for (const [i, a] of run.answers.entries())
+      if (a.status === 500) expect(run.lines[i]).toMatchObject({ upstreamStatus: 500, attempts: 1 });
     // Nothing retried: one attempt, one slot and one upstream request per caller request.
     expect(run.attempts.every((n) => n === 1)).toBe(true);
     expect([run.upstreamRequests, run.slotsGranted, run.retries]).toEqual([REQUESTS, REQUESTS, 0]);
@@ -170,8 +214,10 @@ describe('sandbox faults under mixed load', () => {
     const failed = run.answers.filter((a) => a.status === 502);
     const answeredUpstream = run.answers.length - failed.length;
     const totalAttempts = sum(run.attempts);
-    figures.push(`drops: ${REQUESTS} requests, ${faults.drop} dropped connections, ${totalAttempts} attempts, ${run.retries} retries, ` +
-      `${run.answers.filter((a, i) => a.status < 300 && run.attempts[i]! > 1).length} answers rescued by a retry, ${failed.length} 502s; ${JSON.stringify(tally(run.answers))}`);
+    figures.push(
+      `drops: ${REQUESTS} requests, ${faults.drop} dropped connections, ${totalAttempts} attempts, ${run.retries} retries, ` +
+        `${run.answers.filter((a, i) => a.status < 300 && run.attempts[i]! > 1).length} answers rescued by a retry, ${failed.length} 502s; ${JSON.stringify(tally(run.answers))}`,
+    );
 
     expectStatuses(run.answers, { read: [200, 502], create: [202, 502], power: [202, 409, 502] });
     for (const [i, a] of run.answers.entries()) {
@@ -206,8 +252,10 @@ describe('sandbox faults under mixed load', () => {
     const faults = h.stats().faultsInjected;
     const timedOut = run.answers.filter((a) => a.status === 504);
     const durations = timedOut.map((a) => a.endMs - a.startMs);
-    figures.push(`timeouts: ${REQUESTS} requests, ${faults.slow} slowed by ${4 * UPSTREAM_TIMEOUT_MS} ms, ${timedOut.length} 504s after ${Math.min(...durations)}–${Math.max(...durations)} ms ` +
-      `(timeout ${UPSTREAM_TIMEOUT_MS} ms), ${run.retries} retries; ${JSON.stringify(tally(run.answers))}`);
+    figures.push(
+      `timeouts: ${REQUESTS} requests, ${faults.slow} slowed by ${4 * UPSTREAM_TIMEOUT_MS} ms, ${timedOut.length} 504s after ${Math.min(...durations)}–${Math.max(...durations)} ms ` +
+        `(timeout ${UPSTREAM_TIMEOUT_MS} ms), ${run.retries} retries; ${JSON.stringify(tally(run.answers))}`,
+    );
 
     expectStatuses(run.answers, { read: [200, 504], create: [202, 504], power: [202, 409, 504] });
     expect(timedOut.length).toBeGreaterThan(5);
@@ -228,13 +276,26 @@ describe('sandbox faults under mixed load', () => {
   it('every fault at once, with latency: every caller gets an answer in the envelope, within a bound', async () => {
     const base = await baseline();
     const slowMs = 3 * UPSTREAM_TIMEOUT_MS;
-    await setFaults(h.sandbox.url, { errorRate: 0.1, dropRate: 0.15, slowRate: 0.1, slowMs, latencyMs: 30, jitterMs: 40 });
+    await setFaults(h.sandbox.url, {
+      errorRate: 0.1,
+      dropRate: 0.15,
+      slowRate: 0.1,
+      slowMs,
+      latencyMs: 30,
+      jitterMs: 40,
+    });
     const run = await observe(base, await runTraffic(send, MIXED, { computeIds: base.computeIds, tag: 'a' }));
     const faults = h.stats().faultsInjected;
     const longestMs = Math.max(...run.answers.map((a) => a.endMs - a.startMs));
-    figures.push(`all faults: ${REQUESTS} requests, injected ${JSON.stringify(faults)}, ${sum(run.attempts)} attempts, longest answer ${longestMs} ms; ${JSON.stringify(tally(run.answers))}`);
+    figures.push(
+      `all faults: ${REQUESTS} requests, injected ${JSON.stringify(faults)}, ${sum(run.attempts)} attempts, longest answer ${longestMs} ms; ${JSON.stringify(tally(run.answers))}`,
+    );
 
-    expectStatuses(run.answers, { read: [200, 500, 502, 504], create: [202, 500, 502, 504], power: [202, 409, 500, 502, 504] });
+    expectStatuses(run.answers, {
+      read: [200, 500, 502, 504],
+      create: [202, 500, 502, 504],
+      power: [202, 409, 500, 502, 504],
+    });
     // Three attempts at most, each bounded by the upstream timeout, plus backoff: nobody hangs.
     expect(longestMs).toBeLessThan(3 * (UPSTREAM_TIMEOUT_MS + 70) + 1500);
     for (const [i, a] of run.answers.entries()) if (a.kind === 'power') expect(run.attempts[i]).toBe(1);
@@ -251,7 +312,10 @@ describe('sandbox faults under mixed load', () => {
     expect(duplicatesSeen).toEqual([0, 0, 0, 0]);
     const adminPort = Number(new URL(h.gateway.adminUrl).port);
     const ready = await h.request('GET', '/readyz', { port: adminPort });
-    expect([ready.status, ready.body]).toEqual([200, { status: 'ready', checks: { policy: 'loaded', schedule: 'memory' } }]);
+    expect([ready.status, ready.body]).toEqual([
+      200,
+      { status: 'ready', checks: { policy: 'loaded', schedule: 'memory' } },
+    ]);
     const metrics = await h.metricsText();
     expect(sumMetric(metrics, 'strettch_gateway_requests_total', { status_class: '5xx' })).toBeGreaterThan(0);
     expect(sumMetric(metrics, 'strettch_gateway_upstream_retries_total', { reason: 'connection' })).toBeGreaterThan(0);
@@ -269,7 +333,10 @@ const CHUNK_EVERY_MS = 100;
 const BODY_TIMEOUT_MS = 300;
 /** The body in BODY_CHUNKS + 1 writes: the opening with the first element, each further element, the closing. */
 const BODY_PARTS: readonly string[] = [
-  ...Array.from({ length: BODY_CHUNKS }, (_, i) => `${i === 0 ? '{"success":true,"message":"ok","data":[' : ','}{"n":${i},"pad":"${'x'.repeat(200)}"}`),
+  ...Array.from(
+    { length: BODY_CHUNKS },
+    (_, i) => `${i === 0 ? '{"success":true,"message":"ok","data":[' : ','}{"n":${i},"pad":"${'x'.repeat(200)}"}`,
+  ),
   '],"requestId":"slow","timestamp":"t"}',
 ];
 const FULL_BODY = BODY_PARTS.join('');
@@ -323,11 +390,15 @@ async function startSlowUpstream(): Promise<SlowUpstream> {
         return;
       case 'computes/specifications': // a 503 whose body is slower than the upstream timeout
         res.writeHead(503, json);
-        dribble(res, BODY_PARTS, 2 * BODY_TIMEOUT_MS / BODY_CHUNKS);
+        dribble(res, BODY_PARTS, (2 * BODY_TIMEOUT_MS) / BODY_CHUNKS);
         return;
       case 'computes': // a long stream, for a caller that hangs up
         res.writeHead(200, { 'content-type': 'application/json' });
-        dribble(res, Array.from({ length: 40 }, () => ' '), CHUNK_EVERY_MS);
+        dribble(
+          res,
+          Array.from({ length: 40 }, () => ' '),
+          CHUNK_EVERY_MS,
+        );
         return;
       default: // (`computes/<id>`) headers and a first part, then nothing until released
         res.writeHead(200, json);
@@ -355,14 +426,20 @@ interface StreamedReply {
   status: number;
   declaredBytes?: number;
   body: string;
-  /** 'end': the whole body arrived; 'aborted': the response was cut; 'error': no response at all; 'gave-up': still open after `giveUpMs`. */
+  /** 'end': the whole body arrived; 'aborted': the response was cut; 'error': no response at all; 'gave-up': still open
+   * after `giveUpMs`. */
   ending: 'end' | 'aborted' | 'error' | 'gave-up';
   requestId: string;
   elapsedMs: number;
 }
 
 /** A GET through the gateway that records how the response ends, not only what it says. */
-function streamGet(port: number, target: string, token: string, options: { hangUpAfterFirstChunk?: boolean; giveUpMs?: number } = {}): Promise<StreamedReply> {
+function streamGet(
+  port: number,
+  target: string,
+  token: string,
+  options: { hangUpAfterFirstChunk?: boolean; giveUpMs?: number } = {},
+): Promise<StreamedReply> {
   const startedMs = Date.now();
   return new Promise((resolve) => {
     let status = 0;
@@ -373,25 +450,35 @@ function streamGet(port: number, target: string, token: string, options: { hangU
     const settle = (ending: StreamedReply['ending']) => {
       if (settled) return;
       settled = true;
-      resolve({ status, body, ending, requestId, elapsedMs: Date.now() - startedMs, ...(declaredBytes !== undefined ? { declaredBytes } : {}) });
-    };
-    const req = http.get({ host: '127.0.0.1', port, path: target, headers: { authorization: `Bearer ${token}` }, agent: false }, (res) => {
-      status = res.statusCode ?? 0;
-      requestId = String(res.headers['x-request-id'] ?? '');
-      if (res.headers['content-length'] !== undefined) declaredBytes = Number(res.headers['content-length']);
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-        if (options.hangUpAfterFirstChunk) {
-          req.destroy();
-          settle('aborted');
-        }
+      resolve({
+        status,
+        body,
+        ending,
+        requestId,
+        elapsedMs: Date.now() - startedMs,
+        ...(declaredBytes !== undefined ? { declaredBytes } : {}),
       });
-      res.on('end', () => settle(res.complete ? 'end' : 'aborted'));
-      res.on('aborted', () => settle('aborted'));
-      res.on('error', () => settle('aborted'));
-      res.on('close', () => settle(res.complete ? 'end' : 'aborted'));
-    });
+    };
+    const req = http.get(
+      { host: '127.0.0.1', port, path: target, headers: { authorization: `Bearer ${token}` }, agent: false },
+      (res) => {
+        status = res.statusCode ?? 0;
+        requestId = String(res.headers['x-request-id'] ?? '');
+        if (res.headers['content-length'] !== undefined) declaredBytes = Number(res.headers['content-length']);
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+          if (options.hangUpAfterFirstChunk) {
+            req.destroy();
+            settle('aborted');
+          }
+        });
+        res.on('end', () => settle(res.complete ? 'end' : 'aborted'));
+        res.on('aborted', () => settle('aborted'));
+        res.on('error', () => settle('aborted'));
+        res.on('close', () => settle(res.complete ? 'end' : 'aborted'));
+      },
+    );
     req.on('error', () => settle(status === 0 ? 'error' : 'aborted'));
     if (options.giveUpMs !== undefined) {
       const timer = setTimeout(() => {
@@ -439,7 +526,8 @@ describe('response bodies that are slow, cut or abandoned', () => {
       // The timeout bounds the wait for the headers only; this body took twice as long.
       expect(reply.elapsedMs).toBeGreaterThanOrEqual(BODY_CHUNKS * CHUNK_EVERY_MS - 50);
     }
-    for (const line of await log.lines(replies.map((r) => r.requestId))) expect(line).toMatchObject({ status: 200, upstreamStatus: 200, attempts: 1, completed: true });
+    for (const line of await log.lines(replies.map((r) => r.requestId)))
+      expect(line).toMatchObject({ status: 200, upstreamStatus: 200, attempts: 1, completed: true });
   });
 
   it('the upstream cuts the body: the caller’s response is cut too (never a complete-looking one), logged as incomplete; others are served meanwhile', async () => {
@@ -454,32 +542,43 @@ describe('response bodies that are slow, cut or abandoned', () => {
       expect(reply.elapsedMs).toBeLessThan(2000);
     }
     for (const reply of whole) expect([reply.status, reply.ending, reply.body]).toEqual([200, 'end', FULL_BODY]);
-    for (const line of await log.lines(cut.map((r) => r.requestId))) expect(line).toMatchObject({ upstreamStatus: 200, completed: false });
+    for (const line of await log.lines(cut.map((r) => r.requestId)))
+      expect(line).toMatchObject({ upstreamStatus: 200, completed: false });
     // The gateway is unharmed: the next request is answered in full.
-    expect(await streamGet(port, '/api/v1/regions', token)).toMatchObject({ status: 200, ending: 'end', body: FULL_BODY });
+    expect(await streamGet(port, '/api/v1/regions', token)).toMatchObject({
+      status: 200,
+      ending: 'end',
+      body: FULL_BODY,
+    });
   });
 
   // A captured answer that outlasts the timeout is a timeout, not a dropped connection (no retry).
   it('a 503 whose body is slower than upstream.timeoutMs → 504 UPSTREAM_TIMEOUT, in time, not retried', async () => {
     const before = upstream.hits.get('computes/specifications') ?? 0;
-    const replies = await Promise.all(Array.from({ length: 4 }, () => streamGet(port, '/api/v1/computes/specifications', token)));
+    const replies = await Promise.all(
+      Array.from({ length: 4 }, () => streamGet(port, '/api/v1/computes/specifications', token)),
+    );
     for (const reply of replies) {
       expect([reply.status, reply.ending, JSON.parse(reply.body).code]).toEqual([504, 'end', 'UPSTREAM_TIMEOUT']);
       expect(reply.elapsedMs).toBeGreaterThanOrEqual(BODY_TIMEOUT_MS - 20);
       expect(reply.elapsedMs).toBeLessThan(BODY_TIMEOUT_MS + 1000);
     }
     expect((upstream.hits.get('computes/specifications') ?? 0) - before).toBe(4);
-    for (const line of await log.lines(replies.map((r) => r.requestId))) expect(line).toMatchObject({ status: 504, upstreamStatus: 503, attempts: 1, reason: 'upstream-timeout' });
+    for (const line of await log.lines(replies.map((r) => r.requestId)))
+      expect(line).toMatchObject({ status: 504, upstreamStatus: 503, attempts: 1, reason: 'upstream-timeout' });
   });
 
   it('a caller that hangs up mid-body: the gateway closes the upstream response too, at once', async () => {
     await waitFor(() => upstream.active() === 0, 2000);
-    const replies = await Promise.all(Array.from({ length: 5 }, () => streamGet(port, '/api/v1/computes', token, { hangUpAfterFirstChunk: true })));
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, () => streamGet(port, '/api/v1/computes', token, { hangUpAfterFirstChunk: true })),
+    );
     for (const reply of replies) expect([reply.status, reply.ending]).toEqual([200, 'aborted']);
     // The stream would run 4 s; nothing of it is left streaming to nobody.
     const closedMs = await waitFor(() => upstream.active() === 0, 1000);
     figures.push(`bodies: upstream responses closed ${closedMs} ms after 5 callers hung up mid-body`);
-    for (const line of await log.lines(replies.map((r) => r.requestId))) expect(line).toMatchObject({ upstreamStatus: 200, completed: false });
+    for (const line of await log.lines(replies.map((r) => r.requestId)))
+      expect(line).toMatchObject({ upstreamStatus: 200, completed: false });
   });
 
   // upstream.timeoutMs bounds silence mid-body too, not only the wait for the response headers.

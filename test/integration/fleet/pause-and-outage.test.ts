@@ -47,56 +47,81 @@ describe('upstream 429s slow the shared schedule', () => {
   async function run(options: Omit<FleetOptions, 'gateways'>, cls: 'read' | 'all'): Promise<Outcome> {
     const fleet = await fleetOf({ gateways: 3, callers: { worker: { maxWaitMs: 3000 } }, ...options });
     const warm = await fleet.warmUp();
-    const sent = await drive(fleet, [0, 1, 2].map((gateway) => ({ caller: 'worker', gateway, workers: 2 })), Date.now() + RUN_MS);
+    const sent = await drive(
+      fleet,
+      [0, 1, 2].map((gateway) => ({ caller: 'worker', gateway, workers: 2 })),
+      Date.now() + RUN_MS,
+    );
     const stats = fleet.upstream(cls);
     let metric429 = 0;
     for (let g = 0; g < 3; g += 1) metric429 += await fleet.metric(g, 'strettch_gateway_upstream_429_total');
-    const pausesLogged = fleet.gateways.flatMap((g) => g.logLines).filter((line) => line.includes('paused by upstream')).length;
+    const pausesLogged = fleet.gateways
+      .flatMap((g) => g.logLines)
+      .filter((line) => line.includes('paused by upstream')).length;
     const warmed = cls === 'all' ? warm.read + warm.write : warm.read;
     return { upstream429: stats.rejected, admitted: stats.admitted - warmed, metric429, sent, pausesLogged };
   }
 
   const PROFILES = [
-    { profile: 'launch' as const, headers: 'x-ratelimit-*-second', sandboxLimits: { readPerSecond: 5 }, policy: { read: 10, write: 5 }, cls: 'read' as const },
-    { profile: 'current' as const, headers: 'x-ratelimit-*', sandboxLimits: { allPerSecond: 5 }, policy: { all: 10 }, cls: 'all' as const },
+    {
+      profile: 'launch' as const,
+      headers: 'x-ratelimit-*-second',
+      sandboxLimits: { readPerSecond: 5 },
+      policy: { read: 10, write: 5 },
+      cls: 'read' as const,
+    },
+    {
+      profile: 'current' as const,
+      headers: 'x-ratelimit-*',
+      sandboxLimits: { allPerSecond: 5 },
+      policy: { all: 10 },
+      cls: 'all' as const,
+    },
   ];
   const outcomes = new Map<string, { shared: Outcome; separate: Outcome }>();
 
   // All four fleets (two profiles; shared or separate schedules) run at once, ~10 requests/s each.
   beforeAll(async () => {
     const redis = await redisServer();
-    await Promise.all(PROFILES.map(async ({ profile, sandboxLimits, policy, cls }) => {
-      const sandbox = { profile, limits: sandboxLimits, window: 'fixed' as const };
-      const [shared, separate] = await Promise.all([
-        run({ redisUrl: redis.url, limits: policy, sandbox }, cls),
-        run({ limits: policy, sandbox }, cls),
-      ]);
-      outcomes.set(profile, { shared, separate });
-    }));
+    await Promise.all(
+      PROFILES.map(async ({ profile, sandboxLimits, policy, cls }) => {
+        const sandbox = { profile, limits: sandboxLimits, window: 'fixed' as const };
+        const [shared, separate] = await Promise.all([
+          run({ redisUrl: redis.url, limits: policy, sandbox }, cls),
+          run({ limits: policy, sandbox }, cls),
+        ]);
+        outcomes.set(profile, { shared, separate });
+      }),
+    );
   }, 20_000);
 
-  test.each(PROFILES)('$profile profile ($headers): a full provider window pauses every gateway until its reset; far fewer 429s than with separate schedules', ({ profile }) => {
-    const { shared, separate } = outcomes.get(profile)!;
-    const windows = Math.ceil(RUN_MS / 1000) + 1;
-    console.log(`${profile}: shared schedule: upstream 429s ${shared.upstream429} (admitted ${shared.admitted}, full-window pauses ${shared.pausesLogged}), replies ${JSON.stringify(statusCounts(shared.sent))}; ` +
-      `separate schedules: upstream 429s ${separate.upstream429} (admitted ${separate.admitted}), replies ${JSON.stringify(statusCounts(separate.sent))}`);
+  test.each(PROFILES)(
+    '$profile profile ($headers): a full provider window pauses every gateway until its reset; far fewer 429s than with separate schedules',
+    ({ profile }) => {
+      const { shared, separate } = outcomes.get(profile)!;
+      const windows = Math.ceil(RUN_MS / 1000) + 1;
+      console.log(
+        `${profile}: shared schedule: upstream 429s ${shared.upstream429} (admitted ${shared.admitted}, full-window pauses ${shared.pausesLogged}), replies ${JSON.stringify(statusCounts(shared.sent))}; ` +
+          `separate schedules: upstream 429s ${separate.upstream429} (admitted ${separate.admitted}), replies ${JSON.stringify(statusCounts(separate.sent))}`,
+      );
 
-    // The metric counts every upstream 429 each gateway saw.
-    expect(shared.metric429).toBe(shared.upstream429);
-    expect(separate.metric429).toBe(separate.upstream429);
-    // 429s happened; each cost one slot, a second in one window paused the shared schedule until
-    // its reset (when it happens depends on timing: `pausesLogged` is reported, the bound is judged):
-    // at most two per provider window.
-    expect(shared.upstream429).toBeGreaterThanOrEqual(1);
-    expect(shared.upstream429).toBeLessThanOrEqual(2 * windows);
-    // Separate schedules: every gateway runs into the limit on its own.
-    expect(separate.upstream429).toBeGreaterThanOrEqual(2 * shared.upstream429);
-    expect(separate.upstream429).toBeGreaterThanOrEqual(windows);
-    // The paused schedule still uses the provider's capacity.
-    expect(shared.admitted).toBeGreaterThanOrEqual(5 * (RUN_MS / 1000) * 0.6);
-    expect([...shared.sent, ...separate.sent].filter((s) => s.error !== undefined || s.status >= 500)).toEqual([]);
-    expect(shared.sent.filter(forwarded).length).toBe(shared.admitted + shared.upstream429);
-  });
+      // The metric counts every upstream 429 each gateway saw.
+      expect(shared.metric429).toBe(shared.upstream429);
+      expect(separate.metric429).toBe(separate.upstream429);
+      // 429s happened; each cost one slot, a second in one window paused the shared schedule until
+      // its reset (when it happens depends on timing: `pausesLogged` is reported, the bound is judged):
+      // at most two per provider window.
+      expect(shared.upstream429).toBeGreaterThanOrEqual(1);
+      expect(shared.upstream429).toBeLessThanOrEqual(2 * windows);
+      // Separate schedules: every gateway runs into the limit on its own.
+      expect(separate.upstream429).toBeGreaterThanOrEqual(2 * shared.upstream429);
+      expect(separate.upstream429).toBeGreaterThanOrEqual(windows);
+      // The paused schedule still uses the provider's capacity.
+      expect(shared.admitted).toBeGreaterThanOrEqual(5 * (RUN_MS / 1000) * 0.6);
+      expect([...shared.sent, ...separate.sent].filter((s) => s.error !== undefined || s.status >= 500)).toEqual([]);
+      expect(shared.sent.filter(forwarded).length).toBe(shared.admitted + shared.upstream429);
+    },
+  );
 });
 
 describe('Redis killed and restarted mid-traffic', () => {
@@ -115,17 +140,24 @@ describe('Redis killed and restarted mid-traffic', () => {
     });
   });
 
-  const modes = async (): Promise<string[]> => Promise.all([0, 1, 2].map(async (g) => {
-    const reply = await fleet.readyz(g);
-    return `${reply.status} ${String(reply.body?.checks?.schedule)}`;
-  }));
+  const modes = async (): Promise<string[]> =>
+    Promise.all(
+      [0, 1, 2].map(async (g) => {
+        const reply = await fleet.readyz(g);
+        return `${reply.status} ${String(reply.body?.checks?.schedule)}`;
+      }),
+    );
 
   test('kill and restart Redis mid-traffic: fallback reported and served within the limit, then shared again', async () => {
     expect(await modes()).toEqual(['200 shared', '200 shared', '200 shared']);
     await fleet.warmUp();
     const loop = watchEventLoop();
     const started = Date.now();
-    const sending = drive(fleet, [0, 1, 2].map((gateway) => ({ caller: 'worker', gateway, workers: 2 })), started + 4800);
+    const sending = drive(
+      fleet,
+      [0, 1, 2].map((gateway) => ({ caller: 'worker', gateway, workers: 2 })),
+      started + 4800,
+    );
 
     await sleepUntil(started + 1000);
     await redis.kill();
@@ -151,10 +183,19 @@ describe('Redis killed and restarted mid-traffic', () => {
     // budget, still put at most 9 in any 1 s window.
     const fallbackRate = inRange(killedAt + 800, restartedAt) / ((restartedAt - killedAt - 800) / 1000);
     const stats = fleet.gateways.map((g) => g.gateway.schedule.stats());
-    console.log(`outage through 3 gateways: fallback seen on all /readyz within ${noticedMs} ms, shared again ${returnedMs} ms after the restart; ` +
-      `rates/s before ${(inRange(started + 300, killedAt) / ((killedAt - started - 300) / 1000)).toFixed(2)}, fallback ${fallbackRate.toFixed(2)}; ` +
-      `granted by mode ${JSON.stringify(stats.map((s) => s.granted))}; replies ${JSON.stringify(statusCounts(sent))}; upstream ${JSON.stringify(reads)}; ` +
-      `event-loop stall max ${stallMs} ms` + sent.filter((s) => s.status === 429 && forwarded(s)).map((s) => `; upstream 429: sent +${s.startMs - started} (killed +${killedAt - started}, restarted +${restartedAt - started}), queued ${s.queueWaitMs} ms`).join(''));
+    console.log(
+      `outage through 3 gateways: fallback seen on all /readyz within ${noticedMs} ms, shared again ${returnedMs} ms after the restart; ` +
+        `rates/s before ${(inRange(started + 300, killedAt) / ((killedAt - started - 300) / 1000)).toFixed(2)}, fallback ${fallbackRate.toFixed(2)}; ` +
+        `granted by mode ${JSON.stringify(stats.map((s) => s.granted))}; replies ${JSON.stringify(statusCounts(sent))}; upstream ${JSON.stringify(reads)}; ` +
+        `event-loop stall max ${stallMs} ms` +
+        sent
+          .filter((s) => s.status === 429 && forwarded(s))
+          .map(
+            (s) =>
+              `; upstream 429: sent +${s.startMs - started} (killed +${killedAt - started}, restarted +${restartedAt - started}), queued ${s.queueWaitMs} ms`,
+          )
+          .join(''),
+    );
 
     expect(reads.rejected).toBe(0);
     expect(reads.maxAdmittedInSlidingWindow).toBeLessThanOrEqual(10);

@@ -47,7 +47,11 @@ function expectTooMany(reply: FleetReply): void {
   expect(reply.status).toBe(429);
   expect(reply.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
   expect(reply.headers['x-queue-wait-ms']).toBeUndefined();
-  expect(reply.body).toMatchObject({ success: false, code: 'TOO_MANY_REQUESTS', requestId: reply.headers['x-request-id'] });
+  expect(reply.body).toMatchObject({
+    success: false,
+    code: 'TOO_MANY_REQUESTS',
+    requestId: reply.headers['x-request-id'],
+  });
 }
 
 describe('three gateways, one shared schedule', () => {
@@ -61,15 +65,20 @@ describe('three gateways, one shared schedule', () => {
       sandbox: { limits: { readPerSecond: 10, writePerSecond: 3 }, window: 'sliding' },
       callers: { worker: { maxWaitMs: 3000 } },
     });
-    for (let g = 0; g < 3; g += 1) expect((await fleet.readyz(g)).body).toMatchObject({ status: 'ready', checks: { schedule: 'shared' } });
+    for (let g = 0; g < 3; g += 1)
+      expect((await fleet.readyz(g)).body).toMatchObject({ status: 'ready', checks: { schedule: 'shared' } });
     await fleet.warmUp();
 
     const loop = watchEventLoop();
     const started = Date.now();
-    const sent = await drive(fleet, [0, 1, 2].flatMap((gateway) => [
-      { caller: 'worker', gateway, workers: 2, kind: 'read' as const },
-      { caller: 'worker', gateway, workers: 1, kind: 'write' as const },
-    ]), started + 2500);
+    const sent = await drive(
+      fleet,
+      [0, 1, 2].flatMap((gateway) => [
+        { caller: 'worker', gateway, workers: 2, kind: 'read' as const },
+        { caller: 'worker', gateway, workers: 1, kind: 'write' as const },
+      ]),
+      started + 2500,
+    );
     const stallMs = loop.stop();
 
     const reads = fleet.upstream('read');
@@ -77,11 +86,16 @@ describe('three gateways, one shared schedule', () => {
     const readRate = rate(sent.filter((s) => s.kind === 'read' && forwarded(s)).map((s) => s.endMs));
     const writeRate = rate(sent.filter((s) => s.kind === 'write' && forwarded(s)).map((s) => s.endMs));
     const stats = fleet.gateways.map((g) => g.gateway.schedule.stats());
-    console.log(`3 gateways, shared: replies ${JSON.stringify(statusCounts(sent))}; upstream read ${JSON.stringify(reads)}, write ${JSON.stringify(writes)}; ` +
-      `rates read ${readRate.toFixed(2)}/s (schedule ${limits.read * TEST_SAFETY}), write ${writeRate.toFixed(2)}/s (schedule ${limits.write * TEST_SAFETY}); ` +
-      `Redis commands per grant: ${(['reserve', 'report', 'total'] as const).map((k) => `${k} ${(stats.reduce((a, s) => a + s.redisCommands[k], 0) / stats.reduce((a, s) => a + s.granted.shared, 0)).toFixed(2)}`).join(', ')}; ` +
-      `dispatch late max ${Math.max(...stats.map((s) => s.dispatch.maxLateMs)).toFixed(1)} ms; event-loop stall max ${stallMs} ms` +
-      sent.filter((s) => s.status === 429).map((s) => `; 429 ${s.kind} sent +${s.startMs - started}, queued ${s.queueWaitMs} ms`).join(''));
+    console.log(
+      `3 gateways, shared: replies ${JSON.stringify(statusCounts(sent))}; upstream read ${JSON.stringify(reads)}, write ${JSON.stringify(writes)}; ` +
+        `rates read ${readRate.toFixed(2)}/s (schedule ${limits.read * TEST_SAFETY}), write ${writeRate.toFixed(2)}/s (schedule ${limits.write * TEST_SAFETY}); ` +
+        `Redis commands per grant: ${(['reserve', 'report', 'total'] as const).map((k) => `${k} ${(stats.reduce((a, s) => a + s.redisCommands[k], 0) / stats.reduce((a, s) => a + s.granted.shared, 0)).toFixed(2)}`).join(', ')}; ` +
+        `dispatch late max ${Math.max(...stats.map((s) => s.dispatch.maxLateMs)).toFixed(1)} ms; event-loop stall max ${stallMs} ms` +
+        sent
+          .filter((s) => s.status === 429)
+          .map((s) => `; 429 ${s.kind} sent +${s.startMs - started}, queued ${s.queueWaitMs} ms`)
+          .join(''),
+    );
 
     expect(sent.filter((s) => s.error !== undefined || s.status >= 500)).toEqual([]);
     expect(sent.filter(gatewayRejected)).toEqual([]);
@@ -115,7 +129,9 @@ describe('memory mode (no Redis URL)', () => {
     await fleet.warmUp();
     await sleep(150); // idle again: the burst starts on a fresh grid
     const loop = watchEventLoop();
-    const pending = Promise.all(Array.from({ length: 16 }, () => fleet.request(0, 'GET', READ_TARGET, { caller: 'worker' })));
+    const pending = Promise.all(
+      Array.from({ length: 16 }, () => fleet.request(0, 'GET', READ_TARGET, { caller: 'worker' })),
+    );
     await sleep(400); // mid-burst: most of the 16 hold future slots
     const waitingMidBurst = await fleet.metric(0, 'strettch_gateway_schedule_waiting_requests', { class: 'read' });
     const burst = await pending;
@@ -125,7 +141,9 @@ describe('memory mode (no Redis URL)', () => {
     expect(await fleet.metric(0, 'strettch_gateway_schedule_waiting_requests', { class: 'read' })).toBe(0);
     const waits = burst.map((r) => Number(r.headers['x-queue-wait-ms'])).sort((a, b) => a - b);
     const reads = fleet.upstream('read');
-    console.log(`memory mode, burst of 16: statuses ${[...new Set(burst.map((r) => r.status))].join(',')}, queue waits ${waits[0]}…${waits[15]} ms; upstream ${JSON.stringify(reads)}; event-loop stall max ${stallMs} ms`);
+    console.log(
+      `memory mode, burst of 16: statuses ${[...new Set(burst.map((r) => r.status))].join(',')}, queue waits ${waits[0]}…${waits[15]} ms; upstream ${JSON.stringify(reads)}; event-loop stall max ${stallMs} ms`,
+    );
     expect(burst.map((r) => r.status)).toEqual(Array(16).fill(200));
     expect(reads).toMatchObject({ admitted: 16 + 1, rejected: 0 }); // and the warm-up read
     expect(reads.maxAdmittedInSlidingWindow).toBeLessThanOrEqual(10);
@@ -175,7 +193,10 @@ describe('deadlines', () => {
     // Through the other gateway: no wait allowed, a deadline shorter than the queue, and a header
     // that may not lengthen the caller's own 100 ms.
     const zero = await fleet.request(1, 'GET', READ_TARGET, { caller: 'patient', headers: { 'x-max-wait-ms': '0' } });
-    const short = await fleet.request(1, 'GET', READ_TARGET, { caller: 'patient', headers: { 'x-max-wait-ms': '150' } });
+    const short = await fleet.request(1, 'GET', READ_TARGET, {
+      caller: 'patient',
+      headers: { 'x-max-wait-ms': '150' },
+    });
     const hasty = await fleet.request(1, 'GET', READ_TARGET, { caller: 'hasty', headers: { 'x-max-wait-ms': '5000' } });
     for (const reply of [zero, short, hasty]) expectTooMany(reply);
     expect(fleet.gateways[1]!.gateway.schedule.stats().rejected.deadline).toBe(3);
@@ -187,23 +208,33 @@ describe('deadlines', () => {
     // Slot ≈ when the request was sent + how long it queued.
     const slots = queue.map((q) => q.startMs + Number(q.reply.headers['x-queue-wait-ms'])).sort((a, b) => a - b);
     const nextSlot = nextStart + Number(next.headers['x-queue-wait-ms']);
-    console.log(`deadlines: queue slots at +${slots.map((s) => s - slots[0]!).join(', +')} ms, the next at +${nextSlot - slots[0]!} ms (T = ${T.toFixed(1)} ms)`);
+    console.log(
+      `deadlines: queue slots at +${slots.map((s) => s - slots[0]!).join(', +')} ms, the next at +${nextSlot - slots[0]!} ms (T = ${T.toFixed(1)} ms)`,
+    );
     // The fifth slot, right after the queue; had the rejections taken slots, it would be 3T later.
     expect(nextSlot - slots[3]!).toBeGreaterThan(T - 40);
     expect(nextSlot - slots[3]!).toBeLessThan(T + 60);
     // The upstream saw the five forwarded requests only.
     expect(fleet.upstream('read')).toMatchObject({ admitted: 5, rejected: 0 });
-    expect(await fleet.metric(1, 'strettch_gateway_schedule_rejections_total', { class: 'read', reason: 'deadline' })).toBe(3);
+    expect(
+      await fleet.metric(1, 'strettch_gateway_schedule_rejections_total', { class: 'read', reason: 'deadline' }),
+    ).toBe(3);
   });
 
-  test.each([['abc'], ['-1'], ['1.5'], [''], ['1234567'], ['10, 20'], ['0x10']])('x-max-wait-ms %j is refused with 400, not forwarded', async (value) => {
-    fleet.sandbox.referee.reset();
-    const reply = await fleet.request(0, 'GET', READ_TARGET, { caller: 'patient', headers: { 'x-max-wait-ms': value } });
-    expect(reply.status).toBe(400);
-    expect(reply.body).toMatchObject({ success: false, code: 'BAD_REQUEST' });
-    expect(reply.headers['x-queue-wait-ms']).toBeUndefined();
-    expect(fleet.sandbox.referee.stats().lastRequest).toBeNull();
-  });
+  test.each([['abc'], ['-1'], ['1.5'], [''], ['1234567'], ['10, 20'], ['0x10']])(
+    'x-max-wait-ms %j is refused with 400, not forwarded',
+    async (value) => {
+      fleet.sandbox.referee.reset();
+      const reply = await fleet.request(0, 'GET', READ_TARGET, {
+        caller: 'patient',
+        headers: { 'x-max-wait-ms': value },
+      });
+      expect(reply.status).toBe(400);
+      expect(reply.body).toMatchObject({ success: false, code: 'BAD_REQUEST' });
+      expect(reply.headers['x-queue-wait-ms']).toBeUndefined();
+      expect(fleet.sandbox.referee.stats().lastRequest).toBeNull();
+    },
+  );
 });
 
 describe('fairness', () => {
@@ -221,17 +252,26 @@ describe('fairness', () => {
     const loop = watchEventLoop();
     const started = Date.now();
     const until = started + 3000;
-    const sent = await drive(fleet, [0, 1].flatMap((gateway) => [
-      { caller: 'heavy', gateway, workers: 4 },
-      { caller: 'light', gateway, workers: 4 },
-    ]), until);
+    const sent = await drive(
+      fleet,
+      [0, 1].flatMap((gateway) => [
+        { caller: 'heavy', gateway, workers: 4 },
+        { caller: 'light', gateway, workers: 4 },
+      ]),
+      until,
+    );
     const stallMs = loop.stop();
     // Both callers are active from the first request on; count the steady part.
-    const counted = (caller: string): number => sent.filter((s) => s.caller === caller && forwarded(s) && s.status === 200 && s.endMs >= started + 500 && s.endMs < until).length;
+    const counted = (caller: string): number =>
+      sent.filter(
+        (s) => s.caller === caller && forwarded(s) && s.status === 200 && s.endMs >= started + 500 && s.endMs < until,
+      ).length;
     const ratio = counted('heavy') / counted('light');
     const reads = fleet.upstream('read');
-    console.log(`fairness 3:1 at ${40 * TEST_SAFETY}/s through 2 gateways: heavy ${counted('heavy')}, light ${counted('light')}, ratio ${ratio.toFixed(3)}; ` +
-      `replies ${JSON.stringify(statusCounts(sent))}; upstream ${JSON.stringify(reads)}; event-loop stall max ${stallMs} ms`);
+    console.log(
+      `fairness 3:1 at ${40 * TEST_SAFETY}/s through 2 gateways: heavy ${counted('heavy')}, light ${counted('light')}, ratio ${ratio.toFixed(3)}; ` +
+        `replies ${JSON.stringify(statusCounts(sent))}; upstream ${JSON.stringify(reads)}; event-loop stall max ${stallMs} ms`,
+    );
 
     expect(ratio).toBeGreaterThan(3 * 0.85);
     expect(ratio).toBeLessThan(3 * 1.15);
@@ -245,8 +285,14 @@ describe('fairness', () => {
 
 describe('protective limits (shared by the gateways through Redis)', () => {
   test('requestsPerMinute: 5 → the 6th request in the minute gets 429; other callers are not affected', async () => {
-    const fleet = await fleetOf({ gateways: 2, redisUrl: redis.url, limits: { read: 30, write: 5 }, callers: { metered: { requestsPerMinute: 5 }, free: {} } });
-    for (let i = 0; i < 5; i += 1) expect((await fleet.request(i % 2, 'GET', READ_TARGET, { caller: 'metered' })).status).toBe(200);
+    const fleet = await fleetOf({
+      gateways: 2,
+      redisUrl: redis.url,
+      limits: { read: 30, write: 5 },
+      callers: { metered: { requestsPerMinute: 5 }, free: {} },
+    });
+    for (let i = 0; i < 5; i += 1)
+      expect((await fleet.request(i % 2, 'GET', READ_TARGET, { caller: 'metered' })).status).toBe(200);
     const sixth = await fleet.request(1, 'GET', READ_TARGET, { caller: 'metered' });
     expectTooMany(sixth);
     expect(Number(sixth.headers['retry-after'])).toBeGreaterThan(50);
@@ -268,10 +314,13 @@ describe('protective limits (shared by the gateways through Redis)', () => {
     });
     expect((await fleet.request(0, 'GET', READ_TARGET, { caller: 'worker' })).status).toBe(200);
     // Two bad tokens: not yet locked out.
-    for (const g of [0, 1]) expect((await fleet.request(g, 'GET', READ_TARGET, { authorization: 'Bearer not-a-jwt' })).status).toBe(401);
+    for (const g of [0, 1])
+      expect((await fleet.request(g, 'GET', READ_TARGET, { authorization: 'Bearer not-a-jwt' })).status).toBe(401);
     expect((await fleet.request(1, 'GET', READ_TARGET, { caller: 'worker' })).status).toBe(200);
     // The third (a good token, tampered): locked out.
-    expect((await fleet.request(0, 'GET', READ_TARGET, { authorization: `Bearer ${fleet.token('worker')}x` })).status).toBe(401);
+    expect(
+      (await fleet.request(0, 'GET', READ_TARGET, { authorization: `Bearer ${fleet.token('worker')}x` })).status,
+    ).toBe(401);
     const lockedAt = Date.now();
     for (const g of [0, 1]) expectTooMany(await fleet.request(g, 'GET', READ_TARGET, { caller: 'worker' }));
     // Without credentials too: the source is checked first.

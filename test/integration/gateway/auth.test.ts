@@ -3,7 +3,17 @@
  * reason in the access-log line and never in the body.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { HS_KID, RS2_KID, RS_KID, claimsFor, forgeToken, hmacKey, startGatewayHarness, type GatewayHarness, type RequestHeaders } from '../../helpers/gateway-harness';
+import {
+  HS_KID,
+  RS2_KID,
+  RS_KID,
+  claimsFor,
+  forgeToken,
+  hmacKey,
+  startGatewayHarness,
+  type GatewayHarness,
+  type RequestHeaders,
+} from '../../helpers/gateway-harness';
 
 let h: GatewayHarness;
 beforeAll(async () => {
@@ -32,21 +42,61 @@ const ROWS: Row[] = [
   ['alg none', () => forgeToken({ alg: 'none', typ: 'JWT' }, operator(), 'none'), 'auth-algorithm-not-allowed'],
   ['alg None', () => forgeToken({ alg: 'None', typ: 'JWT' }, operator(), 'none'), 'auth-algorithm-not-allowed'],
   ['alg NONE', () => forgeToken({ alg: 'NONE', typ: 'JWT' }, operator(), 'none'), 'auth-algorithm-not-allowed'],
-  ['alg nOnE with a kid', () => forgeToken({ alg: 'nOnE', kid: RS_KID }, operator(), 'none'), 'auth-algorithm-not-allowed'],
-  ['alg none with a signature', () => `${forgeToken({ alg: 'none' }, operator(), 'none')}c2lnbmF0dXJl`, 'auth-algorithm-not-allowed'],
+  [
+    'alg nOnE with a kid',
+    () => forgeToken({ alg: 'nOnE', kid: RS_KID }, operator(), 'none'),
+    'auth-algorithm-not-allowed',
+  ],
+  [
+    'alg none with a signature',
+    () => `${forgeToken({ alg: 'none' }, operator(), 'none')}c2lnbmF0dXJl`,
+    'auth-algorithm-not-allowed',
+  ],
   ['alg missing', () => forgeToken({ typ: 'JWT', kid: RS_KID }, operator(), 'none'), 'auth-algorithm-not-allowed'],
-  ['alg RS512 (outside the allow-list)', () => forgeToken({ alg: 'RS512', kid: RS_KID }, operator(), h.keys.rsa.privateKey), 'auth-algorithm-not-allowed'],
-  ['HS256 keyed with the RSA public key PEM, kid rs', () => forgeToken({ alg: 'HS256', kid: RS_KID }, operator(), h.keys.rsa.publicKeyPem), 'auth-algorithm-not-allowed'],
-  ['HS256 keyed with the RSA public key PEM, kid hs', () => forgeToken({ alg: 'HS256', kid: HS_KID }, operator(), h.keys.rsa.publicKeyPem), 'auth-bad-signature'],
-  ['HS256 keyed with the RSA public key PEM, no kid', () => forgeToken({ alg: 'HS256' }, operator(), h.keys.rsa.publicKeyPem), 'auth-missing-kid'],
+  [
+    'alg RS512 (outside the allow-list)',
+    () => forgeToken({ alg: 'RS512', kid: RS_KID }, operator(), h.keys.rsa.privateKey),
+    'auth-algorithm-not-allowed',
+  ],
+  [
+    'HS256 keyed with the RSA public key PEM, kid rs',
+    () => forgeToken({ alg: 'HS256', kid: RS_KID }, operator(), h.keys.rsa.publicKeyPem),
+    'auth-algorithm-not-allowed',
+  ],
+  [
+    'HS256 keyed with the RSA public key PEM, kid hs',
+    () => forgeToken({ alg: 'HS256', kid: HS_KID }, operator(), h.keys.rsa.publicKeyPem),
+    'auth-bad-signature',
+  ],
+  [
+    'HS256 keyed with the RSA public key PEM, no kid',
+    () => forgeToken({ alg: 'HS256' }, operator(), h.keys.rsa.publicKeyPem),
+    'auth-missing-kid',
+  ],
   // Wrong keys.
-  ['RS256 signed by another key, kid rs', () => forgeToken({ alg: 'RS256', kid: RS_KID }, operator(), attacker.privateKey), 'auth-bad-signature'],
-  ['HS256 with the wrong secret', () => h.mint('operator', { alg: 'HS256', signingKey: hmacKey('x'.repeat(64)) }), 'auth-bad-signature'],
-  ['a tampered payload (sub swapped after signing)', () => swapPayload(h.mint('reader'), operator()), 'auth-bad-signature'],
+  [
+    'RS256 signed by another key, kid rs',
+    () => forgeToken({ alg: 'RS256', kid: RS_KID }, operator(), attacker.privateKey),
+    'auth-bad-signature',
+  ],
+  [
+    'HS256 with the wrong secret',
+    () => h.mint('operator', { alg: 'HS256', signingKey: hmacKey('x'.repeat(64)) }),
+    'auth-bad-signature',
+  ],
+  [
+    'a tampered payload (sub swapped after signing)',
+    () => swapPayload(h.mint('reader'), operator()),
+    'auth-bad-signature',
+  ],
   // Time.
   ['expired', () => h.mint('operator', { now: () => Date.now() - HOUR_MS, lifetimeSec: 600 }), 'auth-expired'],
   ['not yet valid (nbf in an hour)', () => rs(operator({ nbf: nowSec() + 3600 })), 'auth-not-yet-valid'],
-  ['issued in the future (iat in an hour)', () => rs(operator({ iat: nowSec() + 3600, exp: nowSec() + 3900 })), 'auth-not-yet-valid'],
+  [
+    'issued in the future (iat in an hour)',
+    () => rs(operator({ iat: nowSec() + 3600, exp: nowSec() + 3900 })),
+    'auth-not-yet-valid',
+  ],
   ['lifetime over the maximum', () => h.mint('operator', { lifetimeSec: 2 * 86_400 }), 'auth-lifetime-too-long'],
   // Claims.
   ['wrong issuer', () => h.mint('operator', { issuer: 'https://evil.example' }), 'auth-wrong-issuer'],
@@ -59,18 +109,49 @@ const ROWS: Row[] = [
   ['exp as a string', () => rs(operator({ exp: String(nowSec() + 300) })), 'auth-malformed'],
   // kid tricks.
   ['unknown kid', () => rs(operator(), { kid: 'nope' }), 'auth-unknown-kid'],
-  ['kid ../../dev/null (HS256 with an empty secret)', () => forgeToken({ alg: 'HS256', kid: '../../dev/null' }, operator(), Buffer.alloc(0)), 'auth-unknown-kid'],
+  [
+    'kid ../../dev/null (HS256 with an empty secret)',
+    () => forgeToken({ alg: 'HS256', kid: '../../dev/null' }, operator(), Buffer.alloc(0)),
+    'auth-unknown-kid',
+  ],
   ['kid /etc/passwd', () => rs(operator(), { kid: '/etc/passwd' }), 'auth-unknown-kid'],
   ['kid __proto__', () => rs(operator(), { kid: '__proto__' }), 'auth-unknown-kid'],
   ['kid as a number', () => rs(operator(), { kid: 1 }), 'auth-malformed'],
   ['kid pointing at the other RSA key', () => rs(operator(), { kid: RS2_KID }), 'auth-bad-signature'],
-  ['kid pointing at the HS256 key, RS256 signature', () => rs(operator(), { kid: HS_KID }), 'auth-algorithm-not-allowed'],
+  [
+    'kid pointing at the HS256 key, RS256 signature',
+    () => rs(operator(), { kid: HS_KID }),
+    'auth-algorithm-not-allowed',
+  ],
   ['no kid while several keys are configured', () => rs(operator(), { kid: undefined }), 'auth-missing-kid'],
   // Keys offered by the token itself are never used.
-  ['attacker-signed with jku to its own JWKS', () => forgeToken({ alg: 'RS256', kid: 'attacker', jku: 'https://evil.example/jwks.json' }, operator(), attacker.privateKey), 'auth-unknown-kid'],
-  ['attacker-signed with jku, kid rs', () => forgeToken({ alg: 'RS256', kid: RS_KID, jku: 'https://evil.example/jwks.json' }, operator(), attacker.privateKey), 'auth-bad-signature'],
-  ['attacker-signed with x5u, kid rs', () => forgeToken({ alg: 'RS256', kid: RS_KID, x5u: 'https://evil.example/cert.pem' }, operator(), attacker.privateKey), 'auth-bad-signature'],
-  ['attacker-signed with an embedded jwk, kid rs', () => forgeToken({ alg: 'RS256', kid: RS_KID, jwk: attackerJwk }, operator(), attacker.privateKey), 'auth-bad-signature'],
+  [
+    'attacker-signed with jku to its own JWKS',
+    () =>
+      forgeToken(
+        { alg: 'RS256', kid: 'attacker', jku: 'https://evil.example/jwks.json' },
+        operator(),
+        attacker.privateKey,
+      ),
+    'auth-unknown-kid',
+  ],
+  [
+    'attacker-signed with jku, kid rs',
+    () =>
+      forgeToken({ alg: 'RS256', kid: RS_KID, jku: 'https://evil.example/jwks.json' }, operator(), attacker.privateKey),
+    'auth-bad-signature',
+  ],
+  [
+    'attacker-signed with x5u, kid rs',
+    () =>
+      forgeToken({ alg: 'RS256', kid: RS_KID, x5u: 'https://evil.example/cert.pem' }, operator(), attacker.privateKey),
+    'auth-bad-signature',
+  ],
+  [
+    'attacker-signed with an embedded jwk, kid rs',
+    () => forgeToken({ alg: 'RS256', kid: RS_KID, jwk: attackerJwk }, operator(), attacker.privateKey),
+    'auth-bad-signature',
+  ],
   ['crit header', () => rs(operator(), { crit: ['exp'] }), 'auth-malformed'],
   // Shape and size.
   ['oversize token (validly signed)', () => rs(operator({ pad: 'x'.repeat(9000) })), 'auth-oversize'],
@@ -83,8 +164,16 @@ const ROWS: Row[] = [
 const HEADER_ROWS: Array<[string, () => string | string[] | undefined, string]> = [
   ['no Authorization header', () => undefined, 'auth-missing'],
   ['an empty Authorization header', () => '', 'auth-missing'],
-  ['two Authorization headers (both valid tokens)', () => [`Bearer ${h.mint('operator')}`, `Bearer ${h.mint('operator')}`], 'auth-malformed'],
-  ['two Authorization headers (valid, then garbage)', () => [`Bearer ${h.mint('operator')}`, 'Bearer garbage'], 'auth-malformed'],
+  [
+    'two Authorization headers (both valid tokens)',
+    () => [`Bearer ${h.mint('operator')}`, `Bearer ${h.mint('operator')}`],
+    'auth-malformed',
+  ],
+  [
+    'two Authorization headers (valid, then garbage)',
+    () => [`Bearer ${h.mint('operator')}`, 'Bearer garbage'],
+    'auth-malformed',
+  ],
   ['two credentials in one header', () => `Bearer ${h.mint('operator')}, Bearer ${h.mint('reader')}`, 'auth-malformed'],
   ['Basic scheme', () => `Basic ${Buffer.from('operator:secret').toString('base64')}`, 'auth-malformed'],
   ['Token scheme with a valid JWT', () => `Token ${h.mint('operator')}`, 'auth-malformed'],
@@ -98,18 +187,31 @@ function swapPayload(token: string, payload: Record<string, unknown>): string {
   return `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${signature}`;
 }
 
-async function expectUnauthorized(authorization: string | string[] | undefined, reason: string, challenge: string): Promise<void> {
+async function expectUnauthorized(
+  authorization: string | string[] | undefined,
+  reason: string,
+  challenge: string,
+): Promise<void> {
   const headers: RequestHeaders = authorization === undefined ? {} : { authorization };
   const reply = await h.withoutUpstream(() => h.request('GET', '/api/v1/regions', { headers }));
   expect(reply.status).toBe(401);
-  expect(reply.body).toEqual({ success: false, code: 'UNAUTHORIZED', message: GENERIC_MESSAGE, requestId: reply.requestId, timestamp: expect.any(String) });
+  expect(reply.body).toEqual({
+    success: false,
+    code: 'UNAUTHORIZED',
+    message: GENERIC_MESSAGE,
+    requestId: reply.requestId,
+    timestamp: expect.any(String),
+  });
   expect(reply.headers['www-authenticate']).toBe(challenge);
   const line = await h.accessLine(reply.requestId);
   expect(line).toMatchObject({ status: 401, operation: 'regions.list' });
   expect(line.reason?.startsWith(reason)).toBe(true);
   // The reason is for operators only: nothing of it (nor of the token) in what the caller gets.
   expect(reply.text).not.toContain(reason.replace(/^auth-/, ''));
-  const tokens = [authorization ?? []].flat().flatMap((value) => value.split(/[ ,]+/)).filter((t) => t.length > 20);
+  const tokens = [authorization ?? []]
+    .flat()
+    .flatMap((value) => value.split(/[ ,]+/))
+    .filter((t) => t.length > 20);
   for (const token of tokens) {
     expect(reply.text).not.toContain(token);
     expect(JSON.stringify(reply.headers)).not.toContain(token);
@@ -122,7 +224,11 @@ describe('JWT failures → 401 with WWW-Authenticate, upstream never called, rea
   });
 
   it.each(HEADER_ROWS)('%s', async (_name, header, reason) => {
-    await expectUnauthorized(header(), reason, reason === 'auth-missing' ? 'Bearer realm="strettch-gateway"' : INVALID_TOKEN_CHALLENGE);
+    await expectUnauthorized(
+      header(),
+      reason,
+      reason === 'auth-missing' ? 'Bearer realm="strettch-gateway"' : INVALID_TOKEN_CHALLENGE,
+    );
   });
 
   it('counts failures by reason in the metrics', async () => {
@@ -137,7 +243,10 @@ describe('accepted tokens', () => {
     ['RS256 with kid rs', () => h.mint('operator')],
     ['HS256 with kid hs', () => h.mint('operator', { alg: 'HS256' })],
     ['the scheme in any case', () => h.mint('operator')],
-    ['jku and x5u pointing elsewhere are ignored: still verified with the configured key', () => rs(operator(), { jku: 'https://evil.example/jwks.json', x5u: 'https://evil.example/c.pem' })],
+    [
+      'jku and x5u pointing elsewhere are ignored: still verified with the configured key',
+      () => rs(operator(), { jku: 'https://evil.example/jwks.json', x5u: 'https://evil.example/c.pem' }),
+    ],
     ['an embedded jwk is ignored', () => rs(operator(), { jwk: attackerJwk })],
     ['expired within the clock tolerance', () => rs(operator({ iat: nowSec() - 60, exp: nowSec() - 2 }))],
   ])('%s', async (name, token) => {

@@ -68,30 +68,47 @@ describe('headers received by the upstream', () => {
   it.each([
     ['GET', '/api/v1/computes', undefined],
     ['POST', '/api/v1/computes', createBody('hdr')],
-  ] as const)('%s %s: the real key, no caller credential, no override/forwarding/hop-by-hop header', async (method, target, body) => {
-    const token = h.mint('operator');
-    const reply = await h.request(method, target, {
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID(), ...HOSTILE_HEADERS },
-      ...(body !== undefined ? { body } : {}),
-    });
-    expect(reply.status).toBe(method === 'GET' ? 200 : 202);
-    const seen = received();
-    expect(seen.method).toBe(method);
-    expect(seen.headers.authorization).toBe(`Bearer key(${h.labelOf('main')})`);
-    expect(seen.rawHeaders.filter(([name]) => name.toLowerCase() === 'authorization')).toHaveLength(1);
-    for (const name of FORBIDDEN_UPSTREAM_HEADERS) expect(seen.headers).not.toHaveProperty(name);
-    expect(Object.keys(seen.headers).filter((name) => name.startsWith('x-forwarded') || name.startsWith('x-http'))).toEqual([]);
-    expect(seen.headers['user-agent']).toMatch(/^strettch-gateway\//);
-    // The caller's token, whole or in part, appears nowhere the upstream saw.
-    const recorded = JSON.stringify(seen);
-    for (const part of [token, ...token.split('.')]) expect(recorded).not.toContain(part);
-    expect(recorded).not.toContain('caller-session-cookie');
-    expect(recorded).not.toContain('evil.example');
-  });
+  ] as const)(
+    '%s %s: the real key, no caller credential, no override/forwarding/hop-by-hop header',
+    async (method, target, body) => {
+      const token = h.mint('operator');
+      const reply = await h.request(method, target, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': crypto.randomUUID(),
+          ...HOSTILE_HEADERS,
+        },
+        ...(body !== undefined ? { body } : {}),
+      });
+      expect(reply.status).toBe(method === 'GET' ? 200 : 202);
+      const seen = received();
+      expect(seen.method).toBe(method);
+      expect(seen.headers.authorization).toBe(`Bearer key(${h.labelOf('main')})`);
+      expect(seen.rawHeaders.filter(([name]) => name.toLowerCase() === 'authorization')).toHaveLength(1);
+      for (const name of FORBIDDEN_UPSTREAM_HEADERS) expect(seen.headers).not.toHaveProperty(name);
+      expect(
+        Object.keys(seen.headers).filter((name) => name.startsWith('x-forwarded') || name.startsWith('x-http')),
+      ).toEqual([]);
+      expect(seen.headers['user-agent']).toMatch(/^strettch-gateway\//);
+      // The caller's token, whole or in part, appears nowhere the upstream saw.
+      const recorded = JSON.stringify(seen);
+      for (const part of [token, ...token.split('.')]) expect(recorded).not.toContain(part);
+      expect(recorded).not.toContain('caller-session-cookie');
+      expect(recorded).not.toContain('evil.example');
+    },
+  );
 
   it('the caller token under other header names is dropped too', async () => {
     const token = h.mint('operator');
-    await h.request('GET', '/api/v1/regions', { headers: { authorization: `Bearer ${token}`, 'x-auth-token': token, 'x-access-token': `Bearer ${token}`, cookie: `jwt=${token}` } });
+    await h.request('GET', '/api/v1/regions', {
+      headers: {
+        authorization: `Bearer ${token}`,
+        'x-auth-token': token,
+        'x-access-token': `Bearer ${token}`,
+        cookie: `jwt=${token}`,
+      },
+    });
     expect(JSON.stringify(received())).not.toContain(token.split('.')[2]);
   });
 
@@ -135,7 +152,10 @@ describe('X-Request-Id', () => {
 
 describe('Idempotency-Key is namespaced per caller', () => {
   const create = (caller: 'operator' | 'operator-b', key: string, hostName = 'idem') =>
-    h.as(caller, 'POST', '/api/v1/computes', { headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: createBody(hostName) });
+    h.as(caller, 'POST', '/api/v1/computes', {
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: createBody(hostName),
+    });
 
   it('differs from the caller\u2019s, differs between callers, is stable on retry; no cross-caller replay', async () => {
     const key = crypto.randomUUID();
@@ -172,7 +192,9 @@ describe('Idempotency-Key is namespaced per caller', () => {
     expect(stats.keys[h.labelOf('main')]!.createsPerformed).toBe(2);
     expect(stats.duplicateCreates.total).toBe(0);
     const listed = await h.as('operator', 'GET', '/api/v1/computes');
-    expect(listed.body.data.map((c: { id: string }) => c.id).sort()).toEqual([first.body.data.id, other.body.data.id].sort());
+    expect(listed.body.data.map((c: { id: string }) => c.id).sort()).toEqual(
+      [first.body.data.id, other.body.data.id].sort(),
+    );
   });
 
   it('caller A replaying with another body gets the upstream 422, nothing performed', async () => {
@@ -187,10 +209,17 @@ describe('Idempotency-Key is namespaced per caller', () => {
     ['missing', undefined, 'INVALID_IDEMPOTENCY_KEY'],
     ['not a UUID v4', 'not-a-uuid', 'INVALID_IDEMPOTENCY_KEY'],
     ['a UUID v1', 'c232ab00-9414-11ec-b3c8-9f6bdeced846', 'INVALID_IDEMPOTENCY_KEY'],
-    ['repeated', ['6f1c5c6e-1d2b-4c3a-9e8f-0a1b2c3d4e5f', '7f1c5c6e-1d2b-4c3a-9e8f-0a1b2c3d4e5f'], 'INVALID_IDEMPOTENCY_KEY'],
+    [
+      'repeated',
+      ['6f1c5c6e-1d2b-4c3a-9e8f-0a1b2c3d4e5f', '7f1c5c6e-1d2b-4c3a-9e8f-0a1b2c3d4e5f'],
+      'INVALID_IDEMPOTENCY_KEY',
+    ],
   ])('a create with the key %s is refused by the gateway, upstream never called', async (_name, key, code) => {
     const reply = await h.withoutUpstream(() =>
-      h.as('operator', 'POST', '/api/v1/computes', { headers: { 'content-type': 'application/json', ...(key !== undefined ? { 'idempotency-key': key } : {}) }, body: createBody() }),
+      h.as('operator', 'POST', '/api/v1/computes', {
+        headers: { 'content-type': 'application/json', ...(key !== undefined ? { 'idempotency-key': key } : {}) },
+        body: createBody(),
+      }),
     );
     expect([reply.status, reply.body.code]).toEqual([400, code]);
   });

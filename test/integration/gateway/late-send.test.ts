@@ -23,12 +23,24 @@ beforeAll(async () => {
   upstream.on('connection', (socket) => socket.on('data', (chunk: Buffer) => (bytesReceived += chunk.length)));
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/api/v1`;
-  forwarder = createForwarder({ upstreamBaseUrl: base, timeoutMs: 2000, connectTimeoutMs: 1000, maxSockets: 4, filterResponseHeaders: () => ({}) });
+  forwarder = createForwarder({
+    upstreamBaseUrl: base,
+    timeoutMs: 2000,
+    connectTimeoutMs: 1000,
+    maxSockets: 4,
+    filterResponseHeaders: () => ({}),
+  });
   gateway = http.createServer((req, res) => {
-    void forwarder.forward(req, res, { upstreamPath: '/computes/specifications', headers: {}, ...(sendByMs === undefined ? {} : { sendByMs }) }).then((outcome) => {
-      outcomes.push(outcome);
-      if (!res.headersSent) res.writeHead(isLateSend(outcome) ? 599 : 502).end();
-    });
+    void forwarder
+      .forward(req, res, {
+        upstreamPath: '/computes/specifications',
+        headers: {},
+        ...(sendByMs === undefined ? {} : { sendByMs }),
+      })
+      .then((outcome) => {
+        outcomes.push(outcome);
+        if (!res.headersSent) res.writeHead(isLateSend(outcome) ? 599 : 502).end();
+      });
   });
   await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
 });
@@ -64,7 +76,9 @@ test('past its tolerance, over a kept-alive connection or a new one, nothing rea
     expect(await call()).toBe(599);
   }
   await new Promise((r) => setTimeout(r, 50));
-  expect(outcomes).toEqual(Array.from({ length: 3 }, () => ({ kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', reason: 'late-send' })));
+  expect(outcomes).toEqual(
+    Array.from({ length: 3 }, () => ({ kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', reason: 'late-send' })),
+  );
   expect(received).toEqual([]);
   expect(bytesReceived).toBe(0);
   // And the forwarder still works afterwards.

@@ -3,7 +3,17 @@
  * sandbox) and denied to every caller lacking it (403 naming the scope; the upstream never called).
  */
 import type { OperationId } from '../../../src/catalog/catalog';
-import { SCOPE_CALLERS, claimsFor, createBody, forgeToken, startGatewayHarness, type CallerName, type GatewayHarness, type Reply, type ScopeCaller } from '../../helpers/gateway-harness';
+import {
+  SCOPE_CALLERS,
+  claimsFor,
+  createBody,
+  forgeToken,
+  startGatewayHarness,
+  type CallerName,
+  type GatewayHarness,
+  type Reply,
+  type ScopeCaller,
+} from '../../helpers/gateway-harness';
 
 let h: GatewayHarness;
 beforeAll(async () => {
@@ -14,7 +24,10 @@ afterAll(() => h.close());
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 async function createCompute(caller: CallerName = 'operator'): Promise<string> {
-  const reply = await h.as(caller, 'POST', '/api/v1/computes', { headers: { ...JSON_HEADERS, 'idempotency-key': crypto.randomUUID() }, body: createBody() });
+  const reply = await h.as(caller, 'POST', '/api/v1/computes', {
+    headers: { ...JSON_HEADERS, 'idempotency-key': crypto.randomUUID() },
+    body: createBody(),
+  });
   expect(reply.status).toBe(202);
   return reply.body.data.id as string;
 }
@@ -53,9 +66,33 @@ const listed = async (reply: Reply) => {
 };
 
 const OPERATIONS: OperationCase[] = [
-  { operation: 'regions.list', scope: 'catalog:read', method: 'GET', target: () => '/api/v1/regions', prepare: none, status: 200, verify: listed },
-  { operation: 'images.list', scope: 'catalog:read', method: 'GET', target: () => '/api/v1/images', prepare: none, status: 200, verify: listed },
-  { operation: 'specifications.list', scope: 'catalog:read', method: 'GET', target: () => '/api/v1/computes/specifications', prepare: none, status: 200, verify: listed },
+  {
+    operation: 'regions.list',
+    scope: 'catalog:read',
+    method: 'GET',
+    target: () => '/api/v1/regions',
+    prepare: none,
+    status: 200,
+    verify: listed,
+  },
+  {
+    operation: 'images.list',
+    scope: 'catalog:read',
+    method: 'GET',
+    target: () => '/api/v1/images',
+    prepare: none,
+    status: 200,
+    verify: listed,
+  },
+  {
+    operation: 'specifications.list',
+    scope: 'catalog:read',
+    method: 'GET',
+    target: () => '/api/v1/computes/specifications',
+    prepare: none,
+    status: 200,
+    verify: listed,
+  },
   {
     operation: 'computes.list',
     scope: 'computes:read',
@@ -143,20 +180,30 @@ const OPERATIONS: OperationCase[] = [
   },
 ];
 
-const callerWith = (scope: string): ScopeCaller => (Object.keys(SCOPE_CALLERS) as ScopeCaller[]).find((c) => SCOPE_CALLERS[c] === scope)!;
+const callerWith = (scope: string): ScopeCaller =>
+  (Object.keys(SCOPE_CALLERS) as ScopeCaller[]).find((c) => SCOPE_CALLERS[c] === scope)!;
 
 describe('allowed by the scope that grants it, and performed by the sandbox', () => {
   it.each(OPERATIONS.map((c) => [c.operation, c] as const))('%s', async (_operation, c) => {
     const id = await c.prepare();
     const caller = callerWith(c.scope);
-    const reply = await h.as(caller, c.method, c.target(id), { headers: c.headers, ...(c.body !== undefined ? { body: c.body } : {}) });
+    const reply = await h.as(caller, c.method, c.target(id), {
+      headers: c.headers,
+      ...(c.body !== undefined ? { body: c.body } : {}),
+    });
     expect([reply.status, reply.body.success]).toEqual([c.status, true]);
     const seen = h.stats().lastRequest!;
     expect(seen.method).toBe(c.method);
     expect(seen.target).toBe(c.target(id));
     expect(seen.key).toBe(h.labelOf('main'));
     const line = await h.accessLine(reply.requestId);
-    expect(line).toMatchObject({ operation: c.operation, caller, account: 'main', status: c.status, upstreamStatus: c.status });
+    expect(line).toMatchObject({
+      operation: c.operation,
+      caller,
+      account: 'main',
+      status: c.status,
+      upstreamStatus: c.status,
+    });
     await c.verify(reply, id);
   });
 
@@ -177,7 +224,11 @@ describe('allowed by the scope that grants it, and performed by the sandbox', ()
 
 const DENIALS = OPERATIONS.flatMap((c) =>
   [...(Object.keys(SCOPE_CALLERS) as CallerName[]), 'reader' as const]
-    .filter((caller) => (caller === 'reader' ? !['catalog:read', 'computes:read'].includes(c.scope) : SCOPE_CALLERS[caller as ScopeCaller] !== c.scope))
+    .filter((caller) =>
+      caller === 'reader'
+        ? !['catalog:read', 'computes:read'].includes(c.scope)
+        : SCOPE_CALLERS[caller as ScopeCaller] !== c.scope,
+    )
     .map((caller) => [c.operation, caller, c] as const),
 );
 
@@ -187,31 +238,96 @@ describe('denied to every caller lacking the scope: 403 naming it, upstream neve
   });
 
   it.each(DENIALS)('%s by %s', async (operation, caller, c) => {
-    const reply = await h.withoutUpstream(() => h.as(caller, c.method, c.target('1'), { headers: c.headers, ...(c.body !== undefined ? { body: c.body } : {}) }));
+    const reply = await h.withoutUpstream(() =>
+      h.as(caller, c.method, c.target('1'), { headers: c.headers, ...(c.body !== undefined ? { body: c.body } : {}) }),
+    );
     expect(reply.status).toBe(403);
     expect(reply.body).toMatchObject({ success: false, code: 'FORBIDDEN', requestId: reply.requestId });
     expect(reply.body.message).toContain(`"${c.scope}"`);
     expect(reply.body.message).toContain(operation);
-    expect(await h.accessLine(reply.requestId)).toMatchObject({ operation, caller, status: 403, reason: `missing-scope:${c.scope}` });
+    expect(await h.accessLine(reply.requestId)).toMatchObject({
+      operation,
+      caller,
+      status: 403,
+      reason: `missing-scope:${c.scope}`,
+    });
   });
 
   it('a valid token for a subject the policy does not know → 403, upstream never called', async () => {
-    const reply = await h.withoutUpstream(() => h.request('GET', '/api/v1/regions', { headers: { authorization: `Bearer ${h.mint('nobody')}` } }));
+    const reply = await h.withoutUpstream(() =>
+      h.request('GET', '/api/v1/regions', { headers: { authorization: `Bearer ${h.mint('nobody')}` } }),
+    );
     expect([reply.status, reply.body.code]).toEqual([403, 'FORBIDDEN']);
   });
 });
 
 describe("a token's scope claim narrows the grant, never widens it", () => {
   const ROWS: Array<[string, CallerName, string | string[], string, string, number, string]> = [
-    ['operator narrowed to catalog:read may list regions', 'operator', 'catalog:read', 'GET', '/api/v1/regions', 200, ''],
-    ['operator narrowed to catalog:read may not list computes', 'operator', 'catalog:read', 'GET', '/api/v1/computes', 403, 'computes:read'],
+    [
+      'operator narrowed to catalog:read may list regions',
+      'operator',
+      'catalog:read',
+      'GET',
+      '/api/v1/regions',
+      200,
+      '',
+    ],
+    [
+      'operator narrowed to catalog:read may not list computes',
+      'operator',
+      'catalog:read',
+      'GET',
+      '/api/v1/computes',
+      403,
+      'computes:read',
+    ],
     ['operator narrowed to computes:* may list computes', 'operator', 'computes:*', 'GET', '/api/v1/computes', 200, ''],
-    ['operator narrowed to computes:* may not list images', 'operator', 'computes:*', 'GET', '/api/v1/images', 403, 'catalog:read'],
+    [
+      'operator narrowed to computes:* may not list images',
+      'operator',
+      'computes:*',
+      'GET',
+      '/api/v1/images',
+      403,
+      'catalog:read',
+    ],
     ['an empty scope claim grants nothing', 'operator', '', 'GET', '/api/v1/regions', 403, 'catalog:read'],
-    ['reader with "*" still may not stop a compute', 'reader', '*', 'POST', '/api/v1/computes/1/stop', 403, 'computes:power'],
-    ['reader naming a scope it lacks gets nothing from it', 'reader', 'computes:power', 'POST', '/api/v1/computes/1/stop', 403, 'computes:power'],
-    ['reader naming a scope it lacks loses the rest', 'reader', 'computes:power', 'GET', '/api/v1/computes', 403, 'computes:read'],
-    ['svc-computes-read naming computes:read keeps it', 'svc-computes-read', 'computes:read', 'GET', '/api/v1/computes', 200, ''],
+    [
+      'reader with "*" still may not stop a compute',
+      'reader',
+      '*',
+      'POST',
+      '/api/v1/computes/1/stop',
+      403,
+      'computes:power',
+    ],
+    [
+      'reader naming a scope it lacks gets nothing from it',
+      'reader',
+      'computes:power',
+      'POST',
+      '/api/v1/computes/1/stop',
+      403,
+      'computes:power',
+    ],
+    [
+      'reader naming a scope it lacks loses the rest',
+      'reader',
+      'computes:power',
+      'GET',
+      '/api/v1/computes',
+      403,
+      'computes:read',
+    ],
+    [
+      'svc-computes-read naming computes:read keeps it',
+      'svc-computes-read',
+      'computes:read',
+      'GET',
+      '/api/v1/computes',
+      200,
+      '',
+    ],
   ];
 
   it.each(ROWS)('%s', async (_name, caller, scope, method, target, status, missing) => {
@@ -222,9 +338,17 @@ describe("a token's scope claim narrows the grant, never widens it", () => {
   });
 
   it('a scope claim given as a JSON array narrows the same way', async () => {
-    const token = forgeToken({ alg: 'RS256', typ: 'JWT', kid: 'rs' }, claimsFor('operator', { scope: ['computes:read'] }), h.keys.rsa.privateKey);
-    expect((await h.request('GET', '/api/v1/computes', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
-    const denied = await h.withoutUpstream(() => h.request('GET', '/api/v1/regions', { headers: { authorization: `Bearer ${token}` } }));
+    const token = forgeToken(
+      { alg: 'RS256', typ: 'JWT', kid: 'rs' },
+      claimsFor('operator', { scope: ['computes:read'] }),
+      h.keys.rsa.privateKey,
+    );
+    expect((await h.request('GET', '/api/v1/computes', { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      200,
+    );
+    const denied = await h.withoutUpstream(() =>
+      h.request('GET', '/api/v1/regions', { headers: { authorization: `Bearer ${token}` } }),
+    );
     expect(denied.status).toBe(403);
   });
 });

@@ -10,7 +10,10 @@ let sentinelToken: string;
 const replies: Reply[] = [];
 
 beforeAll(async () => {
-  h = await startGatewayHarness({ sandbox: { limits: { readPerSecond: 10_000, writePerSecond: 10_000 } }, upstream: { timeoutMs: 200 } });
+  h = await startGatewayHarness({
+    sandbox: { limits: { readPerSecond: 10_000, writePerSecond: 10_000 } },
+    upstream: { timeoutMs: 200 },
+  });
   sentinelToken = h.mint('sentinel-caller', { lifetimeSec: 3000 });
 });
 afterAll(() => h.close());
@@ -27,47 +30,111 @@ const TRAFFIC: Array<[string, () => Promise<Reply>]> = [
     () =>
       h.request('POST', '/api/v1/computes', {
         headers: { ...bearer(), ...JSON_HEADERS, 'idempotency-key': crypto.randomUUID() },
-        body: JSON.stringify({ hostName: 'sentinel', image: 'UBUNTU-24.04', region: 'KGL-1', specification: 'S-1C', publicKeys: ['ssh-ed25519 AAAA'] }),
+        body: JSON.stringify({
+          hostName: 'sentinel',
+          image: 'UBUNTU-24.04',
+          region: 'KGL-1',
+          specification: 'S-1C',
+          publicKeys: ['ssh-ed25519 AAAA'],
+        }),
       }),
   ],
   ['an upstream 404', () => h.request('GET', '/api/v1/computes/424242', { headers: bearer() })],
-  ['an upstream 400', () => h.request('PATCH', '/api/v1/computes/424242/upsize', { headers: { ...bearer(), ...JSON_HEADERS }, body: '{"bogus":1}' })],
+  [
+    'an upstream 400',
+    () =>
+      h.request('PATCH', '/api/v1/computes/424242/upsize', {
+        headers: { ...bearer(), ...JSON_HEADERS },
+        body: '{"bogus":1}',
+      }),
+  ],
   ['a gateway 400 (target)', () => h.request('GET', '/api/v1/computes/../regions', { headers: bearer() })],
-  ['a gateway 400 (idempotency key)', () => h.request('POST', '/api/v1/computes', { headers: { ...bearer(), ...JSON_HEADERS, 'idempotency-key': 'nope' }, body: '{}' })],
+  [
+    'a gateway 400 (idempotency key)',
+    () =>
+      h.request('POST', '/api/v1/computes', {
+        headers: { ...bearer(), ...JSON_HEADERS, 'idempotency-key': 'nope' },
+        body: '{}',
+      }),
+  ],
   ['a gateway 404', () => h.request('GET', '/api/v1/admin', { headers: bearer() })],
-  ['a gateway 403 (narrowed token)', () => h.request('GET', '/api/v1/computes', { headers: { authorization: `Bearer ${h.mint('sentinel-caller', { scope: 'catalog:read' })}` } })],
-  ['a 401 (tampered sentinel token)', () => h.request('GET', '/api/v1/regions', { headers: { authorization: `Bearer ${sentinelToken.slice(0, -4)}AAAA` } })],
-  ['a 401 (the token under another scheme)', () => h.request('GET', '/api/v1/regions', { headers: { authorization: `Token ${sentinelToken}` } })],
-  ['a 401 (the token twice)', () => h.request('GET', '/api/v1/regions', { headers: { authorization: [`Bearer ${sentinelToken}`, `Bearer ${sentinelToken}`] } })],
-  ['a 413', () => h.request('POST', '/api/v1/computes', { headers: { ...bearer(), ...JSON_HEADERS, 'idempotency-key': crypto.randomUUID() }, body: 'x'.repeat(70_000) })],
+  [
+    'a gateway 403 (narrowed token)',
+    () =>
+      h.request('GET', '/api/v1/computes', {
+        headers: { authorization: `Bearer ${h.mint('sentinel-caller', { scope: 'catalog:read' })}` },
+      }),
+  ],
+  [
+    'a 401 (tampered sentinel token)',
+    () =>
+      h.request('GET', '/api/v1/regions', { headers: { authorization: `Bearer ${sentinelToken.slice(0, -4)}AAAA` } }),
+  ],
+  [
+    'a 401 (the token under another scheme)',
+    () => h.request('GET', '/api/v1/regions', { headers: { authorization: `Token ${sentinelToken}` } }),
+  ],
+  [
+    'a 401 (the token twice)',
+    () =>
+      h.request('GET', '/api/v1/regions', {
+        headers: { authorization: [`Bearer ${sentinelToken}`, `Bearer ${sentinelToken}`] },
+      }),
+  ],
+  [
+    'a 413',
+    () =>
+      h.request('POST', '/api/v1/computes', {
+        headers: { ...bearer(), ...JSON_HEADERS, 'idempotency-key': crypto.randomUUID() },
+        body: 'x'.repeat(70_000),
+      }),
+  ],
   [
     'the token in other headers',
-    () => h.request('GET', '/api/v1/images', { headers: { ...bearer(), cookie: `token=${sentinelToken}`, 'x-api-key': sentinelToken, 'proxy-authorization': `Bearer ${sentinelToken}`, 'x-request-id': 'sentinel-trace-0001' } }),
+    () =>
+      h.request('GET', '/api/v1/images', {
+        headers: {
+          ...bearer(),
+          cookie: `token=${sentinelToken}`,
+          'x-api-key': sentinelToken,
+          'proxy-authorization': `Bearer ${sentinelToken}`,
+          'x-request-id': 'sentinel-trace-0001',
+        },
+      }),
   ],
-  ['an upstream 500', async () => {
-    h.sandbox.referee.setFaults({ errorRate: 1 });
-    try {
-      return await h.request('GET', '/api/v1/regions', { headers: bearer() });
-    } finally {
-      h.sandbox.referee.setFaults({ errorRate: 0 });
-    }
-  }],
-  ['a 504', async () => {
-    h.sandbox.referee.setFaults({ latencyMs: 1000 });
-    try {
-      return await h.request('GET', '/api/v1/regions', { headers: bearer() });
-    } finally {
-      h.sandbox.referee.setFaults({ latencyMs: 0 });
-    }
-  }],
-  ['a 502 (dropped)', async () => {
-    h.sandbox.referee.setFaults({ dropRate: 1 });
-    try {
-      return await h.request('GET', '/api/v1/regions', { headers: bearer() });
-    } finally {
-      h.sandbox.referee.setFaults({ dropRate: 0 });
-    }
-  }],
+  [
+    'an upstream 500',
+    async () => {
+      h.sandbox.referee.setFaults({ errorRate: 1 });
+      try {
+        return await h.request('GET', '/api/v1/regions', { headers: bearer() });
+      } finally {
+        h.sandbox.referee.setFaults({ errorRate: 0 });
+      }
+    },
+  ],
+  [
+    'a 504',
+    async () => {
+      h.sandbox.referee.setFaults({ latencyMs: 1000 });
+      try {
+        return await h.request('GET', '/api/v1/regions', { headers: bearer() });
+      } finally {
+        h.sandbox.referee.setFaults({ latencyMs: 0 });
+      }
+    },
+  ],
+  [
+    'a 502 (dropped)',
+    async () => {
+      h.sandbox.referee.setFaults({ dropRate: 1 });
+      try {
+        return await h.request('GET', '/api/v1/regions', { headers: bearer() });
+      } finally {
+        h.sandbox.referee.setFaults({ dropRate: 0 });
+      }
+    },
+  ],
   ['public health', () => h.request('GET', '/api/v1/health', { headers: bearer() })],
   ['the probes', () => h.request('GET', '/readyz', { headers: bearer() })],
 ];
@@ -101,7 +168,9 @@ describe('sentinel secrets never leak', () => {
 
   it('the traffic reached the upstream with the sentinel key (so the key was really used)', () => {
     expect(h.stats().keys[h.labelOf('sentinel')]!.classes.all.admitted).toBeGreaterThan(3);
-    expect(replies.map((r) => r.status)).toEqual(expect.arrayContaining([200, 202, 400, 401, 403, 404, 413, 500, 502, 504]));
+    expect(replies.map((r) => r.status)).toEqual(
+      expect.arrayContaining([200, 202, 400, 401, 403, 404, 413, 500, 502, 504]),
+    );
   });
 
   it('no gateway log line holds either', () => {

@@ -98,9 +98,17 @@ const ROWS: Row[] = [
 
 describe('refused targets: envelope, access-log reason, upstream never called', () => {
   it.each(ROWS)('%s %s → %s', async (method, target, code, reason) => {
-    const reply = await h.withoutUpstream(() => h.request(method, target, { headers: { authorization: `Bearer ${token}` } }));
+    const reply = await h.withoutUpstream(() =>
+      h.request(method, target, { headers: { authorization: `Bearer ${token}` } }),
+    );
     expect(reply.status).toBe(code === 'BAD_REQUEST' ? 400 : 404);
-    expect(reply.body).toEqual({ success: false, code, message: expect.any(String), requestId: reply.requestId, timestamp: expect.any(String) });
+    expect(reply.body).toEqual({
+      success: false,
+      code,
+      message: expect.any(String),
+      requestId: reply.requestId,
+      timestamp: expect.any(String),
+    });
     // The public message is fixed per reason: no byte of the target is echoed.
     expect(reply.body.message).not.toContain('evil');
     expect(await h.accessLine(reply.requestId)).toMatchObject({ status: reply.status, reason });
@@ -119,7 +127,9 @@ describe('refused targets: envelope, access-log reason, upstream never called', 
 
   it('an equivalent but canonical spelling is accepted and forwarded rebuilt', async () => {
     h.resetUpstream();
-    const reply = await h.request('GET', '/api/v1/c%6Fmputes?limit=5&p%61ge=2', { headers: { authorization: `Bearer ${token}` } });
+    const reply = await h.request('GET', '/api/v1/c%6Fmputes?limit=5&p%61ge=2', {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(reply.status).toBe(200);
     expect(h.stats().lastRequest!.target).toBe('/api/v1/computes?page=2&limit=5');
   });
@@ -132,7 +142,10 @@ const RAW_ROWS: Array<[string, Buffer]> = [
   ['DEL', Buffer.from('GET /api/v1/regions\x7f HTTP/1.1\r\n', 'latin1')],
   ['a tab', Buffer.from('GET /api/v1/regions\tx HTTP/1.1\r\n', 'latin1')],
   ['a latin-1 byte', Buffer.from('GET /api/v1/r\xe9gions HTTP/1.1\r\n', 'latin1')],
-  ['UTF-8 bytes', Buffer.concat([Buffer.from('GET /api/v1/r'), Buffer.from('é', 'utf8'), Buffer.from('gions HTTP/1.1\r\n')])],
+  [
+    'UTF-8 bytes',
+    Buffer.concat([Buffer.from('GET /api/v1/r'), Buffer.from('é', 'utf8'), Buffer.from('gions HTTP/1.1\r\n')]),
+  ],
   ['a bare CR in the target', Buffer.from('GET /api/v1/regions\rX HTTP/1.1\r\n', 'latin1')],
   ['a space in the target', Buffer.from('GET /api/v1/re gions HTTP/1.1\r\n', 'latin1')],
   ['a relative target', Buffer.from('GET api/v1/regions HTTP/1.1\r\n', 'latin1')],
@@ -147,14 +160,23 @@ function parseRaw(text: string): { status: number; body: { code?: string; succes
 
 describe('raw control and non-ASCII bytes on the request line', () => {
   it.each(RAW_ROWS)('%s → 400 BAD_REQUEST in the envelope, upstream never called', async (_name, requestLine) => {
-    const text = await h.withoutUpstream(() => h.raw(Buffer.concat([requestLine, Buffer.from(`Host: gw\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`)])));
+    const text = await h.withoutUpstream(() =>
+      h.raw(
+        Buffer.concat([
+          requestLine,
+          Buffer.from(`Host: gw\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`),
+        ]),
+      ),
+    );
     const reply = parseRaw(text);
     expect(reply.status).toBe(400);
     expect(reply.body).toMatchObject({ success: false, code: 'BAD_REQUEST' });
   });
 
   it('oversized headers → 431 in the envelope', async () => {
-    const text = await h.withoutUpstream(() => h.raw(`GET /api/v1/regions HTTP/1.1\r\nHost: gw\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`));
+    const text = await h.withoutUpstream(() =>
+      h.raw(`GET /api/v1/regions HTTP/1.1\r\nHost: gw\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`),
+    );
     const reply = parseRaw(text);
     expect(reply.status).toBe(431);
     expect(reply.body).toMatchObject({ success: false, code: 'BAD_REQUEST' });

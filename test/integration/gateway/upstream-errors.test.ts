@@ -4,7 +4,14 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OWNER_KEY, closedPort, createBody, startGatewayHarness, type GatewayHarness, type Reply } from '../../helpers/gateway-harness';
+import {
+  OWNER_KEY,
+  closedPort,
+  createBody,
+  startGatewayHarness,
+  type GatewayHarness,
+  type Reply,
+} from '../../helpers/gateway-harness';
 
 const UPSTREAM_TIMEOUT_MS = 300;
 const READ_LIMIT = 3;
@@ -22,10 +29,17 @@ beforeEach(() => h.resetUpstream());
 
 /** The same request straight to the sandbox, with the account's real key. */
 const direct = (method: string, target: string, headers: Record<string, string> = {}, body?: string): Promise<Reply> =>
-  h.request(method, target, { port: h.sandbox.port, headers: { authorization: `Bearer ${OWNER_KEY.key}`, ...headers }, ...(body !== undefined ? { body } : {}) });
+  h.request(method, target, {
+    port: h.sandbox.port,
+    headers: { authorization: `Bearer ${OWNER_KEY.key}`, ...headers },
+    ...(body !== undefined ? { body } : {}),
+  });
 
 const withoutTimestamp = (body: Record<string, unknown>) => ({ ...body, timestamp: undefined });
-const rateHeaders = (reply: Reply) => Object.keys(reply.headers).filter((name) => name.startsWith('x-ratelimit-') || name === 'retry-after').sort();
+const rateHeaders = (reply: Reply) =>
+  Object.keys(reply.headers)
+    .filter((name) => name.startsWith('x-ratelimit-') || name === 'retry-after')
+    .sort();
 
 describe('upstream answers stream back unchanged', () => {
   const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -33,22 +47,42 @@ describe('upstream answers stream back unchanged', () => {
     ['GET', '/api/v1/computes/999999', 404, 'RESOURCE_NOT_FOUND', {}, undefined],
     ['POST', '/api/v1/computes/999999/start', 404, 'RESOURCE_NOT_FOUND', {}, undefined],
     ['GET', '/api/v1/computes?limit=101', 400, 'VALIDATION_ERROR', {}, undefined],
-    ['POST', '/api/v1/computes', 400, 'VALIDATION_ERROR', { ...JSON_HEADERS, 'idempotency-key': '6f1c5c6e-1d2b-4c3a-9e8f-0a1b2c3d4e5f' }, '{"hostName":"x"}'],
-    ['PATCH', '/api/v1/computes/999999/upsize', 404, 'RESOURCE_NOT_FOUND', JSON_HEADERS, '{"newSpecification":"S-2C-4G"}'],
-  ] as const)('%s %s → %d %s, as the sandbox answers it directly', async (method, target, status, code, headers, body) => {
-    const requestId = `compare-${crypto.randomUUID()}`;
-    const proxied = await h.as('operator', method, target, { headers: { ...headers, 'x-request-id': requestId }, ...(body !== undefined ? { body } : {}) });
-    h.resetUpstream();
-    const straight = await direct(method, target, { ...headers, 'x-request-id': requestId }, body);
-    expect([proxied.status, proxied.body.code]).toEqual([status, code]);
-    expect(proxied.status).toBe(straight.status);
-    expect(withoutTimestamp(proxied.body)).toEqual(withoutTimestamp(straight.body));
-    expect(proxied.headers['content-type']).toBe(straight.headers['content-type']);
-    expect(proxied.headers['cache-control']).toBe(straight.headers['cache-control']);
-    expect(rateHeaders(proxied)).toEqual(rateHeaders(straight));
-    expect(rateHeaders(proxied)).toContain('x-ratelimit-limit-second');
-    expect(await h.accessLine(proxied.requestId)).toMatchObject({ status, upstreamStatus: status });
-  });
+    [
+      'POST',
+      '/api/v1/computes',
+      400,
+      'VALIDATION_ERROR',
+      { ...JSON_HEADERS, 'idempotency-key': '6f1c5c6e-1d2b-4c3a-9e8f-0a1b2c3d4e5f' },
+      '{"hostName":"x"}',
+    ],
+    [
+      'PATCH',
+      '/api/v1/computes/999999/upsize',
+      404,
+      'RESOURCE_NOT_FOUND',
+      JSON_HEADERS,
+      '{"newSpecification":"S-2C-4G"}',
+    ],
+  ] as const)(
+    '%s %s → %d %s, as the sandbox answers it directly',
+    async (method, target, status, code, headers, body) => {
+      const requestId = `compare-${crypto.randomUUID()}`;
+      const proxied = await h.as('operator', method, target, {
+        headers: { ...headers, 'x-request-id': requestId },
+        ...(body !== undefined ? { body } : {}),
+      });
+      h.resetUpstream();
+      const straight = await direct(method, target, { ...headers, 'x-request-id': requestId }, body);
+      expect([proxied.status, proxied.body.code]).toEqual([status, code]);
+      expect(proxied.status).toBe(straight.status);
+      expect(withoutTimestamp(proxied.body)).toEqual(withoutTimestamp(straight.body));
+      expect(proxied.headers['content-type']).toBe(straight.headers['content-type']);
+      expect(proxied.headers['cache-control']).toBe(straight.headers['cache-control']);
+      expect(rateHeaders(proxied)).toEqual(rateHeaders(straight));
+      expect(rateHeaders(proxied)).toContain('x-ratelimit-limit-second');
+      expect(await h.accessLine(proxied.requestId)).toMatchObject({ status, upstreamStatus: status });
+    },
+  );
 
   it('a 429 with its rate-limit headers and Retry-After passes through unchanged', async () => {
     let limited: Reply | undefined;
@@ -61,11 +95,17 @@ describe('upstream answers stream back unchanged', () => {
     expect(limited).toBeDefined();
     // The direct call may land in the next fixed window too; a few more tries reach its limit.
     let straight = await direct('GET', '/api/v1/regions');
-    for (let attempt = 0; attempt < READ_LIMIT + 1 && straight.status !== 429; attempt++) straight = await direct('GET', '/api/v1/regions');
+    for (let attempt = 0; attempt < READ_LIMIT + 1 && straight.status !== 429; attempt++)
+      straight = await direct('GET', '/api/v1/regions');
     expect(straight.status).toBe(429);
     expect(limited!.body).toMatchObject({ success: false, code: 'TOO_MANY_REQUESTS' });
     expect(limited!.body.message).toBe(straight.body.message);
-    expect(rateHeaders(limited!)).toEqual(['retry-after', 'x-ratelimit-limit-second', 'x-ratelimit-remaining-second', 'x-ratelimit-reset-second']);
+    expect(rateHeaders(limited!)).toEqual([
+      'retry-after',
+      'x-ratelimit-limit-second',
+      'x-ratelimit-remaining-second',
+      'x-ratelimit-reset-second',
+    ]);
     expect(limited!.headers['x-ratelimit-limit-second']).toBe(String(READ_LIMIT));
     expect(limited!.headers['x-ratelimit-remaining-second']).toBe('0');
     expect(Number(limited!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
@@ -107,7 +147,11 @@ describe('upstream failures', () => {
     const body = createBody('x'.repeat(MAX_BODY_BYTES));
     const reply = await h.withoutUpstream(() =>
       h.as('operator', 'POST', '/api/v1/computes', {
-        headers: { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID(), ...(chunked ? { 'transfer-encoding': 'chunked' } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': crypto.randomUUID(),
+          ...(chunked ? { 'transfer-encoding': 'chunked' } : {}),
+        },
         body,
       }),
     );
@@ -118,7 +162,10 @@ describe('upstream failures', () => {
     const padding = MAX_BODY_BYTES - Buffer.byteLength(JSON.stringify({ ...JSON.parse(createBody()), tags: [''] }));
     const body = JSON.stringify({ ...JSON.parse(createBody()), tags: ['t'.repeat(padding)] });
     expect(Buffer.byteLength(body)).toBe(MAX_BODY_BYTES);
-    const reply = await h.as('operator', 'POST', '/api/v1/computes', { headers: { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() }, body });
+    const reply = await h.as('operator', 'POST', '/api/v1/computes', {
+      headers: { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
+      body,
+    });
     expect(reply.status).toBe(202);
     expect(h.stats().lastRequest!.headers['content-length']).toBe(String(MAX_BODY_BYTES));
   });
@@ -143,7 +190,9 @@ describe('an unreachable or misbehaving upstream', () => {
   });
 
   it('an upstream base URL on a closed port → 502 UPSTREAM_UNAVAILABLE', async () => {
-    const refused = await startGatewayHarness({ upstream: { baseUrl: `http://127.0.0.1:${await closedPort()}/api/v1` } });
+    const refused = await startGatewayHarness({
+      upstream: { baseUrl: `http://127.0.0.1:${await closedPort()}/api/v1` },
+    });
     harnesses.push(refused);
     const reply = await refused.as('operator', 'GET', '/api/v1/computes');
     expect([reply.status, reply.body.code]).toEqual([502, 'UPSTREAM_UNAVAILABLE']);
@@ -154,11 +203,16 @@ describe('an unreachable or misbehaving upstream', () => {
     let followed = 0;
     redirector = http.createServer((req, res) => {
       if (req.url?.startsWith('/followed')) followed++;
-      res.writeHead(302, { location: `http://127.0.0.1:${(redirector!.address() as AddressInfo).port}/followed`, 'set-cookie': 'upstream=1' });
+      res.writeHead(302, {
+        location: `http://127.0.0.1:${(redirector!.address() as AddressInfo).port}/followed`,
+        'set-cookie': 'upstream=1',
+      });
       res.end('redirecting');
     });
     await new Promise<void>((resolve) => redirector!.listen(0, '127.0.0.1', resolve));
-    const redirecting = await startGatewayHarness({ upstream: { baseUrl: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/api/v1` } });
+    const redirecting = await startGatewayHarness({
+      upstream: { baseUrl: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/api/v1` },
+    });
     harnesses.push(redirecting);
     const reply = await redirecting.as('operator', 'GET', '/api/v1/regions');
     expect([reply.status, reply.body.code]).toEqual([502, 'UPSTREAM_UNAVAILABLE']);
@@ -166,6 +220,10 @@ describe('an unreachable or misbehaving upstream', () => {
     expect(reply.headers['set-cookie']).toBeUndefined();
     expect(reply.text).not.toContain('followed');
     expect(followed).toBe(0);
-    expect(await redirecting.accessLine(reply.requestId)).toMatchObject({ status: 502, upstreamStatus: 302, reason: 'upstream-redirect' });
+    expect(await redirecting.accessLine(reply.requestId)).toMatchObject({
+      status: 502,
+      upstreamStatus: 302,
+      reason: 'upstream-redirect',
+    });
   });
 });

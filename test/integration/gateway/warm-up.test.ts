@@ -17,7 +17,9 @@ test('a warmed gateway has sent the health operation upstream, keyless, before i
   const last = h.stats().lastRequest;
   expect(last).toMatchObject({ method: 'GET', target: '/api/v1/health', key: null });
   expect(last!.headers.authorization).toBeUndefined();
-  const lines = h.logLines.map((l) => JSON.parse(l) as { msg: string; level: number; answered?: number; operation?: string; requestId?: string });
+  const lines = h.logLines.map(
+    (l) => JSON.parse(l) as { msg: string; level: number; answered?: number; operation?: string; requestId?: string },
+  );
   expect(lines.find((l) => l.msg === 'upstream path warmed up')).toMatchObject({ answered: 3, level: 20 });
   // Its access lines are debug: a start prints its banner, not health lines.
   const access = lines.filter((l) => l.msg === 'request' && l.operation === 'health');
@@ -30,7 +32,9 @@ test('a warmed gateway has sent the health operation upstream, keyless, before i
 
 test('a caller cannot hide its requests with the warm-up prefix: only the public health operation is quiet', async () => {
   h = await startGatewayHarness();
-  const reply = await h.request('GET', '/api/v1/computes', { headers: { authorization: `Bearer ${h.mint('operator')}`, 'x-request-id': 'gateway-warm-up-1' } });
+  const reply = await h.request('GET', '/api/v1/computes', {
+    headers: { authorization: `Bearer ${h.mint('operator')}`, 'x-request-id': 'gateway-warm-up-1' },
+  });
   expect(reply.status).toBe(200);
   const lines = h.logLines.map((l) => JSON.parse(l) as { msg: string; level: number; requestId?: string });
   expect(lines.find((l) => l.msg === 'request' && l.requestId === 'gateway-warm-up-1')).toMatchObject({ level: 30 });
@@ -43,7 +47,10 @@ test('without a warm-up (the default for embedding and tests) the upstream sees 
 
 test('an upstream that is down does not hold the start', async () => {
   const started = Date.now();
-  h = await startGatewayHarness({ warmUpConnections: 3, upstream: { baseUrl: `http://127.0.0.1:${await closedPort()}/api/v1` } });
+  h = await startGatewayHarness({
+    warmUpConnections: 3,
+    upstream: { baseUrl: `http://127.0.0.1:${await closedPort()}/api/v1` },
+  });
   expect(Date.now() - started).toBeLessThan(2500);
   expect((await fetch(`${h.gateway.adminUrl}/readyz`)).status).toBe(200);
 });

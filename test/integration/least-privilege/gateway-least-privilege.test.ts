@@ -39,7 +39,12 @@ beforeAll(async () => {
       },
       ci: { scopes: ['computes:*'], ownership: { foreign: 'not-found' }, quotas: { createsPerHour: 2 } },
       racer: { scopes: ['computes:*'], quotas: { liveComputes: 4 } },
-      trial: { constraints: { create: { regions: ['NOWHERE-1'] } }, ownership: {}, quotas: { liveComputes: 1 }, shadow: true },
+      trial: {
+        constraints: { create: { regions: ['NOWHERE-1'] } },
+        ownership: {},
+        quotas: { liveComputes: 1 },
+        shadow: true,
+      },
     },
   });
 });
@@ -50,11 +55,22 @@ afterAll(async () => {
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 let hosts = 0;
-const create = (gateway: number, caller: string, overrides: Record<string, unknown> = {}, key: string = crypto.randomUUID()): Promise<FleetReply> =>
+const create = (
+  gateway: number,
+  caller: string,
+  overrides: Record<string, unknown> = {},
+  key: string = crypto.randomUUID(),
+): Promise<FleetReply> =>
   fleet.request(gateway, 'POST', '/api/v1/computes', {
     caller,
     headers: { ...JSON_HEADERS, 'idempotency-key': key },
-    body: JSON.stringify({ ...VALID_CREATE, hostName: `as-${(hosts += 1)}`, tags: ['autoscaler'], withPublicIp: false, ...overrides }),
+    body: JSON.stringify({
+      ...VALID_CREATE,
+      hostName: `as-${(hosts += 1)}`,
+      tags: ['autoscaler'],
+      withPublicIp: false,
+      ...overrides,
+    }),
   });
 const createsPerformed = () => fleet.upstream('write').admitted;
 
@@ -63,7 +79,11 @@ describe('request constraints', () => {
     const reply = await create(0, 'autoscaler', { tags: ['autoscaler', 'pool-a'] });
     expect(reply.status).toBe(202);
     const got = await fleet.request(1, 'GET', `/api/v1/computes/${reply.body.data.id}`, { caller: 'ops' });
-    expect(got.body.data).toMatchObject({ region: 'KGL-1', image: 'UBUNTU-24.04', tags: ['autoscaler', 'pool-a', 'owner:autoscaler'] });
+    expect(got.body.data).toMatchObject({
+      region: 'KGL-1',
+      image: 'UBUNTU-24.04',
+      tags: ['autoscaler', 'pool-a', 'owner:autoscaler'],
+    });
   });
 
   it.each([
@@ -85,7 +105,11 @@ describe('request constraints', () => {
   it('duplicate keys are refused (MALFORMED_JSON), so no reading of the body differs from the one checked', async () => {
     const before = createsPerformed();
     const body = `{"hostName":"as-dup","image":"UBUNTU-24.04","publicKeys":["ssh-ed25519 AAAA"],"region":"KGL-1","region":"NBO-1","specification":"S-1C","tags":["autoscaler"]}`;
-    const reply = await fleet.request(0, 'POST', '/api/v1/computes', { caller: 'autoscaler', headers: { ...JSON_HEADERS, 'idempotency-key': crypto.randomUUID() }, body });
+    const reply = await fleet.request(0, 'POST', '/api/v1/computes', {
+      caller: 'autoscaler',
+      headers: { ...JSON_HEADERS, 'idempotency-key': crypto.randomUUID() },
+      body,
+    });
     expect([reply.status, reply.body.code]).toEqual([400, 'MALFORMED_JSON']);
     expect(reply.body.message).toContain('"region"');
     expect(createsPerformed()).toBe(before);
@@ -103,10 +127,14 @@ describe('ownership, recorded by one gateway and enforced by the other', () => {
     const mine = await create(0, 'autoscaler');
     const theirs = await create(0, 'ops');
     expect([mine.status, theirs.status]).toEqual([202, 202]);
-    expect((await fleet.request(1, 'POST', `/api/v1/computes/${mine.body.data.id}/stop`, { caller: 'autoscaler' })).status).toBe(202);
+    expect(
+      (await fleet.request(1, 'POST', `/api/v1/computes/${mine.body.data.id}/stop`, { caller: 'autoscaler' })).status,
+    ).toBe(202);
 
     const before = fleet.upstream('write').admitted;
-    const foreign = await fleet.request(1, 'POST', `/api/v1/computes/${theirs.body.data.id}/stop`, { caller: 'autoscaler' });
+    const foreign = await fleet.request(1, 'POST', `/api/v1/computes/${theirs.body.data.id}/stop`, {
+      caller: 'autoscaler',
+    });
     expect([foreign.status, foreign.body.code]).toEqual([403, 'FORBIDDEN']);
     expect(fleet.upstream('write').admitted).toBe(before);
 
@@ -150,7 +178,8 @@ describe('ownership, recorded by one gateway and enforced by the other', () => {
 
 describe('quotas', () => {
   it('live computes: the caller’s fourth create is refused with QUOTA_EXCEEDED naming the quota', async () => {
-    const live = async () => (await fleet.request(0, 'GET', '/api/v1/computes?limit=100', { caller: 'autoscaler' })).body.meta.total as number;
+    const live = async () =>
+      (await fleet.request(0, 'GET', '/api/v1/computes?limit=100', { caller: 'autoscaler' })).body.meta.total as number;
     while ((await live()) < 3) expect((await create(1, 'autoscaler')).status).toBe(202);
     const before = createsPerformed();
     const refused = await create(0, 'autoscaler');
@@ -188,15 +217,25 @@ describe('shadow mode', () => {
     const first = await create(0, 'trial', { region: 'KGL-1' });
     const second = await create(1, 'trial', { region: 'KGL-1' });
     expect([first.status, second.status]).toEqual([202, 202]);
-    const foreign = await fleet.request(0, 'GET', `/api/v1/computes/${(await create(0, 'ops')).body.data.id}`, { caller: 'trial' });
+    const foreign = await fleet.request(0, 'GET', `/api/v1/computes/${(await create(0, 'ops')).body.data.id}`, {
+      caller: 'trial',
+    });
     expect(foreign.status).toBe(200);
     // The list is not filtered; the computes it would have hidden are counted once per list.
     const listed = await fleet.request(1, 'GET', '/api/v1/computes?limit=100', { caller: 'trial' });
     const everything = await fleet.request(1, 'GET', '/api/v1/computes?limit=100', { caller: 'ops' });
     expect(listed.body.meta.total).toBe(everything.body.meta.total);
     const counted = async (check: string) =>
-      (await fleet.metric(0, 'strettch_gateway_least_privilege_denials_total', { caller: 'trial', check, mode: 'shadow' })) +
-      (await fleet.metric(1, 'strettch_gateway_least_privilege_denials_total', { caller: 'trial', check, mode: 'shadow' }));
+      (await fleet.metric(0, 'strettch_gateway_least_privilege_denials_total', {
+        caller: 'trial',
+        check,
+        mode: 'shadow',
+      })) +
+      (await fleet.metric(1, 'strettch_gateway_least_privilege_denials_total', {
+        caller: 'trial',
+        check,
+        mode: 'shadow',
+      }));
     expect(await counted('constraint')).toBe(2);
     expect(await counted('quota')).toBe(1);
     expect(await counted('ownership')).toBe(2);

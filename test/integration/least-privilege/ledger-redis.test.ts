@@ -3,9 +3,19 @@
  * shared store shows: races between replicas, Redis `TIME` holds and windows, key expiry and hash
  * tags, one round trip per operation, and an outage.
  */
-import { createComputeLedger, ledgerKeys, RedisComputeLedger, type RedisComputeLedgerOptions } from '../../../src/gateway/least-privilege/ledger';
+import {
+  createComputeLedger,
+  ledgerKeys,
+  RedisComputeLedger,
+  type RedisComputeLedgerOptions,
+} from '../../../src/gateway/least-privilege/ledger';
 import type { CreateReservation, CreateReservationRequest } from '../../../src/gateway/least-privilege/types';
-import { createRedisConnection, StoreUnavailableError, type RedisConnection, type RedisConnectionOptions } from '../../../src/redis';
+import {
+  createRedisConnection,
+  StoreUnavailableError,
+  type RedisConnection,
+  type RedisConnectionOptions,
+} from '../../../src/redis';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
 import { LEDGER_CASES, T0 } from '../../unit/least-privilege/ledger-cases';
 
@@ -62,33 +72,50 @@ describe('RedisComputeLedger on one Redis shared by replicas', () => {
   const base = { accountId: 'acct', callerId: 'alice', enforce: true, holdMs: 60_000 };
 
   /** `count` reserves in parallel, spread round-robin over the replicas' ledgers. */
-  async function race(replicas: RedisComputeLedger[], count: number, request: Partial<CreateReservationRequest>): Promise<CreateReservation[]> {
-    return Promise.all(Array.from({ length: count }, (_, i) =>
-      replicas[i % replicas.length]!.reserveCreate({ ...base, reservationId: `race-${i}`, callerId: `c${i % 4}`, ...request })));
+  async function race(
+    replicas: RedisComputeLedger[],
+    count: number,
+    request: Partial<CreateReservationRequest>,
+  ): Promise<CreateReservation[]> {
+    return Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        replicas[i % replicas.length]!.reserveCreate({
+          ...base,
+          reservationId: `race-${i}`,
+          callerId: `c${i % 4}`,
+          ...request,
+        }),
+      ),
+    );
   }
 
   test.each([
     ['account.liveComputes', { accountLiveMax: 3 }],
     ['caller.liveComputes', { callerId: 'alice', callerLiveMax: 3 }],
     ['caller.createsPerHour', { callerId: 'alice', callerPerHourMax: 3 }],
-  ] as const)('40 parallel creates over 3 replicas, 3 free places (%s): exactly 3 pass, counts exact', async (quota, limits) => {
-    const connections = await Promise.all([connect(), connect(), connect()]);
-    const keyPrefix = `race${++prefixes}`;
-    const replicas = connections.map((connection) => new RedisComputeLedger({ connection, keyPrefix }));
-    // A compute already there leaves 3 of 4 places, so live and pending are both in the count.
-    await replicas[0]!.reserveCreate({ ...base, reservationId: 'seed' });
-    await replicas[0]!.commitCreate('acct', 'alice', 'seed', '1');
-    const four = { ...limits } as Record<string, number | string>;
-    for (const name of ['accountLiveMax', 'callerLiveMax', 'callerPerHourMax']) if (name in four) four[name] = 4;
+  ] as const)(
+    '40 parallel creates over 3 replicas, 3 free places (%s): exactly 3 pass, counts exact',
+    async (quota, limits) => {
+      const connections = await Promise.all([connect(), connect(), connect()]);
+      const keyPrefix = `race${++prefixes}`;
+      const replicas = connections.map((connection) => new RedisComputeLedger({ connection, keyPrefix }));
+      // A compute already there leaves 3 of 4 places, so live and pending are both in the count.
+      await replicas[0]!.reserveCreate({ ...base, reservationId: 'seed' });
+      await replicas[0]!.commitCreate('acct', 'alice', 'seed', '1');
+      const four = { ...limits } as Record<string, number | string>;
+      for (const name of ['accountLiveMax', 'callerLiveMax', 'callerPerHourMax']) if (name in four) four[name] = 4;
 
-    const results = await race(replicas, 40, four);
-    const granted = results.filter((r) => r.ok).length;
-    expect(granted).toBe(3);
-    expect(results.filter((r) => !r.ok)).toEqual(Array.from({ length: 37 }, () => expect.objectContaining({ ok: false, quota, limit: 4, recorded: false })));
-    const counts = await replicas[1]!.counts('acct', 'alice');
-    if (quota === 'account.liveComputes') expect(counts.accountLive).toBe(4);
-    else expect(counts).toEqual({ callerLive: 4, accountLive: 4, callerCreatesLastHour: 4 });
-  });
+      const results = await race(replicas, 40, four);
+      const granted = results.filter((r) => r.ok).length;
+      expect(granted).toBe(3);
+      expect(results.filter((r) => !r.ok)).toEqual(
+        Array.from({ length: 37 }, () => expect.objectContaining({ ok: false, quota, limit: 4, recorded: false })),
+      );
+      const counts = await replicas[1]!.counts('acct', 'alice');
+      if (quota === 'account.liveComputes') expect(counts.accountLive).toBe(4);
+      else expect(counts).toEqual({ callerLive: 4, accountLive: 4, callerCreatesLastHour: 4 });
+    },
+  );
 
   test('shadow mode under a race: every reservation is recorded, the would-be refusals are reported', async () => {
     const connections = await Promise.all([connect(), connect()]);
@@ -97,14 +124,19 @@ describe('RedisComputeLedger on one Redis shared by replicas', () => {
     const results = await race(replicas, 40, { callerId: 'alice', callerLiveMax: 3, enforce: false });
     expect(results.filter((r) => r.ok)).toHaveLength(3);
     expect(results.filter((r) => !r.ok && r.recorded && r.quota === 'caller.liveComputes')).toHaveLength(37);
-    expect(await replicas[0]!.counts('acct', 'alice')).toEqual({ callerLive: 40, accountLive: 40, callerCreatesLastHour: 40 });
+    expect(await replicas[0]!.counts('acct', 'alice')).toEqual({
+      callerLive: 40,
+      accountLive: 40,
+      callerCreatesLastHour: 40,
+    });
   });
 
   test('commits of one compute racing from several replicas (a retry and a replay) count it once', async () => {
     const connections = await Promise.all([connect(), connect(), connect()]);
     const keyPrefix = `race${++prefixes}`;
     const replicas = connections.map((connection) => new RedisComputeLedger({ connection, keyPrefix }));
-    for (const id of ['r1', 'r2', 'r3']) expect(await replicas[0]!.reserveCreate({ ...base, reservationId: id })).toEqual({ ok: true });
+    for (const id of ['r1', 'r2', 'r3'])
+      expect(await replicas[0]!.reserveCreate({ ...base, reservationId: id })).toEqual({ ok: true });
     await Promise.all([
       replicas[0]!.commitCreate('acct', 'alice', 'r1', '9'),
       replicas[1]!.commitCreate('acct', 'alice', 'r1', '9'),
@@ -112,7 +144,11 @@ describe('RedisComputeLedger on one Redis shared by replicas', () => {
       replicas[1]!.commitCreate('acct', 'alice', 'r3', '9'),
     ]);
     // One compute live; of the three creates, exactly the one that made it stays in the hour.
-    expect(await replicas[2]!.counts('acct', 'alice')).toEqual({ callerLive: 1, accountLive: 1, callerCreatesLastHour: 1 });
+    expect(await replicas[2]!.counts('acct', 'alice')).toEqual({
+      callerLive: 1,
+      accountLive: 1,
+      callerCreatesLastHour: 1,
+    });
     expect(await replicas[1]!.ownersOf('acct', ['9'])).toEqual(['alice']);
   });
 
@@ -123,7 +159,10 @@ describe('RedisComputeLedger on one Redis shared by replicas', () => {
     const beforeR1 = Date.now();
     expect(await ledger.reserveCreate({ ...request, reservationId: 'r1' })).toEqual({ ok: true });
     const afterR1 = Date.now();
-    expect(await ledger.reserveCreate({ ...request, reservationId: 'r2' })).toMatchObject({ ok: false, quota: 'caller.liveComputes' });
+    expect(await ledger.reserveCreate({ ...request, reservationId: 'r2' })).toMatchObject({
+      ok: false,
+      quota: 'caller.liveComputes',
+    });
     await sleep(200);
     expect(await ledger.reserveCreate({ ...request, reservationId: 'r2' })).toEqual({ ok: true });
     const beforeR3 = Date.now();
@@ -195,11 +234,20 @@ describe('RedisComputeLedger on one Redis shared by replicas', () => {
     const ledger = ledgerOn(connection);
     await ledger.counts('acct', 'alice'); // loads the script on this connection (EVAL)
     const before = connection.counts();
-    await ledger.reserveCreate({ ...base, reservationId: 'r1', callerLiveMax: 5, accountLiveMax: 5, callerPerHourMax: 5 });
+    await ledger.reserveCreate({
+      ...base,
+      reservationId: 'r1',
+      callerLiveMax: 5,
+      accountLiveMax: 5,
+      callerPerHourMax: 5,
+    });
     await ledger.commitCreate('acct', 'alice', 'r1', '1');
     await ledger.releaseCreate('acct', 'alice', 'r0');
     await ledger.ownerOf('acct', '1');
-    await ledger.ownersOf('acct', Array.from({ length: 2500 }, (_, i) => String(i + 1)));
+    await ledger.ownersOf(
+      'acct',
+      Array.from({ length: 2500 }, (_, i) => String(i + 1)),
+    );
     await ledger.recordDeleted('acct', '1');
     await ledger.counts('acct', 'alice');
     const after = connection.counts();

@@ -50,10 +50,13 @@ const create = (caller: string) =>
 
 test('a read: one schedule round trip, nothing else', async () => {
   const before = await sent();
-  for (let i = 0; i < 10; i += 1) expect((await fleet.request(0, 'GET', '/api/v1/computes/specifications', { caller: 'plain' })).status).toBe(200);
+  for (let i = 0; i < 10; i += 1)
+    expect((await fleet.request(0, 'GET', '/api/v1/computes/specifications', { caller: 'plain' })).status).toBe(200);
   const after = await sent();
   expect(after['schedule/reserve']! - before['schedule/reserve']! - (after.late! - before.late!)).toBe(10);
-  expect(after['ledger/reserve']! + after['ledger/commit']! + after['ledger/release']!).toBe(before['ledger/reserve']! + before['ledger/commit']! + before['ledger/release']!);
+  expect(after['ledger/reserve']! + after['ledger/commit']! + after['ledger/release']!).toBe(
+    before['ledger/reserve']! + before['ledger/commit']! + before['ledger/release']!,
+  );
   // The clock was calibrated once, at connect.
   expect(after['schedule/calibrate']).toBe(3);
 });

@@ -59,7 +59,10 @@ it('time this process spends stalled does not count against the deadline: a slow
   const started = Date.now();
   const pending = slow.command('ping');
   let outcome: unknown;
-  pending.then((v) => (outcome = v), (e: unknown) => (outcome = e));
+  pending.then(
+    (v) => (outcome = v),
+    (e: unknown) => (outcome = e),
+  );
   while (outcome === undefined && Date.now() - started < 1500) {
     stallFor(100);
     await new Promise((r) => setTimeout(r, 1));

@@ -63,7 +63,9 @@ export interface ReloadHarness {
 }
 
 function policyYaml(shape: PolicyShape): string {
-  const keys = shape.kids.map((kid) => `    - { kid: ${kid}, algorithms: [ES256], publicKeyFile: keys/${kid}.pub.pem }`).join('\n');
+  const keys = shape.kids
+    .map((kid) => `    - { kid: ${kid}, algorithms: [ES256], publicKeyFile: keys/${kid}.pub.pem }`)
+    .join('\n');
   return `listen: { host: 127.0.0.1, port: ${shape.port ?? 0}, adminPort: 0 }
 upstream: { baseUrl: "{baseUrl}", timeoutMs: 5000 }
 accounts:
@@ -81,28 +83,40 @@ callers:
 ${shape.brokenCaller ? '  stray: { account: nowhere, scopes: ["*"] }\n' : ''}`;
 }
 
-export async function startReloadHarness(initial: Omit<PolicyShape, 'kids'> & { kid: string }): Promise<ReloadHarness & { firstKey: SigningKey }> {
+export async function startReloadHarness(
+  initial: Omit<PolicyShape, 'kids'> & { kid: string },
+): Promise<ReloadHarness & { firstKey: SigningKey }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-reload-'));
   fs.mkdirSync(path.join(dir, 'keys'));
   fs.mkdirSync(path.join(dir, 'secrets'));
   const policyPath = path.join(dir, 'gateway.yaml');
   const current = DEMO_KEYS.find((k) => k.team === 'team-a' && k.role === 'owner')!;
   const next: SandboxKey = { key: `rotated-${randomBytes(12).toString('hex')}`, team: 'team-a', role: 'owner' };
-  const sandbox = await startSandbox({ port: 0, createDelayMs: 0, transitionDelayMs: 0, limits: { readPerSecond: 10_000, writePerSecond: 10_000 }, keys: [...DEMO_KEYS, next] });
+  const sandbox = await startSandbox({
+    port: 0,
+    createDelayMs: 0,
+    transitionDelayMs: 0,
+    limits: { readPerSecond: 10_000, writePerSecond: 10_000 },
+    keys: [...DEMO_KEYS, next],
+  });
 
   const writeJwtKey = (kid: string): SigningKey => {
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     fs.writeFileSync(path.join(dir, 'keys', `${kid}.pub.pem`), pair.publicKey.export({ format: 'pem', type: 'spki' }));
     return { kid, privateKey: pair.privateKey };
   };
-  const writePolicy = (shape: PolicyShape) => fs.writeFileSync(policyPath, policyYaml(shape).replace('{baseUrl}', sandbox.apiBaseUrl));
+  const writePolicy = (shape: PolicyShape) =>
+    fs.writeFileSync(policyPath, policyYaml(shape).replace('{baseUrl}', sandbox.apiBaseUrl));
   const writeUpstreamKey = (key: SandboxKey) => fs.writeFileSync(path.join(dir, 'secrets', 'main-key'), `${key.key}\n`);
 
   const firstKey = writeJwtKey(initial.kid);
   writeUpstreamKey(current);
   writePolicy({ ...initial, kids: [initial.kid] });
 
-  const source = policyFileSource(policyPath, { readEnv: () => undefined, readFile: (file) => fs.readFileSync(file, 'utf8') });
+  const source = policyFileSource(policyPath, {
+    readEnv: () => undefined,
+    readFile: (file) => fs.readFileSync(file, 'utf8'),
+  });
   const loaded = source.load();
   if (!loaded.ok) {
     await sandbox.close();
@@ -116,20 +130,35 @@ export async function startReloadHarness(initial: Omit<PolicyShape, 'kids'> & { 
 
   const request = (method: string, target: string, token: string, portOverride = port): Promise<Reply> =>
     new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: portOverride, method, path: target, headers: { authorization: `Bearer ${token}` }, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          let body: unknown;
-          try {
-            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            body = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, requestId: String(res.headers['x-request-id'] ?? '') });
-        });
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: portOverride,
+          method,
+          path: target,
+          headers: { authorization: `Bearer ${token}` },
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () => {
+            let body: unknown;
+            try {
+              body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            } catch {
+              body = undefined;
+            }
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body,
+              requestId: String(res.headers['x-request-id'] ?? ''),
+            });
+          });
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -149,9 +178,21 @@ export async function startReloadHarness(initial: Omit<PolicyShape, 'kids'> & { 
     writePolicy,
     writeUpstreamKey,
     mint: (signing, sub = 'operator') =>
-      mintToken({ sub, lifetimeSec: 600, signingKey: signing.privateKey, alg: 'ES256', kid: signing.kid, issuer: ISSUER, audience: AUDIENCE, now: Date.now }),
+      mintToken({
+        sub,
+        lifetimeSec: 600,
+        signingKey: signing.privateKey,
+        alg: 'ES256',
+        kid: signing.kid,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        now: Date.now,
+      }),
     request: (method, target, token) => request(method, target, token),
-    logged: (text) => logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => String(line.msg).includes(text)),
+    logged: (text) =>
+      logLines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => String(line.msg).includes(text)),
     metricsText: async () => {
       const adminPort = Number(new URL(gateway.adminUrl).port);
       return new Promise<string>((resolve, reject) => {

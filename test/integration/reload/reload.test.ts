@@ -25,7 +25,9 @@ describe('an invalid configuration is refused, the running one kept', () => {
     expect(errors.map((e) => e.path).sort()).toEqual(['auth.keys[1].publicKeyFile', 'callers.stray.account'].sort());
 
     const logged = h.logged('config reload: ');
-    expect(logged.map((line) => line.path).sort()).toEqual(['auth.keys[1].publicKeyFile', 'callers.stray.account'].sort());
+    expect(logged.map((line) => line.path).sort()).toEqual(
+      ['auth.keys[1].publicKeyFile', 'callers.stray.account'].sort(),
+    );
     for (const line of logged) {
       expect(line.level).toBe(50);
       expect(String(line.msg)).toContain(`${h.policyPath}:`);
@@ -40,9 +42,15 @@ describe('an invalid configuration is refused, the running one kept', () => {
 
   it('a YAML syntax error and an unreadable policy file are refused too', async () => {
     fs.writeFileSync(h.policyPath, 'listen: [unclosed\n');
-    expect(await h.gateway.reload()).toMatchObject({ ok: false, errors: [expect.objectContaining({ message: expect.stringContaining('YAML') })] });
+    expect(await h.gateway.reload()).toMatchObject({
+      ok: false,
+      errors: [expect.objectContaining({ message: expect.stringContaining('YAML') })],
+    });
     fs.rmSync(h.policyPath);
-    expect(await h.gateway.reload()).toMatchObject({ ok: false, errors: [{ path: '(file)', message: expect.stringContaining('ENOENT') }] });
+    expect(await h.gateway.reload()).toMatchObject({
+      ok: false,
+      errors: [{ path: '(file)', message: expect.stringContaining('ENOENT') }],
+    });
     expect((await h.request('GET', '/api/v1/regions', token)).status).toBe(200);
   });
 
@@ -53,7 +61,10 @@ describe('an invalid configuration is refused, the running one kept', () => {
     const privatePem = h.writeJwtKey('scratch').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     fs.writeFileSync(keyFile, privatePem);
     try {
-      expect(await h.gateway.reload()).toMatchObject({ ok: false, errors: [{ path: 'auth.keys[0].publicKeyFile', message: expect.stringContaining('PRIVATE') }] });
+      expect(await h.gateway.reload()).toMatchObject({
+        ok: false,
+        errors: [{ path: 'auth.keys[0].publicKeyFile', message: expect.stringContaining('PRIVATE') }],
+      });
       expect(h.logLines.join('\n')).not.toContain(privatePem.split('\n')[1]);
     } finally {
       fs.writeFileSync(keyFile, publicPem);
@@ -112,7 +123,10 @@ describe('the rate schedule follows the new limits', () => {
 
   /** Two writes at once: how long the second waited for its slot. */
   async function secondWaitMs(): Promise<number> {
-    const replies = await Promise.all([h.request('POST', '/api/v1/computes/999/stop', token), h.request('POST', '/api/v1/computes/999/stop', token)]);
+    const replies = await Promise.all([
+      h.request('POST', '/api/v1/computes/999/stop', token),
+      h.request('POST', '/api/v1/computes/999/stop', token),
+    ]);
     return Math.max(...replies.map((r) => Number(r.headers['x-queue-wait-ms'])));
   }
 

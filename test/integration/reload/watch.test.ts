@@ -43,7 +43,9 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 it('watches the policy and every file it references', () => {
-  expect([...h.source.files()].sort()).toEqual([h.policyPath, path.join(h.dir, 'keys', 'k1.pub.pem'), path.join(h.dir, 'secrets', 'main-key')].sort());
+  expect([...h.source.files()].sort()).toEqual(
+    [h.policyPath, path.join(h.dir, 'keys', 'k1.pub.pem'), path.join(h.dir, 'secrets', 'main-key')].sort(),
+  );
 });
 
 it('a burst of writes to the policy makes one reload, which follows the newly referenced key file', async () => {
@@ -53,7 +55,10 @@ it('a burst of writes to the policy makes one reload, which follows the newly re
   await until(() => h.gateway.policy().auth.keys.length === 2, 'the reload');
   expect(reloads).toBe(1);
   expect((await h.request('GET', '/api/v1/regions', h.mint(newKey))).status).toBe(200);
-  await until(() => h.source.files().includes(path.join(h.dir, 'keys', 'k2.pub.pem')), 'the new key file to be followed');
+  await until(
+    () => h.source.files().includes(path.join(h.dir, 'keys', 'k2.pub.pem')),
+    'the new key file to be followed',
+  );
 });
 
 it('replacing a referenced key file alone triggers a reload (a rotated Secret)', async () => {
@@ -63,7 +68,9 @@ it('replacing a referenced key file alone triggers a reload (a rotated Secret)',
   const replacement = h.writeJwtKey('k1-next');
   fs.renameSync(path.join(h.dir, 'keys', 'k1-next.pub.pem'), keyFile);
   await until(() => reloads > before && h.logged('config reloaded').length >= 2, 'the reload');
-  expect((await h.request('GET', '/api/v1/regions', h.mint({ kid: 'k1', privateKey: replacement.privateKey }))).status).toBe(200);
+  expect(
+    (await h.request('GET', '/api/v1/regions', h.mint({ kid: 'k1', privateKey: replacement.privateKey }))).status,
+  ).toBe(200);
   expect((await h.request('GET', '/api/v1/regions', h.mint(firstKey))).status).toBe(401);
 });
 

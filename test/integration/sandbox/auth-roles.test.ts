@@ -1,4 +1,14 @@
-import { ADMIN, MEMBER, OTHER_TEAM, OWNER, VALID_CREATE, createCompute, idempotencyKey, launch, type Harness } from './support/harness';
+import {
+  ADMIN,
+  MEMBER,
+  OTHER_TEAM,
+  OWNER,
+  VALID_CREATE,
+  createCompute,
+  idempotencyKey,
+  launch,
+  type Harness,
+} from './support/harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -12,7 +22,12 @@ describe('keys and roles', () => {
   });
 
   it('a missing, malformed or unknown key is 401 with a WWW-Authenticate challenge', async () => {
-    const variants: Record<string, string>[] = [{}, { authorization: 'Basic c2FuZGJveDpvd25lcg==' }, { authorization: 'Bearer' }, { authorization: 'Bearer nobody-knows-me' }];
+    const variants: Record<string, string>[] = [
+      {},
+      { authorization: 'Basic c2FuZGJveDpvd25lcg==' },
+      { authorization: 'Bearer' },
+      { authorization: 'Bearer nobody-knows-me' },
+    ];
     for (const headers of variants) {
       const r = await h.call('GET', '/api/v1/computes', { headers });
       expect([r.status, r.body.code, r.headers.get('www-authenticate')]).toEqual([401, 'UNAUTHORIZED', 'Bearer']);
@@ -20,7 +35,9 @@ describe('keys and roles', () => {
   });
 
   it('the bearer scheme is case-insensitive', async () => {
-    expect((await h.call('GET', '/api/v1/regions', { headers: { authorization: `bearer ${OWNER}` } })).status).toBe(200);
+    expect((await h.call('GET', '/api/v1/regions', { headers: { authorization: `bearer ${OWNER}` } })).status).toBe(
+      200,
+    );
   });
 
   it('owner and admin may write; member may read but not write', async () => {
@@ -37,7 +54,7 @@ describe('keys and roles', () => {
     expect(r.body.code).toBe('FORBIDDEN');
   });
 
-  it('each team sees only its own computes; another team\'s id is 404', async () => {
+  it("each team sees only its own computes; another team's id is 404", async () => {
     const mine = await createCompute(h, VALID_CREATE, OWNER);
     const id = mine.body.data.id as string;
     const theirs = await h.call('GET', `/api/v1/computes/${id}`, { key: OTHER_TEAM });

@@ -2,14 +2,23 @@
 import { runCli, type CliIo } from '../../../src/sandbox/cli';
 
 function capture(): CliIo & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', out: (t: string) => void (io.stdout += t), err: (t: string) => void (io.stderr += t) };
+  const io = {
+    stdout: '',
+    stderr: '',
+    out: (t: string) => void (io.stdout += t),
+    err: (t: string) => void (io.stderr += t),
+  };
   return io;
 }
 
 describe('runCli', () => {
   it('starts, prints the URL and the demo keys, serves, and closes', async () => {
     const io = capture();
-    const result = await runCli(['--port', '0', '--log-level', 'silent', '--profile', 'current', '--window=sliding'], {}, io);
+    const result = await runCli(
+      ['--port', '0', '--log-level', 'silent', '--profile', 'current', '--window=sliding'],
+      {},
+      io,
+    );
     if (result.kind !== 'running') throw new Error(io.stderr);
     try {
       expect(io.stdout).toContain(`Strettch sandbox listening on ${result.sandbox.url}`);
@@ -25,14 +34,22 @@ describe('runCli', () => {
 
   it('takes extra keys from the environment and prints only their labels', async () => {
     const io = capture();
-    const result = await runCli(['--port', '0', '--log-level', 'silent', '--no-demo-keys'], { STRETTCH_SANDBOX_KEYS: 'env-secret-key-1:ops:admin' }, io);
+    const result = await runCli(
+      ['--port', '0', '--log-level', 'silent', '--no-demo-keys'],
+      { STRETTCH_SANDBOX_KEYS: 'env-secret-key-1:ops:admin' },
+      io,
+    );
     if (result.kind !== 'running') throw new Error(io.stderr);
     try {
       expect(io.stdout).not.toContain('env-secret-key-1');
       expect(io.stdout).not.toContain('sandbox-owner-key  ');
       expect(io.stdout).toMatch(/Extra keys: ops:admin:[0-9a-f]{8}/);
-      const ok = await fetch(`${result.sandbox.apiBaseUrl}/regions`, { headers: { authorization: 'Bearer env-secret-key-1' } });
-      const demo = await fetch(`${result.sandbox.apiBaseUrl}/regions`, { headers: { authorization: 'Bearer sandbox-owner-key' } });
+      const ok = await fetch(`${result.sandbox.apiBaseUrl}/regions`, {
+        headers: { authorization: 'Bearer env-secret-key-1' },
+      });
+      const demo = await fetch(`${result.sandbox.apiBaseUrl}/regions`, {
+        headers: { authorization: 'Bearer sandbox-owner-key' },
+      });
       expect([ok.status, demo.status]).toEqual([200, 401]);
     } finally {
       await result.sandbox.close();

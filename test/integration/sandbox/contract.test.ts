@@ -5,12 +5,25 @@
  */
 import { OPERATION_IDS, operationById } from '../../../src/catalog/catalog';
 import { contractProblems, documentedCodes, inlineRefs, tighten } from './support/contract';
-import { ADMIN, MEMBER, OWNER, VALID_CREATE, createCompute, idempotencyKey, launch, type Harness } from './support/harness';
+import {
+  ADMIN,
+  MEMBER,
+  OWNER,
+  VALID_CREATE,
+  createCompute,
+  idempotencyKey,
+  launch,
+  type Harness,
+} from './support/harness';
 
 let h: Harness;
 
 beforeAll(async () => {
-  h = await launch({ limits: { readPerSecond: 10_000, writePerSecond: 10_000 }, createDelayMs: 1000, transitionDelayMs: 1000 });
+  h = await launch({
+    limits: { readPerSecond: 10_000, writePerSecond: 10_000 },
+    createDelayMs: 1000,
+    transitionDelayMs: 1000,
+  });
 });
 afterAll(() => h.close());
 
@@ -41,11 +54,14 @@ describe('successes', () => {
     expect(r.body.data).toEqual({ service: 'public-api', status: 'ok' });
   });
 
-  it.each(['/api/v1/regions', '/api/v1/images', '/api/v1/computes/specifications', '/api/v1/computes'])('GET %s answers 200', async (path) => {
-    const r = await h.call('GET', path, { key: OWNER });
-    expect(r.status).toBe(200);
-    expect(Array.isArray(r.body.data)).toBe(true);
-  });
+  it.each(['/api/v1/regions', '/api/v1/images', '/api/v1/computes/specifications', '/api/v1/computes'])(
+    'GET %s answers 200',
+    async (path) => {
+      const r = await h.call('GET', path, { key: OWNER });
+      expect(r.status).toBe(200);
+      expect(Array.isArray(r.body.data)).toBe(true);
+    },
+  );
 
   it('walks one compute through every write: create, get, stop, upsize, start, reboot, delete', async () => {
     const created = await createCompute(h, { ...VALID_CREATE, tags: ['web'], withPublicIp: true });
@@ -55,7 +71,10 @@ describe('successes', () => {
     h.clock.advance(1000);
     expect((await h.call('POST', `/api/v1/computes/${id}/stop`, { key: OWNER })).status).toBe(202);
     h.clock.advance(1000);
-    const upsized = await h.call('PATCH', `/api/v1/computes/${id}/upsize`, { key: ADMIN, json: { newSpecification: 'S-2C-4G' } });
+    const upsized = await h.call('PATCH', `/api/v1/computes/${id}/upsize`, {
+      key: ADMIN,
+      json: { newSpecification: 'S-2C-4G' },
+    });
     expect(upsized.status).toBe(202);
     expect((await h.call('POST', `/api/v1/computes/${id}/start`, { key: OWNER })).status).toBe(202);
     h.clock.advance(1000);
@@ -82,21 +101,34 @@ describe('errors', () => {
   });
 
   it.each(ID_OPERATIONS)('%s /computes/{unknown id}%s → 404 RESOURCE_NOT_FOUND', async (method, suffix) => {
-    const r = await h.call(method, `/api/v1/computes/987654${suffix}`, { key: OWNER, ...(method === 'GET' ? {} : { json: { newSpecification: 'S-16C-32G' } }) });
+    const r = await h.call(method, `/api/v1/computes/987654${suffix}`, {
+      key: OWNER,
+      ...(method === 'GET' ? {} : { json: { newSpecification: 'S-16C-32G' } }),
+    });
     expect([r.status, r.body.code]).toEqual([404, 'RESOURCE_NOT_FOUND']);
   });
 
   it.each([
     ['no Idempotency-Key', 'INVALID_IDEMPOTENCY_KEY', {}, VALID_CREATE],
-    ['an Idempotency-Key that is not a UUID v4', 'INVALID_IDEMPOTENCY_KEY', { 'idempotency-key': '123e4567-e89b-12d3-a456-426614174000' }, VALID_CREATE],
+    [
+      'an Idempotency-Key that is not a UUID v4',
+      'INVALID_IDEMPOTENCY_KEY',
+      { 'idempotency-key': '123e4567-e89b-12d3-a456-426614174000' },
+      VALID_CREATE,
+    ],
     ['unparseable JSON', 'MALFORMED_JSON', { 'idempotency-key': 'fresh' }, '{"hostName":'],
     ['a JSON array', 'MALFORMED_JSON', { 'idempotency-key': 'fresh' }, '[1,2]'],
     ['a missing field', 'VALIDATION_ERROR', { 'idempotency-key': 'fresh' }, { ...VALID_CREATE, hostName: undefined }],
     ['an unknown image', 'VALIDATION_ERROR', { 'idempotency-key': 'fresh' }, { ...VALID_CREATE, image: 'DEBIAN-12' }],
     ['empty publicKeys', 'VALIDATION_ERROR', { 'idempotency-key': 'fresh' }, { ...VALID_CREATE, publicKeys: [] }],
   ] as const)('create with %s → 400 %s', async (_what, code, headers, body) => {
-    const withKey = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v === 'fresh' ? idempotencyKey() : v]));
-    const payload = typeof body === 'string' ? { rawBody: body, headers: { ...withKey, 'content-type': 'application/json' } } : { json: body, headers: withKey };
+    const withKey = Object.fromEntries(
+      Object.entries(headers).map(([k, v]) => [k, v === 'fresh' ? idempotencyKey() : v]),
+    );
+    const payload =
+      typeof body === 'string'
+        ? { rawBody: body, headers: { ...withKey, 'content-type': 'application/json' } }
+        : { json: body, headers: withKey };
     const r = await h.call('POST', '/api/v1/computes', { key: OWNER, ...payload });
     expect([r.status, r.body.code]).toEqual([400, code]);
   });
@@ -113,7 +145,13 @@ describe('errors', () => {
   it('upsize errors: VALIDATION_ERROR, MALFORMED_JSON, COMPUTE_RUNNING, CONFLICT', async () => {
     const id = (await createCompute(h)).body.data.id as string;
     const upsize = (body: unknown, raw?: string) =>
-      h.call('PATCH', `/api/v1/computes/${id}/upsize`, raw === undefined ? { key: OWNER, json: body } : { key: OWNER, rawBody: raw, headers: { 'content-type': 'application/json' } });
+      h.call(
+        'PATCH',
+        `/api/v1/computes/${id}/upsize`,
+        raw === undefined
+          ? { key: OWNER, json: body }
+          : { key: OWNER, rawBody: raw, headers: { 'content-type': 'application/json' } },
+      );
     expect((await upsize({})).body.code).toBe('VALIDATION_ERROR');
     expect((await upsize({ newSpecification: 'S-99C' })).body.code).toBe('VALIDATION_ERROR');
     expect((await upsize(undefined, 'nope')).body.code).toBe('MALFORMED_JSON');
@@ -133,7 +171,11 @@ describe('errors', () => {
   it('an idempotency key reused with another body → 422 UNPROCESSABLE_ENTITY', async () => {
     const key = idempotencyKey();
     await h.call('POST', '/api/v1/computes', { key: OWNER, json: VALID_CREATE, headers: { 'idempotency-key': key } });
-    const r = await h.call('POST', '/api/v1/computes', { key: OWNER, json: { ...VALID_CREATE, hostName: 'other' }, headers: { 'idempotency-key': key } });
+    const r = await h.call('POST', '/api/v1/computes', {
+      key: OWNER,
+      json: { ...VALID_CREATE, hostName: 'other' },
+      headers: { 'idempotency-key': key },
+    });
     expect([r.status, r.body.code]).toEqual([422, 'UNPROCESSABLE_ENTITY']);
   });
 
@@ -145,7 +187,11 @@ describe('errors', () => {
   it('routes: unknown path → 404 NOT_FOUND, wrong method → 405, non-numeric id → 404 RESOURCE_NOT_FOUND', async () => {
     expect((await h.call('GET', '/api/v1/volumes', { key: OWNER })).body.code).toBe('NOT_FOUND');
     const wrong = await h.call('PUT', '/api/v1/computes', { key: OWNER });
-    expect([wrong.status, wrong.body.code, wrong.headers.get('allow')]).toEqual([405, 'METHOD_NOT_ALLOWED', 'GET, POST']);
+    expect([wrong.status, wrong.body.code, wrong.headers.get('allow')]).toEqual([
+      405,
+      'METHOD_NOT_ALLOWED',
+      'GET, POST',
+    ]);
     expect((await h.call('GET', '/api/v1/computes/abc', { key: OWNER })).body.code).toBe('RESOURCE_NOT_FOUND');
   });
 });
@@ -176,9 +222,15 @@ describe('coverage', () => {
   });
 
   it('exercised 401 on every operation that needs a key, 403 on every write and 404 on every id route', () => {
-    const missing = OPERATION_IDS.filter((id) => operationById(id).requiresAuth).filter((id) => !h.seen.has(`${id} 401 UNAUTHORIZED`));
-    const forbidden = OPERATION_IDS.filter((id) => operationById(id).class === 'write').filter((id) => !h.seen.has(`${id} 403 FORBIDDEN`));
-    const notFound = OPERATION_IDS.filter((id) => operationById(id).pathTemplate.includes('{id}')).filter((id) => !h.seen.has(`${id} 404 RESOURCE_NOT_FOUND`));
+    const missing = OPERATION_IDS.filter((id) => operationById(id).requiresAuth).filter(
+      (id) => !h.seen.has(`${id} 401 UNAUTHORIZED`),
+    );
+    const forbidden = OPERATION_IDS.filter((id) => operationById(id).class === 'write').filter(
+      (id) => !h.seen.has(`${id} 403 FORBIDDEN`),
+    );
+    const notFound = OPERATION_IDS.filter((id) => operationById(id).pathTemplate.includes('{id}')).filter(
+      (id) => !h.seen.has(`${id} 404 RESOURCE_NOT_FOUND`),
+    );
     expect({ missing, forbidden, notFound }).toEqual({ missing: [], forbidden: [], notFound: [] });
   });
 });
@@ -192,7 +244,13 @@ describe('the contract checker itself', () => {
     timestamp: '2026-04-20T10:00:00Z',
   };
   const check = (body: unknown, status = 200, path = '/api/v1/health', method = 'GET') =>
-    contractProblems(method, path, { status, body, requestIdHeader: 'req-12345678', contentType: 'application/json', replayed: false });
+    contractProblems(method, path, {
+      status,
+      body,
+      requestIdHeader: 'req-12345678',
+      contentType: 'application/json',
+      replayed: false,
+    });
 
   it('accepts a conforming response', () => {
     expect(check(ok)).toEqual([]);
@@ -206,15 +264,27 @@ describe('the contract checker itself', () => {
   });
 
   it('catches an undocumented code and an undocumented success status', () => {
-    const error = { success: false, code: 'NOPE', message: 'm', requestId: 'req-12345678', timestamp: '2026-04-20T10:00:00Z' };
+    const error = {
+      success: false,
+      code: 'NOPE',
+      message: 'm',
+      requestId: 'req-12345678',
+      timestamp: '2026-04-20T10:00:00Z',
+    };
     expect(check(error, 401, '/api/v1/computes').join()).toMatch(/code NOPE not documented/);
     expect(check(ok, 201, '/api/v1/computes', 'POST').join()).toMatch(/undocumented success status/);
   });
 
-  it('reads the document\'s code lists and tightens nested objects', () => {
-    expect(documentedCodes('Possible codes: NOT_FOUND, RESOURCE_NOT_FOUND')).toEqual(['NOT_FOUND', 'RESOURCE_NOT_FOUND']);
+  it("reads the document's code lists and tightens nested objects", () => {
+    expect(documentedCodes('Possible codes: NOT_FOUND, RESOURCE_NOT_FOUND')).toEqual([
+      'NOT_FOUND',
+      'RESOURCE_NOT_FOUND',
+    ]);
     expect(documentedCodes('Internal server error')).toBeUndefined();
-    const tightened = tighten(inlineRefs({ $ref: '#/components/schemas/PaginationMeta' })) as { required: string[]; additionalProperties: boolean };
+    const tightened = tighten(inlineRefs({ $ref: '#/components/schemas/PaginationMeta' })) as {
+      required: string[];
+      additionalProperties: boolean;
+    };
     expect(tightened).toMatchObject({ required: ['total', 'page', 'limit'], additionalProperties: false });
   });
 });

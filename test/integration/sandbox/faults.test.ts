@@ -6,12 +6,20 @@ let h: Harness;
 afterEach(() => h?.close());
 
 const putFaults = (body: unknown) =>
-  fetch(`${h.sandbox.url}/_sandbox/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${h.sandbox.url}/_sandbox/faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 describe('fault injection', () => {
   it('errorRate 1: every admitted request is 500 INTERNAL_SERVER_ERROR and nothing is performed', async () => {
     h = await launch({ ...FAST, faults: { errorRate: 1 } });
-    const r = await h.call('POST', '/api/v1/computes', { key: OWNER, json: VALID_CREATE, headers: { 'idempotency-key': idempotencyKey() } });
+    const r = await h.call('POST', '/api/v1/computes', {
+      key: OWNER,
+      json: VALID_CREATE,
+      headers: { 'idempotency-key': idempotencyKey() },
+    });
     expect([r.status, r.body.code]).toEqual([500, 'INTERNAL_SERVER_ERROR']);
     expect(r.headers.get('x-ratelimit-limit-second')).toBe('10000');
     await putFaults({ errorRate: 0 });
@@ -35,7 +43,11 @@ describe('fault injection', () => {
       }),
     ).rejects.toThrow();
     await putFaults({ dropRate: 0 });
-    const retry = await h.call('POST', '/api/v1/computes', { key: OWNER, json: VALID_CREATE, headers: { 'idempotency-key': key } });
+    const retry = await h.call('POST', '/api/v1/computes', {
+      key: OWNER,
+      json: VALID_CREATE,
+      headers: { 'idempotency-key': key },
+    });
     expect([retry.status, retry.headers.get('idempotent-replayed')]).toEqual([202, 'true']);
     const stats = await h.stats();
     expect([stats.faultsInjected.drop, stats.duplicateCreates.total]).toEqual([1, 0]);
@@ -101,9 +113,17 @@ describe('PUT /_sandbox/faults', () => {
   });
 
   it('refuses unparseable JSON and a wrong content type', async () => {
-    const bad = await fetch(`${h.sandbox.url}/_sandbox/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{' });
+    const bad = await fetch(`${h.sandbox.url}/_sandbox/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{',
+    });
     expect(((await bad.json()) as { code: string }).code).toBe('MALFORMED_JSON');
-    const text = await fetch(`${h.sandbox.url}/_sandbox/faults`, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    const text = await fetch(`${h.sandbox.url}/_sandbox/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/plain' },
+      body: '{}',
+    });
     expect(((await text.json()) as { code: string }).code).toBe('BAD_REQUEST');
   });
 });

@@ -12,7 +12,8 @@ const create = (key: string, body: unknown, apiKey = OWNER, raw?: string) =>
     ...(raw === undefined ? { json: body } : { rawBody: raw, headers: { 'content-type': 'application/json' } }),
     headers: { 'idempotency-key': key, ...(raw === undefined ? {} : { 'content-type': 'application/json' }) },
   });
-const total = async (apiKey = OWNER) => (await h.call('GET', '/api/v1/computes', { key: apiKey })).body.meta.total as number;
+const total = async (apiKey = OWNER) =>
+  (await h.call('GET', '/api/v1/computes', { key: apiKey })).body.meta.total as number;
 
 describe('idempotent create', () => {
   it('a retry with the same key and body replays the original response with 202 and creates nothing', async () => {
@@ -77,7 +78,12 @@ describe('idempotent create', () => {
     const limited = await launch({ limits: { writePerSecond: 2 } });
     try {
       const key = idempotencyKey();
-      const send = () => limited.call('POST', '/api/v1/computes', { key: OWNER, json: VALID_CREATE, headers: { 'idempotency-key': key } });
+      const send = () =>
+        limited.call('POST', '/api/v1/computes', {
+          key: OWNER,
+          json: VALID_CREATE,
+          headers: { 'idempotency-key': key },
+        });
       expect([(await send()).status, (await send()).status, (await send()).status]).toEqual([202, 202, 429]);
     } finally {
       await limited.close();

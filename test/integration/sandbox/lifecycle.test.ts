@@ -6,7 +6,11 @@ const TRANSITION_DELAY_MS = 2000;
 
 let h: Harness;
 beforeEach(async () => {
-  h = await launch({ limits: { readPerSecond: 10_000, writePerSecond: 10_000 }, createDelayMs: CREATE_DELAY_MS, transitionDelayMs: TRANSITION_DELAY_MS });
+  h = await launch({
+    limits: { readPerSecond: 10_000, writePerSecond: 10_000 },
+    createDelayMs: CREATE_DELAY_MS,
+    transitionDelayMs: TRANSITION_DELAY_MS,
+  });
 });
 afterEach(() => h.close());
 
@@ -14,7 +18,10 @@ async function state(id: string): Promise<string> {
   return (await h.call('GET', `/api/v1/computes/${id}`, { key: OWNER })).body.data.state;
 }
 
-async function act(id: string, action: 'start' | 'stop' | 'reboot'): Promise<{ status: number; body: { code?: string; data?: { state: string } } }> {
+async function act(
+  id: string,
+  action: 'start' | 'stop' | 'reboot',
+): Promise<{ status: number; body: { code?: string; data?: { state: string } } }> {
   return h.call('POST', `/api/v1/computes/${id}/${action}`, { key: OWNER });
 }
 
@@ -56,7 +63,9 @@ describe('create', () => {
     try {
       const created = await createCompute(instant);
       expect(created.body.data.state).toBe('CREATING');
-      expect((await instant.call('GET', `/api/v1/computes/${created.body.data.id}`, { key: OWNER })).body.data.state).toBe('RUNNING');
+      expect(
+        (await instant.call('GET', `/api/v1/computes/${created.body.data.id}`, { key: OWNER })).body.data.state,
+      ).toBe('RUNNING');
     } finally {
       await instant.close();
     }
@@ -92,8 +101,11 @@ describe('power actions', () => {
     expect([deleted.status, deleted.body.data.state]).toEqual([202, 'DESTROYING']);
     h.clock.advance(TRANSITION_DELAY_MS);
     expect(await state(id)).toBe('DESTROYED');
-    expect((await h.call('GET', '/api/v1/computes', { key: OWNER })).body.data.map((c: { state: string }) => c.state)).toEqual(['DESTROYED']);
-    for (const action of ['start', 'stop', 'reboot'] as const) expect((await act(id, action)).body.code).toBe('CONFLICT');
+    expect(
+      (await h.call('GET', '/api/v1/computes', { key: OWNER })).body.data.map((c: { state: string }) => c.state),
+    ).toEqual(['DESTROYED']);
+    for (const action of ['start', 'stop', 'reboot'] as const)
+      expect((await act(id, action)).body.code).toBe('CONFLICT');
     expect((await h.call('DELETE', `/api/v1/computes/${id}`, { key: OWNER })).body.code).toBe('CONFLICT');
   });
 
@@ -126,7 +138,8 @@ describe('upsize', () => {
     h.clock.advance(TRANSITION_DELAY_MS);
     return id;
   }
-  const upsize = (id: string, newSpecification: string) => h.call('PATCH', `/api/v1/computes/${id}/upsize`, { key: OWNER, json: { newSpecification } });
+  const upsize = (id: string, newSpecification: string) =>
+    h.call('PATCH', `/api/v1/computes/${id}/upsize`, { key: OWNER, json: { newSpecification } });
 
   it('only when STOPPED: otherwise 400 COMPUTE_RUNNING', async () => {
     const id = await runningCompute();

@@ -25,7 +25,10 @@ describe('launch profile (30 reads/s + 5 writes/s, x-ratelimit-*-second)', () =>
     expect(results.map((r) => r.status).filter((s) => s === 429)).toHaveLength(1);
     expect(results[30]!.status).toBe(429);
     expect(results[30]!.body.code).toBe('TOO_MANY_REQUESTS');
-    expect(results.map((r) => r.headers.get('x-ratelimit-remaining-second'))).toEqual([...Array.from({ length: 30 }, (_, i) => String(29 - i)), '0']);
+    expect(results.map((r) => r.headers.get('x-ratelimit-remaining-second'))).toEqual([
+      ...Array.from({ length: 30 }, (_, i) => String(29 - i)),
+      '0',
+    ]);
     const limited = results[30]!.headers;
     expect({
       limit: limited.get('x-ratelimit-limit-second'),
@@ -111,7 +114,10 @@ describe('fixed versus sliding windows', () => {
     const statuses = await straddle();
     expect(count(statuses, 200)).toBe(30);
     const refused = await read();
-    expect([refused.headers.get('x-ratelimit-reset-second'), refused.headers.get('retry-after')]).toEqual([String(T0_SECONDS + 2), '1']);
+    expect([refused.headers.get('x-ratelimit-reset-second'), refused.headers.get('retry-after')]).toEqual([
+      String(T0_SECONDS + 2),
+      '1',
+    ]);
     h.clock.set(T0 + 1899);
     expect((await read()).status).toBe(429);
     h.clock.set(T0 + 1900);

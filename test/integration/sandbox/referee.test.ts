@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
-import { ADMIN, MEMBER, OWNER, T0, VALID_CREATE, createCompute, idempotencyKey, launch, type Harness } from './support/harness';
+import {
+  ADMIN,
+  MEMBER,
+  OWNER,
+  T0,
+  VALID_CREATE,
+  createCompute,
+  idempotencyKey,
+  launch,
+  type Harness,
+} from './support/harness';
 
-const label = (key: string, team: string, role: string) => `${team}:${role}:${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
+const label = (key: string, team: string, role: string) =>
+  `${team}:${role}:${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
 const OWNER_LABEL = label(OWNER, 'team-a', 'owner');
 
 let h: Harness;
@@ -26,7 +37,12 @@ describe('GET /_sandbox/stats', () => {
       write: { admitted: 1, rejected: 0, maxAdmittedInFixedWindow: 1, maxAdmittedInSlidingWindow: 1 },
       all: { admitted: 51, rejected: 2, maxAdmittedInFixedWindow: 31, maxAdmittedInSlidingWindow: 51 },
     });
-    expect(stats).toMatchObject({ profile: 'launch', window: 'fixed', windowPhaseMs: 0, limitsPerSecond: { read: 30, write: 5 } });
+    expect(stats).toMatchObject({
+      profile: 'launch',
+      window: 'fixed',
+      windowPhaseMs: 0,
+      limitsPerSecond: { read: 30, write: 5 },
+    });
   });
 
   it('?phaseMs= recomputes the fixed-window maxima for another phase', async () => {
@@ -36,7 +52,9 @@ describe('GET /_sandbox/stats', () => {
     for (let i = 0; i < 20; i++) await read();
     expect((await h.stats()).keys[OWNER_LABEL]!.classes.read.maxAdmittedInFixedWindow).toBe(20);
     const shifted = await h.stats('?phaseMs=500');
-    expect([shifted.windowPhaseMs, shifted.keys[OWNER_LABEL]!.classes.read.maxAdmittedInFixedWindow]).toEqual([500, 40]);
+    expect([shifted.windowPhaseMs, shifted.keys[OWNER_LABEL]!.classes.read.maxAdmittedInFixedWindow]).toEqual([
+      500, 40,
+    ]);
     expect((await fetch(`${h.sandbox.url}/_sandbox/stats?phaseMs=1000`)).status).toBe(400);
   });
 
@@ -57,7 +75,8 @@ describe('GET /_sandbox/stats', () => {
 
   it('counts creates performed and duplicate creates (0: replays perform nothing)', async () => {
     const key = idempotencyKey();
-    for (let i = 0; i < 3; i++) await h.call('POST', '/api/v1/computes', { key: OWNER, json: VALID_CREATE, headers: { 'idempotency-key': key } });
+    for (let i = 0; i < 3; i++)
+      await h.call('POST', '/api/v1/computes', { key: OWNER, json: VALID_CREATE, headers: { 'idempotency-key': key } });
     await createCompute(h);
     const stats = await h.stats();
     expect(stats.keys[OWNER_LABEL]!.createsPerformed).toBe(2);
@@ -80,7 +99,12 @@ describe('GET /_sandbox/stats', () => {
       method: 'GET',
       target: `/api/v1/computes?page=1&api_key=key(${OWNER_LABEL})`,
       key: OWNER_LABEL,
-      headers: { authorization: `Bearer key(${OWNER_LABEL})`, 'x-forwarded-for': '10.1.2.3', 'x-api-key': `key(${OWNER_LABEL})`, 'idempotency-key': 'abc' },
+      headers: {
+        authorization: `Bearer key(${OWNER_LABEL})`,
+        'x-forwarded-for': '10.1.2.3',
+        'x-api-key': `key(${OWNER_LABEL})`,
+        'idempotency-key': 'abc',
+      },
     });
     expect(owner.rawHeaders).toContainEqual(['authorization', `Bearer key(${OWNER_LABEL})`]);
 
@@ -103,17 +127,27 @@ describe('POST /_sandbox/reset', () => {
     await h.call('POST', '/api/v1/computes', { key: OWNER, json: VALID_CREATE, headers: { 'idempotency-key': key } });
     for (let i = 0; i < 30; i++) await read();
     expect((await read()).status).toBe(429);
-    await fetch(`${h.sandbox.url}/_sandbox/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"latencyMs":5}' });
+    await fetch(`${h.sandbox.url}/_sandbox/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{"latencyMs":5}',
+    });
 
     const reset = await fetch(`${h.sandbox.url}/_sandbox/reset`, { method: 'POST' });
     expect(await reset.json()).toEqual({ reset: true, at: new Date(T0).toISOString().replace('.000', '') });
 
     const stats = await h.stats();
     expect([stats.keys, stats.timeline, stats.lastRequest, stats.unauthenticated]).toEqual([{}, [], null, 0]);
-    expect(((await fetch(`${h.sandbox.url}/_sandbox/faults`).then((r) => r.json())) as { latencyMs: number }).latencyMs).toBe(0);
+    expect(
+      ((await fetch(`${h.sandbox.url}/_sandbox/faults`).then((r) => r.json())) as { latencyMs: number }).latencyMs,
+    ).toBe(0);
     expect((await read()).status).toBe(200); // same second, fresh window
     expect((await h.call('GET', '/api/v1/computes', { key: OWNER })).body.meta.total).toBe(0);
-    const again = await h.call('POST', '/api/v1/computes', { key: OWNER, json: VALID_CREATE, headers: { 'idempotency-key': key } });
+    const again = await h.call('POST', '/api/v1/computes', {
+      key: OWNER,
+      json: VALID_CREATE,
+      headers: { 'idempotency-key': key },
+    });
     expect([again.body.data.id, again.headers.get('idempotent-replayed')]).toEqual(['1', null]);
     expect((await h.stats()).limitsPerSecond).toEqual({ read: 30, write: 5 });
   });

@@ -12,7 +12,11 @@ afterEach(async () => {
 });
 
 const create = (rawBody: string | Uint8Array, contentType = 'application/json') =>
-  h.call('POST', '/api/v1/computes', { key: OWNER, rawBody, headers: { 'content-type': contentType, 'idempotency-key': idempotencyKey() } });
+  h.call('POST', '/api/v1/computes', {
+    key: OWNER,
+    rawBody,
+    headers: { 'content-type': contentType, 'idempotency-key': idempotencyKey() },
+  });
 
 /** Raw bytes on a socket, for what fetch refuses to send. */
 function rawExchange(port: number, bytes: string | Buffer): Promise<string> {
@@ -103,13 +107,19 @@ describe('targets', () => {
     ['/api/v2/computes', 404, 'NOT_FOUND'],
     ['/', 404, 'NOT_FOUND'],
   ])('%s → %i %s', async (path, status, code) => {
-    const r = await rawExchange(h.sandbox.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${OWNER}\r\nConnection: close\r\n\r\n`);
+    const r = await rawExchange(
+      h.sandbox.port,
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${OWNER}\r\nConnection: close\r\n\r\n`,
+    );
     expect(r.split('\r\n')[0]).toBe(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Request'}`);
     expect(JSON.parse(r.slice(r.indexOf('\r\n\r\n') + 4)).code).toBe(code);
   });
 
   it('an absolute-form target is not a route of ours', async () => {
-    const r = await rawExchange(h.sandbox.port, `GET http://evil.example/api/v1/regions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const r = await rawExchange(
+      h.sandbox.port,
+      `GET http://evil.example/api/v1/regions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
     expect(r.startsWith('HTTP/1.1 404')).toBe(true);
   });
 });
@@ -122,14 +132,19 @@ describe('the wire', () => {
   });
 
   it('oversized headers get 431', async () => {
-    const r = await rawExchange(h.sandbox.port, `GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const r = await rawExchange(
+      h.sandbox.port,
+      `GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
     expect(r.startsWith('HTTP/1.1 431')).toBe(true);
   });
 
   it('a client that hangs up mid-body does not hurt', async () => {
     await new Promise<void>((resolve) => {
       const socket = net.connect(h.sandbox.port, '127.0.0.1', () => {
-        socket.write(`POST /api/v1/computes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"host`);
+        socket.write(
+          `POST /api/v1/computes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"host`,
+        );
         setTimeout(() => socket.destroy(), 20);
       });
       socket.on('close', () => resolve());

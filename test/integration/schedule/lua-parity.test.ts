@@ -95,7 +95,10 @@ test('random operation sequences give identical replies from the Lua script and 
       expectSame(strip(await redis.pause(keys, delay)), strip(memory.pauseNow(keys, delay)), label);
     } else if (r < 0.95) {
       // Upstream 429s, often two in one provider window (the second waits for its reset).
-      const refusal = { resetKey: rand() < 0.2 ? '' : String(Math.floor(now / 1000) + 1), resetDelayMs: Math.floor(rand() * 1000) };
+      const refusal = {
+        resetKey: rand() < 0.2 ? '' : String(Math.floor(now / 1000) + 1),
+        resetDelayMs: Math.floor(rand() * 1000),
+      };
       const iv = step < 400 ? 1000 / 28.5 : 1000 / 19;
       expectSame(strip(await redis.refused(keys, iv, refusal)), strip(memory.refusedNow(keys, iv, refusal)), label);
       counts.refused += 1;

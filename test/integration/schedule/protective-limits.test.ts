@@ -28,7 +28,8 @@ test('two replicas share one per-caller quota and one lockout; without Redis eac
   const options = { callerRequestsPerMinute: 4, badTokens: { maxFailures: 2, windowSec: 60, lockoutSec: 60 } };
   const one = createProtectiveLimits({ ...options, redis: { connection: a, keyPrefix: 'pl-test' } });
   const two = createProtectiveLimits({ ...options, redis: { connection: b, keyPrefix: 'pl-test' } });
-  for (const limits of [one, two, one, two]) await expect(limits.consumeCaller('svc')).resolves.toEqual({ allowed: true });
+  for (const limits of [one, two, one, two])
+    await expect(limits.consumeCaller('svc')).resolves.toEqual({ allowed: true });
   await expect(one.consumeCaller('svc')).resolves.toMatchObject({ allowed: false });
   await expect(two.consumeCaller('svc')).resolves.toMatchObject({ allowed: false });
 

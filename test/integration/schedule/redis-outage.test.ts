@@ -24,21 +24,26 @@ const sleepUntil = (atMs: number): Promise<void> => new Promise((r) => setTimeou
 test('kill and restart Redis under load: fallback at the reduced rate, back to shared, never above the limit', async () => {
   const limit = 20;
   const modes: string[][] = [[], [], []];
-  list = [0, 1, 2].map((i) =>
-    startReplicas(1, {
-      redis: { url: server.url, commandTimeoutMs: 200, reconnectDelayMs: 50, keyPrefix: 'outage' },
-      limits: () => ({ read: limit, write: 5 }),
-      safety: 0.9,
-      expectedReplicas: 3,
-      fallback: { maxWaitMs: 400, transitionGuardMs: 800, probeIntervalMs: 100 },
-      onStateChange: (state) => modes[i]!.push(state.mode),
-    })[0]!,
+  list = [0, 1, 2].map(
+    (i) =>
+      startReplicas(1, {
+        redis: { url: server.url, commandTimeoutMs: 200, reconnectDelayMs: 50, keyPrefix: 'outage' },
+        limits: () => ({ read: limit, write: 5 }),
+        safety: 0.9,
+        expectedReplicas: 3,
+        fallback: { maxWaitMs: 400, transitionGuardMs: 800, probeIntervalMs: 100 },
+        onStateChange: (state) => modes[i]!.push(state.mode),
+      })[0]!,
   );
   const started = Date.now();
-  const sending = drive(list, [
-    { id: 'a', weight: 1, workersPerReplica: 3, maxWaitMs: 1000 },
-    { id: 'b', weight: 3, workersPerReplica: 3, maxWaitMs: 1000 },
-  ], started + 6000);
+  const sending = drive(
+    list,
+    [
+      { id: 'a', weight: 1, workersPerReplica: 3, maxWaitMs: 1000 },
+      { id: 'b', weight: 3, workersPerReplica: 3, maxWaitMs: 1000 },
+    ],
+    started + 6000,
+  );
 
   await sleepUntil(started + 1200);
   await server.kill();
@@ -86,9 +91,21 @@ test('Redis unreachable at startup: reservations are served by the fallback, the
   })[0]!;
   list.push(schedule);
   expect(schedule.state()).toMatchObject({ mode: 'shared', reason: 'connecting' });
-  const first = await schedule.reserve({ accountId: 'acct', operationClass: 'read', callerId: 'a', weight: 1, maxWaitMs: 1000 });
+  const first = await schedule.reserve({
+    accountId: 'acct',
+    operationClass: 'read',
+    callerId: 'a',
+    weight: 1,
+    maxWaitMs: 1000,
+  });
   expect(first).toMatchObject({ kind: 'granted', mode: 'fallback' });
-  const second = await schedule.reserve({ accountId: 'acct', operationClass: 'read', callerId: 'a', weight: 1, maxWaitMs: 1000 });
+  const second = await schedule.reserve({
+    accountId: 'acct',
+    operationClass: 'read',
+    callerId: 'a',
+    weight: 1,
+    maxWaitMs: 1000,
+  });
   // Fallback rate (the account's safety, not the default): each replica's 10 per window spread over
   // 1000 ms + twice the send budget (250 ms at 0.8) = 6.67/s, slots 150 ms apart.
   expect(second.kind === 'granted' && second.waitMs).toBeGreaterThan(145);
@@ -96,7 +113,13 @@ test('Redis unreachable at startup: reservations are served by the fallback, the
   expect(schedule.state()).toMatchObject({ mode: 'fallback', reason: 'redis unreachable at startup' });
   await down.restart();
   await waitFor(() => schedule.state().mode === 'shared', 3000);
-  const shared = await schedule.reserve({ accountId: 'acct', operationClass: 'read', callerId: 'a', weight: 1, maxWaitMs: 1000 });
+  const shared = await schedule.reserve({
+    accountId: 'acct',
+    operationClass: 'read',
+    callerId: 'a',
+    weight: 1,
+    maxWaitMs: 1000,
+  });
   expect(shared).toMatchObject({ kind: 'granted', mode: 'shared' });
   // After its own local slots and the transition guard.
   expect(shared.kind === 'granted' && shared.waitMs).toBeGreaterThan(250);

@@ -1,5 +1,11 @@
 /** The shared schedule on a real redis-server, with several replicas (separate clients) in this process. */
-import { parseRateLimitHeaders, type GrantedReservation, type RateSchedule, type Reservation, type RateScheduleOptions } from '../../../src/schedule';
+import {
+  parseRateLimitHeaders,
+  type GrantedReservation,
+  type RateSchedule,
+  type Reservation,
+  type RateScheduleOptions,
+} from '../../../src/schedule';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
 import { drive, maxInWindow, startReplicas } from './replicas';
 
@@ -37,7 +43,13 @@ function granted(r: Reservation): GrantedReservation {
   return r;
 }
 
-const request = (callerId = 'svc', maxWaitMs = 5000) => ({ accountId: 'acct', operationClass: 'read' as const, callerId, weight: 1, maxWaitMs });
+const request = (callerId = 'svc', maxWaitMs = 5000) => ({
+  accountId: 'acct',
+  operationClass: 'read' as const,
+  callerId,
+  weight: 1,
+  maxWaitMs,
+});
 
 async function evalCalls(): Promise<number> {
   const info = await server.command('INFO', 'commandstats');
@@ -48,24 +60,35 @@ async function evalCalls(): Promise<number> {
 test('three replicas sharing one schedule never exceed the limit in any 1 s window, and keep it busy', async () => {
   const list = replicas(3);
   const started = Date.now();
-  const sends = await drive(list, [
-    { id: 'a', weight: 1, workersPerReplica: 3, maxWaitMs: 1000 },
-    { id: 'b', weight: 2, workersPerReplica: 3, maxWaitMs: 1000 },
-  ], started + 3000);
+  const sends = await drive(
+    list,
+    [
+      { id: 'a', weight: 1, workersPerReplica: 3, maxWaitMs: 1000 },
+      { id: 'b', weight: 2, workersPerReplica: 3, maxWaitMs: 1000 },
+    ],
+    started + 3000,
+  );
   const times = sends.map((s) => s.atMs);
   // Send times, from the first request: a wake-up later than the send tolerance takes a new slot
   // instead of going out late, so this machine's event-loop delay cannot bunch sends.
   const worst = maxInWindow(times);
   const steady = times.filter((t) => t >= started + 500 && t < started + 3000).length / 2.5;
   const late = list.reduce((a, s) => a + s.stats().lateWakeups, 0);
-  console.log(`shared, limit 20/s at safety 0.9 (18/s): worst 1 s window ${worst} by send time (${maxInWindow(sends.map((s) => s.slotAtMs))} by slot), steady ${steady.toFixed(1)}/s over ${sends.length} sends, ${late} late wake-ups re-reserved`);
+  console.log(
+    `shared, limit 20/s at safety 0.9 (18/s): worst 1 s window ${worst} by send time (${maxInWindow(sends.map((s) => s.slotAtMs))} by slot), steady ${steady.toFixed(1)}/s over ${sends.length} sends, ${late} late wake-ups re-reserved`,
+  );
   expect(worst).toBeLessThanOrEqual(20);
   expect(steady).toBeGreaterThan(18 * 0.9);
   expect(sends.every((s) => s.mode === 'shared')).toBe(true);
   // One script call per reservation, granted or rejected; besides, only the clock calibration at connect.
   for (const s of list) {
     const stats = s.stats();
-    const reservations = stats.granted.shared + stats.rejected.deadline + stats.rejected.backlog + stats.rejected.paused - stats.answeredLocally;
+    const reservations =
+      stats.granted.shared +
+      stats.rejected.deadline +
+      stats.rejected.backlog +
+      stats.rejected.paused -
+      stats.answeredLocally;
     expect(stats.redisCommands.calibrate).toBe(3);
     expect(stats.redisCommands.total).toBe(reservations + 3);
     expect(stats.redisCommands.reserve).toBe(reservations);
@@ -88,10 +111,15 @@ test('exactly one Redis command per admitted reservation, counted by the client 
 
 test('grants from concurrent replicas never share a slot: Redis-side slots are at least one interval apart', async () => {
   const list = replicas(3);
-  const all = await Promise.all(list.flatMap((s, i) => Array.from({ length: 30 }, () => s.reserve(request(`c${i}`, 10_000)))));
+  const all = await Promise.all(
+    list.flatMap((s, i) => Array.from({ length: 30 }, () => s.reserve(request(`c${i}`, 10_000)))),
+  );
   expect(all.every((r) => r.kind === 'granted')).toBe(true);
   const reply = await server.command('ZRANGE', `t${prefixes}:{acct:acct:read}:cal`, '0', '-1', 'WITHSCORES');
-  const scores = reply.split('\r\n').filter((line, i, lines) => lines[i - 1]?.startsWith('$') && i % 4 === 0).map(Number);
+  const scores = reply
+    .split('\r\n')
+    .filter((line, i, lines) => lines[i - 1]?.startsWith('$') && i % 4 === 0)
+    .map(Number);
   expect(scores).toHaveLength(90);
   const gaps = scores.slice(1).map((s, i) => s - scores[i]!);
   expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000 / 18 - 1e-3);
@@ -138,7 +166,15 @@ test('an upstream 429 within a second costs every replica one slot, not a pause'
   const queued = [];
   for (let i = 0; i < 6; i += 1) queued.push(granted(await b!.reserve(request('b'))));
   const refusedAt = Date.now();
-  await a!.observe('acct', 'read', parseRateLimitHeaders({ 'retry-after': '1', 'x-ratelimit-reset-second': String(Math.ceil(refusedAt / 1000) + 1) }, refusedAt), { status: 429 });
+  await a!.observe(
+    'acct',
+    'read',
+    parseRateLimitHeaders(
+      { 'retry-after': '1', 'x-ratelimit-reset-second': String(Math.ceil(refusedAt / 1000) + 1) },
+      refusedAt,
+    ),
+    { status: 429 },
+  );
   // b's queue moved by one interval, not by a second: its next slot comes two intervals after its
   // last queued one (one for the queue, one given up), on Redis's own arithmetic.
   const next = granted(await b!.reserve(request('b')));
@@ -150,7 +186,11 @@ test('an upstream 429 within a second costs every replica one slot, not a pause'
 test('a second upstream 429 in the same provider window, seen by another replica, holds every replica until the reset', async () => {
   const [a, b, c] = replicas(3);
   const refusedAt = Date.now();
-  const headers = { 'retry-after': '1', 'x-ratelimit-remaining-second': '0', 'x-ratelimit-reset-second': String(Math.ceil(refusedAt / 1000)) };
+  const headers = {
+    'retry-after': '1',
+    'x-ratelimit-remaining-second': '0',
+    'x-ratelimit-reset-second': String(Math.ceil(refusedAt / 1000)),
+  };
   await a!.observe('acct', 'read', parseRateLimitHeaders(headers, refusedAt), { status: 429 });
   const afterOne = granted(await c!.reserve(request('c')));
   expect(afterOne.waitMs).toBeLessThan(1000 / 18 + 2);
@@ -172,14 +212,21 @@ test('a queued request whose slot a pause pushes past its deadline is told so', 
 test('two callers at 3:1 share a saturated schedule within ±10 %, across replicas', async () => {
   const list = replicas(2, { limits: () => ({ read: 50, write: 5 }), safety: 0.95 });
   const started = Date.now();
-  const sends = await drive(list, [
-    { id: 'heavy', weight: 3, workersPerReplica: 4, maxWaitMs: 1000 },
-    { id: 'light', weight: 1, workersPerReplica: 4, maxWaitMs: 1000 },
-  ], started + 3500);
-  const counted = (id: string): number => sends.filter((s) => s.callerId === id && s.atMs >= started + 500 && s.atMs < started + 3500).length;
+  const sends = await drive(
+    list,
+    [
+      { id: 'heavy', weight: 3, workersPerReplica: 4, maxWaitMs: 1000 },
+      { id: 'light', weight: 1, workersPerReplica: 4, maxWaitMs: 1000 },
+    ],
+    started + 3500,
+  );
+  const counted = (id: string): number =>
+    sends.filter((s) => s.callerId === id && s.atMs >= started + 500 && s.atMs < started + 3500).length;
   const ratio = counted('heavy') / counted('light');
   const late = list.map((s) => s.stats().dispatch);
-  console.log(`fairness 3:1 at 47.5/s: heavy ${counted('heavy')}, light ${counted('light')}, ratio ${ratio.toFixed(3)}; worst 1 s window: slots ${maxInWindow(sends.map((s) => s.slotAtMs))}, sends ${maxInWindow(sends.map((s) => s.atMs))}; dispatch delay max ${Math.max(...late.map((d) => d.maxLateMs))} ms, mean ${(late.reduce((a, d) => a + d.totalLateMs, 0) / late.reduce((a, d) => a + d.count, 0)).toFixed(2)} ms`);
+  console.log(
+    `fairness 3:1 at 47.5/s: heavy ${counted('heavy')}, light ${counted('light')}, ratio ${ratio.toFixed(3)}; worst 1 s window: slots ${maxInWindow(sends.map((s) => s.slotAtMs))}, sends ${maxInWindow(sends.map((s) => s.atMs))}; dispatch delay max ${Math.max(...late.map((d) => d.maxLateMs))} ms, mean ${(late.reduce((a, d) => a + d.totalLateMs, 0) / late.reduce((a, d) => a + d.count, 0)).toFixed(2)} ms`,
+  );
   expect(ratio).toBeGreaterThan(2.7);
   expect(ratio).toBeLessThan(3.3);
   // The schedule's guarantee is on slots; send times also carry this machine's event-loop delay,
@@ -187,7 +234,7 @@ test('two callers at 3:1 share a saturated schedule within ±10 %, across replic
   expect(maxInWindow(sends.map((s) => s.slotAtMs))).toBeLessThanOrEqual(50);
 }, 10_000);
 
-test('state lost in Redis (keys flushed) is detected by the epoch: no slot before the replica\'s own queue or the guard', async () => {
+test("state lost in Redis (keys flushed) is detected by the epoch: no slot before the replica's own queue or the guard", async () => {
   const [a] = replicas(1, { fallback: { transitionGuardMs: 400 } });
   let tail = 0;
   for (let i = 0; i < 6; i += 1) tail = granted(await a!.reserve(request('a'))).slotAtMs;
@@ -213,7 +260,15 @@ test('upstream counts showing less room than the schedule explains ride on the n
   const callsBefore = await evalCalls();
   // The provider says 2 of 20 remain in its window, though we sent 1: someone else used ~17.
   const resetSec = Math.floor(Date.now() / 1000) + 1;
-  await a!.observe('acct', 'read', parseRateLimitHeaders({ 'x-ratelimit-limit': '20', 'x-ratelimit-remaining': '2', 'x-ratelimit-reset': String(resetSec) }, Date.now()), { status: 200 });
+  await a!.observe(
+    'acct',
+    'read',
+    parseRateLimitHeaders(
+      { 'x-ratelimit-limit': '20', 'x-ratelimit-remaining': '2', 'x-ratelimit-reset': String(resetSec) },
+      Date.now(),
+    ),
+    { status: 200 },
+  );
   expect(await evalCalls()).toBe(callsBefore); // observing sends nothing
   const askedAt = Date.now();
   const next = granted(await a!.reserve(request('a')));

@@ -1,5 +1,10 @@
 /** Drives several schedule instances ("replicas", each with its own Redis connection) with closed-loop callers. */
-import { createRateSchedule, type RateSchedule, type RateScheduleOptions, type ScheduleMode } from '../../../src/schedule';
+import {
+  createRateSchedule,
+  type RateSchedule,
+  type RateScheduleOptions,
+  type ScheduleMode,
+} from '../../../src/schedule';
 
 export interface Send {
   atMs: number;
@@ -26,22 +31,43 @@ export function startReplicas(count: number, options: RateScheduleOptions): Rate
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs every caller's workers on every replica until `untilMs`; returns the sends (after waitForSlot). */
-export async function drive(replicas: RateSchedule[], callers: DriveCaller[], untilMs: number, accountId = 'acct'): Promise<Send[]> {
+export async function drive(
+  replicas: RateSchedule[],
+  callers: DriveCaller[],
+  untilMs: number,
+  accountId = 'acct',
+): Promise<Send[]> {
   const sends: Send[] = [];
   const worker = async (schedule: RateSchedule, replica: number, caller: DriveCaller): Promise<void> => {
     while (Date.now() < untilMs) {
-      const r = await schedule.reserve({ accountId, operationClass: 'read', callerId: caller.id, weight: caller.weight, maxWaitMs: caller.maxWaitMs, ...(caller.reservedShare === undefined ? {} : { reservedShare: caller.reservedShare }) });
+      const r = await schedule.reserve({
+        accountId,
+        operationClass: 'read',
+        callerId: caller.id,
+        weight: caller.weight,
+        maxWaitMs: caller.maxWaitMs,
+        ...(caller.reservedShare === undefined ? {} : { reservedShare: caller.reservedShare }),
+      });
       if (r.kind === 'rejected') {
         await sleep(Math.min(r.retryAfterMs, Math.max(1, untilMs - Date.now())));
         continue;
       }
       const outcome = await schedule.waitForSlot(r);
-      if (outcome.kind === 'ready') sends.push({ atMs: Date.now(), callerId: caller.id, replica, mode: r.mode, waitMs: r.waitMs, slotAtMs: r.slotAtMs });
+      if (outcome.kind === 'ready')
+        sends.push({
+          atMs: Date.now(),
+          callerId: caller.id,
+          replica,
+          mode: r.mode,
+          waitMs: r.waitMs,
+          slotAtMs: r.slotAtMs,
+        });
     }
   };
   const workers: Promise<void>[] = [];
   replicas.forEach((schedule, replica) => {
-    for (const caller of callers) for (let i = 0; i < caller.workersPerReplica; i += 1) workers.push(worker(schedule, replica, caller));
+    for (const caller of callers)
+      for (let i = 0; i < caller.workersPerReplica; i += 1) workers.push(worker(schedule, replica, caller));
   });
   await Promise.all(workers);
   return sends;

@@ -6,10 +6,30 @@ describe('auditTrailOn: the audit channel of a logger', () => {
   it.each(['info', 'warn', 'silent'])('writes at info, marked "audit": true, with the logger at %s', (level) => {
     const lines: string[] = [];
     const logger = createLogger({ level, destination: { write: (line: string) => void lines.push(line) } });
-    auditTrailOn(logger).record({ requestId: 'r1', operation: 'computes.stop', outcome: 'forwarded', computeId: '4', status: 202, upstreamStatus: 202, receivedAt: '2025-01-01T00:00:00.000Z' });
+    auditTrailOn(logger).record({
+      requestId: 'r1',
+      operation: 'computes.stop',
+      outcome: 'forwarded',
+      computeId: '4',
+      status: 202,
+      upstreamStatus: 202,
+      receivedAt: '2025-01-01T00:00:00.000Z',
+    });
     logger.info('an ordinary line');
-    const audit = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.audit === true);
-    expect(audit).toEqual([expect.objectContaining({ level: 30, name: 'strettch-gateway', msg: 'audit', requestId: 'r1', operation: 'computes.stop', computeId: '4', time: expect.any(String) })]);
+    const audit = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.audit === true);
+    expect(audit).toEqual([
+      expect.objectContaining({
+        level: 30,
+        name: 'strettch-gateway',
+        msg: 'audit',
+        requestId: 'r1',
+        operation: 'computes.stop',
+        computeId: '4',
+        time: expect.any(String),
+      }),
+    ]);
     expect(lines.length).toBe(level === 'info' ? 2 : 1);
   });
 });

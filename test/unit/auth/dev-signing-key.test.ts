@@ -2,7 +2,14 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createTokenVerifier, DEV_PRIVATE_KEY_FILE, DEV_PUBLIC_KEY_FILE, ensureDevSigningKey, mintToken, type DevKeyFs } from '../../../src/gateway/auth';
+import {
+  createTokenVerifier,
+  DEV_PRIVATE_KEY_FILE,
+  DEV_PUBLIC_KEY_FILE,
+  ensureDevSigningKey,
+  mintToken,
+  type DevKeyFs,
+} from '../../../src/gateway/auth';
 
 /** The one auth test that touches the disk, as ensureDevSigningKey itself does: in a private temp dir. */
 let dir: string;
@@ -38,7 +45,16 @@ describe('ensureDevSigningKey', () => {
   it('signs tokens the matching public key verifies', async () => {
     const key = ensureDevSigningKey(dir);
     const now = () => 1_750_000_000_000;
-    const token = mintToken({ sub: 'dev-caller', lifetimeSec: 300, signingKey: key.privateKeyPem, alg: 'ES256', kid: key.kid, issuer: 'dev', audience: 'strettch-gateway', now });
+    const token = mintToken({
+      sub: 'dev-caller',
+      lifetimeSec: 300,
+      signingKey: key.privateKeyPem,
+      alg: 'ES256',
+      kid: key.kid,
+      issuer: 'dev',
+      audience: 'strettch-gateway',
+      now,
+    });
     const verifier = createTokenVerifier({
       issuer: 'dev',
       audience: 'strettch-gateway',
@@ -70,12 +86,17 @@ describe('ensureDevSigningKey', () => {
       expect((error as Error).message).not.toContain('SENTINEL');
     }
     expect(fs.readFileSync(file, 'utf8')).toBe('SENTINEL-not-a-key');
-    fs.writeFileSync(file, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    fs.writeFileSync(
+      file,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }),
+    );
     expect(() => ensureDevSigningKey(dir)).toThrow(/not an EC P-256 key/);
   });
 
   it('uses the key of a process that created it first, and leaves no temp file', () => {
-    const winner = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const winner = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
     const racingFs: DevKeyFs = {
       ...fs,
       // Another process publishes its key between our existence check and our link.

@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createJwksKeySource, type JwksClientFactory } from '../../../src/gateway/auth/jwks-key-source';
 
-const pem = (key: { export(o: { format: 'pem'; type: 'spki' }): string | Buffer }) => key.export({ format: 'pem', type: 'spki' }).toString();
+const pem = (key: { export(o: { format: 'pem'; type: 'spki' }): string | Buffer }) =>
+  key.export({ format: 'pem', type: 'spki' }).toString();
 const rsaPem = pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey);
 const rsa1024Pem = pem(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey);
 const p256Pem = pem(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey);
@@ -49,7 +50,14 @@ describe('createJwksKeySource (with a stand-in client)', () => {
 
   it('configures jwks-rsa with caching and rate limiting', () => {
     expect(options).toEqual([
-      { jwksUri: 'https://auth.internal/.well-known/jwks.json', cache: true, cacheMaxAge: 600000, rateLimit: true, jwksRequestsPerMinute: 10, timeout: 5000 },
+      {
+        jwksUri: 'https://auth.internal/.well-known/jwks.json',
+        cache: true,
+        cacheMaxAge: 600000,
+        rateLimit: true,
+        jwksRequestsPerMinute: 10,
+        timeout: 5000,
+      },
     ]);
   });
 

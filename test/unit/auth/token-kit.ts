@@ -20,13 +20,18 @@ export const KEYS: readonly VerificationKey[] = [
   { kid: 'k-hs', algorithms: ['HS256'], key: hmacSecret },
 ];
 
-export const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+export const b64 = (value: unknown): string =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /**
  * Builds a compact JWS by hand, so tests can put anything in the header (alg none, jku, embedded
  * keys) — things a well-behaved signing library refuses to produce.
  */
-export function forge(header: Record<string, unknown>, payload: unknown, signWith?: KeyObject | Buffer | 'none'): string {
+export function forge(
+  header: Record<string, unknown>,
+  payload: unknown,
+  signWith?: KeyObject | Buffer | 'none',
+): string {
   const input = `${b64(header)}.${b64(payload)}`;
   if (signWith === undefined || signWith === 'none') return `${input}.`;
   const alg = String(header.alg);
@@ -44,7 +49,13 @@ export function forge(header: Record<string, unknown>, payload: unknown, signWit
 
 /** Claims that pass every check at NOW. */
 export function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const base: Record<string, unknown> = { sub: 'billing', iss: ISSUER, aud: AUDIENCE, iat: NOW_SEC, exp: NOW_SEC + 600 };
+  const base: Record<string, unknown> = {
+    sub: 'billing',
+    iss: ISSUER,
+    aud: AUDIENCE,
+    iat: NOW_SEC,
+    exp: NOW_SEC + 600,
+  };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) delete base[key];
     else base[key] = value;
@@ -52,6 +63,9 @@ export function claims(overrides: Record<string, unknown> = {}): Record<string, 
   return base;
 }
 
-export const rs = (payload: unknown = claims(), header: Record<string, unknown> = {}) => forge({ alg: 'RS256', typ: 'JWT', kid: 'k-rs', ...header }, payload, rsa.privateKey);
-export const es = (payload: unknown = claims(), header: Record<string, unknown> = {}) => forge({ alg: 'ES256', typ: 'JWT', kid: 'k-es', ...header }, payload, ec.privateKey);
-export const hs = (payload: unknown = claims(), header: Record<string, unknown> = {}) => forge({ alg: 'HS256', typ: 'JWT', kid: 'k-hs', ...header }, payload, hmacSecret);
+export const rs = (payload: unknown = claims(), header: Record<string, unknown> = {}) =>
+  forge({ alg: 'RS256', typ: 'JWT', kid: 'k-rs', ...header }, payload, rsa.privateKey);
+export const es = (payload: unknown = claims(), header: Record<string, unknown> = {}) =>
+  forge({ alg: 'ES256', typ: 'JWT', kid: 'k-es', ...header }, payload, ec.privateKey);
+export const hs = (payload: unknown = claims(), header: Record<string, unknown> = {}) =>
+  forge({ alg: 'HS256', typ: 'JWT', kid: 'k-hs', ...header }, payload, hmacSecret);

@@ -8,7 +8,25 @@ import {
   type TokenVerifierOptions,
   type VerificationKey,
 } from '../../../src/gateway/auth';
-import { attackerEc, attackerRsa, AUDIENCE, b64, claims, ec, es, forge, hmacSecret, hs, ISSUER, KEYS, NOW_MS, NOW_SEC, rs, rsa, rsaPublicPem } from './token-kit';
+import {
+  attackerEc,
+  attackerRsa,
+  AUDIENCE,
+  b64,
+  claims,
+  ec,
+  es,
+  forge,
+  hmacSecret,
+  hs,
+  ISSUER,
+  KEYS,
+  NOW_MS,
+  NOW_SEC,
+  rs,
+  rsa,
+  rsaPublicPem,
+} from './token-kit';
 
 function verifier(overrides: Partial<TokenVerifierOptions> = {}) {
   return createTokenVerifier({
@@ -51,7 +69,11 @@ describe('token verifier: accepted tokens', () => {
     ['HS256', hs()],
   ])('%s', async (_alg, token) => {
     const result = await verifier().verify(token);
-    expect(result).toEqual({ ok: true, kid: expect.any(String), claims: { sub: 'billing', iss: ISSUER, aud: AUDIENCE, iat: NOW_SEC, exp: NOW_SEC + 600 } });
+    expect(result).toEqual({
+      ok: true,
+      kid: expect.any(String),
+      claims: { sub: 'billing', iss: ISSUER, aud: AUDIENCE, iat: NOW_SEC, exp: NOW_SEC + 600 },
+    });
   });
 
   it('uses the only key for a token without a kid', async () => {
@@ -76,7 +98,10 @@ describe('token verifier: accepted tokens', () => {
   it('uses a JWKS key only for a kid no static key has', async () => {
     const source = fakeJwks({ 'jwks-1': { kind: 'found', key: jwksKey } });
     const v = verifier({ jwksKeySource: source });
-    expect(await v.verify(forge({ alg: 'RS256', kid: 'jwks-1' }, claims(), attackerRsa.privateKey))).toMatchObject({ ok: true, kid: 'jwks-1' });
+    expect(await v.verify(forge({ alg: 'RS256', kid: 'jwks-1' }, claims(), attackerRsa.privateKey))).toMatchObject({
+      ok: true,
+      kid: 'jwks-1',
+    });
     expect(await v.verify(rs())).toMatchObject({ ok: true, kid: 'k-rs' });
     expect(source.asked).toEqual(['jwks-1']);
   });
@@ -102,8 +127,16 @@ const REFUSED: readonly Refusal[] = [
   { name: 'four parts', token: `${rs()}.x`, reason: 'malformed' },
   { name: 'not base64url', token: 'a+b.c/d.e', reason: 'malformed' },
   { name: 'a header that is not JSON', token: `${b64('not json')}.${b64(claims())}.sig`, reason: 'malformed' },
-  { name: 'a payload that is not JSON', token: `${b64({ alg: 'RS256', kid: 'k-rs' })}.${b64('hello')}.sig`, reason: 'malformed' },
-  { name: 'a payload that is a JSON array', token: forge({ alg: 'RS256', kid: 'k-rs' }, [1, 2], rsa.privateKey), reason: 'malformed' },
+  {
+    name: 'a payload that is not JSON',
+    token: `${b64({ alg: 'RS256', kid: 'k-rs' })}.${b64('hello')}.sig`,
+    reason: 'malformed',
+  },
+  {
+    name: 'a payload that is a JSON array',
+    token: forge({ alg: 'RS256', kid: 'k-rs' }, [1, 2], rsa.privateKey),
+    reason: 'malformed',
+  },
   { name: 'a crit header', token: rs(claims(), { crit: ['exp'] }), reason: 'malformed' },
   { name: 'a non-string kid', token: rs(claims(), { kid: 7 }), reason: 'malformed' },
   { name: 'a non-number exp', token: rs(claims({ exp: String(NOW_SEC + 600) })), reason: 'malformed' },
@@ -114,20 +147,64 @@ const REFUSED: readonly Refusal[] = [
   { name: 'alg none', token: forge({ alg: 'none', kid: 'k-rs' }, claims(), 'none'), reason: 'algorithm-not-allowed' },
   { name: 'alg None', token: forge({ alg: 'None', kid: 'k-rs' }, claims(), 'none'), reason: 'algorithm-not-allowed' },
   { name: 'alg NONE', token: forge({ alg: 'NONE' }, claims(), 'none'), reason: 'algorithm-not-allowed' },
-  { name: 'alg nOnE with a signature', token: `${forge({ alg: 'nOnE', kid: 'k-rs' }, claims(), 'none')}c2ln`, reason: 'algorithm-not-allowed' },
-  { name: 'alg none with the only key', token: forge({ alg: 'none' }, claims(), 'none'), reason: 'algorithm-not-allowed', options: singleRsKey },
+  {
+    name: 'alg nOnE with a signature',
+    token: `${forge({ alg: 'nOnE', kid: 'k-rs' }, claims(), 'none')}c2ln`,
+    reason: 'algorithm-not-allowed',
+  },
+  {
+    name: 'alg none with the only key',
+    token: forge({ alg: 'none' }, claims(), 'none'),
+    reason: 'algorithm-not-allowed',
+    options: singleRsKey,
+  },
   { name: 'no alg', token: forge({ kid: 'k-rs' }, claims(), rsa.privateKey), reason: 'algorithm-not-allowed' },
-  { name: 'alg HS512', token: forge({ alg: 'HS512', kid: 'k-hs' }, claims(), hmacSecret), reason: 'algorithm-not-allowed' },
-  { name: 'alg PS256', token: forge({ alg: 'PS256', kid: 'k-rs' }, claims(), rsa.privateKey), reason: 'algorithm-not-allowed' },
+  {
+    name: 'alg HS512',
+    token: forge({ alg: 'HS512', kid: 'k-hs' }, claims(), hmacSecret),
+    reason: 'algorithm-not-allowed',
+  },
+  {
+    name: 'alg PS256',
+    token: forge({ alg: 'PS256', kid: 'k-rs' }, claims(), rsa.privateKey),
+    reason: 'algorithm-not-allowed',
+  },
   // key confusion: HS256 keyed with the RSA public key PEM
-  { name: 'HS256 signed with the RSA public key PEM, kid of the RSA key', token: forge({ alg: 'HS256', kid: 'k-rs' }, claims(), Buffer.from(rsaPublicPem)), reason: 'algorithm-not-allowed' },
-  { name: 'HS256 signed with the RSA public key PEM, no kid, one RSA key', token: forge({ alg: 'HS256' }, claims(), Buffer.from(rsaPublicPem)), reason: 'algorithm-not-allowed', options: singleRsKey },
-  { name: 'RS256 presented for the ES256 key', token: forge({ alg: 'RS256', kid: 'k-es' }, claims(), rsa.privateKey), reason: 'algorithm-not-allowed' },
-  { name: 'ES256 presented for the HS256 key', token: forge({ alg: 'ES256', kid: 'k-hs' }, claims(), ec.privateKey), reason: 'algorithm-not-allowed' },
-  { name: 'a JWKS key outside the allow-list', token: forge({ alg: 'RS256', kid: 'jwks-p384' }, claims(), rsa.privateKey), reason: 'algorithm-not-allowed', options: { jwksKeySource: jwks } },
+  {
+    name: 'HS256 signed with the RSA public key PEM, kid of the RSA key',
+    token: forge({ alg: 'HS256', kid: 'k-rs' }, claims(), Buffer.from(rsaPublicPem)),
+    reason: 'algorithm-not-allowed',
+  },
+  {
+    name: 'HS256 signed with the RSA public key PEM, no kid, one RSA key',
+    token: forge({ alg: 'HS256' }, claims(), Buffer.from(rsaPublicPem)),
+    reason: 'algorithm-not-allowed',
+    options: singleRsKey,
+  },
+  {
+    name: 'RS256 presented for the ES256 key',
+    token: forge({ alg: 'RS256', kid: 'k-es' }, claims(), rsa.privateKey),
+    reason: 'algorithm-not-allowed',
+  },
+  {
+    name: 'ES256 presented for the HS256 key',
+    token: forge({ alg: 'ES256', kid: 'k-hs' }, claims(), ec.privateKey),
+    reason: 'algorithm-not-allowed',
+  },
+  {
+    name: 'a JWKS key outside the allow-list',
+    token: forge({ alg: 'RS256', kid: 'jwks-p384' }, claims(), rsa.privateKey),
+    reason: 'algorithm-not-allowed',
+    options: { jwksKeySource: jwks },
+  },
   // kid lookups
   { name: 'no kid with several keys', token: forge({ alg: 'RS256' }, claims(), rsa.privateKey), reason: 'missing-kid' },
-  { name: 'no kid with one key and a JWKS', token: forge({ alg: 'RS256' }, claims(), rsa.privateKey), reason: 'missing-kid', options: { ...singleRsKey, jwksKeySource: jwks } },
+  {
+    name: 'no kid with one key and a JWKS',
+    token: forge({ alg: 'RS256' }, claims(), rsa.privateKey),
+    reason: 'missing-kid',
+    options: { ...singleRsKey, jwksKeySource: jwks },
+  },
   { name: 'an unknown kid', token: rs(claims(), { kid: 'k9' }), reason: 'unknown-kid' },
   { name: 'kid ../../dev/null', token: rs(claims(), { kid: '../../dev/null' }), reason: 'unknown-kid' },
   { name: 'kid with a path around a real one', token: rs(claims(), { kid: 'k-rs/../k-rs' }), reason: 'unknown-kid' },
@@ -136,25 +213,93 @@ const REFUSED: readonly Refusal[] = [
   { name: 'kid __proto__', token: rs(claims(), { kid: '__proto__' }), reason: 'unknown-kid' },
   { name: 'kid constructor', token: rs(claims(), { kid: 'constructor' }), reason: 'unknown-kid' },
   { name: 'an empty kid', token: rs(claims(), { kid: '' }), reason: 'malformed' },
-  { name: 'a kid the JWKS does not have', token: rs(claims(), { kid: 'jwks-9' }), reason: 'unknown-kid', options: { jwksKeySource: jwks } },
-  { name: 'a JWKS that cannot be reached', token: rs(claims(), { kid: 'jwks-down' }), reason: 'jwks-unavailable', options: { jwksKeySource: jwks } },
-  { name: 'a JWKS source that throws', token: rs(claims(), { kid: 'jwks-x' }), reason: 'jwks-unavailable', options: { jwksKeySource: throwingJwks } },
+  {
+    name: 'a kid the JWKS does not have',
+    token: rs(claims(), { kid: 'jwks-9' }),
+    reason: 'unknown-kid',
+    options: { jwksKeySource: jwks },
+  },
+  {
+    name: 'a JWKS that cannot be reached',
+    token: rs(claims(), { kid: 'jwks-down' }),
+    reason: 'jwks-unavailable',
+    options: { jwksKeySource: jwks },
+  },
+  {
+    name: 'a JWKS source that throws',
+    token: rs(claims(), { kid: 'jwks-x' }),
+    reason: 'jwks-unavailable',
+    options: { jwksKeySource: throwingJwks },
+  },
   // signatures
-  { name: 'RS256 signed by another key', token: forge({ alg: 'RS256', kid: 'k-rs' }, claims(), attackerRsa.privateKey), reason: 'bad-signature' },
-  { name: 'ES256 signed by another key', token: forge({ alg: 'ES256', kid: 'k-es' }, claims(), attackerEc.privateKey), reason: 'bad-signature' },
-  { name: 'HS256 signed with another secret', token: forge({ alg: 'HS256', kid: 'k-hs' }, claims(), Buffer.from('another-secret-of-at-least-32-bytes!!')), reason: 'bad-signature' },
-  { name: 'a tampered payload', token: `${rs().split('.')[0]}.${b64(claims({ sub: 'admin' }))}.${rs().split('.')[2]}`, reason: 'bad-signature' },
-  { name: 'an RS256 token without a signature', token: forge({ alg: 'RS256', kid: 'k-rs' }, claims(), 'none'), reason: 'bad-signature' },
+  {
+    name: 'RS256 signed by another key',
+    token: forge({ alg: 'RS256', kid: 'k-rs' }, claims(), attackerRsa.privateKey),
+    reason: 'bad-signature',
+  },
+  {
+    name: 'ES256 signed by another key',
+    token: forge({ alg: 'ES256', kid: 'k-es' }, claims(), attackerEc.privateKey),
+    reason: 'bad-signature',
+  },
+  {
+    name: 'HS256 signed with another secret',
+    token: forge({ alg: 'HS256', kid: 'k-hs' }, claims(), Buffer.from('another-secret-of-at-least-32-bytes!!')),
+    reason: 'bad-signature',
+  },
+  {
+    name: 'a tampered payload',
+    token: `${rs().split('.')[0]}.${b64(claims({ sub: 'admin' }))}.${rs().split('.')[2]}`,
+    reason: 'bad-signature',
+  },
+  {
+    name: 'an RS256 token without a signature',
+    token: forge({ alg: 'RS256', kid: 'k-rs' }, claims(), 'none'),
+    reason: 'bad-signature',
+  },
   // headers that point at keys are ignored: these are signed by the attacker's key they name
-  { name: 'jku pointing at an attacker JWKS', token: forge({ alg: 'RS256', kid: 'k-rs', jku: 'https://attacker.example/jwks.json' }, claims(), attackerRsa.privateKey), reason: 'bad-signature' },
-  { name: 'x5u pointing at an attacker certificate', token: forge({ alg: 'RS256', kid: 'k-rs', x5u: 'https://attacker.example/cert.pem' }, claims(), attackerRsa.privateKey), reason: 'bad-signature' },
-  { name: 'an embedded jwk', token: forge({ alg: 'ES256', jwk: attackerEc.publicKey.export({ format: 'jwk' }) }, claims(), attackerEc.privateKey), reason: 'bad-signature', options: { keys: [KEYS[1]!] } },
-  { name: 'an embedded x5c chain', token: forge({ alg: 'RS256', kid: 'k-rs', x5c: ['MIIB...'] }, claims(), attackerRsa.privateKey), reason: 'bad-signature' },
+  {
+    name: 'jku pointing at an attacker JWKS',
+    token: forge(
+      { alg: 'RS256', kid: 'k-rs', jku: 'https://attacker.example/jwks.json' },
+      claims(),
+      attackerRsa.privateKey,
+    ),
+    reason: 'bad-signature',
+  },
+  {
+    name: 'x5u pointing at an attacker certificate',
+    token: forge(
+      { alg: 'RS256', kid: 'k-rs', x5u: 'https://attacker.example/cert.pem' },
+      claims(),
+      attackerRsa.privateKey,
+    ),
+    reason: 'bad-signature',
+  },
+  {
+    name: 'an embedded jwk',
+    token: forge(
+      { alg: 'ES256', jwk: attackerEc.publicKey.export({ format: 'jwk' }) },
+      claims(),
+      attackerEc.privateKey,
+    ),
+    reason: 'bad-signature',
+    options: { keys: [KEYS[1]!] },
+  },
+  {
+    name: 'an embedded x5c chain',
+    token: forge({ alg: 'RS256', kid: 'k-rs', x5c: ['MIIB...'] }, claims(), attackerRsa.privateKey),
+    reason: 'bad-signature',
+  },
   // time
   { name: 'exp at now - tolerance', token: rs(claims({ exp: NOW_SEC - 30 })), reason: 'expired' },
   { name: 'exp long past', token: rs(claims({ iat: NOW_SEC - 7200, exp: NOW_SEC - 3600 })), reason: 'expired' },
   { name: 'nbf beyond the tolerance', token: rs(claims({ nbf: NOW_SEC + 31 })), reason: 'not-yet-valid' },
-  { name: 'iat beyond the tolerance', token: rs(claims({ iat: NOW_SEC + 31, exp: NOW_SEC + 600 })), reason: 'not-yet-valid' },
+  {
+    name: 'iat beyond the tolerance',
+    token: rs(claims({ iat: NOW_SEC + 31, exp: NOW_SEC + 600 })),
+    reason: 'not-yet-valid',
+  },
   // issuer and audience
   { name: 'another issuer', token: rs(claims({ iss: 'https://evil.example' })), reason: 'wrong-issuer' },
   { name: 'another audience', token: rs(claims({ aud: 'someone-else' })), reason: 'wrong-audience' },
@@ -166,9 +311,21 @@ const REFUSED: readonly Refusal[] = [
   { name: 'no iss', token: rs(claims({ iss: undefined })), reason: 'missing-claim' },
   { name: 'no aud', token: rs(claims({ aud: undefined })), reason: 'missing-claim' },
   // lifetime
-  { name: 'exp - iat above the maximum', token: rs(claims({ iat: NOW_SEC, exp: NOW_SEC + 3601 })), reason: 'lifetime-too-long' },
-  { name: 'an old iat with a far exp', token: rs(claims({ iat: NOW_SEC - 10, exp: NOW_SEC + 3595 })), reason: 'lifetime-too-long' },
-  { name: 'no iat and exp beyond now + maximum + tolerance', token: rs(claims({ iat: undefined, exp: NOW_SEC + 3631 })), reason: 'lifetime-too-long' },
+  {
+    name: 'exp - iat above the maximum',
+    token: rs(claims({ iat: NOW_SEC, exp: NOW_SEC + 3601 })),
+    reason: 'lifetime-too-long',
+  },
+  {
+    name: 'an old iat with a far exp',
+    token: rs(claims({ iat: NOW_SEC - 10, exp: NOW_SEC + 3595 })),
+    reason: 'lifetime-too-long',
+  },
+  {
+    name: 'no iat and exp beyond now + maximum + tolerance',
+    token: rs(claims({ iat: undefined, exp: NOW_SEC + 3631 })),
+    reason: 'lifetime-too-long',
+  },
 ];
 
 describe('token verifier: refused tokens', () => {
@@ -182,8 +339,16 @@ describe('token verifier: refused tokens', () => {
   });
 
   it('says which claim is missing, and never echoes token content in the detail', async () => {
-    expect(await verifier().verify(rs(claims({ exp: undefined })))).toEqual({ ok: false, reason: 'missing-claim', detail: 'exp' });
-    expect(await verifier().verify(rs(claims({ iss: undefined })))).toEqual({ ok: false, reason: 'missing-claim', detail: 'iss' });
+    expect(await verifier().verify(rs(claims({ exp: undefined })))).toEqual({
+      ok: false,
+      reason: 'missing-claim',
+      detail: 'exp',
+    });
+    expect(await verifier().verify(rs(claims({ iss: undefined })))).toEqual({
+      ok: false,
+      reason: 'missing-claim',
+      detail: 'iss',
+    });
     for (const { token, options } of REFUSED) {
       const result = await verifier(options).verify(token);
       if (!result.ok && result.detail !== undefined) expect(result.detail.length).toBeLessThan(60);
@@ -201,7 +366,13 @@ describe('token verifier: refused tokens', () => {
 
   it('fetches nothing for jku / x5u headers', async () => {
     const fetchSpy = jest.spyOn(globalThis, 'fetch');
-    await verifier().verify(forge({ alg: 'RS256', kid: 'k-rs', jku: 'http://127.0.0.1:1/jwks', x5u: 'http://127.0.0.1:1/x' }, claims(), attackerRsa.privateKey));
+    await verifier().verify(
+      forge(
+        { alg: 'RS256', kid: 'k-rs', jku: 'http://127.0.0.1:1/jwks', x5u: 'http://127.0.0.1:1/x' },
+        claims(),
+        attackerRsa.privateKey,
+      ),
+    );
     expect(fetchSpy).not.toHaveBeenCalled();
     fetchSpy.mockRestore();
   });
@@ -216,10 +387,17 @@ describe('token verifier: refused tokens', () => {
   it('never throws, whatever the input', async () => {
     const v = verifier({ jwksKeySource: jwks });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.base64String(), fc.tuple(fc.json(), fc.json(), fc.base64String()).map(([h, p, s]) => `${b64(h)}.${b64(p)}.${s}`)), async (token) => {
-        const result = await v.verify(token);
-        expect(result.ok).toBe(false);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string(),
+          fc.base64String(),
+          fc.tuple(fc.json(), fc.json(), fc.base64String()).map(([h, p, s]) => `${b64(h)}.${b64(p)}.${s}`),
+        ),
+        async (token) => {
+          const result = await v.verify(token);
+          expect(result.ok).toBe(false);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -13,7 +13,11 @@ function countingVerifier(answers: Record<string, VerifyResult>) {
   return { verifier, calls };
 }
 
-const ok = (sub: string, expSec: number): VerifyResult => ({ ok: true, kid: 'k', claims: { sub, iss: 'i', aud: 'a', exp: expSec } });
+const ok = (sub: string, expSec: number): VerifyResult => ({
+  ok: true,
+  kid: 'k',
+  claims: { sub, iss: 'i', aud: 'a', exp: expSec },
+});
 
 describe('cacheVerifiedTokens', () => {
   let nowMs = 1_000_000_000_000;

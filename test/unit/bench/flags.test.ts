@@ -8,7 +8,13 @@ const numbers: Record<string, NumberFlag<'rounds' | 'safety'>> = {
 function read(argv: string[]) {
   const seen: Record<string, unknown> = {};
   const problems: string[] = [];
-  readFlags(argv, { switches: { '--help': () => (seen.help = true) }, numbers, texts: ['--out'] }, (key, n) => (seen[key] = n), (flag, value) => (seen[flag] = value), problems);
+  readFlags(
+    argv,
+    { switches: { '--help': () => (seen.help = true) }, numbers, texts: ['--out'] },
+    (key, n) => (seen[key] = n),
+    (flag, value) => (seen[flag] = value),
+    problems,
+  );
   return { seen, problems };
 }
 

@@ -58,7 +58,18 @@ export function phaseFigures(overrides: FigureOverrides = {}): PhaseFigures {
       ledgerRoundTripsPerCreate: 2,
       ...overrides.redis,
     },
-    client: { responses: 1000, forwarded: 700, gateway429: 300, gateway429ByKind: { read: 200, write: 100 }, upstream429Seen: 0, gateway5xx: 0, transportErrors: 0, unexpected: {}, cutAtEnd: 0, ...overrides.client },
+    client: {
+      responses: 1000,
+      forwarded: 700,
+      gateway429: 300,
+      gateway429ByKind: { read: 200, write: 100 },
+      upstream429Seen: 0,
+      gateway5xx: 0,
+      transportErrors: 0,
+      unexpected: {},
+      cutAtEnd: 0,
+      ...overrides.client,
+    },
   };
 }
 
@@ -66,13 +77,30 @@ export function phaseResult(scenario: ScenarioName, overrides: FigureOverrides =
   const figures = phaseFigures(overrides);
   return {
     figures,
-    contention: { loadAverage1m: 1, cpuCount: 2, benchLoopDelayP99Ms: 1, benchLoopDelayMaxMs: 5, loadLoopDelayP99Ms: 2, loadLoopDelayMaxMs: 8 },
+    contention: {
+      loadAverage1m: 1,
+      cpuCount: 2,
+      benchLoopDelayP99Ms: 1,
+      benchLoopDelayMaxMs: 5,
+      loadLoopDelayP99Ms: 2,
+      loadLoopDelayMaxMs: 8,
+    },
     checks: checkTargets(figures, scenario),
   };
 }
 
-export function scenarioResult(name: ScenarioName, ours: FigureOverrides = {}, baseline: FigureOverrides = {}): ScenarioResult {
-  return { name, window: SCENARIO_TRAITS[name].window, windowPhaseMs: 0, ours: phaseResult(name, ours), baseline: phaseResult(name, baseline) };
+export function scenarioResult(
+  name: ScenarioName,
+  ours: FigureOverrides = {},
+  baseline: FigureOverrides = {},
+): ScenarioResult {
+  return {
+    name,
+    window: SCENARIO_TRAITS[name].window,
+    windowPhaseMs: 0,
+    ours: phaseResult(name, ours),
+    baseline: phaseResult(name, baseline),
+  };
 }
 
 export function fleetRun(run: number, scenarios: ScenarioResult[]): FleetRun {

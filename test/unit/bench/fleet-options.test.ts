@@ -12,7 +12,15 @@ const problems = (argv: string[]) => {
 
 describe('bench:fleet options', () => {
   it('defaults: 3 runs of every scenario, 20 s per phase, the policy default safety', () => {
-    expect(parse([])).toMatchObject({ runs: 3, durationSec: 20, warmupSec: 3, workers: 60, maxWaitMs: 2000, safety: 0.95, scenarios: ['fixed', 'sliding', 'outage', 'starved', 'restart'] });
+    expect(parse([])).toMatchObject({
+      runs: 3,
+      durationSec: 20,
+      warmupSec: 3,
+      workers: 60,
+      maxWaitMs: 2000,
+      safety: 0.95,
+      scenarios: ['fixed', 'sliding', 'outage', 'starved', 'restart'],
+    });
     expect(SCENARIOS).toEqual(['fixed', 'sliding', 'outage', 'starved', 'restart']);
   });
 
@@ -34,12 +42,18 @@ describe('bench:fleet options', () => {
   });
 
   it('says the warm-up leaves out only utilization, shares and queue waits', () => {
-    expect(FLEET_USAGE).toMatch(/--warmup-sec <n>\s+first seconds of a phase left out of utilization, shares and queue waits\s+only; 429s and the most in any 1 s count from the first request/);
+    expect(FLEET_USAGE).toMatch(
+      /--warmup-sec <n>\s+first seconds of a phase left out of utilization, shares and queue waits\s+only; 429s and the most in any 1 s count from the first request/,
+    );
   });
 
   it('refuses unknown scenarios and an outage that outlasts the phase', () => {
-    expect(problems(['--scenarios', 'fixed,nope'])).toEqual(['--scenarios: unknown nope; choose from fixed, sliding, outage, starved, restart']);
-    expect(problems(['--duration-sec', '10'])).toEqual(['--outage-at-sec + --outage-sec: must end before --duration-sec']);
+    expect(problems(['--scenarios', 'fixed,nope'])).toEqual([
+      '--scenarios: unknown nope; choose from fixed, sliding, outage, starved, restart',
+    ]);
+    expect(problems(['--duration-sec', '10'])).toEqual([
+      '--outage-at-sec + --outage-sec: must end before --duration-sec',
+    ]);
     expect(problems(['--duration-sec', '10', '--scenarios', 'fixed,starved,restart'])).toEqual([]);
     expect(problems(['--warmup-sec', '20'])).toEqual(['--warmup-sec: must be shorter than --duration-sec']);
   });

@@ -41,7 +41,14 @@ describe('gateway metrics', () => {
       byOp: { 'schedule:reserve': 900, 'schedule:calibrate': 3, 'ledger:reserve': 50, 'ledger:commit': 10 },
     });
     expect(counters.lateSends).toEqual({ read: 3, write: 4 });
-    expect(counters).toMatchObject({ scrapes: 2, missedScrapes: 0, dispatchCount: 100, dispatchLateOver20Ms: 5, dispatchLateMeanMs: 5, scheduleRejections: { 'write:deadline': 7 } });
+    expect(counters).toMatchObject({
+      scrapes: 2,
+      missedScrapes: 0,
+      dispatchCount: 100,
+      dispatchLateOver20Ms: 5,
+      dispatchLateMeanMs: 5,
+      scheduleRejections: { 'write:deadline': 7 },
+    });
   });
 
   it('reports the counts as unknown when no gateway exports them, and counts missed scrapes', () => {
@@ -68,8 +75,15 @@ describe('round trips per decision', () => {
     timeline: [],
     duplicateCreates: { total: 0, byKey: {} },
   } as unknown as SandboxStats;
-  const refused = (kind: 'read' | 'write', n: number): LoadSample[] => Array.from({ length: n }, () => ({ atMs: 5000, callerId: 'c1', kind, status: 429, forwarded: false }));
-  const load: LoadResult = { startedAtMs: 1_000_000, endedAtMs: 1_010_000, samples: [...refused('read', 30), ...refused('write', 8)], cutAtEnd: 2, cutAtEndByKind: { read: 0, write: 2 } };
+  const refused = (kind: 'read' | 'write', n: number): LoadSample[] =>
+    Array.from({ length: n }, () => ({ atMs: 5000, callerId: 'c1', kind, status: 429, forwarded: false }));
+  const load: LoadResult = {
+    startedAtMs: 1_000_000,
+    endedAtMs: 1_010_000,
+    samples: [...refused('read', 30), ...refused('write', 8)],
+    cutAtEnd: 2,
+    cutAtEndByKind: { read: 0, write: 2 },
+  };
   const input = (roundTrips: PhaseInput['roundTrips'], commandDelta: Record<string, number> = {}): PhaseInput => ({
     stats,
     keyLabel: LABEL,
@@ -82,9 +96,23 @@ describe('round trips per decision', () => {
   });
 
   it('divides the gateways’ own counts: schedule per decision, ledger per create, all per decision', () => {
-    const redis = phaseFigures(input({ source: 'gateway metric', counts: gatewayCounters([GATEWAY_A]).redisCommands }, { evalsha: 433, zadd: 2000, info: 3 })).redis;
+    const redis = phaseFigures(
+      input(
+        { source: 'gateway metric', counts: gatewayCounters([GATEWAY_A]).redisCommands },
+        { evalsha: 433, zadd: 2000, info: 3 },
+      ),
+    ).redis;
     // decisions: 120 upstream + 38 refused + 2 cut = 160; creates: 20 + 8 + 2 = 30
-    expect(redis).toMatchObject({ source: 'gateway metric', decisions: 160, creates: 30, admitted: 120, roundTrips: 433, scheduleRoundTrips: 403, ledgerRoundTrips: 30, executed: 2433 });
+    expect(redis).toMatchObject({
+      source: 'gateway metric',
+      decisions: 160,
+      creates: 30,
+      admitted: 120,
+      roundTrips: 433,
+      scheduleRoundTrips: 403,
+      ledgerRoundTrips: 30,
+      executed: 2433,
+    });
     expect(redis.scheduleRoundTripsPerDecision).toBeCloseTo(403 / 160);
     expect(redis.ledgerRoundTripsPerCreate).toBeCloseTo(1);
     expect(redis.roundTripsPerDecision).toBeCloseTo(433 / 160);
@@ -93,12 +121,31 @@ describe('round trips per decision', () => {
 
   it('is unknown, not zero, when the gateways do not export their counts', () => {
     const redis = phaseFigures(input({ source: 'gateway metric', counts: null })).redis;
-    expect(redis).toMatchObject({ roundTrips: null, scheduleRoundTrips: null, ledgerRoundTrips: null, scheduleRoundTripsPerDecision: null, ledgerRoundTripsPerCreate: null, roundTripsPerDecision: null });
+    expect(redis).toMatchObject({
+      roundTrips: null,
+      scheduleRoundTrips: null,
+      ledgerRoundTrips: null,
+      scheduleRoundTripsPerDecision: null,
+      ledgerRoundTripsPerCreate: null,
+      roundTripsPerDecision: null,
+    });
   });
 
   it('counts the baseline from INFO commandstats, less the commands its script runs inside Redis', () => {
-    const redis = phaseFigures(input({ source: 'INFO commandstats', scriptCommands: new Set(['incrby', 'pttl']) }, { evalsha: 160, incrby: 160, pttl: 160, info: 5 })).redis;
-    expect(redis).toMatchObject({ source: 'INFO commandstats', roundTrips: 160, scheduleRoundTrips: 160, ledgerRoundTrips: null, sentByOp: { evalsha: 160 }, executed: 480 });
+    const redis = phaseFigures(
+      input(
+        { source: 'INFO commandstats', scriptCommands: new Set(['incrby', 'pttl']) },
+        { evalsha: 160, incrby: 160, pttl: 160, info: 5 },
+      ),
+    ).redis;
+    expect(redis).toMatchObject({
+      source: 'INFO commandstats',
+      roundTrips: 160,
+      scheduleRoundTrips: 160,
+      ledgerRoundTrips: null,
+      sentByOp: { evalsha: 160 },
+      executed: 480,
+    });
     expect(redis.scheduleRoundTripsPerDecision).toBe(1);
     expect(redis.ledgerRoundTripsPerCreate).toBeNull();
   });

@@ -31,10 +31,24 @@ describe('targets over runs', () => {
   const check = (pass: boolean | null, value = 'v') => ({ target: 't', value, pass });
 
   it('passes only if every run that judged it passed', () => {
-    expect(combineChecks([[check(true)], [check(true)], [check(true)]])[0]).toMatchObject({ pass: true, passedRuns: 3, judgedRuns: 3 });
-    expect(combineChecks([[check(true)], [check(false, 'bad')], [check(true)]])[0]).toEqual({ target: 't', pass: false, passedRuns: 2, judgedRuns: 3, values: ['v', 'bad', 'v'] });
+    expect(combineChecks([[check(true)], [check(true)], [check(true)]])[0]).toMatchObject({
+      pass: true,
+      passedRuns: 3,
+      judgedRuns: 3,
+    });
+    expect(combineChecks([[check(true)], [check(false, 'bad')], [check(true)]])[0]).toEqual({
+      target: 't',
+      pass: false,
+      passedRuns: 2,
+      judgedRuns: 3,
+      values: ['v', 'bad', 'v'],
+    });
     expect(combineChecks([[check(null)], [check(null)]])[0]).toMatchObject({ pass: null, judgedRuns: 0 });
-    expect(combineChecks([[check(null)], [check(true)]])[0]).toMatchObject({ pass: true, passedRuns: 1, judgedRuns: 1 });
+    expect(combineChecks([[check(null)], [check(true)]])[0]).toMatchObject({
+      pass: true,
+      passedRuns: 1,
+      judgedRuns: 1,
+    });
   });
 });
 
@@ -42,7 +56,10 @@ describe('summarizeRuns', () => {
   const runs = [
     fleetRun(1, [scenarioResult('fixed'), scenarioResult('restart', { client: { transportErrors: 300 } })]),
     fleetRun(2, [scenarioResult('fixed', { write: { upstream429: 2 } }), scenarioResult('restart')]),
-    fleetRun(3, [scenarioResult('fixed', { redis: { scheduleRoundTripsPerDecision: 1.05 } }), scenarioResult('restart')]),
+    fleetRun(3, [
+      scenarioResult('fixed', { redis: { scheduleRoundTripsPerDecision: 1.05 } }),
+      scenarioResult('restart'),
+    ]),
   ];
 
   it('gives each headline figure per scenario as a median with its spread', () => {
@@ -54,14 +71,25 @@ describe('summarizeRuns', () => {
     expect(fixed!.ours.figures.scheduleRoundTripsPerDecision).toMatchObject({ median: 1, min: 1, max: 1.05 });
     expect(fixed!.ours.figures.ledgerRoundTripsPerCreate).toMatchObject({ median: 2 });
     expect(Object.keys(fixed!.ours.figures)).toEqual([
-      'upstream429Read', 'upstream429Write', 'maxInAnySecondRead', 'maxInAnySecondWrite', 'utilizationRead', 'utilizationWrite', 'scheduleRoundTripsPerDecision', 'ledgerRoundTripsPerCreate',
+      'upstream429Read',
+      'upstream429Write',
+      'maxInAnySecondRead',
+      'maxInAnySecondWrite',
+      'utilizationRead',
+      'utilizationWrite',
+      'scheduleRoundTripsPerDecision',
+      'ledgerRoundTripsPerCreate',
     ]);
   });
 
   it('fails a scenario when one run fails one target', () => {
     const [fixed, restart] = summarizeRuns(runs);
     expect(fixed!.ours.passed).toBe(false);
-    expect(fixed!.ours.targets.find((t) => t.target === '0 upstream 429s')).toMatchObject({ pass: false, passedRuns: 2, judgedRuns: 3 });
+    expect(fixed!.ours.targets.find((t) => t.target === '0 upstream 429s')).toMatchObject({
+      pass: false,
+      passedRuns: 2,
+      judgedRuns: 3,
+    });
     expect(restart!.ours.passed).toBe(true);
   });
 
@@ -71,7 +99,9 @@ describe('summarizeRuns', () => {
     expect(report.chartedRun).toBe(1);
     const text = formatReport(report, FLEET_DEFAULTS);
     expect(text).toMatch(/upstream 429s \(read \/ write\)\s+0 \/ 0 \(0–2\)\s+0 \/ 0/);
-    expect(text).toMatch(/FAIL {2}0 upstream 429s \[2\/3 runs\]: run 1: 0 read, 0 write \| run 2: 0 read, 2 write \| run 3: 0 read, 0 write/);
+    expect(text).toMatch(
+      /FAIL {2}0 upstream 429s \[2\/3 runs\]: run 1: 0 read, 0 write \| run 2: 0 read, 2 write \| run 3: 0 read, 0 write/,
+    );
     expect(text).toMatch(/PASS {2}no gateway 5xx \[3\/3 runs\]/);
     expect(renderChart(report)).toMatch(/run 1 of 3/);
   });

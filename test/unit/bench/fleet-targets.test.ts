@@ -2,7 +2,8 @@ import { SCENARIOS, type ScenarioName } from '../../../src/bench/fleet/scenarios
 import { checkTargets, type TargetCheck } from '../../../src/bench/fleet/targets';
 import { phaseFigures, type FigureOverrides } from './fleet-fixtures';
 
-const verdicts = (scenario: ScenarioName, overrides: FigureOverrides = {}) => Object.fromEntries(checkTargets(phaseFigures(overrides), scenario).map((c: TargetCheck) => [c.target, c.pass]));
+const verdicts = (scenario: ScenarioName, overrides: FigureOverrides = {}) =>
+  Object.fromEntries(checkTargets(phaseFigures(overrides), scenario).map((c: TargetCheck) => [c.target, c.pass]));
 const JUDGES_CAPACITY: ScenarioName[] = ['fixed', 'sliding'];
 const REPORTS_CAPACITY: ScenarioName[] = ['outage', 'starved', 'restart'];
 
@@ -16,14 +17,25 @@ describe('fleet targets', () => {
   });
 
   it.each(SCENARIOS)('%s: one more than the limit in any 1000 ms fails (read or write)', (scenario) => {
-    expect(verdicts(scenario, { read: { maxInSlidingWindow: 31 } })['no 1 s window above the limit (any 1000 ms)']).toBe(false);
-    expect(verdicts(scenario, { write: { maxInSlidingWindow: 6 } })['no 1 s window above the limit (any 1000 ms)']).toBe(false);
+    expect(
+      verdicts(scenario, { read: { maxInSlidingWindow: 31 } })['no 1 s window above the limit (any 1000 ms)'],
+    ).toBe(false);
+    expect(
+      verdicts(scenario, { write: { maxInSlidingWindow: 6 } })['no 1 s window above the limit (any 1000 ms)'],
+    ).toBe(false);
     expect(verdicts(scenario)['no 1 s window above the limit (any 1000 ms)']).toBe(true);
   });
 
   it.each(JUDGES_CAPACITY)('%s: low utilization, unfair shares and a low Jain fail', (scenario) => {
-    const v = verdicts(scenario, { read: { utilization: 0.9, jain: 0.9 }, write: { shares: [{ callerId: 'c', weight: 1, sent: 1, ratio: 0.8 }] } });
-    expect([v['utilization ≥ 95 %'], v['weighted shares within ±10 %'], v['Jain ≥ 0.98 (equal weights)']]).toEqual([false, false, false]);
+    const v = verdicts(scenario, {
+      read: { utilization: 0.9, jain: 0.9 },
+      write: { shares: [{ callerId: 'c', weight: 1, sent: 1, ratio: 0.8 }] },
+    });
+    expect([v['utilization ≥ 95 %'], v['weighted shares within ±10 %'], v['Jain ≥ 0.98 (equal weights)']]).toEqual([
+      false,
+      false,
+      false,
+    ]);
   });
 
   it.each(REPORTS_CAPACITY)('%s: utilization, shares and Jain are reported, not judged', (scenario) => {
@@ -34,19 +46,38 @@ describe('fleet targets', () => {
   });
 
   const ROUND_TRIPS = '≤ 1.1 limiter round trips per decision';
-  it.each(['fixed', 'sliding', 'starved', 'restart'] as const)('%s: more than 1.1 limiter round trips per decision fails', (scenario) => {
-    expect(verdicts(scenario, { redis: { scheduleRoundTripsPerDecision: 1.1 } })[ROUND_TRIPS]).toBe(true);
-    expect(verdicts(scenario, { redis: { scheduleRoundTripsPerDecision: 1.11 } })[ROUND_TRIPS]).toBe(false);
-  });
+  it.each(['fixed', 'sliding', 'starved', 'restart'] as const)(
+    '%s: more than 1.1 limiter round trips per decision fails',
+    (scenario) => {
+      expect(verdicts(scenario, { redis: { scheduleRoundTripsPerDecision: 1.1 } })[ROUND_TRIPS]).toBe(true);
+      expect(verdicts(scenario, { redis: { scheduleRoundTripsPerDecision: 1.11 } })[ROUND_TRIPS]).toBe(false);
+    },
+  );
 
   it('outage: round trips are reported, not judged', () => {
-    const check = checkTargets(phaseFigures({ redis: { scheduleRoundTripsPerDecision: 0.6 } }), 'outage').find((c) => c.target === ROUND_TRIPS)!;
+    const check = checkTargets(phaseFigures({ redis: { scheduleRoundTripsPerDecision: 0.6 } }), 'outage').find(
+      (c) => c.target === ROUND_TRIPS,
+    )!;
     expect(check.pass).toBeNull();
-    expect(check.value).toMatch(/^0\.600 per decision; ledger 2\.000 per create; 1\.100 in all per decision \(commands sent, gateway metric\) \(not judged: decisions during the outage cost none\)$/);
+    expect(check.value).toMatch(
+      /^0\.600 per decision; ledger 2\.000 per create; 1\.100 in all per decision \(commands sent, gateway metric\) \(not judged: decisions during the outage cost none\)$/,
+    );
   });
 
   it('round trips the gateways do not export are n/a, not judged', () => {
-    const check = checkTargets(phaseFigures({ redis: { roundTrips: null, scheduleRoundTrips: null, ledgerRoundTrips: null, scheduleRoundTripsPerDecision: null, ledgerRoundTripsPerCreate: null, roundTripsPerDecision: null } }), 'fixed').find((c) => c.target === ROUND_TRIPS)!;
+    const check = checkTargets(
+      phaseFigures({
+        redis: {
+          roundTrips: null,
+          scheduleRoundTrips: null,
+          ledgerRoundTrips: null,
+          scheduleRoundTripsPerDecision: null,
+          ledgerRoundTripsPerCreate: null,
+          roundTripsPerDecision: null,
+        },
+      }),
+      'fixed',
+    ).find((c) => c.target === ROUND_TRIPS)!;
     expect(check.pass).toBeNull();
     expect(check.value).toMatch(/^n\/a per decision; ledger n\/a per create; n\/a in all/);
   });

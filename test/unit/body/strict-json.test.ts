@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { DEFAULT_MAX_JSON_DEPTH, parseStrictJson } from '../../../src/gateway/body/strict-json';
 import { quoteValue } from '../../../src/gateway/body/quote';
 
-const parse = (text: string, maxDepth?: number) => parseStrictJson(Buffer.from(text, 'utf8'), maxDepth === undefined ? undefined : { maxDepth });
+const parse = (text: string, maxDepth?: number) =>
+  parseStrictJson(Buffer.from(text, 'utf8'), maxDepth === undefined ? undefined : { maxDepth });
 
 describe('parseStrictJson: accepted', () => {
   it.each([
@@ -47,12 +48,20 @@ describe('parseStrictJson: accepted', () => {
     const depth = DEFAULT_MAX_JSON_DEPTH;
     expect(parse(`${'['.repeat(depth)}${']'.repeat(depth)}`).ok).toBe(true);
     expect(parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`).ok).toBe(true);
-    expect(parse(`${'['.repeat(depth + 1)}${']'.repeat(depth + 1)}`)).toEqual({ ok: false, reason: 'too-deep', message: 'the request body nests deeper than 32 levels' });
+    expect(parse(`${'['.repeat(depth + 1)}${']'.repeat(depth + 1)}`)).toEqual({
+      ok: false,
+      reason: 'too-deep',
+      message: 'the request body nests deeper than 32 levels',
+    });
   });
 
   it('takes another depth limit', () => {
     expect(parse('[[1]]', 2).ok).toBe(true);
-    expect(parse('[[[1]]]', 2)).toMatchObject({ ok: false, reason: 'too-deep', message: 'the request body nests deeper than 2 levels' });
+    expect(parse('[[[1]]]', 2)).toMatchObject({
+      ok: false,
+      reason: 'too-deep',
+      message: 'the request body nests deeper than 2 levels',
+    });
     expect(parse('1', 0).ok).toBe(true);
     expect(parse('[]', 0)).toMatchObject({ ok: false, reason: 'too-deep' });
     expect(() => parse('1', -1)).toThrow(RangeError);
@@ -83,7 +92,11 @@ describe('parseStrictJson: refused', () => {
   it('names a long duplicate key cut to 64 characters', () => {
     const key = 'k'.repeat(5000);
     const result = parse(`{"${key}":1,"${key}":2}`);
-    expect(result).toEqual({ ok: false, reason: 'duplicate-key', message: `the request body has a duplicate key ${quoteValue(key)} at position 5006` });
+    expect(result).toEqual({
+      ok: false,
+      reason: 'duplicate-key',
+      message: `the request body has a duplicate key ${quoteValue(key)} at position 5006`,
+    });
     if (!result.ok) expect(result.message.length).toBeLessThan(130);
   });
 
@@ -148,12 +161,21 @@ describe('parseStrictJson: refused', () => {
     ['a code point above U+10FFFF', [0x22, 0xf4, 0x90, 0x80, 0x80, 0x22]],
     ['0xFF', [0xff]],
   ])('invalid UTF-8: %s', (_name, bytes) => {
-    expect(parseStrictJson(Buffer.from(bytes))).toEqual({ ok: false, reason: 'invalid-utf8', message: 'the request body is not valid UTF-8' });
+    expect(parseStrictJson(Buffer.from(bytes))).toEqual({
+      ok: false,
+      reason: 'invalid-utf8',
+      message: 'the request body is not valid UTF-8',
+    });
   });
 
   it('never echoes a chunk of the body', () => {
     const secret = 'SECRET-'.repeat(100);
-    for (const text of [`{"a":"${secret}" x}`, `{"a":1,"b":"${secret}",}`, `["${secret}`, `{"${secret}":1,"${secret}":2}`]) {
+    for (const text of [
+      `{"a":"${secret}" x}`,
+      `{"a":1,"b":"${secret}",}`,
+      `["${secret}`,
+      `{"${secret}":1,"${secret}":2}`,
+    ]) {
       const result = parse(text);
       expect(result.ok).toBe(false);
       if (!result.ok) expect(result.message.length).toBeLessThan(150);
@@ -181,31 +203,45 @@ describe('parseStrictJson: properties', () => {
 
   it('agrees with JSON.parse on full Unicode, pretty-printed', () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 6, stringUnit: 'grapheme' }), fc.constantFrom(0, 2, '\t'), (value, indent) => {
-        const text = JSON.stringify(value, null, indent);
-        expect(parse(text)).toEqual({ ok: true, value: JSON.parse(text) });
-      }),
+      fc.property(
+        fc.jsonValue({ maxDepth: 6, stringUnit: 'grapheme' }),
+        fc.constantFrom(0, 2, '\t'),
+        (value, indent) => {
+          const text = JSON.stringify(value, null, indent);
+          expect(parse(text)).toEqual({ ok: true, value: JSON.parse(text) });
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('never throws, and any refusal has a short message', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.string({ maxLength: 64 }).map((s) => Buffer.from(s)), fc.json().map((s) => Buffer.from(s.slice(0, -1)))), (bytes) => {
-        const result = parseStrictJson(Buffer.from(bytes));
-        if (!result.ok) {
-          expect(['invalid-utf8', 'syntax', 'duplicate-key', 'too-deep']).toContain(result.reason);
-          expect(result.message.length).toBeLessThan(200);
-        } else {
-          expect(result.value).toEqual(JSON.parse(Buffer.from(bytes).toString('utf8')));
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 64 }),
+          fc.string({ maxLength: 64 }).map((s) => Buffer.from(s)),
+          fc.json().map((s) => Buffer.from(s.slice(0, -1))),
+        ),
+        (bytes) => {
+          const result = parseStrictJson(Buffer.from(bytes));
+          if (!result.ok) {
+            expect(['invalid-utf8', 'syntax', 'duplicate-key', 'too-deep']).toContain(result.reason);
+            expect(result.message.length).toBeLessThan(200);
+          } else {
+            expect(result.value).toEqual(JSON.parse(Buffer.from(bytes).toString('utf8')));
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('agrees with JSON.parse on which texts are JSON (duplicates and depth aside)', () => {
-    const text = fc.oneof(fc.json({ maxDepth: 4 }), fc.string({ unit: fc.constantFrom(...'{}[]",:0123456789.eE+- truefalsn\\u'.split('')), maxLength: 24 }));
+    const text = fc.oneof(
+      fc.json({ maxDepth: 4 }),
+      fc.string({ unit: fc.constantFrom(...'{}[]",:0123456789.eE+- truefalsn\\u'.split('')), maxLength: 24 }),
+    );
     fc.assert(
       fc.property(text, (candidate) => {
         let jsonParseAccepts = true;
@@ -223,11 +259,19 @@ describe('parseStrictJson: properties', () => {
   });
 
   it('agrees with JSON.parse on near-JSON: one character of a document inserted, removed or replaced', () => {
-    const edit = fc.tuple(fc.json({ maxDepth: 4 }), fc.nat(), fc.constantFrom('insert', 'remove', 'replace'), fc.constantFrom(...'{}[]",:0.eE+-\\u \n\tx\u0000'.split('')));
+    const edit = fc.tuple(
+      fc.json({ maxDepth: 4 }),
+      fc.nat(),
+      fc.constantFrom('insert', 'remove', 'replace'),
+      fc.constantFrom(...'{}[]",:0.eE+-\\u \n\tx\u0000'.split('')),
+    );
     fc.assert(
       fc.property(edit, ([text, at, kind, char]) => {
         const index = at % (text.length + 1);
-        const edited = kind === 'insert' ? text.slice(0, index) + char + text.slice(index) : text.slice(0, index) + (kind === 'replace' ? char : '') + text.slice(index + 1);
+        const edited =
+          kind === 'insert'
+            ? text.slice(0, index) + char + text.slice(index)
+            : text.slice(0, index) + (kind === 'replace' ? char : '') + text.slice(index + 1);
         let jsonParseAccepts = true;
         try {
           JSON.parse(edited);
@@ -245,17 +289,24 @@ describe('parseStrictJson: properties', () => {
   it('refuses any object with an injected duplicate key, however it is spelled and wherever it sits', () => {
     const withKeys = fc.dictionary(fc.string({ maxLength: 6, unit: 'grapheme' }), json, { minKeys: 1, maxKeys: 5 });
     fc.assert(
-      fc.property(withKeys, fc.nat(), json, fc.boolean(), fc.array(json, { maxLength: 3 }), (object, which, value, escaped, siblings) => {
-        const keys = Object.keys(object);
-        const key = keys[which % keys.length]!;
-        const inner = JSON.stringify(object);
-        const duplicate = `${escaped ? escapeEvery(key) : JSON.stringify(key)}:${JSON.stringify(value)}`;
-        const injected = `${inner.slice(0, -1)},${duplicate}}`;
-        const text = `[${[...siblings.map((s) => JSON.stringify(s)), injected].join(',')}]`;
-        const result = parse(text);
-        expect(result).toMatchObject({ ok: false, reason: 'duplicate-key' });
-        if (!result.ok) expect(result.message).toContain(quoteValue(key));
-      }),
+      fc.property(
+        withKeys,
+        fc.nat(),
+        json,
+        fc.boolean(),
+        fc.array(json, { maxLength: 3 }),
+        (object, which, value, escaped, siblings) => {
+          const keys = Object.keys(object);
+          const key = keys[which % keys.length]!;
+          const inner = JSON.stringify(object);
+          const duplicate = `${escaped ? escapeEvery(key) : JSON.stringify(key)}:${JSON.stringify(value)}`;
+          const injected = `${inner.slice(0, -1)},${duplicate}}`;
+          const text = `[${[...siblings.map((s) => JSON.stringify(s)), injected].join(',')}]`;
+          const result = parse(text);
+          expect(result).toMatchObject({ ok: false, reason: 'duplicate-key' });
+          if (!result.ok) expect(result.message).toContain(quoteValue(key));
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -4,27 +4,71 @@
  * function of the method and the path alone.
  */
 import fc from 'fast-check';
-import { CATALOG, PATH_PARAMETER_PATTERNS, matchRoute, type HttpMethod, type Operation, type RouteLookup } from '../../../src/catalog/catalog';
+import {
+  CATALOG,
+  PATH_PARAMETER_PATTERNS,
+  matchRoute,
+  type HttpMethod,
+  type Operation,
+  type RouteLookup,
+} from '../../../src/catalog/catalog';
 
 const RUNS = { numRuns: 1000 };
 const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PATCH', 'DELETE'];
-const LITERALS = [...new Set(CATALOG.flatMap((op) => op.segments.flatMap((s) => (s.kind === 'literal' ? [s.value] : []))))];
+const LITERALS = [
+  ...new Set(CATALOG.flatMap((op) => op.segments.flatMap((s) => (s.kind === 'literal' ? [s.value] : [])))),
+];
 
 const method = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...METHODS) },
-  { weight: 2, arbitrary: fc.constantFrom('PUT', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT', 'get', 'Get', 'post', '', ' GET', 'GET ') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('PUT', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT', 'get', 'Get', 'post', '', ' GET', 'GET '),
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
 );
 
 /** Ids, near-ids and things that only look like ids. */
 const idLike = fc.oneof(
   fc.bigInt({ min: 1n, max: 10n ** 19n - 1n }).map(String),
-  fc.constantFrom('0', '00', '01', '-1', '+1', '1.0', '1e3', '0x1', ' 1', '1 ', '1\n', '١', '１', `1${'0'.repeat(19)}`, '9'.repeat(20)),
+  fc.constantFrom(
+    '0',
+    '00',
+    '01',
+    '-1',
+    '+1',
+    '1.0',
+    '1e3',
+    '0x1',
+    ' 1',
+    '1 ',
+    '1\n',
+    '١',
+    '１',
+    `1${'0'.repeat(19)}`,
+    '9'.repeat(20),
+  ),
 );
 const segment = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...LITERALS) },
   { weight: 3, arbitrary: idLike },
-  { weight: 1, arbitrary: fc.constantFrom('', '.', '..', '__proto__', 'constructor', 'toString', 'COMPUTES', 'Computes', 'computes ', 'health\u0000', 'api', 'v1') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      '.',
+      '..',
+      '__proto__',
+      'constructor',
+      'toString',
+      'COMPUTES',
+      'Computes',
+      'computes ',
+      'health\u0000',
+      'api',
+      'v1',
+    ),
+  },
   { weight: 2, arbitrary: fc.string({ maxLength: 12 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
 );
@@ -47,7 +91,9 @@ function render(operation: Operation, params: Readonly<Record<string, string>>):
 
 /** A comparable summary of a decision (the operation by id, not by object identity). */
 function summary(lookup: RouteLookup): unknown {
-  return lookup.kind === 'match' ? { kind: 'match', id: lookup.match.operation.id, params: lookup.match.params } : lookup;
+  return lookup.kind === 'match'
+    ? { kind: 'match', id: lookup.match.operation.id, params: lookup.match.params }
+    : lookup;
 }
 
 describe('matchRoute properties', () => {
@@ -89,7 +135,8 @@ describe('matchRoute properties', () => {
         expect(summary(matchRoute(String(m), rebuilt))).toEqual(first);
         // The canonical rendering of a match matches again, to the same operation.
         const lookup = matchRoute(m, path);
-        if (lookup.kind === 'match') expect(summary(matchRoute(m, render(lookup.match.operation, lookup.match.params)))).toEqual(first);
+        if (lookup.kind === 'match')
+          expect(summary(matchRoute(m, render(lookup.match.operation, lookup.match.params)))).toEqual(first);
       }),
       RUNS,
     );
@@ -133,7 +180,8 @@ describe('matchRoute properties', () => {
       fc.property(nearOperation, fc.constantFrom(...METHODS), (path, m) => {
         expect(matchRoute(m.toLowerCase(), path).kind).not.toBe('match');
         const upper = path.map((s) => s.toUpperCase());
-        if (upper.some((s, i) => s !== path[i] && LITERALS.includes(path[i]!))) expect(matchRoute(m, upper).kind).not.toBe('match');
+        if (upper.some((s, i) => s !== path[i] && LITERALS.includes(path[i]!)))
+          expect(matchRoute(m, upper).kind).not.toBe('match');
       }),
       RUNS,
     );

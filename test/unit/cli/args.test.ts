@@ -2,7 +2,21 @@ import { parseStartArgs, parseTokenArgs } from '../../../src/cli/args';
 
 describe('parseStartArgs', () => {
   it('defaults to the embedded default with info logs', () => {
-    expect(parseStartArgs([], {})).toEqual({ ok: true, settings: { configPath: undefined, host: undefined, port: undefined, adminPort: undefined, logLevel: 'info', redisUrl: undefined, expectedReplicas: 1, redisCommandTimeoutMs: undefined, watch: false, help: false } });
+    expect(parseStartArgs([], {})).toEqual({
+      ok: true,
+      settings: {
+        configPath: undefined,
+        host: undefined,
+        port: undefined,
+        adminPort: undefined,
+        logLevel: 'info',
+        redisUrl: undefined,
+        expectedReplicas: 1,
+        redisCommandTimeoutMs: undefined,
+        watch: false,
+        help: false,
+      },
+    });
   });
 
   it.each([
@@ -12,7 +26,11 @@ describe('parseStartArgs', () => {
     [['--help'], { LOG_LEVEL: 'debug' }, { help: true, logLevel: 'debug' }],
     [['--watch'], {}, { watch: true }],
     [[], { CONFIG_WATCH: '1' }, { watch: true }],
-    [[], { REDIS_URL: 'redis://127.0.0.1:6390', GATEWAY_REPLICAS: '3' }, { redisUrl: 'redis://127.0.0.1:6390', expectedReplicas: 3 }],
+    [
+      [],
+      { REDIS_URL: 'redis://127.0.0.1:6390', GATEWAY_REPLICAS: '3' },
+      { redisUrl: 'redis://127.0.0.1:6390', expectedReplicas: 3 },
+    ],
     [[], { REDIS_COMMAND_TIMEOUT_MS: '400' }, { redisCommandTimeoutMs: 400 }],
   ])('%j with %j', (argv, env, expected) => {
     const parsed = parseStartArgs(argv, env);
@@ -28,8 +46,16 @@ describe('parseStartArgs', () => {
     [[], { LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent'],
     [[], { GATEWAY_REPLICAS: '0' }, 'GATEWAY_REPLICAS: must be a whole number from 1 to 9999'],
     [[], { REDIS_URL: 'http://x' }, 'REDIS_URL: must start with redis:// or rediss://'],
-    [[], { REDIS_COMMAND_TIMEOUT_MS: '5' }, 'REDIS_COMMAND_TIMEOUT_MS: must be a whole number of milliseconds from 10 to 10000'],
-    [[], { REDIS_COMMAND_TIMEOUT_MS: '1e3' }, 'REDIS_COMMAND_TIMEOUT_MS: must be a whole number of milliseconds from 10 to 10000'],
+    [
+      [],
+      { REDIS_COMMAND_TIMEOUT_MS: '5' },
+      'REDIS_COMMAND_TIMEOUT_MS: must be a whole number of milliseconds from 10 to 10000',
+    ],
+    [
+      [],
+      { REDIS_COMMAND_TIMEOUT_MS: '1e3' },
+      'REDIS_COMMAND_TIMEOUT_MS: must be a whole number of milliseconds from 10 to 10000',
+    ],
   ])('refuses %j %j', (argv, env, problem) => {
     expect(parseStartArgs(argv, env)).toEqual({ ok: false, problems: [problem] });
   });
@@ -37,9 +63,28 @@ describe('parseStartArgs', () => {
 
 describe('parseTokenArgs', () => {
   it('takes a caller, a lifetime, a scope and a policy', () => {
-    expect(parseTokenArgs(['demo-reader', '--lifetime', '60', '--scope', 'computes:read', '--config', 'p.yaml', '--kid', 'hs'])).toEqual({
+    expect(
+      parseTokenArgs([
+        'demo-reader',
+        '--lifetime',
+        '60',
+        '--scope',
+        'computes:read',
+        '--config',
+        'p.yaml',
+        '--kid',
+        'hs',
+      ]),
+    ).toEqual({
       ok: true,
-      settings: { caller: 'demo-reader', lifetimeSec: 60, scope: 'computes:read', configPath: 'p.yaml', kid: 'hs', help: false },
+      settings: {
+        caller: 'demo-reader',
+        lifetimeSec: 60,
+        scope: 'computes:read',
+        configPath: 'p.yaml',
+        kid: 'hs',
+        help: false,
+      },
     });
   });
 

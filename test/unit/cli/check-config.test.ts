@@ -69,10 +69,26 @@ describe('runCheckConfig', () => {
   });
 
   it.each([
-    ['an unknown key', POLICY_TEXT.replace('scopes: [inventory]', 'scopes: [inventory], scope: [inventory]'), `${POLICY_PATH}:18: callers.ci-smoke.scope: unknown key`],
-    ['an unknown scope', POLICY_TEXT.replace('[inventory]', '[inventori]'), `${POLICY_PATH}:18: callers.ci-smoke.scopes[0]: unknown scope "inventori"`],
-    ['an unknown account', POLICY_TEXT.replace('account: staging', 'account: stagin'), `${POLICY_PATH}:18: callers.ci-smoke.account: unknown account "stagin"`],
-    ['a literal secret', POLICY_TEXT.replace('{ env: KEY_PROD }', `"${SECRETS.KEY_PROD}"`), `${POLICY_PATH}:3: accounts.prod.apiKey: must be a reference`],
+    [
+      'an unknown key',
+      POLICY_TEXT.replace('scopes: [inventory]', 'scopes: [inventory], scope: [inventory]'),
+      `${POLICY_PATH}:18: callers.ci-smoke.scope: unknown key`,
+    ],
+    [
+      'an unknown scope',
+      POLICY_TEXT.replace('[inventory]', '[inventori]'),
+      `${POLICY_PATH}:18: callers.ci-smoke.scopes[0]: unknown scope "inventori"`,
+    ],
+    [
+      'an unknown account',
+      POLICY_TEXT.replace('account: staging', 'account: stagin'),
+      `${POLICY_PATH}:18: callers.ci-smoke.account: unknown account "stagin"`,
+    ],
+    [
+      'a literal secret',
+      POLICY_TEXT.replace('{ env: KEY_PROD }', `"${SECRETS.KEY_PROD}"`),
+      `${POLICY_PATH}:3: accounts.prod.apiKey: must be a reference`,
+    ],
   ])('with --no-secrets still finds %s: exit 1', (_name, text, problem) => {
     const { io, out } = memoryIo({ [POLICY_PATH]: text }, {});
     expect(runCheckConfig([POLICY_PATH, '--no-secrets'], io)).toBe(1);
@@ -127,7 +143,10 @@ describe('summarizePolicy', () => {
 
 describe('describeAccountLimits', () => {
   it.each([
-    [{ kind: 'per-class', readPerSecond: 30, writePerSecond: 5, safety: 1 } as const, 'read 30/s, write 5/s × safety 1 = 30 reads/s, 5 writes/s'],
+    [
+      { kind: 'per-class', readPerSecond: 30, writePerSecond: 5, safety: 1 } as const,
+      'read 30/s, write 5/s × safety 1 = 30 reads/s, 5 writes/s',
+    ],
     [{ kind: 'shared', allPerSecond: 3, safety: 0.9 } as const, 'all 3/s × safety 0.9 = 2.7/s'],
   ])('%j', (limits, text) => {
     expect(describeAccountLimits(limits)).toBe(text);

@@ -1,11 +1,21 @@
-import { COMMANDS, parseCheckConfigArgs, parseCommandLine, parseExplainArgs, parseRequestLine, splitScopeClaim } from '../../../src/cli/args';
+import {
+  COMMANDS,
+  parseCheckConfigArgs,
+  parseCommandLine,
+  parseExplainArgs,
+  parseRequestLine,
+  splitScopeClaim,
+} from '../../../src/cli/args';
 import { BIN_USAGE } from '../../../src/cli/usage';
 
 describe('parseCommandLine', () => {
   it.each([
     [['start'], { kind: 'run', command: 'start', argv: [] }],
     [['start', '--config', 'p.yaml'], { kind: 'run', command: 'start', argv: ['--config', 'p.yaml'] }],
-    [['check-config', 'p.yaml', '--no-secrets'], { kind: 'run', command: 'check-config', argv: ['p.yaml', '--no-secrets'] }],
+    [
+      ['check-config', 'p.yaml', '--no-secrets'],
+      { kind: 'run', command: 'check-config', argv: ['p.yaml', '--no-secrets'] },
+    ],
     [['token', 'demo-reader'], { kind: 'run', command: 'token', argv: ['demo-reader'] }],
     [['explain', 'a', 'GET /x', '--help'], { kind: 'run', command: 'explain', argv: ['a', 'GET /x', '--help'] }],
     [['--help'], { kind: 'help' }],
@@ -73,11 +83,25 @@ describe('parseExplainArgs', () => {
   const base = { configPath: undefined, tokenScopes: undefined, json: false, help: false };
 
   it.each([
-    [['demo-reader', 'GET /api/v1/computes'], { ...base, caller: 'demo-reader', method: 'GET', target: '/api/v1/computes' }],
-    [['demo-reader', 'GET', '/api/v1/computes'], { ...base, caller: 'demo-reader', method: 'GET', target: '/api/v1/computes' }],
+    [
+      ['demo-reader', 'GET /api/v1/computes'],
+      { ...base, caller: 'demo-reader', method: 'GET', target: '/api/v1/computes' },
+    ],
+    [
+      ['demo-reader', 'GET', '/api/v1/computes'],
+      { ...base, caller: 'demo-reader', method: 'GET', target: '/api/v1/computes' },
+    ],
     [
       ['--json', 'ops', 'DELETE /api/v1/computes/1', '--config', 'p.yaml', '--scope', 'computes:read computes:delete'],
-      { ...base, caller: 'ops', method: 'DELETE', target: '/api/v1/computes/1', configPath: 'p.yaml', tokenScopes: ['computes:read', 'computes:delete'], json: true },
+      {
+        ...base,
+        caller: 'ops',
+        method: 'DELETE',
+        target: '/api/v1/computes/1',
+        configPath: 'p.yaml',
+        tokenScopes: ['computes:read', 'computes:delete'],
+        json: true,
+      },
     ],
     [['ops', 'GET /x', '--scope='], { ...base, caller: 'ops', method: 'GET', target: '/x', tokenScopes: [] }],
     [['--help'], { ...base, caller: undefined, method: undefined, target: undefined, help: true }],

@@ -1,4 +1,10 @@
-import { embeddedPolicyForExplain, explainRequest, limitFor, runExplain, type Explanation } from '../../../src/cli/explain';
+import {
+  embeddedPolicyForExplain,
+  explainRequest,
+  limitFor,
+  runExplain,
+  type Explanation,
+} from '../../../src/cli/explain';
 import { formatExplanation } from '../../../src/cli/explain-format';
 import type { CliIo } from '../../../src/cli/io';
 import { fixturePolicy, POLICY_PATH, POLICY_TEXT } from './policy-fixture';
@@ -7,60 +13,248 @@ const policy = fixturePolicy();
 
 describe('explainRequest', () => {
   it.each<[string, string, string, string, string[] | undefined, Partial<Explanation> & Record<string, unknown>]>([
-    ['allowed, per-class read limit', 'billing', 'GET', '/api/v1/computes', undefined, {
-      outcome: 'granted', allowed: true, grantedBy: 'computes:read',
-      operation: expect.objectContaining({ id: 'computes.list', class: 'read', upstreamPath: '/computes' }),
-      limit: { accountId: 'prod', class: 'read', ratePerSecond: 30, safety: 0.95, effectivePerSecond: 28.5 },
-    }],
-    ['allowed, per-class write limit', 'operator', 'POST', '/api/v1/computes/42/stop', undefined, {
-      outcome: 'granted', grantedBy: 'computes:power',
-      limit: { accountId: 'prod', class: 'write', ratePerSecond: 5, safety: 0.95, effectivePerSecond: 4.75 },
-      caller: { id: 'operator', accountId: 'prod', scopes: ['computes:read', 'computes:create', 'computes:power', 'computes:resize', 'computes:delete'], weight: 2, maxWaitMs: 3000, requestsPerMinute: 600 },
-    }],
-    ['allowed, one-class limit for reads', 'ci-smoke', 'GET', '/api/v1/regions', undefined, {
-      outcome: 'granted', grantedBy: 'inventory',
-      limit: { accountId: 'staging', class: 'all', ratePerSecond: 2, safety: 0.95, effectivePerSecond: 1.9 },
-    }],
-    ['missing scope, named as the gateway names it', 'billing', 'POST', '/api/v1/computes/42/stop', undefined, {
-      outcome: 'missing-scope', allowed: false, status: 403, code: 'FORBIDDEN', missingScope: 'computes:power', narrowedByToken: false,
-      caller: expect.objectContaining({ id: 'billing', scopes: ['computes:read', 'catalog:read'] }),
-    }],
-    ['missing scope of a policy scope', 'ci-smoke', 'GET', '/api/v1/images', undefined, { outcome: 'missing-scope', missingScope: 'catalog:read' }],
-    ['unknown caller', 'nobody', 'GET', '/api/v1/computes', undefined, {
-      outcome: 'unknown-caller', allowed: false, status: 403, knownCallers: ['billing', 'operator', 'ci-smoke'],
-    }],
-    ['a caller name from the prototype is unknown', 'constructor', 'GET', '/api/v1/computes', undefined, { outcome: 'unknown-caller' }],
-    ['unknown route', 'billing', 'GET', '/api/v1/volumes', undefined, {
-      outcome: 'unknown-route', allowed: false, status: 404, code: 'ROUTE_NOT_FOUND', reason: 'no-route', message: 'No such operation.',
-    }],
-    ['unknown route: base path left out', 'billing', 'GET', '/computes', undefined, {
-      outcome: 'unknown-route', reason: 'outside-base-path', hint: 'paths include the base path: did you mean /api/v1/computes?',
-    }],
-    ['unknown route: lower-case method', 'billing', 'get', '/api/v1/computes', undefined, {
-      outcome: 'unknown-route', reason: 'method-not-allowed', hint: 'methods are case-sensitive: did you mean GET?',
-    }],
-    ['unknown route: wrong method', 'billing', 'PUT', '/api/v1/computes', undefined, { outcome: 'unknown-route', reason: 'method-not-allowed' }],
-    ['bad target: dot segment', 'billing', 'GET', '/api/v1/computes/../regions', undefined, {
-      outcome: 'bad-target', allowed: false, status: 400, code: 'BAD_REQUEST', reason: 'dot-segment',
-    }],
-    ['bad target: encoded slash', 'billing', 'GET', '/api/v1/computes%2F1', undefined, { outcome: 'bad-target', reason: 'encoded-separator' }],
-    ['bad target: bad id', 'billing', 'GET', '/api/v1/computes/01', undefined, { outcome: 'bad-target', reason: 'bad-path-parameter', message: 'Path parameter "id" is not valid.' }],
-    ['bad target: undeclared query parameter', 'billing', 'GET', '/api/v1/computes?debug=1', undefined, { outcome: 'bad-target', reason: 'unknown-query-parameter' }],
-    ['health is public, for any caller', 'nobody', 'GET', '/api/v1/health', undefined, {
-      outcome: 'public', allowed: true, operation: expect.objectContaining({ id: 'health', requiresAuth: false }),
-    }],
+    [
+      'allowed, per-class read limit',
+      'billing',
+      'GET',
+      '/api/v1/computes',
+      undefined,
+      {
+        outcome: 'granted',
+        allowed: true,
+        grantedBy: 'computes:read',
+        operation: expect.objectContaining({ id: 'computes.list', class: 'read', upstreamPath: '/computes' }),
+        limit: { accountId: 'prod', class: 'read', ratePerSecond: 30, safety: 0.95, effectivePerSecond: 28.5 },
+      },
+    ],
+    [
+      'allowed, per-class write limit',
+      'operator',
+      'POST',
+      '/api/v1/computes/42/stop',
+      undefined,
+      {
+        outcome: 'granted',
+        grantedBy: 'computes:power',
+        limit: { accountId: 'prod', class: 'write', ratePerSecond: 5, safety: 0.95, effectivePerSecond: 4.75 },
+        caller: {
+          id: 'operator',
+          accountId: 'prod',
+          scopes: ['computes:read', 'computes:create', 'computes:power', 'computes:resize', 'computes:delete'],
+          weight: 2,
+          maxWaitMs: 3000,
+          requestsPerMinute: 600,
+        },
+      },
+    ],
+    [
+      'allowed, one-class limit for reads',
+      'ci-smoke',
+      'GET',
+      '/api/v1/regions',
+      undefined,
+      {
+        outcome: 'granted',
+        grantedBy: 'inventory',
+        limit: { accountId: 'staging', class: 'all', ratePerSecond: 2, safety: 0.95, effectivePerSecond: 1.9 },
+      },
+    ],
+    [
+      'missing scope, named as the gateway names it',
+      'billing',
+      'POST',
+      '/api/v1/computes/42/stop',
+      undefined,
+      {
+        outcome: 'missing-scope',
+        allowed: false,
+        status: 403,
+        code: 'FORBIDDEN',
+        missingScope: 'computes:power',
+        narrowedByToken: false,
+        caller: expect.objectContaining({ id: 'billing', scopes: ['computes:read', 'catalog:read'] }),
+      },
+    ],
+    [
+      'missing scope of a policy scope',
+      'ci-smoke',
+      'GET',
+      '/api/v1/images',
+      undefined,
+      { outcome: 'missing-scope', missingScope: 'catalog:read' },
+    ],
+    [
+      'unknown caller',
+      'nobody',
+      'GET',
+      '/api/v1/computes',
+      undefined,
+      {
+        outcome: 'unknown-caller',
+        allowed: false,
+        status: 403,
+        knownCallers: ['billing', 'operator', 'ci-smoke'],
+      },
+    ],
+    [
+      'a caller name from the prototype is unknown',
+      'constructor',
+      'GET',
+      '/api/v1/computes',
+      undefined,
+      { outcome: 'unknown-caller' },
+    ],
+    [
+      'unknown route',
+      'billing',
+      'GET',
+      '/api/v1/volumes',
+      undefined,
+      {
+        outcome: 'unknown-route',
+        allowed: false,
+        status: 404,
+        code: 'ROUTE_NOT_FOUND',
+        reason: 'no-route',
+        message: 'No such operation.',
+      },
+    ],
+    [
+      'unknown route: base path left out',
+      'billing',
+      'GET',
+      '/computes',
+      undefined,
+      {
+        outcome: 'unknown-route',
+        reason: 'outside-base-path',
+        hint: 'paths include the base path: did you mean /api/v1/computes?',
+      },
+    ],
+    [
+      'unknown route: lower-case method',
+      'billing',
+      'get',
+      '/api/v1/computes',
+      undefined,
+      {
+        outcome: 'unknown-route',
+        reason: 'method-not-allowed',
+        hint: 'methods are case-sensitive: did you mean GET?',
+      },
+    ],
+    [
+      'unknown route: wrong method',
+      'billing',
+      'PUT',
+      '/api/v1/computes',
+      undefined,
+      { outcome: 'unknown-route', reason: 'method-not-allowed' },
+    ],
+    [
+      'bad target: dot segment',
+      'billing',
+      'GET',
+      '/api/v1/computes/../regions',
+      undefined,
+      {
+        outcome: 'bad-target',
+        allowed: false,
+        status: 400,
+        code: 'BAD_REQUEST',
+        reason: 'dot-segment',
+      },
+    ],
+    [
+      'bad target: encoded slash',
+      'billing',
+      'GET',
+      '/api/v1/computes%2F1',
+      undefined,
+      { outcome: 'bad-target', reason: 'encoded-separator' },
+    ],
+    [
+      'bad target: bad id',
+      'billing',
+      'GET',
+      '/api/v1/computes/01',
+      undefined,
+      { outcome: 'bad-target', reason: 'bad-path-parameter', message: 'Path parameter "id" is not valid.' },
+    ],
+    [
+      'bad target: undeclared query parameter',
+      'billing',
+      'GET',
+      '/api/v1/computes?debug=1',
+      undefined,
+      { outcome: 'bad-target', reason: 'unknown-query-parameter' },
+    ],
+    [
+      'health is public, for any caller',
+      'nobody',
+      'GET',
+      '/api/v1/health',
+      undefined,
+      {
+        outcome: 'public',
+        allowed: true,
+        operation: expect.objectContaining({ id: 'health', requiresAuth: false }),
+      },
+    ],
     ['health is public, whatever the token scopes', 'billing', 'GET', '/api/v1/health', [], { outcome: 'public' }],
-    ['token scope keeps what it names', 'operator', 'GET', '/api/v1/computes/7', ['computes:read'], {
-      outcome: 'granted', grantedBy: 'computes:read', tokenScopes: ['computes:read'],
-    }],
-    ['token scope narrows the grant', 'operator', 'POST', '/api/v1/computes/7/stop', ['computes:read'], {
-      outcome: 'missing-scope', missingScope: 'computes:power', narrowedByToken: true, tokenScopes: ['computes:read'],
-    }],
-    ['token pattern narrows to a prefix', 'operator', 'DELETE', '/api/v1/computes/7', ['computes:*'], { outcome: 'granted', grantedBy: 'computes:delete' }],
-    ['an empty scope claim grants nothing', 'billing', 'GET', '/api/v1/computes', [], { outcome: 'missing-scope', narrowedByToken: true, tokenScopes: [] }],
-    ['a token cannot add a scope', 'billing', 'POST', '/api/v1/computes/7/stop', ['computes:power'], {
-      outcome: 'missing-scope', narrowedByToken: false, ignoredTokenScopes: ['computes:power'],
-    }],
+    [
+      'token scope keeps what it names',
+      'operator',
+      'GET',
+      '/api/v1/computes/7',
+      ['computes:read'],
+      {
+        outcome: 'granted',
+        grantedBy: 'computes:read',
+        tokenScopes: ['computes:read'],
+      },
+    ],
+    [
+      'token scope narrows the grant',
+      'operator',
+      'POST',
+      '/api/v1/computes/7/stop',
+      ['computes:read'],
+      {
+        outcome: 'missing-scope',
+        missingScope: 'computes:power',
+        narrowedByToken: true,
+        tokenScopes: ['computes:read'],
+      },
+    ],
+    [
+      'token pattern narrows to a prefix',
+      'operator',
+      'DELETE',
+      '/api/v1/computes/7',
+      ['computes:*'],
+      { outcome: 'granted', grantedBy: 'computes:delete' },
+    ],
+    [
+      'an empty scope claim grants nothing',
+      'billing',
+      'GET',
+      '/api/v1/computes',
+      [],
+      { outcome: 'missing-scope', narrowedByToken: true, tokenScopes: [] },
+    ],
+    [
+      'a token cannot add a scope',
+      'billing',
+      'POST',
+      '/api/v1/computes/7/stop',
+      ['computes:power'],
+      {
+        outcome: 'missing-scope',
+        narrowedByToken: false,
+        ignoredTokenScopes: ['computes:power'],
+      },
+    ],
   ])('%s', (_name, caller, method, target, tokenScopes, expected) => {
     expect(explainRequest(policy, caller, method, target, tokenScopes)).toMatchObject(expected);
   });
@@ -87,7 +281,13 @@ describe('limitFor', () => {
   });
 
   it.each(['read', 'write'] as const)('one-rate account, %s', (operationClass) => {
-    expect(limitFor(policy.accounts.staging!, operationClass)).toEqual({ accountId: 'staging', class: 'all', ratePerSecond: 2, safety: 0.95, effectivePerSecond: 1.9 });
+    expect(limitFor(policy.accounts.staging!, operationClass)).toEqual({
+      accountId: 'staging',
+      class: 'all',
+      ratePerSecond: 2,
+      safety: 0.95,
+      effectivePerSecond: 1.9,
+    });
   });
 });
 
@@ -99,20 +299,42 @@ describe('embeddedPolicyForExplain', () => {
       outcome: 'granted',
       limit: { accountId: 'sandbox', class: 'read', ratePerSecond: 30, safety: 0.95, effectivePerSecond: 28.5 },
     });
-    expect(explainRequest(embedded, 'demo-reader', 'POST', '/api/v1/computes')).toMatchObject({ outcome: 'missing-scope', missingScope: 'computes:create' });
+    expect(explainRequest(embedded, 'demo-reader', 'POST', '/api/v1/computes')).toMatchObject({
+      outcome: 'missing-scope',
+      missingScope: 'computes:create',
+    });
   });
 });
 
 describe('formatExplanation', () => {
   const request = (caller: string, line: string) => {
     const [method, target] = line.split(' ') as [string, string];
-    return { text: formatExplanation({ caller, method, target, policy: POLICY_PATH, upstream: 'https://api.example/api/v1' }, explainRequest(policy, caller, method, target)) };
+    return {
+      text: formatExplanation(
+        { caller, method, target, policy: POLICY_PATH, upstream: 'https://api.example/api/v1' },
+        explainRequest(policy, caller, method, target),
+      ),
+    };
   };
 
   it.each([
-    ['billing', 'GET /api/v1/computes', ['ALLOWED  billing → GET /api/v1/computes', 'granted by   computes:read', 'account      prod', 'limit        read 30/s × safety 0.95 = 28.5/s', 'forwarded    GET /computes to https://api.example/api/v1']],
+    [
+      'billing',
+      'GET /api/v1/computes',
+      [
+        'ALLOWED  billing → GET /api/v1/computes',
+        'granted by   computes:read',
+        'account      prod',
+        'limit        read 30/s × safety 0.95 = 28.5/s',
+        'forwarded    GET /computes to https://api.example/api/v1',
+      ],
+    ],
     ['ci-smoke', 'GET /api/v1/regions', ['limit        all 2/s × safety 0.95 = 1.9/s']],
-    ['operator', 'GET /api/v1/regions', ['DENIED 403 FORBIDDEN', 'missing      catalog:read', 'caller has   computes:read, computes:create']],
+    [
+      'operator',
+      'GET /api/v1/regions',
+      ['DENIED 403 FORBIDDEN', 'missing      catalog:read', 'caller has   computes:read, computes:create'],
+    ],
     ['operator', 'GET /api/v1/computes', ['at most 600 requests/min', 'weight 2, waits up to 3000 ms']],
     ['nobody', 'GET /api/v1/computes', ['"nobody" is not configured; callers: billing, operator, ci-smoke']],
     ['nobody', 'GET /api/v1/health', ['ALLOWED', 'public       the provider documents it without security']],
@@ -124,9 +346,17 @@ describe('formatExplanation', () => {
   });
 
   it('says when the token gave the operation up', () => {
-    const explanation = explainRequest(policy, 'operator', 'POST', '/api/v1/computes/1/stop', ['computes:read', 'catalog:read']);
-    const text = formatExplanation({ caller: 'operator', method: 'POST', target: '/api/v1/computes/1/stop', policy: POLICY_PATH, upstream: 'x' }, explanation);
-    expect(text).toContain("token scope  computes:read catalog:read — narrows the grant: the caller's own scopes allow computes.stop");
+    const explanation = explainRequest(policy, 'operator', 'POST', '/api/v1/computes/1/stop', [
+      'computes:read',
+      'catalog:read',
+    ]);
+    const text = formatExplanation(
+      { caller: 'operator', method: 'POST', target: '/api/v1/computes/1/stop', policy: POLICY_PATH, upstream: 'x' },
+      explanation,
+    );
+    expect(text).toContain(
+      "token scope  computes:read catalog:read — narrows the grant: the caller's own scopes allow computes.stop",
+    );
     expect(text).toContain('ignored      catalog:read (not granted to the caller');
   });
 });
@@ -176,7 +406,13 @@ describe('runExplain', () => {
     const { io, out } = memoryIo({ [POLICY_PATH]: POLICY_TEXT });
     expect(runExplain(['billing', 'POST /api/v1/computes/3/start', '--config', POLICY_PATH, '--json'], io)).toBe(1);
     expect(JSON.parse(out.stdout)).toEqual({
-      request: { caller: 'billing', method: 'POST', target: '/api/v1/computes/3/start', policy: POLICY_PATH, upstream: 'https://api.strettch.cloud/api/v1' },
+      request: {
+        caller: 'billing',
+        method: 'POST',
+        target: '/api/v1/computes/3/start',
+        policy: POLICY_PATH,
+        upstream: 'https://api.strettch.cloud/api/v1',
+      },
       ...explainRequest(policy, 'billing', 'POST', '/api/v1/computes/3/start'),
     });
   });
@@ -202,7 +438,11 @@ describe('runExplain', () => {
 
   it.each([
     ['a missing policy file', {}, `${POLICY_PATH}: (file): cannot read policy file ${POLICY_PATH} (ENOENT)`],
-    ['an invalid policy', { [POLICY_PATH]: POLICY_TEXT.replace('catalog:read]', 'catalog:reed]') }, `${POLICY_PATH}:16: callers.billing.scopes[1]: unknown scope "catalog:reed"`],
+    [
+      'an invalid policy',
+      { [POLICY_PATH]: POLICY_TEXT.replace('catalog:read]', 'catalog:reed]') },
+      `${POLICY_PATH}:16: callers.billing.scopes[1]: unknown scope "catalog:reed"`,
+    ],
   ])('cannot decide with %s: exit 2 with the problems', (_name, files, problem) => {
     const { io, out } = memoryIo(files);
     expect(runExplain(['billing', 'GET /api/v1/computes', '--config', POLICY_PATH], io)).toBe(2);

@@ -1,5 +1,11 @@
 import { runCheckConfig } from '../../../src/cli/check-config';
-import { explainRequest, leastPrivilegeFacts, ownershipEffect, runExplain, type Explanation } from '../../../src/cli/explain';
+import {
+  explainRequest,
+  leastPrivilegeFacts,
+  ownershipEffect,
+  runExplain,
+  type Explanation,
+} from '../../../src/cli/explain';
 import { describeCreateConstraints, formatExplanation } from '../../../src/cli/explain-format';
 import type { CliIo } from '../../../src/cli/io';
 import { describeAccountQuotas, describeLeastPrivilege, summarizePolicy } from '../../../src/cli/policy-summary';
@@ -20,7 +26,10 @@ function granted(caller: string, line: string): Extract<Explanation, { outcome: 
 
 function text(caller: string, line: string): string {
   const [method, target] = line.split(' ') as [string, string];
-  return formatExplanation({ caller, method, target, policy: POLICY_PATH, upstream: 'https://api.example/api/v1' }, explainRequest(policy, caller, method, target));
+  return formatExplanation(
+    { caller, method, target, policy: POLICY_PATH, upstream: 'https://api.example/api/v1' },
+    explainRequest(policy, caller, method, target),
+  );
 }
 
 describe('explain: least privilege facts', () => {
@@ -30,7 +39,12 @@ describe('explain: least privilege facts', () => {
         create: AUTOSCALER_CREATE_CONSTRAINTS,
       },
       ownership: { effect: 'records-owner', foreign: 'forbidden', foreignStatus: 403, ownerTag: 'owner:autoscaler' },
-      quotas: { effect: 'counts', caller: { liveComputes: 5, createsPerHour: 10 }, account: { accountId: 'main', liveComputes: 50 }, counts: 'enforced at request time' },
+      quotas: {
+        effect: 'counts',
+        caller: { liveComputes: 5, createsPerHour: 10 },
+        account: { accountId: 'main', liveComputes: 50 },
+        counts: 'enforced at request time',
+      },
       shadow: false,
     });
   });
@@ -44,16 +58,46 @@ describe('explain: least privilege facts', () => {
   });
 
   it.each<[string, string, object]>([
-    ['hider', 'GET /api/v1/computes/3', { ownership: { effect: 'own-computes-only', foreign: 'not-found', foreignStatus: 404 }, shadow: true }],
+    [
+      'hider',
+      'GET /api/v1/computes/3',
+      { ownership: { effect: 'own-computes-only', foreign: 'not-found', foreignStatus: 404 }, shadow: true },
+    ],
     ['hider', 'POST /api/v1/computes/3/reboot', { ownership: { effect: 'own-computes-only', foreignStatus: 404 } }],
     ['hider', 'GET /api/v1/computes', { ownership: { effect: 'lists-own-computes' } }],
     // no owner tag without ownerTag
-    ['hider', 'POST /api/v1/computes', { ownership: { effect: 'records-owner', foreign: 'not-found', foreignStatus: 404 }, quotas: { caller: { createsPerHour: 3 } } }],
+    [
+      'hider',
+      'POST /api/v1/computes',
+      {
+        ownership: { effect: 'records-owner', foreign: 'not-found', foreignStatus: 404 },
+        quotas: { caller: { createsPerHour: 3 } },
+      },
+    ],
     // a delete gives a live place back: live quotas only
-    ['autoscaler', 'DELETE /api/v1/computes/3', { quotas: { effect: 'frees', caller: { liveComputes: 5 }, account: { accountId: 'main', liveComputes: 50 } } }],
+    [
+      'autoscaler',
+      'DELETE /api/v1/computes/3',
+      { quotas: { effect: 'frees', caller: { liveComputes: 5 }, account: { accountId: 'main', liveComputes: 50 } } },
+    ],
     // the account's quota binds a caller without settings of its own
-    ['plain', 'POST /api/v1/computes', { quotas: { effect: 'counts', account: { accountId: 'main', liveComputes: 50 }, counts: 'enforced at request time' }, shadow: false }],
-    ['plain', 'DELETE /api/v1/computes/3', { quotas: { effect: 'frees', account: { accountId: 'main', liveComputes: 50 } } }],
+    [
+      'plain',
+      'POST /api/v1/computes',
+      {
+        quotas: {
+          effect: 'counts',
+          account: { accountId: 'main', liveComputes: 50 },
+          counts: 'enforced at request time',
+        },
+        shadow: false,
+      },
+    ],
+    [
+      'plain',
+      'DELETE /api/v1/computes/3',
+      { quotas: { effect: 'frees', account: { accountId: 'main', liveComputes: 50 } } },
+    ],
   ])('%s %s', (caller, line, expected) => {
     expect(granted(caller, line).leastPrivilege).toMatchObject(expected);
   });
@@ -83,24 +127,40 @@ describe('explain: least privilege facts', () => {
 
 describe('ownershipEffect', () => {
   it.each(OPERATION_IDS.map((id) => [id, operationById(id).pathTemplate] as const))('%s (%s)', (id, pathTemplate) => {
-    const expected = id === 'computes.create' ? 'records-owner' : id === 'computes.list' ? 'lists-own-computes' : pathTemplate.includes('{id}') ? 'own-computes-only' : undefined;
+    const expected =
+      id === 'computes.create'
+        ? 'records-owner'
+        : id === 'computes.list'
+          ? 'lists-own-computes'
+          : pathTemplate.includes('{id}')
+            ? 'own-computes-only'
+            : undefined;
     expect(ownershipEffect({ id, pathTemplate })).toBe(expected);
   });
 
-  it('every operation on one compute is its owner\'s only', () => {
+  it("every operation on one compute is its owner's only", () => {
     const own = OPERATION_IDS.filter((id) => ownershipEffect(operationById(id)) === 'own-computes-only');
-    expect(own).toEqual(['computes.get', 'computes.delete', 'computes.start', 'computes.stop', 'computes.reboot', 'computes.upsize']);
+    expect(own).toEqual([
+      'computes.get',
+      'computes.delete',
+      'computes.start',
+      'computes.stop',
+      'computes.reboot',
+      'computes.upsize',
+    ]);
   });
 });
 
 describe('leastPrivilegeFacts', () => {
   it('carries only shadow for a caller without settings', () => {
-    expect(leastPrivilegeFacts(policy.callers.plain!, policy.accounts.spare!, operationById('computes.create'))).toEqual({ shadow: false });
+    expect(
+      leastPrivilegeFacts(policy.callers.plain!, policy.accounts.spare!, operationById('computes.create')),
+    ).toEqual({ shadow: false });
   });
 });
 
 describe('explain: text', () => {
-  it('lists a create\'s constraints one per line, then ownership and quotas', () => {
+  it("lists a create's constraints one per line, then ownership and quotas", () => {
     const out = text('autoscaler', 'POST /api/v1/computes');
     expect(out).toContain(
       [
@@ -123,11 +183,36 @@ describe('explain: text', () => {
   });
 
   it.each<[string, string, string[]]>([
-    ['autoscaler', 'PATCH /api/v1/computes/3/upsize', ['constraints  newSpecification: one of S-1C-2G', 'ownership    only computes autoscaler created through the gateway; any other → 403\n']],
-    ['hider', 'GET /api/v1/computes/3', ['ownership    only computes hider created through the gateway; any other → 404 (as if it did not exist)', 'shadow       on: constraint, ownership and quota denials are logged and counted, not enforced']],
+    [
+      'autoscaler',
+      'PATCH /api/v1/computes/3/upsize',
+      [
+        'constraints  newSpecification: one of S-1C-2G',
+        'ownership    only computes autoscaler created through the gateway; any other → 403\n',
+      ],
+    ],
+    [
+      'hider',
+      'GET /api/v1/computes/3',
+      [
+        'ownership    only computes hider created through the gateway; any other → 404 (as if it did not exist)',
+        'shadow       on: constraint, ownership and quota denials are logged and counted, not enforced',
+      ],
+    ],
     ['hider', 'GET /api/v1/computes', ['ownership    lists only computes hider created through the gateway']],
-    ['hider', 'POST /api/v1/computes', ["ownership    the new compute is recorded as hider's\n", 'caller: at most 3 creates per rolling hour']],
-    ['autoscaler', 'DELETE /api/v1/computes/9', ["quotas       a delete through the gateway gives the compute's place back (the counts are enforced at request time)", 'caller: at most 5 live computes\n']],
+    [
+      'hider',
+      'POST /api/v1/computes',
+      ["ownership    the new compute is recorded as hider's\n", 'caller: at most 3 creates per rolling hour'],
+    ],
+    [
+      'autoscaler',
+      'DELETE /api/v1/computes/9',
+      [
+        "quotas       a delete through the gateway gives the compute's place back (the counts are enforced at request time)",
+        'caller: at most 5 live computes\n',
+      ],
+    ],
   ])('%s %s', (caller, line, fragments) => {
     const out = text(caller, line);
     for (const fragment of fragments) expect(out).toContain(fragment);
@@ -138,7 +223,8 @@ describe('explain: text', () => {
     ['spare-user', 'GET /api/v1/computes'],
   ])('%s %s: no least-privilege line', (caller, line) => {
     const out = text(caller, line);
-    for (const label of ['constraints', 'ownership', 'quotas', 'shadow']) expect(out).not.toContain(`  ${label.padEnd(12)} `);
+    for (const label of ['constraints', 'ownership', 'quotas', 'shadow'])
+      expect(out).not.toContain(`  ${label.padEnd(12)} `);
   });
 
   it('describes each create constraint alone', () => {
@@ -169,7 +255,9 @@ describe('runExplain with least privilege', () => {
     expect(runExplain(['autoscaler', 'POST /api/v1/computes', '--config', POLICY_PATH, '--json'], io)).toBe(0);
     expect(out.stderr).toBe('');
     const json = JSON.parse(out.stdout) as { leastPrivilege: unknown };
-    expect(json.leastPrivilege).toEqual(JSON.parse(JSON.stringify(granted('autoscaler', 'POST /api/v1/computes').leastPrivilege)));
+    expect(json.leastPrivilege).toEqual(
+      JSON.parse(JSON.stringify(granted('autoscaler', 'POST /api/v1/computes').leastPrivilege)),
+    );
     expect(json.leastPrivilege).toMatchObject({ quotas: { counts: 'enforced at request time' } });
   });
 
@@ -199,7 +287,12 @@ describe('check-config summary', () => {
 
   it('check-config prints it for a valid policy: exit 0', () => {
     let stdout = '';
-    const io: CliIo = { readFile: () => LP_POLICY_TEXT, readEnv: () => undefined, stdout: (t) => void (stdout += t), stderr: () => undefined };
+    const io: CliIo = {
+      readFile: () => LP_POLICY_TEXT,
+      readEnv: () => undefined,
+      stdout: (t) => void (stdout += t),
+      stderr: () => undefined,
+    };
     expect(runCheckConfig([POLICY_PATH, '--no-secrets'], io)).toBe(0);
     expect(stdout).toContain('least privilege: ownership(foreign 404), quotas(3/h), shadow');
   });

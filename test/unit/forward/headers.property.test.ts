@@ -19,18 +19,45 @@ const headerName = fc.oneof(
     ...FORWARDED_REQUEST_HEADERS,
     ...GATEWAY_REQUEST_HEADERS,
     ...HOP_BY_HOP_HEADERS,
-    'cookie', 'x-http-method-override', 'x-http-method', 'x-method-override', 'forwarded', 'x-forwarded-for', 'x-real-ip', 'host',
-    'set-cookie', 'x-ratelimit-remaining', 'retry-after',
+    'cookie',
+    'x-http-method-override',
+    'x-http-method',
+    'x-method-override',
+    'forwarded',
+    'x-forwarded-for',
+    'x-real-ip',
+    'host',
+    'set-cookie',
+    'x-ratelimit-remaining',
+    'retry-after',
   ),
   fc.string({ unit: fc.constantFrom(...'abcxyz-'.split('')), minLength: 1, maxLength: 12 }),
 );
 const headerValue = fc.oneof(
-  fc.constantFrom(CALLER_SECRET, `Bearer ${CALLER_SECRET}`, '3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b', 'application/json', '12', 'close, accept', 'chunked', ''),
+  fc.constantFrom(
+    CALLER_SECRET,
+    `Bearer ${CALLER_SECRET}`,
+    '3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b',
+    'application/json',
+    '12',
+    'close, accept',
+    'chunked',
+    '',
+  ),
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
 );
 const inboundHeaders = fc
-  .array(fc.tuple(headerName, fc.oneof({ weight: 4, arbitrary: headerValue }, { weight: 1, arbitrary: fc.array(headerValue, { minLength: 2, maxLength: 3 }) })), { maxLength: 10 })
+  .array(
+    fc.tuple(
+      headerName,
+      fc.oneof(
+        { weight: 4, arbitrary: headerValue },
+        { weight: 1, arbitrary: fc.array(headerValue, { minLength: 2, maxLength: 3 }) },
+      ),
+    ),
+    { maxLength: 10 },
+  )
   .map((entries) => Object.fromEntries(entries) as IncomingHttpHeaders);
 
 const ALLOWED_OUT: readonly string[] = [...FORWARDED_REQUEST_HEADERS, ...GATEWAY_REQUEST_HEADERS];
@@ -38,26 +65,39 @@ const ALLOWED_OUT: readonly string[] = [...FORWARDED_REQUEST_HEADERS, ...GATEWAY
 describe('buildUpstreamHeaders properties', () => {
   it('never throws on caller input; sends only allow-listed names, header-safe values, and the gateway’s credential', () => {
     fc.assert(
-      fc.property(inboundHeaders, fc.constantFrom(...CATALOG), fc.string({ minLength: 1, maxLength: 12 }), (inbound, operation, callerId) => {
-        const decision = buildUpstreamHeaders(inbound, { apiKey: API_KEY, requestId: 'req-12345678', callerId, userAgent: 'strettch-gateway/0.1.0', operation });
-        if (!decision.ok) {
-          expect(decision.status).toBe(400);
-          expect(decision.message).not.toContain('SENTINEL');
-          return;
-        }
-        const { headers } = decision;
-        for (const [name, value] of Object.entries(headers)) {
-          expect(ALLOWED_OUT).toContain(name);
-          expect(value).toMatch(/^[\t\x20-\x7e]+$/);
-          if (name === 'x-request-id' || name === 'user-agent' || name === 'idempotency-key') expect(value).not.toContain('SENTINEL');
-        }
-        expect(headers.authorization).toBe(`Bearer ${API_KEY}`);
-        expect(headers['x-request-id']).toBe('req-12345678');
-        expect(headers['user-agent']).toBe('strettch-gateway/0.1.0');
-        if (operation.class === 'read') expect(headers).not.toHaveProperty('idempotency-key');
-        if (headers['idempotency-key'] !== undefined) expect(headers['idempotency-key']).not.toBe(String(inbound['idempotency-key']).toLowerCase());
-        if (inbound['transfer-encoding'] !== undefined) expect(headers).not.toHaveProperty('content-length');
-      }),
+      fc.property(
+        inboundHeaders,
+        fc.constantFrom(...CATALOG),
+        fc.string({ minLength: 1, maxLength: 12 }),
+        (inbound, operation, callerId) => {
+          const decision = buildUpstreamHeaders(inbound, {
+            apiKey: API_KEY,
+            requestId: 'req-12345678',
+            callerId,
+            userAgent: 'strettch-gateway/0.1.0',
+            operation,
+          });
+          if (!decision.ok) {
+            expect(decision.status).toBe(400);
+            expect(decision.message).not.toContain('SENTINEL');
+            return;
+          }
+          const { headers } = decision;
+          for (const [name, value] of Object.entries(headers)) {
+            expect(ALLOWED_OUT).toContain(name);
+            expect(value).toMatch(/^[\t\x20-\x7e]+$/);
+            if (name === 'x-request-id' || name === 'user-agent' || name === 'idempotency-key')
+              expect(value).not.toContain('SENTINEL');
+          }
+          expect(headers.authorization).toBe(`Bearer ${API_KEY}`);
+          expect(headers['x-request-id']).toBe('req-12345678');
+          expect(headers['user-agent']).toBe('strettch-gateway/0.1.0');
+          if (operation.class === 'read') expect(headers).not.toHaveProperty('idempotency-key');
+          if (headers['idempotency-key'] !== undefined)
+            expect(headers['idempotency-key']).not.toBe(String(inbound['idempotency-key']).toLowerCase());
+          if (inbound['transfer-encoding'] !== undefined) expect(headers).not.toHaveProperty('content-length');
+        },
+      ),
       RUNS,
     );
   });
@@ -68,7 +108,10 @@ describe('responseHeadersToReturn properties', () => {
     fc.assert(
       fc.property(inboundHeaders, (upstream) => {
         const returned = responseHeadersToReturn(upstream);
-        const connection = [upstream.connection ?? []].flat().flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase());
+        const connection = [upstream.connection ?? []]
+          .flat()
+          .flatMap((v) => v.split(','))
+          .map((t) => t.trim().toLowerCase());
         for (const [name, value] of Object.entries(upstream)) {
           const dropped =
             (HOP_BY_HOP_HEADERS as readonly string[]).includes(name) ||

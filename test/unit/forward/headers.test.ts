@@ -23,7 +23,11 @@ function ctx(id: OperationId, extra: Partial<UpstreamHeaderContext> = {}): Upstr
   };
 }
 
-function headersOf(inbound: IncomingHttpHeaders, id: OperationId = 'computes.list', extra: Partial<UpstreamHeaderContext> = {}): Record<string, string> {
+function headersOf(
+  inbound: IncomingHttpHeaders,
+  id: OperationId = 'computes.list',
+  extra: Partial<UpstreamHeaderContext> = {},
+): Record<string, string> {
   const decision = buildUpstreamHeaders(inbound, ctx(id, extra));
   if (!decision.ok) throw new Error(`refused: ${decision.reason}`);
   return decision.headers;
@@ -88,18 +92,31 @@ describe('buildUpstreamHeaders', () => {
   });
 
   it('replaces the caller’s credential and identity headers rather than adding to them', () => {
-    const headers = headersOf({ authorization: 'Bearer caller.jwt', 'user-agent': 'curl/8', 'x-request-id': 'caller-id-123' });
-    expect(headers).toMatchObject({ authorization: `Bearer ${API_KEY}`, 'user-agent': 'strettch-gateway/0.1.0', 'x-request-id': 'req-0123456789' });
+    const headers = headersOf({
+      authorization: 'Bearer caller.jwt',
+      'user-agent': 'curl/8',
+      'x-request-id': 'caller-id-123',
+    });
+    expect(headers).toMatchObject({
+      authorization: `Bearer ${API_KEY}`,
+      'user-agent': 'strettch-gateway/0.1.0',
+      'x-request-id': 'req-0123456789',
+    });
   });
 
   it('drops allowed headers the caller names in Connection', () => {
-    const headers = headersOf({ connection: 'close, Accept', accept: 'application/json', 'content-type': 'application/json' }, 'computes.upsize');
+    const headers = headersOf(
+      { connection: 'close, Accept', accept: 'application/json', 'content-type': 'application/json' },
+      'computes.upsize',
+    );
     expect(headers).not.toHaveProperty('accept');
     expect(headers['content-type']).toBe('application/json');
   });
 
   it('refuses a required Idempotency-Key the caller hid behind Connection', () => {
-    expect(buildUpstreamHeaders({ connection: 'idempotency-key', 'idempotency-key': KEY }, ctx('computes.create'))).toMatchObject({
+    expect(
+      buildUpstreamHeaders({ connection: 'idempotency-key', 'idempotency-key': KEY }, ctx('computes.create')),
+    ).toMatchObject({
       ok: false,
       reason: 'missing-idempotency-key',
     });
@@ -119,12 +136,19 @@ describe('buildUpstreamHeaders', () => {
       [{}, 'computes.list', 0, undefined],
       [{}, 'computes.delete', 5, '5'],
     ] as const)('%j on %s with bodyBytes %s → %s', (inbound, id, bodyBytes, expected) => {
-      const headers = headersOf({ ...inbound, 'idempotency-key': KEY }, id, bodyBytes === undefined ? {} : { bodyBytes });
+      const headers = headersOf(
+        { ...inbound, 'idempotency-key': KEY },
+        id,
+        bodyBytes === undefined ? {} : { bodyBytes },
+      );
       expect(headers['content-length']).toBe(expected);
     });
 
     it('refuses a content-length that is not a decimal length', () => {
-      expect(buildUpstreamHeaders({ 'content-length': '1e3' }, ctx('computes.upsize'))).toMatchObject({ ok: false, reason: 'invalid-header-value' });
+      expect(buildUpstreamHeaders({ 'content-length': '1e3' }, ctx('computes.upsize'))).toMatchObject({
+        ok: false,
+        reason: 'invalid-header-value',
+      });
     });
 
     it('throws on an impossible bodyBytes (a programming error, not a caller denial)', () => {
@@ -163,7 +187,11 @@ describe('buildUpstreamHeaders', () => {
       ['invalid-idempotency-key', { 'idempotency-key': ` ${KEY}` }, 'computes.create'],
       ['invalid-idempotency-key', { 'idempotency-key': '{3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b}' }, 'computes.stop'],
       ['duplicate-header', { 'idempotency-key': [KEY, KEY] } as unknown as IncomingHttpHeaders, 'computes.create'],
-      ['duplicate-header', { 'content-type': ['application/json', 'text/plain'] } as unknown as IncomingHttpHeaders, 'computes.create'],
+      [
+        'duplicate-header',
+        { 'content-type': ['application/json', 'text/plain'] } as unknown as IncomingHttpHeaders,
+        'computes.create',
+      ],
       ['duplicate-header', { 'content-length': ['1', '1'] } as unknown as IncomingHttpHeaders, 'computes.upsize'],
       ['invalid-header-value', { 'content-type': 'application/json\u00ff' }, 'computes.upsize'],
       ['invalid-header-value', { accept: 'application/json\u0000' }, 'computes.list'],
@@ -183,7 +211,10 @@ describe('buildUpstreamHeaders', () => {
   });
 
   it('joins repeated list-valued headers instead of refusing them', () => {
-    const inbound = { accept: ['application/json', 'text/plain'], 'accept-encoding': ['gzip', 'br'] } as unknown as IncomingHttpHeaders;
+    const inbound = {
+      accept: ['application/json', 'text/plain'],
+      'accept-encoding': ['gzip', 'br'],
+    } as unknown as IncomingHttpHeaders;
     expect(headersOf(inbound)).toMatchObject({ accept: 'application/json, text/plain', 'accept-encoding': 'gzip, br' });
   });
 
@@ -207,7 +238,10 @@ describe('connectionTokens', () => {
     [undefined, []],
     ['close', ['close']],
     [' Keep-Alive , X-Foo,,', ['keep-alive', 'x-foo']],
-    [['a', 'B, c'], ['a', 'b', 'c']],
+    [
+      ['a', 'B, c'],
+      ['a', 'b', 'c'],
+    ],
   ] as const)('%j → %j', (value, tokens) => {
     expect([...connectionTokens(value as string | string[] | undefined)]).toEqual(tokens);
   });

@@ -1,5 +1,9 @@
 import fc from 'fast-check';
-import { namespacedIdempotencyKey, UUID_V4, validateIdempotencyKeyHeader } from '../../../src/gateway/forward/idempotency-key';
+import {
+  namespacedIdempotencyKey,
+  UUID_V4,
+  validateIdempotencyKeyHeader,
+} from '../../../src/gateway/forward/idempotency-key';
 
 const RUNS = { numRuns: 500 };
 const KEY = '3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b';
@@ -28,10 +32,16 @@ describe('namespacedIdempotencyKey', () => {
 
   it('separates callers and keys: distinct (caller, key) pairs get distinct upstream keys', () => {
     fc.assert(
-      fc.property(fc.string(), fc.string(), fc.uuid({ version: 4 }), fc.uuid({ version: 4 }), (callerA, callerB, keyA, keyB) => {
-        fc.pre(callerA !== callerB || keyA !== keyB);
-        expect(namespacedIdempotencyKey(callerA, keyA)).not.toBe(namespacedIdempotencyKey(callerB, keyB));
-      }),
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.uuid({ version: 4 }),
+        fc.uuid({ version: 4 }),
+        (callerA, callerB, keyA, keyB) => {
+          fc.pre(callerA !== callerB || keyA !== keyB);
+          expect(namespacedIdempotencyKey(callerA, keyA)).not.toBe(namespacedIdempotencyKey(callerB, keyB));
+        },
+      ),
       RUNS,
     );
   });
@@ -65,7 +75,10 @@ describe('validateIdempotencyKeyHeader', () => {
   it('accepts exactly the UUIDs v4 in either case', () => {
     fc.assert(
       fc.property(fc.uuid({ version: 4 }), fc.boolean(), (uuid, upper) => {
-        expect(validateIdempotencyKeyHeader(upper ? uuid.toUpperCase() : uuid)).toEqual({ ok: true, key: uuid.toLowerCase() });
+        expect(validateIdempotencyKeyHeader(upper ? uuid.toUpperCase() : uuid)).toEqual({
+          ok: true,
+          key: uuid.toLowerCase(),
+        });
       }),
       RUNS,
     );

@@ -7,13 +7,34 @@ import { operationById, type OperationId } from '../../../src/catalog/catalog';
 import type { CallerAccess } from '../../../src/gateway/access';
 import type { ForwardOutcome, ForwardRequest, Forwarder } from '../../../src/gateway/forward/proxy';
 import { createMetrics } from '../../../src/gateway/observability/metrics';
-import { backoffMs, DEFAULT_RETRY_OPTIONS, isRepeatable, isRetryableOutcome, sendWithRetries, type AttemptsResult } from '../../../src/gateway/upstream-attempts';
+import {
+  backoffMs,
+  DEFAULT_RETRY_OPTIONS,
+  isRepeatable,
+  isRetryableOutcome,
+  sendWithRetries,
+  type AttemptsResult,
+} from '../../../src/gateway/upstream-attempts';
 import { createRateSchedule } from '../../../src/schedule';
 
-const caller: CallerAccess = { callerId: 'svc', accountId: 'acct', apiKey: 'k', weight: 1, maxWaitMs: 1000, reservedShare: 0, maxQueued: 32, leastPrivilege: { shadow: false } };
+const caller: CallerAccess = {
+  callerId: 'svc',
+  accountId: 'acct',
+  apiKey: 'k',
+  weight: 1,
+  maxWaitMs: 1000,
+  reservedShare: 0,
+  maxQueued: 32,
+  leastPrivilege: { shadow: false },
+};
 
 const ok: ForwardOutcome = { kind: 'response', upstreamStatus: 200, upstreamHeaders: {} };
-const captured = (status: number, headers: Record<string, string> = {}): ForwardOutcome => ({ kind: 'captured', upstreamStatus: status, upstreamHeaders: headers, body: Buffer.from('{}') });
+const captured = (status: number, headers: Record<string, string> = {}): ForwardOutcome => ({
+  kind: 'captured',
+  upstreamStatus: status,
+  upstreamHeaders: headers,
+  body: Buffer.from('{}'),
+});
 const failed = (reason: string): ForwardOutcome => ({ kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', reason });
 const timedOut: ForwardOutcome = { kind: 'failed', code: 'UPSTREAM_TIMEOUT', reason: 'upstream-timeout' };
 
@@ -25,7 +46,10 @@ function scripted(outcomes: ForwardOutcome[]) {
       requests.push(request);
       const next = outcomes.shift() ?? ok;
       // Like the real forwarder: a status outside the capture set streams to the caller.
-      if (next.kind === 'captured' && !(request.capture?.statuses?.has(next.upstreamStatus) ?? request.capture !== undefined)) {
+      if (
+        next.kind === 'captured' &&
+        !(request.capture?.statuses?.has(next.upstreamStatus) ?? request.capture !== undefined)
+      ) {
         return { kind: 'response', upstreamStatus: next.upstreamStatus, upstreamHeaders: next.upstreamHeaders };
       }
       return next;
@@ -38,14 +62,31 @@ function scripted(outcomes: ForwardOutcome[]) {
 
 const fakeRes = () => ({ setHeader: jest.fn(), headersSent: false }) as unknown as ServerResponse;
 
-async function run(operation: OperationId, outcomes: ForwardOutcome[], options: { repeatable?: boolean; deadlineMs?: number; random?: () => number } = {}) {
+async function run(
+  operation: OperationId,
+  outcomes: ForwardOutcome[],
+  options: { repeatable?: boolean; deadlineMs?: number; random?: () => number } = {},
+) {
   // A generous send tolerance: these tests are about attempts, not about this machine's timer jitter.
-  const schedule = createRateSchedule({ limits: () => ({ read: 1000, write: 1000 }), safety: 1, expectedReplicas: 1, sendToleranceMs: 1000 });
+  const schedule = createRateSchedule({
+    limits: () => ({ read: 1000, write: 1000 }),
+    safety: 1,
+    expectedReplicas: 1,
+    sendToleranceMs: 1000,
+  });
   const { forwarder, requests } = scripted(outcomes);
   const metrics = createMetrics();
   const sleeps: number[] = [];
   const result: AttemptsResult = await sendWithRetries(
-    { schedule, forwarder, metrics, retry: DEFAULT_RETRY_OPTIONS, now: Date.now, random: options.random ?? (() => 0.5), sleep: async (ms) => void sleeps.push(ms) },
+    {
+      schedule,
+      forwarder,
+      metrics,
+      retry: DEFAULT_RETRY_OPTIONS,
+      now: Date.now,
+      random: options.random ?? (() => 0.5),
+      sleep: async (ms) => void sleeps.push(ms),
+    },
     {
       req: {} as IncomingMessage,
       res: fakeRes(),
@@ -59,7 +100,13 @@ async function run(operation: OperationId, outcomes: ForwardOutcome[], options: 
   );
   const granted = schedule.stats().granted;
   await schedule.close();
-  return { result, requests, sleeps, slots: granted.memory, retries: (await metrics.registry.getSingleMetricAsString('strettch_gateway_upstream_retries_total')) };
+  return {
+    result,
+    requests,
+    sleeps,
+    slots: granted.memory,
+    retries: await metrics.registry.getSingleMetricAsString('strettch_gateway_upstream_retries_total'),
+  };
 }
 
 describe('which outcomes are retried', () => {
@@ -97,7 +144,11 @@ describe('which requests may be repeated', () => {
 
 describe('sendWithRetries', () => {
   it('a read that meets a reset, then a 503, then succeeds: three attempts, three slots, two backoffs', async () => {
-    const { result, requests, sleeps, slots, retries } = await run('computes.list', [failed('upstream-ECONNRESET'), captured(503), ok]);
+    const { result, requests, sleeps, slots, retries } = await run('computes.list', [
+      failed('upstream-ECONNRESET'),
+      captured(503),
+      ok,
+    ]);
     expect(result).toMatchObject({ kind: 'sent', attempts: 3, outcome: ok });
     expect(requests).toHaveLength(3);
     expect(slots).toBe(3);
@@ -109,12 +160,24 @@ describe('sendWithRetries', () => {
 
   it('non-final attempts keep 502/503 answers for a decision; the last attempt streams whatever comes', async () => {
     const { requests } = await run('computes.get', [captured(502), captured(502), captured(502)]);
-    expect(requests.map((r) => (r.capture?.statuses ? [...r.capture.statuses] : undefined))).toEqual([[502, 503], [502, 503], undefined]);
+    expect(requests.map((r) => (r.capture?.statuses ? [...r.capture.statuses] : undefined))).toEqual([
+      [502, 503],
+      [502, 503],
+      undefined,
+    ]);
   });
 
   it('after the last attempt the caller gets the last real answer', async () => {
-    const { result } = await run('computes.get', [failed('upstream-ECONNRESET'), failed('upstream-ECONNRESET'), failed('upstream-ECONNRESET')]);
-    expect(result).toMatchObject({ kind: 'sent', attempts: 3, outcome: { kind: 'failed', reason: 'upstream-ECONNRESET' } });
+    const { result } = await run('computes.get', [
+      failed('upstream-ECONNRESET'),
+      failed('upstream-ECONNRESET'),
+      failed('upstream-ECONNRESET'),
+    ]);
+    expect(result).toMatchObject({
+      kind: 'sent',
+      attempts: 3,
+      outcome: { kind: 'failed', reason: 'upstream-ECONNRESET' },
+    });
   });
 
   it.each<[OperationId, boolean]>([
@@ -131,7 +194,9 @@ describe('sendWithRetries', () => {
   });
 
   it('a keyed create is retried like a read', async () => {
-    const { result, requests } = await run('computes.create', [failed('upstream-ECONNRESET'), ok], { repeatable: true });
+    const { result, requests } = await run('computes.create', [failed('upstream-ECONNRESET'), ok], {
+      repeatable: true,
+    });
     expect(result).toMatchObject({ kind: 'sent', attempts: 2, outcome: ok });
     expect(requests).toHaveLength(2);
   });
@@ -144,7 +209,9 @@ describe('sendWithRetries', () => {
   });
 
   it('no retry when the backoff would pass the deadline: the caller gets the 503 as it came', async () => {
-    const { result, requests } = await run('computes.get', [captured(503, { 'retry-after': '5' }), ok], { deadlineMs: 1000 });
+    const { result, requests } = await run('computes.get', [captured(503, { 'retry-after': '5' }), ok], {
+      deadlineMs: 1000,
+    });
     expect(requests).toHaveLength(1);
     expect(result).toMatchObject({ kind: 'sent', attempts: 1, outcome: { kind: 'captured', upstreamStatus: 503 } });
   });
@@ -166,7 +233,7 @@ describe('backoffMs', () => {
 describe('a request held back at the last moment (late send)', () => {
   const late: ForwardOutcome = { kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', reason: 'late-send' };
 
-  it('takes a new slot, is not an attempt, and every forward carries the slot\'s send-by instant', async () => {
+  it("takes a new slot, is not an attempt, and every forward carries the slot's send-by instant", async () => {
     const { result, requests, slots } = await run('computes.get', [late, late, ok], { repeatable: false });
     expect(result).toMatchObject({ kind: 'sent', attempts: 1, outcome: ok });
     expect(slots).toBe(3);

@@ -30,10 +30,19 @@ describe('globMatches', () => {
   it('agrees with the equivalent anchored regular expression', () => {
     const alphabet = fc.constantFrom('a', 'b', '-', '.', '*');
     fc.assert(
-      fc.property(fc.string({ unit: alphabet, maxLength: 8 }), fc.string({ unit: fc.constantFrom('a', 'b', '-', '.'), maxLength: 12 }), (pattern, text) => {
-        const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('[\\s\\S]*')}$`);
-        expect(globMatches(pattern, text)).toBe(regex.test(text));
-      }),
+      fc.property(
+        fc.string({ unit: alphabet, maxLength: 8 }),
+        fc.string({ unit: fc.constantFrom('a', 'b', '-', '.'), maxLength: 12 }),
+        (pattern, text) => {
+          const regex = new RegExp(
+            `^${pattern
+              .split('*')
+              .map((part) => part.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'))
+              .join('[\\s\\S]*')}$`,
+          );
+          expect(globMatches(pattern, text)).toBe(regex.test(text));
+        },
+      ),
     );
   });
 

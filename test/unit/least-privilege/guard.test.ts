@@ -22,9 +22,26 @@ const LP: LeastPrivilegePolicy = {
 function setup(leastPrivilege: LeastPrivilegePolicy = LP, ledger: ComputeLedger = new MemoryComputeLedger({})) {
   const lines: string[] = [];
   const metrics = createMetrics();
-  const guard = createLeastPrivilegeGuard({ ledger, metrics, holdMs: 60_000, logger: createLogger({ destination: { write: (l: string) => void lines.push(l) } }) });
-  const caller: CallerAccess = { callerId: 'svc', accountId: 'acct', apiKey: 'k', weight: 1, maxWaitMs: 1000, reservedShare: 0, maxQueued: 32, leastPrivilege };
-  const denials = async () => (await metrics.registry.getSingleMetricAsString('strettch_gateway_least_privilege_denials_total')).split('\n').filter((l) => !l.startsWith('#'));
+  const guard = createLeastPrivilegeGuard({
+    ledger,
+    metrics,
+    holdMs: 60_000,
+    logger: createLogger({ destination: { write: (l: string) => void lines.push(l) } }),
+  });
+  const caller: CallerAccess = {
+    callerId: 'svc',
+    accountId: 'acct',
+    apiKey: 'k',
+    weight: 1,
+    maxWaitMs: 1000,
+    reservedShare: 0,
+    maxQueued: 32,
+    leastPrivilege,
+  };
+  const denials = async () =>
+    (await metrics.registry.getSingleMetricAsString('strettch_gateway_least_privilege_denials_total'))
+      .split('\n')
+      .filter((l) => !l.startsWith('#'));
   return { guard, caller, ledger, lines, denials };
 }
 
@@ -34,8 +51,16 @@ const body = (value: unknown) => Buffer.from(JSON.stringify(value));
 describe('checkBody', () => {
   it('forwards the checked value re-serialised, with the owner tag', () => {
     const { guard, caller } = setup();
-    const checked = guard.checkBody(caller, op('computes.create'), Buffer.from(`{ "hostName" : "a", "region":"KGL-1", "tags": ["x"] }`));
-    expect(checked.ok && JSON.parse(checked.value!.toString())).toEqual({ hostName: 'a', region: 'KGL-1', tags: ['x', 'owner:svc'] });
+    const checked = guard.checkBody(
+      caller,
+      op('computes.create'),
+      Buffer.from(`{ "hostName" : "a", "region":"KGL-1", "tags": ["x"] }`),
+    );
+    expect(checked.ok && JSON.parse(checked.value!.toString())).toEqual({
+      hostName: 'a',
+      region: 'KGL-1',
+      tags: ['x', 'owner:svc'],
+    });
   });
 
   it('refuses duplicate keys and invalid JSON with MALFORMED_JSON, for any caller', () => {
@@ -48,13 +73,26 @@ describe('checkBody', () => {
 
   it('a broken constraint → 403 naming it; in shadow mode it passes, logged and counted', async () => {
     const enforced = setup();
-    const refused = enforced.guard.checkBody(enforced.caller, op('computes.create'), body({ ...VALID_CREATE, region: 'NBO-1' }));
-    expect(refused.ok ? 'ok' : [refused.rejection.code, refused.rejection.publicMessage]).toEqual(['FORBIDDEN', expect.stringContaining('create.regions')]);
-    expect(await enforced.denials()).toContain('strettch_gateway_least_privilege_denials_total{caller="svc",check="constraint",mode="enforced"} 1');
+    const refused = enforced.guard.checkBody(
+      enforced.caller,
+      op('computes.create'),
+      body({ ...VALID_CREATE, region: 'NBO-1' }),
+    );
+    expect(refused.ok ? 'ok' : [refused.rejection.code, refused.rejection.publicMessage]).toEqual([
+      'FORBIDDEN',
+      expect.stringContaining('create.regions'),
+    ]);
+    expect(await enforced.denials()).toContain(
+      'strettch_gateway_least_privilege_denials_total{caller="svc",check="constraint",mode="enforced"} 1',
+    );
 
     const shadow = setup({ ...LP, shadow: true });
-    expect(shadow.guard.checkBody(shadow.caller, op('computes.create'), body({ ...VALID_CREATE, region: 'NBO-1' })).ok).toBe(true);
-    expect(await shadow.denials()).toContain('strettch_gateway_least_privilege_denials_total{caller="svc",check="constraint",mode="shadow"} 1');
+    expect(
+      shadow.guard.checkBody(shadow.caller, op('computes.create'), body({ ...VALID_CREATE, region: 'NBO-1' })).ok,
+    ).toBe(true);
+    expect(await shadow.denials()).toContain(
+      'strettch_gateway_least_privilege_denials_total{caller="svc",check="constraint",mode="shadow"} 1',
+    );
     expect(shadow.lines.join('')).toContain('shadow mode: this request would have been denied');
   });
 
@@ -70,22 +108,44 @@ describe('checkBody', () => {
     expect(guard.checkBody(caller, op('computes.stop'), raw)).toEqual({ ok: true, value: raw });
     expect(guard.checkBody(caller, op('computes.create'), undefined).ok).toBe(false);
     const unconstrained = setup({ shadow: false });
-    expect(unconstrained.guard.checkBody(unconstrained.caller, op('computes.create'), undefined)).toEqual({ ok: true, value: undefined });
+    expect(unconstrained.guard.checkBody(unconstrained.caller, op('computes.create'), undefined)).toEqual({
+      ok: true,
+      value: undefined,
+    });
   });
 });
 
 describe('checkOwnership', () => {
   it('own computes pass; others → 403 or the provider’s 404; unrecorded ones are not the caller’s', async () => {
     const { guard, caller, ledger } = setup();
-    await ledger.reserveCreate({ accountId: 'acct', callerId: 'svc', reservationId: 'r1', enforce: true, holdMs: 1000 });
+    await ledger.reserveCreate({
+      accountId: 'acct',
+      callerId: 'svc',
+      reservationId: 'r1',
+      enforce: true,
+      holdMs: 1000,
+    });
     await ledger.commitCreate('acct', 'svc', 'r1', '41');
-    await ledger.reserveCreate({ accountId: 'acct', callerId: 'other', reservationId: 'r2', enforce: true, holdMs: 1000 });
+    await ledger.reserveCreate({
+      accountId: 'acct',
+      callerId: 'other',
+      reservationId: 'r2',
+      enforce: true,
+      holdMs: 1000,
+    });
     await ledger.commitCreate('acct', 'other', 'r2', '42');
     expect((await guard.checkOwnership(caller, op('computes.stop'), '41')).ok).toBe(true);
     const foreign = await guard.checkOwnership(caller, op('computes.stop'), '42');
     expect(foreign.ok ? 'ok' : foreign.rejection.code).toBe('FORBIDDEN');
-    const hidden = await guard.checkOwnership({ ...caller, leastPrivilege: { ...LP, ownership: { foreign: 'not-found', ownerTag: false } } }, op('computes.get'), '43');
-    expect(hidden.ok ? 'ok' : [hidden.rejection.code, hidden.rejection.publicMessage]).toEqual(['RESOURCE_NOT_FOUND', 'Compute 43 was not found.']);
+    const hidden = await guard.checkOwnership(
+      { ...caller, leastPrivilege: { ...LP, ownership: { foreign: 'not-found', ownerTag: false } } },
+      op('computes.get'),
+      '43',
+    );
+    expect(hidden.ok ? 'ok' : [hidden.rejection.code, hidden.rejection.publicMessage]).toEqual([
+      'RESOURCE_NOT_FOUND',
+      'Compute 43 was not found.',
+    ]);
   });
 
   it('a ledger that fails → 503, never a guess', async () => {
@@ -109,7 +169,11 @@ describe('the ledger unreachable', () => {
     ['no ownership, no quotas: the create goes on unrecorded', { shadow: false }, 'ok'],
     ['shadow mode: never denied', { ...LP, shadow: true }, 'ok'],
     ['enforced quotas: 503', { quotas: { liveComputes: 3 }, shadow: false }, 'SERVICE_UNAVAILABLE'],
-    ['enforced ownership: 503', { ownership: { foreign: 'forbidden', ownerTag: false }, shadow: false }, 'SERVICE_UNAVAILABLE'],
+    [
+      'enforced ownership: 503',
+      { ownership: { foreign: 'forbidden', ownerTag: false }, shadow: false },
+      'SERVICE_UNAVAILABLE',
+    ],
   ])('create, %s', async (_name, leastPrivilege, expected) => {
     const { guard, caller } = setup(leastPrivilege, down());
     const reserved = await guard.reserveCreate(caller, 'k1');
@@ -129,7 +193,11 @@ describe('the ledger unreachable', () => {
 });
 
 describe('reserveCreate and settleCreate', () => {
-  const accepted = (id: string) => ({ kind: 'answered' as const, status: 202, body: body({ success: true, data: { id } }) });
+  const accepted = (id: string) => ({
+    kind: 'answered' as const,
+    status: 202,
+    body: body({ success: true, data: { id } }),
+  });
 
   it('a 2xx makes the compute live and owned; a refusal frees the place; a lost answer keeps it held', async () => {
     const { guard, caller, ledger } = setup();
@@ -141,7 +209,10 @@ describe('reserveCreate and settleCreate', () => {
     await guard.settleCreate(second.value, accepted('77'));
     expect(await ledger.ownerOf('acct', '77')).toBe('svc');
     const third = await guard.reserveCreate(caller, 'k3');
-    expect(third.ok ? 'ok' : [third.rejection.code, third.rejection.publicMessage]).toEqual(['QUOTA_EXCEEDED', 'Quota caller.liveComputes (1) reached.']);
+    expect(third.ok ? 'ok' : [third.rejection.code, third.rejection.publicMessage]).toEqual([
+      'QUOTA_EXCEEDED',
+      'Quota caller.liveComputes (1) reached.',
+    ]);
 
     await guard.recordDeleted(caller, '77');
     const fourth = await guard.reserveCreate(caller, 'k4');
@@ -202,7 +273,12 @@ describe('helpers', () => {
 
   it('listPaging: provider defaults, and the provider’s 100 cap', () => {
     expect(listPaging([])).toEqual({ page: 1, limit: 20 });
-    expect(listPaging([['page', '3'], ['limit', '5']])).toEqual({ page: 3, limit: 5 });
+    expect(
+      listPaging([
+        ['page', '3'],
+        ['limit', '5'],
+      ]),
+    ).toEqual({ page: 3, limit: 5 });
     expect(listPaging([['limit', '101']])).toEqual({ error: 'limit: must be at most 100' });
   });
 });

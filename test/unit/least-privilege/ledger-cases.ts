@@ -5,7 +5,11 @@
  * the real hour.
  */
 import { StoreUnavailableError } from '../../../src/redis';
-import type { ComputeLedger, CreateReservation, CreateReservationRequest } from '../../../src/gateway/least-privilege/types';
+import type {
+  ComputeLedger,
+  CreateReservation,
+  CreateReservationRequest,
+} from '../../../src/gateway/least-privilege/types';
 
 export const T0 = 1_800_000_000_000;
 export const HOUR_MS = 3_600_000;
@@ -26,23 +30,41 @@ export interface LedgerCase {
 type Overrides = Partial<CreateReservationRequest>;
 
 const reserve = (h: LedgerHarness, reservationId: string, overrides: Overrides = {}): Promise<CreateReservation> =>
-  h.ledger.reserveCreate({ accountId: 'acct', callerId: 'alice', reservationId, enforce: true, holdMs: HOLD_MS, ...overrides });
+  h.ledger.reserveCreate({
+    accountId: 'acct',
+    callerId: 'alice',
+    reservationId,
+    enforce: true,
+    holdMs: HOLD_MS,
+    ...overrides,
+  });
 
 /** Reserves (expecting a grant) and commits. */
-async function create(h: LedgerHarness, reservationId: string, computeId: string, overrides: Overrides = {}): Promise<void> {
+async function create(
+  h: LedgerHarness,
+  reservationId: string,
+  computeId: string,
+  overrides: Overrides = {},
+): Promise<void> {
   expect(await reserve(h, reservationId, overrides)).toEqual({ ok: true });
   await h.ledger.commitCreate(overrides.accountId ?? 'acct', overrides.callerId ?? 'alice', reservationId, computeId);
 }
 
 const counts = (h: LedgerHarness, callerId = 'alice', accountId = 'acct') => h.ledger.counts(accountId, callerId);
 
-const tally = (callerLive: number, accountLive: number, callerCreatesLastHour: number) => ({ callerLive, accountLive, callerCreatesLastHour });
+const tally = (callerLive: number, accountLive: number, callerCreatesLastHour: number) => ({
+  callerLive,
+  accountLive,
+  callerCreatesLastHour,
+});
 
 export const LEDGER_CASES: readonly LedgerCase[] = [
   {
     name: 'a reservation within every quota is pending: it counts as live and in the hour',
     async run(h) {
-      expect(await reserve(h, 'r1', { callerLiveMax: 5, accountLiveMax: 5, callerPerHourMax: 5 })).toEqual({ ok: true });
+      expect(await reserve(h, 'r1', { callerLiveMax: 5, accountLiveMax: 5, callerPerHourMax: 5 })).toEqual({
+        ok: true,
+      });
       expect(await counts(h)).toEqual(tally(1, 1, 1));
       expect(await counts(h, 'bob')).toEqual(tally(0, 1, 0));
       expect(await counts(h, 'alice', 'other')).toEqual(tally(0, 0, 0));
@@ -57,7 +79,13 @@ export const LEDGER_CASES: readonly LedgerCase[] = [
       expect(await h.ledger.ownerOf('acct', '101')).toBe('alice');
       expect(await h.ledger.ownerOf('acct', '999')).toBeUndefined();
       expect(await h.ledger.ownerOf('other', '101')).toBeUndefined();
-      expect(await h.ledger.ownersOf('acct', ['999', '102', '101', '999', '101'])).toEqual([undefined, 'bob', 'alice', undefined, 'alice']);
+      expect(await h.ledger.ownersOf('acct', ['999', '102', '101', '999', '101'])).toEqual([
+        undefined,
+        'bob',
+        'alice',
+        undefined,
+        'alice',
+      ]);
       expect(await h.ledger.ownersOf('acct', [])).toEqual([]);
     },
   },
@@ -67,7 +95,12 @@ export const LEDGER_CASES: readonly LedgerCase[] = [
       const limits = { callerLiveMax: 2 };
       await create(h, 'r1', '1', limits);
       expect(await reserve(h, 'r2', limits)).toEqual({ ok: true });
-      expect(await reserve(h, 'r3', limits)).toEqual({ ok: false, quota: 'caller.liveComputes', limit: 2, recorded: false });
+      expect(await reserve(h, 'r3', limits)).toEqual({
+        ok: false,
+        quota: 'caller.liveComputes',
+        limit: 2,
+        recorded: false,
+      });
       expect(await counts(h)).toEqual(tally(2, 2, 2));
       expect(await reserve(h, 'r4', { ...limits, callerId: 'bob' })).toEqual({ ok: true });
     },
@@ -77,9 +110,16 @@ export const LEDGER_CASES: readonly LedgerCase[] = [
     async run(h) {
       await create(h, 'r1', '1');
       expect(await reserve(h, 'r2', { callerId: 'bob' })).toEqual({ ok: true });
-      expect(await reserve(h, 'r3', { callerId: 'carol', accountLiveMax: 2 })).toEqual({ ok: false, quota: 'account.liveComputes', limit: 2, recorded: false });
+      expect(await reserve(h, 'r3', { callerId: 'carol', accountLiveMax: 2 })).toEqual({
+        ok: false,
+        quota: 'account.liveComputes',
+        limit: 2,
+        recorded: false,
+      });
       expect(await counts(h, 'carol')).toEqual(tally(0, 2, 0));
-      expect(await reserve(h, 'r4', { accountId: 'other', callerId: 'carol', accountLiveMax: 2 })).toEqual({ ok: true });
+      expect(await reserve(h, 'r4', { accountId: 'other', callerId: 'carol', accountLiveMax: 2 })).toEqual({
+        ok: true,
+      });
     },
   },
   {
@@ -87,9 +127,16 @@ export const LEDGER_CASES: readonly LedgerCase[] = [
     async run(h) {
       await create(h, 'r1', '1');
       const refused = (quota: string) => ({ ok: false, quota, limit: 1, recorded: false });
-      expect(await reserve(h, 'r2', { callerLiveMax: 1, accountLiveMax: 1, callerPerHourMax: 1 })).toEqual(refused('caller.liveComputes'));
-      expect(await reserve(h, 'r2', { accountLiveMax: 1, callerPerHourMax: 1 })).toEqual(refused('account.liveComputes'));
-      expect(await reserve(h, 'r2', { callerPerHourMax: 1 })).toEqual({ ...refused('caller.createsPerHour'), retryAfterMs: HOUR_MS });
+      expect(await reserve(h, 'r2', { callerLiveMax: 1, accountLiveMax: 1, callerPerHourMax: 1 })).toEqual(
+        refused('caller.liveComputes'),
+      );
+      expect(await reserve(h, 'r2', { accountLiveMax: 1, callerPerHourMax: 1 })).toEqual(
+        refused('account.liveComputes'),
+      );
+      expect(await reserve(h, 'r2', { callerPerHourMax: 1 })).toEqual({
+        ...refused('caller.createsPerHour'),
+        retryAfterMs: HOUR_MS,
+      });
       expect(await counts(h)).toEqual(tally(1, 1, 1));
     },
   },
@@ -101,7 +148,13 @@ export const LEDGER_CASES: readonly LedgerCase[] = [
       h.advance(10 * MINUTE_MS);
       await create(h, 'r2', '2', limits);
       h.advance(5 * MINUTE_MS);
-      expect(await reserve(h, 'r3', limits)).toEqual({ ok: false, quota: 'caller.createsPerHour', limit: 2, recorded: false, retryAfterMs: 45 * MINUTE_MS });
+      expect(await reserve(h, 'r3', limits)).toEqual({
+        ok: false,
+        quota: 'caller.createsPerHour',
+        limit: 2,
+        recorded: false,
+        retryAfterMs: 45 * MINUTE_MS,
+      });
       h.advance(45 * MINUTE_MS - 1);
       expect(await reserve(h, 'r3', limits)).toMatchObject({ ok: false, retryAfterMs: 1 });
       h.advance(1);
@@ -109,7 +162,13 @@ export const LEDGER_CASES: readonly LedgerCase[] = [
       expect(await counts(h)).toEqual(tally(3, 3, 2));
       // Deleting computes does not give creates back.
       await h.ledger.recordDeleted('acct', '2');
-      expect(await reserve(h, 'r4', limits)).toEqual({ ok: false, quota: 'caller.createsPerHour', limit: 2, recorded: false, retryAfterMs: 10 * MINUTE_MS });
+      expect(await reserve(h, 'r4', limits)).toEqual({
+        ok: false,
+        quota: 'caller.createsPerHour',
+        limit: 2,
+        recorded: false,
+        retryAfterMs: 10 * MINUTE_MS,
+      });
     },
   },
   {
@@ -122,11 +181,29 @@ export const LEDGER_CASES: readonly LedgerCase[] = [
       await create(h, 'r3', '3');
       h.advance(MINUTE_MS);
       // 3 counted, limit 2: two must leave, so the second oldest (r2, at +1 min) decides.
-      expect(await reserve(h, 'r4', { callerPerHourMax: 2 })).toMatchObject({ ok: false, quota: 'caller.createsPerHour', retryAfterMs: HOUR_MS - 2 * MINUTE_MS });
+      expect(await reserve(h, 'r4', { callerPerHourMax: 2 })).toMatchObject({
+        ok: false,
+        quota: 'caller.createsPerHour',
+        retryAfterMs: HOUR_MS - 2 * MINUTE_MS,
+      });
       // Limit 1: all three must leave, so the newest (r3, at +2 min) decides.
-      expect(await reserve(h, 'r4', { callerPerHourMax: 1 })).toMatchObject({ ok: false, quota: 'caller.createsPerHour', retryAfterMs: HOUR_MS - MINUTE_MS });
-      expect(await reserve(h, 'r4', { callerPerHourMax: 0 })).toEqual({ ok: false, quota: 'caller.createsPerHour', limit: 0, recorded: false });
-      expect(await reserve(h, 'r4', { callerId: 'bob', callerLiveMax: 0 })).toEqual({ ok: false, quota: 'caller.liveComputes', limit: 0, recorded: false });
+      expect(await reserve(h, 'r4', { callerPerHourMax: 1 })).toMatchObject({
+        ok: false,
+        quota: 'caller.createsPerHour',
+        retryAfterMs: HOUR_MS - MINUTE_MS,
+      });
+      expect(await reserve(h, 'r4', { callerPerHourMax: 0 })).toEqual({
+        ok: false,
+        quota: 'caller.createsPerHour',
+        limit: 0,
+        recorded: false,
+      });
+      expect(await reserve(h, 'r4', { callerId: 'bob', callerLiveMax: 0 })).toEqual({
+        ok: false,
+        quota: 'caller.liveComputes',
+        limit: 0,
+        recorded: false,
+      });
       expect(await counts(h)).toEqual(tally(3, 3, 3));
     },
   },
@@ -218,9 +295,18 @@ export const LEDGER_CASES: readonly LedgerCase[] = [
     async run(h) {
       const shadow = { enforce: false, callerLiveMax: 1, callerPerHourMax: 1 };
       expect(await reserve(h, 'r1', shadow)).toEqual({ ok: true });
-      expect(await reserve(h, 'r2', shadow)).toEqual({ ok: false, quota: 'caller.liveComputes', limit: 1, recorded: true });
+      expect(await reserve(h, 'r2', shadow)).toEqual({
+        ok: false,
+        quota: 'caller.liveComputes',
+        limit: 1,
+        recorded: true,
+      });
       expect(await reserve(h, 'r3', { enforce: false, callerPerHourMax: 1 })).toEqual({
-        ok: false, quota: 'caller.createsPerHour', limit: 1, recorded: true, retryAfterMs: HOUR_MS,
+        ok: false,
+        quota: 'caller.createsPerHour',
+        limit: 1,
+        recorded: true,
+        retryAfterMs: HOUR_MS,
       });
       expect(await counts(h)).toEqual(tally(3, 3, 3));
       await h.ledger.commitCreate('acct', 'alice', 'r2', '2');
@@ -262,11 +348,23 @@ export const LEDGER_CASES: readonly LedgerCase[] = [
       const accounts = ['a{1}', 'a%7B1%7D', 'a:b', 'a', 'ä'];
       const callers = ['x y', 'x%20y', 'x', 'x}', '{x'];
       for (const [i, accountId] of accounts.entries()) {
-        for (const [j, callerId] of callers.entries()) await create(h, `r-${i}-${j}`, `${j}`, { accountId, callerId, callerLiveMax: 1, accountLiveMax: callers.length });
+        for (const [j, callerId] of callers.entries())
+          await create(h, `r-${i}-${j}`, `${j}`, {
+            accountId,
+            callerId,
+            callerLiveMax: 1,
+            accountLiveMax: callers.length,
+          });
       }
       for (const accountId of accounts) {
-        expect(await h.ledger.ownersOf(accountId, callers.map((_, j) => `${j}`))).toEqual(callers);
-        for (const callerId of callers) expect(await h.ledger.counts(accountId, callerId)).toEqual(tally(1, callers.length, 1));
+        expect(
+          await h.ledger.ownersOf(
+            accountId,
+            callers.map((_, j) => `${j}`),
+          ),
+        ).toEqual(callers);
+        for (const callerId of callers)
+          expect(await h.ledger.counts(accountId, callerId)).toEqual(tally(1, callers.length, 1));
       }
     },
   },

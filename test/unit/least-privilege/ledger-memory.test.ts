@@ -2,7 +2,12 @@
  * The memory ledger against the shared case table, plus the pure parts of the Redis ledger (keys,
  * reply parsing, errors) over a scripted fake connection: no I/O.
  */
-import { createComputeLedger, ledgerKeys, MemoryComputeLedger, RedisComputeLedger } from '../../../src/gateway/least-privilege/ledger';
+import {
+  createComputeLedger,
+  ledgerKeys,
+  MemoryComputeLedger,
+  RedisComputeLedger,
+} from '../../../src/gateway/least-privilege/ledger';
 import { StoreUnavailableError, type RedisConnection } from '../../../src/redis';
 import { LEDGER_CASES, T0, type LedgerHarness } from './ledger-cases';
 
@@ -34,7 +39,9 @@ describe('MemoryComputeLedger', () => {
 });
 
 /** A connection whose script replies are scripted; records what was sent. */
-function fakeConnection(reply: (args: readonly (string | number)[]) => unknown): RedisConnection & { sent: { keys: readonly string[]; args: readonly (string | number)[] }[] } {
+function fakeConnection(
+  reply: (args: readonly (string | number)[]) => unknown,
+): RedisConnection & { sent: { keys: readonly string[]; args: readonly (string | number)[] }[] } {
   const sent: { keys: readonly string[]; args: readonly (string | number)[] }[] = [];
   return {
     sent,
@@ -92,11 +99,19 @@ describe('RedisComputeLedger without a server', () => {
   });
 
   test('one script call per operation, with the documented arguments', async () => {
-    const connection = fakeConnection((args) => (args[0] === 'owners' ? ['=alice', ''] : args[0] === 'counts' ? ['1', '2', '3'] : ['ok']));
+    const connection = fakeConnection((args) =>
+      args[0] === 'owners' ? ['=alice', ''] : args[0] === 'counts' ? ['1', '2', '3'] : ['ok'],
+    );
     const ledger = new RedisComputeLedger({ connection });
     expect(await ledger.reserveCreate({ ...request, callerLiveMax: 2 })).toEqual({ ok: true });
     expect(connection.sent[0]).toEqual({
-      keys: ['sg:ledger:{acct:acct}:owners', 'sg:ledger:{acct:acct}:live', 'sg:ledger:{acct:acct}:live-counts', 'sg:ledger:{acct:acct}:pending', 'sg:ledger:{acct:acct}:creates:alice'],
+      keys: [
+        'sg:ledger:{acct:acct}:owners',
+        'sg:ledger:{acct:acct}:live',
+        'sg:ledger:{acct:acct}:live-counts',
+        'sg:ledger:{acct:acct}:pending',
+        'sg:ledger:{acct:acct}:creates:alice',
+      ],
       args: ['reserve', '', 3_600_000, 'alice', 'r1', 2, '', '', '1', 1000],
     });
     expect(await ledger.ownersOf('acct', ['1', '2'])).toEqual(['alice', undefined]);
@@ -109,12 +124,33 @@ describe('RedisComputeLedger without a server', () => {
   test('quota replies are parsed; an unexpected reply is a script error, not a denial', async () => {
     let reply: unknown = ['quota', 'caller.createsPerHour', '3', '1', '1500'];
     const ledger = new RedisComputeLedger({ connection: fakeConnection(() => reply) });
-    expect(await ledger.reserveCreate(request)).toEqual({ ok: false, quota: 'caller.createsPerHour', limit: 3, recorded: true, retryAfterMs: 1500 });
+    expect(await ledger.reserveCreate(request)).toEqual({
+      ok: false,
+      quota: 'caller.createsPerHour',
+      limit: 3,
+      recorded: true,
+      retryAfterMs: 1500,
+    });
     reply = ['quota', 'account.liveComputes', '0', '0', ''];
-    expect(await ledger.reserveCreate(request)).toEqual({ ok: false, quota: 'account.liveComputes', limit: 0, recorded: false });
-    for (const bad of [['quota', 'nope', '1', '0', ''], ['quota', 'caller.liveComputes', 'x', '0', ''], ['maybe'], 'ok', null, [1]]) {
+    expect(await ledger.reserveCreate(request)).toEqual({
+      ok: false,
+      quota: 'account.liveComputes',
+      limit: 0,
+      recorded: false,
+    });
+    for (const bad of [
+      ['quota', 'nope', '1', '0', ''],
+      ['quota', 'caller.liveComputes', 'x', '0', ''],
+      ['maybe'],
+      'ok',
+      null,
+      [1],
+    ]) {
       reply = bad;
-      await expect(ledger.reserveCreate(request)).rejects.toMatchObject({ name: 'StoreUnavailableError', kind: 'script' });
+      await expect(ledger.reserveCreate(request)).rejects.toMatchObject({
+        name: 'StoreUnavailableError',
+        kind: 'script',
+      });
     }
     reply = ['?'];
     await expect(ledger.ownersOf('acct', ['1'])).rejects.toMatchObject({ kind: 'script' });
@@ -122,16 +158,19 @@ describe('RedisComputeLedger without a server', () => {
   });
 
   test('a connection failure rejects as it came (fail closed)', async () => {
-    const ledger = new RedisComputeLedger({ connection: fakeConnection(() => {
-      throw new StoreUnavailableError('timeout', 'Command timed out');
-    }) });
+    const ledger = new RedisComputeLedger({
+      connection: fakeConnection(() => {
+        throw new StoreUnavailableError('timeout', 'Command timed out');
+      }),
+    });
     await expect(ledger.reserveCreate(request)).rejects.toMatchObject({ kind: 'timeout' });
     await expect(ledger.ownerOf('acct', '1')).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
   test('the key prefix must not move the hash tag; the window must be positive', () => {
     const connection = fakeConnection(() => ['ok']);
-    for (const keyPrefix of ['', 'a{b', 'a}b']) expect(() => new RedisComputeLedger({ connection, keyPrefix })).toThrow(RangeError);
+    for (const keyPrefix of ['', 'a{b', 'a}b'])
+      expect(() => new RedisComputeLedger({ connection, keyPrefix })).toThrow(RangeError);
     expect(() => new RedisComputeLedger({ connection, windowMs: -1 })).toThrow(RangeError);
   });
 });

@@ -1,4 +1,10 @@
-import { isReservedTag, OWNER_TAG_MAX_LENGTH, ownerTagFor, ownerTagProblem, withOwnerTag } from '../../../src/gateway/least-privilege/owner-tag';
+import {
+  isReservedTag,
+  OWNER_TAG_MAX_LENGTH,
+  ownerTagFor,
+  ownerTagProblem,
+  withOwnerTag,
+} from '../../../src/gateway/least-privilege/owner-tag';
 
 describe('withOwnerTag', () => {
   it('appends owner:<caller> to the tags, in a new object', () => {
@@ -40,7 +46,7 @@ describe('ownerTagFor / ownerTagProblem', () => {
     expect(ownerTagProblem('c'.repeat(59))).toContain('would have 65 characters, more than 64');
   });
 
-  it('refuses spaces and non-ASCII (a caller name never has them, but the rule is the tag\'s)', () => {
+  it("refuses spaces and non-ASCII (a caller name never has them, but the rule is the tag's)", () => {
     expect(ownerTagProblem('a b')).toBe('the owner tag must be printable ASCII without spaces');
     expect(ownerTagProblem('é')).toBe('the owner tag must be printable ASCII without spaces');
   });

@@ -1,9 +1,19 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { OPERATION_IDS, operationById, type OperationId } from '../../../src/catalog/catalog';
-import { authorize, DEFAULT_SCOPES, defaultScopeFor, parsePolicy, PUBLIC_GRANT, type CallerPolicy, type Policy } from '../../../src/gateway/policy';
+import {
+  authorize,
+  DEFAULT_SCOPES,
+  defaultScopeFor,
+  parsePolicy,
+  PUBLIC_GRANT,
+  type CallerPolicy,
+  type Policy,
+} from '../../../src/gateway/policy';
 import { memoryIo } from './fixture-io';
 
-const publicPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+const publicPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  .publicKey.export({ format: 'pem', type: 'spki' })
+  .toString();
 
 function policyWith(scopesYaml: string, callersYaml: string): Policy {
   const text = `
@@ -18,12 +28,15 @@ ${callersYaml}
   return result.policy;
 }
 
-const policy = policyWith('{ ops:read: [computes.list, computes.get, regions.list] }', `
+const policy = policyWith(
+  '{ ops:read: [computes.list, computes.get, regions.list] }',
+  `
   autoscaler: { account: prod, scopes: [computes:read, computes:power] }
   billing: { account: prod, scopes: [catalog:read] }
   ops: { account: prod, scopes: [ops:read, computes:read] }
   provisioner: { account: prod, scopes: ["computes:*"] }
-`);
+`,
+);
 const caller = (id: string): CallerPolicy => policy.callers[id]!;
 
 describe('authorize: configured grants', () => {
@@ -55,7 +68,9 @@ describe('authorize: configured grants', () => {
 
   it('names a shipped scope for every operation that needs one', () => {
     const nobody = policyWith('{}', '  nobody: { account: prod, scopes: [catalog:read] }').callers.nobody!;
-    for (const op of OPERATION_IDS.filter((id) => operationById(id).requiresAuth && !DEFAULT_SCOPES['catalog:read']!.includes(id))) {
+    for (const op of OPERATION_IDS.filter(
+      (id) => operationById(id).requiresAuth && !DEFAULT_SCOPES['catalog:read']!.includes(id),
+    )) {
       const decision = authorize(nobody, undefined, op);
       expect(decision).toEqual({ allowed: false, missingScope: defaultScopeFor(op) });
     }
@@ -64,29 +79,73 @@ describe('authorize: configured grants', () => {
 
 describe('authorize: the token scope claim narrows, never widens', () => {
   it.each<[string, readonly string[], OperationId, ReturnType<typeof authorize>]>([
-    ['narrowed to the granted scope', ['computes:read'], 'computes.list', { allowed: true, grantedBy: 'computes:read' }],
-    ['narrowed away from another granted scope', ['computes:read'], 'computes.start', { allowed: false, missingScope: 'computes:power' }],
-    ['an ungranted token scope adds nothing', ['computes:delete'], 'computes.delete', { allowed: false, missingScope: 'computes:delete' }],
-    ['an ungranted token scope does not keep the granted ones', ['computes:delete'], 'computes.list', { allowed: false, missingScope: 'computes:read' }],
+    [
+      'narrowed to the granted scope',
+      ['computes:read'],
+      'computes.list',
+      { allowed: true, grantedBy: 'computes:read' },
+    ],
+    [
+      'narrowed away from another granted scope',
+      ['computes:read'],
+      'computes.start',
+      { allowed: false, missingScope: 'computes:power' },
+    ],
+    [
+      'an ungranted token scope adds nothing',
+      ['computes:delete'],
+      'computes.delete',
+      { allowed: false, missingScope: 'computes:delete' },
+    ],
+    [
+      'an ungranted token scope does not keep the granted ones',
+      ['computes:delete'],
+      'computes.list',
+      { allowed: false, missingScope: 'computes:read' },
+    ],
     ['an empty scope claim grants nothing', [], 'computes.list', { allowed: false, missingScope: 'computes:read' }],
-    ['a token pattern narrows too', ['computes:p*', 'computes:*'], 'computes.stop', { allowed: true, grantedBy: 'computes:power' }],
-    ['"*" in a token is the whole grant, no more', ['*'], 'computes.create', { allowed: false, missingScope: 'computes:create' }],
-    ['unknown token scopes are ignored', ['admin', 'computes:read'], 'computes.get', { allowed: true, grantedBy: 'computes:read' }],
+    [
+      'a token pattern narrows too',
+      ['computes:p*', 'computes:*'],
+      'computes.stop',
+      { allowed: true, grantedBy: 'computes:power' },
+    ],
+    [
+      '"*" in a token is the whole grant, no more',
+      ['*'],
+      'computes.create',
+      { allowed: false, missingScope: 'computes:create' },
+    ],
+    [
+      'unknown token scopes are ignored',
+      ['admin', 'computes:read'],
+      'computes.get',
+      { allowed: true, grantedBy: 'computes:read' },
+    ],
   ])('%s', (_name, tokenScopes, op, expected) => {
     expect(authorize(caller('autoscaler'), tokenScopes, op)).toEqual(expected);
   });
 });
 
 describe('authorize: naming the missing scope when the policy redefines scopes', () => {
-  const redefined = policyWith('{ computes:read: [computes.list], inventory:get: [computes.get], computes:delete: [] }', `
+  const redefined = policyWith(
+    '{ computes:read: [computes.list], inventory:get: [computes.get], computes:delete: [] }',
+    `
   lister: { account: prod, scopes: [computes:read] }
-`);
+`,
+  );
 
   it('names the policy scope that grants it when the shipped one no longer does', () => {
-    expect(authorize(redefined.callers.lister!, undefined, 'computes.get')).toEqual({ allowed: false, missingScope: 'inventory:get' });
+    expect(authorize(redefined.callers.lister!, undefined, 'computes.get')).toEqual({
+      allowed: false,
+      missingScope: 'inventory:get',
+    });
   });
 
   it('names the shipped scope when no scope grants the operation at all', () => {
-    expect(authorize(redefined.callers.lister!, undefined, 'computes.delete')).toEqual({ allowed: false, missingScope: 'computes:delete' });
+    expect(authorize(redefined.callers.lister!, undefined, 'computes.delete')).toEqual({
+      allowed: false,
+      missingScope: 'computes:delete',
+    });
   });
 });

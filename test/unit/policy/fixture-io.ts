@@ -5,7 +5,9 @@ import type { PolicyIo } from '../../../src/gateway/policy';
 
 export const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'config');
 
-const privateKeyPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+const privateKeyPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  .privateKey.export({ format: 'pem', type: 'pkcs8' })
+  .toString();
 
 /** Every environment value a fixture may reference. Each is distinctive so a leak is easy to spot. */
 export const FIXTURE_ENV: Readonly<Record<string, string>> = {
@@ -25,7 +27,10 @@ export const fixtureIo: PolicyIo = {
 };
 
 /** Environment and files both in memory. */
-export function memoryIo(env: Record<string, string>, files: Record<string, string> = {}): PolicyIo & { reads: string[] } {
+export function memoryIo(
+  env: Record<string, string>,
+  files: Record<string, string> = {},
+): PolicyIo & { reads: string[] } {
   const reads: string[] = [];
   return {
     reads,

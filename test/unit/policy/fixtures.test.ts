@@ -14,7 +14,13 @@ const INVALID: ReadonlyArray<[file: string, expected: ReadonlyArray<[path: strin
   ['not-a-mapping', [['(root)', 'expected a mapping, got a list']]],
   // shape: unknown keys
   ['unknown-top-level-key', [['listn', 'unknown key']]],
-  ['caller-unknown-key', [['callers.billing.scopes', 'is required'], ['callers.billing.scope', 'unknown key']]],
+  [
+    'caller-unknown-key',
+    [
+      ['callers.billing.scopes', 'is required'],
+      ['callers.billing.scope', 'unknown key'],
+    ],
+  ],
   // listen / upstream
   ['listen-port-out-of-range', [['listen.port', 'must be at most 65535']]],
   ['listen-same-ports', [['listen.adminPort', 'must differ from listen.port']]],
@@ -78,8 +84,19 @@ const INVALID: ReadonlyArray<[file: string, expected: ReadonlyArray<[path: strin
   ['env-not-set', [['accounts.prod.apiKey.env', 'environment variable STRETTCH_KEY_UNSET is not set']]],
   ['env-empty', [['accounts.prod.apiKey.env', 'environment variable STRETTCH_KEY_EMPTY is empty']]],
   ['apikey-not-header-safe', [['accounts.prod.apiKey.env', 'contains spaces, control or non-ASCII characters']]],
-  ['apikey-file-missing', [['accounts.prod.apiKey.file', `cannot read file ${path.join(FIXTURES, 'invalid', 'secrets', 'does-not-exist')} (ENOENT)`]]],
-  ['key-file-missing', [['auth.keys[0].publicKeyFile', `cannot read file ${path.join(FIXTURES, 'keys', 'missing.pub.pem')} (ENOENT)`]]],
+  [
+    'apikey-file-missing',
+    [
+      [
+        'accounts.prod.apiKey.file',
+        `cannot read file ${path.join(FIXTURES, 'invalid', 'secrets', 'does-not-exist')} (ENOENT)`,
+      ],
+    ],
+  ],
+  [
+    'key-file-missing',
+    [['auth.keys[0].publicKeyFile', `cannot read file ${path.join(FIXTURES, 'keys', 'missing.pub.pem')} (ENOENT)`]],
+  ],
   ['key-file-not-pem', [['auth.keys[0].publicKeyFile', 'is not a PEM public key']]],
   ['key-rsa-too-small', [['auth.keys[0].publicKeyFile', 'RS256 key has 1024 bits; at least 2048 are required']]],
   ['key-type-mismatch', [['auth.keys[0].publicKeyFile', 'RS256 needs an RSA public key']]],
@@ -115,7 +132,10 @@ describe('invalid policy fixtures', () => {
   });
 
   it('has a table row for every fixture file, and a file for every row', () => {
-    const files = fs.readdirSync(path.join(FIXTURES, 'invalid')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
+    const files = fs
+      .readdirSync(path.join(FIXTURES, 'invalid'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.replace(/\.yaml$/, ''));
     expect(INVALID.map(([name]) => name).sort()).toEqual(files.sort());
   });
 
@@ -130,7 +150,8 @@ describe('invalid policy fixtures', () => {
   });
 
   it('gives a line number for every problem', () => {
-    for (const [name] of INVALID) for (const error of errorsOf(load('invalid', name))) expect(error.line).toEqual(expect.any(Number));
+    for (const [name] of INVALID)
+      for (const error of errorsOf(load('invalid', name))) expect(error.line).toEqual(expect.any(Number));
     expect(errorsOf(load('invalid', 'caller-unknown-scope'))[0]!.line).toBe(10);
   });
 });
@@ -150,7 +171,8 @@ describe('valid policy fixtures', () => {
     const examplePath = path.join(__dirname, '..', '..', '..', 'config', 'gateway.example.yaml');
     const result = loadPolicyFile(examplePath, {
       readEnv: (name) => env[name],
-      readFile: (file) => (file === '/run/secrets/strettch-staging' ? 'sk-example-staging\n' : fs.readFileSync(file, 'utf8')),
+      readFile: (file) =>
+        file === '/run/secrets/strettch-staging' ? 'sk-example-staging\n' : fs.readFileSync(file, 'utf8'),
     });
     expect(result.ok ? [] : result.errors).toEqual([]);
     if (!result.ok) return;
@@ -174,7 +196,10 @@ describe('valid policy fixtures', () => {
       quotas: { liveComputes: 20, createsPerHour: 10 },
       shadow: false,
     });
-    expect(result.policy.callers.autoscaler!.leastPrivilege).toEqual({ constraints: { upsize: { specifications: ['S-1C-2G', 'S-2C-4G'] } }, shadow: false });
+    expect(result.policy.callers.autoscaler!.leastPrivilege).toEqual({
+      constraints: { upsize: { specifications: ['S-1C-2G', 'S-2C-4G'] } },
+      shadow: false,
+    });
     expect(result.policy.callers.billing!.leastPrivilege).toEqual({ shadow: false });
   });
 });

@@ -15,12 +15,21 @@ import { memoryIo } from './fixture-io';
 
 const RUNS = { numRuns: 300 };
 const SOURCE = '/etc/gw/gateway.yaml';
-const SECRETS = { KEY_PROD: 'sk-SENTINEL-prod-7f3a', JWT_HS_SECRET: 'hs-SENTINEL-0123456789abcdef0123456789abcdef', STAGING_FILE: 'sk-SENTINEL-staging-91c2' };
-const rsaPublicPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+const SECRETS = {
+  KEY_PROD: 'sk-SENTINEL-prod-7f3a',
+  JWT_HS_SECRET: 'hs-SENTINEL-0123456789abcdef0123456789abcdef',
+  STAGING_FILE: 'sk-SENTINEL-staging-91c2',
+};
+const rsaPublicPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .publicKey.export({ format: 'pem', type: 'spki' })
+  .toString();
 const io = () =>
   memoryIo(
     { KEY_PROD: SECRETS.KEY_PROD, JWT_HS_SECRET: SECRETS.JWT_HS_SECRET },
-    { [path.join('/etc/gw', 'secrets/staging')]: `${SECRETS.STAGING_FILE}\n`, [path.join('/etc/gw', 'keys/k1.pub.pem')]: rsaPublicPem },
+    {
+      [path.join('/etc/gw', 'secrets/staging')]: `${SECRETS.STAGING_FILE}\n`,
+      [path.join('/etc/gw', 'keys/k1.pub.pem')]: rsaPublicPem,
+    },
   );
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -52,7 +61,8 @@ const VALID: { [key: string]: Json } = {
 };
 
 const clone = <T extends Json>(value: T): T => structuredClone(value);
-const isMapping = (value: Json | undefined): value is { [key: string]: Json } => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isMapping = (value: Json | undefined): value is { [key: string]: Json } =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function get(doc: Json, at: DocPath): Json | undefined {
   let node: Json | undefined = doc;
@@ -78,7 +88,11 @@ function set(doc: Json, at: DocPath, value: Json | undefined): void {
 
 /** Every node of the valid document, by path (the root excluded). */
 function allPaths(node: Json, at: DocPath = []): DocPath[] {
-  const children: Array<[string | number, Json]> = Array.isArray(node) ? node.map((v, i) => [i, v]) : isMapping(node) ? Object.entries(node) : [];
+  const children: Array<[string | number, Json]> = Array.isArray(node)
+    ? node.map((v, i) => [i, v])
+    : isMapping(node)
+      ? Object.entries(node)
+      : [];
   return children.flatMap(([key, child]) => [[...at, key], ...allPaths(child, [...at, key])]);
 }
 const PATHS = allPaths(VALID);
@@ -127,7 +141,10 @@ function otherTypeValue(value: Json | undefined, pick: number): Json {
 }
 
 const relatedTo = (problemPath: string, expected: string) =>
-  problemPath === expected || expected.startsWith(`${problemPath}.`) || expected.startsWith(`${problemPath}[`) || problemPath.startsWith(expected);
+  problemPath === expected ||
+  expected.startsWith(`${problemPath}.`) ||
+  expected.startsWith(`${problemPath}[`) ||
+  problemPath.startsWith(expected);
 
 function expectWellFormedRefusal(result: PolicyResult): ConfigProblem[] {
   if (result.ok) throw new Error('the document was accepted');
@@ -189,18 +206,25 @@ describe('parsePolicy properties', () => {
 
   it('an unknown key injected into any mapping, at any depth → refused, naming the key', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...MAPPING_PATHS), fc.stringMatching(/^[a-z][a-zA-Z0-9_]{0,11}$/), fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.boolean()), (at, name, value) => {
-        const key = `zz${name}`;
-        const doc = clone(VALID);
-        const target = get(doc, at);
-        if (!isMapping(target)) throw new Error('not a mapping');
-        target[key] = value;
-        const errors = expectWellFormedRefusal(parse(doc));
-        const where = formatPath([...at, key]);
-        if (!errors.some((e) => e.path === where || e.path.startsWith(`${where}.`) || e.path.startsWith(`${where}[`))) {
-          throw new Error(`no problem at ${where}: ${JSON.stringify(errors)}`);
-        }
-      }),
+      fc.property(
+        fc.constantFrom(...MAPPING_PATHS),
+        fc.stringMatching(/^[a-z][a-zA-Z0-9_]{0,11}$/),
+        fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.boolean()),
+        (at, name, value) => {
+          const key = `zz${name}`;
+          const doc = clone(VALID);
+          const target = get(doc, at);
+          if (!isMapping(target)) throw new Error('not a mapping');
+          target[key] = value;
+          const errors = expectWellFormedRefusal(parse(doc));
+          const where = formatPath([...at, key]);
+          if (
+            !errors.some((e) => e.path === where || e.path.startsWith(`${where}.`) || e.path.startsWith(`${where}[`))
+          ) {
+            throw new Error(`no problem at ${where}: ${JSON.stringify(errors)}`);
+          }
+        },
+      ),
       RUNS,
     );
   });
@@ -212,12 +236,35 @@ describe('parsePolicy properties', () => {
     fc.string({ unit: 'binary', maxLength: 200 }),
     fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
     // The valid text with a slice cut out, or junk spliced in.
-    fc.tuple(fc.nat(), fc.nat(), fc.constantFrom('', ':', '- ', '{', ']', '"', "'", '&a ', '*a', '!!binary ', '\t', '\u0000', '\n  x: 1\n', '? ', '|\n', '%YAML 1.1\n', '---\n', '...\n')).map(
-      ([from, length, junk]) => {
+    fc
+      .tuple(
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom(
+          '',
+          ':',
+          '- ',
+          '{',
+          ']',
+          '"',
+          "'",
+          '&a ',
+          '*a',
+          '!!binary ',
+          '\t',
+          '\u0000',
+          '\n  x: 1\n',
+          '? ',
+          '|\n',
+          '%YAML 1.1\n',
+          '---\n',
+          '...\n',
+        ),
+      )
+      .map(([from, length, junk]) => {
         const start = from % (validText.length + 1);
         return `${validText.slice(0, start)}${junk}${validText.slice(Math.min(validText.length, start + (length % 40)))}`;
-      },
-    ),
+      }),
     // Aliases that would expand enormously, deep nesting, tags and several documents.
     fc.constantFrom(
       'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n',
@@ -256,7 +303,11 @@ describe('parsePolicy properties', () => {
       timeoutMs: fc.integer({ min: 1, max: 600_000 }),
       ports: fc.uniqueArray(fc.integer({ min: 1, max: 65_535 }), { minLength: 2, maxLength: 2 }),
       issuer: fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim() !== ''),
-      newCaller: fc.option(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9:._@/-]{0,40}$/).filter((name) => !['billing', 'autoscaler'].includes(name))),
+      newCaller: fc.option(
+        fc
+          .stringMatching(/^[A-Za-z0-9][A-Za-z0-9:._@/-]{0,40}$/)
+          .filter((name) => !['billing', 'autoscaler'].includes(name)),
+      ),
       reorder: fc.boolean(),
     });
     fc.assert(
@@ -276,10 +327,19 @@ describe('parsePolicy properties', () => {
         const ordered = v.reorder ? Object.fromEntries(Object.entries(doc).reverse()) : doc;
         const policy = mustParse(ordered);
         expect(policy.callers.billing).toMatchObject({ weight: v.weight, maxWaitMs: v.maxWaitMs });
-        expect(policy.callers.autoscaler).toMatchObject({ maxQueued: v.maxQueued, requestsPerMinute: v.requestsPerMinute });
+        expect(policy.callers.autoscaler).toMatchObject({
+          maxQueued: v.maxQueued,
+          requestsPerMinute: v.requestsPerMinute,
+        });
         expect(policy.accounts.prod!.limits).toMatchObject({ readPerSecond: v.read, safety: v.safety });
-        expect([policy.upstream.timeoutMs, policy.listen.port, policy.listen.adminPort, policy.auth.issuer]).toEqual([v.timeoutMs, v.ports[0], v.ports[1], v.issuer]);
-        if (v.newCaller !== null) expect(policy.callers[v.newCaller]).toMatchObject({ id: v.newCaller, accountId: 'prod' });
+        expect([policy.upstream.timeoutMs, policy.listen.port, policy.listen.adminPort, policy.auth.issuer]).toEqual([
+          v.timeoutMs,
+          v.ports[0],
+          v.ports[1],
+          v.issuer,
+        ]);
+        if (v.newCaller !== null)
+          expect(policy.callers[v.newCaller]).toMatchObject({ id: v.newCaller, accountId: 'prod' });
       }),
       RUNS,
     );

@@ -13,7 +13,9 @@ import {
 } from '../../../src/gateway/policy';
 import { FIXTURES, fixtureIo, memoryIo } from './fixture-io';
 
-const rsaPublicPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+const rsaPublicPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .publicKey.export({ format: 'pem', type: 'spki' })
+  .toString();
 
 const MINIMAL = `
 accounts:
@@ -39,12 +41,19 @@ describe('parsePolicy: defaults and resolution', () => {
     const policy = mustParse(MINIMAL);
     expect(policy.sourcePath).toBe('/etc/gw/gateway.yaml');
     expect(policy.listen).toEqual({ host: '127.0.0.1', port: 8080, adminPort: 9090 });
-    expect(policy.upstream).toEqual({ baseUrl: 'https://api.strettch.cloud/api/v1', timeoutMs: 30000, connectTimeoutMs: 5000, maxSockets: 64 });
+    expect(policy.upstream).toEqual({
+      baseUrl: 'https://api.strettch.cloud/api/v1',
+      timeoutMs: 30000,
+      connectTimeoutMs: 5000,
+      maxSockets: 64,
+    });
     expect(policy.auth).toMatchObject({ maxTokenLifetimeSec: 3600, clockToleranceSec: 30, maxTokenBytes: 8192 });
     expect(policy.auth.jwks).toBeUndefined();
     expect(policy.accounts.prod!.limits).toEqual(DEFAULT_ACCOUNT_LIMITS);
     expect(policy.callers.billing).toMatchObject({ id: 'billing', accountId: 'prod', weight: 1, maxWaitMs: 1000 });
-    expect(policy.callers.billing!.grants).toEqual([{ scope: 'computes:read', operations: ['computes.list', 'computes.get'] }]);
+    expect(policy.callers.billing!.grants).toEqual([
+      { scope: 'computes:read', operations: ['computes.list', 'computes.get'] },
+    ]);
   });
 
   it('resolves the full fixture: limits, keys, merged scopes, expanded grants, relative secret files', () => {
@@ -52,7 +61,12 @@ describe('parsePolicy: defaults and resolution', () => {
     if (!result.ok) throw new Error(JSON.stringify(result.errors));
     const { policy } = result;
     expect(policy.upstream.baseUrl).toBe('http://127.0.0.1:4010/api/v1');
-    expect(policy.accounts.prod!.limits).toEqual({ kind: 'per-class', readPerSecond: 30, writePerSecond: 5, safety: 0.9 });
+    expect(policy.accounts.prod!.limits).toEqual({
+      kind: 'per-class',
+      readPerSecond: 30,
+      writePerSecond: 5,
+      safety: 0.9,
+    });
     // An account's own profile inherits only the default's safety factor.
     expect(policy.accounts.staging!.limits).toEqual({ kind: 'shared', allPerSecond: 2, safety: 0.9 });
     // A secret file relative to the policy file, with its trailing newline dropped.
@@ -63,7 +77,12 @@ describe('parsePolicy: defaults and resolution', () => {
       ['hs', ['HS256'], 'secret', undefined],
     ]);
     expect(policy.auth.keys[0]!.key).toBeInstanceOf(KeyObject);
-    expect(policy.auth.jwks).toEqual({ uri: 'https://auth.internal/.well-known/jwks.json', cacheMaxAgeMs: 600000, requestsPerMinute: 10, timeoutMs: 5000 });
+    expect(policy.auth.jwks).toEqual({
+      uri: 'https://auth.internal/.well-known/jwks.json',
+      cacheMaxAgeMs: 600000,
+      requestsPerMinute: 10,
+      timeoutMs: 5000,
+    });
     expect(policy.scopes['computes:read']).toEqual(['computes.list']);
     expect(policy.scopes['computes:lifecycle']).toHaveLength(8);
     expect(policy.scopes.everything).toHaveLength(12);
@@ -115,7 +134,14 @@ describe('parsePolicy: secret references', () => {
   const withAccount = (ref: string) => MINIMAL.replace('{ env: KEY_PROD }', ref);
 
   it('reads an absolute file as given and a relative one against the policy directory', () => {
-    const io = memoryIo({}, { '/run/secrets/prod': 'sk-abs\r\n', [path.join('/etc/gw', 'keys/k1.pub.pem')]: rsaPublicPem, [path.join('/etc/gw', 'rel/prod')]: 'sk-rel' });
+    const io = memoryIo(
+      {},
+      {
+        '/run/secrets/prod': 'sk-abs\r\n',
+        [path.join('/etc/gw', 'keys/k1.pub.pem')]: rsaPublicPem,
+        [path.join('/etc/gw', 'rel/prod')]: 'sk-rel',
+      },
+    );
     expect(mustParse(withAccount('{ file: /run/secrets/prod }'), io).accounts.prod!.apiKey).toBe('sk-abs');
     expect(mustParse(withAccount('{ file: rel/prod }'), io).accounts.prod!.apiKey).toBe('sk-rel');
     expect(io.reads).toContain('/run/secrets/prod');
@@ -129,11 +155,32 @@ describe('parsePolicy: secret references', () => {
   });
 
   it.each([
-    ['an unset variable', '{ env: KEY_MISSING }', {}, {}, 'accounts.prod.apiKey.env', 'environment variable KEY_MISSING is not set'],
-    ['an empty variable', '{ env: KEY_PROD }', { KEY_PROD: '' }, {}, 'accounts.prod.apiKey.env', 'environment variable KEY_PROD is empty'],
+    [
+      'an unset variable',
+      '{ env: KEY_MISSING }',
+      {},
+      {},
+      'accounts.prod.apiKey.env',
+      'environment variable KEY_MISSING is not set',
+    ],
+    [
+      'an empty variable',
+      '{ env: KEY_PROD }',
+      { KEY_PROD: '' },
+      {},
+      'accounts.prod.apiKey.env',
+      'environment variable KEY_PROD is empty',
+    ],
     ['a missing file', '{ file: /nope }', {}, {}, 'accounts.prod.apiKey.file', 'cannot read file /nope (ENOENT)'],
     ['an empty file', '{ file: /empty }', {}, { '/empty': '\n' }, 'accounts.prod.apiKey.file', 'file /empty is empty'],
-    ['a key with a space', '{ env: KEY_PROD }', { KEY_PROD: 'sk prod' }, {}, 'accounts.prod.apiKey.env', 'contains spaces'],
+    [
+      'a key with a space',
+      '{ env: KEY_PROD }',
+      { KEY_PROD: 'sk prod' },
+      {},
+      'accounts.prod.apiKey.env',
+      'contains spaces',
+    ],
   ])('reports %s with its path', (_name, ref, env, files, expectedPath, message) => {
     const io = memoryIo(env, { ...files, [path.join('/etc/gw', 'keys/k1.pub.pem')]: rsaPublicPem });
     const result = parsePolicy(withAccount(ref), '/etc/gw/gateway.yaml', io);
@@ -143,23 +190,42 @@ describe('parsePolicy: secret references', () => {
   });
 
   it('reports a private key given where a public key belongs, without quoting it', () => {
-    const privatePem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const privatePem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
     const text = MINIMAL.replace('publicKeyFile: keys/k1.pub.pem', 'publicKey: { env: K1_PEM }');
     const result = parsePolicy(text, '/etc/gw/gateway.yaml', memoryIo({ KEY_PROD: 'sk', K1_PEM: privatePem }));
-    expect(result).toEqual({ ok: false, errors: [{ path: 'auth.keys[0].publicKey', message: 'holds a PRIVATE key; configure the public key only', line: 7 }] });
+    expect(result).toEqual({
+      ok: false,
+      errors: [
+        { path: 'auth.keys[0].publicKey', message: 'holds a PRIVATE key; configure the public key only', line: 7 },
+      ],
+    });
   });
 });
 
 describe('parsePolicy: YAML', () => {
   it('refuses an alias bomb instead of expanding it', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(', ')}]`,
+      ),
+    ].join('\n');
     const result = parsePolicy(bomb, 'bomb.yaml', memoryIo({}));
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors[0]!.message).toMatch(/alias/i);
   });
 
   it('reports an empty document as a missing mapping', () => {
-    expect(parsePolicy('', 'empty.yaml', memoryIo({}))).toEqual({ ok: false, errors: [{ path: '(root)', message: 'expected a mapping, got nothing (null)' }] });
+    expect(parsePolicy('', 'empty.yaml', memoryIo({}))).toEqual({
+      ok: false,
+      errors: [{ path: '(root)', message: 'expected a mapping, got nothing (null)' }],
+    });
   });
 
   it('does not quote the source line in YAML errors (it may hold a pasted secret)', () => {
@@ -177,7 +243,10 @@ describe('validatePolicyText', () => {
 
   it('reports reference problems with lines', () => {
     const result = validatePolicyText(MINIMAL.replace('scopes: [computes:read]', 'scopes: [computes:reed]'));
-    expect(result).toEqual({ ok: false, errors: [{ path: 'callers.billing.scopes[0]', message: 'unknown scope "computes:reed"', line: 9 }] });
+    expect(result).toEqual({
+      ok: false,
+      errors: [{ path: 'callers.billing.scopes[0]', message: 'unknown scope "computes:reed"', line: 9 }],
+    });
   });
 });
 
@@ -206,13 +275,19 @@ describe('resolvePolicy', () => {
       errors: [
         { path: 'callers.billing.account', message: 'unknown account "prd"' },
         { path: 'accounts.prod.apiKey.env', message: 'environment variable KEY_UNSET is not set' },
-        { path: 'auth.keys[0].publicKeyFile', message: `cannot read file ${path.join('/etc/gw', 'keys/k1.pub.pem')} (ENOENT)` },
+        {
+          path: 'auth.keys[0].publicKeyFile',
+          message: `cannot read file ${path.join('/etc/gw', 'keys/k1.pub.pem')} (ENOENT)`,
+        },
       ],
     });
   });
 
   it('names the source it was given (the embedded default has no file)', () => {
-    const result = resolvePolicy(validated(MINIMAL), minimalIo(), { baseDir: '/etc/gw', sourcePath: '(embedded default)' });
+    const result = resolvePolicy(validated(MINIMAL), minimalIo(), {
+      baseDir: '/etc/gw',
+      sourcePath: '(embedded default)',
+    });
     expect(result.ok && result.policy.sourcePath).toBe('(embedded default)');
   });
 });

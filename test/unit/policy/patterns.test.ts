@@ -47,6 +47,9 @@ describe('scope patterns', () => {
   });
 
   it('keeps the order of the scope list', () => {
-    expect(scopesMatching('computes:*', ['catalog:read', 'computes:read', 'computes:power', 'ops:read'])).toEqual(['computes:read', 'computes:power']);
+    expect(scopesMatching('computes:*', ['catalog:read', 'computes:read', 'computes:power', 'ops:read'])).toEqual([
+      'computes:read',
+      'computes:power',
+    ]);
   });
 });

@@ -17,9 +17,12 @@ describe('formatPath', () => {
 
 describe('formatProblem', () => {
   it('prefixes the file and line when known', () => {
-    expect(formatProblem({ path: 'callers.billing.scopes[1]', message: 'unknown scope "computes:reed"', line: 12 }, 'config/gateway.yaml')).toBe(
-      'config/gateway.yaml:12: callers.billing.scopes[1]: unknown scope "computes:reed"',
-    );
+    expect(
+      formatProblem(
+        { path: 'callers.billing.scopes[1]', message: 'unknown scope "computes:reed"', line: 12 },
+        'config/gateway.yaml',
+      ),
+    ).toBe('config/gateway.yaml:12: callers.billing.scopes[1]: unknown scope "computes:reed"');
     expect(formatProblem({ path: '(file)', message: 'cannot read' }, 'gw.yaml')).toBe('gw.yaml: (file): cannot read');
   });
 });

@@ -15,10 +15,39 @@ describe('parseCliArgs', () => {
   it('maps every flag onto options, in both --flag value and --flag=value forms', () => {
     const parsed = parseCliArgs(
       [
-        '--port=0', '--host', '0.0.0.0', '--profile', 'launch', '--window=sliding', '--window-phase-ms', '250',
-        '--read-limit', '28', '--write-limit=4', '--latency-ms', '5', '--jitter-ms', '3', '--create-delay-ms', '0',
-        '--transition-delay-ms', '10', '--error-rate', '0.1', '--drop-rate', '0', '--slow-rate', '1', '--slow-ms', '200',
-        '--seed', '42', '--body-limit-bytes', '1024', '--log-level', 'silent',
+        '--port=0',
+        '--host',
+        '0.0.0.0',
+        '--profile',
+        'launch',
+        '--window=sliding',
+        '--window-phase-ms',
+        '250',
+        '--read-limit',
+        '28',
+        '--write-limit=4',
+        '--latency-ms',
+        '5',
+        '--jitter-ms',
+        '3',
+        '--create-delay-ms',
+        '0',
+        '--transition-delay-ms',
+        '10',
+        '--error-rate',
+        '0.1',
+        '--drop-rate',
+        '0',
+        '--slow-rate',
+        '1',
+        '--slow-ms',
+        '200',
+        '--seed',
+        '42',
+        '--body-limit-bytes',
+        '1024',
+        '--log-level',
+        'silent',
       ],
       {},
     );
@@ -27,25 +56,45 @@ describe('parseCliArgs', () => {
       seed: 42,
       logLevel: 'silent',
       options: {
-        port: 0, host: '0.0.0.0', profile: 'launch', window: 'sliding', windowPhaseMs: 250,
-        limits: { readPerSecond: 28, writePerSecond: 4 }, latencyMs: 5, jitterMs: 3, createDelayMs: 0, transitionDelayMs: 10,
-        faults: { errorRate: 0.1, dropRate: 0, slowRate: 1, slowMs: 200 }, bodyLimitBytes: 1024,
+        port: 0,
+        host: '0.0.0.0',
+        profile: 'launch',
+        window: 'sliding',
+        windowPhaseMs: 250,
+        limits: { readPerSecond: 28, writePerSecond: 4 },
+        latencyMs: 5,
+        jitterMs: 3,
+        createDelayMs: 0,
+        transitionDelayMs: 10,
+        faults: { errorRate: 0.1, dropRate: 0, slowRate: 1, slowMs: 200 },
+        bodyLimitBytes: 1024,
       },
     });
   });
 
   it('takes extra keys from --keys, else from STRETTCH_SANDBOX_KEYS; --keys wins', () => {
     const fromEnv = parseCliArgs([], { STRETTCH_SANDBOX_KEYS: 'env-key-123:ops:admin' });
-    expect(fromEnv.kind === 'run' && fromEnv.options.keys!.map((k) => k.key)).toEqual([...DEMO_KEYS.map((k) => k.key), 'env-key-123']);
-    const both = parseCliArgs(['--keys', 'flag-key-123:ops:member', '--no-demo-keys'], { STRETTCH_SANDBOX_KEYS: 'env-key-123:ops:admin' });
-    expect(both).toMatchObject({ kind: 'run', demoKeys: false, options: { keys: [{ key: 'flag-key-123', team: 'ops', role: 'member' }] } });
+    expect(fromEnv.kind === 'run' && fromEnv.options.keys!.map((k) => k.key)).toEqual([
+      ...DEMO_KEYS.map((k) => k.key),
+      'env-key-123',
+    ]);
+    const both = parseCliArgs(['--keys', 'flag-key-123:ops:member', '--no-demo-keys'], {
+      STRETTCH_SANDBOX_KEYS: 'env-key-123:ops:admin',
+    });
+    expect(both).toMatchObject({
+      kind: 'run',
+      demoKeys: false,
+      options: { keys: [{ key: 'flag-key-123', team: 'ops', role: 'member' }] },
+    });
     expect(both.kind === 'run' && both.extraKeyLabels[0]).toMatch(/^ops:member:[0-9a-f]{8}$/);
   });
 
   it('an extra key equal to a demo key replaces it', () => {
     const parsed = parseCliArgs(['--keys', 'sandbox-owner-key:team-z:member'], {});
     const keys = parsed.kind === 'run' ? parsed.options.keys! : [];
-    expect(keys.filter((k) => k.key === 'sandbox-owner-key')).toEqual([{ key: 'sandbox-owner-key', team: 'team-z', role: 'member' }]);
+    expect(keys.filter((k) => k.key === 'sandbox-owner-key')).toEqual([
+      { key: 'sandbox-owner-key', team: 'team-z', role: 'member' },
+    ]);
     expect(keys).toHaveLength(4);
   });
 
@@ -78,11 +127,37 @@ describe('parseCliArgs', () => {
   });
 
   it('reports a bad environment variable by name', () => {
-    expect(parseCliArgs([], { STRETTCH_SANDBOX_KEYS: 'nope' })).toEqual({ kind: 'error', message: 'STRETTCH_SANDBOX_KEYS: entry 1: expected key:team:role' });
+    expect(parseCliArgs([], { STRETTCH_SANDBOX_KEYS: 'nope' })).toEqual({
+      kind: 'error',
+      message: 'STRETTCH_SANDBOX_KEYS: entry 1: expected key:team:role',
+    });
   });
 
   it('the help text documents every flag', () => {
-    for (const flag of ['--port', '--host', '--profile', '--window', '--window-phase-ms', '--read-limit', '--write-limit', '--all-limit', '--latency-ms', '--jitter-ms', '--create-delay-ms', '--transition-delay-ms', '--error-rate', '--drop-rate', '--slow-rate', '--slow-ms', '--seed', '--keys', '--no-demo-keys', '--body-limit-bytes', '--log-level', '--help']) {
+    for (const flag of [
+      '--port',
+      '--host',
+      '--profile',
+      '--window',
+      '--window-phase-ms',
+      '--read-limit',
+      '--write-limit',
+      '--all-limit',
+      '--latency-ms',
+      '--jitter-ms',
+      '--create-delay-ms',
+      '--transition-delay-ms',
+      '--error-rate',
+      '--drop-rate',
+      '--slow-rate',
+      '--slow-ms',
+      '--seed',
+      '--keys',
+      '--no-demo-keys',
+      '--body-limit-bytes',
+      '--log-level',
+      '--help',
+    ]) {
       expect(HELP_TEXT).toContain(flag);
     }
   });

@@ -1,7 +1,14 @@
 import { ComputeStore, privateAddress, publicAddress, type ComputeInput } from '../../../src/sandbox/computes';
 
 const T = Date.UTC(2026, 3, 20, 10, 0, 0);
-const INPUT: ComputeInput = { hostName: 'h', image: 'UBUNTU-24.04', specification: 'S-1C-1G', region: 'KGL-1', tags: ['a'], withPublicIp: false };
+const INPUT: ComputeInput = {
+  hostName: 'h',
+  image: 'UBUNTU-24.04',
+  specification: 'S-1C-1G',
+  region: 'KGL-1',
+  tags: ['a'],
+  withPublicIp: false,
+};
 
 describe('ComputeStore', () => {
   let store: ComputeStore;
@@ -23,7 +30,11 @@ describe('ComputeStore', () => {
   });
 
   it('derives unique addresses from the id', () => {
-    expect([privateAddress(1), privateAddress(256), privateAddress(65_537)]).toEqual(['10.0.0.1', '10.0.1.0', '10.1.0.1']);
+    expect([privateAddress(1), privateAddress(256), privateAddress(65_537)]).toEqual([
+      '10.0.0.1',
+      '10.0.1.0',
+      '10.1.0.1',
+    ]);
     expect([publicAddress(1), publicAddress(65_537)]).toEqual(['198.18.0.1', '198.19.0.1']);
   });
 
@@ -55,7 +66,10 @@ describe('ComputeStore', () => {
     expect(store.upsize('t', a.id, 'S-2C-4G', T + 100)).toEqual({ kind: 'not-stopped', state: 'RUNNING' });
     store.act('t', a.id, 'stop', T + 100);
     expect(store.upsize('t', a.id, 'S-1C', T + 150)).toEqual({ kind: 'not-larger', from: 'S-1C-1G', to: 'S-1C' });
-    expect(store.upsize('t', a.id, 'S-2C-4G', T + 2000)).toMatchObject({ kind: 'accepted', compute: { specification: 'S-2C-4G', state: 'STOPPED', updatedAt: '2026-04-20T10:00:02Z' } });
+    expect(store.upsize('t', a.id, 'S-2C-4G', T + 2000)).toMatchObject({
+      kind: 'accepted',
+      compute: { specification: 'S-2C-4G', state: 'STOPPED', updatedAt: '2026-04-20T10:00:02Z' },
+    });
     store.act('t', a.id, 'delete', T + 2000);
     expect(store.upsize('t', a.id, 'S-4C-8G', T + 2000)).toEqual({ kind: 'gone', state: 'DESTROYING' });
   });

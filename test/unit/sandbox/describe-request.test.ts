@@ -22,7 +22,18 @@ describe('describeRequest', () => {
       method: 'POST',
       target: '/api/v1/computes?token=sandbox-owner-key',
       receivedAt: '2026-04-20T10:00:00Z',
-      rawHeaders: ['Authorization', 'Bearer sandbox-owner-key', 'authorization', 'Bearer other', 'X-Note', 'uses sandbox-owner-key', 'Proxy-Authorization', 'Bearer sandbox-owner-key', '__proto__', 'x'],
+      rawHeaders: [
+        'Authorization',
+        'Bearer sandbox-owner-key',
+        'authorization',
+        'Bearer other',
+        'X-Note',
+        'uses sandbox-owner-key',
+        'Proxy-Authorization',
+        'Bearer sandbox-owner-key',
+        '__proto__',
+        'x',
+      ],
     },
     ring,
   );
@@ -32,7 +43,13 @@ describe('describeRequest', () => {
   });
 
   it('keeps every header line in order, and joins repeats in the lower-case map', () => {
-    expect(recorded.rawHeaders.map(([name]) => name)).toEqual(['Authorization', 'authorization', 'X-Note', 'Proxy-Authorization', '__proto__']);
+    expect(recorded.rawHeaders.map(([name]) => name)).toEqual([
+      'Authorization',
+      'authorization',
+      'X-Note',
+      'Proxy-Authorization',
+      '__proto__',
+    ]);
     expect(recorded.headers.authorization).toBe(`Bearer key(${LABEL}), unrecognised(sha256=${hash8('other')})`);
     expect(recorded.headers['x-note']).toBe(`uses key(${LABEL})`);
     expect(recorded.headers['proxy-authorization']).toBe(`Bearer key(${LABEL})`);

@@ -15,8 +15,18 @@ describe('planResponse', () => {
   const settings = { errorRate: 0.1, dropRate: 0.2, slowRate: 0.3, slowMs: 100, latencyMs: 10, jitterMs: 50 };
 
   it('draws error, drop, slow, then jitter, in that order', () => {
-    expect(planResponse(settings, script(0.05, 0.9, 0.9, 0.5), true)).toEqual({ error: true, drop: false, slow: false, delayMs: 35 });
-    expect(planResponse(settings, script(0.5, 0.1, 0.2, 0), true)).toEqual({ error: false, drop: true, slow: true, delayMs: 110 });
+    expect(planResponse(settings, script(0.05, 0.9, 0.9, 0.5), true)).toEqual({
+      error: true,
+      drop: false,
+      slow: false,
+      delayMs: 35,
+    });
+    expect(planResponse(settings, script(0.5, 0.1, 0.2, 0), true)).toEqual({
+      error: false,
+      drop: true,
+      slow: true,
+      delayMs: 110,
+    });
   });
 
   it('an error is never also a drop', () => {
@@ -24,11 +34,21 @@ describe('planResponse', () => {
   });
 
   it('responses before admission only get latency and jitter (one draw)', () => {
-    expect(planResponse(settings, script(0.99), false)).toEqual({ error: false, drop: false, slow: false, delayMs: 59 });
+    expect(planResponse(settings, script(0.99), false)).toEqual({
+      error: false,
+      drop: false,
+      slow: false,
+      delayMs: 59,
+    });
   });
 
   it('no jitter draw when jitterMs is 0', () => {
-    expect(planResponse(NO_FAULTS, script(0.5, 0.5, 0.5), true)).toEqual({ error: false, drop: false, slow: false, delayMs: 0 });
+    expect(planResponse(NO_FAULTS, script(0.5, 0.5, 0.5), true)).toEqual({
+      error: false,
+      drop: false,
+      slow: false,
+      delayMs: 0,
+    });
   });
 });
 
@@ -54,7 +74,10 @@ describe('FaultControl', () => {
     expect(control.get()).toEqual({ ...NO_FAULTS, latencyMs: 7 });
   });
 
-  it.each([{ errorRate: 1.1 }, { slowMs: -1 }, { jitterMs: 0.5 }, { nope: 1 }, { dropRate: '0.5' }])('the patch schema refuses %j', (patch) => {
-    expect(faultPatchSchema.safeParse(patch).success).toBe(false);
-  });
+  it.each([{ errorRate: 1.1 }, { slowMs: -1 }, { jitterMs: 0.5 }, { nope: 1 }, { dropRate: '0.5' }])(
+    'the patch schema refuses %j',
+    (patch) => {
+      expect(faultPatchSchema.safeParse(patch).success).toBe(false);
+    },
+  );
 });

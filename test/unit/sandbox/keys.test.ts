@@ -37,7 +37,9 @@ describe('labels and the key ring', () => {
   const ring = new KeyRing(DEMO_KEYS);
 
   it('labels a key team:role:<first 8 hex of sha256>', () => {
-    expect(keyLabel({ key: 'sandbox-owner-key', team: 'team-a', role: 'owner' })).toBe(`team-a:owner:${hash8('sandbox-owner-key')}`);
+    expect(keyLabel({ key: 'sandbox-owner-key', team: 'team-a', role: 'owner' })).toBe(
+      `team-a:owner:${hash8('sandbox-owner-key')}`,
+    );
   });
 
   it.each([
@@ -53,7 +55,10 @@ describe('labels and the key ring', () => {
   });
 
   it('knows the team and role of a key', () => {
-    expect(ring.authenticate('Bearer sandbox-member-key')).toMatchObject({ kind: 'authenticated', key: { team: 'team-a', role: 'member' } });
+    expect(ring.authenticate('Bearer sandbox-member-key')).toMatchObject({
+      kind: 'authenticated',
+      key: { team: 'team-a', role: 'member' },
+    });
     expect(ring.authenticate('Bearer sandbox-other-key')).toMatchObject({ key: { team: 'team-b', role: 'owner' } });
   });
 
@@ -62,7 +67,9 @@ describe('labels and the key ring', () => {
       { key: 'abcdefgh', team: 't', role: 'owner' },
       { key: 'abcdefgh-longer', team: 't', role: 'admin' },
     ]);
-    expect(ring2.scrub('x=abcdefgh-longer&y=abcdefgh')).toBe(`x=key(t:admin:${hash8('abcdefgh-longer')})&y=key(t:owner:${hash8('abcdefgh')})`);
+    expect(ring2.scrub('x=abcdefgh-longer&y=abcdefgh')).toBe(
+      `x=key(t:admin:${hash8('abcdefgh-longer')})&y=key(t:owner:${hash8('abcdefgh')})`,
+    );
   });
 
   it('refuses duplicate keys', () => {

@@ -1,4 +1,13 @@
-import { ACTION_RULES, COMPUTE_STATES, applyAction, created, settle, type ComputeState, type Lifecycle, type PowerAction } from '../../../src/sandbox/lifecycle';
+import {
+  ACTION_RULES,
+  COMPUTE_STATES,
+  applyAction,
+  created,
+  settle,
+  type ComputeState,
+  type Lifecycle,
+  type PowerAction,
+} from '../../../src/sandbox/lifecycle';
 
 const at = (state: ComputeState): Lifecycle => ({ state, sinceMs: 0 });
 
@@ -21,7 +30,11 @@ describe('lifecycle', () => {
   it.each(table)('%s from %s → %s', (action, state, expected) => {
     const result = applyAction(at(state), action, 10, 100);
     if (expected === 'conflict') expect(result).toMatchObject({ kind: 'wrong-state', state });
-    else expect(result).toMatchObject({ kind: 'accepted', lifecycle: { state: expected, sinceMs: 10, pending: { atMs: 110 } } });
+    else
+      expect(result).toMatchObject({
+        kind: 'accepted',
+        lifecycle: { state: expected, sinceMs: 10, pending: { atMs: 110 } },
+      });
   });
 
   it.each([

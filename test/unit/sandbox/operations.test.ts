@@ -26,8 +26,12 @@ describe('computes.create', () => {
   it('checks in order: Idempotency-Key, Content-Type, JSON, idempotency record, fields', () => {
     const { operations, ctx } = setup();
     const create = operations['computes.create'];
-    expect(create(ctx({ headers: { 'content-type': 'text/plain' }, body: Buffer.from('x') }))).toMatchObject({ code: 'INVALID_IDEMPOTENCY_KEY' });
-    expect(create(ctx({ headers: { 'content-type': 'text/plain', 'idempotency-key': UUID }, body: Buffer.from('x') }))).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(create(ctx({ headers: { 'content-type': 'text/plain' }, body: Buffer.from('x') }))).toMatchObject({
+      code: 'INVALID_IDEMPOTENCY_KEY',
+    });
+    expect(
+      create(ctx({ headers: { 'content-type': 'text/plain', 'idempotency-key': UUID }, body: Buffer.from('x') })),
+    ).toMatchObject({ code: 'BAD_REQUEST' });
     expect(create(ctx({ body: Buffer.from('x') }))).toMatchObject({ code: 'MALFORMED_JSON' });
     expect(create(ctx({ body: Buffer.from('{}') }))).toMatchObject({ code: 'VALIDATION_ERROR' });
     expect(create(ctx())).toMatchObject({ kind: 'response', status: 202, createdUnder: UUID });
@@ -38,7 +42,12 @@ describe('computes.create', () => {
     const { operations, ctx } = setup();
     const first = operations['computes.create'](ctx());
     const again = operations['computes.create'](ctx({ nowMs: 5000, requestId: 'req-00000002' }));
-    expect(again).toEqual({ kind: 'response', status: 202, body: first.kind === 'response' ? first.body : '', headers: { 'idempotent-replayed': 'true' } });
+    expect(again).toEqual({
+      kind: 'response',
+      status: 202,
+      body: first.kind === 'response' ? first.body : '',
+      headers: { 'idempotent-replayed': 'true' },
+    });
   });
 });
 
@@ -46,7 +55,12 @@ describe('read operations', () => {
   it('list answers the envelope with meta; health needs no key', () => {
     const { operations, ctx } = setup();
     const list = operations['computes.list'](ctx());
-    expect(list.kind === 'response' && JSON.parse(list.body)).toMatchObject({ success: true, data: [], meta: { total: 0, page: 1, limit: 20 }, requestId: 'req-00000001' });
+    expect(list.kind === 'response' && JSON.parse(list.body)).toMatchObject({
+      success: true,
+      data: [],
+      meta: { total: 0, page: 1, limit: 20 },
+      requestId: 'req-00000001',
+    });
     expect(operations.health(ctx({ key: null }))).toMatchObject({ status: 200 });
   });
 

@@ -46,8 +46,19 @@ describe('resolveOptions', () => {
 
   it.each([
     [{ keys: [{ key: 'abcdefgh', team: 't', role: 'root' }] }, 'keys.0: role must be one of'],
-    [{ keys: [{ key: 'abcdefgh', team: 't', role: 'owner' }, { key: 'abcdefgh', team: 'u', role: 'owner' }] }, 'keys.1: duplicate key'],
-    [{ profile: 'current', limits: { readPerSecond: 3 } }, 'limits.readPerSecond: the current profile has no read limit'],
+    [
+      {
+        keys: [
+          { key: 'abcdefgh', team: 't', role: 'owner' },
+          { key: 'abcdefgh', team: 'u', role: 'owner' },
+        ],
+      },
+      'keys.1: duplicate key',
+    ],
+    [
+      { profile: 'current', limits: { readPerSecond: 3 } },
+      'limits.readPerSecond: the current profile has no read limit',
+    ],
     [{ limits: { readPerSecond: 0 } }, 'limits.readPerSecond'],
     [{ createDelayMs: -1 }, 'createDelayMs'],
   ] as const)('%j → %s', (options, message) => {

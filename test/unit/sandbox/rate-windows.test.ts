@@ -48,7 +48,8 @@ describe('SlidingWindows', () => {
     const w = new SlidingWindows();
     const admittedAt: number[] = [];
     for (let t = 0; t < 5000; t += 7) if (w.tryAdmit('k', 5, t).admitted) admittedAt.push(t);
-    for (const start of admittedAt) expect(admittedAt.filter((t) => t >= start && t < start + 1000).length).toBeLessThanOrEqual(5);
+    for (const start of admittedAt)
+      expect(admittedAt.filter((t) => t >= start && t < start + 1000).length).toBeLessThanOrEqual(5);
   });
 
   it('rejections do not extend the wait', () => {

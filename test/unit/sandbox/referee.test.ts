@@ -4,8 +4,20 @@ import { Referee } from '../../../src/sandbox/referee';
 
 const KEY: AuthenticatedKey = { id: 'x'.repeat(64), label: 'team-a:owner:12345678', team: 'team-a', role: 'owner' };
 const OTHER: AuthenticatedKey = { id: 'y'.repeat(64), label: 'team-b:owner:87654321', team: 'team-b', role: 'owner' };
-const SETTINGS = { profile: 'launch' as const, window: 'fixed' as const, windowPhaseMs: 0, limitsPerSecond: { read: 30, write: 5 } };
-const REQUEST: RecordedRequest = { receivedAt: '2026-04-20T10:00:00Z', method: 'GET', target: '/api/v1/regions', headers: {}, rawHeaders: [], key: null };
+const SETTINGS = {
+  profile: 'launch' as const,
+  window: 'fixed' as const,
+  windowPhaseMs: 0,
+  limitsPerSecond: { read: 30, write: 5 },
+};
+const REQUEST: RecordedRequest = {
+  receivedAt: '2026-04-20T10:00:00Z',
+  method: 'GET',
+  target: '/api/v1/regions',
+  headers: {},
+  rawHeaders: [],
+  key: null,
+};
 
 describe('Referee', () => {
   let referee: Referee;
@@ -67,6 +79,12 @@ describe('Referee', () => {
     referee.rateDecision(KEY, 'read', true, 0);
     expect(referee.stats()).toMatchObject({ faultsInjected: { error: 0, drop: 1, slow: 0 }, unauthenticated: 1 });
     referee.reset();
-    expect(referee.stats()).toMatchObject({ keys: {}, timeline: [], lastRequest: null, unauthenticated: 0, faultsInjected: { drop: 0 } });
+    expect(referee.stats()).toMatchObject({
+      keys: {},
+      timeline: [],
+      lastRequest: null,
+      unauthenticated: 0,
+      faultsInjected: { drop: 0 },
+    });
   });
 });

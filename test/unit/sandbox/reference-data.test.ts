@@ -1,4 +1,10 @@
-import { IMAGES, REGIONS, SPECIFICATIONS, findSpecification, isStrictlyLarger } from '../../../src/sandbox/reference-data';
+import {
+  IMAGES,
+  REGIONS,
+  SPECIFICATIONS,
+  findSpecification,
+  isStrictlyLarger,
+} from '../../../src/sandbox/reference-data';
 
 describe('reference data (NOTES.md §2)', () => {
   it('has the one region', () => {
@@ -7,7 +13,12 @@ describe('reference data (NOTES.md §2)', () => {
 
   it('has the two images', () => {
     expect(IMAGES.map((i) => i.image)).toEqual(['UBUNTU-24.04', 'UBUNTU-22.04']);
-    expect(IMAGES[0]).toEqual({ image: 'UBUNTU-24.04', imageName: 'Ubuntu', version: '24.04', displayName: '24.04 LTS' });
+    expect(IMAGES[0]).toEqual({
+      image: 'UBUNTU-24.04',
+      imageName: 'Ubuntu',
+      version: '24.04',
+      displayName: '24.04 LTS',
+    });
   });
 
   it('has the seven specifications with their sizes', () => {
@@ -25,7 +36,8 @@ describe('reference data (NOTES.md §2)', () => {
   it('gives each specification a stable, distinct UUID v4 (the first as in the provider example)', () => {
     expect(SPECIFICATIONS[0]!.id).toBe('1076fa22-b49b-4b8f-827e-20f84262916c');
     expect(new Set(SPECIFICATIONS.map((s) => s.id)).size).toBe(7);
-    for (const s of SPECIFICATIONS) expect(s.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (const s of SPECIFICATIONS)
+      expect(s.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it('is frozen', () => {

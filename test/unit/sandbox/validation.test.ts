@@ -1,11 +1,26 @@
-import { checkCreateBody, checkPagination, checkUpsizeBody, isJsonContentType, parseJsonObject } from '../../../src/sandbox/validation';
+import {
+  checkCreateBody,
+  checkPagination,
+  checkUpsizeBody,
+  isJsonContentType,
+  parseJsonObject,
+} from '../../../src/sandbox/validation';
 
-const VALID = { hostName: 'web-01', image: 'UBUNTU-24.04', region: 'KGL-1', specification: 'S-1C', publicKeys: ['ssh-ed25519 AAAA'] };
+const VALID = {
+  hostName: 'web-01',
+  image: 'UBUNTU-24.04',
+  region: 'KGL-1',
+  specification: 'S-1C',
+  publicKeys: ['ssh-ed25519 AAAA'],
+};
 
 describe('checkCreateBody', () => {
   it('accepts a valid body and fills the optional fields', () => {
     expect(checkCreateBody(VALID)).toEqual({ ok: true, value: { ...VALID, tags: [], withPublicIp: false } });
-    expect(checkCreateBody({ ...VALID, tags: ['a'], withPublicIp: true })).toMatchObject({ ok: true, value: { tags: ['a'], withPublicIp: true } });
+    expect(checkCreateBody({ ...VALID, tags: ['a'], withPublicIp: true })).toMatchObject({
+      ok: true,
+      value: { tags: ['a'], withPublicIp: true },
+    });
   });
 
   it.each([
@@ -22,7 +37,10 @@ describe('checkCreateBody', () => {
     [{ ...VALID, tags: [1] }, 'tags.0:'],
     [{ ...VALID, withPublicIp: 'yes' }, 'withPublicIp:'],
     [{ ...VALID, color: 'blue' }, 'color: unknown field'],
-    [{ ...VALID, specification: undefined, specificationId: 'uuid' }, 'specificationId: unknown field, use specification (renamed on 2026-04-17)'],
+    [
+      { ...VALID, specification: undefined, specificationId: 'uuid' },
+      'specificationId: unknown field, use specification (renamed on 2026-04-17)',
+    ],
   ])('%j → %s', (body, message) => {
     const result = checkCreateBody(JSON.parse(JSON.stringify(body)));
     expect(result.ok).toBe(false);
@@ -56,7 +74,18 @@ describe('checkPagination', () => {
     expect(checkPagination(new URLSearchParams(query))).toEqual({ ok: true, value });
   });
 
-  it.each(['limit=101', 'limit=0', 'page=0', 'page=-2', 'page=2.0', 'page=1e2', 'page= 1', 'page=', 'page=1&page=1', 'page=9007199254740992'])('%j is refused', (query) => {
+  it.each([
+    'limit=101',
+    'limit=0',
+    'page=0',
+    'page=-2',
+    'page=2.0',
+    'page=1e2',
+    'page= 1',
+    'page=',
+    'page=1&page=1',
+    'page=9007199254740992',
+  ])('%j is refused', (query) => {
     expect(checkPagination(new URLSearchParams(query)).ok).toBe(false);
   });
 });
@@ -96,6 +125,9 @@ describe('parseJsonObject', () => {
   });
 
   it('refuses invalid UTF-8', () => {
-    expect(parseJsonObject(new Uint8Array([0x7b, 0xc3, 0x28, 0x7d]))).toEqual({ ok: false, message: 'the request body is not valid UTF-8' });
+    expect(parseJsonObject(new Uint8Array([0x7b, 0xc3, 0x28, 0x7d]))).toEqual({
+      ok: false,
+      message: 'the request body is not valid UTF-8',
+    });
   });
 });

@@ -107,7 +107,11 @@ describe('calendar: pause', () => {
   test('new reservations start at the pause end; one that cannot wait that long is rejected as paused', () => {
     const state = newCalendarState('e');
     pauseUntil(state, T0, T0 + 3000);
-    expect(reserveSlot(state, T0, input({ maxWaitMs: 1000 }))).toMatchObject({ kind: 'rejected', reason: 'paused', retryAfterMs: 2000 });
+    expect(reserveSlot(state, T0, input({ maxWaitMs: 1000 }))).toMatchObject({
+      kind: 'rejected',
+      reason: 'paused',
+      retryAfterMs: 2000,
+    });
     expect(grantAt(state, T0)).toBe(T0 + 3000);
   });
 
@@ -127,7 +131,10 @@ describe('calendar: upstream remaining', () => {
     for (let i = 0; i < 10; i += 1) grantAt(state, T0 + i * IV); // 10 of ours within the last second
     const now = T0 + 10 * IV;
     // limit 30 − ours 10 = 20 expected; remaining 14; tolerance 2 → deficit 4 slots.
-    expect(applyUpstreamCounts(state, now, { remaining: 14, limit: 30, resetKey: '1700000001' }, 2)).toBeCloseTo(4 * IV, 2);
+    expect(applyUpstreamCounts(state, now, { remaining: 14, limit: 30, resetKey: '1700000001' }, 2)).toBeCloseTo(
+      4 * IV,
+      2,
+    );
     expect(state.floor).toBeCloseTo(now + 4 * IV, 2);
     // The same window again: already applied.
     expect(applyUpstreamCounts(state, now, { remaining: 14, limit: 30, resetKey: '1700000001' }, 2)).toBe(0);
@@ -196,7 +203,7 @@ describe('calendar: fairness', () => {
     expect(minGap(all)).toBeGreaterThanOrEqual(IV - 1e-3);
   });
 
-  test('weights hold whatever the callers\' concurrency (a caller cannot win by flooding)', () => {
+  test("weights hold whatever the callers' concurrency (a caller cannot win by flooding)", () => {
     const r = simulate({
       intervalMs: IV,
       durationMs,
@@ -228,7 +235,11 @@ describe('calendar: fairness', () => {
   });
 
   test('a single caller gets the whole rate', () => {
-    const r = simulate({ intervalMs: IV, durationMs, callers: [{ id: 'a', weight: 1, concurrency: 4, maxWaitMs: 1000 }] });
+    const r = simulate({
+      intervalMs: IV,
+      durationMs,
+      callers: [{ id: 'a', weight: 1, concurrency: 4, maxWaitMs: 1000 }],
+    });
     expect(counted(r.grants.get('a')!)).toBeGreaterThanOrEqual(Math.floor(((durationMs - 2000) / IV) * 0.99));
   });
 
@@ -241,7 +252,9 @@ describe('calendar: fairness', () => {
           { id: 'bulk', weight: 3, concurrency: 30, maxWaitMs: 2000 },
           { id: 'pager', weight: 1, reservedShare, concurrency: 1, maxWaitMs: 2000, thinkMs: 7000, startMs: 1000 },
         ],
-      }).waits.get('pager')!.slice(1); // the first request makes the caller known
+      })
+        .waits.get('pager')!
+        .slice(1); // the first request makes the caller known
     const without = scenario(0);
     const withHeadroom = scenario(0.2);
     expect(Math.min(...without)).toBeGreaterThan(1000); // waits for bulk's whole backlog
@@ -249,7 +262,7 @@ describe('calendar: fairness', () => {
     expect(Math.max(...withHeadroom)).toBeLessThanOrEqual(2 * IV + IV / 0.2 + IV);
   });
 
-  test('a caller\'s backlog is bounded: past maxQueued future slots it is rejected until one passes', () => {
+  test("a caller's backlog is bounded: past maxQueued future slots it is rejected until one passes", () => {
     const state = newCalendarState('e');
     const slots = [1, 2, 3].map(() => grantAt(state, T0, { maxQueued: 3 }));
     const reply = reserveSlot(state, T0, input({ maxQueued: 3 }));

@@ -1,5 +1,11 @@
 import { encodeKeyPart, scheduleKeys, shiftChannel } from '../../../src/schedule/keys';
-import { fallbackRatePerSecond, intervalMs, scheduleFor, sendBudgetMs, sendToleranceMs } from '../../../src/schedule/intervals';
+import {
+  fallbackRatePerSecond,
+  intervalMs,
+  scheduleFor,
+  sendBudgetMs,
+  sendToleranceMs,
+} from '../../../src/schedule/intervals';
 
 describe('scheduleKeys', () => {
   test.each([

@@ -41,10 +41,17 @@ describe('createRateSchedule without Redis', () => {
     const waits = [];
     for (let i = 0; i < 5; i += 1) waits.push(granted(await schedule.reserve(request())).waitMs);
     waits.forEach((w, i) => expect(w).toBeCloseTo(i * READ_IV, 3));
-    const writes = [granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs, granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs];
+    const writes = [
+      granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs,
+      granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs,
+    ];
     expect(writes[0]).toBe(0); // its own schedule
     expect(writes[1]).toBeCloseTo(1000 / 4.75, 3);
-    expect(schedule.stats()).toMatchObject({ mode: 'memory', granted: { memory: 7, shared: 0, fallback: 0 }, redisCommands: { total: 0 } });
+    expect(schedule.stats()).toMatchObject({
+      mode: 'memory',
+      granted: { memory: 7, shared: 0, fallback: 0 },
+      redisCommands: { total: 0 },
+    });
   });
 
   test('a one-class account puts reads and writes on one schedule', async () => {
@@ -94,8 +101,13 @@ describe('createRateSchedule without Redis', () => {
     expect(granted(await schedule.reserve(request())).waitMs).toBeGreaterThan(0);
   });
 
-  test('observe: a 429 within the headers\' one-second resolution gives up one slot, and refusals add up', async () => {
-    await schedule.observe('prod', 'read', { pauseUntilMs: T0 + 1000, resetAtMs: T0 + 1000, remaining: 0, limit: 30 }, { status: 429 });
+  test("observe: a 429 within the headers' one-second resolution gives up one slot, and refusals add up", async () => {
+    await schedule.observe(
+      'prod',
+      'read',
+      { pauseUntilMs: T0 + 1000, resetAtMs: T0 + 1000, remaining: 0, limit: 30 },
+      { status: 429 },
+    );
     expect(granted(await schedule.reserve(request())).waitMs).toBeCloseTo(READ_IV, 3);
     // Two more refusals (e.g. answered together): two more slots, not one.
     await schedule.observe('prod', 'read', {}, { status: 429 });
@@ -127,7 +139,10 @@ describe('createRateSchedule without Redis', () => {
     await schedule.observe('prod', 'write', { limit: 5, remaining: 0, resetAtMs: T0 + 1000 }, { status: 200 });
     // One write of ours in the last second, yet none remain: 5 − 1 − 0 − tolerance 2 = 2 slots given up,
     // so the next slot comes two intervals after now instead of one.
-    expect(granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs).toBeCloseTo(2 * (1000 / 4.75), 3);
+    expect(granted(await schedule.reserve(request({ operationClass: 'write' }))).waitMs).toBeCloseTo(
+      2 * (1000 / 4.75),
+      3,
+    );
   });
 
   test('a wake-up later than the send tolerance is not released: the slot is late, and counted', async () => {

@@ -43,7 +43,12 @@ export interface SimResult {
   state: CalendarState;
 }
 
-export const DEFAULT_FAIRNESS: FairnessParams = { activeWindowMs: 5000, forgetCallerMs: 300_000, lookaheadMs: 0, maxReservedShareTotal: 0.5 };
+export const DEFAULT_FAIRNESS: FairnessParams = {
+  activeWindowMs: 5000,
+  forgetCallerMs: 300_000,
+  lookaheadMs: 0,
+  maxReservedShareTotal: 0.5,
+};
 
 export function simulate(options: SimOptions): SimResult {
   const state = newCalendarState('sim');
@@ -53,7 +58,11 @@ export function simulate(options: SimOptions): SimResult {
     rnd = (rnd * 1103515245 + 12345) % 2147483648;
     return rnd / 2147483648;
   };
-  interface Worker { caller: SimCaller; at: number; tie: number }
+  interface Worker {
+    caller: SimCaller;
+    at: number;
+    tie: number;
+  }
   const workers: Worker[] = [];
   for (const caller of options.callers) {
     for (let i = 0; i < caller.concurrency; i += 1) workers.push({ caller, at: caller.startMs ?? 0, tie: random() });
@@ -66,7 +75,8 @@ export function simulate(options: SimOptions): SimResult {
   }
   for (;;) {
     let next: Worker | undefined;
-    for (const w of workers) if (next === undefined || w.at < next.at || (w.at === next.at && w.tie < next.tie)) next = w;
+    for (const w of workers)
+      if (next === undefined || w.at < next.at || (w.at === next.at && w.tie < next.tie)) next = w;
     if (next === undefined || next.at >= options.durationMs) break;
     const now = next.at;
     const c = next.caller;

@@ -8,27 +8,128 @@ const method = fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'HEAD', 
 
 /** Pieces chosen to hit every branch: real routes, traversal spellings, encodings, junk. */
 const segment = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('computes', '42', '7', 'start', 'stop', 'reboot', 'upsize', 'specifications', 'images', 'regions', 'health') },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      'computes',
+      '42',
+      '7',
+      'start',
+      'stop',
+      'reboot',
+      'upsize',
+      'specifications',
+      'images',
+      'regions',
+      'health',
+    ),
+  },
   {
     weight: 3,
     arbitrary: fc.constantFrom(
-      '', '.', '..', '...', '%2e', '%2E', '.%2e', '%2e%2E', '%2f', '%2F', '%5c', '%5C', '%25', '%252e', ';x', 'a;b', '\\', '..\\',
-      '0', '007', '-1', 'x', 'a.b', '~', '%41', '%7e', '%7E', '%34%32', '%00', '%0a', '%ff', '%c0%ae', '%', '%4', '%zz', ':', '@',
-      '\u00e9', '\u0000', '\r\n', ' ', 'api', 'v1', 'v2', 'API', '*', 'http:', '#', '?',
+      '',
+      '.',
+      '..',
+      '...',
+      '%2e',
+      '%2E',
+      '.%2e',
+      '%2e%2E',
+      '%2f',
+      '%2F',
+      '%5c',
+      '%5C',
+      '%25',
+      '%252e',
+      ';x',
+      'a;b',
+      '\\',
+      '..\\',
+      '0',
+      '007',
+      '-1',
+      'x',
+      'a.b',
+      '~',
+      '%41',
+      '%7e',
+      '%7E',
+      '%34%32',
+      '%00',
+      '%0a',
+      '%ff',
+      '%c0%ae',
+      '%',
+      '%4',
+      '%zz',
+      ':',
+      '@',
+      '\u00e9',
+      '\u0000',
+      '\r\n',
+      ' ',
+      'api',
+      'v1',
+      'v2',
+      'API',
+      '*',
+      'http:',
+      '#',
+      '?',
     ),
   },
-  { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(...'abcz09._~-%2eEfF/;\\?#&=+'.split('')), maxLength: 8 }) },
+  {
+    weight: 2,
+    arbitrary: fc.string({ unit: fc.constantFrom(...'abcz09._~-%2eEfF/;\\?#&=+'.split('')), maxLength: 8 }),
+  },
 );
 const queryPair = fc.oneof(
-  fc.constantFrom('page=1', 'page=2', 'limit=50', 'limit=100', 'page=0', 'page=', 'page', '=1', '', 'page=1+1', 'x=1', 'Page=1', 'page=%31', 'p%61ge=2', 'page=01', 'limit=%2e', 'limit=1%00', 'page=1;'),
+  fc.constantFrom(
+    'page=1',
+    'page=2',
+    'limit=50',
+    'limit=100',
+    'page=0',
+    'page=',
+    'page',
+    '=1',
+    '',
+    'page=1+1',
+    'x=1',
+    'Page=1',
+    'page=%31',
+    'p%61ge=2',
+    'page=01',
+    'limit=%2e',
+    'limit=1%00',
+    'page=1;',
+  ),
   fc.string({ unit: fc.constantFrom(...'pagelimt019=&%2e;+'.split('')), maxLength: 10 }),
 );
-const latin1Target = fc.uint8Array({ maxLength: 64 }).map((bytes) => `${API_BASE_PATH}/${Buffer.from(bytes).toString('latin1')}`);
-const prefix = fc.constantFrom(API_BASE_PATH, API_BASE_PATH, API_BASE_PATH, '/api/v2', '/API/v1', '', '/api', 'http://host/api/v1', '/api/%761', '//');
+const latin1Target = fc
+  .uint8Array({ maxLength: 64 })
+  .map((bytes) => `${API_BASE_PATH}/${Buffer.from(bytes).toString('latin1')}`);
+const prefix = fc.constantFrom(
+  API_BASE_PATH,
+  API_BASE_PATH,
+  API_BASE_PATH,
+  '/api/v2',
+  '/API/v1',
+  '',
+  '/api',
+  'http://host/api/v1',
+  '/api/%761',
+  '//',
+);
 const optional = <T>(arbitrary: fc.Arbitrary<T>, weightOfNull: number) =>
   fc.oneof({ weight: weightOfNull, arbitrary: fc.constant(null) }, { weight: 1, arbitrary });
 const randomTarget = fc
-  .tuple(prefix, fc.array(segment, { maxLength: 4 }), optional(fc.array(queryPair, { maxLength: 3 }), 1), optional(fc.constantFrom('', 'x'), 15))
+  .tuple(
+    prefix,
+    fc.array(segment, { maxLength: 4 }),
+    optional(fc.array(queryPair, { maxLength: 3 }), 1),
+    optional(fc.constantFrom('', 'x'), 15),
+  )
   .map(([head, segments, query, fragment]) => {
     let target = `${head}${segments.map((s) => `/${s}`).join('')}`;
     if (query !== null) target += `?${query.join('&')}`;
@@ -38,7 +139,12 @@ const randomTarget = fc
 
 /** A valid request for a random catalog operation (with its own method), query in any order. */
 const validRequest = fc
-  .tuple(fc.constantFrom(...CATALOG), fc.integer({ min: 1, max: 999999 }), fc.subarray(['page', 'limit']), fc.integer({ min: 1, max: 500 }))
+  .tuple(
+    fc.constantFrom(...CATALOG),
+    fc.integer({ min: 1, max: 999999 }),
+    fc.subarray(['page', 'limit']),
+    fc.integer({ min: 1, max: 500 }),
+  )
   .map(([operation, id, names, value]) => {
     const path = operation.segments.map((s) => (s.kind === 'literal' ? s.value : String(id))).join('/');
     const declared = names.filter((n) => operation.queryParameters.some((p) => p.name === n));
@@ -90,7 +196,8 @@ describe('checkTarget properties', () => {
         const decision = checkTarget(m, target);
         if (!decision.ok) return;
         const lower = target.toLowerCase();
-        for (const forbidden of ['..', '%2e', '%2f', '%5c', '%25', '//', ';', '\\', '#']) expect(lower).not.toContain(forbidden);
+        for (const forbidden of ['..', '%2e', '%2f', '%5c', '%25', '//', ';', '\\', '#'])
+          expect(lower).not.toContain(forbidden);
         expect(target).toMatch(/^\/[\x21-\x7e]*$/);
         expect(target.startsWith(`${API_BASE_PATH}/`) || target.startsWith('/api/%76')).toBe(true);
         expect(decision.upstreamPath).toMatch(CANONICAL);

@@ -1,5 +1,11 @@
 import { CATALOG, type OperationId } from '../../../src/catalog/catalog';
-import { BAD_TARGET_REASONS, UNKNOWN_ROUTE_REASONS, checkTarget, MAX_TARGET_LENGTH, type TargetRejectReason } from '../../../src/gateway/target';
+import {
+  BAD_TARGET_REASONS,
+  UNKNOWN_ROUTE_REASONS,
+  checkTarget,
+  MAX_TARGET_LENGTH,
+  type TargetRejectReason,
+} from '../../../src/gateway/target';
 
 describe('checkTarget accepts every catalog operation and rebuilds its path', () => {
   const rows: Array<[string, string, OperationId, string, Record<string, string>]> = [
@@ -29,8 +35,24 @@ describe('checkTarget accepts every catalog operation and rebuilds its path', ()
 
 describe('checkTarget accepts equivalent spellings with one canonical result', () => {
   it.each([
-    ['GET', '/api/v1/computes?page=2&limit=50', '/computes?page=2&limit=50', [['page', '2'], ['limit', '50']]],
-    ['GET', '/api/v1/computes?limit=50&page=2', '/computes?page=2&limit=50', [['page', '2'], ['limit', '50']]],
+    [
+      'GET',
+      '/api/v1/computes?page=2&limit=50',
+      '/computes?page=2&limit=50',
+      [
+        ['page', '2'],
+        ['limit', '50'],
+      ],
+    ],
+    [
+      'GET',
+      '/api/v1/computes?limit=50&page=2',
+      '/computes?page=2&limit=50',
+      [
+        ['page', '2'],
+        ['limit', '50'],
+      ],
+    ],
     ['GET', '/api/v1/computes?limit=100', '/computes?limit=100', [['limit', '100']]],
     ['GET', '/api/v1/computes?page=999999999', '/computes?page=999999999', [['page', '999999999']]],
     ['GET', '/api/v1/computes?', '/computes', []],
@@ -218,6 +240,8 @@ describe('public messages', () => {
 
   it('name the catalog parameter where that helps', () => {
     expect(checkTarget('GET', '/api/v1/computes/abc')).toMatchObject({ message: 'Path parameter "id" is not valid.' });
-    expect(checkTarget('GET', '/api/v1/computes?limit=0')).toMatchObject({ message: 'Query parameter "limit" has an invalid value.' });
+    expect(checkTarget('GET', '/api/v1/computes?limit=0')).toMatchObject({
+      message: 'Query parameter "limit" has an invalid value.',
+    });
   });
 });

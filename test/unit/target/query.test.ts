@@ -7,7 +7,13 @@ describe('parseQuery', () => {
     ['page=1', [{ name: 'page', value: '1' }]],
     ['page', [{ name: 'page', value: undefined }]],
     ['page=', [{ name: 'page', value: '' }]],
-    ['p%61ge=%31&limit=2', [{ name: 'page', value: '1' }, { name: 'limit', value: '2' }]],
+    [
+      'p%61ge=%31&limit=2',
+      [
+        { name: 'page', value: '1' },
+        { name: 'limit', value: '2' },
+      ],
+    ],
     ['a.b~c_d-e=f', [{ name: 'a.b~c_d-e', value: 'f' }]],
   ])('%j → %j', (raw, pairs) => {
     expect(parseQuery(raw)).toEqual({ ok: true, pairs });
@@ -40,9 +46,17 @@ describe('validateQuery', () => {
   };
 
   it('orders the result as the catalog declares it', () => {
-    expect(validateQuery(list, [{ name: 'limit', value: '5' }, { name: 'page', value: '3' }])).toEqual({
+    expect(
+      validateQuery(list, [
+        { name: 'limit', value: '5' },
+        { name: 'page', value: '3' },
+      ]),
+    ).toEqual({
       ok: true,
-      query: [['page', '3'], ['limit', '5']],
+      query: [
+        ['page', '3'],
+        ['limit', '5'],
+      ],
     });
   });
 

@@ -83,10 +83,15 @@ interface DocResponse {
   content?: { 'application/json'?: { schema?: Json } };
 }
 
-function documentedResponse(operationId: OperationId | undefined, status: number): { response?: DocResponse; path?: string; method?: string } {
+function documentedResponse(
+  operationId: OperationId | undefined,
+  status: number,
+): { response?: DocResponse; path?: string; method?: string } {
   if (!operationId) return {};
   const result = matchOperation(operationId);
-  const responses = (openapi.paths as unknown as Record<string, Record<string, { responses: Record<string, DocResponse> }>>)[result.path]![result.method]!.responses;
+  const responses = (
+    openapi.paths as unknown as Record<string, Record<string, { responses: Record<string, DocResponse> }>>
+  )[result.path]![result.method]!.responses;
   return { response: responses[String(status)], ...result };
 }
 
@@ -94,7 +99,10 @@ function matchOperation(operationId: OperationId): { path: string; method: strin
   const paths = openapi.paths as unknown as Record<string, Record<string, unknown>>;
   for (const [path, methods] of Object.entries(paths)) {
     for (const method of Object.keys(methods)) {
-      const segments = path.split('/').slice(1).map((s) => (s.startsWith('{') ? '1' : s));
+      const segments = path
+        .split('/')
+        .slice(1)
+        .map((s) => (s.startsWith('{') ? '1' : s));
       const found = matchRoute(method.toUpperCase(), segments);
       if (found.kind === 'match' && found.match.operation.id === operationId) return { path, method };
     }
@@ -125,7 +133,11 @@ export interface CheckedResponse {
 }
 
 /** Problems with one API response; empty when it honours the contract. */
-export function contractProblems(method: string, pathWithoutQuery: string, response: Omit<CheckedResponse, 'operationId'>): string[] {
+export function contractProblems(
+  method: string,
+  pathWithoutQuery: string,
+  response: Omit<CheckedResponse, 'operationId'>,
+): string[] {
   const problems: string[] = [];
   const operationId = operationFor(method, pathWithoutQuery);
   const { status, body } = response;
@@ -133,9 +145,11 @@ export function contractProblems(method: string, pathWithoutQuery: string, respo
   if (!response.contentType?.startsWith('application/json')) problems.push(`content-type ${response.contentType}`);
   if (!isObject(body)) return [...problems, 'body is not a JSON object'];
   if (body.success !== !isError) problems.push(`success is ${String(body.success)} with status ${status}`);
-  if (typeof body.timestamp !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(body.timestamp)) problems.push('timestamp format');
+  if (typeof body.timestamp !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(body.timestamp))
+    problems.push('timestamp format');
   // A replay is the original body, original requestId included.
-  if (!response.replayed && body.requestId !== response.requestIdHeader) problems.push('requestId differs from the X-Request-Id header');
+  if (!response.replayed && body.requestId !== response.requestIdHeader)
+    problems.push('requestId differs from the X-Request-Id header');
 
   const doc = documentedResponse(operationId, status);
   let schemaId: string;
@@ -157,7 +171,8 @@ export function contractProblems(method: string, pathWithoutQuery: string, respo
   if (isError && operationId) {
     const listed = documentedCodes(doc.response?.description);
     const allowed = [...(listed ?? []), ...Object.keys(CODE_DEVIATIONS[operationId]?.[status] ?? {})];
-    if (listed && !allowed.includes(String(body.code))) problems.push(`code ${String(body.code)} not documented for ${operationId} ${status} (${allowed.join(', ')})`);
+    if (listed && !allowed.includes(String(body.code)))
+      problems.push(`code ${String(body.code)} not documented for ${operationId} ${status} (${allowed.join(', ')})`);
   }
   return problems;
 }

@@ -2,7 +2,12 @@
  * Integration harness: a real sandbox on port 0 with a manual clock, and a `call` that checks
  * every API response against the contract before handing it to the test.
  */
-import { startSandbox, type RunningSandbox, type StartSandboxOptions, type SandboxStats } from '../../../../src/sandbox';
+import {
+  startSandbox,
+  type RunningSandbox,
+  type StartSandboxOptions,
+  type SandboxStats,
+} from '../../../../src/sandbox';
 import { contractProblems, operationFor } from './contract';
 import { VALID_CREATE } from '../../../helpers/valid-create';
 
@@ -87,8 +92,13 @@ export async function launch(options: StartSandboxOptions = {}): Promise<Harness
         replayed: response.headers.get('idempotent-replayed') === 'true',
       });
       const operationId = operationFor(method, path.split('?')[0]!) ?? 'no-operation';
-      seen.add(`${operationId} ${response.status}${response.status >= 400 ? ` ${String((parsed as { code?: string })?.code)}` : ''}`);
-      if (problems.length > 0) throw new Error(`contract broken by ${method} ${path} → ${response.status}:\n  ${problems.join('\n  ')}\n  body: ${text}`);
+      seen.add(
+        `${operationId} ${response.status}${response.status >= 400 ? ` ${String((parsed as { code?: string })?.code)}` : ''}`,
+      );
+      if (problems.length > 0)
+        throw new Error(
+          `contract broken by ${method} ${path} → ${response.status}:\n  ${problems.join('\n  ')}\n  body: ${text}`,
+        );
     }
     return { status: response.status, headers: response.headers, body: parsed, text };
   };
@@ -98,7 +108,6 @@ export async function launch(options: StartSandboxOptions = {}): Promise<Harness
   };
   return { sandbox, clock, seen, call, stats, close: () => sandbox.close() };
 }
-
 
 /** A fresh UUID v4 for each create. */
 export function idempotencyKey(): string {
