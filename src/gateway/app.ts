@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Registry } from 'prom-client';
+import type { Registry } from './observability/metrics';
 
 /** What `/readyz` reports; later capabilities (the shared schedule) add their own checks. */
 export interface Readiness {

@@ -5,9 +5,8 @@
  */
 import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import pino, { type DestinationStream } from 'pino';
+import { syncFileDestination, type DestinationStream, type Logger } from './observability/logger';
 import type { AuditRecord, AuditTrail } from './audit';
-import type { Logger } from './observability/logger';
 
 /**
  * Records are written at `info` whatever the logger's level: LOG_LEVEL=warn must not silence the
@@ -30,7 +29,7 @@ export interface AuditFile {
  */
 export function openAuditFile(file: string, onError: (error: unknown) => void): AuditFile {
   const fd = fs.openSync(file, 'a', 0o600);
-  const stream = pino.destination({ dest: fd, sync: true });
+  const stream = syncFileDestination(fd);
   stream.on('error', onError);
   return {
     stream,

@@ -2,7 +2,6 @@
  * The composition root: the one place that builds loggers, metrics, verifiers, forwarders and
  * servers from a resolved policy. Everything else receives what it needs.
  */
-import type { DestinationStream } from 'pino';
 import type { AccessControl } from './access';
 import type { AuditSetting, AuditTrail } from './audit';
 import { auditTrailOn, openAuditFile, type AuditFile } from './audit-sink';
@@ -10,7 +9,7 @@ import { createAdminApp, createGatewayHandler, type Readiness } from './app';
 import { cacheVerifiedTokens, createTokenVerifier, VERIFIED_TOKEN_CACHE_DEFAULTS, type TokenVerifier } from './auth';
 import { responseHeadersToReturn } from './forward/headers';
 import { createForwarder } from './forward/proxy';
-import { createLogger, type Logger } from './observability/logger';
+import { createLogger, type DestinationStream, type Logger } from './observability/logger';
 import {
   createMetrics,
   registerRedisCommandCounts,

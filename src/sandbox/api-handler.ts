@@ -5,7 +5,7 @@
  * authentication and precedes everything the operation checks (validation, existence, state).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
+import type { Logger } from '../gateway/observability/logger';
 import { matchRoute, type OperationId } from '../catalog/catalog';
 import { envelopeTimestamp } from '../shared/envelope';
 import { requestIdFrom } from '../shared/request-id';

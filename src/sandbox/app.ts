@@ -3,7 +3,7 @@
  * express app. The app never listens (see server.ts), so tests and embedders choose the socket.
  */
 import express from 'express';
-import pino from 'pino';
+import { silentLogger } from '../gateway/observability/logger';
 import { API_BASE_PATH } from '../catalog/catalog';
 import { errorEnvelope } from '../shared/envelope';
 import { requestIdFrom } from '../shared/request-id';
@@ -39,7 +39,7 @@ export function createSandboxApp(options: SandboxOptions = {}): SandboxApp {
   const settings = resolveOptions(options);
   const clock = options.clock ?? SYSTEM_CLOCK;
   const random = options.random ?? Math.random;
-  const logger = options.logger ?? pino({ enabled: false });
+  const logger = options.logger ?? silentLogger();
 
   const keyRing = new KeyRing(settings.keys);
   const computes = new ComputeStore({

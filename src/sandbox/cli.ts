@@ -3,7 +3,7 @@
  * signal handlers or exits. Exit codes: 0 after a clean shutdown, 1 if it cannot start (e.g. the
  * port is taken), 2 for bad flags or options.
  */
-import pino from 'pino';
+import { createLogger } from '../gateway/observability/logger';
 import { HELP_TEXT, parseCliArgs } from './cli-args';
 import { DEMO_KEYS } from './keys';
 import { SandboxOptionsError } from './options';
@@ -33,7 +33,7 @@ export async function runCli(
     io.err(`strettch-sandbox: ${parsed.message}\n`);
     return { kind: 'exit', code: 2 };
   }
-  const logger = pino({ level: parsed.logLevel });
+  const logger = createLogger({ name: 'strettch-sandbox', level: parsed.logLevel });
   const options = {
     ...parsed.options,
     logger,

@@ -2,7 +2,7 @@
  * Sandbox options: validated once, every problem reported with its path, the result frozen.
  * Plain settings live apart from the injected clock, random source and logger.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../gateway/observability/logger';
 import { z } from 'zod';
 import { NO_FAULTS, MAX_DELAY_MS, type FaultSettings } from './faults';
 import { DEMO_KEYS, keyProblem, type SandboxKey } from './keys';

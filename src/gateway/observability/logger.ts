@@ -41,4 +41,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
-export type { Logger };
+/** A logger that writes nothing (components built without one). */
+export function silentLogger(): Logger {
+  return pino({ enabled: false });
+}
+
+/** A synchronous destination on an open file descriptor: an audit record is written when the call returns. */
+export function syncFileDestination(fd: number): ReturnType<typeof pino.destination> {
+  return pino.destination({ dest: fd, sync: true });
+}
+
+export type { DestinationStream, Logger };

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export type { Registry };
+
 /**
  * Every label value is bounded: operation ids from the catalog, configured caller names (or
  * "anonymous"/"unknown"), status classes, and closed sets of reasons. Never raw paths or subjects.
