@@ -23,7 +23,7 @@ import { callPort, envelopeProblem, setFaults, type Answer, type Kind } from './
 
 const root = path.resolve(__dirname, '../../..');
 const LATENCY_MS = 800;
-/** The drain bound of `start` (README: in-flight requests finish, up to 10 s). */
+/** The drain bound of `start` (docs/operations.md, Shutdown: in-flight requests finish, up to 10 s). */
 const DRAIN_BOUND_MS = 10_000;
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Rotating the callers' JWT verification key without downtime, as the README (Key rotation without downtime) describes:
+ * Rotating the callers' JWT verification key without downtime, as docs/operations.md (Key rotation without
+ * downtime) describes:
  * (a) add the new key next to the old, reload: tokens of either verify; (b) issuers switch to the
  * new key; (c) remove the old key, reload: old-kid tokens get 401 at once, even one the previous
  * verifier had cached a moment before.

@@ -1,6 +1,6 @@
 /**
- * The README's worked example (config/least-privilege.example.yaml) loads, and what the README's
- * table says each service gets is what the checks and `explain` say.
+ * The worked example of docs/least-privilege.md (config/least-privilege.example.yaml) loads, and what
+ * its table says each service gets is what the checks and `explain` say.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -48,7 +48,7 @@ it('loads, with the three services and the account quota', () => {
   });
 });
 
-it('the autoscaler: the README’s good create passes, S-4C-8G is refused with the message the README quotes', () => {
+it('the autoscaler: the docs’ good create passes, S-4C-8G is refused with the message the docs quote', () => {
   const lp = policy.callers.autoscaler!.leastPrivilege;
   expect(checkRequestBody(lp, 'computes.create', autoscalerCreate)).toEqual([]);
   expect(checkRequestBody(lp, 'computes.create', { ...autoscalerCreate, specification: 'S-4C-8G' })).toEqual([
