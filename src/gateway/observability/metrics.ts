@@ -90,7 +90,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     }),
     ledgerFailures: new Counter({
       name: 'strettch_gateway_ledger_failures_total',
-      help: 'Compute ledger updates that failed after the upstream answered (the create or delete went through unrecorded)',
+      help: 'Compute ledger operations that failed: a create reservation before forwarding (answered 503), or a record after the upstream answered (the create or delete went through unrecorded)',
       labelNames: ['operation'],
       registers: [registry],
     }),
