@@ -15,7 +15,7 @@ export function documentationFiles(): string[] {
     .filter((name) => name.endsWith('.md'))
     .sort()
     .map((name) => `docs/${name}`);
-  return ['README.md', ...docs];
+  return ['README.md', 'SECURITY.md', 'deploy/README.md', ...docs];
 }
 
 export function readDoc(relativePath: string): string {
