@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
-/** README.md and every docs/*.md, relative to the repository root. */
+/** README.md, SECURITY.md, deploy/README.md and every docs/*.md, relative to the repository root. */
 export function documentationFiles(): string[] {
   const docs = fs
     .readdirSync(path.join(REPO_ROOT, 'docs'))
