@@ -1,5 +1,5 @@
 /**
- * The README picture (src/bench/dashboard-snapshot.ts): its PromQL evaluator against known
+ * The README picture (bench/dashboard-snapshot.ts): its PromQL evaluator against known
  * answers, and a short real run that renders every panel of the Grafana dashboard.
  */
 import {
@@ -14,7 +14,7 @@ import {
   renderDashboardSvg,
   runSnapshotLoad,
   type Scrape,
-} from '../../../src/bench/dashboard-snapshot';
+} from '../../../bench/dashboard-snapshot';
 import { createMetrics } from '../../../src/gateway/observability/metrics';
 
 describe('the PromQL subset', () => {

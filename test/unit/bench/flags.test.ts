@@ -1,4 +1,4 @@
-import { readFlags, type NumberFlag } from '../../../src/bench/flags';
+import { readFlags, type NumberFlag } from '../../../bench/flags';
 
 const numbers: Record<string, NumberFlag<'rounds' | 'safety'>> = {
   '--rounds': { key: 'rounds', min: 1, max: 15, integer: true },

@@ -1,6 +1,6 @@
-import { phaseFigures, type PhaseInput } from '../../../src/bench/fleet/figures';
-import { gatewayCounters, parseMetrics } from '../../../src/bench/fleet/gateway-probes';
-import type { LoadResult, LoadSample } from '../../../src/bench/fleet/load';
+import { phaseFigures, type PhaseInput } from '../../../bench/fleet/figures';
+import { gatewayCounters, parseMetrics } from '../../../bench/fleet/gateway-probes';
+import type { LoadResult, LoadSample } from '../../../bench/fleet/load';
 import type { SandboxStats } from '../../../src/sandbox';
 
 const GATEWAY_A = `# HELP strettch_gateway_redis_commands_total Redis commands sent

@@ -18,10 +18,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { mintToken } from '../../gateway/auth/mint-token';
-import type { SandboxStats } from '../../sandbox';
+import { mintToken } from '../../src/gateway/auth/mint-token';
+import type { SandboxStats } from '../../src/sandbox';
 import { sleep, waitForLogLine, waitUntil, type ChildGroup } from '../fleet/children';
 import { getJson, requestText } from '../fleet/http-json';
+import type { BuiltTrees } from '../supervised-run';
 import { startBenchRedis, type BenchRedis } from '../fleet/redis-server';
 import type { InjectedFaults } from './classify';
 import { readFaultEvidence } from './fault-evidence';
@@ -50,9 +51,7 @@ import {
 } from './probe-protocol';
 import { scrapeGateway, startSampler, type GatewaySample } from './sampler';
 
-export interface SoakEnvironment {
-  /** The compiled tree (`dist/`): the gateway, the sandbox and the probe. */
-  distDir: string;
+export interface SoakEnvironment extends BuiltTrees {
   workDir: string;
   group: ChildGroup;
   log(line: string): void;
@@ -177,7 +176,7 @@ export async function runSoak(options: Readonly<SoakOptions>, env: SoakEnvironme
       node,
       [
         '--require',
-        path.join(env.distDir, 'bench/soak/probe.js'),
+        path.join(env.benchDir, 'soak/probe.js'),
         path.join(env.distDir, 'cli/main.js'),
         '--config',
         policyFile,

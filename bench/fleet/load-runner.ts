@@ -23,7 +23,7 @@ const START_TIMEOUT_MS = 20_000;
 
 export async function startLoadProcess(
   group: ChildGroup,
-  distDir: string,
+  benchDir: string,
   dir: string,
   name: string,
   settings: Omit<LoadSettings, 'onStart'>,
@@ -32,7 +32,7 @@ export async function startLoadProcess(
   const settingsFile = path.join(dir, `${name}.settings.json`);
   const processSettings: LoadProcessSettings = { ...rest, resultFile: path.join(dir, `${name}.result.json`) };
   fs.writeFileSync(settingsFile, JSON.stringify(processSettings));
-  const child = group.spawn(name, process.execPath, [path.join(distDir, 'bench/fleet/load-process.js')], {
+  const child = group.spawn(name, process.execPath, [path.join(benchDir, 'fleet/load-process.js')], {
     logFile: path.join(dir, `${name}.log`),
     env: { [LOAD_SETTINGS_ENV]: settingsFile, [LOAD_TOKENS_ENV]: JSON.stringify(Object.fromEntries(tokens)) },
   });

@@ -3,7 +3,7 @@
  * stats, the callers' samples, the Redis command counts and the gateways' own counters. Every figure is defined in
  * docs/benchmarks-fleet.md.
  */
-import type { SandboxStats, TimelineEntry } from '../../sandbox';
+import type { SandboxStats, TimelineEntry } from '../../src/sandbox';
 import type { CallerSpec, RequestKind } from './callers';
 import type { RedisCommandCounts } from './gateway-probes';
 import type { LoadResult } from './load';

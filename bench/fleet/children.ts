@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 
 export interface Child {
   readonly name: string;
@@ -93,22 +92,6 @@ export function createChildGroup(): ChildGroup {
       for (const proc of running) proc.kill('SIGKILL');
     },
   };
-}
-
-/** A free TCP port on 127.0.0.1 (bound, then released), never Redis's 6379. */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-      });
-    });
-    if (port !== 6379 && port !== 0) return port;
-  }
-  throw new Error('no free port found');
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createChildGroup, type ChildGroup } from './fleet/children';
+import { REPO_ROOT } from './repo-root';
 
 export interface SupervisedRun<T> {
   result: T;
@@ -58,14 +59,31 @@ export async function superviseRun<T>(
   }
 }
 
-/** The compiled tree the bench spawns from; exits 2 when an entry is missing (not built). */
-export function builtDist(name: string, entries: readonly string[]): string {
-  const distDir = path.resolve(__dirname, '..');
-  for (const entry of entries) {
-    if (!fs.existsSync(path.join(distDir, entry))) {
-      process.stderr.write(`bench:${name}: ${distDir} has no ${entry}; run npm run build first\n`);
+/**
+ * The compiled trees a bench spawns from: the product (`dist/`, what ships: the gateway, the sandbox) and the
+ * benches' own (`dist-bench/bench/`: load processes, baseline replicas, the soak probe).
+ */
+export interface BuiltTrees {
+  distDir: string;
+  benchDir: string;
+}
+
+/** Exits 2 when an entry is missing (not built). */
+export function builtTrees(
+  name: string,
+  entries: { product: readonly string[]; bench: readonly string[] },
+): BuiltTrees {
+  // This module is compiled into dist-bench/bench/, beside the entries the bench spawns.
+  const trees: BuiltTrees = { distDir: path.join(REPO_ROOT, 'dist'), benchDir: __dirname };
+  const wanted = [
+    ...entries.product.map((entry) => [trees.distDir, entry, 'npm run build'] as const),
+    ...entries.bench.map((entry) => [trees.benchDir, entry, 'npm run build:bench'] as const),
+  ];
+  for (const [dir, entry, build] of wanted) {
+    if (!fs.existsSync(path.join(dir, entry))) {
+      process.stderr.write(`bench:${name}: ${dir} has no ${entry}; run ${build} first\n`);
       process.exit(2);
     }
   }
-  return distDir;
+  return trees;
 }

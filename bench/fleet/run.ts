@@ -7,8 +7,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { mintToken } from '../../gateway/auth/mint-token';
-import { keyLabel } from '../../sandbox/keys';
+import { mintToken } from '../../src/gateway/auth/mint-token';
+import { keyLabel } from '../../src/sandbox/keys';
 import { sleep, type Child, type ChildGroup } from './children';
 import { planCallers, planWorkers, type WorkerPlan } from './callers';
 import { commandDelta, phaseFigures, type RoundTripSource } from './figures';
@@ -30,9 +30,9 @@ import type { Contention, FleetRun, FleetRuns, OutageRecord, PhaseResult, Scenar
 import { SCENARIO_TRAITS } from './scenarios';
 import { PROVIDER_LIMITS, SANDBOX_OWNER_KEY, REPLICAS, startStack, type FleetStack, type ReplicaSet } from './stack';
 import { checkTargets } from './targets';
+import type { BuiltTrees } from '../supervised-run';
 
-export interface RunEnvironment {
-  distDir: string;
+export interface RunEnvironment extends BuiltTrees {
   workDir: string;
   group: ChildGroup;
   log(line: string): void;
@@ -103,6 +103,7 @@ async function runScenario(ctx: RunContext, name: ScenarioName, run: number): Pr
   env.log(`${tag}: sandbox window ${traits.window}${traits.window === 'fixed' ? ` (phase ${windowPhaseMs} ms)` : ''}`);
   const stack = await startStack(env.group, {
     distDir: env.distDir,
+    benchDir: env.benchDir,
     workDir: dir,
     redis,
     window: traits.window,
@@ -174,7 +175,7 @@ async function runPhase(
   try {
     await stack.refereeReset();
     const benchLoop = watchLoopDelay();
-    const load = await startLoadProcess(env.group, env.distDir, dir, `load-${which}`, {
+    const load = await startLoadProcess(env.group, env.benchDir, dir, `load-${which}`, {
       targets: replicas.replicas.map((r) => r.url),
       workers: ctx.workers,
       tokens: mintTokens(ctx),

@@ -7,12 +7,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SandboxStats } from '../../sandbox';
+import type { SandboxStats } from '../../src/sandbox';
 import { waitForLogLine, waitUntil, type Child, type ChildGroup } from './children';
 import type { CallerSpec } from './callers';
 import { scheduleMode } from './gateway-probes';
 import { getJson, requestText } from './http-json';
 import { API_KEY_ENV, benchPolicyYaml, JWT_SECRET_ENV } from './policy';
+import type { BuiltTrees } from '../supervised-run';
 import type { BenchRedis } from './redis-server';
 
 /** The sandbox's public demo owner key (team-a): owners may create computes. */
@@ -23,9 +24,8 @@ const SANDBOX_LATENCY_MS = 20;
 const SANDBOX_JITTER_MS = 10;
 const START_TIMEOUT_MS = 20_000;
 
-export interface StackSettings {
-  /** The compiled tree (`dist/`), where the gateway and sandbox entries live. */
-  distDir: string;
+/** `distDir`: the gateway and sandbox entries; `benchDir`: the baseline replica's. */
+export interface StackSettings extends BuiltTrees {
   /** This scenario's temporary directory (policy file, logs). */
   workDir: string;
   redis: BenchRedis;
@@ -85,7 +85,7 @@ interface ReplicaKind {
  * start falls inside their judged phase and the baseline replicas take no CPU from it.
  */
 export async function startStack(group: ChildGroup, settings: StackSettings): Promise<FleetStack> {
-  const { distDir, workDir } = settings;
+  const { distDir, benchDir, workDir } = settings;
   fs.mkdirSync(workDir, { recursive: true });
   const node = process.execPath;
   const children: Child[] = [];
@@ -160,7 +160,7 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
     };
     const baselineKind: ReplicaKind = {
       name: 'baseline',
-      args: [path.join(distDir, 'bench/fleet/baseline-replica.js')],
+      args: [path.join(benchDir, 'fleet/baseline-replica.js')],
       env: {
         REDIS_URL: settings.redis.url,
         BASELINE_UPSTREAM: sandboxOrigin,

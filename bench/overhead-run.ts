@@ -3,7 +3,7 @@
  * measure them in rounds with the order rotated, and close everything whatever happens.
  */
 import http from 'node:http';
-import { API_BASE_PATH } from '../catalog/catalog';
+import { API_BASE_PATH } from '../src/catalog/catalog';
 import { summarizePhase, type PhaseSummary } from './latency-stats';
 import { fetchOnce, runLoad } from './load-client';
 import type { OverheadOptions } from './overhead-options';

@@ -7,8 +7,8 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { createRedisConnection, type RedisConnection } from '../../redis';
-import { errorEnvelope } from '../../shared/envelope';
+import { createRedisConnection, type RedisConnection } from '../../src/redis';
+import { errorEnvelope } from '../../src/shared/envelope';
 
 export interface BaselineProxyOptions {
   /** The sandbox origin, `http://127.0.0.1:<port>`; request paths are forwarded as received. */

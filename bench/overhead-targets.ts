@@ -8,12 +8,12 @@ import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { DestinationStream } from 'pino';
 import { stringify } from 'yaml';
-import { mintToken, type JwtAlgorithm } from '../gateway/auth';
-import { startGateway } from '../gateway/compose';
-import { createLogger } from '../gateway/observability/logger';
-import { parsePolicy } from '../gateway/policy';
-import { DEMO_KEYS, startSandbox } from '../sandbox';
-import { listen } from '../shared/http-server';
+import { mintToken, type JwtAlgorithm } from '../src/gateway/auth';
+import { startGateway } from '../src/gateway/compose';
+import { createLogger } from '../src/gateway/observability/logger';
+import { parsePolicy } from '../src/gateway/policy';
+import { DEMO_KEYS, startSandbox } from '../src/sandbox';
+import { listen } from '../src/shared/http-server';
 
 export const BENCH_HOST = '127.0.0.1';
 /** The sandbox's owner key; the passthrough and the gateway add it, the direct client sends it itself. */

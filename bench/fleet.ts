@@ -12,7 +12,7 @@ import { expectedSec, FLEET_USAGE, parseFleetArgs } from './fleet/options';
 import { buildReport, formatReport } from './fleet/report';
 import { runFleet } from './fleet/run';
 import { machineInfo } from './machine';
-import { builtDist, superviseRun } from './supervised-run';
+import { builtTrees, superviseRun } from './supervised-run';
 
 /** Past the expected time plus this, the run is stuck, and is stopped. */
 const WATCHDOG_SLACK_SEC = 120;
@@ -29,15 +29,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${FLEET_USAGE}\n`);
     return;
   }
-  const distDir = builtDist('fleet', [
-    'cli/main.js',
-    'sandbox/cli.js',
-    'bench/fleet/load-process.js',
-    'bench/fleet/baseline-replica.js',
-  ]);
+  const trees = builtTrees('fleet', {
+    product: ['cli/main.js', 'sandbox/cli.js'],
+    bench: ['fleet/load-process.js', 'fleet/baseline-replica.js'],
+  });
 
   const { result, workDir } = await superviseRun('fleet', expectedSec(options), WATCHDOG_SLACK_SEC, (workDir, group) =>
-    runFleet(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
+    runFleet(options, { ...trees, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
   );
 
   const report = buildReport(result, options, machineInfo(), new Date());

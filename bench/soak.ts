@@ -11,7 +11,7 @@ import { parseSoakArgs, SOAK_USAGE, type SoakOptions } from './soak/options';
 import { buildReport, formatReport, reportJson } from './soak/report';
 import { runSoak } from './soak/run';
 import { machineInfo } from './machine';
-import { builtDist, superviseRun } from './supervised-run';
+import { builtTrees, superviseRun } from './supervised-run';
 
 /** Start-up, the idle scrapes, the exit and the baseline on top of the load; past this the run is stuck. */
 const WATCHDOG_SLACK_SEC = 120;
@@ -32,14 +32,14 @@ async function main(): Promise<void> {
     process.stdout.write(`${SOAK_USAGE}\n`);
     return;
   }
-  const distDir = builtDist('soak', ['cli/main.js', 'sandbox/cli.js', 'bench/soak/probe.js']);
+  const trees = builtTrees('soak', { product: ['cli/main.js', 'sandbox/cli.js'], bench: ['soak/probe.js'] });
 
   const { result: run, workDir } = await superviseRun(
     'soak',
     expectedSec(options),
     WATCHDOG_SLACK_SEC,
     (workDir, group) =>
-      runSoak(options, { distDir, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
+      runSoak(options, { ...trees, workDir, group, log: (line) => process.stderr.write(`  ${line}\n`) }),
   );
 
   const report = buildReport(run, options, machineInfo(), new Date());
