@@ -23,6 +23,7 @@ import { parsePolicy } from '../src/gateway/policy';
 import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER, EMBEDDED_SANDBOX_KEY_ENV, embeddedPolicyText } from '../src/cli/embedded';
 import { DEMO_KEYS, startSandbox } from '../src/sandbox';
 import { REPO_ROOT } from './repo-root';
+import { readFlags } from '../src/shared/cli-flags';
 
 export const DASHBOARD_FILE = path.join(REPO_ROOT, 'deploy/grafana/dashboards/strettch-gateway.json');
 const CONVERT = '/usr/bin/convert';
@@ -48,25 +49,41 @@ export interface SnapshotOptions {
   help: boolean;
 }
 
+const SNAPSHOT_FLAG_RULES: Record<string, string> = {
+  '--duration-sec': 'whole seconds from 2 to 120',
+  '--out': 'a file name ending in .svg',
+  '--help': 'takes no value',
+  '--no-png': 'takes no value',
+  '-h': 'takes no value',
+};
+
 export function parseSnapshotArgs(
   argv: readonly string[],
 ): { ok: true; options: SnapshotOptions } | { ok: false; problems: string[] } {
   const options: SnapshotOptions = { durationSec: 20, outFile: 'docs/dashboard.svg', png: true, help: false };
-  const problems: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') options.help = true;
-    else if (arg === '--no-png') options.png = false;
-    else if (arg === '--duration-sec') {
-      const value = argv[++i] ?? '';
-      options.durationSec = Number(value);
-      if (!/^[0-9]{1,3}$/.test(value) || options.durationSec < 2 || options.durationSec > 120)
-        problems.push('--duration-sec: whole seconds from 2 to 120');
-    } else if (arg === '--out') {
-      const value = argv[++i];
-      if (value === undefined || !value.endsWith('.svg')) problems.push('--out: a file name ending in .svg');
-      else options.outFile = value;
-    } else problems.push(`${arg}: unknown option`);
+  const read = readFlags(argv, {
+    help: { type: 'boolean', short: 'h' },
+    'no-png': { type: 'boolean' },
+    'duration-sec': { type: 'string' },
+    out: { type: 'string' },
+  });
+  const problems = read.problems.flatMap((problem) =>
+    problem.kind === 'repeated'
+      ? []
+      : [`${problem.flag}: ${problem.kind === 'unknown' ? 'unknown option' : SNAPSHOT_FLAG_RULES[problem.flag]}`],
+  );
+  for (const word of read.positionals) problems.push(`${word}: unknown option`);
+  const { help, 'no-png': noPng, 'duration-sec': duration, out } = read.values;
+  options.help = help === true;
+  options.png = noPng !== true;
+  if (typeof duration === 'string') {
+    options.durationSec = Number(duration);
+    if (!/^[0-9]{1,3}$/.test(duration) || options.durationSec < 2 || options.durationSec > 120)
+      problems.push(`--duration-sec: ${SNAPSHOT_FLAG_RULES['--duration-sec']}`);
+  }
+  if (typeof out === 'string') {
+    if (out.endsWith('.svg')) options.outFile = out;
+    else problems.push(`--out: ${SNAPSHOT_FLAG_RULES['--out']}`);
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, options };
 }

@@ -70,7 +70,7 @@ const NUMBER_FLAGS: Record<string, NumberFlag<NumberKey>> = {
 export function parseOverheadArgs(argv: readonly string[]): OptionsResult {
   const options: OverheadOptions = { ...OVERHEAD_DEFAULTS };
   const problems: string[] = [];
-  const switches = { '--help': () => (options.help = true), '-h': () => (options.help = true) };
+  const switches = { '--help': () => (options.help = true) };
   readFlags(
     argv,
     { switches, numbers: NUMBER_FLAGS, texts: ['--alg', '--gateway-log', '--out'] },

@@ -112,7 +112,6 @@ export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
   const problems: string[] = [];
   const switches = {
     '--help': () => (options.help = true),
-    '-h': () => (options.help = true),
     '--keep-logs': () => (options.keepLogs = true),
   };
   readFlags(

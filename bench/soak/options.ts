@@ -121,7 +121,6 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptionsResult {
   let gatewayLogLevel: GatewayLogLevel = SOAK_DEFAULTS.gatewayLogLevel;
   const switches = {
     '--help': () => (help = true),
-    '-h': () => (help = true),
     '--keep-logs': () => (keepLogs = true),
     '--no-redis': () => (redis = false),
   };
