@@ -3,6 +3,7 @@
  * Redis outage and a restarted replica's return), and a few series from `/metrics` (dispatch
  * lateness, schedule rejections, late sends, Redis commands sent). Parsing and summing are pure.
  */
+import { parseExposition } from '../prometheus-text';
 import { requestText } from './http-json';
 
 export interface ModeChange {
@@ -50,26 +51,6 @@ export function pollModes(adminUrls: readonly string[], startedAtMs: number): Mo
       return changes.sort((a, b) => a.atMs - b.atMs);
     },
   };
-}
-
-export interface MetricSample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Prometheus text exposition → samples (comments and unparsable lines skipped). */
-export function parseMetrics(text: string): MetricSample[] {
-  const samples: MetricSample[] = [];
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ([0-9.eE+-]+|NaN|[+-]Inf)$/.exec(line);
-    if (!match) continue;
-    const labels: Record<string, string> = {};
-    for (const label of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[label[1]!] = label[2]!;
-    samples.push({ name: match[1]!, labels, value: Number(match[3]!.replace('Inf', 'Infinity')) });
-  }
-  return samples;
 }
 
 /** Commands a gateway sent to Redis (its own count: round trips, not what Redis executed). */
@@ -122,7 +103,7 @@ export function gatewayCounters(scraped: ReadonlyArray<string | null>): GatewayC
   };
   let lateSumSec = 0;
   let within20Ms = 0;
-  for (const { name, labels, value } of metricTexts.flatMap(parseMetrics)) {
+  for (const { name, labels, value } of metricTexts.flatMap(parseExposition)) {
     if (name === 'strettch_gateway_schedule_dispatch_late_seconds_count') totals.dispatchCount += value;
     else if (name === 'strettch_gateway_schedule_dispatch_late_seconds_sum') lateSumSec += value;
     else if (name === 'strettch_gateway_schedule_dispatch_late_seconds_bucket' && labels.le === '0.02')

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { parseExposition, type Sample } from '../dashboard-snapshot';
+import { parseExposition, type Sample } from '../prometheus-text';
 import { requestText } from '../fleet/http-json';
 
 const PREFIX = 'strettch_gateway_';
