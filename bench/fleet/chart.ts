@@ -1,7 +1,11 @@
 /**
  * The chart: requests per second reaching the upstream (the referee's timeline), admitted and
  * answered 429, against the provider's limit; ours beside the baseline, one row per scenario and
- * class, for the first run (`report.chartedRun`). Hand-written SVG, pure.
+ * class, for the first run (`report.chartedRun`). Pure.
+ *
+ * Hand-written SVG: a few polylines on a fixed grid, committed (bench/results/fleet.svg) and shown in
+ * the README. Chart libraries either need a browser DOM (Chartist, d3 through jsdom) or bring a large
+ * rendering stack (Vega) to draw what takes these lines, and would restyle a figure the docs describe.
  */
 import type { ClassFigures } from './figures';
 import { CLASSES } from './figures';

@@ -7,6 +7,10 @@
  * requests still in flight are cut (a request still queued in a gateway then takes no slot).
  * Runs in its own process (load-process.ts), so that the bench's timers and probes do not share
  * its event loop.
+ *
+ * Hand-written: the loops are callers (weighted tokens, a read/write mix, Retry-After honoured), and
+ * every sample records its caller, kind, send time and whether the upstream saw it; a generic generator
+ * (autocannon) drives one request shape and reports aggregates.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';

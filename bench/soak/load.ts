@@ -5,6 +5,11 @@
  * Keep-alive connections to 127.0.0.1; at most `maxInFlight` requests open: one due while full is
  * not sent, and counts as a client error (`max-in-flight`). Each request is bounded by a timeout.
  * Results are kept in typed arrays, one slot per request, so the generator's own memory stays flat.
+ *
+ * Hand-written: npm's load generators are closed loops (autocannon's `overallRate` paces connections
+ * that wait for their answers), which is exactly the coordinated omission an open loop exists to avoid;
+ * the open-loop tools (wrk2, k6's arrival-rate executors) are not Node libraries. Each request also
+ * carries an intent from the soak's mix, which its classification needs.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
