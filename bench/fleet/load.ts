@@ -102,52 +102,16 @@ export async function runLoad(settings: LoadSettings): Promise<LoadResult> {
     });
 
   const send = (plan: WorkerPlan, idempotencyKey: string, body: string | undefined): Promise<Outcome> =>
-    new Promise((resolve) => {
-      const headers: Record<string, string | number> = {
-        authorization: `Bearer ${settings.tokens.get(plan.callerId) ?? ''}`,
-      };
-      if (body !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(body);
-        headers['idempotency-key'] = idempotencyKey;
-      }
-      let settled = false;
-      const settle = (outcome: Outcome) => {
-        if (settled) return;
-        settled = true;
-        inFlight.delete(req);
-        resolve(outcome);
-      };
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: ports[plan.replica],
-          method: plan.kind === 'read' ? 'GET' : 'POST',
-          path: plan.kind === 'read' ? READ_PATH : WRITE_PATH,
-          headers,
-          agent,
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            const wait = res.headers['x-queue-wait-ms'];
-            const retryAfter = Number(res.headers['retry-after']);
-            settle({
-              status: res.statusCode ?? 0,
-              forwarded: res.headers[RATE_HEADER] !== undefined,
-              queueWaitMs: typeof wait === 'string' ? Number(wait) : undefined,
-              retryAfterSec: Number.isFinite(retryAfter) ? retryAfter : undefined,
-              aborted: false,
-            });
-          });
-          res.on('error', () => settle({ status: 0, forwarded: false, aborted: stopped }));
-        },
-      );
-      inFlight.set(req, plan.kind);
-      req.setTimeout(settings.requestTimeoutMs, () => req.destroy(new Error('timeout')));
-      req.on('error', () => settle({ status: 0, forwarded: false, aborted: stopped }));
-      req.end(body);
-    });
+    sendCall(
+      {
+        port: ports[plan.replica]!,
+        agent,
+        token: settings.tokens.get(plan.callerId) ?? '',
+        timeoutMs: settings.requestTimeoutMs,
+      },
+      { kind: plan.kind, idempotencyKey, body },
+      { inFlight, stopped: () => stopped },
+    );
 
   async function loop(plan: WorkerPlan): Promise<void> {
     let retry: { idempotencyKey: string; body: string | undefined } | undefined;
@@ -197,4 +161,57 @@ export async function runLoad(settings: LoadSettings): Promise<LoadResult> {
     cutAtEnd: cutAtEndByKind.read + cutAtEndByKind.write,
     cutAtEndByKind,
   };
+}
+
+/** One call; while it is open it sits in `inFlight`, so that the phase's end can cut it and count it. */
+function sendCall(
+  target: { port: number; agent: http.Agent; token: string; timeoutMs: number },
+  call: { kind: RequestKind; idempotencyKey: string; body: string | undefined },
+  track: { inFlight: Map<http.ClientRequest, RequestKind>; stopped: () => boolean },
+): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const { body } = call;
+    const headers: Record<string, string | number> = { authorization: `Bearer ${target.token}` };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(body);
+      headers['idempotency-key'] = call.idempotencyKey;
+    }
+    let settled = false;
+    const settle = (outcome: Outcome) => {
+      if (settled) return;
+      settled = true;
+      track.inFlight.delete(req);
+      resolve(outcome);
+    };
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: target.port,
+        method: call.kind === 'read' ? 'GET' : 'POST',
+        path: call.kind === 'read' ? READ_PATH : WRITE_PATH,
+        headers,
+        agent: target.agent,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          const wait = res.headers['x-queue-wait-ms'];
+          const retryAfter = Number(res.headers['retry-after']);
+          settle({
+            status: res.statusCode ?? 0,
+            forwarded: res.headers[RATE_HEADER] !== undefined,
+            queueWaitMs: typeof wait === 'string' ? Number(wait) : undefined,
+            retryAfterSec: Number.isFinite(retryAfter) ? retryAfter : undefined,
+            aborted: false,
+          });
+        });
+        res.on('error', () => settle({ status: 0, forwarded: false, aborted: track.stopped() }));
+      },
+    );
+    track.inFlight.set(req, call.kind);
+    req.setTimeout(target.timeoutMs, () => req.destroy(new Error('timeout')));
+    req.on('error', () => settle({ status: 0, forwarded: false, aborted: track.stopped() }));
+    req.end(body);
+  });
 }

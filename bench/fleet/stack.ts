@@ -85,45 +85,18 @@ interface ReplicaKind {
  * start falls inside their judged phase and the baseline replicas take no CPU from it.
  */
 export async function startStack(group: ChildGroup, settings: StackSettings): Promise<FleetStack> {
-  const { distDir, benchDir, workDir } = settings;
-  fs.mkdirSync(workDir, { recursive: true });
-  const node = process.execPath;
+  fs.mkdirSync(settings.workDir, { recursive: true });
   const children: Child[] = [];
   const stop = async () => {
     await Promise.all(children.map((c) => c.stop()));
   };
-
   try {
-    const sandbox = group.spawn(
-      'sandbox',
-      node,
-      [
-        path.join(distDir, 'sandbox/cli.js'),
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--profile',
-        'launch',
-        '--window',
-        settings.window,
-        '--window-phase-ms',
-        String(settings.windowPhaseMs),
-        '--latency-ms',
-        String(SANDBOX_LATENCY_MS),
-        '--jitter-ms',
-        String(SANDBOX_JITTER_MS),
-        '--log-level',
-        'warn',
-      ],
-      { logFile: path.join(workDir, 'sandbox.log') },
-    );
+    const sandbox = startSandbox(group, settings);
     children.push(sandbox);
     const sandboxOrigin = (
       await waitForLogLine(sandbox, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS)
     )[1]!;
-
-    const policyFile = path.join(workDir, 'policy.yaml');
+    const policyFile = path.join(settings.workDir, 'policy.yaml');
     fs.writeFileSync(
       policyFile,
       benchPolicyYaml({
@@ -135,87 +108,11 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
         callers: settings.callers,
       }),
     );
-
-    const gatewayKind: ReplicaKind = {
-      name: 'gateway',
-      args: [path.join(distDir, 'cli/main.js'), '--config', policyFile],
-      env: {
-        REDIS_URL: settings.redis.url,
-        GATEWAY_REPLICAS: String(REPLICAS),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        [API_KEY_ENV]: SANDBOX_OWNER_KEY,
-        [JWT_SECRET_ENV]: settings.jwtSecret,
-      },
-      portEnv: (port, adminPort) => ({ PORT: port, ADMIN_PORT: adminPort }),
-      listening: GATEWAY_LISTENING,
-      // Ready means on the shared schedule (connected to Redis), not just listening.
-      ready: (replica, child) =>
-        waitUntil(
-          child.name,
-          START_TIMEOUT_MS,
-          async () => (await scheduleMode(replica.adminUrl!, 500)) === 'shared',
-          child,
-        ),
-    };
-    const baselineKind: ReplicaKind = {
-      name: 'baseline',
-      args: [path.join(benchDir, 'fleet/baseline-replica.js')],
-      env: {
-        REDIS_URL: settings.redis.url,
-        BASELINE_UPSTREAM: sandboxOrigin,
-        BASELINE_API_KEY: SANDBOX_OWNER_KEY,
-        BASELINE_READ_PER_SECOND: String(PROVIDER_LIMITS.read),
-        BASELINE_WRITE_PER_SECOND: String(PROVIDER_LIMITS.write),
-        BASELINE_REPLICAS: String(REPLICAS),
-      },
-      portEnv: (port) => ({ PORT: port }),
-      listening: BASELINE_LISTENING,
-    };
-
-    const startReplicas = async (kind: ReplicaKind): Promise<ReplicaSet> => {
-      const current: Child[] = [];
-      const incarnations: number[] = [];
-      const ports: Array<{ port: string; adminPort: string }> = [];
-      const spawnReplica = async (i: number): Promise<[Replica, Child]> => {
-        incarnations[i] = (incarnations[i] ?? 0) + 1;
-        const name = `${kind.name}-${i + 1}`;
-        const { port, adminPort } = ports[i] ?? { port: '0', adminPort: '0' };
-        // A fresh log per incarnation: its "listening" line is the new process's, not the old one's.
-        const child = group.spawn(name, node, kind.args, {
-          logFile: path.join(workDir, incarnations[i] === 1 ? `${name}.log` : `${name}.${incarnations[i]}.log`),
-          env: { ...kind.env, ...kind.portEnv(port, adminPort) },
-        });
-        children.push(child);
-        current[i] = child;
-        const match = await waitForLogLine(child, kind.listening, START_TIMEOUT_MS);
-        ports[i] = { port: match[2]!, adminPort: match[4] ?? '0' };
-        return [{ url: match[1]!, ...(match[3] !== undefined ? { adminUrl: match[3] } : {}) }, child];
-      };
-      const indexes = Array.from({ length: REPLICAS }, (_, i) => i);
-      const replicas = await Promise.all(
-        indexes.map(async (i) => {
-          const [replica, child] = await spawnReplica(i);
-          await kind.ready?.(replica, child);
-          return replica;
-        }),
-      );
-      return {
-        replicas,
-        stopReplica: (i, graceMs) => current[i]!.stop(graceMs),
-        startReplica: async (i) => {
-          await spawnReplica(i);
-        },
-        stop: async () => {
-          await Promise.all(current.map((c) => c.stop()));
-        },
-      };
-    };
-
+    const replicasOf = (kind: ReplicaKind) => startReplicas(kind, { group, workDir: settings.workDir, children });
     return {
       sandboxOrigin,
-      startGateways: () => startReplicas(gatewayKind),
-      startBaselines: () => startReplicas(baselineKind),
+      startGateways: () => replicasOf(gatewayKind(settings, policyFile)),
+      startBaselines: () => replicasOf(baselineKind(settings, sandboxOrigin)),
       refereeStats: () => getJson<SandboxStats>(`${sandboxOrigin}/_sandbox/stats`, 10_000),
       async refereeReset() {
         const reply = await requestText('POST', `${sandboxOrigin}/_sandbox/reset`, 5000);
@@ -227,4 +124,116 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
     await stop();
     throw error;
   }
+}
+
+function startSandbox(group: ChildGroup, settings: StackSettings): Child {
+  return group.spawn(
+    'sandbox',
+    process.execPath,
+    [
+      path.join(settings.distDir, 'sandbox/cli.js'),
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--profile',
+      'launch',
+      '--window',
+      settings.window,
+      '--window-phase-ms',
+      String(settings.windowPhaseMs),
+      '--latency-ms',
+      String(SANDBOX_LATENCY_MS),
+      '--jitter-ms',
+      String(SANDBOX_JITTER_MS),
+      '--log-level',
+      'warn',
+    ],
+    { logFile: path.join(settings.workDir, 'sandbox.log') },
+  );
+}
+
+function gatewayKind(settings: StackSettings, policyFile: string): ReplicaKind {
+  return {
+    name: 'gateway',
+    args: [path.join(settings.distDir, 'cli/main.js'), '--config', policyFile],
+    env: {
+      REDIS_URL: settings.redis.url,
+      GATEWAY_REPLICAS: String(REPLICAS),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      [API_KEY_ENV]: SANDBOX_OWNER_KEY,
+      [JWT_SECRET_ENV]: settings.jwtSecret,
+    },
+    portEnv: (port, adminPort) => ({ PORT: port, ADMIN_PORT: adminPort }),
+    listening: GATEWAY_LISTENING,
+    // Ready means on the shared schedule (connected to Redis), not just listening.
+    ready: (replica, child) =>
+      waitUntil(
+        child.name,
+        START_TIMEOUT_MS,
+        async () => (await scheduleMode(replica.adminUrl!, 500)) === 'shared',
+        child,
+      ),
+  };
+}
+
+function baselineKind(settings: StackSettings, sandboxOrigin: string): ReplicaKind {
+  return {
+    name: 'baseline',
+    args: [path.join(settings.benchDir, 'fleet/baseline-replica.js')],
+    env: {
+      REDIS_URL: settings.redis.url,
+      BASELINE_UPSTREAM: sandboxOrigin,
+      BASELINE_API_KEY: SANDBOX_OWNER_KEY,
+      BASELINE_READ_PER_SECOND: String(PROVIDER_LIMITS.read),
+      BASELINE_WRITE_PER_SECOND: String(PROVIDER_LIMITS.write),
+      BASELINE_REPLICAS: String(REPLICAS),
+    },
+    portEnv: (port) => ({ PORT: port }),
+    listening: BASELINE_LISTENING,
+  };
+}
+
+/** REPLICAS processes of one kind; a restarted replica keeps its ports. Every child is added to `children`. */
+async function startReplicas(
+  kind: ReplicaKind,
+  where: { group: ChildGroup; workDir: string; children: Child[] },
+): Promise<ReplicaSet> {
+  const current: Child[] = [];
+  const incarnations: number[] = [];
+  const ports: Array<{ port: string; adminPort: string }> = [];
+  const spawnReplica = async (i: number): Promise<[Replica, Child]> => {
+    incarnations[i] = (incarnations[i] ?? 0) + 1;
+    const name = `${kind.name}-${i + 1}`;
+    const { port, adminPort } = ports[i] ?? { port: '0', adminPort: '0' };
+    // A fresh log per incarnation: its "listening" line is the new process's, not the old one's.
+    const child = where.group.spawn(name, process.execPath, kind.args, {
+      logFile: path.join(where.workDir, incarnations[i] === 1 ? `${name}.log` : `${name}.${incarnations[i]}.log`),
+      env: { ...kind.env, ...kind.portEnv(port, adminPort) },
+    });
+    where.children.push(child);
+    current[i] = child;
+    const match = await waitForLogLine(child, kind.listening, START_TIMEOUT_MS);
+    ports[i] = { port: match[2]!, adminPort: match[4] ?? '0' };
+    return [{ url: match[1]!, ...(match[3] !== undefined ? { adminUrl: match[3] } : {}) }, child];
+  };
+  const indexes = Array.from({ length: REPLICAS }, (_, i) => i);
+  const replicas = await Promise.all(
+    indexes.map(async (i) => {
+      const [replica, child] = await spawnReplica(i);
+      await kind.ready?.(replica, child);
+      return replica;
+    }),
+  );
+  return {
+    replicas,
+    stopReplica: (i, graceMs) => current[i]!.stop(graceMs),
+    startReplica: async (i) => {
+      await spawnReplica(i);
+    },
+    stop: async () => {
+      await Promise.all(current.map((c) => c.stop()));
+    },
+  };
 }

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { loopbackUrl } from '../fleet/http-json';
-import { classifyResponse, FAULT_SIGNS, isExpected, KINDS, type ResponseKind } from './classify';
+import { classifyResponse, FAULT_SIGNS, isExpected, KINDS, type ResponseFacts, type ResponseKind } from './classify';
 import { INTENTS, intentCycle, requestFor, type Credentials, type Intent } from './mix';
 
 export interface OpenLoopSettings {
@@ -100,23 +100,7 @@ export function startOpenLoop(settings: OpenLoopSettings): OpenLoop {
   const intervalMs = 1000 / settings.ratePerSec;
   const cycle = intentCycle();
   const ordinals = new Map<Intent, number>(INTENTS.map((i) => [i, 0]));
-  const record: OpenLoopRecord = {
-    ratePerSec: settings.ratePerSec,
-    requestIdPrefix: settings.requestIdPrefix,
-    count,
-    intent: new Uint8Array(count),
-    kind: new Uint8Array(count),
-    faultSign: new Uint8Array(count),
-    status: new Uint16Array(count),
-    latencyMs: new Float32Array(count).fill(Number.NaN),
-    doneAtMs: new Float32Array(count).fill(Number.NaN),
-    sendLagMs: new Float32Array(count).fill(Number.NaN),
-    clientErrors: {},
-    unexpectedResponses: {},
-    examples: [],
-    maxInFlightSeen: 0,
-    elapsedMs: 0,
-  };
+  const record = emptyRecord(settings, count);
   const agent = new http.Agent({ keepAlive: true, maxSockets: settings.maxInFlight });
   const startMs = performance.now();
   let next = 0;
@@ -129,11 +113,7 @@ export function startOpenLoop(settings: OpenLoopSettings): OpenLoop {
   let resolveDone!: (r: OpenLoopRecord) => void;
   const done = new Promise<OpenLoopRecord>((resolve) => (resolveDone = resolve));
 
-  const finish = (
-    n: number,
-    intent: Intent,
-    facts: { status: number; fromUpstream: boolean; code?: string; reason?: string },
-  ) => {
+  const finish = (n: number, intent: Intent, facts: Settled) => {
     const now = performance.now();
     const { kind, faultSign } = classifyResponse(facts);
     record.kind[n] = KIND_INDEX.get(kind)!;
@@ -152,21 +132,7 @@ export function startOpenLoop(settings: OpenLoopSettings): OpenLoop {
       !isExpected(intent, kind) || kind === 'unexpected-5xx' || kind === 'unexpected-status' || kind === 'client-error';
     if (odd) {
       unexpected++;
-      const category = `${intent} → ${kind} ${facts.status}${facts.code === undefined ? '' : ` ${facts.code}`}${facts.reason === undefined ? '' : ` (${facts.reason})`}`;
-      const seen = record.unexpectedResponses[category] ?? 0;
-      record.unexpectedResponses[category] = seen + 1;
-      if (seen < MAX_EXAMPLES_PER_CATEGORY && record.examples.length < MAX_EXAMPLES) {
-        record.examples.push({
-          n,
-          dueSec: Math.round(n * intervalMs) / 1000,
-          intent,
-          kind,
-          status: facts.status,
-          ...(facts.code === undefined ? {} : { code: facts.code }),
-          ...(facts.reason === undefined ? {} : { reason: facts.reason }),
-          requestId: `${settings.requestIdPrefix}-${n}`,
-        });
-      }
+      noteUnexpected(record, { n, dueSec: Math.round(n * intervalMs) / 1000, intent, kind }, facts);
     }
     finished++;
     if (finished === count) {
@@ -198,47 +164,12 @@ export function startOpenLoop(settings: OpenLoopSettings): OpenLoop {
     record.maxInFlightSeen = Math.max(record.maxInFlightSeen, inFlight);
     record.sendLagMs[n] = performance.now() - (startMs + n * intervalMs);
     let settled = false;
-    let timedOut = false;
-    const settle = (facts: { status: number; fromUpstream: boolean; code?: string; reason?: string }) => {
+    sendRequest({ port, agent, spec, headers, timeoutMs: settings.requestTimeoutMs }, (facts) => {
       if (settled) return;
       settled = true;
       inFlight--;
       finish(n, intent, facts);
-    };
-    const req = http.request(
-      { host: '127.0.0.1', port, method: spec.method, path: spec.path, headers, agent },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        const fromUpstream =
-          res.headers['x-ratelimit-limit-second'] !== undefined || res.headers['x-ratelimit-limit'] !== undefined;
-        const chunks: Buffer[] = [];
-        let kept = 0;
-        if (status >= 400) {
-          res.on('data', (chunk: Buffer) => {
-            if (kept < MAX_ERROR_BODY_BYTES) chunks.push(chunk);
-            kept += chunk.length;
-          });
-        } else {
-          res.resume();
-        }
-        res.on('end', () =>
-          settle({
-            status,
-            fromUpstream,
-            ...(status >= 400 ? { code: envelopeCode(Buffer.concat(chunks).toString('utf8')) } : {}),
-          }),
-        );
-        res.on('error', () => settle({ status: 0, fromUpstream: false, reason: 'response-aborted' }));
-      },
-    );
-    req.setTimeout(settings.requestTimeoutMs, () => {
-      timedOut = true;
-      req.destroy(new Error('timeout'));
     });
-    req.on('error', (error: NodeJS.ErrnoException) =>
-      settle({ status: 0, fromUpstream: false, reason: timedOut ? 'timeout' : (error.code ?? error.message) }),
-    );
-    req.end(spec.body);
   };
 
   // Sends every request that is due, then sleeps until the next one is.
@@ -254,6 +185,109 @@ export function startOpenLoop(settings: OpenLoopSettings): OpenLoop {
     progress: () => ({ elapsedMs: performance.now() - startMs, sent, answered, inFlight, fiveXx, unexpected }),
     done,
   };
+}
+
+/** What classification needs, and why there was no answer when there was none. */
+type Settled = ResponseFacts & { reason?: string };
+
+function emptyRecord(settings: OpenLoopSettings, count: number): OpenLoopRecord {
+  return {
+    ratePerSec: settings.ratePerSec,
+    requestIdPrefix: settings.requestIdPrefix,
+    count,
+    intent: new Uint8Array(count),
+    kind: new Uint8Array(count),
+    faultSign: new Uint8Array(count),
+    status: new Uint16Array(count),
+    latencyMs: new Float32Array(count).fill(Number.NaN),
+    doneAtMs: new Float32Array(count).fill(Number.NaN),
+    sendLagMs: new Float32Array(count).fill(Number.NaN),
+    clientErrors: {},
+    unexpectedResponses: {},
+    examples: [],
+    maxInFlightSeen: 0,
+    elapsedMs: 0,
+  };
+}
+
+/** Counts an unexpected response by category, and keeps the first few of each as examples. */
+function noteUnexpected(
+  record: OpenLoopRecord,
+  request: { n: number; dueSec: number; intent: Intent; kind: ResponseKind },
+  facts: Settled,
+): void {
+  const { n, intent, kind } = request;
+  const category = `${intent} → ${kind} ${facts.status}${facts.code === undefined ? '' : ` ${facts.code}`}${facts.reason === undefined ? '' : ` (${facts.reason})`}`;
+  const seen = record.unexpectedResponses[category] ?? 0;
+  record.unexpectedResponses[category] = seen + 1;
+  if (seen < MAX_EXAMPLES_PER_CATEGORY && record.examples.length < MAX_EXAMPLES) {
+    record.examples.push({
+      ...request,
+      status: facts.status,
+      ...(facts.code === undefined ? {} : { code: facts.code }),
+      ...(facts.reason === undefined ? {} : { reason: facts.reason }),
+      requestId: `${record.requestIdPrefix}-${n}`,
+    });
+  }
+}
+
+/**
+ * One request; `settle` gets what classification needs: the status (0 when there was no answer, with the
+ * reason), whether the upstream's rate-limit headers came through, and an error envelope's code.
+ */
+function sendRequest(
+  request: {
+    port: number;
+    agent: http.Agent;
+    spec: ReturnType<typeof requestFor>;
+    headers: Record<string, string | number>;
+    timeoutMs: number;
+  },
+  settle: (facts: Settled) => void,
+): void {
+  const { spec } = request;
+  let timedOut = false;
+  const req = http.request(
+    {
+      host: '127.0.0.1',
+      port: request.port,
+      method: spec.method,
+      path: spec.path,
+      headers: request.headers,
+      agent: request.agent,
+    },
+    (res) => {
+      const status = res.statusCode ?? 0;
+      const fromUpstream =
+        res.headers['x-ratelimit-limit-second'] !== undefined || res.headers['x-ratelimit-limit'] !== undefined;
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      if (status >= 400) {
+        res.on('data', (chunk: Buffer) => {
+          if (kept < MAX_ERROR_BODY_BYTES) chunks.push(chunk);
+          kept += chunk.length;
+        });
+      } else {
+        res.resume();
+      }
+      res.on('end', () =>
+        settle({
+          status,
+          fromUpstream,
+          ...(status >= 400 ? { code: envelopeCode(Buffer.concat(chunks).toString('utf8')) } : {}),
+        }),
+      );
+      res.on('error', () => settle({ status: 0, fromUpstream: false, reason: 'response-aborted' }));
+    },
+  );
+  req.setTimeout(request.timeoutMs, () => {
+    timedOut = true;
+    req.destroy(new Error('timeout'));
+  });
+  req.on('error', (error: NodeJS.ErrnoException) =>
+    settle({ status: 0, fromUpstream: false, reason: timedOut ? 'timeout' : (error.code ?? error.message) }),
+  );
+  req.end(spec.body);
 }
 
 function envelopeCode(text: string): string | undefined {

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { mintToken } from '../../src/gateway/auth/mint-token';
 import type { SandboxStats } from '../../src/sandbox';
-import { sleep, waitForLogLine, waitUntil, type ChildGroup } from '../fleet/children';
+import { sleep, waitForLogLine, waitUntil, type Child, type ChildGroup } from '../fleet/children';
 import { getJson, requestText } from '../fleet/http-json';
 import type { BuiltTrees } from '../supervised-run';
 import { startBenchRedis, type BenchRedis } from '../fleet/redis-server';
@@ -97,59 +97,14 @@ export interface SoakRun {
 }
 
 export async function runSoak(options: Readonly<SoakOptions>, env: SoakEnvironment): Promise<SoakRun> {
-  const node = process.execPath;
   const redis: BenchRedis | undefined = options.redis ? await startBenchRedis(env.group, env.workDir) : undefined;
   try {
-    const sandboxLog = path.join(env.workDir, 'sandbox.log');
-    const sandbox = env.group.spawn(
-      'sandbox',
-      node,
-      [
-        path.join(env.distDir, 'sandbox/cli.js'),
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--profile',
-        'launch',
-        '--read-limit',
-        String(SANDBOX_LIMIT_PER_SEC),
-        '--write-limit',
-        String(SANDBOX_LIMIT_PER_SEC),
-        '--latency-ms',
-        String(SANDBOX_LATENCY_MS),
-        '--jitter-ms',
-        String(SANDBOX_JITTER_MS),
-        // One line per response, naming the request it served: which requests were faulted.
-        '--log-level',
-        'info',
-      ],
-      { logFile: sandboxLog },
-    );
-    const sandboxOrigin = (
-      await waitForLogLine(sandbox, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS)
-    )[1]!;
-    env.log(`sandbox on ${sandboxOrigin}${redis ? `; redis-server on ${redis.url}` : ''}`);
-
+    const sandbox = await startSoakSandbox(env);
+    env.log(`sandbox on ${sandbox.origin}${redis ? `; redis-server on ${redis.url}` : ''}`);
     const requestIdPrefix = `soak-${randomBytes(3).toString('hex')}`;
-    let baseline: SoakRunData['baseline'];
-    if (options.baselineSec > 0) {
-      env.log(`baseline: ${options.ratePerSec} requests/s straight to the sandbox for ${options.baselineSec} s`);
-      const direct: DirectCredentials = { mode: 'direct', ...SANDBOX_KEYS };
-      const record = await startOpenLoop({
-        origin: sandboxOrigin,
-        ratePerSec: options.ratePerSec,
-        durationMs: options.baselineSec * 1000,
-        maxInFlight: options.maxInFlight,
-        requestTimeoutMs: REQUEST_TIMEOUT_MS,
-        credentials: direct,
-        requestIdPrefix: `${requestIdPrefix}-direct`,
-      }).done;
-      // Its first fifth (5 s at most) warms the generator and the sandbox up.
-      baseline = { record, warmupSec: Math.min(5, options.baselineSec * 0.2) };
-      env.log(`baseline: ${Math.round(answered(record) / (record.elapsedMs / 1000))} responses/s`);
-    }
-    await expectOk(requestText('POST', `${sandboxOrigin}/_sandbox/reset`, 10_000), 'referee reset');
+    const baseline =
+      options.baselineSec > 0 ? await runBaseline(options, sandbox.origin, requestIdPrefix, env) : undefined;
+    await expectOk(requestText('POST', `${sandbox.origin}/_sandbox/reset`, 10_000), 'referee reset');
     const faults = {
       errorRate: options.errorRate,
       dropRate: options.dropRate,
@@ -157,136 +112,38 @@ export async function runSoak(options: Readonly<SoakOptions>, env: SoakEnvironme
       slowMs: SLOW_FAULT_MS,
     };
     await expectOk(
-      requestText('PUT', `${sandboxOrigin}/_sandbox/faults`, 5000, JSON.stringify(faults)),
+      requestText('PUT', `${sandbox.origin}/_sandbox/faults`, 5000, JSON.stringify(faults)),
       'setting faults',
     );
-
     const policy = {
       bulkReadPerSec: Math.max(1000, Math.ceil(options.ratePerSec * 4)),
       bulkWritePerSec: Math.max(200, Math.ceil(options.ratePerSec)),
       tightReadPerSec: overLimitReadPerSec(options.ratePerSec),
     };
-    const policyFile = path.join(env.workDir, 'policy.yaml');
-    fs.writeFileSync(policyFile, soakPolicyYaml({ upstreamBaseUrl: `${sandboxOrigin}/api/v1`, ...policy }));
     const jwtSecret = randomBytes(32).toString('hex');
-    const credentials = gatewayCredentials(jwtSecret, options.durationSec);
-    const probeFile = path.join(env.workDir, 'probe.jsonl');
-    const gateway = env.group.spawn(
-      'gateway',
-      node,
-      [
-        '--require',
-        path.join(env.benchDir, 'soak/probe.js'),
-        path.join(env.distDir, 'cli/main.js'),
-        '--config',
-        policyFile,
-      ],
-      {
-        logFile: path.join(env.workDir, 'gateway.log'),
-        env: {
-          ...(redis ? { REDIS_URL: redis.url } : {}),
-          HOST: '127.0.0.1',
-          PORT: '0',
-          ADMIN_PORT: '0',
-          LOG_LEVEL: options.gatewayLogLevel,
-          AUDIT_LOG: path.join(env.workDir, 'audit.log'),
-          [BULK_KEY_ENV]: SANDBOX_KEYS.owner,
-          [TIGHT_KEY_ENV]: SANDBOX_KEYS.other,
-          [JWT_SECRET_ENV]: jwtSecret,
-          [PROBE_FILE_ENV]: probeFile,
-        },
-      },
-    );
-    const [, gatewayUrl, adminUrl] = await waitForLogLine(
+    const gateway = await startSoakGateway(options, env, { sandboxOrigin: sandbox.origin, policy, jwtSecret, redis });
+    const soak = await soakGateway(options, env, {
       gateway,
-      /listening on (http:\/\/127\.0\.0\.1:\d+) \(metrics and probes on (http:\/\/127\.0\.0\.1:\d+)\)/,
-      START_TIMEOUT_MS,
-    );
-    const mode = redis ? '"shared"' : '"memory"';
-    await waitUntil(
-      gateway.name,
-      START_TIMEOUT_MS,
-      async () => {
-        const ready = await requestText('GET', `${adminUrl}/readyz`, 500);
-        return ready.status === 200 && ready.text.includes(mode);
-      },
-      gateway,
-    );
-    const idleBefore = await scrapeGateway({
-      adminUrl: adminUrl!,
-      originMs: performance.now(),
-      intervalMs: SCRAPE_INTERVAL_MS,
-    });
-    env.log(
-      `gateway on ${gatewayUrl} (admin ${adminUrl}), pid ${gateway.pid}, RSS ${mib(idleBefore.rssBytes)} MiB idle`,
-    );
-
-    env.log(`soak: ${options.ratePerSec} requests/s for ${options.durationSec} s (warm-up ${options.warmupSec} s)`);
-    const generatorEld = monitorEventLoopDelay({ resolution: 10 });
-    generatorEld.enable();
-    const load = startOpenLoop({
-      origin: gatewayUrl!,
-      ratePerSec: options.ratePerSec,
-      durationMs: options.durationSec * 1000,
-      maxInFlight: options.maxInFlight,
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      credentials,
+      sandboxPid: sandbox.child.pid,
+      credentials: gatewayCredentials(jwtSecret, options.durationSec),
       requestIdPrefix,
     });
-    const sampler = startSampler({
-      adminUrl: adminUrl!,
-      originMs: load.startMs,
-      intervalMs: SCRAPE_INTERVAL_MS,
-      sandboxPid: sandbox.pid,
-    });
-    const timers = [
-      atOffset(load.startMs, options.warmupSec * 1000, () => signal(gateway.pid, 'SIGUSR2')),
-      atOffset(load.startMs, options.durationSec * 1000, () => signal(gateway.pid, 'SIGUSR2')),
-    ];
-    const progress = reportProgress(load, () => sampler.latest(), options.progressSec * 1000, env.log);
-    const record = await load.done;
-    // The last request is due just before the end; the end-of-load signal may still be pending.
-    await timers[1]!.fired;
-    clearInterval(progress);
-    generatorEld.disable();
-    const samples = await sampler.stop();
-    await sleep(IDLE_SETTLE_MS);
-    const idleAfter = await scrapeGateway({
-      adminUrl: adminUrl!,
-      originMs: load.startMs,
-      intervalMs: SCRAPE_INTERVAL_MS,
-    });
-    const stats = await getJson<SandboxStats>(`${sandboxOrigin}/_sandbox/stats`, 30_000);
-
-    env.log('stopping the gateway (SIGTERM)');
-    const sigtermAt = performance.now();
-    await gateway.stop(EXIT_GRACE_MS);
-    const afterSigtermMs = performance.now() - sigtermAt;
-    const records = fs.existsSync(probeFile) ? parseProbeLines(fs.readFileSync(probeFile, 'utf8')) : [];
-    const elds = records.filter((r): r is ProbeEld => r.event === 'eld');
-    const exit = records.find((r): r is ProbeExit => r.event === 'exit');
-    const sigterm = records.find((r): r is ProbeSigterm => r.event === 'sigterm');
-    await sandbox.stop();
-    const evidence = await readFaultEvidence(sandboxLog, requestIdPrefix, SLOW_FAULT_MS);
+    const stats = await getJson<SandboxStats>(`${sandbox.origin}/_sandbox/stats`, 30_000);
+    const { exit, probe } = await stopGateway(gateway, env);
+    await sandbox.child.stop();
+    const evidence = await readFaultEvidence(sandbox.logFile, requestIdPrefix, SLOW_FAULT_MS);
 
     return {
       data: {
         durationSec: options.durationSec,
         warmupSec: options.warmupSec,
-        soak: record,
+        soak: soak.record,
         ...(baseline ? { baseline } : {}),
-        samples,
-        idleBefore,
-        idleAfter,
-        probe: {
-          resolutionMs: PROBE_RESOLUTION_MS,
-          ...(elds[0] ? { warmupEld: elds[0] } : {}),
-          ...(elds[1] ? { measuredEld: elds[1] } : {}),
-          ...(sigterm ? { sigterm } : {}),
-          ...(exit ? { exit } : {}),
-        },
-        // No exit record: the process never ran its exit handlers (SIGKILL).
-        exit: { afterSigtermMs, killed: exit === undefined || afterSigtermMs >= EXIT_GRACE_MS },
+        samples: soak.samples,
+        idleBefore: gateway.idleBefore,
+        idleAfter: soak.idleAfter,
+        probe,
+        exit,
         injected: { ...stats.faultsInjected },
         evidence,
       },
@@ -301,16 +158,224 @@ export async function runSoak(options: Readonly<SoakOptions>, env: SoakEnvironme
         policy,
         gatewayLogLevel: options.gatewayLogLevel,
       },
-      generator: {
-        eldP99Ms: Math.max(0, round1(generatorEld.percentile(99) / 1e6 - 10)),
-        eldMaxMs: Math.max(0, round1(generatorEld.max / 1e6 - 10)),
-      },
-      samplerFailures: sampler.failures(),
+      generator: soak.generator,
+      samplerFailures: soak.samplerFailures,
       referee: { faultsInjected: { ...stats.faultsInjected }, duplicateCreates: stats.duplicateCreates.total },
     };
   } finally {
     await redis?.stop();
   }
+}
+
+interface SoakSandbox {
+  child: Child;
+  origin: string;
+  /** One line per response, naming the request it served: which requests were faulted. */
+  logFile: string;
+}
+
+async function startSoakSandbox(env: SoakEnvironment): Promise<SoakSandbox> {
+  const logFile = path.join(env.workDir, 'sandbox.log');
+  const child = env.group.spawn(
+    'sandbox',
+    process.execPath,
+    [
+      path.join(env.distDir, 'sandbox/cli.js'),
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--profile',
+      'launch',
+      '--read-limit',
+      String(SANDBOX_LIMIT_PER_SEC),
+      '--write-limit',
+      String(SANDBOX_LIMIT_PER_SEC),
+      '--latency-ms',
+      String(SANDBOX_LATENCY_MS),
+      '--jitter-ms',
+      String(SANDBOX_JITTER_MS),
+      '--log-level',
+      'info',
+    ],
+    { logFile },
+  );
+  const origin = (await waitForLogLine(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS))[1]!;
+  return { child, origin, logFile };
+}
+
+/** The same load straight to the sandbox; its first fifth (5 s at most) warms the generator and the sandbox up. */
+async function runBaseline(
+  options: Readonly<SoakOptions>,
+  sandboxOrigin: string,
+  requestIdPrefix: string,
+  env: SoakEnvironment,
+): Promise<NonNullable<SoakRunData['baseline']>> {
+  env.log(`baseline: ${options.ratePerSec} requests/s straight to the sandbox for ${options.baselineSec} s`);
+  const direct: DirectCredentials = { mode: 'direct', ...SANDBOX_KEYS };
+  const record = await startOpenLoop({
+    origin: sandboxOrigin,
+    ratePerSec: options.ratePerSec,
+    durationMs: options.baselineSec * 1000,
+    maxInFlight: options.maxInFlight,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    credentials: direct,
+    requestIdPrefix: `${requestIdPrefix}-direct`,
+  }).done;
+  env.log(`baseline: ${Math.round(answered(record) / (record.elapsedMs / 1000))} responses/s`);
+  return { record, warmupSec: Math.min(5, options.baselineSec * 0.2) };
+}
+
+interface SoakGateway {
+  child: Child;
+  url: string;
+  adminUrl: string;
+  /** Where the preloaded probe writes its records. */
+  probeFile: string;
+  idleBefore: GatewaySample;
+}
+
+/** The gateway with the soak policy and the probe preloaded, ready (its schedule's mode as expected) and idle. */
+async function startSoakGateway(
+  options: Readonly<SoakOptions>,
+  env: SoakEnvironment,
+  settings: { sandboxOrigin: string; policy: SoakRun['setup']['policy']; jwtSecret: string; redis?: BenchRedis },
+): Promise<SoakGateway> {
+  const { redis } = settings;
+  const policyFile = path.join(env.workDir, 'policy.yaml');
+  fs.writeFileSync(
+    policyFile,
+    soakPolicyYaml({ upstreamBaseUrl: `${settings.sandboxOrigin}/api/v1`, ...settings.policy }),
+  );
+  const probeFile = path.join(env.workDir, 'probe.jsonl');
+  const child = env.group.spawn(
+    'gateway',
+    process.execPath,
+    [
+      '--require',
+      path.join(env.benchDir, 'soak/probe.js'),
+      path.join(env.distDir, 'cli/main.js'),
+      '--config',
+      policyFile,
+    ],
+    {
+      logFile: path.join(env.workDir, 'gateway.log'),
+      env: {
+        ...(redis ? { REDIS_URL: redis.url } : {}),
+        HOST: '127.0.0.1',
+        PORT: '0',
+        ADMIN_PORT: '0',
+        LOG_LEVEL: options.gatewayLogLevel,
+        AUDIT_LOG: path.join(env.workDir, 'audit.log'),
+        [BULK_KEY_ENV]: SANDBOX_KEYS.owner,
+        [TIGHT_KEY_ENV]: SANDBOX_KEYS.other,
+        [JWT_SECRET_ENV]: settings.jwtSecret,
+        [PROBE_FILE_ENV]: probeFile,
+      },
+    },
+  );
+  const [, url, adminUrl] = await waitForLogLine(
+    child,
+    /listening on (http:\/\/127\.0\.0\.1:\d+) \(metrics and probes on (http:\/\/127\.0\.0\.1:\d+)\)/,
+    START_TIMEOUT_MS,
+  );
+  const mode = redis ? '"shared"' : '"memory"';
+  await waitUntil(
+    child.name,
+    START_TIMEOUT_MS,
+    async () => {
+      const ready = await requestText('GET', `${adminUrl}/readyz`, 500);
+      return ready.status === 200 && ready.text.includes(mode);
+    },
+    child,
+  );
+  const idleBefore = await scrapeGateway({
+    adminUrl: adminUrl!,
+    originMs: performance.now(),
+    intervalMs: SCRAPE_INTERVAL_MS,
+  });
+  env.log(`gateway on ${url} (admin ${adminUrl}), pid ${child.pid}, RSS ${mib(idleBefore.rssBytes)} MiB idle`);
+  return { child, url: url!, adminUrl: adminUrl!, probeFile, idleBefore };
+}
+
+/**
+ * The soak itself: the open loop on the gateway, sampled every second, the probe told (SIGUSR2) when the
+ * warm-up and the load end; then an idle scrape once connections and timers have settled.
+ */
+async function soakGateway(
+  options: Readonly<SoakOptions>,
+  env: SoakEnvironment,
+  settings: { gateway: SoakGateway; sandboxPid: number; credentials: GatewayCredentials; requestIdPrefix: string },
+) {
+  const { gateway } = settings;
+  env.log(`soak: ${options.ratePerSec} requests/s for ${options.durationSec} s (warm-up ${options.warmupSec} s)`);
+  const generatorEld = monitorEventLoopDelay({ resolution: 10 });
+  generatorEld.enable();
+  const load = startOpenLoop({
+    origin: gateway.url,
+    ratePerSec: options.ratePerSec,
+    durationMs: options.durationSec * 1000,
+    maxInFlight: options.maxInFlight,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    credentials: settings.credentials,
+    requestIdPrefix: settings.requestIdPrefix,
+  });
+  const sampler = startSampler({
+    adminUrl: gateway.adminUrl,
+    originMs: load.startMs,
+    intervalMs: SCRAPE_INTERVAL_MS,
+    sandboxPid: settings.sandboxPid,
+  });
+  const timers = [
+    atOffset(load.startMs, options.warmupSec * 1000, () => signal(gateway.child.pid, 'SIGUSR2')),
+    atOffset(load.startMs, options.durationSec * 1000, () => signal(gateway.child.pid, 'SIGUSR2')),
+  ];
+  const progress = reportProgress(load, () => sampler.latest(), options.progressSec * 1000, env.log);
+  const record = await load.done;
+  // The last request is due just before the end; the end-of-load signal may still be pending.
+  await timers[1]!.fired;
+  clearInterval(progress);
+  generatorEld.disable();
+  const samples = await sampler.stop();
+  await sleep(IDLE_SETTLE_MS);
+  const idleAfter = await scrapeGateway({
+    adminUrl: gateway.adminUrl,
+    originMs: load.startMs,
+    intervalMs: SCRAPE_INTERVAL_MS,
+  });
+  return {
+    record,
+    samples,
+    idleAfter,
+    generator: {
+      eldP99Ms: Math.max(0, round1(generatorEld.percentile(99) / 1e6 - 10)),
+      eldMaxMs: Math.max(0, round1(generatorEld.max / 1e6 - 10)),
+    },
+    samplerFailures: sampler.failures(),
+  };
+}
+
+/** SIGTERM, timed; then what the probe recorded (event-loop delay per span, the SIGTERM, the exit). */
+async function stopGateway(gateway: SoakGateway, env: SoakEnvironment): Promise<Pick<SoakRunData, 'exit' | 'probe'>> {
+  env.log('stopping the gateway (SIGTERM)');
+  const sigtermAt = performance.now();
+  await gateway.child.stop(EXIT_GRACE_MS);
+  const afterSigtermMs = performance.now() - sigtermAt;
+  const records = fs.existsSync(gateway.probeFile) ? parseProbeLines(fs.readFileSync(gateway.probeFile, 'utf8')) : [];
+  const elds = records.filter((r): r is ProbeEld => r.event === 'eld');
+  const exit = records.find((r): r is ProbeExit => r.event === 'exit');
+  const sigterm = records.find((r): r is ProbeSigterm => r.event === 'sigterm');
+  return {
+    probe: {
+      resolutionMs: PROBE_RESOLUTION_MS,
+      ...(elds[0] ? { warmupEld: elds[0] } : {}),
+      ...(elds[1] ? { measuredEld: elds[1] } : {}),
+      ...(sigterm ? { sigterm } : {}),
+      ...(exit ? { exit } : {}),
+    },
+    // No exit record: the process never ran its exit handlers (SIGKILL).
+    exit: { afterSigtermMs, killed: exit === undefined || afterSigtermMs >= EXIT_GRACE_MS },
+  };
 }
 
 function gatewayCredentials(jwtSecret: string, durationSec: number): GatewayCredentials {
