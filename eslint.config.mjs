@@ -75,7 +75,6 @@ export default tseslint.config(
   // library's home gets a block that lists every library but its own.
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/bench/**'],
     rules: { 'no-restricted-imports': ['error', { paths: libraryPaths() }] },
   },
   ...librariesByHome().map(([home, names]) => ({

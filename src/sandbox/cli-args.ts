@@ -2,6 +2,7 @@
  * Command-line parsing for the sandbox, pure: argv and env in, options (or help, or a clear
  * problem) out. Only cli.ts touches process.argv, process.env and exit codes.
  */
+import { readFlags, type FlagProblem, type FlagSpecs } from '../shared/cli-flags';
 import { DEMO_KEYS, keyLabel, parseKeyList, type SandboxKey } from './keys';
 import type { StartSandboxOptions } from './server';
 
@@ -119,6 +120,26 @@ const VALUE_FLAGS: Record<string, Setter> = {
   '--log-level': oneOf(LOG_LEVELS, (v, r) => (r.logLevel = v)),
 };
 
+const FLAG_SPECS: FlagSpecs = {
+  ...Object.fromEntries(Object.keys(VALUE_FLAGS).map((flag) => [flag.slice(2), { type: 'string' as const }])),
+  keys: { type: 'string' },
+  'no-demo-keys': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+function flagProblemMessage(problem: FlagProblem): string {
+  switch (problem.kind) {
+    case 'unknown':
+      return `unknown flag ${problem.flag} (see --help)`;
+    case 'needs-value':
+      return `${problem.flag} needs a value`;
+    case 'takes-no-value':
+      return `${problem.flag} takes no value`;
+    case 'repeated':
+      return `${problem.flag} is given more than once`;
+  }
+}
+
 export function parseCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliParse {
   const run: CliRun = {
     kind: 'run',
@@ -127,34 +148,21 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     demoKeys: true,
     extraKeyLabels: [],
   };
-  let keysText: string | undefined;
-  let keysSource = '';
-  const seen = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-h' || arg === '--help') return { kind: 'help' };
-    const equals = arg.indexOf('=');
-    const flag = arg.startsWith('--') && equals > 0 ? arg.slice(0, equals) : arg;
-    if (seen.has(flag)) return { kind: 'error', message: `${flag} is given more than once` };
-    seen.add(flag);
-    if (flag === '--no-demo-keys') {
-      if (equals > 0) return { kind: 'error', message: '--no-demo-keys takes no value' };
-      run.demoKeys = false;
-      continue;
-    }
-    if (flag !== '--keys' && !VALUE_FLAGS[flag]) return { kind: 'error', message: `unknown flag ${arg} (see --help)` };
-    let value: string | undefined;
-    if (equals > 0 && arg.startsWith('--')) value = arg.slice(equals + 1);
-    else value = argv[++i];
-    if (value === undefined) return { kind: 'error', message: `${flag} needs a value` };
-    if (flag === '--keys') {
-      keysText = value;
-      keysSource = '--keys';
-      continue;
-    }
-    const problem = VALUE_FLAGS[flag]!(value, run);
-    if (problem) return { kind: 'error', message: `${flag}: ${problem}` };
+  const read = readFlags(argv, FLAG_SPECS);
+  if (read.values.help === true) return { kind: 'help' };
+  const [problem] = read.problems;
+  if (problem !== undefined) return { kind: 'error', message: flagProblemMessage(problem) };
+  const [word] = read.positionals;
+  if (word !== undefined) return { kind: 'error', message: `unknown flag ${word} (see --help)` };
+  for (const { flag, name, value } of read.given) {
+    if (typeof value !== 'string') continue;
+    const setter = VALUE_FLAGS[`--${name}`];
+    const invalid = setter?.(value, run);
+    if (invalid) return { kind: 'error', message: `${flag}: ${invalid}` };
   }
+  run.demoKeys = read.values['no-demo-keys'] !== true;
+  let keysText = typeof read.values.keys === 'string' ? read.values.keys : undefined;
+  let keysSource = keysText === undefined ? '' : '--keys';
 
   if (keysText === undefined && env[KEYS_ENV_VAR] !== undefined && env[KEYS_ENV_VAR] !== '') {
     keysText = env[KEYS_ENV_VAR];

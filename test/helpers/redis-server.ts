@@ -1,15 +1,32 @@
 /**
- * A real `redis-server` on a free port for integration tests (never 6379), without persistence:
- * a restart forgets everything, like a crashed Redis without AOF.
+ * A real `redis-server` on a free port (never 6379), without persistence: a restart forgets everything,
+ * like a crashed Redis without AOF. The one helper for the integration tests and the benches (which pass
+ * their own `spawn`, so that the server dies with the bench and its output lands in the bench's logs).
+ *
+ * `command()` talks to the server out of band (INFO, FLUSHALL, CLIENT PAUSE…) with ioredis, on a fresh
+ * connection each time that hangs up right after the reply: not the product's connection (src/redis), which
+ * is fail-fast, counts what it sends and says QUIT on close (a QUIT would wait out a CLIENT PAUSE).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../src/bench/fleet/children';
-import { respCommand } from '../../src/bench/resp-command';
+import Redis from 'ioredis';
 
-export { freePort, respCommand };
+/** The started process, as the helper needs it; the benches' `ChildGroup` children have this shape. */
+export interface RedisProcess {
+  exited(): boolean;
+  /** SIGTERM; resolves once the process is gone. */
+  stop(): Promise<void>;
+  /** SIGKILL; resolves once the process is gone. */
+  kill(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** Starts `redis-server` with these arguments. Default: a plain child process, output discarded. */
+  spawn?: (args: readonly string[]) => RedisProcess;
+}
 
 export interface RedisServer {
   readonly url: string;
@@ -20,60 +37,122 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts the server again on the same port (after `kill()`, or kills it first). */
   restart(): Promise<void>;
-  /** Runs one command through a raw RESP connection and returns the reply text. */
-  command(...args: string[]): Promise<string>;
+  /** One command on a fresh connection; the reply as ioredis gives it (string, number, array, null). */
+  command(...args: (string | number)[]): Promise<unknown>;
+  /** `INFO commandstats` as calls per command name (`evalsha`, `client|setname`, …). */
+  commandCalls(): Promise<Record<string, number>>;
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+const START_TIMEOUT_MS = 5000;
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sg-redis-'));
-  let child: ChildProcess | undefined;
+  const spawnServer = options.spawn ?? spawnPlain;
+  const args = ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
+  let child: RedisProcess | undefined;
 
   const start = async (): Promise<void> => {
-    const proc = spawn(
-      'redis-server',
-      ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
-      {
-        stdio: 'ignore',
-      },
-    );
+    const proc = spawnServer(args);
     child = proc;
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode} on port ${port}`);
+      if (proc.exited()) throw new Error(`redis-server exited while starting on port ${port}`);
       try {
-        if ((await respCommand(port, ['PING'], 200)).startsWith('+PONG')) return;
+        if ((await redisCommand(port, ['PING'], 200)) === 'PONG') return;
       } catch {
         // not up yet
       }
       if (Date.now() > deadline) throw new Error(`redis-server did not answer PING on port ${port}`);
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
-
-  const terminate = async (signal: NodeJS.Signals): Promise<void> => {
+  const end = async (how: 'stop' | 'kill'): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      proc.once('exit', () => resolve());
-      proc.kill(signal);
-    });
+    await proc?.[how]();
   };
 
   await start();
+  const command = (...commandArgs: (string | number)[]) => redisCommand(port, commandArgs);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     async stop() {
-      await terminate('SIGTERM');
+      await end('stop');
       rmSync(dir, { recursive: true, force: true });
     },
-    kill: () => terminate('SIGKILL'),
+    kill: () => end('kill'),
     async restart() {
-      await terminate('SIGKILL');
+      await end('kill');
       await start();
     },
-    command: (...args) => respCommand(port, args),
+    command,
+    commandCalls: async () => parseCommandStats(String(await command('INFO', 'commandstats'))),
   };
+}
+
+/** One command over a fresh connection, closed without a QUIT once the reply is in. */
+export async function redisCommand(
+  port: number,
+  args: readonly (string | number)[],
+  timeoutMs = 1000,
+): Promise<unknown> {
+  const [name, ...rest] = args;
+  if (name === undefined) throw new Error('redisCommand: no command');
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableReadyCheck: false,
+    enableOfflineQueue: false,
+    disableClientInfo: true,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await client.call(String(name), ...rest);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** `cmdstat_evalsha:calls=12,usec=…` lines → `{ evalsha: 12 }`. */
+export function parseCommandStats(info: string): Record<string, number> {
+  const calls: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2]);
+  return calls;
+}
+
+/** A free TCP port on 127.0.0.1 (bound, then released), never Redis's 6379. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      });
+    });
+    if (port !== 6379 && port !== 0) return port;
+  }
+  throw new Error('no free port found');
+}
+
+function spawnPlain(args: readonly string[]): RedisProcess {
+  const proc = spawn('redis-server', [...args], { stdio: 'ignore' });
+  const gone = (): boolean => proc.exitCode !== null || proc.signalCode !== null;
+  const signal = (name: NodeJS.Signals) => async (): Promise<void> => {
+    if (gone()) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill(name);
+    });
+  };
+  return { exited: gone, stop: signal('SIGTERM'), kill: signal('SIGKILL') };
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:soak` (src/bench/soak*): the classification of responses and the fault
+ * `npm run bench:soak` (bench/soak*): the classification of responses and the fault
  * reconciliation as tables, then a few seconds of a real soak at a low rate — the compiled gateway
  * and sandbox as processes — checking the report's shape and that every response was classified
  * as its intent says it should be. Nothing here judges timing: that is the bench's job.
@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createChildGroup, type ChildGroup } from '../../../src/bench/fleet/children';
+import { createChildGroup, type ChildGroup } from '../../../bench/fleet/children';
 import {
   classifyResponse,
   reconcileFaults,
@@ -17,13 +17,13 @@ import {
   KINDS,
   type FaultSign,
   type ResponseFacts,
-} from '../../../src/bench/soak/classify';
-import { readEvidenceLine, requestIdPattern } from '../../../src/bench/soak/fault-evidence';
-import { spans } from '../../../src/bench/soak/figures';
-import { INTENTS, intentCycle, MIX, overLimitReadPerSec } from '../../../src/bench/soak/mix';
-import { parseSoakArgs, type SoakOptions } from '../../../src/bench/soak/options';
-import { buildReport, formatReport, reportJson, type SoakReport } from '../../../src/bench/soak/report';
-import { runSoak } from '../../../src/bench/soak/run';
+} from '../../../bench/soak/classify';
+import { readEvidenceLine, requestIdPattern } from '../../../bench/soak/fault-evidence';
+import { spans } from '../../../bench/soak/figures';
+import { INTENTS, intentCycle, MIX, overLimitReadPerSec } from '../../../bench/soak/mix';
+import { parseSoakArgs, type SoakOptions } from '../../../bench/soak/options';
+import { buildReport, formatReport, reportJson, type SoakReport } from '../../../bench/soak/report';
+import { runSoak } from '../../../bench/soak/run';
 
 describe('classifyResponse', () => {
   it.each<[ResponseFacts, string, string | undefined]>([
@@ -138,24 +138,25 @@ describe('the mix and the spans', () => {
 
 describe('a short soak, end to end', () => {
   const root = path.resolve(__dirname, '../../..');
+  // The product's build (what the bench spawns) and the benches' own (the probe preloaded into the gateway).
   const distDir = path.join(root, '.test-build', 'soak');
+  const benchOut = path.join(root, '.test-build', 'soak-bench');
+  const benchDir = path.join(benchOut, 'bench');
   let workDir: string;
   let group: ChildGroup;
   let report: SoakReport;
   let text: string;
 
   beforeAll(async () => {
-    execFileSync(
-      process.execPath,
-      [
-        path.join(root, 'node_modules/typescript/bin/tsc'),
-        '-p',
-        path.join(root, 'tsconfig.build.json'),
-        '--outDir',
-        distDir,
-      ],
-      { stdio: 'inherit' },
-    );
+    const tsc = (project: string, outDir: string): void => {
+      execFileSync(
+        process.execPath,
+        [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, project), '--outDir', outDir],
+        { stdio: 'inherit' },
+      );
+    };
+    tsc('tsconfig.build.json', distDir);
+    tsc('bench', benchOut);
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-soak-'));
     group = createChildGroup();
     // Faults well above the defaults, so that a few seconds surely see each kind. The in-memory
@@ -178,7 +179,7 @@ describe('a short soak, end to end', () => {
       keepLogs: false,
       help: false,
     };
-    const run = await runSoak(options, { distDir, workDir, group, log: () => undefined });
+    const run = await runSoak(options, { distDir, benchDir, workDir, group, log: () => undefined });
     report = JSON.parse(
       reportJson(
         buildReport(

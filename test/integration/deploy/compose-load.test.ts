@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { startGateway, type RunningGateway } from '../../../src/gateway/compose';
 import { createLogger } from '../../../src/gateway/observability/logger';
-import { parseExposition } from '../../../src/bench/dashboard-snapshot';
+import { parseExposition } from '../../../bench/prometheus-text';
 import { startSandbox, type RunningSandbox } from '../../../src/sandbox';
 import { flag, gatewayServices, loadCompose, read, resolvedPolicy, root } from './deploy-files';
 

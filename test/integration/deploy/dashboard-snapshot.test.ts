@@ -1,20 +1,13 @@
 /**
- * The README picture (src/bench/dashboard-snapshot.ts): its PromQL evaluator against known
+ * The README picture (bench/dashboard-snapshot.ts, bench/dashboard/): its PromQL evaluator against known
  * answers, and a short real run that renders every panel of the Grafana dashboard.
  */
-import {
-  DASHBOARD_FILE,
-  evaluate,
-  histogramQuantile,
-  panelSeries,
-  parseExposition,
-  parseQuery,
-  parseSnapshotArgs,
-  readDashboard,
-  renderDashboardSvg,
-  runSnapshotLoad,
-  type Scrape,
-} from '../../../src/bench/dashboard-snapshot';
+import { parseSnapshotArgs } from '../../../bench/dashboard/options';
+import { DASHBOARD_FILE, panelSeries, readDashboard } from '../../../bench/dashboard/panels';
+import { evaluate, histogramQuantile, parseQuery, type Scrape } from '../../../bench/dashboard/promql';
+import { renderDashboardSvg } from '../../../bench/dashboard/render';
+import { runSnapshotLoad } from '../../../bench/dashboard/run';
+import { parseExposition } from '../../../bench/prometheus-text';
 import { createMetrics } from '../../../src/gateway/observability/metrics';
 
 describe('the PromQL subset', () => {

@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { createAdminApp, createGatewayHandler, type Readiness } from '../../../src/gateway/app';
 import { createMetrics } from '../../../src/gateway/observability/metrics';
 import { listen, type RunningServer } from '../../../src/shared/http-server';
-import { metricsOf, parseQuery, type Query } from '../../../src/bench/dashboard-snapshot';
+import { metricsOf, parseQuery, type Query } from '../../../bench/dashboard/promql';
 import { composePolicy, gatewayServices, loadCompose, loadManifests, read, readYaml, root } from './deploy-files';
 
 const DASHBOARD_FILE = 'deploy/grafana/dashboards/strettch-gateway.json';

@@ -56,10 +56,8 @@ function transpileSources(outDir: string): void {
     fs.mkdirSync(to, { recursive: true });
     for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
       const source = path.join(from, entry.name);
-      // The bench is a tool of its own; nothing the gateway runs imports it.
-      if (entry.isDirectory()) {
-        if (entry.name !== 'bench') walk(source, path.join(to, entry.name));
-      } else if (entry.name.endsWith('.ts'))
+      if (entry.isDirectory()) walk(source, path.join(to, entry.name));
+      else if (entry.name.endsWith('.ts'))
         fs.writeFileSync(path.join(to, entry.name.replace(/\.ts$/, '.js')), transpile(source));
       else fs.copyFileSync(source, path.join(to, entry.name));
     }

@@ -1,4 +1,4 @@
-import { readFlags, type NumberFlag } from '../../../src/bench/flags';
+import { readFlags, type NumberFlag } from '../../../bench/flags';
 
 const numbers: Record<string, NumberFlag<'rounds' | 'safety'>> = {
   '--rounds': { key: 'rounds', min: 1, max: 15, integer: true },
@@ -23,6 +23,9 @@ describe('readFlags', () => {
     [['--rounds', '3'], { rounds: 3 }],
     [['--rounds=3', '--safety=0.97'], { rounds: 3, safety: 0.97 }],
     [['--help', '--out', 'x.json'], { help: true, '--out': 'x.json' }],
+    [['-h'], { help: true }],
+    // Repeated: the last one wins.
+    [['--rounds', '3', '--rounds=4'], { rounds: 4 }],
   ])('%j', (argv, expected) => {
     expect(read(argv)).toEqual({ seen: expected, problems: [] });
   });
@@ -34,7 +37,10 @@ describe('readFlags', () => {
     [['--rounds', '1.5'], '--rounds: must be a whole number from 1 to 15'],
     [['--rounds', '16'], '--rounds: must be a whole number from 1 to 15'],
     [['--safety', 'high'], '--safety: must be a number from 0.5 to 1'],
-  ])('refuses %j', (argv, problem) => {
-    expect(read(argv).problems).toEqual([problem]);
+    [['--help=yes'], '--help: takes no value'],
+    [['stray'], 'stray: unknown flag'],
+    [['--nope', '3'], '--nope: unknown flag', '3: unknown flag'],
+  ])('refuses %j', (argv, ...problems) => {
+    expect(read(argv).problems).toEqual(problems);
   });
 });

@@ -1,9 +1,9 @@
 /** Hand-built fleet bench figures for the unit tests: a phase that meets every target, to bend one figure at a time. */
-import type { ClassFigures, PhaseFigures, RedisFigures } from '../../../src/bench/fleet/figures';
-import type { FleetRun, PhaseResult, ScenarioResult } from '../../../src/bench/fleet/results';
-import type { ScenarioName } from '../../../src/bench/fleet/scenarios';
-import { SCENARIO_TRAITS } from '../../../src/bench/fleet/scenarios';
-import { checkTargets } from '../../../src/bench/fleet/targets';
+import type { ClassFigures, PhaseFigures, RedisFigures } from '../../../bench/fleet/figures';
+import type { FleetRun, PhaseResult, ScenarioResult } from '../../../bench/fleet/results';
+import type { ScenarioName } from '../../../bench/fleet/scenarios';
+import { SCENARIO_TRAITS } from '../../../bench/fleet/scenarios';
+import { checkTargets } from '../../../bench/fleet/targets';
 
 export function classFigures(limitPerSecond: number, overrides: Partial<ClassFigures> = {}): ClassFigures {
   return {

@@ -1,4 +1,4 @@
-import { expectedSec, FLEET_DEFAULTS, FLEET_USAGE, parseFleetArgs, SCENARIOS } from '../../../src/bench/fleet/options';
+import { expectedSec, FLEET_DEFAULTS, FLEET_USAGE, parseFleetArgs, SCENARIOS } from '../../../bench/fleet/options';
 
 const parse = (argv: string[]) => {
   const parsed = parseFleetArgs(argv);

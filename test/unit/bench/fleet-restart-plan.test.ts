@@ -1,4 +1,4 @@
-import { restartPlan } from '../../../src/bench/fleet/restart-plan';
+import { restartPlan } from '../../../bench/fleet/restart-plan';
 
 describe('restartPlan', () => {
   it('restarts three replicas one at a time at 1/4, 2/4 and 3/4 of the phase', () => {

@@ -1,6 +1,7 @@
-import { phaseFigures, type PhaseInput } from '../../../src/bench/fleet/figures';
-import { gatewayCounters, parseMetrics } from '../../../src/bench/fleet/gateway-probes';
-import type { LoadResult, LoadSample } from '../../../src/bench/fleet/load';
+import { phaseFigures, type PhaseInput } from '../../../bench/fleet/figures';
+import { gatewayCounters } from '../../../bench/fleet/gateway-probes';
+import { parseExposition } from '../../../bench/prometheus-text';
+import type { LoadResult, LoadSample } from '../../../bench/fleet/load';
 import type { SandboxStats } from '../../../src/sandbox';
 
 const GATEWAY_A = `# HELP strettch_gateway_redis_commands_total Redis commands sent
@@ -26,11 +27,13 @@ strettch_gateway_schedule_dispatch_late_seconds_bucket{le="0.02",class="read"} 1
 `;
 
 describe('gateway metrics', () => {
-  it('parses names, labels and values', () => {
-    expect(parseMetrics('# HELP x\nx_total{a="1",b="two words"} 3\ny 1.5e3\nnot a sample')).toEqual([
-      { name: 'x_total', labels: { a: '1', b: 'two words' }, value: 3 },
+  it('parses names, labels and values (one parser for every bench: bench/prometheus-text.ts)', () => {
+    expect(parseExposition('# HELP x\nx_total{a="1",b="two \\"words\\""} 3\ny 1.5e3\nz{le="+Inf"} +Inf\n')).toEqual([
+      { name: 'x_total', labels: { a: '1', b: 'two "words"' }, value: 3 },
       { name: 'y', labels: {}, value: 1500 },
+      { name: 'z', labels: { le: '+Inf' }, value: Infinity },
     ]);
+    expect(() => parseExposition('not a sample')).toThrow('cannot read the metrics line "not a sample"');
   });
 
   it('adds up the commands every gateway process sent, by component and op', () => {

@@ -1,7 +1,7 @@
-import { renderChart } from '../../../src/bench/fleet/chart';
-import { FLEET_DEFAULTS } from '../../../src/bench/fleet/options';
-import { buildReport, formatReport, formatSpread } from '../../../src/bench/fleet/report';
-import { combineChecks, spread, summarizeRuns } from '../../../src/bench/fleet/summary';
+import { renderChart } from '../../../bench/fleet/chart';
+import { FLEET_DEFAULTS } from '../../../bench/fleet/options';
+import { buildReport, formatReport, formatSpread } from '../../../bench/fleet/report';
+import { combineChecks, spread, summarizeRuns } from '../../../bench/fleet/summary';
 import { fleetRun, scenarioResult } from './fleet-fixtures';
 
 const MACHINE = { node: 'v20', platform: 'linux/x64', cpuCount: 2, cpuModel: 'test', loadAverage: [1, 1, 1] };

@@ -1,5 +1,5 @@
-import { SCENARIOS, type ScenarioName } from '../../../src/bench/fleet/scenarios';
-import { checkTargets, type TargetCheck } from '../../../src/bench/fleet/targets';
+import { SCENARIOS, type ScenarioName } from '../../../bench/fleet/scenarios';
+import { checkTargets, type TargetCheck } from '../../../bench/fleet/targets';
 import { phaseFigures, type FigureOverrides } from './fleet-fixtures';
 
 const verdicts = (scenario: ScenarioName, overrides: FigureOverrides = {}) =>

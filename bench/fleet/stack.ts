@@ -1,0 +1,239 @@
+/**
+ * One scenario's processes: the sandbox (its window model is configuration, so it is started per
+ * scenario), three gateway processes (dist/cli/main.js with the bench policy, REDIS_URL and
+ * GATEWAY_REPLICAS=3) and three baseline replicas, each on a port of 127.0.0.1 it picks itself (port 0,
+ * read back from its log; a restarted replica gets its old ports back), all sharing the bench's
+ * redis-server. `stop()` ends them all.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SandboxStats } from '../../src/sandbox';
+import { waitForLogLine, waitUntil, type Child, type ChildGroup } from './children';
+import type { CallerSpec } from './callers';
+import { scheduleMode } from './gateway-probes';
+import { getJson, requestText } from './http-json';
+import { API_KEY_ENV, benchPolicyYaml, JWT_SECRET_ENV } from './policy';
+import type { BuiltTrees } from '../supervised-run';
+import type { BenchRedis } from './redis-server';
+
+/** The sandbox's public demo owner key (team-a): owners may create computes. */
+export const SANDBOX_OWNER_KEY = 'sandbox-owner-key';
+export const PROVIDER_LIMITS = Object.freeze({ read: 30, write: 5 });
+export const REPLICAS = 3;
+const SANDBOX_LATENCY_MS = 20;
+const SANDBOX_JITTER_MS = 10;
+const START_TIMEOUT_MS = 20_000;
+
+/** `distDir`: the gateway and sandbox entries; `benchDir`: the baseline replica's. */
+export interface StackSettings extends BuiltTrees {
+  /** This scenario's temporary directory (policy file, logs). */
+  workDir: string;
+  redis: BenchRedis;
+  window: 'fixed' | 'sliding';
+  windowPhaseMs: number;
+  safety: number;
+  maxWaitMs: number;
+  callers: readonly CallerSpec[];
+  jwtSecret: string;
+}
+
+export interface Replica {
+  /** `http://127.0.0.1:<port>`; a restarted replica keeps it. */
+  url: string;
+  /** Gateways only: probes and metrics (kept across a restart as well). */
+  adminUrl?: string;
+}
+
+/** The three gateways or the three baseline replicas, started together, restartable one by one. */
+export interface ReplicaSet {
+  readonly replicas: readonly Replica[];
+  /** SIGTERM replica `index` (it drains), SIGKILL after `graceMs`; resolves once it is gone. */
+  stopReplica(index: number, graceMs: number): Promise<void>;
+  /** A new process for replica `index` on its old ports; resolves once it listens (a gateway may not be on the shared
+   * schedule yet). */
+  startReplica(index: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface FleetStack {
+  sandboxOrigin: string;
+  /** Three gateways, each ready on the shared schedule. */
+  startGateways(): Promise<ReplicaSet>;
+  startBaselines(): Promise<ReplicaSet>;
+  refereeStats(): Promise<SandboxStats>;
+  refereeReset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const GATEWAY_LISTENING =
+  /listening on (http:\/\/127\.0\.0\.1:(\d+)) \(metrics and probes on (http:\/\/127\.0\.0\.1:(\d+))\)/;
+const BASELINE_LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+))/;
+
+interface ReplicaKind {
+  name: 'gateway' | 'baseline';
+  args: string[];
+  env: Record<string, string>;
+  /** Port and admin port as environment: '0' at first (the process picks), then its old ones. */
+  portEnv(port: string, adminPort: string): Record<string, string>;
+  listening: RegExp;
+  /** The first start waits for this beyond listening (gateways: the shared schedule). */
+  ready?(replica: Replica, child: Child): Promise<void>;
+}
+
+/**
+ * The sandbox starts now; the replicas only when a phase asks for them, so that the gateways' cold
+ * start falls inside their judged phase and the baseline replicas take no CPU from it.
+ */
+export async function startStack(group: ChildGroup, settings: StackSettings): Promise<FleetStack> {
+  fs.mkdirSync(settings.workDir, { recursive: true });
+  const children: Child[] = [];
+  const stop = async () => {
+    await Promise.all(children.map((c) => c.stop()));
+  };
+  try {
+    const sandbox = startSandbox(group, settings);
+    children.push(sandbox);
+    const sandboxOrigin = (
+      await waitForLogLine(sandbox, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS)
+    )[1]!;
+    const policyFile = path.join(settings.workDir, 'policy.yaml');
+    fs.writeFileSync(
+      policyFile,
+      benchPolicyYaml({
+        upstreamBaseUrl: `${sandboxOrigin}/api/v1`,
+        readPerSecond: PROVIDER_LIMITS.read,
+        writePerSecond: PROVIDER_LIMITS.write,
+        safety: settings.safety,
+        maxWaitMs: settings.maxWaitMs,
+        callers: settings.callers,
+      }),
+    );
+    const replicasOf = (kind: ReplicaKind) => startReplicas(kind, { group, workDir: settings.workDir, children });
+    return {
+      sandboxOrigin,
+      startGateways: () => replicasOf(gatewayKind(settings, policyFile)),
+      startBaselines: () => replicasOf(baselineKind(settings, sandboxOrigin)),
+      refereeStats: () => getJson<SandboxStats>(`${sandboxOrigin}/_sandbox/stats`, 10_000),
+      async refereeReset() {
+        const reply = await requestText('POST', `${sandboxOrigin}/_sandbox/reset`, 5000);
+        if (reply.status !== 200) throw new Error(`referee reset: status ${reply.status}`);
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function startSandbox(group: ChildGroup, settings: StackSettings): Child {
+  return group.spawn(
+    'sandbox',
+    process.execPath,
+    [
+      path.join(settings.distDir, 'sandbox/cli.js'),
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--profile',
+      'launch',
+      '--window',
+      settings.window,
+      '--window-phase-ms',
+      String(settings.windowPhaseMs),
+      '--latency-ms',
+      String(SANDBOX_LATENCY_MS),
+      '--jitter-ms',
+      String(SANDBOX_JITTER_MS),
+      '--log-level',
+      'warn',
+    ],
+    { logFile: path.join(settings.workDir, 'sandbox.log') },
+  );
+}
+
+function gatewayKind(settings: StackSettings, policyFile: string): ReplicaKind {
+  return {
+    name: 'gateway',
+    args: [path.join(settings.distDir, 'cli/main.js'), '--config', policyFile],
+    env: {
+      REDIS_URL: settings.redis.url,
+      GATEWAY_REPLICAS: String(REPLICAS),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      [API_KEY_ENV]: SANDBOX_OWNER_KEY,
+      [JWT_SECRET_ENV]: settings.jwtSecret,
+    },
+    portEnv: (port, adminPort) => ({ PORT: port, ADMIN_PORT: adminPort }),
+    listening: GATEWAY_LISTENING,
+    // Ready means on the shared schedule (connected to Redis), not just listening.
+    ready: (replica, child) =>
+      waitUntil(
+        child.name,
+        START_TIMEOUT_MS,
+        async () => (await scheduleMode(replica.adminUrl!, 500)) === 'shared',
+        child,
+      ),
+  };
+}
+
+function baselineKind(settings: StackSettings, sandboxOrigin: string): ReplicaKind {
+  return {
+    name: 'baseline',
+    args: [path.join(settings.benchDir, 'fleet/baseline-replica.js')],
+    env: {
+      REDIS_URL: settings.redis.url,
+      BASELINE_UPSTREAM: sandboxOrigin,
+      BASELINE_API_KEY: SANDBOX_OWNER_KEY,
+      BASELINE_READ_PER_SECOND: String(PROVIDER_LIMITS.read),
+      BASELINE_WRITE_PER_SECOND: String(PROVIDER_LIMITS.write),
+      BASELINE_REPLICAS: String(REPLICAS),
+    },
+    portEnv: (port) => ({ PORT: port }),
+    listening: BASELINE_LISTENING,
+  };
+}
+
+/** REPLICAS processes of one kind; a restarted replica keeps its ports. Every child is added to `children`. */
+async function startReplicas(
+  kind: ReplicaKind,
+  where: { group: ChildGroup; workDir: string; children: Child[] },
+): Promise<ReplicaSet> {
+  const current: Child[] = [];
+  const incarnations: number[] = [];
+  const ports: Array<{ port: string; adminPort: string }> = [];
+  const spawnReplica = async (i: number): Promise<[Replica, Child]> => {
+    incarnations[i] = (incarnations[i] ?? 0) + 1;
+    const name = `${kind.name}-${i + 1}`;
+    const { port, adminPort } = ports[i] ?? { port: '0', adminPort: '0' };
+    // A fresh log per incarnation: its "listening" line is the new process's, not the old one's.
+    const child = where.group.spawn(name, process.execPath, kind.args, {
+      logFile: path.join(where.workDir, incarnations[i] === 1 ? `${name}.log` : `${name}.${incarnations[i]}.log`),
+      env: { ...kind.env, ...kind.portEnv(port, adminPort) },
+    });
+    where.children.push(child);
+    current[i] = child;
+    const match = await waitForLogLine(child, kind.listening, START_TIMEOUT_MS);
+    ports[i] = { port: match[2]!, adminPort: match[4] ?? '0' };
+    return [{ url: match[1]!, ...(match[3] !== undefined ? { adminUrl: match[3] } : {}) }, child];
+  };
+  const indexes = Array.from({ length: REPLICAS }, (_, i) => i);
+  const replicas = await Promise.all(
+    indexes.map(async (i) => {
+      const [replica, child] = await spawnReplica(i);
+      await kind.ready?.(replica, child);
+      return replica;
+    }),
+  );
+  return {
+    replicas,
+    stopReplica: (i, graceMs) => current[i]!.stop(graceMs),
+    startReplica: async (i) => {
+      await spawnReplica(i);
+    },
+    stop: async () => {
+      await Promise.all(current.map((c) => c.stop()));
+    },
+  };
+}

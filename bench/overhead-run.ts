@@ -1,0 +1,202 @@
+/**
+ * One overhead run: start the server threads, check that all three targets answer alike, then
+ * measure them in rounds with the order rotated, and close everything whatever happens.
+ */
+import http from 'node:http';
+import { API_BASE_PATH } from '../src/catalog/catalog';
+import { summarizePhase, type PhaseSummary } from './latency-stats';
+import { fetchOnce, runLoad } from './load-client';
+import type { OverheadOptions } from './overhead-options';
+import { BENCH_SANDBOX_KEY } from './overhead-targets';
+import { mainThreadUtilization, startServerThread, type ServerThread } from './server-worker-handle';
+import { threadCpuSample, type ThreadCpuSample } from './thread-cpu';
+
+export const TARGET_NAMES = ['direct', 'passthrough', 'gateway'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+/** A read every caller may make, answered from reference data: the cost measured is the path, not the work. */
+export const BENCH_PATH = `${API_BASE_PATH}/computes/specifications`;
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+export interface PhaseMeasurement extends PhaseSummary {
+  round: number;
+  /** Place in that round's order, 0-based. */
+  position: number;
+  errorReasons: string[];
+  /** Event-loop utilisation (0–1) of each thread during the measured phase. */
+  utilization: { client: number; upstream: number; front: number };
+  /** CPU time per answered request, in microseconds (NaN where the OS does not report thread CPU time). */
+  cpuUsPerRequest: ThreadFigures;
+  /** Share of the phase each thread was ready to run but waiting for a core: contention on this machine. */
+  waitingForCpu: ThreadFigures;
+}
+
+export interface ThreadFigures {
+  client: number;
+  upstream: number;
+  front: number;
+}
+
+export interface OverheadRun {
+  startedAt: Date;
+  measurements: Record<TargetName, PhaseMeasurement[]>;
+}
+
+interface Target {
+  name: TargetName;
+  origin: string;
+  headers: Record<string, string>;
+  agent: http.Agent;
+}
+
+export function roundOrder(round: number): TargetName[] {
+  const shift = round % TARGET_NAMES.length;
+  return [...TARGET_NAMES.slice(shift), ...TARGET_NAMES.slice(0, shift)];
+}
+
+export async function runOverhead(
+  options: Readonly<OverheadOptions>,
+  progress: (line: string) => void,
+): Promise<OverheadRun> {
+  const startedAt = new Date();
+  const threads: ServerThread[] = [];
+  const agents: http.Agent[] = [];
+  try {
+    const upstream = await startServerThread({ role: 'upstream' });
+    threads.push(upstream);
+    const front = await startServerThread({
+      role: 'front',
+      upstreamOrigin: requireUrl(upstream.ready.urls.sandbox, 'sandbox'),
+      upstreamApiBaseUrl: requireUrl(upstream.ready.apiBaseUrl, 'sandbox API'),
+      algorithm: options.algorithm,
+      logMode: options.gatewayLog,
+    });
+    threads.push(front);
+
+    const target = (name: TargetName, origin: string | undefined, headers: Record<string, string>): Target => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+      agents.push(agent);
+      return { name, origin: requireUrl(origin, name), headers: { accept: 'application/json', ...headers }, agent };
+    };
+    const targets: Record<TargetName, Target> = {
+      direct: target('direct', upstream.ready.urls.sandbox, { authorization: `Bearer ${BENCH_SANDBOX_KEY}` }),
+      passthrough: target('passthrough', front.ready.urls.passthrough, {}),
+      gateway: target('gateway', front.ready.urls.gateway, {
+        authorization: `Bearer ${requireUrl(front.ready.gatewayToken, 'gateway token')}`,
+      }),
+    };
+    await checkTargetsAgree(Object.values(targets));
+
+    if (options.initialWarmupSec > 0) {
+      for (const name of TARGET_NAMES) await load(targets[name], options, options.initialWarmupSec);
+      progress(`warmed up each target for ${options.initialWarmupSec} s`);
+    }
+    const measurements: Record<TargetName, PhaseMeasurement[]> = { direct: [], passthrough: [], gateway: [] };
+    for (let round = 0; round < options.rounds; round++) {
+      const order = roundOrder(round);
+      for (const [position, name] of order.entries()) {
+        const measured = await measure(targets[name], options, { upstream, front });
+        measurements[name].push({ ...measured, round, position });
+        progress(
+          `round ${round + 1}/${options.rounds} ${name.padEnd(11)} ${measured.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
+            `p50 ${measured.p50Ms.toFixed(2)} ms  p99 ${measured.p99Ms.toFixed(2)} ms  errors ${measured.errorCount}`,
+        );
+      }
+    }
+    return { startedAt, measurements };
+  } finally {
+    for (const agent of agents) agent.destroy();
+    for (const thread of threads.reverse()) await thread.close();
+  }
+}
+
+async function measure(
+  target: Target,
+  options: Readonly<OverheadOptions>,
+  threads: { upstream: ServerThread; front: ServerThread },
+): Promise<Omit<PhaseMeasurement, 'round' | 'position'>> {
+  if (options.warmupSec > 0) await load(target, options, options.warmupSec);
+
+  const cpuBefore = await cpuSamples(threads);
+  const eluBefore = {
+    client: mainThreadUtilization(),
+    upstream: threads.upstream.eventLoopUtilization(),
+    front: threads.front.eventLoopUtilization(),
+  };
+  const result = await load(target, options, options.durationSec);
+  const elu = {
+    client: mainThreadUtilization(eluBefore.client),
+    upstream: threads.upstream.eventLoopUtilization(eluBefore.upstream),
+    front: threads.front.eventLoopUtilization(eluBefore.front),
+  };
+  const cpuAfter = await cpuSamples(threads);
+  const summary = summarizePhase(result.latenciesMs, result.errorCount, result.elapsedMs);
+  const perThread = (figure: (before: ThreadCpuSample, after: ThreadCpuSample) => number): ThreadFigures => {
+    const one = (thread: keyof ThreadFigures) => {
+      const [before, after] = [cpuBefore[thread], cpuAfter[thread]];
+      return before && after ? figure(before, after) : Number.NaN;
+    };
+    return { client: one('client'), upstream: one('upstream'), front: one('front') };
+  };
+  return {
+    ...summary,
+    errorReasons: result.errorReasons,
+    utilization: { client: elu.client.utilization, upstream: elu.upstream.utilization, front: elu.front.utilization },
+    cpuUsPerRequest: perThread((before, after) =>
+      summary.okCount > 0 ? (after.cpuNs - before.cpuNs) / 1000 / summary.okCount : Number.NaN,
+    ),
+    waitingForCpu: perThread((before, after) => (after.waitNs - before.waitNs) / 1e6 / summary.elapsedMs),
+  };
+}
+
+async function cpuSamples(threads: {
+  upstream: ServerThread;
+  front: ServerThread;
+}): Promise<Record<keyof ThreadFigures, ThreadCpuSample | undefined>> {
+  const [upstream, front] = await Promise.all([threads.upstream.cpuSample(), threads.front.cpuSample()]);
+  return { client: threadCpuSample(), upstream, front };
+}
+
+function load(target: Target, options: Readonly<OverheadOptions>, durationSec: number) {
+  return runLoad({
+    origin: target.origin,
+    path: BENCH_PATH,
+    headers: target.headers,
+    agent: target.agent,
+    concurrency: options.concurrency,
+    durationMs: durationSec * 1000,
+    maxRequests: options.maxRequestsPerPhase,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    expectedStatus: 200,
+  });
+}
+
+/** Before timing anything: every target must answer 200 with the same body, or the comparison is void. */
+async function checkTargetsAgree(targets: readonly Target[]): Promise<void> {
+  const answers = await Promise.all(
+    targets.map(async (t) => ({
+      name: t.name,
+      ...(await fetchOnce(`${t.origin}${BENCH_PATH}`, t.headers, REQUEST_TIMEOUT_MS)),
+    })),
+  );
+  const bad = answers.filter((a) => a.status !== 200);
+  if (bad.length > 0)
+    throw new Error(
+      `targets did not answer 200: ${bad.map((a) => `${a.name} ${a.status} ${a.body.slice(0, 200)}`).join('; ')}`,
+    );
+  // The envelope's requestId and timestamp differ per request by design; everything else must match.
+  const bodies = new Set(
+    answers.map((a) =>
+      JSON.stringify({ ...(JSON.parse(a.body) as object), requestId: undefined, timestamp: undefined }),
+    ),
+  );
+  if (bodies.size !== 1)
+    throw new Error(
+      `targets answered with different bodies: ${answers.map((a) => `${a.name}: ${a.body.slice(0, 120)}`).join(' | ')}`,
+    );
+}
+
+function requireUrl(value: string | undefined, what: string): string {
+  if (value === undefined) throw new Error(`server thread did not report the ${what}`);
+  return value;
+}
