@@ -4,7 +4,7 @@
  * step's denial is a value; only the HTTP edge (`sendRejection`) turns it into a response.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { Operation } from '../catalog/catalog';
+import { HEALTH_CHECK, type Operation } from '../catalog/catalog';
 import { requestIdFrom } from '../shared/request-id';
 import type { AccessControl, CallerAccess } from './access';
 import { buildAuditRecord, isAudited, MAX_CAPTURED_BODY_BYTES, type AuditTrail } from './audit';
@@ -261,7 +261,7 @@ export function createPipeline(deps: PipelineDeps) {
 
     if (ctx.write) {
       // The new compute's id is only in the 202 body: keep a bounded copy as it streams past.
-      if (operation.id === 'computes.create')
+      if (operation.traits.ownership === 'creates')
         ctx.write.responseStart = captureResponseStart(res, MAX_CAPTURED_BODY_BYTES);
     }
     const request: ForwardRequest = { upstreamPath: target.upstreamPath, headers: headers.headers, body: bodyBytes };
@@ -292,7 +292,7 @@ export function createPipeline(deps: PipelineDeps) {
           feedBack(caller, operation, status, upstreamHeaders),
       };
       const common = { req, res, caller, operation, signal: gone.signal };
-      if (operation.id === 'computes.list' && caller.leastPrivilege.ownership && !caller.leastPrivilege.shadow) {
+      if (operation.traits.ownership === 'lists' && caller.leastPrivilege.ownership && !caller.leastPrivilege.shadow) {
         const paging = listPaging(target.query);
         if ('error' in paging)
           return { code: 'VALIDATION_ERROR', publicMessage: paging.error, reason: 'own-list-limit' };
@@ -315,7 +315,7 @@ export function createPipeline(deps: PipelineDeps) {
           repeatable: isRepeatable(operation, headers.headers),
           deadlineAtMs: deps.now() + maxWait.maxWaitMs,
         });
-      if (operation.id === 'computes.create') {
+      if (operation.traits.ownership === 'creates') {
         // A repeat of a create (same Idempotency-Key) takes the same place, not a second one.
         const reserved = await deps.guard.reserveCreate(caller, headers.headers['idempotency-key'] ?? record.requestId);
         if (!reserved.ok) return reserved.rejection;
@@ -324,7 +324,7 @@ export function createPipeline(deps: PipelineDeps) {
         if (reserved.value) await deps.guard.settleCreate(reserved.value, createEnding(sent));
         return settleAttempts(record, ctx, res, sent);
       }
-      if (operation.id === 'computes.list' && caller.leastPrivilege.ownership) {
+      if (operation.traits.ownership === 'lists' && caller.leastPrivilege.ownership) {
         // Shadow mode (the enforced case is above): the page unfiltered, what it would hide counted.
         const sent = await send({ ...request, capture: { maxBytes: MAX_LIST_PAGE_BYTES } });
         if (sent.kind === 'sent' && sent.outcome.kind === 'captured' && sent.outcome.upstreamStatus === 200)
@@ -333,7 +333,7 @@ export function createPipeline(deps: PipelineDeps) {
       }
       const sent = await send(request);
       if (
-        operation.id === 'computes.delete' &&
+        operation.traits.ownership === 'deletes' &&
         sent.kind === 'sent' &&
         isSuccess(sent.outcome) &&
         target.params.id !== undefined
@@ -381,7 +381,7 @@ export function createPipeline(deps: PipelineDeps) {
       caller: record.caller ?? 'anonymous',
       status_class: statusClass(res.statusCode),
     });
-    const warmUp = record.operation === 'health' && record.requestId.startsWith(WARM_UP_REQUEST_ID_PREFIX);
+    const warmUp = record.operation === HEALTH_CHECK.id && record.requestId.startsWith(WARM_UP_REQUEST_ID_PREFIX);
     if (warmUp) logger.debug(line, 'request');
     else logger.info(line, 'request');
   }

@@ -63,11 +63,12 @@ export type AttemptsResult =
   | { kind: 'aborted'; attempts: number };
 
 /** Reads, and creates whose Idempotency-Key makes a repeat answer with the first one's compute. */
-export function isRepeatable(operation: Operation, upstreamHeaders: Readonly<Record<string, string>>): boolean {
-  return (
-    operation.class === 'read' ||
-    (operation.id === 'computes.create' && upstreamHeaders['idempotency-key'] !== undefined)
-  );
+export function isRepeatable(
+  operation: Pick<Operation, 'traits'>,
+  upstreamHeaders: Readonly<Record<string, string>>,
+): boolean {
+  const { retry } = operation.traits;
+  return retry === 'read' || (retry === 'keyed-create' && upstreamHeaders['idempotency-key'] !== undefined);
 }
 
 export function isRetryableOutcome(outcome: ForwardOutcome): boolean {

@@ -43,15 +43,9 @@ export interface CreateTicket {
   held: boolean;
 }
 
-const BODY_OPERATIONS = new Set(['computes.create', 'computes.upsize']);
-const OWNED_OPERATIONS = new Set([
-  'computes.get',
-  'computes.delete',
-  'computes.start',
-  'computes.stop',
-  'computes.reboot',
-  'computes.upsize',
-]);
+/** Operations on one compute, whose caller must own it when ownership applies. */
+const actsOnOneCompute = (operation: Operation): boolean =>
+  operation.traits.ownership === 'acts-on-one' || operation.traits.ownership === 'deletes';
 
 const ledgerUnavailable = (reason: string): GatewayRejection => ({
   code: 'SERVICE_UNAVAILABLE',
@@ -107,7 +101,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
     operation: Operation,
     body: Buffer | undefined,
   ): GuardResult<Buffer | undefined> {
-    if (!BODY_OPERATIONS.has(operation.id)) return { ok: true, value: body };
+    if (operation.traits.body === 'none') return { ok: true, value: body };
     // No body: the upstream's own validation answers, unless a constraint needs one.
     const parsed = body === undefined ? { ok: true as const, value: undefined } : parseStrictJson(body);
     if (!parsed.ok)
@@ -117,7 +111,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
       };
     let value = parsed.value;
     // The `owner:` prefix is the gateway's: no caller may claim a compute for someone else.
-    const reserved = operation.id === 'computes.create' ? reservedTagViolations(value) : [];
+    const reserved = operation.traits.body === 'create' ? reservedTagViolations(value) : [];
     if (reserved.length > 0) return { ok: false, rejection: constraintRejection(reserved) };
     const violations = checkRequestBody(caller.leastPrivilege, operation.id, value);
     if (violations.length > 0) {
@@ -125,7 +119,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
       if (rejection) return { ok: false, rejection };
     }
     if (body === undefined) return { ok: true, value: body };
-    if (operation.id === 'computes.create' && caller.leastPrivilege.ownership?.ownerTag && isJsonObject(value))
+    if (operation.traits.body === 'create' && caller.leastPrivilege.ownership?.ownerTag && isJsonObject(value))
       value = withOwnerTag(value, caller.callerId);
     return { ok: true, value: Buffer.from(JSON.stringify(value)) };
   }
@@ -137,8 +131,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
     computeId: string | undefined,
   ): Promise<GuardResult<void>> {
     const ownership = caller.leastPrivilege.ownership;
-    if (!ownership || computeId === undefined || !OWNED_OPERATIONS.has(operation.id))
-      return { ok: true, value: undefined };
+    if (!ownership || computeId === undefined || !actsOnOneCompute(operation)) return { ok: true, value: undefined };
     let owner: string | undefined;
     try {
       owner = await ledger.ownerOf(caller.accountId, computeId);
