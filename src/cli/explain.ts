@@ -312,8 +312,8 @@ export function explainRequest(
 
   const decision = authorize(caller, tokenScopes, checked.operation.id);
   const token = tokenFacts(caller, tokenScopes);
-  if (!decision.allowed) {
-    const narrowedByToken = tokenScopes !== undefined && authorize(caller, undefined, checked.operation.id).allowed;
+  if (!decision.ok) {
+    const narrowedByToken = tokenScopes !== undefined && authorize(caller, undefined, checked.operation.id).ok;
     return {
       outcome: 'missing-scope',
       allowed: false,

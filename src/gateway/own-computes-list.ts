@@ -8,7 +8,7 @@
 import type { ForwardRequest } from './forward/proxy';
 import type { LeastPrivilegeGuard } from './least-privilege/guard';
 import { isJsonObject } from './body/strict-json';
-import type { GuardResult } from './least-privilege/guard';
+import type { Checked } from './checked';
 import type { CallerAccess } from './access';
 import { sendWithRetries, type AttemptContext, type AttemptDeps, type AttemptsResult } from './upstream-attempts';
 
@@ -65,7 +65,7 @@ async function callersOwn(
   guard: LeastPrivilegeGuard,
   caller: CallerAccess,
   items: readonly unknown[],
-): Promise<GuardResult<unknown[]>> {
+): Promise<Checked<unknown[]>> {
   const ids = items.map((item) => (isJsonObject(item) && typeof item.id === 'string' ? item.id : undefined));
   const known = ids.filter((id): id is string => id !== undefined);
   const owners = await guard.owners(caller, known);

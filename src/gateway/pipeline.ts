@@ -7,6 +7,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { HEALTH_CHECK, type Operation } from '../catalog/catalog';
 import { requestIdFrom } from '../shared/request-id';
 import type { AccessControl, CallerAccess } from './access';
+import { deny, pass, PASSED, type Checked } from './checked';
+import { authorize as authorizeCaller } from './policy';
 import { buildAuditRecord, isAudited, MAX_CAPTURED_BODY_BYTES, type AuditTrail } from './audit';
 import { captureResponseStart } from './audit-sink';
 import { parseBearer, wwwAuthenticate, type TokenVerifier } from './auth';
@@ -30,21 +32,13 @@ import type { CreateEnding, LeastPrivilegeGuard } from './least-privilege/guard'
 import { countHiddenInShadow, listOwnComputes, listPaging, MAX_LIST_PAGE_BYTES } from './own-computes-list';
 import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
 import { WARM_UP_REQUEST_ID_PREFIX } from './warm-up';
+import type { Protection } from './protection';
 
 export interface PipelineOptions {
   maxBodyBytes: number;
   bodyTimeoutMs: number;
   userAgent: string;
   retry: RetryOptions;
-}
-
-/** Protective limits, before and around authentication. Denials are values. */
-export interface Protection {
-  /** Is this client address locked out after repeated bad tokens? */
-  checkSource(sourceId: string): Promise<{ allowed: true } | { allowed: false; retryAfterMs: number }>;
-  recordBadToken(sourceId: string): Promise<unknown>;
-  /** Counts a request against the caller's per-minute quota, when it has one. */
-  consumeCaller(caller: CallerAccess): Promise<{ allowed: true } | { allowed: false; retryAfterMs: number }>;
 }
 
 export interface PipelineDeps {
@@ -99,15 +93,6 @@ interface RequestContext {
   write?: WriteTrace;
 }
 
-type StepResult<T> = { ok: true; value: T } | { ok: false; rejection: GatewayRejection };
-
-const accept = <T>(value: T): StepResult<T> => ({ ok: true, value });
-const tooMany = (retryAfterMs: number, reason: string): GatewayRejection => ({
-  code: 'TOO_MANY_REQUESTS',
-  headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
-  reason,
-});
-const deny = <T>(rejection: GatewayRejection): StepResult<T> => ({ ok: false, rejection });
 function createEnding(sent: AttemptsResult): CreateEnding {
   if (sent.kind !== 'sent') return { kind: 'not-sent' };
   return sent.outcome.kind === 'captured'
@@ -138,10 +123,10 @@ export function createPipeline(deps: PipelineDeps) {
     req: IncomingMessage,
     record: RequestRecord,
     config: RequestConfig,
-  ): Promise<StepResult<{ caller: CallerAccess; tokenScopes?: readonly string[] }>> {
+  ): Promise<Checked<{ caller: CallerAccess; tokenScopes?: readonly string[] }>> {
     const sourceId = req.socket.remoteAddress ?? 'unknown';
     const source = await deps.protection.checkSource(sourceId);
-    if (!source.allowed) return deny(tooMany(source.retryAfterMs, 'source-locked-out'));
+    if (!source.ok) return source;
     const bearer = parseBearer(authorizationLines(req));
     const verified = bearer.ok ? await config.verifier.verify(bearer.token) : bearer;
     if (!verified.ok) {
@@ -165,8 +150,8 @@ export function createPipeline(deps: PipelineDeps) {
     record.caller = caller.callerId;
     record.account = caller.accountId;
     const quota = await deps.protection.consumeCaller(caller);
-    if (!quota.allowed) return deny(tooMany(quota.retryAfterMs, 'caller-quota'));
-    return accept({ caller, tokenScopes: verified.claims.scope });
+    if (!quota.ok) return quota;
+    return pass({ caller, tokenScopes: verified.claims.scope });
   }
 
   function authorize(
@@ -174,9 +159,9 @@ export function createPipeline(deps: PipelineDeps) {
     caller: CallerAccess,
     tokenScopes: readonly string[] | undefined,
     operation: Operation,
-  ): StepResult<void> {
-    const decision = config.access.authorize(caller.callerId, tokenScopes, operation.id);
-    if (decision.allowed) return accept(undefined);
+  ): Checked<void> {
+    const decision = authorizeCaller(caller.grants, tokenScopes, operation.id);
+    if (decision.ok) return PASSED;
     return deny({
       code: 'FORBIDDEN',
       publicMessage: `Missing scope "${decision.missingScope}" for operation ${operation.id}.`,
@@ -184,9 +169,9 @@ export function createPipeline(deps: PipelineDeps) {
     });
   }
 
-  async function body(req: IncomingMessage, operation: Operation): Promise<StepResult<Buffer | undefined>> {
+  async function body(req: IncomingMessage, operation: Operation): Promise<Checked<Buffer | undefined>> {
     const framed = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    if (!framed) return accept(undefined);
+    if (!framed) return pass(undefined);
     const read = await readBody(req, options.maxBodyBytes, options.bodyTimeoutMs);
     if (!read.ok) {
       return read.reason === 'too-large'
@@ -200,7 +185,7 @@ export function createPipeline(deps: PipelineDeps) {
     if (read.body.length > 0 && operation.method === 'GET') {
       return deny({ code: 'BAD_REQUEST', publicMessage: 'GET requests carry no body.', reason: 'body-on-get' });
     }
-    return accept(read.body.length > 0 ? read.body : undefined);
+    return pass(read.body.length > 0 ? read.body : undefined);
   }
 
   /** The upstream's rate-limit headers steer the shared schedule; a 429 pauses every replica. */
@@ -297,7 +282,7 @@ export function createPipeline(deps: PipelineDeps) {
         if ('error' in paging)
           return { code: 'VALIDATION_ERROR', publicMessage: paging.error, reason: 'own-list-limit' };
         const listed = await listOwnComputes(
-          { ...attemptDeps, guard: deps.guard, maxWaitMs: maxWait.maxWaitMs },
+          { ...attemptDeps, guard: deps.guard, maxWaitMs: maxWait.value },
           { ...common, headers: headers.headers, paging },
         );
         if (listed.kind === 'answered') {
@@ -313,7 +298,7 @@ export function createPipeline(deps: PipelineDeps) {
           ...common,
           request: forward,
           repeatable: isRepeatable(operation, headers.headers),
-          deadlineAtMs: deps.now() + maxWait.maxWaitMs,
+          deadlineAtMs: deps.now() + maxWait.value,
         });
       if (operation.traits.ownership === 'creates') {
         // A repeat of a create (same Idempotency-Key) takes the same place, not a second one.

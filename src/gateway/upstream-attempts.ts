@@ -179,10 +179,9 @@ async function sendOnSlot(
       Math.max(0, ctx.deadlineAtMs - deps.now()),
       ctx.signal,
     );
-    if (!slot.ok && !('late' in slot))
-      return 'aborted' in slot ? { kind: 'aborted' } : { kind: 'rejected', rejection: slot.rejection };
+    if (slot.kind === 'aborted' || slot.kind === 'rejected') return slot;
     waitedMs += slot.waitedMs;
-    if (slot.ok) {
+    if (slot.kind === 'slot') {
       ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(priorWaitMs + waitedMs)));
       const outcome = await forwardTimed(deps, ctx.req, ctx.res, ctx.operation, {
         ...request,

@@ -7,6 +7,7 @@
 import { PATH_PARAMETER_PATTERNS, type Operation } from '../../catalog/catalog';
 import type { CallerAccess } from '../access';
 import { isJsonObject, parseStrictJson } from '../body/strict-json';
+import type { Checked } from '../checked';
 import type { GatewayRejection } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
@@ -23,8 +24,6 @@ export interface GuardDeps {
   /** How long a create's reservation holds its place when the upstream's answer never came. */
   holdMs: number;
 }
-
-export type GuardResult<T> = { ok: true; value: T } | { ok: false; rejection: GatewayRejection };
 
 /** How a create ended, for its place under the quotas. */
 export type CreateEnding =
@@ -100,7 +99,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
     caller: CallerAccess,
     operation: Operation,
     body: Buffer | undefined,
-  ): GuardResult<Buffer | undefined> {
+  ): Checked<Buffer | undefined> {
     if (operation.traits.body === 'none') return { ok: true, value: body };
     // No body: the upstream's own validation answers, unless a constraint needs one.
     const parsed = body === undefined ? { ok: true as const, value: undefined } : parseStrictJson(body);
@@ -129,7 +128,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
     caller: CallerAccess,
     operation: Operation,
     computeId: string | undefined,
-  ): Promise<GuardResult<void>> {
+  ): Promise<Checked<void>> {
     const ownership = caller.leastPrivilege.ownership;
     if (!ownership || computeId === undefined || !actsOnOneCompute(operation)) return { ok: true, value: undefined };
     let owner: string | undefined;
@@ -169,7 +168,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
   async function reserveCreate(
     caller: CallerAccess,
     reservationId: string,
-  ): Promise<GuardResult<CreateTicket | undefined>> {
+  ): Promise<Checked<CreateTicket | undefined>> {
     const quotas = caller.leastPrivilege.quotas;
     const ids = { accountId: caller.accountId, callerId: caller.callerId, reservationId };
     const dependsOnLedger =
@@ -248,10 +247,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
   }
 
   /** Owners of a page of computes, for a caller that lists only its own. */
-  async function owners(
-    caller: CallerAccess,
-    computeIds: readonly string[],
-  ): Promise<GuardResult<(string | undefined)[]>> {
+  async function owners(caller: CallerAccess, computeIds: readonly string[]): Promise<Checked<(string | undefined)[]>> {
     try {
       return { ok: true, value: await ledger.ownersOf(caller.accountId, computeIds) };
     } catch (error) {

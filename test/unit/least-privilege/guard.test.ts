@@ -31,6 +31,7 @@ function setup(leastPrivilege: LeastPrivilegePolicy = LP, ledger: ComputeLedger 
   const caller: CallerAccess = {
     callerId: 'svc',
     accountId: 'acct',
+    grants: { grants: [], missingScopeHints: {} },
     apiKey: 'k',
     weight: 1,
     maxWaitMs: 1000,
