@@ -20,6 +20,7 @@ import { DEFAULT_RETRY_OPTIONS } from './upstream-attempts';
 import { createComputeLedger, RedisComputeLedger } from './least-privilege/ledger';
 import type { ComputeLedger } from './least-privilege/types';
 import { createLeastPrivilegeGuard } from './least-privilege/guard';
+import { createLeastPrivilegeStage } from './least-privilege/stage';
 import { createPipeline, type PipelineOptions } from './pipeline';
 import { warmUp } from './warm-up';
 import { formatProblem, type ConfigProblem } from './policy';
@@ -223,7 +224,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     forwarder,
     schedule,
     protection,
-    guard,
+    leastPrivilege: createLeastPrivilegeStage(guard),
     verifier: () => current.verifier,
     access: () => current.access,
     audit: audit.trail,

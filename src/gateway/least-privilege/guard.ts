@@ -7,7 +7,7 @@
 import { PATH_PARAMETER_PATTERNS, type Operation } from '../../catalog/catalog';
 import type { CallerAccess } from '../access';
 import { isJsonObject, parseStrictJson } from '../body/strict-json';
-import type { Checked } from '../checked';
+import { PASSED, type Checked } from '../checked';
 import type { GatewayRejection } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
@@ -128,20 +128,18 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
     caller: CallerAccess,
     operation: Operation,
     computeId: string | undefined,
-  ): Promise<Checked<void>> {
+  ): Promise<Checked> {
     const ownership = caller.leastPrivilege.ownership;
-    if (!ownership || computeId === undefined || !actsOnOneCompute(operation)) return { ok: true, value: undefined };
+    if (!ownership || computeId === undefined || !actsOnOneCompute(operation)) return PASSED;
     let owner: string | undefined;
     try {
       owner = await ledger.ownerOf(caller.accountId, computeId);
     } catch (error) {
       logger.error({ err: error, caller: caller.callerId }, 'compute ledger unreachable: ownership cannot be checked');
       // Shadow mode never denies; enforced ownership fails closed.
-      return caller.leastPrivilege.shadow
-        ? { ok: true, value: undefined }
-        : { ok: false, rejection: ledgerUnavailable('owner-lookup') };
+      return caller.leastPrivilege.shadow ? PASSED : { ok: false, rejection: ledgerUnavailable('owner-lookup') };
     }
-    if (owner === caller.callerId) return { ok: true, value: undefined };
+    if (owner === caller.callerId) return PASSED;
     const rejection = denyUnlessShadow(
       caller,
       'ownership',
@@ -157,7 +155,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
             reason: 'ownership:foreign',
           },
     );
-    return rejection ? { ok: false, rejection } : { ok: true, value: undefined };
+    return rejection ? { ok: false, rejection } : PASSED;
   }
 
   /**

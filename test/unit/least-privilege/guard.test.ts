@@ -9,7 +9,7 @@ import { MemoryComputeLedger } from '../../../src/gateway/least-privilege/ledger
 import type { ComputeLedger, LeastPrivilegePolicy } from '../../../src/gateway/least-privilege/types';
 import { createLogger } from '../../../src/gateway/observability/logger';
 import { createMetrics } from '../../../src/gateway/observability/metrics';
-import { listPaging } from '../../../src/gateway/own-computes-list';
+import { listPaging } from '../../../src/gateway/least-privilege/own-computes-list';
 import { VALID_CREATE } from '../../helpers/valid-create';
 
 const LP: LeastPrivilegePolicy = {
