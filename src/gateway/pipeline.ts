@@ -1,9 +1,11 @@
 /**
- * The request path, top to bottom: request id → target check → authenticate → authorize → read
- * body → least privilege → upstream headers → rate slot and forward → access log (and, for an
- * audited operation, the audit record). Each step's denial is a value (`Checked`); only the HTTP
- * edge (`sendRejection`) turns it into a response. The steps live in `request-steps.ts`; least
- * privilege is one stage behind an interface (`least-privilege/stage.ts`).
+ * The request path, top to bottom: request id → target check → authenticate (and the caller's
+ * quota) → authorize → read body → least privilege → upstream headers → rate slot and forward →
+ * access log (and, for an audited operation, the audit record). Each step's denial is a value
+ * (`Checked`); only the HTTP edge (`sendRejection`) turns it into a response. The steps live in
+ * `request-steps.ts`. Least privilege is one stage behind an interface (`least-privilege/stage.ts`)
+ * met three times: it checks the body, then (once the headers are valid) the compute the path
+ * names, then sends the request its way.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Operation } from '../catalog/catalog';
