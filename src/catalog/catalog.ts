@@ -27,21 +27,58 @@ export type OperationId = (typeof OPERATION_IDS)[number];
 /** Where the provider serves the document's paths (`servers[0].url`). */
 export const API_BASE_PATH = new URL(openapi.servers[0]!.url).pathname;
 
-/** Stable ids by "METHOD template". The document has no operationIds, so we name them here. */
-const IDS_BY_ROUTE: Record<string, OperationId> = {
-  'GET /computes': 'computes.list',
-  'POST /computes': 'computes.create',
-  'GET /computes/{id}': 'computes.get',
-  'DELETE /computes/{id}': 'computes.delete',
-  'POST /computes/{id}/start': 'computes.start',
-  'POST /computes/{id}/stop': 'computes.stop',
-  'POST /computes/{id}/reboot': 'computes.reboot',
-  'PATCH /computes/{id}/upsize': 'computes.upsize',
-  'GET /computes/specifications': 'specifications.list',
-  'GET /images': 'images.list',
-  'GET /regions': 'regions.list',
-  'GET /health': 'health',
-};
+/** What an operation does to the ledger of who created which compute (least privilege, issue #7). */
+export type OwnershipEffect = 'creates' | 'acts-on-one' | 'deletes' | 'lists' | 'none';
+/** Which request-body constraints apply to it. */
+export type BodyKind = 'create' | 'upsize' | 'none';
+/**
+ * When sending it again is safe: a read always; a create when its Idempotency-Key makes the
+ * upstream answer a repeat with the first one's compute; anything else never.
+ */
+export type RetrySafety = 'read' | 'keyed-create' | 'never';
+
+/** What the gateway, the CLI and the sandbox need to know about an operation beyond the document. */
+export interface OperationTraits {
+  ownership: OwnershipEffect;
+  body: BodyKind;
+  retry: RetrySafety;
+  /** Whether every request leaves an audit record (the writes). */
+  audited: boolean;
+}
+
+interface OperationEntry extends OperationTraits {
+  /** "METHOD template" as in the document, which has no operationIds: we name them here. */
+  route: string;
+  /** Which of the provider's rate limits it counts against. */
+  rateClass: OperationClass;
+}
+
+const read = { rateClass: 'read', body: 'none', retry: 'read', audited: false } as const;
+const write = { rateClass: 'write', body: 'none', retry: 'never', audited: true } as const;
+
+/**
+ * Every operation's traits, next to its route. The rest of the code reads these instead of
+ * comparing ids, so a new endpoint is its entry here, the vendored document and a sandbox handler.
+ */
+const OPERATION_TABLE = {
+  'computes.list': { ...read, route: 'GET /computes', ownership: 'lists' },
+  'computes.create': { ...write, route: 'POST /computes', ownership: 'creates', body: 'create', retry: 'keyed-create' },
+  'computes.get': { ...read, route: 'GET /computes/{id}', ownership: 'acts-on-one' },
+  'computes.delete': { ...write, route: 'DELETE /computes/{id}', ownership: 'deletes' },
+  'computes.start': { ...write, route: 'POST /computes/{id}/start', ownership: 'acts-on-one' },
+  'computes.stop': { ...write, route: 'POST /computes/{id}/stop', ownership: 'acts-on-one' },
+  'computes.reboot': { ...write, route: 'POST /computes/{id}/reboot', ownership: 'acts-on-one' },
+  'computes.upsize': { ...write, route: 'PATCH /computes/{id}/upsize', ownership: 'acts-on-one', body: 'upsize' },
+  'specifications.list': { ...read, route: 'GET /computes/specifications', ownership: 'none' },
+  'images.list': { ...read, route: 'GET /images', ownership: 'none' },
+  'regions.list': { ...read, route: 'GET /regions', ownership: 'none' },
+  health: { ...read, route: 'GET /health', ownership: 'none' },
+} as const satisfies Record<OperationId, OperationEntry>;
+
+/** An operation's "METHOD template"; the sandbox, which plays the provider, keys its handlers by these. */
+export type RouteKey = (typeof OPERATION_TABLE)[OperationId]['route'];
+
+const ID_BY_ROUTE = new Map<string, OperationId>(OPERATION_IDS.map((id) => [OPERATION_TABLE[id].route, id]));
 
 /** Path parameters are validated before matching; ids are numeric strings ("325"). */
 export const PATH_PARAMETER_PATTERNS: Record<string, RegExp> = {
@@ -58,6 +95,8 @@ export type TemplateSegment = { kind: 'literal'; value: string } | { kind: 'para
 
 export interface Operation {
   id: OperationId;
+  /** "METHOD template", e.g. `POST /computes/{id}/start`. */
+  route: RouteKey;
   method: HttpMethod;
   /** The document's path, e.g. `/computes/{id}/start` (without the base path). */
   pathTemplate: string;
@@ -70,6 +109,7 @@ export interface Operation {
   headerParameters: readonly { name: string; required: boolean }[];
   hasRequestBody: boolean;
   summary: string;
+  traits: OperationTraits;
 }
 
 interface RawParameter {
@@ -106,17 +146,21 @@ function buildCatalog(): readonly Operation[] {
   for (const [pathTemplate, methods] of Object.entries(paths)) {
     for (const [lowerMethod, raw] of Object.entries(methods)) {
       const method = lowerMethod.toUpperCase() as HttpMethod;
-      const id = IDS_BY_ROUTE[`${method} ${pathTemplate}`];
+      const id = ID_BY_ROUTE.get(`${method} ${pathTemplate}`);
       if (!id) throw new Error(`catalog: no stable id for ${method} ${pathTemplate}`);
+      const { route, rateClass, ...traits } = OPERATION_TABLE[id];
+      // Declared, and held to the method: a GET counted as a write (or the reverse) would mislead the schedule.
+      if (rateClass !== (method === 'GET' ? 'read' : 'write'))
+        throw new Error(`catalog: ${id} is a ${method} but declared ${rateClass}`);
       const parameters = raw.parameters ?? [];
       operations.push(
         Object.freeze({
           id,
+          route,
           method,
           pathTemplate,
           segments: Object.freeze(parseTemplate(pathTemplate)),
-          // Reads are GETs; every other method changes state and is a write.
-          class: method === 'GET' ? 'read' : 'write',
+          class: rateClass,
           requiresAuth: Array.isArray(raw.security) && raw.security.length > 0,
           queryParameters: Object.freeze(
             parameters
@@ -135,6 +179,7 @@ function buildCatalog(): readonly Operation[] {
           ),
           hasRequestBody: raw.requestBody !== undefined,
           summary: raw.summary ?? id,
+          traits: Object.freeze({ ...traits }),
         }),
       );
     }
@@ -151,6 +196,9 @@ export function operationById(id: OperationId): Operation {
   if (!operation) throw new Error(`catalog: unknown operation ${id}`);
   return operation;
 }
+
+/** The upstream's own health check: no key, no slot; the gateway warms its connections with it. */
+export const HEALTH_CHECK: Operation = operationById('health');
 
 export interface RouteMatch {
   operation: Operation;

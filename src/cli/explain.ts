@@ -176,19 +176,31 @@ export function limitFor(account: AccountPolicy, operationClass: OperationClass)
 }
 
 /** The ownership effect of an operation, when the caller has `ownership`; undefined where it has none. */
-export function ownershipEffect(operation: Pick<Operation, 'id' | 'pathTemplate'>): OwnershipEffect | undefined {
-  if (operation.id === 'computes.create') return 'records-owner';
-  if (operation.id === 'computes.list') return 'lists-own-computes';
-  return operation.pathTemplate.startsWith('/computes/{id}') ? 'own-computes-only' : undefined;
+export function ownershipEffect(operation: Pick<Operation, 'traits'>): OwnershipEffect | undefined {
+  switch (operation.traits.ownership) {
+    case 'creates':
+      return 'records-owner';
+    case 'lists':
+      return 'lists-own-computes';
+    case 'acts-on-one':
+    case 'deletes':
+      return 'own-computes-only';
+    case 'none':
+      return undefined;
+  }
 }
 
-function quotaFacts(caller: CallerPolicy, account: AccountPolicy, operationId: OperationId): QuotaFacts | undefined {
+function quotaFacts(
+  caller: CallerPolicy,
+  account: AccountPolicy,
+  operation: Pick<Operation, 'traits'>,
+): QuotaFacts | undefined {
   const callerQuotas = caller.leastPrivilege.quotas;
   const accountQuotas = account.quotas;
   let effect: QuotaFacts['effect'];
-  if (operationId === 'computes.create') effect = 'counts';
+  if (operation.traits.ownership === 'creates') effect = 'counts';
   else if (
-    operationId === 'computes.delete' &&
+    operation.traits.ownership === 'deletes' &&
     (callerQuotas?.liveComputes !== undefined || accountQuotas?.liveComputes !== undefined)
   )
     effect = 'frees';
@@ -210,13 +222,13 @@ function quotaFacts(caller: CallerPolicy, account: AccountPolicy, operationId: O
 export function leastPrivilegeFacts(
   caller: CallerPolicy,
   account: AccountPolicy,
-  operation: Pick<Operation, 'id' | 'pathTemplate'>,
+  operation: Pick<Operation, 'traits'>,
 ): LeastPrivilegeFacts {
   const { constraints, ownership, shadow } = caller.leastPrivilege;
-  const create = operation.id === 'computes.create' ? constraints?.create : undefined;
-  const upsize = operation.id === 'computes.upsize' ? constraints?.upsize : undefined;
+  const create = operation.traits.body === 'create' ? constraints?.create : undefined;
+  const upsize = operation.traits.body === 'upsize' ? constraints?.upsize : undefined;
   const effect = ownership ? ownershipEffect(operation) : undefined;
-  const quotas = quotaFacts(caller, account, operation.id);
+  const quotas = quotaFacts(caller, account, operation);
   return {
     ...(create ? { constraints: { create } } : upsize ? { constraints: { upsize } } : {}),
     ...(ownership && effect
@@ -300,8 +312,8 @@ export function explainRequest(
 
   const decision = authorize(caller, tokenScopes, checked.operation.id);
   const token = tokenFacts(caller, tokenScopes);
-  if (!decision.allowed) {
-    const narrowedByToken = tokenScopes !== undefined && authorize(caller, undefined, checked.operation.id).allowed;
+  if (!decision.ok) {
+    const narrowedByToken = tokenScopes !== undefined && authorize(caller, undefined, checked.operation.id).ok;
     return {
       outcome: 'missing-scope',
       allowed: false,

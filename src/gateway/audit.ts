@@ -63,7 +63,7 @@ export interface AuditTrail {
   record(entry: AuditRecord): void;
 }
 
-export const isAudited = (operation: Pick<Operation, 'class'>): boolean => operation.class === 'write';
+export const isAudited = (operation: Pick<Operation, 'traits'>): boolean => operation.traits.audited;
 
 /** The create's 202 is a small envelope; more than this is not one we read an id from. */
 export const MAX_CAPTURED_BODY_BYTES = 16 * 1024;
@@ -96,7 +96,7 @@ export function buildAuditRecord(facts: AuditFacts): AuditRecord {
   const answered = facts.upstreamStatus !== undefined && facts.upstreamStatus >= 200 && facts.upstreamStatus < 300;
   const computeId =
     facts.pathComputeId ??
-    (facts.operation.id === 'computes.create' && outcome === 'forwarded' && answered
+    (facts.operation.traits.ownership === 'creates' && outcome === 'forwarded' && answered
       ? createdComputeId(facts.responseStart)
       : undefined);
   const record: AuditRecord = {

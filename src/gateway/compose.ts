@@ -2,7 +2,7 @@
  * The composition root: the one place that builds loggers, metrics, verifiers, forwarders and
  * servers from a resolved policy. Everything else receives what it needs.
  */
-import type { AccessControl } from './access';
+import { accessControlFor, type AccessControl } from './access';
 import type { AuditSetting, AuditTrail } from './audit';
 import { auditTrailOn, openAuditFile, type AuditFile } from './audit-sink';
 import { createAdminApp, createGatewayHandler, type Readiness } from './app';
@@ -20,15 +20,16 @@ import { DEFAULT_RETRY_OPTIONS } from './upstream-attempts';
 import { createComputeLedger, RedisComputeLedger } from './least-privilege/ledger';
 import type { ComputeLedger } from './least-privilege/types';
 import { createLeastPrivilegeGuard } from './least-privilege/guard';
-import { createPipeline, type PipelineOptions, type Protection } from './pipeline';
+import { createLeastPrivilegeStage } from './least-privilege/stage';
+import { createPipeline, type PipelineOptions } from './pipeline';
 import { warmUp } from './warm-up';
-import { accountForCaller, authorize, callerForSubject, formatProblem, type ConfigProblem } from './policy';
+import { formatProblem, type ConfigProblem } from './policy';
 import type { Policy, PolicyResult } from './policy/types';
 import { protectionSettingsKey, restartOnlyChanges, type ReloadResult } from './reload';
 import { listen, type RunningServer } from '../shared/http-server';
 import { createRedisConnection, type RedisConnection } from '../redis';
 import { createRateSchedule, type AccountRateLimits, type RateSchedule } from '../schedule';
-import { protectionFor } from './protection';
+import { protectionFor, type Protection } from './protection';
 
 export const GATEWAY_USER_AGENT = 'strettch-gateway/0.1.0';
 
@@ -49,32 +50,6 @@ export const CREATE_HOLD_MS = 10 * 60_000;
 const WARM_UP_TIMEOUT_MS = 2000;
 /** Warm-up requests the CLI sends at start: about the upstream connections a saturated schedule keeps busy. */
 export const CLI_WARM_UP_CONNECTIONS = 4;
-
-export function accessControlFor(policy: Policy): AccessControl {
-  return {
-    callerFor(subject) {
-      const caller = callerForSubject(policy, subject);
-      if (!caller) return undefined;
-      const account = accountForCaller(policy, caller);
-      return {
-        callerId: caller.id,
-        accountId: account.id,
-        apiKey: account.apiKey,
-        weight: caller.weight,
-        maxWaitMs: caller.maxWaitMs,
-        reservedShare: caller.reservedShare,
-        maxQueued: caller.maxQueued,
-        requestsPerMinute: caller.requestsPerMinute,
-        leastPrivilege: caller.leastPrivilege,
-        accountQuotas: account.quotas,
-      };
-    },
-    authorize(callerId, tokenScopes, operationId) {
-      const caller = callerForSubject(policy, callerId);
-      return caller ? authorize(caller, tokenScopes, operationId) : { allowed: false, missingScope: operationId };
-    },
-  };
-}
 
 export function verifierFor(policy: Policy, now: () => number): TokenVerifier {
   return cacheVerifiedTokens(createTokenVerifier({ ...policy.auth, now }), { ...VERIFIED_TOKEN_CACHE_DEFAULTS, now });
@@ -249,7 +224,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     forwarder,
     schedule,
     protection,
-    guard,
+    leastPrivilege: createLeastPrivilegeStage(guard),
     verifier: () => current.verifier,
     access: () => current.access,
     audit: audit.trail,

@@ -1,7 +1,24 @@
 import type { RedisConnection } from '../redis';
-import { createProtectiveLimits, type ProtectiveLimits } from '../schedule';
-import type { Protection } from './pipeline';
+import { createProtectiveLimits, type ProtectiveDecision, type ProtectiveLimits } from '../schedule';
+import type { CallerAccess } from './access';
+import { deny, PASSED, type Checked } from './checked';
 import type { Policy } from './policy/types';
+
+/** Protective limits, before and around authentication. A refusal is a ready 429. */
+export interface Protection {
+  /** Is this client address locked out after repeated bad tokens? */
+  checkSource(sourceId: string): Promise<Checked>;
+  recordBadToken(sourceId: string): Promise<unknown>;
+  /** Counts a request against the caller's per-minute quota, when it has one. */
+  consumeCaller(caller: CallerAccess): Promise<Checked>;
+}
+
+/** The limiter's decision as a check of the request path, its refusal a 429 with Retry-After. */
+function checked(decision: ProtectiveDecision, reason: string): Checked {
+  if (decision.allowed) return PASSED;
+  const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+  return deny({ code: 'TOO_MANY_REQUESTS', headers: { 'retry-after': String(retryAfterSeconds) }, reason });
+}
 
 /**
  * Protective limits from the policy: a source lockout after repeated bad tokens (when configured)
@@ -33,13 +50,12 @@ export function protectionFor(
       );
     }
   }
-  const allowed = { allowed: true } as const;
   return {
-    checkSource: (sourceId) => sources.checkSource(sourceId),
+    checkSource: async (sourceId) => checked(await sources.checkSource(sourceId), 'source-locked-out'),
     recordBadToken: (sourceId) => sources.recordBadToken(sourceId),
     consumeCaller: async (caller) => {
       const limiter = caller.requestsPerMinute === undefined ? undefined : quotas.get(caller.requestsPerMinute);
-      return limiter ? limiter.consumeCaller(caller.callerId) : allowed;
+      return limiter ? checked(await limiter.consumeCaller(caller.callerId), 'caller-quota') : PASSED;
     },
   };
 }

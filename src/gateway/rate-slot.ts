@@ -6,6 +6,7 @@
 import type { Operation } from '../catalog/catalog';
 import type { RateSchedule } from '../schedule';
 import type { CallerAccess } from './access';
+import { pass, type Checked } from './checked';
 import type { GatewayRejection } from './errors';
 import type { GatewayMetrics } from './observability/metrics';
 
@@ -14,10 +15,9 @@ export const MAX_WAIT_HEADER = 'x-max-wait-ms';
 /** How long the request waited for its slot, on every forwarded response. */
 export const QUEUE_WAIT_HEADER = 'x-queue-wait-ms';
 
-export type MaxWaitDecision = { ok: true; maxWaitMs: number } | { ok: false; rejection: GatewayRejection };
-
-export function effectiveMaxWaitMs(header: string | string[] | undefined, callerMaxWaitMs: number): MaxWaitDecision {
-  if (header === undefined) return { ok: true, maxWaitMs: callerMaxWaitMs };
+/** The caller's longest wait for this request, in ms. */
+export function effectiveMaxWaitMs(header: string | string[] | undefined, callerMaxWaitMs: number): Checked<number> {
+  if (header === undefined) return pass(callerMaxWaitMs);
   if (typeof header !== 'string' || !/^[0-9]{1,6}$/.test(header)) {
     return {
       ok: false,
@@ -28,7 +28,7 @@ export function effectiveMaxWaitMs(header: string | string[] | undefined, caller
       },
     };
   }
-  return { ok: true, maxWaitMs: Math.min(Number(header), callerMaxWaitMs) };
+  return pass(Math.min(Number(header), callerMaxWaitMs));
 }
 
 function tooManyRequests(retryAfterMs: number, reason: string): GatewayRejection {
@@ -46,10 +46,10 @@ function tooManyRequests(retryAfterMs: number, reason: string): GatewayRejection
  * `late`: the wait ended after that tolerance; the request must not go on this slot.
  */
 export type SlotResult =
-  | { ok: true; waitedMs: number; sendByMs: number }
-  | { ok: false; late: true; waitedMs: number }
-  | { ok: false; rejection: GatewayRejection }
-  | { ok: false; aborted: true };
+  | { kind: 'slot'; waitedMs: number; sendByMs: number }
+  | { kind: 'late'; waitedMs: number }
+  | { kind: 'rejected'; rejection: GatewayRejection }
+  | { kind: 'aborted' };
 
 /** One reservation and its wait. A late wake-up is reported, not retried: the caller takes a new slot. */
 export async function awaitRateSlot(
@@ -71,19 +71,19 @@ export async function awaitRateSlot(
   });
   if (reservation.kind === 'rejected') {
     metrics.scheduleRejections.inc({ class: operation.class, reason: reservation.reason });
-    return { ok: false, rejection: tooManyRequests(reservation.retryAfterMs, reservation.reason) };
+    return { kind: 'rejected', rejection: tooManyRequests(reservation.retryAfterMs, reservation.reason) };
   }
   metrics.scheduleWaiting.inc({ class: operation.class });
   const outcome = await schedule
     .waitForSlot(reservation, { signal })
     .finally(() => metrics.scheduleWaiting.dec({ class: operation.class }));
-  if (outcome.kind === 'aborted') return { ok: false, aborted: true };
+  if (outcome.kind === 'aborted') return { kind: 'aborted' };
   if (outcome.kind === 'expired') {
     metrics.scheduleRejections.inc({ class: operation.class, reason: 'paused' });
-    return { ok: false, rejection: tooManyRequests(outcome.retryAfterMs, 'expired') };
+    return { kind: 'rejected', rejection: tooManyRequests(outcome.retryAfterMs, 'expired') };
   }
   metrics.scheduleDispatchLate.observe(outcome.lateMs / 1000);
-  if (outcome.kind === 'late') return { ok: false, late: true, waitedMs: outcome.waitedMs };
+  if (outcome.kind === 'late') return { kind: 'late', waitedMs: outcome.waitedMs };
   metrics.queueWait.observe({ class: operation.class }, outcome.waitedMs / 1000);
-  return { ok: true, waitedMs: outcome.waitedMs, sendByMs: reservation.latestSendAtMs };
+  return { kind: 'slot', waitedMs: outcome.waitedMs, sendByMs: reservation.latestSendAtMs };
 }

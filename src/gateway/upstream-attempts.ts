@@ -63,11 +63,12 @@ export type AttemptsResult =
   | { kind: 'aborted'; attempts: number };
 
 /** Reads, and creates whose Idempotency-Key makes a repeat answer with the first one's compute. */
-export function isRepeatable(operation: Operation, upstreamHeaders: Readonly<Record<string, string>>): boolean {
-  return (
-    operation.class === 'read' ||
-    (operation.id === 'computes.create' && upstreamHeaders['idempotency-key'] !== undefined)
-  );
+export function isRepeatable(
+  operation: Pick<Operation, 'traits'>,
+  upstreamHeaders: Readonly<Record<string, string>>,
+): boolean {
+  const { retry } = operation.traits;
+  return retry === 'read' || (retry === 'keyed-create' && upstreamHeaders['idempotency-key'] !== undefined);
 }
 
 export function isRetryableOutcome(outcome: ForwardOutcome): boolean {
@@ -178,10 +179,9 @@ async function sendOnSlot(
       Math.max(0, ctx.deadlineAtMs - deps.now()),
       ctx.signal,
     );
-    if (!slot.ok && !('late' in slot))
-      return 'aborted' in slot ? { kind: 'aborted' } : { kind: 'rejected', rejection: slot.rejection };
+    if (slot.kind === 'aborted' || slot.kind === 'rejected') return slot;
     waitedMs += slot.waitedMs;
-    if (slot.ok) {
+    if (slot.kind === 'slot') {
       ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(priorWaitMs + waitedMs)));
       const outcome = await forwardTimed(deps, ctx.req, ctx.res, ctx.operation, {
         ...request,

@@ -9,7 +9,7 @@
  * Best effort: failures and time-outs are logged by the caller, never fatal.
  */
 import http from 'node:http';
-import { API_BASE_PATH, operationById } from '../catalog/catalog';
+import { API_BASE_PATH, HEALTH_CHECK } from '../catalog/catalog';
 
 /**
  * The warm-up requests' `X-Request-Id` prefix: their access lines go at debug level, so a start
@@ -26,7 +26,7 @@ export interface WarmUpResult {
 
 export async function warmUp(publicUrl: string, connections: number, timeoutMs: number): Promise<WarmUpResult> {
   const startedAt = performance.now();
-  const url = new URL(API_BASE_PATH + operationById('health').pathTemplate, publicUrl);
+  const url = new URL(API_BASE_PATH + HEALTH_CHECK.pathTemplate, publicUrl);
   // A one-off agent: the warming requests are concurrent, so each takes an upstream connection of its own.
   const agent = new http.Agent({ keepAlive: false });
   const once = (_: unknown, index: number): Promise<boolean> =>

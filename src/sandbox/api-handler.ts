@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../gateway/observability/logger';
-import { matchRoute, type OperationId } from '../catalog/catalog';
+import { matchRoute, type OperationId, type RouteKey } from '../catalog/catalog';
 import { envelopeTimestamp } from '../shared/envelope';
 import { requestIdFrom } from '../shared/request-id';
 import { readBody } from './body';
@@ -31,7 +31,7 @@ export interface ApiDeps {
   limiter: RateLimiter;
   referee: Referee;
   faults: FaultControl;
-  operations: Record<OperationId, OperationHandler>;
+  operations: Record<RouteKey, OperationHandler>;
   delays: Delays;
 }
 
@@ -133,7 +133,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
     let outcome;
     try {
-      outcome = operations[operation.id]({
+      outcome = operations[operation.route]({
         key: key ?? null,
         params,
         query: target.query,

@@ -1,9 +1,11 @@
 /**
  * The twelve operations, behind the pipeline (request id, routing, auth, rate limit, role, faults
- * are done by then). Each returns a value: a finished JSON response or an ApiError.
+ * are done by then). Each returns a value: a finished JSON response or an ApiError. The sandbox
+ * plays the provider, so it knows operations by the document's routes ("METHOD template"), not by
+ * the gateway's ids; the compiler holds the table complete against the catalog.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { OperationId } from '../catalog/catalog';
+import type { RouteKey } from '../catalog/catalog';
 import { successEnvelope, type PaginationMeta } from '../shared/envelope';
 import type { ComputeStore } from './computes';
 import { apiError, type ApiError } from './errors';
@@ -48,7 +50,7 @@ export interface OperationDeps {
   idempotency: IdempotencyStore;
 }
 
-export function createOperations({ computes, idempotency }: OperationDeps): Record<OperationId, OperationHandler> {
+export function createOperations({ computes, idempotency }: OperationDeps): Record<RouteKey, OperationHandler> {
   const powerAction =
     (action: PowerAction, message: string): OperationHandler =>
     (ctx) => {
@@ -65,7 +67,7 @@ export function createOperations({ computes, idempotency }: OperationDeps): Reco
     };
 
   return {
-    'computes.list': (ctx) => {
+    'GET /computes': (ctx) => {
       const pagination = checkPagination(ctx.query);
       if (!pagination.ok) return apiError('VALIDATION_ERROR', pagination.message);
       const { page, limit } = pagination.value;
@@ -73,7 +75,7 @@ export function createOperations({ computes, idempotency }: OperationDeps): Reco
       return respond(ctx, 200, 'Computes retrieved successfully', items, { total, page, limit });
     },
 
-    'computes.create': (ctx) => {
+    'POST /computes': (ctx) => {
       const idempotencyKey = headerValue(ctx.headers['idempotency-key']);
       if (idempotencyKey === undefined)
         return apiError('INVALID_IDEMPOTENCY_KEY', 'The Idempotency-Key header is required (a UUID v4).');
@@ -99,17 +101,17 @@ export function createOperations({ computes, idempotency }: OperationDeps): Reco
       return { ...response, createdUnder: idempotencyKey };
     },
 
-    'computes.get': (ctx) => {
+    'GET /computes/{id}': (ctx) => {
       const compute = computes.get(team(ctx), ctx.params.id!, ctx.nowMs);
       return compute ? respond(ctx, 200, 'Compute retrieved successfully', compute) : computeNotFound(ctx.params.id!);
     },
 
-    'computes.delete': powerAction('delete', 'Compute deletion started'),
-    'computes.start': powerAction('start', 'Compute start initiated'),
-    'computes.stop': powerAction('stop', 'Compute stop initiated'),
-    'computes.reboot': powerAction('reboot', 'Compute reboot initiated'),
+    'DELETE /computes/{id}': powerAction('delete', 'Compute deletion started'),
+    'POST /computes/{id}/start': powerAction('start', 'Compute start initiated'),
+    'POST /computes/{id}/stop': powerAction('stop', 'Compute stop initiated'),
+    'POST /computes/{id}/reboot': powerAction('reboot', 'Compute reboot initiated'),
 
-    'computes.upsize': (ctx) => {
+    'PATCH /computes/{id}/upsize': (ctx) => {
       const body = jsonBody(ctx);
       if (body.kind === 'error') return body;
       const input = checkUpsizeBody(body.value);
@@ -133,7 +135,7 @@ export function createOperations({ computes, idempotency }: OperationDeps): Reco
       }
     },
 
-    'specifications.list': (ctx) => {
+    'GET /computes/specifications': (ctx) => {
       // Not declared for this endpoint, but its response is paginated, so page/limit behave as on /computes.
       const pagination = checkPagination(ctx.query);
       if (!pagination.ok) return apiError('VALIDATION_ERROR', pagination.message);
@@ -146,9 +148,9 @@ export function createOperations({ computes, idempotency }: OperationDeps): Reco
       });
     },
 
-    'images.list': (ctx) => respond(ctx, 200, 'Images retrieved successfully', IMAGES),
-    'regions.list': (ctx) => respond(ctx, 200, 'Regions retrieved successfully', REGIONS),
-    health: (ctx) => respond(ctx, 200, 'Service is healthy', HEALTH),
+    'GET /images': (ctx) => respond(ctx, 200, 'Images retrieved successfully', IMAGES),
+    'GET /regions': (ctx) => respond(ctx, 200, 'Regions retrieved successfully', REGIONS),
+    'GET /health': (ctx) => respond(ctx, 200, 'Service is healthy', HEALTH),
   };
 }
 

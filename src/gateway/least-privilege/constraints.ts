@@ -8,7 +8,7 @@
  * constraint, with a public message that quotes the offending value (cut to 64 characters) and
  * says what is allowed.
  */
-import type { OperationId } from '../../catalog/catalog';
+import { operationById, type OperationId } from '../../catalog/catalog';
 import { quoteValue } from '../body/quote';
 import { isJsonObject } from '../body/strict-json';
 import { matchesAny } from './glob';
@@ -191,10 +191,11 @@ export function checkRequestBody(
   body: unknown,
 ): ConstraintViolation[] {
   const { constraints } = policy;
-  if (operationId === 'computes.create' && constraints?.create && hasCreateConstraint(constraints.create)) {
+  const { body: kind } = operationById(operationId).traits;
+  if (kind === 'create' && constraints?.create && hasCreateConstraint(constraints.create)) {
     return isJsonObject(body) ? checkCreate(constraints.create, body) : [NOT_AN_OBJECT];
   }
-  if (operationId === 'computes.upsize' && constraints?.upsize?.specifications) {
+  if (kind === 'upsize' && constraints?.upsize?.specifications) {
     return isJsonObject(body) ? checkUpsize(constraints.upsize, body) : [NOT_AN_OBJECT];
   }
   return [];

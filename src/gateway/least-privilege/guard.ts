@@ -7,6 +7,7 @@
 import { PATH_PARAMETER_PATTERNS, type Operation } from '../../catalog/catalog';
 import type { CallerAccess } from '../access';
 import { isJsonObject, parseStrictJson } from '../body/strict-json';
+import { PASSED, type Checked } from '../checked';
 import type { GatewayRejection } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { GatewayMetrics } from '../observability/metrics';
@@ -23,8 +24,6 @@ export interface GuardDeps {
   /** How long a create's reservation holds its place when the upstream's answer never came. */
   holdMs: number;
 }
-
-export type GuardResult<T> = { ok: true; value: T } | { ok: false; rejection: GatewayRejection };
 
 /** How a create ended, for its place under the quotas. */
 export type CreateEnding =
@@ -43,15 +42,9 @@ export interface CreateTicket {
   held: boolean;
 }
 
-const BODY_OPERATIONS = new Set(['computes.create', 'computes.upsize']);
-const OWNED_OPERATIONS = new Set([
-  'computes.get',
-  'computes.delete',
-  'computes.start',
-  'computes.stop',
-  'computes.reboot',
-  'computes.upsize',
-]);
+/** Operations on one compute, whose caller must own it when ownership applies. */
+const actsOnOneCompute = (operation: Operation): boolean =>
+  operation.traits.ownership === 'acts-on-one' || operation.traits.ownership === 'deletes';
 
 const ledgerUnavailable = (reason: string): GatewayRejection => ({
   code: 'SERVICE_UNAVAILABLE',
@@ -106,8 +99,8 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
     caller: CallerAccess,
     operation: Operation,
     body: Buffer | undefined,
-  ): GuardResult<Buffer | undefined> {
-    if (!BODY_OPERATIONS.has(operation.id)) return { ok: true, value: body };
+  ): Checked<Buffer | undefined> {
+    if (operation.traits.body === 'none') return { ok: true, value: body };
     // No body: the upstream's own validation answers, unless a constraint needs one.
     const parsed = body === undefined ? { ok: true as const, value: undefined } : parseStrictJson(body);
     if (!parsed.ok)
@@ -117,7 +110,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
       };
     let value = parsed.value;
     // The `owner:` prefix is the gateway's: no caller may claim a compute for someone else.
-    const reserved = operation.id === 'computes.create' ? reservedTagViolations(value) : [];
+    const reserved = operation.traits.body === 'create' ? reservedTagViolations(value) : [];
     if (reserved.length > 0) return { ok: false, rejection: constraintRejection(reserved) };
     const violations = checkRequestBody(caller.leastPrivilege, operation.id, value);
     if (violations.length > 0) {
@@ -125,7 +118,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
       if (rejection) return { ok: false, rejection };
     }
     if (body === undefined) return { ok: true, value: body };
-    if (operation.id === 'computes.create' && caller.leastPrivilege.ownership?.ownerTag && isJsonObject(value))
+    if (operation.traits.body === 'create' && caller.leastPrivilege.ownership?.ownerTag && isJsonObject(value))
       value = withOwnerTag(value, caller.callerId);
     return { ok: true, value: Buffer.from(JSON.stringify(value)) };
   }
@@ -135,21 +128,18 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
     caller: CallerAccess,
     operation: Operation,
     computeId: string | undefined,
-  ): Promise<GuardResult<void>> {
+  ): Promise<Checked> {
     const ownership = caller.leastPrivilege.ownership;
-    if (!ownership || computeId === undefined || !OWNED_OPERATIONS.has(operation.id))
-      return { ok: true, value: undefined };
+    if (!ownership || computeId === undefined || !actsOnOneCompute(operation)) return PASSED;
     let owner: string | undefined;
     try {
       owner = await ledger.ownerOf(caller.accountId, computeId);
     } catch (error) {
       logger.error({ err: error, caller: caller.callerId }, 'compute ledger unreachable: ownership cannot be checked');
       // Shadow mode never denies; enforced ownership fails closed.
-      return caller.leastPrivilege.shadow
-        ? { ok: true, value: undefined }
-        : { ok: false, rejection: ledgerUnavailable('owner-lookup') };
+      return caller.leastPrivilege.shadow ? PASSED : { ok: false, rejection: ledgerUnavailable('owner-lookup') };
     }
-    if (owner === caller.callerId) return { ok: true, value: undefined };
+    if (owner === caller.callerId) return PASSED;
     const rejection = denyUnlessShadow(
       caller,
       'ownership',
@@ -165,7 +155,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
             reason: 'ownership:foreign',
           },
     );
-    return rejection ? { ok: false, rejection } : { ok: true, value: undefined };
+    return rejection ? { ok: false, rejection } : PASSED;
   }
 
   /**
@@ -176,7 +166,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
   async function reserveCreate(
     caller: CallerAccess,
     reservationId: string,
-  ): Promise<GuardResult<CreateTicket | undefined>> {
+  ): Promise<Checked<CreateTicket | undefined>> {
     const quotas = caller.leastPrivilege.quotas;
     const ids = { accountId: caller.accountId, callerId: caller.callerId, reservationId };
     const dependsOnLedger =
@@ -255,10 +245,7 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
   }
 
   /** Owners of a page of computes, for a caller that lists only its own. */
-  async function owners(
-    caller: CallerAccess,
-    computeIds: readonly string[],
-  ): Promise<GuardResult<(string | undefined)[]>> {
+  async function owners(caller: CallerAccess, computeIds: readonly string[]): Promise<Checked<(string | undefined)[]>> {
     try {
       return { ok: true, value: await ledger.ownersOf(caller.accountId, computeIds) };
     } catch (error) {

@@ -3,7 +3,11 @@ import { defaultScopeFor } from './default-scopes';
 import { scopeMatches } from './patterns';
 import type { CallerPolicy } from './types';
 
-export type AuthorizationDecision = { allowed: true; grantedBy: string } | { allowed: false; missingScope: string };
+/** Same shape as every check of the request path (`ok`); the pipeline turns a denial into a 403. */
+export type AuthorizationDecision = { ok: true; grantedBy: string } | { ok: false; missingScope: string };
+
+/** What authorization reads of a caller. */
+export type CallerGrants = Pick<CallerPolicy, 'grants' | 'missingScopeHints'>;
 
 /** What `grantedBy` says for an operation the provider documents as needing no key (`health`). */
 export const PUBLIC_GRANT = '(public)';
@@ -15,18 +19,18 @@ export const PUBLIC_GRANT = '(public)';
  * patterns as the policy.
  */
 export function authorize(
-  caller: CallerPolicy,
+  caller: CallerGrants,
   tokenScopes: readonly string[] | undefined,
   operationId: OperationId,
 ): AuthorizationDecision {
-  if (!operationById(operationId).requiresAuth) return { allowed: true, grantedBy: PUBLIC_GRANT };
+  if (!operationById(operationId).requiresAuth) return { ok: true, grantedBy: PUBLIC_GRANT };
   for (const grant of caller.grants) {
     if (!grant.operations.includes(operationId)) continue;
     if (tokenScopes !== undefined && !tokenScopes.some((pattern) => scopeMatches(pattern, grant.scope))) continue;
-    return { allowed: true, grantedBy: grant.scope };
+    return { ok: true, grantedBy: grant.scope };
   }
   return {
-    allowed: false,
+    ok: false,
     missingScope: caller.missingScopeHints[operationId] ?? defaultScopeFor(operationId) ?? operationId,
   };
 }

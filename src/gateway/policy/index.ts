@@ -1,7 +1,7 @@
 /** The policy: the YAML file validated once at startup, resolved and frozen; and authorization over it. */
 export { loadPolicyFile, parsePolicy, validatePolicyText, type DocumentResult } from './parse-policy';
 export { resolvePolicy, DEFAULT_ACCOUNT_LIMITS, type ResolveOptions } from './resolve-policy';
-export { authorize, PUBLIC_GRANT, type AuthorizationDecision } from './authorize';
+export { authorize, PUBLIC_GRANT, type AuthorizationDecision, type CallerGrants } from './authorize';
 export { callerForSubject, accountForCaller } from './callers';
 export { DEFAULT_SCOPES, defaultScopeFor } from './default-scopes';
 export { operationMatches, operationsMatching, scopeMatches, scopesMatching } from './patterns';

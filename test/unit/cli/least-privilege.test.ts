@@ -135,7 +135,7 @@ describe('ownershipEffect', () => {
           : pathTemplate.includes('{id}')
             ? 'own-computes-only'
             : undefined;
-    expect(ownershipEffect({ id, pathTemplate })).toBe(expected);
+    expect(ownershipEffect(operationById(id))).toBe(expected);
   });
 
   it("every operation on one compute is its owner's only", () => {

@@ -21,6 +21,7 @@ const caller: CallerAccess = {
   callerId: 'svc',
   accountId: 'acct',
   apiKey: 'k',
+  grants: { grants: [], missingScopeHints: {} },
   weight: 1,
   maxWaitMs: 1000,
   reservedShare: 0,

@@ -9,7 +9,7 @@ import { MemoryComputeLedger } from '../../../src/gateway/least-privilege/ledger
 import type { ComputeLedger, LeastPrivilegePolicy } from '../../../src/gateway/least-privilege/types';
 import { createLogger } from '../../../src/gateway/observability/logger';
 import { createMetrics } from '../../../src/gateway/observability/metrics';
-import { listPaging } from '../../../src/gateway/own-computes-list';
+import { listPaging } from '../../../src/gateway/least-privilege/own-computes-list';
 import { VALID_CREATE } from '../../helpers/valid-create';
 
 const LP: LeastPrivilegePolicy = {
@@ -31,6 +31,7 @@ function setup(leastPrivilege: LeastPrivilegePolicy = LP, ledger: ComputeLedger 
   const caller: CallerAccess = {
     callerId: 'svc',
     accountId: 'acct',
+    grants: { grants: [], missingScopeHints: {} },
     apiKey: 'k',
     weight: 1,
     maxWaitMs: 1000,

@@ -48,7 +48,7 @@ describe('authorize: configured grants', () => {
     ['ops', 'computes.get', 'ops:read'],
     ['provisioner', 'computes.delete', 'computes:delete'],
   ] as const)('%s may %s, granted by %s', (id, op, scope) => {
-    expect(authorize(caller(id), undefined, op)).toEqual({ allowed: true, grantedBy: scope });
+    expect(authorize(caller(id), undefined, op)).toEqual({ ok: true, grantedBy: scope });
   });
 
   it.each([
@@ -58,12 +58,12 @@ describe('authorize: configured grants', () => {
     ['billing', 'computes.list', 'computes:read'],
     ['provisioner', 'regions.list', 'catalog:read'],
   ] as const)('denies by default: %s may not %s (missing %s)', (id, op, scope) => {
-    expect(authorize(caller(id), undefined, op)).toEqual({ allowed: false, missingScope: scope });
+    expect(authorize(caller(id), undefined, op)).toEqual({ ok: false, missingScope: scope });
   });
 
   it('lets anyone call the public health operation', () => {
     expect(operationById('health').requiresAuth).toBe(false);
-    expect(authorize(caller('billing'), [], 'health')).toEqual({ allowed: true, grantedBy: PUBLIC_GRANT });
+    expect(authorize(caller('billing'), [], 'health')).toEqual({ ok: true, grantedBy: PUBLIC_GRANT });
   });
 
   it('names a shipped scope for every operation that needs one', () => {
@@ -72,55 +72,50 @@ describe('authorize: configured grants', () => {
       (id) => operationById(id).requiresAuth && !DEFAULT_SCOPES['catalog:read']!.includes(id),
     )) {
       const decision = authorize(nobody, undefined, op);
-      expect(decision).toEqual({ allowed: false, missingScope: defaultScopeFor(op) });
+      expect(decision).toEqual({ ok: false, missingScope: defaultScopeFor(op) });
     }
   });
 });
 
 describe('authorize: the token scope claim narrows, never widens', () => {
   it.each<[string, readonly string[], OperationId, ReturnType<typeof authorize>]>([
-    [
-      'narrowed to the granted scope',
-      ['computes:read'],
-      'computes.list',
-      { allowed: true, grantedBy: 'computes:read' },
-    ],
+    ['narrowed to the granted scope', ['computes:read'], 'computes.list', { ok: true, grantedBy: 'computes:read' }],
     [
       'narrowed away from another granted scope',
       ['computes:read'],
       'computes.start',
-      { allowed: false, missingScope: 'computes:power' },
+      { ok: false, missingScope: 'computes:power' },
     ],
     [
       'an ungranted token scope adds nothing',
       ['computes:delete'],
       'computes.delete',
-      { allowed: false, missingScope: 'computes:delete' },
+      { ok: false, missingScope: 'computes:delete' },
     ],
     [
       'an ungranted token scope does not keep the granted ones',
       ['computes:delete'],
       'computes.list',
-      { allowed: false, missingScope: 'computes:read' },
+      { ok: false, missingScope: 'computes:read' },
     ],
-    ['an empty scope claim grants nothing', [], 'computes.list', { allowed: false, missingScope: 'computes:read' }],
+    ['an empty scope claim grants nothing', [], 'computes.list', { ok: false, missingScope: 'computes:read' }],
     [
       'a token pattern narrows too',
       ['computes:p*', 'computes:*'],
       'computes.stop',
-      { allowed: true, grantedBy: 'computes:power' },
+      { ok: true, grantedBy: 'computes:power' },
     ],
     [
       '"*" in a token is the whole grant, no more',
       ['*'],
       'computes.create',
-      { allowed: false, missingScope: 'computes:create' },
+      { ok: false, missingScope: 'computes:create' },
     ],
     [
       'unknown token scopes are ignored',
       ['admin', 'computes:read'],
       'computes.get',
-      { allowed: true, grantedBy: 'computes:read' },
+      { ok: true, grantedBy: 'computes:read' },
     ],
   ])('%s', (_name, tokenScopes, op, expected) => {
     expect(authorize(caller('autoscaler'), tokenScopes, op)).toEqual(expected);
@@ -137,14 +132,14 @@ describe('authorize: naming the missing scope when the policy redefines scopes',
 
   it('names the policy scope that grants it when the shipped one no longer does', () => {
     expect(authorize(redefined.callers.lister!, undefined, 'computes.get')).toEqual({
-      allowed: false,
+      ok: false,
       missingScope: 'inventory:get',
     });
   });
 
   it('names the shipped scope when no scope grants the operation at all', () => {
     expect(authorize(redefined.callers.lister!, undefined, 'computes.delete')).toEqual({
-      allowed: false,
+      ok: false,
       missingScope: 'computes:delete',
     });
   });

@@ -25,7 +25,7 @@ function setup() {
 describe('computes.create', () => {
   it('checks in order: Idempotency-Key, Content-Type, JSON, idempotency record, fields', () => {
     const { operations, ctx } = setup();
-    const create = operations['computes.create'];
+    const create = operations['POST /computes'];
     expect(create(ctx({ headers: { 'content-type': 'text/plain' }, body: Buffer.from('x') }))).toMatchObject({
       code: 'INVALID_IDEMPOTENCY_KEY',
     });
@@ -40,8 +40,8 @@ describe('computes.create', () => {
 
   it('a replay returns the stored body byte for byte, with no createdUnder', () => {
     const { operations, ctx } = setup();
-    const first = operations['computes.create'](ctx());
-    const again = operations['computes.create'](ctx({ nowMs: 5000, requestId: 'req-00000002' }));
+    const first = operations['POST /computes'](ctx());
+    const again = operations['POST /computes'](ctx({ nowMs: 5000, requestId: 'req-00000002' }));
     expect(again).toEqual({
       kind: 'response',
       status: 202,
@@ -54,18 +54,18 @@ describe('computes.create', () => {
 describe('read operations', () => {
   it('list answers the envelope with meta; health needs no key', () => {
     const { operations, ctx } = setup();
-    const list = operations['computes.list'](ctx());
+    const list = operations['GET /computes'](ctx());
     expect(list.kind === 'response' && JSON.parse(list.body)).toMatchObject({
       success: true,
       data: [],
       meta: { total: 0, page: 1, limit: 20 },
       requestId: 'req-00000001',
     });
-    expect(operations.health(ctx({ key: null }))).toMatchObject({ status: 200 });
+    expect(operations['GET /health'](ctx({ key: null }))).toMatchObject({ status: 200 });
   });
 
   it('an operation that needs a key refuses to run without one (a pipeline bug, not a client error)', () => {
     const { operations, ctx } = setup();
-    expect(() => operations['computes.list'](ctx({ key: null }))).toThrow(/without a key/);
+    expect(() => operations['GET /computes'](ctx({ key: null }))).toThrow(/without a key/);
   });
 });

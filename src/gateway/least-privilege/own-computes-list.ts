@@ -5,12 +5,13 @@
  * the page the caller asked for with `meta` counting only those: the same envelope, pagination
  * that adds up.
  */
-import type { ForwardRequest } from './forward/proxy';
-import type { LeastPrivilegeGuard } from './least-privilege/guard';
-import { isJsonObject } from './body/strict-json';
-import type { GuardResult } from './least-privilege/guard';
-import type { CallerAccess } from './access';
-import { sendWithRetries, type AttemptContext, type AttemptDeps, type AttemptsResult } from './upstream-attempts';
+import type { ForwardRequest } from '../forward/proxy';
+import type { LeastPrivilegeGuard } from './guard';
+import { isJsonObject } from '../body/strict-json';
+import type { Checked } from '../checked';
+import type { CallerAccess } from '../access';
+import type { AttemptsResult } from '../upstream-attempts';
+import type { Exchange, ForwardEnding } from './stage';
 
 /** The provider's largest page. */
 export const UPSTREAM_PAGE_LIMIT = 100;
@@ -31,9 +32,6 @@ export function listPaging(query: ReadonlyArray<[string, string]>): ListPaging |
   if (paging.limit > UPSTREAM_PAGE_LIMIT) return { error: `limit: must be at most ${UPSTREAM_PAGE_LIMIT}` };
   return paging;
 }
-
-/** `answered`: the filtered page is written; otherwise what the caller gets instead (as from one attempt chain). */
-export type OwnListResult = AttemptsResult | { kind: 'answered'; attempts: number; queueWaitMs: number };
 
 interface ListEnvelope {
   success: boolean;
@@ -65,7 +63,7 @@ async function callersOwn(
   guard: LeastPrivilegeGuard,
   caller: CallerAccess,
   items: readonly unknown[],
-): Promise<GuardResult<unknown[]>> {
+): Promise<Checked<unknown[]>> {
   const ids = items.map((item) => (isJsonObject(item) && typeof item.id === 'string' ? item.id : undefined));
   const known = ids.filter((id): id is string => id !== undefined);
   const owners = await guard.owners(caller, known);
@@ -90,19 +88,21 @@ export async function countHiddenInShadow(
     guard.shadowHidden(caller, envelope.data.length - mine.value.length);
 }
 
-const badUpstreamList = (reason: string): OwnListResult => ({
+const badUpstreamList = (reason: string): AttemptsResult => ({
   kind: 'rejected',
   rejection: { code: 'UPSTREAM_UNAVAILABLE', reason },
   attempts: 0,
 });
 
+/**
+ * The caller's page of its own computes. `answered`: the filtered page is written; otherwise what
+ * the caller gets instead, as from one attempt chain.
+ */
 export async function listOwnComputes(
-  deps: AttemptDeps & { guard: LeastPrivilegeGuard; maxWaitMs: number },
-  ctx: Omit<AttemptContext, 'request' | 'repeatable' | 'deadlineAtMs'> & {
-    headers: Record<string, string>;
-    paging: ListPaging;
-  },
-): Promise<OwnListResult> {
+  guard: LeastPrivilegeGuard,
+  exchange: Pick<Exchange, 'caller' | 'request' | 'send' | 'relay'>,
+  paging: ListPaging,
+): Promise<ForwardEnding> {
   const owned: unknown[] = [];
   let attempts = 0;
   let queueWaitMs = 0;
@@ -110,16 +110,11 @@ export async function listOwnComputes(
   for (let page = 1; page <= MAX_UPSTREAM_PAGES; page += 1) {
     const request: ForwardRequest = {
       upstreamPath: `/computes?page=${page}&limit=${UPSTREAM_PAGE_LIMIT}`,
-      headers: ctx.headers,
+      headers: exchange.request.headers,
       capture: { maxBytes: MAX_LIST_PAGE_BYTES },
     };
     // Each page is a request of its own: its own slot, its own deadline.
-    const sent = await sendWithRetries(deps, {
-      ...ctx,
-      request,
-      repeatable: true,
-      deadlineAtMs: deps.now() + deps.maxWaitMs,
-    });
+    const sent = await exchange.send(request);
     attempts += sent.attempts;
     if (sent.kind !== 'sent') return sent.kind === 'rejected' ? { ...sent, attempts } : sent;
     queueWaitMs += sent.queueWaitMs;
@@ -128,17 +123,17 @@ export async function listOwnComputes(
     if (outcome.kind !== 'captured' || outcome.upstreamStatus !== 200) return { ...sent, attempts, queueWaitMs };
     const envelope = parseListEnvelope(outcome.body);
     if (envelope === undefined) return badUpstreamList('upstream-list-unreadable');
-    const mine = await callersOwn(deps.guard, ctx.caller, envelope.data);
+    const mine = await callersOwn(guard, exchange.caller, envelope.data);
     if (!mine.ok) return { kind: 'rejected', rejection: mine.rejection, attempts };
     owned.push(...mine.value);
     if (envelope.data.length < UPSTREAM_PAGE_LIMIT || page * UPSTREAM_PAGE_LIMIT >= envelope.meta.total) {
-      const { page: wanted, limit } = ctx.paging;
+      const { page: wanted, limit } = paging;
       const body = {
         ...envelope,
         data: owned.slice((wanted - 1) * limit, wanted * limit),
         meta: { ...envelope.meta, total: owned.length, page: wanted, limit },
       };
-      deps.forwarder.relay(ctx.res, outcome, Buffer.from(JSON.stringify(body)));
+      exchange.relay(outcome, Buffer.from(JSON.stringify(body)));
       return { kind: 'answered', attempts, queueWaitMs };
     }
   }

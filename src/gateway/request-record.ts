@@ -1,0 +1,82 @@
+/**
+ * What a request leaves behind: one access-log line for every request, built up as it goes, and an
+ * audit record for every audited operation (the writes), whatever became of it.
+ */
+import type { ServerResponse } from 'node:http';
+import { HEALTH_CHECK, type Operation } from '../catalog/catalog';
+import { buildAuditRecord, type AuditTrail } from './audit';
+import type { GatewayErrorCode } from './errors';
+import type { Logger } from './observability/logger';
+import { statusClass, type GatewayMetrics } from './observability/metrics';
+import { WARM_UP_REQUEST_ID_PREFIX } from './warm-up';
+
+/** One access-log line is built up as the request goes. */
+export interface RequestRecord {
+  requestId: string;
+  method: string;
+  operation?: string;
+  caller?: string;
+  account?: string;
+  queueWaitMs?: number;
+  attempts?: number;
+  status?: number;
+  upstreamStatus?: number;
+  reason?: string;
+}
+
+/** What an audit record needs beyond the access-log record. */
+export interface WriteTrace {
+  operation: Operation;
+  computeId?: string;
+  forwarded: boolean;
+  rejection?: { code: GatewayErrorCode; reason?: string };
+  responseStart?: () => Buffer | undefined;
+}
+
+export interface RecordDeps {
+  logger: Logger;
+  metrics: GatewayMetrics;
+  audit: AuditTrail;
+}
+
+export function writeAccessLog(deps: RecordDeps, record: RequestRecord, res: ServerResponse, durationMs: number): void {
+  record.status = res.statusCode;
+  const line = { ...record, durationMs, completed: res.writableFinished };
+  deps.metrics.requests.inc({
+    operation: record.operation ?? 'none',
+    caller: record.caller ?? 'anonymous',
+    status_class: statusClass(res.statusCode),
+  });
+  // The gateway's own warm-up requests are not traffic worth a line at info.
+  const warmUp = record.operation === HEALTH_CHECK.id && record.requestId.startsWith(WARM_UP_REQUEST_ID_PREFIX);
+  if (warmUp) deps.logger.debug(line, 'request');
+  else deps.logger.info(line, 'request');
+}
+
+export function writeAuditRecord(
+  deps: RecordDeps,
+  record: RequestRecord,
+  write: WriteTrace,
+  res: ServerResponse,
+  receivedAtMs: number,
+): void {
+  try {
+    const entry = buildAuditRecord({
+      requestId: record.requestId,
+      operation: write.operation,
+      receivedAtMs,
+      caller: record.caller,
+      account: record.account,
+      pathComputeId: write.computeId,
+      forwarded: write.forwarded,
+      upstreamStatus: record.upstreamStatus,
+      rejection: write.rejection,
+      status: res.headersSent ? res.statusCode : undefined,
+      responseStart: write.responseStart?.(),
+    });
+    deps.audit.record(entry);
+    deps.metrics.auditRecords.inc({ outcome: entry.outcome });
+  } catch (error) {
+    deps.logger.error({ requestId: record.requestId, err: error }, 'could not write the audit record');
+  }
+}
