@@ -10,6 +10,7 @@ import type { AccountPolicy, CallerPolicy, Policy } from '../gateway/policy/type
 import { ownerTagFor } from '../gateway/least-privilege/owner-tag';
 import type { AccountQuotas, CallerConstraints, CallerQuotas } from '../gateway/least-privilege/types';
 import { checkTarget, type TargetRejectReason } from '../gateway/target';
+import { scheduleFor } from '../schedule/intervals';
 import { parseExplainArgs } from './args';
 import { embeddedPolicyText } from './embedded';
 import { formatExplanation } from './explain-format';
@@ -160,15 +161,10 @@ const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
 export function limitFor(account: AccountPolicy, operationClass: OperationClass): LimitFacts {
   const { limits } = account;
-  const ratePerSecond =
-    limits.kind === 'shared'
-      ? limits.allPerSecond
-      : operationClass === 'read'
-        ? limits.readPerSecond
-        : limits.writePerSecond;
+  const { scheduleClass, ratePerSecond } = scheduleFor(limits, operationClass);
   return {
     accountId: account.id,
-    class: limits.kind === 'shared' ? 'all' : operationClass,
+    class: scheduleClass,
     ratePerSecond,
     safety: limits.safety,
     effectivePerSecond: round3(ratePerSecond * limits.safety),

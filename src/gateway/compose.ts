@@ -80,14 +80,9 @@ export function verifierFor(policy: Policy, now: () => number): TokenVerifier {
   return cacheVerifiedTokens(createTokenVerifier({ ...policy.auth, now }), { ...VERIFIED_TOKEN_CACHE_DEFAULTS, now });
 }
 
-/** The provider's limits of an account, in the schedule's terms. */
+/** The provider's limits of an account: the policy holds them in the schedule's shape. */
 export function scheduleLimitsFor(policy: Policy, accountId: string): AccountRateLimits | undefined {
-  const account = Object.hasOwn(policy.accounts, accountId) ? policy.accounts[accountId] : undefined;
-  if (!account) return undefined;
-  const { limits } = account;
-  return limits.kind === 'shared'
-    ? { all: limits.allPerSecond, safety: limits.safety }
-    : { read: limits.readPerSecond, write: limits.writePerSecond, safety: limits.safety };
+  return Object.hasOwn(policy.accounts, accountId) ? policy.accounts[accountId]!.limits : undefined;
 }
 
 /** Deployment settings of the shared schedule (environment, not policy). */
@@ -204,7 +199,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const schedule = createRateSchedule({
     redis: redis ? { connection: redis } : undefined,
     limits: (accountId) => scheduleLimitsFor(current.policy, accountId) ?? retiredLimits.get(accountId),
-    safety: 0.95,
     expectedReplicas: settings.expectedReplicas,
     now,
     logger,

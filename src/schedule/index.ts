@@ -8,6 +8,8 @@ export {
   type ScheduleStats,
   type ScheduleLogger,
   type Timers,
+  type ScheduleTuning,
+  SCHEDULE_TUNING_DEFAULTS,
 } from './rate-schedule';
 export { parseRateLimitHeaders, parseResetMs, parseRetryAfterMs, type HeaderBag } from './rate-headers';
 export {
@@ -17,7 +19,7 @@ export {
   type ProtectiveDecision,
   type BadTokenPolicy,
 } from './protective-limits';
-export { intervalMs, fallbackRatePerSecond, scheduleFor } from './intervals';
+export { DEFAULT_SAFETY, intervalMs, fallbackRatePerSecond, scheduleFor } from './intervals';
 export { scheduleKeys, encodeKeyPart, shiftChannel, type ScheduleKeys } from './keys';
 export type {
   AccountRateLimits,

@@ -13,7 +13,7 @@ import type { OperationClass } from '../catalog/catalog';
 import { createRedisConnection, type RedisConnection, type RedisConnectionOptions } from '../redis';
 import type { CalendarReply, CalendarReserveInput, FairnessParams, ScheduleInfo, UpstreamCounts } from './calendar';
 import type { ScheduleStore, ShiftReply } from './store';
-import { fallbackRatePerSecond, intervalMs, scheduleFor, sendToleranceMs } from './intervals';
+import { DEFAULT_SAFETY, fallbackRatePerSecond, intervalMs, scheduleFor, sendToleranceMs } from './intervals';
 import { scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
 import { MemoryScheduleStore } from './memory-store';
 import { RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
@@ -77,8 +77,8 @@ export interface RateScheduleOptions {
   /** The provider's limits of an account; undefined for an unknown account (a programming error: reserve throws). */
   limits: (accountId: string) => AccountRateLimits | undefined;
   /** Fraction of the provider limit the schedule uses, in (0, 1]; covers dispatch jitter. An account's `safety`
-   * overrides it. */
-  safety: number;
+   * overrides it. Default `DEFAULT_SAFETY` (0.95). */
+  safety?: number;
   /** Replicas sharing the schedule; each falls back to rate ÷ this. Use the maximum (HPA max). */
   expectedReplicas: number;
   now?: () => number;
@@ -165,7 +165,26 @@ const DEFAULT_FAIRNESS: FairnessOptions = {
   idleLookaheadSlots: 2,
   maxReservedShareTotal: 0.5,
 };
-const DEFAULT_FALLBACK: FallbackOptions = { maxWaitMs: 500, transitionGuardMs: 1000, probeIntervalMs: 500 };
+/**
+ * What a deployment may tune (the gateway's settings, `src/gateway/settings.ts`), and the defaults
+ * every schedule starts from. The rate itself and its safety factor are the policy's, per account.
+ */
+export interface ScheduleTuning {
+  /** Default per-caller bound on future reservations per schedule. */
+  readonly maxQueuedPerCaller: number;
+  /** Idle schedules' state expires this long after their last slot. */
+  readonly idleTtlMs: number;
+  /** Slots of upstream deficit ignored before the schedule slows down (response latency, counting skew). */
+  readonly feedbackTolerance: number;
+  readonly fallback: Readonly<FallbackOptions>;
+}
+
+export const SCHEDULE_TUNING_DEFAULTS: ScheduleTuning = Object.freeze({
+  maxQueuedPerCaller: 32,
+  idleTtlMs: 60_000,
+  feedbackTolerance: 2,
+  fallback: Object.freeze({ maxWaitMs: 500, transitionGuardMs: 1000, probeIntervalMs: 500 }),
+});
 /**
  * After a return to the shared schedule, remaining-count feedback waits one provider window (1 s)
  * past the last request the local fallback may still send (its slots reach `fallback.maxWaitMs`
@@ -229,18 +248,18 @@ class RateScheduleImpl implements RateSchedule {
   };
 
   constructor(private readonly options: RateScheduleOptions) {
-    if (!(options.safety > 0 && options.safety <= 1))
-      throw new RangeError(`safety must be in (0, 1], got ${options.safety}`);
-    fallbackRatePerSecond(1, options.safety, options.expectedReplicas); // validates expectedReplicas
+    const safety = options.safety ?? DEFAULT_SAFETY;
+    if (!(safety > 0 && safety <= 1)) throw new RangeError(`safety must be in (0, 1], got ${safety}`);
+    fallbackRatePerSecond(1, safety, options.expectedReplicas); // validates expectedReplicas
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? {
       setTimeout: (cb, ms) => setTimeout(cb, ms),
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
     };
     this.fairness = { ...DEFAULT_FAIRNESS, ...options.fairness };
-    this.fallbackOptions = { ...DEFAULT_FALLBACK, ...options.fallback };
-    this.maxQueued = options.maxQueuedPerCaller ?? 32;
-    this.idleTtlMs = options.idleTtlMs ?? 60_000;
+    this.fallbackOptions = { ...SCHEDULE_TUNING_DEFAULTS.fallback, ...options.fallback };
+    this.maxQueued = options.maxQueuedPerCaller ?? SCHEDULE_TUNING_DEFAULTS.maxQueuedPerCaller;
+    this.idleTtlMs = options.idleTtlMs ?? SCHEDULE_TUNING_DEFAULTS.idleTtlMs;
     this.keyPrefix = options.redis?.keyPrefix ?? 'sg';
     this.sinceMs = this.now();
     if (options.redis === undefined) {
@@ -375,7 +394,7 @@ class RateScheduleImpl implements RateSchedule {
       return;
     const rt = this.runtime(accountId, operationClass);
     const counts = { remaining: report.remaining, limit: report.limit, resetKey: String(report.resetAtMs) };
-    const tolerance = this.options.feedbackTolerance ?? 2;
+    const tolerance = this.options.feedbackTolerance ?? SCHEDULE_TUNING_DEFAULTS.feedbackTolerance;
     if (this.mode === 'shared') {
       // No command of its own: the counts ride on this schedule's next reservation, so an admitted
       // request costs one round trip. The latest counts win; stale ones are dropped unsent.
@@ -558,7 +577,7 @@ class RateScheduleImpl implements RateSchedule {
     if (limits === undefined) throw new Error(`rate schedule: no limits for account ${JSON.stringify(accountId)}`);
     const { scheduleClass, ratePerSecond } = scheduleFor(limits, operationClass);
     const keys = scheduleKeys(this.keyPrefix, accountId, scheduleClass);
-    const safety = limits.safety ?? this.options.safety;
+    const safety = limits.safety ?? this.options.safety ?? DEFAULT_SAFETY;
     const iv = intervalMs(ratePerSecond, safety);
     const fallbackIv = 1000 / fallbackRatePerSecond(ratePerSecond, safety, this.options.expectedReplicas);
     const toleranceMs = this.options.sendToleranceMs ?? sendToleranceMs(safety);
