@@ -10,7 +10,13 @@
  * Denials are values; a store failure never reaches the caller, it changes the mode.
  */
 import type { OperationClass } from '../catalog/catalog';
-import { createRedisConnection, type RedisConnection, type RedisConnectionOptions } from '../redis';
+import {
+  createRedisConnection,
+  isLoudStoreFailure,
+  StoreUnavailableError,
+  type RedisConnection,
+  type RedisConnectionOptions,
+} from '../redis';
 import type { CalendarReply, CalendarReserveInput, FairnessParams, ScheduleInfo, UpstreamCounts } from './calendar';
 import type { ScheduleStore, ShiftReply } from './store';
 import { DEFAULT_SAFETY, fallbackRatePerSecond, intervalMs, scheduleFor, sendToleranceMs } from './intervals';
@@ -753,7 +759,7 @@ class RateScheduleImpl implements RateSchedule {
     this.counters.storeFailures += 1;
     const reason = describe(error);
     if (this.mode !== 'fallback') {
-      const log = /script|ERR|unexpected reply/i.test(reason) ? 'error' : 'warn';
+      const log = isLoudStoreFailure(error) ? 'error' : 'warn';
       this.options.logger?.[log](
         { err: reason },
         'rate schedule: shared schedule failed; falling back to the local schedule',
@@ -902,8 +908,8 @@ function unref(handle: unknown): void {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error)
-    return 'kind' in error ? `${String((error as { kind: unknown }).kind)}: ${error.message}` : error.message;
+  if (error instanceof StoreUnavailableError) return `${error.kind}: ${error.message}`;
+  if (error instanceof Error) return error.message;
   return String(error);
 }
 
