@@ -14,6 +14,7 @@ import { scheduleFor } from '../schedule/intervals';
 import { parseExplainArgs } from './args';
 import { embeddedPolicyText } from './embedded';
 import { formatExplanation } from './explain-format';
+import { describeSettings, listSettings, settingsFor } from './settings-summary';
 import type { CliIo } from './io';
 import { loadPolicyFileWithoutSecrets, policyWithoutSecrets } from './policy-without-secrets';
 
@@ -387,8 +388,11 @@ export function runExplain(argv: readonly string[], io: CliIo): number {
   const explanation = explainRequest(policy, caller, method, target, tokenScopes);
   const upstream = settings.configPath === undefined ? 'the built-in sandbox' : policy.upstream.baseUrl;
   const request = { caller, method, target, policy: policy.sourcePath, upstream };
-  io.stdout(
-    json ? `${JSON.stringify({ request, ...explanation }, null, 2)}\n` : formatExplanation(request, explanation),
-  );
+  // The settings shape the schedule behind the decision (replicas, fallback, tuning); shown after it.
+  const read = settingsFor(io);
+  const inForce = read?.ok ? listSettings(read) : undefined;
+  if (json)
+    io.stdout(`${JSON.stringify({ request, ...explanation, ...(inForce && { settings: inForce }) }, null, 2)}\n`);
+  else io.stdout(`${formatExplanation(request, explanation)}${inForce ? `\n${describeSettings(inForce)}` : ''}`);
   return explanation.allowed ? 0 : 1;
 }

@@ -8,9 +8,8 @@ export {
   type ScheduleStats,
   type ScheduleLogger,
   type Timers,
-  type ScheduleTuning,
-  SCHEDULE_TUNING_DEFAULTS,
 } from './rate-schedule';
+export { SCHEDULE_TUNING_DEFAULTS, type ScheduleTuning } from './tuning';
 export { parseRateLimitHeaders, parseResetMs, parseRetryAfterMs, type HeaderBag } from './rate-headers';
 export {
   createProtectiveLimits,

@@ -24,6 +24,9 @@ import { scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
 import { MemoryScheduleStore } from './memory-store';
 import { RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
 import { StoreClock } from './store-clock';
+import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
+
+export type { FallbackOptions } from './tuning';
 import type {
   AccountRateLimits,
   GrantedReservation,
@@ -65,16 +68,6 @@ export interface FairnessOptions {
   idleLookaheadSlots: number;
   /** Cap on the sum of reserved shares. Default 0.5. */
   maxReservedShareTotal: number;
-}
-
-export interface FallbackOptions {
-  /** Longest wait granted by a local fallback schedule, so its queue is short when Redis returns. Default 500. */
-  maxWaitMs: number;
-  /** On return to the shared schedule, no new shared slot before now + this (covers replicas that return later).
-   * Default 1000. */
-  transitionGuardMs: number;
-  /** How often a replica in fallback re-tries Redis when the connection looks up. Default 500. */
-  probeIntervalMs: number;
 }
 
 export interface RateScheduleOptions {
@@ -171,26 +164,6 @@ const DEFAULT_FAIRNESS: FairnessOptions = {
   idleLookaheadSlots: 2,
   maxReservedShareTotal: 0.5,
 };
-/**
- * What a deployment may tune (the gateway's settings, `src/gateway/settings.ts`), and the defaults
- * every schedule starts from. The rate itself and its safety factor are the policy's, per account.
- */
-export interface ScheduleTuning {
-  /** Default per-caller bound on future reservations per schedule. */
-  readonly maxQueuedPerCaller: number;
-  /** Idle schedules' state expires this long after their last slot. */
-  readonly idleTtlMs: number;
-  /** Slots of upstream deficit ignored before the schedule slows down (response latency, counting skew). */
-  readonly feedbackTolerance: number;
-  readonly fallback: Readonly<FallbackOptions>;
-}
-
-export const SCHEDULE_TUNING_DEFAULTS: ScheduleTuning = Object.freeze({
-  maxQueuedPerCaller: 32,
-  idleTtlMs: 60_000,
-  feedbackTolerance: 2,
-  fallback: Object.freeze({ maxWaitMs: 500, transitionGuardMs: 1000, probeIntervalMs: 500 }),
-});
 /**
  * After a return to the shared schedule, remaining-count feedback waits one provider window (1 s)
  * past the last request the local fallback may still send (its slots reach `fallback.maxWaitMs`
