@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * `prestart` / `pretoken` / `presandbox`: compiles `src` into `dist` only when something it is built
- * from changed since the last successful build, so `npm start` and `npm run token` on an unchanged
- * tree skip a full `tsc` (about 10 s).
+ * Compiles `src` into `dist` only when something it is built from changed since the last successful
+ * build, so `npm start` and `npm run token` on an unchanged tree skip a full `tsc` (about 10 s).
+ * Run as a script (`presandbox`), or preloaded in the command's own process
+ * (`node -r ./scripts/build-if-stale.js dist/cli/main.js`), which saves a second Node start.
  *
  * Stale when: no stamp (a fresh clone, or `dist` removed), or a file under `src/` (or tsconfig*.json,
  * package.json, package-lock.json) is newer than the stamp, or the set of files under `src/` changed
@@ -71,4 +72,5 @@ function main() {
   return 0;
 }
 
-process.exitCode = main();
+const code = main();
+if (code !== 0) process.exit(code);

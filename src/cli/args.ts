@@ -1,15 +1,5 @@
 /** Pure argument and environment parsing for the CLI entries; they alone read argv and env. */
 import { parseArgs } from 'node:util';
-import { readSettings, type GatewaySettings, type SettingSource } from '../gateway/settings';
-
-/** What `start` was asked: help, the version, or to run with these settings. */
-export interface StartArgs {
-  settings: GatewaySettings;
-  /** Where each setting came from (default / env / flag), for the effective-settings listing. */
-  sources: Readonly<Record<string, SettingSource>>;
-  help: boolean;
-  version: boolean;
-}
 
 export interface TokenSettings {
   caller?: string;
@@ -29,7 +19,7 @@ export type Parsed<T> = { ok: true; settings: T } | { ok: false; problems: strin
  * (and all are reported at once): an unknown option, a value missing. Short options are not ours:
  * `-x` stays a positional, as it always was.
  */
-function readFlags(
+export function readFlags(
   argv: readonly string[],
   valued: readonly string[],
   booleans: readonly string[],
@@ -55,31 +45,6 @@ function readFlags(
     else flags[token.name] = token.value;
   }
   return { flags, positionals };
-}
-
-/** The start command's flags and the environment, read into the gateway's settings (`gateway/settings.ts`). */
-export function parseStartArgs(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): Parsed<StartArgs> {
-  const problems: string[] = [];
-  const { flags, positionals } = readFlags(argv, ['config'], ['help', 'watch', 'version'], problems);
-  if (positionals.length > 0) problems.push(`unexpected argument "${positionals[0]}"`);
-  const read = readSettings(env, {
-    config: typeof flags.config === 'string' ? flags.config : undefined,
-    watch: flags.watch === true,
-  });
-  if (!read.ok) problems.push(...read.problems);
-  if (problems.length > 0 || !read.ok) return { ok: false, problems };
-  return {
-    ok: true,
-    settings: {
-      settings: read.settings,
-      sources: read.sources,
-      help: flags.help === true,
-      version: flags.version === true,
-    },
-  };
 }
 
 export const MAX_TOKEN_LIFETIME_SEC = 3600;

@@ -58,7 +58,7 @@ async function run(argv: readonly string[]): Promise<void> {
       (await loadStart()).runStart(line.argv, BIN_START_NAMES);
       return;
     case 'token':
-      runToken(line.argv, BIN_TOKEN_USAGE);
+      await runToken(line.argv, BIN_TOKEN_USAGE);
       return;
     case 'check-config':
       process.exitCode = runCheckConfig(line.argv, io);

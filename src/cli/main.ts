@@ -12,7 +12,7 @@ import { policyFileSource, type PolicySource } from '../gateway/policy-source';
 import type { Policy } from '../gateway/policy/types';
 import type { GatewaySettings } from '../gateway/settings';
 import { DEMO_KEYS, startSandbox } from '../sandbox';
-import { parseStartArgs } from './args';
+import { parseStartArgs } from './start-args';
 import {
   EMBEDDED_CALLERS,
   EMBEDDED_TOKEN_LIFETIME_SEC,

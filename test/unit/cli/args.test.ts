@@ -1,4 +1,5 @@
-import { parseStartArgs, parseTokenArgs } from '../../../src/cli/args';
+import { parseTokenArgs } from '../../../src/cli/args';
+import { parseStartArgs } from '../../../src/cli/start-args';
 import { SCHEDULE_TUNING_DEFAULTS } from '../../../src/schedule';
 
 describe('parseStartArgs', () => {
