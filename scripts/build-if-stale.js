@@ -59,7 +59,10 @@ function main() {
     before.newestMs <= stamp.builtFromMs &&
     before.fileList === stamp.fileList &&
     fs.existsSync(path.join(root, 'dist', 'cli', 'main.js'));
-  if (fresh && process.argv[2] !== '--force') return 0;
+  // `--check` (run as a script, not preloaded): only say, by the exit code (0 fresh, 1 stale), whether a
+  // build would run. Preloaded, argv is the command's own.
+  if (require.main === module && process.argv[2] === '--check') return fresh ? 0 : 1;
+  if (fresh) return 0;
   const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
   const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
     stdio: 'inherit',
