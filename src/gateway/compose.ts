@@ -186,7 +186,7 @@ function createScheduleConnection(settings: ScheduleSettings): RedisConnection |
   });
 }
 
-function scheduleFor(
+function scheduleWithMetrics(
   settings: ScheduleSettings,
   redis: RedisConnection | undefined,
   limits: (accountId: string) => AccountRateLimits | undefined,
@@ -297,7 +297,7 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   const redis = createScheduleConnection(settings);
   const live = liveConfig(policy, redis, now, logger);
   metrics.configLoadedTimestamp.set(now() / 1000);
-  const schedule = scheduleFor(settings, redis, live.limits, { now, logger, metrics });
+  const schedule = scheduleWithMetrics(settings, redis, live.limits, { now, logger, metrics });
   // Who created which compute, for ownership and quotas: in Redis when the schedule is, else in memory.
   const { ledger, redisCommands } = ledgerFor(redis, now);
   const guard = createLeastPrivilegeGuard({ ledger, logger, metrics, holdMs: CREATE_HOLD_MS });
