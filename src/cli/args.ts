@@ -1,21 +1,5 @@
 /** Pure argument and environment parsing for the CLI entries; they alone read argv and env. */
-
-export interface StartSettings {
-  configPath?: string;
-  host?: string;
-  port?: number;
-  adminPort?: number;
-  logLevel: string;
-  /** The shared schedule's Redis; absent: the schedule runs in memory (one replica). */
-  redisUrl?: string;
-  /** Replicas sharing the schedule (the HPA maximum); each falls back to rate ÷ this. */
-  expectedReplicas: number;
-  /** A Redis reply later than this counts as an outage (fallback); absent: the connection's default, 150 ms. */
-  redisCommandTimeoutMs?: number;
-  /** Reload when the policy or a file it references changes (`--watch` or CONFIG_WATCH=1). */
-  watch: boolean;
-  help: boolean;
-}
+import { parseArgs } from 'node:util';
 
 export interface TokenSettings {
   caller?: string;
@@ -29,81 +13,38 @@ export interface TokenSettings {
 
 export type Parsed<T> = { ok: true; settings: T } | { ok: false; problems: string[] };
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function portFrom(name: string, value: string | undefined, problems: string[]): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const port = Number(value);
-  if (!/^[0-9]{1,5}$/.test(value) || port > 65535) {
-    problems.push(`${name}: must be a port number from 0 to 65535`);
-    return undefined;
-  }
-  return port;
-}
-
-/** Splits `--name value` / `--name=value` flags from positionals, for the flags a command knows. */
-function readFlags(
+/**
+ * Splits `--name value` / `--name=value` flags from positionals, for the flags a command knows, with
+ * `node:util`'s `parseArgs` as the tokenizer. Lenient mode, so that each problem is ours to word
+ * (and all are reported at once): an unknown option, a value missing. Short options are not ours:
+ * `-x` stays a positional, as it always was.
+ */
+export function readFlags(
   argv: readonly string[],
   valued: readonly string[],
   booleans: readonly string[],
   problems: string[],
 ) {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const name of valued) options[name] = { type: 'string' };
+  for (const name of booleans) options[name] = { type: 'boolean' };
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const flags: Record<string, string | true> = {};
   const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    if (booleans.includes(name)) flags[name] = true;
-    else if (valued.includes(name)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) problems.push(`--${name}: needs a value`);
-      else flags[name] = value;
-    } else problems.push(`--${name}: unknown option`);
+  let shortIndex = -1;
+  for (const token of tokens) {
+    if (token.kind === 'positional') positionals.push(token.value);
+    else if (token.kind === 'option-terminator') problems.push('--: unknown option');
+    else if (!token.rawName.startsWith('--')) {
+      // `-abc` is one argument, three tokens.
+      if (token.index !== shortIndex) positionals.push(argv[token.index]!);
+      shortIndex = token.index;
+    } else if (booleans.includes(token.name)) flags[token.name] = true;
+    else if (!valued.includes(token.name)) problems.push(`--${token.name}: unknown option`);
+    else if (token.value === undefined) problems.push(`--${token.name}: needs a value`);
+    else flags[token.name] = token.value;
   }
   return { flags, positionals };
-}
-
-export function parseStartArgs(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): Parsed<StartSettings> {
-  const problems: string[] = [];
-  const { flags, positionals } = readFlags(argv, ['config'], ['help', 'watch'], problems);
-  if (positionals.length > 0) problems.push(`unexpected argument "${positionals[0]}"`);
-  const logLevel = env.LOG_LEVEL ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
-  const replicasText = env.GATEWAY_REPLICAS ?? '1';
-  const expectedReplicas = Number(replicasText);
-  if (!/^[0-9]{1,4}$/.test(replicasText) || expectedReplicas < 1)
-    problems.push('GATEWAY_REPLICAS: must be a whole number from 1 to 9999');
-  const redisUrl = env.REDIS_URL || undefined;
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl))
-    problems.push('REDIS_URL: must start with redis:// or rediss://');
-  const timeoutText = env.REDIS_COMMAND_TIMEOUT_MS;
-  const redisCommandTimeoutMs = timeoutText === undefined || timeoutText === '' ? undefined : Number(timeoutText);
-  if (
-    redisCommandTimeoutMs !== undefined &&
-    (!/^[0-9]{1,5}$/.test(timeoutText!) || redisCommandTimeoutMs < 10 || redisCommandTimeoutMs > 10_000)
-  ) {
-    problems.push('REDIS_COMMAND_TIMEOUT_MS: must be a whole number of milliseconds from 10 to 10000');
-  }
-  const settings: StartSettings = {
-    redisUrl,
-    expectedReplicas,
-    redisCommandTimeoutMs,
-    configPath: typeof flags.config === 'string' ? flags.config : undefined,
-    host: env.HOST || undefined,
-    port: portFrom('PORT', env.PORT, problems),
-    adminPort: portFrom('ADMIN_PORT', env.ADMIN_PORT, problems),
-    logLevel,
-    watch: flags.watch === true || env.CONFIG_WATCH === '1',
-    help: flags.help === true,
-  };
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, settings };
 }
 
 export const MAX_TOKEN_LIFETIME_SEC = 3600;
@@ -141,6 +82,8 @@ export type CommandLine =
   | { kind: 'run'; command: CommandName; argv: readonly string[] }
   /** `--help`, `-h`, `help` or `help <command>`. */
   | { kind: 'help'; command?: CommandName }
+  /** `--version`: the package's version. */
+  | { kind: 'version' }
   | { kind: 'usage-error'; problem: string };
 
 function isCommand(name: string | undefined): name is CommandName {
@@ -152,6 +95,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   const [first, ...rest] = argv;
   if (first === undefined) return { kind: 'usage-error', problem: 'name a command' };
   if (first === '--help' || first === '-h') return { kind: 'help' };
+  if (first === '--version')
+    return rest.length === 0
+      ? { kind: 'version' }
+      : { kind: 'usage-error', problem: `unexpected argument "${rest[0]}"` };
   if (first === 'help') {
     if (rest.length === 0) return { kind: 'help' };
     if (rest.length > 1) return { kind: 'usage-error', problem: `unexpected argument "${rest[1]}"` };

@@ -8,11 +8,13 @@ import { CHECK_CONFIG_HELP, runCheckConfig } from './check-config';
 import { EXPLAIN_HELP, runExplain } from './explain';
 import type { CliIo } from './io';
 import { runToken, tokenHelp } from './token';
+import { packageVersion } from './version';
 import { BIN_NAME, BIN_START_NAMES, BIN_TOKEN_USAGE, BIN_USAGE } from './usage';
 
 const io: CliIo = {
   readFile: (file) => fs.readFileSync(file, 'utf8'),
   readEnv: (name) => process.env[name],
+  settingsEnv: process.env,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 };
@@ -44,6 +46,9 @@ async function run(argv: readonly string[]): Promise<void> {
     case 'help':
       io.stdout(`${line.command ? await helpFor(line.command) : BIN_USAGE}\n`);
       return;
+    case 'version':
+      io.stdout(`${packageVersion()}\n`);
+      return;
     case 'run':
       break;
   }
@@ -53,7 +58,7 @@ async function run(argv: readonly string[]): Promise<void> {
       (await loadStart()).runStart(line.argv, BIN_START_NAMES);
       return;
     case 'token':
-      runToken(line.argv, BIN_TOKEN_USAGE);
+      await runToken(line.argv, BIN_TOKEN_USAGE);
       return;
     case 'check-config':
       process.exitCode = runCheckConfig(line.argv, io);

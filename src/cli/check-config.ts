@@ -2,13 +2,15 @@
  * `strettch-gateway check-config <file>`: the startup check without starting. Every problem with
  * its file, line and path (exit 1), or a summary of what the policy grants (exit 0). By default
  * the secrets are resolved exactly as `start` would; `--no-secrets` checks shape and references
- * only, for CI where the secrets are absent. Secret values are never printed either way.
+ * only, for CI where the secrets are absent. Then the gateway's settings (environment), checked and
+ * listed with where each came from. Secret values are never printed either way.
  */
 import { formatProblem, loadPolicyFile } from '../gateway/policy';
 import { parseCheckConfigArgs } from './args';
 import type { CliIo } from './io';
 import { loadPolicyFileWithoutSecrets } from './policy-without-secrets';
 import { summarizePolicy } from './policy-summary';
+import { describeSettings, listSettings, settingsFor } from './settings-summary';
 
 export const CHECK_CONFIG_USAGE_LINE = 'strettch-gateway check-config <policy.yaml> [--no-secrets]';
 
@@ -17,10 +19,12 @@ export const CHECK_CONFIG_HELP = `Usage: ${CHECK_CONFIG_USAGE_LINE}
 Checks a policy file as start would, without starting: prints every problem as
 file:line: path: message and exits 1, or prints a summary of its accounts (with limits and
 quotas), callers (with their constraints, ownership, quotas and shadow mode) and scopes and
-exits 0. Secret values are never printed.
+exits 0, followed by the settings start would run with in this environment (each variable
+with its value and whether it came from the environment or a default). Secret values are
+never printed.
 
-  --no-secrets   check shape and references only: environment variables and secret files are
-                 not read, nor key files (for CI, where the secrets are absent)
+  --no-secrets   check shape and references only: the policy's environment variables and secret
+                 files are not read, nor key files (for CI, where the secrets are absent)
 
 Exit code: 0 valid, 1 problems found, 2 usage error.`;
 
@@ -43,6 +47,13 @@ export function runCheckConfig(argv: readonly string[], io: CliIo): number {
     io.stderr(`check-config: ${loaded.errors.length} problem(s) in ${configPath}\n`);
     return 1;
   }
+  const settings = settingsFor(io);
+  if (settings && !settings.ok) {
+    io.stderr(settings.problems.map((problem) => `check-config: ${problem}\n`).join(''));
+    io.stderr(`check-config: ${settings.problems.length} problem(s) in the settings (environment)\n`);
+    return 1;
+  }
   io.stdout(summarizePolicy(loaded.policy, { secretsResolved: resolveSecrets }));
+  if (settings) io.stdout(describeSettings(listSettings(settings)));
   return 0;
 }

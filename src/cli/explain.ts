@@ -10,9 +10,11 @@ import type { AccountPolicy, CallerPolicy, Policy } from '../gateway/policy/type
 import { ownerTagFor } from '../gateway/least-privilege/owner-tag';
 import type { AccountQuotas, CallerConstraints, CallerQuotas } from '../gateway/least-privilege/types';
 import { checkTarget, type TargetRejectReason } from '../gateway/target';
+import { scheduleFor } from '../schedule/intervals';
 import { parseExplainArgs } from './args';
 import { embeddedPolicyText } from './embedded';
 import { formatExplanation } from './explain-format';
+import { describeSettings, listSettings, settingsFor } from './settings-summary';
 import type { CliIo } from './io';
 import { loadPolicyFileWithoutSecrets, policyWithoutSecrets } from './policy-without-secrets';
 
@@ -160,15 +162,10 @@ const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
 export function limitFor(account: AccountPolicy, operationClass: OperationClass): LimitFacts {
   const { limits } = account;
-  const ratePerSecond =
-    limits.kind === 'shared'
-      ? limits.allPerSecond
-      : operationClass === 'read'
-        ? limits.readPerSecond
-        : limits.writePerSecond;
+  const { scheduleClass, ratePerSecond } = scheduleFor(limits, operationClass);
   return {
     accountId: account.id,
-    class: limits.kind === 'shared' ? 'all' : operationClass,
+    class: scheduleClass,
     ratePerSecond,
     safety: limits.safety,
     effectivePerSecond: round3(ratePerSecond * limits.safety),
@@ -403,8 +400,11 @@ export function runExplain(argv: readonly string[], io: CliIo): number {
   const explanation = explainRequest(policy, caller, method, target, tokenScopes);
   const upstream = settings.configPath === undefined ? 'the built-in sandbox' : policy.upstream.baseUrl;
   const request = { caller, method, target, policy: policy.sourcePath, upstream };
-  io.stdout(
-    json ? `${JSON.stringify({ request, ...explanation }, null, 2)}\n` : formatExplanation(request, explanation),
-  );
+  // The settings shape the schedule behind the decision (replicas, fallback, tuning); shown after it.
+  const read = settingsFor(io);
+  const inForce = read?.ok ? listSettings(read) : undefined;
+  if (json)
+    io.stdout(`${JSON.stringify({ request, ...explanation, ...(inForce && { settings: inForce }) }, null, 2)}\n`);
+  else io.stdout(`${formatExplanation(request, explanation)}${inForce ? `\n${describeSettings(inForce)}` : ''}`);
   return explanation.allowed ? 0 : 1;
 }

@@ -2,6 +2,11 @@
 export interface CliIo {
   readFile(file: string): string;
   readEnv(name: string): string | undefined;
+  /**
+   * The environment the gateway's settings are read from (`gateway/settings.ts`), for the commands
+   * that show them. Absent (tests): no settings are shown.
+   */
+  settingsEnv?: Readonly<Record<string, string | undefined>>;
   stdout(text: string): void;
   stderr(text: string): void;
 }

@@ -3,16 +3,16 @@
  * embedded default in front of the built-in sandbox. The only module that reads env and exits.
  */
 import fs from 'node:fs';
-import { parseAuditSetting } from '../gateway/audit';
-import { CLI_WARM_UP_CONNECTIONS, startGateway } from '../gateway/compose';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/compose';
 import { CONFIG_WATCH_DEFAULTS, watchConfigFiles } from '../gateway/config-watch';
-import { createLogger } from '../gateway/observability/logger';
+import { createLogger, type Logger } from '../gateway/observability/logger';
 import { createMetrics } from '../gateway/observability/metrics';
 import { formatProblem } from '../gateway/policy';
 import { policyFileSource, type PolicySource } from '../gateway/policy-source';
 import type { Policy } from '../gateway/policy/types';
+import type { GatewaySettings } from '../gateway/settings';
 import { DEMO_KEYS, startSandbox } from '../sandbox';
-import { parseStartArgs } from './args';
+import { parseStartArgs } from './start-args';
 import {
   EMBEDDED_CALLERS,
   EMBEDDED_TOKEN_LIFETIME_SEC,
@@ -20,6 +20,7 @@ import {
   loadDevSigningKey,
   mintEmbeddedToken,
 } from './embedded';
+import { packageVersion } from './version';
 
 /** How the command is invoked, for its help and banner: `npm start`, or the `strettch-gateway` bin. */
 export interface StartNames {
@@ -43,6 +44,8 @@ GATEWAY_REPLICAS (replicas sharing the schedule; default 1),
 REDIS_COMMAND_TIMEOUT_MS (a slower Redis reply counts as an outage; default 150),
 AUDIT_LOG (stdout, the default, or a file path: one record per write, appended, created 0600),
 CONFIG_WATCH=1 (as --watch: reload when the policy or a file it references changes),
+REDIS_CONNECT_TIMEOUT_MS (default 1000), GATEWAY_WARM_UP_CONNECTIONS (default 4),
+the schedule's tuning (SCHEDULE_*; check-config lists every setting with its value),
 plus whatever your policy references ({env: NAME}).
 
 SIGHUP reloads the policy and the key files it references; an invalid one is refused (each
@@ -50,55 +53,46 @@ problem logged with its path) and the running one kept.`;
 
 const readFile = (file: string) => fs.readFileSync(file, 'utf8');
 
-async function main(argv: readonly string[], names: StartNames): Promise<void> {
-  const helpText = startHelp(names);
-  const parsed = parseStartArgs(argv, process.env);
-  const audit = parseAuditSetting(process.env.AUDIT_LOG);
-  if (!parsed.ok || !audit.ok) {
-    const problems = [...(parsed.ok ? [] : parsed.problems), ...(audit.ok ? [] : [audit.problem])];
-    for (const problem of problems) process.stderr.write(`strettch-gateway: ${problem}\n`);
-    process.stderr.write(`${helpText}\n`);
-    process.exit(2);
-  }
-  const { settings } = parsed;
-  if (settings.help) {
-    process.stdout.write(`${helpText}\n`);
-    return;
-  }
-  const logger = createLogger({ level: settings.logLevel });
-  const closers: Array<() => Promise<void>> = [];
-  let policy: Policy;
-  let banner: string[] = [];
-  let source: PolicySource | undefined;
+/** What the gateway runs: the policy, how to read it again, what closes with it, the banner's lines. */
+interface Prepared {
+  policy: Policy;
+  source?: PolicySource;
+  closers: Array<() => Promise<void>>;
+  banner: string[];
+}
 
-  if (settings.configPath) {
-    source = policyFileSource(settings.configPath, { readEnv: (name) => process.env[name], readFile });
-    const loaded = source.load();
-    if (!loaded.ok) {
-      for (const problem of loaded.errors) process.stderr.write(`${formatProblem(problem, settings.configPath)}\n`);
-      process.stderr.write(
-        `strettch-gateway: ${loaded.errors.length} problem(s) in ${settings.configPath}; not starting\n`,
-      );
-      process.exit(1);
-    }
-    policy = loaded.policy;
-  } else {
-    const devKey = loadDevSigningKey(process.cwd());
-    const sandbox = await startSandbox({ port: 0, logger: logger.child({ component: 'sandbox' }, { level: 'warn' }) });
-    closers.push(() => sandbox.close());
-    policy = embeddedPolicy(sandbox.apiBaseUrl, devKey, DEMO_KEYS[0]!.key, readFile);
-    const token = mintEmbeddedToken(devKey, 'demo-reader', EMBEDDED_TOKEN_LIFETIME_SEC, Date.now);
-    banner = [
-      `upstream: the built-in sandbox at ${sandbox.apiBaseUrl} (embedded default; run with --config <file> for a real policy)`,
-      `callers: ${Object.keys(EMBEDDED_CALLERS).join(', ')}`,
-      'try it (a demo-reader token valid for 1 hour):',
-      `  curl -s -H "Authorization: Bearer ${token}" {url}/api/v1/computes`,
-      `mint another token:  ${names.mintExample}`,
-    ];
+/** The policy file, or exits 1 with every problem in it. */
+function preparePolicyFile(configPath: string): Prepared {
+  const source = policyFileSource(configPath, { readEnv: (name) => process.env[name], readFile });
+  const loaded = source.load();
+  if (!loaded.ok) {
+    for (const problem of loaded.errors) process.stderr.write(`${formatProblem(problem, configPath)}\n`);
+    process.stderr.write(`strettch-gateway: ${loaded.errors.length} problem(s) in ${configPath}; not starting\n`);
+    process.exit(1);
   }
+  return { policy: loaded.policy, source, closers: [], banner: [] };
+}
 
-  const gateway = await startGateway({
-    policy,
+/** The embedded default: the built-in sandbox as upstream, a dev key, and a token to try it with. */
+async function prepareEmbedded(logger: Logger, names: StartNames): Promise<Prepared> {
+  const devKey = loadDevSigningKey(process.cwd());
+  const sandbox = await startSandbox({ port: 0, logger: logger.child({ component: 'sandbox' }, { level: 'warn' }) });
+  const policy = embeddedPolicy(sandbox.apiBaseUrl, devKey, DEMO_KEYS[0]!.key, readFile);
+  const token = mintEmbeddedToken(devKey, 'demo-reader', EMBEDDED_TOKEN_LIFETIME_SEC, Date.now);
+  const banner = [
+    `upstream: the built-in sandbox at ${sandbox.apiBaseUrl} (embedded default; run with --config <file> for a real policy)`,
+    `callers: ${Object.keys(EMBEDDED_CALLERS).join(', ')}`,
+    'try it (a demo-reader token valid for 1 hour):',
+    `  curl -s -H "Authorization: Bearer ${token}" {url}/api/v1/computes`,
+    `mint another token:  ${names.mintExample}`,
+  ];
+  return { policy, closers: [() => sandbox.close()], banner };
+}
+
+/** The gateway's options from its settings (environment and flags) and the policy. */
+export function gatewayOptionsFor(settings: GatewaySettings, prepared: Prepared, logger: Logger): GatewayOptions {
+  return {
+    policy: prepared.policy,
     logger,
     metrics: createMetrics({ collectProcessMetrics: true }),
     host: settings.host,
@@ -108,15 +102,18 @@ async function main(argv: readonly string[], names: StartNames): Promise<void> {
       redisUrl: settings.redisUrl,
       expectedReplicas: settings.expectedReplicas,
       commandTimeoutMs: settings.redisCommandTimeoutMs,
+      connectTimeoutMs: settings.redisConnectTimeoutMs,
+      tuning: settings.schedule,
     },
-    audit: audit.setting,
-    loadPolicy: source?.load,
-    warmUpConnections: CLI_WARM_UP_CONNECTIONS,
-  });
-  closers.unshift(() => gateway.close());
-  process.stdout.write(`strettch-gateway listening on ${gateway.url} (metrics and probes on ${gateway.adminUrl})\n`);
-  for (const line of banner) process.stdout.write(`${line.replace('{url}', gateway.url)}\n`);
+    audit: settings.audit,
+    loadPolicy: prepared.source?.load,
+    warmUpConnections: settings.warmUpConnections,
+  };
+}
 
+/** SIGHUP (and `--watch`) reload; SIGTERM and SIGINT drain, close in order, and exit. */
+function handleSignals(gateway: RunningGateway, prepared: Prepared, settings: GatewaySettings, logger: Logger): void {
+  const closers = [() => gateway.close(), ...prepared.closers];
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -137,16 +134,37 @@ async function main(argv: readonly string[], names: StartNames): Promise<void> {
     return gateway.reload();
   };
   process.on('SIGHUP', () => void reload('SIGHUP'));
-  if (settings.watch && source) {
+  if (settings.watch && prepared.source) {
     const watcher = watchConfigFiles({
       ...CONFIG_WATCH_DEFAULTS,
-      files: source.files,
+      files: prepared.source.files,
       onChange: () => reload('file change'),
     });
     closers.unshift(async () => watcher.close());
   } else if (settings.watch) logger.warn('--watch: the embedded default has no policy file to watch');
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: readonly string[], names: StartNames): Promise<void> {
+  const helpText = startHelp(names);
+  const parsed = parseStartArgs(argv, process.env);
+  if (!parsed.ok) {
+    for (const problem of parsed.problems) process.stderr.write(`strettch-gateway: ${problem}\n`);
+    process.stderr.write(`${helpText}\n`);
+    process.exit(2);
+  }
+  if (parsed.settings.help || parsed.settings.version) {
+    process.stdout.write(`${parsed.settings.help ? helpText : packageVersion()}\n`);
+    return;
+  }
+  const { settings } = parsed.settings;
+  const logger = createLogger({ level: settings.logLevel });
+  const prepared = settings.configPath ? preparePolicyFile(settings.configPath) : await prepareEmbedded(logger, names);
+  const gateway = await startGateway(gatewayOptionsFor(settings, prepared, logger));
+  process.stdout.write(`strettch-gateway listening on ${gateway.url} (metrics and probes on ${gateway.adminUrl})\n`);
+  for (const line of prepared.banner) process.stdout.write(`${line.replace('{url}', gateway.url)}\n`);
+  handleSignals(gateway, prepared, settings, logger);
 }
 
 /** Runs the gateway until SIGTERM/SIGINT; shared by `npm start` and `strettch-gateway start`. */

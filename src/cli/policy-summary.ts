@@ -9,11 +9,10 @@ const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
 export function describeAccountLimits(limits: AccountLimits): string {
   const { safety } = limits;
-  if (limits.kind === 'shared')
-    return `all ${limits.allPerSecond}/s × safety ${safety} = ${round3(limits.allPerSecond * safety)}/s`;
-  const reads = round3(limits.readPerSecond * safety);
-  const writes = round3(limits.writePerSecond * safety);
-  return `read ${limits.readPerSecond}/s, write ${limits.writePerSecond}/s × safety ${safety} = ${reads} reads/s, ${writes} writes/s`;
+  if ('all' in limits) return `all ${limits.all}/s × safety ${safety} = ${round3(limits.all * safety)}/s`;
+  const reads = round3(limits.read * safety);
+  const writes = round3(limits.write * safety);
+  return `read ${limits.read}/s, write ${limits.write}/s × safety ${safety} = ${reads} reads/s, ${writes} writes/s`;
 }
 
 /**

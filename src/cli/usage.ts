@@ -21,6 +21,7 @@ Commands:
   token          mint a caller token; prints only the token
   explain        would the gateway allow a caller's request, and why
   help           this text, or a command's: ${BIN_NAME} help <command>
+  --version      the version of ${BIN_NAME}
 
   ${BIN_START_NAMES.usage}
   ${CHECK_CONFIG_USAGE_LINE}

@@ -8,6 +8,7 @@
  */
 import { PATH_PARAMETER_PATTERNS, type Operation, type OperationId } from '../catalog/catalog';
 import type { GatewayErrorCode } from './errors';
+import { readSettings } from './settings';
 
 /**
  * - `forwarded`: the provider answered (`upstreamStatus`, whatever it was).
@@ -123,8 +124,7 @@ export type AuditSetting = { kind: 'stdout' } | { kind: 'file'; path: string };
 export function parseAuditSetting(
   value: string | undefined,
 ): { ok: true; setting: AuditSetting } | { ok: false; problem: string } {
-  if (value === undefined || value === '' || value === 'stdout') return { ok: true, setting: { kind: 'stdout' } };
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f]/.test(value)) return { ok: false, problem: 'AUDIT_LOG: must be "stdout" or a file path' };
-  return { ok: true, setting: { kind: 'file', path: value } };
+  // Parsed where every setting is (settings.ts); kept here for callers that read only this one.
+  const read = readSettings({ AUDIT_LOG: value });
+  return read.ok ? { ok: true, setting: read.settings.audit } : { ok: false, problem: read.problems[0]! };
 }

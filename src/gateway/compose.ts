@@ -17,18 +17,18 @@ import {
   type RedisCommandCount,
 } from './observability/metrics';
 import { DEFAULT_RETRY_OPTIONS } from './upstream-attempts';
-import { createComputeLedger, RedisComputeLedger } from './least-privilege/ledger';
+import { MemoryComputeLedger, RedisComputeLedger } from './least-privilege/ledger';
 import type { ComputeLedger } from './least-privilege/types';
 import { createLeastPrivilegeGuard } from './least-privilege/guard';
 import { createLeastPrivilegeStage } from './least-privilege/stage';
 import { createPipeline, type PipelineOptions } from './pipeline';
 import { warmUp } from './warm-up';
-import { formatProblem, type ConfigProblem } from './policy';
 import type { Policy, PolicyResult } from './policy/types';
-import { protectionSettingsKey, restartOnlyChanges, type ReloadResult } from './reload';
+import type { RequestListener } from 'node:http';
+import { createReloader, protectionSettingsKey, type ReloadResult } from './reload';
 import { listen, type RunningServer } from '../shared/http-server';
 import { createRedisConnection, type RedisConnection } from '../redis';
-import { createRateSchedule, type AccountRateLimits, type RateSchedule } from '../schedule';
+import { createRateSchedule, type AccountRateLimits, type RateSchedule, type ScheduleTuning } from '../schedule';
 import { protectionFor, type Protection } from './protection';
 
 export const GATEWAY_USER_AGENT = 'strettch-gateway/0.1.0';
@@ -48,30 +48,26 @@ export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
 export const CREATE_HOLD_MS = 10 * 60_000;
 /** The longest a start waits for its warm-up requests (a slow or unreachable upstream does not hold it). */
 const WARM_UP_TIMEOUT_MS = 2000;
-/** Warm-up requests the CLI sends at start: about the upstream connections a saturated schedule keeps busy. */
-export const CLI_WARM_UP_CONNECTIONS = 4;
 
 export function verifierFor(policy: Policy, now: () => number): TokenVerifier {
   return cacheVerifiedTokens(createTokenVerifier({ ...policy.auth, now }), { ...VERIFIED_TOKEN_CACHE_DEFAULTS, now });
 }
 
-/** The provider's limits of an account, in the schedule's terms. */
+/** The provider's limits of an account: the policy holds them in the schedule's shape. */
 export function scheduleLimitsFor(policy: Policy, accountId: string): AccountRateLimits | undefined {
-  const account = Object.hasOwn(policy.accounts, accountId) ? policy.accounts[accountId] : undefined;
-  if (!account) return undefined;
-  const { limits } = account;
-  return limits.kind === 'shared'
-    ? { all: limits.allPerSecond, safety: limits.safety }
-    : { read: limits.readPerSecond, write: limits.writePerSecond, safety: limits.safety };
+  return Object.hasOwn(policy.accounts, accountId) ? policy.accounts[accountId]!.limits : undefined;
 }
 
-/** Deployment settings of the shared schedule (environment, not policy). */
+/** Deployment settings of the shared schedule (the gateway's settings, not the policy). */
 export interface ScheduleSettings {
   /** Absent: the same algorithm in memory (one replica, or the embedded default). */
   redisUrl?: string;
   /** Replicas sharing the schedule (use the HPA maximum); each falls back to rate ÷ this. */
   expectedReplicas: number;
   commandTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** The schedule's tuning; absent: `SCHEDULE_TUNING_DEFAULTS`. */
+  tuning?: ScheduleTuning;
 }
 
 export interface GatewayOptions {
@@ -136,28 +132,72 @@ function openAuditTrail(setting: GatewayOptions['audit'], logger: Logger): { tra
   return { trail: auditTrailOn(createLogger({ destination: file.stream })), file };
 }
 
-export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const { policy, logger } = options;
-  const now = options.now ?? Date.now;
-  const metrics = options.metrics ?? createMetrics();
-  // First: a bad audit path stops the start before anything else is opened.
-  const audit = openAuditTrail(options.audit, logger);
-  const forwarder = createForwarder({
-    now,
-    upstreamBaseUrl: policy.upstream.baseUrl,
-    timeoutMs: policy.upstream.timeoutMs,
-    connectTimeoutMs: policy.upstream.connectTimeoutMs,
-    maxSockets: policy.upstream.maxSockets,
-    filterResponseHeaders: responseHeadersToReturn,
+/** Everything a gateway is, built and wired, not yet listening: what `listenGateway` serves. */
+export interface BuiltGateway {
+  options: GatewayOptions;
+  /** The public port's request listener: the probes, then the request path. */
+  handler: RequestListener;
+  /** The admin port's app: probes and metrics. */
+  adminHandler: RequestListener;
+  metrics: GatewayMetrics;
+  schedule: RateSchedule;
+  policy(): Policy;
+  reload(): Promise<ReloadResult>;
+  /** Ready is held back while this is set (draining, warming the upstream path). */
+  setDraining(): void;
+  setWarming(warming: boolean): void;
+  /** Closes what `buildGateway` opened, in order: the upstream sockets, the schedule, the ledger, Redis, audit. */
+  close(): Promise<void>;
+}
+
+function createScheduleConnection(settings: ScheduleSettings): RedisConnection | undefined {
+  if (!settings.redisUrl) return undefined;
+  return createRedisConnection({
+    url: settings.redisUrl,
+    commandTimeoutMs: settings.commandTimeoutMs,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    connectionName: 'strettch-gateway',
   });
-  const settings = options.schedule ?? { expectedReplicas: 1 };
-  const redis: RedisConnection | undefined = settings.redisUrl
-    ? createRedisConnection({
-        url: settings.redisUrl,
-        commandTimeoutMs: settings.commandTimeoutMs,
-        connectionName: 'strettch-gateway',
-      })
-    : undefined;
+}
+
+function scheduleWithMetrics(
+  settings: ScheduleSettings,
+  redis: RedisConnection | undefined,
+  limits: (accountId: string) => AccountRateLimits | undefined,
+  deps: { now: () => number; logger: Logger; metrics: GatewayMetrics },
+): RateSchedule {
+  const { logger, metrics } = deps;
+  const schedule = createRateSchedule({
+    ...settings.tuning,
+    redis: redis ? { connection: redis } : undefined,
+    limits,
+    expectedReplicas: settings.expectedReplicas,
+    now: deps.now,
+    logger,
+    onStateChange: (state) => {
+      for (const mode of ['shared', 'fallback', 'memory'] as const)
+        metrics.scheduleMode.set({ mode }, state.mode === mode ? 1 : 0);
+      if (state.mode === 'fallback')
+        logger.warn({ reason: state.reason }, 'rate schedule: Redis unreachable, using the local fallback schedule');
+      else logger.info({ mode: state.mode }, 'rate schedule mode');
+    },
+  });
+  metrics.scheduleMode.set({ mode: schedule.state().mode }, 1);
+  return schedule;
+}
+
+/** The compute ledger, and its own count of Redis round trips (none in memory). */
+function ledgerFor(redis: RedisConnection | undefined, now: () => number) {
+  if (!redis) return { ledger: new MemoryComputeLedger({ now }) as ComputeLedger, redisCommands: () => ({}) };
+  const ledger = new RedisComputeLedger({ connection: redis });
+  return { ledger: ledger as ComputeLedger, redisCommands: () => ledger.commandCounts() };
+}
+
+/**
+ * What one policy builds, and the holder of the one in force. Requests take `verifier` and
+ * `access` once, when they arrive; the protective limits are rebuilt only when their settings change.
+ */
+function liveConfig(policy: Policy, redis: RedisConnection | undefined, now: () => number, logger: Logger) {
   const onProtectionError = (error: unknown) =>
     logger.warn({ err: error }, 'protective limit failed; allowing the request');
   const build = (next: Policy, running?: LoadedConfig): LoadedConfig => {
@@ -173,187 +213,184 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     };
   };
   let current = build(policy);
-  metrics.configLoadedTimestamp.set(now() / 1000);
   /** Limits of accounts a reload removed, so requests of theirs still queued finish under them. */
   const retiredLimits = new Map<string, AccountRateLimits>();
-  const schedule = createRateSchedule({
-    redis: redis ? { connection: redis } : undefined,
-    limits: (accountId) => scheduleLimitsFor(current.policy, accountId) ?? retiredLimits.get(accountId),
-    safety: 0.95,
-    expectedReplicas: settings.expectedReplicas,
-    now,
-    logger,
-    onStateChange: (state) => {
-      for (const mode of ['shared', 'fallback', 'memory'] as const)
-        metrics.scheduleMode.set({ mode }, state.mode === mode ? 1 : 0);
-      if (state.mode === 'fallback')
-        logger.warn({ reason: state.reason }, 'rate schedule: Redis unreachable, using the local fallback schedule');
-      else logger.info({ mode: state.mode }, 'rate schedule mode');
+  return {
+    current: () => current,
+    limits: (accountId: string) => scheduleLimitsFor(current.policy, accountId) ?? retiredLimits.get(accountId),
+    apply(next: Policy): void {
+      const running = current.policy;
+      current = build(next, current);
+      for (const accountId of Object.keys(running.accounts))
+        if (!Object.hasOwn(next.accounts, accountId)) retiredLimits.set(accountId, running.accounts[accountId]!.limits);
     },
-  });
-  metrics.scheduleMode.set({ mode: schedule.state().mode }, 1);
-  const protection: Protection = {
-    checkSource: (sourceId) => current.protection.checkSource(sourceId),
-    recordBadToken: (sourceId) => current.protection.recordBadToken(sourceId),
-    consumeCaller: (caller) => current.protection.consumeCaller(caller),
+    protection: {
+      checkSource: (sourceId) => current.protection.checkSource(sourceId),
+      recordBadToken: (sourceId) => current.protection.recordBadToken(sourceId),
+      consumeCaller: (caller) => current.protection.consumeCaller(caller),
+    } satisfies Protection,
   };
-  // Who created which compute, for ownership and quotas: in Redis when the schedule is, else in memory.
-  const ledger = createComputeLedger({ redis, now });
-  const guard = createLeastPrivilegeGuard({ ledger, logger, metrics, holdMs: CREATE_HOLD_MS });
-  registerRedisCommandCounts(metrics, () => redisCommandCounts(schedule, ledger));
-  // Ready with the shared schedule or with a declared fallback: neither fails open nor closed.
+}
+
+/** Ready with the shared schedule or with a declared fallback: neither fails open nor closed. */
+function readinessOf(schedule: RateSchedule, state: { draining: boolean; warming: boolean }): Readiness {
   // Until Redis first answers (or the connect timeout passes) the schedule is neither shared nor in fallback.
   const scheduleCheck = () => {
-    const state = schedule.state();
-    return state.reason === 'connecting' ? 'connecting' : state.mode;
+    const scheduleState = schedule.state();
+    return scheduleState.reason === 'connecting' ? 'connecting' : scheduleState.mode;
   };
-  let draining = false;
-  let warming = (options.warmUpConnections ?? 0) > 0;
-  const readiness: Readiness = {
+  return {
     check: () => {
       const checks: Record<string, string> = { policy: 'loaded', schedule: scheduleCheck() };
-      if (draining) checks.draining = 'yes';
-      if (warming) checks.upstream = 'warming';
-      return { ready: !draining && !warming, checks };
+      if (state.draining) checks.draining = 'yes';
+      if (state.warming) checks.upstream = 'warming';
+      return { ready: !state.draining && !state.warming, checks };
     },
   };
-  const handler = createPipeline({
+}
+
+/**
+ * Builds the gateway from a policy and its settings: every component wired, nothing listening.
+ * Tests mount `handler` themselves; `listenGateway` serves it.
+ */
+export function buildGateway(options: GatewayOptions): BuiltGateway {
+  const { policy, logger } = options;
+  const now = options.now ?? Date.now;
+  const metrics = options.metrics ?? createMetrics();
+  // First: a bad audit path stops the start before anything else is opened.
+  const audit = openAuditTrail(options.audit, logger);
+  const forwarder = createForwarder({
+    now,
+    upstreamBaseUrl: policy.upstream.baseUrl,
+    timeoutMs: policy.upstream.timeoutMs,
+    connectTimeoutMs: policy.upstream.connectTimeoutMs,
+    maxSockets: policy.upstream.maxSockets,
+    filterResponseHeaders: responseHeadersToReturn,
+  });
+  const settings = options.schedule ?? { expectedReplicas: 1 };
+  const redis = createScheduleConnection(settings);
+  const live = liveConfig(policy, redis, now, logger);
+  metrics.configLoadedTimestamp.set(now() / 1000);
+  const schedule = scheduleWithMetrics(settings, redis, live.limits, { now, logger, metrics });
+  // Who created which compute, for ownership and quotas: in Redis when the schedule is, else in memory.
+  const { ledger, redisCommands } = ledgerFor(redis, now);
+  const guard = createLeastPrivilegeGuard({ ledger, logger, metrics, holdMs: CREATE_HOLD_MS });
+  registerRedisCommandCounts(metrics, () => redisCommandCounts(schedule, redisCommands()));
+  const state = { draining: false, warming: (options.warmUpConnections ?? 0) > 0 };
+  const readiness = readinessOf(schedule, state);
+  const pipeline = createPipeline({
     logger,
     metrics,
     now,
     forwarder,
     schedule,
-    protection,
+    protection: live.protection,
     leastPrivilege: createLeastPrivilegeStage(guard),
-    verifier: () => current.verifier,
-    access: () => current.access,
+    verifier: () => live.current().verifier,
+    access: () => live.current().access,
     audit: audit.trail,
     options: { ...DEFAULT_PIPELINE_OPTIONS, ...options.pipeline },
   });
-
-  const refuse = (errors: ConfigProblem[]): ReloadResult => {
-    metrics.configReloads.inc({ result: 'error' });
-    const source = current.policy.sourcePath;
-    for (const problem of errors)
-      logger.error(
-        { path: problem.path, line: problem.line, source },
-        `config reload: ${formatProblem(problem, source)}`,
-      );
-    logger.error(
-      { source, problems: errors.length },
-      'config reload refused; the running configuration stays in force',
-    );
-    return { ok: false, errors };
+  const reload = createReloader({
+    loadPolicy: options.loadPolicy,
+    running: () => live.current().policy,
+    apply: live.apply,
+    logger,
+    metrics,
+    now,
+  });
+  return {
+    options,
+    handler: createGatewayHandler(pipeline, readiness),
+    adminHandler: createAdminApp(metrics.registry, readiness),
+    metrics,
+    schedule,
+    policy: () => live.current().policy,
+    reload,
+    setDraining() {
+      state.draining = true;
+    },
+    setWarming(warming) {
+      state.warming = warming;
+    },
+    async close() {
+      forwarder.close();
+      await schedule.close();
+      await ledger.close();
+      await redis?.close();
+      await audit.file?.close();
+    },
   };
-  const reloadNow = async (): Promise<ReloadResult> => {
-    if (!options.loadPolicy) return refuse([{ path: '(file)', message: 'this gateway has no policy file to reload' }]);
-    let loaded: PolicyResult;
-    try {
-      loaded = await options.loadPolicy();
-    } catch (error) {
-      return refuse([
-        {
-          path: '(file)',
-          message: `cannot load the policy (${error instanceof Error ? error.message : String(error)})`,
-        },
-      ]);
-    }
-    if (!loaded.ok) return refuse(loaded.errors);
-    const running = current.policy;
-    const restartOnly = restartOnlyChanges(running, loaded.policy);
-    if (restartOnly.length > 0)
-      logger.warn(
-        { changed: restartOnly },
-        `config reload: ${restartOnly.join(', ')} changed; applies only after a restart`,
-      );
-    try {
-      current = build(loaded.policy, current);
-    } catch (error) {
-      return refuse([
-        {
-          path: '(root)',
-          message: `cannot apply the policy (${error instanceof Error ? error.message : String(error)})`,
-        },
-      ]);
-    }
-    for (const accountId of Object.keys(running.accounts)) {
-      const limits = scheduleLimitsFor(running, accountId);
-      if (limits && !Object.hasOwn(loaded.policy.accounts, accountId)) retiredLimits.set(accountId, limits);
-    }
-    metrics.configReloads.inc({ result: 'ok' });
-    metrics.configLoadedTimestamp.set(now() / 1000);
-    logger.info(
-      {
-        source: loaded.policy.sourcePath,
-        accounts: Object.keys(loaded.policy.accounts).length,
-        callers: Object.keys(loaded.policy.callers).length,
-        kids: loaded.policy.auth.keys.map((k) => k.kid),
-      },
-      'config reloaded',
-    );
-    return { ok: true };
-  };
-  let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true });
+}
 
-  const host = options.host ?? policy.listen.host;
+/** Sends the warm-up requests through the public port, holding readiness back until they are answered. */
+async function warmUpstreamPath(built: BuiltGateway, publicUrl: string): Promise<void> {
+  const { options } = built;
+  const connections = options.warmUpConnections ?? 0;
+  if (connections === 0) return;
+  const warmed = await warmUp(publicUrl, connections, Math.min(WARM_UP_TIMEOUT_MS, options.policy.upstream.timeoutMs));
+  built.setWarming(false);
+  if (warmed.answered === connections) options.logger.debug(warmed, 'upstream path warmed up');
+  else
+    options.logger.warn(
+      warmed,
+      'upstream path warmed up only in part: the upstream did not answer every warm-up request',
+    );
+}
+
+/** Serves a built gateway: the public and admin ports, then the warm-up. On failure, closes what it opened. */
+export async function listenGateway(built: BuiltGateway): Promise<RunningGateway> {
+  const { options } = built;
+  const host = options.host ?? options.policy.listen.host;
   let publicServer: RunningServer | undefined;
+  let adminServer: RunningServer | undefined;
   try {
-    publicServer = await listen(createGatewayHandler(handler, readiness), {
+    publicServer = await listen(built.handler, {
       ...options.server,
       host,
-      port: options.port ?? policy.listen.port,
+      port: options.port ?? options.policy.listen.port,
     });
-    const adminServer = await listen(createAdminApp(metrics.registry, readiness), {
+    adminServer = await listen(built.adminHandler, {
       host,
-      port: options.adminPort ?? policy.listen.adminPort,
+      port: options.adminPort ?? options.policy.listen.adminPort,
     });
-    const running = publicServer;
-    if (warming) {
-      const warmed = await warmUp(
-        running.url,
-        options.warmUpConnections!,
-        Math.min(WARM_UP_TIMEOUT_MS, policy.upstream.timeoutMs),
-      );
-      warming = false;
-      if (warmed.answered === options.warmUpConnections) logger.debug(warmed, 'upstream path warmed up');
-      else
-        logger.warn(warmed, 'upstream path warmed up only in part: the upstream did not answer every warm-up request');
-    }
-    return {
-      url: running.url,
-      adminUrl: adminServer.url,
-      metrics,
-      schedule,
-      policy: () => current.policy,
-      reload() {
-        reloading = reloading.then(reloadNow, reloadNow);
-        return reloading;
-      },
-      async close() {
-        // Fixed order: stop taking requests and drain them, then the admin port, the upstream
-        // sockets, and Redis last (draining requests still use the schedule).
-        draining = true;
-        await running.close(options.drainMs);
-        await adminServer.close(1000);
-        forwarder.close();
-        await schedule.close();
-        await ledger.close();
-        await redis?.close();
-        await audit.file?.close();
-      },
-    };
+    await warmUpstreamPath(built, publicServer.url);
   } catch (error) {
     await publicServer?.close(0);
-    forwarder.close();
-    await schedule.close();
-    await redis?.close();
-    await audit.file?.close();
+    await adminServer?.close(0);
+    await built.close();
     throw error;
   }
+  const running = publicServer;
+  const admin = adminServer;
+  return {
+    url: running.url,
+    adminUrl: admin.url,
+    metrics: built.metrics,
+    schedule: built.schedule,
+    policy: built.policy,
+    reload: built.reload,
+    async close() {
+      // Fixed order: stop taking requests and drain them, then the admin port, the upstream
+      // sockets, and Redis last (draining requests still use the schedule).
+      built.setDraining();
+      await running.close(options.drainMs);
+      await admin.close(1000);
+      await built.close();
+    },
+  };
+}
+
+/** Builds and serves: what the CLI and the integration tests start. */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  return listenGateway(buildGateway(options));
 }
 
 /** Round trips by sender, for `strettch_gateway_redis_commands_total` (what `bench:fleet` counts). */
-function redisCommandCounts(schedule: RateSchedule, ledger: ComputeLedger): RedisCommandCount[] {
+function redisCommandCounts(
+  schedule: RateSchedule,
+  ledgerCommands: Readonly<Record<string, number>>,
+): RedisCommandCount[] {
   const { redisCommands } = schedule.stats();
   const scheduleOps = ['reserve', 'pause', 'refused', 'report', 'seed', 'calibrate'] as const;
   const counts: RedisCommandCount[] = scheduleOps.map((op) => ({
@@ -361,8 +398,6 @@ function redisCommandCounts(schedule: RateSchedule, ledger: ComputeLedger): Redi
     op,
     count: redisCommands[op],
   }));
-  if (ledger instanceof RedisComputeLedger) {
-    for (const [op, count] of Object.entries(ledger.commandCounts())) counts.push({ component: 'ledger', op, count });
-  }
+  for (const [op, count] of Object.entries(ledgerCommands)) counts.push({ component: 'ledger', op, count });
   return counts;
 }

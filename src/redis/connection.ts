@@ -115,7 +115,7 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       try {
         return await send('evalsha', [script.sha1, ...tail]);
       } catch (error) {
-        if (!(error instanceof StoreUnavailableError) || !error.message.startsWith('NOSCRIPT')) throw error;
+        if (!(error instanceof StoreUnavailableError) || error.replyCode !== 'NOSCRIPT') throw error;
         // SCRIPT FLUSH, or a failover to a replica that never saw the script.
         counts.noscriptRetries += 1;
         counts.eval += 1;

@@ -5,5 +5,5 @@ export {
   type ConnectionStatus,
   type CommandCounts,
 } from './connection';
-export { StoreUnavailableError, type StoreFailureKind } from './errors';
+export { isLoudStoreFailure, StoreUnavailableError, type StoreFailureKind } from './errors';
 export { defineLuaScript, type LuaScript } from './lua-script';

@@ -9,6 +9,7 @@ export {
   type ScheduleLogger,
   type Timers,
 } from './rate-schedule';
+export { SCHEDULE_TUNING_DEFAULTS, type ScheduleTuning } from './tuning';
 export { parseRateLimitHeaders, parseResetMs, parseRetryAfterMs, type HeaderBag } from './rate-headers';
 export {
   createProtectiveLimits,
@@ -17,7 +18,7 @@ export {
   type ProtectiveDecision,
   type BadTokenPolicy,
 } from './protective-limits';
-export { intervalMs, fallbackRatePerSecond, scheduleFor } from './intervals';
+export { DEFAULT_SAFETY, intervalMs, fallbackRatePerSecond, scheduleFor } from './intervals';
 export { scheduleKeys, encodeKeyPart, shiftChannel, type ScheduleKeys } from './keys';
 export type {
   AccountRateLimits,

@@ -1,6 +1,12 @@
 import type { OperationClass } from '../catalog/catalog';
 import type { AccountRateLimits, ScheduleClass } from './types';
 
+/**
+ * The fraction of a provider limit the schedule uses when an account's policy names none: room for
+ * dispatch jitter (see `sendBudgetMs`). The one place this default is written.
+ */
+export const DEFAULT_SAFETY = 0.95;
+
 /** Milliseconds between two slots: 1000 / (rate × safety). 30/s at 0.95 → 35.09 ms. */
 export function intervalMs(ratePerSecond: number, safety: number): number {
   if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond))

@@ -10,14 +10,23 @@
  * Denials are values; a store failure never reaches the caller, it changes the mode.
  */
 import type { OperationClass } from '../catalog/catalog';
-import { createRedisConnection, type RedisConnection, type RedisConnectionOptions } from '../redis';
+import {
+  createRedisConnection,
+  isLoudStoreFailure,
+  StoreUnavailableError,
+  type RedisConnection,
+  type RedisConnectionOptions,
+} from '../redis';
 import type { CalendarReply, CalendarReserveInput, FairnessParams, ScheduleInfo, UpstreamCounts } from './calendar';
 import type { ScheduleStore, ShiftReply } from './store';
-import { fallbackRatePerSecond, intervalMs, scheduleFor, sendToleranceMs } from './intervals';
+import { DEFAULT_SAFETY, fallbackRatePerSecond, intervalMs, scheduleFor, sendToleranceMs } from './intervals';
 import { scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
 import { MemoryScheduleStore } from './memory-store';
 import { RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
 import { StoreClock } from './store-clock';
+import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
+
+export type { FallbackOptions } from './tuning';
 import type {
   AccountRateLimits,
   GrantedReservation,
@@ -61,24 +70,14 @@ export interface FairnessOptions {
   maxReservedShareTotal: number;
 }
 
-export interface FallbackOptions {
-  /** Longest wait granted by a local fallback schedule, so its queue is short when Redis returns. Default 500. */
-  maxWaitMs: number;
-  /** On return to the shared schedule, no new shared slot before now + this (covers replicas that return later).
-   * Default 1000. */
-  transitionGuardMs: number;
-  /** How often a replica in fallback re-tries Redis when the connection looks up. Default 500. */
-  probeIntervalMs: number;
-}
-
 export interface RateScheduleOptions {
   /** Absent: the in-memory schedule (`memory` mode). `connection`: share a connection built elsewhere in src/redis. */
   redis?: RedisScheduleOptions | { connection: RedisConnection; keyPrefix?: string };
   /** The provider's limits of an account; undefined for an unknown account (a programming error: reserve throws). */
   limits: (accountId: string) => AccountRateLimits | undefined;
   /** Fraction of the provider limit the schedule uses, in (0, 1]; covers dispatch jitter. An account's `safety`
-   * overrides it. */
-  safety: number;
+   * overrides it. Default `DEFAULT_SAFETY` (0.95). */
+  safety?: number;
   /** Replicas sharing the schedule; each falls back to rate ÷ this. Use the maximum (HPA max). */
   expectedReplicas: number;
   now?: () => number;
@@ -165,7 +164,6 @@ const DEFAULT_FAIRNESS: FairnessOptions = {
   idleLookaheadSlots: 2,
   maxReservedShareTotal: 0.5,
 };
-const DEFAULT_FALLBACK: FallbackOptions = { maxWaitMs: 500, transitionGuardMs: 1000, probeIntervalMs: 500 };
 /**
  * After a return to the shared schedule, remaining-count feedback waits one provider window (1 s)
  * past the last request the local fallback may still send (its slots reach `fallback.maxWaitMs`
@@ -229,18 +227,18 @@ class RateScheduleImpl implements RateSchedule {
   };
 
   constructor(private readonly options: RateScheduleOptions) {
-    if (!(options.safety > 0 && options.safety <= 1))
-      throw new RangeError(`safety must be in (0, 1], got ${options.safety}`);
-    fallbackRatePerSecond(1, options.safety, options.expectedReplicas); // validates expectedReplicas
+    const safety = options.safety ?? DEFAULT_SAFETY;
+    if (!(safety > 0 && safety <= 1)) throw new RangeError(`safety must be in (0, 1], got ${safety}`);
+    fallbackRatePerSecond(1, safety, options.expectedReplicas); // validates expectedReplicas
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? {
       setTimeout: (cb, ms) => setTimeout(cb, ms),
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
     };
     this.fairness = { ...DEFAULT_FAIRNESS, ...options.fairness };
-    this.fallbackOptions = { ...DEFAULT_FALLBACK, ...options.fallback };
-    this.maxQueued = options.maxQueuedPerCaller ?? 32;
-    this.idleTtlMs = options.idleTtlMs ?? 60_000;
+    this.fallbackOptions = { ...SCHEDULE_TUNING_DEFAULTS.fallback, ...options.fallback };
+    this.maxQueued = options.maxQueuedPerCaller ?? SCHEDULE_TUNING_DEFAULTS.maxQueuedPerCaller;
+    this.idleTtlMs = options.idleTtlMs ?? SCHEDULE_TUNING_DEFAULTS.idleTtlMs;
     this.keyPrefix = options.redis?.keyPrefix ?? 'sg';
     this.sinceMs = this.now();
     if (options.redis === undefined) {
@@ -375,7 +373,7 @@ class RateScheduleImpl implements RateSchedule {
       return;
     const rt = this.runtime(accountId, operationClass);
     const counts = { remaining: report.remaining, limit: report.limit, resetKey: String(report.resetAtMs) };
-    const tolerance = this.options.feedbackTolerance ?? 2;
+    const tolerance = this.options.feedbackTolerance ?? SCHEDULE_TUNING_DEFAULTS.feedbackTolerance;
     if (this.mode === 'shared') {
       // No command of its own: the counts ride on this schedule's next reservation, so an admitted
       // request costs one round trip. The latest counts win; stale ones are dropped unsent.
@@ -558,7 +556,7 @@ class RateScheduleImpl implements RateSchedule {
     if (limits === undefined) throw new Error(`rate schedule: no limits for account ${JSON.stringify(accountId)}`);
     const { scheduleClass, ratePerSecond } = scheduleFor(limits, operationClass);
     const keys = scheduleKeys(this.keyPrefix, accountId, scheduleClass);
-    const safety = limits.safety ?? this.options.safety;
+    const safety = limits.safety ?? this.options.safety ?? DEFAULT_SAFETY;
     const iv = intervalMs(ratePerSecond, safety);
     const fallbackIv = 1000 / fallbackRatePerSecond(ratePerSecond, safety, this.options.expectedReplicas);
     const toleranceMs = this.options.sendToleranceMs ?? sendToleranceMs(safety);
@@ -734,7 +732,7 @@ class RateScheduleImpl implements RateSchedule {
     this.counters.storeFailures += 1;
     const reason = describe(error);
     if (this.mode !== 'fallback') {
-      const log = /script|ERR|unexpected reply/i.test(reason) ? 'error' : 'warn';
+      const log = isLoudStoreFailure(error) ? 'error' : 'warn';
       this.options.logger?.[log](
         { err: reason },
         'rate schedule: shared schedule failed; falling back to the local schedule',
@@ -883,8 +881,8 @@ function unref(handle: unknown): void {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error)
-    return 'kind' in error ? `${String((error as { kind: unknown }).kind)}: ${error.message}` : error.message;
+  if (error instanceof StoreUnavailableError) return `${error.kind}: ${error.message}`;
+  if (error instanceof Error) return error.message;
   return String(error);
 }
 

@@ -1,4 +1,4 @@
-import type { RedisConnection } from '../redis';
+import { StoreUnavailableError, type RedisConnection } from '../redis';
 import type { CalendarReply, CalendarReserveInput, ScheduleInfo, UpstreamCounts, UpstreamRefusal } from './calendar';
 import { shiftChannel, type ScheduleKeys } from './keys';
 import { SCHEDULE_SCRIPT } from './redis-lua';
@@ -56,7 +56,7 @@ export class RedisScheduleStore implements ScheduleStore {
     if (kind === 'g') return { kind: 'granted', waitMs: num(a), idleCapacity: b === '1', ...info };
     if (kind === 'r' && a !== undefined && REASONS.has(a))
       return { kind: 'rejected', reason: a as RejectionReason, retryAfterMs: num(b), ...info };
-    throw new Error(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
+    throw scriptFailure(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
   }
 
   async pause(keys: ScheduleKeys, delayMs: number): Promise<ShiftReply> {
@@ -91,7 +91,7 @@ export class RedisScheduleStore implements ScheduleStore {
       ],
     );
     if (!Array.isArray(reply) || !reply.every((v) => typeof v === 'string')) {
-      throw new Error(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
+      throw scriptFailure(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
     }
     return reply as string[];
   }
@@ -100,7 +100,7 @@ export class RedisScheduleStore implements ScheduleStore {
 function num(value: string | undefined): number {
   const n = Number(value);
   if (value === undefined || !Number.isFinite(n))
-    throw new Error(`rate schedule script: not a number: ${String(value)}`);
+    throw scriptFailure(`rate schedule script: not a number: ${String(value)}`);
   return n;
 }
 
@@ -116,6 +116,11 @@ function parseInfo([tail, shift, epoch, floor, storeNow]: string[]): ScheduleInf
 
 function parseShift(reply: string[]): ShiftReply {
   const [kind, delta, ...rest] = reply;
-  if (kind !== 'p') throw new Error(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
+  if (kind !== 'p') throw scriptFailure(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
   return { shiftedMs: num(delta), ...parseInfo(rest) };
+}
+
+/** A reply our script should never give: a bug or a foreign script under our name, logged loudly. */
+function scriptFailure(message: string): StoreUnavailableError {
+  return new StoreUnavailableError('script', message);
 }

@@ -1,4 +1,5 @@
 import { OPERATION_IDS, operationById, type OperationId } from '../../catalog/catalog';
+import { DEFAULT_SAFETY } from '../../schedule/intervals';
 import { JWKS_DEFAULTS } from '../auth/jwks-key-source';
 import type { VerificationKey } from '../auth/verification-key';
 import { checkReferences, scopeNames } from './check-references';
@@ -21,12 +22,7 @@ import type {
 } from '../least-privilege/types';
 
 /** The launch profile (provider docs, first revision): 30 reads/s and 5 writes/s per key. */
-export const DEFAULT_ACCOUNT_LIMITS: AccountLimits = Object.freeze({
-  kind: 'per-class',
-  readPerSecond: 30,
-  writePerSecond: 5,
-  safety: 0.95,
-});
+export const DEFAULT_ACCOUNT_LIMITS: AccountLimits = Object.freeze({ read: 30, write: 5, safety: DEFAULT_SAFETY });
 
 export interface ResolveOptions {
   /** Directory that relative file references are resolved against: the policy file's own. */
@@ -141,8 +137,8 @@ function limitsFor(accountId: string, document: PolicyDocument): AccountLimits {
 
 function toLimits(profile: LimitsProfileDocument, safety: number): AccountLimits {
   // The schema guarantees `all` alone, or `read` and `write` together.
-  if (profile.all !== undefined) return { kind: 'shared', allPerSecond: profile.all, safety };
-  return { kind: 'per-class', readPerSecond: profile.read!, writePerSecond: profile.write!, safety };
+  if (profile.all !== undefined) return { all: profile.all, safety };
+  return { read: profile.read!, write: profile.write!, safety };
 }
 
 function expandScopes(document: PolicyDocument): Record<string, readonly OperationId[]> {

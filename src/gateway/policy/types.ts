@@ -1,3 +1,4 @@
+import type { AccountRateLimits } from '../../schedule/types';
 import type { OperationId } from '../../catalog/catalog';
 import type { VerificationKey } from '../auth/verification-key';
 import type { JwksOptions } from '../auth/jwks-key-source';
@@ -25,15 +26,11 @@ export interface UpstreamPolicy {
   readonly maxSockets: number;
 }
 
-/** The provider's limits for one key: per class (launch: 30 reads/s, 5 writes/s) or one shared rate. */
-export type AccountLimits =
-  | {
-      readonly kind: 'per-class';
-      readonly readPerSecond: number;
-      readonly writePerSecond: number;
-      readonly safety: number;
-    }
-  | { readonly kind: 'shared'; readonly allPerSecond: number; readonly safety: number };
+/**
+ * The provider's limits for one key (launch: 30 reads/s, 5 writes/s, or one shared rate), in the
+ * schedule's own shape, so the schedule takes them as they are; the safety factor always resolved.
+ */
+export type AccountLimits = AccountRateLimits & { readonly safety: number };
 
 export interface AccountPolicy {
   readonly id: string;

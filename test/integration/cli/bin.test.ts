@@ -36,6 +36,7 @@ beforeAll(() => {
   );
   fs.mkdirSync(path.dirname(shim), { recursive: true });
   fs.copyFileSync(path.join(root, 'bin/strettch-gateway.js'), shim);
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(buildRoot, 'package.json'));
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-bin-'));
 }, 60_000);
 
@@ -78,6 +79,12 @@ describe('strettch-gateway help and usage', () => {
     expect(result.stdout).toContain('Usage: strettch-gateway start [--config <policy.yaml>] [--watch]');
   });
 
+  it("--version prints the package's version: exit 0", () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(run(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    expect(run(['start', '--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
   it.each([[[]], [['deploy']], [['help', 'deploy']]])('%j: usage on stderr, exit 2', (args) => {
     const result = run(args);
     expect(result.code).toBe(2);
@@ -98,6 +105,29 @@ describe('strettch-gateway check-config', () => {
       / {2}autoscaler +account prod, weight 3, maxWaitMs 2000; scopes computes:read, computes:power, computes:resize\n/,
     );
     expect(result.stdout).toMatch(/ {2}inventory +computes\.list, regions\.list\n/);
+  });
+
+  it('lists the settings in force with their source, never the Redis password', () => {
+    const result = run(['check-config', exampleConfig, '--no-secrets'], {
+      REDIS_URL: 'redis://:s3cret-pass@redis.internal:6379',
+      GATEWAY_REPLICAS: '4',
+    });
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toMatch(/settings \(\d+: as start would run in this environment\)\n/);
+    expect(result.stdout).toMatch(/ {2}GATEWAY_REPLICAS +4 +\(env\)\n/);
+    expect(result.stdout).toMatch(/ {2}REDIS_URL +redis:\/\/:\*\*\*@redis\.internal:6379 +\(env\)\n/);
+    expect(result.stdout).toMatch(/ {2}SCHEDULE_FALLBACK_MAX_WAIT_MS +500 ms +\(default\)\n/);
+    expect(result.stdout).not.toContain('s3cret-pass');
+  });
+
+  it('reports every settings problem at once, naming each variable: exit 1', () => {
+    const result = run(['check-config', exampleConfig, '--no-secrets'], { PORT: 'x', SCHEDULE_IDLE_TTL_MS: '5' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'check-config: PORT: must be a port number from 0 to 65535\n' +
+        'check-config: SCHEDULE_IDLE_TTL_MS: must be a whole number of milliseconds from 1000 to 86400000\n' +
+        'check-config: 2 problem(s) in the settings (environment)\n',
+    );
   });
 
   it('resolves secrets by default, so the example without its environment lists each one: exit 1', () => {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parsePolicy, type Policy, type PolicyIo } from '../../../src/gateway/policy';
+import { SETTINGS_ENV_NAMES } from '../../../src/gateway/settings';
 
 export const root = path.resolve(__dirname, '../../..');
 export const read = (file: string): string => fs.readFileSync(path.join(root, file), 'utf8');
@@ -81,9 +82,10 @@ export function resolvedPolicy(text: string, sourcePath: string, io: PolicyIo): 
   return result.policy;
 }
 
-/** The environment variables the CLI entries read (src/cli is the only code that reads env). */
+/** The environment variables the gateway reads: its settings (src/gateway/settings.ts), read by the CLI entries. */
 export function cliEnvNames(): Set<string> {
-  const names = new Set<string>();
+  // The gateway's settings schema names every variable it reads; the scan finds any the CLI reads itself.
+  const names = new Set<string>(SETTINGS_ENV_NAMES);
   for (const file of fs.readdirSync(path.join(root, 'src/cli')).filter((f) => f.endsWith('.ts'))) {
     for (const [, name] of read(path.join('src/cli', file)).matchAll(/\b(?:process\.)?env\.([A-Z_][A-Z0-9_]*)/g))
       names.add(name!);

@@ -1,21 +1,27 @@
-import { parseStartArgs, parseTokenArgs } from '../../../src/cli/args';
+import { parseTokenArgs } from '../../../src/cli/args';
+import { parseStartArgs } from '../../../src/cli/start-args';
+import { SCHEDULE_TUNING_DEFAULTS } from '../../../src/schedule';
 
 describe('parseStartArgs', () => {
   it('defaults to the embedded default with info logs', () => {
-    expect(parseStartArgs([], {})).toEqual({
-      ok: true,
-      settings: {
-        configPath: undefined,
-        host: undefined,
-        port: undefined,
-        adminPort: undefined,
-        logLevel: 'info',
-        redisUrl: undefined,
-        expectedReplicas: 1,
-        redisCommandTimeoutMs: undefined,
-        watch: false,
-        help: false,
-      },
+    const parsed = parseStartArgs([], {});
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    expect(parsed.settings.help).toBe(false);
+    expect(parsed.settings.version).toBe(false);
+    expect(parsed.settings.settings).toEqual({
+      configPath: undefined,
+      watch: false,
+      host: undefined,
+      port: undefined,
+      adminPort: undefined,
+      logLevel: 'info',
+      audit: { kind: 'stdout' },
+      redisUrl: undefined,
+      redisCommandTimeoutMs: 150,
+      redisConnectTimeoutMs: 1000,
+      expectedReplicas: 1,
+      warmUpConnections: 4,
+      schedule: SCHEDULE_TUNING_DEFAULTS,
     });
   });
 
@@ -23,7 +29,7 @@ describe('parseStartArgs', () => {
     [['--config', 'a.yaml'], {}, { configPath: 'a.yaml' }],
     [['--config=a.yaml'], {}, { configPath: 'a.yaml' }],
     [[], { PORT: '0', ADMIN_PORT: '9191', HOST: '0.0.0.0' }, { port: 0, adminPort: 9191, host: '0.0.0.0' }],
-    [['--help'], { LOG_LEVEL: 'debug' }, { help: true, logLevel: 'debug' }],
+    [['--help'], { LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
     [['--watch'], {}, { watch: true }],
     [[], { CONFIG_WATCH: '1' }, { watch: true }],
     [
@@ -32,9 +38,30 @@ describe('parseStartArgs', () => {
       { redisUrl: 'redis://127.0.0.1:6390', expectedReplicas: 3 },
     ],
     [[], { REDIS_COMMAND_TIMEOUT_MS: '400' }, { redisCommandTimeoutMs: 400 }],
+    [[], { AUDIT_LOG: '/var/log/audit.jsonl' }, { audit: { kind: 'file', path: '/var/log/audit.jsonl' } }],
   ])('%j with %j', (argv, env, expected) => {
     const parsed = parseStartArgs(argv, env);
-    expect(parsed).toMatchObject({ ok: true, settings: expected });
+    expect(parsed).toMatchObject({ ok: true, settings: { settings: expected } });
+  });
+
+  it.each([
+    [['--help'], { help: true, version: false }],
+    [['--version'], { help: false, version: true }],
+  ])('%j', (argv, expected) => {
+    expect(parseStartArgs(argv, {})).toMatchObject({ ok: true, settings: expected });
+  });
+
+  it('reports every problem at once: flags, arguments and each variable', () => {
+    expect(parseStartArgs(['--nope', 'stray'], { PORT: 'x', LOG_LEVEL: 'loud', AUDIT_LOG: 'a\nb' })).toEqual({
+      ok: false,
+      problems: [
+        '--nope: unknown option',
+        'unexpected argument "stray"',
+        'PORT: must be a port number from 0 to 65535',
+        'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+        'AUDIT_LOG: must be "stdout" or a file path',
+      ],
+    });
   });
 
   it.each([

@@ -143,11 +143,8 @@ describe('summarizePolicy', () => {
 
 describe('describeAccountLimits', () => {
   it.each([
-    [
-      { kind: 'per-class', readPerSecond: 30, writePerSecond: 5, safety: 1 } as const,
-      'read 30/s, write 5/s × safety 1 = 30 reads/s, 5 writes/s',
-    ],
-    [{ kind: 'shared', allPerSecond: 3, safety: 0.9 } as const, 'all 3/s × safety 0.9 = 2.7/s'],
+    [{ read: 30, write: 5, safety: 1 } as const, 'read 30/s, write 5/s × safety 1 = 30 reads/s, 5 writes/s'],
+    [{ all: 3, safety: 0.9 } as const, 'all 3/s × safety 0.9 = 2.7/s'],
   ])('%j', (limits, text) => {
     expect(describeAccountLimits(limits)).toBe(text);
   });

@@ -331,7 +331,7 @@ describe('parsePolicy properties', () => {
           maxQueued: v.maxQueued,
           requestsPerMinute: v.requestsPerMinute,
         });
-        expect(policy.accounts.prod!.limits).toMatchObject({ readPerSecond: v.read, safety: v.safety });
+        expect(policy.accounts.prod!.limits).toMatchObject({ read: v.read, safety: v.safety });
         expect([policy.upstream.timeoutMs, policy.listen.port, policy.listen.adminPort, policy.auth.issuer]).toEqual([
           v.timeoutMs,
           v.ports[0],

@@ -62,13 +62,12 @@ describe('parsePolicy: defaults and resolution', () => {
     const { policy } = result;
     expect(policy.upstream.baseUrl).toBe('http://127.0.0.1:4010/api/v1');
     expect(policy.accounts.prod!.limits).toEqual({
-      kind: 'per-class',
-      readPerSecond: 30,
-      writePerSecond: 5,
+      read: 30,
+      write: 5,
       safety: 0.9,
     });
     // An account's own profile inherits only the default's safety factor.
-    expect(policy.accounts.staging!.limits).toEqual({ kind: 'shared', allPerSecond: 2, safety: 0.9 });
+    expect(policy.accounts.staging!.limits).toEqual({ all: 2, safety: 0.9 });
     // A secret file relative to the policy file, with its trailing newline dropped.
     expect(policy.accounts.staging!.apiKey).toBe('sk-staging-fixture');
     expect(policy.auth.keys.map((k) => [k.kid, k.algorithms, k.key.type, k.key.asymmetricKeyType])).toEqual([

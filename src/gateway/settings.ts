@@ -1,0 +1,215 @@
+/**
+ * The gateway's settings: every environment variable and start flag, validated by one zod schema
+ * at startup, every problem reported at once (each naming its variable or flag), the result
+ * frozen. Apart from the policy file: settings say where and how this process runs (ports, Redis,
+ * logs, audit sink, replicas, schedule tuning); the policy says who may do what upstream.
+ *
+ * Pure: the CLI entry reads `process.env` and argv and hands them here; nothing reads the
+ * environment at import time. `effectiveSettings` lists the values in force and where each came
+ * from, for `check-config` and `explain`; it never shows a secret (a Redis password).
+ */
+import { z } from 'zod';
+import type { AuditSetting } from './audit';
+import { SCHEDULE_TUNING_DEFAULTS, type ScheduleTuning } from '../schedule/tuning';
+import { deepFreeze } from './policy/deep-freeze';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Defaults written once; the Redis connection's own defaults match (`src/redis/connection.ts`). */
+export const SETTING_DEFAULTS = Object.freeze({
+  logLevel: 'info' as LogLevel,
+  expectedReplicas: 1,
+  redisCommandTimeoutMs: 150,
+  redisConnectTimeoutMs: 1000,
+  /** About the upstream connections a saturated schedule keeps busy (`warm-up.ts`). */
+  warmUpConnections: 4,
+});
+
+export interface GatewaySettings {
+  /** `--config`; absent: the embedded default in front of the built-in sandbox. */
+  readonly configPath?: string;
+  /** `--watch` or `CONFIG_WATCH=1`: reload when the policy or a file it references changes. */
+  readonly watch: boolean;
+  /** Overrides of the policy's `listen`; absent: the policy's. */
+  readonly host?: string;
+  readonly port?: number;
+  readonly adminPort?: number;
+  readonly logLevel: LogLevel;
+  readonly audit: AuditSetting;
+  /** The shared schedule's Redis; absent: the schedule runs in memory (one replica). */
+  readonly redisUrl?: string;
+  /** A Redis reply later than this counts as an outage (fallback). */
+  readonly redisCommandTimeoutMs: number;
+  readonly redisConnectTimeoutMs: number;
+  /** Replicas sharing the schedule (the HPA maximum); each falls back to rate ÷ this. */
+  readonly expectedReplicas: number;
+  /** Requests sent through the public port to the upstream's health operation before reporting ready. */
+  readonly warmUpConnections: number;
+  readonly schedule: ScheduleTuning;
+}
+
+/** What the start command's flags carry into the settings (the rest of argv is the CLI's). */
+export interface SettingFlags {
+  config?: string;
+  watch?: boolean;
+}
+
+export type SettingSource = 'default' | 'env' | 'flag';
+
+export type SettingsResult =
+  | { ok: true; settings: GatewaySettings; sources: Readonly<Record<string, SettingSource>> }
+  | { ok: false; problems: string[] };
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** An empty variable counts as unset, as a shell's `PORT=` means. */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+/** A whole number written in at most `digits` digits, within [min, max]; one message for every way to miss. */
+function wholeNumber(min: number, max: number, digits: number, message: string) {
+  const pattern = new RegExp(`^[0-9]{1,${digits}}$`);
+  return z.string().transform((text, ctx) => {
+    const value = Number(text);
+    if (pattern.test(text) && value >= min && value <= max) return value;
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  });
+}
+
+const port = unsetIfEmpty(wholeNumber(0, 65535, 5, 'must be a port number from 0 to 65535'));
+const milliseconds = (min: number, max: number) =>
+  unsetIfEmpty(
+    wholeNumber(min, max, String(max).length, `must be a whole number of milliseconds from ${min} to ${max}`),
+  );
+const count = (min: number, max: number) =>
+  unsetIfEmpty(wholeNumber(min, max, String(max).length, `must be a whole number from ${min} to ${max}`));
+
+/**
+ * The environment, one entry per variable. Each message names what the value must be; the
+ * variable's name is the issue's path. Variables absent from this schema are not settings.
+ */
+const ENV_SCHEMA = z.object({
+  HOST: unsetIfEmpty(z.string()),
+  PORT: port,
+  ADMIN_PORT: port,
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
+  REDIS_URL: unsetIfEmpty(z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')),
+  REDIS_COMMAND_TIMEOUT_MS: milliseconds(10, 10_000),
+  REDIS_CONNECT_TIMEOUT_MS: milliseconds(100, 60_000),
+  GATEWAY_REPLICAS: wholeNumber(1, 9999, 4, 'must be a whole number from 1 to 9999').optional(),
+  AUDIT_LOG: unsetIfEmpty(
+    // eslint-disable-next-line no-control-regex
+    z.string().regex(/^[^\x00-\x1f]*$/, 'must be "stdout" or a file path'),
+  ),
+  // Only `1` turns the watch on, as before: any other value leaves it off.
+  CONFIG_WATCH: z.string().optional(),
+  GATEWAY_WARM_UP_CONNECTIONS: count(0, 64),
+  SCHEDULE_MAX_QUEUED_PER_CALLER: count(1, 10_000),
+  SCHEDULE_IDLE_TTL_MS: milliseconds(1000, 86_400_000),
+  SCHEDULE_FEEDBACK_TOLERANCE: count(0, 100),
+  SCHEDULE_SEND_TOLERANCE_MS: milliseconds(0, 1000),
+  SCHEDULE_FALLBACK_MAX_WAIT_MS: milliseconds(0, 60_000),
+  SCHEDULE_TRANSITION_GUARD_MS: milliseconds(0, 60_000),
+  SCHEDULE_PROBE_INTERVAL_MS: milliseconds(50, 60_000),
+});
+
+export type SettingsEnvName = keyof typeof ENV_SCHEMA.shape;
+export const SETTINGS_ENV_NAMES = Object.keys(ENV_SCHEMA.shape) as SettingsEnvName[];
+
+/** The settings from the environment and the start flags, or every problem found. */
+export function readSettings(env: Env, flags: SettingFlags = {}): SettingsResult {
+  const input = Object.fromEntries(SETTINGS_ENV_NAMES.map((name) => [name, env[name]]));
+  const parsed = ENV_SCHEMA.safeParse(input);
+  if (!parsed.success) {
+    return { ok: false, problems: parsed.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`) };
+  }
+  const e = parsed.data;
+  const tuning = SCHEDULE_TUNING_DEFAULTS;
+  const settings: GatewaySettings = {
+    configPath: flags.config,
+    watch: flags.watch === true || e.CONFIG_WATCH === '1',
+    host: e.HOST,
+    port: e.PORT,
+    adminPort: e.ADMIN_PORT,
+    logLevel: e.LOG_LEVEL ?? SETTING_DEFAULTS.logLevel,
+    audit:
+      e.AUDIT_LOG === undefined || e.AUDIT_LOG === 'stdout' ? { kind: 'stdout' } : { kind: 'file', path: e.AUDIT_LOG },
+    redisUrl: e.REDIS_URL,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS ?? SETTING_DEFAULTS.redisCommandTimeoutMs,
+    redisConnectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS ?? SETTING_DEFAULTS.redisConnectTimeoutMs,
+    expectedReplicas: e.GATEWAY_REPLICAS ?? SETTING_DEFAULTS.expectedReplicas,
+    warmUpConnections: e.GATEWAY_WARM_UP_CONNECTIONS ?? SETTING_DEFAULTS.warmUpConnections,
+    schedule: {
+      maxQueuedPerCaller: e.SCHEDULE_MAX_QUEUED_PER_CALLER ?? tuning.maxQueuedPerCaller,
+      idleTtlMs: e.SCHEDULE_IDLE_TTL_MS ?? tuning.idleTtlMs,
+      feedbackTolerance: e.SCHEDULE_FEEDBACK_TOLERANCE ?? tuning.feedbackTolerance,
+      sendToleranceMs: e.SCHEDULE_SEND_TOLERANCE_MS,
+      fallback: {
+        maxWaitMs: e.SCHEDULE_FALLBACK_MAX_WAIT_MS ?? tuning.fallback.maxWaitMs,
+        transitionGuardMs: e.SCHEDULE_TRANSITION_GUARD_MS ?? tuning.fallback.transitionGuardMs,
+        probeIntervalMs: e.SCHEDULE_PROBE_INTERVAL_MS ?? tuning.fallback.probeIntervalMs,
+      },
+    },
+  };
+  const sources: Record<string, SettingSource> = {};
+  for (const name of SETTINGS_ENV_NAMES) sources[name] = e[name] === undefined ? 'default' : 'env';
+  if (flags.config !== undefined) sources['--config'] = 'flag';
+  if (flags.watch === true) sources.CONFIG_WATCH = 'flag';
+  return { ok: true, settings: deepFreeze(settings), sources: Object.freeze(sources) };
+}
+
+export interface EffectiveSetting {
+  /** The environment variable (or flag) that sets it. */
+  name: string;
+  value: string;
+  source: SettingSource;
+}
+
+/** The Redis URL without its password: `redis://:***@host:6379/0`. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL, not shown)';
+  }
+}
+
+/** Every setting with the value in force and where it came from, in the schema's order; no secret. */
+export function effectiveSettings(
+  settings: GatewaySettings,
+  sources: Readonly<Record<string, SettingSource>>,
+): EffectiveSetting[] {
+  const s = settings;
+  const values: Record<SettingsEnvName, string> = {
+    HOST: s.host ?? "the policy's listen.host",
+    PORT: s.port === undefined ? "the policy's listen.port" : String(s.port),
+    ADMIN_PORT: s.adminPort === undefined ? "the policy's listen.adminPort" : String(s.adminPort),
+    LOG_LEVEL: s.logLevel,
+    REDIS_URL: s.redisUrl === undefined ? '(none: the schedule runs in memory)' : redactRedisUrl(s.redisUrl),
+    REDIS_COMMAND_TIMEOUT_MS: `${s.redisCommandTimeoutMs} ms`,
+    REDIS_CONNECT_TIMEOUT_MS: `${s.redisConnectTimeoutMs} ms`,
+    GATEWAY_REPLICAS: String(s.expectedReplicas),
+    AUDIT_LOG: s.audit.kind === 'stdout' ? 'stdout' : s.audit.path,
+    CONFIG_WATCH: s.watch ? 'on' : 'off',
+    GATEWAY_WARM_UP_CONNECTIONS: String(s.warmUpConnections),
+    SCHEDULE_MAX_QUEUED_PER_CALLER: String(s.schedule.maxQueuedPerCaller),
+    SCHEDULE_IDLE_TTL_MS: `${s.schedule.idleTtlMs} ms`,
+    SCHEDULE_FEEDBACK_TOLERANCE: `${s.schedule.feedbackTolerance} slots`,
+    SCHEDULE_SEND_TOLERANCE_MS:
+      s.schedule.sendToleranceMs === undefined
+        ? "half the send budget of each account's safety"
+        : `${s.schedule.sendToleranceMs} ms`,
+    SCHEDULE_FALLBACK_MAX_WAIT_MS: `${s.schedule.fallback.maxWaitMs} ms`,
+    SCHEDULE_TRANSITION_GUARD_MS: `${s.schedule.fallback.transitionGuardMs} ms`,
+    SCHEDULE_PROBE_INTERVAL_MS: `${s.schedule.fallback.probeIntervalMs} ms`,
+  };
+  return SETTINGS_ENV_NAMES.map((name) => ({
+    name: name === 'CONFIG_WATCH' && sources.CONFIG_WATCH === 'flag' ? '--watch' : name,
+    value: values[name],
+    source: sources[name] ?? 'default',
+  }));
+}

@@ -1,0 +1,75 @@
+import { effectiveSettings, readSettings, redactRedisUrl, SETTINGS_ENV_NAMES } from '../../../src/gateway/settings';
+
+describe('readSettings', () => {
+  it('reads the schedule tuning from the environment', () => {
+    const read = readSettings({
+      SCHEDULE_MAX_QUEUED_PER_CALLER: '8',
+      SCHEDULE_IDLE_TTL_MS: '120000',
+      SCHEDULE_FEEDBACK_TOLERANCE: '3',
+      SCHEDULE_SEND_TOLERANCE_MS: '20',
+      SCHEDULE_FALLBACK_MAX_WAIT_MS: '250',
+      SCHEDULE_TRANSITION_GUARD_MS: '2000',
+      SCHEDULE_PROBE_INTERVAL_MS: '100',
+      REDIS_CONNECT_TIMEOUT_MS: '2500',
+      GATEWAY_WARM_UP_CONNECTIONS: '0',
+    });
+    if (!read.ok) throw new Error(read.problems.join('\n'));
+    expect(read.settings.schedule).toEqual({
+      maxQueuedPerCaller: 8,
+      idleTtlMs: 120_000,
+      feedbackTolerance: 3,
+      sendToleranceMs: 20,
+      fallback: { maxWaitMs: 250, transitionGuardMs: 2000, probeIntervalMs: 100 },
+    });
+    expect(read.settings.redisConnectTimeoutMs).toBe(2500);
+    expect(read.settings.warmUpConnections).toBe(0);
+    expect(read.sources.SCHEDULE_IDLE_TTL_MS).toBe('env');
+    expect(read.sources.LOG_LEVEL).toBe('default');
+  });
+
+  it('freezes the result', () => {
+    const read = readSettings({});
+    if (!read.ok) throw new Error('unexpected');
+    expect(Object.isFrozen(read.settings)).toBe(true);
+    expect(Object.isFrozen(read.settings.schedule.fallback)).toBe(true);
+  });
+
+  it.each([
+    ['SCHEDULE_MAX_QUEUED_PER_CALLER', '0', 'must be a whole number from 1 to 10000'],
+    ['SCHEDULE_SEND_TOLERANCE_MS', '-1', 'must be a whole number of milliseconds from 0 to 1000'],
+    ['SCHEDULE_PROBE_INTERVAL_MS', '10', 'must be a whole number of milliseconds from 50 to 60000'],
+    ['REDIS_CONNECT_TIMEOUT_MS', '1s', 'must be a whole number of milliseconds from 100 to 60000'],
+    ['GATEWAY_WARM_UP_CONNECTIONS', '65', 'must be a whole number from 0 to 64'],
+  ])('refuses %s=%s, naming the variable', (name, value, message) => {
+    expect(readSettings({ [name]: value })).toEqual({ ok: false, problems: [`${name}: ${message}`] });
+  });
+
+  it('takes an empty variable as unset where a shell would', () => {
+    expect(readSettings({ PORT: '', REDIS_URL: '', AUDIT_LOG: '' })).toMatchObject({
+      ok: true,
+      settings: { port: undefined, redisUrl: undefined, audit: { kind: 'stdout' } },
+    });
+  });
+});
+
+describe('effectiveSettings', () => {
+  it('lists every setting with its value and where it came from, without the Redis password', () => {
+    const read = readSettings(
+      { REDIS_URL: 'redis://:hunter2@redis.internal:6379/0', GATEWAY_REPLICAS: '4' },
+      { config: 'gateway.yaml', watch: true },
+    );
+    if (!read.ok) throw new Error(read.problems.join('\n'));
+    const listed = effectiveSettings(read.settings, read.sources);
+    expect(listed.map((s) => s.name)).toEqual(SETTINGS_ENV_NAMES.map((n) => (n === 'CONFIG_WATCH' ? '--watch' : n)));
+    expect(listed).toContainEqual({ name: 'REDIS_URL', value: 'redis://:***@redis.internal:6379/0', source: 'env' });
+    expect(listed).toContainEqual({ name: 'GATEWAY_REPLICAS', value: '4', source: 'env' });
+    expect(listed).toContainEqual({ name: '--watch', value: 'on', source: 'flag' });
+    expect(listed).toContainEqual({ name: 'LOG_LEVEL', value: 'info', source: 'default' });
+    expect(JSON.stringify(listed)).not.toContain('hunter2');
+  });
+
+  it.each([
+    ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
+    ['rediss://user:secret@host:6380', 'rediss://user:***@host:6380'],
+  ])('redacts %s', (url, shown) => expect(redactRedisUrl(url)).toBe(shown));
+});
