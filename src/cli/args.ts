@@ -1,5 +1,5 @@
 /** Pure argument and environment parsing for the CLI entries; they alone read argv and env. */
-import { parseArgs } from 'node:util';
+import { readFlags as readCommandFlags, type FlagSpecs } from '../shared/cli-flags';
 
 export interface TokenSettings {
   caller?: string;
@@ -14,10 +14,9 @@ export interface TokenSettings {
 export type Parsed<T> = { ok: true; settings: T } | { ok: false; problems: string[] };
 
 /**
- * Splits `--name value` / `--name=value` flags from positionals, for the flags a command knows, with
- * `node:util`'s `parseArgs` as the tokenizer. Lenient mode, so that each problem is ours to word
- * (and all are reported at once): an unknown option, a value missing. Short options are not ours:
- * `-x` stays a positional, as it always was.
+ * The gateway commands' flags, read by the one flag reader every command line shares
+ * (`shared/cli-flags.ts`), with this command line's words for what is wrong: all problems at once, a
+ * repeated flag's last value wins, and a switch given a value (`--help=yes`) is simply on.
  */
 export function readFlags(
   argv: readonly string[],
@@ -25,26 +24,18 @@ export function readFlags(
   booleans: readonly string[],
   problems: string[],
 ) {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {};
-  for (const name of valued) options[name] = { type: 'string' };
-  for (const name of booleans) options[name] = { type: 'boolean' };
-  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
-  const flags: Record<string, string | true> = {};
-  const positionals: string[] = [];
-  let shortIndex = -1;
-  for (const token of tokens) {
-    if (token.kind === 'positional') positionals.push(token.value);
-    else if (token.kind === 'option-terminator') problems.push('--: unknown option');
-    else if (!token.rawName.startsWith('--')) {
-      // `-abc` is one argument, three tokens.
-      if (token.index !== shortIndex) positionals.push(argv[token.index]!);
-      shortIndex = token.index;
-    } else if (booleans.includes(token.name)) flags[token.name] = true;
-    else if (!valued.includes(token.name)) problems.push(`--${token.name}: unknown option`);
-    else if (token.value === undefined) problems.push(`--${token.name}: needs a value`);
-    else flags[token.name] = token.value;
+  const specs: FlagSpecs = Object.fromEntries([
+    ...valued.map((name) => [name, { type: 'string' } as const]),
+    ...booleans.map((name) => [name, { type: 'boolean' } as const]),
+  ]);
+  const read = readCommandFlags(argv, specs);
+  const flags: Record<string, string | true> = { ...read.values };
+  for (const problem of read.problems) {
+    if (problem.kind === 'unknown') problems.push(`${problem.flag}: unknown option`);
+    else if (problem.kind === 'needs-value') problems.push(`${problem.flag}: needs a value`);
+    else if (problem.kind === 'takes-no-value') flags[problem.flag.replace(/^-+/, '')] = true;
   }
-  return { flags, positionals };
+  return { flags, positionals: read.positionals };
 }
 
 export const MAX_TOKEN_LIFETIME_SEC = 3600;
