@@ -63,6 +63,11 @@ function main() {
   // build would run. Preloaded, argv is the command's own.
   if (require.main === module && process.argv[2] === '--check') return fresh ? 0 : 1;
   if (fresh) return 0;
+  // tsc never deletes: a source removed or renamed since the last build (or output from before stamps
+  // existed, such as the old dist/bench) would linger in dist. Such a tree is built from clean.
+  if (stamp === undefined || before.fileList !== stamp.fileList) {
+    fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+  }
   const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
   const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
     stdio: 'inherit',

@@ -85,3 +85,21 @@ it('keeps the tree stale when the build fails, so the next start tries again', (
   expect(spawnSync(process.execPath, [script()], { stdio: 'pipe' }).status).not.toBe(0);
   expect(check()).toBe(1);
 }, 30_000);
+
+it('builds from clean when a source was removed, so its old output does not linger in dist', () => {
+  write('src/cli/old.ts', 'export {};\n');
+  build();
+  write('dist/cli/old.js', ''); // what tsc wrote for old.ts
+  fs.rmSync(path.join(project, 'src/cli/old.ts'));
+  build();
+  expect(fs.existsSync(path.join(project, 'dist', 'cli', 'old.js'))).toBe(false);
+  expect(fs.existsSync(path.join(project, 'dist', 'cli', 'main.js'))).toBe(true);
+}, 30_000);
+
+it('keeps the output of an unchanged set of sources (an edit rebuilds in place)', () => {
+  build();
+  write('dist/cli/kept.js', '');
+  touchLater('src/cli/main.ts');
+  build();
+  expect(fs.existsSync(path.join(project, 'dist', 'cli', 'kept.js'))).toBe(true);
+}, 30_000);
