@@ -9,6 +9,7 @@
  * and refuses any other, so the picture shows exactly the dashboard's queries.
  */
 import { execFileSync } from 'node:child_process';
+import { optionsOrExit } from './flags';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './repo-root';
@@ -19,14 +20,8 @@ import { renderDashboardSvg } from './dashboard/render';
 import { runSnapshotLoad } from './dashboard/run';
 
 async function main(): Promise<void> {
-  const parsed = parseSnapshotArgs(process.argv.slice(2));
-  if (!parsed.ok) {
-    for (const problem of parsed.problems) process.stderr.write(`dashboard:snapshot: ${problem}\n`);
-    process.stderr.write(`${SNAPSHOT_USAGE}\n`);
-    process.exit(2);
-  }
-  const { options } = parsed;
-  if (options.help) return void process.stdout.write(`${SNAPSHOT_USAGE}\n`);
+  const options = optionsOrExit('dashboard:snapshot', parseSnapshotArgs(process.argv.slice(2)), SNAPSHOT_USAGE);
+  if (!options) return;
   const dashboard = readDashboard(DASHBOARD_FILE);
   // Fail before the run, not after it, on a query the evaluator cannot read.
   for (const panel of dashboard.panels) for (const target of panel.targets) parseQuery(target.expr);

@@ -67,3 +67,24 @@ function readNumber<K extends string>(
     onNumber(numeric.key, n);
   }
 }
+
+/**
+ * A bench entry's flags, read or refused the same way by every bench: problems and the usage on stderr,
+ * exit 2; `--help` prints the usage and yields nothing to run.
+ */
+export function optionsOrExit<O extends { help: boolean }>(
+  command: string,
+  parsed: { ok: true; options: O } | { ok: false; problems: readonly string[] },
+  usage: string,
+): O | undefined {
+  if (!parsed.ok) {
+    for (const problem of parsed.problems) process.stderr.write(`${command}: ${problem}\n`);
+    process.stderr.write(`${usage}\n`);
+    process.exit(2);
+  }
+  if (parsed.options.help) {
+    process.stdout.write(`${usage}\n`);
+    return undefined;
+  }
+  return parsed.options;
+}

@@ -6,6 +6,7 @@
  * A measurement, not a test: it exits 0 whether or not the targets are met.
  */
 import fs from 'node:fs';
+import { optionsOrExit } from './flags';
 import path from 'node:path';
 import { renderChart } from './fleet/chart';
 import { expectedSec, FLEET_USAGE, parseFleetArgs } from './fleet/options';
@@ -18,17 +19,8 @@ import { builtTrees, superviseRun } from './supervised-run';
 const WATCHDOG_SLACK_SEC = 120;
 
 async function main(): Promise<void> {
-  const parsed = parseFleetArgs(process.argv.slice(2));
-  if (!parsed.ok) {
-    for (const problem of parsed.problems) process.stderr.write(`bench:fleet: ${problem}\n`);
-    process.stderr.write(`${FLEET_USAGE}\n`);
-    process.exit(2);
-  }
-  const { options } = parsed;
-  if (options.help) {
-    process.stdout.write(`${FLEET_USAGE}\n`);
-    return;
-  }
+  const options = optionsOrExit('bench:fleet', parseFleetArgs(process.argv.slice(2)), FLEET_USAGE);
+  if (!options) return;
   const trees = builtTrees('fleet', {
     product: ['cli/main.js', 'sandbox/cli.js'],
     bench: ['fleet/load-process.js', 'fleet/baseline-replica.js'],

@@ -4,6 +4,7 @@
  * A measurement, not a test: it exits 0 whether or not the goals are met.
  */
 import fs from 'node:fs';
+import { optionsOrExit } from './flags';
 import os from 'node:os';
 import path from 'node:path';
 import { OVERHEAD_USAGE, parseOverheadArgs, type OverheadOptions } from './overhead-options';
@@ -33,17 +34,8 @@ function expectedMs(options: Readonly<OverheadOptions>): number {
 }
 
 async function main(): Promise<void> {
-  const parsed = parseOverheadArgs(process.argv.slice(2));
-  if (!parsed.ok) {
-    for (const problem of parsed.problems) process.stderr.write(`bench:overhead: ${problem}\n`);
-    process.stderr.write(`${OVERHEAD_USAGE}\n`);
-    process.exit(2);
-  }
-  const { options } = parsed;
-  if (options.help) {
-    process.stdout.write(`${OVERHEAD_USAGE}\n`);
-    return;
-  }
+  const options = optionsOrExit('bench:overhead', parseOverheadArgs(process.argv.slice(2)), OVERHEAD_USAGE);
+  if (!options) return;
   const watchdog = setTimeout(
     () => {
       process.stderr.write('bench:overhead: still running well past its expected time; stopping\n');

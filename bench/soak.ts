@@ -6,6 +6,7 @@
  * not the targets are met.
  */
 import fs from 'node:fs';
+import { optionsOrExit } from './flags';
 import path from 'node:path';
 import { parseSoakArgs, SOAK_USAGE, type SoakOptions } from './soak/options';
 import { buildReport, formatReport, reportJson } from './soak/report';
@@ -21,17 +22,8 @@ function expectedSec(options: Readonly<SoakOptions>): number {
 }
 
 async function main(): Promise<void> {
-  const parsed = parseSoakArgs(process.argv.slice(2));
-  if (!parsed.ok) {
-    for (const problem of parsed.problems) process.stderr.write(`bench:soak: ${problem}\n`);
-    process.stderr.write(`${SOAK_USAGE}\n`);
-    process.exit(2);
-  }
-  const { options } = parsed;
-  if (options.help) {
-    process.stdout.write(`${SOAK_USAGE}\n`);
-    return;
-  }
+  const options = optionsOrExit('bench:soak', parseSoakArgs(process.argv.slice(2)), SOAK_USAGE);
+  if (!options) return;
   const trees = builtTrees('soak', { product: ['cli/main.js', 'sandbox/cli.js'], bench: ['soak/probe.js'] });
 
   const { result: run, workDir } = await superviseRun(

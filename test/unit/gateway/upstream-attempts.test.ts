@@ -4,7 +4,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { operationById, type OperationId } from '../../../src/catalog/catalog';
-import type { CallerAccess } from '../../../src/gateway/access';
 import type { ForwardOutcome, ForwardRequest, Forwarder } from '../../../src/gateway/forward/proxy';
 import { createMetrics } from '../../../src/gateway/observability/metrics';
 import {
@@ -16,18 +15,9 @@ import {
   type AttemptsResult,
 } from '../../../src/gateway/upstream-attempts';
 import { createRateSchedule } from '../../../src/schedule';
+import { callerAccess } from '../../helpers/caller-access';
 
-const caller: CallerAccess = {
-  callerId: 'svc',
-  accountId: 'acct',
-  apiKey: 'k',
-  grants: { grants: [], missingScopeHints: {} },
-  weight: 1,
-  maxWaitMs: 1000,
-  reservedShare: 0,
-  maxQueued: 32,
-  leastPrivilege: { shadow: false },
-};
+const caller = callerAccess();
 
 const ok: ForwardOutcome = { kind: 'response', upstreamStatus: 200, upstreamHeaders: {} };
 const captured = (status: number, headers: Record<string, string> = {}): ForwardOutcome => ({

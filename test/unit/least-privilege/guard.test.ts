@@ -3,7 +3,6 @@
  * mode lets through (and counts), what is forwarded, and how a create's place is settled.
  */
 import { operationById, type OperationId } from '../../../src/catalog/catalog';
-import type { CallerAccess } from '../../../src/gateway/access';
 import { createdComputeId, createLeastPrivilegeGuard } from '../../../src/gateway/least-privilege/guard';
 import { MemoryComputeLedger } from '../../../src/gateway/least-privilege/ledger';
 import type { ComputeLedger, LeastPrivilegePolicy } from '../../../src/gateway/least-privilege/types';
@@ -11,6 +10,7 @@ import { createLogger } from '../../../src/gateway/observability/logger';
 import { createMetrics } from '../../../src/gateway/observability/metrics';
 import { listPaging } from '../../../src/gateway/least-privilege/own-computes-list';
 import { VALID_CREATE } from '../../helpers/valid-create';
+import { callerAccess } from '../../helpers/caller-access';
 
 const LP: LeastPrivilegePolicy = {
   constraints: { create: { regions: ['KGL-1'] } },
@@ -28,17 +28,7 @@ function setup(leastPrivilege: LeastPrivilegePolicy = LP, ledger: ComputeLedger 
     holdMs: 60_000,
     logger: createLogger({ destination: { write: (l: string) => void lines.push(l) } }),
   });
-  const caller: CallerAccess = {
-    callerId: 'svc',
-    accountId: 'acct',
-    grants: { grants: [], missingScopeHints: {} },
-    apiKey: 'k',
-    weight: 1,
-    maxWaitMs: 1000,
-    reservedShare: 0,
-    maxQueued: 32,
-    leastPrivilege,
-  };
+  const caller = callerAccess(leastPrivilege);
   const denials = async () =>
     (await metrics.registry.getSingleMetricAsString('strettch_gateway_least_privilege_denials_total'))
       .split('\n')

@@ -3,7 +3,6 @@
  * traits), what it keeps in the ledger, and the no-op stage.
  */
 import { operationById, type OperationId } from '../../../src/catalog/catalog';
-import type { CallerAccess } from '../../../src/gateway/access';
 import type { ForwardRequest } from '../../../src/gateway/forward/proxy';
 import { createLeastPrivilegeGuard } from '../../../src/gateway/least-privilege/guard';
 import { MemoryComputeLedger } from '../../../src/gateway/least-privilege/ledger';
@@ -16,18 +15,9 @@ import type { LeastPrivilegePolicy } from '../../../src/gateway/least-privilege/
 import { createLogger } from '../../../src/gateway/observability/logger';
 import { createMetrics } from '../../../src/gateway/observability/metrics';
 import type { AttemptsResult } from '../../../src/gateway/upstream-attempts';
+import { callerAccess } from '../../helpers/caller-access';
 
-const caller = (leastPrivilege: LeastPrivilegePolicy): CallerAccess => ({
-  callerId: 'svc',
-  accountId: 'acct',
-  grants: { grants: [], missingScopeHints: {} },
-  apiKey: 'k',
-  weight: 1,
-  maxWaitMs: 1000,
-  reservedShare: 0,
-  maxQueued: 32,
-  leastPrivilege,
-});
+const caller = callerAccess;
 
 const answered = (status: number, body: unknown): AttemptsResult => ({
   kind: 'sent',
