@@ -1,11 +1,16 @@
 /**
- * Least privilege as one stage of the request path (issue #7): the pipeline calls it at three
+ * Least privilege as one stage of the request path: the pipeline calls it at three
  * points and knows nothing of constraints, ownership, quotas or the ledger. What an operation does
  * is read from its catalog traits, never from its id.
+ *
+ * There is deliberately no off switch for a policy whose callers use no constraints, ownership or quotas:
+ * the stage still keeps the compute ledger (every create and delete, for every caller), so a reload that
+ * later grants ownership finds the computes made before it, and the strict-JSON and reserved-owner-tag
+ * checks of a create or upsize body hold for every caller.
  */
 import type { Operation } from '../../catalog/catalog';
 import type { CallerAccess } from '../access';
-import { PASSED, pass, type Checked } from '../checked';
+import type { Checked } from '../checked';
 import type { CapturedResponse, ForwardOutcome, ForwardRequest } from '../forward/proxy';
 import type { AttemptsResult } from '../upstream-attempts';
 import type { CreateEnding, LeastPrivilegeGuard } from './guard';
@@ -39,13 +44,6 @@ export interface LeastPrivilegeStage {
   /** Sends the request, keeping the ledger in step with what the upstream did. */
   forward(exchange: Exchange): Promise<ForwardEnding>;
 }
-
-/** Checks nothing, records nothing: for a gateway without least privilege. */
-export const NO_LEAST_PRIVILEGE: LeastPrivilegeStage = Object.freeze({
-  checkBody: (_caller: CallerAccess, _operation: Operation, body: Buffer | undefined) => pass(body),
-  checkTarget: () => Promise.resolve(PASSED),
-  forward: (exchange: Exchange) => exchange.send(exchange.request),
-});
 
 /** A create's 202 carries one compute; far below this. */
 const MAX_CREATE_ANSWER_BYTES = 1024 * 1024;
