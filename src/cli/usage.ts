@@ -29,4 +29,4 @@ Commands:
   ${EXPLAIN_USAGE_LINE}
 
 Exit codes: 0 success (explain: allowed); 1 failure (check-config: problems found; explain: denied);
-2 usage error (explain: also a policy it cannot use). Details: README.md, "The strettch-gateway command".`;
+2 usage error (explain: also a policy it cannot use). Details: docs/cli.md.`;

@@ -1,5 +1,5 @@
 /**
- * Request-path steps 6 and 7 together: take a slot on the shared schedule, forward, and — for a
+ * Request-path step 10: take a slot on the shared schedule, forward, and — for a
  * request that is safe to repeat — try again on a connection error, 502 or 503, with jittered
  * backoff, as long as the caller's deadline allows. Every attempt takes its own slot, so retries
  * stay inside the provider's limits. Safe to repeat: reads, and creates that carry an
