@@ -89,6 +89,11 @@ export interface QueryParameter {
   name: string;
   type: 'integer' | 'string';
   required: boolean;
+  /** The document's bounds for an integer (`schema.minimum`/`maximum`), when it declares them. */
+  minimum?: number;
+  maximum?: number;
+  /** The document's allowed values (`schema.enum`), when it declares them. */
+  enum?: readonly string[];
 }
 
 export type TemplateSegment = { kind: 'literal'; value: string } | { kind: 'param'; name: string; pattern: RegExp };
@@ -116,7 +121,7 @@ interface RawParameter {
   name: string;
   in: string;
   required?: boolean;
-  schema?: { type?: string };
+  schema?: { type?: string; minimum?: unknown; maximum?: unknown; enum?: unknown };
 }
 
 interface RawOperation {
@@ -138,6 +143,41 @@ function parseTemplate(pathTemplate: string): TemplateSegment[] {
       if (!pattern) throw new Error(`catalog: no pattern for path parameter {${name}} in ${pathTemplate}`);
       return { kind: 'param', name, pattern };
     });
+}
+
+/**
+ * A query parameter with the bounds its schema declares. The target check enforces them, so a
+ * bound the check could not honour (a fractional or inverted integer bound, a non-string enum
+ * value) stops the catalog from loading instead of being ignored.
+ */
+function readQueryParameter(raw: RawParameter, id: OperationId): QueryParameter {
+  const where = `catalog: ${id} query parameter ${raw.name}`;
+  const schema = raw.schema ?? {};
+  const type = schema.type === 'integer' ? 'integer' : 'string';
+  const bound = (name: 'minimum' | 'maximum'): number | undefined => {
+    const value = schema[name];
+    if (value === undefined) return undefined;
+    if (type !== 'integer' || !Number.isSafeInteger(value)) throw new Error(`${where}: ${name} must be a whole number`);
+    return value as number;
+  };
+  const minimum = bound('minimum');
+  const maximum = bound('maximum');
+  if (minimum !== undefined && maximum !== undefined && minimum > maximum)
+    throw new Error(`${where}: minimum is above maximum`);
+  let values: readonly string[] | undefined;
+  if (schema.enum !== undefined) {
+    if (type !== 'string' || !Array.isArray(schema.enum) || !schema.enum.every((v) => typeof v === 'string'))
+      throw new Error(`${where}: enum must list strings`);
+    values = Object.freeze([...(schema.enum as string[])]);
+  }
+  return Object.freeze({
+    name: raw.name,
+    type,
+    required: raw.required === true,
+    ...(minimum !== undefined ? { minimum } : {}),
+    ...(maximum !== undefined ? { maximum } : {}),
+    ...(values !== undefined ? { enum: values } : {}),
+  });
 }
 
 function buildCatalog(): readonly Operation[] {
@@ -163,16 +203,7 @@ function buildCatalog(): readonly Operation[] {
           class: rateClass,
           requiresAuth: Array.isArray(raw.security) && raw.security.length > 0,
           queryParameters: Object.freeze(
-            parameters
-              .filter((p) => p.in === 'query')
-              .map(
-                (p) =>
-                  ({
-                    name: p.name,
-                    type: p.schema?.type === 'integer' ? 'integer' : 'string',
-                    required: p.required === true,
-                  }) as const,
-              ),
+            parameters.filter((p) => p.in === 'query').map((p) => readQueryParameter(p, id)),
           ),
           headerParameters: Object.freeze(
             parameters.filter((p) => p.in === 'header').map((p) => ({ name: p.name, required: p.required === true })),

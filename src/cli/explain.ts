@@ -97,7 +97,7 @@ export type Explanation =
       outcome: 'bad-target';
       allowed: false;
       status: 400;
-      code: 'BAD_REQUEST';
+      code: 'BAD_REQUEST' | 'VALIDATION_ERROR';
       reason: TargetRejectReason;
       message: string;
     }
@@ -272,7 +272,7 @@ export function explainRequest(
 ): Explanation {
   const checked = checkTarget(method, target);
   if (!checked.ok) {
-    if (checked.code === 'BAD_REQUEST')
+    if (checked.code !== 'ROUTE_NOT_FOUND')
       return {
         outcome: 'bad-target',
         allowed: false,

@@ -1,9 +1,10 @@
 /**
- * Request-target tricks, method overrides and duplicated query parameters against every route.
- * Each trick is built from the route's own valid target, so a trick that slipped through would
- * name a real operation. Every one is refused (400 BAD_REQUEST or 404 ROUTE_NOT_FOUND, in the
- * envelope) before the upstream is called — except override headers, which are dropped while the
- * request goes on as the operation its method and path name.
+ * Request-target tricks, method overrides, duplicated and out-of-bounds query parameters against
+ * every route. Each trick is built from the route's own valid target, so a trick that slipped
+ * through would name a real operation. Every one is refused (400 BAD_REQUEST, 400
+ * VALIDATION_ERROR or 404 ROUTE_NOT_FOUND, in the envelope) before the upstream is called —
+ * except override headers, which are dropped while the request goes on as the operation its
+ * method and path name.
  */
 import { API_BASE_PATH } from '../../src/catalog/catalog';
 import {
@@ -27,6 +28,8 @@ const below = (route: RouteCase) => route.path.slice(API_BASE_PATH.length);
 /** The route's query again, for tricks that change only the path. */
 const query = (route: RouteCase) => (route.query === '' ? '' : `?${route.query}`);
 const notFound = (reason: string) => stopped(404, 'ROUTE_NOT_FOUND', { reason });
+/** `%XX` of one character, as a client that encodes too much would write it. */
+const encoded = (char: string) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
 
 /** [name, raw target built from the route, expectation]: sent through Node's client, verbatim. */
 type TargetRow = [string, (route: RouteCase) => string, ReturnType<typeof badRequest>];
@@ -140,6 +143,26 @@ const TARGET_ROWS: TargetRow[] = [
   ['fragment hiding a traversal', (r) => `${r.path}#/../../admin`, badRequest('target-fragment')],
   ['encoded fragment (%23)', (r) => `${r.path}%23x${query(r)}`, badRequest('target-encoded-reserved')],
   ['encoded query (%3f)', (r) => `${r.path}%3fx=1`, badRequest('target-encoded-reserved')],
+  // Encoded unreserved characters (issue #11: `/%61pi/v1/computes` was decoded and served). No
+  // decoding at all is the only rule under which "never normalized" holds.
+  [
+    'encoded unreserved in the base path (/%61pi/v1)',
+    (r) => `/${encoded('a')}${API_BASE_PATH.slice(2)}${below(r)}${query(r)}`,
+    badRequest('target-encoded-unreserved'),
+  ],
+  [
+    'encoded unreserved, first letter of the operation path',
+    (r) => `${API_BASE_PATH}/${encoded(below(r)[1]!)}${below(r).slice(2)}${query(r)}`,
+    badRequest('target-encoded-unreserved'),
+  ],
+  [
+    'encoded unreserved, lower-case hex, last character of the path',
+    (r) => `${r.path.slice(0, -1)}${encoded(r.path.slice(-1)).toLowerCase()}${query(r)}`,
+    badRequest('target-encoded-unreserved'),
+  ],
+  ['encoded tilde (%7E)', (r) => `${r.path}%7E${query(r)}`, badRequest('target-encoded-unreserved')],
+  ['encoded unreserved in a query name', (r) => withQuery(r, 'p%61ge=1'), badRequest('target-encoded-unreserved')],
+  ['encoded unreserved in a query value', (r) => withQuery(r, 'page=%31'), badRequest('target-encoded-unreserved')],
   // Control and non-ASCII bytes, percent-encoded (raw ones are below).
   ['encoded NUL', (r) => `${r.path}%00${query(r)}`, badRequest('target-forbidden-byte')],
   [
@@ -281,16 +304,46 @@ const METHOD_OVERRIDE_ATTACKS: Attack[] = [
 
 /** A repeated parameter is refused, never resolved to the first or the last. */
 const DUPLICATE_QUERY_ATTACKS: Attack[] = [
-  ['page=1&page=2', 'page'],
-  ['limit=5&limit=500', 'limit'],
-  ['limit=5&limit=5', 'limit'],
-  ['page=1&p%61ge=2 (the same name, encoded)', 'page'],
-  ['page=1&page (the second without a value)', 'page'],
-].map(([pairs, name]) => ({
-  name: `?${pairs}`,
-  build: (s, route) => s.clean(route, { target: `${route.path}?${pairs!.split(' ')[0]}` }),
+  ...[
+    ['page=1&page=2', 'page'],
+    ['limit=5&limit=500', 'limit'],
+    ['limit=5&limit=5', 'limit'],
+    ['page=1&page (the second without a value)', 'page'],
+  ].map(([pairs, name]): Attack => ({
+    name: `?${pairs}`,
+    build: (s, route) => s.clean(route, { target: `${route.path}?${pairs!.split(' ')[0]}` }),
+    expect: (route) =>
+      badRequest(route.declaresQuery(name!) ? 'target-duplicate-query-parameter' : 'target-unknown-query-parameter'),
+  })),
+  {
+    // Nothing is decoded, so the encoded spelling is refused before it could be compared as a name.
+    name: '?page=1&p%61ge=2 (the same name, encoded)',
+    build: (s, route) => s.clean(route, { target: `${route.path}?page=1&p%61ge=2` }),
+    expect: badRequest('target-encoded-unreserved'),
+  },
+];
+
+/**
+ * Values outside the bounds the vendored OpenAPI document declares (page ≥ 1, 1 ≤ limit ≤ 100;
+ * issue #11: `limit=1000000` was forwarded). The provider's own code, VALIDATION_ERROR, and the
+ * upstream never sees them; a route without the parameter refuses it as undeclared.
+ */
+const QUERY_BOUND_ATTACKS: Attack[] = [
+  ['limit', '101'],
+  ['limit', '1000000'],
+  ['limit', '0'],
+  ['limit', '-1'],
+  ['limit', '99999999999999999999'],
+  ['page', '0'],
+  ['page', '-1'],
+  ['page', '2147483648'],
+].map(([name, value]): Attack => ({
+  name: `?${name}=${value}`,
+  build: (s, route) => s.clean(route, { target: `${route.path}?${name}=${value}` }),
   expect: (route) =>
-    badRequest(route.declaresQuery(name!) ? 'target-duplicate-query-parameter' : 'target-unknown-query-parameter'),
+    route.declaresQuery(name!)
+      ? stopped(400, 'VALIDATION_ERROR', { reason: 'target-query-value-out-of-bounds' })
+      : badRequest('target-unknown-query-parameter'),
 }));
 
 describe('request-target tricks on every route', () => {
@@ -302,6 +355,19 @@ describe('request-target tricks on every route', () => {
   describeAttacks('raw bytes on the request line', harness, RAW_TARGET_ATTACKS, { control: false });
   describeAttacks('method override headers and parameters', harness, METHOD_OVERRIDE_ATTACKS, { control: false });
   describeAttacks('duplicated query parameters', harness, DUPLICATE_QUERY_ATTACKS, { control: false });
+  describeAttacks('query values outside the documented bounds', harness, QUERY_BOUND_ATTACKS, { control: false });
+
+  // The other side of the bounds: their edges reach the upstream, so the refusals above are not
+  // a route that refuses everything.
+  it.each(ROUTES.filter((r) => r.declaresQuery('page') && r.declaresQuery('limit')).map((r) => [r.name, r] as const))(
+    '%s › the edges of the bounds (page=1&limit=100, limit=1) reach the upstream',
+    async (_name, route) => {
+      for (const edge of ['page=1&limit=100', 'limit=1']) {
+        const atEdge = { ...route, query: edge, target: `${route.path}?${edge}` };
+        await runAttack(harness(), atEdge, { name: edge, build: (s) => s.clean(atEdge), expect: sanitized() });
+      }
+    },
+  );
 
   it('an authority-form target (CONNECT) → 400 in the envelope, the connection closed, upstream untouched', async () => {
     await runAttack(harness(), ROUTES[0]!, {

@@ -1,15 +1,15 @@
 /**
  * Request-path steps 2 and 3: check the raw request-target and match it against the catalog.
  *
- * The target is refused (400), never normalized: a target the gateway would have to rewrite is one
- * the upstream might read differently, and scope checks must see exactly what is forwarded. An
- * accepted target yields an `upstreamPath` rebuilt from the catalog template, the validated path
- * parameters and the validated query; nothing of the raw target is copied into it.
+ * The target is refused (400), never normalized: nothing is decoded (every percent-encoding is
+ * refused), so scope checks see exactly what is forwarded and no upstream decoder can read it
+ * differently. An accepted target yields an `upstreamPath` rebuilt from the catalog template, the
+ * validated path parameters and the validated query; nothing of the raw target is copied into it.
  */
 import { API_BASE_PATH, matchRoute, type Operation } from '../../catalog/catalog';
-import { encodeCanonical, isUnreserved, readEscape } from './percent-encoding';
+import { isUnreserved, refusalOfEscape } from './percent-encoding';
 import { parseQuery, validateQuery } from './query';
-import { isUnknownRouteReason, publicMessageFor, type TargetRejectReason } from './reasons';
+import { codeOf, publicMessageFor, type TargetRejectReason } from './reasons';
 
 /** Longer targets are refused before any parsing; the longest canonical one is far shorter. */
 export const MAX_TARGET_LENGTH = 2048;
@@ -17,9 +17,9 @@ export const MAX_TARGET_LENGTH = 2048;
 export interface TargetAccepted {
   ok: true;
   operation: Operation;
-  /** Decoded, pattern-checked path parameters, e.g. `{ id: '42' }`. */
+  /** Pattern-checked path parameters, e.g. `{ id: '42' }`. */
   params: Readonly<Record<string, string>>;
-  /** Decoded, validated query parameters, in the catalog's declaration order. */
+  /** Validated query parameters, in the catalog's declaration order. */
   query: ReadonlyArray<[string, string]>;
   /** Below the base path, rebuilt: `/computes/42/start`, `/computes?page=2&limit=50`. */
   upstreamPath: string;
@@ -28,7 +28,8 @@ export interface TargetAccepted {
 export interface TargetRejected {
   ok: false;
   status: 400 | 404;
-  code: 'BAD_REQUEST' | 'ROUTE_NOT_FOUND';
+  /** 400 `VALIDATION_ERROR` (the provider's code) for a value outside the document's bounds. */
+  code: 'BAD_REQUEST' | 'VALIDATION_ERROR' | 'ROUTE_NOT_FOUND';
   /** For logs and metrics. */
   reason: TargetRejectReason;
   /** Safe to show: never contains bytes of the target. */
@@ -40,14 +41,15 @@ export type TargetDecision = TargetAccepted | TargetRejected;
 const BASE_SEGMENTS = API_BASE_PATH.split('/').slice(1);
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
-function reject(reason: TargetRejectReason, catalogName?: string): TargetRejected {
-  const unknownRoute = isUnknownRouteReason(reason);
+/** `catalogName` and `catalogRequirement` come from the catalog, never from the request. */
+function reject(reason: TargetRejectReason, catalogName?: string, catalogRequirement?: string): TargetRejected {
+  const code = codeOf(reason);
   return {
     ok: false,
-    status: unknownRoute ? 404 : 400,
-    code: unknownRoute ? 'ROUTE_NOT_FOUND' : 'BAD_REQUEST',
+    status: code === 'ROUTE_NOT_FOUND' ? 404 : 400,
+    code,
     reason,
-    message: publicMessageFor(reason, catalogName),
+    message: publicMessageFor(reason, catalogName, catalogRequirement),
   };
 }
 
@@ -60,29 +62,22 @@ function hasForbiddenByte(target: string): boolean {
   return false;
 }
 
-/** Splits `/a/b` into decoded segments, refusing the first offence from left to right. */
-function decodePath(path: string): { ok: true; segments: string[] } | { ok: false; reason: TargetRejectReason } {
+/** Splits `/a/b` into segments, refusing the first offence from left to right. */
+function splitPath(path: string): { ok: true; segments: string[] } | { ok: false; reason: TargetRejectReason } {
   const segments: string[] = [];
-  for (const raw of path.slice(1).split('/')) {
-    let segment = '';
-    for (let i = 0; i < raw.length; i++) {
-      const char = raw[i]!;
+  for (const segment of path.slice(1).split('/')) {
+    for (let i = 0; i < segment.length; i++) {
+      const char = segment[i]!;
       if (char === '%') {
-        const read = readEscape(raw, i);
-        if (!read.ok) return read;
-        segment += read.char;
-        i += 2;
+        return { ok: false, reason: refusalOfEscape(segment, i) };
       } else if (char === '\\') {
         return { ok: false, reason: 'backslash' };
       } else if (char === ';') {
         return { ok: false, reason: 'matrix-parameter' };
-      } else if (isUnreserved(char)) {
-        segment += char;
-      } else {
+      } else if (!isUnreserved(char)) {
         return { ok: false, reason: 'forbidden-path-character' };
       }
     }
-    // Encoded dots were refused above, so a dot segment can only be written plainly here.
     if (segment === '') return { ok: false, reason: 'empty-segment' };
     if (segment === '.' || segment === '..') return { ok: false, reason: 'dot-segment' };
     segments.push(segment);
@@ -90,15 +85,14 @@ function decodePath(path: string): { ok: true; segments: string[] } | { ok: fals
   return { ok: true, segments };
 }
 
+/** Every part is a catalog literal or a value made of unreserved characters only: nothing to encode. */
 function rebuildPath(
   operation: Operation,
   params: Readonly<Record<string, string>>,
   query: ReadonlyArray<[string, string]>,
 ): string {
-  const path = operation.segments
-    .map((s) => encodeCanonical(s.kind === 'literal' ? s.value : params[s.name]!))
-    .join('/');
-  const search = query.map(([name, value]) => `${encodeCanonical(name)}=${encodeCanonical(value)}`).join('&');
+  const path = operation.segments.map((s) => (s.kind === 'literal' ? s.value : params[s.name]!)).join('/');
+  const search = query.map(([name, value]) => `${name}=${value}`).join('&');
   return `/${path}${search === '' ? '' : `?${search}`}`;
 }
 
@@ -120,12 +114,12 @@ export function checkTarget(method: string, rawTarget: string | undefined): Targ
   const rawQuery = questionMark === -1 ? '' : target.slice(questionMark + 1);
 
   // Step 2: syntax of the whole target, before anything depends on the route.
-  const path = decodePath(rawPath);
+  const path = splitPath(rawPath);
   if (!path.ok) return reject(path.reason);
   const pairs = parseQuery(rawQuery);
   if (!pairs.ok) return reject(pairs.reason);
 
-  // Step 3: base path, then the catalog on validated, decoded segments.
+  // Step 3: base path, then the catalog on validated segments.
   const { segments } = path;
   const underBase = segments.length > BASE_SEGMENTS.length && BASE_SEGMENTS.every((s, i) => segments[i] === s);
   if (!underBase) return reject('outside-base-path');
@@ -143,7 +137,7 @@ export function checkTarget(method: string, rawTarget: string | undefined): Targ
   }
   const { operation, params } = lookup.match;
   const query = validateQuery(operation, pairs.pairs);
-  if (!query.ok) return reject(query.reason, query.parameter);
+  if (!query.ok) return reject(query.reason, query.parameter, query.requirement);
   return {
     ok: true,
     operation,

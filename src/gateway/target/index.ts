@@ -8,8 +8,10 @@ export {
 export {
   BAD_TARGET_REASONS,
   UNKNOWN_ROUTE_REASONS,
+  codeOf,
   publicMessageFor,
   type BadTargetReason,
   type TargetRejectReason,
   type UnknownRouteReason,
 } from './reasons';
+export { describeRequirement } from './query-value';

@@ -1,10 +1,13 @@
 /**
  * Why a request target is refused, as a closed set. The reason goes to logs and metrics; the
- * public message is fixed per reason (or names a catalog parameter), so no byte of the caller's
- * target is ever echoed back.
+ * public message is fixed per reason (or names a catalog parameter and its documented bounds), so
+ * no byte of the caller's target is ever echoed back.
  */
 
-/** 400: the target is not in the one canonical shape the gateway accepts. */
+/**
+ * 400: the target is not in the one canonical shape the gateway accepts (`BAD_REQUEST`), or a
+ * query value lies outside the document's bounds (`VALIDATION_ERROR`, see `codeOf`).
+ */
 export const BAD_TARGET_REASONS = [
   'too-long',
   'forbidden-byte',
@@ -17,6 +20,7 @@ export const BAD_TARGET_REASONS = [
   'encoded-dot',
   'encoded-separator',
   'encoded-reserved',
+  'encoded-unreserved',
   'backslash',
   'matrix-parameter',
   'forbidden-path-character',
@@ -28,6 +32,7 @@ export const BAD_TARGET_REASONS = [
   'unknown-query-parameter',
   'duplicate-query-parameter',
   'invalid-query-value',
+  'query-value-out-of-bounds',
   'missing-query-parameter',
 ] as const;
 
@@ -50,6 +55,7 @@ const BAD_TARGET_MESSAGES: Record<BadTargetReason, string> = {
   'encoded-dot': 'The request target contains an encoded dot.',
   'encoded-separator': 'The request target contains an encoded slash or backslash.',
   'encoded-reserved': 'The request target contains a percent-encoded reserved character.',
+  'encoded-unreserved': 'The request target contains a percent-encoding; write the character itself.',
   backslash: 'The request path contains a backslash.',
   'matrix-parameter': 'The request path contains a semicolon parameter.',
   'forbidden-path-character': 'The request path contains a character that is not allowed.',
@@ -61,16 +67,28 @@ const BAD_TARGET_MESSAGES: Record<BadTargetReason, string> = {
   'unknown-query-parameter': 'The query string contains a parameter this operation does not accept.',
   'duplicate-query-parameter': 'The query string repeats a parameter.',
   'invalid-query-value': 'A query parameter has an invalid value.',
+  'query-value-out-of-bounds': 'A query parameter is outside its documented bounds.',
   'missing-query-parameter': 'A required query parameter is missing.',
 };
 
 const UNKNOWN_ROUTE_MESSAGE = 'No such operation.';
 
+/** The gateway error code of a refusal; out-of-bounds values get the provider's own code. */
+export function codeOf(reason: TargetRejectReason): 'BAD_REQUEST' | 'VALIDATION_ERROR' | 'ROUTE_NOT_FOUND' {
+  if (isUnknownRouteReason(reason)) return 'ROUTE_NOT_FOUND';
+  return reason === 'query-value-out-of-bounds' ? 'VALIDATION_ERROR' : 'BAD_REQUEST';
+}
+
 /**
- * The public message. `catalogName` must come from the catalog (a declared parameter name), never
- * from the request, because it is shown to the caller.
+ * The public message. `catalogName` (a declared parameter name) and `catalogRequirement` (its
+ * documented bounds in words) must come from the catalog, never from the request, because they
+ * are shown to the caller.
  */
-export function publicMessageFor(reason: TargetRejectReason, catalogName?: string): string {
+export function publicMessageFor(
+  reason: TargetRejectReason,
+  catalogName?: string,
+  catalogRequirement?: string,
+): string {
   if (isUnknownRouteReason(reason)) return UNKNOWN_ROUTE_MESSAGE;
   if (catalogName !== undefined) {
     switch (reason) {
@@ -78,6 +96,9 @@ export function publicMessageFor(reason: TargetRejectReason, catalogName?: strin
         return `Path parameter "${catalogName}" is not valid.`;
       case 'invalid-query-value':
         return `Query parameter "${catalogName}" has an invalid value.`;
+      case 'query-value-out-of-bounds':
+        if (catalogRequirement !== undefined) return `Query parameter "${catalogName}" must be ${catalogRequirement}.`;
+        break;
       case 'missing-query-parameter':
         return `Query parameter "${catalogName}" is required.`;
       default:

@@ -1,6 +1,7 @@
 /**
- * Target classes (issue 3 §1) over a real socket: each refused with 400 BAD_REQUEST or 404
- * ROUTE_NOT_FOUND in the envelope, never normalized, and never forwarded (the referee sees nothing).
+ * Target classes (issue 3 §1, issue 11 §2) over a real socket: each refused with 400 BAD_REQUEST,
+ * 400 VALIDATION_ERROR (a query value outside the document's bounds) or 404 ROUTE_NOT_FOUND in the
+ * envelope, never normalized, and never forwarded (the referee sees nothing).
  */
 import { startGatewayHarness, type GatewayHarness } from '../../helpers/gateway-harness';
 
@@ -12,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-type Code = 'BAD_REQUEST' | 'ROUTE_NOT_FOUND';
+type Code = 'BAD_REQUEST' | 'VALIDATION_ERROR' | 'ROUTE_NOT_FOUND';
 /** [method, raw target as sent on the request line, expected code, reason in the access log]. */
 type Row = [string, string, Code, string];
 
@@ -51,6 +52,12 @@ const ROWS: Row[] = [
   ['GET', '/api/v1/r%C3%A9gions', 'BAD_REQUEST', 'target-forbidden-byte'],
   ['GET', '/api/v1/regions%e2%80%a8', 'BAD_REQUEST', 'target-forbidden-byte'],
   ['GET', '/api/v1/regions%3fpage=1', 'BAD_REQUEST', 'target-encoded-reserved'],
+  // Encoded unreserved characters: decoded and served before issue 11, now refused like the rest.
+  ['GET', '/%61pi/v1/computes', 'BAD_REQUEST', 'target-encoded-unreserved'],
+  ['GET', '/api/v1/c%6Fmputes', 'BAD_REQUEST', 'target-encoded-unreserved'],
+  ['GET', '/api/v1/computes/%31', 'BAD_REQUEST', 'target-encoded-unreserved'],
+  ['GET', '/api/v1/computes?p%61ge=2', 'BAD_REQUEST', 'target-encoded-unreserved'],
+  ['GET', '/api/v1/computes?limit=%35', 'BAD_REQUEST', 'target-encoded-unreserved'],
   ['GET', '/api/v1/regions%', 'BAD_REQUEST', 'target-malformed-percent-encoding'],
   ['GET', '/api/v1/regions%zz', 'BAD_REQUEST', 'target-malformed-percent-encoding'],
   ['GET', '/api/v1/regions#fragment', 'BAD_REQUEST', 'target-fragment'],
@@ -71,11 +78,16 @@ const ROWS: Row[] = [
   ['GET', '/api/v1/computes?_method=DELETE', 'BAD_REQUEST', 'target-unknown-query-parameter'],
   ['GET', '/api/v1/computes?Page=1', 'BAD_REQUEST', 'target-unknown-query-parameter'],
   ['GET', '/api/v1/regions?page=1', 'BAD_REQUEST', 'target-unknown-query-parameter'],
-  ['GET', '/api/v1/computes?page=0', 'BAD_REQUEST', 'target-invalid-query-value'],
   ['GET', '/api/v1/computes?page=abc', 'BAD_REQUEST', 'target-invalid-query-value'],
   ['GET', '/api/v1/computes?page=01', 'BAD_REQUEST', 'target-invalid-query-value'],
   ['GET', '/api/v1/computes?limit=1e3', 'BAD_REQUEST', 'target-invalid-query-value'],
   ['GET', '/api/v1/computes?page=', 'BAD_REQUEST', 'target-invalid-query-value'],
+  // Outside the document's bounds (page ≥ 1, 1 ≤ limit ≤ 100): the provider's own code.
+  ['GET', '/api/v1/computes?limit=1000000', 'VALIDATION_ERROR', 'target-query-value-out-of-bounds'],
+  ['GET', '/api/v1/computes?limit=101', 'VALIDATION_ERROR', 'target-query-value-out-of-bounds'],
+  ['GET', '/api/v1/computes?limit=0', 'VALIDATION_ERROR', 'target-query-value-out-of-bounds'],
+  ['GET', '/api/v1/computes?page=0', 'VALIDATION_ERROR', 'target-query-value-out-of-bounds'],
+  ['GET', '/api/v1/computes?page=-1', 'VALIDATION_ERROR', 'target-query-value-out-of-bounds'],
   ['GET', '/api/v1/computes?page=1&page=2', 'BAD_REQUEST', 'target-duplicate-query-parameter'],
   ['GET', '/api/v1/computes?page=1+1', 'BAD_REQUEST', 'target-forbidden-query-character'],
   ['GET', '/api/v1/computes?page[]=1', 'BAD_REQUEST', 'target-forbidden-query-character'],
@@ -101,7 +113,7 @@ describe('refused targets: envelope, access-log reason, upstream never called', 
     const reply = await h.withoutUpstream(() =>
       h.request(method, target, { headers: { authorization: `Bearer ${token}` } }),
     );
-    expect(reply.status).toBe(code === 'BAD_REQUEST' ? 400 : 404);
+    expect(reply.status).toBe(code === 'ROUTE_NOT_FOUND' ? 404 : 400);
     expect(reply.body).toEqual({
       success: false,
       code,
@@ -125,13 +137,13 @@ describe('refused targets: envelope, access-log reason, upstream never called', 
     expect([reply.status, reply.body.code]).toEqual([400, 'BAD_REQUEST']);
   });
 
-  it('an equivalent but canonical spelling is accepted and forwarded rebuilt', async () => {
+  it('the query in any order, at the edges of its bounds, is forwarded rebuilt in the catalog order', async () => {
     h.resetUpstream();
-    const reply = await h.request('GET', '/api/v1/c%6Fmputes?limit=5&p%61ge=2', {
+    const reply = await h.request('GET', '/api/v1/computes?limit=100&page=1', {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(reply.status).toBe(200);
-    expect(h.stats().lastRequest!.target).toBe('/api/v1/computes?page=2&limit=5');
+    expect(h.stats().lastRequest!.target).toBe('/api/v1/computes?page=1&limit=100');
   });
 });
 

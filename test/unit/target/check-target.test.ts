@@ -33,7 +33,7 @@ describe('checkTarget accepts every catalog operation and rebuilds its path', ()
   });
 });
 
-describe('checkTarget accepts equivalent spellings with one canonical result', () => {
+describe('checkTarget accepts the query in any order, within its bounds, with one canonical result', () => {
   it.each([
     [
       'GET',
@@ -53,14 +53,20 @@ describe('checkTarget accepts equivalent spellings with one canonical result', (
         ['limit', '50'],
       ],
     ],
+    // The document's bounds, at their edges: limit 1–100, page from 1 (to 2^31 − 1, see query-value.ts).
     ['GET', '/api/v1/computes?limit=100', '/computes?limit=100', [['limit', '100']]],
+    [
+      'GET',
+      '/api/v1/computes?limit=1&page=1',
+      '/computes?page=1&limit=1',
+      [
+        ['page', '1'],
+        ['limit', '1'],
+      ],
+    ],
     ['GET', '/api/v1/computes?page=999999999', '/computes?page=999999999', [['page', '999999999']]],
+    ['GET', '/api/v1/computes?page=2147483647', '/computes?page=2147483647', [['page', '2147483647']]],
     ['GET', '/api/v1/computes?', '/computes', []],
-    ['GET', '/api/v1/computes?p%61ge=%32', '/computes?page=2', [['page', '2']]],
-    ['GET', '/api/v1/c%6Fmputes', '/computes', []],
-    ['GET', '/api/v1/c%6fmputes', '/computes', []],
-    ['GET', '/api/%761/health', '/health', []],
-    ['GET', '/api/v1/computes/%34%32', '/computes/42', []],
     ['POST', '/api/v1/computes/9223372036854775807/start', '/computes/9223372036854775807/start', []],
   ])('%s %s → %s', (method, target, upstreamPath, query) => {
     expect(checkTarget(method, target)).toMatchObject({ ok: true, upstreamPath, query });
@@ -121,6 +127,17 @@ describe('checkTarget refuses', () => {
     ['encoded-reserved', 'GET', '/api/v1/computes/42%20', BAD],
     ['encoded-reserved', 'GET', '/api/v1/computes?page=1%26limit%3D5', BAD],
     ['encoded-reserved', 'GET', '/api/v1/computes?page=%2B1', BAD],
+    // Issue #11: an encoded unreserved character was decoded and served; now nothing is decoded.
+    ['encoded-unreserved', 'GET', '/%61pi/v1/computes', BAD],
+    ['encoded-unreserved', 'GET', '/api/%761/health', BAD],
+    ['encoded-unreserved', 'GET', '/api/v1/c%6Fmputes', BAD],
+    ['encoded-unreserved', 'GET', '/api/v1/c%6fmputes', BAD],
+    ['encoded-unreserved', 'GET', '/api/v1/computes/%34%32', BAD],
+    ['encoded-unreserved', 'GET', '/api/v1/computes/4%32/start', BAD],
+    ['encoded-unreserved', 'GET', '/api/v1/%7E', BAD],
+    ['encoded-unreserved', 'GET', '/api/v1/computes?p%61ge=2', BAD],
+    ['encoded-unreserved', 'GET', '/api/v1/computes?page=%32', BAD],
+    ['encoded-unreserved', 'GET', '/api/v1/nope/%41', BAD],
     ['backslash', 'GET', '/api/v1/computes\\42', BAD],
     ['backslash', 'GET', '/api/v1\\computes', BAD],
     ['backslash', 'GET', '/api/v1/computes/42/..\\..\\admin', BAD],
@@ -169,15 +186,27 @@ describe('checkTarget refuses', () => {
     ['unknown-query-parameter', 'GET', '/api/v1/health?x', BAD],
     ['duplicate-query-parameter', 'GET', '/api/v1/computes?page=1&page=2', BAD],
     ['duplicate-query-parameter', 'GET', '/api/v1/computes?page=1&page=1', BAD],
-    ['duplicate-query-parameter', 'GET', '/api/v1/computes?page=1&p%61ge=1', BAD],
-    ['invalid-query-value', 'GET', '/api/v1/computes?page=0', BAD],
+    ['duplicate-query-parameter', 'GET', '/api/v1/computes?limit=5&limit=500', BAD],
     ['invalid-query-value', 'GET', '/api/v1/computes?page=', BAD],
     ['invalid-query-value', 'GET', '/api/v1/computes?page', BAD],
     ['invalid-query-value', 'GET', '/api/v1/computes?page=01', BAD],
-    ['invalid-query-value', 'GET', '/api/v1/computes?page=-1', BAD],
+    ['invalid-query-value', 'GET', '/api/v1/computes?page=-0', BAD],
+    ['invalid-query-value', 'GET', '/api/v1/computes?page=--1', BAD],
     ['invalid-query-value', 'GET', '/api/v1/computes?page=1.5', BAD],
     ['invalid-query-value', 'GET', '/api/v1/computes?limit=1e3', BAD],
-    ['invalid-query-value', 'GET', '/api/v1/computes?limit=1000000000', BAD],
+    ['invalid-query-value', 'GET', '/api/v1/computes?limit=0x10', BAD],
+    ['invalid-query-value', 'GET', '/api/v1/computes?limit=ten', BAD],
+    // Issue #11: `limit=1000000` was forwarded; the document bounds limit to 1–100 and page from 1.
+    ['query-value-out-of-bounds', 'GET', '/api/v1/computes?limit=1000000', BAD],
+    ['query-value-out-of-bounds', 'GET', '/api/v1/computes?limit=101', BAD],
+    ['query-value-out-of-bounds', 'GET', '/api/v1/computes?limit=0', BAD],
+    ['query-value-out-of-bounds', 'GET', '/api/v1/computes?limit=-5', BAD],
+    ['query-value-out-of-bounds', 'GET', '/api/v1/computes?limit=1000000000', BAD],
+    ['query-value-out-of-bounds', 'GET', `/api/v1/computes?limit=${'9'.repeat(40)}`, BAD],
+    ['query-value-out-of-bounds', 'GET', '/api/v1/computes?page=0', BAD],
+    ['query-value-out-of-bounds', 'GET', '/api/v1/computes?page=-1', BAD],
+    ['query-value-out-of-bounds', 'GET', '/api/v1/computes?page=2147483648', BAD],
+    ['query-value-out-of-bounds', 'GET', '/api/v1/computes?page=2&limit=101', BAD],
     ['outside-base-path', 'GET', '/api/v1', NOT_FOUND],
     ['outside-base-path', 'GET', '/api/v2/computes', NOT_FOUND],
     ['outside-base-path', 'GET', '/API/v1/computes', NOT_FOUND],
@@ -202,14 +231,26 @@ describe('checkTarget refuses', () => {
     expect(new Set(rows.map((r) => r[0]))).toEqual(new Set(reachable));
   });
 
+  const codeFor = (reason: TargetRejectReason, status: number) =>
+    status === 404 ? 'ROUTE_NOT_FOUND' : reason === 'query-value-out-of-bounds' ? 'VALIDATION_ERROR' : 'BAD_REQUEST';
+
   it.each(rows)('%s: %s %j', (reason, method, target, status) => {
     expect(checkTarget(method, target)).toEqual({
       ok: false,
       status,
-      code: status === 404 ? 'ROUTE_NOT_FOUND' : 'BAD_REQUEST',
+      code: codeFor(reason, status),
       reason,
       message: expect.any(String),
     });
+  });
+
+  it.each([
+    ['/api/v1/computes?limit=1000000', 'Query parameter "limit" must be a whole number from 1 to 100.'],
+    ['/api/v1/computes?limit=0', 'Query parameter "limit" must be a whole number from 1 to 100.'],
+    ['/api/v1/computes?page=0', 'Query parameter "page" must be a whole number from 1 to 2147483647.'],
+    ['/api/v1/computes?page=abc', 'Query parameter "page" has an invalid value.'],
+  ])('names the parameter and its documented bounds: %s', (target, message) => {
+    expect(checkTarget('GET', target)).toMatchObject({ ok: false, message });
   });
 
   it('refuses a missing target (Node types req.url as optional)', () => {
@@ -240,7 +281,7 @@ describe('public messages', () => {
 
   it('name the catalog parameter where that helps', () => {
     expect(checkTarget('GET', '/api/v1/computes/abc')).toMatchObject({ message: 'Path parameter "id" is not valid.' });
-    expect(checkTarget('GET', '/api/v1/computes?limit=0')).toMatchObject({
+    expect(checkTarget('GET', '/api/v1/computes?limit=1e3')).toMatchObject({
       message: 'Query parameter "limit" has an invalid value.',
     });
   });
