@@ -3,14 +3,23 @@
  * the upstream: headers are already reduced to the allow-list, the body already read and bounded,
  * the path already rebuilt from validated parts. It maps transport failures to gateway codes.
  * The body is always sent from the buffer, never from the caller's stream, so one request may be
- * sent more than once (retries, extra list pages).
+ * sent more than once (retries, extra list pages). An upstream that answers with anything but one
+ * bounded final response head (an upgrade, a 1xx other than 100, too many or too large headers)
+ * is a 502, never a connection the caller waits on (see upstream-response-limits.ts).
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { GatewayErrorCode } from '../errors';
+import {
+  createUpstreamAgent,
+  hasTooManyHeaders,
+  isHeaderOverflow,
+  isRefusedInformational,
+  type UpstreamHeadRefusal,
+} from './upstream-response-limits';
 
 export interface ForwardRequest {
   /** Below the upstream base path, already canonical: `/computes/42/start?…`. */
@@ -89,9 +98,7 @@ interface InFlight {
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const base = new URL(options.upstreamBaseUrl);
   const isHttps = base.protocol === 'https:';
-  const agent = isHttps
-    ? new https.Agent({ keepAlive: true, maxSockets: options.maxSockets })
-    : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets });
+  const agent = createUpstreamAgent(isHttps, options.maxSockets);
   const inFlight = new WeakMap<IncomingMessage, InFlight>();
   const now = options.now ?? Date.now;
 
@@ -108,6 +115,17 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const state = inFlight.get(req);
       if (!state) return;
       state.proxyReq = proxyReq;
+      // With a listener, Node hands over the switched socket instead of silently destroying it
+      // (which left the request unsettled: issue #11); it is closed, and the caller gets a 502.
+      proxyReq.on('upgrade', (_upgradeRes: IncomingMessage, socket: Socket) => {
+        socket.destroy();
+        refuseHead(state, 'upstream-upgrade', 101);
+      });
+      proxyReq.on('information', (info: { statusCode: number }) => {
+        if (!isRefusedInformational(info.statusCode)) return;
+        refuseHead(state, 'upstream-informational', info.statusCode);
+        proxyReq.destroy();
+      });
       if (state.timedOut) {
         proxyReq.destroy();
         return;
@@ -136,6 +154,18 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (!state) return;
       clearTimeout(state.timer);
       const status = proxyRes.statusCode ?? 502;
+      // A 101 without `Upgrade` headers reaches here as if final; nothing after it is HTTP.
+      const refusal: UpstreamHeadRefusal | undefined = isRefusedInformational(status)
+        ? 'upstream-informational'
+        : hasTooManyHeaders(proxyRes.rawHeaders)
+          ? 'upstream-too-many-headers'
+          : undefined;
+      if (refusal) {
+        refuseHead(state, refusal, status);
+        proxyRes.destroy();
+        proxyRes.socket?.destroy();
+        return;
+      }
       if (status >= 300 && status < 400) {
         // Never follow, never relay: a Location could send the caller (and its token) elsewhere.
         proxyRes.resume();
@@ -184,6 +214,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       clearTimeout(state.timer);
       if (state.late) state.settle({ kind: 'failed', code: 'UPSTREAM_UNAVAILABLE', reason: LATE_SEND_REASON });
       else if (state.timedOut) state.settle({ kind: 'failed', code: 'UPSTREAM_TIMEOUT', reason: 'upstream-timeout' });
+      else if (isHeaderOverflow(err)) refuseHead(state, 'upstream-headers-too-large');
       else
         state.settle({
           kind: 'failed',
@@ -230,8 +261,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         };
         state.timer = setTimeout(() => {
           state.timedOut = true;
-          if (state.proxyReq) state.proxyReq.destroy();
-          else state.settle({ kind: 'failed', code: 'UPSTREAM_TIMEOUT', reason: 'upstream-timeout' });
+          state.proxyReq?.destroy();
+          // Settled here, not only from the 'error' the destroy usually causes: a request Node
+          // already finished (a dropped upgrade, say) emits none, and the caller must not wait.
+          state.settle({ kind: 'failed', code: 'UPSTREAM_TIMEOUT', reason: 'upstream-timeout' });
         }, options.timeoutMs);
         inFlight.set(req, state);
         // http-proxy copies req.headers onto the outbound request: hand it exactly the allow-list.
@@ -255,6 +288,17 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       agent.destroy();
     },
   };
+}
+
+/** A response head the gateway will not relay: 502, nothing written to the caller yet. */
+function refuseHead(state: InFlight, reason: UpstreamHeadRefusal, upstreamStatus?: number): void {
+  clearTimeout(state.timer);
+  state.settle({
+    kind: 'failed',
+    code: 'UPSTREAM_UNAVAILABLE',
+    reason,
+    ...(upstreamStatus !== undefined ? { upstreamStatus } : {}),
+  });
 }
 
 /** Reads a whole upstream body, up to `maxBytes` and within `timeoutMs`; rejects with the reason otherwise. */
