@@ -326,7 +326,7 @@ describe('a caller with request constraints', () => {
         // The gateway checked the caller's bytes as UTF-8: the same value it forwarded.
         expect(charsetReadingAs(bytes, 'utf-8')).toEqual(value);
       }),
-      { numRuns: 80 },
+      { numRuns: 120 },
     );
     expect(seen.forwarded).toBeGreaterThan(5);
     expect(seen.refused).toBeGreaterThan(5);
