@@ -113,6 +113,11 @@ export interface Operation {
   /** Header parameters the document declares, e.g. `Idempotency-Key`. */
   headerParameters: readonly { name: string; required: boolean }[];
   hasRequestBody: boolean;
+  /**
+   * The top-level properties the document's requestBody schema declares (`application/json`),
+   * exactly as spelled there; empty when the operation takes no body. The gateway forwards no other.
+   */
+  bodyProperties: readonly string[];
   summary: string;
   traits: OperationTraits;
 }
@@ -124,11 +129,35 @@ interface RawParameter {
   schema?: { type?: string; minimum?: unknown; maximum?: unknown; enum?: unknown };
 }
 
+interface RawSchema {
+  $ref?: string;
+  type?: string;
+  properties?: Record<string, unknown>;
+}
+
 interface RawOperation {
   summary?: string;
   security?: unknown[];
   parameters?: RawParameter[];
-  requestBody?: unknown;
+  requestBody?: { content?: Record<string, { schema?: RawSchema }> };
+}
+
+/**
+ * The properties of an operation's JSON request body, from its schema (following one local `$ref`).
+ * A body the gateway cannot describe is a catalog error: it would otherwise forward unchecked keys.
+ */
+function bodyPropertiesOf(where: string, requestBody: RawOperation['requestBody']): readonly string[] {
+  if (requestBody === undefined) return Object.freeze([]);
+  let schema = requestBody.content?.['application/json']?.schema;
+  const ref = schema?.$ref;
+  if (ref !== undefined) {
+    const name = /^#\/components\/schemas\/([^/]+)$/.exec(ref)?.[1];
+    const schemas = openapi.components.schemas as unknown as Record<string, RawSchema>;
+    schema = name !== undefined && Object.hasOwn(schemas, name) ? schemas[name] : undefined;
+  }
+  if (schema?.type !== 'object' || schema.properties === undefined)
+    throw new Error(`catalog: ${where} has a request body without an application/json object schema`);
+  return Object.freeze(Object.keys(schema.properties));
 }
 
 function parseTemplate(pathTemplate: string): TemplateSegment[] {
@@ -209,6 +238,7 @@ function buildCatalog(): readonly Operation[] {
             parameters.filter((p) => p.in === 'header').map((p) => ({ name: p.name, required: p.required === true })),
           ),
           hasRequestBody: raw.requestBody !== undefined,
+          bodyProperties: bodyPropertiesOf(`${method} ${pathTemplate}`, raw.requestBody),
           summary: raw.summary ?? id,
           traits: Object.freeze({ ...traits }),
         }),

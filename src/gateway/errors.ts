@@ -17,6 +17,11 @@ export const GATEWAY_ERRORS = {
   // The provider's code, for a compute hidden from a caller that may act only on its own.
   RESOURCE_NOT_FOUND: { status: 404, message: 'The resource was not found.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  // A body the gateway would read in one charset and the provider perhaps in another (issue #11).
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'The request body must be sent as Content-Type: application/json (UTF-8).',
+  },
   TOO_MANY_REQUESTS: { status: 429, message: 'Too many requests; retry later.' },
   INTERNAL_SERVER_ERROR: { status: 500, message: 'The gateway failed to handle the request.' },
   UPSTREAM_UNAVAILABLE: { status: 502, message: 'The upstream API could not be reached.' },

@@ -13,6 +13,7 @@ import { requestIdFrom } from '../shared/request-id';
 import type { AccessControl, CallerAccess } from './access';
 import { isAudited, MAX_CAPTURED_BODY_BYTES, type AuditTrail } from './audit';
 import { captureResponseStart } from './audit-sink';
+import { forwardedJsonBytes } from './body/forwarded-json';
 import type { TokenVerifier } from './auth';
 import type { GatewayRejection } from './errors';
 import type { ForwardOutcome, ForwardRequest, Forwarder } from './forward/proxy';
@@ -91,7 +92,8 @@ export function createPipeline(deps: PipelineDeps) {
     if (!operation.requiresAuth) {
       const read = await readRequestBody(options, req, operation);
       if (!read.ok) return read.rejection;
-      const request = upstreamRequest(req, { ...facts(record), target }, read.value);
+      const body = read.value === undefined ? undefined : forwardedJsonBytes(read.value.value);
+      const request = upstreamRequest(req, { ...facts(record), target }, body);
       if (!request.ok) return request.rejection;
       return answer(record, ctx, res, await forwardTimed(attemptDeps(), req, res, operation, request.value));
     }
@@ -108,7 +110,8 @@ export function createPipeline(deps: PipelineDeps) {
 
     const read = await readRequestBody(options, req, operation);
     if (!read.ok) return read.rejection;
-    // What is checked is what is forwarded: least privilege hands back the bytes to send.
+    // What is checked is what is forwarded: least privilege hands back the bytes to send, written
+    // from the checked value (body/forwarded-json.ts).
     const body = deps.leastPrivilege.checkBody(caller, operation, read.value);
     if (!body.ok) return body.rejection;
     const request = upstreamRequest(req, { ...facts(record), caller, target }, body.value);

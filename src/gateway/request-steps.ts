@@ -7,6 +7,7 @@ import type { Operation } from '../catalog/catalog';
 import type { AccessControl, CallerAccess } from './access';
 import { parseBearer, wwwAuthenticate, type TokenVerifier } from './auth';
 import { deny, pass, PASSED, type Checked } from './checked';
+import { acceptRequestBody, type JsonBody } from './body/request-body';
 import { buildUpstreamHeaders } from './forward/headers';
 import type { ForwardRequest } from './forward/proxy';
 import { readBody } from './http/read-body';
@@ -15,15 +16,21 @@ import { authorize as authorizeGrants } from './policy';
 import type { Protection } from './protection';
 import type { TargetAccepted } from './target/check-target';
 
+/** Every line of one request header, in order (`req.headers` keeps only the first of some). */
+function headerLines(req: IncomingMessage, lowerName: string): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() === lowerName) lines.push(req.rawHeaders[i + 1]!);
+  }
+  return lines;
+}
+
 /**
  * Every `Authorization` line of the request. Node keeps only the first repeated `Authorization`
  * in `req.headers`, which would let a second credential pass unseen; two lines must be refused.
  */
 function authorizationLines(req: IncomingMessage): string | string[] | undefined {
-  const lines: string[] = [];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    if (req.rawHeaders[i]!.toLowerCase() === 'authorization') lines.push(req.rawHeaders[i + 1]!);
-  }
+  const lines = headerLines(req, 'authorization');
   return lines.length <= 1 ? lines[0] : lines;
 }
 
@@ -75,12 +82,15 @@ export function authorize(authenticated: Authenticated, operation: Operation): C
   });
 }
 
-/** The body, when the request is framed to have one; none on a GET. */
+/**
+ * The body, when the request is framed to have one, read whole and checked (`acceptRequestBody`):
+ * none where the document declares none, JSON in UTF-8 with the declared properties only.
+ */
 export async function readRequestBody(
   options: { maxBodyBytes: number; bodyTimeoutMs: number },
   req: IncomingMessage,
   operation: Operation,
-): Promise<Checked<Buffer | undefined>> {
+): Promise<Checked<JsonBody | undefined>> {
   const framed = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   if (!framed) return pass(undefined);
   const read = await readBody(req, options.maxBodyBytes, options.bodyTimeoutMs);
@@ -93,10 +103,7 @@ export async function readRequestBody(
           reason: `body-${read.reason}`,
         });
   }
-  if (read.body.length > 0 && operation.method === 'GET') {
-    return deny({ code: 'BAD_REQUEST', publicMessage: 'GET requests carry no body.', reason: 'body-on-get' });
-  }
-  return pass(read.body.length > 0 ? read.body : undefined);
+  return acceptRequestBody(operation, headerLines(req, 'content-type'), read.body);
 }
 
 /** The request as the upstream will see it: its path rebuilt, headers allow-listed, the account's key. */

@@ -11,7 +11,7 @@ import { envelopeTimestamp } from '../shared/envelope';
 import { requestIdFrom } from '../shared/request-id';
 import { readBody } from './body';
 import type { Delays } from './delays';
-import { describeRequest } from './describe-request';
+import { describeBody, describeRequest } from './describe-request';
 import { apiError, type ApiError } from './errors';
 import { planResponse, type FaultControl, type ResponsePlan } from './faults';
 import type { AuthenticatedKey, KeyRing } from './keys';
@@ -75,6 +75,8 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
     const read = await readBody(req, settings.bodyLimitBytes);
     if (read.kind === 'aborted') return;
+    // Recorded before anything can refuse the request, so a test sees every body that arrived.
+    if (read.kind === 'read') recorded.bodyBase64 = describeBody(read.bytes, keyRing);
     if (read.kind === 'too-large') {
       sendError(apiError('PAYLOAD_TOO_LARGE', `The request body exceeds ${settings.bodyLimitBytes} bytes.`), {
         connection: 'close',

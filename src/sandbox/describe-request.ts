@@ -18,6 +18,11 @@ export interface RecordedRequest {
   rawHeaders: [string, string][];
   /** Label of the authenticated key, or null. */
   key: string | null;
+  /**
+   * The body bytes as received, base64 (known keys scrubbed), once the body is read: what a
+   * provider would parse, so tests judge the forwarded body by it (issue #11). Absent before.
+   */
+  bodyBase64?: string;
 }
 
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization']);
@@ -27,6 +32,12 @@ export function describeCredential(value: string, keys: Pick<KeyRing, 'lookup'>)
   const known = token === undefined ? undefined : keys.lookup(token);
   if (known) return `Bearer key(${known.label})`;
   return `unrecognised(sha256=${sha256Hex(token ?? value).slice(0, 8)})`;
+}
+
+/** A received body as the referee keeps it: base64 of the exact bytes, any known key replaced. */
+export function describeBody(bytes: Buffer, keys: Pick<KeyRing, 'scrub'>): string {
+  // Latin-1 maps bytes to characters one to one, so scrubbing (keys are ASCII) keeps the rest exact.
+  return Buffer.from(keys.scrub(bytes.toString('latin1')), 'latin1').toString('base64');
 }
 
 export function describeRequest(

@@ -70,6 +70,8 @@ export interface GatewayHarnessOptions {
   server?: { headersTimeoutMs?: number; requestTimeoutMs?: number };
   /** Passed to `startGateway` (the CLI warms the upstream path at start; tests do not by default). */
   warmUpConnections?: number;
+  /** More callers, as YAML entries of the policy's `callers:` map (each line indented two spaces). */
+  extraCallers?: string;
 }
 
 export interface Reply {
@@ -202,7 +204,7 @@ export function claimsFor(sub: string, overrides: Record<string, unknown> = {}):
   return base;
 }
 
-function policyText(upstreamBaseUrl: string, timeoutMs: number): string {
+function policyText(upstreamBaseUrl: string, timeoutMs: number, extraCallers = ''): string {
   const scopeCallers = Object.entries(SCOPE_CALLERS)
     .map(([name, scope]) => `  ${name}: { account: main, scopes: ["${scope}"] }`)
     .join('\n');
@@ -235,7 +237,7 @@ ${scopeCallers}
   operator: { account: main, scopes: ["*"] }
   operator-b: { account: main, scopes: ["*"] }
   sentinel-caller: { account: sentinel, scopes: ["*"] }
-`;
+${extraCallers}`;
 }
 
 /** RSA generation is the slow part of a start; harnesses of one test file share the pairs. */
@@ -275,7 +277,11 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
     '/policy/keys/rs2.pub.pem': rsa2.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
   };
   const parsed = parsePolicy(
-    policyText(options.upstream?.baseUrl ?? sandbox.apiBaseUrl, options.upstream?.timeoutMs ?? 5000),
+    policyText(
+      options.upstream?.baseUrl ?? sandbox.apiBaseUrl,
+      options.upstream?.timeoutMs ?? 5000,
+      options.extraCallers,
+    ),
     sourcePath,
     {
       readEnv: (name) => (Object.hasOwn(env, name) ? env[name] : undefined),

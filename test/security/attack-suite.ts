@@ -7,7 +7,8 @@
  * - by the upstream: for an attack that must be stopped, the sandbox referee's per-key request
  *   counts, its count of unauthenticated requests and its last received request are the same
  *   before and after; for one that is let through, the request the sandbox recorded is the route's
- *   own (same method, same rebuilt target) and carries only the gateway's allow-listed headers.
+ *   own (same method, same rebuilt target) and carries only the gateway's allow-listed headers,
+ *   with `Content-Type` exactly `application/json` when it has a body and none otherwise.
  *
  * Each route also gets a control: its clean request must reach the upstream, so that "the upstream
  * saw nothing" can never pass merely because the route itself is broken.
@@ -444,6 +445,9 @@ async function judgeSanitized(
   const { h } = s;
   expect(seen.headers.host).toBe(new URL(h.sandbox.url).host);
   expect(seen.headers['user-agent']).toMatch(/^strettch-gateway\//);
+  // A body goes as exactly application/json, whatever the caller declared; no body, no Content-Type (issue #11).
+  const bodyBytes = Buffer.from(seen.bodyBase64 ?? '', 'base64').length;
+  expect(seen.headers['content-type']).toBe(bodyBytes > 0 ? 'application/json' : undefined);
   expect(seen.headers.authorization).toBe(route.requiresAuth ? `Bearer key(${h.labelOf('main')})` : undefined);
   expected.check?.(seen, route);
 }

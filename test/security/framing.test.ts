@@ -128,7 +128,7 @@ const HIDDEN_IN_BODY: Attack = {
   },
   // Protected routes refuse the missing token before reading the body; health refuses a GET body.
   expect: (route) =>
-    route.requiresAuth ? stopped(401, 'UNAUTHORIZED', { reason: 'auth-missing' }) : badRequest('body-on-get'),
+    route.requiresAuth ? stopped(401, 'UNAUTHORIZED', { reason: 'auth-missing' }) : badRequest('body-not-expected'),
   verify: (answer) => {
     // Status lines, wherever they start: a response follows the previous body without a line break.
     const statuses = [...answer.text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => match[1]);

@@ -105,6 +105,7 @@ describe('the security judge rejects what it must', () => {
     ['the caller’s Host', (seen: RecordedRequest) => ({ ...seen, headers: { ...seen.headers, host: 'evil.example' } })],
     ['another method', (seen: RecordedRequest) => ({ ...seen, method: 'DELETE' })],
     ['another target', (seen: RecordedRequest) => ({ ...seen, target: '/api/v1/computes' })],
+    ['a Content-Type without a body', addHeader('content-type', 'application/json')],
     [
       'the caller’s credential',
       (seen: RecordedRequest) => ({
@@ -114,6 +115,15 @@ describe('the security judge rejects what it must', () => {
     ],
   ])('an upstream record with %s fails "sanitized"', async (_name, alter) => {
     await expect(runAttack(withAlteredRecord(harness(), alter), regions, CONTROL)).rejects.toThrow();
+  });
+
+  it('a body forwarded with the caller’s charset fails "sanitized" (issue #11)', async () => {
+    await runAttack(harness(), create, CONTROL);
+    const withCharset = (seen: RecordedRequest): RecordedRequest => ({
+      ...seen,
+      headers: { ...seen.headers, 'content-type': 'application/json; charset=utf-7' },
+    });
+    await expect(runAttack(withAlteredRecord(harness(), withCharset), create, CONTROL)).rejects.toThrow();
   });
 
   it('a secret in a log line fails any expectation', async () => {

@@ -1,19 +1,24 @@
 /**
- * Strict JSON for request bodies the gateway inspects (issue #7). `JSON.parse` alone is not enough:
- * it keeps the *last* of duplicate keys, while another parser (the provider's) may keep the first,
- * so `{"region":"KGL-1","region":"elsewhere"}` could pass a constraint here and mean something
+ * Strict JSON for request bodies the gateway inspects (issues #7, #11). `JSON.parse` alone is not
+ * enough: it keeps the *last* of duplicate keys, while another parser (the provider's) may keep the
+ * first, so `{"region":"KGL-1","region":"elsewhere"}` could pass a constraint here and mean something
  * else upstream. So a scanner checks the RFC 8259 grammar first — iteratively, so no nesting
  * exhausts a stack — refusing duplicate keys (compared after escapes are decoded: `"a"` and
- * `"\u0061"` are the same key) and nesting past a limit; only then does `JSON.parse` build the value.
+ * `"\u0061"` are the same key), keys of one object equal ignoring case (`foldKey`: a case-insensitive
+ * decoder reads them as one), numbers the gateway could not forward with the same value
+ * (`isExactJsonNumber`) and nesting past a limit; only then does `JSON.parse` build the value.
  *
  * Messages are public: they name a position, one character or a duplicate key (quoted, cut to 64
  * characters), never a chunk of the body.
  */
+import { isExactJsonNumber } from './exact-number';
+import { foldKey } from './key-fold';
 import { quoteValue } from './quote';
 
 export const DEFAULT_MAX_JSON_DEPTH = 32;
 
-export type StrictJsonRefusal = 'invalid-utf8' | 'syntax' | 'duplicate-key' | 'too-deep';
+export type StrictJsonRefusal =
+  'invalid-utf8' | 'syntax' | 'duplicate-key' | 'case-colliding-key' | 'inexact-number' | 'too-deep';
 
 export type StrictJsonResult = { ok: true; value: unknown } | { ok: false; reason: StrictJsonRefusal; message: string };
 
@@ -70,7 +75,8 @@ export function parseStrictJson(bytes: Buffer, options: StrictJsonOptions = {}):
   }
 }
 
-type Frame = { kind: 'object'; keys: Set<string> } | { kind: 'array' };
+/** An object's keys so far, by folded spelling; `key` is the one whose value comes next. */
+type Frame = { kind: 'object'; keys: Map<string, string>; key?: string } | { kind: 'array' };
 
 /** What the scanner expects next. */
 type Expect = 'value' | 'value-or-close' | 'key' | 'key-or-close' | 'colon' | 'comma-or-close';
@@ -106,13 +112,15 @@ function scan(text: string, maxDepth: number): Refusal | undefined {
         if (char === '{' || char === '[') {
           if (stack.length >= maxDepth)
             return refuse('too-deep', `the request body nests deeper than ${maxDepth} levels`);
-          stack.push(char === '{' ? { kind: 'object', keys: new Set() } : { kind: 'array' });
+          stack.push(char === '{' ? { kind: 'object', keys: new Map() } : { kind: 'array' });
           at++;
           expect = char === '{' ? 'key-or-close' : 'value-or-close';
           break;
         }
         const end = scalarEnd(text, at);
         if (typeof end !== 'number') return end;
+        const inexact = inexactNumber(text, at, end, stack[stack.length - 1]);
+        if (inexact) return inexact;
         at = end;
         expect = 'comma-or-close';
         break;
@@ -131,9 +139,16 @@ function scan(text: string, maxDepth: number): Refusal | undefined {
         // The token is a valid JSON string, so JSON.parse decodes its escapes exactly as it will in the value.
         const key = JSON.parse(text.slice(at, end)) as string;
         const frame = stack[stack.length - 1] as Extract<Frame, { kind: 'object' }>;
-        if (frame.keys.has(key))
+        const earlier = frame.keys.get(foldKey(key));
+        if (earlier === key)
           return refuse('duplicate-key', `the request body has a duplicate key ${quoteValue(key)} at position ${at}`);
-        frame.keys.add(key);
+        if (earlier !== undefined)
+          return refuse(
+            'case-colliding-key',
+            `the request body has keys ${quoteValue(earlier)} and ${quoteValue(key)} that differ only in letter case, at position ${at}`,
+          );
+        frame.keys.set(foldKey(key), key);
+        frame.key = key;
         at = end;
         expect = 'colon';
         break;
@@ -159,6 +174,17 @@ function scan(text: string, maxDepth: number): Refusal | undefined {
       }
     }
   }
+}
+
+/** A number token the gateway would forward as another value; undefined for anything else. */
+function inexactNumber(text: string, at: number, end: number, frame: Frame | undefined): Refusal | undefined {
+  const token = text.slice(at, end);
+  if (!/^-?[0-9]/.test(token) || isExactJsonNumber(token)) return undefined;
+  const key = frame?.kind === 'object' && frame.key !== undefined ? ` (key ${quoteValue(frame.key)})` : '';
+  return refuse(
+    'inexact-number',
+    `the number at position ${at}${key} cannot be forwarded exactly: out of range, more digits than a double holds, or -0`,
+  );
 }
 
 /** The index just past the string, number or literal that starts at `at`, or why there is none. */

@@ -9,20 +9,18 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Operation } from '../../catalog/catalog';
+import { FORWARDED_MEDIA_TYPE } from '../body/media-type';
 import { namespacedIdempotencyKey, validateIdempotencyKeyHeader } from './idempotency-key';
 
 export { namespacedIdempotencyKey, validateIdempotencyKeyHeader, UUID_V4 } from './idempotency-key';
 
 /** Caller headers that may be copied (after checks) to the upstream. Everything else is dropped. */
-export const FORWARDED_REQUEST_HEADERS = [
-  'content-type',
-  'accept',
-  'accept-encoding',
-  'content-length',
-  'idempotency-key',
-] as const;
-/** Set by the gateway on every upstream request, replacing whatever the caller sent. */
-export const GATEWAY_REQUEST_HEADERS = ['x-request-id', 'user-agent', 'authorization'] as const;
+export const FORWARDED_REQUEST_HEADERS = ['accept', 'accept-encoding', 'content-length', 'idempotency-key'] as const;
+/**
+ * Set by the gateway, replacing whatever the caller sent: `content-type` with every body (the
+ * gateway forwards only JSON it wrote itself, so never the caller's charset), the others always.
+ */
+export const GATEWAY_REQUEST_HEADERS = ['content-type', 'x-request-id', 'user-agent', 'authorization'] as const;
 
 /** RFC 9110 §7.6.1 plus the legacy ones proxies still meet. Never relayed in either direction. */
 export const HOP_BY_HOP_HEADERS = [
@@ -65,7 +63,8 @@ export interface UpstreamHeaderContext {
   operation: Operation;
   /**
    * Length of the body the forwarder will send, when the gateway has already read it. When given,
-   * `content-length` is set from it rather than copied from the caller.
+   * `content-length` is set from it rather than copied from the caller, and a body (`> 0`) is
+   * sent as `content-type: application/json`.
    */
   bodyBytes?: number;
 }
@@ -134,8 +133,10 @@ function declaresIdempotencyKey(operation: Operation): { declared: boolean; requ
 /**
  * The complete header set for the upstream request, or why the caller's headers are refused.
  *
- * - `content-type`, `accept`, `accept-encoding`: copied (the proxy streams bodies unchanged both
- *   ways, so the caller decodes what it asked for);
+ * - `accept`, `accept-encoding`: copied (the proxy streams response bodies unchanged, so the caller
+ *   decodes what it asked for);
+ * - `content-type`: `application/json` with a body the gateway read (`ctx.bodyBytes > 0`), else
+ *   none; the caller's own (its charset above all) is never copied;
  * - `content-length`: from `ctx.bodyBytes` when given; otherwise copied, unless the caller framed
  *   the body with `Transfer-Encoding` (which is dropped; the forwarder frames its own request);
  * - `idempotency-key`: on writes only, must be a UUID v4, namespaced per caller; required where
@@ -163,7 +164,7 @@ export function buildUpstreamHeaders(
   };
 
   const headers: Record<string, string> = {};
-  for (const name of ['content-type', 'accept', 'accept-encoding'] as const) {
+  for (const name of ['accept', 'accept-encoding'] as const) {
     const value = read(name);
     if (!value.ok) return value;
     if (value.value !== undefined) headers[name] = value.value;
@@ -173,6 +174,7 @@ export function buildUpstreamHeaders(
     if (!Number.isSafeInteger(ctx.bodyBytes) || ctx.bodyBytes < 0)
       throw new Error('buildUpstreamHeaders: bodyBytes must be a non-negative integer');
     if (ctx.bodyBytes > 0 || BODY_METHODS.has(ctx.operation.method)) headers['content-length'] = String(ctx.bodyBytes);
+    if (ctx.bodyBytes > 0) headers['content-type'] = FORWARDED_MEDIA_TYPE;
   } else if (inbound['transfer-encoding'] === undefined) {
     const value = read('content-length');
     if (!value.ok) return value;

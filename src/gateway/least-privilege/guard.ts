@@ -1,12 +1,15 @@
 /**
- * Least privilege in the request path (issue #7): request bodies within the caller's constraints,
- * actions only on the caller's own computes, creates within quotas, and the ledger kept in step
- * with what the upstream did. In shadow mode a caller's would-be denials are logged and counted
- * and the request goes on. Denials are values, as everywhere in the request path.
+ * Least privilege in the request path (issue #7): request bodies (parsed and held to the document
+ * by `body/request-body.ts`) within the caller's constraints, actions only on the caller's own
+ * computes, creates within quotas, and the ledger kept in step with what the upstream did. In
+ * shadow mode a caller's would-be denials are logged and counted and the request goes on. Denials
+ * are values, as everywhere in the request path.
  */
 import { PATH_PARAMETER_PATTERNS, type Operation } from '../../catalog/catalog';
 import type { CallerAccess } from '../access';
-import { isJsonObject, parseStrictJson } from '../body/strict-json';
+import { forwardedJsonBytes } from '../body/forwarded-json';
+import type { JsonBody } from '../body/request-body';
+import { isJsonObject } from '../body/strict-json';
 import { PASSED, type Checked } from '../checked';
 import type { GatewayRejection } from '../errors';
 import type { Logger } from '../observability/logger';
@@ -91,36 +94,31 @@ export function createLeastPrivilegeGuard(deps: GuardDeps) {
   }
 
   /**
-   * Create and upsize bodies: strict JSON (duplicate keys refused), no caller-set `owner:` tag, the
-   * caller's constraints. Returns the bytes to forward: the checked value itself, re-serialised
-   * (with the owner tag when configured), so the upstream sees exactly what was checked.
+   * A body already parsed and held to the document (`acceptRequestBody`): for a create, no
+   * caller-set `owner:` tag; for create and upsize, the caller's constraints. Returns the bytes to
+   * forward: the checked value itself, written back (with the owner tag when configured), so the
+   * upstream sees exactly what was checked.
    */
   function checkBody(
     caller: CallerAccess,
     operation: Operation,
-    body: Buffer | undefined,
+    body: JsonBody | undefined,
   ): Checked<Buffer | undefined> {
-    if (operation.traits.body === 'none') return { ok: true, value: body };
-    // No body: the upstream's own validation answers, unless a constraint needs one.
-    const parsed = body === undefined ? { ok: true as const, value: undefined } : parseStrictJson(body);
-    if (!parsed.ok)
-      return {
-        ok: false,
-        rejection: { code: 'MALFORMED_JSON', publicMessage: parsed.message, reason: `body-${parsed.reason}` },
-      };
-    let value = parsed.value;
+    if (operation.traits.body === 'none') return { ok: true, value: body && forwardedJsonBytes(body.value) };
+    let value = body?.value;
     // The `owner:` prefix is the gateway's: no caller may claim a compute for someone else.
     const reserved = operation.traits.body === 'create' ? reservedTagViolations(value) : [];
     if (reserved.length > 0) return { ok: false, rejection: constraintRejection(reserved) };
+    // No body: the upstream's own validation answers, unless a constraint needs one.
     const violations = checkRequestBody(caller.leastPrivilege, operation.id, value);
     if (violations.length > 0) {
       const rejection = denyUnlessShadow(caller, 'constraint', constraintRejection(violations));
       if (rejection) return { ok: false, rejection };
     }
-    if (body === undefined) return { ok: true, value: body };
-    if (operation.traits.body === 'create' && caller.leastPrivilege.ownership?.ownerTag && isJsonObject(value))
+    if (value === undefined) return { ok: true, value: undefined };
+    if (operation.traits.body === 'create' && caller.leastPrivilege.ownership?.ownerTag)
       value = withOwnerTag(value, caller.callerId);
-    return { ok: true, value: Buffer.from(JSON.stringify(value)) };
+    return { ok: true, value: forwardedJsonBytes(value) };
   }
 
   /** A caller limited to its own computes may not touch another's (or one the gateway never created). */

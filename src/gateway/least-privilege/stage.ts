@@ -5,11 +5,12 @@
  *
  * There is deliberately no off switch for a policy whose callers use no constraints, ownership or quotas:
  * the stage still keeps the compute ledger (every create and delete, for every caller), so a reload that
- * later grants ownership finds the computes made before it, and the strict-JSON and reserved-owner-tag
- * checks of a create or upsize body hold for every caller.
+ * later grants ownership finds the computes made before it, and the reserved-owner-tag check of a
+ * create body holds for every caller.
  */
 import type { Operation } from '../../catalog/catalog';
 import type { CallerAccess } from '../access';
+import type { JsonBody } from '../body/request-body';
 import type { Checked } from '../checked';
 import type { CapturedResponse, ForwardOutcome, ForwardRequest } from '../forward/proxy';
 import type { AttemptsResult } from '../upstream-attempts';
@@ -37,8 +38,11 @@ export interface Exchange {
 export type ForwardEnding = AttemptsResult | { kind: 'answered'; attempts: number; queueWaitMs: number };
 
 export interface LeastPrivilegeStage {
-  /** After the body is read: the bytes to forward, checked (and owner-tagged) for create and upsize. */
-  checkBody(caller: CallerAccess, operation: Operation, body: Buffer | undefined): Checked<Buffer | undefined>;
+  /**
+   * After the body is read and parsed: the bytes to forward, written from the checked value
+   * (constraints and owner tag for create and upsize).
+   */
+  checkBody(caller: CallerAccess, operation: Operation, body: JsonBody | undefined): Checked<Buffer | undefined>;
   /** Before a slot is taken: may this caller act on the compute the path names? */
   checkTarget(caller: CallerAccess, operation: Operation, computeId: string | undefined): Promise<Checked>;
   /** Sends the request, keeping the ledger in step with what the upstream did. */

@@ -69,13 +69,15 @@ describe('buildUpstreamHeaders properties', () => {
         inboundHeaders,
         fc.constantFrom(...CATALOG),
         fc.string({ minLength: 1, maxLength: 12 }),
-        (inbound, operation, callerId) => {
+        fc.option(fc.nat({ max: 100 }), { nil: undefined }),
+        (inbound, operation, callerId, bodyBytes) => {
           const decision = buildUpstreamHeaders(inbound, {
             apiKey: API_KEY,
             requestId: 'req-12345678',
             callerId,
             userAgent: 'strettch-gateway/0.1.0',
             operation,
+            ...(bodyBytes !== undefined ? { bodyBytes } : {}),
           });
           if (!decision.ok) {
             expect(decision.status).toBe(400);
@@ -95,7 +97,10 @@ describe('buildUpstreamHeaders properties', () => {
           if (operation.class === 'read') expect(headers).not.toHaveProperty('idempotency-key');
           if (headers['idempotency-key'] !== undefined)
             expect(headers['idempotency-key']).not.toBe(String(inbound['idempotency-key']).toLowerCase());
-          if (inbound['transfer-encoding'] !== undefined) expect(headers).not.toHaveProperty('content-length');
+          if (inbound['transfer-encoding'] !== undefined && bodyBytes === undefined)
+            expect(headers).not.toHaveProperty('content-length');
+          // The gateway's own media type with a body it read, never the caller's (issue #11).
+          expect(headers['content-type']).toBe((bodyBytes ?? 0) > 0 ? 'application/json' : undefined);
         },
       ),
       RUNS,

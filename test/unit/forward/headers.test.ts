@@ -38,14 +38,15 @@ describe('buildUpstreamHeaders', () => {
     expect(
       headersOf(
         {
-          'content-type': 'application/json',
+          'content-type': 'application/json; charset=utf-8',
           accept: 'application/json',
           'accept-encoding': 'gzip, br',
-          'content-length': '27',
+          'content-length': '99',
           'idempotency-key': KEY,
           'x-request-id': 'caller-chosen-id',
         },
         'computes.create',
+        { bodyBytes: 27 },
       ),
     ).toEqual({
       'content-type': 'application/json',
@@ -106,11 +107,33 @@ describe('buildUpstreamHeaders', () => {
 
   it('drops allowed headers the caller names in Connection', () => {
     const headers = headersOf(
-      { connection: 'close, Accept', accept: 'application/json', 'content-type': 'application/json' },
+      { connection: 'close, Accept', accept: 'application/json', 'accept-encoding': 'gzip' },
       'computes.upsize',
     );
     expect(headers).not.toHaveProperty('accept');
-    expect(headers['content-type']).toBe('application/json');
+    expect(headers['accept-encoding']).toBe('gzip');
+  });
+
+  describe('content-type is the gateway’s, never the caller’s (issue #11)', () => {
+    it.each(['application/json; charset=utf-7', 'application/json; charset=utf-16', 'text/plain', 'application/json'])(
+      'a body goes as exactly application/json, whatever the caller said (%s)',
+      (sent) => {
+        expect(headersOf({ 'content-type': sent }, 'computes.upsize', { bodyBytes: 30 })['content-type']).toBe(
+          'application/json',
+        );
+      },
+    );
+
+    it('no body, no content-type (a caller’s is dropped, repeated or malformed ones too)', () => {
+      for (const inbound of [
+        { 'content-type': 'application/json; charset=utf-7' },
+        { 'content-type': ['application/json', 'text/plain'] } as unknown as IncomingHttpHeaders,
+        { 'content-type': 'application/json\u00ff' },
+      ]) {
+        expect(headersOf(inbound, 'computes.start', { bodyBytes: 0 })).not.toHaveProperty('content-type');
+        expect(headersOf(inbound, 'computes.get')).not.toHaveProperty('content-type');
+      }
+    });
   });
 
   it('refuses a required Idempotency-Key the caller hid behind Connection', () => {
@@ -189,11 +212,11 @@ describe('buildUpstreamHeaders', () => {
       ['duplicate-header', { 'idempotency-key': [KEY, KEY] } as unknown as IncomingHttpHeaders, 'computes.create'],
       [
         'duplicate-header',
-        { 'content-type': ['application/json', 'text/plain'] } as unknown as IncomingHttpHeaders,
+        { 'content-length': ['2', '3'], 'idempotency-key': KEY } as unknown as IncomingHttpHeaders,
         'computes.create',
       ],
       ['duplicate-header', { 'content-length': ['1', '1'] } as unknown as IncomingHttpHeaders, 'computes.upsize'],
-      ['invalid-header-value', { 'content-type': 'application/json\u00ff' }, 'computes.upsize'],
+      ['invalid-header-value', { 'content-length': '1e3' }, 'computes.upsize'],
       ['invalid-header-value', { accept: 'application/json\u0000' }, 'computes.list'],
       ['invalid-header-value', { 'accept-encoding': 'gzip\r\nx-evil: 1' }, 'computes.list'],
     ];

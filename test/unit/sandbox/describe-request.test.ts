@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { describeCredential, describeRequest } from '../../../src/sandbox/describe-request';
+import { describeBody, describeCredential, describeRequest } from '../../../src/sandbox/describe-request';
 import { KeyRing } from '../../../src/sandbox/keys';
 
 const ring = new KeyRing([{ key: 'sandbox-owner-key', team: 'team-a', role: 'owner' }]);
@@ -59,5 +59,14 @@ describe('describeRequest', () => {
   it('scrubs the target and leaves the key unset', () => {
     expect(recorded.target).toBe(`/api/v1/computes?token=key(${LABEL})`);
     expect(recorded.key).toBeNull();
+  });
+});
+
+describe('describeBody', () => {
+  it('keeps the exact bytes, as base64, with any known key replaced', () => {
+    const bytes = Buffer.concat([Buffer.from('{"a":"sandbox-owner-key"}'), Buffer.from([0xff, 0x00, 0x2b])]);
+    const described = Buffer.from(describeBody(bytes, ring), 'base64');
+    expect(described).toEqual(Buffer.concat([Buffer.from(`{"a":"key(${LABEL})"}`), Buffer.from([0xff, 0x00, 0x2b])]));
+    expect(describeBody(Buffer.alloc(0), ring)).toBe('');
   });
 });
