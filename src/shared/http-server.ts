@@ -54,6 +54,8 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
   const report = options.onRefusal ?? (() => {});
   /** Sockets whose request the handler holds: a timeout on them is the body's, not the headers'. */
   const inProgress = new WeakSet<Socket>();
+  /** Bytes read on a socket when its last answer finished: a reset with nothing read since cut no request short. */
+  const readAtLastAnswer = new WeakMap<Socket, number>();
   /** Sockets refused at connect (over a cap): answered once; nothing more of theirs is handled. */
   const refusedSockets = new WeakSet<Socket>();
   const server = http.createServer(
@@ -76,7 +78,10 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
       const problem = headerLinesProblem(req, maxHeaderLines) ?? hostProblem(req);
       if (problem) return refuseRequest(req, res, problem, report);
       inProgress.add(req.socket);
-      res.once('close', () => inProgress.delete(req.socket));
+      res.once('close', () => {
+        inProgress.delete(req.socket);
+        readAtLastAnswer.set(req.socket, req.socket.bytesRead);
+      });
       // While draining, finish this request but do not keep its connection for another one.
       if (draining) res.setHeader('connection', 'close');
       handler(req, res);
@@ -86,6 +91,9 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
   server.maxHeadersCount = 0;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (refusedSockets.has(socket)) return void socket.destroy();
+    // A client resetting an idle keep-alive connection refused nothing; stay silent, as Node is.
+    const idleReset = error.code === 'ECONNRESET' && socket.bytesRead <= (readAtLastAnswer.get(socket) ?? 0);
+    if (idleReset) return void socket.destroy();
     answerClientError(error, socket, inProgress.has(socket), report);
   });
   // Without a listener Node closes a CONNECT (authority-form target) without a word.

@@ -47,7 +47,14 @@ async function holdIdle(address: string, count: number): Promise<RawConnection[]
 function validRequest(): string {
   const token = h.mint('reader');
   // `Connection: close`: the answer ends the connection, so reading it whole does not wait for keep-alive.
-  return `GET /api/v1/computes HTTP/1.1\r\nHost: gateway.test\r\nAuthorization: Bearer ${token}\r\nX-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n`;
+  const lines = [
+    'GET /api/v1/computes HTTP/1.1',
+    'Host: gateway.test',
+    `Authorization: Bearer ${token}`,
+    `X-Request-Id: ${randomUUID()}`,
+    'Connection: close',
+  ];
+  return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
 /** A connection from `address` that writes a valid request at once, and what it got back. */

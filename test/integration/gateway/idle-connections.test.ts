@@ -130,40 +130,46 @@ afterAll(async () => {
   await h?.close();
 });
 
-it('holds 10,000 idle connections to the default caps, answering the rest 503, and legitimate requests keep their p99', async () => {
-  const port = Number(new URL(h.gateway.url).port);
-  // Warm the path (JIT, the upstream pool) so the baseline is the path's normal p99, not its first run.
-  for (let i = 0; i < 20; i++) await h.as('reader', 'GET', '/api/v1/computes');
-  const baselineMs = p99(await legitimateLatencies(h));
-  const metricsBefore = await h.metricsText();
+const TITLE = 'holds 10,000 idle connections to the default caps, the rest 503; legitimate requests keep their p99';
 
-  const started = startHolder(port);
-  holder = started.child;
-  const report = await started.report;
-  const kept = ATTACKER_ADDRESSES.length * CONNECTION_LIMIT_DEFAULTS.maxConnectionsPerClient;
-  expect(report).toEqual({
-    attempted: TOTAL,
-    connectErrors: 0,
-    stillOpen: kept,
-    openWithData: 0,
-    refusedWith503: TOTAL - kept,
-    closedOtherwise: 0,
-  });
-  const metricsAfter = await h.metricsText();
-  expect(
-    refusalCount(metricsAfter, 'client-connection-limit') - refusalCount(metricsBefore, 'client-connection-limit'),
-  ).toBe(TOTAL - kept);
+it(
+  TITLE,
+  async () => {
+    const port = Number(new URL(h.gateway.url).port);
+    // Warm the path (JIT, the upstream pool) so the baseline is the path's normal p99, not its first run.
+    for (let i = 0; i < 20; i++) await h.as('reader', 'GET', '/api/v1/computes');
+    const baselineMs = p99(await legitimateLatencies(h));
+    const metricsBefore = await h.metricsText();
 
-  // While the held connections stay open: the legitimate client, and only it, reaches the sandbox.
-  h.resetUpstream();
-  const holdingMs = p99(await legitimateLatencies(h));
-  const label = h.labelOf('members');
-  expect(h.stats().keys[label]?.classes.all.admitted).toBe(LEGIT_REQUESTS);
-  expect(holder.exitCode).toBeNull();
+    const started = startHolder(port);
+    holder = started.child;
+    const report = await started.report;
+    const kept = ATTACKER_ADDRESSES.length * CONNECTION_LIMIT_DEFAULTS.maxConnectionsPerClient;
+    expect(report).toEqual({
+      attempted: TOTAL,
+      connectErrors: 0,
+      stillOpen: kept,
+      openWithData: 0,
+      refusedWith503: TOTAL - kept,
+      closedOtherwise: 0,
+    });
+    const metricsAfter = await h.metricsText();
+    expect(
+      refusalCount(metricsAfter, 'client-connection-limit') - refusalCount(metricsBefore, 'client-connection-limit'),
+    ).toBe(TOTAL - kept);
 
-  const ratio = Math.max(holdingMs, P99_FLOOR_MS) / Math.max(baselineMs, P99_FLOOR_MS);
-  if (ratio > P99_RATIO_BOUND)
-    throw new Error(
-      `p99 ${holdingMs.toFixed(1)} ms while holding vs ${baselineMs.toFixed(1)} ms before (ratio ${ratio.toFixed(2)})`,
-    );
-}, 120_000);
+    // While the held connections stay open: the legitimate client, and only it, reaches the sandbox.
+    h.resetUpstream();
+    const holdingMs = p99(await legitimateLatencies(h));
+    const label = h.labelOf('members');
+    expect(h.stats().keys[label]?.classes.all.admitted).toBe(LEGIT_REQUESTS);
+    expect(holder.exitCode).toBeNull();
+
+    const ratio = Math.max(holdingMs, P99_FLOOR_MS) / Math.max(baselineMs, P99_FLOOR_MS);
+    if (ratio > P99_RATIO_BOUND)
+      throw new Error(
+        `p99 ${holdingMs.toFixed(1)} ms holding vs ${baselineMs.toFixed(1)} ms before (ratio ${ratio.toFixed(2)})`,
+      );
+  },
+  120_000,
+);

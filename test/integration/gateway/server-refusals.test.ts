@@ -70,7 +70,8 @@ const CASES: Case[] = [
 ];
 
 describe.each(CASES.map((c) => [c.reason, c] as const))('%s', (reason, c) => {
-  it(`is answered ${CONNECTION_REFUSALS[reason].status} in the envelope, logged and counted, without header values`, async () => {
+  const { status } = CONNECTION_REFUSALS[reason];
+  it(`is answered ${status} in the envelope, logged and counted, no header value logged`, async () => {
     const before = await h.metricsText();
     const logMark = h.logLines.length;
     h.resetUpstream();
@@ -80,7 +81,7 @@ describe.each(CASES.map((c) => [c.reason, c] as const))('%s', (reason, c) => {
     const { text, closedByServer } = await connection.received();
     const answer = parseAnswer(text);
 
-    const { status, code, message } = CONNECTION_REFUSALS[reason];
+    const { code, message } = CONNECTION_REFUSALS[reason];
     expect(answer.status).toBe(status);
     expect(answer.body).toEqual({
       success: false,
@@ -114,6 +115,22 @@ it('counts a connection reset while its headers are read as aborted (no answer c
     after = refusalCount(await h.metricsText(), 'aborted');
   }
   expect(after).toBe(before + 1);
+});
+
+it('does not count an idle keep-alive connection reset after its answer: nothing was refused', async () => {
+  const before = await h.metricsText();
+  const logMark = h.logLines.length;
+  const connection = await connectFrom(port, '127.0.0.1');
+  connection.socket.write('GET /api/v1/health HTTP/1.1\r\nHost: gateway.test\r\n\r\n');
+  await new Promise<void>((resolve) => connection.socket.once('data', () => resolve()));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  connection.socket.resetAndDestroy();
+  // Long enough for the server to see the reset (the reset of partial headers above is seen within this).
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const after = await h.metricsText();
+  for (const reason of REFUSAL_REASONS)
+    expect([reason, refusalCount(after, reason)]).toEqual([reason, refusalCount(before, reason)]);
+  expect(h.logLines.slice(logMark).filter((line) => line.includes('"refusedBy"'))).toEqual([]);
 });
 
 it('shows every reason from the start, at zero until it happens', async () => {
