@@ -68,9 +68,7 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
       // Node's own answer to a missing Host is a bare 400; `hostProblem` answers it in the envelope.
       requireHostHeader: false,
-      // 0: no limit. Node's default keeps the first 1,000 header lines and silently drops the rest,
-      // so a second Authorization or Content-Length placed after them went unseen (issue #11).
-      // The header bytes stay bounded; `maxHeaderLines` is checked below.
+      // The bytes of the headers stay bounded; with no bound on their count (below) this is what holds.
       maxHeaderSize: options.maxHeaderBytes ?? MAX_HEADER_BYTES,
     },
     (req, res) => {
@@ -87,7 +85,9 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
       handler(req, res);
     },
   );
-  // Set on the server, not in the options above: only the property reaches every parser.
+  // 0: no limit. Node's default keeps the first 1,000 header lines and silently drops the rest, so a
+  // second Authorization or Content-Length placed after them went unseen (issue #11). Every line now
+  // reaches the handler above, which refuses more than `maxHeaderLines`.
   server.maxHeadersCount = 0;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (refusedSockets.has(socket)) return void socket.destroy();
