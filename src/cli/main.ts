@@ -45,6 +45,8 @@ REDIS_COMMAND_TIMEOUT_MS (a slower Redis reply counts as an outage; default 150)
 AUDIT_LOG (stdout, the default, or a file path: one record per write, appended, created 0600),
 CONFIG_WATCH=1 (as --watch: reload when the policy or a file it references changes),
 REDIS_CONNECT_TIMEOUT_MS (default 1000), GATEWAY_WARM_UP_CONNECTIONS (default 4),
+GATEWAY_MAX_CONNECTIONS and GATEWAY_MAX_CONNECTIONS_PER_CLIENT (open connections on the public
+port, over all clients and from one address; defaults 4096 and 1024; more are answered 503),
 the schedule's tuning (SCHEDULE_*; check-config lists every setting with its value),
 plus whatever your policy references ({env: NAME}).
 
@@ -108,6 +110,7 @@ export function gatewayOptionsFor(settings: GatewaySettings, prepared: Prepared,
     audit: settings.audit,
     loadPolicy: prepared.source?.load,
     warmUpConnections: settings.warmUpConnections,
+    server: { connectionLimits: settings.connectionLimits },
   };
 }
 

@@ -26,6 +26,8 @@ import { warmUp } from './warm-up';
 import type { Policy, PolicyResult } from './policy/types';
 import type { RequestListener } from 'node:http';
 import { createReloader, protectionSettingsKey, type ReloadResult } from './reload';
+import { recordRefusal } from './refusal-record';
+import { CONNECTION_LIMIT_DEFAULTS, type ConnectionLimits } from '../shared/connection-limits';
 import { listen, type RunningServer } from '../shared/http-server';
 import { createRedisConnection, type RedisConnection } from '../redis';
 import { createRateSchedule, type AccountRateLimits, type RateSchedule, type ScheduleTuning } from '../schedule';
@@ -82,8 +84,11 @@ export interface GatewayOptions {
   adminPort?: number;
   /** How long SIGTERM waits for in-flight requests before cutting them. */
   drainMs?: number;
-  /** The public server's client timeouts (defaults: headers 10 s, whole request 60 s). */
-  server?: { headersTimeoutMs?: number; requestTimeoutMs?: number };
+  /**
+   * The public server's client timeouts (defaults: headers 10 s, whole request 60 s) and its caps on
+   * open connections (default `CONNECTION_LIMIT_DEFAULTS`; the CLI's from `GATEWAY_MAX_CONNECTIONS*`).
+   */
+  server?: { headersTimeoutMs?: number; requestTimeoutMs?: number; connectionLimits?: ConnectionLimits };
   schedule?: ScheduleSettings;
   /**
    * Where audit records go. Default `stdout`: a channel of `logger` (its stream, `"audit": true`).
@@ -349,6 +354,9 @@ export async function listenGateway(built: BuiltGateway): Promise<RunningGateway
       ...options.server,
       host,
       port: options.port ?? options.policy.listen.port,
+      connectionLimits: options.server?.connectionLimits ?? CONNECTION_LIMIT_DEFAULTS,
+      // What the server refuses before the request path still gets an access line and a count.
+      onRefusal: (refusal) => recordRefusal({ logger: options.logger, metrics: built.metrics }, refusal),
     });
     adminServer = await listen(built.adminHandler, {
       host,

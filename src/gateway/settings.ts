@@ -2,7 +2,7 @@
  * The gateway's settings: every environment variable and start flag, validated by one zod schema
  * at startup, every problem reported at once (each naming its variable or flag), the result
  * frozen. Apart from the policy file: settings say where and how this process runs (ports, Redis,
- * logs, audit sink, replicas, schedule tuning); the policy says who may do what upstream.
+ * logs, audit sink, replicas, connection caps, schedule tuning); the policy says who may do what upstream.
  *
  * Pure: the CLI entry reads `process.env` and argv and hands them here; nothing reads the
  * environment at import time. `effectiveSettings` lists the values in force and where each came
@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import type { AuditSetting } from './audit';
 import { SCHEDULE_TUNING_DEFAULTS, type ScheduleTuning } from '../schedule/tuning';
+import { CONNECTION_LIMIT_DEFAULTS, type ConnectionLimits } from '../shared/connection-limits';
 import { deepFreeze } from './policy/deep-freeze';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -46,6 +47,8 @@ export interface GatewaySettings {
   readonly expectedReplicas: number;
   /** Requests sent through the public port to the upstream's health operation before reporting ready. */
   readonly warmUpConnections: number;
+  /** Open connections on the public port, over all clients and per client address; more → 503. */
+  readonly connectionLimits: ConnectionLimits;
   readonly schedule: ScheduleTuning;
 }
 
@@ -106,6 +109,8 @@ const ENV_SCHEMA = z.object({
   // Only `1` turns the watch on, as before: any other value leaves it off.
   CONFIG_WATCH: z.string().optional(),
   GATEWAY_WARM_UP_CONNECTIONS: count(0, 64),
+  GATEWAY_MAX_CONNECTIONS: count(1, 1_000_000),
+  GATEWAY_MAX_CONNECTIONS_PER_CLIENT: count(1, 1_000_000),
   SCHEDULE_MAX_QUEUED_PER_CALLER: count(1, 10_000),
   SCHEDULE_IDLE_TTL_MS: milliseconds(1000, 86_400_000),
   SCHEDULE_FEEDBACK_TOLERANCE: count(0, 100),
@@ -141,6 +146,11 @@ export function readSettings(env: Env, flags: SettingFlags = {}): SettingsResult
     redisConnectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS ?? SETTING_DEFAULTS.redisConnectTimeoutMs,
     expectedReplicas: e.GATEWAY_REPLICAS ?? SETTING_DEFAULTS.expectedReplicas,
     warmUpConnections: e.GATEWAY_WARM_UP_CONNECTIONS ?? SETTING_DEFAULTS.warmUpConnections,
+    connectionLimits: {
+      maxConnections: e.GATEWAY_MAX_CONNECTIONS ?? CONNECTION_LIMIT_DEFAULTS.maxConnections,
+      maxConnectionsPerClient:
+        e.GATEWAY_MAX_CONNECTIONS_PER_CLIENT ?? CONNECTION_LIMIT_DEFAULTS.maxConnectionsPerClient,
+    },
     schedule: {
       maxQueuedPerCaller: e.SCHEDULE_MAX_QUEUED_PER_CALLER ?? tuning.maxQueuedPerCaller,
       idleTtlMs: e.SCHEDULE_IDLE_TTL_MS ?? tuning.idleTtlMs,
@@ -196,6 +206,8 @@ export function effectiveSettings(
     AUDIT_LOG: s.audit.kind === 'stdout' ? 'stdout' : s.audit.path,
     CONFIG_WATCH: s.watch ? 'on' : 'off',
     GATEWAY_WARM_UP_CONNECTIONS: String(s.warmUpConnections),
+    GATEWAY_MAX_CONNECTIONS: String(s.connectionLimits.maxConnections),
+    GATEWAY_MAX_CONNECTIONS_PER_CLIENT: String(s.connectionLimits.maxConnectionsPerClient),
     SCHEDULE_MAX_QUEUED_PER_CALLER: String(s.schedule.maxQueuedPerCaller),
     SCHEDULE_IDLE_TTL_MS: `${s.schedule.idleTtlMs} ms`,
     SCHEDULE_FEEDBACK_TOLERANCE: `${s.schedule.feedbackTolerance} slots`,

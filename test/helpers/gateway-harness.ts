@@ -17,7 +17,7 @@ import {
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import { mintToken, type JwtAlgorithm } from '../../src/gateway/auth';
-import { startGateway, type RunningGateway } from '../../src/gateway/compose';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway/compose';
 import { createLogger } from '../../src/gateway/observability/logger';
 import type { PipelineOptions } from '../../src/gateway/pipeline';
 import { parsePolicy, type Policy } from '../../src/gateway/policy';
@@ -66,8 +66,8 @@ export interface GatewayHarnessOptions {
   drainMs?: number;
   /** Passed to `startGateway` (a short `bodyTimeoutMs` for slow-client tests, say). */
   pipeline?: Partial<PipelineOptions>;
-  /** The public server's client timeouts, passed to `startGateway`. */
-  server?: { headersTimeoutMs?: number; requestTimeoutMs?: number };
+  /** The public server's client timeouts and connection caps, passed to `startGateway`. */
+  server?: GatewayOptions['server'];
   /** Passed to `startGateway` (the CLI warms the upstream path at start; tests do not by default). */
   warmUpConnections?: number;
   /** More callers, as YAML entries of the policy's `callers:` map (each line indented two spaces). */

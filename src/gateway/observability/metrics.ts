@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { REFUSAL_REASONS } from '../../shared/connection-refusals';
 
 export type { Registry };
 
@@ -10,6 +11,7 @@ export interface GatewayMetrics {
   registry: Registry;
   requests: Counter<'operation' | 'caller' | 'status_class'>;
   rejections: Counter<'reason'>;
+  connectionRefusals: Counter<'reason'>;
   authFailures: Counter<'reason'>;
   upstreamDuration: Histogram<'operation'>;
   queueWait: Histogram<'class'>;
@@ -44,6 +46,15 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
       labelNames: ['reason'],
       registers: [registry],
     }),
+    connectionRefusals: withZeroes(
+      new Counter({
+        name: 'strettch_gateway_connection_refusals_total',
+        help: 'Requests and connections refused by the HTTP server before the request path (parser errors, header and body timeouts, too many header lines, connection caps), by reason',
+        labelNames: ['reason'],
+        registers: [registry],
+      }),
+      REFUSAL_REASONS.map((reason) => ({ reason })),
+    ),
     authFailures: new Counter({
       name: 'strettch_gateway_auth_failures_total',
       help: 'Caller authentication failures, by reason',

@@ -1,6 +1,7 @@
 import { parseTokenArgs } from '../../../src/cli/args';
 import { parseStartArgs } from '../../../src/cli/start-args';
 import { SCHEDULE_TUNING_DEFAULTS } from '../../../src/schedule';
+import { CONNECTION_LIMIT_DEFAULTS } from '../../../src/shared/connection-limits';
 
 describe('parseStartArgs', () => {
   it('defaults to the embedded default with info logs', () => {
@@ -21,6 +22,7 @@ describe('parseStartArgs', () => {
       redisConnectTimeoutMs: 1000,
       expectedReplicas: 1,
       warmUpConnections: 4,
+      connectionLimits: CONNECTION_LIMIT_DEFAULTS,
       schedule: SCHEDULE_TUNING_DEFAULTS,
     });
   });

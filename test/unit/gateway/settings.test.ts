@@ -1,3 +1,4 @@
+import { CONNECTION_LIMIT_DEFAULTS } from '../../../src/shared/connection-limits';
 import { effectiveSettings, readSettings, redactRedisUrl, SETTINGS_ENV_NAMES } from '../../../src/gateway/settings';
 
 describe('readSettings', () => {
@@ -27,6 +28,17 @@ describe('readSettings', () => {
     expect(read.sources.LOG_LEVEL).toBe('default');
   });
 
+  it('reads the connection caps, defaulting to CONNECTION_LIMIT_DEFAULTS', () => {
+    const read = readSettings({ GATEWAY_MAX_CONNECTIONS: '20000', GATEWAY_MAX_CONNECTIONS_PER_CLIENT: '64' });
+    if (!read.ok) throw new Error(read.problems.join('\n'));
+    expect(read.settings.connectionLimits).toEqual({ maxConnections: 20_000, maxConnectionsPerClient: 64 });
+    const defaults = readSettings({});
+    if (!defaults.ok) throw new Error(defaults.problems.join('\n'));
+    expect(defaults.settings.connectionLimits).toEqual(CONNECTION_LIMIT_DEFAULTS);
+    const listed = effectiveSettings(read.settings, read.sources);
+    expect(listed).toContainEqual({ name: 'GATEWAY_MAX_CONNECTIONS_PER_CLIENT', value: '64', source: 'env' });
+  });
+
   it('freezes the result', () => {
     const read = readSettings({});
     if (!read.ok) throw new Error('unexpected');
@@ -40,6 +52,8 @@ describe('readSettings', () => {
     ['SCHEDULE_PROBE_INTERVAL_MS', '10', 'must be a whole number of milliseconds from 50 to 60000'],
     ['REDIS_CONNECT_TIMEOUT_MS', '1s', 'must be a whole number of milliseconds from 100 to 60000'],
     ['GATEWAY_WARM_UP_CONNECTIONS', '65', 'must be a whole number from 0 to 64'],
+    ['GATEWAY_MAX_CONNECTIONS', '0', 'must be a whole number from 1 to 1000000'],
+    ['GATEWAY_MAX_CONNECTIONS_PER_CLIENT', '10k', 'must be a whole number from 1 to 1000000'],
   ])('refuses %s=%s, naming the variable', (name, value, message) => {
     expect(readSettings({ [name]: value })).toEqual({ ok: false, problems: [`${name}: ${message}`] });
   });
