@@ -20,6 +20,7 @@ describe('parseStartArgs', () => {
       redisCommandTimeoutMs: 150,
       redisConnectTimeoutMs: 1000,
       expectedReplicas: 1,
+      singleReplica: false,
       warmUpConnections: 4,
       schedule: SCHEDULE_TUNING_DEFAULTS,
     });
