@@ -76,9 +76,10 @@ export interface GatewayOptions {
   now?: () => number;
   metrics?: GatewayMetrics;
   pipeline?: Partial<PipelineOptions>;
-  /** Overrides of the policy's `listen` (the CLI's PORT, tests' port 0). */
+  /** Overrides of the policy's `listen` (the CLI's HOST and PORT, tests' port 0). */
   host?: string;
   port?: number;
+  adminHost?: string;
   adminPort?: number;
   /** How long SIGTERM waits for in-flight requests before cutting them. */
   drainMs?: number;
@@ -350,8 +351,10 @@ export async function listenGateway(built: BuiltGateway): Promise<RunningGateway
       host,
       port: options.port ?? options.policy.listen.port,
     });
+    // Not `host`: a proxy opened to the network (0.0.0.0) keeps its metrics and probes on loopback
+    // unless the policy's listen.adminHost says otherwise.
     adminServer = await listen(built.adminHandler, {
-      host,
+      host: options.adminHost ?? options.policy.listen.adminHost,
       port: options.adminPort ?? options.policy.listen.adminPort,
     });
     await warmUpstreamPath(built, publicServer.url);
