@@ -1,0 +1,243 @@
+/**
+ * Issue #11 §4, as an operator meets it: the compiled CLI, as separate processes, in front of a real
+ * sandbox whose referee says what reached the provider. A gateway that must not start sends nothing
+ * upstream; one that may start (the controls) sends what it is asked to.
+ *  - an HS256 secret shipped in the repository's examples is refused by start and check-config;
+ *  - `token --config` reads only the signing key: it mints where the provider keys are absent;
+ *  - several replicas, or ownership and quotas, without Redis are refused unless one replica is
+ *    declared on purpose (GATEWAY_SINGLE_REPLICA);
+ *  - a catastrophic hostName pattern is refused at load.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEMO_KEYS, keyLabel, startSandbox, type RunningSandbox } from '../../../src/sandbox';
+
+const root = path.resolve(__dirname, '../../..');
+const buildDir = path.join(root, '.test-build', 'unsafe-defaults');
+const entry = (name: string) => path.join(buildDir, 'cli', `${name}.js`);
+const OWNER = DEMO_KEYS.find((k) => k.role === 'owner')!;
+/** docker-compose.yml's demo token secret before issue #11: public since it was committed. */
+const SHIPPED_SECRET = 'compose-demo-secret-not-for-production-use-0123456789';
+
+let workDir: string;
+let sandbox: RunningSandbox;
+
+beforeAll(async () => {
+  execFileSync(
+    process.execPath,
+    [
+      path.join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      path.join(root, 'tsconfig.build.json'),
+      '--outDir',
+      buildDir,
+    ],
+    { stdio: 'inherit' },
+  );
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-unsafe-'));
+  sandbox = await startSandbox({ port: 0, createDelayMs: 0, transitionDelayMs: 0 });
+}, 120_000);
+
+afterAll(async () => {
+  await sandbox?.close();
+  fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+beforeEach(() => sandbox.referee.reset());
+
+/** Whether anything at all reached the provider since the last reset (with a key or without). */
+const nothingReceived = () => sandbox.referee.stats().lastRequest === null;
+
+function writePolicy(name: string, callerExtra = ''): string {
+  const file = path.join(workDir, `${name}.yaml`);
+  fs.writeFileSync(
+    file,
+    `listen: { host: 127.0.0.1, port: 0, adminPort: 0 }
+upstream: { baseUrl: ${sandbox.apiBaseUrl}, timeoutMs: 5000 }
+accounts:
+  main: { apiKey: { env: KEY_MAIN } }
+auth:
+  issuer: https://auth.test.internal
+  audience: strettch-gateway
+  keys:
+    - { kid: hs, algorithms: [HS256], secret: { env: JWT_HS_SECRET } }
+callers:
+  reader: { account: main, scopes: [computes:read]${callerExtra} }
+`,
+  );
+  return file;
+}
+
+function run(name: string, args: string[], env: Record<string, string>) {
+  try {
+    const stdout = execFileSync(process.execPath, [entry(name), ...args], {
+      cwd: workDir,
+      env: { PATH: process.env.PATH!, LOG_LEVEL: 'warn', ...env },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return { code: 0, stdout, stderr: '' };
+  } catch (error) {
+    const failed = error as { status: number; stdout: string; stderr: string };
+    return { code: failed.status, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** Starts the gateway; resolves with its URL once listening, or with its exit code and stderr if it stops first. */
+function start(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string } | { code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [entry('main'), ...args], {
+    cwd: workDir,
+    env: {
+      PATH: process.env.PATH!,
+      PORT: '0',
+      ADMIN_PORT: '0',
+      LOG_LEVEL: 'warn',
+      GATEWAY_WARM_UP_CONNECTIONS: '0',
+      ...env,
+    },
+  });
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    const giveUp = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`neither listening nor stopped within 30 s: ${stdout} ${stderr}`));
+    }, 30_000);
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const url = /listening on (http:\/\/[^\s]+)/.exec(stdout)?.[1];
+      if (url) {
+        clearTimeout(giveUp);
+        resolve({ child, url });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(giveUp);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const strongSecret = () => randomBytes(32).toString('base64url');
+
+describe('an HS256 secret shipped in the examples', () => {
+  it('start refuses it, naming the key and not the value; the provider receives nothing', async () => {
+    const policy = writePolicy('shipped');
+    const started = await start(['--config', policy], { KEY_MAIN: OWNER.key, JWT_HS_SECRET: SHIPPED_SECRET });
+    expect(started).toMatchObject({ code: 1 });
+    const { stderr } = started as { stderr: string };
+    expect(stderr).toMatch(/auth\.keys\[0\]\.secret: is a value shipped in the repository's examples/);
+    expect(stderr).not.toContain(SHIPPED_SECRET);
+    expect(nothingReceived()).toBe(true);
+  }, 60_000);
+
+  it('check-config refuses it too', () => {
+    const policy = writePolicy('shipped-check');
+    const result = run('bin', ['check-config', policy], { KEY_MAIN: OWNER.key, JWT_HS_SECRET: SHIPPED_SECRET });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/auth\.keys\[0\]\.secret: is a value shipped/);
+    expect(result.stderr + result.stdout).not.toContain(SHIPPED_SECRET);
+  });
+});
+
+describe('token --config', () => {
+  it("mints without the provider's key, and a gateway holding the key forwards the caller's request", async () => {
+    const policy = writePolicy('token');
+    const secret = strongSecret();
+    // No KEY_MAIN: only the signing key is read.
+    const minted = run('token', ['reader', '--config', policy], { JWT_HS_SECRET: secret });
+    expect(minted.stderr).toBe('');
+    expect(minted.code).toBe(0);
+    const token = minted.stdout.trim();
+
+    const started = await start(['--config', policy], { KEY_MAIN: OWNER.key, JWT_HS_SECRET: secret });
+    if (!('url' in started)) throw new Error(`gateway did not start: ${started.stderr}`);
+    try {
+      const response = await fetch(`${started.url}/api/v1/computes`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      expect(sandbox.referee.stats().keys[keyLabel(OWNER)]?.classes.read.admitted).toBe(1);
+    } finally {
+      await stop(started.child);
+    }
+  }, 60_000);
+
+  it('still refuses a weak signing key', () => {
+    const policy = writePolicy('token-weak');
+    const result = run('token', ['reader', '--config', policy], { JWT_HS_SECRET: SHIPPED_SECRET });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/auth\.keys\[0\]\.secret: is a value shipped/);
+  });
+});
+
+describe('state that only Redis shares', () => {
+  it('start refuses GATEWAY_REPLICAS above 1 without REDIS_URL; the provider receives nothing', async () => {
+    const policy = writePolicy('replicas');
+    const started = await start(['--config', policy], {
+      KEY_MAIN: OWNER.key,
+      JWT_HS_SECRET: strongSecret(),
+      GATEWAY_REPLICAS: '3',
+    });
+    expect(started).toMatchObject({ code: 1 });
+    expect((started as { stderr: string }).stderr).toMatch(/GATEWAY_REPLICAS: is 3 but REDIS_URL is not set/);
+    expect(nothingReceived()).toBe(true);
+  }, 60_000);
+
+  it('start refuses ownership and quotas without REDIS_URL, and check-config says why', async () => {
+    const policy = writePolicy('ownership', ', ownership: {}, quotas: { liveComputes: 5 }');
+    const env = { KEY_MAIN: OWNER.key, JWT_HS_SECRET: strongSecret() };
+    const started = await start(['--config', policy], env);
+    expect(started).toMatchObject({ code: 1 });
+    const { stderr } = started as { stderr: string };
+    expect(stderr).toMatch(/callers\.reader\.ownership: needs REDIS_URL/);
+    expect(stderr).toMatch(/callers\.reader\.quotas: needs REDIS_URL/);
+    expect(nothingReceived()).toBe(true);
+    const checked = run('bin', ['check-config', policy], env);
+    expect(checked.code).toBe(1);
+    expect(checked.stderr).toMatch(/check-config: callers\.reader\.ownership: needs REDIS_URL/);
+  }, 60_000);
+
+  it('GATEWAY_SINGLE_REPLICA=1 runs them in this process on purpose: requests reach the provider', async () => {
+    const policy = writePolicy('single', ', ownership: {}, quotas: { liveComputes: 5 }');
+    const secret = strongSecret();
+    const started = await start(['--config', policy], {
+      KEY_MAIN: OWNER.key,
+      JWT_HS_SECRET: secret,
+      GATEWAY_SINGLE_REPLICA: '1',
+    });
+    if (!('url' in started)) throw new Error(`gateway did not start: ${started.stderr}`);
+    try {
+      const token = run('token', ['reader', '--config', policy], { JWT_HS_SECRET: secret }).stdout.trim();
+      const response = await fetch(`${started.url}/api/v1/computes`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      expect(sandbox.referee.stats().keys[keyLabel(OWNER)]?.classes.read.admitted).toBe(1);
+    } finally {
+      await stop(started.child);
+    }
+  }, 60_000);
+});
+
+describe('a catastrophic hostName pattern', () => {
+  it('check-config and start refuse ^(a+)+$ at load; the provider receives nothing', async () => {
+    const policy = writePolicy('redos', `, constraints: { create: { hostName: '^(a+)+$' } }`);
+    const env = { KEY_MAIN: OWNER.key, JWT_HS_SECRET: strongSecret() };
+    const checked = run('bin', ['check-config', policy], env);
+    expect(checked.code).toBe(1);
+    expect(checked.stderr).toMatch(/callers\.reader\.constraints\.create\.hostName: .*(catastrophic|backtracking)/);
+    const started = await start(['--config', policy], env);
+    expect(started).toMatchObject({ code: 1 });
+    expect(nothingReceived()).toBe(true);
+  }, 60_000);
+});
