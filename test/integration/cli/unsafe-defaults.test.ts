@@ -86,11 +86,18 @@ function run(name: string, args: string[], env: Record<string, string>) {
   }
 }
 
+interface Running {
+  child: ChildProcess;
+  url: string;
+  /** Everything it wrote so far (logs go to stdout). */
+  output: () => string;
+}
+
 /** Starts the gateway; resolves with its URL once listening, or with its exit code and stderr if it stops first. */
 function start(
   args: string[],
   env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string } | { code: number | null; stderr: string }> {
+): Promise<Running | { code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [entry('main'), ...args], {
     cwd: workDir,
     env: {
@@ -115,7 +122,7 @@ function start(
       const url = /listening on (http:\/\/[^\s]+)/.exec(stdout)?.[1];
       if (url) {
         clearTimeout(giveUp);
-        resolve({ child, url });
+        resolve({ child, url, output: () => stdout + stderr });
       }
     });
     child.once('exit', (code) => {
@@ -126,12 +133,21 @@ function start(
 }
 
 async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
 }
 
 const strongSecret = () => randomBytes(32).toString('base64url');
+
+async function waitFor(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not met within ${timeoutMs} ms: ${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('an HS256 secret shipped in the examples', () => {
   it('start refuses it, naming the key and not the value; the provider receives nothing', async () => {
@@ -223,6 +239,30 @@ describe('state that only Redis shares', () => {
       const response = await fetch(`${started.url}/api/v1/computes`, { headers: { authorization: `Bearer ${token}` } });
       expect(response.status).toBe(200);
       expect(sandbox.referee.stats().keys[keyLabel(OWNER)]?.classes.read.admitted).toBe(1);
+    } finally {
+      await stop(started.child);
+    }
+  }, 60_000);
+});
+
+describe('a reload that would need Redis', () => {
+  it('is refused like a start: the new caller with ownership is not let in, the provider receives nothing', async () => {
+    const policy = writePolicy('reload');
+    const secret = strongSecret();
+    const started = await start(['--config', policy], { KEY_MAIN: OWNER.key, JWT_HS_SECRET: secret });
+    if (!('url' in started)) throw new Error(`gateway did not start: ${started.stderr}`);
+    try {
+      // Answered only after the tick that printed the banner, which also installs the SIGHUP handler.
+      expect((await fetch(`${started.url}/healthz`)).status).toBe(200);
+      fs.appendFileSync(policy, '  writer: { account: main, scopes: [computes:read], ownership: {} }\n');
+      started.child.kill('SIGHUP');
+      const refused = /callers\.writer\.ownership: needs REDIS_URL/;
+      await waitFor(() => refused.test(started.output()), 20_000, started.output);
+      // The file names writer, so a token mints; the running policy does not, so it is refused.
+      const token = run('token', ['writer', '--config', policy], { JWT_HS_SECRET: secret }).stdout.trim();
+      const response = await fetch(`${started.url}/api/v1/computes`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(403);
+      expect(nothingReceived()).toBe(true);
     } finally {
       await stop(started.child);
     }
