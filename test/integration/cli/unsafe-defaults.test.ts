@@ -139,6 +139,16 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** The stderr of a start that was refused (exit 1); a gateway that started anyway is stopped, and fails the test. */
+async function refusedWith(started: Running | { code: number | null; stderr: string }): Promise<string> {
+  if ('url' in started) {
+    await stop(started.child);
+    throw new Error('the gateway started; it should have refused');
+  }
+  expect(started.code).toBe(1);
+  return started.stderr;
+}
+
 const strongSecret = () => randomBytes(32).toString('base64url');
 
 async function waitFor(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
@@ -153,8 +163,7 @@ describe('an HS256 secret shipped in the examples', () => {
   it('start refuses it, naming the key and not the value; the provider receives nothing', async () => {
     const policy = writePolicy('shipped');
     const started = await start(['--config', policy], { KEY_MAIN: OWNER.key, JWT_HS_SECRET: SHIPPED_SECRET });
-    expect(started).toMatchObject({ code: 1 });
-    const { stderr } = started as { stderr: string };
+    const stderr = await refusedWith(started);
     expect(stderr).toMatch(/auth\.keys\[0\]\.secret: is a value shipped in the repository's examples/);
     expect(stderr).not.toContain(SHIPPED_SECRET);
     expect(nothingReceived()).toBe(true);
@@ -206,8 +215,7 @@ describe('state that only Redis shares', () => {
       JWT_HS_SECRET: strongSecret(),
       GATEWAY_REPLICAS: '3',
     });
-    expect(started).toMatchObject({ code: 1 });
-    expect((started as { stderr: string }).stderr).toMatch(/GATEWAY_REPLICAS: is 3 but REDIS_URL is not set/);
+    expect(await refusedWith(started)).toMatch(/GATEWAY_REPLICAS: is 3 but REDIS_URL is not set/);
     expect(nothingReceived()).toBe(true);
   }, 60_000);
 
@@ -215,8 +223,7 @@ describe('state that only Redis shares', () => {
     const policy = writePolicy('ownership', ', ownership: {}, quotas: { liveComputes: 5 }');
     const env = { KEY_MAIN: OWNER.key, JWT_HS_SECRET: strongSecret() };
     const started = await start(['--config', policy], env);
-    expect(started).toMatchObject({ code: 1 });
-    const { stderr } = started as { stderr: string };
+    const stderr = await refusedWith(started);
     expect(stderr).toMatch(/callers\.reader\.ownership: needs REDIS_URL/);
     expect(stderr).toMatch(/callers\.reader\.quotas: needs REDIS_URL/);
     expect(nothingReceived()).toBe(true);
@@ -277,7 +284,7 @@ describe('a catastrophic hostName pattern', () => {
     expect(checked.code).toBe(1);
     expect(checked.stderr).toMatch(/callers\.reader\.constraints\.create\.hostName: .*(catastrophic|backtracking)/);
     const started = await start(['--config', policy], env);
-    expect(started).toMatchObject({ code: 1 });
+    await refusedWith(started);
     expect(nothingReceived()).toBe(true);
   }, 60_000);
 });
