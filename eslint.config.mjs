@@ -11,6 +11,7 @@ const LIBRARY_HOMES = {
   'http-proxy-middleware': ['src/gateway/forward/'],
   'prom-client': ['src/gateway/observability/metrics.ts'],
   pino: ['src/gateway/observability/logger.ts'],
+  recheck: ['src/gateway/policy/regex-safety.ts'],
 };
 const CORE = [
   'src/gateway/**/*.ts',

@@ -5,6 +5,7 @@
 // Bounded: stops after DURATION_SEC, at most MAX_IN_FLIGHT requests open at once.
 /* global process, console, Buffer, URL, fetch, AbortSignal, setInterval, clearInterval */
 import { createHmac, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 const env = (name, fallback) => {
   const value = process.env[name] ?? fallback;
@@ -12,7 +13,10 @@ const env = (name, fallback) => {
   return value;
 };
 const base = new URL(env('GATEWAY_URL')).origin;
-const secret = env('JWT_HS_SECRET');
+// The token secret compose's `secrets` service generated (docker-compose.yml), or the value itself.
+const secret = process.env.JWT_HS_SECRET_FILE
+  ? readFileSync(process.env.JWT_HS_SECRET_FILE, 'utf8').trim()
+  : env('JWT_HS_SECRET');
 const issuer = env('TOKEN_ISSUER');
 const audience = env('TOKEN_AUDIENCE');
 const kid = env('TOKEN_KID');

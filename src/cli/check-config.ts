@@ -11,6 +11,7 @@ import type { CliIo } from './io';
 import { loadPolicyFileWithoutSecrets } from './policy-without-secrets';
 import { summarizePolicy } from './policy-summary';
 import { describeSettings, listSettings, settingsFor } from './settings-summary';
+import { sharedStateProblems } from '../gateway/shared-state-check';
 
 export const CHECK_CONFIG_USAGE_LINE = 'strettch-gateway check-config <policy.yaml> [--no-secrets]';
 
@@ -20,8 +21,9 @@ Checks a policy file as start would, without starting: prints every problem as
 file:line: path: message and exits 1, or prints a summary of its accounts (with limits and
 quotas), callers (with their constraints, ownership, quotas and shadow mode) and scopes and
 exits 0, followed by the settings start would run with in this environment (each variable
-with its value and whether it came from the environment or a default). Secret values are
-never printed.
+with its value and whether it came from the environment or a default). Like start, it refuses
+several replicas, or ownership and quotas, without REDIS_URL (unless GATEWAY_SINGLE_REPLICA=1),
+and weak or published HS256 secrets. Secret values are never printed.
 
   --no-secrets   check shape and references only: the policy's environment variables and secret
                  files are not read, nor key files (for CI, where the secrets are absent)
@@ -51,6 +53,12 @@ export function runCheckConfig(argv: readonly string[], io: CliIo): number {
   if (settings && !settings.ok) {
     io.stderr(settings.problems.map((problem) => `check-config: ${problem}\n`).join(''));
     io.stderr(`check-config: ${settings.problems.length} problem(s) in the settings (environment)\n`);
+    return 1;
+  }
+  const unshared = settings ? sharedStateProblems(settings.settings, loaded.policy) : [];
+  if (unshared.length > 0) {
+    io.stderr(unshared.map((problem) => `check-config: ${problem.path}: ${problem.message}\n`).join(''));
+    io.stderr(`check-config: ${unshared.length} problem(s) without shared state (REDIS_URL)\n`);
     return 1;
   }
   io.stdout(summarizePolicy(loaded.policy, { secretsResolved: resolveSecrets }));

@@ -29,7 +29,7 @@ export {
 /** The embedded policy, written as the YAML a user would write, so it goes through the same checks. */
 export function embeddedPolicyText(upstreamBaseUrl: string, publicKeyFile: string): string {
   return stringify({
-    listen: { host: '127.0.0.1', port: 8080, adminPort: 9090 },
+    listen: { host: '127.0.0.1', port: 8080, adminHost: '127.0.0.1', adminPort: 9090 },
     upstream: { baseUrl: upstreamBaseUrl, timeoutMs: 30000 },
     accounts: { sandbox: { apiKey: { env: EMBEDDED_SANDBOX_KEY_ENV } } },
     // No safety factor: the schedule's default (DEFAULT_SAFETY) applies.

@@ -9,8 +9,9 @@ import { createLogger, type Logger } from '../gateway/observability/logger';
 import { createMetrics } from '../gateway/observability/metrics';
 import { formatProblem } from '../gateway/policy';
 import { policyFileSource, type PolicySource } from '../gateway/policy-source';
-import type { Policy } from '../gateway/policy/types';
+import type { Policy, PolicyResult } from '../gateway/policy/types';
 import type { GatewaySettings } from '../gateway/settings';
+import { sharedStateProblems } from '../gateway/shared-state-check';
 import { DEMO_KEYS, startSandbox } from '../sandbox';
 import { parseStartArgs } from './start-args';
 import {
@@ -40,7 +41,8 @@ a dev signing key in .strettch-gateway/, and the callers demo-reader and demo-op
 
 Environment: PORT (public port), ADMIN_PORT (metrics and probes), HOST, LOG_LEVEL,
 REDIS_URL (the shared rate schedule; without it the schedule runs in memory),
-GATEWAY_REPLICAS (replicas sharing the schedule; default 1),
+GATEWAY_REPLICAS (replicas sharing the schedule; default 1; above 1 needs REDIS_URL),
+GATEWAY_SINGLE_REPLICA=1 (no Redis on purpose: ownership and quotas kept in this process),
 REDIS_COMMAND_TIMEOUT_MS (a slower Redis reply counts as an outage; default 150),
 AUDIT_LOG (stdout, the default, or a file path: one record per write, appended, created 0600),
 CONFIG_WATCH=1 (as --watch: reload when the policy or a file it references changes),
@@ -108,10 +110,29 @@ export function gatewayOptionsFor(settings: GatewaySettings, prepared: Prepared,
       tuning: settings.schedule,
     },
     audit: settings.audit,
-    loadPolicy: prepared.source?.load,
+    loadPolicy: prepared.source ? reloadChecked(prepared.source, settings) : undefined,
     warmUpConnections: settings.warmUpConnections,
     server: { connectionLimits: settings.connectionLimits },
   };
+}
+
+/** A reload is refused, as a start would be, when the new policy needs Redis this process lacks. */
+function reloadChecked(source: PolicySource, settings: GatewaySettings): () => PolicyResult {
+  return () => {
+    const loaded = source.load();
+    if (!loaded.ok) return loaded;
+    const problems = sharedStateProblems(settings, loaded.policy);
+    return problems.length > 0 ? { ok: false, errors: problems } : loaded;
+  };
+}
+
+/** Exits 1 listing every reason these settings cannot run this policy (`shared-state-check.ts`). */
+function refuseUnsharedState(settings: GatewaySettings, policy: Policy): void {
+  const problems = sharedStateProblems(settings, policy);
+  if (problems.length === 0) return;
+  for (const problem of problems) process.stderr.write(`strettch-gateway: ${problem.path}: ${problem.message}\n`);
+  process.stderr.write(`strettch-gateway: ${problems.length} problem(s) without shared state; not starting\n`);
+  process.exit(1);
 }
 
 /** SIGHUP (and `--watch`) reload; SIGTERM and SIGINT drain, close in order, and exit. */
@@ -164,6 +185,7 @@ async function main(argv: readonly string[], names: StartNames): Promise<void> {
   const { settings } = parsed.settings;
   const logger = createLogger({ level: settings.logLevel });
   const prepared = settings.configPath ? preparePolicyFile(settings.configPath) : await prepareEmbedded(logger, names);
+  refuseUnsharedState(settings, prepared.policy);
   const gateway = await startGateway(gatewayOptionsFor(settings, prepared, logger));
   process.stdout.write(`strettch-gateway listening on ${gateway.url} (metrics and probes on ${gateway.adminUrl})\n`);
   for (const line of prepared.banner) process.stdout.write(`${line.replace('{url}', gateway.url)}\n`);

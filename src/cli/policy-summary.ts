@@ -80,7 +80,7 @@ export function summarizePolicy(policy: Policy, options: SummaryOptions): string
   const header =
     `${policy.sourcePath}: valid${options.secretsResolved ? '' : ' in shape and references (secrets not resolved: --no-secrets)'}\n` +
     `  upstream  ${upstream.baseUrl} (timeout ${upstream.timeoutMs} ms)\n` +
-    `  listen    ${listen.host}:${listen.port}, admin port ${listen.adminPort}\n` +
+    `  listen    ${listen.host}:${listen.port}, admin ${listen.adminHost}:${listen.adminPort}\n` +
     `  auth      issuer ${auth.issuer}, audience ${auth.audience}; ${keys}${jwks}\n`;
   const accounts = Object.values(policy.accounts).map((account): [string, string] => {
     const quotas = describeAccountQuotas(account.quotas);

@@ -1,7 +1,7 @@
 /**
  * `npm run token -- <caller>`: prints only a freshly minted caller token on stdout, so
  * `TOKEN=$(npm run token -- demo-reader)` works. Signed with the embedded default's dev key, or,
- * with `--config`, with one of that policy's shared-secret (HS256) keys.
+ * with `--config`, with one of that policy's shared-secret (HS256) keys: the only secret it reads.
  */
 import fs from 'node:fs';
 import { mintToken } from '../gateway/auth';
@@ -30,26 +30,28 @@ async function mintWithPolicy(
   kid: string | undefined,
 ): Promise<string> {
   // Loaded only here: the policy parser (and zod) would double the time of the usual, embedded mint.
-  const { formatProblem, loadPolicyFile } = await import('../gateway/policy');
-  const loaded = loadPolicyFile(configPath, {
-    readEnv: (name) => process.env[name],
-    readFile: (file) => fs.readFileSync(file, 'utf8'),
-  });
+  const { formatProblem, loadSigningPolicyFile } = await import('../gateway/policy');
+  // Only the signing key is read: the provider's API keys need not be present where tokens are minted.
+  const loaded = loadSigningPolicyFile(
+    configPath,
+    { readEnv: (name) => process.env[name], readFile: (file) => fs.readFileSync(file, 'utf8') },
+    kid,
+  );
   if (!loaded.ok) fail(loaded.errors.map((problem) => formatProblem(problem, configPath)).join('\n'), 1);
-  const { policy } = loaded;
-  if (!Object.hasOwn(policy.callers, caller))
-    fail(`unknown caller "${caller}"; ${configPath} has ${Object.keys(policy.callers).join(', ')}`);
-  const key = policy.auth.keys.find((k) => k.algorithms.includes('HS256') && (kid === undefined || k.kid === kid));
+  const { signing } = loaded;
+  if (!signing.callers.includes(caller))
+    fail(`unknown caller "${caller}"; ${configPath} has ${signing.callers.join(', ')}`);
+  const key = signing.key;
   if (!key) fail(`${configPath} has no HS256 key${kid ? ` with kid "${kid}"` : ''} to mint with`);
   return mintToken({
     sub: caller,
     scope,
-    lifetimeSec: Math.min(lifetimeSec, policy.auth.maxTokenLifetimeSec),
+    lifetimeSec: Math.min(lifetimeSec, signing.maxTokenLifetimeSec),
     signingKey: key.key,
     alg: 'HS256',
     kid: key.kid,
-    issuer: policy.auth.issuer,
-    audience: policy.auth.audience,
+    issuer: signing.issuer,
+    audience: signing.audience,
     now: Date.now,
   });
 }

@@ -78,9 +78,10 @@ export interface GatewayOptions {
   now?: () => number;
   metrics?: GatewayMetrics;
   pipeline?: Partial<PipelineOptions>;
-  /** Overrides of the policy's `listen` (the CLI's PORT, tests' port 0). */
+  /** Overrides of the policy's `listen` (the CLI's HOST and PORT, tests' port 0). */
   host?: string;
   port?: number;
+  adminHost?: string;
   adminPort?: number;
   /** How long SIGTERM waits for in-flight requests before cutting them. */
   drainMs?: number;
@@ -358,8 +359,10 @@ export async function listenGateway(built: BuiltGateway): Promise<RunningGateway
       // What the server refuses before the request path still gets an access line and a count.
       onRefusal: (refusal) => recordRefusal({ logger: options.logger, metrics: built.metrics }, refusal),
     });
+    // Not `host`: a proxy opened to the network (0.0.0.0) keeps its metrics and probes on loopback
+    // unless the policy's listen.adminHost says otherwise.
     adminServer = await listen(built.adminHandler, {
-      host,
+      host: options.adminHost ?? options.policy.listen.adminHost,
       port: options.adminPort ?? options.policy.listen.adminPort,
     });
     await warmUpstreamPath(built, publicServer.url);

@@ -14,6 +14,7 @@ export type ReloadResult = { ok: true } | { ok: false; errors: ConfigProblem[] }
 const RESTART_ONLY: ReadonlyArray<readonly [string, (policy: Policy) => unknown]> = [
   ['listen.host', (p) => p.listen.host],
   ['listen.port', (p) => p.listen.port],
+  ['listen.adminHost', (p) => p.listen.adminHost],
   ['listen.adminPort', (p) => p.listen.adminPort],
   ['upstream.baseUrl', (p) => p.upstream.baseUrl],
   ['upstream.timeoutMs', (p) => p.upstream.timeoutMs],

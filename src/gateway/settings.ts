@@ -45,6 +45,11 @@ export interface GatewaySettings {
   readonly redisConnectTimeoutMs: number;
   /** Replicas sharing the schedule (the HPA maximum); each falls back to rate ÷ this. */
   readonly expectedReplicas: number;
+  /**
+   * `GATEWAY_SINGLE_REPLICA=1`: one replica without Redis on purpose, so ownership and quotas may be
+   * kept in this process alone (`shared-state-check.ts`). Contradicts GATEWAY_REPLICAS above 1.
+   */
+  readonly singleReplica: boolean;
   /** Requests sent through the public port to the upstream's health operation before reporting ready. */
   readonly warmUpConnections: number;
   /** Open connections on the public port, over all clients and per client address; more → 503. */
@@ -102,6 +107,10 @@ const ENV_SCHEMA = z.object({
   REDIS_COMMAND_TIMEOUT_MS: milliseconds(10, 10_000),
   REDIS_CONNECT_TIMEOUT_MS: milliseconds(100, 60_000),
   GATEWAY_REPLICAS: wholeNumber(1, 9999, 4, 'must be a whole number from 1 to 9999').optional(),
+  // An explicit yes or no: a typo must not silently turn the check off.
+  GATEWAY_SINGLE_REPLICA: unsetIfEmpty(
+    z.enum(['1', 'true', '0', 'false'], { error: 'must be 1 or true (one replica on purpose), 0 or false' }),
+  ),
   AUDIT_LOG: unsetIfEmpty(
     // eslint-disable-next-line no-control-regex
     z.string().regex(/^[^\x00-\x1f]*$/, 'must be "stdout" or a file path'),
@@ -131,6 +140,12 @@ export function readSettings(env: Env, flags: SettingFlags = {}): SettingsResult
     return { ok: false, problems: parsed.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`) };
   }
   const e = parsed.data;
+  const singleReplica = e.GATEWAY_SINGLE_REPLICA === '1' || e.GATEWAY_SINGLE_REPLICA === 'true';
+  if (singleReplica && (e.GATEWAY_REPLICAS ?? 1) > 1)
+    return {
+      ok: false,
+      problems: [`GATEWAY_SINGLE_REPLICA: says one replica on purpose, but GATEWAY_REPLICAS is ${e.GATEWAY_REPLICAS}`],
+    };
   const tuning = SCHEDULE_TUNING_DEFAULTS;
   const settings: GatewaySettings = {
     configPath: flags.config,
@@ -145,6 +160,7 @@ export function readSettings(env: Env, flags: SettingFlags = {}): SettingsResult
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS ?? SETTING_DEFAULTS.redisCommandTimeoutMs,
     redisConnectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS ?? SETTING_DEFAULTS.redisConnectTimeoutMs,
     expectedReplicas: e.GATEWAY_REPLICAS ?? SETTING_DEFAULTS.expectedReplicas,
+    singleReplica,
     warmUpConnections: e.GATEWAY_WARM_UP_CONNECTIONS ?? SETTING_DEFAULTS.warmUpConnections,
     connectionLimits: {
       maxConnections: e.GATEWAY_MAX_CONNECTIONS ?? CONNECTION_LIMIT_DEFAULTS.maxConnections,
@@ -203,6 +219,7 @@ export function effectiveSettings(
     REDIS_COMMAND_TIMEOUT_MS: `${s.redisCommandTimeoutMs} ms`,
     REDIS_CONNECT_TIMEOUT_MS: `${s.redisConnectTimeoutMs} ms`,
     GATEWAY_REPLICAS: String(s.expectedReplicas),
+    GATEWAY_SINGLE_REPLICA: s.singleReplica ? 'on (one replica without Redis on purpose)' : 'off',
     AUDIT_LOG: s.audit.kind === 'stdout' ? 'stdout' : s.audit.path,
     CONFIG_WATCH: s.watch ? 'on' : 'off',
     GATEWAY_WARM_UP_CONNECTIONS: String(s.warmUpConnections),

@@ -1,5 +1,11 @@
 /** The policy: the YAML file validated once at startup, resolved and frozen; and authorization over it. */
-export { loadPolicyFile, parsePolicy, validatePolicyText, type DocumentResult } from './parse-policy';
+export {
+  loadPolicyFile,
+  loadSigningPolicyFile,
+  parsePolicy,
+  validatePolicyText,
+  type DocumentResult,
+} from './parse-policy';
 export { resolvePolicy, DEFAULT_ACCOUNT_LIMITS, type ResolveOptions } from './resolve-policy';
 export { authorize, PUBLIC_GRANT, type AuthorizationDecision, type CallerGrants } from './authorize';
 export { callerForSubject, accountForCaller } from './callers';
@@ -18,5 +24,7 @@ export type {
   PolicyIo,
   PolicyResult,
   ScopeGrant,
+  SigningPolicy,
+  SigningPolicyResult,
   UpstreamPolicy,
 } from './types';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { matchesAny } from '../least-privilege/glob';
 import { OWNER_TAG_PREFIX, isReservedTag } from '../least-privilege/owner-tag';
+import { catastrophicBacktrackingProblem } from './regex-safety';
 
 /**
  * The shape of a caller's least-privilege settings (issue #7): `constraints`, `ownership`,
@@ -87,7 +88,11 @@ const hostNamePattern = z
         code: 'custom',
         message: `is not a valid regular expression: ${error instanceof Error ? error.message : 'cannot be compiled'}`,
       });
+      return;
     }
+    // The anchored form is what runs (constraints.ts): analyse that.
+    const catastrophic = catastrophicBacktrackingProblem(anchorPattern(pattern));
+    if (catastrophic) ctx.addIssue({ code: 'custom', message: catastrophic });
   });
 
 const createConstraintsSchema = z.strictObject({

@@ -2,9 +2,10 @@ import * as path from 'node:path';
 import { checkReferences } from './check-references';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { toConfigProblem, type ConfigProblem, type DocPath, type PathedProblem } from './problems';
+import { resolveVerificationKey } from './resolve-keys';
 import { resolvePolicyDocument } from './resolve-policy';
 import { policyDocumentSchema, type PolicyDocument } from './schema';
-import type { PolicyIo, PolicyResult } from './types';
+import type { PolicyIo, PolicyResult, SigningPolicyResult } from './types';
 import { lineOf } from './yaml-lines';
 import { policyErrorMap, problemsFromIssues } from './zod-issues';
 
@@ -92,12 +93,46 @@ export function parsePolicy(text: string, sourcePath: string, io: PolicyIo): Pol
 }
 
 export function loadPolicyFile(sourcePath: string, io: PolicyIo): PolicyResult {
-  let text: string;
+  const read = readPolicyText(sourcePath, io);
+  return read.ok ? parsePolicy(read.text, sourcePath, io) : read;
+}
+
+/**
+ * Only what minting a token needs (`token --config`): the shape, the references and the one HS256
+ * key that `kid` picks (else the first HS256 key), resolved and checked as `start` would. No API
+ * key and no other key is read, so tokens can be minted where the provider keys are absent.
+ * `key` is absent when the policy has no such HS256 key.
+ */
+export function loadSigningPolicyFile(sourcePath: string, io: PolicyIo, kid?: string): SigningPolicyResult {
+  const read = readPolicyText(sourcePath, io);
+  if (!read.ok) return read;
+  const parsed = parseAndCheckShape(read.text);
+  if (!parsed.document) return { ok: false, errors: parsed.problems };
+  const referenceProblems = checkReferences(parsed.document);
+  if (referenceProblems.length > 0)
+    return { ok: false, errors: withLines(referenceProblems, parsed.yaml, parsed.lineCounter) };
+  const { auth, callers } = parsed.document;
+  const signing = {
+    issuer: auth.issuer,
+    audience: auth.audience,
+    maxTokenLifetimeSec: auth.maxTokenLifetimeSec,
+    callers: Object.keys(callers),
+  };
+  const index = auth.keys.findIndex((k) => k.algorithms.includes('HS256') && (kid === undefined || k.kid === kid));
+  if (index < 0) return { ok: true, signing };
+  const resolved = resolveVerificationKey(auth.keys[index]!, ['auth', 'keys', index], io, path.dirname(sourcePath));
+  if (resolved.ok) return { ok: true, signing: { ...signing, key: resolved.key } };
+  return { ok: false, errors: withLines(resolved.problems, parsed.yaml, parsed.lineCounter) };
+}
+
+function readPolicyText(
+  sourcePath: string,
+  io: PolicyIo,
+): { ok: true; text: string } | { ok: false; errors: ConfigProblem[] } {
   try {
-    text = io.readFile(sourcePath);
+    return { ok: true, text: io.readFile(sourcePath) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException | null)?.code ?? 'unreadable';
     return { ok: false, errors: [{ path: '(file)', message: `cannot read policy file ${sourcePath} (${code})` }] };
   }
-  return parsePolicy(text, sourcePath, io);
 }

@@ -1,6 +1,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { keyMismatch, type VerificationKey } from '../auth/verification-key';
 import type { DocPath, PathedProblem } from './problems';
+import { weakHs256SecretProblem } from './hs256-secret-strength';
 import type { AuthKeyDocument } from './schema';
 import { readPolicyFile, readSecret, type ReadResult } from './secrets';
 import type { PolicyIo } from './types';
@@ -37,6 +38,9 @@ export function resolveVerificationKey(key: AuthKeyDocument, at: DocPath, io: Po
     return mismatch ? [{ at: materialAt, message: mismatch }] : [];
   });
   if (problems.length > 0) return { ok: false, problems };
+  // After the length check: a short secret is reported as short, not also as weak.
+  const weak = key.secret !== undefined ? weakHs256SecretProblem(read.value) : undefined;
+  if (weak !== undefined) return { ok: false, problems: [{ at: materialAt, message: weak }] };
   return { ok: true, key: { kid: key.kid, algorithms: [...new Set(key.algorithms)], key: parsed.key } };
 }
 

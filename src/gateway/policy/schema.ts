@@ -27,6 +27,8 @@ const listenSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1'),
     port: port.default(8080),
+    /** Metrics and probes: loopback unless set, whatever `host` is, so opening the proxy does not open them. */
+    adminHost: z.string().min(1).default('127.0.0.1'),
     adminPort: port.default(9090),
   })
   .superRefine((listen, ctx) => {

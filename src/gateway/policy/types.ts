@@ -15,6 +15,8 @@ export interface PolicyIo {
 export interface ListenPolicy {
   readonly host: string;
   readonly port: number;
+  /** Where the admin server (metrics, probes) binds; independent of `host`, loopback by default. */
+  readonly adminHost: string;
   readonly adminPort: number;
 }
 
@@ -90,3 +92,15 @@ export interface Policy {
 }
 
 export type PolicyResult = { ok: true; policy: Policy } | { ok: false; errors: ConfigProblem[] };
+
+/** What `token --config` reads from a policy: the token's claims and the one key it signs with. */
+export interface SigningPolicy {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly maxTokenLifetimeSec: number;
+  readonly callers: readonly string[];
+  /** The HS256 key to sign with; absent when the policy has none (or none with the asked kid). */
+  readonly key?: VerificationKey;
+}
+
+export type SigningPolicyResult = { ok: true; signing: SigningPolicy } | { ok: false; errors: ConfigProblem[] };

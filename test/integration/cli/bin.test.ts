@@ -95,7 +95,8 @@ describe('strettch-gateway help and usage', () => {
 
 describe('strettch-gateway check-config', () => {
   it('summarizes the example policy with --no-secrets: exit 0', () => {
-    const result = run(['check-config', exampleConfig, '--no-secrets']);
+    // Its provisioner has ownership and quotas, which need the shared ledger in Redis.
+    const result = run(['check-config', exampleConfig, '--no-secrets'], { REDIS_URL: 'redis://redis.internal:6379' });
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toContain('valid in shape and references (secrets not resolved: --no-secrets)');
     expect(result.stdout).toMatch(
@@ -120,6 +121,15 @@ describe('strettch-gateway check-config', () => {
     expect(result.stdout).not.toContain('s3cret-pass');
   });
 
+  it('refuses the example without REDIS_URL: its ownership and quotas would be per process: exit 1', () => {
+    const result = run(['check-config', exampleConfig, '--no-secrets'], { GATEWAY_REPLICAS: '3' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^check-config: GATEWAY_REPLICAS: is 3 but REDIS_URL is not set/);
+    expect(result.stderr).toContain('check-config: callers.provisioner.ownership: needs REDIS_URL');
+    expect(result.stderr).toContain('check-config: 3 problem(s) without shared state (REDIS_URL)\n');
+    expect(run(['check-config', exampleConfig, '--no-secrets'], { GATEWAY_SINGLE_REPLICA: '1' }).code).toBe(0);
+  });
+
   it('reports every settings problem at once, naming each variable: exit 1', () => {
     const result = run(['check-config', exampleConfig, '--no-secrets'], { PORT: 'x', SCHEDULE_IDLE_TTL_MS: '5' });
     expect(result.code).toBe(1);
@@ -134,7 +144,7 @@ describe('strettch-gateway check-config', () => {
     const result = run(['check-config', exampleConfig]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
-      `${exampleConfig}:23: accounts.prod.apiKey.env: environment variable STRETTCH_KEY_PROD is not set`,
+      `${exampleConfig}:24: accounts.prod.apiKey.env: environment variable STRETTCH_KEY_PROD is not set`,
     );
     expect(result.stderr).toContain(`check-config: 4 problem(s) in ${exampleConfig}`);
   });

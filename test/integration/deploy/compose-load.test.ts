@@ -4,12 +4,23 @@
  * accepted, and it produces what deploy/README.md tells people to look for.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { startGateway, type RunningGateway } from '../../../src/gateway/compose';
 import { createLogger } from '../../../src/gateway/observability/logger';
 import { parseExposition } from '../../../bench/prometheus-text';
 import { startSandbox, type RunningSandbox } from '../../../src/sandbox';
-import { flag, gatewayServices, loadCompose, read, resolvedPolicy, root } from './deploy-files';
+import {
+  flag,
+  gatewayServices,
+  generateComposeSecrets,
+  loadCompose,
+  namedVolumeMounts,
+  read,
+  resolvedPolicy,
+  root,
+  volumeFileReader,
+} from './deploy-files';
 
 const compose = loadCompose();
 const [, gatewayService] = gatewayServices(compose)[0]!;
@@ -17,6 +28,8 @@ const loadService = compose.services.load!;
 
 let sandbox: RunningSandbox;
 let gateway: RunningGateway;
+/** The generated token secret, as compose's `secrets` service writes it into the shared volume. */
+const secretsDir = generateComposeSecrets(compose);
 
 beforeAll(async () => {
   const quiet = createLogger({ level: 'silent', destination: { write: () => undefined } });
@@ -27,9 +40,7 @@ beforeAll(async () => {
   expect(text).toContain(composeUpstream);
   const policy = resolvedPolicy(text.replace(composeUpstream, sandbox.apiBaseUrl), path.join(root, configFile), {
     readEnv: (name) => gatewayService.environment?.[name],
-    readFile: () => {
-      throw Object.assign(new Error('not read'), { code: 'ENOENT' });
-    },
+    readFile: volumeFileReader(gatewayService, secretsDir),
   });
   gateway = await startGateway({ policy, logger: quiet, host: '127.0.0.1', port: 0, adminPort: 0 });
 });
@@ -37,6 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await sandbox?.close();
+  fs.rmSync(secretsDir, { recursive: true, force: true });
 });
 
 function runLoad(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -61,6 +73,11 @@ function runLoad(env: Record<string, string>): Promise<{ code: number | null; st
 it('drives reads, writes, denied, unauthenticated and forged requests through the gateway, and stops by itself', async () => {
   const { code, stdout, stderr } = await runLoad({
     ...loadService.environment!,
+    // The container path of the volume, as the generated file on this machine.
+    JWT_HS_SECRET_FILE: path.join(
+      secretsDir,
+      path.posix.relative(namedVolumeMounts(loadService)[0]!.container, loadService.environment!.JWT_HS_SECRET_FILE!),
+    ),
     GATEWAY_URL: gateway.url,
     DURATION_SEC: '4',
     CYCLE_SEC: '4',

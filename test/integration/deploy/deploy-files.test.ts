@@ -3,9 +3,14 @@
  * referenced files exist, ports and paths match the policy, probes hit real endpoints.
  * This file: docker-compose.yml, its nginx, Prometheus and Grafana configuration, the Dockerfile.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { weakHs256SecretProblem } from '../../../src/gateway/policy/hs256-secret-strength';
 import {
   bindMounts,
+  generateComposeSecrets,
+  namedVolumeMounts,
+  volumeFileReader,
   cliEnvNames,
   composePolicy,
   exists,
@@ -24,7 +29,9 @@ const services = compose.services;
 const gateways = gatewayServices(compose);
 const [, firstGateway] = gateways[0]!;
 const sandbox = services.sandbox!;
-const policy = composePolicy(compose);
+const secretsDir = generateComposeSecrets(compose);
+afterAll(() => fs.rmSync(secretsDir, { recursive: true, force: true }));
+const policy = composePolicy(compose, secretsDir);
 const { port, adminPort } = policy.listen;
 
 /** The container path a service mounts a repository file or folder at. */
@@ -105,10 +112,29 @@ describe('docker-compose.yml', () => {
       expect(redisUrl.hostname).toBe('redis');
       expect(redisUrl.port).toBe('6379');
       expect(gateway.depends_on).toEqual({
+        secrets: { condition: 'service_completed_successfully' },
         sandbox: { condition: 'service_healthy' },
         redis: { condition: 'service_healthy' },
       });
     }
+  });
+
+  it('holds no token secret: the `secrets` service generates a random one into a volume the gateways read', () => {
+    const text = read('docker-compose.yml');
+    const secret = fs.readFileSync(path.join(secretsDir, 'jwt-hs-secret'), 'utf8');
+    expect(text).not.toContain(secret);
+    expect(weakHs256SecretProblem(secret)).toBeUndefined();
+    // Another run, another value: generated, not shipped.
+    const again = generateComposeSecrets(compose);
+    expect(fs.readFileSync(path.join(again, 'jwt-hs-secret'), 'utf8')).not.toBe(secret);
+    fs.rmSync(again, { recursive: true, force: true });
+    const [written] = namedVolumeMounts(services.secrets!);
+    for (const [, gateway] of gateways) expect(namedVolumeMounts(gateway)).toEqual([{ ...written, mode: 'ro' }]);
+    expect(Object.values(firstGateway.environment ?? {}).join(' ')).not.toMatch(/secret/i);
+  });
+
+  it('binds every admin port to the compose network, where Prometheus scrapes it', () => {
+    expect(policy.listen.adminHost).toBe('0.0.0.0');
   });
 });
 
@@ -204,7 +230,12 @@ describe('deploy/compose/load.mjs (the demo load)', () => {
     expect(Number(target.port)).toBe(port);
     const hsKey = policy.auth.keys.find((k) => k.kid === load.environment!.TOKEN_KID);
     expect(hsKey).toBeDefined();
-    expect(load.environment!.JWT_HS_SECRET).toBe(firstGateway.environment!.JWT_HS_SECRET);
+    // The same generated secret the gateways verify with, through the same volume.
+    const hsSecretFile = read(flag(firstGateway.command, '--config')!).match(/secret: \{ file: ([^\s}]+) \}/)![1]!;
+    expect(load.environment!.JWT_HS_SECRET_FILE).toBe(hsSecretFile);
+    expect(volumeFileReader(load, secretsDir)(hsSecretFile)).toBe(
+      fs.readFileSync(path.join(secretsDir, 'jwt-hs-secret'), 'utf8'),
+    );
     expect(load.environment!.TOKEN_ISSUER).toBe(policy.auth.issuer);
     expect(load.environment!.TOKEN_AUDIENCE).toBe(policy.auth.audience);
     expect(Number(load.environment!.DURATION_SEC)).toBeGreaterThan(0);

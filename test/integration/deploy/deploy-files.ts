@@ -1,5 +1,7 @@
 /** Reading the deployment files for the tests beside this one; no container engine runs here. */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parsePolicy, type Policy, type PolicyIo } from '../../../src/gateway/policy';
@@ -39,13 +41,49 @@ export function flag(command: readonly string[] | undefined, name: string): stri
 
 /** A bind mount `./host:container[:ro]` as paths relative to the repository and in the container. */
 export function bindMounts(service: ComposeService): Array<{ host: string; container: string }> {
-  return (service.volumes ?? []).map((volume) => {
-    const [host, container] = volume.split(':') as [string, string];
-    return { host: path.normalize(host), container };
-  });
+  return (service.volumes ?? [])
+    .filter((volume) => /^\.{0,2}\//.test(volume))
+    .map((volume) => {
+      const [host, container] = volume.split(':') as [string, string];
+      return { host: path.normalize(host), container };
+    });
 }
 
-/** Kubernetes manifests: every document of every file in deploy/kubernetes except the kustomization. */
+/** A named volume `name:container[:ro]` (not a repository file). */
+export function namedVolumeMounts(
+  service: ComposeService,
+): Array<{ volume: string; container: string; mode?: string }> {
+  return (service.volumes ?? [])
+    .filter((volume) => !/^\.{0,2}\//.test(volume))
+    .map((volume) => {
+      const [name, container, mode] = volume.split(':') as [string, string, string | undefined];
+      return { volume: name, container, ...(mode !== undefined ? { mode } : {}) };
+    });
+}
+
+/**
+ * Runs compose's `secrets` service script for real into a fresh directory, standing in for the
+ * volume it writes: what the gateways and the load generator then read.
+ */
+export function generateComposeSecrets(compose: Compose): string {
+  const service = compose.services.secrets!;
+  const script = bindMounts(service).find((m) => m.container === service.command![1])!.host;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-compose-secrets-'));
+  execFileSync(process.execPath, [path.join(root, script), dir], { stdio: 'ignore' });
+  return dir;
+}
+
+/** Reads a container path of `service` from the generated secrets when it lies in a named volume. */
+export function volumeFileReader(service: ComposeService, volumeDir: string): (file: string) => string {
+  return (file) => {
+    for (const { container } of namedVolumeMounts(service))
+      if (file.startsWith(`${container}/`))
+        return fs.readFileSync(path.join(volumeDir, file.slice(container.length + 1)), 'utf8');
+    throw Object.assign(new Error(`${file} is in no volume`), { code: 'ENOENT' });
+  };
+}
+
+/** Kubernetes manifests as a kustomization renders them (`kubectl kustomize`). */
 export interface Manifest {
   apiVersion: string;
   kind: string;
@@ -53,26 +91,22 @@ export interface Manifest {
   [field: string]: unknown;
 }
 
-export function loadManifests(dir = 'deploy/kubernetes'): Array<{ file: string; manifest: Manifest }> {
-  return fs
-    .readdirSync(path.join(root, dir))
-    .filter((file) => /\.ya?ml$/.test(file) && file !== 'kustomization.yaml')
-    .sort()
-    .flatMap((file) =>
-      parseAllDocuments(read(path.join(dir, file))).map((doc) => {
-        if (doc.errors.length > 0) throw new Error(`${dir}/${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
-        return { file, manifest: doc.toJS() as Manifest };
-      }),
-    );
+export function renderKustomization(dir: string): Array<{ file: string; manifest: Manifest }> {
+  const rendered = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return parseAllDocuments(rendered).map((doc) => {
+    if (doc.errors.length > 0) throw new Error(`${dir}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const manifest = doc.toJS() as Manifest;
+    return { file: `${manifest.kind}/${manifest.metadata.name}`, manifest };
+  });
 }
 
-/** The policy the compose gateways run, resolved with the environment compose gives them. */
-export function composePolicy(compose: Compose): Policy {
+/** The policy the compose gateways run, resolved with the environment and the volume compose gives them. */
+export function composePolicy(compose: Compose, secretsDir: string): Policy {
   const [, gateway] = gatewayServices(compose)[0]!;
   const configFile = flag(gateway.command, '--config')!;
   return resolvedPolicy(read(configFile), path.join(root, configFile), {
     readEnv: (name) => gateway.environment?.[name],
-    readFile: (file) => fs.readFileSync(file, 'utf8'),
+    readFile: volumeFileReader(gateway, secretsDir),
   });
 }
 

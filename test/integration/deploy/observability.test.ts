@@ -9,7 +9,16 @@ import { createAdminApp, createGatewayHandler, type Readiness } from '../../../s
 import { createMetrics } from '../../../src/gateway/observability/metrics';
 import { listen, type RunningServer } from '../../../src/shared/http-server';
 import { metricsOf, parseQuery, type Query } from '../../../bench/dashboard/promql';
-import { composePolicy, gatewayServices, loadCompose, loadManifests, read, readYaml, root } from './deploy-files';
+import {
+  composePolicy,
+  gatewayServices,
+  generateComposeSecrets,
+  loadCompose,
+  read,
+  readYaml,
+  renderKustomization,
+  root,
+} from './deploy-files';
 
 const DASHBOARD_FILE = 'deploy/grafana/dashboards/strettch-gateway.json';
 
@@ -166,10 +175,13 @@ describe('deploy/grafana/dashboards/strettch-gateway.json', () => {
 
 describe('probe and scrape paths of the deployment files', () => {
   const compose = loadCompose();
-  const { adminPort } = composePolicy(compose).listen;
+  const secretsDir = generateComposeSecrets(compose);
+  afterAll(() => fs.rmSync(secretsDir, { recursive: true, force: true }));
+  const { adminPort } = composePolicy(compose, secretsDir).listen;
   const urlsIn = (text: string) =>
     [...text.matchAll(/http:\/\/127\.0\.0\.1:(\d+)(\/[a-z]+)/g)].map((m) => ({ port: Number(m[1]), path: m[2]! }));
-  const deployment = loadManifests().find((m) => m.manifest.kind === 'Deployment')!.manifest as unknown as {
+  const deployment = renderKustomization('deploy/kubernetes/base').find((m) => m.manifest.kind === 'Deployment')!
+    .manifest as unknown as {
     spec: {
       template: {
         metadata: { annotations: Record<string, string> };

@@ -21,6 +21,7 @@ describe('parseStartArgs', () => {
       redisCommandTimeoutMs: 150,
       redisConnectTimeoutMs: 1000,
       expectedReplicas: 1,
+      singleReplica: false,
       warmUpConnections: 4,
       connectionLimits: CONNECTION_LIMIT_DEFAULTS,
       schedule: SCHEDULE_TUNING_DEFAULTS,

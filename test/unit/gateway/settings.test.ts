@@ -58,6 +58,28 @@ describe('readSettings', () => {
     expect(readSettings({ [name]: value })).toEqual({ ok: false, problems: [`${name}: ${message}`] });
   });
 
+  it.each([
+    [{}, false],
+    [{ GATEWAY_SINGLE_REPLICA: '1' }, true],
+    [{ GATEWAY_SINGLE_REPLICA: 'true' }, true],
+    [{ GATEWAY_SINGLE_REPLICA: '0' }, false],
+    [{ GATEWAY_SINGLE_REPLICA: 'false', GATEWAY_REPLICAS: '3' }, false],
+    [{ GATEWAY_SINGLE_REPLICA: '1', GATEWAY_REPLICAS: '1' }, true],
+  ])('reads GATEWAY_SINGLE_REPLICA from %j', (env, singleReplica) => {
+    expect(readSettings(env)).toMatchObject({ ok: true, settings: { singleReplica } });
+  });
+
+  it('refuses a GATEWAY_SINGLE_REPLICA that is not a clear yes or no, or that contradicts GATEWAY_REPLICAS', () => {
+    expect(readSettings({ GATEWAY_SINGLE_REPLICA: 'yes' })).toEqual({
+      ok: false,
+      problems: ['GATEWAY_SINGLE_REPLICA: must be 1 or true (one replica on purpose), 0 or false'],
+    });
+    expect(readSettings({ GATEWAY_SINGLE_REPLICA: '1', GATEWAY_REPLICAS: '3' })).toEqual({
+      ok: false,
+      problems: ['GATEWAY_SINGLE_REPLICA: says one replica on purpose, but GATEWAY_REPLICAS is 3'],
+    });
+  });
+
   it('takes an empty variable as unset where a shell would', () => {
     expect(readSettings({ PORT: '', REDIS_URL: '', AUDIT_LOG: '' })).toMatchObject({
       ok: true,

@@ -17,6 +17,12 @@ export const FIXTURE_ENV: Readonly<Record<string, string>> = {
   STRETTCH_KEY_WITH_NEWLINE: 'sk-SENTINEL\ninjected: 1',
   JWT_HS_SECRET: 'hs-SENTINEL-0123456789abcdef0123456789abcdef',
   JWT_SHORT_SECRET: 'hs-SENTINEL-short',
+  // docker-compose.yml's demo secret before issue #11: public, so refused by its digest.
+  JWT_SHIPPED_SECRET: 'compose-demo-secret-not-for-production-use-0123456789',
+  JWT_PLACEHOLDER_SECRET: 'hs-SENTINEL-ChangeMe-0123456789abcdef0123456789abcdef',
+  JWT_REPEATED_SECRET: 'S'.repeat(48),
+  // 48 characters, 32 bytes and more, but only 4 distinct characters: about 96 bits estimated.
+  JWT_LOW_ENTROPY_SECRET: 'abcd'.repeat(12),
   JWT_PRIVATE_PEM: privateKeyPem,
 };
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadPolicyFile, type ConfigProblem } from '../../../src/gateway/policy';
@@ -102,6 +103,13 @@ const INVALID: ReadonlyArray<[file: string, expected: ReadonlyArray<[path: strin
   ['key-type-mismatch', [['auth.keys[0].publicKeyFile', 'RS256 needs an RSA public key']]],
   ['key-curve-mismatch', [['auth.keys[0].publicKeyFile', 'ES256 needs curve P-256']]],
   ['key-hs-secret-too-short', [['auth.keys[0].secret', 'HS256 secret is 17 bytes; at least 32 are required']]],
+  [
+    'key-hs-secret-shipped',
+    [['auth.keys[0].secret', "is a value shipped in the repository's examples (docker-compose.yml)"]],
+  ],
+  ['key-hs-secret-placeholder', [['auth.keys[0].secret', 'looks like a placeholder (contains "changeme")']]],
+  ['key-hs-secret-repeated', [['auth.keys[0].secret', 'is one character repeated']]],
+  ['key-hs-secret-low-entropy', [['auth.keys[0].secret', 'has too little entropy (about 96 bits estimated']]],
   ['key-private-in-public-slot', [['auth.keys[0].publicKey', 'holds a PRIVATE key']]],
   // everything at once, in document order
   [
@@ -166,7 +174,7 @@ describe('valid policy fixtures', () => {
     const env: Record<string, string> = {
       STRETTCH_KEY_PROD: 'sk-example-prod',
       JWT_K2_PUB: fs.readFileSync(path.join(FIXTURES, 'keys', 'es256.pub.pem'), 'utf8'),
-      JWT_HS_SECRET: 'x'.repeat(32),
+      JWT_HS_SECRET: randomBytes(32).toString('base64'),
     };
     const examplePath = path.join(__dirname, '..', '..', '..', 'config', 'gateway.example.yaml');
     const result = loadPolicyFile(examplePath, {

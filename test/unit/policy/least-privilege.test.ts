@@ -12,7 +12,7 @@ import {
  */
 
 const SOURCE = '/etc/gw/gateway.yaml';
-const io = () => memoryIo({ STRETTCH_KEY: 'sk-main', HS_SECRET: 'hs-'.padEnd(40, 'x') });
+const io = () => memoryIo({ STRETTCH_KEY: 'sk-main', HS_SECRET: 'hs-secret-0123456789abcdef0123456789abcdef' });
 
 /** A policy whose caller `autoscaler` (or `name`) has the given YAML lines, indented under it. */
 function policyText(callerLines: string, options: { name?: string; accountLines?: string } = {}): string {
@@ -292,6 +292,24 @@ describe('least privilege in the policy: every rule, with its path', () => {
       `constraints: { create: { hostName: "${'a'.repeat(257)}" } }`,
       `${C}.constraints.create.hostName`,
       'must have at most 256 characters',
+    ],
+    [
+      'a hostName with nested repetition (exponential backtracking): ^(a+)+$',
+      'constraints: { create: { hostName: "^(a+)+$" } }',
+      `${C}.constraints.create.hostName`,
+      'has catastrophic backtracking (exponential time on crafted input)',
+    ],
+    [
+      'a hostName with overlapping alternatives under repetition: (a|a)*',
+      'constraints: { create: { hostName: "(a|a)*x" } }',
+      `${C}.constraints.create.hostName`,
+      'has catastrophic backtracking (exponential time on crafted input)',
+    ],
+    [
+      'a hostName with polynomial backtracking: .*-.*-.*=',
+      'constraints: { create: { hostName: "[a-z-]*-[a-z-]*-[a-z-]*=" } }',
+      `${C}.constraints.create.hostName`,
+      'has catastrophic backtracking (3rd degree polynomial time on crafted input)',
     ],
     [
       'a hostName that is not a string',

@@ -40,7 +40,7 @@ describe('parsePolicy: defaults and resolution', () => {
   it('fills every default', () => {
     const policy = mustParse(MINIMAL);
     expect(policy.sourcePath).toBe('/etc/gw/gateway.yaml');
-    expect(policy.listen).toEqual({ host: '127.0.0.1', port: 8080, adminPort: 9090 });
+    expect(policy.listen).toEqual({ host: '127.0.0.1', port: 8080, adminHost: '127.0.0.1', adminPort: 9090 });
     expect(policy.upstream).toEqual({
       baseUrl: 'https://api.strettch.cloud/api/v1',
       timeoutMs: 30000,

@@ -10,7 +10,10 @@ import { loadPolicyFile, type Policy } from '../../../src/gateway/policy';
 import { VALID_CREATE } from '../../helpers/valid-create';
 
 const EXAMPLE = path.join(__dirname, '..', '..', '..', 'config', 'least-privilege.example.yaml');
-const env: Record<string, string> = { STRETTCH_KEY_PROD: 'sk-example-prod', JWT_HS_SECRET: 'x'.repeat(32) };
+const env: Record<string, string> = {
+  STRETTCH_KEY_PROD: 'sk-example-prod',
+  JWT_HS_SECRET: 'hs-secret-0123456789abcdef0123456789abcdef',
+};
 
 let policy: Policy;
 beforeAll(() => {
