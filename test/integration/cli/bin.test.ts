@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import jwt from 'jsonwebtoken';
+import { compileProductInto } from '../../helpers/compile-product';
 
 const root = path.resolve(__dirname, '../../..');
 const buildRoot = path.join(root, '.test-build', 'bin');
@@ -23,17 +24,7 @@ let workDir: string;
 
 beforeAll(() => {
   // The same layout as the package: dist/ next to bin/, so the shim's relative require is exercised.
-  execFileSync(
-    process.execPath,
-    [
-      path.join(root, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      path.join(root, 'tsconfig.build.json'),
-      '--outDir',
-      path.join(buildRoot, 'dist'),
-    ],
-    { stdio: 'inherit' },
-  );
+  compileProductInto(path.join(buildRoot, 'dist'));
   fs.mkdirSync(path.dirname(shim), { recursive: true });
   fs.copyFileSync(path.join(root, 'bin/strettch-gateway.js'), shim);
   fs.copyFileSync(path.join(root, 'package.json'), path.join(buildRoot, 'package.json'));

@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { compileProductInto } from '../../helpers/compile-product';
 
 const root = path.resolve(__dirname, '../../..');
 const buildDir = path.join(root, '.test-build', 'cli');
@@ -14,17 +15,7 @@ const entry = (name: string) => path.join(buildDir, 'cli', `${name}.js`);
 let workDir: string;
 
 beforeAll(() => {
-  execFileSync(
-    process.execPath,
-    [
-      path.join(root, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      path.join(root, 'tsconfig.build.json'),
-      '--outDir',
-      buildDir,
-    ],
-    { stdio: 'inherit' },
-  );
+  compileProductInto(buildDir);
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-cli-'));
 }, 60_000);
 

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_KEYS, keyLabel, startSandbox, type RunningSandbox } from '../../../src/sandbox';
+import { compileProductInto } from '../../helpers/compile-product';
 
 const root = path.resolve(__dirname, '../../..');
 const buildDir = path.join(root, '.test-build', 'unsafe-defaults');
@@ -26,17 +27,7 @@ let workDir: string;
 let sandbox: RunningSandbox;
 
 beforeAll(async () => {
-  execFileSync(
-    process.execPath,
-    [
-      path.join(root, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      path.join(root, 'tsconfig.build.json'),
-      '--outDir',
-      buildDir,
-    ],
-    { stdio: 'inherit' },
-  );
+  compileProductInto(buildDir);
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-unsafe-'));
   sandbox = await startSandbox({ port: 0, createDelayMs: 0, transitionDelayMs: 0 });
 }, 120_000);

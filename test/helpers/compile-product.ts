@@ -1,0 +1,22 @@
+/**
+ * Compiles the product (`tsconfig.build.json`) into a test's own directory, so CLI tests run the
+ * compiled program as a user would without touching `dist/` (another test or `npm start` may use it).
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+
+export function compileProductInto(outDir: string): void {
+  execFileSync(
+    process.execPath,
+    [
+      path.join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      path.join(root, 'tsconfig.build.json'),
+      '--outDir',
+      outDir,
+    ],
+    { stdio: 'inherit' },
+  );
+}
