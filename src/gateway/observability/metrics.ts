@@ -88,7 +88,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     }),
     scheduleRejections: new Counter({
       name: 'strettch_gateway_schedule_rejections_total',
-      help: 'Requests answered 429 by the schedule (deadline, backlog, paused, quota), by account, class and reason',
+      help: 'Requests answered 429 by the schedule (deadline, backlog, paused), by account, class and reason',
       labelNames: ['account', 'class', 'reason'],
       registers: [registry],
     }),

@@ -205,6 +205,40 @@ describe('the scrape of a gateway started as the CLI starts it', () => {
   });
 });
 
+describe('the metrics table of docs/operations.md', () => {
+  /** Its rows: metric, type, and the label names quoted in the labels column ("none": no labels). */
+  const rows = [...read('docs/operations.md').matchAll(/^\| `(strettch_gateway_\w+)` \| (\w+) \| ([^|]*) \|/gm)].map(
+    ([, name, type, labels]) => ({
+      name: name!,
+      type: type!,
+      labels: [...labels!.matchAll(/`(\w+)`/g)].map((l) => l[1]!),
+    }),
+  );
+
+  it("lists every one of the gateway's own metrics, with its type, and no other", () => {
+    const exported = [...scrape.families.entries()]
+      .filter(([name]) => name.startsWith('strettch_gateway_'))
+      .map(([name, type]) => ({ name, type }));
+    expect(rows.map(({ name, type }) => ({ name, type })).sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+      exported.sort((a, b) => a.name.localeCompare(b.name)),
+    );
+  });
+
+  it('names the labels each metric carries', () => {
+    let checked = 0;
+    for (const { name, type, labels } of rows) {
+      const series = type === 'histogram' ? `${name}_count` : name;
+      const samples = withLabels(scrape.samples, series);
+      // A labelled metric this run never used shows no sample; the others must match exactly.
+      if (samples.length === 0) continue;
+      checked += 1;
+      const carried = [...new Set(samples.flatMap((s) => Object.keys(s.labels)))].sort();
+      expect({ name, labels: [...labels].sort() }).toEqual({ name, labels: carried });
+    }
+    expect(checked).toBeGreaterThan(rows.length / 2);
+  });
+});
+
 describe(`${DASHBOARD_FILE}`, () => {
   it('is a dashboard of time series panels with unique ids, laid out on the 24-column grid without overlap', () => {
     expect(dashboard.uid).toBe('strettch-gateway');
