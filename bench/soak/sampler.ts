@@ -1,16 +1,15 @@
 /**
- * The gateway as it reports itself: its admin `/metrics` (prom-client's process metrics, which the
- * CLI registers) scraped once a second — resident memory, heap, event-loop delay since the previous
- * scrape (prom-client resets its histogram at each scrape, and the soak is the only scraper), active
- * resources by type, open file descriptors, CPU and garbage-collection time. The sandbox's resident memory comes from
- * /proc (Linux; absent elsewhere).
+ * The gateway as it reports itself: its admin `/metrics` (prom-client's process metrics under their
+ * standard names, which the CLI registers) scraped once a second — resident memory, heap, event-loop
+ * delay since the previous scrape (prom-client resets its histogram at each scrape, and the soak is
+ * the only scraper), active resources by type, open file descriptors, CPU and garbage-collection
+ * time. The sandbox's resident memory comes from /proc (Linux; absent elsewhere).
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseExposition, type Sample } from '../prometheus-text';
 import { requestText } from '../fleet/http-json';
 
-const PREFIX = 'strettch_gateway_';
 /** prom-client's default `eventLoopMonitoringPrecision`: every recorded delay includes it. */
 export const METRICS_ELD_RESOLUTION_MS = 10;
 
@@ -38,7 +37,7 @@ export interface GatewaySample {
 
 /** The figures of one scrape (pure). */
 export function sampleFromMetrics(samples: readonly Sample[], atMs: number): GatewaySample {
-  const value = (name: string): number => samples.find((s) => s.name === PREFIX + name)?.value ?? Number.NaN;
+  const value = (name: string): number => samples.find((s) => s.name === name)?.value ?? Number.NaN;
   const lagMs = (name: string): number => {
     const raw = value(name);
     // An interval without samples reports 0 (or NaN); the monitor's own interval is not delay.
@@ -49,13 +48,11 @@ export function sampleFromMetrics(samples: readonly Sample[], atMs: number): Gat
   let gcMajorSeconds = 0;
   let gcMajorCount = 0;
   for (const s of samples) {
-    if (s.name === `${PREFIX}nodejs_active_resources` && s.labels.type !== undefined)
-      activeResources[s.labels.type] = s.value;
-    else if (s.name === `${PREFIX}nodejs_gc_duration_seconds_sum`) {
+    if (s.name === 'nodejs_active_resources' && s.labels.type !== undefined) activeResources[s.labels.type] = s.value;
+    else if (s.name === 'nodejs_gc_duration_seconds_sum') {
       gcSeconds += s.value;
       if (s.labels.kind === 'major') gcMajorSeconds += s.value;
-    } else if (s.name === `${PREFIX}nodejs_gc_duration_seconds_count` && s.labels.kind === 'major')
-      gcMajorCount += s.value;
+    } else if (s.name === 'nodejs_gc_duration_seconds_count' && s.labels.kind === 'major') gcMajorCount += s.value;
   }
   return {
     atMs,

@@ -69,21 +69,21 @@ export async function awaitRateSlot(
     reservedShare: caller.reservedShare,
     maxQueued: caller.maxQueued,
   });
+  // The queue is the schedule of (account, class); accounts are the policy's own names, a bounded set.
+  const queue = { account: caller.accountId, class: operation.class };
   if (reservation.kind === 'rejected') {
-    metrics.scheduleRejections.inc({ class: operation.class, reason: reservation.reason });
+    metrics.scheduleRejections.inc({ ...queue, reason: reservation.reason });
     return { kind: 'rejected', rejection: tooManyRequests(reservation.retryAfterMs, reservation.reason) };
   }
-  metrics.scheduleWaiting.inc({ class: operation.class });
-  const outcome = await schedule
-    .waitForSlot(reservation, { signal })
-    .finally(() => metrics.scheduleWaiting.dec({ class: operation.class }));
+  metrics.scheduleWaiting.inc(queue);
+  const outcome = await schedule.waitForSlot(reservation, { signal }).finally(() => metrics.scheduleWaiting.dec(queue));
   if (outcome.kind === 'aborted') return { kind: 'aborted' };
   if (outcome.kind === 'expired') {
-    metrics.scheduleRejections.inc({ class: operation.class, reason: 'paused' });
+    metrics.scheduleRejections.inc({ ...queue, reason: 'paused' });
     return { kind: 'rejected', rejection: tooManyRequests(outcome.retryAfterMs, 'expired') };
   }
   metrics.scheduleDispatchLate.observe(outcome.lateMs / 1000);
   if (outcome.kind === 'late') return { kind: 'late', waitedMs: outcome.waitedMs };
-  metrics.queueWait.observe({ class: operation.class }, outcome.waitedMs / 1000);
+  metrics.queueWait.observe(queue, outcome.waitedMs / 1000);
   return { kind: 'slot', waitedMs: outcome.waitedMs, sendByMs: reservation.latestSendAtMs };
 }

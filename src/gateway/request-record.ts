@@ -42,11 +42,10 @@ export interface RecordDeps {
 export function writeAccessLog(deps: RecordDeps, record: RequestRecord, res: ServerResponse, durationMs: number): void {
   record.status = res.statusCode;
   const line = { ...record, durationMs, completed: res.writableFinished };
-  deps.metrics.requests.inc({
-    operation: record.operation ?? 'none',
-    caller: record.caller ?? 'anonymous',
-    status_class: statusClass(res.statusCode),
-  });
+  const labels = { operation: record.operation ?? 'none', status_class: statusClass(res.statusCode) };
+  deps.metrics.requests.inc({ ...labels, caller: record.caller ?? 'anonymous' });
+  // End to end, as the caller saw it: from arrival to the answer's end (or the connection's close).
+  deps.metrics.requestDuration.observe(labels, durationMs / 1000);
   // The gateway's own warm-up requests are not traffic worth a line at info.
   const warmUp = record.operation === HEALTH_CHECK.id && record.requestId.startsWith(WARM_UP_REQUEST_ID_PREFIX);
   if (warmUp) deps.logger.debug(line, 'request');

@@ -189,7 +189,7 @@ async function sendOnSlot(
       });
       if (!isLateSend(outcome)) return { kind: 'sent', outcome, waitedMs };
     }
-    deps.metrics.scheduleLateSends.inc({ class: ctx.operation.class });
+    deps.metrics.scheduleLateSends.inc({ account: ctx.caller.accountId, class: ctx.operation.class });
   }
 }
 

@@ -72,6 +72,8 @@ export interface GatewayHarnessOptions {
   warmUpConnections?: number;
   /** More callers, as YAML entries of the policy's `callers:` map (each line indented two spaces). */
   extraCallers?: string;
+  /** Passed to `startGateway` (the CLI's registry, with process metrics); a fresh registry otherwise. */
+  metrics?: GatewayOptions['metrics'];
 }
 
 export interface Reply {
@@ -311,6 +313,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
       ...(options.pipeline ? { pipeline: options.pipeline } : {}),
       ...(options.server ? { server: options.server } : {}),
       ...(options.warmUpConnections !== undefined ? { warmUpConnections: options.warmUpConnections } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
   } catch (error) {
     await sandbox.close();

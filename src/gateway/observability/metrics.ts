@@ -4,26 +4,27 @@ import { REFUSAL_REASONS } from '../../shared/connection-refusals';
 export type { Registry };
 
 /**
- * Every label value is bounded: operation ids from the catalog, configured caller names (or
- * "anonymous"/"unknown"), status classes, and closed sets of reasons. Never raw paths or subjects.
+ * Every label value is bounded: operation ids from the catalog, configured caller and account names
+ * (or "anonymous"/"unknown"), status classes, and closed sets of reasons. Never raw paths or subjects.
  */
 export interface GatewayMetrics {
   registry: Registry;
   requests: Counter<'operation' | 'caller' | 'status_class'>;
+  requestDuration: Histogram<'operation' | 'status_class'>;
   rejections: Counter<'reason'>;
   connectionRefusals: Counter<'reason'>;
   authFailures: Counter<'reason'>;
   upstreamDuration: Histogram<'operation'>;
-  queueWait: Histogram<'class'>;
-  scheduleRejections: Counter<'class' | 'reason'>;
+  queueWait: Histogram<'account' | 'class'>;
+  scheduleRejections: Counter<'account' | 'class' | 'reason'>;
   upstream429: Counter<'account' | 'class'>;
   upstreamRetries: Counter<'operation' | 'reason'>;
   leastPrivilegeDenials: Counter<'caller' | 'check' | 'mode'>;
   ledgerFailures: Counter<'operation'>;
   scheduleMode: Gauge<'mode'>;
   scheduleDispatchLate: Histogram;
-  scheduleLateSends: Counter<'class'>;
-  scheduleWaiting: Gauge<'class'>;
+  scheduleLateSends: Counter<'account' | 'class'>;
+  scheduleWaiting: Gauge<'account' | 'class'>;
   auditRecords: Counter<'outcome'>;
   configReloads: Counter<'result'>;
   configLoadedTimestamp: Gauge;
@@ -31,13 +32,23 @@ export interface GatewayMetrics {
 
 export function createMetrics(options: { collectProcessMetrics?: boolean } = {}): GatewayMetrics {
   const registry = new Registry();
-  if (options.collectProcessMetrics) collectDefaultMetrics({ register: registry, prefix: 'strettch_gateway_' });
+  // Node's process metrics under their standard names (process_cpu_seconds_total,
+  // nodejs_eventloop_lag_seconds, …), so stock Node.js dashboards and alerts match them.
+  if (options.collectProcessMetrics) collectDefaultMetrics({ register: registry });
   return {
     registry,
     requests: new Counter({
       name: 'strettch_gateway_requests_total',
       help: 'Requests answered, by operation, caller and status class',
       labelNames: ['operation', 'caller', 'status_class'],
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: 'strettch_gateway_request_duration_seconds',
+      help: 'From arrival to the end of the answer, queue wait and retries included, by operation and status class',
+      labelNames: ['operation', 'status_class'],
+      // 1 ms (a refusal) to 30 s (a queued request's wait plus a slow upstream); beyond, +Inf.
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
     rejections: new Counter({
@@ -70,15 +81,15 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     }),
     queueWait: new Histogram({
       name: 'strettch_gateway_queue_wait_seconds',
-      help: 'Time a request waited for its slot on the shared rate schedule',
-      labelNames: ['class'],
+      help: 'Time a request waited for its slot on the shared rate schedule, by account and class',
+      labelNames: ['account', 'class'],
       buckets: [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
       registers: [registry],
     }),
     scheduleRejections: new Counter({
       name: 'strettch_gateway_schedule_rejections_total',
-      help: 'Requests answered 429 by the schedule (deadline, backlog, paused, quota)',
-      labelNames: ['class', 'reason'],
+      help: 'Requests answered 429 by the schedule (deadline, backlog, paused), by account, class and reason',
+      labelNames: ['account', 'class', 'reason'],
       registers: [registry],
     }),
     upstream429: new Counter({
@@ -113,8 +124,8 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     }),
     scheduleWaiting: new Gauge({
       name: 'strettch_gateway_schedule_waiting_requests',
-      help: 'Requests holding a future slot and waiting for it, by class: above zero the schedule is saturated',
-      labelNames: ['class'],
+      help: 'Requests waiting for a future slot, by account and class: above zero the schedule is saturated',
+      labelNames: ['account', 'class'],
       registers: [registry],
     }),
     scheduleDispatchLate: new Histogram({
@@ -125,8 +136,8 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     }),
     scheduleLateSends: new Counter({
       name: 'strettch_gateway_schedule_late_sends_total',
-      help: 'Slots whose wake-up came after the send tolerance (a stalled process, a slow reply): not sent late; a new slot was taken, or 429 when none fit the deadline',
-      labelNames: ['class'],
+      help: 'Wake-ups after the send tolerance, by account and class: never sent late; re-reserved, or 429',
+      labelNames: ['account', 'class'],
       registers: [registry],
     }),
     auditRecords: new Counter({

@@ -142,6 +142,11 @@ describe('a short real run', () => {
     const byTitle = new Map(dashboard.panels.map((p) => [p.title, panelSeries(p, run.scrapes)]));
     expect(byTitle.get('Requests/s by operation and status class')!.length).toBeGreaterThan(0);
     expect(byTitle.get('Upstream latency p50 / p99')!.map((s) => s.name)).toEqual(['p50', 'p99']);
+    expect(byTitle.get('Request duration p50 / p99 by operation')!.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['p50 computes.list', 'p99 computes.list']),
+    );
+    // The embedded policy's one account, named on its queue.
+    expect(byTitle.get('Queue wait p99 by account and class')!.map((s) => s.name)).toContain('sandbox read');
     expect(
       byTitle
         .get('Replicas by schedule mode')!

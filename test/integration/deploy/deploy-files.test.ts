@@ -183,7 +183,7 @@ describe('deploy/prometheus/prometheus.yml', () => {
 describe('deploy/grafana (provisioning)', () => {
   const grafana = services.grafana!;
   const provisioning = hostFileOf(grafana, '/etc/grafana/provisioning');
-  const datasources = readYaml<{ datasources: Array<{ uid: string; type: string; url: string }> }>(
+  const datasources = readYaml<{ datasources: Array<{ uid: string; type: string; url: string; isDefault?: boolean }> }>(
     path.join(provisioning, 'datasources/prometheus.yml'),
   );
   const providers = readYaml<{ providers: Array<{ type: string; options: { path: string } }> }>(
@@ -191,10 +191,11 @@ describe('deploy/grafana (provisioning)', () => {
   );
   const dashboardFile = 'deploy/grafana/dashboards/strettch-gateway.json';
   const dashboard = JSON.parse(read(dashboardFile)) as {
+    templating: { list: Array<{ name: string; type: string; query: string }> };
     panels: Array<{ datasource: { uid: string }; targets: Array<{ datasource: { uid: string } }> }>;
   };
 
-  it('points the datasource at the compose Prometheus, which the dashboard uses by uid', () => {
+  it("points the datasource at the compose Prometheus, the default the dashboard's variable starts on", () => {
     expect(datasources.datasources).toHaveLength(1);
     const [source] = datasources.datasources;
     expect(source!.type).toBe('prometheus');
@@ -203,9 +204,14 @@ describe('deploy/grafana (provisioning)', () => {
     expect(url.hostname).toBe('prometheus');
     expect(url.port).toBe('9090'); // Prometheus' own listen port; compose does not change it
     expect(services.prometheus!.ports).toEqual(['127.0.0.1:9091:9090']);
+    // The dashboard names no uid: its variable lists the data sources of this type, the default first.
+    expect(source!.isDefault).toBe(true);
+    expect(dashboard.templating.list).toContainEqual(
+      expect.objectContaining({ name: 'datasource', type: 'datasource', query: source!.type }),
+    );
     for (const panel of dashboard.panels) {
-      expect(panel.datasource.uid).toBe(source!.uid);
-      for (const target of panel.targets) expect(target.datasource.uid).toBe(source!.uid);
+      expect(panel.datasource.uid).toBe('${datasource}');
+      for (const target of panel.targets) expect(target.datasource.uid).toBe('${datasource}');
     }
   });
 
