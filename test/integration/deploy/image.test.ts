@@ -148,6 +148,27 @@ describe('deploy/Dockerfile: the image', () => {
     expect(cmd.slice(2)).toEqual(['start']);
   });
 
+  it('copies nothing the build context leaves out (.dockerignore), and leaves out what the image builds itself', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    // Plain names only: a pattern with wildcards would need Docker's matcher to judge.
+    expect(ignored.filter((pattern) => /[*?[!]/.test(pattern))).toEqual([]);
+    const copied = [...buildStage.instructions, ...image.instructions]
+      .filter((i) => i.op === 'COPY' && !i.args.some((a) => a.startsWith('--from=')))
+      .flatMap((i) => i.args.filter((a) => !a.startsWith('--')).slice(0, -1));
+    for (const source of copied)
+      for (const pattern of ignored)
+        expect({ source, pattern, excluded: source === pattern || source.startsWith(`${pattern}/`) }).toEqual({
+          source,
+          pattern,
+          excluded: false,
+        });
+    // A local dist/, node_modules/ or dev key must not reach the image: it builds and installs its own.
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.strettch-gateway']));
+  });
+
   it('runs as `node`, writing only the directory the embedded default keeps its dev key in', () => {
     const users = all('USER').map((i) => i.args[0]);
     expect(users.at(-1)).toBe('node');
