@@ -159,6 +159,42 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('the compose stack as its documentation says to use it', () => {
+  const texts = {
+    'docker-compose.yml': read('docker-compose.yml')
+      .split('\n')
+      .filter((line) => line.startsWith('#'))
+      .join('\n'),
+    'deploy/README.md': /^## Compose$([\s\S]*?)^## /m.exec(read('deploy/README.md'))![1]!,
+    'docs/operations.md': /^### Compose, step by step$([\s\S]*?)^### /m.exec(read('docs/operations.md'))![1]!,
+  };
+  const published = new Map(
+    Object.entries(services).flatMap(([name, service]) =>
+      (service.ports ?? []).map((mapping) => [mapping.split(':').at(-2)!, name] as const),
+    ),
+  );
+
+  it.each(Object.entries(texts))('%s: every address on this machine is a port compose publishes', (_file, text) => {
+    const ports = [...text.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]!);
+    expect(ports.length).toBeGreaterThan(0);
+    for (const hostPort of ports)
+      expect({ hostPort, published: published.has(hostPort) }).toEqual({ hostPort, published: true });
+  });
+
+  it.each(Object.entries(texts))(
+    '%s: every `docker compose exec` names a service, an entry the build produces and a policy that exists',
+    (_file, text) => {
+      const commands = [...text.matchAll(/docker compose exec -T (\S+) node (\S+) [^\n]*?--config ([\w./-]+)/g)];
+      expect(commands.length).toBeGreaterThan(0);
+      for (const [, service, entry, config] of commands) {
+        expect(Object.keys(services)).toContain(service);
+        expect(exists(sourceOfEntry(entry!))).toBe(true);
+        expect(flag(services[service!]!.command, '--config')).toBe(config);
+      }
+    },
+  );
+});
+
 describe('deploy/nginx/nginx.conf (the compose load balancer)', () => {
   const lb = services.lb!;
   const conf = read(hostFileOf(lb, '/etc/nginx/nginx.conf'));
