@@ -14,9 +14,11 @@ import type { GatewaySettings } from '../gateway/settings';
 import { sharedStateProblems } from '../gateway/shared-state-check';
 import { DEMO_KEYS, startSandbox } from '../sandbox';
 import { parseStartArgs } from './start-args';
+import type { DevSigningKey } from '../gateway/auth';
 import {
   EMBEDDED_CALLERS,
   EMBEDDED_TOKEN_LIFETIME_SEC,
+  devKeyDirectory,
   embeddedPolicy,
   loadDevSigningKey,
   mintEmbeddedToken,
@@ -36,10 +38,11 @@ export const NPM_START_NAMES: StartNames = {
 
 export const startHelp = (names: StartNames) => `Usage: ${names.usage}
 
-Without --config, runs the embedded default: the built-in Strettch sandbox as upstream,
-a dev signing key in .strettch-gateway/, and the callers demo-reader and demo-operator.
+Without --config (or GATEWAY_CONFIG), runs the embedded default: the built-in Strettch sandbox
+as upstream, a dev signing key in .strettch-gateway/, and the callers demo-reader and demo-operator.
 
-Environment: PORT (public port), ADMIN_PORT (metrics and probes), HOST, LOG_LEVEL,
+Environment: GATEWAY_CONFIG (the policy file when --config is not given; the image's default
+command reads it), PORT (public port), ADMIN_PORT (metrics and probes), HOST, LOG_LEVEL,
 REDIS_URL (the shared rate schedule; without it the schedule runs in memory),
 GATEWAY_REPLICAS (replicas sharing the schedule; default 1; above 1 needs REDIS_URL),
 GATEWAY_SINGLE_REPLICA=1 (no Redis on purpose: ownership and quotas kept in this process),
@@ -65,21 +68,48 @@ interface Prepared {
   banner: string[];
 }
 
-/** The policy file, or exits 1 with every problem in it. */
-function preparePolicyFile(configPath: string): Prepared {
+/**
+ * The policy file, or exits 1 with every problem in it. Named by GATEWAY_CONFIG (an image's default
+ * command) and unreadable, the message says so: a policy not mounted where the variable says.
+ */
+function preparePolicyFile(configPath: string, namedBy: '--config' | 'GATEWAY_CONFIG'): Prepared {
   const source = policyFileSource(configPath, { readEnv: (name) => process.env[name], readFile });
   const loaded = source.load();
   if (!loaded.ok) {
     for (const problem of loaded.errors) process.stderr.write(`${formatProblem(problem, configPath)}\n`);
+    if (namedBy === 'GATEWAY_CONFIG' && loaded.errors.some((problem) => problem.path === '(file)'))
+      process.stderr.write(
+        `strettch-gateway: GATEWAY_CONFIG names ${configPath}, which cannot be read: mount the policy there, ` +
+          'or unset GATEWAY_CONFIG to run the embedded default\n',
+      );
     process.stderr.write(`strettch-gateway: ${loaded.errors.length} problem(s) in ${configPath}; not starting\n`);
     process.exit(1);
   }
   return { policy: loaded.policy, source, closers: [], banner: [] };
 }
 
+/**
+ * The dev signing key under the working directory, created on first start. Where that directory
+ * cannot be written (an image's read-only root filesystem), a clear refusal instead of a stack.
+ */
+function embeddedSigningKey(): DevSigningKey {
+  const cwd = process.cwd();
+  try {
+    return loadDevSigningKey(cwd);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException | null)?.code ?? 'unwritable';
+    throw new Error(
+      `the embedded default keeps its dev signing key in ${devKeyDirectory(cwd)}, which cannot be written ` +
+        `(${code}): make it writable (a volume, with a read-only root filesystem), or run a policy ` +
+        'with --config <file> or GATEWAY_CONFIG=<file>',
+      { cause: error },
+    );
+  }
+}
+
 /** The embedded default: the built-in sandbox as upstream, a dev key, and a token to try it with. */
 async function prepareEmbedded(logger: Logger, names: StartNames): Promise<Prepared> {
-  const devKey = loadDevSigningKey(process.cwd());
+  const devKey = embeddedSigningKey();
   const sandbox = await startSandbox({ port: 0, logger: logger.child({ component: 'sandbox' }, { level: 'warn' }) });
   const policy = embeddedPolicy(sandbox.apiBaseUrl, devKey, DEMO_KEYS[0]!.key, readFile);
   const token = mintEmbeddedToken(devKey, 'demo-reader', EMBEDDED_TOKEN_LIFETIME_SEC, Date.now);
@@ -184,7 +214,10 @@ async function main(argv: readonly string[], names: StartNames): Promise<void> {
   }
   const { settings } = parsed.settings;
   const logger = createLogger({ level: settings.logLevel });
-  const prepared = settings.configPath ? preparePolicyFile(settings.configPath) : await prepareEmbedded(logger, names);
+  const namedBy = parsed.settings.sources['--config'] === 'flag' ? '--config' : 'GATEWAY_CONFIG';
+  const prepared = settings.configPath
+    ? preparePolicyFile(settings.configPath, namedBy)
+    : await prepareEmbedded(logger, names);
   refuseUnsharedState(settings, prepared.policy);
   const gateway = await startGateway(gatewayOptionsFor(settings, prepared, logger));
   process.stdout.write(`strettch-gateway listening on ${gateway.url} (metrics and probes on ${gateway.adminUrl})\n`);

@@ -28,7 +28,10 @@ export const SETTING_DEFAULTS = Object.freeze({
 });
 
 export interface GatewaySettings {
-  /** `--config`; absent: the embedded default in front of the built-in sandbox. */
+  /**
+   * The policy file: `--config`, else `GATEWAY_CONFIG` (how an image's default command is pointed at
+   * a mounted policy); absent: the embedded default in front of the built-in sandbox.
+   */
   readonly configPath?: string;
   /** `--watch` or `CONFIG_WATCH=1`: reload when the policy or a file it references changes. */
   readonly watch: boolean;
@@ -99,6 +102,8 @@ const count = (min: number, max: number) =>
  * variable's name is the issue's path. Variables absent from this schema are not settings.
  */
 const ENV_SCHEMA = z.object({
+  // eslint-disable-next-line no-control-regex
+  GATEWAY_CONFIG: unsetIfEmpty(z.string().regex(/^[^\x00-\x1f]*$/, 'must be a file path')),
   HOST: unsetIfEmpty(z.string()),
   PORT: port,
   ADMIN_PORT: port,
@@ -148,7 +153,8 @@ export function readSettings(env: Env, flags: SettingFlags = {}): SettingsResult
     };
   const tuning = SCHEDULE_TUNING_DEFAULTS;
   const settings: GatewaySettings = {
-    configPath: flags.config,
+    // The flag wins: `docker run … start --config x` overrides the image's GATEWAY_CONFIG.
+    configPath: flags.config ?? e.GATEWAY_CONFIG,
     watch: flags.watch === true || e.CONFIG_WATCH === '1',
     host: e.HOST,
     port: e.PORT,
@@ -181,7 +187,7 @@ export function readSettings(env: Env, flags: SettingFlags = {}): SettingsResult
   };
   const sources: Record<string, SettingSource> = {};
   for (const name of SETTINGS_ENV_NAMES) sources[name] = e[name] === undefined ? 'default' : 'env';
-  if (flags.config !== undefined) sources['--config'] = 'flag';
+  if (flags.config !== undefined) sources['--config'] = sources.GATEWAY_CONFIG = 'flag';
   if (flags.watch === true) sources.CONFIG_WATCH = 'flag';
   return { ok: true, settings: deepFreeze(settings), sources: Object.freeze(sources) };
 }
@@ -211,6 +217,8 @@ export function effectiveSettings(
 ): EffectiveSetting[] {
   const s = settings;
   const values: Record<SettingsEnvName, string> = {
+    // Source `flag`: `--config` named it, over any GATEWAY_CONFIG.
+    GATEWAY_CONFIG: s.configPath ?? '(none: start runs the embedded default)',
     HOST: s.host ?? "the policy's listen.host",
     PORT: s.port === undefined ? "the policy's listen.port" : String(s.port),
     ADMIN_PORT: s.adminPort === undefined ? "the policy's listen.adminPort" : String(s.adminPort),

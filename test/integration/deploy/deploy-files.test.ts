@@ -133,9 +133,66 @@ describe('docker-compose.yml', () => {
     expect(Object.values(firstGateway.environment ?? {}).join(' ')).not.toMatch(/secret/i);
   });
 
+  it('keeps Redis durable: an append-only file fsynced every second, in a named volume at its --dir', () => {
+    const redis = services.redis!;
+    const args = redis.command!;
+    expect(flag(args, '--appendonly')).toBe('yes');
+    expect(flag(args, '--appendfsync')).toBe('everysec');
+    expect(namedVolumeMounts(redis)).toEqual([{ volume: 'redis-data', container: flag(args, '--dir') }]);
+    const volumes = readYaml<{ volumes: Record<string, unknown> }>('docker-compose.yml').volumes;
+    expect(Object.keys(volumes)).toContain('redis-data');
+    // An exact release, the same the Kubernetes dev overlay runs (kubernetes-overlays.test.ts).
+    expect(redis.image).toMatch(/^redis:\d+\.\d+\.\d+(-[a-z0-9.]+)?$/);
+  });
+
+  it('names only services that exist in depends_on, and gives every service an image or a build', () => {
+    for (const [name, service] of Object.entries(services)) {
+      const needs = Array.isArray(service.depends_on) ? service.depends_on : Object.keys(service.depends_on ?? {});
+      for (const other of needs)
+        expect({ name, other, exists: other in services }).toEqual({ name, other, exists: true });
+      expect({ name, runs: service.image !== undefined || service.build !== undefined }).toEqual({ name, runs: true });
+    }
+  });
+
   it('binds every admin port to the compose network, where Prometheus scrapes it', () => {
     expect(policy.listen.adminHost).toBe('0.0.0.0');
   });
+});
+
+describe('the compose stack as its documentation says to use it', () => {
+  const texts = {
+    'docker-compose.yml': read('docker-compose.yml')
+      .split('\n')
+      .filter((line) => line.startsWith('#'))
+      .join('\n'),
+    'deploy/README.md': /^## Compose$([\s\S]*?)^## /m.exec(read('deploy/README.md'))![1]!,
+    'docs/operations.md': /^### Compose, step by step$([\s\S]*?)^### /m.exec(read('docs/operations.md'))![1]!,
+  };
+  const published = new Map(
+    Object.entries(services).flatMap(([name, service]) =>
+      (service.ports ?? []).map((mapping) => [mapping.split(':').at(-2)!, name] as const),
+    ),
+  );
+
+  it.each(Object.entries(texts))('%s: every address on this machine is a port compose publishes', (_file, text) => {
+    const ports = [...text.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]!);
+    expect(ports.length).toBeGreaterThan(0);
+    for (const hostPort of ports)
+      expect({ hostPort, published: published.has(hostPort) }).toEqual({ hostPort, published: true });
+  });
+
+  it.each(Object.entries(texts))(
+    '%s: every `docker compose exec` names a service, an entry the build produces and a policy that exists',
+    (_file, text) => {
+      const commands = [...text.matchAll(/docker compose exec -T (\S+) node (\S+) [^\n]*?--config ([\w./-]+)/g)];
+      expect(commands.length).toBeGreaterThan(0);
+      for (const [, service, entry, config] of commands) {
+        expect(Object.keys(services)).toContain(service);
+        expect(exists(sourceOfEntry(entry!))).toBe(true);
+        expect(flag(services[service!]!.command, '--config')).toBe(config);
+      }
+    },
+  );
 });
 
 describe('deploy/nginx/nginx.conf (the compose load balancer)', () => {
@@ -268,7 +325,8 @@ describe('deploy/Dockerfile', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(new RegExp(`HEALTHCHECK .*127\\.0\\.0\\.1:${adminPort}/healthz`));
     expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${port} ${adminPort}$`, 'm'));
+    // Its default command is run for real in image.test.ts.
     const cmd = JSON.parse(/^CMD (\[.+\])$/m.exec(dockerfile)![1]!) as string[];
-    expect(exists(sourceOfEntry(cmd[1]!))).toBe(true);
+    expect(exists(cmd[1]!)).toBe(true);
   });
 });

@@ -39,6 +39,33 @@ describe('readSettings', () => {
     expect(listed).toContainEqual({ name: 'GATEWAY_MAX_CONNECTIONS_PER_CLIENT', value: '64', source: 'env' });
   });
 
+  it('takes the policy file from GATEWAY_CONFIG, and from --config over it (the image runs `start` alone)', () => {
+    const fromEnv = readSettings({ GATEWAY_CONFIG: '/etc/strettch-gateway/policy.yaml' });
+    if (!fromEnv.ok) throw new Error(fromEnv.problems.join('\n'));
+    expect(fromEnv.settings.configPath).toBe('/etc/strettch-gateway/policy.yaml');
+    expect(effectiveSettings(fromEnv.settings, fromEnv.sources)).toContainEqual({
+      name: 'GATEWAY_CONFIG',
+      value: '/etc/strettch-gateway/policy.yaml',
+      source: 'env',
+    });
+    const fromFlag = readSettings({ GATEWAY_CONFIG: '/etc/strettch-gateway/policy.yaml' }, { config: 'mine.yaml' });
+    if (!fromFlag.ok) throw new Error(fromFlag.problems.join('\n'));
+    expect(fromFlag.settings.configPath).toBe('mine.yaml');
+    expect(effectiveSettings(fromFlag.settings, fromFlag.sources)).toContainEqual({
+      name: 'GATEWAY_CONFIG',
+      value: 'mine.yaml',
+      source: 'flag',
+    });
+    const neither = readSettings({ GATEWAY_CONFIG: '' });
+    if (!neither.ok) throw new Error(neither.problems.join('\n'));
+    expect(neither.settings.configPath).toBeUndefined();
+    expect(effectiveSettings(neither.settings, neither.sources)).toContainEqual({
+      name: 'GATEWAY_CONFIG',
+      value: '(none: start runs the embedded default)',
+      source: 'default',
+    });
+  });
+
   it('freezes the result', () => {
     const read = readSettings({});
     if (!read.ok) throw new Error('unexpected');
@@ -54,6 +81,7 @@ describe('readSettings', () => {
     ['GATEWAY_WARM_UP_CONNECTIONS', '65', 'must be a whole number from 0 to 64'],
     ['GATEWAY_MAX_CONNECTIONS', '0', 'must be a whole number from 1 to 1000000'],
     ['GATEWAY_MAX_CONNECTIONS_PER_CLIENT', '10k', 'must be a whole number from 1 to 1000000'],
+    ['GATEWAY_CONFIG', 'policy.yaml\n', 'must be a file path'],
   ])('refuses %s=%s, naming the variable', (name, value, message) => {
     expect(readSettings({ [name]: value })).toEqual({ ok: false, problems: [`${name}: ${message}`] });
   });
