@@ -56,7 +56,10 @@ export function createScheduledReader(options: ScheduledReadOptions): ScheduledR
   function send(upstreamPath: string): Promise<UpstreamAnswer & { headers?: http.IncomingHttpHeaders }> {
     const url = new URL(`${base.pathname.replace(/\/$/, '')}${upstreamPath}`, base);
     return new Promise((resolve) => {
+      let settled = false;
       const settle = (answer: UpstreamAnswer & { headers?: http.IncomingHttpHeaders }) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         resolve(answer);
       };
@@ -71,18 +74,29 @@ export function createScheduledReader(options: ScheduledReadOptions): ScheduledR
         },
       });
       const timer = setTimeout(() => req.destroy(new Error('timeout')), options.timeoutMs);
-      req.on('error', (error) => settle({ kind: 'failed', reason: `upstream ${error.message}` }));
+      req.on('error', (error) =>
+        settle({
+          kind: 'failed',
+          reason: error.message.startsWith('upstream') ? error.message : `upstream ${error.message}`,
+        }),
+      );
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let bytes = 0;
+        const tooLarge = `upstream answer over ${options.maxBodyBytes} bytes`;
         res.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
-          if (bytes > options.maxBodyBytes) req.destroy(new Error(`answer over ${options.maxBodyBytes} bytes`));
-          else chunks.push(chunk);
+          if (bytes <= options.maxBodyBytes) chunks.push(chunk);
+          else req.destroy(new Error(tooLarge));
         });
         res.on('error', () => undefined);
+        // The body may have ended already when the last chunk passed the bound: never a cut page.
         res.on('end', () =>
-          settle({ kind: 'answered', status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }),
+          settle(
+            bytes > options.maxBodyBytes
+              ? { kind: 'failed', reason: tooLarge }
+              : { kind: 'answered', status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers },
+          ),
         );
       });
       req.end();
