@@ -53,7 +53,7 @@ function reader(overrides: Partial<ScheduledReadOptions> = {}) {
 /** Answers from the list in turn (the last one again once the list is used up). */
 function answerInTurn(answers: string[]): void {
   let n = 0;
-  upstream.answerWith((socket) => socket.end(answers[Math.min(n++, answers.length - 1)]));
+  upstream.answerWith((socket) => socket.end(answers[Math.min(n++, answers.length - 1)]!));
 }
 
 it('sends the account key and the path below the base URL, nothing of its own', async () => {
