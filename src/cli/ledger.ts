@@ -177,8 +177,9 @@ export async function runLedger(argv: readonly string[], io: CliIo): Promise<num
   }
   let opened: Awaited<ReturnType<typeof connect>> | undefined;
   try {
-    const policy = loadPolicy(configPath, accountId, io);
+    // Settings first: a missing REDIS_URL is named before any secret is read.
     const settings = loadSettings(io);
+    const policy = loadPolicy(configPath, accountId, io);
     opened = await connect(settings, policy, io);
     if (!opened.ready) throw new Failure('Redis does not answer: the ledger and the schedule live there', 1);
     const report = await rebuild(policy, accountId, apply, opened.connection, opened.schedule);

@@ -95,7 +95,7 @@ describe('runLedger before opening anything', () => {
   });
 
   it('an invalid policy: every problem with its path, exit 1', async () => {
-    const { io, out } = memoryIo({ 'p.yaml': 'accounts: 3\n' });
+    const { io, out } = memoryIo({ 'p.yaml': 'accounts: 3\n' }, { REDIS_URL: 'redis://127.0.0.1:1' });
     expect(await runLedger(['rebuild', '--account', 'prod', '--config', 'p.yaml'], io)).toBe(1);
     expect(out.stderr).toMatch(/^ledger rebuild: p\.yaml:1: accounts/m);
   });
