@@ -20,6 +20,11 @@ import { VALID_CREATE } from './valid-create';
 export const ACCOUNT = 'main';
 /** Live-compute quotas of the callers, as the policy sets them. */
 export const QUOTAS = { autoscaler: 3, ci: 5 } as const;
+/**
+ * Room for a busy machine: after Redis restarts empty the schedule holds new slots back for its
+ * transition guard (a second), and these tests judge the ledger, not the queue.
+ */
+const MAX_WAIT_MS = 10_000;
 
 export interface Answer {
   status: number;
@@ -68,16 +73,18 @@ function policyDocument(options: LedgerGatewayOptions, upstreamBaseUrl: string):
       autoscaler: {
         account: ACCOUNT,
         scopes: computes,
+        maxWaitMs: MAX_WAIT_MS,
         ownership: { foreign: 'forbidden', ownerTag: true },
         quotas: { liveComputes: QUOTAS.autoscaler },
       },
       ci: {
         account: ACCOUNT,
         scopes: computes,
+        maxWaitMs: MAX_WAIT_MS,
         ownership: { foreign: 'not-found', ownerTag: true },
         quotas: { liveComputes: QUOTAS.ci },
       },
-      ops: { account: ACCOUNT, scopes: ['*'] },
+      ops: { account: ACCOUNT, scopes: ['*'], maxWaitMs: MAX_WAIT_MS },
     },
   };
 }
@@ -164,7 +171,14 @@ export async function startLedgerGateway(options: LedgerGatewayOptions): Promise
     port: 0,
     adminPort: 0,
     drainMs: 2000,
-    schedule: { redisUrl: options.redisUrl, expectedReplicas: 1 },
+    // A generous command deadline: an event-loop stall on a loaded machine is not the outage under test.
+    schedule: { redisUrl: options.redisUrl, expectedReplicas: 1, commandTimeoutMs: 1000 },
+  });
+  // Until its Redis connection is up, the gateway answers ownership checks 503 (fails closed).
+  await eventually(async () => gateway.schedule.state().reason !== 'connecting').catch(async (error: unknown) => {
+    await gateway.close();
+    await sandbox.close();
+    throw error;
   });
   const port = Number(new URL(gateway.url).port);
   const sandboxPort = Number(new URL(sandbox.url).port);
