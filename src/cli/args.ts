@@ -66,7 +66,7 @@ export function parseTokenArgs(argv: readonly string[]): Parsed<TokenSettings> {
 }
 
 /** The commands of the `strettch-gateway` bin. */
-export const COMMANDS = ['start', 'check-config', 'token', 'explain'] as const;
+export const COMMANDS = ['start', 'check-config', 'token', 'explain', 'ledger'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export type CommandLine =

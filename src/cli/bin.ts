@@ -21,6 +21,8 @@ const io: CliIo = {
 
 // main.ts loads the server stack (express, Redis, the sandbox); only `start` pays for it.
 const loadStart = () => import('./main');
+// ledger.ts loads Redis and the schedule; only `ledger` pays for them.
+const loadLedger = () => import('./ledger');
 
 async function helpFor(command: CommandName): Promise<string> {
   switch (command) {
@@ -32,6 +34,8 @@ async function helpFor(command: CommandName): Promise<string> {
       return tokenHelp(BIN_TOKEN_USAGE);
     case 'explain':
       return EXPLAIN_HELP;
+    case 'ledger':
+      return (await loadLedger()).LEDGER_HELP;
   }
 }
 
@@ -65,6 +69,9 @@ async function run(argv: readonly string[]): Promise<void> {
       return;
     case 'explain':
       process.exitCode = runExplain(line.argv, io);
+      return;
+    case 'ledger':
+      process.exitCode = await (await loadLedger()).runLedger(line.argv, io);
       return;
   }
 }

@@ -20,6 +20,7 @@ Commands:
   check-config   check a policy file: every problem with its path, or a summary
   token          mint a caller token; prints only the token
   explain        would the gateway allow a caller's request, and why
+  ledger         ledger rebuild: restore owners and live counts from the provider (dry run unless --apply)
   help           this text, or a command's: ${BIN_NAME} help <command>
   --version      the version of ${BIN_NAME}
 
@@ -27,6 +28,7 @@ Commands:
   ${CHECK_CONFIG_USAGE_LINE}
   ${BIN_NAME} token <caller> [--lifetime <s>] [--scope "<scope> ..."] [--config <policy.yaml> [--kid <kid>]]
   ${EXPLAIN_USAGE_LINE}
+  ${BIN_NAME} ledger rebuild --account <name> --config <policy.yaml> [--apply] [--json]
 
 Exit codes: 0 success (explain: allowed); 1 failure (check-config: problems found; explain: denied);
 2 usage error (explain: also a policy it cannot use). Details: docs/cli.md.`;

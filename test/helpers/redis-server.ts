@@ -1,7 +1,9 @@
 /**
- * A real `redis-server` on a free port (never 6379), without persistence: a restart forgets everything,
- * like a crashed Redis without AOF. The one helper for the integration tests and the benches (which pass
- * their own `spawn`, so that the server dies with the bench and its output lands in the bench's logs).
+ * A real `redis-server` on a free port (never 6379), without persistence by default: a restart forgets
+ * everything, like a crashed Redis without AOF. With `appendOnly` it runs as the deploy files run it
+ * (AOF, `appendfsync everysec`) and a restart reads its working directory back. The one helper for the
+ * integration tests and the benches (which pass their own `spawn`, so that the server dies with the bench
+ * and its output lands in the bench's logs).
  *
  * `command()` talks to the server out of band (INFO, FLUSHALL, CLIENT PAUSE…) with ioredis, on a fresh
  * connection each time that hangs up right after the reply: not the product's connection (src/redis), which
@@ -24,6 +26,8 @@ export interface RedisProcess {
 }
 
 export interface RedisServerOptions {
+  /** AOF on, fsync every second (`appendonly yes`, `appendfsync everysec`), as deploy/ runs Redis. */
+  appendOnly?: boolean;
   /** Starts `redis-server` with these arguments. Default: a plain child process, output discarded. */
   spawn?: (args: readonly string[]) => RedisProcess;
 }
@@ -33,10 +37,13 @@ export interface RedisServer {
   readonly port: number;
   /** SIGTERM, wait for exit, remove the working directory. */
   stop(): Promise<void>;
-  /** SIGKILL (a crash), wait for exit; `restart()` brings it back on the same port, empty. */
+  /** SIGKILL (a crash), wait for exit; `restart()` brings it back on the same port (empty without AOF). */
   kill(): Promise<void>;
-  /** Starts the server again on the same port (after `kill()`, or kills it first). */
-  restart(): Promise<void>;
+  /**
+   * Starts the server again on the same port and working directory, after `kill()`, or after ending it
+   * first: by SIGKILL (`'kill'`, the default: a crash) or SIGTERM (`'stop'`: a clean shutdown).
+   */
+  restart(how?: 'kill' | 'stop'): Promise<void>;
   /** One command on a fresh connection; the reply as ioredis gives it (string, number, array, null). */
   command(...args: (string | number)[]): Promise<unknown>;
   /** `INFO commandstats` as calls per command name (`evalsha`, `client|setname`, …). */
@@ -49,7 +56,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sg-redis-'));
   const spawnServer = options.spawn ?? spawnPlain;
-  const args = ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
+  const persistence = options.appendOnly
+    ? ['--appendonly', 'yes', '--appendfsync', 'everysec']
+    : ['--appendonly', 'no'];
+  const args = ['--save', '', ...persistence, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir];
   let child: RedisProcess | undefined;
 
   const start = async (): Promise<void> => {
@@ -83,8 +93,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       rmSync(dir, { recursive: true, force: true });
     },
     kill: () => end('kill'),
-    async restart() {
-      await end('kill');
+    async restart(how = 'kill') {
+      await end(how);
       await start();
     },
     command,

@@ -8,9 +8,9 @@
  * KEYS[3] live counts     hash: encoded caller → live computes of that caller
  * KEYS[4] pending zset    "<encoded caller> <reservationId>" scored by hold expiry (ms)
  * KEYS[5] hour zset       of one caller: reservationId scored by reserve time (ms); absent for
- *                         operations that name no caller (deleted, owners)
+ *                         operations that name no caller (deleted, owners, live, repair)
  *
- * ARGV[1] op: reserve | commit | release | deleted | owners | counts
+ * ARGV[1] op: reserve | commit | release | deleted | owners | counts | live | repair
  * ARGV[2] now override in ms ('' in production; tests pin the clock)
  * ARGV[3] window of the per-hour count in ms (an hour, shorter in tests)
  * ARGV[4…] the op's arguments (see each branch).
@@ -194,6 +194,53 @@ if op == 'counts' then
   local accountLive = redis.call('HLEN', LIVE) + #pending
   local hourCount = redis.call('ZCOUNT', HOUR, '(' .. fmt(now - windowMs), '+inf')
   return { tostring(callerLive), tostring(accountLive), tostring(hourCount) }
+end
+
+-- Every live compute of the account with the encoded caller that created it, flat: id, caller, id, …
+if op == 'live' then
+  local out = {}
+  local entries = redis.call('HGETALL', LIVE)
+  for i = 1, #entries, 2 do
+    local enc = split(entries[i + 1])
+    out[#out + 1] = entries[i]
+    out[#out + 1] = enc
+  end
+  return out
+end
+
+-- A rebuild's changes (ledger-rebuild.ts), four arguments each: kind ('owner' | 'live'), compute id,
+-- the value the plan saw ('' = none) and the value to write ('' = none; owners are never removed).
+-- Each applies only where the ledger still holds what the plan saw, so a create or delete that ran
+-- since the plan was made is never undone. Live counts are then recounted from the live hash.
+if op == 'repair' then
+  local applied, stale = 0, 0
+  for i = 4, #ARGV, 4 do
+    local kind, cid, expected, wanted = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    if kind == 'owner' then
+      if (redis.call('HGET', OWNERS, cid) or '') == expected then
+        redis.call('HSET', OWNERS, cid, wanted)
+        applied = applied + 1
+      else
+        stale = stale + 1
+      end
+    elseif kind == 'live' then
+      local current = redis.call('HGET', LIVE, cid)
+      local curEnc = ''
+      if current then curEnc = split(current) end
+      if curEnc == expected then
+        if wanted == '' then redis.call('HDEL', LIVE, cid) else redis.call('HSET', LIVE, cid, wanted .. ' rebuilt') end
+        applied = applied + 1
+      else
+        stale = stale + 1
+      end
+    else
+      return redis.error_reply('unknown repair kind ' .. tostring(kind))
+    end
+  end
+  redis.call('DEL', COUNTS)
+  local entries = redis.call('HGETALL', LIVE)
+  for i = 2, #entries, 2 do redis.call('HINCRBY', COUNTS, (split(entries[i])), 1) end
+  return { tostring(applied), tostring(stale) }
 end
 
 return redis.error_reply('unknown op ' .. tostring(op))

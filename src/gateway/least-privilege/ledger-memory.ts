@@ -6,7 +6,14 @@
  * forgets who created what (callers with `ownership` then see their old computes as foreign).
  */
 import { StoreUnavailableError } from '../../redis/errors';
-import type { ComputeLedger, CreateReservation, CreateReservationRequest, QuotaName } from './types';
+import type {
+  ComputeLedger,
+  CreateReservation,
+  CreateReservationRequest,
+  LedgerRepair,
+  LedgerRepairResult,
+  QuotaName,
+} from './types';
 
 /** Creates count against `createsPerHour` for this long. */
 export const CREATES_WINDOW_MS = 3_600_000;
@@ -64,6 +71,15 @@ export function assertIds(ids: Record<string, string>): void {
     if (typeof value !== 'string' || value === '')
       throw new TypeError(`compute ledger: ${name} must be a non-empty string`);
   }
+}
+
+/** A rebuild's change names non-empty ids (the Redis script reads `''` as "none"). */
+export function assertRepair(repair: LedgerRepair, index: number): void {
+  const ids: Record<string, string> = { [`repairs[${index}].computeId`]: repair.computeId };
+  if (repair.expected !== undefined) ids[`repairs[${index}].expected`] = repair.expected;
+  if (repair.kind === 'owner') ids[`repairs[${index}].owner`] = repair.owner;
+  else if (repair.caller !== undefined) ids[`repairs[${index}].caller`] = repair.caller;
+  assertIds(ids);
 }
 
 export function assertWindowMs(windowMs: number): void {
@@ -193,6 +209,32 @@ export class MemoryComputeLedger implements ComputeLedger {
     });
   }
 
+  liveComputes(accountId: string): Promise<Map<string, string>> {
+    return this.run(() => {
+      assertIds({ accountId });
+      const live = this.accounts.get(accountId)?.live ?? new Map<string, LiveCompute>();
+      return new Map([...live].map(([computeId, { callerId }]) => [computeId, callerId]));
+    });
+  }
+
+  applyRepairs(accountId: string, repairs: readonly LedgerRepair[]): Promise<LedgerRepairResult> {
+    return this.run(() => {
+      assertIds({ accountId });
+      repairs.forEach(assertRepair);
+      const account = this.account(accountId, this.now());
+      const result = { applied: 0, stale: 0 };
+      for (const repair of repairs) {
+        const applied = repair.kind === 'owner' ? repairOwner(account, repair) : repairLive(account, repair);
+        result[applied ? 'applied' : 'stale'] += 1;
+      }
+      // Recounted from the live computes, as the script does.
+      account.liveCounts.clear();
+      for (const { callerId } of account.live.values())
+        account.liveCounts.set(callerId, (account.liveCounts.get(callerId) ?? 0) + 1);
+      return result;
+    });
+  }
+
   close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();
@@ -281,4 +323,18 @@ function countDown(counts: Map<string, number>, callerId: string): void {
   const next = (counts.get(callerId) ?? 0) - 1;
   if (next > 0) counts.set(callerId, next);
   else counts.delete(callerId);
+}
+
+/** Each change applies only where the ledger still holds what the plan saw (see the script's `repair`). */
+function repairOwner(account: AccountState, repair: Extract<LedgerRepair, { kind: 'owner' }>): boolean {
+  if (account.owners.get(repair.computeId) !== repair.expected) return false;
+  account.owners.set(repair.computeId, repair.owner);
+  return true;
+}
+
+function repairLive(account: AccountState, repair: Extract<LedgerRepair, { kind: 'live' }>): boolean {
+  if (account.live.get(repair.computeId)?.callerId !== repair.expected) return false;
+  if (repair.caller === undefined) account.live.delete(repair.computeId);
+  else account.live.set(repair.computeId, { callerId: repair.caller, reservationId: 'rebuilt' });
+  return true;
 }

@@ -8,8 +8,15 @@ import type { RedisConnection } from '../../redis';
 import { StoreUnavailableError } from '../../redis/errors';
 import { encodeKeyPart } from '../../schedule/keys';
 import { LEDGER_SCRIPT } from './ledger-lua';
-import { assertIds, assertValidReservation, assertWindowMs, CREATES_WINDOW_MS } from './ledger-memory';
-import type { ComputeLedger, CreateReservation, CreateReservationRequest, QuotaName } from './types';
+import { assertIds, assertRepair, assertValidReservation, assertWindowMs, CREATES_WINDOW_MS } from './ledger-memory';
+import type {
+  ComputeLedger,
+  CreateReservation,
+  CreateReservationRequest,
+  LedgerRepair,
+  LedgerRepairResult,
+  QuotaName,
+} from './types';
 
 export const DEFAULT_LEDGER_KEY_PREFIX = 'sg:ledger';
 
@@ -44,7 +51,15 @@ export function ledgerKeys(prefix: string, accountId: string): LedgerKeys {
   };
 }
 
-export type LedgerCommandKind = 'reserve' | 'commit' | 'release' | 'deleted' | 'owners' | 'counts';
+export type LedgerCommandKind = 'reserve' | 'commit' | 'release' | 'deleted' | 'owners' | 'counts' | 'live' | 'repair';
+
+/** Changes per script call of a rebuild: each call is atomic and short, however many computes there are. */
+export const REPAIRS_PER_CALL = 500;
+
+/** The inverse of `encodeKeyPart` (every `%` it writes starts an escape, so this is exact). */
+export function decodeKeyPart(encoded: string): string {
+  return encoded.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
 
 export interface RedisComputeLedgerOptions {
   /** Owned by the caller: `close()` leaves it open. */
@@ -73,6 +88,8 @@ export class RedisComputeLedger implements ComputeLedger {
     deleted: 0,
     owners: 0,
     counts: 0,
+    live: 0,
+    repair: 0,
   };
   private closed = false;
 
@@ -169,6 +186,31 @@ export class RedisComputeLedger implements ComputeLedger {
     return { callerLive: num(callerLive), accountLive: num(accountLive), callerCreatesLastHour: num(hour) };
   }
 
+  async liveComputes(accountId: string): Promise<Map<string, string>> {
+    assertIds({ accountId });
+    const reply = await this.run('live', accountKeys(ledgerKeys(this.keyPrefix, accountId)), []);
+    if (reply.length % 2 !== 0) throw unexpected(reply);
+    const live = new Map<string, string>();
+    for (let i = 0; i < reply.length; i += 2) live.set(reply[i]!, decodeKeyPart(reply[i + 1]!));
+    return live;
+  }
+
+  async applyRepairs(accountId: string, repairs: readonly LedgerRepair[]): Promise<LedgerRepairResult> {
+    assertIds({ accountId });
+    repairs.forEach(assertRepair);
+    const keys = accountKeys(ledgerKeys(this.keyPrefix, accountId));
+    const total = { applied: 0, stale: 0 };
+    // One call even without changes: the live counts are recounted either way.
+    for (let first = 0; first === 0 || first < repairs.length; first += REPAIRS_PER_CALL) {
+      const args = repairs.slice(first, first + REPAIRS_PER_CALL).flatMap(repairArgs);
+      const reply = await this.run('repair', keys, args);
+      if (reply.length !== 2) throw unexpected(reply);
+      total.applied += num(reply[0]);
+      total.stale += num(reply[1]);
+    }
+    return total;
+  }
+
   /** Stops this ledger; the connection belongs to whoever passed it in. */
   close(): Promise<void> {
     this.closed = true;
@@ -192,6 +234,13 @@ export class RedisComputeLedger implements ComputeLedger {
     if (!Array.isArray(reply) || !reply.every((v) => typeof v === 'string')) throw unexpected(reply);
     return reply as string[];
   }
+}
+
+/** The script's four arguments of one change; the live hash holds encoded callers, the owners hash raw ones. */
+function repairArgs(repair: LedgerRepair): string[] {
+  if (repair.kind === 'owner') return ['owner', repair.computeId, repair.expected ?? '', repair.owner];
+  const enc = (caller: string | undefined) => (caller === undefined ? '' : encodeKeyPart(caller));
+  return ['live', repair.computeId, enc(repair.expected), enc(repair.caller)];
 }
 
 function accountKeys(keys: LedgerKeys): string[] {

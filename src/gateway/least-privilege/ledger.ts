@@ -26,7 +26,9 @@ export { MemoryComputeLedger, CREATES_WINDOW_MS, type MemoryComputeLedgerOptions
 export {
   RedisComputeLedger,
   ledgerKeys,
+  decodeKeyPart,
   DEFAULT_LEDGER_KEY_PREFIX,
+  REPAIRS_PER_CALL,
   type LedgerKeys,
   type RedisComputeLedgerOptions,
   type LedgerCommandKind,

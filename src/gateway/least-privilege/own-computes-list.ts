@@ -42,7 +42,7 @@ interface ListEnvelope {
   timestamp?: unknown;
 }
 
-function parseListEnvelope(body: Buffer): ListEnvelope | undefined {
+export function parseListEnvelope(body: Buffer): ListEnvelope | undefined {
   try {
     const parsed: unknown = JSON.parse(body.toString('utf8'));
     if (

@@ -4,8 +4,9 @@
  * gateway's alone: a tag starting with it is refused in every create body (`reservedTagViolations`
  * in constraints.ts), so no caller can pass a compute off as another's.
  *
- * Ownership itself is decided by the compute ledger, never by reading tags back: the tag is a
- * label for people.
+ * Ownership itself is decided by the compute ledger, never by reading tags back in the request
+ * path: the tag is a label for people, and the record an operator can restore a lost ledger from
+ * (`ledger rebuild`, ledger-rebuild.ts), by an explicit command.
  */
 
 export const OWNER_TAG_PREFIX = 'owner:';

@@ -87,6 +87,22 @@ export type CreateReservation =
   | { ok: false; quota: QuotaName; limit: number; recorded: boolean; retryAfterMs?: number };
 
 /**
+ * One change of a ledger rebuild (`ledger-rebuild.ts`), applied only where the ledger still holds
+ * `expected` (undefined: nothing), so a create or delete that ran since the plan was made is kept.
+ */
+export type LedgerRepair =
+  /** The compute's owner becomes `owner`. Owners are never removed. */
+  | { kind: 'owner'; computeId: string; expected: string | undefined; owner: string }
+  /** The compute is live under `caller`, or (undefined) not live. */
+  | { kind: 'live'; computeId: string; expected: string | undefined; caller: string | undefined };
+
+/** `stale`: changes skipped because the ledger no longer held what the plan saw. */
+export interface LedgerRepairResult {
+  applied: number;
+  stale: number;
+}
+
+/**
  * Who created which compute, and the counts quotas need. Shared by all replicas (Redis); the
  * embedded default keeps it in memory. Every method is atomic on its own.
  */
@@ -108,5 +124,12 @@ export interface ComputeLedger {
     accountId: string,
     callerId: string,
   ): Promise<{ callerLive: number; accountLive: number; callerCreatesLastHour: number }>;
+  /** Every live compute of the account and the caller that created it (for `ledger rebuild`). */
+  liveComputes(accountId: string): Promise<Map<string, string>>;
+  /**
+   * Applies a rebuild's changes (each atomic, and in batches), then recounts the account's live
+   * counts from its live computes. Pending creates and the hourly counts are left alone.
+   */
+  applyRepairs(accountId: string, repairs: readonly LedgerRepair[]): Promise<LedgerRepairResult>;
   close(): Promise<void>;
 }

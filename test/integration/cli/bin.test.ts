@@ -60,8 +60,18 @@ describe('strettch-gateway help and usage', () => {
   it('--help lists every command: exit 0', () => {
     const result = run(['--help']);
     expect(result.code).toBe(0);
-    for (const command of ['start', 'check-config', 'token', 'explain'])
+    for (const command of ['start', 'check-config', 'token', 'explain', 'ledger'])
       expect(result.stdout).toContain(`strettch-gateway ${command} `);
+  });
+
+  it('help ledger, and ledger rebuild without REDIS_URL: the command is loaded on demand', () => {
+    const help = run(['help', 'ledger']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: strettch-gateway ledger rebuild --account <name> --config <policy.yaml>');
+    const result = run(['ledger', 'rebuild', '--account', 'prod', '--config', exampleConfig], SECRETS);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('ledger rebuild: REDIS_URL: required');
+    expect(result.stdout + result.stderr).not.toContain(SECRETS.STRETTCH_KEY_PROD);
   });
 
   it("help <command> prints that command's help: exit 0", () => {

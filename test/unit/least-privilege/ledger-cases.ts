@@ -383,6 +383,86 @@ export const LEDGER_CASES: readonly LedgerCase[] = [
     },
   },
   {
+    name: 'liveComputes lists each live compute with its creator (odd caller ids round-trip); deleted ones leave',
+    async run(h) {
+      await create(h, 'r1', '1');
+      await create(h, 'r2', '2', { callerId: 'b{o}b %41 :x' });
+      await create(h, 'r3', '3');
+      await h.ledger.recordDeleted('acct', '3');
+      expect(await h.ledger.liveComputes('acct')).toEqual(
+        new Map([
+          ['1', 'alice'],
+          ['2', 'b{o}b %41 :x'],
+        ]),
+      );
+      expect(await h.ledger.liveComputes('other')).toEqual(new Map());
+    },
+  },
+  {
+    name: 'applyRepairs sets owners and live computes where the ledger holds what was expected, then recounts',
+    async run(h) {
+      await create(h, 'r1', '1');
+      await create(h, 'r2', '2');
+      const result = await h.ledger.applyRepairs('acct', [
+        { kind: 'owner', computeId: '7', expected: undefined, owner: 'bob' },
+        { kind: 'live', computeId: '7', expected: undefined, caller: 'bob' },
+        { kind: 'live', computeId: '2', expected: 'alice', caller: undefined },
+        { kind: 'live', computeId: '1', expected: 'alice', caller: 'bob' },
+        { kind: 'owner', computeId: '1', expected: 'alice', owner: 'bob' },
+      ]);
+      expect(result).toEqual({ applied: 5, stale: 0 });
+      expect(await h.ledger.ownersOf('acct', ['1', '2', '7'])).toEqual(['bob', 'alice', 'bob']);
+      expect(await h.ledger.liveComputes('acct')).toEqual(
+        new Map([
+          ['1', 'bob'],
+          ['7', 'bob'],
+        ]),
+      );
+      expect(await counts(h)).toEqual(tally(0, 2, 2));
+      expect(await counts(h, 'bob')).toEqual(tally(2, 2, 0));
+      // The restored computes count against the quotas like any other.
+      expect(await reserve(h, 'r3', { callerId: 'bob', callerLiveMax: 2 })).toMatchObject({
+        ok: false,
+        quota: 'caller.liveComputes',
+      });
+      // A restored compute deleted through the gateway frees its place.
+      await h.ledger.recordDeleted('acct', '7');
+      expect(await counts(h, 'bob')).toEqual(tally(1, 1, 0));
+    },
+  },
+  {
+    name: 'applyRepairs skips a change whose expected value is no longer there (a create or delete ran since)',
+    async run(h) {
+      await create(h, 'r1', '1');
+      const plannedWhileEmpty = [
+        { kind: 'live', computeId: '1', expected: undefined, caller: 'bob' },
+        { kind: 'owner', computeId: '1', expected: undefined, owner: 'bob' },
+        { kind: 'live', computeId: '9', expected: 'alice', caller: undefined },
+      ] as const;
+      expect(await h.ledger.applyRepairs('acct', plannedWhileEmpty)).toEqual({ applied: 0, stale: 3 });
+      expect(await h.ledger.ownerOf('acct', '1')).toBe('alice');
+      expect(await h.ledger.liveComputes('acct')).toEqual(new Map([['1', 'alice']]));
+      // No changes at all still recounts (and changes nothing that is right).
+      expect(await h.ledger.applyRepairs('acct', [])).toEqual({ applied: 0, stale: 0 });
+      expect(await counts(h)).toEqual(tally(1, 1, 1));
+    },
+  },
+  {
+    name: 'applyRepairs refuses empty ids before writing anything',
+    async run(h) {
+      await expect(
+        h.ledger.applyRepairs('acct', [
+          { kind: 'owner', computeId: '1', expected: undefined, owner: 'bob' },
+          { kind: 'owner', computeId: '', expected: undefined, owner: 'bob' },
+        ]),
+      ).rejects.toThrow(TypeError);
+      await expect(
+        h.ledger.applyRepairs('acct', [{ kind: 'live', computeId: '1', expected: '', caller: 'bob' }]),
+      ).rejects.toThrow(TypeError);
+      expect(await h.ledger.ownerOf('acct', '1')).toBeUndefined();
+    },
+  },
+  {
     name: 'a closed ledger rejects every method with StoreUnavailableError',
     async run(h) {
       await create(h, 'r1', '1');
@@ -395,6 +475,8 @@ export const LEDGER_CASES: readonly LedgerCase[] = [
         () => h.ledger.ownersOf('acct', ['1']),
         () => h.ledger.recordDeleted('acct', '1'),
         () => counts(h),
+        () => h.ledger.liveComputes('acct'),
+        () => h.ledger.applyRepairs('acct', []),
       ];
       for (const call of calls) await expect(call()).rejects.toBeInstanceOf(StoreUnavailableError);
       await h.ledger.close();
