@@ -30,7 +30,13 @@ import { recordRefusal } from './refusal-record';
 import { CONNECTION_LIMIT_DEFAULTS, type ConnectionLimits } from '../shared/connection-limits';
 import { listen, type RunningServer } from '../shared/http-server';
 import { createRedisConnection, type RedisConnection } from '../redis';
-import { createRateSchedule, type AccountRateLimits, type RateSchedule, type ScheduleTuning } from '../schedule';
+import {
+  createRateSchedule,
+  type AccountRateLimits,
+  type RateSchedule,
+  type ScheduleMode,
+  type ScheduleTuning,
+} from '../schedule';
 import { protectionFor, type Protection } from './protection';
 
 export const GATEWAY_USER_AGENT = 'strettch-gateway/0.1.0';
@@ -181,15 +187,20 @@ function scheduleWithMetrics(
     now: deps.now,
     logger,
     onStateChange: (state) => {
-      for (const mode of ['shared', 'fallback', 'memory'] as const)
-        metrics.scheduleMode.set({ mode }, state.mode === mode ? 1 : 0);
+      showScheduleMode(metrics, state.mode);
       if (state.mode === 'fallback')
         logger.warn({ reason: state.reason }, 'rate schedule: Redis unreachable, using the local fallback schedule');
       else logger.info({ mode: state.mode }, 'rate schedule mode');
     },
   });
-  metrics.scheduleMode.set({ mode: schedule.state().mode }, 1);
+  showScheduleMode(metrics, schedule.state().mode);
   return schedule;
+}
+
+/** Every mode from the start (the current one 1, the others 0): an alert on fallback has its series before. */
+function showScheduleMode(metrics: GatewayMetrics, current: ScheduleMode): void {
+  for (const mode of ['shared', 'fallback', 'memory'] as const)
+    metrics.scheduleMode.set({ mode }, mode === current ? 1 : 0);
 }
 
 /** The compute ledger, and its own count of Redis round trips (none in memory). */
