@@ -40,7 +40,8 @@ Without --config, runs the embedded default: the built-in Strettch sandbox as up
 a dev signing key in .strettch-gateway/, and the callers demo-reader and demo-operator.
 
 Environment: PORT (public port), ADMIN_PORT (metrics and probes), HOST, LOG_LEVEL,
-REDIS_URL (the shared rate schedule; without it the schedule runs in memory),
+REDIS_URL, or REDIS_SENTINELS + REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES (the shared rate schedule
+and ledger; without one they run in memory; docs/configuration.md lists their credentials and TLS settings),
 GATEWAY_REPLICAS (replicas sharing the schedule; default 1; above 1 needs REDIS_URL),
 GATEWAY_SINGLE_REPLICA=1 (no Redis on purpose: ownership and quotas kept in this process),
 REDIS_COMMAND_TIMEOUT_MS (a slower Redis reply counts as an outage; default 150),
@@ -103,7 +104,7 @@ export function gatewayOptionsFor(settings: GatewaySettings, prepared: Prepared,
     port: settings.port,
     adminPort: settings.adminPort,
     schedule: {
-      redisUrl: settings.redisUrl,
+      redis: settings.redis,
       expectedReplicas: settings.expectedReplicas,
       commandTimeoutMs: settings.redisCommandTimeoutMs,
       connectTimeoutMs: settings.redisConnectTimeoutMs,
