@@ -40,7 +40,8 @@ export function redisTopologyFromEnv(
   const chosen = TOPOLOGY_NAMES.filter((name) => value(name) !== undefined);
   if (chosen.length > 1)
     problem(chosen[1]!, `set exactly one Redis topology, but ${chosen.join(' and ')} are both set`);
-  const kind = chosen.length === 1 ? chosen[0] : undefined;
+  // With two set, the rest is checked against the first, so its problems are not hidden behind this one.
+  const kind = chosen[0];
 
   const tlsText = value('REDIS_TLS');
   const tlsFlag = tlsText === undefined ? false : TLS_FLAG.get(tlsText);
