@@ -27,6 +27,8 @@ export interface RedisNode {
   /** Whether this test killed it. */
   readonly killed: boolean;
   kill(): Promise<void>;
+  /** After `kill()`: the same process arguments again (same port, same cluster config file); resolves on PING. */
+  revive(): Promise<void>;
   command(...args: (string | number)[]): Promise<unknown>;
 }
 
@@ -44,21 +46,24 @@ async function startNode(
   args: readonly string[],
   spawnServer: (args: readonly string[]) => RedisProcess,
 ): Promise<StartedNode> {
-  const proc = spawnServer(args);
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (proc.exited()) throw new Error(`redis-server exited while starting on port ${port}: ${args.join(' ')}`);
-    try {
-      if ((await redisCommand(port, ['PING'], 300)) === 'PONG') break;
-    } catch {
-      // not up yet
+  const launch = async (): Promise<RedisProcess> => {
+    const proc = spawnServer(args);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (proc.exited()) throw new Error(`redis-server exited while starting on port ${port}: ${args.join(' ')}`);
+      try {
+        if ((await redisCommand(port, ['PING'], 300)) === 'PONG') return proc;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) {
+        await proc.kill();
+        throw new Error(`redis-server did not answer PING on port ${port}`);
+      }
+      await sleep(20);
     }
-    if (Date.now() > deadline) {
-      await proc.kill();
-      throw new Error(`redis-server did not answer PING on port ${port}`);
-    }
-    await sleep(20);
-  }
+  };
+  let proc = await launch();
   let killed = false;
   return {
     port,
@@ -68,6 +73,11 @@ async function startNode(
     async kill() {
       killed = true;
       await proc.kill();
+    },
+    async revive() {
+      if (!killed) throw new Error(`redis-server on port ${port} is running`);
+      proc = await launch();
+      killed = false;
     },
     stop: () => proc.stop(),
     command: (...commandArgs) => redisCommand(port, commandArgs),
@@ -91,7 +101,7 @@ const dataNodeArgs = (port: number, dir: string): string[] => [
 ];
 
 /** Whether a replica has completed its sync with its master: only then can it be promoted. */
-async function replicaSynced(node: RedisNode): Promise<boolean> {
+export async function replicaSynced(node: RedisNode): Promise<boolean> {
   return String(await node.command('INFO', 'replication')).includes('master_link_status:up');
 }
 
@@ -109,6 +119,8 @@ export interface RedisClusterTopology {
   masterOf(key: string): Promise<RedisNode>;
   /** Resolves once a live master serves `key`'s slot and the cluster says `cluster_state:ok`. */
   waitForMasterOf(key: string, except?: RedisNode): Promise<RedisNode>;
+  /** Revives a killed node: it rejoins (its nodes.conf kept) as a replica; resolves once it has synced. */
+  rejoin(node: RedisNode): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -190,6 +202,10 @@ export async function startRedisCluster(options: SpawnOptions = {}): Promise<Red
       });
       return found!;
     },
+    async rejoin(node) {
+      await node.revive();
+      await waitFor(`port ${node.port} to rejoin as a synced replica`, () => replicaSynced(node));
+    },
     stop: stopAll,
   };
 }
@@ -208,6 +224,8 @@ export interface RedisSentinelTopology {
   master(): Promise<RedisNode>;
   /** Resolves once the Sentinels name a live master other than `except`, and it says `role:master`. */
   waitForNewMaster(except: RedisNode): Promise<RedisNode>;
+  /** Revives a killed data node: the Sentinels turn it into a replica; resolves once it has synced. */
+  rejoin(node: RedisNode): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -293,6 +311,10 @@ export async function startRedisSentinel(options: SpawnOptions = {}): Promise<Re
         return true;
       });
       return found!;
+    },
+    async rejoin(node) {
+      await node.revive();
+      await waitFor(`port ${node.port} to rejoin as a synced replica`, () => replicaSynced(node));
     },
     stop: stopAll,
   };
