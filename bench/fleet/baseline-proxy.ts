@@ -7,14 +7,14 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { createRedisConnection, type RedisConnection } from '../../src/redis';
+import { createRedisConnection, type RedisConnection, type RedisTopology } from '../../src/redis';
 import { errorEnvelope } from '../../src/shared/envelope';
 
 export interface BaselineProxyOptions {
   /** The sandbox origin, `http://127.0.0.1:<port>`; request paths are forwarded as received. */
   upstreamOrigin: string;
   apiKey: string;
-  redisUrl: string;
+  redis: RedisTopology;
   readPerSecond: number;
   writePerSecond: number;
   replicas: number;
@@ -29,7 +29,7 @@ export interface BaselineProxy {
 const FORWARDED = ['content-type', 'content-length', 'idempotency-key', 'accept'];
 
 export function createBaselineProxy(options: BaselineProxyOptions): BaselineProxy {
-  const redis: RedisConnection = createRedisConnection({ url: options.redisUrl, connectionName: 'bench-baseline' });
+  const redis: RedisConnection = createRedisConnection({ topology: options.redis, connectionName: 'bench-baseline' });
   const upstream = new URL(options.upstreamOrigin);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const limiter = (name: string, points: number) =>

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createBaselineProxy } from './baseline-proxy';
+import { redisTopologyFromEnv } from '../../src/gateway/redis-settings';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -12,11 +13,19 @@ function required(name: string): string {
   return value;
 }
 
+/** The same Redis settings as the gateways' (REDIS_URL, REDIS_SENTINELS…, REDIS_CLUSTER_NODES). */
+function redisFromEnv() {
+  const read = redisTopologyFromEnv(process.env);
+  if (!read.ok) throw new Error(read.problems.join('; '));
+  if (read.topology === undefined) throw new Error('no Redis: set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES');
+  return read.topology;
+}
+
 async function main(): Promise<void> {
   const proxy = createBaselineProxy({
     upstreamOrigin: required('BASELINE_UPSTREAM'),
     apiKey: required('BASELINE_API_KEY'),
-    redisUrl: required('REDIS_URL'),
+    redis: redisFromEnv(),
     readPerSecond: Number(required('BASELINE_READ_PER_SECOND')),
     writePerSecond: Number(required('BASELINE_WRITE_PER_SECOND')),
     replicas: Number(required('BASELINE_REPLICAS')),

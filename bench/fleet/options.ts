@@ -1,8 +1,15 @@
 /** `npm run bench:fleet -- [flags]`: parsed once, every problem reported, the result frozen. */
 import { readFlags, type NumberFlag } from '../flags';
-import { SCENARIOS, SCENARIO_TRAITS, type ScenarioName } from './scenarios';
+import {
+  defaultScenarios,
+  REDIS_TOPOLOGIES,
+  SCENARIOS,
+  SCENARIO_TRAITS,
+  type RedisTopologyName,
+  type ScenarioName,
+} from './scenarios';
 
-export { SCENARIOS, type ScenarioName };
+export { SCENARIOS, type ScenarioName, type RedisTopologyName };
 
 export interface FleetOptions {
   /** Load per phase (ours, then the baseline), judged from its first request. */
@@ -22,6 +29,8 @@ export interface FleetOptions {
   /** Callers' `maxWaitMs` (the deadline of every request). */
   maxWaitMs: number;
   scenarios: readonly ScenarioName[];
+  /** The Redis topology the gateways (and the baseline) share. */
+  redis: RedisTopologyName;
   /** Fixed-window phase of the sandbox; undefined: random per scenario run. */
   windowPhaseMs?: number;
   outFile: string;
@@ -41,7 +50,8 @@ export const FLEET_DEFAULTS: Readonly<FleetOptions> = Object.freeze({
   // The policy's default: the bench judges what ships.
   safety: 0.95,
   maxWaitMs: 2000,
-  scenarios: SCENARIOS,
+  scenarios: defaultScenarios('single'),
+  redis: 'single',
   outFile: 'bench/results/fleet.json',
   chartFile: 'bench/results/fleet.svg',
   keepLogs: false,
@@ -56,11 +66,12 @@ weighted callers (a separate load process); then the same load through a naive f
 limiter (RateLimiterRedis, 30 and 5 per 1 s). The sandbox's referee judges every request from the
 first one: the gateways start right before their phase, nothing runs unjudged. Everything
 listens on 127.0.0.1. Scenarios (in this order):
-  fixed    sandbox windows fixed, random phase
-  sliding  exact sliding window
-  outage   sliding; Redis killed mid-phase, restarted empty
-  starved  sliding; one busy-loop process per core for the whole scenario
-  restart  sliding; replicas restarted one at a time (at 1/4, 2/4, 3/4 of the phase), same ports
+  fixed     sandbox windows fixed, random phase
+  sliding   exact sliding window
+  outage    sliding; Redis killed mid-phase, restarted empty (--redis single only)
+  starved   sliding; one busy-loop process per core for the whole scenario
+  restart   sliding; replicas restarted one at a time (at 1/4, 2/4, 3/4 of the phase), same ports
+  failover  sliding; the Redis master killed mid-phase, a replica promoted (--redis sentinel|cluster)
 
   --duration-sec <n>     load per phase, ours and baseline each (default ${FLEET_DEFAULTS.durationSec})
   --warmup-sec <n>       first seconds of a phase left out of utilization, shares and queue waits
@@ -73,7 +84,12 @@ listens on 127.0.0.1. Scenarios (in this order):
   --workers <n>          concurrent caller loops, at least 12 (default ${FLEET_DEFAULTS.workers})
   --safety <0..1>        gateway safety factor (default ${FLEET_DEFAULTS.safety}, the policy's default)
   --max-wait-ms <n>      callers' deadline, policy maxWaitMs (default ${FLEET_DEFAULTS.maxWaitMs})
-  --scenarios <list>     comma-separated subset of ${SCENARIOS.join(',')} (default all)
+  --redis <topology>     single: one redis-server (default); sentinel: 1 master, 1 replica, 3 Sentinels;
+                         cluster: 3 masters with one replica each
+  --scenarios <list>     comma-separated subset of ${SCENARIOS.join(',')} (default: every one
+                         that applies to the --redis topology)
+  --outage-sec <n> and --outage-at-sec <n> also place the failover: the master is killed at
+                         --outage-at-sec, capacity is not judged for --outage-sec + 3 s
   --window-phase-ms <n>  fixed-window phase 0-999 (default random per run)
   --out <file>           JSON results, every run and the summary (default ${FLEET_DEFAULTS.outFile})
   --chart <file>         SVG chart of the first run (default ${FLEET_DEFAULTS.chartFile})
@@ -105,11 +121,12 @@ const NUMBER_FLAGS: Record<string, NumberFlag<NumberKey>> = {
   '--max-wait-ms': { key: 'maxWaitMs', min: 100, max: 60_000, integer: true },
   '--window-phase-ms': { key: 'windowPhaseMs', min: 0, max: 999, integer: true },
 };
-const TEXT_FLAGS = ['--scenarios', '--out', '--chart'];
+const TEXT_FLAGS = ['--scenarios', '--out', '--chart', '--redis'];
 
 export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
   const options: FleetOptions = { ...FLEET_DEFAULTS };
   const problems: string[] = [];
+  let scenariosGiven = false;
   const switches = {
     '--help': () => (options.help = true),
     '--keep-logs': () => (options.keepLogs = true),
@@ -125,6 +142,10 @@ export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
         if (unknown.length > 0)
           problems.push(`--scenarios: unknown ${unknown.join(', ')}; choose from ${SCENARIOS.join(', ')}`);
         else options.scenarios = SCENARIOS.filter((name) => names.includes(name));
+        scenariosGiven = true;
+      } else if (flag === '--redis') {
+        if ((REDIS_TOPOLOGIES as readonly string[]).includes(value)) options.redis = value as RedisTopologyName;
+        else problems.push(`--redis: must be one of ${REDIS_TOPOLOGIES.join(', ')}`);
       } else if (flag === '--out') {
         options.outFile = value;
       } else {
@@ -133,6 +154,12 @@ export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
     },
     problems,
   );
+  if (!scenariosGiven) options.scenarios = defaultScenarios(options.redis);
+  for (const name of options.scenarios)
+    if (!SCENARIO_TRAITS[name].topologies.includes(options.redis))
+      problems.push(
+        `--scenarios: ${name} needs --redis ${SCENARIO_TRAITS[name].topologies.join(' or ')}, not ${options.redis}`,
+      );
   if (options.warmupSec >= options.durationSec) problems.push('--warmup-sec: must be shorter than --duration-sec');
   if (
     options.scenarios.some((name) => SCENARIO_TRAITS[name].killsRedis) &&

@@ -157,6 +157,7 @@ function scenarioTitle(results: readonly ScenarioResult[], options: Readonly<Fle
   const first = results[0]!;
   const traits = SCENARIO_TRAITS[first.name];
   if (traits.window === 'fixed') return `${traits.title}, phase ${results.map((s) => s.windowPhaseMs).join(', ')} ms`;
+  if (traits.failover) return `${traits.title} (at ${options.outageAtSec} s, --redis ${options.redis})`;
   if (traits.killsRedis) return `${traits.title} (down ${options.outageSec} s from ${options.outageAtSec} s)`;
   return traits.title;
 }
@@ -209,7 +210,7 @@ export function formatReport(report: FleetReport, options: Readonly<FleetOptions
   const out: string[] = [];
   const callers = report.setup.callers;
   out.push(
-    `bench:fleet — ${REPLICAS} gateways (safety ${options.safety}, maxWaitMs ${options.maxWaitMs}) + redis-server, sandbox launch profile 30 reads/s + 5 writes/s, ` +
+    `bench:fleet — ${REPLICAS} gateways (safety ${options.safety}, maxWaitMs ${options.maxWaitMs}) + ${options.redis === 'single' ? 'redis-server' : `Redis ${options.redis}`}, sandbox launch profile 30 reads/s + 5 writes/s, ` +
       `20 ms + 0–10 ms latency; ${options.workers} caller loops (own process) over ${callers.length} callers (weights ${callers.map((c) => c.weight).join(', ')}); ` +
       `${report.runs.length} run${report.runs.length === 1 ? '' : 's'}, ${options.durationSec} s per phase, judged from the first request ` +
       `(utilization, shares and queue waits leave out the first ${options.warmupSec} s). ` +
@@ -251,7 +252,9 @@ export function formatReport(report: FleetReport, options: Readonly<FleetOptions
       if (o) {
         const list = (xs: Array<number | null>) => xs.map((x) => (x === null ? '–' : `${x}`)).join(', ');
         out.push(
-          `${run}outage: Redis killed at ${seconds(o.killedAtMs)}, restarted at ${seconds(o.restartedAtMs)}; fallback seen after ${list(o.fallbackAfterKillMs)} ms; shared again after ${list(o.sharedAfterRestartMs)} ms (per gateway, /readyz polled every 100 ms)`,
+          o.kind === 'failover'
+            ? `${run}failover: Redis master killed at ${seconds(o.killedAtMs)}, replica promoted at ${seconds(o.restartedAtMs)}; fallback seen after ${list(o.fallbackAfterKillMs)} ms; shared again ${list(o.sharedAfterRestartMs)} ms after the promotion (per gateway, /readyz polled every 100 ms)`
+            : `${run}outage: Redis killed at ${seconds(o.killedAtMs)}, restarted at ${seconds(o.restartedAtMs)}; fallback seen after ${list(o.fallbackAfterKillMs)} ms; shared again after ${list(o.sharedAfterRestartMs)} ms (per gateway, /readyz polled every 100 ms)`,
         );
       }
       for (const [who, p] of [

@@ -7,12 +7,15 @@ import type { ScenarioName } from './scenarios';
 import type { TargetCheck } from './targets';
 
 export interface OutageRecord {
+  /** `restart`: the single redis-server killed and spawned again; `failover`: the master killed, a replica promoted. */
+  kind?: 'restart' | 'failover';
   killedAtMs: number;
+  /** Restart: spawned again; failover: a replica promoted (the topology names a new live master). */
   restartedAtMs: number;
   modeChanges: ModeChange[];
   /** Per gateway: kill → first `fallback` seen on /readyz (100 ms polling). */
   fallbackAfterKillMs: Array<number | null>;
-  /** Per gateway: restart (redis-server spawned again) → first `shared` seen. */
+  /** Per gateway: restart (redis-server spawned again) or promotion → first `shared` seen. */
   sharedAfterRestartMs: Array<number | null>;
 }
 

@@ -1,8 +1,9 @@
 /**
- * The run: one redis-server for the whole bench; `--runs` passes over the chosen scenarios; per
- * scenario a fresh sandbox and two phases with the same callers — ours through three gateways
- * started right before it, then the baseline through three replicas started after the gateways
- * stopped. Each phase is judged from its first request: referee reset, then the load process starts.
+ * The run: one Redis for the whole bench (a redis-server, a Sentinel setup or a Cluster: `--redis`);
+ * `--runs` passes over the chosen scenarios; per scenario a fresh sandbox and two phases with the
+ * same callers — ours through three gateways started right before it, then the baseline through
+ * three replicas started after the gateways stopped. Each phase is judged from its first request:
+ * referee reset, then the load process starts.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import os from 'node:os';
@@ -67,9 +68,9 @@ export async function runFleet(options: Readonly<FleetOptions>, env: RunEnvironm
   const callers = planCallers(options.workers);
   const workers = planWorkers(callers, REPLICAS);
   const jwtSecret = randomBytes(32).toString('hex');
-  const redis = await startBenchRedis(env.group, env.workDir);
+  const redis = await startBenchRedis(env.group, env.workDir, options.redis);
   env.log(
-    `redis-server on ${redis.url}; ${workers.length} caller loops over ${callers.length} callers (weights ${callers.map((c) => c.weight).join(', ')})`,
+    `${redis.description}; ${workers.length} caller loops over ${callers.length} callers (weights ${callers.map((c) => c.weight).join(', ')})`,
   );
   const ctx: RunContext = {
     options,
@@ -99,7 +100,7 @@ async function runScenario(ctx: RunContext, name: ScenarioName, run: number): Pr
   const windowPhaseMs = traits.window === 'fixed' ? (options.windowPhaseMs ?? randomInt(1000)) : 0;
   const dir = path.join(env.workDir, `run-${run}`, name);
   const tag = `run ${run}/${options.runs}, ${name}`;
-  await redis.command('FLUSHALL');
+  await redis.flushAll();
   env.log(`${tag}: sandbox window ${traits.window}${traits.window === 'fixed' ? ` (phase ${windowPhaseMs} ms)` : ''}`);
   const stack = await startStack(env.group, {
     distDir: env.distDir,
@@ -185,7 +186,11 @@ async function runPhase(
     const { startedAtMs } = load;
     const adminUrls = replicas.replicas.flatMap((r) => (r.adminUrl ? [r.adminUrl] : []));
     const poller = traits.killsRedis && which === 'ours' ? pollModes(adminUrls, startedAtMs) : undefined;
-    const outage = traits.killsRedis ? runOutage(redis, options, startedAtMs) : undefined;
+    const outage = traits.killsRedis
+      ? traits.failover
+        ? runFailover(redis, options, startedAtMs)
+        : runOutage(redis, options, startedAtMs)
+      : undefined;
     // A gateway's counters die with it: each one replaced mid-phase is scraped just before it stops.
     const metricTexts: Array<string | null> = [];
     const restarts = traits.restartsReplicas
@@ -257,9 +262,30 @@ async function runPhase(
 }
 
 interface OutageTimes {
+  kind: 'restart' | 'failover';
   killedAtMs: number;
+  /** Restart: redis-server spawned again; failover: the topology names a promoted replica. */
   restartedAtMs: number;
   callsBeforeKill: Record<string, number>;
+}
+
+/** The bench policy's one account (`policy.ts`): its schedule's master is the one killed. */
+const BENCH_ACCOUNT = 'fleet';
+
+/** The failover scenario: the master killed at --outage-at-sec; the topology promotes a replica by itself. */
+async function runFailover(
+  redis: BenchRedis,
+  options: Readonly<FleetOptions>,
+  startedAtMs: number,
+): Promise<OutageTimes> {
+  await sleep(startedAtMs + options.outageAtSec * 1000 - Date.now());
+  const callsBeforeKill = await redis.commandCalls();
+  const killedAtMs = Date.now() - startedAtMs;
+  const { rejoined } = await redis.failOver(BENCH_ACCOUNT);
+  const restartedAtMs = Date.now() - startedAtMs;
+  // The old master back as a replica before the phase ends, so the next phase can fail over too.
+  await rejoined;
+  return { kind: 'failover', killedAtMs, restartedAtMs, callsBeforeKill };
 }
 
 async function runOutage(
@@ -275,7 +301,7 @@ async function runOutage(
   await sleep(startedAtMs + (options.outageAtSec + options.outageSec) * 1000 - Date.now());
   const restartedAtMs = Date.now() - startedAtMs;
   await redis.restart();
-  return { killedAtMs, restartedAtMs, callsBeforeKill };
+  return { kind: 'restart', killedAtMs, restartedAtMs, callsBeforeKill };
 }
 
 /**
@@ -340,6 +366,7 @@ function outageRecord(times: OutageTimes, changes: ModeChange[], gateways: numbe
   };
   const ids = Array.from({ length: gateways }, (_, i) => i + 1);
   return {
+    kind: times.kind,
     killedAtMs: times.killedAtMs,
     restartedAtMs: times.restartedAtMs,
     modeChanges: changes,

@@ -3,14 +3,25 @@
  * report and the chart read it instead of testing scenario names.
  */
 
-export const SCENARIOS = ['fixed', 'sliding', 'outage', 'starved', 'restart'] as const;
+export const SCENARIOS = ['fixed', 'sliding', 'outage', 'starved', 'restart', 'failover'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** The Redis the bench runs on (`--redis`): one redis-server, a Sentinel setup, or a Cluster. */
+export const REDIS_TOPOLOGIES = ['single', 'sentinel', 'cluster'] as const;
+export type RedisTopologyName = (typeof REDIS_TOPOLOGIES)[number];
 
 export interface ScenarioTraits {
   /** The sandbox's window model. */
   window: 'fixed' | 'sliding';
-  /** Redis is SIGKILLed mid-phase and restarted empty. */
+  /**
+   * Redis is SIGKILLed mid-phase: restarted empty (single node), or, with `failover`, its master
+   * only, and the topology promotes a replica (Sentinel, Cluster). The outage window is left out
+   * of the capacity figures either way.
+   */
   killsRedis: boolean;
+  failover: boolean;
+  /** The topologies the scenario means something on. */
+  topologies: readonly RedisTopologyName[];
   /** Busy-loop processes hog every core for the whole scenario (both phases). */
   hogsCpu: boolean;
   /** The replicas are restarted one at a time mid-phase (rolling). */
@@ -30,6 +41,8 @@ export interface ScenarioTraits {
 
 const BASE = {
   killsRedis: false,
+  failover: false,
+  topologies: REDIS_TOPOLOGIES,
   hogsCpu: false,
   restartsReplicas: false,
   judgesCapacity: true,
@@ -46,6 +59,7 @@ export const SCENARIO_TRAITS: Readonly<Record<ScenarioName, Readonly<ScenarioTra
     killsRedis: true,
     judgesCapacity: false,
     judgesRoundTrips: false,
+    topologies: ['single'],
     title: 'sliding, Redis killed mid-phase',
   },
   starved: { ...BASE, window: 'sliding', hogsCpu: true, judgesCapacity: false, title: 'sliding, both CPUs hogged' },
@@ -57,4 +71,20 @@ export const SCENARIO_TRAITS: Readonly<Record<ScenarioName, Readonly<ScenarioTra
     expectsTransportErrors: true,
     title: 'sliding, rolling restart of the replicas',
   },
+  failover: {
+    ...BASE,
+    window: 'sliding',
+    killsRedis: true,
+    failover: true,
+    judgesCapacity: false,
+    // Replicas count the replication stream in INFO commandstats: the baseline's count is off.
+    judgesRoundTrips: false,
+    topologies: ['sentinel', 'cluster'],
+    title: 'sliding, Redis master killed mid-phase (failover)',
+  },
 });
+
+/** The scenarios run when `--scenarios` is not given: each that means something on the topology. */
+export function defaultScenarios(redis: RedisTopologyName): ScenarioName[] {
+  return SCENARIOS.filter((name) => SCENARIO_TRAITS[name].topologies.includes(redis));
+}

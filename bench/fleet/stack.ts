@@ -1,6 +1,6 @@
 /**
  * One scenario's processes: the sandbox (its window model is configuration, so it is started per
- * scenario), three gateway processes (dist/cli/main.js with the bench policy, REDIS_URL and
+ * scenario), three gateway processes (dist/cli/main.js with the bench policy, the Redis settings and
  * GATEWAY_REPLICAS=3) and three baseline replicas, each on a port of 127.0.0.1 it picks itself (port 0,
  * read back from its log; a restarted replica gets its old ports back), all sharing the bench's
  * redis-server. `stop()` ends them all.
@@ -158,7 +158,7 @@ function gatewayKind(settings: StackSettings, policyFile: string): ReplicaKind {
     name: 'gateway',
     args: [path.join(settings.distDir, 'cli/main.js'), '--config', policyFile],
     env: {
-      REDIS_URL: settings.redis.url,
+      ...settings.redis.env,
       GATEWAY_REPLICAS: String(REPLICAS),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
@@ -183,7 +183,7 @@ function baselineKind(settings: StackSettings, sandboxOrigin: string): ReplicaKi
     name: 'baseline',
     args: [path.join(settings.benchDir, 'fleet/baseline-replica.js')],
     env: {
-      REDIS_URL: settings.redis.url,
+      ...settings.redis.env,
       BASELINE_UPSTREAM: sandboxOrigin,
       BASELINE_API_KEY: SANDBOX_OWNER_KEY,
       BASELINE_READ_PER_SECOND: String(PROVIDER_LIMITS.read),

@@ -100,7 +100,7 @@ export async function runSoak(options: Readonly<SoakOptions>, env: SoakEnvironme
   const redis: BenchRedis | undefined = options.redis ? await startBenchRedis(env.group, env.workDir) : undefined;
   try {
     const sandbox = await startSoakSandbox(env);
-    env.log(`sandbox on ${sandbox.origin}${redis ? `; redis-server on ${redis.url}` : ''}`);
+    env.log(`sandbox on ${sandbox.origin}${redis ? `; ${redis.description}` : ''}`);
     const requestIdPrefix = `soak-${randomBytes(3).toString('hex')}`;
     const baseline =
       options.baselineSec > 0 ? await runBaseline(options, sandbox.origin, requestIdPrefix, env) : undefined;
@@ -261,7 +261,7 @@ async function startSoakGateway(
     {
       logFile: path.join(env.workDir, 'gateway.log'),
       env: {
-        ...(redis ? { REDIS_URL: redis.url } : {}),
+        ...(redis ? redis.env : {}),
         HOST: '127.0.0.1',
         PORT: '0',
         ADMIN_PORT: '0',

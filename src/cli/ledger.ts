@@ -18,7 +18,7 @@ import { createScheduledReader } from '../gateway/least-privilege/scheduled-read
 import { formatProblem, loadPolicyFile } from '../gateway/policy';
 import type { Policy } from '../gateway/policy/types';
 import { readSettings, type GatewaySettings } from '../gateway/settings';
-import { createRedisConnection, type RedisConnection } from '../redis';
+import { createRedisConnection, type RedisConnection, type RedisTopology } from '../redis';
 import { createRateSchedule, type RateSchedule } from '../schedule';
 import type { CliIo } from './io';
 import { parseLedgerArgs } from './ledger-args';
@@ -78,13 +78,16 @@ function loadPolicy(configPath: string, accountId: string, io: CliIo): Policy {
   return loaded.policy;
 }
 
-function loadSettings(io: CliIo): GatewaySettings & { redisUrl: string } {
+function loadSettings(io: CliIo): GatewaySettings & { redis: RedisTopology } {
   const read = readSettings(io.settingsEnv ?? {});
   if (!read.ok) throw new Failure(read.problems.join('\n'), 2);
   const { settings } = read;
-  if (settings.redisUrl === undefined)
-    throw new Failure('REDIS_URL: required: the ledger to rebuild is the one the gateways share in Redis', 2);
-  return { ...settings, redisUrl: settings.redisUrl };
+  if (settings.redis === undefined)
+    throw new Failure(
+      'REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES): required: the ledger to rebuild is the one the gateways share in Redis',
+      2,
+    );
+  return { ...settings, redis: settings.redis };
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -97,9 +100,9 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<boole
 }
 
 /** Redis answering, and the schedule on it (not in its fallback): both are needed. */
-async function connect(settings: GatewaySettings & { redisUrl: string }, policy: Policy, io: CliIo) {
+async function connect(settings: GatewaySettings & { redis: RedisTopology }, policy: Policy, io: CliIo) {
   const connection = createRedisConnection({
-    url: settings.redisUrl,
+    topology: settings.redis,
     commandTimeoutMs: settings.redisCommandTimeoutMs,
     connectTimeoutMs: settings.redisConnectTimeoutMs,
     connectionName: 'strettch-gateway-ledger',

@@ -43,8 +43,9 @@ as upstream, a dev signing key in .strettch-gateway/, and the callers demo-reade
 
 Environment: GATEWAY_CONFIG (the policy file when --config is not given; the image's default
 command reads it), PORT (public port), ADMIN_PORT (metrics and probes), HOST, LOG_LEVEL,
-REDIS_URL (the shared rate schedule; without it the schedule runs in memory),
-GATEWAY_REPLICAS (replicas sharing the schedule; default 1; above 1 needs REDIS_URL),
+REDIS_URL, or REDIS_SENTINELS + REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES (the shared rate schedule
+and ledger; without one they run in memory; docs/configuration.md lists their credentials and TLS settings),
+GATEWAY_REPLICAS (replicas sharing the schedule; default 1; above 1 needs Redis),
 GATEWAY_SINGLE_REPLICA=1 (no Redis on purpose: ownership and quotas kept in this process),
 REDIS_COMMAND_TIMEOUT_MS (a slower Redis reply counts as an outage; default 150),
 AUDIT_LOG (stdout, the default, or a file path: one record per write, appended, created 0600),
@@ -133,7 +134,7 @@ export function gatewayOptionsFor(settings: GatewaySettings, prepared: Prepared,
     port: settings.port,
     adminPort: settings.adminPort,
     schedule: {
-      redisUrl: settings.redisUrl,
+      redis: settings.redis,
       expectedReplicas: settings.expectedReplicas,
       commandTimeoutMs: settings.redisCommandTimeoutMs,
       connectTimeoutMs: settings.redisConnectTimeoutMs,

@@ -29,7 +29,7 @@ import { createReloader, protectionSettingsKey, type ReloadResult } from './relo
 import { recordRefusal } from './refusal-record';
 import { CONNECTION_LIMIT_DEFAULTS, type ConnectionLimits } from '../shared/connection-limits';
 import { listen, type RunningServer } from '../shared/http-server';
-import { createRedisConnection, type RedisConnection } from '../redis';
+import { createRedisConnection, type RedisConnection, type RedisTopology } from '../redis';
 import {
   createRateSchedule,
   type AccountRateLimits,
@@ -68,7 +68,9 @@ export function scheduleLimitsFor(policy: Policy, accountId: string): AccountRat
 
 /** Deployment settings of the shared schedule (the gateway's settings, not the policy). */
 export interface ScheduleSettings {
-  /** Absent: the same algorithm in memory (one replica, or the embedded default). */
+  /** Any Redis topology (single node, Sentinel, Cluster); wins over `redisUrl`. */
+  redis?: RedisTopology;
+  /** A single node's URL. Both absent: the same algorithm in memory (one replica, or the embedded default). */
   redisUrl?: string;
   /** Replicas sharing the schedule (use the HPA maximum); each falls back to rate ÷ this. */
   expectedReplicas: number;
@@ -163,9 +165,10 @@ export interface BuiltGateway {
 }
 
 function createScheduleConnection(settings: ScheduleSettings): RedisConnection | undefined {
-  if (!settings.redisUrl) return undefined;
+  const topology = settings.redis ?? (settings.redisUrl ? { kind: 'single', url: settings.redisUrl } : undefined);
+  if (topology === undefined) return undefined;
   return createRedisConnection({
-    url: settings.redisUrl,
+    topology,
     commandTimeoutMs: settings.commandTimeoutMs,
     connectTimeoutMs: settings.connectTimeoutMs,
     connectionName: 'strettch-gateway',

@@ -13,6 +13,8 @@ import type { AuditSetting } from './audit';
 import { SCHEDULE_TUNING_DEFAULTS, type ScheduleTuning } from '../schedule/tuning';
 import { CONNECTION_LIMIT_DEFAULTS, type ConnectionLimits } from '../shared/connection-limits';
 import { deepFreeze } from './policy/deep-freeze';
+import { REDIS_TOPOLOGY_ENV_NAMES, redisTopologyFromEnv } from './redis-settings';
+import { describeRedisTopology, redactRedisUrl, type RedisTopology } from '../redis';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -41,7 +43,12 @@ export interface GatewaySettings {
   readonly adminPort?: number;
   readonly logLevel: LogLevel;
   readonly audit: AuditSetting;
-  /** The shared schedule's Redis; absent: the schedule runs in memory (one replica). */
+  /**
+   * The Redis behind the shared schedule and the ledger, in any topology (`redis-settings.ts`);
+   * absent: both run in memory (one replica).
+   */
+  readonly redis?: RedisTopology;
+  /** `REDIS_URL` when the topology is a single node (what older callers read); prefer `redis`. */
   readonly redisUrl?: string;
   /** A Redis reply later than this counts as an outage (fallback). */
   readonly redisCommandTimeoutMs: number;
@@ -109,6 +116,11 @@ const ENV_SCHEMA = z.object({
   ADMIN_PORT: port,
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
   REDIS_URL: unsetIfEmpty(z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')),
+  // Checked together with REDIS_URL, as one block (`redis-settings.ts`).
+  ...(Object.fromEntries(REDIS_TOPOLOGY_ENV_NAMES.map((name) => [name, z.string().optional()])) as Record<
+    (typeof REDIS_TOPOLOGY_ENV_NAMES)[number],
+    z.ZodOptional<z.ZodString>
+  >),
   REDIS_COMMAND_TIMEOUT_MS: milliseconds(10, 10_000),
   REDIS_CONNECT_TIMEOUT_MS: milliseconds(100, 60_000),
   GATEWAY_REPLICAS: wholeNumber(1, 9999, 4, 'must be a whole number from 1 to 9999').optional(),
@@ -141,9 +153,12 @@ export const SETTINGS_ENV_NAMES = Object.keys(ENV_SCHEMA.shape) as SettingsEnvNa
 export function readSettings(env: Env, flags: SettingFlags = {}): SettingsResult {
   const input = Object.fromEntries(SETTINGS_ENV_NAMES.map((name) => [name, env[name]]));
   const parsed = ENV_SCHEMA.safeParse(input);
-  if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`) };
-  }
+  const redis = redisTopologyFromEnv(input);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`)),
+    ...(redis.ok ? [] : redis.problems),
+  ];
+  if (!parsed.success || !redis.ok) return { ok: false, problems };
   const e = parsed.data;
   const singleReplica = e.GATEWAY_SINGLE_REPLICA === '1' || e.GATEWAY_SINGLE_REPLICA === 'true';
   if (singleReplica && (e.GATEWAY_REPLICAS ?? 1) > 1)
@@ -162,7 +177,8 @@ export function readSettings(env: Env, flags: SettingFlags = {}): SettingsResult
     logLevel: e.LOG_LEVEL ?? SETTING_DEFAULTS.logLevel,
     audit:
       e.AUDIT_LOG === undefined || e.AUDIT_LOG === 'stdout' ? { kind: 'stdout' } : { kind: 'file', path: e.AUDIT_LOG },
-    redisUrl: e.REDIS_URL,
+    redis: redis.topology,
+    redisUrl: redis.topology?.kind === 'single' ? redis.topology.url : undefined,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS ?? SETTING_DEFAULTS.redisCommandTimeoutMs,
     redisConnectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS ?? SETTING_DEFAULTS.redisConnectTimeoutMs,
     expectedReplicas: e.GATEWAY_REPLICAS ?? SETTING_DEFAULTS.expectedReplicas,
@@ -199,16 +215,8 @@ export interface EffectiveSetting {
   source: SettingSource;
 }
 
-/** The Redis URL without its password: `redis://:***@host:6379/0`. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL, not shown)';
-  }
-}
+/** The Redis URL without its password: `redis://:***@host:6379/0` (kept here for the CLI's imports). */
+export { redactRedisUrl };
 
 /** Every setting with the value in force and where it came from, in the schema's order; no secret. */
 export function effectiveSettings(
@@ -223,7 +231,8 @@ export function effectiveSettings(
     PORT: s.port === undefined ? "the policy's listen.port" : String(s.port),
     ADMIN_PORT: s.adminPort === undefined ? "the policy's listen.adminPort" : String(s.adminPort),
     LOG_LEVEL: s.logLevel,
-    REDIS_URL: s.redisUrl === undefined ? '(none: the schedule runs in memory)' : redactRedisUrl(s.redisUrl),
+    REDIS_URL: redisSummary(s.redis),
+    ...redisBlockValues(s.redis),
     REDIS_COMMAND_TIMEOUT_MS: `${s.redisCommandTimeoutMs} ms`,
     REDIS_CONNECT_TIMEOUT_MS: `${s.redisConnectTimeoutMs} ms`,
     GATEWAY_REPLICAS: String(s.expectedReplicas),
@@ -249,4 +258,34 @@ export function effectiveSettings(
     value: values[name],
     source: sources[name] ?? 'default',
   }));
+}
+
+function redisSummary(topology: RedisTopology | undefined): string {
+  if (topology === undefined) return '(none: the schedule and the ledger run in memory)';
+  return topology.kind === 'single' ? redactRedisUrl(topology.url) : `(unset: ${describeRedisTopology(topology)})`;
+}
+
+/** The rest of the Redis block as `check-config` lists it: passwords as `***`, never their value. */
+function redisBlockValues(
+  topology: RedisTopology | undefined,
+): Record<(typeof REDIS_TOPOLOGY_ENV_NAMES)[number], string> {
+  const t = topology;
+  const sentinel = t?.kind === 'sentinel' ? t : undefined;
+  const nodes = t?.kind === 'cluster' ? t : undefined;
+  const secret = (value: string | undefined) => (value === undefined ? '(none)' : '***');
+  const list = (addresses: readonly { host: string; port: number }[] | undefined) =>
+    addresses === undefined ? '(none)' : addresses.map((a) => `${a.host}:${a.port}`).join(',');
+  const credentials = t !== undefined && t.kind !== 'single' ? t : undefined;
+  return {
+    REDIS_SENTINELS: list(sentinel?.sentinels),
+    REDIS_SENTINEL_MASTER: sentinel?.masterName ?? '(none)',
+    REDIS_SENTINEL_PASSWORD: secret(sentinel?.sentinelPassword),
+    REDIS_CLUSTER_NODES: list(nodes?.nodes),
+    REDIS_USERNAME: credentials?.username ?? (credentials ? 'default' : '(none)'),
+    REDIS_PASSWORD: secret(credentials?.password),
+    REDIS_TLS: t?.tls === undefined ? 'off' : 'on',
+    REDIS_TLS_CA_FILE: t?.tls?.caFile ?? "(none: Node's default trust store)",
+    REDIS_TLS_CERT_FILE: t?.tls?.certFile ?? '(none)',
+    REDIS_TLS_KEY_FILE: t?.tls?.keyFile ?? '(none)',
+  };
 }

@@ -1,18 +1,24 @@
 /**
  * The only module that constructs ioredis clients. Everything else receives a `RedisConnection`,
- * which speaks in our terms: scripts, readiness, counted commands, and one error type.
+ * which speaks in our terms: scripts, readiness, counted commands, and one error type, whatever the
+ * topology behind it (a single node, a Sentinel-watched master, a Cluster: `topology.ts`).
  *
  * Fail fast by design (DESIGN §4): no offline queue, a short command timeout, no per-request
  * retries. A schedule that cannot reach Redis within the timeout falls back to its local schedule
- * instead of holding the caller.
+ * instead of holding the caller. The same holds during a failover: the request path never waits
+ * for a new master, the schedule's probe finds it.
  */
-import Redis from 'ioredis';
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError, toStoreError } from './errors';
 import type { LuaScript } from './lua-script';
+import { tlsOptionsFrom } from './tls';
+import type { RedisTopology } from './topology';
 
 export interface RedisConnectionOptions {
-  /** `redis://[:password@]host:port[/db]` or `rediss://…`. */
-  url: string;
+  /** A single node: `redis://[user:password@]host:port[/db]` or `rediss://…`. Ignored when `topology` is set. */
+  url?: string;
+  /** Any topology (single, sentinel, cluster); what the gateway's settings build. */
+  topology?: RedisTopology;
   /** Per-command deadline; a reply later than this counts as an outage. Default 150. */
   commandTimeoutMs?: number;
   /** TCP connect deadline. Default 1000. */
@@ -50,28 +56,13 @@ export interface RedisConnection {
   close(): Promise<void>;
 }
 
+type Client = Redis | Cluster;
+
 export function createRedisConnection(options: RedisConnectionOptions): RedisConnection {
   const commandTimeoutMs = options.commandTimeoutMs ?? 150;
-  const reconnectDelayMs = options.reconnectDelayMs ?? 100;
-  const base = {
-    connectTimeout: options.connectTimeoutMs ?? 1000,
-    retryStrategy: () => reconnectDelayMs,
-    protocol: 2 as const,
-    enableReadyCheck: false,
-    disableClientInfo: true,
-    ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
-  };
-  const client = new Redis(options.url, {
-    ...base,
-    enableOfflineQueue: false,
-    // The deadline is ours (`withinDeadline`): ioredis's own timer fires after an event-loop stall
-    // before the reply that arrived meanwhile is read, and calls a busy process's Redis down. Its
-    // timeout stays, much longer, only to drop commands abandoned on a silent connection.
-    commandTimeout: Math.max(5000, commandTimeoutMs * 20),
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-  });
-  let subscriber: Redis | undefined;
+  const topology = topologyOf(options);
+  const client = createClient(topology, options, 'commands');
+  let subscriber: Client | undefined;
   let closed = false;
   const listeners = new Set<(status: ConnectionStatus) => void>();
   const loadedScripts = new Set<string>();
@@ -89,8 +80,6 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     setStatus('ready');
   });
   for (const event of ['close', 'end', 'reconnecting'] as const) client.on(event, () => setStatus('down'));
-  // Without a listener, ioredis would re-throw connection errors as uncaught; the status events carry them.
-  client.on('error', () => undefined);
 
   const send = async (name: string, args: (string | number)[]): Promise<unknown> => {
     if (closed) throw new StoreUnavailableError('unavailable', 'connection closed');
@@ -136,13 +125,7 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     async subscribe(channel, onMessage) {
       if (subscriber === undefined) {
         // Off the request path, so this one may queue while (re)connecting; it resubscribes by itself.
-        subscriber = new Redis(options.url, {
-          ...base,
-          enableOfflineQueue: true,
-          maxRetriesPerRequest: null,
-          autoResubscribe: true,
-        });
-        subscriber.on('error', () => undefined);
+        subscriber = createClient(topology, options, 'subscriber');
       }
       const target = subscriber;
       target.on('message', (received: string, message: string) => {
@@ -172,6 +155,101 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       );
     },
   };
+}
+
+function topologyOf(options: RedisConnectionOptions): RedisTopology {
+  if (options.topology !== undefined) return options.topology;
+  if (options.url !== undefined) return { kind: 'single', url: options.url };
+  throw new Error('createRedisConnection: neither topology nor url given');
+}
+
+/**
+ * One ioredis client for the topology. `commands`: the request path's, fail fast. `subscriber`: the
+ * pub/sub one, off the request path, so it may queue while (re)connecting and resubscribes by itself.
+ */
+function createClient(
+  topology: RedisTopology,
+  options: RedisConnectionOptions,
+  role: 'commands' | 'subscriber',
+): Client {
+  const commandTimeoutMs = options.commandTimeoutMs ?? 150;
+  const reconnectDelayMs = options.reconnectDelayMs ?? 100;
+  const tls = topology.tls === undefined ? undefined : tlsOptionsFrom(topology.tls);
+  const node: RedisOptions = {
+    connectTimeout: options.connectTimeoutMs ?? 1000,
+    protocol: 2,
+    disableClientInfo: true,
+    ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
+    ...(topology.kind !== 'single' && topology.username !== undefined ? { username: topology.username } : {}),
+    ...(topology.kind !== 'single' && topology.password !== undefined ? { password: topology.password } : {}),
+    ...(tls === undefined ? {} : { tls }),
+    ...(role === 'commands'
+      ? {
+          // The deadline is ours (`withinDeadline`): ioredis's own timer fires after an event-loop stall
+          // before the reply that arrived meanwhile is read, and calls a busy process's Redis down. Its
+          // timeout stays, much longer, only to drop commands abandoned on a silent connection.
+          commandTimeout: Math.max(5000, commandTimeoutMs * 20),
+          maxRetriesPerRequest: 0,
+          autoResendUnfulfilledCommands: false,
+        }
+      : { maxRetriesPerRequest: null, autoResubscribe: true }),
+  };
+  const enableOfflineQueue = role === 'subscriber';
+  let client: Client;
+  switch (topology.kind) {
+    case 'single':
+      client = new Redis(topology.url, {
+        ...node,
+        enableOfflineQueue,
+        enableReadyCheck: false,
+        retryStrategy: () => reconnectDelayMs,
+      });
+      break;
+    case 'sentinel':
+      client = new Redis({
+        ...node,
+        sentinels: topology.sentinels.map((a) => ({ host: a.host, port: a.port })),
+        name: topology.masterName,
+        ...(topology.sentinelPassword === undefined ? {} : { sentinelPassword: topology.sentinelPassword }),
+        ...(tls === undefined ? {} : { enableTLSForSentinelMode: true, sentinelTLS: tls }),
+        sentinelCommandTimeout: options.connectTimeoutMs ?? 1000,
+        // Keep asking the Sentinels at the same pace as a single node reconnects; never give up.
+        sentinelRetryStrategy: () => reconnectDelayMs,
+        // No `failoverDetector`: with ioredis 6.0.0 its +switch-master handler, arriving while the client is
+        // already reconnecting (the usual case after a crash), ends the client for good ("Connection is
+        // closed." forever; seen in test/integration/redis/topologies.test.ts). The fixed-delay reconnect
+        // asks the Sentinels every `reconnectDelayMs` anyway.
+        failoverDetector: false,
+        enableOfflineQueue,
+        // The ready check asks the node its role: a demoted master that comes back is not written to.
+        enableReadyCheck: true,
+        retryStrategy: () => reconnectDelayMs,
+      });
+      break;
+    case 'cluster': {
+      const clusterOptions: ClusterOptions = {
+        redisOptions: node,
+        enableOfflineQueue,
+        clusterRetryStrategy: () => reconnectDelayMs,
+        // A command to a lost master fails within our deadline either way; these only pace ioredis's own
+        // slot refreshes, so the new master (MOVED) is learnt within a few probes of the failover.
+        retryDelayOnFailover: reconnectDelayMs,
+        retryDelayOnClusterDown: reconnectDelayMs,
+        retryDelayOnTryAgain: reconnectDelayMs,
+        slotsRefreshTimeout: options.connectTimeoutMs ?? 1000,
+        slotsRefreshInterval: 1000,
+      };
+      client = new Cluster(
+        topology.nodes.map((a) => ({ host: a.host, port: a.port })),
+        clusterOptions,
+      );
+      break;
+    }
+  }
+  // Without a listener, ioredis would re-throw connection errors as uncaught; the status events carry them.
+  client.on('error', () => undefined);
+  if (client instanceof Cluster) client.on('node error', () => undefined);
+  return client;
 }
 
 /** How often the deadline checks whether this process, not Redis, is what kept the reply waiting. */

@@ -24,6 +24,7 @@ import {
 } from '../../src/sandbox';
 import { AUDIENCE, HS_KID, ISSUER, OWNER_KEY } from './gateway-harness';
 import { startRedisServer, type RedisServer } from './redis-server';
+import type { RedisTopology } from '../../src/redis';
 
 export const READ_TARGET = '/api/v1/regions';
 /** A write the sandbox counts (rate limit first) and then answers 404: no compute to create or clean up. */
@@ -58,8 +59,10 @@ export const TEST_SAFETY = 0.85;
 export interface FleetOptions {
   /** Gateway instances. Default 3. */
   gateways?: number;
-  /** Absent: every gateway runs its own in-memory schedule (the embedded default). */
+  /** Absent (and no `redis`): every gateway runs its own in-memory schedule (the embedded default). */
   redisUrl?: string;
+  /** Any topology (Sentinel, Cluster: `redis-topology.ts`); wins over `redisUrl`. */
+  redis?: RedisTopology;
   /** Default: the number of gateways. */
   expectedReplicas?: number;
   commandTimeoutMs?: number;
@@ -179,6 +182,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const schedule = {
     expectedReplicas: options.expectedReplicas ?? count,
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+    ...(options.redis ? { redis: options.redis } : {}),
     ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}),
   };
 
@@ -213,7 +217,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     }
     // Until its Redis connection is up a gateway's schedule waits (`connecting`), but its protective
     // limits count in memory, per gateway (the insurance limiter): start measuring once all are up.
-    if (options.redisUrl)
+    if (options.redisUrl || options.redis)
       await waitUntil(() => gateways.every((g) => g.gateway.schedule.state().reason !== 'connecting'), 3000, 5);
   } catch (error) {
     await closeAll();

@@ -154,7 +154,8 @@ export async function freePort(): Promise<number> {
   throw new Error('no free port found');
 }
 
-function spawnPlain(args: readonly string[]): RedisProcess {
+/** `redis-server` with these arguments as a plain child process, output discarded. */
+export function spawnPlain(args: readonly string[]): RedisProcess {
   const proc = spawn('redis-server', [...args], { stdio: 'ignore' });
   const gone = (): boolean => proc.exitCode !== null || proc.signalCode !== null;
   const signal = (name: NodeJS.Signals) => async (): Promise<void> => {

@@ -70,7 +70,7 @@ describe('strettch-gateway help and usage', () => {
     expect(help.stdout).toContain('Usage: strettch-gateway ledger rebuild --account <name> --config <policy.yaml>');
     const result = run(['ledger', 'rebuild', '--account', 'prod', '--config', exampleConfig], SECRETS);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('ledger rebuild: REDIS_URL: required');
+    expect(result.stderr).toContain('ledger rebuild: REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES): required');
     expect(result.stdout + result.stderr).not.toContain(SECRETS.STRETTCH_KEY_PROD);
   });
 

@@ -159,7 +159,10 @@ describe('ledger rebuild after Redis lost everything', () => {
 
   it('usage errors and failures are named, with exit codes 2 and 1', async () => {
     const noRedis = await rebuild(lg, undefined);
-    expect([noRedis.code, noRedis.stderr]).toEqual([2, expect.stringContaining('REDIS_URL: required')]);
+    expect([noRedis.code, noRedis.stderr]).toEqual([
+      2,
+      expect.stringContaining('REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES): required'),
+    ]);
     const badAccount = await runLedger(['rebuild', '--account', 'nope', '--config', lg.policyPath], {
       readFile: (file) => fs.readFileSync(file, 'utf8'),
       readEnv: (name) => lg.env[name as keyof typeof lg.env],

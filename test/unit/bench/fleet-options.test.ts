@@ -20,8 +20,28 @@ describe('bench:fleet options', () => {
       maxWaitMs: 2000,
       safety: 0.95,
       scenarios: ['fixed', 'sliding', 'outage', 'starved', 'restart'],
+      redis: 'single',
     });
-    expect(SCENARIOS).toEqual(['fixed', 'sliding', 'outage', 'starved', 'restart']);
+    expect(SCENARIOS).toEqual(['fixed', 'sliding', 'outage', 'starved', 'restart', 'failover']);
+  });
+
+  it('--redis sentinel|cluster: the failover scenario instead of the outage by default; each only where it applies', () => {
+    expect(parse(['--redis', 'sentinel'])).toMatchObject({
+      redis: 'sentinel',
+      scenarios: ['fixed', 'sliding', 'starved', 'restart', 'failover'],
+    });
+    expect(parse(['--redis=cluster', '--scenarios', 'failover']).scenarios).toEqual(['failover']);
+    expect(problems(['--redis', 'replicated'])).toEqual(['--redis: must be one of single, sentinel, cluster']);
+    expect(problems(['--scenarios', 'failover'])).toEqual([
+      '--scenarios: failover needs --redis sentinel or cluster, not single',
+    ]);
+    expect(problems(['--redis', 'cluster', '--scenarios', 'outage,fixed'])).toEqual([
+      '--scenarios: outage needs --redis single, not cluster',
+    ]);
+    // The failover is placed by the outage flags, and must end before the phase does.
+    expect(problems(['--redis', 'sentinel', '--duration-sec', '10', '--scenarios', 'failover'])).toEqual([
+      '--outage-at-sec + --outage-sec: must end before --duration-sec',
+    ]);
   });
 
   it('keeps the scenarios in their fixed order, whatever order they are named in', () => {
@@ -49,7 +69,7 @@ describe('bench:fleet options', () => {
 
   it('refuses unknown scenarios and an outage that outlasts the phase', () => {
     expect(problems(['--scenarios', 'fixed,nope'])).toEqual([
-      '--scenarios: unknown nope; choose from fixed, sliding, outage, starved, restart',
+      '--scenarios: unknown nope; choose from fixed, sliding, outage, starved, restart, failover',
     ]);
     expect(problems(['--duration-sec', '10'])).toEqual([
       '--outage-at-sec + --outage-sec: must end before --duration-sec',

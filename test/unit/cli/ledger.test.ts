@@ -103,7 +103,7 @@ describe('runLedger before opening anything', () => {
   it('an unknown account, or no REDIS_URL, or an invalid setting: exit 2, named; the key never printed', async () => {
     const cases: [string, Record<string, string>, string][] = [
       ['staging', { REDIS_URL: 'redis://127.0.0.1:1' }, 'unknown account "staging" (accounts: prod)'],
-      ['prod', {}, 'REDIS_URL: required'],
+      ['prod', {}, 'REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES): required'],
       ['prod', { REDIS_URL: 'http://x' }, 'REDIS_URL: must start with redis:// or rediss://'],
     ];
     for (const [account, env, problem] of cases) {
