@@ -23,6 +23,7 @@ import {
   root,
   type DockerInstruction,
 } from './deploy-files';
+import { compileProductInto } from '../../helpers/compile-product';
 
 const stages = parseDockerfile(read('deploy/Dockerfile'));
 const buildStage = stages.find((s) => s.name === 'build')!;
@@ -73,17 +74,7 @@ function compileInto(outDir: string): void {
     .compilerOptions?.outDir;
   const tsconfig = JSON.parse(read('tsconfig.json')) as { compilerOptions?: { outDir?: string } };
   expect(path.normalize(outDirOfBuild ?? tsconfig.compilerOptions?.outDir ?? '')).toBe('dist');
-  execFileSync(
-    process.execPath,
-    [
-      path.join(root, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      path.join(root, 'tsconfig.build.json'),
-      '--outDir',
-      outDir,
-    ],
-    { stdio: 'inherit' },
-  );
+  compileProductInto(outDir);
 }
 
 interface Started {
