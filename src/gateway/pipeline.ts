@@ -149,7 +149,11 @@ export function createPipeline(deps: PipelineDeps) {
     const { caller, target, request } = ready;
     const { operation } = target;
     const gone = new AbortController();
-    const abortWait = () => gone.abort();
+    // Only a caller who left early needs its waits cut short. After a complete answer nothing
+    // waits, and an abort costs a DOMException with a stack (≈ 20 µs, on every request).
+    const abortWait = () => {
+      if (!res.writableFinished) gone.abort();
+    };
     res.once('close', abortWait);
     const withFeedback = attemptDeps((status, headers) => feedBack(caller, operation, status, headers));
     const exchange: Exchange = {
