@@ -25,6 +25,7 @@ import {
 import { AUDIENCE, HS_KID, ISSUER, OWNER_KEY } from './gateway-harness';
 import { startRedisServer, type RedisServer } from './redis-server';
 import type { RedisTopology } from '../../src/redis';
+import { readAnswer } from './http-answer';
 
 export const READ_TARGET = '/api/v1/regions';
 /** A write the sandbox counts (rate limit first) and then answers 404: no compute to create or clean up. */
@@ -255,21 +256,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       if (o.body !== undefined) headers['content-length'] = Buffer.byteLength(o.body);
       const req = http.request(
         { host: '127.0.0.1', port: o.admin ? g.adminPort : g.port, method, path: target, headers, agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let body: unknown = text;
-            try {
-              body = JSON.parse(text);
-            } catch {
-              // not JSON (metrics text)
-            }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-          });
-        },
+        (res) => readAnswer(res).then(resolve, reject),
       );
       req.on('error', reject);
       req.end(o.body);

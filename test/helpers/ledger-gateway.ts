@@ -16,6 +16,7 @@ import { parsePolicy } from '../../src/gateway/policy';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../src/sandbox';
 import { AUDIENCE, HS_KID, ISSUER, OWNER_KEY } from './gateway-harness';
 import { VALID_CREATE } from './valid-create';
+import { readAnswer } from './http-answer';
 
 export const ACCOUNT = 'main';
 /** Live-compute quotas of the callers, as the policy sets them. */
@@ -115,20 +116,7 @@ function send(
               }),
         },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = raw;
-          try {
-            parsed = JSON.parse(raw);
-          } catch {
-            // not JSON
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-        });
-      },
+      (res) => readAnswer(res).then(resolve, reject),
     );
     req.on('error', reject);
     req.end(text);
