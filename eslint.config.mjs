@@ -10,6 +10,11 @@ const LIBRARY_HOMES = {
   'rate-limiter-flexible': ['src/schedule/protective-limits.ts'],
   'http-proxy-middleware': ['src/gateway/forward/'],
   'prom-client': ['src/gateway/observability/metrics.ts'],
+  '@opentelemetry/sdk-trace-node': ['src/gateway/observability/tracing/'],
+  '@opentelemetry/sdk-trace-base': ['src/gateway/observability/tracing/'],
+  '@opentelemetry/exporter-trace-otlp-http': ['src/gateway/observability/tracing/'],
+  '@opentelemetry/resources': ['src/gateway/observability/tracing/'],
+  '@opentelemetry/core': ['src/gateway/observability/tracing/'],
   pino: ['src/gateway/observability/logger.ts'],
   recheck: ['src/gateway/policy/regex-safety.ts'],
 };
