@@ -144,6 +144,7 @@ export function gatewayOptionsFor(settings: GatewaySettings, prepared: Prepared,
     loadPolicy: prepared.source ? reloadChecked(prepared.source, settings) : undefined,
     warmUpConnections: settings.warmUpConnections,
     server: { connectionLimits: settings.connectionLimits },
+    tracing: settings.tracing,
   };
 }
 
