@@ -74,6 +74,12 @@ export interface GatewayHarnessOptions {
   extraCallers?: string;
   /** Passed to `startGateway` (the CLI's registry, with process metrics); a fresh registry otherwise. */
   metrics?: GatewayOptions['metrics'];
+  /** The policy's read limit per second for every account (default 1000: the schedule never throttles). */
+  readPerSecond?: number;
+  /** Passed to `startGateway`: a real Redis behind the schedule (in memory otherwise). */
+  schedule?: GatewayOptions['schedule'];
+  /** Passed to `startGateway`: OpenTelemetry traces (off otherwise). */
+  tracing?: GatewayOptions['tracing'];
 }
 
 export interface Reply {
@@ -206,7 +212,7 @@ export function claimsFor(sub: string, overrides: Record<string, unknown> = {}):
   return base;
 }
 
-function policyText(upstreamBaseUrl: string, timeoutMs: number, extraCallers = ''): string {
+function policyText(upstreamBaseUrl: string, timeoutMs: number, extraCallers = '', readPerSecond = 1000): string {
   const scopeCallers = Object.entries(SCOPE_CALLERS)
     .map(([name, scope]) => `  ${name}: { account: main, scopes: ["${scope}"] }`)
     .join('\n');
@@ -222,7 +228,7 @@ accounts:
   sentinel: { apiKey: { file: secrets/sentinel-api-key } }
 # High, so that a gateway-side schedule never throttles these tests; the sandbox's own limits do.
 limits:
-  default: { read: 1000, write: 1000 }
+  default: { read: ${readPerSecond}, write: 1000 }
 auth:
   issuer: ${ISSUER}
   audience: ${AUDIENCE}
@@ -283,6 +289,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
       options.upstream?.baseUrl ?? sandbox.apiBaseUrl,
       options.upstream?.timeoutMs ?? 5000,
       options.extraCallers,
+      options.readPerSecond,
     ),
     sourcePath,
     {
@@ -314,6 +321,8 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
       ...(options.server ? { server: options.server } : {}),
       ...(options.warmUpConnections !== undefined ? { warmUpConnections: options.warmUpConnections } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.schedule ? { schedule: options.schedule } : {}),
+      ...(options.tracing ? { tracing: options.tracing } : {}),
     });
   } catch (error) {
     await sandbox.close();
