@@ -25,6 +25,7 @@ import {
   describeChecked,
   inboundTraceContext,
   inChildSpan,
+  runInSpan,
   type GatewaySpan,
   type RequestTracer,
 } from './observability/tracing';
@@ -295,7 +296,8 @@ export function createPipeline(deps: PipelineDeps) {
       durationMs = deps.now() - startedMs;
       if (handled) complete(durationMs);
     });
-    handle(req, res, record, ctx)
+    // A traced request runs in its span, so any line logged on its behalf carries the trace id.
+    (ctx.span ? runInSpan(ctx.span, () => handle(req, res, record, ctx)) : handle(req, res, record, ctx))
       .then((rejection) => {
         if (!rejection) return;
         record.reason = rejection.reason ?? rejection.code;

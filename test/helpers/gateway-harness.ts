@@ -19,6 +19,7 @@ import net from 'node:net';
 import { mintToken, type JwtAlgorithm } from '../../src/gateway/auth';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway/compose';
 import { createLogger } from '../../src/gateway/observability/logger';
+import { activeTraceFields } from '../../src/gateway/observability/tracing';
 import type { PipelineOptions } from '../../src/gateway/pipeline';
 import { parsePolicy, type Policy } from '../../src/gateway/policy';
 import {
@@ -307,7 +308,12 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const policy = parsed.policy;
 
   const logLines: string[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
+  const logger = createLogger({
+    level: 'debug',
+    destination: { write: (line: string) => void logLines.push(line) },
+    // As the CLI does: with tracing on, every line logged on a request's behalf names its trace.
+    ...(options.tracing?.enabled ? { mixin: activeTraceFields } : {}),
+  });
   let gateway: RunningGateway;
   try {
     gateway = await startGateway({

@@ -59,6 +59,8 @@ describe('tracing on: spans of the request path, exported over OTLP/HTTP', () =>
       schedule: { redisUrl: redis.url, expectedReplicas: 1 },
       // Slow enough that a burst of reads must queue for its slots.
       readPerSecond: 50,
+      // Its would-be denials are only logged: a warning written deep in least privilege, mid-request.
+      extraCallers: `  shadowed: { account: main, scopes: ["*"], constraints: { create: { regions: [NOWHERE-1] } }, shadow: true }\n`,
       tracing: tracingTo(receiver),
     });
     const token = (caller: string) => {
@@ -88,6 +90,14 @@ describe('tracing on: spans of the request path, exported over OTLP/HTTP', () =>
         'idempotency-key': idempotencyKey,
       },
       body: createBody('trace-secret-host'),
+    });
+    replies.shadowed = await h.request('POST', '/api/v1/computes', {
+      headers: {
+        authorization: token('shadowed'),
+        'content-type': 'application/json',
+        'idempotency-key': randomUUID(),
+      },
+      body: createBody('shadowed-host'),
     });
     // Denied after authentication (scope), and at authentication (a forged token).
     replies.forbidden = await h.request('POST', '/api/v1/computes/1/stop', {
@@ -234,6 +244,16 @@ describe('tracing on: spans of the request path, exported over OTLP/HTTP', () =>
       const line = await h.accessLine(reply.requestId);
       expect([line.trace_id, line.span_id]).toEqual([root.traceId, root.spanId]);
     }
+  });
+
+  it('puts the trace id in a warning logged deep in the request path on its behalf', () => {
+    expect(replies.shadowed!.status).toBe(202);
+    const root = rootOf(spans, replies.shadowed!.requestId);
+    const warnings = h.logLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.msg === 'shadow mode: this request would have been denied');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ caller: 'shadowed', trace_id: root.traceId, span_id: root.spanId });
   });
 
   it('exports no token, key, secret, idempotency key or body, in any attribute or resource attribute', () => {

@@ -17,5 +17,6 @@ export function createRequestTracer(settings: TracingSettings | undefined, versi
 
 export type { GatewaySpan, RequestTracer, SpanAttributes } from './span';
 export { describeChecked, inChildSpan } from './span';
+export { activeTraceFields, runInSpan } from './active-span';
 export { inboundTraceContext, type InboundTraceContext } from './trace-context';
 export { describeTracing, TRACING_OFF, tracingFromEnv, type TracingSettings } from './tracing-settings';
