@@ -341,7 +341,7 @@ function tracingValues(s: GatewaySettings): Record<Extract<SettingsEnvName, `OTE
   const hidden = (set: boolean) => (set ? '*** (set; read by the exporter, never shown)' : '(none)');
   return {
     OTEL_SDK_DISABLED: t.enabled || t.why !== 'sdk-disabled' ? 'false' : 'true',
-    OTEL_TRACES_EXPORTER: `tracing ${describeTracing(t)}`,
+    OTEL_TRACES_EXPORTER: describeTracing(t),
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint(v.endpoint),
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint(v.tracesEndpoint),
     OTEL_EXPORTER_OTLP_HEADERS: hidden(v.headersSet),

@@ -86,14 +86,11 @@ export function displayUrl(url: string): string {
 
 /** One line for `check-config` and `explain`: on and where to, or off and why. */
 export function describeTracing(settings: TracingSettings): string {
-  if (!settings.enabled) {
-    const why = {
-      'not-configured': 'no OTEL_TRACES_EXPORTER=otlp or OTLP endpoint set',
-      'sdk-disabled': 'OTEL_SDK_DISABLED=true',
-      'exporter-none': 'OTEL_TRACES_EXPORTER=none',
-    }[settings.why];
-    return `off (${why})`;
-  }
-  const ratio = settings.sampler.ratio === undefined ? '' : ` ${settings.sampler.ratio}`;
-  return `on: OTLP/HTTP to ${displayUrl(settings.tracesUrl)}, service ${settings.serviceName}, sampler ${settings.sampler.kind}${ratio}`;
+  if (settings.enabled) return `tracing on, OTLP/HTTP to ${displayUrl(settings.tracesUrl)}`;
+  const why = {
+    'not-configured': 'no OTLP endpoint set',
+    'sdk-disabled': 'OTEL_SDK_DISABLED=true',
+    'exporter-none': 'OTEL_TRACES_EXPORTER=none',
+  }[settings.why];
+  return `tracing off (${why})`;
 }
