@@ -34,6 +34,7 @@ import { effectiveMaxWaitMs } from './rate-slot';
 import { writeAccessLog, writeAuditRecord, type RequestRecord, type WriteTrace } from './request-record';
 import { authenticate, authorize, readRequestBody, upstreamRequest } from './request-steps';
 import { checkTarget, type TargetAccepted } from './target';
+import { isWarmUpRequest } from './warm-up';
 import { forwardAttempt, isRepeatable, sendWithRetries, type RetryOptions } from './upstream-attempts';
 import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
 
@@ -281,7 +282,8 @@ export function createPipeline(deps: PipelineDeps) {
     const startedMs = deps.now();
     const record: RequestRecord = { requestId: requestIdFrom(req.headers['x-request-id']), method: req.method ?? '' };
     const ctx: RequestContext = { config: { verifier: deps.verifier(), access: deps.access() } };
-    if (deps.tracer) startTrace(deps.tracer, req, record, ctx);
+    if (deps.tracer && !isWarmUpRequest(req.method, req.url, record.requestId))
+      startTrace(deps.tracer, req, record, ctx);
     res.setHeader('x-request-id', record.requestId);
     // The line needs both the response's end and the request path's result: a small upstream
     // response can be fully piped (and `res` closed) before the forwarder's outcome is read back.

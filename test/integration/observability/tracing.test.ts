@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { namespacedIdempotencyKey } from '../../../src/gateway/forward/headers';
 import type { TracingSettings } from '../../../src/gateway/observability/tracing';
 import {
+  closedPort,
   createBody,
   MEMBER_KEY,
   OWNER_KEY,
@@ -57,6 +58,8 @@ describe('tracing on: spans of the request path, exported over OTLP/HTTP', () =>
     h = await startGatewayHarness({
       sandbox: { limits: { readPerSecond: 1000, writePerSecond: 1000 } },
       schedule: { redisUrl: redis.url, expectedReplicas: 1 },
+      // The gateway's own warm-up requests are not traffic: they must leave no trace.
+      warmUpConnections: 2,
       // Slow enough that a burst of reads must queue for its slots.
       readPerSecond: 50,
       // Its would-be denials are only logged: a warning written deep in least privilege, mid-request.
@@ -75,6 +78,11 @@ describe('tracing on: spans of the request path, exported over OTLP/HTTP', () =>
       headers: { authorization: token('operator'), traceparent: CALLER_TRACEPARENT, tracestate: 'vendor=abc' },
     });
     upstreamSaw.continued = lastUpstreamHeaders();
+    // A caller that did not sample its trace: the gateway follows (the default sampler is parent-based).
+    replies.unsampled = await h.request('GET', '/api/v1/computes', {
+      headers: { authorization: token('operator'), traceparent: CALLER_TRACEPARENT.replace(/01$/, '00') },
+    });
+    upstreamSaw.unsampled = lastUpstreamHeaders();
     // A malformed traceparent: a new trace, nothing of it forwarded.
     replies.malformed = await h.request('GET', '/api/v1/computes', {
       headers: { authorization: token('operator'), traceparent: `00-${'Z'.repeat(32)}-evil-01`, tracestate: 'a=b' },
@@ -186,6 +194,20 @@ describe('tracing on: spans of the request path, exported over OTLP/HTTP', () =>
     const attempt = childrenOf(spans, root).find((s) => s.name === 'gateway.upstream_attempt')!;
     expect(upstreamSaw.continued!.traceparent).toBe(`00-${CALLER_TRACE_ID}-${attempt.spanId}-01`);
     expect(upstreamSaw.continued!.tracestate).toBe('vendor=abc');
+  });
+
+  it("follows a caller's decision not to sample: nothing exported, the trace still propagated unsampled", () => {
+    expect(replies.unsampled!.status).toBe(200);
+    expect(spans.filter((s) => s.attributes['gateway.request_id'] === replies.unsampled!.requestId)).toEqual([]);
+    const forwarded = upstreamSaw.unsampled!.traceparent!;
+    expect(forwarded).toMatch(new RegExp(`^00-${CALLER_TRACE_ID}-[0-9a-f]{16}-00$`));
+    expect(forwarded).not.toContain(CALLER_SPAN_ID);
+  });
+
+  it("traces none of the gateway's own warm-up requests", async () => {
+    const warmUps = h.logLines.filter((line) => line.includes('gateway-warm-up-'));
+    expect(warmUps.length).toBeGreaterThan(0);
+    expect(spans.filter((s) => String(s.attributes['gateway.request_id']).startsWith('gateway-warm-up-'))).toEqual([]);
   });
 
   it('starts a new trace for a malformed traceparent and forwards none of it', () => {
@@ -320,5 +342,28 @@ describe('tracing on: a retried request has one attempt span per attempt', () =>
     expect(childrenOf(spans, root).filter((s) => s.name === 'gateway.rate_slot')).toHaveLength(2);
     expect(traceparents).toEqual(attempts.map((s) => `00-${root.traceId}-${s.spanId}-01`));
     expect(byId(spans).size).toBe(spans.length);
+  });
+});
+
+describe('tracing on, the collector unreachable', () => {
+  it('answers every request as usual, and a stop waits for the spans at most its bound', async () => {
+    const h = await startGatewayHarness({
+      tracing: {
+        enabled: true,
+        tracesUrl: `http://127.0.0.1:${await closedPort()}/v1/traces`,
+        serviceName: 'gateway-under-test',
+        sampler: { kind: 'always_on' },
+      },
+    });
+    try {
+      const replies = await Promise.all(Array.from({ length: 20 }, () => h.as('operator', 'GET', '/api/v1/regions')));
+      expect(replies.map((r) => r.status)).toEqual(replies.map(() => 200));
+      expect((await h.accessLine(replies[0]!.requestId)).trace_id).toMatch(/^[0-9a-f]{32}$/);
+    } finally {
+      const stoppingAt = Date.now();
+      await h.close();
+      // The flush is bounded to 2 s; the drain and the sandbox take a little more.
+      expect(Date.now() - stoppingAt).toBeLessThan(4000);
+    }
   });
 });
