@@ -23,7 +23,7 @@ export interface OverheadOptions {
 }
 
 export const OVERHEAD_DEFAULTS: Readonly<OverheadOptions> = Object.freeze({
-  // 3 targets × 1 s, then 5 rounds × 3 targets × (0.5 s + 2.5 s): 48 s of load, under a minute in all.
+  // 4 targets × 1 s, then 5 rounds × 4 targets × (0.5 s + 2.5 s): 64 s of load.
   durationSec: 2.5,
   initialWarmupSec: 1,
   warmupSec: 0.5,
@@ -39,7 +39,8 @@ export const OVERHEAD_DEFAULTS: Readonly<OverheadOptions> = Object.freeze({
 export const OVERHEAD_USAGE = `Usage: npm run bench:overhead -- [flags]
 
 Measures, in one run on this machine, GET /api/v1/computes/specifications sent directly to the
-sandbox, through a bare http-proxy-middleware passthrough, and through the gateway.
+sandbox, through a bare http-proxy-middleware passthrough, through the gateway (tracing off), and
+through the gateway with tracing on (OTLP/HTTP to an in-bench receiver that discards).
 
   --duration-sec <n>     measured seconds per target per round (default ${OVERHEAD_DEFAULTS.durationSec})
   --initial-warmup-sec <n>

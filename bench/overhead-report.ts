@@ -65,9 +65,20 @@ export interface OverheadReport {
   targets: Record<TargetName, { median: PhaseMeasurement; rounds: PhaseMeasurement[] }>;
   ratios: {
     method: string;
+    /** The gateway as shipped: tracing off. */
     gatewayToPassthrough: GatewayRatios;
     passthroughToDirect: Ratios;
-    perRound: Array<{ round: number; gatewayToPassthrough: GatewayRatios; passthroughToDirect: Ratios }>;
+    /** The gateway with tracing on, against the same passthrough baseline. */
+    tracedGatewayToPassthrough: GatewayRatios;
+    /** What turning tracing on costs: the traced gateway against the untraced one. */
+    tracedGatewayToGateway: GatewayRatios;
+    perRound: Array<{
+      round: number;
+      gatewayToPassthrough: GatewayRatios;
+      passthroughToDirect: Ratios;
+      tracedGatewayToPassthrough: GatewayRatios;
+      tracedGatewayToGateway: GatewayRatios;
+    }>;
   };
   goals: Goal[];
 }
@@ -75,7 +86,7 @@ export interface OverheadReport {
 export const GOALS = { maxP50LatencyRatio: 1.3, minThroughputRatio: 0.75 } as const;
 
 export const TOPOLOGY =
-  'load client on the main thread; sandbox on one worker thread; passthrough and gateway on another (one of them loaded at a time)';
+  'load client on the main thread; sandbox and the discarding OTLP receiver on one worker thread; passthrough, gateway and traced gateway on another (one of them loaded at a time)';
 
 export function buildReport(
   run: OverheadRun,
@@ -88,27 +99,28 @@ export function buildReport(
       { median: medianBy(run.measurements[name], (m) => m.requestsPerSecond), rounds: run.measurements[name] },
     ]),
   ) as OverheadReport['targets'];
-  // Paired within a round (its three phases run back to back), so load elsewhere on the machine
+  // Paired within a round (its phases run back to back), so load elsewhere on the machine
   // that comes and goes between rounds cancels out better than across per-target medians.
   const perRound = run.measurements.gateway.map((_, round) => {
-    const [direct, passthrough, gateway] = TARGET_NAMES.map((name) => run.measurements[name][round]!) as [
+    const [direct, passthrough, gateway, traced] = TARGET_NAMES.map((name) => run.measurements[name][round]!) as [
+      PhaseMeasurement,
       PhaseMeasurement,
       PhaseMeasurement,
       PhaseMeasurement,
     ];
     return {
       round,
-      gatewayToPassthrough: {
-        ...ratios(gateway, passthrough),
-        proxyCpuPerRequest: gateway.cpuUsPerRequest.front / passthrough.cpuUsPerRequest.front,
-      },
+      gatewayToPassthrough: gatewayRatios(gateway, passthrough),
       passthroughToDirect: ratios(passthrough, direct),
+      tracedGatewayToPassthrough: gatewayRatios(traced, passthrough),
+      tracedGatewayToGateway: gatewayRatios(traced, gateway),
     };
   });
-  const gatewayToPassthrough: GatewayRatios = {
-    ...medianRatios(perRound.map((r) => r.gatewayToPassthrough)),
-    proxyCpuPerRequest: median(perRound.map((r) => r.gatewayToPassthrough.proxyCpuPerRequest)),
-  };
+  const medianGatewayRatios = (pick: (r: (typeof perRound)[number]) => GatewayRatios): GatewayRatios => ({
+    ...medianRatios(perRound.map(pick)),
+    proxyCpuPerRequest: median(perRound.map((r) => pick(r).proxyCpuPerRequest)),
+  });
+  const gatewayToPassthrough = medianGatewayRatios((r) => r.gatewayToPassthrough);
   const passthroughToDirect = medianRatios(perRound.map((r) => r.passthroughToDirect));
   const goals: Goal[] = [
     goal(
@@ -152,10 +164,17 @@ export function buildReport(
       method: 'median over rounds of the per-round ratio',
       gatewayToPassthrough,
       passthroughToDirect,
+      tracedGatewayToPassthrough: medianGatewayRatios((r) => r.tracedGatewayToPassthrough),
+      tracedGatewayToGateway: medianGatewayRatios((r) => r.tracedGatewayToGateway),
       perRound,
     },
     goals,
   };
+}
+
+/** `a` against `b`, both proxies: the ratios, and the forwarding thread's CPU per request alone. */
+function gatewayRatios(a: PhaseMeasurement, b: PhaseMeasurement): GatewayRatios {
+  return { ...ratios(a, b), proxyCpuPerRequest: a.cpuUsPerRequest.front / b.cpuUsPerRequest.front };
 }
 
 const serverCpu = (m: PhaseMeasurement) => m.cpuUsPerRequest.upstream + m.cpuUsPerRequest.front;
@@ -201,7 +220,7 @@ export function formatReport(report: OverheadReport): string {
     `overhead bench — ${report.date}`,
     `node ${m.node} on ${m.platform}/${m.arch}, ${m.cpuCount} × ${m.cpuModel}, ${m.totalMemoryGiB} GiB, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
     `${p.request}, ${p.concurrency} in flight; ${p.initialWarmupSec} s warm-up per target, then ${p.rounds} rounds × (${p.warmupSec} s warm-up + ${p.durationSec} s), order rotated`,
-    `gateway: auth (${p.tokenAlgorithm} token) + scope + proxy; logger ${p.gatewayLogger}`,
+    `gateway: auth (${p.tokenAlgorithm} token) + scope + proxy; logger ${p.gatewayLogger}; gateway-traced: the same, tracing on (OTLP/HTTP, every trace sampled)`,
     `threads: ${p.topology}`,
     'per target: the median round by req/s; CPU = thread CPU time per request; wait = threads ready but waiting for a core (average)',
   ];
@@ -236,6 +255,15 @@ export function formatReport(report: OverheadReport): string {
     }),
   ]);
   const { gatewayToPassthrough: g, passthroughToDirect: d, perRound } = report.ratios;
+  const proxyRow = (name: string, r: GatewayRatios, pick: (round: (typeof perRound)[number]) => GatewayRatios) => [
+    name,
+    fixed(r.p50Latency, 2),
+    fixed(r.p99Latency, 2),
+    fixed(r.throughput, 2),
+    fixed(r.proxyCpuPerRequest, 2),
+    fixed(r.serverCpuPerRequest, 2),
+    perRound.map((round) => fixed(pick(round).throughput, 2)).join(' / '),
+  ];
   const ratioRows = table([
     [
       'ratio (median over rounds)',
@@ -246,15 +274,13 @@ export function formatReport(report: OverheadReport): string {
       'server CPU/req',
       'throughput per round',
     ],
-    [
-      'gateway / passthrough',
-      fixed(g.p50Latency, 2),
-      fixed(g.p99Latency, 2),
-      fixed(g.throughput, 2),
-      fixed(g.proxyCpuPerRequest, 2),
-      fixed(g.serverCpuPerRequest, 2),
-      perRound.map((r) => fixed(r.gatewayToPassthrough.throughput, 2)).join(' / '),
-    ],
+    proxyRow('gateway / passthrough', g, (r) => r.gatewayToPassthrough),
+    proxyRow(
+      'gateway traced / passthrough',
+      report.ratios.tracedGatewayToPassthrough,
+      (r) => r.tracedGatewayToPassthrough,
+    ),
+    proxyRow('gateway traced / gateway', report.ratios.tracedGatewayToGateway, (r) => r.tracedGatewayToGateway),
     [
       'passthrough / direct',
       fixed(d.p50Latency, 2),

@@ -1,5 +1,5 @@
 /**
- * One overhead run: start the server threads, check that all three targets answer alike, then
+ * One overhead run: start the server threads, check that all the targets answer alike, then
  * measure them in rounds with the order rotated, and close everything whatever happens.
  */
 import http from 'node:http';
@@ -11,7 +11,8 @@ import { BENCH_SANDBOX_KEY } from './overhead-targets';
 import { mainThreadUtilization, startServerThread, type ServerThread } from './server-worker-handle';
 import { threadCpuSample, type ThreadCpuSample } from './thread-cpu';
 
-export const TARGET_NAMES = ['direct', 'passthrough', 'gateway'] as const;
+/** `gateway` runs with tracing off (the default); `gateway-traced` is the same gateway with tracing on. */
+export const TARGET_NAMES = ['direct', 'passthrough', 'gateway', 'gateway-traced'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** A read every caller may make, answered from reference data: the cost measured is the path, not the work. */
@@ -70,6 +71,7 @@ export async function runOverhead(
       upstreamApiBaseUrl: requireUrl(upstream.ready.apiBaseUrl, 'sandbox API'),
       algorithm: options.algorithm,
       logMode: options.gatewayLog,
+      otlpTracesUrl: requireUrl(upstream.ready.otlpTracesUrl, 'OTLP receiver'),
     });
     threads.push(front);
 
@@ -84,6 +86,9 @@ export async function runOverhead(
       gateway: target('gateway', front.ready.urls.gateway, {
         authorization: `Bearer ${requireUrl(front.ready.gatewayToken, 'gateway token')}`,
       }),
+      'gateway-traced': target('gateway-traced', front.ready.urls['gateway-traced'], {
+        authorization: `Bearer ${requireUrl(front.ready.tracedGatewayToken, 'traced gateway token')}`,
+      }),
     };
     await checkTargetsAgree(Object.values(targets));
 
@@ -91,14 +96,19 @@ export async function runOverhead(
       for (const name of TARGET_NAMES) await load(targets[name], options, options.initialWarmupSec);
       progress(`warmed up each target for ${options.initialWarmupSec} s`);
     }
-    const measurements: Record<TargetName, PhaseMeasurement[]> = { direct: [], passthrough: [], gateway: [] };
+    const measurements: Record<TargetName, PhaseMeasurement[]> = {
+      direct: [],
+      passthrough: [],
+      gateway: [],
+      'gateway-traced': [],
+    };
     for (let round = 0; round < options.rounds; round++) {
       const order = roundOrder(round);
       for (const [position, name] of order.entries()) {
         const measured = await measure(targets[name], options, { upstream, front });
         measurements[name].push({ ...measured, round, position });
         progress(
-          `round ${round + 1}/${options.rounds} ${name.padEnd(11)} ${measured.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
+          `round ${round + 1}/${options.rounds} ${name.padEnd(14)} ${measured.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
             `p50 ${measured.p50Ms.toFixed(2)} ms  p99 ${measured.p99Ms.toFixed(2)} ms  errors ${measured.errorCount}`,
         );
       }

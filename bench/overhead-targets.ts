@@ -1,6 +1,7 @@
 /**
- * The three things measured side by side, each on 127.0.0.1, port 0: the sandbox (the upstream),
- * a bare http-proxy-middleware passthrough, and the gateway built by its own composition root.
+ * The things measured side by side, each on 127.0.0.1, port 0: the sandbox (the upstream), a bare
+ * http-proxy-middleware passthrough, and the gateway built by its own composition root — with
+ * tracing off (the default) and with tracing on, exporting to an OTLP receiver that discards.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
@@ -11,6 +12,7 @@ import { stringify } from 'yaml';
 import { mintToken, type JwtAlgorithm } from '../src/gateway/auth';
 import { startGateway } from '../src/gateway/compose';
 import { createLogger } from '../src/gateway/observability/logger';
+import type { TracingSettings } from '../src/gateway/observability/tracing';
 import { parsePolicy } from '../src/gateway/policy';
 import { DEMO_KEYS, startSandbox } from '../src/sandbox';
 import { listen } from '../src/shared/http-server';
@@ -42,6 +44,33 @@ export async function startBenchSandbox(): Promise<BenchServer & { apiBaseUrl: s
     limits: { readPerSecond: UNLIMITED_PER_SECOND, writePerSecond: UNLIMITED_PER_SECOND },
   });
   return { url: sandbox.url, apiBaseUrl: sandbox.apiBaseUrl, close: () => sandbox.close() };
+}
+
+/**
+ * Where the traced gateway exports: accepts `POST /v1/traces`, reads the body and drops it. It runs
+ * beside the sandbox, so the gateway's thread pays for building and sending spans, not for receiving them.
+ */
+export async function startDiscardingOtlpReceiver(): Promise<BenchServer & { tracesUrl: string }> {
+  const server = await listen(
+    (req, res) => {
+      req.resume();
+      req.on('end', () =>
+        res.writeHead(req.method === 'POST' ? 200 : 404, { 'content-type': 'application/json' }).end('{}'),
+      );
+    },
+    { host: BENCH_HOST, port: 0 },
+  );
+  return { url: server.url, tracesUrl: `${server.url}/v1/traces`, close: () => server.close(1000) };
+}
+
+/** Tracing on as `OTEL_EXPORTER_OTLP_ENDPOINT` alone turns it on: every new trace sampled. */
+export function benchTracing(tracesUrl: string): TracingSettings {
+  return {
+    enabled: true,
+    tracesUrl,
+    serviceName: 'strettch-gateway-bench',
+    sampler: { kind: 'parentbased_always_on' },
+  };
 }
 
 /** The baseline: what forwarding costs with nothing else — no auth, no checks, no logs. */
@@ -82,7 +111,7 @@ const nullDestination: DestinationStream = { write: () => undefined };
 /** The gateway as `npm start` builds it (auth + scope + proxy), from a policy parsed like a user's file. */
 export async function startBenchGateway(
   upstreamApiBaseUrl: string,
-  options: { algorithm: BenchAlgorithm; logMode: GatewayLogMode },
+  options: { algorithm: BenchAlgorithm; logMode: GatewayLogMode; tracing?: TracingSettings },
 ): Promise<BenchServer & { token: string }> {
   const { publicKey, privateKey } =
     options.algorithm === 'ES256'
@@ -118,7 +147,7 @@ export async function startBenchGateway(
     level: options.logMode === 'silent' ? 'silent' : 'info',
     destination: nullDestination,
   });
-  const gateway = await startGateway({ policy: parsed.policy, logger, drainMs: 1000 });
+  const gateway = await startGateway({ policy: parsed.policy, logger, drainMs: 1000, tracing: options.tracing });
   const token = mintToken({
     sub: CALLER,
     lifetimeSec: TOKEN_LIFETIME_SEC,

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OVERHEAD_USAGE, parseOverheadArgs, type OverheadOptions } from './overhead-options';
 import { buildReport, formatReport, type MachineInfo } from './overhead-report';
-import { runOverhead } from './overhead-run';
+import { runOverhead, TARGET_NAMES } from './overhead-run';
 
 /** Start-up and closing on top of the phases; past this the run is stuck, and is stopped. */
 const WATCHDOG_SLACK_MS = 60_000;
@@ -30,7 +30,10 @@ function machineInfo(): MachineInfo {
 
 function expectedMs(options: Readonly<OverheadOptions>): number {
   // In-flight requests may outlast each phase by up to one request timeout.
-  return (3 * options.initialWarmupSec + options.rounds * 3 * (options.warmupSec + options.durationSec)) * 1000;
+  const targets = TARGET_NAMES.length;
+  return (
+    (targets * options.initialWarmupSec + options.rounds * targets * (options.warmupSec + options.durationSec)) * 1000
+  );
 }
 
 async function main(): Promise<void> {

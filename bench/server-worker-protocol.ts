@@ -10,10 +10,19 @@ export type ServerWorkerData =
       upstreamApiBaseUrl: string;
       algorithm: BenchAlgorithm;
       logMode: GatewayLogMode;
+      /** Where the traced gateway exports its spans (the upstream thread's discarding receiver). */
+      otlpTracesUrl: string;
     };
 
 export type ServerWorkerMessage =
-  | { kind: 'ready'; urls: Record<string, string>; apiBaseUrl?: string; gatewayToken?: string }
+  | {
+      kind: 'ready';
+      urls: Record<string, string>;
+      apiBaseUrl?: string;
+      otlpTracesUrl?: string;
+      gatewayToken?: string;
+      tracedGatewayToken?: string;
+    }
   | { kind: 'failed'; message: string }
   | { kind: 'cpu'; id: number; sample: ThreadCpuSample | null }
   | { kind: 'closed' };

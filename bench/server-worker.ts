@@ -4,7 +4,14 @@
  * load client or the sandbox.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { startBenchGateway, startBenchSandbox, startPassthrough, type BenchServer } from './overhead-targets';
+import {
+  benchTracing,
+  startBenchGateway,
+  startBenchSandbox,
+  startDiscardingOtlpReceiver,
+  startPassthrough,
+  type BenchServer,
+} from './overhead-targets';
 import type { ServerWorkerCommand, ServerWorkerData, ServerWorkerMessage } from './server-worker-protocol';
 import { threadCpuSample } from './thread-cpu';
 
@@ -31,7 +38,14 @@ async function main(port: NonNullable<typeof parentPort>, data: ServerWorkerData
     if (data.role === 'upstream') {
       const sandbox = await startBenchSandbox();
       servers.push(sandbox);
-      post({ kind: 'ready', urls: { sandbox: sandbox.url }, apiBaseUrl: sandbox.apiBaseUrl });
+      const receiver = await startDiscardingOtlpReceiver();
+      servers.push(receiver);
+      post({
+        kind: 'ready',
+        urls: { sandbox: sandbox.url },
+        apiBaseUrl: sandbox.apiBaseUrl,
+        otlpTracesUrl: receiver.tracesUrl,
+      });
     } else {
       const passthrough = await startPassthrough(data.upstreamOrigin);
       servers.push(passthrough);
@@ -40,10 +54,17 @@ async function main(port: NonNullable<typeof parentPort>, data: ServerWorkerData
         logMode: data.logMode,
       });
       servers.push(gateway);
+      const traced = await startBenchGateway(data.upstreamApiBaseUrl, {
+        algorithm: data.algorithm,
+        logMode: data.logMode,
+        tracing: benchTracing(data.otlpTracesUrl),
+      });
+      servers.push(traced);
       post({
         kind: 'ready',
-        urls: { passthrough: passthrough.url, gateway: gateway.url },
+        urls: { passthrough: passthrough.url, gateway: gateway.url, 'gateway-traced': traced.url },
         gatewayToken: gateway.token,
+        tracedGatewayToken: traced.token,
       });
     }
   } catch (error) {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../gateway/compose';
 import { CONFIG_WATCH_DEFAULTS, watchConfigFiles } from '../gateway/config-watch';
 import { createLogger, type Logger } from '../gateway/observability/logger';
+import { activeTraceFields } from '../gateway/observability/tracing';
 import { createMetrics } from '../gateway/observability/metrics';
 import { formatProblem } from '../gateway/policy';
 import { policyFileSource, type PolicySource } from '../gateway/policy-source';
@@ -144,6 +145,7 @@ export function gatewayOptionsFor(settings: GatewaySettings, prepared: Prepared,
     loadPolicy: prepared.source ? reloadChecked(prepared.source, settings) : undefined,
     warmUpConnections: settings.warmUpConnections,
     server: { connectionLimits: settings.connectionLimits },
+    tracing: settings.tracing,
   };
 }
 
@@ -214,7 +216,11 @@ async function main(argv: readonly string[], names: StartNames): Promise<void> {
     return;
   }
   const { settings } = parsed.settings;
-  const logger = createLogger({ level: settings.logLevel });
+  // With tracing on, every line logged on a request's behalf names its trace (no mixin, no cost, when off).
+  const logger = createLogger({
+    level: settings.logLevel,
+    ...(settings.tracing.enabled ? { mixin: activeTraceFields } : {}),
+  });
   const namedBy = parsed.settings.sources['--config'] === 'flag' ? '--config' : 'GATEWAY_CONFIG';
   const prepared = settings.configPath
     ? preparePolicyFile(settings.configPath, namedBy)

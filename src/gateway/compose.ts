@@ -38,8 +38,12 @@ import {
   type ScheduleTuning,
 } from '../schedule';
 import { protectionFor, type Protection } from './protection';
+import { createRequestTracer, type TracingSettings } from './observability/tracing';
 
-export const GATEWAY_USER_AGENT = 'strettch-gateway/0.1.0';
+export const GATEWAY_VERSION = '0.1.0';
+export const GATEWAY_USER_AGENT = `strettch-gateway/${GATEWAY_VERSION}`;
+/** How long a stop waits for the last spans to reach the collector; an unreachable one costs no more. */
+const TRACE_FLUSH_TIMEOUT_MS = 2000;
 
 export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
   // Strettch bodies are a few hundred bytes; 64 KiB leaves room for many public keys.
@@ -112,6 +116,8 @@ export interface GatewayOptions {
    * that count what the upstream receives do not. Default 0.
    */
   warmUpConnections?: number;
+  /** OpenTelemetry traces (the settings' `OTEL_*`); absent or off: no tracer, no SDK loaded. */
+  tracing?: TracingSettings;
 }
 
 export interface RunningGateway {
@@ -160,7 +166,10 @@ export interface BuiltGateway {
   /** Ready is held back while this is set (draining, warming the upstream path). */
   setDraining(): void;
   setWarming(warming: boolean): void;
-  /** Closes what `buildGateway` opened, in order: the upstream sockets, the schedule, the ledger, Redis, audit. */
+  /**
+   * Closes what `buildGateway` opened, in order: the upstream sockets, the schedule, the ledger, Redis,
+   * audit, then the tracer (its queued spans flushed, bounded).
+   */
   close(): Promise<void>;
 }
 
@@ -298,7 +307,9 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   registerRedisCommandCounts(metrics, () => redisCommandCounts(schedule, redisCommands()));
   const state = { draining: false, warming: (options.warmUpConnections ?? 0) > 0 };
   const readiness = readinessOf(schedule, state);
+  const tracer = createRequestTracer(options.tracing, GATEWAY_VERSION);
   const pipeline = createPipeline({
+    tracer,
     logger,
     metrics,
     now,
@@ -339,6 +350,8 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
       await ledger.close();
       await redis?.close();
       await audit.file?.close();
+      // Last: the spans of the requests that drained above.
+      await tracer?.shutdown(TRACE_FLUSH_TIMEOUT_MS);
     },
   };
 }

@@ -21,12 +21,21 @@ import { sendRejection } from './http/send-error';
 import type { Exchange, ForwardEnding, LeastPrivilegeStage } from './least-privilege/stage';
 import type { Logger } from './observability/logger';
 import type { GatewayMetrics } from './observability/metrics';
+import {
+  describeChecked,
+  inboundTraceContext,
+  inChildSpan,
+  runInSpan,
+  type GatewaySpan,
+  type RequestTracer,
+} from './observability/tracing';
 import type { Protection } from './protection';
 import { effectiveMaxWaitMs } from './rate-slot';
 import { writeAccessLog, writeAuditRecord, type RequestRecord, type WriteTrace } from './request-record';
 import { authenticate, authorize, readRequestBody, upstreamRequest } from './request-steps';
 import { checkTarget, type TargetAccepted } from './target';
-import { forwardTimed, isRepeatable, sendWithRetries, type RetryOptions } from './upstream-attempts';
+import { isWarmUpRequest } from './warm-up';
+import { forwardAttempt, isRepeatable, sendWithRetries, type RetryOptions } from './upstream-attempts';
 import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
 
 export interface PipelineOptions {
@@ -49,6 +58,8 @@ export interface PipelineDeps {
   leastPrivilege: LeastPrivilegeStage;
   now: () => number;
   options: PipelineOptions;
+  /** Present only when tracing is on: without it the request path does no span work at all. */
+  tracer?: RequestTracer;
 }
 
 /**
@@ -63,6 +74,8 @@ interface RequestConfig {
 interface RequestContext {
   config: RequestConfig;
   write?: WriteTrace;
+  /** The request's root span (tracing on). */
+  span?: GatewaySpan;
 }
 
 /** A caller's request, checked and ready for its slot. */
@@ -86,6 +99,9 @@ export function createPipeline(deps: PipelineDeps) {
     if (!target.ok) return { code: target.code, publicMessage: target.message, reason: `target-${target.reason}` };
     const { operation } = target;
     record.operation = operation.id;
+    // The route's template, never the raw target: an id is harmless, but the query is the caller's.
+    ctx.span?.rename(operation.id);
+    ctx.span?.set({ 'gateway.operation': operation.id, 'http.route': operation.route });
     if (isAudited(operation)) ctx.write = { operation, computeId: target.params.id, forwarded: false };
 
     // Public operations (health): no caller, no least privilege, no slot, no retries.
@@ -95,16 +111,27 @@ export function createPipeline(deps: PipelineDeps) {
       const body = read.value === undefined ? undefined : forwardedJsonBytes(read.value.value);
       const request = upstreamRequest(req, { ...facts(record), target }, body);
       if (!request.ok) return request.rejection;
-      return answer(record, ctx, res, await forwardTimed(attemptDeps(), req, res, operation, request.value));
+      const attempt = { req, res, operation, span: ctx.span };
+      return answer(record, ctx, res, await forwardAttempt(attemptDeps(), attempt, request.value, { number: 1 }));
     }
 
-    const authenticated = await authenticate(deps, req, ctx.config);
+    // Authentication and the caller's own quota, as one span.
+    const authenticated = await inChildSpan(
+      ctx.span,
+      'gateway.authenticate',
+      async () => {
+        const verified = await authenticate(deps, req, ctx.config);
+        if (!verified.ok) return verified;
+        record.caller = verified.value.caller.callerId;
+        record.account = verified.value.caller.accountId;
+        const quota = await deps.protection.consumeCaller(verified.value.caller);
+        return quota.ok ? verified : quota;
+      },
+      describeChecked,
+    );
     if (!authenticated.ok) return authenticated.rejection;
     const { caller } = authenticated.value;
-    record.caller = caller.callerId;
-    record.account = caller.accountId;
-    const quota = await deps.protection.consumeCaller(caller);
-    if (!quota.ok) return quota.rejection;
+    ctx.span?.set({ 'gateway.caller': caller.callerId, 'gateway.account': caller.accountId });
     const authorized = authorize(authenticated.value, operation);
     if (!authorized.ok) return authorized.rejection;
 
@@ -112,19 +139,36 @@ export function createPipeline(deps: PipelineDeps) {
     if (!read.ok) return read.rejection;
     // What is checked is what is forwarded: least privilege hands back the bytes to send, written
     // from the checked value (body/forwarded-json.ts).
-    const body = deps.leastPrivilege.checkBody(caller, operation, read.value);
+    const body = await inChildSpan(
+      ctx.span,
+      'gateway.least_privilege',
+      async (span) => {
+        span?.set({ 'gateway.least_privilege.check': 'body' });
+        return deps.leastPrivilege.checkBody(caller, operation, read.value);
+      },
+      describeChecked,
+    );
     if (!body.ok) return body.rejection;
     const request = upstreamRequest(req, { ...facts(record), caller, target }, body.value);
     if (!request.ok) return request.rejection;
     // A created compute's id is only in the 202 body: keep a bounded copy as it streams past.
     if (ctx.write && operation.traits.ownership === 'creates')
       ctx.write.responseStart = captureResponseStart(res, MAX_CAPTURED_BODY_BYTES);
-    const owned = await deps.leastPrivilege.checkTarget(caller, operation, target.params.id);
+    const owned = await inChildSpan(
+      ctx.span,
+      'gateway.least_privilege',
+      (span) => {
+        span?.set({ 'gateway.least_privilege.check': 'target' });
+        return deps.leastPrivilege.checkTarget(caller, operation, target.params.id);
+      },
+      describeChecked,
+    );
     if (!owned.ok) return owned.rejection;
     const maxWait = effectiveMaxWaitMs(req.headers['x-max-wait-ms'], caller.maxWaitMs);
     if (!maxWait.ok) return maxWait.rejection;
 
-    const ended = await forward(req, res, record, { caller, target, request: request.value, maxWaitMs: maxWait.value });
+    const ready = { caller, target, request: request.value, maxWaitMs: maxWait.value };
+    const ended = await forward(req, res, record, ready, ctx.span);
     return settle(record, ctx, res, ended);
   }
 
@@ -145,6 +189,7 @@ export function createPipeline(deps: PipelineDeps) {
     res: ServerResponse,
     record: RequestRecord,
     ready: Ready,
+    span: GatewaySpan | undefined,
   ): Promise<ForwardEnding> {
     const { caller, target, request } = ready;
     const { operation } = target;
@@ -155,7 +200,7 @@ export function createPipeline(deps: PipelineDeps) {
       if (!res.writableFinished) gone.abort();
     };
     res.once('close', abortWait);
-    const withFeedback = attemptDeps((status, headers) => feedBack(caller, operation, status, headers));
+    const withFeedback = attemptDeps((status, headers) => feedBack(caller, operation, status, headers, span));
     const exchange: Exchange = {
       caller,
       operation,
@@ -174,6 +219,7 @@ export function createPipeline(deps: PipelineDeps) {
           request: forwarded,
           repeatable: isRepeatable(operation, forwarded.headers),
           deadlineAtMs: deps.now() + ready.maxWaitMs,
+          span,
         }),
       relay: (captured, body) => deps.forwarder.relay(res, captured, body),
     };
@@ -185,13 +231,19 @@ export function createPipeline(deps: PipelineDeps) {
   }
 
   /** The upstream's rate-limit headers steer the shared schedule; a 429 pauses every replica. */
-  function feedBack(caller: CallerAccess, operation: Operation, status: number, headers: IncomingHttpHeaders): void {
+  function feedBack(
+    caller: CallerAccess,
+    operation: Operation,
+    status: number,
+    headers: IncomingHttpHeaders,
+    span: GatewaySpan | undefined,
+  ): void {
     if (status === 429) metrics.upstream429.inc({ account: caller.accountId, class: operation.class });
     deps.schedule
       .observe(caller.accountId, operation.class, parseRateLimitHeaders(headers, deps.now()), { status })
       .catch((error: unknown) =>
         logger.warn(
-          { err: error, account: caller.accountId },
+          { err: error, account: caller.accountId, ...traceFields(span) },
           'could not feed rate-limit headers back to the schedule',
         ),
       );
@@ -230,12 +282,15 @@ export function createPipeline(deps: PipelineDeps) {
     const startedMs = deps.now();
     const record: RequestRecord = { requestId: requestIdFrom(req.headers['x-request-id']), method: req.method ?? '' };
     const ctx: RequestContext = { config: { verifier: deps.verifier(), access: deps.access() } };
+    if (deps.tracer && !isWarmUpRequest(req.method, req.url, record.requestId))
+      startTrace(deps.tracer, req, record, ctx);
     res.setHeader('x-request-id', record.requestId);
     // The line needs both the response's end and the request path's result: a small upstream
     // response can be fully piped (and `res` closed) before the forwarder's outcome is read back.
     let durationMs: number | undefined;
     let handled = false;
     const complete = (duration: number) => {
+      if (ctx.span) endTrace(ctx.span, record, res);
       writeAccessLog(deps, record, res, duration);
       if (ctx.write) writeAuditRecord(deps, record, ctx.write, res, startedMs);
     };
@@ -243,18 +298,24 @@ export function createPipeline(deps: PipelineDeps) {
       durationMs = deps.now() - startedMs;
       if (handled) complete(durationMs);
     });
-    handle(req, res, record, ctx)
+    // A traced request runs in its span, so any line logged on its behalf carries the trace id.
+    (ctx.span ? runInSpan(ctx.span, () => handle(req, res, record, ctx)) : handle(req, res, record, ctx))
       .then((rejection) => {
         if (!rejection) return;
         record.reason = rejection.reason ?? rejection.code;
         if (ctx.write) ctx.write.rejection = { code: rejection.code, reason: record.reason };
+        ctx.span?.set({ 'gateway.rejection.code': rejection.code, 'gateway.rejection.reason': record.reason });
         metrics.rejections.inc({ reason: rejection.code });
         sendRejection(res, rejection, record.requestId);
       })
       .catch((error: unknown) => {
         record.reason = 'internal-error';
         if (ctx.write) ctx.write.rejection = { code: 'INTERNAL_SERVER_ERROR', reason: record.reason };
-        logger.error({ requestId: record.requestId, err: error }, 'unhandled error in request path');
+        ctx.span?.set({ 'gateway.rejection.code': 'INTERNAL_SERVER_ERROR', 'gateway.rejection.reason': record.reason });
+        logger.error(
+          { requestId: record.requestId, ...traceFields(ctx.span), err: error },
+          'unhandled error in request path',
+        );
         sendRejection(res, { code: 'INTERNAL_SERVER_ERROR' }, record.requestId);
       })
       .finally(() => {
@@ -262,4 +323,35 @@ export function createPipeline(deps: PipelineDeps) {
         if (durationMs !== undefined) complete(durationMs);
       });
   };
+}
+
+/** `trace_id` and `span_id` for a log line of a traced request (the names log pipelines look for). */
+function traceFields(span: GatewaySpan | undefined): { trace_id?: string; span_id?: string } {
+  return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
+}
+
+/**
+ * The request's root span, continuing the caller's trace when it sent a valid `traceparent`
+ * (a malformed one starts a new trace). Named `gateway.request` until the route is known.
+ */
+function startTrace(tracer: RequestTracer, req: IncomingMessage, record: RequestRecord, ctx: RequestContext): void {
+  const span = tracer.startRequest(inboundTraceContext(req.headers), {
+    'http.request.method': record.method,
+    'gateway.request_id': record.requestId,
+  });
+  ctx.span = span;
+  Object.assign(record, traceFields(span));
+}
+
+/** What became of the request, on its root span, which ends with the response. */
+function endTrace(span: GatewaySpan, record: RequestRecord, res: ServerResponse): void {
+  span.set({
+    'http.response.status_code': res.statusCode,
+    'gateway.upstream_status': record.upstreamStatus,
+    'gateway.attempts': record.attempts,
+    'gateway.queue_wait_ms': record.queueWaitMs,
+    'gateway.completed': res.writableFinished,
+  });
+  if (res.statusCode >= 500) span.fail(record.reason ?? `status-${res.statusCode}`);
+  span.end();
 }

@@ -22,6 +22,9 @@ export interface RequestRecord {
   status?: number;
   upstreamStatus?: number;
   reason?: string;
+  /** The request's trace, when tracing is on (OpenTelemetry's log field names). */
+  trace_id?: string;
+  span_id?: string;
 }
 
 /** What an audit record needs beyond the access-log record. */

@@ -15,6 +15,13 @@ import { CONNECTION_LIMIT_DEFAULTS, type ConnectionLimits } from '../shared/conn
 import { deepFreeze } from './policy/deep-freeze';
 import { REDIS_TOPOLOGY_ENV_NAMES, redisTopologyFromEnv } from './redis-settings';
 import { describeRedisTopology, redactRedisUrl, type RedisTopology } from '../redis';
+import {
+  describeTracing,
+  displayUrl,
+  TRACING_SAMPLERS,
+  tracingFromEnv,
+  type TracingSettings,
+} from './observability/tracing/tracing-settings';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -65,6 +72,18 @@ export interface GatewaySettings {
   /** Open connections on the public port, over all clients and per client address; more → 503. */
   readonly connectionLimits: ConnectionLimits;
   readonly schedule: ScheduleTuning;
+  /** OpenTelemetry traces, from the standard `OTEL_*` variables; off unless they ask for it. */
+  readonly tracing: TracingSettings;
+  /**
+   * What `check-config` shows of the exporter's variables: the endpoints as given, whether headers are
+   * set. Header values (they may hold a collector's token) are never kept here; the exporter reads them.
+   */
+  readonly tracingVariables: {
+    readonly endpoint?: string;
+    readonly tracesEndpoint?: string;
+    readonly headersSet: boolean;
+    readonly tracesHeadersSet: boolean;
+  };
 }
 
 /** What the start command's flags carry into the settings (the rest of argv is the CLI's). */
@@ -103,6 +122,27 @@ const milliseconds = (min: number, max: number) =>
   );
 const count = (min: number, max: number) =>
   unsetIfEmpty(wholeNumber(min, max, String(max).length, `must be a whole number from ${min} to ${max}`));
+
+/** An OTLP/HTTP endpoint: an http or https URL. */
+const otlpEndpoint = unsetIfEmpty(
+  z.string().refine((text) => {
+    try {
+      return /^https?:$/.test(new URL(text).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// URL'),
+);
+/** The specification reads booleans case-insensitively. */
+const otelBoolean = unsetIfEmpty(
+  z
+    .string()
+    .transform((text) => text.toLowerCase())
+    .pipe(z.enum(['true', 'false'], { error: 'must be true or false' })),
+);
+const otlpProtocol = unsetIfEmpty(
+  z.enum(['http/json'], { error: "must be http/json: the gateway's exporter sends OTLP over HTTP as JSON" }),
+);
 
 /**
  * The environment, one entry per variable. Each message names what the value must be; the
@@ -144,6 +184,31 @@ const ENV_SCHEMA = z.object({
   SCHEDULE_FALLBACK_MAX_WAIT_MS: milliseconds(0, 60_000),
   SCHEDULE_TRANSITION_GUARD_MS: milliseconds(0, 60_000),
   SCHEDULE_PROBE_INTERVAL_MS: milliseconds(50, 60_000),
+  // OpenTelemetry's own names (observability/tracing/tracing-settings.ts says when they turn tracing on).
+  OTEL_SDK_DISABLED: otelBoolean,
+  OTEL_TRACES_EXPORTER: unsetIfEmpty(
+    z.enum(['otlp', 'none'], { error: 'must be otlp or none (the gateway exports traces over OTLP/HTTP only)' }),
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint,
+  // Read by the exporter itself; checked here only for being set, and never shown (a token may be in it).
+  OTEL_EXPORTER_OTLP_HEADERS: unsetIfEmpty(z.string()),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: unsetIfEmpty(z.string()),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
+  OTEL_SERVICE_NAME: unsetIfEmpty(
+    // eslint-disable-next-line no-control-regex
+    z.string().regex(/^[^\x00-\x1f\x7f]{1,255}$/, 'must be a name of at most 255 characters'),
+  ),
+  OTEL_TRACES_SAMPLER: unsetIfEmpty(
+    z.enum(TRACING_SAMPLERS, { error: `must be one of ${TRACING_SAMPLERS.join(', ')}` }),
+  ),
+  OTEL_TRACES_SAMPLER_ARG: unsetIfEmpty(
+    z
+      .string()
+      .regex(/^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$/, 'must be a ratio from 0 to 1 (at most 6 decimals)')
+      .transform(Number),
+  ),
 });
 
 export type SettingsEnvName = keyof typeof ENV_SCHEMA.shape;
@@ -200,6 +265,13 @@ export function readSettings(env: Env, flags: SettingFlags = {}): SettingsResult
         probeIntervalMs: e.SCHEDULE_PROBE_INTERVAL_MS ?? tuning.fallback.probeIntervalMs,
       },
     },
+    tracing: tracingFromEnv(e),
+    tracingVariables: {
+      endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      tracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+      headersSet: e.OTEL_EXPORTER_OTLP_HEADERS !== undefined,
+      tracesHeadersSet: e.OTEL_EXPORTER_OTLP_TRACES_HEADERS !== undefined,
+    },
   };
   const sources: Record<string, SettingSource> = {};
   for (const name of SETTINGS_ENV_NAMES) sources[name] = e[name] === undefined ? 'default' : 'env';
@@ -252,12 +324,34 @@ export function effectiveSettings(
     SCHEDULE_FALLBACK_MAX_WAIT_MS: `${s.schedule.fallback.maxWaitMs} ms`,
     SCHEDULE_TRANSITION_GUARD_MS: `${s.schedule.fallback.transitionGuardMs} ms`,
     SCHEDULE_PROBE_INTERVAL_MS: `${s.schedule.fallback.probeIntervalMs} ms`,
+    ...tracingValues(s),
   };
   return SETTINGS_ENV_NAMES.map((name) => ({
     name: name === 'CONFIG_WATCH' && sources.CONFIG_WATCH === 'flag' ? '--watch' : name,
     value: values[name],
     source: sources[name] ?? 'default',
   }));
+}
+
+/** The tracing variables as `check-config` lists them: whether tracing is on and where to; header values never. */
+function tracingValues(s: GatewaySettings): Record<Extract<SettingsEnvName, `OTEL_${string}`>, string> {
+  const t = s.tracing;
+  const v = s.tracingVariables;
+  const endpoint = (url: string | undefined) => (url === undefined ? '(none)' : displayUrl(url));
+  const hidden = (set: boolean) => (set ? '*** (set; read by the exporter, never shown)' : '(none)');
+  return {
+    OTEL_SDK_DISABLED: t.enabled || t.why !== 'sdk-disabled' ? 'false' : 'true',
+    OTEL_TRACES_EXPORTER: describeTracing(t),
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint(v.endpoint),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint(v.tracesEndpoint),
+    OTEL_EXPORTER_OTLP_HEADERS: hidden(v.headersSet),
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: hidden(v.tracesHeadersSet),
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+    OTEL_SERVICE_NAME: t.enabled ? t.serviceName : '(tracing off)',
+    OTEL_TRACES_SAMPLER: t.enabled ? t.sampler.kind : '(tracing off)',
+    OTEL_TRACES_SAMPLER_ARG: t.enabled && t.sampler.ratio !== undefined ? String(t.sampler.ratio) : '(none)',
+  };
 }
 
 function redisSummary(topology: RedisTopology | undefined): string {

@@ -12,7 +12,8 @@ import type { CallerAccess } from './access';
 import type { GatewayRejection } from './errors';
 import { isLateSend, type ForwardOutcome, type ForwardRequest, type Forwarder } from './forward/proxy';
 import type { GatewayMetrics } from './observability/metrics';
-import { awaitRateSlot, QUEUE_WAIT_HEADER } from './rate-slot';
+import type { GatewaySpan } from './observability/tracing';
+import { awaitRateSlot, QUEUE_WAIT_HEADER, type SlotResult } from './rate-slot';
 
 export interface RetryOptions {
   /** Attempts in all, the first included. 1 turns retries off. */
@@ -43,6 +44,8 @@ export interface AttemptContext {
   /** The caller's deadline for waiting (queue and backoff), absolute. */
   deadlineAtMs: number;
   signal: AbortSignal;
+  /** The request's span when tracing is on: each slot wait and each attempt is a child of it. */
+  span?: GatewaySpan;
 }
 
 export interface AttemptDeps {
@@ -100,6 +103,40 @@ const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener('abort', done, { once: true });
   });
 
+/**
+ * One upstream request in a `CLIENT` span of its own (tracing on): the upstream receives a
+ * `traceparent` naming that span, so its work hangs under this attempt.
+ */
+export async function forwardAttempt(
+  deps: Pick<AttemptDeps, 'forwarder' | 'metrics' | 'now'>,
+  ctx: Pick<AttemptContext, 'req' | 'res' | 'operation' | 'span'>,
+  request: ForwardRequest,
+  attempt: { number: number; retryReason?: string },
+): Promise<ForwardOutcome> {
+  if (!ctx.span) return forwardTimed(deps, ctx.req, ctx.res, ctx.operation, request);
+  const span = ctx.span.child('gateway.upstream_attempt', {
+    kind: 'client',
+    attributes: {
+      'gateway.attempt': attempt.number,
+      'gateway.retry.reason': attempt.retryReason,
+      'http.request.method': ctx.operation.method,
+    },
+  });
+  try {
+    const traced = { ...request, headers: { ...request.headers, traceparent: span.traceparent } };
+    const outcome = await forwardTimed(deps, ctx.req, ctx.res, ctx.operation, traced);
+    if (outcome.upstreamStatus !== undefined) span.set({ 'http.response.status_code': outcome.upstreamStatus });
+    if (isLateSend(outcome)) span.set({ 'gateway.late_send': true });
+    else if (outcome.kind === 'failed') {
+      span.set({ 'error.type': outcome.reason });
+      span.fail(outcome.reason);
+    } else if (outcome.upstreamStatus >= 500) span.fail(`status-${outcome.upstreamStatus}`);
+    return outcome;
+  } finally {
+    span.end();
+  }
+}
+
 /** One upstream request, its time to the response headers observed. */
 export async function forwardTimed(
   deps: Pick<AttemptDeps, 'forwarder' | 'metrics' | 'now'>,
@@ -135,7 +172,10 @@ export async function sendWithRetries(deps: AttemptDeps, ctx: AttemptContext): P
       mayRetry && !ctx.request.capture
         ? { ...ctx.request, capture: { statuses: RETRYABLE_STATUSES, maxBytes: MAX_CAPTURED_ERROR_BYTES } }
         : ctx.request;
-    const sent = await sendOnSlot(deps, ctx, request, queueWaitMs);
+    const sent = await sendOnSlot(deps, ctx, request, queueWaitMs, {
+      number: attempt,
+      retryReason: attempt > 1 ? retryReason(last!) : undefined,
+    });
     if (sent.kind !== 'sent') {
       if (sent.kind === 'aborted') return { kind: 'aborted', attempts: attempt - 1 };
       // A retry that no longer fits: the caller gets the last real answer, not a 429.
@@ -168,28 +208,44 @@ async function sendOnSlot(
   ctx: AttemptContext,
   request: ForwardRequest,
   priorWaitMs: number,
+  attempt: { number: number; retryReason?: string },
 ): Promise<SlotSend> {
   let waitedMs = 0;
   for (;;) {
-    const slot = await awaitRateSlot(
-      deps.schedule,
-      deps.metrics,
-      ctx.caller,
-      ctx.operation,
-      Math.max(0, ctx.deadlineAtMs - deps.now()),
-      ctx.signal,
-    );
+    const slot = await tracedRateSlot(deps, ctx);
     if (slot.kind === 'aborted' || slot.kind === 'rejected') return slot;
     waitedMs += slot.waitedMs;
     if (slot.kind === 'slot') {
       ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(priorWaitMs + waitedMs)));
-      const outcome = await forwardTimed(deps, ctx.req, ctx.res, ctx.operation, {
-        ...request,
-        sendByMs: slot.sendByMs,
-      });
+      const outcome = await forwardAttempt(deps, ctx, { ...request, sendByMs: slot.sendByMs }, attempt);
       if (!isLateSend(outcome)) return { kind: 'sent', outcome, waitedMs };
     }
     deps.metrics.scheduleLateSends.inc({ account: ctx.caller.accountId, class: ctx.operation.class });
+  }
+}
+
+/** The wait for a slot, in a `gateway.rate_slot` span (tracing on): how long, for which schedule, how it ended. */
+async function tracedRateSlot(deps: AttemptDeps, ctx: AttemptContext): Promise<SlotResult> {
+  const maxWaitMs = Math.max(0, ctx.deadlineAtMs - deps.now());
+  const wait = () => awaitRateSlot(deps.schedule, deps.metrics, ctx.caller, ctx.operation, maxWaitMs, ctx.signal);
+  if (!ctx.span) return wait();
+  const span = ctx.span.child('gateway.rate_slot', {
+    attributes: {
+      'gateway.account': ctx.caller.accountId,
+      'gateway.rate_class': ctx.operation.class,
+      'gateway.rate_slot.max_wait_ms': maxWaitMs,
+    },
+  });
+  try {
+    const slot = await wait();
+    span.set({
+      'gateway.rate_slot.outcome': slot.kind,
+      'gateway.rate_slot.wait_ms': 'waitedMs' in slot ? slot.waitedMs : undefined,
+      'gateway.rejection.reason': slot.kind === 'rejected' ? slot.rejection.reason : undefined,
+    });
+    return slot;
+  } finally {
+    span.end();
   }
 }
 

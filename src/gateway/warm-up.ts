@@ -24,6 +24,15 @@ export interface WarmUpResult {
   elapsedMs: number;
 }
 
+/** Whether a request is one of the gateway's own warm-up requests (not traffic: not traced either). */
+export function isWarmUpRequest(method: string | undefined, target: string | undefined, requestId: string): boolean {
+  return (
+    method === 'GET' &&
+    target === API_BASE_PATH + HEALTH_CHECK.pathTemplate &&
+    requestId.startsWith(WARM_UP_REQUEST_ID_PREFIX)
+  );
+}
+
 export async function warmUp(publicUrl: string, connections: number, timeoutMs: number): Promise<WarmUpResult> {
   const startedAt = performance.now();
   const url = new URL(API_BASE_PATH + HEALTH_CHECK.pathTemplate, publicUrl);

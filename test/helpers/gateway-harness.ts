@@ -19,6 +19,7 @@ import net from 'node:net';
 import { mintToken, type JwtAlgorithm } from '../../src/gateway/auth';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway/compose';
 import { createLogger } from '../../src/gateway/observability/logger';
+import { activeTraceFields } from '../../src/gateway/observability/tracing';
 import type { PipelineOptions } from '../../src/gateway/pipeline';
 import { parsePolicy, type Policy } from '../../src/gateway/policy';
 import {
@@ -74,6 +75,12 @@ export interface GatewayHarnessOptions {
   extraCallers?: string;
   /** Passed to `startGateway` (the CLI's registry, with process metrics); a fresh registry otherwise. */
   metrics?: GatewayOptions['metrics'];
+  /** The policy's read limit per second for every account (default 1000: the schedule never throttles). */
+  readPerSecond?: number;
+  /** Passed to `startGateway`: a real Redis behind the schedule (in memory otherwise). */
+  schedule?: GatewayOptions['schedule'];
+  /** Passed to `startGateway`: OpenTelemetry traces (off otherwise). */
+  tracing?: GatewayOptions['tracing'];
 }
 
 export interface Reply {
@@ -206,7 +213,7 @@ export function claimsFor(sub: string, overrides: Record<string, unknown> = {}):
   return base;
 }
 
-function policyText(upstreamBaseUrl: string, timeoutMs: number, extraCallers = ''): string {
+function policyText(upstreamBaseUrl: string, timeoutMs: number, extraCallers = '', readPerSecond = 1000): string {
   const scopeCallers = Object.entries(SCOPE_CALLERS)
     .map(([name, scope]) => `  ${name}: { account: main, scopes: ["${scope}"] }`)
     .join('\n');
@@ -222,7 +229,7 @@ accounts:
   sentinel: { apiKey: { file: secrets/sentinel-api-key } }
 # High, so that a gateway-side schedule never throttles these tests; the sandbox's own limits do.
 limits:
-  default: { read: 1000, write: 1000 }
+  default: { read: ${readPerSecond}, write: 1000 }
 auth:
   issuer: ${ISSUER}
   audience: ${AUDIENCE}
@@ -283,6 +290,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
       options.upstream?.baseUrl ?? sandbox.apiBaseUrl,
       options.upstream?.timeoutMs ?? 5000,
       options.extraCallers,
+      options.readPerSecond,
     ),
     sourcePath,
     {
@@ -300,7 +308,12 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
   const policy = parsed.policy;
 
   const logLines: string[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
+  const logger = createLogger({
+    level: 'debug',
+    destination: { write: (line: string) => void logLines.push(line) },
+    // As the CLI does: with tracing on, every line logged on a request's behalf names its trace.
+    ...(options.tracing?.enabled ? { mixin: activeTraceFields } : {}),
+  });
   let gateway: RunningGateway;
   try {
     gateway = await startGateway({
@@ -314,6 +327,8 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
       ...(options.server ? { server: options.server } : {}),
       ...(options.warmUpConnections !== undefined ? { warmUpConnections: options.warmUpConnections } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.schedule ? { schedule: options.schedule } : {}),
+      ...(options.tracing ? { tracing: options.tracing } : {}),
     });
   } catch (error) {
     await sandbox.close();

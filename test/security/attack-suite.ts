@@ -44,6 +44,9 @@ export const UPSTREAM_HEADER_ALLOW_LIST: readonly string[] = [
   'x-request-id',
   'user-agent',
   'authorization',
+  // W3C Trace Context, forwarded deliberately (issue #13) and only in canonical form.
+  'traceparent',
+  'tracestate',
 ];
 
 // ---------------------------------------------------------------------------------------------

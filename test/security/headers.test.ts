@@ -11,6 +11,8 @@ const harness = useSecurityHarness();
 
 /** The marker every spoofed value carries, so one search finds any that got through. */
 const EVIL = 'evil-marker';
+/** A caller's valid trace context (tracing is off in this suite: it is forwarded unchanged). */
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 const HOP_BY_HOP = {
   connection: 'keep-alive, x-custom-hop, upgrade, te',
@@ -158,6 +160,41 @@ const ATTACKS: Attack[] = [
       };
     },
     expect: clean,
+  },
+  {
+    name: 'a malformed traceparent, and the tracestate beside it, are dropped',
+    build: (s, route) =>
+      s.clean(route, {
+        headers: { traceparent: `00-${EVIL}-00f067aa0ba902b7-01`, tracestate: `vendor=${EVIL}` },
+      }),
+    expect: sanitized((seen) => {
+      expect(seen.headers).not.toHaveProperty('traceparent');
+      expect(seen.headers).not.toHaveProperty('tracestate');
+      expect(JSON.stringify(seen)).not.toContain(EVIL);
+    }),
+  },
+  {
+    name: 'a valid traceparent is forwarded as sent; a tracestate with a malformed member is dropped',
+    build: (s, route) =>
+      s.clean(route, {
+        headers: { traceparent: TRACEPARENT, tracestate: `vendor=ok,Evil=${EVIL}` },
+      }),
+    expect: sanitized((seen) => {
+      expect(seen.headers.traceparent).toBe(TRACEPARENT);
+      expect(seen.headers).not.toHaveProperty('tracestate');
+      expect(JSON.stringify(seen)).not.toContain(EVIL);
+    }),
+  },
+  {
+    name: 'a traceparent with a CRLF-looking payload, or named in Connection, is dropped',
+    build: (s, route) =>
+      s.clean(route, {
+        headers: { traceparent: `${TRACEPARENT}%0d%0aX-Evil:${EVIL}`, connection: 'tracestate', tracestate: 'a=b' },
+      }),
+    expect: sanitized((seen) => {
+      expect(seen.headers).not.toHaveProperty('traceparent');
+      expect(seen.headers).not.toHaveProperty('tracestate');
+    }),
   },
   {
     name: 'a caller X-Request-Id with a CRLF-looking payload is replaced',

@@ -10,12 +10,25 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Operation } from '../../catalog/catalog';
 import { FORWARDED_MEDIA_TYPE } from '../body/media-type';
+import { inboundTraceContext } from '../observability/tracing/trace-context';
 import { namespacedIdempotencyKey, validateIdempotencyKeyHeader } from './idempotency-key';
 
 export { namespacedIdempotencyKey, validateIdempotencyKeyHeader, UUID_V4 } from './idempotency-key';
 
-/** Caller headers that may be copied (after checks) to the upstream. Everything else is dropped. */
-export const FORWARDED_REQUEST_HEADERS = ['accept', 'accept-encoding', 'content-length', 'idempotency-key'] as const;
+/**
+ * Caller headers that may be copied (after checks) to the upstream. Everything else is dropped.
+ * `traceparent` and `tracestate` (W3C Trace Context) are here on purpose (issue #13): the
+ * provider's side of a trace can join the caller's. Each is written back from its parsed form, or
+ * dropped when malformed; with tracing on, the gateway's attempt span replaces the parent.
+ */
+export const FORWARDED_REQUEST_HEADERS = [
+  'accept',
+  'accept-encoding',
+  'content-length',
+  'idempotency-key',
+  'traceparent',
+  'tracestate',
+] as const;
 /**
  * Set by the gateway, replacing whatever the caller sent: `content-type` with every body (the
  * gateway forwards only JSON it wrote itself, so never the caller's charset), the others always.
@@ -141,6 +154,8 @@ function declaresIdempotencyKey(operation: Operation): { declared: boolean; requ
  *   the body with `Transfer-Encoding` (which is dropped; the forwarder frames its own request);
  * - `idempotency-key`: on writes only, must be a UUID v4, namespaced per caller; required where
  *   the catalog says so (`computes.create`);
+ * - `traceparent`, `tracestate`: a valid caller trace context, in canonical form (version 00,
+ *   trimmed list members); a malformed `traceparent` drops both, a malformed `tracestate` itself;
  * - `x-request-id`, `user-agent`, `authorization: Bearer <apiKey>`: the gateway's own values.
  * A header the caller lists in `Connection` is never copied, even when allowed.
  */
@@ -168,6 +183,13 @@ export function buildUpstreamHeaders(
     const value = read(name);
     if (!value.ok) return value;
     if (value.value !== undefined) headers[name] = value.value;
+  }
+
+  // Never refused: a trace context the gateway cannot read is dropped whole, never forwarded.
+  const trace = hopByHop.has('traceparent') ? undefined : inboundTraceContext(inbound);
+  if (trace) {
+    headers['traceparent'] = trace.traceparent;
+    if (trace.tracestate !== undefined && !hopByHop.has('tracestate')) headers['tracestate'] = trace.tracestate;
   }
 
   if (ctx.bodyBytes !== undefined) {

@@ -26,6 +26,8 @@ export interface LoggerOptions {
   /** Where lines go; tests pass an in-memory sink. Defaults to stdout. */
   destination?: DestinationStream;
   name?: string;
+  /** Fields added to every line (with tracing on: the running request's `trace_id` and `span_id`). */
+  mixin?: () => object;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -36,6 +38,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
+      ...(options.mixin ? { mixin: options.mixin } : {}),
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );

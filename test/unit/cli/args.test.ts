@@ -25,6 +25,8 @@ describe('parseStartArgs', () => {
       warmUpConnections: 4,
       connectionLimits: CONNECTION_LIMIT_DEFAULTS,
       schedule: SCHEDULE_TUNING_DEFAULTS,
+      tracing: { enabled: false, why: 'not-configured' },
+      tracingVariables: { headersSet: false, tracesHeadersSet: false },
     });
   });
 

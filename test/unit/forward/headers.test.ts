@@ -327,3 +327,34 @@ describe('responseHeadersToReturn', () => {
     expect(returned.link).not.toBe(upstream.link);
   });
 });
+
+describe('buildUpstreamHeaders: W3C trace context', () => {
+  const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+  it.each<[string, IncomingHttpHeaders, Record<string, string>]>([
+    [
+      'a valid pair is forwarded, tracestate normalized',
+      { traceparent: TRACEPARENT, tracestate: ' a=1 , b=2' },
+      { traceparent: TRACEPARENT, tracestate: 'a=1,b=2' },
+    ],
+    [
+      'a later version is written back as 00',
+      { traceparent: `${TRACEPARENT.replace(/^00/, '7f')}-x` },
+      { traceparent: TRACEPARENT },
+    ],
+    ['a malformed traceparent drops both', { traceparent: TRACEPARENT.toUpperCase(), tracestate: 'a=1' }, {}],
+    [
+      'a malformed tracestate is dropped alone',
+      { traceparent: TRACEPARENT, tracestate: 'a=1,a=2' },
+      { traceparent: TRACEPARENT },
+    ],
+    ['a tracestate alone is dropped', { tracestate: 'a=1' }, {}],
+    ['named in Connection: dropped', { connection: 'traceparent', traceparent: TRACEPARENT, tracestate: 'a=1' }, {}],
+  ])('%s (never refused)', (_name, inbound, expected) => {
+    const headers = headersOf(inbound);
+    expect({ traceparent: headers.traceparent, tracestate: headers.tracestate }).toEqual({
+      traceparent: expected.traceparent,
+      tracestate: expected.tracestate,
+    });
+  });
+});
