@@ -44,7 +44,10 @@ export function uriSubjectAltNames(subjectAltName: string | undefined): string[]
     let end: number;
     if (subjectAltName[colon + 1] === '"') {
       end = closingQuote(subjectAltName, colon + 2) + 1;
-      value = JSON.parse(subjectAltName.slice(colon + 1, end)) as string;
+      const quoted = jsonString(subjectAltName.slice(colon + 1, end));
+      // Not what Node writes: stop reading rather than guess (fewer names only ever match less).
+      if (quoted === undefined) break;
+      value = quoted;
     } else {
       end = subjectAltName.indexOf(', ', colon + 1);
       if (end < 0) end = subjectAltName.length;
@@ -62,4 +65,13 @@ function closingQuote(text: string, from: number): number {
     else if (text[i] === '"') return i;
   }
   return text.length - 1;
+}
+
+function jsonString(text: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
