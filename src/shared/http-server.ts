@@ -242,9 +242,15 @@ function answerClientError(
   const reason = parserRefusalReason(error.code, requestInProgress);
   const parserCode = error.code;
   // As Node's own handler: once bytes went out on this connection, another answer would corrupt it.
-  if (reason === 'aborted' || !socket.writable || socket.bytesWritten > 0) {
+  if (reason === 'aborted' || reason === 'tls-handshake' || !socket.writable || socket.bytesWritten > 0) {
     socket.destroy();
-    report({ reason: 'aborted', requestId: requestIdFrom(undefined), clientAddress: socket.remoteAddress, parserCode });
+    const unanswered = reason === 'tls-handshake' ? reason : 'aborted';
+    report({
+      reason: unanswered,
+      requestId: requestIdFrom(undefined),
+      clientAddress: socket.remoteAddress,
+      parserCode,
+    });
     return;
   }
   refuseOnSocket(socket, reason, report, { socket, parserCode });

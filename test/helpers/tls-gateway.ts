@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { PeerCertificate, SecureVersion, TLSSocket } from 'node:tls';
 import { mintToken } from '../../src/gateway/auth';
-import { startGateway, type RunningGateway } from '../../src/gateway/compose';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway/compose';
 import { createLogger } from '../../src/gateway/observability/logger';
 import { policyFileSource } from '../../src/gateway/policy-source';
 import { DEMO_KEYS, startSandbox, type RunningSandbox } from '../../src/sandbox';
@@ -40,6 +40,7 @@ export interface TlsRequestOptions {
   trust?: string;
   minVersion?: SecureVersion;
   maxVersion?: SecureVersion;
+  headers?: Record<string, string>;
   /** OpenSSL cipher string; `DEFAULT@SECLEVEL=0` lets a client offer TLS 1.0 and 1.1 at all. */
   ciphers?: string;
 }
@@ -67,6 +68,10 @@ export async function startTlsGateway(options: {
   tls: string;
   callers: string;
   serverCa: string;
+  /** The public server's timeouts and connection caps, passed to `startGateway`. */
+  server?: GatewayOptions['server'];
+  /** Passed to `startGateway` (the CLI warms the upstream path through the public port). */
+  warmUpConnections?: number;
 }): Promise<TlsGateway> {
   const jwt = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   fs.writeFileSync(path.join(options.dir, 'jwt.pub.pem'), jwt.publicKey.export({ format: 'pem', type: 'spki' }));
@@ -94,6 +99,8 @@ export async function startTlsGateway(options: {
       port: 0,
       adminPort: 0,
       loadPolicy: () => source.load(),
+      ...(options.server ? { server: options.server } : {}),
+      ...(options.warmUpConnections !== undefined ? { warmUpConnections: options.warmUpConnections } : {}),
     });
   } catch (error) {
     await sandbox.close();
@@ -178,7 +185,7 @@ export function tlsRequest(
         ...(options.minVersion ? { minVersion: options.minVersion } : {}),
         ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
         ...(options.ciphers ? { ciphers: options.ciphers } : {}),
-        headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+        headers: { ...options.headers, ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
       },
       (res) => {
         const socket = res.socket as TLSSocket;

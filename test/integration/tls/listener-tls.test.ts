@@ -70,6 +70,7 @@ beforeAll(async () => {
     tls: '{ certFile: server.crt, keyFile: server.key, clientCa: { caFile: clients-ca.pem } }',
     callers: CALLERS,
     serverCa: serverCa.cert,
+    warmUpConnections: 2,
   });
 });
 
@@ -98,7 +99,16 @@ describe('the listener', () => {
     expect(gw.gateway.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  test('TLS 1.1 is refused at the handshake', async () => {
+  test('the start warmed the upstream path through the TLS port, as the CLI does', () => {
+    const warmed = gw.logLines.map((line) => JSON.parse(line) as { msg: string; answered?: number });
+    expect(warmed.find((line) => line.msg.startsWith('upstream path warmed up'))).toMatchObject({
+      msg: 'upstream path warmed up',
+      answered: 2,
+    });
+  });
+
+  test('TLS 1.1 is refused at the handshake, and the refusal counted', async () => {
+    const before = await metricValue('strettch_gateway_connection_refusals_total{reason="tls-handshake"}');
     // SECLEVEL=0 lets this client offer TLS 1.1 at all; the gateway's minimum is what refuses it.
     await expect(
       gw.request('GET', LIST, {
@@ -108,9 +118,19 @@ describe('the listener', () => {
         ciphers: 'DEFAULT@SECLEVEL=0',
       }),
     ).rejects.toThrow(/protocol|version|handshake|alert/i);
+    expect(await metricValue('strettch_gateway_connection_refusals_total{reason="tls-handshake"}')).toBe(before + 1);
+    const refused = gw.logLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l.reason === 'tls-handshake');
+    expect(refused.at(-1)).toMatchObject({
+      msg: 'request',
+      refusedBy: 'server',
+      parserCode: 'ERR_SSL_UNSUPPORTED_PROTOCOL',
+    });
   });
 
-  test('a plain-HTTP request on the TLS port gets no answer from the request path', async () => {
+  test('plain HTTP on the TLS port: no HTTP answer, a tls-handshake refusal', async () => {
+    const before = await metricValue('strettch_gateway_connection_refusals_total{reason="tls-handshake"}');
     const net = await import('node:net');
     const answer = await new Promise<string>((resolve) => {
       const socket = net.connect(gw.port, '127.0.0.1', () =>
@@ -121,7 +141,45 @@ describe('the listener', () => {
       socket.on('close', () => resolve(received));
       socket.on('error', () => resolve(received));
     });
-    expect(answer).not.toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).not.toMatch(/^HTTP\//);
+    expect(await metricValue('strettch_gateway_connection_refusals_total{reason="tls-handshake"}')).toBe(before + 1);
+  });
+});
+
+describe('the server bounds hold on TLS', () => {
+  test('more than 100 header lines: 431 in the envelope, over TLS as over plain HTTP', async () => {
+    const headers = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-filler-${i}`, '1']));
+    const reply = await gw.request('GET', LIST, { token: gw.mint('tokens'), headers });
+    expect(reply.status).toBe(431);
+    expect(reply.body).toMatchObject({ success: false, requestId: reply.requestId });
+  });
+
+  test('headers over 16 KiB: 431 in the envelope (answered by the parser-error path, through TLS)', async () => {
+    const reply = await gw.request('GET', LIST, { token: gw.mint('tokens'), headers: { 'x-big': 'a'.repeat(20_000) } });
+    expect(reply.status).toBe(431);
+    expect(reply.body).toMatchObject({ success: false });
+  });
+
+  test('a connection over the per-client cap is cut before its handshake, and counted', async () => {
+    const capped = await startTlsGateway({
+      dir: fs.mkdtempSync(path.join(pki.dir, 'capped-')),
+      tls: `{ certFile: ${path.join(dir, 'server.crt')}, keyFile: ${path.join(dir, 'server.key')} }`,
+      callers: '  tokens: { account: main, scopes: ["*"] }',
+      serverCa: serverCa.cert,
+      server: { connectionLimits: { maxConnections: 100, maxConnectionsPerClient: 1 } },
+    });
+    const tls = await import('node:tls');
+    try {
+      const held = tls.connect({ host: '127.0.0.1', port: capped.port, ca: serverCa.cert });
+      await new Promise<void>((resolve, reject) => held.once('secureConnect', resolve).once('error', reject));
+      await expect(capped.request('GET', LIST, { token: capped.mint('tokens') })).rejects.toThrow();
+      held.destroy();
+      const admin = new URL(capped.gateway.adminUrl);
+      const metrics = await fetch(`${admin.origin}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(/strettch_gateway_connection_refusals_total\{reason="client-connection-limit"\} 1\n/);
+    } finally {
+      await capped.close();
+    }
   });
 });
 

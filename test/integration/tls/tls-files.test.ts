@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runCheckConfig } from '../../../src/cli/check-config';
 import type { CliIo } from '../../../src/cli/io';
+import { loadPolicyFileWithoutSecrets } from '../../../src/cli/policy-without-secrets';
 import { loadPolicyFile, type ConfigProblem, type Policy } from '../../../src/gateway/policy';
 import { opensslDate, TestPki, type CertificateAuthority, type CertificateFiles } from '../../helpers/certificates';
 
@@ -176,5 +177,40 @@ describe('check-config', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/  tls {7}certificate \S+\/tls\/server\.crt, key/);
+  });
+});
+
+describe('config/gateway.mtls.example.yaml', () => {
+  const example = path.join(__dirname, '..', '..', '..', 'config', 'gateway.mtls.example.yaml');
+
+  test('checks with --no-secrets (its TLS paths are placeholders) and names its callers as documented', () => {
+    const result = loadPolicyFileWithoutSecrets(example, (file) => fs.readFileSync(file, 'utf8'));
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    expect(result.policy.listen.tls).toEqual({
+      certFile: '/etc/strettch-gateway/tls/tls.crt',
+      keyFile: '/etc/strettch-gateway/tls/tls.key',
+      clientCaFile: '/etc/strettch-gateway/tls/clients-ca.pem',
+      minVersion: 'TLSv1.2',
+    });
+    const callers = Object.values(result.policy.callers).map((c) => [c.id, c.authentication, c.certificate]);
+    expect(callers).toEqual([
+      ['billing', 'certificate', { uri: 'spiffe://cluster.local/ns/shop/sa/billing' }],
+      ['reporter', 'certificate', { subject: 'CN=reporter,O=shop' }],
+      ['provisioner', 'token+certificate', { uri: 'spiffe://cluster.local/ns/infra/sa/provisioner' }],
+      ['dashboard', 'token', undefined],
+    ]);
+  });
+
+  test('loads for serving once real files are at its paths', () => {
+    const files: Record<string, string> = {
+      '/etc/strettch-gateway/tls/tls.crt': server.cert,
+      '/etc/strettch-gateway/tls/tls.key': server.key,
+      '/etc/strettch-gateway/tls/clients-ca.pem': ca.cert,
+    };
+    const result = loadPolicyFile(example, {
+      readEnv: (name) => (name === 'STRETTCH_KEY_PROD' ? 'sk-example-prod' : undefined),
+      readFile: (file) => files[file] ?? fs.readFileSync(file, 'utf8'),
+    });
+    expect(result.ok ? [] : result.errors).toEqual([]);
   });
 });
