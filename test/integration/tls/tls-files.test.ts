@@ -153,7 +153,7 @@ describe('check-config', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
-      /  tls {7}certificate \S+\/tls\/server\.crt \(valid until \d{4}-\S+\), key \S+\/tls\/server\.key, minimum TLSv1\.2; client certificates verified against \S+\/tls\/clients-ca\.pem\n/,
+      / {2}tls {7}certificate \S+\/tls\/server\.crt \(valid until \d{4}-\S+\), key \S+\/tls\/server\.key, minimum TLSv1\.2; client certificates verified against \S+\/tls\/clients-ca\.pem\n/,
     );
     expect(run.stdout).toContain(
       'authentication: certificate, certificate uri spiffe://cluster.local/ns/shop/sa/billing',
@@ -176,7 +176,7 @@ describe('check-config', () => {
     const run = cli([path.join(at, 'gateway.yaml'), '--no-secrets']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/  tls {7}certificate \S+\/tls\/server\.crt, key/);
+    expect(run.stdout).toMatch(/ {2}tls {7}certificate \S+\/tls\/server\.crt, key/);
   });
 });
 
