@@ -206,6 +206,12 @@ function scheduleWithMetrics(
   return schedule;
 }
 
+/** The server certificate's expiry, for an alert well before it (a reload with a renewed one moves it). */
+function showCertificateExpiry(metrics: GatewayMetrics, policy: Policy): void {
+  const notAfterMs = policy.listen.tls?.material?.certificateNotAfterMs;
+  if (notAfterMs !== undefined) metrics.tlsCertificateNotAfter.set({ certificate: 'server' }, notAfterMs / 1000);
+}
+
 /** Every mode from the start (the current one 1, the others 0): an alert on fallback has its series before. */
 function showScheduleMode(metrics: GatewayMetrics, current: ScheduleMode): void {
   for (const mode of ['shared', 'fallback', 'memory'] as const)
@@ -319,6 +325,7 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   });
   // The public listener's TLS, built now so that bad files stop the start here.
   const listenTls = policy.listen.tls ? listenerTls(policy.listen.tls) : undefined;
+  showCertificateExpiry(metrics, policy);
   const secureContextTargets = new Set<(context: SecureContextOptions) => void>();
   const reload = createReloader({
     loadPolicy: options.loadPolicy,
@@ -328,6 +335,8 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
       const context = next.listen.tls ? secureContextOptions(next.listen.tls) : undefined;
       live.apply(next);
       if (context) for (const target of secureContextTargets) target(context);
+      // Only a listener started with TLS takes a new context (turning TLS on needs a restart).
+      if (listenTls) showCertificateExpiry(metrics, next);
     },
     logger,
     metrics,

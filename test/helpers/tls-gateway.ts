@@ -30,6 +30,8 @@ export interface TlsReply {
   /** The certificate the gateway presented in this handshake. */
   serverCertificate: PeerCertificate;
   protocol: string | null;
+  /** Sent on a connection an earlier request had opened (keep-alive). */
+  reusedSocket: boolean;
 }
 
 export interface TlsRequestOptions {
@@ -41,6 +43,8 @@ export interface TlsRequestOptions {
   minVersion?: SecureVersion;
   maxVersion?: SecureVersion;
   headers?: Record<string, string>;
+  /** A keep-alive agent, to send several requests on one connection; default none (a fresh connection). */
+  agent?: https.Agent;
   /** OpenSSL cipher string; `DEFAULT@SECLEVEL=0` lets a client offer TLS 1.0 and 1.1 at all. */
   ciphers?: string;
 }
@@ -179,9 +183,10 @@ export function tlsRequest(
         port,
         method,
         path: target,
-        agent: false,
-        ca: options.trust,
-        ...(options.client ? { cert: options.client.cert, key: options.client.key } : {}),
+        agent: options.agent ?? false,
+        // With an agent, the agent's own TLS options are the connection's.
+        ...(options.agent ? {} : { ca: options.trust }),
+        ...(options.client && !options.agent ? { cert: options.client.cert, key: options.client.key } : {}),
         ...(options.minVersion ? { minVersion: options.minVersion } : {}),
         ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
         ...(options.ciphers ? { ciphers: options.ciphers } : {}),
@@ -210,6 +215,7 @@ export function tlsRequest(
             requestId: typeof requestId === 'string' ? requestId : '',
             serverCertificate,
             protocol,
+            reusedSocket: req.reusedSocket,
           });
         });
       },

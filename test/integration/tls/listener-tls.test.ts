@@ -5,7 +5,9 @@
  * never trusted, `token+certificate` callers, and reloads that swap the CA bundle or the server
  * certificate — or refuse bad files and keep the running ones.
  */
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { opensslDate, TestPki, type CertificateAuthority, type CertificateFiles } from '../../helpers/certificates';
 import { startTlsGateway, type TlsGateway } from '../../helpers/tls-gateway';
@@ -42,7 +44,8 @@ beforeAll(async () => {
   rogueCa = pki.authority('rogue-ca');
   const server = (cn: string) => ({ subject: `/CN=${cn}`, altNames: ['IP:127.0.0.1'], usage: 'server' as const });
   certs.server = pki.issue(serverCa, 'server', server('gateway-1'));
-  certs.server2 = pki.issue(serverCa, 'server2', server('gateway-2'));
+  // A shorter life than the first, so the expiry metric shows which one is in force.
+  certs.server2 = pki.issue(serverCa, 'server2', { ...server('gateway-2'), endDate: opensslDate(200) });
   const client = (subject: string, uri?: string) => ({
     subject,
     usage: 'client' as const,
@@ -97,6 +100,10 @@ describe('the listener', () => {
     expect(reply.protocol).toBe('TLSv1.2');
     expect(reply.serverCertificate.subject.CN).toBe('gateway-1');
     expect(gw.gateway.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const notAfter = Date.parse(new X509Certificate(certs.server.cert).validTo) / 1000;
+    expect(
+      await metricValue('strettch_gateway_tls_certificate_not_after_timestamp_seconds{certificate="server"}'),
+    ).toBe(notAfter);
   });
 
   test('the start warmed the upstream path through the TLS port, as the CLI does', () => {
@@ -285,6 +292,10 @@ describe('reload', () => {
     const reply = await gw.request('GET', LIST, { client: certs.billing });
     expect(reply.status).toBe(200);
     expect(reply.serverCertificate.subject.CN).toBe('gateway-2');
+    const notAfter = Date.parse(new X509Certificate(certs.server2.cert).validTo) / 1000;
+    expect(
+      await metricValue('strettch_gateway_tls_certificate_not_after_timestamp_seconds{certificate="server"}'),
+    ).toBe(notAfter);
   });
 
   test('a certificate that does not match its key is refused; the running certificate stays', async () => {
@@ -315,6 +326,29 @@ describe('reload', () => {
       await expectRefused(partner, 401, 'auth-certificate-untrusted');
     } finally {
       write('clients-ca.pem', clientCa.cert);
+    }
+  });
+
+  test('a connection opened before a reload keeps the identity it was verified with; new ones are judged anew', async () => {
+    const agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 1,
+      ca: serverCa.cert,
+      cert: certs.billing.cert,
+      key: certs.billing.key,
+    });
+    try {
+      expect((await gw.request('GET', LIST, { agent })).status).toBe(200);
+      write('clients-ca.pem', partnerCa.cert); // billing's CA removed
+      expect(await gw.gateway.reload()).toEqual({ ok: true });
+      const sameConnection = await gw.request('GET', LIST, { agent });
+      expect(sameConnection).toMatchObject({ status: 200, reusedSocket: true });
+      const fresh = await gw.request('GET', LIST, { client: certs.billing });
+      await expectRefused(fresh, 401, 'auth-certificate-untrusted');
+    } finally {
+      agent.destroy();
+      write('clients-ca.pem', clientCa.cert);
+      await gw.gateway.reload();
     }
   });
 
