@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCheckConfig } from '../../../src/cli/check-config';
+import { explainRequest } from '../../../src/cli/explain';
+import { formatExplanation } from '../../../src/cli/explain-format';
 import type { CliIo } from '../../../src/cli/io';
 import { loadPolicyFileWithoutSecrets } from '../../../src/cli/policy-without-secrets';
 import { loadPolicyFile, type ConfigProblem, type Policy } from '../../../src/gateway/policy';
@@ -212,5 +214,26 @@ describe('config/gateway.mtls.example.yaml', () => {
       readFile: (file) => files[file] ?? fs.readFileSync(file, 'utf8'),
     });
     expect(result.ok ? [] : result.errors).toEqual([]);
+  });
+});
+
+describe('explain', () => {
+  test('says how a certificate caller is identified; a token caller reads as before', () => {
+    const example = path.join(__dirname, '..', '..', '..', 'config', 'gateway.mtls.example.yaml');
+    const result = loadPolicyFileWithoutSecrets(example, (file) => fs.readFileSync(file, 'utf8'));
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    const text = (caller: string) =>
+      formatExplanation(
+        { caller, method: 'GET', target: '/api/v1/computes', policy: example, upstream: 'https://api.example/api/v1' },
+        explainRequest(result.policy, caller, 'GET', '/api/v1/computes'),
+      );
+    expect(text('billing')).toContain(
+      'identified   by its client certificate uri spiffe://cluster.local/ns/shop/sa/billing (no token)',
+    );
+    expect(text('reporter')).toContain('identified   by its client certificate subject CN=reporter,O=shop (no token)');
+    expect(text('provisioner')).toContain(
+      'identified   by a token and its client certificate uri spiffe://cluster.local/ns/infra/sa/provisioner',
+    );
+    expect(text('dashboard')).not.toContain('identified');
   });
 });
