@@ -1,6 +1,6 @@
 /** The text form of an explanation: a verdict line, then one labelled line per reason. */
 import type { CreateConstraints, UpsizeConstraints } from '../gateway/least-privilege/types';
-import type { Explanation, LeastPrivilegeFacts, LimitFacts, OperationFacts, QuotaFacts } from './explain';
+import type { CallerFacts, Explanation, LeastPrivilegeFacts, LimitFacts, OperationFacts, QuotaFacts } from './explain';
 
 export interface ExplainedRequest {
   caller: string;
@@ -120,6 +120,7 @@ export function formatExplanation(request: ExplainedRequest, explanation: Explan
   }
   const { caller } = explanation;
   out += operationLine(explanation.operation);
+  if (caller.authentication) out += line('identified', describeCertificateRule(caller.authentication));
   if (explanation.outcome === 'missing-scope') {
     out += line('missing', explanation.missingScope);
     out += line('caller has', caller.scopes.join(', '));
@@ -150,4 +151,14 @@ export function formatExplanation(request: ExplainedRequest, explanation: Explan
     out +
     line('forwarded', `${explanation.operation.method} ${explanation.operation.upstreamPath} to ${request.upstream}`)
   );
+}
+
+/** A caller named by a client certificate: which one, and whether a token is needed too. */
+function describeCertificateRule(rule: NonNullable<CallerFacts['authentication']>): string {
+  const identity = rule.certificate;
+  const shown =
+    identity === undefined ? '' : 'uri' in identity ? ` uri ${identity.uri}` : ` subject ${identity.subject}`;
+  return rule.mode === 'certificate'
+    ? `by its client certificate${shown} (no token)`
+    : `by a token and its client certificate${shown}`;
 }

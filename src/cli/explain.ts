@@ -6,7 +6,7 @@
 import { API_BASE_PATH, type Operation, type OperationClass, type OperationId } from '../catalog/catalog';
 import { DEV_PUBLIC_KEY_FILE } from '../gateway/auth';
 import { accountForCaller, authorize, callerForSubject, formatProblem, scopeMatches } from '../gateway/policy';
-import type { AccountPolicy, CallerPolicy, Policy } from '../gateway/policy/types';
+import type { AccountPolicy, CallerPolicy, CertificateIdentity, Policy } from '../gateway/policy/types';
 import { ownerTagFor } from '../gateway/least-privilege/owner-tag';
 import type { AccountQuotas, CallerConstraints, CallerQuotas } from '../gateway/least-privilege/types';
 import { checkTarget, type TargetRejectReason } from '../gateway/target';
@@ -37,6 +37,8 @@ export interface CallerFacts {
   weight: number;
   maxWaitMs: number;
   requestsPerMinute?: number;
+  /** How the caller must prove who it is, when not by a token alone (docs/tls.md). */
+  authentication?: { mode: 'certificate' | 'token+certificate'; certificate?: CertificateIdentity };
 }
 
 /** The rate the request's slot is taken from: the account's, shared by its callers and replicas. */
@@ -154,6 +156,9 @@ function callerFacts(caller: CallerPolicy): CallerFacts {
     weight: caller.weight,
     maxWaitMs: caller.maxWaitMs,
     ...(caller.requestsPerMinute !== undefined ? { requestsPerMinute: caller.requestsPerMinute } : {}),
+    ...(caller.authentication !== 'token'
+      ? { authentication: { mode: caller.authentication, certificate: caller.certificate } }
+      : {}),
   };
 }
 

@@ -3,7 +3,7 @@
  * Built from the resolved policy, which holds no secret in an enumerable field; nothing here reads one.
  */
 import type { AccountQuotas, LeastPrivilegePolicy } from '../gateway/least-privilege/types';
-import type { AccountLimits, Policy } from '../gateway/policy/types';
+import type { AccountLimits, CallerPolicy, ListenTlsPolicy, Policy } from '../gateway/policy/types';
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
@@ -66,6 +66,20 @@ function table(title: string, rows: Array<[string, string, ...string[]]>): strin
   return `${title} (${rows.length})\n${rows.map(row).join('')}`;
 }
 
+/** Paths, not contents; the certificate's expiry when its file was read. */
+function describeListenTls(tls: ListenTlsPolicy): string {
+  const notAfter = tls.material ? ` (valid until ${new Date(tls.material.certificateNotAfterMs).toISOString()})` : '';
+  const clients = tls.clientCaFile ? `; client certificates verified against ${tls.clientCaFile}` : '';
+  return `certificate ${tls.certFile}${notAfter}, key ${tls.keyFile}, minimum ${tls.minVersion}${clients}`;
+}
+
+function describeAuthentication(caller: CallerPolicy): string {
+  const identity = caller.certificate;
+  const shown =
+    identity === undefined ? '' : 'uri' in identity ? ` uri ${identity.uri}` : ` subject ${identity.subject}`;
+  return `${caller.authentication}, certificate${shown}`;
+}
+
 export interface SummaryOptions {
   /** False for `--no-secrets`: the policy's keys were not loaded, so they are not listed. */
   secretsResolved: boolean;
@@ -81,6 +95,7 @@ export function summarizePolicy(policy: Policy, options: SummaryOptions): string
     `${policy.sourcePath}: valid${options.secretsResolved ? '' : ' in shape and references (secrets not resolved: --no-secrets)'}\n` +
     `  upstream  ${upstream.baseUrl} (timeout ${upstream.timeoutMs} ms)\n` +
     `  listen    ${listen.host}:${listen.port}, admin ${listen.adminHost}:${listen.adminPort}\n` +
+    (listen.tls ? `  tls       ${describeListenTls(listen.tls)}\n` : '') +
     `  auth      issuer ${auth.issuer}, audience ${auth.audience}; ${keys}${jwks}\n`;
   const accounts = Object.values(policy.accounts).map((account): [string, string] => {
     const quotas = describeAccountQuotas(account.quotas);
@@ -94,8 +109,12 @@ export function summarizePolicy(policy: Policy, options: SummaryOptions): string
       caller.id,
       `account ${caller.accountId}, weight ${caller.weight}, maxWaitMs ${caller.maxWaitMs}${quota}; scopes ${scopes}`,
     ];
-    // On a line of its own, so the scopes line reads as before.
-    return leastPrivilege ? [...row, `least privilege: ${leastPrivilege}`] : row;
+    // On lines of their own, so the scopes line reads as before.
+    const more = [
+      ...(caller.authentication !== 'token' ? [`authentication: ${describeAuthentication(caller)}`] : []),
+      ...(leastPrivilege ? [`least privilege: ${leastPrivilege}`] : []),
+    ];
+    return [...row, ...more];
   });
   const scopes = Object.entries(policy.scopes).map(([name, operations]): [string, string] => [
     name,

@@ -17,7 +17,8 @@ export function policyWithoutSecrets(text: string, sourcePath: string): PolicyRe
   // Keys are left out: resolving one reads its material, and nothing here verifies a token.
   const document = { ...checked.document, auth: { ...checked.document.auth, keys: [] } };
   const placeholders = { readEnv: () => UNRESOLVED_SECRET, readFile: () => UNRESOLVED_SECRET };
-  return resolvePolicy(document, placeholders, { baseDir: path.dirname(sourcePath), sourcePath });
+  // TLS files are certificates and a private key: their paths are kept, nothing is read.
+  return resolvePolicy(document, placeholders, { baseDir: path.dirname(sourcePath), sourcePath, readTlsFiles: false });
 }
 
 /** As `loadPolicyFile`, reading only the policy file itself. */

@@ -4,7 +4,9 @@
  * look the policy up again).
  */
 import { accountForCaller, callerForSubject, type CallerGrants } from './policy';
-import type { Policy } from './policy/types';
+import type { CallerAuthentication, CallerPolicy, CertificateIdentity, Policy } from './policy/types';
+import { subjectKey } from './auth/certificate-identity';
+import type { VerifiedCertificate } from './auth/client-certificate';
 import type { AccountQuotas, LeastPrivilegePolicy } from './least-privilege/types';
 
 /** What the request path needs to know about a configured caller. */
@@ -32,10 +34,48 @@ export interface CallerAccess {
  */
 export interface AccessControl {
   callerFor(subject: string): CallerAccess | undefined;
+  /** The caller a verified client certificate names, by its URI SAN or subject (see `CertificateCaller`). */
+  callerForCertificate(certificate: VerifiedCertificate): CertificateCaller;
+  /** How a caller must authenticate, and the certificate it must show when it needs one. */
+  authenticationOf(callerId: string): CallerAuthenticationRule;
 }
 
+export interface CallerAuthenticationRule {
+  authentication: CallerAuthentication;
+  certificate?: CertificateIdentity;
+}
+
+/** `ambiguous`: its names match two callers (a URI SAN of one, the subject of another). */
+export type CertificateCaller =
+  | { kind: 'caller'; caller: CallerAccess; authentication: CallerAuthentication }
+  | { kind: 'unknown' }
+  | { kind: 'ambiguous' };
+
 export function accessControlFor(policy: Policy): AccessControl {
+  const byCertificate = certificateIndex(policy);
   return {
+    callerForCertificate(certificate) {
+      const named = new Set<string>();
+      for (const uri of certificate.uris) {
+        const id = byCertificate.get(`uri ${uri}`);
+        if (id !== undefined) named.add(id);
+      }
+      const bySubject = byCertificate.get(`subject ${certificate.subjectKey}`);
+      if (bySubject !== undefined) named.add(bySubject);
+      if (named.size > 1) return { kind: 'ambiguous' };
+      const [id] = named;
+      const caller = id === undefined ? undefined : callerForSubject(policy, id);
+      if (!caller) return { kind: 'unknown' };
+      return { kind: 'caller', caller: callerAccessOf(policy, caller), authentication: caller.authentication };
+    },
+    authenticationOf(callerId) {
+      const caller = callerForSubject(policy, callerId);
+      if (!caller) return { authentication: 'token' };
+      return {
+        authentication: caller.authentication,
+        ...(caller.certificate ? { certificate: caller.certificate } : {}),
+      };
+    },
     callerFor(subject) {
       const caller = callerForSubject(policy, subject);
       if (!caller) return undefined;
@@ -55,4 +95,36 @@ export function accessControlFor(policy: Policy): AccessControl {
       };
     },
   };
+}
+
+/**
+ * As `callerFor` builds it. Kept apart so the certificate lookup does not depend on how `callerFor`
+ * is called (it is about to take verified claims rather than a subject).
+ */
+function callerAccessOf(policy: Policy, caller: CallerPolicy): CallerAccess {
+  const account = accountForCaller(policy, caller);
+  return {
+    callerId: caller.id,
+    accountId: account.id,
+    apiKey: account.apiKey,
+    grants: { grants: caller.grants, missingScopeHints: caller.missingScopeHints },
+    weight: caller.weight,
+    maxWaitMs: caller.maxWaitMs,
+    reservedShare: caller.reservedShare,
+    maxQueued: caller.maxQueued,
+    requestsPerMinute: caller.requestsPerMinute,
+    leastPrivilege: caller.leastPrivilege,
+    accountQuotas: account.quotas,
+  };
+}
+
+/** `uri <SAN>` or `subject <subjectKey>` → caller id, for callers that may be named by a certificate. */
+function certificateIndex(policy: Policy): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const caller of Object.values(policy.callers)) {
+    if (caller.authentication === 'token' || !caller.certificate) continue;
+    const identity = caller.certificate;
+    index.set('uri' in identity ? `uri ${identity.uri}` : `subject ${subjectKey(identity.subject)}`, caller.id);
+  }
+  return index;
 }

@@ -28,7 +28,9 @@ import type { RequestListener } from 'node:http';
 import { createReloader, protectionSettingsKey, type ReloadResult } from './reload';
 import { recordRefusal } from './refusal-record';
 import { CONNECTION_LIMIT_DEFAULTS, type ConnectionLimits } from '../shared/connection-limits';
-import { listen, type RunningServer } from '../shared/http-server';
+import { listen, type RunningServer, type TlsListenOptions } from '../shared/http-server';
+import type { SecureContextOptions } from 'node:tls';
+import { listenerTls, secureContextOptions } from './listener-tls';
 import { createRedisConnection, type RedisConnection, type RedisTopology } from '../redis';
 import {
   createRateSchedule,
@@ -163,6 +165,10 @@ export interface BuiltGateway {
   schedule: RateSchedule;
   policy(): Policy;
   reload(): Promise<ReloadResult>;
+  /** The public listener's TLS at start; absent: plain HTTP. */
+  listenTls?: TlsListenOptions;
+  /** Told of the secure context of every reload applied (TLS listeners swap theirs). */
+  onSecureContext(target: (context: SecureContextOptions) => void): void;
   /** Ready is held back while this is set (draining, warming the upstream path). */
   setDraining(): void;
   setWarming(warming: boolean): void;
@@ -207,6 +213,12 @@ function scheduleWithMetrics(
   });
   showScheduleMode(metrics, schedule.state().mode);
   return schedule;
+}
+
+/** The server certificate's expiry, for an alert well before it (a reload with a renewed one moves it). */
+function showCertificateExpiry(metrics: GatewayMetrics, policy: Policy): void {
+  const notAfterMs = policy.listen.tls?.material?.certificateNotAfterMs;
+  if (notAfterMs !== undefined) metrics.tlsCertificateNotAfter.set({ certificate: 'server' }, notAfterMs / 1000);
 }
 
 /** Every mode from the start (the current one 1, the others 0): an alert on fallback has its series before. */
@@ -322,10 +334,21 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
     audit: audit.trail,
     options: { ...DEFAULT_PIPELINE_OPTIONS, ...options.pipeline },
   });
+  // The public listener's TLS, built now so that bad files stop the start here.
+  const listenTls = policy.listen.tls ? listenerTls(policy.listen.tls) : undefined;
+  showCertificateExpiry(metrics, policy);
+  const secureContextTargets = new Set<(context: SecureContextOptions) => void>();
   const reload = createReloader({
     loadPolicy: options.loadPolicy,
     running: () => live.current().policy,
-    apply: live.apply,
+    apply(next) {
+      // First, so that files OpenSSL refuses leave the running policy and context in force.
+      const context = next.listen.tls ? secureContextOptions(next.listen.tls) : undefined;
+      live.apply(next);
+      if (context) for (const target of secureContextTargets) target(context);
+      // Only a listener started with TLS takes a new context (turning TLS on needs a restart).
+      if (listenTls) showCertificateExpiry(metrics, next);
+    },
     logger,
     metrics,
     now,
@@ -338,6 +361,10 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
     schedule,
     policy: () => live.current().policy,
     reload,
+    listenTls,
+    onSecureContext(target) {
+      secureContextTargets.add(target);
+    },
     setDraining() {
       state.draining = true;
     },
@@ -385,7 +412,11 @@ export async function listenGateway(built: BuiltGateway): Promise<RunningGateway
       connectionLimits: options.server?.connectionLimits ?? CONNECTION_LIMIT_DEFAULTS,
       // What the server refuses before the request path still gets an access line and a count.
       onRefusal: (refusal) => recordRefusal({ logger: options.logger, metrics: built.metrics }, refusal),
+      ...(built.listenTls ? { tls: built.listenTls } : {}),
     });
+    // New handshakes use a reloaded certificate and CA bundle; open connections keep what they verified.
+    const { setSecureContext } = publicServer;
+    if (setSecureContext) built.onSecureContext(setSecureContext);
     // Not `host`: a proxy opened to the network (0.0.0.0) keeps its metrics and probes on loopback
     // unless the policy's listen.adminHost says otherwise.
     adminServer = await listen(built.adminHandler, {

@@ -16,6 +16,10 @@ const RESTART_ONLY: ReadonlyArray<readonly [string, (policy: Policy) => unknown]
   ['listen.port', (p) => p.listen.port],
   ['listen.adminHost', (p) => p.listen.adminHost],
   ['listen.adminPort', (p) => p.listen.adminPort],
+  // Whether the listener speaks TLS and asks for client certificates is fixed when it is created;
+  // the certificate, key, CA bundle and minimum version are swapped by a reload.
+  ['listen.tls', (p) => p.listen.tls !== undefined],
+  ['listen.tls.clientCa', (p) => p.listen.tls?.clientCaFile !== undefined],
   ['upstream.baseUrl', (p) => p.upstream.baseUrl],
   ['upstream.timeoutMs', (p) => p.upstream.timeoutMs],
   ['upstream.connectTimeoutMs', (p) => p.upstream.connectTimeoutMs],

@@ -4,9 +4,16 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Operation } from '../catalog/catalog';
-import type { AccessControl, CallerAccess } from './access';
+import type { AccessControl, CallerAccess, CallerAuthenticationRule } from './access';
+import { subjectKey } from './auth/certificate-identity';
+import {
+  clientCertificateOf,
+  type CertificateFailure,
+  type ClientCertificate,
+  type VerifiedCertificate,
+} from './auth/client-certificate';
 import { parseBearer, wwwAuthenticate, type TokenVerifier } from './auth';
-import { deny, pass, PASSED, type Checked } from './checked';
+import { deny, pass, PASSED, type Checked, type Denied } from './checked';
 import { acceptRequestBody, type JsonBody } from './body/request-body';
 import { buildUpstreamHeaders } from './forward/headers';
 import type { ForwardRequest } from './forward/proxy';
@@ -40,7 +47,10 @@ export interface Authenticated {
   tokenScopes?: readonly string[];
 }
 
-/** Source lockout, the bearer token, the configured caller it names (resolved once), its quota. */
+/**
+ * Source lockout, the caller's identity (a client certificate or the bearer token, see
+ * `callerByCertificate` and `certificateHeld`), the configured caller it names (resolved once), its quota.
+ */
 export async function authenticate(
   deps: { protection: Protection; metrics: GatewayMetrics },
   req: IncomingMessage,
@@ -49,7 +59,14 @@ export async function authenticate(
   const sourceId = req.socket.remoteAddress ?? 'unknown';
   const source = await deps.protection.checkSource(sourceId);
   if (!source.ok) return source;
-  const bearer = parseBearer(authorizationLines(req));
+  const certificate = clientCertificateOf(req.socket);
+  if (certificate.kind === 'refused') return refuseCertificate(deps.metrics, certificate.reason);
+  const authorization = authorizationLines(req);
+  if (certificate.kind === 'verified' && authorization === undefined) {
+    const named = callerByCertificate(deps.metrics, config.access, certificate);
+    if (named) return named;
+  }
+  const bearer = parseBearer(authorization);
   const verified = bearer.ok ? await config.verifier.verify(bearer.token) : bearer;
   if (!verified.ok) {
     deps.metrics.authFailures.inc({ reason: verified.reason });
@@ -69,7 +86,63 @@ export async function authenticate(
       reason: 'unknown-caller',
     });
   }
+  const held = certificateHeld(deps.metrics, config.access.authenticationOf(caller.callerId), certificate);
+  if (!held.ok) return held;
   return pass({ caller, tokenScopes: verified.claims.scope });
+}
+
+/**
+ * A request with a verified client certificate and no `Authorization`: the caller whose
+ * `certificate` it shows, when that caller authenticates by certificate alone. Undefined: the token
+ * path decides (a `token+certificate` caller still needs its token; an unknown certificate gets the
+ * missing-token answer, as a request without one always has).
+ */
+function callerByCertificate(
+  metrics: GatewayMetrics,
+  access: AccessControl,
+  certificate: VerifiedCertificate,
+): Checked<Authenticated> | undefined {
+  const named = access.callerForCertificate(certificate);
+  if (named.kind === 'ambiguous') return refuseCertificate(metrics, 'certificate-ambiguous');
+  if (named.kind === 'caller' && named.authentication === 'certificate') return pass({ caller: named.caller });
+  return undefined;
+}
+
+/** A token's caller that needs a certificate must have shown its own, verified. */
+function certificateHeld(
+  metrics: GatewayMetrics,
+  rule: CallerAuthenticationRule,
+  certificate: ClientCertificate,
+): Checked {
+  if (rule.authentication === 'token') return PASSED;
+  if (certificate.kind !== 'verified') return refuseCertificate(metrics, 'certificate-missing');
+  const identity = rule.certificate;
+  const shown =
+    identity !== undefined &&
+    ('uri' in identity
+      ? certificate.uris.includes(identity.uri)
+      : subjectKey(identity.subject) === certificate.subjectKey);
+  if (shown) return PASSED;
+  metrics.authFailures.inc({ reason: 'certificate-mismatch' });
+  return deny({
+    code: 'FORBIDDEN',
+    publicMessage: 'The client certificate does not belong to this caller.',
+    reason: 'certificate-mismatch',
+  });
+}
+
+/** 401 for a certificate that is not trusted (or not there when needed); the reason goes to the access log. */
+function refuseCertificate(
+  metrics: GatewayMetrics,
+  reason: CertificateFailure | 'certificate-missing' | 'certificate-ambiguous',
+): Denied {
+  metrics.authFailures.inc({ reason });
+  return deny({
+    code: 'UNAUTHORIZED',
+    publicMessage: 'A valid client certificate is required.',
+    headers: { 'www-authenticate': wwwAuthenticate('missing') },
+    reason: `auth-${reason}`,
+  });
 }
 
 export function authorize(authenticated: Authenticated, operation: Operation): Checked {

@@ -9,6 +9,7 @@
  * Best effort: failures and time-outs are logged by the caller, never fatal.
  */
 import http from 'node:http';
+import https from 'node:https';
 import { API_BASE_PATH, HEALTH_CHECK } from '../catalog/catalog';
 
 /**
@@ -37,10 +38,16 @@ export async function warmUp(publicUrl: string, connections: number, timeoutMs: 
   const startedAt = performance.now();
   const url = new URL(API_BASE_PATH + HEALTH_CHECK.pathTemplate, publicUrl);
   // A one-off agent: the warming requests are concurrent, so each takes an upstream connection of its own.
-  const agent = new http.Agent({ keepAlive: false });
+  // Over TLS the gateway calls its own listener, whose certificate names the service, not the address
+  // it bound: nothing is sent but a public health request, and the answer is only read to its end.
+  const tls = url.protocol === 'https:';
+  const agent = tls
+    ? new https.Agent({ keepAlive: false, rejectUnauthorized: false })
+    : new http.Agent({ keepAlive: false });
+  const get = tls ? https.get : http.get;
   const once = (_: unknown, index: number): Promise<boolean> =>
     new Promise((resolve) => {
-      const req = http.get(
+      const req = get(
         url,
         { agent, timeout: timeoutMs, headers: { 'x-request-id': `${WARM_UP_REQUEST_ID_PREFIX}${index}` } },
         (res) => {

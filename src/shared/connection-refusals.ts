@@ -77,9 +77,18 @@ export const CONNECTION_REFUSALS = {
 } as const satisfies Record<string, RefusalAnswer>;
 
 export type AnsweredRefusal = keyof typeof CONNECTION_REFUSALS;
-/** `aborted`: the connection broke (a reset, or bytes already sent on it), so no answer could go. */
-export type RefusalReason = AnsweredRefusal | 'aborted';
-export const REFUSAL_REASONS = [...(Object.keys(CONNECTION_REFUSALS) as AnsweredRefusal[]), 'aborted'] as const;
+/**
+ * Refusals no answer could reach. `aborted`: the connection broke (a reset, or bytes already sent on
+ * it). `tls-handshake`: a TLS listener's handshake failed (a version below the minimum, plain HTTP
+ * on the TLS port, no shared cipher), before any HTTP could be spoken.
+ */
+export type UnansweredRefusal = 'aborted' | 'tls-handshake';
+export type RefusalReason = AnsweredRefusal | UnansweredRefusal;
+export const REFUSAL_REASONS = [
+  ...(Object.keys(CONNECTION_REFUSALS) as AnsweredRefusal[]),
+  'aborted',
+  'tls-handshake',
+] as const;
 
 /** One refused request or connection, for the access log and the metric (never a header value). */
 export interface Refusal {
@@ -98,6 +107,8 @@ export interface Refusal {
 /** Node's parser error code → the reason; every other parser error is `invalid-http`. */
 export function parserRefusalReason(errorCode: string | undefined, requestInProgress: boolean): RefusalReason {
   if (errorCode === 'ECONNRESET') return 'aborted';
+  // OpenSSL's errors (ERR_SSL_*) and Node's TLS ones (ERR_TLS_HANDSHAKE_TIMEOUT, …) reach `clientError` too.
+  if (errorCode?.startsWith('ERR_SSL_') || errorCode?.startsWith('ERR_TLS_')) return 'tls-handshake';
   if (errorCode === 'HPE_HEADER_OVERFLOW') return 'headers-too-large';
   // Node raises one error for both timeouts: before the handler has the request it is the headers'.
   if (errorCode === 'ERR_HTTP_REQUEST_TIMEOUT') return requestInProgress ? 'body-timeout' : 'header-timeout';

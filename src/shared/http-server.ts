@@ -1,4 +1,6 @@
 import http, { type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createConnectionCounter, type ConnectionLimits } from './connection-limits';
@@ -17,6 +19,22 @@ export interface RunningServer {
    */
   close(graceMs?: number): Promise<void>;
   isDraining(): boolean;
+  /**
+   * TLS only: new handshakes use this certificate, key and CA bundle from now on. Connections
+   * already open keep the identity they were verified with.
+   */
+  setSecureContext?(context: SecureContextOptions): void;
+}
+
+/** The listener speaks TLS (`https`) on the same path, with the same bounds, when given these. */
+export interface TlsListenOptions {
+  /** Certificate, key, minimum version and, for client certificates, the CA bundle. */
+  context: SecureContextOptions;
+  /**
+   * Ask for a client certificate without failing the handshake when there is none or it does not
+   * verify: the request path judges it (`socket.authorized`), so callers that use a JWT alone connect.
+   */
+  requestClientCertificate: boolean;
 }
 
 export interface ListenOptions {
@@ -34,6 +52,8 @@ export interface ListenOptions {
   connectionLimits?: ConnectionLimits;
   /** Told of every request or connection refused here, before any handler saw it (access log, metric). */
   onRefusal?: (refusal: Refusal) => void;
+  /** Absent: plain HTTP. */
+  tls?: TlsListenOptions;
 }
 
 /**
@@ -58,33 +78,44 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
   const readAtLastAnswer = new WeakMap<Socket, number>();
   /** Sockets refused at connect (over a cap): answered once; nothing more of theirs is handled. */
   const refusedSockets = new WeakSet<Socket>();
-  const server = http.createServer(
-    {
-      headersTimeout: headersTimeoutMs,
-      requestTimeout: options.requestTimeoutMs ?? 60_000,
-      // Node enforces both timeouts only when it sweeps its connections, every 30 s by default, so a
-      // slow-loris client would hold a socket for up to 30 s past them. Sweep often enough to keep them.
-      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
-      keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
-      // Node's own answer to a missing Host is a bare 400; `hostProblem` answers it in the envelope.
-      requireHostHeader: false,
-      // The bytes of the headers stay bounded; with no bound on their count (below) this is what holds.
-      maxHeaderSize: options.maxHeaderBytes ?? MAX_HEADER_BYTES,
-    },
-    (req, res) => {
-      if (refusedSockets.has(req.socket)) return;
-      const problem = headerLinesProblem(req, maxHeaderLines) ?? hostProblem(req);
-      if (problem) return refuseRequest(req, res, problem, report);
-      inProgress.add(req.socket);
-      res.once('close', () => {
-        inProgress.delete(req.socket);
-        readAtLastAnswer.set(req.socket, req.socket.bytesRead);
-      });
-      // While draining, finish this request but do not keep its connection for another one.
-      if (draining) res.setHeader('connection', 'close');
-      handler(req, res);
-    },
-  );
+  const serverOptions: http.ServerOptions = {
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: options.requestTimeoutMs ?? 60_000,
+    // Node enforces both timeouts only when it sweeps its connections, every 30 s by default, so a
+    // slow-loris client would hold a socket for up to 30 s past them. Sweep often enough to keep them.
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    // Node's own answer to a missing Host is a bare 400; `hostProblem` answers it in the envelope.
+    requireHostHeader: false,
+    // The bytes of the headers stay bounded; with no bound on their count (below) this is what holds.
+    maxHeaderSize: options.maxHeaderBytes ?? MAX_HEADER_BYTES,
+  };
+  const handleRequest: RequestListener = (req, res) => {
+    if (refusedSockets.has(req.socket)) return;
+    const problem = headerLinesProblem(req, maxHeaderLines) ?? hostProblem(req);
+    if (problem) return refuseRequest(req, res, problem, report);
+    inProgress.add(req.socket);
+    res.once('close', () => {
+      inProgress.delete(req.socket);
+      readAtLastAnswer.set(req.socket, req.socket.bytesRead);
+    });
+    // While draining, finish this request but do not keep its connection for another one.
+    if (draining) res.setHeader('connection', 'close');
+    handler(req, res);
+  };
+  const { tls } = options;
+  const server: Server = tls
+    ? https.createServer(
+        {
+          ...serverOptions,
+          ...tls.context,
+          requestCert: tls.requestClientCertificate,
+          // Never fail the handshake over a client certificate: the request path refuses it in the envelope.
+          rejectUnauthorized: false,
+        },
+        handleRequest,
+      )
+    : http.createServer(serverOptions, handleRequest);
   // 0: no limit. Node's default keeps the first 1,000 header lines and silently drops the rest, so a
   // second Authorization or Content-Length placed after them went unseen (issue #11). Every line now
   // reaches the handler above, which refuses more than `maxHeaderLines`.
@@ -110,6 +141,8 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
         return;
       }
       refusedSockets.add(socket);
+      // Before a TLS handshake nothing can be answered that the client would read: the refusal is only counted.
+      if (tls) return refuseUnanswered(socket, admission, report);
       refuseOnSocket(socket, admission, report, { socket });
       // A client that keeps its end open after the answer holds no descriptor past the linger.
       const cut = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
@@ -126,8 +159,11 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
       resolve({
         server,
         port,
-        url: `http://${host}:${port}`,
+        url: `${tls ? 'https' : 'http'}://${host}:${port}`,
         isDraining: () => draining,
+        ...(tls
+          ? { setSecureContext: (context: SecureContextOptions) => (server as https.Server).setSecureContext(context) }
+          : {}),
         close(graceMs = 10_000) {
           draining = true;
           return new Promise<void>((done) => {
@@ -144,6 +180,13 @@ export function listen(handler: RequestListener, options: ListenOptions): Promis
       });
     });
   });
+}
+
+/** A connection over a cap on a TLS listener: counted and logged like any refusal, then cut. */
+function refuseUnanswered(socket: Socket, reason: AnsweredRefusal, report: (refusal: Refusal) => void): void {
+  const { status } = CONNECTION_REFUSALS[reason];
+  socket.destroy();
+  report({ reason, status, requestId: requestIdFrom(undefined), clientAddress: socket.remoteAddress });
 }
 
 /** More header lines than the bound: refused whole (Node now hands every line over; none was dropped). */
@@ -199,9 +242,15 @@ function answerClientError(
   const reason = parserRefusalReason(error.code, requestInProgress);
   const parserCode = error.code;
   // As Node's own handler: once bytes went out on this connection, another answer would corrupt it.
-  if (reason === 'aborted' || !socket.writable || socket.bytesWritten > 0) {
+  if (reason === 'aborted' || reason === 'tls-handshake' || !socket.writable || socket.bytesWritten > 0) {
     socket.destroy();
-    report({ reason: 'aborted', requestId: requestIdFrom(undefined), clientAddress: socket.remoteAddress, parserCode });
+    const unanswered = reason === 'tls-handshake' ? reason : 'aborted';
+    report({
+      reason: unanswered,
+      requestId: requestIdFrom(undefined),
+      clientAddress: socket.remoteAddress,
+      parserCode,
+    });
     return;
   }
   refuseOnSocket(socket, reason, report, { socket, parserCode });

@@ -28,6 +28,7 @@ export interface GatewayMetrics {
   auditRecords: Counter<'outcome'>;
   configReloads: Counter<'result'>;
   configLoadedTimestamp: Gauge;
+  tlsCertificateNotAfter: Gauge<'certificate'>;
 }
 
 export function createMetrics(options: { collectProcessMetrics?: boolean } = {}): GatewayMetrics {
@@ -158,6 +159,13 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     configLoadedTimestamp: new Gauge({
       name: 'strettch_gateway_config_loaded_timestamp_seconds',
       help: 'When the configuration in force was loaded (start or last successful reload), Unix seconds',
+      registers: [registry],
+    }),
+    // Labelled, and set only on a TLS listener: a plain-HTTP gateway shows no sample, not an expiry at 0.
+    tlsCertificateNotAfter: new Gauge({
+      name: 'strettch_gateway_tls_certificate_not_after_timestamp_seconds',
+      help: 'When the certificate in force on the TLS listener expires (notAfter), Unix seconds',
+      labelNames: ['certificate'],
       registers: [registry],
     }),
   };

@@ -2,6 +2,7 @@ import { ownerTagProblem } from '../least-privilege/owner-tag';
 import { DEFAULT_SCOPES } from './default-scopes';
 import { isWildcard, scopesMatching } from './patterns';
 import type { PathedProblem } from './problems';
+import { subjectKey } from '../auth/certificate-identity';
 import { DEFAULT_LIMITS_KEY, type PolicyDocument } from './schema';
 
 /** Every scope name a caller may be granted: the shipped ones and the policy's own. */
@@ -41,6 +42,51 @@ export function checkReferences(document: PolicyDocument): PathedProblem[] {
     // The owner tag is made of the caller's name, so whether it can be written depends on both.
     const ownerTag = caller.ownership?.ownerTag ? ownerTagProblem(callerId) : undefined;
     if (ownerTag) problems.push({ at: ['callers', callerId, 'ownership', 'ownerTag'], message: ownerTag });
+  }
+  problems.push(...certificateProblems(document));
+  return problems;
+}
+
+/**
+ * A caller named by a client certificate needs the listener to ask for one, and a certificate entry
+ * that nothing checks (`authentication: token`) would only mislead. One certificate names one caller.
+ */
+function certificateProblems(document: PolicyDocument): PathedProblem[] {
+  const problems: PathedProblem[] = [];
+  const clientCertificates = document.listen.tls?.clientCa !== undefined;
+  const claimedBy = new Map<string, string>();
+  for (const [callerId, caller] of Object.entries(document.callers)) {
+    const at = ['callers', callerId];
+    if (caller.authentication === 'token') {
+      if (caller.certificate)
+        problems.push({
+          at: [...at, 'certificate'],
+          message: 'is never checked with authentication "token"; set "certificate" or "token+certificate"',
+        });
+      continue;
+    }
+    if (!clientCertificates)
+      problems.push({
+        at: [...at, 'authentication'],
+        message: `"${caller.authentication}" needs client certificates: configure listen.tls.clientCa`,
+      });
+    if (!caller.certificate) {
+      problems.push({
+        at: [...at, 'certificate'],
+        message: `is required with authentication "${caller.authentication}" (uri or subject)`,
+      });
+      continue;
+    }
+    const [kind, value] =
+      caller.certificate.uri !== undefined ? ['uri', caller.certificate.uri] : ['subject', caller.certificate.subject!];
+    const key = kind === 'uri' ? `uri ${value}` : `subject ${subjectKey(value)}`;
+    const first = claimedBy.get(key);
+    if (first !== undefined)
+      problems.push({
+        at: [...at, 'certificate', kind],
+        message: `${kind} "${value}" already names caller "${first}"`,
+      });
+    else claimedBy.set(key, callerId);
   }
   return problems;
 }

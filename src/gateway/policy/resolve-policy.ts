@@ -11,7 +11,18 @@ import { resolveVerificationKey } from './resolve-keys';
 import { anchorPattern, type ConstraintsDocument } from './least-privilege-schema';
 import { DEFAULT_LIMITS_KEY, type CallerDocument, type LimitsProfileDocument, type PolicyDocument } from './schema';
 import { headerSafetyProblem, readSecret } from './secrets';
-import type { AccountLimits, AccountPolicy, CallerPolicy, Policy, PolicyIo, PolicyResult, ScopeGrant } from './types';
+import { resolveListenTls } from './resolve-tls';
+import type {
+  AccountLimits,
+  AccountPolicy,
+  CallerPolicy,
+  CertificateIdentity,
+  ListenTlsPolicy,
+  Policy,
+  PolicyIo,
+  PolicyResult,
+  ScopeGrant,
+} from './types';
 import type {
   AccountQuotas,
   CallerConstraints,
@@ -28,6 +39,13 @@ export interface ResolveOptions {
   /** Directory that relative file references are resolved against: the policy file's own. */
   baseDir: string;
   sourcePath?: string;
+  /**
+   * Whether `listen.tls` files are read and checked (default true). False for a policy resolved
+   * without its secrets: its TLS section keeps the paths only.
+   */
+  readTlsFiles?: boolean;
+  /** The clock certificates' validity is judged by (default `Date.now`). */
+  now?: () => number;
 }
 
 export type InternalResolveResult = { ok: true; policy: Policy } | { ok: false; problems: PathedProblem[] };
@@ -69,6 +87,16 @@ export function resolvePolicyDocument(
     else problems.push(...resolved.problems);
   });
 
+  let tls: ListenTlsPolicy | undefined;
+  if (document.listen.tls) {
+    const resolved = resolveListenTls(document.listen.tls, io, options.baseDir, {
+      readFiles: options.readTlsFiles ?? true,
+      nowMs: (options.now ?? Date.now)(),
+    });
+    if (resolved.ok) tls = resolved.tls;
+    else problems.push(...resolved.problems);
+  }
+
   if (problems.length > 0) return { ok: false, problems };
 
   const scopes = expandScopes(document);
@@ -86,13 +114,16 @@ export function resolvePolicyDocument(
       ...(caller.requestsPerMinute !== undefined ? { requestsPerMinute: caller.requestsPerMinute } : {}),
       missingScopeHints,
       leastPrivilege: leastPrivilegeFor(caller),
+      authentication: caller.authentication,
+      ...(caller.certificate ? { certificate: certificateIdentity(caller.certificate) } : {}),
     };
   }
 
   const { auth } = document;
+  const { tls: _tlsDocument, ...listenWithoutTls } = document.listen;
   const policy: Policy = {
     sourcePath: options.sourcePath ?? '(inline)',
-    listen: { ...document.listen },
+    listen: { ...listenWithoutTls, ...(tls ? { tls } : {}) },
     upstream: { ...document.upstream, baseUrl: document.upstream.baseUrl.replace(/\/+$/, '') },
     accounts,
     auth: {
@@ -109,6 +140,11 @@ export function resolvePolicyDocument(
     protection: document.protection.badTokens ? { badTokens: { ...document.protection.badTokens } } : {},
   };
   return { ok: true, policy: deepFreeze(policy) };
+}
+
+function certificateIdentity(document: NonNullable<CallerDocument['certificate']>): CertificateIdentity {
+  // The schema guarantees exactly one of the two.
+  return document.uri !== undefined ? { uri: document.uri } : { subject: document.subject! };
 }
 
 function nullRecord<T>(): Record<string, T> {

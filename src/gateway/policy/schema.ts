@@ -23,6 +23,42 @@ export const DEFAULT_LIMITS_KEY = 'default';
 const port = z.number().int().min(0).max(65535);
 const positiveMs = (max: number) => z.number().int().min(1).max(max);
 
+/** Versions a listener may require at least; nothing older than TLS 1.2 can be configured. */
+export const TLS_MIN_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+
+const filePath = z.string().min(1, 'must not be empty');
+
+const listenTlsSchema = z.strictObject({
+  /** PEM: the server certificate, then any intermediates. */
+  certFile: filePath,
+  /** PEM: its private key (unencrypted; mount it as a secret). */
+  keyFile: filePath,
+  minVersion: z.enum(TLS_MIN_VERSIONS).default('TLSv1.2'),
+  /** Client certificates are asked for and verified against this bundle; callers choose whether they need one. */
+  clientCa: z.strictObject({ caFile: filePath }).optional(),
+});
+
+/** RFC 3986 scheme and visible ASCII, no `,` or `"` (SPIFFE IDs never have them; they would blur a SAN list). */
+const CERTIFICATE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7E]+$/;
+/** `CN=billing,O=shop`: attribute=value pairs; values printable, without `,` `=` `\\` `"` (no escapes to misread). */
+const SUBJECT_PAIR = '[A-Za-z][A-Za-z0-9.]*=[\\x20-\\x21\\x23-\\x2B\\x2D-\\x3C\\x3E-\\x5B\\x5D-\\x7E]+';
+const CERTIFICATE_SUBJECT = new RegExp(`^${SUBJECT_PAIR}(,${SUBJECT_PAIR})*$`);
+
+/** Which verified client certificate names a caller: its URI SAN (a SPIFFE ID) or its whole subject. */
+const callerCertificateSchema = z
+  .strictObject({
+    uri: z
+      .string()
+      .regex(CERTIFICATE_URI, 'is not a URI (like spiffe://cluster.local/ns/shop/sa/billing)')
+      .refine((uri) => !/[,"]/.test(uri), 'must not contain "," or \'"\'')
+      .optional(),
+    subject: z.string().regex(CERTIFICATE_SUBJECT, 'is not a subject like CN=billing,O=shop').optional(),
+  })
+  .refine((c) => (c.uri === undefined) !== (c.subject === undefined), 'give exactly one of "uri" or "subject"');
+
+/** How a caller proves who it is: a JWT (today's and the default), a client certificate, or both. */
+export const CALLER_AUTHENTICATIONS = ['token', 'certificate', 'token+certificate'] as const;
+
 const listenSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1'),
@@ -30,6 +66,8 @@ const listenSchema = z
     /** Metrics and probes: loopback unless set, whatever `host` is, so opening the proxy does not open them. */
     adminHost: z.string().min(1).default('127.0.0.1'),
     adminPort: port.default(9090),
+    /** TLS on the public port (absent: plain HTTP, as before); the admin port stays plain HTTP. */
+    tls: listenTlsSchema.optional(),
   })
   .superRefine((listen, ctx) => {
     // Port 0 (any free port) is for tests and may repeat.
@@ -205,6 +243,9 @@ const callerSchema = z.strictObject({
   maxQueued: z.number().int().min(1).max(10_000).default(32),
   /** Protective quota: requests per minute for this caller (absent: none). */
   requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+  /** `certificate` and `token+certificate` need `certificate` and `listen.tls.clientCa`. */
+  authentication: z.enum(CALLER_AUTHENTICATIONS).default('token'),
+  certificate: callerCertificateSchema.optional(),
   /** Least privilege beyond endpoints (issue #7): constraints, ownership, quotas, shadow. */
   ...callerLeastPrivilegeShape,
 });

@@ -18,7 +18,41 @@ export interface ListenPolicy {
   /** Where the admin server (metrics, probes) binds; independent of `host`, loopback by default. */
   readonly adminHost: string;
   readonly adminPort: number;
+  /** TLS on the public port; absent: plain HTTP. */
+  readonly tls?: ListenTlsPolicy;
 }
+
+export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
+
+export interface ListenTlsPolicy {
+  /** Absolute paths, as resolved against the policy file's directory. */
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly clientCaFile?: string;
+  readonly minVersion: TlsMinVersion;
+  /**
+   * The files' checked contents. Absent only in a policy resolved without its secrets
+   * (`check-config --no-secrets`, `explain`), which is never served.
+   */
+  readonly material?: TlsMaterial;
+}
+
+/** Read and checked together: a certificate that matches its key, not expired, and a parseable CA bundle. */
+export interface TlsMaterial {
+  /** PEM: the server certificate and any intermediates. */
+  readonly certificatePem: string;
+  /** PEM: the private key. Non-enumerable, so serialising the policy leaves it out. */
+  readonly keyPem: string;
+  /** PEM: the trust bundle for client certificates, when `clientCa` is configured. */
+  readonly clientCaPem?: string;
+  /** The server certificate's `notAfter`, in ms since the epoch. */
+  readonly certificateNotAfterMs: number;
+}
+
+export type CallerAuthentication = 'token' | 'certificate' | 'token+certificate';
+
+/** What a verified client certificate must show to name a caller. */
+export type CertificateIdentity = { readonly uri: string } | { readonly subject: string };
 
 export interface UpstreamPolicy {
   /** Without a trailing slash. */
@@ -74,6 +108,10 @@ export interface CallerPolicy {
   readonly missingScopeHints: Readonly<Partial<Record<OperationId, string>>>;
   /** Request constraints, ownership, quotas and shadow mode (issue #7); only `shadow` is always there. */
   readonly leastPrivilege: LeastPrivilegePolicy;
+  /** `token` unless configured: a JWT alone, as before client certificates. */
+  readonly authentication: CallerAuthentication;
+  /** Present when `authentication` involves a certificate. */
+  readonly certificate?: CertificateIdentity;
 }
 
 /** Resolved, checked and deeply frozen. Records have no prototype, so a `sub` like "constructor" finds nothing. */

@@ -25,6 +25,19 @@ const INVALID: ReadonlyArray<[file: string, expected: ReadonlyArray<[path: strin
   // listen / upstream
   ['listen-port-out-of-range', [['listen.port', 'must be at most 65535']]],
   ['listen-same-ports', [['listen.adminPort', 'must differ from listen.port']]],
+  ['listen-tls-old-version', [['listen.tls.minVersion', 'TLSv1.2']]],
+  ['listen-tls-no-key', [['listen.tls.keyFile', 'is required']]],
+  [
+    'listen-tls-files-missing',
+    [
+      ['listen.tls.certFile', `cannot read file ${path.join(FIXTURES, 'invalid', 'tls', 'missing.crt')} (ENOENT)`],
+      ['listen.tls.keyFile', `cannot read file ${path.join(FIXTURES, 'invalid', 'tls', 'missing.key')} (ENOENT)`],
+      [
+        'listen.tls.clientCa.caFile',
+        `cannot read file ${path.join(FIXTURES, 'invalid', 'tls', 'missing-ca.pem')} (ENOENT)`,
+      ],
+    ],
+  ],
   ['upstream-baseurl-query', [['upstream.baseUrl', 'must not have a query or fragment']]],
   ['upstream-baseurl-credentials', [['upstream.baseUrl', 'must not carry credentials']]],
   ['upstream-baseurl-not-http', [['upstream.baseUrl', 'must use http or https']]],
@@ -81,6 +94,35 @@ const INVALID: ReadonlyArray<[file: string, expected: ReadonlyArray<[path: strin
   ['caller-maxwait-negative', [['callers.billing.maxWaitMs', 'must be at least 0']]],
   ['caller-name-invalid', [['callers["billing service"]', 'invalid name: caller names']]],
   ['caller-name-proto', [['callers.__proto__', '"__proto__" is not allowed as a name']]],
+  // callers named by a client certificate
+  [
+    'caller-certificate-without-client-ca',
+    [['callers.billing.authentication', '"certificate" needs client certificates: configure listen.tls.clientCa']],
+  ],
+  ['caller-certificate-unchecked', [['callers.billing.certificate', 'is never checked with authentication "token"']]],
+  [
+    'caller-certificate-missing',
+    [
+      ['callers.billing.authentication', 'needs client certificates'],
+      ['callers.billing.certificate', 'is required with authentication "token+certificate"'],
+    ],
+  ],
+  ['caller-certificate-uri-and-subject', [['callers.billing.certificate', 'give exactly one of "uri" or "subject"']]],
+  [
+    'caller-certificate-subject-invalid',
+    [['callers.billing.certificate.subject', 'is not a subject like CN=billing,O=shop']],
+  ],
+  [
+    'caller-certificate-claimed-twice',
+    [
+      ['callers.billing.authentication', 'needs client certificates'],
+      ['callers.billing-2.authentication', 'needs client certificates'],
+      [
+        'callers.billing-2.certificate.uri',
+        'uri "spiffe://cluster.local/ns/shop/sa/billing" already names caller "billing"',
+      ],
+    ],
+  ],
   // resolution: secrets and keys
   ['env-not-set', [['accounts.prod.apiKey.env', 'environment variable STRETTCH_KEY_UNSET is not set']]],
   ['env-empty', [['accounts.prod.apiKey.env', 'environment variable STRETTCH_KEY_EMPTY is empty']]],

@@ -65,6 +65,9 @@ describe('parserRefusalReason', () => {
     ['ERR_HTTP_REQUEST_TIMEOUT', false, 'header-timeout'],
     ['ERR_HTTP_REQUEST_TIMEOUT', true, 'body-timeout'],
     ['ECONNRESET', false, 'aborted'],
+    ['ERR_SSL_UNSUPPORTED_PROTOCOL', false, 'tls-handshake'],
+    ['ERR_SSL_HTTP_REQUEST', false, 'tls-handshake'],
+    ['ERR_TLS_HANDSHAKE_TIMEOUT', false, 'tls-handshake'],
     [undefined, false, 'invalid-http'],
   ] as const)('%s (request in progress: %s) → %s', (code, inProgress, reason) =>
     expect(parserRefusalReason(code, inProgress)).toBe(reason),
