@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from './observability/metrics';
+import { STATUS_PAGE_CSP, STATUS_PAGE_HTML, type StatusDocument } from './observability/status';
 
 /** What `/readyz` reports; later capabilities (the shared schedule) add their own checks. */
 export interface Readiness {
@@ -45,15 +46,34 @@ export function createGatewayHandler(
   };
 }
 
-/** The admin app, on its own port: probes and metrics, never exposed with the public one. */
-export function createAdminApp(registry: Registry, readiness: Readiness): Express {
+/**
+ * The admin app, on its own port: probes, metrics and the status page, never exposed with the
+ * public one. `status` builds the live status document (absent: no status page).
+ */
+export function createAdminApp(registry: Registry, readiness: Readiness, status?: () => StatusDocument): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false);
   const probe = probeAnswers(readiness);
   app.get('/healthz', (_req, res) => probe.healthz(res));
   app.get('/readyz', (_req, res) => probe.readyz(res));
   app.get('/metrics', async (_req, res) => {
     res.set('content-type', registry.contentType).send(await registry.metrics());
   });
+  if (status) {
+    app.get('/status', (_req, res) => {
+      res.set({
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': STATUS_PAGE_CSP,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'no-store',
+      });
+      res.send(STATUS_PAGE_HTML);
+    });
+    app.get('/status.json', (_req, res) => {
+      res.set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).json(status());
+    });
+  }
   return app;
 }

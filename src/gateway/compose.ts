@@ -16,6 +16,7 @@ import {
   type GatewayMetrics,
   type RedisCommandCount,
 } from './observability/metrics';
+import { createStatusRecorder, statusDocument, type StatusRecorder } from './observability/status';
 import { DEFAULT_RETRY_OPTIONS } from './upstream-attempts';
 import { MemoryComputeLedger, RedisComputeLedger } from './least-privilege/ledger';
 import type { ComputeLedger } from './least-privilege/types';
@@ -291,6 +292,8 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   const redis = createScheduleConnection(settings);
   const live = liveConfig(policy, redis, now, logger);
   metrics.configLoadedTimestamp.set(now() / 1000);
+  const status = createStatusRecorder(now);
+  status.policyLoaded(policy);
   const schedule = scheduleWithMetrics(settings, redis, live.limits, { now, logger, metrics });
   // Who created which compute, for ownership and quotas: in Redis when the schedule is, else in memory.
   const { ledger, redisCommands } = ledgerFor(redis, now);
@@ -310,19 +313,34 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
     access: () => live.current().access,
     audit: audit.trail,
     options: { ...DEFAULT_PIPELINE_OPTIONS, ...options.pipeline },
+    onRequestRecorded: status.recordRequest,
   });
-  const reload = createReloader({
-    loadPolicy: options.loadPolicy,
-    running: () => live.current().policy,
-    apply: live.apply,
-    logger,
-    metrics,
-    now,
-  });
+  const reload = recordedReloads(
+    createReloader({
+      loadPolicy: options.loadPolicy,
+      running: () => live.current().policy,
+      apply: live.apply,
+      logger,
+      metrics,
+      now,
+    }),
+    status,
+    () => live.current().policy,
+  );
   return {
     options,
     handler: createGatewayHandler(pipeline, readiness),
-    adminHandler: createAdminApp(metrics.registry, readiness),
+    adminHandler: createAdminApp(metrics.registry, readiness, () =>
+      statusDocument({
+        nowMs: now(),
+        policy: live.current().policy,
+        scheduleState: schedule.state(),
+        queues: schedule.queues(),
+        callers: status.callers(),
+        policyLoad: status.policyLoad(),
+        lastReload: status.lastReload(),
+      }),
+    ),
     metrics,
     schedule,
     policy: () => live.current().policy,
@@ -340,6 +358,20 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
       await redis?.close();
       await audit.file?.close();
     },
+  };
+}
+
+/** The status page's record of reloads: each outcome, and the version of a policy put in force. */
+function recordedReloads(
+  reload: () => Promise<ReloadResult>,
+  status: StatusRecorder,
+  running: () => Policy,
+): () => Promise<ReloadResult> {
+  return async () => {
+    const result = await reload();
+    status.reloaded(result);
+    if (result.ok) status.policyLoaded(running());
+    return result;
   };
 }
 

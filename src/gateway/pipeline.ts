@@ -49,6 +49,8 @@ export interface PipelineDeps {
   leastPrivilege: LeastPrivilegeStage;
   now: () => number;
   options: PipelineOptions;
+  /** Sees every finished request's record (`request-record.ts`): the status page's counts. */
+  onRequestRecorded?: (record: Readonly<RequestRecord>) => void;
 }
 
 /**

@@ -6,6 +6,7 @@ export {
   type FairnessOptions,
   type FallbackOptions,
   type ScheduleStats,
+  type ScheduleQueueView,
   type ScheduleLogger,
   type Timers,
 } from './rate-schedule';

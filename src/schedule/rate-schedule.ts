@@ -24,6 +24,7 @@ import { scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
 import { MemoryScheduleStore } from './memory-store';
 import { RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
 import { StoreClock } from './store-clock';
+import { ScheduleActivity } from './activity';
 import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
 
 export type { FallbackOptions } from './tuning';
@@ -120,6 +121,31 @@ export interface ScheduleStats {
   lateWakeups: number;
 }
 
+/**
+ * One schedule (account, class) as this replica sees it now, for the status page. Read on demand
+ * from what the schedule already keeps; nothing of it is computed on the request path.
+ */
+export interface ScheduleQueueView {
+  accountId: string;
+  scheduleClass: ScheduleClass;
+  /** The rate this replica schedules at now: limit × safety, or the fallback's share while Redis is down. */
+  ratePerSecond: number;
+  /** This replica's sends on the schedule (requests released on their slot) since start. */
+  sentTotal: number;
+  /** This replica's sends per completed second, oldest first (the last `ACTIVITY_HISTORY_SECONDS` − 1). */
+  sendsPerSecond: number[];
+  /** Sends in the last 10 s, the current second included. */
+  sentLast10s: number;
+  /** Requests of this replica waiting for their slot now, and how long the longest has waited. */
+  waiting: number;
+  oldestWaitMs?: number;
+  /** No new slot before this (a pause after an upstream 429, a recovery guard), on `now()`; absent when none. */
+  pausedUntilMs?: number;
+  /** Upstream 429s this replica observed on the schedule, and the last one's time. */
+  upstreamRefusals: number;
+  lastRefusalAtMs?: number;
+}
+
 export interface RateSchedule {
   reserve(request: ReserveRequest): Promise<Reservation>;
   /** Waits until the slot, following pauses learnt meanwhile; `expired` when a pause pushed it past the deadline. */
@@ -135,11 +161,14 @@ export interface RateSchedule {
   ): Promise<void>;
   state(): ScheduleState;
   stats(): ScheduleStats;
+  /** Every schedule this replica has used since start. */
+  queues(): ScheduleQueueView[];
   close(): Promise<void>;
 }
 
 interface Runtime {
   keys: ScheduleKeys;
+  accountId: string;
   scheduleClass: ScheduleClass;
   intervalMs: number;
   fallbackIntervalMs: number;
@@ -156,6 +185,7 @@ interface Runtime {
   /** Latest slot granted to this replica, any source. */
   ownTailAtMs?: number;
   waiters: Set<() => void>;
+  activity: ScheduleActivity;
 }
 
 const DEFAULT_FAIRNESS: FairnessOptions = {
@@ -316,6 +346,22 @@ class RateScheduleImpl implements RateSchedule {
   async waitForSlot(reservation: GrantedReservation, options: { signal?: AbortSignal } = {}): Promise<SlotOutcome> {
     const rt = this.runtimes.get(reservation.ticket.scheduleKey);
     const startedAt = this.now();
+    const waiter = rt?.activity.beginWait(startedAt);
+    try {
+      const outcome = await this.waitUntilSlot(rt, reservation, startedAt, options);
+      if (outcome.kind === 'ready') rt?.activity.sends.add(this.now());
+      return outcome;
+    } finally {
+      if (waiter !== undefined) rt?.activity.endWait(waiter);
+    }
+  }
+
+  private async waitUntilSlot(
+    rt: Runtime | undefined,
+    reservation: GrantedReservation,
+    startedAt: number,
+    options: { signal?: AbortSignal },
+  ): Promise<SlotOutcome> {
     for (;;) {
       if (options.signal?.aborted || this.closed) return { kind: 'aborted' };
       const shiftMs = rt === undefined ? 0 : extraShift(rt, reservation.ticket);
@@ -418,6 +464,29 @@ class RateScheduleImpl implements RateSchedule {
       dispatch: { ...c.dispatch },
       lateWakeups: c.lateWakeups,
     };
+  }
+
+  queues(): ScheduleQueueView[] {
+    const now = this.now();
+    return [...this.runtimes.values()].map((rt) => {
+      const { activity } = rt;
+      const floorAtMs = this.mode === 'shared' ? rt.shared.floorAtMs : this.local.inspect(rt.keys)?.floor;
+      const oldestSinceMs = activity.oldestWaitSinceMs();
+      const view: ScheduleQueueView = {
+        accountId: rt.accountId,
+        scheduleClass: rt.scheduleClass,
+        ratePerSecond: 1000 / (this.mode === 'fallback' ? rt.fallbackIntervalMs : rt.intervalMs),
+        sentTotal: activity.sends.total(),
+        sendsPerSecond: activity.sends.completedSeconds(now),
+        sentLast10s: activity.sends.lastSeconds(now, 10),
+        waiting: activity.waitingCount(),
+        upstreamRefusals: activity.upstreamRefusals,
+      };
+      if (oldestSinceMs !== undefined) view.oldestWaitMs = now - oldestSinceMs;
+      if (floorAtMs !== undefined && floorAtMs > now) view.pausedUntilMs = floorAtMs;
+      if (activity.lastRefusalAtMs !== undefined) view.lastRefusalAtMs = activity.lastRefusalAtMs;
+      return view;
+    });
   }
 
   async close(): Promise<void> {
@@ -564,6 +633,7 @@ class RateScheduleImpl implements RateSchedule {
     if (rt === undefined) {
       rt = {
         keys,
+        accountId,
         scheduleClass,
         intervalMs: iv,
         fallbackIntervalMs: fallbackIv,
@@ -572,6 +642,7 @@ class RateScheduleImpl implements RateSchedule {
         local: { epoch: '', shiftTotalMs: 0 },
         fallbackEpisode: 0,
         waiters: new Set(),
+        activity: new ScheduleActivity(),
       };
       this.runtimes.set(keys.id, rt);
     } else {
@@ -597,6 +668,7 @@ class RateScheduleImpl implements RateSchedule {
     report: RateLimitReport,
   ): Promise<void> {
     const rt = this.runtime(accountId, operationClass);
+    rt.activity.refused(this.now());
     const askedUntilMs = report.pauseUntilMs ?? report.resetAtMs;
     const beyondResolutionMs = askedUntilMs === undefined ? 0 : askedUntilMs - this.now() - HEADER_RESOLUTION_MS;
     if (beyondResolutionMs > 0) {
