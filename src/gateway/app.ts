@@ -50,7 +50,11 @@ export function createGatewayHandler(
  * The admin app, on its own port: probes, metrics and the status page, never exposed with the
  * public one. `status` builds the live status document (absent: no status page).
  */
-export function createAdminApp(registry: Registry, readiness: Readiness, status?: () => StatusDocument): Express {
+export function createAdminApp(
+  registry: Registry,
+  readiness: Readiness,
+  status?: () => Promise<StatusDocument>,
+): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -71,8 +75,8 @@ export function createAdminApp(registry: Registry, readiness: Readiness, status?
       });
       res.send(STATUS_PAGE_HTML);
     });
-    app.get('/status.json', (_req, res) => {
-      res.set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).json(status());
+    app.get('/status.json', async (_req, res) => {
+      res.set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).json(await status());
     });
   }
   return app;

@@ -330,17 +330,19 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   return {
     options,
     handler: createGatewayHandler(pipeline, readiness),
-    adminHandler: createAdminApp(metrics.registry, readiness, () =>
-      statusDocument({
+    adminHandler: createAdminApp(metrics.registry, readiness, async () => {
+      const fleet = await schedule.fleetSlotsLastSecond();
+      return statusDocument({
         nowMs: now(),
         policy: live.current().policy,
         scheduleState: schedule.state(),
         queues: schedule.queues(),
+        fleet,
         callers: status.callers(),
         policyLoad: status.policyLoad(),
         lastReload: status.lastReload(),
-      }),
-    ),
+      });
+    }),
     metrics,
     schedule,
     policy: () => live.current().policy,

@@ -7,6 +7,7 @@ export {
   type FallbackOptions,
   type ScheduleStats,
   type ScheduleQueueView,
+  type FleetSlots,
   type ScheduleLogger,
   type Timers,
 } from './rate-schedule';

@@ -146,6 +146,12 @@ export interface ScheduleQueueView {
   lastRefusalAtMs?: number;
 }
 
+export interface FleetSlots {
+  accountId: string;
+  scheduleClass: ScheduleClass;
+  slotsLastSecond: number;
+}
+
 export interface RateSchedule {
   reserve(request: ReserveRequest): Promise<Reservation>;
   /** Waits until the slot, following pauses learnt meanwhile; `expired` when a pause pushed it past the deadline. */
@@ -163,6 +169,12 @@ export interface RateSchedule {
   stats(): ScheduleStats;
   /** Every schedule this replica has used since start. */
   queues(): ScheduleQueueView[];
+  /**
+   * Shared mode: per schedule this replica has used, the slots every replica took in the last second,
+   * read from the shared calendar (one script call each). Undefined in other modes; a schedule whose
+   * read failed is left out. For the status page, never the request path.
+   */
+  fleetSlotsLastSecond(): Promise<FleetSlots[] | undefined>;
   close(): Promise<void>;
 }
 
@@ -487,6 +499,21 @@ class RateScheduleImpl implements RateSchedule {
       if (activity.lastRefusalAtMs !== undefined) view.lastRefusalAtMs = activity.lastRefusalAtMs;
       return view;
     });
+  }
+
+  async fleetSlotsLastSecond(): Promise<FleetSlots[] | undefined> {
+    const shared = this.shared;
+    if (this.mode !== 'shared' || shared === undefined || this.initial !== undefined) return undefined;
+    const reads = [...this.runtimes.values()].map(async (rt): Promise<FleetSlots | undefined> => {
+      try {
+        const slotsLastSecond = await shared.recentSlots(rt.keys, PROVIDER_WINDOW_MS);
+        return { accountId: rt.accountId, scheduleClass: rt.scheduleClass, slotsLastSecond };
+      } catch {
+        // A status read does not change the mode: the request path finds an outage itself.
+        return undefined;
+      }
+    });
+    return (await Promise.all(reads)).filter((read) => read !== undefined);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * queues, the per-caller counts) to what `GET /status.json` answers and the page renders. It names
  * accounts, callers and reasons; it never holds a key, a token, a secret or a Redis address.
  */
-import type { ScheduleClass, ScheduleQueueView, ScheduleState } from '../../../schedule';
+import type { FleetSlots, ScheduleClass, ScheduleQueueView, ScheduleState } from '../../../schedule';
 import { scheduleFor } from '../../../schedule';
 import type { Policy } from '../../policy/types';
 import { ANONYMOUS, type CallerCounts, type PolicyLoad, type ReloadOutcome } from './status-recorder';
@@ -13,6 +13,8 @@ export interface StatusInputs {
   policy: Policy;
   scheduleState: ScheduleState;
   queues: readonly ScheduleQueueView[];
+  /** Shared mode: every replica's slots in the last second, from the shared calendar. */
+  fleet?: readonly FleetSlots[];
   callers: ReadonlyMap<string, CallerCounts>;
   policyLoad?: PolicyLoad;
   lastReload?: ReloadOutcome;
@@ -32,6 +34,8 @@ export interface ScheduleRow {
   sentTotal: number;
   sentLast10s: number;
   sendsPerSecond: number[];
+  /** Every replica's slots on the key in the last second, from the shared calendar; null without Redis. */
+  fleetSlotsLastSecond: number | null;
   /** This replica's requests waiting for their slot now, and the longest wait so far. */
   waiting: number;
   oldestWaitMs: number | null;
@@ -107,7 +111,10 @@ function scheduleRows(inputs: StatusInputs): ScheduleRow[] {
         account.limits,
         scheduleClass === 'all' ? 'read' : scheduleClass,
       ).ratePerSecond;
-      const view = inputs.queues.find((q) => q.accountId === account.id && q.scheduleClass === scheduleClass);
+      const same = (q: { accountId: string; scheduleClass: ScheduleClass }) =>
+        q.accountId === account.id && q.scheduleClass === scheduleClass;
+      const view = inputs.queues.find(same);
+      const fleet = inputs.fleet === undefined ? undefined : (inputs.fleet.find(same)?.slotsLastSecond ?? 0);
       const pausedUntilMs = view?.pausedUntilMs !== undefined && view.pausedUntilMs > nowMs ? view.pausedUntilMs : null;
       const state = stateOf(scheduleState, pausedUntilMs);
       rows.push({
@@ -119,6 +126,7 @@ function scheduleRows(inputs: StatusInputs): ScheduleRow[] {
         sentTotal: view?.sentTotal ?? 0,
         sentLast10s: view?.sentLast10s ?? 0,
         sendsPerSecond: lastPoints(view?.sendsPerSecond ?? [], HISTORY_POINTS),
+        fleetSlotsLastSecond: fleet ?? null,
         waiting: view?.waiting ?? 0,
         oldestWaitMs: view?.oldestWaitMs ?? null,
         state,

@@ -72,6 +72,7 @@ function scheduleRow(row, now) {
     cell('limit', row.limitPerSecond + '/s × ' + row.safety),
     cell('rate', num(row.ratePerSecond, 2) + '/s'),
     el('td', {}, chart(row)),
+    cell('fleet-1s', row.fleetSlotsLastSecond === null ? '—' : row.fleetSlotsLastSecond),
     cell('sent-10s', row.sentLast10s),
     cell('sent-total', row.sentTotal),
     cell('waiting', row.waiting),
@@ -99,7 +100,9 @@ function render(doc) {
   const now = doc.generatedAtMs;
   const p = doc.policy;
   const reload = p.lastReload === null ? 'none' : p.lastReload.outcome + ' at ' + clock(p.lastReload.atMs)
-    + (p.lastReload.outcome === 'refused' ? ' (' + p.lastReload.problems + ' problems; the running policy kept)' : '');
+    + (p.lastReload.outcome === 'refused'
+      ? ' (' + p.lastReload.problems + (p.lastReload.problems === 1 ? ' problem' : ' problems') + '; the running policy kept)'
+      : '');
   document.getElementById('policy-version').textContent = p.version === null ? '—' : p.version;
   document.getElementById('policy-loaded').textContent = clock(p.loadedAtMs) + ago(p.loadedAtMs, now);
   document.getElementById('policy-reload').textContent = reload;
@@ -142,11 +145,12 @@ last reload: <b id="policy-reload" data-testid="policy-reload">—</b></p>
 <h2>Rate schedules (per account and class)</h2>
 <table>
 <thead><tr><th class="name">account</th><th class="name">class</th><th>limit × safety</th><th>scheduled rate</th>
-<th>sends/s, last 60 s (bars), limit (red), rate (amber)</th><th>sent, last 10 s</th><th>sent since start</th>
+<th>sends/s, last 60 s (bars), limit (red), rate (amber)</th><th>fleet, last 1 s</th><th>sent, last 10 s</th><th>sent since start</th>
 <th>waiting</th><th>oldest wait</th><th class="name">state</th><th>upstream 429s</th></tr></thead>
 <tbody id="schedules"></tbody>
 </table>
-<p class="meta">Sends, waits and 429s are this replica's; the limit is per key, shared by every replica.</p>
+<p class="meta">The limit is per key, shared by every replica. "Fleet, last 1 s": every replica's slots in the
+last second, read from the shared calendar in Redis (— without Redis). Sends, waits and 429s are this replica's.</p>
 <h2>Callers</h2>
 <table>
 <thead><tr><th class="name">caller</th><th class="name">account</th><th>weight</th><th>requests, last min</th>
@@ -160,7 +164,7 @@ const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(
 
 export const STATUS_PAGE_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>strettch-gateway status</title><style>${STYLE}</style></head>
+<link rel="icon" href="data:,"><title>strettch-gateway status</title><style>${STYLE}</style></head>
 <body data-refreshes="0">${BODY}<script>${SCRIPT}</script></body></html>
 `;
 
@@ -170,7 +174,8 @@ export const STATUS_PAGE_CSP = [
   `script-src ${sha256(SCRIPT)}`,
   `style-src ${sha256(STYLE)}`,
   "connect-src 'self'",
-  "img-src 'self'",
+  // The empty favicon only: no request for one the admin port does not have.
+  'img-src data:',
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",

@@ -44,6 +44,15 @@ export interface StatusRecorder {
   lastReload(): ReloadOutcome | undefined;
 }
 
+/**
+ * The reason's name without its detail: an access line may say `auth-malformed: <what the token
+ * library said>`, text that can quote the request. The name is from a closed set; the detail stays in the log.
+ */
+export function reasonName(reason: string): string {
+  const colon = reason.indexOf(':');
+  return colon === -1 ? reason : reason.slice(0, colon);
+}
+
 export function createStatusRecorder(now: () => number): StatusRecorder {
   const callers = new Map<string, CallerCounts>();
   let load: PolicyLoad | undefined;
@@ -66,7 +75,10 @@ export function createStatusRecorder(now: () => number): StatusRecorder {
       const counts = countsOf(record.caller ?? ANONYMOUS);
       counts.requests.add(atMs);
       if (record.upstreamStatus !== undefined) counts.forwarded.add(atMs);
-      if (record.reason !== undefined) counts.denials.set(record.reason, (counts.denials.get(record.reason) ?? 0) + 1);
+      if (record.reason !== undefined) {
+        const reason = reasonName(record.reason);
+        counts.denials.set(reason, (counts.denials.get(reason) ?? 0) + 1);
+      }
     },
     policyLoaded(policy) {
       load = { version: policyVersion(policy), loadedAtMs: now() };
