@@ -358,43 +358,34 @@ class RateScheduleImpl implements RateSchedule {
   async waitForSlot(reservation: GrantedReservation, options: { signal?: AbortSignal } = {}): Promise<SlotOutcome> {
     const rt = this.runtimes.get(reservation.ticket.scheduleKey);
     const startedAt = this.now();
+    // Seen by the status page while it waits; in the same function, so no extra promise per request.
     const waiter = rt?.activity.beginWait(startedAt);
     try {
-      const outcome = await this.waitUntilSlot(rt, reservation, startedAt, options);
-      if (outcome.kind === 'ready') rt?.activity.sends.add(this.now());
-      return outcome;
+      for (;;) {
+        if (options.signal?.aborted || this.closed) return { kind: 'aborted' };
+        const shiftMs = rt === undefined ? 0 : extraShift(rt, reservation.ticket);
+        const target = reservation.slotAtMs + shiftMs;
+        if (target > reservation.deadlineAtMs + 1e-6)
+          return { kind: 'expired', retryAfterMs: Math.max(1, Math.ceil(target - reservation.deadlineAtMs)) };
+        const now = this.now();
+        if (now >= target) {
+          const lateMs = now - target;
+          const d = this.counters.dispatch;
+          d.count += 1;
+          d.totalLateMs += lateMs;
+          if (lateMs > d.maxLateMs) d.maxLateMs = lateMs;
+          // Sent now, it would land in the provider's window beside the next slots' requests.
+          if (now > reservation.latestSendAtMs + shiftMs) {
+            this.counters.lateWakeups += 1;
+            return { kind: 'late', waitedMs: now - startedAt, lateMs };
+          }
+          rt?.activity.sends.add(now);
+          return { kind: 'ready', waitedMs: now - startedAt, lateMs };
+        }
+        await this.sleepOrWake(rt, target - now, options.signal);
+      }
     } finally {
       if (waiter !== undefined) rt?.activity.endWait(waiter);
-    }
-  }
-
-  private async waitUntilSlot(
-    rt: Runtime | undefined,
-    reservation: GrantedReservation,
-    startedAt: number,
-    options: { signal?: AbortSignal },
-  ): Promise<SlotOutcome> {
-    for (;;) {
-      if (options.signal?.aborted || this.closed) return { kind: 'aborted' };
-      const shiftMs = rt === undefined ? 0 : extraShift(rt, reservation.ticket);
-      const target = reservation.slotAtMs + shiftMs;
-      if (target > reservation.deadlineAtMs + 1e-6)
-        return { kind: 'expired', retryAfterMs: Math.max(1, Math.ceil(target - reservation.deadlineAtMs)) };
-      const now = this.now();
-      if (now >= target) {
-        const lateMs = now - target;
-        const d = this.counters.dispatch;
-        d.count += 1;
-        d.totalLateMs += lateMs;
-        if (lateMs > d.maxLateMs) d.maxLateMs = lateMs;
-        // Sent now, it would land in the provider's window beside the next slots' requests.
-        if (now > reservation.latestSendAtMs + shiftMs) {
-          this.counters.lateWakeups += 1;
-          return { kind: 'late', waitedMs: now - startedAt, lateMs };
-        }
-        return { kind: 'ready', waitedMs: now - startedAt, lateMs };
-      }
-      await this.sleepOrWake(rt, target - now, options.signal);
     }
   }
 
