@@ -122,7 +122,7 @@ function scheduleRows(inputs: StatusInputs): ScheduleRow[] {
         class: scheduleClass,
         limitPerSecond,
         safety: account.limits.safety,
-        ratePerSecond: view?.ratePerSecond ?? limitPerSecond * account.limits.safety,
+        ratePerSecond: roundTo3(view?.ratePerSecond ?? limitPerSecond * account.limits.safety),
         sentTotal: view?.sentTotal ?? 0,
         sentLast10s: view?.sentLast10s ?? 0,
         sendsPerSecond: lastPoints(view?.sendsPerSecond ?? [], HISTORY_POINTS),
@@ -204,6 +204,11 @@ function denialsOf(counts: CallerCounts | undefined): Record<string, number> {
   ))
     out[reason] = count;
   return out;
+}
+
+/** 28.499999999999996 is 28.5 on the page and in the JSON. */
+function roundTo3(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }
 
 function lastPoints(values: readonly number[], n: number): number[] {
