@@ -19,6 +19,7 @@ import {
   WRITE_TARGET,
   type Fleet,
 } from '../../helpers/fleet-harness';
+import type { RedisServer } from '../../helpers/redis-server';
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -40,6 +41,7 @@ interface PageReading {
   generatedAtMs: number;
   policyVersion: string;
   policyReload: string;
+  scheduleMode: string;
   schedules: Array<{
     account: string;
     class: string;
@@ -67,6 +69,7 @@ const READ_PAGE = `(() => {
     generatedAtMs: Number(document.querySelector('[data-testid="generated-at"]').dataset.ms),
     policyVersion: text(document.body, 'policy-version'),
     policyReload: text(document.body, 'policy-reload'),
+    scheduleMode: text(document.body, 'schedule-mode'),
     schedules: rows('schedule-row').map((r) => ({
       account: r.dataset.account,
       class: r.dataset.class,
@@ -105,9 +108,10 @@ async function nextRefreshes(page: Page, count: number): Promise<void> {
 const files = fleetsForFile();
 let fleet: Fleet;
 let browser: Browser;
+let redis: RedisServer;
 
 beforeAll(async () => {
-  const redis = await files.redis();
+  redis = await files.redis();
   await redis.command('CONFIG', 'SET', 'requirepass', REDIS_PASSWORD);
   fleet = await files.fleet({
     gateways: 2,
@@ -266,4 +270,40 @@ describe('GET /status and /status.json', () => {
 
     await page.close();
   }, 60_000);
+
+  it('shows the fallback and since when while Redis is lost, and the shared schedule once it is back', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${admin(0)}/status`);
+    await nextRefreshes(page, 1);
+    const state = async () => (await readPage(page)).schedules.find((s) => s.class === 'read')!.state;
+    expect(await state()).toBe('running');
+
+    const lostAtMs = Date.now();
+    await redis.kill();
+    await fleet.request(0, 'GET', READ_TARGET, { caller: 'billing' });
+    await waitUntil(async () => (await state()) === 'fallback', 5000, 100);
+    const [shown, metrics] = await Promise.all([
+      readPage(page),
+      fleet.request(0, 'GET', '/metrics', { admin: true }).then((r) => String(r.body)),
+    ]);
+    expect(sumMetric(metrics, 'strettch_gateway_schedule_mode', { mode: 'fallback' })).toBe(1);
+    expect(shown.scheduleMode).toMatch(/^fallback since \d\d:\d\d:\d\dZ/);
+    for (const row of shown.schedules) {
+      expect(row.state).toBe('fallback');
+      expect(row.fleet1s).toBe('—');
+    }
+    const doc = (await fleet.request(0, 'GET', '/status.json', { admin: true })).body as StatusDocument;
+    expect(doc.schedules[0]!.stateSinceMs).toBeGreaterThanOrEqual(lostAtMs);
+    expect(JSON.stringify(doc)).not.toContain(REDIS_PASSWORD);
+
+    // A restarted server has forgotten its CONFIG SET password until it is set again: the gateways
+    // may reconnect in between, and the Redis client warns that a password was not needed.
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    await redis.restart();
+    await redis.command('CONFIG', 'SET', 'requirepass', REDIS_PASSWORD);
+    await waitUntil(async () => (await state()) === 'running', 15_000, 200);
+    warn.mockRestore();
+    expect(await fleet.metric(0, 'strettch_gateway_schedule_mode', { mode: 'shared' })).toBe(1);
+    await page.close();
+  }, 30_000);
 });
