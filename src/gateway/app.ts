@@ -1,5 +1,7 @@
 import express, { type Express } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestIdFrom } from '../shared/request-id';
+import { sendRejection } from './http/send-error';
 import type { Registry } from './observability/metrics';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML, type StatusDocument } from './observability/status';
 
@@ -76,7 +78,14 @@ export function createAdminApp(
       res.send(STATUS_PAGE_HTML);
     });
     app.get('/status.json', async (_req, res) => {
-      res.set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).json(await status());
+      let document: StatusDocument;
+      try {
+        document = await status();
+      } catch {
+        // Not express's default error page (a stack trace): the envelope, like every gateway error.
+        return sendRejection(res, { code: 'INTERNAL_SERVER_ERROR' }, requestIdFrom(undefined));
+      }
+      res.set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).json(document);
     });
   }
   return app;

@@ -1,7 +1,10 @@
 /** The status document's policy section through real reloads of a real gateway: version, load time, outcome. */
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdminApp } from '../../../src/gateway/app';
 import { startGateway, type RunningGateway } from '../../../src/gateway/compose';
 import { createLogger } from '../../../src/gateway/observability/logger';
+import { createMetrics } from '../../../src/gateway/observability/metrics';
 import type { StatusDocument } from '../../../src/gateway/observability/status';
 import { parsePolicy, type Policy } from '../../../src/gateway/policy';
 import type { PolicyResult } from '../../../src/gateway/policy/types';
@@ -83,4 +86,30 @@ it('shows the version loaded at start, a new one after a reload, and keeps it wh
   expect(refused.policy.version).toBe(reloaded.policy.version);
   expect(refused.policy.loadedAtMs).toBe(reloaded.policy.loadedAtMs);
   expect(refused.policy.lastReload).toEqual({ atMs: expect.any(Number), outcome: 'refused', problems: 1 });
+});
+
+it('answers a failure to build the document with the error envelope, not a stack trace', async () => {
+  const registry = createMetrics().registry;
+  const readiness = { check: () => ({ ready: true, checks: {} }) };
+  const app = createAdminApp(registry, readiness, () => Promise.reject(new Error('/secret/path/in/a/stack')));
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      http
+        .get(`http://127.0.0.1:${port}/status.json`, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        })
+        .on('error', reject);
+    });
+    expect(reply.status).toBe(500);
+    expect(JSON.parse(reply.body)).toMatchObject({ success: false, code: 'INTERNAL_SERVER_ERROR' });
+    expect(reply.body).not.toContain('/secret/path');
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
