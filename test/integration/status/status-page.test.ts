@@ -52,6 +52,7 @@ interface PageReading {
     state: string;
     upstream429: number;
     chart: number[];
+    fleetLine: number[];
   }>;
   callers: Array<{ caller: string; requestsTotal: number; requests1m: number; denials: Record<string, number> }>;
 }
@@ -80,6 +81,8 @@ const READ_PAGE = `(() => {
       state: r.querySelector('[data-testid="state"]').dataset.state,
       upstream429: int(r, 'upstream-429'),
       chart: (r.querySelector('[data-testid="chart"]').getAttribute('data-points') ?? '').split(',').map(Number),
+      fleetLine: (r.querySelector('[data-testid="fleet-line"]')?.getAttribute('data-readings') ?? '')
+        .split(',').filter((v) => v !== '').map(Number),
     })),
     callers: rows('caller-row').map((r) => ({
       caller: r.dataset.caller,
@@ -204,6 +207,10 @@ describe('GET /status and /status.json', () => {
     expect(Math.max(...fleetCounts)).toBeGreaterThan(0);
     // Never more slots in a second than the key allows (20/s), whichever replica took them.
     expect(Math.max(...fleetCounts)).toBeLessThanOrEqual(20);
+    // The green line: the fleet's readings since the page opened, the latest one shown in the column.
+    const lastRead = readRows.at(-1)!;
+    expect(lastRead.fleetLine.length).toBeGreaterThanOrEqual(during.length);
+    expect(lastRead.fleetLine.at(-1)).toBe(Number(lastRead.fleet1s));
     expect(sent.filter((s) => s.queueWaitMs !== undefined).length).toBeGreaterThan(20);
 
     // A refused reload shows on the page.

@@ -20,7 +20,7 @@ th { background: #eef2f6; font-weight: 600; font-size: 12px; } td.name, th.name 
 #live { font-size: 12px; padding: 1px 6px; border-radius: 3px; background: #d9f2e3; }
 #live.stale { background: #fbd5d5; }
 svg { display: block; } .bar { fill: #5b8def; } .limit { stroke: #c0392b; stroke-dasharray: 3 2; }
-.rate { stroke: #e69b00; }
+.rate { stroke: #e69b00; } .fleet { stroke: #1e8449; stroke-width: 1.5; fill: none; }
 `;
 
 const SCRIPT = `
@@ -42,9 +42,20 @@ const num = (n, digits) => (n === null ? '—' : Number(n).toFixed(digits));
 const pct = (n) => (n === null ? '—' : Math.round(n * 100) + ' %');
 const cell = (testid, value, cls) => el('td', { 'data-testid': testid, class: cls || '' }, value);
 
-function chart(row) {
+// The fleet's count is read once a second; the page keeps the last minute of readings itself.
+const fleetHistory = new Map();
+function fleetReadings(row, now) {
+  const key = row.account + '/' + row.class;
+  const kept = (fleetHistory.get(key) || []).filter((r) => now - r.atMs < 60000);
+  if (row.fleetSlotsLastSecond !== null) kept.push({ atMs: now, value: row.fleetSlotsLastSecond });
+  fleetHistory.set(key, kept);
+  return kept;
+}
+
+function chart(row, now) {
   const w = 180, h = 40, points = row.sendsPerSecond;
-  const top = Math.max(row.limitPerSecond, ...points) * 1.1;
+  const fleet = fleetReadings(row, now);
+  const top = Math.max(row.limitPerSecond, ...points, ...fleet.map((r) => r.value)) * 1.1;
   const y = (v) => h - (v / top) * h;
   const svg = svgEl('svg', { width: w, height: h, viewBox: '0 0 ' + w + ' ' + h, 'data-testid': 'chart',
     'data-points': points.join(','), role: 'img',
@@ -55,6 +66,11 @@ function chart(row) {
   });
   svg.append(svgEl('line', { class: 'limit', x1: 0, x2: w, y1: y(row.limitPerSecond), y2: y(row.limitPerSecond) }));
   svg.append(svgEl('line', { class: 'rate', x1: 0, x2: w, y1: y(row.ratePerSecond), y2: y(row.ratePerSecond) }));
+  if (fleet.length > 0) {
+    const xy = fleet.map((r) => Math.max(0, w - ((now - r.atMs) / 1000) * bw).toFixed(1) + ',' + y(r.value).toFixed(1));
+    svg.append(svgEl('polyline', { class: 'fleet', points: xy.join(' '), 'data-testid': 'fleet-line',
+      'data-readings': fleet.map((r) => r.value).join(',') }));
+  }
   return svg;
 }
 
@@ -71,7 +87,7 @@ function scheduleRow(row, now) {
     cell('account', row.account, 'name'), cell('class', row.class, 'name'),
     cell('limit', row.limitPerSecond + '/s × ' + row.safety),
     cell('rate', num(row.ratePerSecond, 2) + '/s'),
-    el('td', {}, chart(row)),
+    el('td', {}, chart(row, now)),
     cell('fleet-1s', row.fleetSlotsLastSecond === null ? '—' : row.fleetSlotsLastSecond),
     cell('sent-10s', row.sentLast10s),
     cell('sent-total', row.sentTotal),
@@ -145,12 +161,13 @@ last reload: <b id="policy-reload" data-testid="policy-reload">—</b></p>
 <h2>Rate schedules (per account and class)</h2>
 <table>
 <thead><tr><th class="name">account</th><th class="name">class</th><th>limit × safety</th><th>scheduled rate</th>
-<th>sends/s, last 60 s (bars), limit (red), rate (amber)</th><th>fleet, last 1 s</th><th>sent, last 10 s</th><th>sent since start</th>
+<th>sends/s, last 60 s: this replica (bars), fleet (green), limit (red), rate (amber)</th><th>fleet, last 1 s</th><th>sent, last 10 s</th><th>sent since start</th>
 <th>waiting</th><th>oldest wait</th><th class="name">state</th><th>upstream 429s</th></tr></thead>
 <tbody id="schedules"></tbody>
 </table>
-<p class="meta">The limit is per key, shared by every replica. "Fleet, last 1 s": every replica's slots in the
-last second, read from the shared calendar in Redis (— without Redis). Sends, waits and 429s are this replica's.</p>
+<p class="meta">The limit is per key, shared by every replica. "Fleet, last 1 s" (the green line: its readings
+since this page opened): every replica's slots in the last second, read from the shared calendar in Redis
+(— without Redis). Sends, waits and 429s are this replica's.</p>
 <h2>Callers</h2>
 <table>
 <thead><tr><th class="name">caller</th><th class="name">account</th><th>weight</th><th>requests, last min</th>
