@@ -1,6 +1,9 @@
 import express, { type Express } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestIdFrom } from '../shared/request-id';
+import { sendRejection } from './http/send-error';
 import type { Registry } from './observability/metrics';
+import { STATUS_PAGE_CSP, STATUS_PAGE_HTML, type StatusDocument } from './observability/status';
 
 /** What `/readyz` reports; later capabilities (the shared schedule) add their own checks. */
 export interface Readiness {
@@ -45,15 +48,45 @@ export function createGatewayHandler(
   };
 }
 
-/** The admin app, on its own port: probes and metrics, never exposed with the public one. */
-export function createAdminApp(registry: Registry, readiness: Readiness): Express {
+/**
+ * The admin app, on its own port: probes, metrics and the status page, never exposed with the
+ * public one. `status` builds the live status document (absent: no status page).
+ */
+export function createAdminApp(
+  registry: Registry,
+  readiness: Readiness,
+  status?: () => Promise<StatusDocument>,
+): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false);
   const probe = probeAnswers(readiness);
   app.get('/healthz', (_req, res) => probe.healthz(res));
   app.get('/readyz', (_req, res) => probe.readyz(res));
   app.get('/metrics', async (_req, res) => {
     res.set('content-type', registry.contentType).send(await registry.metrics());
   });
+  if (status) {
+    app.get('/status', (_req, res) => {
+      res.set({
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': STATUS_PAGE_CSP,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'no-store',
+      });
+      res.send(STATUS_PAGE_HTML);
+    });
+    app.get('/status.json', async (_req, res) => {
+      let document: StatusDocument;
+      try {
+        document = await status();
+      } catch {
+        // Not express's default error page (a stack trace): the envelope, like every gateway error.
+        return sendRejection(res, { code: 'INTERNAL_SERVER_ERROR' }, requestIdFrom(undefined));
+      }
+      res.set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).json(document);
+    });
+  }
   return app;
 }

@@ -16,6 +16,7 @@ import {
   type GatewayMetrics,
   type RedisCommandCount,
 } from './observability/metrics';
+import { createStatusRecorder, statusDocument, type StatusRecorder } from './observability/status';
 import { DEFAULT_RETRY_OPTIONS } from './upstream-attempts';
 import { MemoryComputeLedger, RedisComputeLedger } from './least-privilege/ledger';
 import type { ComputeLedger } from './least-privilege/types';
@@ -312,6 +313,8 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   const redis = createScheduleConnection(settings);
   const live = liveConfig(policy, redis, now, logger);
   metrics.configLoadedTimestamp.set(now() / 1000);
+  const status = createStatusRecorder(now);
+  status.policyLoaded(policy);
   const schedule = scheduleWithMetrics(settings, redis, live.limits, { now, logger, metrics });
   // Who created which compute, for ownership and quotas: in Redis when the schedule is, else in memory.
   const { ledger, redisCommands } = ledgerFor(redis, now);
@@ -333,30 +336,47 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
     access: () => live.current().access,
     audit: audit.trail,
     options: { ...DEFAULT_PIPELINE_OPTIONS, ...options.pipeline },
+    onRequestRecorded: status.recordRequest,
   });
   // The public listener's TLS, built now so that bad files stop the start here.
   const listenTls = policy.listen.tls ? listenerTls(policy.listen.tls) : undefined;
   showCertificateExpiry(metrics, policy);
   const secureContextTargets = new Set<(context: SecureContextOptions) => void>();
-  const reload = createReloader({
-    loadPolicy: options.loadPolicy,
-    running: () => live.current().policy,
-    apply(next) {
-      // First, so that files OpenSSL refuses leave the running policy and context in force.
-      const context = next.listen.tls ? secureContextOptions(next.listen.tls) : undefined;
-      live.apply(next);
-      if (context) for (const target of secureContextTargets) target(context);
-      // Only a listener started with TLS takes a new context (turning TLS on needs a restart).
-      if (listenTls) showCertificateExpiry(metrics, next);
-    },
-    logger,
-    metrics,
-    now,
-  });
+  const reload = recordedReloads(
+    createReloader({
+      loadPolicy: options.loadPolicy,
+      running: () => live.current().policy,
+      apply(next) {
+        // First, so that files OpenSSL refuses leave the running policy and context in force.
+        const context = next.listen.tls ? secureContextOptions(next.listen.tls) : undefined;
+        live.apply(next);
+        if (context) for (const target of secureContextTargets) target(context);
+        // Only a listener started with TLS takes a new context (turning TLS on needs a restart).
+        if (listenTls) showCertificateExpiry(metrics, next);
+      },
+      logger,
+      metrics,
+      now,
+    }),
+    status,
+    () => live.current().policy,
+  );
   return {
     options,
     handler: createGatewayHandler(pipeline, readiness),
-    adminHandler: createAdminApp(metrics.registry, readiness),
+    adminHandler: createAdminApp(metrics.registry, readiness, async () => {
+      const fleet = await schedule.fleetSlotsLastSecond();
+      return statusDocument({
+        nowMs: now(),
+        policy: live.current().policy,
+        scheduleState: schedule.state(),
+        queues: schedule.queues(),
+        fleet,
+        callers: status.callers(),
+        policyLoad: status.policyLoad(),
+        lastReload: status.lastReload(),
+      });
+    }),
     metrics,
     schedule,
     policy: () => live.current().policy,
@@ -380,6 +400,20 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
       // Last: the spans of the requests that drained above.
       await tracer?.shutdown(TRACE_FLUSH_TIMEOUT_MS);
     },
+  };
+}
+
+/** The status page's record of reloads: each outcome, and the version of a policy put in force. */
+function recordedReloads(
+  reload: () => Promise<ReloadResult>,
+  status: StatusRecorder,
+  running: () => Policy,
+): () => Promise<ReloadResult> {
+  return async () => {
+    const result = await reload();
+    status.reloaded(result);
+    if (result.ok) status.policyLoaded(running());
+    return result;
   };
 }
 

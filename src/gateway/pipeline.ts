@@ -60,6 +60,8 @@ export interface PipelineDeps {
   options: PipelineOptions;
   /** Present only when tracing is on: without it the request path does no span work at all. */
   tracer?: RequestTracer;
+  /** Sees every finished request's record (`request-record.ts`): the status page's counts. */
+  onRequestRecorded?: (record: Readonly<RequestRecord>) => void;
 }
 
 /**

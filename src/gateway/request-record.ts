@@ -40,6 +40,8 @@ export interface RecordDeps {
   logger: Logger;
   metrics: GatewayMetrics;
   audit: AuditTrail;
+  /** Sees every finished request's record, beside the metrics (the status page's per-caller counts). */
+  onRequestRecorded?: (record: Readonly<RequestRecord>) => void;
 }
 
 export function writeAccessLog(deps: RecordDeps, record: RequestRecord, res: ServerResponse, durationMs: number): void {
@@ -47,6 +49,7 @@ export function writeAccessLog(deps: RecordDeps, record: RequestRecord, res: Ser
   const line = { ...record, durationMs, completed: res.writableFinished };
   const labels = { operation: record.operation ?? 'none', status_class: statusClass(res.statusCode) };
   deps.metrics.requests.inc({ ...labels, caller: record.caller ?? 'anonymous' });
+  deps.onRequestRecorded?.(record);
   // End to end, as the caller saw it: from arrival to the answer's end (or the connection's close).
   deps.metrics.requestDuration.observe(labels, durationMs / 1000);
   // The gateway's own warm-up requests are not traffic worth a line at info.

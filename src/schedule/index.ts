@@ -6,6 +6,8 @@ export {
   type FairnessOptions,
   type FallbackOptions,
   type ScheduleStats,
+  type ScheduleQueueView,
+  type FleetSlots,
   type ScheduleLogger,
   type Timers,
 } from './rate-schedule';

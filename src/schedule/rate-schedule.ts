@@ -24,6 +24,7 @@ import { scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
 import { MemoryScheduleStore } from './memory-store';
 import { RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
 import { StoreClock } from './store-clock';
+import { ScheduleActivity } from './activity';
 import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
 
 export type { FallbackOptions } from './tuning';
@@ -120,6 +121,37 @@ export interface ScheduleStats {
   lateWakeups: number;
 }
 
+/**
+ * One schedule (account, class) as this replica sees it now, for the status page. Read on demand
+ * from what the schedule already keeps; nothing of it is computed on the request path.
+ */
+export interface ScheduleQueueView {
+  accountId: string;
+  scheduleClass: ScheduleClass;
+  /** The rate this replica schedules at now: limit × safety, or the fallback's share while Redis is down. */
+  ratePerSecond: number;
+  /** This replica's sends on the schedule (requests released on their slot) since start. */
+  sentTotal: number;
+  /** This replica's sends per completed second, oldest first (the last `ACTIVITY_HISTORY_SECONDS` − 1). */
+  sendsPerSecond: number[];
+  /** Sends in the last 10 s, the current second included. */
+  sentLast10s: number;
+  /** Requests of this replica waiting for their slot now, and how long the longest has waited. */
+  waiting: number;
+  oldestWaitMs?: number;
+  /** No new slot before this (a pause after an upstream 429, a recovery guard), on `now()`; absent when none. */
+  pausedUntilMs?: number;
+  /** Upstream 429s this replica observed on the schedule, and the last one's time. */
+  upstreamRefusals: number;
+  lastRefusalAtMs?: number;
+}
+
+export interface FleetSlots {
+  accountId: string;
+  scheduleClass: ScheduleClass;
+  slotsLastSecond: number;
+}
+
 export interface RateSchedule {
   reserve(request: ReserveRequest): Promise<Reservation>;
   /** Waits until the slot, following pauses learnt meanwhile; `expired` when a pause pushed it past the deadline. */
@@ -135,11 +167,20 @@ export interface RateSchedule {
   ): Promise<void>;
   state(): ScheduleState;
   stats(): ScheduleStats;
+  /** Every schedule this replica has used since start. */
+  queues(): ScheduleQueueView[];
+  /**
+   * Shared mode: per schedule this replica has used, the slots every replica took in the last second,
+   * read from the shared calendar (one script call each). Undefined in other modes; a schedule whose
+   * read failed is left out. For the status page, never the request path.
+   */
+  fleetSlotsLastSecond(): Promise<FleetSlots[] | undefined>;
   close(): Promise<void>;
 }
 
 interface Runtime {
   keys: ScheduleKeys;
+  accountId: string;
   scheduleClass: ScheduleClass;
   intervalMs: number;
   fallbackIntervalMs: number;
@@ -156,6 +197,7 @@ interface Runtime {
   /** Latest slot granted to this replica, any source. */
   ownTailAtMs?: number;
   waiters: Set<() => void>;
+  activity: ScheduleActivity;
 }
 
 const DEFAULT_FAIRNESS: FairnessOptions = {
@@ -316,27 +358,34 @@ class RateScheduleImpl implements RateSchedule {
   async waitForSlot(reservation: GrantedReservation, options: { signal?: AbortSignal } = {}): Promise<SlotOutcome> {
     const rt = this.runtimes.get(reservation.ticket.scheduleKey);
     const startedAt = this.now();
-    for (;;) {
-      if (options.signal?.aborted || this.closed) return { kind: 'aborted' };
-      const shiftMs = rt === undefined ? 0 : extraShift(rt, reservation.ticket);
-      const target = reservation.slotAtMs + shiftMs;
-      if (target > reservation.deadlineAtMs + 1e-6)
-        return { kind: 'expired', retryAfterMs: Math.max(1, Math.ceil(target - reservation.deadlineAtMs)) };
-      const now = this.now();
-      if (now >= target) {
-        const lateMs = now - target;
-        const d = this.counters.dispatch;
-        d.count += 1;
-        d.totalLateMs += lateMs;
-        if (lateMs > d.maxLateMs) d.maxLateMs = lateMs;
-        // Sent now, it would land in the provider's window beside the next slots' requests.
-        if (now > reservation.latestSendAtMs + shiftMs) {
-          this.counters.lateWakeups += 1;
-          return { kind: 'late', waitedMs: now - startedAt, lateMs };
+    // Seen by the status page while it waits; in the same function, so no extra promise per request.
+    const waiter = rt?.activity.beginWait(startedAt);
+    try {
+      for (;;) {
+        if (options.signal?.aborted || this.closed) return { kind: 'aborted' };
+        const shiftMs = rt === undefined ? 0 : extraShift(rt, reservation.ticket);
+        const target = reservation.slotAtMs + shiftMs;
+        if (target > reservation.deadlineAtMs + 1e-6)
+          return { kind: 'expired', retryAfterMs: Math.max(1, Math.ceil(target - reservation.deadlineAtMs)) };
+        const now = this.now();
+        if (now >= target) {
+          const lateMs = now - target;
+          const d = this.counters.dispatch;
+          d.count += 1;
+          d.totalLateMs += lateMs;
+          if (lateMs > d.maxLateMs) d.maxLateMs = lateMs;
+          // Sent now, it would land in the provider's window beside the next slots' requests.
+          if (now > reservation.latestSendAtMs + shiftMs) {
+            this.counters.lateWakeups += 1;
+            return { kind: 'late', waitedMs: now - startedAt, lateMs };
+          }
+          rt?.activity.sends.add(now);
+          return { kind: 'ready', waitedMs: now - startedAt, lateMs };
         }
-        return { kind: 'ready', waitedMs: now - startedAt, lateMs };
+        await this.sleepOrWake(rt, target - now, options.signal);
       }
-      await this.sleepOrWake(rt, target - now, options.signal);
+    } finally {
+      if (waiter !== undefined) rt?.activity.endWait(waiter);
     }
   }
 
@@ -418,6 +467,44 @@ class RateScheduleImpl implements RateSchedule {
       dispatch: { ...c.dispatch },
       lateWakeups: c.lateWakeups,
     };
+  }
+
+  queues(): ScheduleQueueView[] {
+    const now = this.now();
+    return [...this.runtimes.values()].map((rt) => {
+      const { activity } = rt;
+      const floorAtMs = this.mode === 'shared' ? rt.shared.floorAtMs : this.local.inspect(rt.keys)?.floor;
+      const oldestSinceMs = activity.oldestWaitSinceMs();
+      const view: ScheduleQueueView = {
+        accountId: rt.accountId,
+        scheduleClass: rt.scheduleClass,
+        ratePerSecond: 1000 / (this.mode === 'fallback' ? rt.fallbackIntervalMs : rt.intervalMs),
+        sentTotal: activity.sends.total(),
+        sendsPerSecond: activity.sends.completedSeconds(now),
+        sentLast10s: activity.sends.lastSeconds(now, 10),
+        waiting: activity.waitingCount(),
+        upstreamRefusals: activity.upstreamRefusals,
+      };
+      if (oldestSinceMs !== undefined) view.oldestWaitMs = now - oldestSinceMs;
+      if (floorAtMs !== undefined && floorAtMs > now) view.pausedUntilMs = floorAtMs;
+      if (activity.lastRefusalAtMs !== undefined) view.lastRefusalAtMs = activity.lastRefusalAtMs;
+      return view;
+    });
+  }
+
+  async fleetSlotsLastSecond(): Promise<FleetSlots[] | undefined> {
+    const shared = this.shared;
+    if (this.mode !== 'shared' || shared === undefined || this.initial !== undefined) return undefined;
+    const reads = [...this.runtimes.values()].map(async (rt): Promise<FleetSlots | undefined> => {
+      try {
+        const slotsLastSecond = await shared.recentSlots(rt.keys, PROVIDER_WINDOW_MS);
+        return { accountId: rt.accountId, scheduleClass: rt.scheduleClass, slotsLastSecond };
+      } catch {
+        // A status read does not change the mode: the request path finds an outage itself.
+        return undefined;
+      }
+    });
+    return (await Promise.all(reads)).filter((read) => read !== undefined);
   }
 
   async close(): Promise<void> {
@@ -564,6 +651,7 @@ class RateScheduleImpl implements RateSchedule {
     if (rt === undefined) {
       rt = {
         keys,
+        accountId,
         scheduleClass,
         intervalMs: iv,
         fallbackIntervalMs: fallbackIv,
@@ -572,6 +660,7 @@ class RateScheduleImpl implements RateSchedule {
         local: { epoch: '', shiftTotalMs: 0 },
         fallbackEpisode: 0,
         waiters: new Set(),
+        activity: new ScheduleActivity(),
       };
       this.runtimes.set(keys.id, rt);
     } else {
@@ -597,6 +686,7 @@ class RateScheduleImpl implements RateSchedule {
     report: RateLimitReport,
   ): Promise<void> {
     const rt = this.runtime(accountId, operationClass);
+    rt.activity.refused(this.now());
     const askedUntilMs = report.pauseUntilMs ?? report.resetAtMs;
     const beyondResolutionMs = askedUntilMs === undefined ? 0 : askedUntilMs - this.now() - HEADER_RESOLUTION_MS;
     if (beyondResolutionMs > 0) {

@@ -1,4 +1,4 @@
-import { StoreUnavailableError, type RedisConnection } from '../redis';
+import { defineLuaScript, StoreUnavailableError, type RedisConnection } from '../redis';
 import type { CalendarReply, CalendarReserveInput, ScheduleInfo, UpstreamCounts, UpstreamRefusal } from './calendar';
 import { shiftChannel, type ScheduleKeys } from './keys';
 import { SCHEDULE_SCRIPT } from './redis-lua';
@@ -15,6 +15,17 @@ export interface RedisScheduleStoreOptions {
   pinnedNow?: () => number;
 }
 
+/**
+ * The status page's read of the shared calendar: slots every replica took whose time came in the
+ * last ARGV[1] ms, on Redis's own clock (no clock mapping). Reads only; the request path never runs it.
+ */
+const RECENT_SLOTS_SCRIPT = defineLuaScript(
+  'sg-recent-slots',
+  `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+return redis.call('ZCOUNT', KEYS[1], '(' .. string.format('%.17g', now - tonumber(ARGV[1])), string.format('%.17g', now))`,
+);
+
 const REASONS: ReadonlySet<string> = new Set<RejectionReason>(['deadline', 'backlog', 'paused']);
 
 /** The shared schedule: one script call (one round trip) per operation. */
@@ -26,6 +37,12 @@ export class RedisScheduleStore implements ScheduleStore {
   /** Script calls sent, by operation (NOSCRIPT re-sends are in the connection's counts). */
   commandCounts(): Readonly<Record<ScheduleCommandKind, number>> {
     return { ...this.sent };
+  }
+
+  /** Slots of every replica whose time came within the last `windowMs` (the calendar keeps the last second). */
+  async recentSlots(keys: ScheduleKeys, windowMs: number): Promise<number> {
+    const reply = await this.options.connection.runScript(RECENT_SLOTS_SCRIPT, [keys.calendar], [windowMs]);
+    return Number(reply);
   }
 
   /** `report`, when given, is applied first in the same script call (see `RateSchedule.observe`). */

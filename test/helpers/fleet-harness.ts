@@ -75,6 +75,8 @@ export interface FleetOptions {
   callers?: Record<string, FleetCaller>;
   protection?: { badTokens?: { maxFailures: number; windowSec: number; lockoutSec: number } };
   accountQuotas?: { liveComputes?: number };
+  /** The account's name; default one of its own per fleet (`fleet<n>-<hex>`). */
+  accountId?: string;
 }
 
 export interface FleetReply {
@@ -108,6 +110,8 @@ export interface Fleet {
   gateways: FleetGateway[];
   policy: Policy;
   accountId: string;
+  /** The secret values the gateways hold (the account's key, the HS256 secret), for leak checks. */
+  secrets: readonly string[];
   token(caller: string): string;
   request(gateway: number, method: string, target: string, options?: FleetRequest): Promise<FleetReply>;
   /** `GET /readyz` on the public port. */
@@ -153,7 +157,7 @@ function policyDocument(options: FleetOptions, accountId: string, upstreamBaseUr
 
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   fleets += 1;
-  const accountId = `fleet${fleets}-${randomBytes(3).toString('hex')}`;
+  const accountId = options.accountId ?? `fleet${fleets}-${randomBytes(3).toString('hex')}`;
   const hmacSecret = randomBytes(32).toString('hex');
   const sandbox = await startSandbox({
     port: 0,
@@ -269,6 +273,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     gateways,
     policy,
     accountId,
+    secrets: [OWNER_KEY.key, hmacSecret],
     token,
     request,
     readyz: (index) => request(index, 'GET', '/readyz'),
