@@ -3,7 +3,8 @@
  * request, carrying everything later steps need (its grants included, so authorizing it does not
  * look the policy up again).
  */
-import { accountForCaller, callerForSubject, type CallerGrants } from './policy';
+import type { VerifiedClaims } from './auth';
+import { accountForCaller, callerForToken, type CallerGrants } from './policy';
 import type { Policy } from './policy/types';
 import type { AccountQuotas, LeastPrivilegePolicy } from './least-privilege/types';
 
@@ -31,16 +32,24 @@ export interface CallerAccess {
  * in-flight requests keep the one they started with.
  */
 export interface AccessControl {
-  callerFor(subject: string): CallerAccess | undefined;
+  /** The caller a verified token is: by its `sub`, or by the one claim rule it satisfies. */
+  callerFor(claims: VerifiedClaims): CallerLookup;
 }
+
+/** A denial is a value: no caller, or more than one rule matched (refused, never guessed). */
+export type CallerLookup =
+  | { ok: true; caller: CallerAccess; matchedBy: 'name' | 'rule' }
+  | { ok: false; reason: 'unknown-caller' | 'ambiguous-caller' };
 
 export function accessControlFor(policy: Policy): AccessControl {
   return {
-    callerFor(subject) {
-      const caller = callerForSubject(policy, subject);
-      if (!caller) return undefined;
+    callerFor(claims) {
+      const match = callerForToken(policy, claims.sub, claims.payload);
+      if (match.kind === 'none') return { ok: false, reason: 'unknown-caller' };
+      if (match.kind === 'ambiguous') return { ok: false, reason: 'ambiguous-caller' };
+      const { caller } = match;
       const account = accountForCaller(policy, caller);
-      return {
+      const access: CallerAccess = {
         callerId: caller.id,
         accountId: account.id,
         apiKey: account.apiKey,
@@ -53,6 +62,7 @@ export function accessControlFor(policy: Policy): AccessControl {
         leastPrivilege: caller.leastPrivilege,
         accountQuotas: account.quotas,
       };
+      return { ok: true, caller: access, matchedBy: match.kind };
     },
   };
 }

@@ -60,16 +60,19 @@ export async function authenticate(
       reason: `auth-${verified.reason}${verified.detail ? `: ${verified.detail}` : ''}`,
     });
   }
-  const caller = config.access.callerFor(verified.claims.sub);
-  if (!caller) {
-    deps.metrics.authFailures.inc({ reason: 'unknown-caller' });
+  const found = config.access.callerFor(verified.claims);
+  if (!found.ok) {
+    deps.metrics.authFailures.inc({ reason: found.reason });
     return deny({
       code: 'FORBIDDEN',
-      publicMessage: 'The caller is not configured on this gateway.',
-      reason: 'unknown-caller',
+      publicMessage:
+        found.reason === 'ambiguous-caller'
+          ? 'The token matches more than one configured caller.'
+          : 'The caller is not configured on this gateway.',
+      reason: found.reason,
     });
   }
-  return pass({ caller, tokenScopes: verified.claims.scope });
+  return pass({ caller: found.caller, tokenScopes: verified.claims.scope });
 }
 
 export function authorize(authenticated: Authenticated, operation: Operation): Checked {

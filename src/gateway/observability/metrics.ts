@@ -28,6 +28,9 @@ export interface GatewayMetrics {
   auditRecords: Counter<'outcome'>;
   configReloads: Counter<'result'>;
   configLoadedTimestamp: Gauge;
+  jwksRefreshFailures: Counter<'reason'>;
+  jwksLastSuccessTimestamp: Gauge;
+  jwksKeys: Gauge;
 }
 
 export function createMetrics(options: { collectProcessMetrics?: boolean } = {}): GatewayMetrics {
@@ -158,6 +161,22 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     configLoadedTimestamp: new Gauge({
       name: 'strettch_gateway_config_loaded_timestamp_seconds',
       help: 'When the configuration in force was loaded (start or last successful reload), Unix seconds',
+      registers: [registry],
+    }),
+    jwksRefreshFailures: new Counter({
+      name: 'strettch_gateway_jwks_refresh_failures_total',
+      help: "Failed fetches of the issuer's discovery document or key set (the cached keys stay in use), by reason",
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    jwksLastSuccessTimestamp: new Gauge({
+      name: 'strettch_gateway_jwks_last_success_timestamp_seconds',
+      help: "When the issuer's key set was last fetched successfully, Unix seconds (0: never)",
+      registers: [registry],
+    }),
+    jwksKeys: new Gauge({
+      name: 'strettch_gateway_jwks_keys',
+      help: "Keys of the issuer's key set held in the cache (usable or not)",
       registers: [registry],
     }),
   };

@@ -45,7 +45,7 @@ const INVALID: ReadonlyArray<[file: string, expected: ReadonlyArray<[path: strin
   ['limits-rate-zero', [['limits.prod.read', 'must be greater than 0']]],
   // auth
   ['auth-missing', [['auth', 'is required']]],
-  ['auth-no-keys', [['auth.keys', 'configure at least one key, or jwksUrl']]],
+  ['auth-no-keys', [['auth.keys', 'configure at least one key, jwksUrl, or discovery']]],
   ['auth-issuer-empty', [['auth.issuer', 'must not be empty']]],
   ['auth-alg-none', [['auth.keys[0].algorithms[0]', 'algorithm "none" is not allowed; use HS256, RS256, ES256']]],
   ['auth-alg-unknown', [['auth.keys[0].algorithms[0]', 'algorithm "HS512" is not allowed']]],
