@@ -6,8 +6,7 @@ import { keyMismatch, type VerificationKey } from './verification-key';
 export type JwkEntry = VerificationKey | 'unusable';
 
 export type JwksParse =
-  | { ok: true; keys: Map<string, JwkEntry> }
-  | { ok: false; reason: 'invalid-jwks' | 'too-many-keys'; detail: string };
+  { ok: true; keys: Map<string, JwkEntry> } | { ok: false; reason: 'invalid-jwks' | 'too-many-keys'; detail: string };
 
 const MAX_KID_LENGTH = 256;
 

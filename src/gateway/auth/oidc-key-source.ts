@@ -5,12 +5,7 @@ import { checkDiscoveryDocument, discoveryUrl } from './oidc-discovery';
 
 /** Why a refresh failed: a closed set, for the metric's label and the warn line. */
 export type RefreshFailureReason =
-  | FetchJsonFailure
-  | 'invalid-discovery'
-  | 'issuer-mismatch'
-  | 'jwks-uri-refused'
-  | 'invalid-jwks'
-  | 'too-many-keys';
+  FetchJsonFailure | 'invalid-discovery' | 'issuer-mismatch' | 'jwks-uri-refused' | 'invalid-jwks' | 'too-many-keys';
 
 export const REFRESH_FAILURE_REASONS: readonly RefreshFailureReason[] = [
   'unreachable',
@@ -142,7 +137,9 @@ export function createOidcKeySource(options: OidcKeySourceOptions): OidcKeySourc
         return cached;
       }
       await refresh();
-      return lookup(kid) ?? (lastFailed || lastSuccessAtMs === undefined ? { kind: 'unavailable' } : { kind: 'unknown-kid' });
+      return (
+        lookup(kid) ?? (lastFailed || lastSuccessAtMs === undefined ? { kind: 'unavailable' } : { kind: 'unknown-kid' })
+      );
     },
     refresh,
     status: () => ({

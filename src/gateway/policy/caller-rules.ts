@@ -20,12 +20,35 @@ export const SUBJECT_PATTERN = /^[\x21-\x7E]{1,256}$/;
 export const CLAIM_PATH = /^[\x21-\x2E\x30-\x7E]{1,128}(\/[\x21-\x2E\x30-\x7E]{1,128}){0,3}$/;
 
 export function subjectMatches(pattern: string, subject: string): boolean {
-  return patternRegExp(pattern).test(subject);
+  // "*" never crosses ":", so the two match segment by segment; no regular expression, so a long
+  // `sub` against a pattern with many stars costs at most length × length, never backtracking blow-up.
+  const patternParts = pattern.split(':');
+  const subjectParts = subject.split(':');
+  return (
+    patternParts.length === subjectParts.length && patternParts.every((part, i) => globMatches(part, subjectParts[i]!))
+  );
 }
 
-function patternRegExp(pattern: string): RegExp {
-  const parts = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${parts.join('[^:]*')}$`);
+/** The classic wildcard match: on a mismatch, the last star takes one more character. */
+function globMatches(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let starText = 0;
+  while (t < text.length) {
+    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === text[t]) {
+      p++;
+      t++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      starText = t;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++starText;
+    } else return false;
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 /** The value at a claim path, own properties only (a path through `__proto__` finds nothing). */
@@ -39,9 +62,14 @@ export function claimAt(claims: Readonly<Record<string, unknown>>, path: string)
   return value;
 }
 
-export function ruleMatches(rule: CallerMatchRule, subject: string, claims: Readonly<Record<string, unknown>>): boolean {
+export function ruleMatches(
+  rule: CallerMatchRule,
+  subject: string,
+  claims: Readonly<Record<string, unknown>>,
+): boolean {
   if (rule.subject !== undefined && !subjectMatches(rule.subject, subject)) return false;
-  for (const [path, expected] of Object.entries(rule.claims ?? {})) if (claimAt(claims, path) !== expected) return false;
+  for (const [path, expected] of Object.entries(rule.claims ?? {}))
+    if (claimAt(claims, path) !== expected) return false;
   return true;
 }
 

@@ -163,9 +163,16 @@ const jwksTuningSchema = z.strictObject({
   /** A key set with more keys is refused whole (and the cached one kept). */
   maxKeys: z.number().int().min(1).max(1000).default(50),
   /** Largest discovery document or key set read; the body is cut off past it. */
-  maxBytes: z.number().int().min(1024).max(4 * 1024 * 1024).default(256 * 1024),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024)
+    .default(256 * 1024),
   /** Hosts besides the issuer's own a discovered jwks_uri may name (the kube-apiserver names its own address). */
-  allowedHosts: z.array(z.string().regex(HOST_NAME, 'must be a host name or IP address, without scheme or port')).default([]),
+  allowedHosts: z
+    .array(z.string().regex(HOST_NAME, 'must be a host name or IP address, without scheme or port'))
+    .default([]),
 });
 
 const authSchema = z
@@ -188,8 +195,7 @@ const authSchema = z
     }
     if (auth.discovery) {
       const problem = urlProblem(auth.issuer, 'loopback');
-      if (problem)
-        ctx.addIssue({ code: 'custom', path: ['issuer'], message: `with discovery, the issuer ${problem}` });
+      if (problem) ctx.addIssue({ code: 'custom', path: ['issuer'], message: `with discovery, the issuer ${problem}` });
       if (auth.jwksUrl !== undefined)
         ctx.addIssue({
           code: 'custom',
