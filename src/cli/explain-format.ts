@@ -131,7 +131,7 @@ export function formatExplanation(request: ExplainedRequest, explanation: Explan
   const { caller } = explanation;
   out += operationLine(explanation.operation);
   if (caller.matchedBy)
-    out += line('caller', `${caller.id}, by its claim rule (${describeRule(caller.matchedBy.rule)})`);
+    out += line('matched', `${caller.id}, by its claim rule (${describeRule(caller.matchedBy.rule)})`);
   if (explanation.outcome === 'missing-scope') {
     out += line('missing', explanation.missingScope);
     out += line('caller has', caller.scopes.join(', '));

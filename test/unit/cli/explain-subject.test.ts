@@ -50,6 +50,6 @@ describe('explain <subject>', () => {
     } as unknown as CliIo;
     const code = runExplain([`${SA}:shop:web`, 'POST /api/v1/computes/42/stop', '--config', EXAMPLE], io);
     expect(code).toBe(0);
-    expect(out).toContain('caller       shop, by its claim rule (kubernetes.io/namespace = shop)');
+    expect(out).toContain('matched      shop, by its claim rule (kubernetes.io/namespace = shop)');
   });
 });
