@@ -1,4 +1,5 @@
 /** The text form of an explanation: a verdict line, then one labelled line per reason. */
+import { describeRule } from '../gateway/policy/caller-rules';
 import type { CreateConstraints, UpsizeConstraints } from '../gateway/least-privilege/types';
 import type { CallerFacts, Explanation, LeastPrivilegeFacts, LimitFacts, OperationFacts, QuotaFacts } from './explain';
 
@@ -114,6 +115,15 @@ export function formatExplanation(request: ExplainedRequest, explanation: Explan
           `"${request.caller}" is not configured; callers: ${explanation.knownCallers.join(', ') || '(none)'}`,
         )
       );
+    case 'ambiguous-caller':
+      return (
+        out +
+        operationLine(explanation.operation) +
+        line(
+          'caller',
+          `a token with subject "${request.caller}" matches the rules of ${explanation.matchingCallers.join(', ')}: refused`,
+        )
+      );
     case 'missing-scope':
     case 'granted':
       break;
@@ -121,6 +131,8 @@ export function formatExplanation(request: ExplainedRequest, explanation: Explan
   const { caller } = explanation;
   out += operationLine(explanation.operation);
   if (caller.authentication) out += line('identified', describeCertificateRule(caller.authentication));
+  if (caller.matchedBy)
+    out += line('matched', `${caller.id}, by its claim rule (${describeRule(caller.matchedBy.rule)})`);
   if (explanation.outcome === 'missing-scope') {
     out += line('missing', explanation.missingScope);
     out += line('caller has', caller.scopes.join(', '));

@@ -5,7 +5,16 @@
  */
 import { API_BASE_PATH, type Operation, type OperationClass, type OperationId } from '../catalog/catalog';
 import { DEV_PUBLIC_KEY_FILE } from '../gateway/auth';
-import { accountForCaller, authorize, callerForSubject, formatProblem, scopeMatches } from '../gateway/policy';
+import {
+  accountForCaller,
+  authorize,
+  callerForSubject,
+  callerForToken,
+  formatProblem,
+  scopeMatches,
+  type CallerMatchRule,
+} from '../gateway/policy';
+import { claimsForSubject } from '../gateway/policy/caller-rules';
 import type { AccountPolicy, CallerPolicy, CertificateIdentity, Policy } from '../gateway/policy/types';
 import { ownerTagFor } from '../gateway/least-privilege/owner-tag';
 import type { AccountQuotas, CallerConstraints, CallerQuotas } from '../gateway/least-privilege/types';
@@ -39,6 +48,8 @@ export interface CallerFacts {
   requestsPerMinute?: number;
   /** How the caller must prove who it is, when not by a token alone (docs/tls.md). */
   authentication?: { mode: 'certificate' | 'token+certificate'; certificate?: CertificateIdentity };
+  /** Present when a token subject (not a caller name) was given and a claim rule matched it. */
+  matchedBy?: { subject: string; rule: CallerMatchRule };
 }
 
 /** The rate the request's slot is taken from: the account's, shared by its callers and replicas. */
@@ -121,6 +132,15 @@ export type Explanation =
       operation: OperationFacts;
       knownCallers: string[];
     }
+  | {
+      /** A token with this subject satisfies more than one claim rule: refused, as on the request path. */
+      outcome: 'ambiguous-caller';
+      allowed: false;
+      status: 403;
+      code: 'FORBIDDEN';
+      operation: OperationFacts;
+      matchingCallers: string[];
+    }
   | ({
       outcome: 'missing-scope';
       allowed: false;
@@ -148,8 +168,9 @@ function operationFacts(operation: Operation, upstreamPath: string): OperationFa
   return { id, method, pathTemplate, class: operation.class, requiresAuth, summary, upstreamPath };
 }
 
-function callerFacts(caller: CallerPolicy): CallerFacts {
+function callerFacts(caller: CallerPolicy, subject?: string): CallerFacts {
   return {
+    ...(subject !== undefined && caller.match ? { matchedBy: { subject, rule: caller.match } } : {}),
     id: caller.id,
     accountId: caller.accountId,
     scopes: caller.grants.map((grant) => grant.scope),
@@ -301,7 +322,20 @@ export function explainRequest(
   // Like the request path: an operation without security is neither authenticated nor scheduled.
   if (!checked.operation.requiresAuth) return { outcome: 'public', allowed: true, operation };
 
-  const caller = callerForSubject(policy, callerId);
+  // A caller's name first (what `explain` always took); else a token subject, resolved like a token.
+  const named = callerForSubject(policy, callerId);
+  const found = named ? undefined : callerForToken(policy, callerId, claimsForSubject(callerId));
+  if (found?.kind === 'ambiguous')
+    return {
+      outcome: 'ambiguous-caller',
+      allowed: false,
+      status: 403,
+      code: 'FORBIDDEN',
+      operation,
+      matchingCallers: found.callerIds,
+    };
+  const caller = named ?? (found?.kind === 'name' || found?.kind === 'rule' ? found.caller : undefined);
+  const subject = named ? undefined : callerId;
   if (!caller)
     return {
       outcome: 'unknown-caller',
@@ -322,7 +356,7 @@ export function explainRequest(
       status: 403,
       code: 'FORBIDDEN',
       operation,
-      caller: callerFacts(caller),
+      caller: callerFacts(caller, subject),
       missingScope: decision.missingScope,
       narrowedByToken,
       ...token,
@@ -335,7 +369,7 @@ export function explainRequest(
     outcome: 'granted',
     allowed: true,
     operation,
-    caller: callerFacts(caller),
+    caller: callerFacts(caller, subject),
     grantedBy: decision.grantedBy,
     limit,
     leastPrivilege,
@@ -361,7 +395,7 @@ export function embeddedPolicyForExplain(): Policy {
 }
 
 export const EXPLAIN_USAGE_LINE =
-  'strettch-gateway explain <caller> "<METHOD> <path>" [--config <policy.yaml>] [--scope "<scope> ..."] [--json]';
+  'strettch-gateway explain <caller|subject> "<METHOD> <path>" [--config <policy.yaml>] [--scope "<scope> ..."] [--json]';
 
 export const EXPLAIN_HELP = `Usage: ${EXPLAIN_USAGE_LINE}
 
@@ -371,6 +405,9 @@ the rate limit its slot would come from; for an allowed request also what it mus
 body constraints, ownership of the compute, quotas (their live counts are only known at request
 time) and shadow mode. Reads no secret and calls nothing.
 
+  <caller|subject>  a caller's name, or a token subject such as system:serviceaccount:shop:billing,
+                    resolved as a token would be (a caller's claim rule; a Kubernetes service
+                    account's namespace and name are the claims its projected token carries)
   --config <file>   the policy to explain against (default: the embedded default of npm start)
   --scope "<s> ..." the token's scope claim, which narrows the caller's grant (default: no claim)
   --json            one JSON object on stdout instead of text

@@ -90,7 +90,12 @@ export function summarizePolicy(policy: Policy, options: SummaryOptions): string
   const keys = options.secretsResolved
     ? `keys ${auth.keys.map((key) => `${key.kid} (${key.algorithms.join(', ')})`).join(', ') || '(none)'}`
     : 'keys not loaded (--no-secrets)';
-  const jwks = auth.jwks ? `; JWKS ${auth.jwks.uri}` : '';
+  const keySet = auth.keySet;
+  const jwks = !keySet
+    ? ''
+    : keySet.discovery
+      ? `; keys by OIDC discovery from ${auth.issuer}`
+      : `; JWKS ${keySet.jwksUri ?? ''}`;
   const header =
     `${policy.sourcePath}: valid${options.secretsResolved ? '' : ' in shape and references (secrets not resolved: --no-secrets)'}\n` +
     `  upstream  ${upstream.baseUrl} (timeout ${upstream.timeoutMs} ms)\n` +

@@ -3,10 +3,11 @@
  * request, carrying everything later steps need (its grants included, so authorizing it does not
  * look the policy up again).
  */
-import { accountForCaller, callerForSubject, type CallerGrants } from './policy';
-import type { CallerAuthentication, CallerPolicy, CertificateIdentity, Policy } from './policy/types';
+import type { VerifiedClaims } from './auth';
 import { subjectKey } from './auth/certificate-identity';
 import type { VerifiedCertificate } from './auth/client-certificate';
+import { accountForCaller, callerForSubject, callerForToken, type CallerGrants } from './policy';
+import type { CallerAuthentication, CallerPolicy, CertificateIdentity, Policy } from './policy/types';
 import type { AccountQuotas, LeastPrivilegePolicy } from './least-privilege/types';
 
 /** What the request path needs to know about a configured caller. */
@@ -33,12 +34,18 @@ export interface CallerAccess {
  * in-flight requests keep the one they started with.
  */
 export interface AccessControl {
-  callerFor(subject: string): CallerAccess | undefined;
+  /** The caller a verified token is: by its `sub`, or by the one claim rule it satisfies. */
+  callerFor(claims: VerifiedClaims): CallerLookup;
   /** The caller a verified client certificate names, by its URI SAN or subject (see `CertificateCaller`). */
   callerForCertificate(certificate: VerifiedCertificate): CertificateCaller;
   /** How a caller must authenticate, and the certificate it must show when it needs one. */
   authenticationOf(callerId: string): CallerAuthenticationRule;
 }
+
+/** A denial is a value: no caller, or more than one rule matched (refused, never guessed). */
+export type CallerLookup =
+  | { ok: true; caller: CallerAccess; matchedBy: 'name' | 'rule' }
+  | { ok: false; reason: 'unknown-caller' | 'ambiguous-caller' };
 
 export interface CallerAuthenticationRule {
   authentication: CallerAuthentication;
@@ -76,31 +83,16 @@ export function accessControlFor(policy: Policy): AccessControl {
         ...(caller.certificate ? { certificate: caller.certificate } : {}),
       };
     },
-    callerFor(subject) {
-      const caller = callerForSubject(policy, subject);
-      if (!caller) return undefined;
-      const account = accountForCaller(policy, caller);
-      return {
-        callerId: caller.id,
-        accountId: account.id,
-        apiKey: account.apiKey,
-        grants: { grants: caller.grants, missingScopeHints: caller.missingScopeHints },
-        weight: caller.weight,
-        maxWaitMs: caller.maxWaitMs,
-        reservedShare: caller.reservedShare,
-        maxQueued: caller.maxQueued,
-        requestsPerMinute: caller.requestsPerMinute,
-        leastPrivilege: caller.leastPrivilege,
-        accountQuotas: account.quotas,
-      };
+    callerFor(claims) {
+      const match = callerForToken(policy, claims.sub, claims.payload);
+      if (match.kind === 'none') return { ok: false, reason: 'unknown-caller' };
+      if (match.kind === 'ambiguous') return { ok: false, reason: 'ambiguous-caller' };
+      return { ok: true, caller: callerAccessOf(policy, match.caller), matchedBy: match.kind };
     },
   };
 }
 
-/**
- * As `callerFor` builds it. Kept apart so the certificate lookup does not depend on how `callerFor`
- * is called (it is about to take verified claims rather than a subject).
- */
+/** A configured caller as the request path needs it, however it was identified (token or certificate). */
 function callerAccessOf(policy: Policy, caller: CallerPolicy): CallerAccess {
   const account = accountForCaller(policy, caller);
   return {

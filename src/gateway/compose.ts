@@ -24,6 +24,7 @@ import { createLeastPrivilegeGuard } from './least-privilege/guard';
 import { createLeastPrivilegeStage } from './least-privilege/stage';
 import { createPipeline, type PipelineOptions } from './pipeline';
 import { warmUp } from './warm-up';
+import { issuerKeysFor, type IssuerKeys } from './issuer-keys';
 import type { Policy, PolicyResult } from './policy/types';
 import type { RequestListener } from 'node:http';
 import { createReloader, protectionSettingsKey, type ReloadResult } from './reload';
@@ -64,8 +65,21 @@ export const CREATE_HOLD_MS = 10 * 60_000;
 /** The longest a start waits for its warm-up requests (a slow or unreachable upstream does not hold it). */
 const WARM_UP_TIMEOUT_MS = 2000;
 
-export function verifierFor(policy: Policy, now: () => number): TokenVerifier {
-  return cacheVerifiedTokens(createTokenVerifier({ ...policy.auth, now }), { ...VERIFIED_TOKEN_CACHE_DEFAULTS, now });
+export function verifierFor(policy: Policy, now: () => number, issuerKeys?: IssuerKeys): TokenVerifier {
+  const { issuer, audience, keys, maxTokenLifetimeSec, clockToleranceSec, maxTokenBytes } = policy.auth;
+  return cacheVerifiedTokens(
+    createTokenVerifier({
+      issuer,
+      audience,
+      keys,
+      maxTokenLifetimeSec,
+      clockToleranceSec,
+      maxTokenBytes,
+      now,
+      ...(issuerKeys ? { jwksKeySource: issuerKeys.source } : {}),
+    }),
+    { ...VERIFIED_TOKEN_CACHE_DEFAULTS, now },
+  );
 }
 
 /** The provider's limits of an account: the policy holds them in the schedule's shape. */
@@ -146,6 +160,8 @@ interface LoadedConfig {
   access: AccessControl;
   protection: Protection;
   protectionKey: string;
+  /** The issuer's published keys, when the policy fetches any; kept by reloads that leave their settings alone. */
+  issuerKeys?: IssuerKeys;
 }
 
 function openAuditTrail(setting: GatewayOptions['audit'], logger: Logger): { trail: AuditTrail; file?: AuditFile } {
@@ -239,15 +255,22 @@ function ledgerFor(redis: RedisConnection | undefined, now: () => number) {
  * What one policy builds, and the holder of the one in force. Requests take `verifier` and
  * `access` once, when they arrive; the protective limits are rebuilt only when their settings change.
  */
-function liveConfig(policy: Policy, redis: RedisConnection | undefined, now: () => number, logger: Logger) {
+function liveConfig(
+  policy: Policy,
+  redis: RedisConnection | undefined,
+  deps: { now: () => number; logger: Logger; metrics: GatewayMetrics },
+) {
+  const { now, logger } = deps;
   const onProtectionError = (error: unknown) =>
     logger.warn({ err: error }, 'protective limit failed; allowing the request');
   const build = (next: Policy, running?: LoadedConfig): LoadedConfig => {
     const protectionKey = protectionSettingsKey(next);
+    const issuerKeys = issuerKeysFor(next, running?.issuerKeys, deps);
     return {
       policy: next,
       // Always a new verifier, so its verified-token cache cannot vouch for a removed key.
-      verifier: verifierFor(next, now),
+      verifier: verifierFor(next, now, issuerKeys),
+      ...(issuerKeys ? { issuerKeys } : {}),
       access: accessControlFor(next),
       protection:
         running?.protectionKey === protectionKey ? running.protection : protectionFor(next, redis, onProtectionError),
@@ -275,7 +298,11 @@ function liveConfig(policy: Policy, redis: RedisConnection | undefined, now: () 
 }
 
 /** Ready with the shared schedule or with a declared fallback: neither fails open nor closed. */
-function readinessOf(schedule: RateSchedule, state: { draining: boolean; warming: boolean }): Readiness {
+function readinessOf(
+  schedule: RateSchedule,
+  state: { draining: boolean; warming: boolean },
+  issuerKeys: () => IssuerKeys | undefined,
+): Readiness {
   // Until Redis first answers (or the connect timeout passes) the schedule is neither shared nor in fallback.
   const scheduleCheck = () => {
     const scheduleState = schedule.state();
@@ -286,6 +313,9 @@ function readinessOf(schedule: RateSchedule, state: { draining: boolean; warming
       const checks: Record<string, string> = { policy: 'loaded', schedule: scheduleCheck() };
       if (state.draining) checks.draining = 'yes';
       if (state.warming) checks.upstream = 'warming';
+      // Shown, not required: keys already cached, and static keys, verify while the issuer is away.
+      const keys = issuerKeys()?.source.status();
+      if (keys) checks.issuerKeys = keys.state === 'fresh' ? 'loaded' : keys.state === 'stale' ? 'stale' : 'not-loaded';
       return { ready: !state.draining && !state.warming, checks };
     },
   };
@@ -311,7 +341,7 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   });
   const settings = options.schedule ?? { expectedReplicas: 1 };
   const redis = createScheduleConnection(settings);
-  const live = liveConfig(policy, redis, now, logger);
+  const live = liveConfig(policy, redis, { now, logger, metrics });
   metrics.configLoadedTimestamp.set(now() / 1000);
   const status = createStatusRecorder(now);
   status.policyLoaded(policy);
@@ -321,7 +351,7 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   const guard = createLeastPrivilegeGuard({ ledger, logger, metrics, holdMs: CREATE_HOLD_MS });
   registerRedisCommandCounts(metrics, () => redisCommandCounts(schedule, redisCommands()));
   const state = { draining: false, warming: (options.warmUpConnections ?? 0) > 0 };
-  const readiness = readinessOf(schedule, state);
+  const readiness = readinessOf(schedule, state, () => live.current().issuerKeys);
   const tracer = createRequestTracer(options.tracing, GATEWAY_VERSION);
   const pipeline = createPipeline({
     tracer,

@@ -77,18 +77,21 @@ export async function authenticate(
       reason: `auth-${verified.reason}${verified.detail ? `: ${verified.detail}` : ''}`,
     });
   }
-  const caller = config.access.callerFor(verified.claims.sub);
-  if (!caller) {
-    deps.metrics.authFailures.inc({ reason: 'unknown-caller' });
+  const found = config.access.callerFor(verified.claims);
+  if (!found.ok) {
+    deps.metrics.authFailures.inc({ reason: found.reason });
     return deny({
       code: 'FORBIDDEN',
-      publicMessage: 'The caller is not configured on this gateway.',
-      reason: 'unknown-caller',
+      publicMessage:
+        found.reason === 'ambiguous-caller'
+          ? 'The token matches more than one configured caller.'
+          : 'The caller is not configured on this gateway.',
+      reason: found.reason,
     });
   }
-  const held = certificateHeld(deps.metrics, config.access.authenticationOf(caller.callerId), certificate);
+  const held = certificateHeld(deps.metrics, config.access.authenticationOf(found.caller.callerId), certificate);
   if (!held.ok) return held;
-  return pass({ caller, tokenScopes: verified.claims.scope });
+  return pass({ caller: found.caller, tokenScopes: verified.claims.scope });
 }
 
 /**

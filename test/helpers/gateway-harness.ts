@@ -81,6 +81,12 @@ export interface GatewayHarnessOptions {
   schedule?: GatewayOptions['schedule'];
   /** Passed to `startGateway`: OpenTelemetry traces (off otherwise). */
   tracing?: GatewayOptions['tracing'];
+  /**
+   * Replaces the policy's whole `auth:` section (YAML, starting with `auth:`), e.g. OIDC discovery
+   * from a local issuer. `mint` then signs for its issuer; the env references JWT_RS_PUBLIC and
+   * JWT_HS_SECRET stay available.
+   */
+  auth?: string;
 }
 
 export interface Reply {
@@ -213,7 +219,13 @@ export function claimsFor(sub: string, overrides: Record<string, unknown> = {}):
   return base;
 }
 
-function policyText(upstreamBaseUrl: string, timeoutMs: number, extraCallers = '', readPerSecond = 1000): string {
+function policyText(
+  upstreamBaseUrl: string,
+  timeoutMs: number,
+  extraCallers = '',
+  readPerSecond = 1000,
+  auth = defaultAuth(),
+): string {
   const scopeCallers = Object.entries(SCOPE_CALLERS)
     .map(([name, scope]) => `  ${name}: { account: main, scopes: ["${scope}"] }`)
     .join('\n');
@@ -230,16 +242,7 @@ accounts:
 # High, so that a gateway-side schedule never throttles these tests; the sandbox's own limits do.
 limits:
   default: { read: ${readPerSecond}, write: 1000 }
-auth:
-  issuer: ${ISSUER}
-  audience: ${AUDIENCE}
-  maxTokenLifetimeSec: 3600
-  clockToleranceSec: 5
-  maxTokenBytes: 8192
-  keys:
-    - { kid: ${RS_KID}, algorithms: [RS256], publicKey: { env: JWT_RS_PUBLIC } }
-    - { kid: ${RS2_KID}, algorithms: [RS256], publicKeyFile: keys/rs2.pub.pem }
-    - { kid: ${HS_KID}, algorithms: [HS256], secret: { env: JWT_HS_SECRET } }
+${auth}
 callers:
 ${scopeCallers}
   reader: { account: members, scopes: [catalog:read, computes:read] }
@@ -249,8 +252,27 @@ ${scopeCallers}
 ${extraCallers}`;
 }
 
+function defaultAuth(): string {
+  return `auth:
+  issuer: ${ISSUER}
+  audience: ${AUDIENCE}
+  maxTokenLifetimeSec: 3600
+  clockToleranceSec: 5
+  maxTokenBytes: 8192
+  keys:
+    - { kid: ${RS_KID}, algorithms: [RS256], publicKey: { env: JWT_RS_PUBLIC } }
+    - { kid: ${RS2_KID}, algorithms: [RS256], publicKeyFile: keys/rs2.pub.pem }
+    - { kid: ${HS_KID}, algorithms: [HS256], secret: { env: JWT_HS_SECRET } }`;
+}
+
 /** RSA generation is the slow part of a start; harnesses of one test file share the pairs. */
 let rsaPairs: ReturnType<typeof generateRsaPairs> | undefined;
+
+/** The pairs behind `rs` and `rs2` (generated once per test file), for an issuer that publishes them. */
+export function harnessRsaPairs(): ReturnType<typeof generateRsaPairs> {
+  rsaPairs ??= generateRsaPairs();
+  return rsaPairs;
+}
 function generateRsaPairs() {
   return [
     generateKeyPairSync('rsa', { modulusLength: 2048 }),
@@ -291,6 +313,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
       options.upstream?.timeoutMs ?? 5000,
       options.extraCallers,
       options.readPerSecond,
+      options.auth,
     ),
     sourcePath,
     {
@@ -351,7 +374,7 @@ export async function startGatewayHarness(options: GatewayHarnessOptions = {}): 
       signingKey: overrides.signingKey ?? (alg === 'HS256' ? hmacSecret : rsa.privateKey),
       alg,
       kid: overrides.kid ?? (alg === 'HS256' ? HS_KID : RS_KID),
-      issuer: overrides.issuer ?? ISSUER,
+      issuer: overrides.issuer ?? policy.auth.issuer,
       audience: overrides.audience ?? AUDIENCE,
       now: overrides.now ?? Date.now,
     });

@@ -2,14 +2,11 @@
  * JWT attacks against every route. On a protected route each is 401 with WWW-Authenticate (403 for
  * a well-signed token of a caller that is not configured), the upstream never called, and the token
  * neither echoed nor logged. On the public route (`health`) the same credentials are ignored and
- * never forwarded: the upstream sees no Authorization at all.
+ * never forwarded: the upstream sees no Authorization at all. The token rows live in
+ * jwt-token-attacks.ts, replayed over OIDC discovery by jwt-discovery.test.ts.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { HS_KID, OWNER_KEY, RS2_KID, RS_KID, claimsFor, forgeToken, hmacKey } from '../helpers/gateway-harness';
-import type { RequestHeaders } from '../helpers/gateway-harness';
+import { OWNER_KEY, forgeToken } from '../helpers/gateway-harness';
 import {
-  ATTACK_CALLER,
-  INVALID_TOKEN_CHALLENGE,
   NO_TOKEN_CHALLENGE,
   ROUTES,
   badRequest,
@@ -21,251 +18,19 @@ import {
   useSecurityHarness,
   withQuery,
   type Attack,
-  type AttackRequest,
-  type Expectation,
-  type RouteCase,
   type SecurityHarness,
 } from './attack-suite';
+import {
+  TOKEN_ATTACKS,
+  TOKEN_ROWS,
+  claims,
+  refused,
+  secretsOf,
+  signedByRs,
+  withAuthorization,
+} from './jwt-token-attacks';
 
 const harness = useSecurityHarness();
-
-const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const attackerJwk = { ...attacker.publicKey.export({ format: 'jwk' }), kid: 'attacker', alg: 'RS256', use: 'sig' };
-const HOUR_SEC = 3600;
-const nowSec = () => Math.floor(Date.now() / 1000);
-const claims = (overrides: Record<string, unknown> = {}) => claimsFor(ATTACK_CALLER, overrides);
-/** Signed with the configured RS256 key `rs`: only the part under attack is wrong. */
-const signedByRs = (s: SecurityHarness, payload: Record<string, unknown>, header: Record<string, unknown> = {}) =>
-  forgeToken({ alg: 'RS256', typ: 'JWT', kid: RS_KID, ...header }, payload, s.h.keys.rsa.privateKey);
-
-/** Every part of a credential long enough to be recognisable: none may be echoed or logged. */
-function secretsOf(values: readonly string[]): string[] {
-  return values.flatMap((value) => [value, ...value.split(/[ .,]+/)]).filter((part) => part.length > 20);
-}
-
-/** The route's request with these Authorization header value(s) (none when undefined). */
-function withAuthorization(
-  s: SecurityHarness,
-  route: RouteCase,
-  authorization: string | string[] | undefined,
-  extra: RequestHeaders = {},
-): AttackRequest {
-  const request = s.clean(route, {
-    token: null,
-    headers: { ...(authorization !== undefined ? { authorization } : {}), ...extra },
-  });
-  return { ...request, secrets: secretsOf([authorization ?? []].flat()) };
-}
-
-/** A refused credential: 401 on a protected route; ignored (and never forwarded) on a public one. */
-const refused =
-  (reason: string, challenge = INVALID_TOKEN_CHALLENGE) =>
-  (route: RouteCase): Expectation =>
-    route.requiresAuth
-      ? stopped(401, 'UNAUTHORIZED', { reason, headers: { 'www-authenticate': challenge } })
-      : sanitized();
-
-/** [name, token, expected log reason]: the token goes in `Authorization: Bearer <token>`. */
-type TokenRow = [string, (s: SecurityHarness) => string, string];
-
-const TOKEN_ROWS: TokenRow[] = [
-  // alg none, in any case, with and without a key id or a signature.
-  ['alg none', () => forgeToken({ alg: 'none', typ: 'JWT' }, claims(), 'none'), 'auth-algorithm-not-allowed'],
-  ['alg None', () => forgeToken({ alg: 'None', typ: 'JWT' }, claims(), 'none'), 'auth-algorithm-not-allowed'],
-  ['alg NONE', () => forgeToken({ alg: 'NONE', typ: 'JWT' }, claims(), 'none'), 'auth-algorithm-not-allowed'],
-  [
-    'alg nOnE with kid rs',
-    () => forgeToken({ alg: 'nOnE', kid: RS_KID }, claims(), 'none'),
-    'auth-algorithm-not-allowed',
-  ],
-  [
-    'alg none with a signature appended',
-    () => `${forgeToken({ alg: 'none', kid: RS_KID }, claims(), 'none')}c2lnbmF0dXJlLW9mLW5vdGhpbmc`,
-    'auth-algorithm-not-allowed',
-  ],
-  ['alg missing', () => forgeToken({ typ: 'JWT', kid: RS_KID }, claims(), 'none'), 'auth-algorithm-not-allowed'],
-  ['alg as a list', () => forgeToken({ alg: ['RS256'], kid: RS_KID }, claims(), 'none'), 'auth-algorithm-not-allowed'],
-  [
-    'alg RS512 (outside the allow-list)',
-    (s) => signedByRs(s, claims(), { alg: 'RS512' }),
-    'auth-algorithm-not-allowed',
-  ],
-  [
-    'alg PS256 (outside the allow-list)',
-    (s) => signedByRs(s, claims(), { alg: 'PS256' }),
-    'auth-algorithm-not-allowed',
-  ],
-  ['alg ES256 on the RSA key', (s) => signedByRs(s, claims(), { alg: 'ES256' }), 'auth-algorithm-not-allowed'],
-  // HS/RS confusion: HMAC keyed with the RSA public key the gateway verifies with.
-  [
-    'HS256 keyed with the RSA public key PEM, kid rs',
-    (s) => forgeToken({ alg: 'HS256', kid: RS_KID }, claims(), s.h.keys.rsa.publicKeyPem),
-    'auth-algorithm-not-allowed',
-  ],
-  [
-    'HS256 keyed with the RSA public key PEM, kid hs',
-    (s) => forgeToken({ alg: 'HS256', kid: HS_KID }, claims(), s.h.keys.rsa.publicKeyPem),
-    'auth-bad-signature',
-  ],
-  [
-    'HS256 keyed with the RSA public key PEM, no kid',
-    (s) => forgeToken({ alg: 'HS256' }, claims(), s.h.keys.rsa.publicKeyPem),
-    'auth-missing-kid',
-  ],
-  [
-    'HS256 keyed with the RSA public key DER, kid rs',
-    (s) =>
-      forgeToken(
-        { alg: 'HS256', kid: RS_KID },
-        claims(),
-        s.h.keys.rsa.publicKey.export({ format: 'der', type: 'spki' }),
-      ),
-    'auth-algorithm-not-allowed',
-  ],
-  ['RS256 signature under kid hs', (s) => signedByRs(s, claims(), { kid: HS_KID }), 'auth-algorithm-not-allowed'],
-  // Wrong keys and tampering.
-  [
-    'RS256 signed by an attacker key, kid rs',
-    () => forgeToken({ alg: 'RS256', kid: RS_KID }, claims(), attacker.privateKey),
-    'auth-bad-signature',
-  ],
-  [
-    'HS256 with a wrong secret, kid hs',
-    (s) => s.h.mint(ATTACK_CALLER, { alg: 'HS256', signingKey: hmacKey('w'.repeat(64)) }),
-    'auth-bad-signature',
-  ],
-  [
-    'HS256 with an empty secret, kid hs',
-    () => forgeToken({ alg: 'HS256', kid: HS_KID }, claims(), Buffer.alloc(0)),
-    'auth-bad-signature',
-  ],
-  ['signature stripped', (s) => `${s.h.mint(ATTACK_CALLER).split('.').slice(0, 2).join('.')}.`, 'auth-bad-signature'],
-  [
-    'payload swapped after signing (reader → operator)',
-    (s) => swapPayload(s.h.mint('reader'), claims()),
-    'auth-bad-signature',
-  ],
-  // kid tricks.
-  ['kid pointing at the other RSA key', (s) => signedByRs(s, claims(), { kid: RS2_KID }), 'auth-bad-signature'],
-  ['kid unknown', (s) => signedByRs(s, claims(), { kid: 'nope' }), 'auth-unknown-kid'],
-  [
-    'kid ../../../../dev/null, HS256 with an empty secret',
-    () => forgeToken({ alg: 'HS256', kid: '../../../../dev/null' }, claims(), Buffer.alloc(0)),
-    'auth-unknown-kid',
-  ],
-  ['kid /etc/passwd', (s) => signedByRs(s, claims(), { kid: '/etc/passwd' }), 'auth-unknown-kid'],
-  ['kid rs/../rs', (s) => signedByRs(s, claims(), { kid: 'rs/../rs' }), 'auth-unknown-kid'],
-  ['kid "rs " (trailing space)', (s) => signedByRs(s, claims(), { kid: 'rs ' }), 'auth-unknown-kid'],
-  ['kid RS (other case)', (s) => signedByRs(s, claims(), { kid: 'RS' }), 'auth-unknown-kid'],
-  ['kid with a NUL byte', (s) => signedByRs(s, claims(), { kid: 'rs\u0000' }), 'auth-unknown-kid'],
-  [
-    "kid ' OR '1'='1 (SQL-ish), HS256 keyed with 1",
-    () => forgeToken({ alg: 'HS256', kid: "' OR '1'='1" }, claims(), '1'),
-    'auth-unknown-kid',
-  ],
-  [
-    "kid x' UNION SELECT 'key' --, HS256 keyed with key",
-    () => forgeToken({ alg: 'HS256', kid: "x' UNION SELECT 'key' --" }, claims(), 'key'),
-    'auth-unknown-kid',
-  ],
-  ['kid $(id) (shell-ish)', (s) => signedByRs(s, claims(), { kid: '$(id)' }), 'auth-unknown-kid'],
-  ['kid __proto__', (s) => signedByRs(s, claims(), { kid: '__proto__' }), 'auth-unknown-kid'],
-  ['kid constructor', (s) => signedByRs(s, claims(), { kid: 'constructor' }), 'auth-unknown-kid'],
-  ['kid as a number', (s) => signedByRs(s, claims(), { kid: 1 }), 'auth-malformed*'],
-  ['kid as an object', (s) => signedByRs(s, claims(), { kid: { $ne: null } }), 'auth-malformed*'],
-  ['kid empty', (s) => signedByRs(s, claims(), { kid: '' }), 'auth-malformed*'],
-  ['no kid while several keys are configured', (s) => signedByRs(s, claims(), { kid: undefined }), 'auth-missing-kid'],
-  // Keys offered by the token itself are never fetched or used.
-  [
-    'jku to an attacker JWKS, kid attacker',
-    () =>
-      forgeToken(
-        { alg: 'RS256', kid: 'attacker', jku: 'https://evil.example/jwks.json' },
-        claims(),
-        attacker.privateKey,
-      ),
-    'auth-unknown-kid',
-  ],
-  [
-    'jku to an attacker JWKS, kid rs',
-    () =>
-      forgeToken({ alg: 'RS256', kid: RS_KID, jku: 'https://evil.example/jwks.json' }, claims(), attacker.privateKey),
-    'auth-bad-signature',
-  ],
-  [
-    'x5u to an attacker certificate, kid rs',
-    () =>
-      forgeToken({ alg: 'RS256', kid: RS_KID, x5u: 'https://evil.example/cert.pem' }, claims(), attacker.privateKey),
-    'auth-bad-signature',
-  ],
-  [
-    'embedded attacker jwk, kid rs',
-    () => forgeToken({ alg: 'RS256', kid: RS_KID, jwk: attackerJwk }, claims(), attacker.privateKey),
-    'auth-bad-signature',
-  ],
-  [
-    'embedded attacker jwk, no kid',
-    () => forgeToken({ alg: 'RS256', jwk: attackerJwk }, claims(), attacker.privateKey),
-    'auth-missing-kid',
-  ],
-  [
-    'embedded x5c chain, kid rs',
-    () =>
-      forgeToken(
-        { alg: 'RS256', kid: RS_KID, x5c: ['MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA'] },
-        claims(),
-        attacker.privateKey,
-      ),
-    'auth-bad-signature',
-  ],
-  ['crit header', (s) => signedByRs(s, claims(), { crit: ['b64'], b64: false }), 'auth-malformed*'],
-  // Time.
-  [
-    'expired an hour ago',
-    (s) => signedByRs(s, claims({ iat: nowSec() - 2 * HOUR_SEC, exp: nowSec() - HOUR_SEC })),
-    'auth-expired',
-  ],
-  [
-    'expired just past the clock tolerance',
-    (s) => signedByRs(s, claims({ iat: nowSec() - 600, exp: nowSec() - 30 })),
-    'auth-expired',
-  ],
-  ['not yet valid (nbf in an hour)', (s) => signedByRs(s, claims({ nbf: nowSec() + HOUR_SEC })), 'auth-not-yet-valid*'],
-  [
-    'issued in the future (iat in an hour)',
-    (s) => signedByRs(s, claims({ iat: nowSec() + HOUR_SEC, exp: nowSec() + HOUR_SEC + 300 })),
-    'auth-not-yet-valid*',
-  ],
-  ['lifetime over the maximum', (s) => signedByRs(s, claims({ exp: nowSec() + 2 * 86_400 })), 'auth-lifetime-too-long'],
-  ['exp as a string', (s) => signedByRs(s, claims({ exp: String(nowSec() + 300) })), 'auth-malformed*'],
-  // Issuer, audience and the other claims.
-  ['wrong issuer', (s) => signedByRs(s, claims({ iss: 'https://evil.example' })), 'auth-wrong-issuer'],
-  [
-    'issuer with a trailing slash',
-    (s) => signedByRs(s, claims({ iss: 'https://auth.test.internal/' })),
-    'auth-wrong-issuer',
-  ],
-  ['wrong audience', (s) => signedByRs(s, claims({ aud: 'another-service' })), 'auth-wrong-audience'],
-  [
-    'audience list without the gateway',
-    (s) => signedByRs(s, claims({ aud: ['another-service', 'yet-another'] })),
-    'auth-wrong-audience',
-  ],
-  ['missing exp', (s) => signedByRs(s, claims({ exp: undefined })), 'auth-missing-claim: exp'],
-  ['missing sub', (s) => signedByRs(s, claims({ sub: undefined })), 'auth-missing-claim: sub'],
-  ['empty sub', (s) => signedByRs(s, claims({ sub: '' })), 'auth-missing-claim: sub'],
-  ['missing iss', (s) => signedByRs(s, claims({ iss: undefined })), 'auth-missing-claim*'],
-  ['missing aud', (s) => signedByRs(s, claims({ aud: undefined })), 'auth-missing-claim*'],
-  // Shape and size.
-  [
-    'longer than maxTokenBytes (validly signed)',
-    (s) => signedByRs(s, claims({ pad: 'p'.repeat(9000) })),
-    'auth-oversize',
-  ],
-  ['not a JWT', () => 'this-is-not-a-jwt-at-all-but-long-enough', 'auth-malformed*'],
-  ['five parts (JWE-shaped)', (s) => `${s.h.mint(ATTACK_CALLER)}.AAAA.BBBB`, 'auth-malformed*'],
-  ['header not JSON', (s) => `bm90IGpzb24.${s.h.mint(ATTACK_CALLER).split('.').slice(1).join('.')}`, 'auth-malformed*'],
-];
 
 /** Whole Authorization header values: several headers, other schemes, spacing and casing tricks. */
 type HeaderRow = [string, (s: SecurityHarness) => string | string[], string, string?];
@@ -274,12 +39,12 @@ const HEADER_ROWS: HeaderRow[] = [
   ['two Authorization headers, both valid', (s) => [`Bearer ${s.token()}`, `Bearer ${s.token()}`], 'auth-malformed*'],
   [
     'two Authorization headers, valid then forged',
-    (s) => [`Bearer ${s.token()}`, `Bearer ${forgeToken({ alg: 'none' }, claims(), 'none')}`],
+    (s) => [`Bearer ${s.token()}`, `Bearer ${forgeToken({ alg: 'none' }, claims(s), 'none')}`],
     'auth-malformed*',
   ],
   [
     'two Authorization headers, forged then valid',
-    (s) => [`Bearer ${forgeToken({ alg: 'none' }, claims(), 'none')}`, `Bearer ${s.token()}`],
+    (s) => [`Bearer ${forgeToken({ alg: 'none' }, claims(s), 'none')}`, `Bearer ${s.token()}`],
     'auth-malformed*',
   ],
   ['two credentials in one header', (s) => `Bearer ${s.token()}, Bearer ${s.h.mint('reader')}`, 'auth-malformed*'],
@@ -301,17 +66,6 @@ const HEADER_ROWS: HeaderRow[] = [
   ['JWT scheme with a valid JWT', (s) => `JWT ${s.token()}`, 'auth-malformed*'],
   ['an empty Authorization header', () => '', 'auth-missing', NO_TOKEN_CHALLENGE],
 ];
-
-function swapPayload(token: string, payload: Record<string, unknown>): string {
-  const [header, , signature] = token.split('.');
-  return `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${signature}`;
-}
-
-const TOKEN_ATTACKS: Attack[] = TOKEN_ROWS.map(([name, token, reason]) => ({
-  name,
-  build: (s, route) => withAuthorization(s, route, `Bearer ${token(s)}`),
-  expect: refused(reason),
-}));
 
 const HEADER_ATTACKS: Attack[] = HEADER_ROWS.map(([name, header, reason, challenge]) => ({
   name,
@@ -362,7 +116,7 @@ const UNKNOWN_CALLER: Attack = {
 const HUGE_TOKEN: Attack = {
   name: 'a 20 KB token (over the header size limit)',
   build: (s, route) => {
-    const token = signedByRs(s, claims({ pad: 'p'.repeat(20_000) }));
+    const token = signedByRs(s, claims(s, { pad: 'p'.repeat(20_000) }));
     return {
       kind: 'raw',
       bytes: rawRequest(`${route.method} ${route.target} HTTP/1.1`, s.rawHeaderLines(route, token)),

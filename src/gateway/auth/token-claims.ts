@@ -15,6 +15,11 @@ export interface VerifiedClaims {
    * token grants nothing; `undefined` means the token does not narrow the caller's grant.
    */
   readonly scope?: readonly string[];
+  /**
+   * Every claim of the token as verified, for claim rules (`kubernetes.io/namespace`, say). Frozen;
+   * never logged (it may hold personal data).
+   */
+  readonly payload: Readonly<JsonObject>;
 }
 
 export type ClaimsResult =
@@ -48,6 +53,7 @@ export function readClaims(payload: JsonObject): ClaimsResult {
     ...(typeof nbf === 'number' ? { nbf } : {}),
     ...(jti !== undefined ? { jti: jti as string } : {}),
     ...(scope !== undefined ? { scope } : {}),
+    payload: deepFreeze(payload),
   };
   return { ok: true, claims };
 }
@@ -59,4 +65,13 @@ function readScope(raw: unknown): readonly string[] | undefined | 'malformed' {
   if (Array.isArray(raw) && raw.every((s): s is string => typeof s === 'string'))
     return raw.flatMap((s) => s.split(' ')).filter((s) => s !== '');
   return 'malformed';
+}
+
+/** The payload came from JSON.parse: plain objects and arrays only, no cycles. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }

@@ -29,6 +29,9 @@ export interface GatewayMetrics {
   configReloads: Counter<'result'>;
   configLoadedTimestamp: Gauge;
   tlsCertificateNotAfter: Gauge<'certificate'>;
+  jwksRefreshFailures: Counter<'reason'>;
+  jwksLastSuccessTimestamp: Gauge;
+  jwksKeys: Gauge;
 }
 
 export function createMetrics(options: { collectProcessMetrics?: boolean } = {}): GatewayMetrics {
@@ -166,6 +169,22 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
       name: 'strettch_gateway_tls_certificate_not_after_timestamp_seconds',
       help: 'When the certificate in force on the TLS listener expires (notAfter), Unix seconds',
       labelNames: ['certificate'],
+      registers: [registry],
+    }),
+    jwksRefreshFailures: new Counter({
+      name: 'strettch_gateway_jwks_refresh_failures_total',
+      help: "Failed fetches of the issuer's discovery document or key set (the cached keys stay in use), by reason",
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    jwksLastSuccessTimestamp: new Gauge({
+      name: 'strettch_gateway_jwks_last_success_timestamp_seconds',
+      help: "When the issuer's key set was last fetched successfully, Unix seconds (0: never)",
+      registers: [registry],
+    }),
+    jwksKeys: new Gauge({
+      name: 'strettch_gateway_jwks_keys',
+      help: "Keys of the issuer's key set held in the cache (usable or not)",
       registers: [registry],
     }),
   };

@@ -1,4 +1,5 @@
 import { ownerTagProblem } from '../least-privilege/owner-tag';
+import { rulesMayOverlap } from './caller-rules';
 import { DEFAULT_SCOPES } from './default-scopes';
 import { isWildcard, scopesMatching } from './patterns';
 import type { PathedProblem } from './problems';
@@ -44,6 +45,7 @@ export function checkReferences(document: PolicyDocument): PathedProblem[] {
     if (ownerTag) problems.push({ at: ['callers', callerId, 'ownership', 'ownerTag'], message: ownerTag });
   }
   problems.push(...certificateProblems(document));
+  problems.push(...overlappingRules(document));
   return problems;
 }
 
@@ -88,5 +90,20 @@ function certificateProblems(document: PolicyDocument): PathedProblem[] {
       });
     else claimedBy.set(key, callerId);
   }
+  return problems;
+}
+
+/** Two claim rules some token could satisfy together: at request time it would be refused, so refuse the policy. */
+function overlappingRules(document: PolicyDocument): PathedProblem[] {
+  const ruled = Object.entries(document.callers).filter(([, caller]) => caller.match !== undefined);
+  const problems: PathedProblem[] = [];
+  ruled.forEach(([id, caller], index) => {
+    const other = ruled.slice(0, index).find(([, earlier]) => rulesMayOverlap(earlier.match!, caller.match!));
+    if (other)
+      problems.push({
+        at: ['callers', id, 'match'],
+        message: `can match the same token as callers.${other[0]}.match; make the rules exclusive (a token both match would be refused)`,
+      });
+  });
   return problems;
 }

@@ -8,7 +8,8 @@ export {
 } from './parse-policy';
 export { resolvePolicy, DEFAULT_ACCOUNT_LIMITS, type ResolveOptions } from './resolve-policy';
 export { authorize, PUBLIC_GRANT, type AuthorizationDecision, type CallerGrants } from './authorize';
-export { callerForSubject, accountForCaller } from './callers';
+export { callerForSubject, callerForToken, accountForCaller, type CallerMatch } from './callers';
+export type { CallerMatchRule } from './caller-rules';
 export { DEFAULT_SCOPES, defaultScopeFor } from './default-scopes';
 export { operationMatches, operationsMatching, scopeMatches, scopesMatching } from './patterns';
 export { formatPath, formatProblem, type ConfigProblem } from './problems';
@@ -18,6 +19,7 @@ export type {
   AccountLimits,
   AccountPolicy,
   AuthPolicy,
+  KeySetPolicy,
   CallerPolicy,
   ListenPolicy,
   Policy,

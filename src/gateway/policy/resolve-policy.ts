@@ -1,6 +1,5 @@
 import { OPERATION_IDS, operationById, type OperationId } from '../../catalog/catalog';
 import { DEFAULT_SAFETY } from '../../schedule/intervals';
-import { JWKS_DEFAULTS } from '../auth/jwks-key-source';
 import type { VerificationKey } from '../auth/verification-key';
 import { checkReferences, scopeNames } from './check-references';
 import { deepFreeze } from './deep-freeze';
@@ -12,12 +11,14 @@ import { anchorPattern, type ConstraintsDocument } from './least-privilege-schem
 import { DEFAULT_LIMITS_KEY, type CallerDocument, type LimitsProfileDocument, type PolicyDocument } from './schema';
 import { headerSafetyProblem, readSecret } from './secrets';
 import { resolveListenTls } from './resolve-tls';
+import type { CallerMatchRule } from './caller-rules';
 import type {
   AccountLimits,
   AccountPolicy,
   CallerPolicy,
   CertificateIdentity,
   ListenTlsPolicy,
+  KeySetPolicy,
   Policy,
   PolicyIo,
   PolicyResult,
@@ -106,6 +107,7 @@ export function resolvePolicyDocument(
     callers[id] = {
       id,
       accountId: caller.account,
+      ...(caller.match ? { match: matchRuleFor(caller.match) } : {}),
       grants: grantsFor(caller.scopes, scopes),
       weight: caller.weight,
       maxWaitMs: caller.maxWaitMs,
@@ -133,7 +135,7 @@ export function resolvePolicyDocument(
       clockToleranceSec: auth.clockToleranceSec,
       maxTokenBytes: auth.maxTokenBytes,
       keys,
-      ...(auth.jwksUrl !== undefined ? { jwks: { uri: auth.jwksUrl, ...JWKS_DEFAULTS } } : {}),
+      ...(auth.jwksUrl !== undefined || auth.discovery ? { keySet: keySetFor(auth) } : {}),
     },
     scopes,
     callers,
@@ -145,6 +147,28 @@ export function resolvePolicyDocument(
 function certificateIdentity(document: NonNullable<CallerDocument['certificate']>): CertificateIdentity {
   // The schema guarantees exactly one of the two.
   return document.uri !== undefined ? { uri: document.uri } : { subject: document.subject! };
+}
+
+function keySetFor(auth: PolicyDocument['auth']): KeySetPolicy {
+  const { jwks } = auth;
+  return {
+    discovery: auth.discovery,
+    ...(auth.jwksUrl !== undefined ? { jwksUri: auth.jwksUrl } : {}),
+    allowedJwksHosts: [...jwks.allowedHosts],
+    cacheMaxAgeMs: jwks.cacheMaxAgeSec * 1000,
+    minRefreshIntervalMs: Math.ceil(60_000 / jwks.requestsPerMinute),
+    maxKeys: jwks.maxKeys,
+    maxDocumentBytes: jwks.maxBytes,
+    timeoutMs: jwks.timeoutMs,
+  };
+}
+
+function matchRuleFor(match: NonNullable<CallerDocument['match']>): CallerMatchRule {
+  return {
+    ...(match.subject !== undefined ? { subject: match.subject } : {}),
+    // A null-prototype record: a claim path named like an Object method is just a key.
+    ...(match.claims ? { claims: Object.assign(nullRecord<string>(), match.claims) } : {}),
+  };
 }
 
 function nullRecord<T>(): Record<string, T> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { JWT_ALGORITHMS, algorithmFamily } from '../auth/algorithms';
 import { accountQuotasSchema, callerLeastPrivilegeShape } from './least-privilege-schema';
+import { CLAIM_PATH, SUBJECT_PATTERN } from './caller-rules';
 import { operationsMatching } from './patterns';
 import { secretRefSchema } from './secret-ref';
 
@@ -17,6 +18,8 @@ const OPERATION_PATTERN = /^(\*|[a-z][a-z0-9]*(\.[a-z][a-z0-9]*)*(\.\*)?)$/;
 /** JWT `sub` values are printable; `__proto__` would be swallowed by object keys. */
 const CALLER_NAME = /^(?!__proto__$)[\x21-\x7E]{1,256}$/;
 const KID = /^[\x21-\x7E]{1,256}$/;
+/** A DNS name, an IPv4 address, or an IPv6 address in brackets as URL.hostname writes it. */
+const HOST_NAME = /^([A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*|\[[0-9A-Fa-f:.]+\])$/;
 
 export const DEFAULT_LIMITS_KEY = 'default';
 
@@ -188,6 +191,28 @@ function describeAlgorithm(input: unknown): string {
   return typeof input === 'string' && input.length <= 32 ? JSON.stringify(input) : 'value';
 }
 
+/** How keys fetched from jwksUrl or through discovery are cached, refreshed and bounded. */
+const jwksTuningSchema = z.strictObject({
+  /** A key set older than this is fetched again in the background; cached keys keep answering meanwhile. */
+  cacheMaxAgeSec: z.number().int().min(10).max(86_400).default(600),
+  /** Most fetches a minute, whatever unknown kids arrive: a stream of bogus kids is no fetch amplifier. */
+  requestsPerMinute: z.number().int().min(1).max(600).default(10),
+  timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+  /** A key set with more keys is refused whole (and the cached one kept). */
+  maxKeys: z.number().int().min(1).max(1000).default(50),
+  /** Largest discovery document or key set read; the body is cut off past it. */
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024)
+    .default(256 * 1024),
+  /** Hosts besides the issuer's own a discovered jwks_uri may name (the kube-apiserver names its own address). */
+  allowedHosts: z
+    .array(z.string().regex(HOST_NAME, 'must be a host name or IP address, without scheme or port'))
+    .default([]),
+});
+
 const authSchema = z
   .strictObject({
     issuer: z.string().min(1),
@@ -198,10 +223,29 @@ const authSchema = z
     keys: z.array(keySchema).default([]),
     // Keys are fetched from this URL only, never from a token's `jku`/`x5u`.
     jwksUrl: httpUrl('jwksUrl', 'loopback').optional(),
+    /** OIDC discovery: the key set's URL comes from `<issuer>/.well-known/openid-configuration`. */
+    discovery: z.boolean().default(false),
+    jwks: jwksTuningSchema.prefault({}),
   })
   .superRefine((auth, ctx) => {
-    if (auth.keys.length === 0 && auth.jwksUrl === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['keys'], message: 'configure at least one key, or jwksUrl' });
+    if (auth.keys.length === 0 && auth.jwksUrl === undefined && !auth.discovery) {
+      ctx.addIssue({ code: 'custom', path: ['keys'], message: 'configure at least one key, jwksUrl, or discovery' });
+    }
+    if (auth.discovery) {
+      const problem = urlProblem(auth.issuer, 'loopback');
+      if (problem) ctx.addIssue({ code: 'custom', path: ['issuer'], message: `with discovery, the issuer ${problem}` });
+      if (auth.jwksUrl !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['jwksUrl'],
+          message: 'give either jwksUrl or discovery (which reads the key set URL from the issuer), not both',
+        });
+    } else if (auth.jwks.allowedHosts.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['jwks', 'allowedHosts'],
+        message: 'only with discovery (they allow a discovered jwks_uri off the issuer host)',
+      });
     }
     const firstIndexByKid = new Map<string, number>();
     auth.keys.forEach((key, index) => {
@@ -228,8 +272,29 @@ const operationPattern = z.string().superRefine((pattern, ctx) => {
   }
 });
 
+/** Matches tokens by claims instead of by name (a namespace's service accounts, say); see caller-rules.ts. */
+const callerMatchSchema = z
+  .strictObject({
+    subject: z
+      .string()
+      .regex(SUBJECT_PATTERN, 'is a subject pattern: 1–256 printable ASCII characters, "*" for any run without ":"')
+      .optional(),
+    claims: z
+      .record(
+        z.string().regex(CLAIM_PATH, 'is a claim name: up to four "/"-separated keys (kubernetes.io/namespace)'),
+        z.string().min(1).max(256),
+      )
+      .optional(),
+  })
+  .refine(
+    (match) => match.subject !== undefined || Object.keys(match.claims ?? {}).length > 0,
+    'give a subject pattern, claims, or both',
+  );
+
 const callerSchema = z.strictObject({
   account: z.string().min(1),
+  /** Absent: the caller's name is the token `sub`. Present: the rule decides, and the name is only a label. */
+  match: callerMatchSchema.optional(),
   scopes: z
     .array(z.string().regex(SCOPE_PATTERN, 'is not a scope name or pattern (like computes:read, computes:* or *)'))
     .min(1),

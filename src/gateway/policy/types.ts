@@ -1,7 +1,7 @@
 import type { AccountRateLimits } from '../../schedule/types';
 import type { OperationId } from '../../catalog/catalog';
 import type { VerificationKey } from '../auth/verification-key';
-import type { JwksOptions } from '../auth/jwks-key-source';
+import type { CallerMatchRule } from './caller-rules';
 import type { AccountQuotas, LeastPrivilegePolicy } from '../least-privilege/types';
 import type { ConfigProblem } from './problems';
 
@@ -84,7 +84,22 @@ export interface AuthPolicy {
   readonly clockToleranceSec: number;
   readonly maxTokenBytes: number;
   readonly keys: readonly VerificationKey[];
-  readonly jwks?: Readonly<Required<Omit<JwksOptions, 'fetcher'>>>;
+  /** Keys fetched from the issuer: from `jwksUrl`, or from the `jwks_uri` discovery names. */
+  readonly keySet?: KeySetPolicy;
+}
+
+export interface KeySetPolicy {
+  /** Read `jwks_uri` from `<issuer>/.well-known/openid-configuration`. */
+  readonly discovery: boolean;
+  /** The configured `jwksUrl`; absent with discovery. */
+  readonly jwksUri?: string;
+  readonly allowedJwksHosts: readonly string[];
+  readonly cacheMaxAgeMs: number;
+  /** 60 000 ÷ `requestsPerMinute`: the least time between two fetches. */
+  readonly minRefreshIntervalMs: number;
+  readonly maxKeys: number;
+  readonly maxDocumentBytes: number;
+  readonly timeoutMs: number;
 }
 
 export interface ScopeGrant {
@@ -93,8 +108,10 @@ export interface ScopeGrant {
 }
 
 export interface CallerPolicy {
-  /** The token `sub` this caller authenticates as. */
+  /** The token `sub` this caller authenticates as, unless it has a `match` rule (then only a label). */
   readonly id: string;
+  /** A claim rule: tokens it matches are this caller (an exact `sub` of another caller wins). */
+  readonly match?: CallerMatchRule;
   readonly accountId: string;
   /** Concrete scopes (patterns already expanded), in the order the policy lists them. */
   readonly grants: readonly ScopeGrant[];

@@ -43,6 +43,14 @@ describe('mintToken', () => {
         iat: NOW_SEC,
         exp: NOW_SEC + 600,
         scope: ['computes:read', 'computes:power'],
+        payload: {
+          sub: 'autoscaler',
+          iss: ISSUER,
+          aud: AUDIENCE,
+          iat: NOW_SEC,
+          exp: NOW_SEC + 600,
+          scope: 'computes:read computes:power',
+        },
       },
     });
   });

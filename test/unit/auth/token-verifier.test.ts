@@ -72,8 +72,17 @@ describe('token verifier: accepted tokens', () => {
     expect(result).toEqual({
       ok: true,
       kid: expect.any(String),
-      claims: { sub: 'billing', iss: ISSUER, aud: AUDIENCE, iat: NOW_SEC, exp: NOW_SEC + 600 },
+      claims: {
+        sub: 'billing',
+        iss: ISSUER,
+        aud: AUDIENCE,
+        iat: NOW_SEC,
+        exp: NOW_SEC + 600,
+        // Every claim as verified, frozen, for claim rules.
+        payload: { sub: 'billing', iss: ISSUER, aud: AUDIENCE, iat: NOW_SEC, exp: NOW_SEC + 600 },
+      },
     });
+    expect(result.ok && Object.isFrozen(result.claims.payload)).toBe(true);
   });
 
   it('uses the only key for a token without a kid', async () => {

@@ -16,7 +16,7 @@ function countingVerifier(answers: Record<string, VerifyResult>) {
 const ok = (sub: string, expSec: number): VerifyResult => ({
   ok: true,
   kid: 'k',
-  claims: { sub, iss: 'i', aud: 'a', exp: expSec },
+  claims: { sub, iss: 'i', aud: 'a', exp: expSec, payload: { sub, iss: 'i', aud: 'a', exp: expSec } },
 });
 
 describe('cacheVerifiedTokens', () => {

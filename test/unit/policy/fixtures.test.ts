@@ -58,7 +58,7 @@ const INVALID: ReadonlyArray<[file: string, expected: ReadonlyArray<[path: strin
   ['limits-rate-zero', [['limits.prod.read', 'must be greater than 0']]],
   // auth
   ['auth-missing', [['auth', 'is required']]],
-  ['auth-no-keys', [['auth.keys', 'configure at least one key, or jwksUrl']]],
+  ['auth-no-keys', [['auth.keys', 'configure at least one key, jwksUrl, or discovery']]],
   ['auth-issuer-empty', [['auth.issuer', 'must not be empty']]],
   ['auth-alg-none', [['auth.keys[0].algorithms[0]', 'algorithm "none" is not allowed; use HS256, RS256, ES256']]],
   ['auth-alg-unknown', [['auth.keys[0].algorithms[0]', 'algorithm "HS512" is not allowed']]],
@@ -76,6 +76,14 @@ const INVALID: ReadonlyArray<[file: string, expected: ReadonlyArray<[path: strin
   ['auth-lifetime-too-long', [['auth.maxTokenLifetimeSec', 'must be at most 86400']]],
   ['auth-lifetime-not-integer', [['auth.maxTokenLifetimeSec', 'expected an integer, got 60.5']]],
   ['auth-clock-tolerance-too-large', [['auth.clockToleranceSec', 'must be at most 300']]],
+  [
+    'auth-discovery-plain-http',
+    [['auth.issuer', 'with discovery, the issuer must use https (plain http only for localhost)']],
+  ],
+  ['auth-discovery-and-jwks-url', [['auth.jwksUrl', 'give either jwksUrl or discovery']]],
+  ['auth-jwks-hosts-without-discovery', [['auth.jwks.allowedHosts', 'only with discovery']]],
+  ['auth-jwks-host-with-scheme', [['auth.jwks.allowedHosts[0]', 'must be a host name or IP address']]],
+  ['auth-jwks-refresh-too-often', [['auth.jwks.requestsPerMinute', 'must be at most 600']]],
   // scopes
   ['scope-unknown-operation', [['scopes.ops:read[1]', 'unknown operation "computes.strt"']]],
   ['scope-pattern-matches-nothing', [['scopes.ops:read[0]', 'pattern "compute.*" matches no operation']]],
@@ -123,6 +131,13 @@ const INVALID: ReadonlyArray<[file: string, expected: ReadonlyArray<[path: strin
       ],
     ],
   ],
+  ['caller-match-empty', [['callers.shop.match', 'give a subject pattern, claims, or both']]],
+  ['caller-match-claim-path-invalid', [['callers.shop.match.claims["kubernetes.io//namespace"]', 'is a claim name']]],
+  [
+    'caller-match-overlap',
+    [['callers.shop-billing.match', 'can match the same token as callers.shop.match; make the rules exclusive']],
+  ],
+  ['caller-match-subject-overlap', [['callers.billing.match', 'can match the same token as callers.shop-a.match']]],
   // resolution: secrets and keys
   ['env-not-set', [['accounts.prod.apiKey.env', 'environment variable STRETTCH_KEY_UNSET is not set']]],
   ['env-empty', [['accounts.prod.apiKey.env', 'environment variable STRETTCH_KEY_EMPTY is empty']]],

@@ -48,7 +48,7 @@ describe('parsePolicy: defaults and resolution', () => {
       maxSockets: 64,
     });
     expect(policy.auth).toMatchObject({ maxTokenLifetimeSec: 3600, clockToleranceSec: 30, maxTokenBytes: 8192 });
-    expect(policy.auth.jwks).toBeUndefined();
+    expect(policy.auth.keySet).toBeUndefined();
     expect(policy.accounts.prod!.limits).toEqual(DEFAULT_ACCOUNT_LIMITS);
     expect(policy.callers.billing).toMatchObject({ id: 'billing', accountId: 'prod', weight: 1, maxWaitMs: 1000 });
     expect(policy.callers.billing!.grants).toEqual([
@@ -76,10 +76,14 @@ describe('parsePolicy: defaults and resolution', () => {
       ['hs', ['HS256'], 'secret', undefined],
     ]);
     expect(policy.auth.keys[0]!.key).toBeInstanceOf(KeyObject);
-    expect(policy.auth.jwks).toEqual({
-      uri: 'https://auth.internal/.well-known/jwks.json',
+    expect(policy.auth.keySet).toEqual({
+      discovery: false,
+      jwksUri: 'https://auth.internal/.well-known/jwks.json',
+      allowedJwksHosts: [],
       cacheMaxAgeMs: 600000,
-      requestsPerMinute: 10,
+      minRefreshIntervalMs: 6000,
+      maxKeys: 50,
+      maxDocumentBytes: 262144,
       timeoutMs: 5000,
     });
     expect(policy.scopes['computes:read']).toEqual(['computes.list']);
