@@ -6,7 +6,6 @@ import tseslint from 'typescript-eslint';
 const LIBRARY_HOMES = {
   ioredis: ['src/redis/'],
   jsonwebtoken: ['src/gateway/auth/'],
-  'jwks-rsa': ['src/gateway/auth/'],
   'rate-limiter-flexible': ['src/schedule/protective-limits.ts'],
   'http-proxy-middleware': ['src/gateway/forward/'],
   'prom-client': ['src/gateway/observability/metrics.ts'],

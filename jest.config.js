@@ -2,13 +2,12 @@
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 /**
- * jwks-rsa `require`s jose, which ships only as ES modules; Jest's CommonJS runtime cannot load it on
- * Node 20 (https://github.com/jestjs/jest/issues/9430). ts-jest rewrites jose's files to CommonJS
- * (transpile only, cached after the first run); every other package in node_modules stays untouched.
- * The OTLP exporter loads `http` with a dynamic `import()`, which Jest's runtime refuses the same way
- * (the export then fails silently); rewritten, it is a `require`.
+ * The OTLP exporter loads `http` with a dynamic `import()`, which Jest's CommonJS runtime refuses on
+ * Node 20 (https://github.com/jestjs/jest/issues/9430; the export then fails silently). ts-jest
+ * rewrites that package's files to CommonJS (transpile only, cached after the first run), where it is
+ * a `require`; every other package in node_modules stays untouched.
  */
-const esmOnlyPackages = ['jose', '@opentelemetry/otlp-exporter-base'];
+const esmOnlyPackages = ['@opentelemetry/otlp-exporter-base'];
 const esmTransform = {
   [`node_modules/(${esmOnlyPackages.join('|')})/.+\\.js$`]: ['ts-jest', { tsconfig: 'tsconfig.jest-esm.json' }],
 };

@@ -12,13 +12,7 @@ export {
   type VerifyResult,
 } from './token-verifier';
 export type { VerifiedClaims } from './token-claims';
-export {
-  createJwksKeySource,
-  JWKS_DEFAULTS,
-  type JwksKeySource,
-  type JwksLookup,
-  type JwksOptions,
-} from './jwks-key-source';
+export type { JwksKeySource, JwksLookup } from './jwks-key-source';
 export { mintToken, type MintTokenOptions } from './mint-token';
 export {
   ensureDevSigningKey,

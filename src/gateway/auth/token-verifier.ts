@@ -2,7 +2,7 @@ import jwt from 'jsonwebtoken';
 import { isJwtAlgorithm } from './algorithms';
 import { decodeToken } from './decode-token';
 import type { AuthFailure } from './failure-reasons';
-import { createJwksKeySource, type JwksKeySource, type JwksOptions } from './jwks-key-source';
+import type { JwksKeySource } from './jwks-key-source';
 import { reasonForVerifyError } from './library-errors';
 import { readClaims, type VerifiedClaims } from './token-claims';
 import type { VerificationKey } from './verification-key';
@@ -11,9 +11,7 @@ export interface TokenVerifierOptions {
   issuer: string;
   audience: string;
   keys: readonly VerificationKey[];
-  /** Consulted only for a kid that no static key has. */
-  jwks?: JwksOptions;
-  /** Replaces the jwks-rsa source built from `jwks` (tests). */
+  /** The issuer's key set (discovery or `jwksUrl`), consulted only for a kid that no static key has. */
   jwksKeySource?: JwksKeySource;
   maxTokenLifetimeSec: number;
   clockToleranceSec: number;
@@ -39,7 +37,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const maxTokenBytes = options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES;
   // A Map, so a kid such as "__proto__" or "constructor" is just a string that matches nothing.
   const staticKeys = new Map(options.keys.map((k) => [k.kid, k] as const));
-  const jwks = options.jwksKeySource ?? (options.jwks ? createJwksKeySource(options.jwks) : undefined);
+  const jwks = options.jwksKeySource;
 
   async function chooseKey(kid: unknown): Promise<KeyChoice> {
     if (kid === undefined) {
