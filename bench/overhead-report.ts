@@ -86,7 +86,7 @@ export interface OverheadReport {
 export const GOALS = { maxP50LatencyRatio: 1.3, minThroughputRatio: 0.75 } as const;
 
 export const TOPOLOGY =
-  'load client on the main thread; sandbox and the discarding OTLP receiver on one worker thread; passthrough, gateway and traced gateway on another (one of them loaded at a time)';
+  'load client on the main thread; sandbox and the discarding OTLP receiver on one worker thread; passthrough and gateway on another (one of them loaded at a time); the traced gateway alone on a third';
 
 export function buildReport(
   run: OverheadRun,

@@ -45,6 +45,8 @@ export interface OverheadRun {
 
 interface Target {
   name: TargetName;
+  /** The server thread of the proxy under test (its CPU is the `front` figure). */
+  host: ServerThread;
   origin: string;
   headers: Record<string, string>;
   agent: http.Agent;
@@ -65,30 +67,46 @@ export async function runOverhead(
   try {
     const upstream = await startServerThread({ role: 'upstream' });
     threads.push(upstream);
-    const front = await startServerThread({
-      role: 'front',
-      upstreamOrigin: requireUrl(upstream.ready.urls.sandbox, 'sandbox'),
-      upstreamApiBaseUrl: requireUrl(upstream.ready.apiBaseUrl, 'sandbox API'),
-      algorithm: options.algorithm,
-      logMode: options.gatewayLog,
-      otlpTracesUrl: requireUrl(upstream.ready.otlpTracesUrl, 'OTLP receiver'),
-    });
-    threads.push(front);
+    const startFront = async (serves: 'plain' | 'traced') => {
+      const thread = await startServerThread({
+        role: 'front',
+        serves,
+        upstreamOrigin: requireUrl(upstream.ready.urls.sandbox, 'sandbox'),
+        upstreamApiBaseUrl: requireUrl(upstream.ready.apiBaseUrl, 'sandbox API'),
+        algorithm: options.algorithm,
+        logMode: options.gatewayLog,
+        otlpTracesUrl: requireUrl(upstream.ready.otlpTracesUrl, 'OTLP receiver'),
+      });
+      threads.push(thread);
+      return thread;
+    };
+    const front = await startFront('plain');
+    const tracedFront = await startFront('traced');
 
-    const target = (name: TargetName, origin: string | undefined, headers: Record<string, string>): Target => {
+    const target = (
+      name: TargetName,
+      host: ServerThread,
+      origin: string | undefined,
+      headers: Record<string, string>,
+    ): Target => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
       agents.push(agent);
-      return { name, origin: requireUrl(origin, name), headers: { accept: 'application/json', ...headers }, agent };
+      const withAccept = { accept: 'application/json', ...headers };
+      return { name, host, origin: requireUrl(origin, name), headers: withAccept, agent };
     };
+    const bearer = (thread: ServerThread) => ({
+      authorization: `Bearer ${requireUrl(thread.ready.gatewayToken, 'gateway token')}`,
+    });
     const targets: Record<TargetName, Target> = {
-      direct: target('direct', upstream.ready.urls.sandbox, { authorization: `Bearer ${BENCH_SANDBOX_KEY}` }),
-      passthrough: target('passthrough', front.ready.urls.passthrough, {}),
-      gateway: target('gateway', front.ready.urls.gateway, {
-        authorization: `Bearer ${requireUrl(front.ready.gatewayToken, 'gateway token')}`,
-      }),
-      'gateway-traced': target('gateway-traced', front.ready.urls['gateway-traced'], {
-        authorization: `Bearer ${requireUrl(front.ready.tracedGatewayToken, 'traced gateway token')}`,
-      }),
+      direct: target('direct', front, upstream.ready.urls.sandbox, { authorization: `Bearer ${BENCH_SANDBOX_KEY}` }),
+      passthrough: target('passthrough', front, front.ready.urls.passthrough, {}),
+      gateway: target('gateway', front, front.ready.urls.gateway, bearer(front)),
+      'gateway-traced': target(
+        'gateway-traced',
+        tracedFront,
+        tracedFront.ready.urls['gateway-traced'],
+        bearer(tracedFront),
+      ),
     };
     await checkTargetsAgree(Object.values(targets));
 
@@ -105,7 +123,7 @@ export async function runOverhead(
     for (let round = 0; round < options.rounds; round++) {
       const order = roundOrder(round);
       for (const [position, name] of order.entries()) {
-        const measured = await measure(targets[name], options, { upstream, front });
+        const measured = await measure(targets[name], options, { upstream, front: targets[name].host });
         measurements[name].push({ ...measured, round, position });
         progress(
           `round ${round + 1}/${options.rounds} ${name.padEnd(14)} ${measured.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +

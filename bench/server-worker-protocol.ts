@@ -10,6 +10,12 @@ export type ServerWorkerData =
       upstreamApiBaseUrl: string;
       algorithm: BenchAlgorithm;
       logMode: GatewayLogMode;
+      /**
+       * `plain`: the passthrough and the gateway (tracing off). `traced`: the gateway with tracing on,
+       * alone on its thread, so that its SDK (batching, exporting, garbage) never runs on the thread
+       * whose CPU is charged to the untraced gateway.
+       */
+      serves: 'plain' | 'traced';
       /** Where the traced gateway exports its spans (the upstream thread's discarding receiver). */
       otlpTracesUrl: string;
     };
@@ -21,7 +27,6 @@ export type ServerWorkerMessage =
       apiBaseUrl?: string;
       otlpTracesUrl?: string;
       gatewayToken?: string;
-      tracedGatewayToken?: string;
     }
   | { kind: 'failed'; message: string }
   | { kind: 'cpu'; id: number; sample: ThreadCpuSample | null }

@@ -46,6 +46,14 @@ async function main(port: NonNullable<typeof parentPort>, data: ServerWorkerData
         apiBaseUrl: sandbox.apiBaseUrl,
         otlpTracesUrl: receiver.tracesUrl,
       });
+    } else if (data.serves === 'traced') {
+      const traced = await startBenchGateway(data.upstreamApiBaseUrl, {
+        algorithm: data.algorithm,
+        logMode: data.logMode,
+        tracing: benchTracing(data.otlpTracesUrl),
+      });
+      servers.push(traced);
+      post({ kind: 'ready', urls: { 'gateway-traced': traced.url }, gatewayToken: traced.token });
     } else {
       const passthrough = await startPassthrough(data.upstreamOrigin);
       servers.push(passthrough);
@@ -54,17 +62,10 @@ async function main(port: NonNullable<typeof parentPort>, data: ServerWorkerData
         logMode: data.logMode,
       });
       servers.push(gateway);
-      const traced = await startBenchGateway(data.upstreamApiBaseUrl, {
-        algorithm: data.algorithm,
-        logMode: data.logMode,
-        tracing: benchTracing(data.otlpTracesUrl),
-      });
-      servers.push(traced);
       post({
         kind: 'ready',
-        urls: { passthrough: passthrough.url, gateway: gateway.url, 'gateway-traced': traced.url },
+        urls: { passthrough: passthrough.url, gateway: gateway.url },
         gatewayToken: gateway.token,
-        tracedGatewayToken: traced.token,
       });
     }
   } catch (error) {
