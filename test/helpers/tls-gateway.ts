@@ -16,6 +16,7 @@ import { createLogger } from '../../src/gateway/observability/logger';
 import { policyFileSource } from '../../src/gateway/policy-source';
 import { DEMO_KEYS, startSandbox, type RunningSandbox } from '../../src/sandbox';
 import type { CertificateFiles } from './certificates';
+import { readAnswer } from './http-answer';
 
 export const ISSUER = 'https://auth.tls.test';
 export const AUDIENCE = 'strettch-gateway-tls-test';
@@ -196,28 +197,16 @@ export function tlsRequest(
         const socket = res.socket as TLSSocket;
         const serverCertificate = socket.getPeerCertificate();
         const protocol = socket.getProtocol();
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            body = text;
-          }
+        readAnswer(res).then((answer) => {
           const requestId = res.headers['x-request-id'];
           resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body,
+            ...answer,
             requestId: typeof requestId === 'string' ? requestId : '',
             serverCertificate,
             protocol,
             reusedSocket: req.reusedSocket,
           });
-        });
+        }, reject);
       },
     );
     req.on('error', reject);
