@@ -2,6 +2,7 @@
  * The summary `check-config` prints for a valid policy: what it grants to whom, and at what rate.
  * Built from the resolved policy, which holds no secret in an enumerable field; nothing here reads one.
  */
+import { describeRule } from '../gateway/policy/caller-rules';
 import type { AccountQuotas, LeastPrivilegePolicy } from '../gateway/least-privilege/types';
 import type { AccountLimits, CallerPolicy, ListenTlsPolicy, Policy } from '../gateway/policy/types';
 
@@ -116,6 +117,7 @@ export function summarizePolicy(policy: Policy, options: SummaryOptions): string
     ];
     // On lines of their own, so the scopes line reads as before.
     const more = [
+      ...(caller.match ? [`matched by claim rule: ${describeRule(caller.match)}`] : []),
       ...(caller.authentication !== 'token' ? [`authentication: ${describeAuthentication(caller)}`] : []),
       ...(leastPrivilege ? [`least privilege: ${leastPrivilege}`] : []),
     ];

@@ -1,7 +1,11 @@
 import { runCheckConfig } from '../../../src/cli/check-config';
 import type { CliIo } from '../../../src/cli/io';
 import { describeAccountLimits, summarizePolicy } from '../../../src/cli/policy-summary';
-import { loadPolicyFileWithoutSecrets, UNRESOLVED_SECRET } from '../../../src/cli/policy-without-secrets';
+import {
+  loadPolicyFileWithoutSecrets,
+  policyWithoutSecrets,
+  UNRESOLVED_SECRET,
+} from '../../../src/cli/policy-without-secrets';
 import { fixturePolicy, POLICY_PATH, POLICY_TEXT, SECRETS } from './policy-fixture';
 
 const STAGING_KEY_PATH = '/etc/gateway/secrets/staging';
@@ -157,5 +161,22 @@ describe('loadPolicyFileWithoutSecrets', () => {
     expect(loaded.policy.accounts.prod!.apiKey).toBe(UNRESOLVED_SECRET);
     expect(JSON.stringify(loaded.policy)).not.toContain(UNRESOLVED_SECRET);
     expect(loaded.policy.auth.keys).toEqual([]);
+  });
+});
+
+describe('summarizePolicy with claim rules', () => {
+  const text = POLICY_TEXT.replace(
+    '  ci-smoke: { account: staging, scopes: [inventory] }',
+    '  shop: { account: staging, scopes: [inventory], match: { claims: { kubernetes.io/namespace: shop } } }',
+  );
+  const result = policyWithoutSecrets(text, POLICY_PATH);
+
+  it('shows the rule a caller is matched by, under its scopes', () => {
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    const summary = summarizePolicy(result.policy, { secretsResolved: false });
+    expect(summary).toMatch(
+      / {2}shop {8}account staging, .*\n {14}matched by claim rule: kubernetes\.io\/namespace = shop\n/,
+    );
+    expect(summary).not.toMatch(/billing .*\n +matched by/);
   });
 });
