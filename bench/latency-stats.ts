@@ -6,6 +6,8 @@ export interface PhaseSummary {
   errorCount: number;
   elapsedMs: number;
   requestsPerSecond: number;
+  /** The mean: what a caller with one request in flight waits on average. */
+  meanMs: number;
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
@@ -27,6 +29,7 @@ export function summarizePhase(latenciesMs: readonly number[], errorCount: numbe
     errorCount,
     elapsedMs,
     requestsPerSecond: elapsedMs > 0 ? (sorted.length * 1000) / elapsedMs : 0,
+    meanMs: sorted.length > 0 ? sorted.reduce((sum, ms) => sum + ms, 0) / sorted.length : Number.NaN,
     p50Ms: percentile(sorted, 0.5),
     p90Ms: percentile(sorted, 0.9),
     p99Ms: percentile(sorted, 0.99),

@@ -9,8 +9,11 @@ export interface OverheadOptions {
   initialWarmupSec: number;
   /** Unrecorded load before each measurement. */
   warmupSec: number;
-  /** Requests in flight at any time. */
-  concurrency: number;
+  /**
+   * Requests in flight, one measured load per entry (ascending, distinct): 1 is what most callers see
+   * (latency), 32 is the loaded proxy (throughput, CPU).
+   */
+  concurrencies: number[];
   /** Each round measures every target once; the order rotates between rounds. */
   rounds: number;
   /** Hard cap on requests per phase, on top of the time bound. */
@@ -23,12 +26,12 @@ export interface OverheadOptions {
 }
 
 export const OVERHEAD_DEFAULTS: Readonly<OverheadOptions> = Object.freeze({
-  // 4 targets × 1 s, then 5 rounds × 4 targets × (0.5 s + 2.5 s): 64 s of load.
-  durationSec: 2.5,
+  // 5 targets × 2 loads × 1 s, then 3 rounds × 2 loads × 5 targets × (0.5 s + 2 s): 85 s of load.
+  durationSec: 2,
   initialWarmupSec: 1,
   warmupSec: 0.5,
-  concurrency: 32,
-  rounds: 5,
+  concurrencies: Object.freeze([1, 32]) as number[],
+  rounds: 3,
   maxRequestsPerPhase: 1_000_000,
   algorithm: 'ES256',
   gatewayLog: 'silent',
@@ -39,14 +42,15 @@ export const OVERHEAD_DEFAULTS: Readonly<OverheadOptions> = Object.freeze({
 export const OVERHEAD_USAGE = `Usage: npm run bench:overhead -- [flags]
 
 Measures, in one run on this machine, GET /api/v1/computes/specifications sent directly to the
-sandbox, through a bare http-proxy-middleware passthrough, through the gateway (tracing off), and
-through the gateway with tracing on (OTLP/HTTP to an in-bench receiver that discards).
+sandbox, through a bare http-proxy-middleware passthrough, through the gateway (tracing off) with its
+rate schedule in memory and in Redis (a redis-server the bench starts on a free port), and through the
+gateway with tracing on (OTLP/HTTP to an in-bench receiver that discards) — at each concurrency given.
 
   --duration-sec <n>     measured seconds per target per round (default ${OVERHEAD_DEFAULTS.durationSec})
   --initial-warmup-sec <n>
                          unrecorded seconds per target before the first round (default ${OVERHEAD_DEFAULTS.initialWarmupSec})
   --warmup-sec <n>       unrecorded seconds before each measurement (default ${OVERHEAD_DEFAULTS.warmupSec})
-  --concurrency <n>      requests in flight (default ${OVERHEAD_DEFAULTS.concurrency})
+  --concurrency <n,…>    requests in flight, one load per value (default ${OVERHEAD_DEFAULTS.concurrencies.join(',')})
   --rounds <n>           rounds, target order rotated each round (default ${OVERHEAD_DEFAULTS.rounds})
   --max-requests <n>     cap per measured phase (default ${OVERHEAD_DEFAULTS.maxRequestsPerPhase})
   --alg ES256|RS256      caller token algorithm (default ${OVERHEAD_DEFAULTS.algorithm})
@@ -57,24 +61,25 @@ through the gateway with tracing on (OTLP/HTTP to an in-bench receiver that disc
 
 export type OptionsResult = { ok: true; options: Readonly<OverheadOptions> } | { ok: false; problems: string[] };
 
-type NumberKey = 'durationSec' | 'initialWarmupSec' | 'warmupSec' | 'concurrency' | 'rounds' | 'maxRequestsPerPhase';
+type NumberKey = 'durationSec' | 'initialWarmupSec' | 'warmupSec' | 'rounds' | 'maxRequestsPerPhase';
+
+export const MAX_CONCURRENCY = 1024;
 
 const NUMBER_FLAGS: Record<string, NumberFlag<NumberKey>> = {
   '--duration-sec': { key: 'durationSec', min: 0.1, max: 600, integer: false },
   '--initial-warmup-sec': { key: 'initialWarmupSec', min: 0, max: 60, integer: false },
   '--warmup-sec': { key: 'warmupSec', min: 0, max: 60, integer: false },
-  '--concurrency': { key: 'concurrency', min: 1, max: 1024, integer: true },
   '--rounds': { key: 'rounds', min: 1, max: 15, integer: true },
   '--max-requests': { key: 'maxRequestsPerPhase', min: 1, max: 10_000_000, integer: true },
 };
 
 export function parseOverheadArgs(argv: readonly string[]): OptionsResult {
-  const options: OverheadOptions = { ...OVERHEAD_DEFAULTS };
+  const options: OverheadOptions = { ...OVERHEAD_DEFAULTS, concurrencies: [...OVERHEAD_DEFAULTS.concurrencies] };
   const problems: string[] = [];
   const switches = { '--help': () => (options.help = true) };
   readFlags(
     argv,
-    { switches, numbers: NUMBER_FLAGS, texts: ['--alg', '--gateway-log', '--out'] },
+    { switches, numbers: NUMBER_FLAGS, texts: ['--alg', '--gateway-log', '--concurrency', '--out'] },
     (key, n) => (options[key] = n),
     (flag, value) => {
       if (flag === '--alg') {
@@ -83,11 +88,25 @@ export function parseOverheadArgs(argv: readonly string[]): OptionsResult {
       } else if (flag === '--gateway-log') {
         if (value === 'silent' || value === 'null-stream') options.gatewayLog = value;
         else problems.push('--gateway-log: must be silent or null-stream');
+      } else if (flag === '--concurrency') {
+        const concurrencies = parseConcurrencies(value);
+        if (concurrencies) options.concurrencies = concurrencies;
+        else problems.push(`--concurrency: must be whole numbers from 1 to ${MAX_CONCURRENCY}, comma-separated`);
       } else {
         options.outFile = value;
       }
     },
     problems,
   );
+  Object.freeze(options.concurrencies);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, options: Object.freeze(options) };
+}
+
+/** `1,32` → [1, 32], sorted and without repeats; undefined when any value is not a whole number in range. */
+export function parseConcurrencies(text: string): number[] | undefined {
+  const values = text.split(',').map((part) => part.trim());
+  if (!values.every((v) => /^[0-9]+$/.test(v))) return undefined;
+  const numbers = values.map(Number);
+  if (!numbers.every((n) => n >= 1 && n <= MAX_CONCURRENCY)) return undefined;
+  return [...new Set(numbers)].sort((a, b) => a - b);
 }

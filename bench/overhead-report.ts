@@ -5,6 +5,7 @@ import {
   BENCH_PATH,
   REQUEST_TIMEOUT_MS,
   TARGET_NAMES,
+  type LoadMeasurements,
   type OverheadRun,
   type PhaseMeasurement,
   type TargetName,
@@ -21,26 +22,63 @@ export interface MachineInfo {
   loadAverage: number[];
 }
 
-export interface Ratios {
+/** One target against another over the same rounds: each figure the median over rounds of that round's figure. */
+export interface Comparison {
   p50Latency: number;
   p99Latency: number;
   throughput: number;
+  /** CPU of the forwarding thread alone per request: what the proxy's own work costs (NaN against `direct`). */
+  proxyCpuPerRequest: number;
   /** CPU of all server threads (sandbox + proxy) per request. */
   serverCpuPerRequest: number;
+  /** Latency added, in ms: `of` − `against`, mean and p50. */
+  meanDifferenceMs: number;
+  p50DifferenceMs: number;
 }
 
-export interface GatewayRatios extends Ratios {
-  /** CPU of the forwarding thread alone per request: what the gateway's own work costs. */
-  proxyCpuPerRequest: number;
-}
+/** The comparisons reported at every concurrency: what each gateway adds over the passthrough, and more. */
+export const COMPARISONS = [
+  { name: 'gatewayToPassthrough', of: 'gateway', against: 'passthrough', label: 'gateway / passthrough' },
+  {
+    name: 'redisGatewayToPassthrough',
+    of: 'gateway-redis',
+    against: 'passthrough',
+    label: 'gateway (Redis) / passthrough',
+  },
+  {
+    name: 'tracedGatewayToPassthrough',
+    of: 'gateway-traced',
+    against: 'passthrough',
+    label: 'gateway traced / passthrough',
+  },
+  { name: 'redisGatewayToGateway', of: 'gateway-redis', against: 'gateway', label: 'gateway (Redis) / gateway' },
+  { name: 'tracedGatewayToGateway', of: 'gateway-traced', against: 'gateway', label: 'gateway traced / gateway' },
+  { name: 'passthroughToDirect', of: 'passthrough', against: 'direct', label: 'passthrough / direct' },
+] as const satisfies ReadonlyArray<{ name: string; of: TargetName; against: TargetName; label: string }>;
+
+export type ComparisonName = (typeof COMPARISONS)[number]['name'];
+export type Comparisons = Record<ComparisonName, Comparison>;
 
 export interface Goal {
   name: string;
-  ratio: 'gatewayToPassthrough.p50Latency' | 'gatewayToPassthrough.throughput';
-  comparison: '<=' | '>=';
+  /** The load it is judged at. */
+  concurrency: number;
+  comparison: ComparisonName;
+  figure: 'p50Latency' | 'throughput' | 'proxyCpuPerRequest' | 'meanDifferenceMs';
+  operator: '<=' | '>=';
   limit: number;
   value: number;
   pass: boolean;
+}
+
+/** Every target at one concurrency. */
+export interface LoadReport {
+  concurrency: number;
+  /** Per target: the median round (by requests/s) and every round. */
+  targets: Record<TargetName, { median: PhaseMeasurement; rounds: PhaseMeasurement[] }>;
+  /** Median over rounds of the per-round comparison. */
+  comparisons: Comparisons;
+  perRound: Array<{ round: number; comparisons: Comparisons }>;
 }
 
 export interface OverheadReport {
@@ -49,7 +87,7 @@ export interface OverheadReport {
   machine: MachineInfo;
   parameters: {
     request: string;
-    concurrency: number;
+    concurrencies: number[];
     initialWarmupSec: number;
     warmupSec: number;
     durationSec: number;
@@ -61,90 +99,39 @@ export interface OverheadReport {
     topology: string;
     summary: string;
   };
-  /** Per target: the median round (by requests/s) and every round. */
-  targets: Record<TargetName, { median: PhaseMeasurement; rounds: PhaseMeasurement[] }>;
-  ratios: {
-    method: string;
-    /** The gateway as shipped: tracing off. */
-    gatewayToPassthrough: GatewayRatios;
-    passthroughToDirect: Ratios;
-    /** The gateway with tracing on, against the same passthrough baseline. */
-    tracedGatewayToPassthrough: GatewayRatios;
-    /** What turning tracing on costs: the traced gateway against the untraced one. */
-    tracedGatewayToGateway: GatewayRatios;
-    perRound: Array<{
-      round: number;
-      gatewayToPassthrough: GatewayRatios;
-      passthroughToDirect: Ratios;
-      tracedGatewayToPassthrough: GatewayRatios;
-      tracedGatewayToGateway: GatewayRatios;
-    }>;
-  };
+  /** One per concurrency, ascending. */
+  loads: LoadReport[];
   goals: Goal[];
 }
 
-export const GOALS = { maxP50LatencyRatio: 1.3, minThroughputRatio: 0.75 } as const;
+/**
+ * Issue #15: at one in flight (what most callers see) the gateway adds at most 0.3 ms over the passthrough
+ * (mean); loaded (32 in flight), p50 ≤ 1.2 ×, throughput ≥ 0.85 × and the proxy thread's CPU ≤ 1.3 × the
+ * passthrough's. Judged for both schedules, memory and Redis.
+ */
+export const GOALS = {
+  maxMeanAddedMsAtOne: 0.3,
+  maxP50LatencyRatio: 1.2,
+  minThroughputRatio: 0.85,
+  maxProxyCpuRatio: 1.3,
+} as const;
 
 export const TOPOLOGY =
-  'load client on the main thread; sandbox and the discarding OTLP receiver on one worker thread; passthrough and gateway on another (one of them loaded at a time); the traced gateway alone on a third';
+  'load client on the main thread; sandbox and the discarding OTLP receiver on one worker thread; passthrough and gateway on another (one of them loaded at a time); the traced gateway alone on a third; the Redis-schedule gateway alone on a fourth, its redis-server a child process';
 
 export function buildReport(
   run: OverheadRun,
   options: Readonly<OverheadOptions>,
   machine: MachineInfo,
 ): OverheadReport {
-  const targets = Object.fromEntries(
-    TARGET_NAMES.map((name) => [
-      name,
-      { median: medianBy(run.measurements[name], (m) => m.requestsPerSecond), rounds: run.measurements[name] },
-    ]),
-  ) as OverheadReport['targets'];
-  // Paired within a round (its phases run back to back), so load elsewhere on the machine
-  // that comes and goes between rounds cancels out better than across per-target medians.
-  const perRound = run.measurements.gateway.map((_, round) => {
-    const [direct, passthrough, gateway, traced] = TARGET_NAMES.map((name) => run.measurements[name][round]!) as [
-      PhaseMeasurement,
-      PhaseMeasurement,
-      PhaseMeasurement,
-      PhaseMeasurement,
-    ];
-    return {
-      round,
-      gatewayToPassthrough: gatewayRatios(gateway, passthrough),
-      passthroughToDirect: ratios(passthrough, direct),
-      tracedGatewayToPassthrough: gatewayRatios(traced, passthrough),
-      tracedGatewayToGateway: gatewayRatios(traced, gateway),
-    };
-  });
-  const medianGatewayRatios = (pick: (r: (typeof perRound)[number]) => GatewayRatios): GatewayRatios => ({
-    ...medianRatios(perRound.map(pick)),
-    proxyCpuPerRequest: median(perRound.map((r) => pick(r).proxyCpuPerRequest)),
-  });
-  const gatewayToPassthrough = medianGatewayRatios((r) => r.gatewayToPassthrough);
-  const passthroughToDirect = medianRatios(perRound.map((r) => r.passthroughToDirect));
-  const goals: Goal[] = [
-    goal(
-      'gateway p50 latency ≤ 1.3 × passthrough',
-      'gatewayToPassthrough.p50Latency',
-      '<=',
-      GOALS.maxP50LatencyRatio,
-      gatewayToPassthrough.p50Latency,
-    ),
-    goal(
-      'gateway throughput ≥ 0.75 × passthrough',
-      'gatewayToPassthrough.throughput',
-      '>=',
-      GOALS.minThroughputRatio,
-      gatewayToPassthrough.throughput,
-    ),
-  ];
+  const loads = run.loads.map(loadReport);
   return {
     benchmark: 'overhead',
     date: run.startedAt.toISOString(),
     machine,
     parameters: {
       request: `GET ${BENCH_PATH}`,
-      concurrency: options.concurrency,
+      concurrencies: [...options.concurrencies],
       initialWarmupSec: options.initialWarmupSec,
       warmupSec: options.warmupSec,
       durationSec: options.durationSec,
@@ -157,48 +144,130 @@ export function buildReport(
           ? 'createLogger({ level: "silent" })'
           : 'createLogger({ level: "info" }) into a null stream',
       topology: TOPOLOGY,
-      summary: "per target the median round by requests/s; each ratio the median over rounds of that round's ratio",
+      summary:
+        "per target the median round by requests/s; each comparison the median over rounds of that round's ratio or difference",
     },
-    targets,
-    ratios: {
-      method: 'median over rounds of the per-round ratio',
-      gatewayToPassthrough,
-      passthroughToDirect,
-      tracedGatewayToPassthrough: medianGatewayRatios((r) => r.tracedGatewayToPassthrough),
-      tracedGatewayToGateway: medianGatewayRatios((r) => r.tracedGatewayToGateway),
-      perRound,
-    },
-    goals,
+    loads,
+    goals: judgeGoals(loads),
   };
 }
 
-/** `a` against `b`, both proxies: the ratios, and the forwarding thread's CPU per request alone. */
-function gatewayRatios(a: PhaseMeasurement, b: PhaseMeasurement): GatewayRatios {
-  return { ...ratios(a, b), proxyCpuPerRequest: a.cpuUsPerRequest.front / b.cpuUsPerRequest.front };
+function loadReport({ concurrency, measurements }: LoadMeasurements): LoadReport {
+  const targets = Object.fromEntries(
+    TARGET_NAMES.map((name) => [
+      name,
+      { median: medianBy(measurements[name], (m) => m.requestsPerSecond), rounds: measurements[name] },
+    ]),
+  ) as LoadReport['targets'];
+  // Paired within a round (its phases run back to back), so load elsewhere on the machine
+  // that comes and goes between rounds cancels out better than across per-target medians.
+  const perRound = measurements.gateway.map((_, round) => ({
+    round,
+    comparisons: Object.fromEntries(
+      COMPARISONS.map((c) => [c.name, compare(measurements[c.of][round]!, measurements[c.against][round]!, c.against)]),
+    ) as Comparisons,
+  }));
+  const comparisons = Object.fromEntries(
+    COMPARISONS.map((c) => [c.name, medianComparison(perRound.map((r) => r.comparisons[c.name]))]),
+  ) as Comparisons;
+  return { concurrency, targets, comparisons, perRound };
+}
+
+/** One-in-flight goals at concurrency 1; loaded goals at the highest concurrency above 1. */
+export function judgeGoals(loads: readonly LoadReport[]): Goal[] {
+  const goals: Goal[] = [];
+  const schedules = [
+    ['gatewayToPassthrough', 'gateway (memory schedule)'],
+    ['redisGatewayToPassthrough', 'gateway (Redis schedule)'],
+  ] as const;
+  const one = loads.find((l) => l.concurrency === 1);
+  if (one)
+    for (const [comparison, who] of schedules)
+      goals.push(
+        goal(
+          `1 in flight: ${who} mean ≤ passthrough + ${GOALS.maxMeanAddedMsAtOne} ms`,
+          one,
+          comparison,
+          'meanDifferenceMs',
+          '<=',
+          GOALS.maxMeanAddedMsAtOne,
+        ),
+      );
+  const loaded = loads.filter((l) => l.concurrency > 1).at(-1);
+  if (loaded) {
+    const n = loaded.concurrency;
+    for (const [comparison, who] of schedules)
+      goals.push(
+        goal(
+          `${n} in flight: ${who} p50 ≤ ${GOALS.maxP50LatencyRatio} × passthrough`,
+          loaded,
+          comparison,
+          'p50Latency',
+          '<=',
+          GOALS.maxP50LatencyRatio,
+        ),
+        goal(
+          `${n} in flight: ${who} throughput ≥ ${GOALS.minThroughputRatio} × passthrough`,
+          loaded,
+          comparison,
+          'throughput',
+          '>=',
+          GOALS.minThroughputRatio,
+        ),
+        goal(
+          `${n} in flight: ${who} proxy CPU/request ≤ ${GOALS.maxProxyCpuRatio} × passthrough`,
+          loaded,
+          comparison,
+          'proxyCpuPerRequest',
+          '<=',
+          GOALS.maxProxyCpuRatio,
+        ),
+      );
+  }
+  return goals;
+}
+
+function goal(
+  name: string,
+  load: LoadReport,
+  comparison: ComparisonName,
+  figure: Goal['figure'],
+  operator: Goal['operator'],
+  limit: number,
+): Goal {
+  const value = load.comparisons[comparison][figure];
+  // NaN (no figure: the OS does not report thread CPU) passes neither way.
+  const pass = operator === '<=' ? value <= limit : value >= limit;
+  return { name, concurrency: load.concurrency, comparison, figure, operator, limit, value, pass };
 }
 
 const serverCpu = (m: PhaseMeasurement) => m.cpuUsPerRequest.upstream + m.cpuUsPerRequest.front;
 
-function ratios(a: PhaseMeasurement, b: PhaseMeasurement): Ratios {
+/** `a` against `b` in one round. */
+export function compare(a: PhaseMeasurement, b: PhaseMeasurement, against: TargetName): Comparison {
   return {
     p50Latency: a.p50Ms / b.p50Ms,
     p99Latency: a.p99Ms / b.p99Ms,
     throughput: a.requestsPerSecond / b.requestsPerSecond,
+    // `direct` has no proxy thread: its `front` figure is an idle thread's.
+    proxyCpuPerRequest: against === 'direct' ? Number.NaN : a.cpuUsPerRequest.front / b.cpuUsPerRequest.front,
     serverCpuPerRequest: serverCpu(a) / serverCpu(b),
+    meanDifferenceMs: a.meanMs - b.meanMs,
+    p50DifferenceMs: a.p50Ms - b.p50Ms,
   };
 }
 
-function medianRatios(rounds: readonly Ratios[]): Ratios {
+function medianComparison(rounds: readonly Comparison[]): Comparison {
+  const of = (figure: keyof Comparison) => median(rounds.map((r) => r[figure]));
   return {
-    p50Latency: median(rounds.map((r) => r.p50Latency)),
-    p99Latency: median(rounds.map((r) => r.p99Latency)),
-    throughput: median(rounds.map((r) => r.throughput)),
-    serverCpuPerRequest: median(rounds.map((r) => r.serverCpuPerRequest)),
+    p50Latency: of('p50Latency'),
+    p99Latency: of('p99Latency'),
+    throughput: of('throughput'),
+    proxyCpuPerRequest: of('proxyCpuPerRequest'),
+    serverCpuPerRequest: of('serverCpuPerRequest'),
+    meanDifferenceMs: of('meanDifferenceMs'),
+    p50DifferenceMs: of('p50DifferenceMs'),
   };
-}
-
-function goal(name: string, ratio: Goal['ratio'], comparison: Goal['comparison'], limit: number, value: number): Goal {
-  return { name, ratio, comparison, limit, value, pass: comparison === '<=' ? value <= limit : value >= limit };
 }
 
 const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
@@ -219,15 +288,35 @@ export function formatReport(report: OverheadReport): string {
   const header = [
     `overhead bench — ${report.date}`,
     `node ${m.node} on ${m.platform}/${m.arch}, ${m.cpuCount} × ${m.cpuModel}, ${m.totalMemoryGiB} GiB, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
-    `${p.request}, ${p.concurrency} in flight; ${p.initialWarmupSec} s warm-up per target, then ${p.rounds} rounds × (${p.warmupSec} s warm-up + ${p.durationSec} s), order rotated`,
-    `gateway: auth (${p.tokenAlgorithm} token) + scope + proxy; logger ${p.gatewayLogger}; gateway-traced: the same, tracing on (OTLP/HTTP, every trace sampled)`,
+    `${p.request} at ${p.concurrencies.join(' and ')} in flight; ${p.initialWarmupSec} s warm-up per target and load, then ${p.rounds} rounds × (${p.warmupSec} s warm-up + ${p.durationSec} s), order rotated`,
+    `gateway: auth (${p.tokenAlgorithm} token) + scope + proxy, schedule in memory; gateway-redis: the same, schedule in Redis; gateway-traced: in memory, tracing on (OTLP/HTTP, every trace sampled); logger ${p.gatewayLogger}`,
     `threads: ${p.topology}`,
     'per target: the median round by req/s; CPU = thread CPU time per request; wait = threads ready but waiting for a core (average)',
   ];
+  const sections = report.loads.flatMap((load) => ['', `— ${load.concurrency} in flight —`, '', ...formatLoad(load)]);
+  const goals = table([
+    ['goal', 'measured', 'result'],
+    ...report.goals.map((x) => [x.name, fixed(x.value, 2), x.pass ? 'PASS' : 'FAIL']),
+  ]);
+  const errors = report.loads.flatMap((load) =>
+    TARGET_NAMES.flatMap((name) =>
+      load.targets[name].rounds
+        .filter((t) => t.errorCount > 0)
+        .map(
+          (t) =>
+            `${name} at ${load.concurrency} in flight, round ${t.round + 1}: ${t.errorCount} errors (${t.errorReasons.join(', ')})`,
+        ),
+    ),
+  );
+  return [...header, ...sections, '', goals, ...(errors.length > 0 ? ['', ...errors] : [])].join('\n');
+}
+
+function formatLoad(load: LoadReport): string[] {
   const targets = table([
     [
       'target',
       'req/s',
+      'mean ms',
       'p50 ms',
       'p99 ms',
       'errors',
@@ -238,67 +327,49 @@ export function formatReport(report: OverheadReport): string {
       'req/s per round',
     ],
     ...TARGET_NAMES.map((name) => {
-      const t = report.targets[name].median;
+      const t = load.targets[name].median;
       const wait = t.waitingForCpu.client + t.waitingForCpu.upstream + t.waitingForCpu.front;
       return [
         name,
         fixed(t.requestsPerSecond, 0),
-        fixed(t.p50Ms, 2),
+        fixed(t.meanMs, 3),
+        fixed(t.p50Ms, 3),
         fixed(t.p99Ms, 2),
         String(t.errorCount),
         name === 'direct' ? '-' : fixed(t.cpuUsPerRequest.front, 0),
         fixed(t.cpuUsPerRequest.upstream, 0),
         fixed(t.cpuUsPerRequest.client, 0),
         fixed(wait, 2),
-        report.targets[name].rounds.map((r) => fixed(r.requestsPerSecond, 0)).join(' / '),
+        load.targets[name].rounds.map((r) => fixed(r.requestsPerSecond, 0)).join(' / '),
       ];
     }),
   ]);
-  const { gatewayToPassthrough: g, passthroughToDirect: d, perRound } = report.ratios;
-  const proxyRow = (name: string, r: GatewayRatios, pick: (round: (typeof perRound)[number]) => GatewayRatios) => [
-    name,
-    fixed(r.p50Latency, 2),
-    fixed(r.p99Latency, 2),
-    fixed(r.throughput, 2),
-    fixed(r.proxyCpuPerRequest, 2),
-    fixed(r.serverCpuPerRequest, 2),
-    perRound.map((round) => fixed(pick(round).throughput, 2)).join(' / '),
-  ];
-  const ratioRows = table([
+  const comparisons = table([
     [
-      'ratio (median over rounds)',
-      'p50 latency',
-      'p99 latency',
-      'throughput',
-      'proxy CPU/req',
-      'server CPU/req',
-      'throughput per round',
+      'comparison (median over rounds)',
+      'p50 ×',
+      'p99 ×',
+      'throughput ×',
+      'proxy CPU ×',
+      'server CPU ×',
+      'mean +ms',
+      'p50 +ms',
+      'mean +ms per round',
     ],
-    proxyRow('gateway / passthrough', g, (r) => r.gatewayToPassthrough),
-    proxyRow(
-      'gateway traced / passthrough',
-      report.ratios.tracedGatewayToPassthrough,
-      (r) => r.tracedGatewayToPassthrough,
-    ),
-    proxyRow('gateway traced / gateway', report.ratios.tracedGatewayToGateway, (r) => r.tracedGatewayToGateway),
-    [
-      'passthrough / direct',
-      fixed(d.p50Latency, 2),
-      fixed(d.p99Latency, 2),
-      fixed(d.throughput, 2),
-      '-',
-      fixed(d.serverCpuPerRequest, 2),
-      perRound.map((r) => fixed(r.passthroughToDirect.throughput, 2)).join(' / '),
-    ],
+    ...COMPARISONS.map((c) => {
+      const r = load.comparisons[c.name];
+      return [
+        c.label,
+        fixed(r.p50Latency, 2),
+        fixed(r.p99Latency, 2),
+        fixed(r.throughput, 2),
+        fixed(r.proxyCpuPerRequest, 2),
+        fixed(r.serverCpuPerRequest, 2),
+        fixed(r.meanDifferenceMs, 3),
+        fixed(r.p50DifferenceMs, 3),
+        load.perRound.map((round) => fixed(round.comparisons[c.name].meanDifferenceMs, 3)).join(' / '),
+      ];
+    }),
   ]);
-  const goals = table([
-    ['goal', 'measured', 'result'],
-    ...report.goals.map((x) => [x.name, fixed(x.value, 2), x.pass ? 'PASS' : 'FAIL']),
-  ]);
-  const errors = TARGET_NAMES.flatMap((name) =>
-    report.targets[name].rounds
-      .filter((t) => t.errorCount > 0)
-      .map((t) => `${name} round ${t.round + 1}: ${t.errorCount} errors (${t.errorReasons.join(', ')})`),
-  );
-  return [...header, '', targets, '', ratioRows, '', goals, ...(errors.length > 0 ? ['', ...errors] : [])].join('\n');
+  return [targets, '', comparisons];
 }

@@ -3,6 +3,7 @@
  * measure them in rounds with the order rotated, and close everything whatever happens.
  */
 import http from 'node:http';
+import { startRedisServer, type RedisServer } from '../test/helpers/redis-server';
 import { API_BASE_PATH } from '../src/catalog/catalog';
 import { summarizePhase, type PhaseSummary } from './latency-stats';
 import { fetchOnce, runLoad } from './load-client';
@@ -11,8 +12,12 @@ import { BENCH_SANDBOX_KEY } from './overhead-targets';
 import { mainThreadUtilization, startServerThread, type ServerThread } from './server-worker-handle';
 import { threadCpuSample, type ThreadCpuSample } from './thread-cpu';
 
-/** `gateway` runs with tracing off (the default); `gateway-traced` is the same gateway with tracing on. */
-export const TARGET_NAMES = ['direct', 'passthrough', 'gateway', 'gateway-traced'] as const;
+/**
+ * `gateway` runs with tracing off (the default) and its rate schedule in memory; `gateway-redis` is the
+ * same gateway with the schedule in Redis (as replicas run it); `gateway-traced` the in-memory one with
+ * tracing on.
+ */
+export const TARGET_NAMES = ['direct', 'passthrough', 'gateway', 'gateway-redis', 'gateway-traced'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** A read every caller may make, answered from reference data: the cost measured is the path, not the work. */
@@ -38,9 +43,18 @@ export interface ThreadFigures {
   front: number;
 }
 
+export type TargetMeasurements = Record<TargetName, PhaseMeasurement[]>;
+
+/** Every round of every target at one concurrency. */
+export interface LoadMeasurements {
+  concurrency: number;
+  measurements: TargetMeasurements;
+}
+
 export interface OverheadRun {
   startedAt: Date;
-  measurements: Record<TargetName, PhaseMeasurement[]>;
+  /** One per concurrency, ascending. */
+  loads: LoadMeasurements[];
 }
 
 interface Target {
@@ -64,10 +78,13 @@ export async function runOverhead(
   const startedAt = new Date();
   const threads: ServerThread[] = [];
   const agents: http.Agent[] = [];
+  let redis: RedisServer | undefined;
   try {
     const upstream = await startServerThread({ role: 'upstream' });
     threads.push(upstream);
-    const startFront = async (serves: 'plain' | 'traced') => {
+    redis = await startRedisServer();
+    const redisUrl = redis.url;
+    const startFront = async (serves: 'plain' | 'traced' | 'redis') => {
       const thread = await startServerThread({
         role: 'front',
         serves,
@@ -76,12 +93,15 @@ export async function runOverhead(
         algorithm: options.algorithm,
         logMode: options.gatewayLog,
         otlpTracesUrl: requireUrl(upstream.ready.otlpTracesUrl, 'OTLP receiver'),
+        ...(serves === 'redis' ? { redisUrl } : {}),
       });
       threads.push(thread);
       return thread;
     };
     const front = await startFront('plain');
     const tracedFront = await startFront('traced');
+    const redisFront = await startFront('redis');
+    const maxConcurrency = Math.max(...options.concurrencies);
 
     const target = (
       name: TargetName,
@@ -89,7 +109,7 @@ export async function runOverhead(
       origin: string | undefined,
       headers: Record<string, string>,
     ): Target => {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+      const agent = new http.Agent({ keepAlive: true, maxSockets: maxConcurrency });
       agents.push(agent);
       const withAccept = { accept: 'application/json', ...headers };
       return { name, host, origin: requireUrl(origin, name), headers: withAccept, agent };
@@ -101,6 +121,7 @@ export async function runOverhead(
       direct: target('direct', front, upstream.ready.urls.sandbox, { authorization: `Bearer ${BENCH_SANDBOX_KEY}` }),
       passthrough: target('passthrough', front, front.ready.urls.passthrough, {}),
       gateway: target('gateway', front, front.ready.urls.gateway, bearer(front)),
+      'gateway-redis': target('gateway-redis', redisFront, redisFront.ready.urls['gateway-redis'], bearer(redisFront)),
       'gateway-traced': target(
         'gateway-traced',
         tracedFront,
@@ -111,39 +132,42 @@ export async function runOverhead(
     await checkTargetsAgree(Object.values(targets));
 
     if (options.initialWarmupSec > 0) {
-      for (const name of TARGET_NAMES) await load(targets[name], options, options.initialWarmupSec);
-      progress(`warmed up each target for ${options.initialWarmupSec} s`);
+      for (const concurrency of options.concurrencies)
+        for (const name of TARGET_NAMES) await load(targets[name], options, concurrency, options.initialWarmupSec);
+      progress(`warmed up each target for ${options.initialWarmupSec} s at each concurrency`);
     }
-    const measurements: Record<TargetName, PhaseMeasurement[]> = {
-      direct: [],
-      passthrough: [],
-      gateway: [],
-      'gateway-traced': [],
-    };
+    const loads: LoadMeasurements[] = options.concurrencies.map((concurrency) => ({
+      concurrency,
+      measurements: { direct: [], passthrough: [], gateway: [], 'gateway-redis': [], 'gateway-traced': [] },
+    }));
     for (let round = 0; round < options.rounds; round++) {
-      const order = roundOrder(round);
-      for (const [position, name] of order.entries()) {
-        const measured = await measure(targets[name], options, { upstream, front: targets[name].host });
-        measurements[name].push({ ...measured, round, position });
-        progress(
-          `round ${round + 1}/${options.rounds} ${name.padEnd(14)} ${measured.requestsPerSecond.toFixed(0).padStart(6)} req/s  ` +
-            `p50 ${measured.p50Ms.toFixed(2)} ms  p99 ${measured.p99Ms.toFixed(2)} ms  errors ${measured.errorCount}`,
-        );
+      for (const { concurrency, measurements } of loads) {
+        for (const [position, name] of roundOrder(round).entries()) {
+          const measured = await measure(targets[name], options, concurrency, { upstream, front: targets[name].host });
+          measurements[name].push({ ...measured, round, position });
+          progress(
+            `round ${round + 1}/${options.rounds} ×${String(concurrency).padEnd(3)} ${name.padEnd(14)} ` +
+              `${measured.requestsPerSecond.toFixed(0).padStart(6)} req/s  mean ${measured.meanMs.toFixed(2)} ms  ` +
+              `p50 ${measured.p50Ms.toFixed(2)} ms  p99 ${measured.p99Ms.toFixed(2)} ms  errors ${measured.errorCount}`,
+          );
+        }
       }
     }
-    return { startedAt, measurements };
+    return { startedAt, loads };
   } finally {
     for (const agent of agents) agent.destroy();
     for (const thread of threads.reverse()) await thread.close();
+    await redis?.stop();
   }
 }
 
 async function measure(
   target: Target,
   options: Readonly<OverheadOptions>,
+  concurrency: number,
   threads: { upstream: ServerThread; front: ServerThread },
 ): Promise<Omit<PhaseMeasurement, 'round' | 'position'>> {
-  if (options.warmupSec > 0) await load(target, options, options.warmupSec);
+  if (options.warmupSec > 0) await load(target, options, concurrency, options.warmupSec);
 
   const cpuBefore = await cpuSamples(threads);
   const eluBefore = {
@@ -151,7 +175,7 @@ async function measure(
     upstream: threads.upstream.eventLoopUtilization(),
     front: threads.front.eventLoopUtilization(),
   };
-  const result = await load(target, options, options.durationSec);
+  const result = await load(target, options, concurrency, options.durationSec);
   const elu = {
     client: mainThreadUtilization(eluBefore.client),
     upstream: threads.upstream.eventLoopUtilization(eluBefore.upstream),
@@ -185,13 +209,13 @@ async function cpuSamples(threads: {
   return { client: threadCpuSample(), upstream, front };
 }
 
-function load(target: Target, options: Readonly<OverheadOptions>, durationSec: number) {
+function load(target: Target, options: Readonly<OverheadOptions>, concurrency: number, durationSec: number) {
   return runLoad({
     origin: target.origin,
     path: BENCH_PATH,
     headers: target.headers,
     agent: target.agent,
-    concurrency: options.concurrency,
+    concurrency,
     durationMs: durationSec * 1000,
     maxRequests: options.maxRequestsPerPhase,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,

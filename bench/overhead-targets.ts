@@ -10,7 +10,7 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { DestinationStream } from 'pino';
 import { stringify } from 'yaml';
 import { mintToken, type JwtAlgorithm } from '../src/gateway/auth';
-import { startGateway } from '../src/gateway/compose';
+import { startGateway, type ScheduleSettings } from '../src/gateway/compose';
 import { createLogger } from '../src/gateway/observability/logger';
 import type { TracingSettings } from '../src/gateway/observability/tracing';
 import { parsePolicy } from '../src/gateway/policy';
@@ -111,7 +111,13 @@ const nullDestination: DestinationStream = { write: () => undefined };
 /** The gateway as `npm start` builds it (auth + scope + proxy), from a policy parsed like a user's file. */
 export async function startBenchGateway(
   upstreamApiBaseUrl: string,
-  options: { algorithm: BenchAlgorithm; logMode: GatewayLogMode; tracing?: TracingSettings },
+  options: {
+    algorithm: BenchAlgorithm;
+    logMode: GatewayLogMode;
+    tracing?: TracingSettings;
+    /** Absent: the schedule in memory (one replica); with `redisUrl`, shared through Redis. */
+    schedule?: ScheduleSettings;
+  },
 ): Promise<BenchServer & { token: string }> {
   const { publicKey, privateKey } =
     options.algorithm === 'ES256'
@@ -147,7 +153,13 @@ export async function startBenchGateway(
     level: options.logMode === 'silent' ? 'silent' : 'info',
     destination: nullDestination,
   });
-  const gateway = await startGateway({ policy: parsed.policy, logger, drainMs: 1000, tracing: options.tracing });
+  const gateway = await startGateway({
+    policy: parsed.policy,
+    logger,
+    drainMs: 1000,
+    tracing: options.tracing,
+    schedule: options.schedule,
+  });
   const token = mintToken({
     sub: CALLER,
     lifetimeSec: TOKEN_LIFETIME_SEC,

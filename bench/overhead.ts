@@ -30,9 +30,9 @@ function machineInfo(): MachineInfo {
 
 function expectedMs(options: Readonly<OverheadOptions>): number {
   // In-flight requests may outlast each phase by up to one request timeout.
-  const targets = TARGET_NAMES.length;
+  const phases = TARGET_NAMES.length * options.concurrencies.length;
   return (
-    (targets * options.initialWarmupSec + options.rounds * targets * (options.warmupSec + options.durationSec)) * 1000
+    (phases * options.initialWarmupSec + options.rounds * phases * (options.warmupSec + options.durationSec)) * 1000
   );
 }
 

@@ -11,11 +11,14 @@ export type ServerWorkerData =
       algorithm: BenchAlgorithm;
       logMode: GatewayLogMode;
       /**
-       * `plain`: the passthrough and the gateway (tracing off). `traced`: the gateway with tracing on,
-       * alone on its thread, so that its SDK (batching, exporting, garbage) never runs on the thread
-       * whose CPU is charged to the untraced gateway.
+       * `plain`: the passthrough and the gateway (tracing off, in-memory schedule). `traced`: the gateway
+       * with tracing on, alone on its thread, so that its SDK (batching, exporting, garbage) never runs on
+       * the thread whose CPU is charged to the untraced gateway. `redis`: the gateway with its schedule in
+       * Redis, alone on its thread too (its connection's reads and timers are its own).
        */
-      serves: 'plain' | 'traced';
+      serves: 'plain' | 'traced' | 'redis';
+      /** The bench's redis-server (`serves: 'redis'` only). */
+      redisUrl?: string;
       /** Where the traced gateway exports its spans (the upstream thread's discarding receiver). */
       otlpTracesUrl: string;
     };

@@ -54,6 +54,15 @@ async function main(port: NonNullable<typeof parentPort>, data: ServerWorkerData
       });
       servers.push(traced);
       post({ kind: 'ready', urls: { 'gateway-traced': traced.url }, gatewayToken: traced.token });
+    } else if (data.serves === 'redis') {
+      if (data.redisUrl === undefined) throw new Error('the Redis-schedule gateway needs redisUrl');
+      const gateway = await startBenchGateway(data.upstreamApiBaseUrl, {
+        algorithm: data.algorithm,
+        logMode: data.logMode,
+        schedule: { redisUrl: data.redisUrl, expectedReplicas: 1 },
+      });
+      servers.push(gateway);
+      post({ kind: 'ready', urls: { 'gateway-redis': gateway.url }, gatewayToken: gateway.token });
     } else {
       const passthrough = await startPassthrough(data.upstreamOrigin);
       servers.push(passthrough);

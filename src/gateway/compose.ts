@@ -36,6 +36,7 @@ import { listenerTls, secureContextOptions } from './listener-tls';
 import { createRedisConnection, type RedisConnection, type RedisTopology } from '../redis';
 import {
   createRateSchedule,
+  preciseNow,
   type AccountRateLimits,
   type RateSchedule,
   type ScheduleMode,
@@ -345,7 +346,10 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   metrics.configLoadedTimestamp.set(now() / 1000);
   const status = createStatusRecorder(now);
   status.policyLoaded(policy);
-  const schedule = scheduleWithMetrics(settings, redis, live.limits, { now, logger, metrics });
+  // The schedule's own clock has the sub-millisecond part (src/schedule/precise-clock.ts): slots at high
+  // limits are µs apart, and on whole milliseconds a request waited for the next tick for nothing.
+  const scheduleNow = options.now ?? preciseNow;
+  const schedule = scheduleWithMetrics(settings, redis, live.limits, { now: scheduleNow, logger, metrics });
   // Who created which compute, for ownership and quotas: in Redis when the schedule is, else in memory.
   const { ledger, redisCommands } = ledgerFor(redis, now);
   const guard = createLeastPrivilegeGuard({ ledger, logger, metrics, holdMs: CREATE_HOLD_MS });

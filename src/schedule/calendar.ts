@@ -118,8 +118,11 @@ function earliestFree(state: CalendarState, fromMs: number): number {
   const iv = state.intervalMs!;
   let k = Math.ceil((fromMs - base) / iv - 1e-9);
   const lo = base + k * iv - iv / 2;
-  for (const at of state.entries) {
-    if (at < lo) continue;
+  // Entries are ascending and hold a second of past slots (thousands at high rates): start at `lo`
+  // by binary search, as the Lua script's ZRANGEBYSCORE does, not by walking the past ones.
+  const entries = state.entries;
+  for (let i = firstAtOrAfter(entries, lo); i < entries.length; i += 1) {
+    const at = entries[i]!;
     const j = Math.floor((at - base) / iv + 0.5);
     if (j === k) k += 1;
     else if (j > k) break;
@@ -128,6 +131,23 @@ function earliestFree(state: CalendarState, fromMs: number): number {
 }
 
 function insertSorted(list: number[], value: number): void {
+  list.splice(firstAfter(list, value), 0, value);
+}
+
+/** Index of the first element of the ascending `list` that is ≥ `value` (`list.length` if none). */
+function firstAtOrAfter(list: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first element of the ascending `list` that is > `value` (`list.length` if none). */
+function firstAfter(list: readonly number[], value: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
@@ -135,7 +155,7 @@ function insertSorted(list: number[], value: number): void {
     if (list[mid]! <= value) lo = mid + 1;
     else hi = mid;
   }
-  list.splice(lo, 0, value);
+  return lo;
 }
 
 export function reserveSlot(state: CalendarState, nowMs: number, input: CalendarReserveInput): CalendarReply {
@@ -313,7 +333,8 @@ export function applyUpstreamCounts(
   tolerance: number,
 ): number {
   if (state.intervalMs === undefined || counts.resetKey === '') return 0;
-  const ours = state.entries.filter((at) => at > nowMs - FEEDBACK_WINDOW_MS && at <= nowMs).length;
+  // Slots in (now − window, now], counted by binary search (ZCOUNT in Lua): no pass over, or copy of, the list.
+  const ours = firstAfter(state.entries, nowMs) - firstAfter(state.entries, nowMs - FEEDBACK_WINDOW_MS);
   const deficit = counts.limit - ours - counts.remaining - tolerance;
   if (state.feedbackResetKey !== counts.resetKey) {
     state.feedbackResetKey = counts.resetKey;

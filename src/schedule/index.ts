@@ -12,6 +12,7 @@ export {
   type Timers,
 } from './rate-schedule';
 export { SCHEDULE_TUNING_DEFAULTS, type ScheduleTuning } from './tuning';
+export { preciseNow } from './precise-clock';
 export { parseRateLimitHeaders, parseResetMs, parseRetryAfterMs, type HeaderBag } from './rate-headers';
 export {
   createProtectiveLimits,

@@ -26,6 +26,7 @@ import { RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
 import { StoreClock } from './store-clock';
 import { ScheduleActivity } from './activity';
 import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
+import { preciseNow } from './precise-clock';
 
 export type { FallbackOptions } from './tuning';
 import type {
@@ -272,7 +273,7 @@ class RateScheduleImpl implements RateSchedule {
     const safety = options.safety ?? DEFAULT_SAFETY;
     if (!(safety > 0 && safety <= 1)) throw new RangeError(`safety must be in (0, 1], got ${safety}`);
     fallbackRatePerSecond(1, safety, options.expectedReplicas); // validates expectedReplicas
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? preciseNow;
     this.timers = options.timers ?? {
       setTimeout: (cb, ms) => setTimeout(cb, ms),
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
@@ -935,13 +936,17 @@ class RateScheduleImpl implements RateSchedule {
 
   private sleepOrWake(rt: Runtime | undefined, ms: number, signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve) => {
+      // Under a millisecond (slots µs apart, at high limits): one turn of the loop, then the caller
+      // checks the clock again. A timer would wait at least 1 ms, far past the slot.
+      const soon = ms < 1 && this.options.timers === undefined;
       const done = (): void => {
-        this.timers.clearTimeout(timer);
+        if (soon) clearImmediate(timer as NodeJS.Immediate);
+        else this.timers.clearTimeout(timer);
         rt?.waiters.delete(done);
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      const timer = this.timers.setTimeout(done, Math.max(1, Math.ceil(ms)));
+      const timer = soon ? setImmediate(done) : this.timers.setTimeout(done, Math.max(1, Math.ceil(ms)));
       rt?.waiters.add(done);
       signal?.addEventListener('abort', done, { once: true });
       if (this.closed) done();

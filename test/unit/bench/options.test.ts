@@ -13,6 +13,8 @@ describe('bench:overhead options', () => {
     const parsed = parseOverheadArgs([]);
     expect(parsed).toEqual({ ok: true, options: { ...OVERHEAD_DEFAULTS } });
     expect(parsed.ok && Object.isFrozen(parsed.options)).toBe(true);
+    // Both loads the issue asks about: one in flight (what most callers see) and 32 (the loaded proxy).
+    expect(parsed.ok && parsed.options.concurrencies).toEqual([1, 32]);
   });
 
   it('reads every flag, in both forms; -h is --help', () => {
@@ -23,7 +25,7 @@ describe('bench:overhead options', () => {
       '--warmup-sec',
       '0.25',
       '--concurrency',
-      '8',
+      '32, 1,8,1',
       '--rounds=3',
       '--max-requests',
       '1000',
@@ -40,7 +42,7 @@ describe('bench:overhead options', () => {
         durationSec: 4,
         initialWarmupSec: 0,
         warmupSec: 0.25,
-        concurrency: 8,
+        concurrencies: [1, 8, 32],
         rounds: 3,
         maxRequestsPerPhase: 1000,
         algorithm: 'RS256',
@@ -69,7 +71,10 @@ describe('bench:overhead options', () => {
     [['--out='], '--out: needs a value'],
     [['--help=yes'], '--help: takes no value'],
     [['stray'], 'stray: unknown flag'],
-    [['--concurrency', '1.5'], '--concurrency: must be a whole number from 1 to 1024'],
+    [['--concurrency', '1.5'], '--concurrency: must be whole numbers from 1 to 1024, comma-separated'],
+    [['--concurrency', '1,0'], '--concurrency: must be whole numbers from 1 to 1024, comma-separated'],
+    [['--concurrency', '1,,32'], '--concurrency: must be whole numbers from 1 to 1024, comma-separated'],
+    [['--concurrency', '1025'], '--concurrency: must be whole numbers from 1 to 1024, comma-separated'],
   ])('%j → %s', (argv, problem) => {
     expect(problemsOf(parseOverheadArgs(argv))).toEqual([problem]);
   });
