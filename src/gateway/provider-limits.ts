@@ -140,30 +140,22 @@ export function createProviderLimits(options: ProviderLimitsOptions): ProviderLi
     family: string,
   ): Promise<void> => {
     switchTo(accountId, from, next, 0);
-    const lowered = reason !== 'confirmed';
-    if (lowered) {
+    // The announcement first: the other replicas switch one round trip later, while the pauses go out.
+    const shared = share(accountId, next).catch((error: unknown) => {
+      // Adopted here all the same; the others learn it from their own answers.
+      warn(accountId, error);
+      return true;
+    });
+    if (reason !== 'confirmed') {
       // Every replica's queued requests under the old limits wait until they have switched too (≤ refreshMs);
       // the new schedule waits out the provider's window, which may still count what the old classes sent.
-      const holds = scheduleClasses(from).map((old) =>
-        options.schedule.retire(accountId, old, PROVIDER_WINDOW_MS + (options.refreshMs ?? PROVIDER_LIMITS_REFRESH_MS)),
-      );
+      const holdMs = PROVIDER_WINDOW_MS + (options.refreshMs ?? PROVIDER_LIMITS_REFRESH_MS);
+      const holds = scheduleClasses(from).map((old) => options.schedule.retire(accountId, old, holdMs));
       holds.push(options.schedule.pause(accountId, 'read', options.now() + PROVIDER_WINDOW_MS));
       await Promise.all(holds);
     }
-    let changed = true;
-    if (redis !== undefined) {
-      const reply = (await redis.runScript(
-        ADOPT_SCRIPT,
-        [hashKey(accountId)],
-        [JSON.stringify(next), options.now(), options.replica, channel, accountId],
-      )) as [number, number];
-      changed = Number(reply[1]) === 1;
-      const state = adopted.get(accountId);
-      if (state !== undefined && sameRates(state.rates, next))
-        state.version = Math.max(state.version, Number(reply[0]));
-    }
     // Another replica adopted the same change first: it logged and counted it.
-    if (!changed) return;
+    if (!(await shared)) return;
     metrics.limitsAdopted.inc({ account: accountId });
     logger.info(
       {
@@ -176,6 +168,19 @@ export function createProviderLimits(options: ProviderLimitsOptions): ProviderLi
       },
       'limits: adopted the provider limits it advertises',
     );
+  };
+
+  /** Writes and announces the change; false when the shared hash already held it (another replica adopted it). */
+  const share = async (accountId: string, next: ProviderRates): Promise<boolean> => {
+    if (redis === undefined) return true;
+    const [version, changed] = (await redis.runScript(
+      ADOPT_SCRIPT,
+      [hashKey(accountId)],
+      [JSON.stringify(next), options.now(), options.replica, channel, accountId],
+    )) as [number, number];
+    const state = adopted.get(accountId);
+    if (state !== undefined && sameRates(state.rates, next)) state.version = Math.max(state.version, Number(version));
+    return Number(changed) === 1;
   };
 
   const observe = (

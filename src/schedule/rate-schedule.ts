@@ -401,8 +401,14 @@ class RateScheduleImpl implements RateSchedule {
   }
 
   async retire(accountId: string, scheduleClass: ScheduleClass, pauseMs: number): Promise<void> {
-    const rt = this.runtimes.get(scheduleKeys(this.keyPrefix, accountId, scheduleClass).id);
-    if (rt === undefined) return;
+    const keys = scheduleKeys(this.keyPrefix, accountId, scheduleClass);
+    const rt = this.runtimes.get(keys.id);
+    if (rt === undefined) {
+      // Never used here, perhaps by other replicas: their waiters still need the announced pause.
+      if (pauseMs > 0 && this.mode === 'shared' && this.initial === undefined)
+        await this.shared!.pause(keys, pauseMs).catch((error: unknown) => this.storeFailed(error));
+      return;
+    }
     rt.retired = true;
     wake(rt);
     if (pauseMs > 0) await this.shift(rt, (store) => store.pause(rt.keys, pauseMs));
