@@ -88,7 +88,7 @@ describe('decideAdoption', () => {
   });
 
   test('a 429 showing another structure: adopted at once, even when it raises a class', () => {
-    // all 2 → per-class: read rises to 30 (from the initial limits), write to 5; the 429 says the old structure is wrong.
+    // all 2 → per class: read rises to 30 (the initial limits), write to 5; the 429 says the old structure is wrong.
     expect(decide(CURRENT, perClass('read', 30, true))).toEqual({ kind: 'adopt', rates: LAUNCH, reason: 'refused' });
   });
 
