@@ -8,9 +8,11 @@
 import {
   drive,
   fleetsForFile,
+  READ_TARGET,
   sleepUntil,
   statusCounts,
   TEST_SAFETY,
+  waitUntil,
   watchEventLoop,
 } from '../../helpers/fleet-harness';
 
@@ -109,4 +111,36 @@ describe('limits: auto follows the provider from launch to current', () => {
     // The secrets stay out of the log line.
     for (const secret of fleet.secrets) expect(adoptedLines[0]).not.toContain(secret);
   }, 30_000);
+});
+
+describe('limits: auto shares what one replica learnt', () => {
+  test('a replica that sent nothing since the change switches through Redis, within the refresh', async () => {
+    const redis = await started.redis();
+    const fleet = await started.fleet({
+      gateways: 2,
+      redisUrl: redis.url,
+      limits: 'auto',
+      sandbox: { profile: 'launch', latencyMs: 0 },
+    });
+    await fleet.warmUp();
+    const limitOn = (g: number, cls: string) =>
+      fleet.metric(g, 'strettch_gateway_limit_per_second', { account: fleet.accountId, class: cls });
+    expect([await limitOn(1, 'read'), await limitOn(1, 'write'), await limitOn(1, 'all')]).toEqual([30, 5, 0]);
+    fleet.sandbox.referee.setProfile('current');
+    const before = fleet.sandbox.referee.stats();
+    const reply = await fleet.request(0, 'GET', READ_TARGET, { caller: 'worker' });
+    expect(reply.headers['x-ratelimit-limit']).toBe('2');
+    const learntAtMs = Date.now();
+    // Gateway 1 sends nothing: it can only learn the new limits from Redis.
+    const tookMs = await waitUntil(async () => (await limitOn(1, 'all')) === 2, 2000, 10);
+    expect(tookMs).toBeLessThan(1000);
+    expect([await limitOn(1, 'read'), await limitOn(1, 'write')]).toEqual([0, 0]);
+    const sentThrough1 = Object.values(fleet.sandbox.referee.stats().keys)[0]!.classes.all.admitted;
+    expect(sentThrough1).toBe(Object.values(before.keys)[0]!.classes.all.admitted + 1);
+    // Only gateway 0 adopted it: one log line, counted once.
+    expect(await fleet.metric(1, 'strettch_gateway_limits_adopted_total')).toBe(0);
+    expect(await fleet.metric(0, 'strettch_gateway_limits_adopted_total')).toBe(1);
+    expect(fleet.gateways[1]!.logLines.some((l) => l.includes('limits: adopted'))).toBe(false);
+    expect(Date.now() - learntAtMs).toBeLessThan(2000);
+  }, 20_000);
 });
