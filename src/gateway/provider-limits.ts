@@ -16,6 +16,7 @@
 import type { OperationClass } from '../catalog/catalog';
 import { defineLuaScript, type RedisConnection } from '../redis';
 import {
+  clampRates,
   decideAdoption,
   describeRates,
   observationFrom,
@@ -98,17 +99,22 @@ export function createProviderLimits(options: ProviderLimitsOptions): ProviderLi
   const initialRates = (limits: AccountLimits): ProviderRates =>
     'all' in limits ? { all: limits.all } : { read: limits.read, write: limits.write };
 
+  /** The last answer per account, kept while neither the policy's limits nor the adopted ones change: no allocation
+   * per reservation. */
+  const answered = new Map<string, { configured: AccountLimits; rates: ProviderRates; limits: AccountLimits }>();
+
   const limitsFor = (accountId: string): AccountLimits | undefined => {
     const configured = options.configured(accountId);
     if (configured?.auto === undefined) return configured;
     const rates = adopted.get(accountId)?.rates;
     if (rates === undefined) return configured;
+    const last = answered.get(accountId);
+    if (last !== undefined && last.configured === configured && last.rates === rates) return last.limits;
     // Bounds as configured now: a reload that narrows them applies at once.
-    const clamp = (n: number) =>
-      Math.min(configured.auto!.bounds.maxPerSecond, Math.max(configured.auto!.bounds.minPerSecond, n));
-    return 'all' in rates
-      ? { all: clamp(rates.all), safety: configured.safety, auto: configured.auto }
-      : { read: clamp(rates.read), write: clamp(rates.write), safety: configured.safety, auto: configured.auto };
+    const bounded = clampRates(rates, configured.auto.bounds);
+    const limits = { ...bounded, safety: configured.safety, auto: configured.auto };
+    answered.set(accountId, { configured, rates, limits });
+    return limits;
   };
 
   const showLimits = (accountId: string, rates: ProviderRates): void => {
