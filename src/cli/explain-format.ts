@@ -26,7 +26,10 @@ function operationLine(operation: OperationFacts): string {
 }
 
 export function describeLimit(limit: LimitFacts): string {
-  return `${limit.class} ${limit.ratePerSecond}/s × safety ${limit.safety} = ${limit.effectivePerSecond}/s, shared by every caller and replica of account ${limit.accountId}`;
+  const auto = limit.auto
+    ? ` (limits: auto — initially; follows the provider within ${limit.auto.minPerSecond}–${limit.auto.maxPerSecond}/s)`
+    : '';
+  return `${limit.class} ${limit.ratePerSecond}/s × safety ${limit.safety} = ${limit.effectivePerSecond}/s${auto}, shared by every caller and replica of account ${limit.accountId}`;
 }
 
 /** One readable rule per constrained field, in the order the checks report them. */

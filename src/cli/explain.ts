@@ -61,6 +61,8 @@ export interface LimitFacts {
   safety: number;
   /** ratePerSecond × safety: what the schedule actually hands out. */
   effectivePerSecond: number;
+  /** `limits: auto`: the rate above is the initial one; the gateway follows the provider within these bounds. */
+  auto?: { minPerSecond: number; maxPerSecond: number };
 }
 
 /**
@@ -195,6 +197,7 @@ export function limitFor(account: AccountPolicy, operationClass: OperationClass)
     ratePerSecond,
     safety: limits.safety,
     effectivePerSecond: round3(ratePerSecond * limits.safety),
+    ...(limits.auto ? { auto: { ...limits.auto.bounds } } : {}),
   };
 }
 

@@ -10,10 +10,14 @@ const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
 export function describeAccountLimits(limits: AccountLimits): string {
   const { safety } = limits;
-  if ('all' in limits) return `all ${limits.all}/s × safety ${safety} = ${round3(limits.all * safety)}/s`;
-  const reads = round3(limits.read * safety);
-  const writes = round3(limits.write * safety);
-  return `read ${limits.read}/s, write ${limits.write}/s × safety ${safety} = ${reads} reads/s, ${writes} writes/s`;
+  const rates =
+    'all' in limits
+      ? `all ${limits.all}/s × safety ${safety} = ${round3(limits.all * safety)}/s`
+      : `read ${limits.read}/s, write ${limits.write}/s × safety ${safety} = ` +
+        `${round3(limits.read * safety)} reads/s, ${round3(limits.write * safety)} writes/s`;
+  if (limits.auto === undefined) return rates;
+  const { minPerSecond, maxPerSecond } = limits.auto.bounds;
+  return `auto within ${minPerSecond}–${maxPerSecond}/s (follows the provider's headers), initially ${rates}`;
 }
 
 /**

@@ -9,6 +9,8 @@ import { createAdminApp, createGatewayHandler, type Readiness } from './app';
 import { cacheVerifiedTokens, createTokenVerifier, VERIFIED_TOKEN_CACHE_DEFAULTS, type TokenVerifier } from './auth';
 import { responseHeadersToReturn } from './forward/headers';
 import { createForwarder } from './forward/proxy';
+import { hostname } from 'node:os';
+import { createProviderLimits } from './provider-limits';
 import { createLogger, type DestinationStream, type Logger } from './observability/logger';
 import {
   createMetrics,
@@ -25,7 +27,7 @@ import { createLeastPrivilegeStage } from './least-privilege/stage';
 import { createPipeline, type PipelineOptions } from './pipeline';
 import { warmUp } from './warm-up';
 import { issuerKeysFor, type IssuerKeys } from './issuer-keys';
-import type { Policy, PolicyResult } from './policy/types';
+import type { AccountLimits, Policy, PolicyResult } from './policy/types';
 import type { RequestListener } from 'node:http';
 import { createReloader, protectionSettingsKey, type ReloadResult } from './reload';
 import { recordRefusal } from './refusal-record';
@@ -83,8 +85,15 @@ export function verifierFor(policy: Policy, now: () => number, issuerKeys?: Issu
   );
 }
 
+/** The accounts whose limits follow the provider (`limits: auto`). */
+function autoAccountsOf(policy: Policy): string[] {
+  return Object.values(policy.accounts)
+    .filter((account) => account.limits.auto !== undefined)
+    .map((account) => account.id);
+}
+
 /** The provider's limits of an account: the policy holds them in the schedule's shape. */
-export function scheduleLimitsFor(policy: Policy, accountId: string): AccountRateLimits | undefined {
+export function scheduleLimitsFor(policy: Policy, accountId: string): AccountLimits | undefined {
   return Object.hasOwn(policy.accounts, accountId) ? policy.accounts[accountId]!.limits : undefined;
 }
 
@@ -280,7 +289,7 @@ function liveConfig(
   };
   let current = build(policy);
   /** Limits of accounts a reload removed, so requests of theirs still queued finish under them. */
-  const retiredLimits = new Map<string, AccountRateLimits>();
+  const retiredLimits = new Map<string, AccountLimits>();
   return {
     current: () => current,
     limits: (accountId: string) => scheduleLimitsFor(current.policy, accountId) ?? retiredLimits.get(accountId),
@@ -349,7 +358,25 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   // The schedule's own clock has the sub-millisecond part (src/schedule/precise-clock.ts): slots at high
   // limits are µs apart, and on whole milliseconds a request waited for the next tick for nothing.
   const scheduleNow = options.now ?? preciseNow;
-  const schedule = scheduleWithMetrics(settings, redis, live.limits, { now: scheduleNow, logger, metrics });
+  // `limits: auto` accounts run under what the provider advertises; the follower acts on the schedule built next.
+  const providerLimits = createProviderLimits({
+    configured: live.limits,
+    autoAccounts: () => autoAccountsOf(live.current().policy),
+    schedule: {
+      retire: (accountId, scheduleClass, pauseMs) => schedule.retire(accountId, scheduleClass, pauseMs),
+      pause: (accountId, operationClass, untilMs) => schedule.pause(accountId, operationClass, untilMs),
+    },
+    ...(redis ? { redis } : {}),
+    replica: `${hostname()}:${process.pid}`,
+    now,
+    logger,
+    metrics,
+  });
+  const schedule = scheduleWithMetrics(settings, redis, providerLimits.limitsFor, {
+    now: scheduleNow,
+    logger,
+    metrics,
+  });
   // Who created which compute, for ownership and quotas: in Redis when the schedule is, else in memory.
   const { ledger, redisCommands } = ledgerFor(redis, now);
   const guard = createLeastPrivilegeGuard({ ledger, logger, metrics, holdMs: CREATE_HOLD_MS });
@@ -364,6 +391,7 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
     now,
     forwarder,
     schedule,
+    providerLimits,
     protection: live.protection,
     leastPrivilege: createLeastPrivilegeStage(guard),
     verifier: () => live.current().verifier,
@@ -427,6 +455,7 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
     },
     async close() {
       forwarder.close();
+      providerLimits.close();
       await schedule.close();
       await ledger.close();
       await redis?.close();

@@ -37,6 +37,7 @@ import { checkTarget, type TargetAccepted } from './target';
 import { isWarmUpRequest } from './warm-up';
 import { forwardAttempt, isRepeatable, sendWithRetries, type RetryOptions } from './upstream-attempts';
 import { parseRateLimitHeaders, type RateSchedule } from '../schedule';
+import type { ProviderLimits } from './provider-limits';
 
 export interface PipelineOptions {
   maxBodyBytes: number;
@@ -54,6 +55,8 @@ export interface PipelineDeps {
   audit: AuditTrail;
   forwarder: Forwarder;
   schedule: RateSchedule;
+  /** `limits: auto`: learns the provider's limits from the same headers. */
+  providerLimits?: Pick<ProviderLimits, 'observe'>;
   protection: Protection;
   leastPrivilege: LeastPrivilegeStage;
   now: () => number;
@@ -241,8 +244,11 @@ export function createPipeline(deps: PipelineDeps) {
     span: GatewaySpan | undefined,
   ): void {
     if (status === 429) metrics.upstream429.inc({ account: caller.accountId, class: operation.class });
+    const report = parseRateLimitHeaders(headers, deps.now());
+    // First, so that a 429 showing another structure switches the schedule before the refusal is applied.
+    deps.providerLimits?.observe(caller.accountId, operation.class, report, status);
     deps.schedule
-      .observe(caller.accountId, operation.class, parseRateLimitHeaders(headers, deps.now()), { status })
+      .observe(caller.accountId, operation.class, report, { status })
       .catch((error: unknown) =>
         logger.warn(
           { err: error, account: caller.accountId, ...traceFields(span) },

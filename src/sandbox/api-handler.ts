@@ -113,7 +113,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const decidedAtMs = clock.now();
       const decision = limiter.tryAdmit(key.id, operation.class, decidedAtMs);
       referee.rateDecision(key, operation.class, decision.admitted, decidedAtMs);
-      rateHeaders = rateLimitHeaders(settings.rateLimit.profile, decision);
+      rateHeaders = rateLimitHeaders(limiter.profile().profile, decision);
       if (!decision.admitted)
         return sendError(apiError('TOO_MANY_REQUESTS', 'Rate limit exceeded; retry after the reset.'), rateHeaders);
       // Members may view but not change anything (the team role matrix).

@@ -51,7 +51,14 @@ export function createSandboxApp(options: SandboxOptions = {}): SandboxApp {
   const refereeState = new Referee(settings.rateLimit, () => clock.now());
   const faults = new FaultControl(settings.faults);
   const delays = new Delays();
-  const referee = createReferee({ referee: refereeState, computes, idempotency, limiter, faults });
+  const referee = createReferee({
+    referee: refereeState,
+    computes,
+    idempotency,
+    limiter,
+    faults,
+    now: () => clock.now(),
+  });
 
   const api = createApiHandler({
     settings,

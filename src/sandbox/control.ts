@@ -7,7 +7,8 @@ import { faultPatchSchema, type FaultControl, type FaultPatch, type FaultSetting
 import type { IdempotencyStore } from './idempotency';
 import { SandboxOptionsError } from './options';
 import type { RateLimiter } from './rate-limit';
-import type { Referee, SandboxStats } from './referee';
+import { RATE_PROFILES, resolveLimits, type LimitOverrides, type RateProfile } from './rate-profiles';
+import type { ProfileSwitch, Referee, SandboxStats } from './referee';
 
 export interface SandboxReferee {
   /** `phaseMs` (0-999) recomputes the fixed-window maxima for another phase. */
@@ -21,6 +22,12 @@ export interface SandboxReferee {
   faults(): FaultSettings;
   /** Partial update; throws SandboxOptionsError (with paths) on an invalid patch. */
   setFaults(patch: FaultPatch): FaultSettings;
+  /**
+   * The provider changes its limits: from the next request on, `profile`'s buckets, numbers
+   * (`limits` overrides them as the startup option does) and header family. Throws SandboxOptionsError
+   * on an unknown profile or limit. `reset()` restores the startup profile.
+   */
+  setProfile(profile: RateProfile, limits?: LimitOverrides): ProfileSwitch;
 }
 
 export function createReferee(parts: {
@@ -29,6 +36,7 @@ export function createReferee(parts: {
   idempotency: IdempotencyStore;
   limiter: RateLimiter;
   faults: FaultControl;
+  now: () => number;
 }): SandboxReferee {
   const { referee, computes, idempotency, limiter, faults } = parts;
   return {
@@ -55,6 +63,16 @@ export function createReferee(parts: {
         );
       }
       return faults.apply(parsed.data);
+    },
+    setProfile: (profile, limits = {}) => {
+      if (!(RATE_PROFILES as readonly string[]).includes(profile))
+        throw new SandboxOptionsError([`profile: must be one of ${RATE_PROFILES.join(', ')}`]);
+      const resolved = resolveLimits(profile, limits);
+      if (!resolved.ok) throw new SandboxOptionsError(resolved.problems);
+      const change = { atMs: parts.now(), profile, limitsPerSecond: resolved.limitsPerSecond };
+      limiter.setProfile({ profile, limitsPerSecond: resolved.limitsPerSecond });
+      referee.profileSwitched(change);
+      return change;
     },
   };
 }

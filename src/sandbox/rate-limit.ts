@@ -23,18 +23,38 @@ export interface RateDecision {
   retryAfterMs?: number;
 }
 
+/** The profile in force and its numbers; switched at runtime by `setProfile` (the provider changing its limits). */
+export interface ActiveProfile {
+  readonly profile: RateProfile;
+  readonly limitsPerSecond: Readonly<Partial<Record<RateBucket, number>>>;
+}
+
 export class RateLimiter {
   private readonly windows: RateWindows;
+  private active: ActiveProfile;
 
   constructor(private readonly settings: RateLimitSettings) {
     this.windows = createWindows(settings.window, settings.windowPhaseMs);
+    this.active = { profile: settings.profile, limitsPerSecond: settings.limitsPerSecond };
+  }
+
+  profile(): ActiveProfile {
+    return this.active;
+  }
+
+  /**
+   * From the next request on, the other regime: its buckets and header family. A bucket the new
+   * profile shares with the old (none between launch and current) keeps its window; a new one starts empty.
+   */
+  setProfile(active: ActiveProfile): void {
+    this.active = active;
   }
 
   tryAdmit(keyId: string, operationClass: OperationClass, nowMs: number): RateDecision {
-    const bucket = PROFILE_DEFINITIONS[this.settings.profile].bucketFor(operationClass);
-    const limitPerSecond = this.settings.limitsPerSecond[bucket];
-    if (limitPerSecond === undefined)
-      throw new Error(`rate-limit: no ${bucket} limit in the ${this.settings.profile} profile`);
+    const { profile, limitsPerSecond: limits } = this.active;
+    const bucket = PROFILE_DEFINITIONS[profile].bucketFor(operationClass);
+    const limitPerSecond = limits[bucket];
+    if (limitPerSecond === undefined) throw new Error(`rate-limit: no ${bucket} limit in the ${profile} profile`);
     const decision = this.windows.tryAdmit(`${keyId} ${bucket}`, limitPerSecond, nowMs);
     const result: RateDecision = {
       admitted: decision.admitted,
@@ -47,8 +67,10 @@ export class RateLimiter {
     return result;
   }
 
+  /** Empty windows and the profile configured at startup. */
   reset(): void {
     this.windows.reset();
+    this.active = { profile: this.settings.profile, limitsPerSecond: this.settings.limitsPerSecond };
   }
 }
 

@@ -4,6 +4,7 @@
  *   POST /_sandbox/reset               back to the startup state
  *   GET  /_sandbox/faults              current fault and latency settings
  *   PUT  /_sandbox/faults              partial update (JSON object), answers the new settings
+ *   PUT  /_sandbox/profile             {"profile": "current", "limits"?: {...}}: the provider changes its limits
  * Errors use the API's error envelope.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +12,7 @@ import { envelopeTimestamp } from '../shared/envelope';
 import { requestIdFrom } from '../shared/request-id';
 import { readBody } from './body';
 import type { SandboxReferee } from './control';
+import type { LimitOverrides, RateProfile } from './rate-profiles';
 import { apiError, type ApiError } from './errors';
 import { SandboxOptionsError, type Clock } from './options';
 import { errorBody, writeJson } from './respond';
@@ -21,6 +23,7 @@ const ROUTES: Record<string, string[]> = {
   [`${REFEREE_BASE_PATH}/stats`]: ['GET'],
   [`${REFEREE_BASE_PATH}/reset`]: ['POST'],
   [`${REFEREE_BASE_PATH}/faults`]: ['GET', 'PUT'],
+  [`${REFEREE_BASE_PATH}/profile`]: ['PUT'],
 };
 
 export type RefereeHandler = (
@@ -77,6 +80,7 @@ export function createRefereeHandler(deps: {
             return fail(apiError('BAD_REQUEST', 'Content-Type must be application/json.'));
           const body = parseJsonObject(read.bytes);
           if (!body.ok) return fail(apiError('MALFORMED_JSON', `Malformed JSON: ${body.message}.`));
+          if (target.path === `${REFEREE_BASE_PATH}/profile`) return ok(setProfile(referee, body.value));
           return ok(referee.setFaults(body.value));
         }
       }
@@ -85,4 +89,18 @@ export function createRefereeHandler(deps: {
       throw error;
     }
   };
+}
+
+/** `{ "profile": "current", "limits"?: { "allPerSecond": 2 } }`, as the startup options name them. */
+function setProfile(referee: SandboxReferee, body: Record<string, unknown>) {
+  const unknown = Object.keys(body).filter((k) => k !== 'profile' && k !== 'limits');
+  if (unknown.length > 0) throw new SandboxOptionsError(unknown.map((k) => `${k}: unknown field`));
+  const { profile, limits } = body;
+  if (typeof profile !== 'string') throw new SandboxOptionsError(['profile: must be a string']);
+  if (limits !== undefined && (typeof limits !== 'object' || limits === null || Array.isArray(limits)))
+    throw new SandboxOptionsError(['limits: must be an object']);
+  for (const [name, value] of Object.entries(limits ?? {}))
+    if (typeof value !== 'number' || !(value > 0) || !Number.isInteger(value))
+      throw new SandboxOptionsError([`limits.${name}: must be a whole number above 0`]);
+  return referee.setProfile(profile as RateProfile, limits as LimitOverrides | undefined);
 }

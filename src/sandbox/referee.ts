@@ -56,6 +56,14 @@ export interface SandboxStats {
   faultsInjected: Record<FaultKind, number>;
   lastRequest: RecordedRequest | null;
   timeline: TimelineEntry[];
+  /** Runtime switches of the rate profile (`setProfile`), oldest first; `profile` above is the one in force. */
+  profileSwitches: ProfileSwitch[];
+}
+
+export interface ProfileSwitch {
+  atMs: number;
+  profile: RateProfile;
+  limitsPerSecond: Partial<Record<RateBucket, number>>;
 }
 
 export interface RefereeSettings {
@@ -80,6 +88,7 @@ export class Referee {
   private lastRequest: RecordedRequest | null = null;
   private unauthenticated = 0;
   private faults: Record<FaultKind, number> = { error: 0, drop: 0, slow: 0 };
+  private switches: ProfileSwitch[] = [];
 
   constructor(
     private readonly settings: RefereeSettings,
@@ -151,10 +160,10 @@ export class Referee {
     }
     return {
       generatedAt: envelopeTimestamp(new Date(this.now())),
-      profile: this.settings.profile,
+      profile: this.switches.at(-1)?.profile ?? this.settings.profile,
       window: this.settings.window,
       windowPhaseMs: phaseMs,
-      limitsPerSecond: { ...this.settings.limitsPerSecond },
+      limitsPerSecond: { ...(this.switches.at(-1)?.limitsPerSecond ?? this.settings.limitsPerSecond) },
       keys,
       unauthenticated: this.unauthenticated,
       duplicateCreates: { total: duplicates, byKey },
@@ -163,6 +172,7 @@ export class Referee {
       timeline: [...this.timeline.values()]
         .map((entry) => ({ ...entry }))
         .sort((a, b) => a.second - b.second || a.key.localeCompare(b.key) || a.class.localeCompare(b.class)),
+      profileSwitches: this.switches.map((s) => ({ ...s, limitsPerSecond: { ...s.limitsPerSecond } })),
     };
   }
 
@@ -172,6 +182,11 @@ export class Referee {
     this.lastRequest = null;
     this.unauthenticated = 0;
     this.faults = { error: 0, drop: 0, slow: 0 };
+    this.switches = [];
+  }
+
+  profileSwitched(change: ProfileSwitch): void {
+    this.switches.push(change);
   }
 
   private record(key: AuthenticatedKey): KeyRecord {

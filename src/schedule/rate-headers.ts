@@ -74,7 +74,10 @@ export function parseRateLimitHeaders(headers: HeaderBag, nowMs: number): RateLi
   const remaining = nonNegativeInteger(pick('x-ratelimit-remaining'));
   const resetAtMs = parseResetMs(pick('x-ratelimit-reset'), nowMs);
   const retryAtMs = parseRetryAfterMs(header(headers, 'retry-after'), nowMs);
-  if (limit !== undefined) report.limit = limit;
+  if (limit !== undefined) {
+    report.limit = limit;
+    report.family = perSecond ? 'per-class' : 'shared';
+  }
   if (remaining !== undefined) report.remaining = remaining;
   if (resetAtMs !== undefined) report.resetAtMs = resetAtMs;
   const pauses = [retryAtMs, remaining === 0 ? resetAtMs : undefined].filter(

@@ -157,6 +157,13 @@ export interface RateSchedule {
   reserve(request: ReserveRequest): Promise<Reservation>;
   /** Waits until the slot, following pauses learnt meanwhile; `expired` when a pause pushed it past the deadline. */
   waitForSlot(reservation: GrantedReservation, options?: { signal?: AbortSignal }): Promise<SlotOutcome>;
+  /**
+   * The account's limits no longer map any class to this schedule (`limits: auto` adopted another
+   * structure or a lower rate): its waiters here answer `late`, so each takes a new slot under the
+   * limits now in force. `pauseMs` > 0 also pauses it for every replica (announced like any pause),
+   * so the waiters of replicas that have not switched yet do not send meanwhile.
+   */
+  retire(accountId: string, scheduleClass: ScheduleClass, pauseMs: number): Promise<void>;
   /** Shared pause (e.g. after an upstream 429) until `untilMs` on this process's clock. */
   pause(accountId: string, operationClass: OperationClass, untilMs: number): Promise<void>;
   /** Feeds an upstream response's headers back: a 429 pauses; remaining below expectation slows the schedule. */
@@ -199,6 +206,8 @@ interface Runtime {
   ownTailAtMs?: number;
   waiters: Set<() => void>;
   activity: ScheduleActivity;
+  /** Set by `retire`; cleared when the limits map a class here again. */
+  retired: boolean;
 }
 
 const DEFAULT_FAIRNESS: FairnessOptions = {
@@ -364,6 +373,8 @@ class RateScheduleImpl implements RateSchedule {
     try {
       for (;;) {
         if (options.signal?.aborted || this.closed) return { kind: 'aborted' };
+        // Not sent under limits no longer in force: a new slot under the current ones.
+        if (rt?.retired === true) return { kind: 'late', waitedMs: this.now() - startedAt, lateMs: 0 };
         const shiftMs = rt === undefined ? 0 : extraShift(rt, reservation.ticket);
         const target = reservation.slotAtMs + shiftMs;
         if (target > reservation.deadlineAtMs + 1e-6)
@@ -388,6 +399,20 @@ class RateScheduleImpl implements RateSchedule {
     } finally {
       if (waiter !== undefined) rt?.activity.endWait(waiter);
     }
+  }
+
+  async retire(accountId: string, scheduleClass: ScheduleClass, pauseMs: number): Promise<void> {
+    const keys = scheduleKeys(this.keyPrefix, accountId, scheduleClass);
+    const rt = this.runtimes.get(keys.id);
+    if (rt === undefined) {
+      // Never used here, perhaps by other replicas: their waiters still need the announced pause.
+      if (pauseMs > 0 && this.mode === 'shared' && this.initial === undefined)
+        await this.shared!.pause(keys, pauseMs).catch((error: unknown) => this.storeFailed(error));
+      return;
+    }
+    rt.retired = true;
+    wake(rt);
+    if (pauseMs > 0) await this.shift(rt, (store) => store.pause(rt.keys, pauseMs));
   }
 
   async pause(accountId: string, operationClass: OperationClass, untilMs: number): Promise<void> {
@@ -662,6 +687,7 @@ class RateScheduleImpl implements RateSchedule {
         fallbackEpisode: 0,
         waiters: new Set(),
         activity: new ScheduleActivity(),
+        retired: false,
       };
       this.runtimes.set(keys.id, rt);
     } else {
@@ -669,6 +695,7 @@ class RateScheduleImpl implements RateSchedule {
       rt.intervalMs = iv;
       rt.fallbackIntervalMs = fallbackIv;
       rt.sendToleranceMs = toleranceMs;
+      rt.retired = false;
     }
     return rt;
   }

@@ -97,4 +97,9 @@ export interface RateLimitReport {
   limit?: number;
   /** The provider window's reset, ms since the epoch, when the headers give one. */
   resetAtMs?: number;
+  /**
+   * Which header family gave `limit`: `per-class` (`x-ratelimit-*-second`, one limit per class, the launch docs) or
+   * `shared` (`x-ratelimit-*`, one limit for every request, the later docs). It tells the class structure.
+   */
+  family?: 'per-class' | 'shared';
 }

@@ -46,7 +46,12 @@ export interface FleetCaller {
   shadow?: boolean;
 }
 
-export type FleetLimits = { read: number; write: number; safety?: number } | { all: number; safety?: number };
+export type FleetLimits =
+  | { read: number; write: number; safety?: number }
+  | { all: number; safety?: number }
+  /** `limits: auto` (issue #15), as the policy writes it. */
+  | 'auto'
+  | { auto: object; safety?: number };
 
 /**
  * Safety factor for runs the sandbox judges. The sandbox, every gateway and every caller share one

@@ -22,6 +22,8 @@ export interface GatewayMetrics {
   leastPrivilegeDenials: Counter<'caller' | 'check' | 'mode'>;
   ledgerFailures: Counter<'operation'>;
   scheduleMode: Gauge<'mode'>;
+  limitsAdopted: Counter<'account'>;
+  limitPerSecond: Gauge<'account' | 'class'>;
   scheduleDispatchLate: Histogram;
   scheduleLateSends: Counter<'account' | 'class'>;
   scheduleWaiting: Gauge<'account' | 'class'>;
@@ -124,6 +126,18 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
       name: 'strettch_gateway_schedule_mode',
       help: '1 for the schedule mode in force: shared (Redis), fallback (Redis unreachable) or memory',
       labelNames: ['mode'],
+      registers: [registry],
+    }),
+    limitsAdopted: new Counter({
+      name: 'strettch_gateway_limits_adopted_total',
+      help: 'Changes of the provider limits adopted by this replica from upstream headers (limits: auto), by account',
+      labelNames: ['account'],
+      registers: [registry],
+    }),
+    limitPerSecond: new Gauge({
+      name: 'strettch_gateway_limit_per_second',
+      help: 'The provider limit in force for an auto account, per second before the safety factor, by class (read, write or all)',
+      labelNames: ['account', 'class'],
       registers: [registry],
     }),
     scheduleWaiting: new Gauge({

@@ -6,9 +6,10 @@ import { deepFreeze } from './deep-freeze';
 import { DEFAULT_SCOPES, defaultScopeFor } from './default-scopes';
 import { operationsMatching, scopesMatching } from './patterns';
 import { toConfigProblem, type PathedProblem } from './problems';
+import { clampRates } from '../../schedule/limit-adoption';
 import { resolveVerificationKey } from './resolve-keys';
 import { anchorPattern, type ConstraintsDocument } from './least-privilege-schema';
-import { DEFAULT_LIMITS_KEY, type CallerDocument, type LimitsProfileDocument, type PolicyDocument } from './schema';
+import { DEFAULT_LIMITS_KEY, type CallerDocument, type PolicyDocument } from './schema';
 import { headerSafetyProblem, readSecret } from './secrets';
 import { resolveListenTls } from './resolve-tls';
 import type { CallerMatchRule } from './caller-rules';
@@ -192,10 +193,16 @@ function limitsFor(accountId: string, document: PolicyDocument): AccountLimits {
   const own = Object.hasOwn(document.limits, accountId) ? document.limits[accountId] : undefined;
   const profile = own ?? fallback;
   if (!profile) return DEFAULT_ACCOUNT_LIMITS;
-  return toLimits(profile, profile.safety ?? fallback?.safety ?? DEFAULT_ACCOUNT_LIMITS.safety);
+  const safety = profile.safety ?? fallback?.safety ?? DEFAULT_ACCOUNT_LIMITS.safety;
+  if (profile.auto === undefined) return toLimits(profile, safety);
+  const bounds = { minPerSecond: profile.auto.min, maxPerSecond: profile.auto.max };
+  // Until the provider says anything: the given initial limits, else the default profile's, else the launch ones.
+  const configured = profile.auto.initial ?? (fallback?.auto === undefined ? fallback : undefined);
+  const initial = clampRates(configured ? toLimits(configured, safety) : DEFAULT_ACCOUNT_LIMITS, bounds);
+  return { ...initial, safety, auto: { bounds } };
 }
 
-function toLimits(profile: LimitsProfileDocument, safety: number): AccountLimits {
+function toLimits(profile: { read?: number; write?: number; all?: number }, safety: number): AccountLimits {
   // The schema guarantees `all` alone, or `read` and `write` together.
   if (profile.all !== undefined) return { all: profile.all, safety };
   return { read: profile.read!, write: profile.write!, safety };

@@ -123,21 +123,56 @@ const accountSchema = z.strictObject({
 const ratePerSecond = z.number().gt(0).max(100_000);
 
 /** Either one shared rate (`all`, the provider's later "2/s for everything") or one per class. */
-const limitsProfileSchema = z
+function requireOneShape(profile: { read?: number; write?: number; all?: number }, ctx: z.RefinementCtx): void {
+  const perClass = profile.read !== undefined || profile.write !== undefined;
+  if (profile.all !== undefined && perClass) {
+    ctx.addIssue({ code: 'custom', message: 'give either "all" or "read" and "write", not both' });
+  } else if (profile.all === undefined && (profile.read === undefined || profile.write === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'give both "read" and "write", or "all"' });
+  }
+}
+
+const ratesSchema = z
+  .strictObject({ read: ratePerSecond.optional(), write: ratePerSecond.optional(), all: ratePerSecond.optional() })
+  .superRefine(requireOneShape);
+
+/** The launch limits (30 reads/s, 5 writes/s) are the most the provider has published: the default ceiling. */
+export const AUTO_LIMITS_DEFAULTS = Object.freeze({ minPerSecond: 1, maxPerSecond: 30 });
+
+/** `limits: auto`: follow what the provider advertises, within these bounds (issue #15). */
+const autoLimitsSchema = z
   .strictObject({
-    read: ratePerSecond.optional(),
-    write: ratePerSecond.optional(),
-    all: ratePerSecond.optional(),
-    safety: z.number().gt(0).max(1).optional(),
+    /** Never adopt less than this per second (per class, or for `all`). */
+    min: ratePerSecond.default(AUTO_LIMITS_DEFAULTS.minPerSecond),
+    /** Never adopt more than this per second. */
+    max: ratePerSecond.default(AUTO_LIMITS_DEFAULTS.maxPerSecond),
+    /** In force until the provider has said anything; default: the `default` profile's, else the launch limits. */
+    initial: ratesSchema.optional(),
   })
-  .superRefine((profile, ctx) => {
-    const perClass = profile.read !== undefined || profile.write !== undefined;
-    if (profile.all !== undefined && perClass) {
-      ctx.addIssue({ code: 'custom', message: 'give either "all" or "read" and "write", not both' });
-    } else if (profile.all === undefined && (profile.read === undefined || profile.write === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give both "read" and "write", or "all"' });
-    }
+  .superRefine((auto, ctx) => {
+    if (auto.min > auto.max) ctx.addIssue({ code: 'custom', path: ['min'], message: 'must not exceed "max"' });
+    for (const [name, rate] of Object.entries(auto.initial ?? {}))
+      if (rate !== undefined && (rate < auto.min || rate > auto.max))
+        ctx.addIssue({ code: 'custom', path: ['initial', name], message: 'must lie within "min" and "max"' });
   });
+
+const limitsProfileSchema = z.preprocess(
+  // `prod: auto` is `prod: { auto: {} }`: every bound at its default.
+  (value) => (value === 'auto' ? { auto: {} } : value),
+  z
+    .strictObject({
+      read: ratePerSecond.optional(),
+      write: ratePerSecond.optional(),
+      all: ratePerSecond.optional(),
+      auto: autoLimitsSchema.optional(),
+      safety: z.number().gt(0).max(1).optional(),
+    })
+    .superRefine((profile, ctx) => {
+      if (profile.auto === undefined) return requireOneShape(profile, ctx);
+      if (profile.read !== undefined || profile.write !== undefined || profile.all !== undefined)
+        ctx.addIssue({ code: 'custom', message: 'with "auto", give the starting limits as "auto.initial"' });
+    }),
+);
 
 const keySchema = z
   .strictObject({

@@ -1,4 +1,5 @@
 import type { AccountRateLimits } from '../../schedule/types';
+import type { LimitBounds } from '../../schedule/limit-adoption';
 import type { OperationId } from '../../catalog/catalog';
 import type { VerificationKey } from '../auth/verification-key';
 import type { CallerMatchRule } from './caller-rules';
@@ -66,7 +67,15 @@ export interface UpstreamPolicy {
  * The provider's limits for one key (launch: 30 reads/s, 5 writes/s, or one shared rate), in the
  * schedule's own shape, so the schedule takes them as they are; the safety factor always resolved.
  */
-export type AccountLimits = AccountRateLimits & { readonly safety: number };
+export type AccountLimits = AccountRateLimits & { readonly safety: number; readonly auto?: AutoLimits };
+
+/**
+ * `limits: auto`: the rates above are the initial ones; the gateway adopts what the provider
+ * advertises within the bounds (`src/gateway/provider-limits.ts`).
+ */
+export interface AutoLimits {
+  readonly bounds: LimitBounds;
+}
 
 export interface AccountPolicy {
   readonly id: string;

@@ -155,3 +155,52 @@ describe('overridden limits', () => {
     expect((await burst(2, write))[1]).toBe(429);
   });
 });
+
+describe('switching the profile at runtime (the provider changes its limits, issue #15)', () => {
+  beforeEach(async () => {
+    h = await launch({ profile: 'launch' });
+  });
+
+  it('in process: from the next request on, one counter of 2/s and the x-ratelimit-* family', async () => {
+    expect((await read()).headers.get('x-ratelimit-limit-second')).toBe('30');
+    const change = h.sandbox.referee.setProfile('current');
+    expect(change).toEqual({ atMs: T0, profile: 'current', limitsPerSecond: { all: 2 } });
+    const after = [await read(), await write(), await read()];
+    // The write is counted (then 404: there is no compute 1), so the third request is the one over 2/s.
+    expect(after.map((r) => r.status)).toEqual([200, 404, 429]);
+    expect(after[0]!.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(after[0]!.headers.get('x-ratelimit-limit-second')).toBeNull();
+    const stats = await h.stats();
+    expect(stats.profile).toBe('current');
+    expect(stats.limitsPerSecond).toEqual({ all: 2 });
+    expect(stats.profileSwitches).toEqual([change]);
+  });
+
+  it('over HTTP: PUT /_sandbox/profile, with overrides; bad input is a 400 in the envelope; reset restores launch', async () => {
+    const put = (body: unknown) =>
+      fetch(`${h.sandbox.url}/_sandbox/profile`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const ok = await put({ profile: 'current', limits: { allPerSecond: 3 } });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ profile: 'current', limitsPerSecond: { all: 3 } });
+    expect((await read()).headers.get('x-ratelimit-limit')).toBe('3');
+    for (const [body, message] of [
+      [{ profile: 'later' }, 'profile: must be one of launch, current'],
+      [{ profile: 'current', limits: { readPerSecond: 3 } }, 'the current profile has no read limit'],
+      [{ profile: 'current', limits: { allPerSecond: 0 } }, 'limits.allPerSecond: must be a whole number above 0'],
+      [{ profile: 'current', extra: 1 }, 'extra: unknown field'],
+    ] as const) {
+      const refused = await put(body);
+      expect(refused.status).toBe(400);
+      const envelope = (await refused.json()) as { success: boolean; code: string; message: string };
+      expect(envelope).toMatchObject({ success: false, code: 'VALIDATION_ERROR' });
+      expect(envelope.message).toContain(message);
+    }
+    await fetch(`${h.sandbox.url}/_sandbox/reset`, { method: 'POST' });
+    expect((await read()).headers.get('x-ratelimit-limit-second')).toBe('30');
+    expect((await h.stats()).profileSwitches).toEqual([]);
+  });
+});

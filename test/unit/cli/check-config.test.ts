@@ -149,6 +149,11 @@ describe('describeAccountLimits', () => {
   it.each([
     [{ read: 30, write: 5, safety: 1 } as const, 'read 30/s, write 5/s × safety 1 = 30 reads/s, 5 writes/s'],
     [{ all: 3, safety: 0.9 } as const, 'all 3/s × safety 0.9 = 2.7/s'],
+    [
+      { read: 30, write: 5, safety: 0.95, auto: { bounds: { minPerSecond: 1, maxPerSecond: 30 } } } as const,
+      "auto within 1–30/s (follows the provider's headers), initially " +
+        'read 30/s, write 5/s × safety 0.95 = 28.5 reads/s, 4.75 writes/s',
+    ],
   ])('%j', (limits, text) => {
     expect(describeAccountLimits(limits)).toBe(text);
   });

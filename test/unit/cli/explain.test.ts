@@ -5,7 +5,7 @@ import {
   runExplain,
   type Explanation,
 } from '../../../src/cli/explain';
-import { formatExplanation } from '../../../src/cli/explain-format';
+import { describeLimit, formatExplanation } from '../../../src/cli/explain-format';
 import type { CliIo } from '../../../src/cli/io';
 import { fixturePolicy, POLICY_PATH, POLICY_TEXT } from './policy-fixture';
 
@@ -296,6 +296,26 @@ describe('explainRequest', () => {
 });
 
 describe('limitFor', () => {
+  it('an auto account: the initial rate and the bounds, in the facts and the line', () => {
+    const auto = {
+      ...policy.accounts.prod!,
+      limits: { all: 2, safety: 0.95, auto: { bounds: { minPerSecond: 1, maxPerSecond: 30 } } },
+    };
+    const facts = limitFor(auto, 'read');
+    expect(facts).toEqual({
+      accountId: 'prod',
+      class: 'all',
+      ratePerSecond: 2,
+      safety: 0.95,
+      effectivePerSecond: 1.9,
+      auto: { minPerSecond: 1, maxPerSecond: 30 },
+    });
+    expect(describeLimit(facts)).toBe(
+      'all 2/s × safety 0.95 = 1.9/s (limits: auto — initially; follows the provider within 1–30/s), ' +
+        'shared by every caller and replica of account prod',
+    );
+  });
+
   it.each([
     ['read', { class: 'read', ratePerSecond: 30, effectivePerSecond: 28.5 }],
     ['write', { class: 'write', ratePerSecond: 5, effectivePerSecond: 4.75 }],

@@ -56,6 +56,11 @@ const INVALID: ReadonlyArray<[file: string, expected: ReadonlyArray<[path: strin
   ['limits-read-without-write', [['limits.default', 'give both "read" and "write", or "all"']]],
   ['limits-safety-above-one', [['limits.default.safety', 'must be at most 1']]],
   ['limits-rate-zero', [['limits.prod.read', 'must be greater than 0']]],
+  ['limits-auto-with-rates', [['limits.prod', 'with "auto", give the starting limits as "auto.initial"']]],
+  ['limits-auto-min-above-max', [['limits.prod.auto.min', 'must not exceed "max"']]],
+  ['limits-auto-initial-out-of-bounds', [['limits.prod.auto.initial.read', 'must lie within "min" and "max"']]],
+  ['limits-auto-unknown-key', [['limits.prod.auto.maximum', 'unknown key']]],
+  ['limits-auto-misspelt', [['limits.prod', 'expected a mapping, got a string']]],
   // auth
   ['auth-missing', [['auth', 'is required']]],
   ['auth-no-keys', [['auth.keys', 'configure at least one key, jwksUrl, or discovery']]],

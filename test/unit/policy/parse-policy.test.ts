@@ -294,3 +294,45 @@ describe('resolvePolicy', () => {
     expect(result.ok && result.policy.sourcePath).toBe('(embedded default)');
   });
 });
+
+describe('parsePolicy: limits: auto (issue #15)', () => {
+  const withLimits = (limits: string) => mustParse(`${MINIMAL}limits:\n${limits}\n`);
+
+  it('`auto` alone: the launch limits to start, bounds 1–30/s, the default safety', () => {
+    expect(withLimits('  prod: auto').accounts.prod!.limits).toEqual({
+      read: 30,
+      write: 5,
+      safety: DEFAULT_ACCOUNT_LIMITS.safety,
+      auto: { bounds: { minPerSecond: 1, maxPerSecond: 30 } },
+    });
+  });
+
+  it('bounds, initial limits and safety as given', () => {
+    expect(
+      withLimits('  prod: { auto: { min: 2, max: 20, initial: { all: 2 } }, safety: 0.9 }').accounts.prod!.limits,
+    ).toEqual({ all: 2, safety: 0.9, auto: { bounds: { minPerSecond: 2, maxPerSecond: 20 } } });
+  });
+
+  it('without initial limits: the default profile, clamped into the bounds', () => {
+    const policy = withLimits('  default: { read: 40, write: 5, safety: 0.8 }\n  prod: { auto: { max: 25 } }');
+    expect(policy.accounts.prod!.limits).toEqual({
+      read: 25,
+      write: 5,
+      safety: 0.8,
+      auto: { bounds: { minPerSecond: 1, maxPerSecond: 25 } },
+    });
+  });
+
+  it('`default: auto` makes every account without limits of its own follow the provider', () => {
+    expect(withLimits('  default: auto').accounts.prod!.limits.auto).toEqual({
+      bounds: { minPerSecond: 1, maxPerSecond: 30 },
+    });
+  });
+
+  it('fixed limits carry no auto', () => {
+    expect(withLimits('  prod: { all: 2 }').accounts.prod!.limits).toEqual({
+      all: 2,
+      safety: DEFAULT_ACCOUNT_LIMITS.safety,
+    });
+  });
+});

@@ -12,12 +12,12 @@ describe('parseRateLimitHeaders', () => {
         'x-ratelimit-remaining-second': '12',
         'x-ratelimit-reset-second': String(NOW_S + 1),
       },
-      { limit: 30, remaining: 12, resetAtMs: NOW + 1000 },
+      { limit: 30, remaining: 12, resetAtMs: NOW + 1000, family: 'per-class' },
     ],
     [
       'later family',
       { 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '1', 'x-ratelimit-reset': String(NOW_S + 1) },
-      { limit: 2, remaining: 1, resetAtMs: NOW + 1000 },
+      { limit: 2, remaining: 1, resetAtMs: NOW + 1000, family: 'shared' },
     ],
     [
       'both families: the per-second one, as a whole',
@@ -27,12 +27,12 @@ describe('parseRateLimitHeaders', () => {
         'x-ratelimit-limit-second': '30',
         'x-ratelimit-remaining-second': '7',
       },
-      { limit: 30, remaining: 7 },
+      { limit: 30, remaining: 7, family: 'per-class' },
     ],
     [
       'remaining 0 with a reset: pause until the reset',
       { 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(NOW_S + 2) },
-      { limit: 2, remaining: 0, resetAtMs: NOW + 2000, pauseUntilMs: NOW + 2000 },
+      { limit: 2, remaining: 0, resetAtMs: NOW + 2000, pauseUntilMs: NOW + 2000, family: 'shared' },
     ],
     ['Retry-After seconds', { 'retry-after': '3' }, { pauseUntilMs: NOW + 3000 }],
     ['Retry-After HTTP-date', { 'retry-after': new Date(NOW + 5000).toUTCString() }, { pauseUntilMs: NOW + 5000 }],
@@ -46,10 +46,10 @@ describe('parseRateLimitHeaders', () => {
     [
       'header names in any case',
       { 'X-RateLimit-Limit': '2', 'X-RateLimit-Remaining': '1' },
-      { limit: 2, remaining: 1 },
+      { limit: 2, remaining: 1, family: 'shared' },
     ],
-    ['array values: the first', { 'x-ratelimit-limit': ['5', '6'] }, { limit: 5 }],
-    ['numbers as values', { 'x-ratelimit-limit': 5 }, { limit: 5 }],
+    ['array values: the first', { 'x-ratelimit-limit': ['5', '6'] }, { limit: 5, family: 'shared' }],
+    ['numbers as values', { 'x-ratelimit-limit': 5 }, { limit: 5, family: 'shared' }],
     ['no headers', {}, {}],
     [
       'garbage',
@@ -69,7 +69,7 @@ describe('parseRateLimitHeaders', () => {
 
   test('a Fetch Headers object works too', () => {
     const headers = new Headers({ 'x-ratelimit-limit-second': '5', 'x-ratelimit-remaining-second': '4' });
-    expect(parseRateLimitHeaders(headers, NOW)).toEqual({ limit: 5, remaining: 4 });
+    expect(parseRateLimitHeaders(headers, NOW)).toEqual({ limit: 5, remaining: 4, family: 'per-class' });
   });
 });
 
