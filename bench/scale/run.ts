@@ -11,7 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { KEYS_ENV_VAR } from '../../src/sandbox/cli-args';
-import { scrapeGateway } from '../soak/sampler';
+import { parseExposition } from '../prometheus-text';
+import { sampleFromMetrics } from '../soak/sampler';
+import { gatewayCounters, scrapeMetrics } from '../fleet/gateway-probes';
 import { sleep, waitForLogLine, type Child, type ChildGroup } from '../fleet/children';
 import { JWT_SECRET_ENV } from '../fleet/policy';
 import { startBenchRedis, type BenchRedis } from '../fleet/redis-server';
@@ -26,7 +28,7 @@ import {
 } from './load-protocol';
 import { ACCOUNT_READ_PER_SEC, gridPoints, type GridPoint, type ScaleOptions } from './options';
 import { activeAccounts, planScale, sandboxKeyList, scalePolicyYaml } from './policy';
-import { auditKeys, keyAudit, redisSnapshot, scanKeys, SCHEDULE_KEY_MATCH, type KeyAudit } from './redis-probes';
+import { keyAudit, redisSnapshot, SCHEDULE_KEY_MATCH, type KeyAudit } from './redis-probes';
 
 export interface ScaleRunEnvironment extends BuiltTrees {
   workDir: string;
@@ -40,6 +42,8 @@ export interface ReplicaUsage {
   rssEndBytes: number;
   cpuStartSec: number;
   cpuEndSec: number;
+  /** Redis commands this replica sent over the phase (its own count: round trips); null: not exported. */
+  redisRoundTrips: number | null;
 }
 
 export interface PointMeasurement extends GridPoint {
@@ -47,10 +51,12 @@ export interface PointMeasurement extends GridPoint {
   baseline: ScaleLoadResult;
   gateway: ScaleLoadResult;
   replicas: ReplicaUsage[];
-  /** `used_memory` with nothing stored (after FLUSHALL, no gateway connected). */
+  /** `used_memory` and `used_memory_dataset` with nothing stored (after FLUSHALL, no gateway connected). */
   emptyUsedMemoryBytes: number;
+  emptyDatasetBytes: number;
   /** Right after the gateway phase. */
   usedMemoryBytes: number;
+  datasetBytes: number;
   /** `total_commands_processed` from the load's start to its end, over that time. */
   commandsProcessed: number;
   loadElapsedMs: number;
@@ -62,6 +68,8 @@ export interface ExpirySample {
   atSec: number;
   dbsize: number;
   scheduleKeys: number;
+  /** MEMORY USAGE of the schedule keys left. */
+  scheduleBytes: number;
   usedMemoryOverEmptyBytes: number;
 }
 
@@ -205,9 +213,15 @@ async function runPoint(
         rssEndBytes: after[r]!.rssBytes,
         cpuStartSec: b.cpuSeconds,
         cpuEndSec: after[r]!.cpuSeconds,
+        redisRoundTrips:
+          b.redisRoundTrips === null || after[r]!.redisRoundTrips === null
+            ? null
+            : after[r]!.redisRoundTrips - b.redisRoundTrips,
       })),
       emptyUsedMemoryBytes: empty.usedMemoryBytes,
+      emptyDatasetBytes: empty.datasetBytes,
       usedMemoryBytes: redisAfter.usedMemoryBytes,
+      datasetBytes: redisAfter.datasetBytes,
       commandsProcessed: redisAfter.commandsProcessed - redisBefore.commandsProcessed,
       loadElapsedMs: gateway.latency.elapsedMs,
       keys,
@@ -223,9 +237,18 @@ async function runPoint(
   }
 }
 
-async function usage(adminUrl: string): Promise<{ rssBytes: number; cpuSeconds: number }> {
-  const sample = await scrapeGateway({ adminUrl, originMs: performance.now(), intervalMs: 0 });
-  return { rssBytes: sample.rssBytes, cpuSeconds: sample.cpuSeconds };
+/** One replica's RSS, CPU and Redis round trips so far, from its /metrics. */
+async function usage(
+  adminUrl: string,
+): Promise<{ rssBytes: number; cpuSeconds: number; redisRoundTrips: number | null }> {
+  const text = await scrapeMetrics(adminUrl);
+  if (text === null) throw new Error(`${adminUrl}/metrics did not answer`);
+  const sample = sampleFromMetrics(parseExposition(text), 0);
+  return {
+    rssBytes: sample.rssBytes,
+    cpuSeconds: sample.cpuSeconds,
+    redisRoundTrips: gatewayCounters([text]).redisCommands?.total ?? null,
+  };
 }
 
 /** The load stopped, the gateways idle: Redis polled until no schedule key is left, or the wait is over. */
@@ -237,12 +260,13 @@ async function watchKeysExpire(ctx: PointContext, point: GridPoint, emptyBytes: 
   env.log(`idle: watching the schedule keys expire (at most ${options.expiryWaitSec} s)`);
   for (;;) {
     const atSec = Math.round(performance.now() - startedMs) / 1000;
-    const scheduleKeys = auditKeys((await scanKeys(redis, SCHEDULE_KEY_MATCH)).map((k) => [k, 0] as const));
+    const scheduleKeys = await keyAudit(redis, SCHEDULE_KEY_MATCH);
     const snapshot = await redisSnapshot(redis);
     samples.push({
       atSec,
       dbsize: snapshot.dbsize,
       scheduleKeys: scheduleKeys.total,
+      scheduleBytes: scheduleKeys.scheduleBytes,
       usedMemoryOverEmptyBytes: snapshot.usedMemoryBytes - emptyBytes,
     });
     if (scheduleKeys.total === 0 && goneAtSec === null) goneAtSec = atSec;
