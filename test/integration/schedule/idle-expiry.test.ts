@@ -93,6 +93,7 @@ test('every operation leaves both keys expiring; an idle schedule is gone after 
   while (Number(await server.command('DBSIZE')) > 0 && Date.now() < deadline)
     await new Promise((resolve) => setTimeout(resolve, 100));
   expect(Number(await server.command('DBSIZE'))).toBe(0);
-  // Most of it: MEMORY USAGE rounds up to allocator size classes, and the Lua heap moves the dataset figure by tens of KB.
+  // Most of it: MEMORY USAGE rounds up to allocator size classes, and the Lua heap moves the dataset by
+  // tens of KB.
   expect(busyBytes - (await datasetBytes())).toBeGreaterThan(keyBytes * 0.5);
 }, 20_000);
