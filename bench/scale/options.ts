@@ -51,10 +51,10 @@ What a gateway costs as callers and accounts grow: for each point of the grid, a
 many callers (one token each) spread over that many accounts (one sandbox key each), three gateway
 processes sharing one redis-server in front of the sandbox (every account ${ACCOUNT_READ_PER_SEC} reads/s at the
 gateway, more at the sandbox: every request takes a slot, none is throttled), and an open-loop load
-from a separate process, each request from the next caller. First the same rate straight to the
-sandbox (the baseline), then through the gateways, started right before their phase and judged from
-their first request. After the last point the load stops and the bench watches the idle accounts'
-schedule keys expire.
+from a separate process, each request from the next caller: first through the gateways, started
+right before their phase and judged from their first request, then, once they are stopped, the same
+rate straight to the sandbox (the baseline). After the last point's gateway phase the load stops and
+the bench watches the idle accounts' schedule keys expire.
 
   --callers <list>       comma-separated caller counts (default ${SCALE_DEFAULTS.callers.join(',')})
   --accounts <list>      comma-separated account counts (default ${SCALE_DEFAULTS.accounts.join(',')})
