@@ -38,7 +38,7 @@ export function renderChart(report: ScaleReport): string {
     `<rect width="${width}" height="${height}" fill="#f4f5f5"/>`,
     `<text x="${GAP}" y="24" font-size="17" font-weight="bold" fill="#1f2328">bench:scale — cost as callers and accounts grow</text>`,
     `<text x="${GAP}" y="44" font-size="11.5" fill="#444">${escapeXml(
-      `${settings.ratePerSec} requests/s open loop for ${settings.phaseSec} s per point, each from the next caller; 3 gateways, one redis-server, the sandbox at 20 ms; ${machine.cpuCount} CPUs, run ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC.`,
+      `${settings.ratePerSec} requests/s open loop, ${settings.phaseSec} s per phase or until every caller is reached, each request from the next caller; 3 gateways, one redis-server, the sandbox at 20 ms; ${machine.cpuCount} CPUs, run ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC.`,
     )}</text>`,
     `<text x="${GAP}" y="58" font-size="11.5" fill="#444">Solid: through the gateways; dashed: straight to the sandbox at the same rate (the baseline). x: callers (log scale).</text>`,
   ];

@@ -222,7 +222,7 @@ export function formatReport(report: ScaleReport): string {
   );
   const { settings } = report;
   return [
-    `bench:scale — ${settings.ratePerSec} requests/s for ${settings.phaseSec} s per phase, 3 gateways, one redis-server; latency through the gateways (+ added over the sandbox alone)`,
+    `bench:scale — ${settings.ratePerSec} requests/s, ${settings.phaseSec} s per phase (through the gateways, long enough to reach every caller), 3 gateways, one redis-server; latency through the gateways (+ added over the sandbox alone)`,
     '',
     ...lines,
     '',

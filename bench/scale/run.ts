@@ -26,7 +26,7 @@ import {
   SCALE_LOAD_SETTINGS_ENV,
   type ScaleLoadProcessSettings,
 } from './load-protocol';
-import { ACCOUNT_READ_PER_SEC, gridPoints, type GridPoint, type ScaleOptions } from './options';
+import { ACCOUNT_READ_PER_SEC, gatewayPhaseSec, gridPoints, type GridPoint, type ScaleOptions } from './options';
 import { activeAccounts, planScale, sandboxKeyList, scalePolicyYaml } from './policy';
 import { keyAudit, redisSnapshot, SCHEDULE_KEY_MATCH, type KeyAudit } from './redis-probes';
 
@@ -178,7 +178,7 @@ async function runPoint(
     ...Object.fromEntries(plan.accounts.map((a, i) => [a.keyEnv, ctx.accountKeys[i]!])),
     ...(options.idleTtlSec !== undefined ? { SCHEDULE_IDLE_TTL_MS: String(options.idleTtlSec * 1000) } : {}),
   };
-  env.log(`${tag}: starting 3 gateways, then ${options.phaseSec} s through them`);
+  env.log(`${tag}: starting 3 gateways, then ${gatewayPhaseSec(options, point.callers)} s through them`);
   const gateways = await startGatewayReplicas(
     { group: env.group, workDir: dir, children: ctx.children },
     env.distDir,
@@ -291,11 +291,12 @@ async function runLoadPhase(
   targets: readonly string[],
   mode: 'gateway' | 'direct',
 ): Promise<ScaleLoadResult> {
+  const durationSec = mode === 'gateway' ? gatewayPhaseSec(ctx.options, point.callers) : ctx.options.phaseSec;
   const settings: ScaleLoadProcessSettings = {
     targets,
     path: READ_PATH,
     ratePerSec: ctx.options.ratePerSec,
-    durationMs: ctx.options.phaseSec * 1000,
+    durationMs: durationSec * 1000,
     maxInFlight: MAX_IN_FLIGHT,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     callers: point.callers,

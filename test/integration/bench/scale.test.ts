@@ -36,7 +36,7 @@ describe('bench:scale, a tiny grid', () => {
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-scale-'));
     group = createChildGroup();
     const options: ScaleOptions = {
-      callers: [4, 40],
+      callers: [4, 90],
       accounts: [1, 6],
       grid: 'axes',
       phaseSec: 2,
@@ -71,12 +71,14 @@ describe('bench:scale, a tiny grid', () => {
   it('measures each point of the grid, one axis at a time, every request answered 200 both ways', () => {
     expect(report.points.map((p) => [p.callers, p.accounts, p.activeAccounts])).toEqual([
       [4, 1, 1],
-      [40, 1, 1],
       // 4 callers over 6 accounts: two accounts idle.
       [4, 6, 4],
+      [90, 1, 1],
     ]);
+    // 30/s for 2 s, but 3 s through the gateways for 90 callers: each of them reached once.
+    expect(report.points.map((p) => p.requests)).toEqual([60, 60, 90]);
     for (const [i, point] of report.points.entries()) {
-      expect(point).toMatchObject({ requests: 60, ok: 60, failures: {} });
+      expect(point).toMatchObject({ ok: point.requests, failures: {} });
       expect(report.raw[i]!.baseline.statuses).toEqual({ 200: 60 });
       expect(point.p50Ms).toBeGreaterThan(0);
       expect(point.baselineP50Ms).toBeGreaterThanOrEqual(20); // the sandbox's fixed latency
@@ -93,7 +95,7 @@ describe('bench:scale, a tiny grid', () => {
       expect(point.keys.scheduleKeys).toBe(2 * point.activeAccounts);
       expect(point.keys.withoutExpiryCount).toBe(0);
       expect(point.keys.scheduleBytes).toBeGreaterThan(0);
-      // The idle TTL past the furthest slot, no more.
+      // The idle TTL past the furthest slot (at most a caller's maxWaitMs ahead), no more.
       expect(point.keys.maxTtlMs).toBeLessThanOrEqual(1000 + 2000);
     }
   });
@@ -101,8 +103,8 @@ describe('bench:scale, a tiny grid', () => {
   it('watches the idle accounts: every schedule key gone within the wait, its state back to 0 bytes', () => {
     expect(report.expiry).not.toBeNull();
     const { samples, scheduleKeysGoneAtSec, point } = report.expiry!;
-    expect(point).toEqual({ callers: 4, accounts: 6 });
-    expect(samples[0]!.scheduleKeys).toBe(8);
+    expect(point).toEqual({ callers: 90, accounts: 1 });
+    expect(samples[0]!.scheduleKeys).toBe(2);
     expect(scheduleKeysGoneAtSec).not.toBeNull();
     expect(samples[samples.length - 1]).toMatchObject({ scheduleKeys: 0, scheduleBytes: 0 });
     expect(report.targets.find((t) => t.name.startsWith("an idle account's"))!.met).toBe(true);
@@ -110,8 +112,8 @@ describe('bench:scale, a tiny grid', () => {
 
   it('prints the table and draws the chart from the report', () => {
     const text = formatReport(report);
-    expect(text.split('\n').filter((line) => /^(4|40) +(1|6)/.test(line))).toHaveLength(3);
-    expect(text).toContain('p50 within 10 % from 4 to 40 callers (1 accounts)');
+    expect(text.split('\n').filter((line) => /^(4|90) +(1|6)/.test(line))).toHaveLength(3);
+    expect(text).toContain('p50 within 10 % from 4 to 90 callers (1 accounts)');
     expect(renderChart(report)).toContain('</svg>');
   });
 });

@@ -161,7 +161,7 @@ describe('bench:scale figures', () => {
     expect(report).toMatchObject({
       bench: 'scale',
       startedAt: '2026-12-03T10:00:00.000Z',
-      settings: { callers: [10, 100], accounts: [1], ratePerSec: 200, phaseSec: 8, idleTtlSec: null },
+      settings: { callers: [10, 100], accounts: [1], ratePerSec: 250, phaseSec: 8, idleTtlSec: null },
       raw: run.points,
     });
     expect(report.points).toHaveLength(2);
