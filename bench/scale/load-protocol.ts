@@ -5,7 +5,7 @@
  * the accounts' upstream keys for the baseline; the start time as a log line; the result as a JSON
  * file written before a clean exit.
  */
-import type { ScaleLoadResult, ScaleLoadSettings } from './load';
+import type { ScaleLoadSettings } from './load';
 
 export const SCALE_LOAD_SETTINGS_ENV = 'SCALE_LOAD_SETTINGS_FILE';
 export const SCALE_LOAD_JWT_SECRET_ENV = 'SCALE_LOAD_JWT_SECRET';
@@ -21,6 +21,6 @@ export interface ScaleLoadProcessSettings extends ScaleLoadSettings {
   resultFile: string;
 }
 
-export type ScaleLoadProcessResult = ScaleLoadResult;
-
+/** Printed by the load process when its first request is due: epoch ms. */
 export const startedLine = (startedAtMs: number) => `load started at ${startedAtMs}`;
+export const STARTED_PATTERN = /load started at (\d+)/;

@@ -24,6 +24,7 @@ import {
   SCALE_LOAD_API_KEYS_ENV,
   SCALE_LOAD_JWT_SECRET_ENV,
   SCALE_LOAD_SETTINGS_ENV,
+  STARTED_PATTERN,
   type ScaleLoadProcessSettings,
 } from './load-protocol';
 import { ACCOUNT_READ_PER_SEC, gatewayPhaseSec, gridPoints, type GridPoint, type ScaleOptions } from './options';
@@ -315,7 +316,7 @@ async function runLoadPhase(
     env: { [SCALE_LOAD_SETTINGS_ENV]: settingsFile, ...secrets },
   });
   const exited = child.exitCode();
-  await waitForLogLine(child, /load started at \d+/, LOAD_START_TIMEOUT_MS);
+  await waitForLogLine(child, STARTED_PATTERN, LOAD_START_TIMEOUT_MS);
   const code = await exited;
   if (code !== 0) throw new Error(`${name} exited with ${code ?? 'a signal'} (see ${child.logFile})`);
   return JSON.parse(fs.readFileSync(settings.resultFile, 'utf8')) as ScaleLoadResult;
