@@ -8,7 +8,7 @@ import { panelSeries, type PanelSeries, type PanelSpec } from './panels';
 import { RATE_WINDOW_SEC } from './promql';
 import { SANDBOX_JITTER_MS, SANDBOX_LATENCY_MS, type SnapshotRun } from './run';
 
-const PALETTE = [
+export const PALETTE = [
   '#1f78c1',
   '#e0752d',
   '#37872d',
@@ -27,9 +27,9 @@ const GRID_COLUMN_PX = WIDTH / 24;
 const GRID_ROW_PX = 42;
 const HEADER_PX = 92;
 const PAD = 8;
-const FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"';
+export const FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"';
 
-const escapeXml = (text: string) =>
+export const escapeXml = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function formatValue(value: number, unit: string): string {
@@ -41,7 +41,7 @@ export function formatValue(value: number, unit: string): string {
 }
 
 /** A round tick step giving at most 5 intervals up to `max`. */
-function niceStep(max: number): number {
+export function niceStep(max: number): number {
   if (max <= 0) return 0.25;
   const raw = max / 5;
   const magnitude = 10 ** Math.floor(Math.log10(raw));

@@ -10,6 +10,15 @@ export const BENCH_KID = 'fleet-hs';
 export const API_KEY_ENV = 'FLEET_BENCH_API_KEY';
 export const JWT_SECRET_ENV = 'FLEET_BENCH_JWT_SECRET';
 
+/** The policy's `auth` section: the bench's tokens (HS256, the secret from JWT_SECRET_ENV), shared by the benches. */
+export const BENCH_AUTH_YAML = `auth:
+  issuer: ${BENCH_ISSUER}
+  audience: ${BENCH_AUDIENCE}
+  maxTokenLifetimeSec: 3600
+  keys:
+    - { kid: ${BENCH_KID}, algorithms: [HS256], secret: { env: ${JWT_SECRET_ENV} } }
+`;
+
 export interface BenchPolicySettings {
   upstreamBaseUrl: string;
   readPerSecond: number;
@@ -33,13 +42,7 @@ accounts:
   fleet: { apiKey: { env: ${API_KEY_ENV} } }
 limits:
   default: { read: ${settings.readPerSecond}, write: ${settings.writePerSecond}, safety: ${settings.safety} }
-auth:
-  issuer: ${BENCH_ISSUER}
-  audience: ${BENCH_AUDIENCE}
-  maxTokenLifetimeSec: 3600
-  keys:
-    - { kid: ${BENCH_KID}, algorithms: [HS256], secret: { env: ${JWT_SECRET_ENV} } }
-callers:
+${BENCH_AUTH_YAML}callers:
 ${callers}
 `;
 }

@@ -18,6 +18,8 @@ export interface BenchRedis {
   readonly env: Readonly<Record<string, string>>;
   /** Empties every master: each scenario starts from nothing. */
   flushAll(): Promise<void>;
+  /** One command to the (single) master, out of band: INFO, DBSIZE, SCAN… (not for a Cluster). */
+  command(...args: Array<string | number>): Promise<unknown>;
   /** `INFO commandstats` calls per command, summed over the masters. */
   commandCalls(): Promise<Record<string, number>>;
   /** Single node: SIGKILL, then the same port again, empty (the outage scenario). */
@@ -53,6 +55,7 @@ export async function startBenchRedis(
       description: `redis-server on ${server.url}`,
       env: { REDIS_URL: server.url },
       flushAll: async () => void (await server.command('FLUSHALL')),
+      command: (...args) => server.command(...args),
       commandCalls: () => server.commandCalls(),
       kill: () => server.kill(),
       restart: () => server.restart(),
@@ -66,6 +69,7 @@ export async function startBenchRedis(
       description: `Sentinel: master and replica ${sentinel.dataNodes.map((n) => n.port).join(', ')}, Sentinels ${sentinel.sentinelAddresses}`,
       env: { REDIS_SENTINELS: sentinel.sentinelAddresses, REDIS_SENTINEL_MASTER: SENTINEL_MASTER_NAME },
       flushAll: async () => void (await (await sentinel.master()).command('FLUSHALL')),
+      command: async (...args) => (await sentinel.master()).command(...args),
       commandCalls: async () =>
         parseCommandStats(String(await (await sentinel.master()).command('INFO', 'commandstats'))),
       kill: notFor('outage', topology),
@@ -91,6 +95,7 @@ export async function startBenchRedis(
     async flushAll() {
       for (const node of await masters()) await node.command('FLUSHALL');
     },
+    command: notFor('a single-master command', topology),
     async commandCalls() {
       const sum: Record<string, number> = {};
       for (const node of await masters())

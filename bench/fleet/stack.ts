@@ -91,11 +91,19 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
     await Promise.all(children.map((c) => c.stop()));
   };
   try {
-    const sandbox = startSandbox(group, settings);
+    const { child: sandbox, origin: sandboxOrigin } = await startSandbox(group, settings.distDir, settings.workDir, [
+      '--profile',
+      'launch',
+      '--window',
+      settings.window,
+      '--window-phase-ms',
+      String(settings.windowPhaseMs),
+      '--latency-ms',
+      String(SANDBOX_LATENCY_MS),
+      '--jitter-ms',
+      String(SANDBOX_JITTER_MS),
+    ]);
     children.push(sandbox);
-    const sandboxOrigin = (
-      await waitForLogLine(sandbox, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS)
-    )[1]!;
     const policyFile = path.join(settings.workDir, 'policy.yaml');
     fs.writeFileSync(
       policyFile,
@@ -111,7 +119,14 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
     const replicasOf = (kind: ReplicaKind) => startReplicas(kind, { group, workDir: settings.workDir, children });
     return {
       sandboxOrigin,
-      startGateways: () => replicasOf(gatewayKind(settings, policyFile)),
+      startGateways: () =>
+        replicasOf(
+          gatewayKind(settings.distDir, policyFile, {
+            ...settings.redis.env,
+            [API_KEY_ENV]: SANDBOX_OWNER_KEY,
+            [JWT_SECRET_ENV]: settings.jwtSecret,
+          }),
+        ),
       startBaselines: () => replicasOf(baselineKind(settings, sandboxOrigin)),
       refereeStats: () => getJson<SandboxStats>(`${sandboxOrigin}/_sandbox/stats`, 10_000),
       async refereeReset() {
@@ -126,45 +141,38 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
   }
 }
 
-function startSandbox(group: ChildGroup, settings: StackSettings): Child {
-  return group.spawn(
+/**
+ * The sandbox on a port of 127.0.0.1 it picks itself, quiet (warnings only); `args` and `env` say the
+ * rest (profile, limits, latency, extra keys). Resolves once it listens.
+ */
+export async function startSandbox(
+  group: ChildGroup,
+  distDir: string,
+  workDir: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ child: Child; origin: string }> {
+  const child = group.spawn(
     'sandbox',
     process.execPath,
-    [
-      path.join(settings.distDir, 'sandbox/cli.js'),
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--profile',
-      'launch',
-      '--window',
-      settings.window,
-      '--window-phase-ms',
-      String(settings.windowPhaseMs),
-      '--latency-ms',
-      String(SANDBOX_LATENCY_MS),
-      '--jitter-ms',
-      String(SANDBOX_JITTER_MS),
-      '--log-level',
-      'warn',
-    ],
-    { logFile: path.join(settings.workDir, 'sandbox.log') },
+    [path.join(distDir, 'sandbox/cli.js'), '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', ...args],
+    { logFile: path.join(workDir, 'sandbox.log'), env },
   );
+  try {
+    const origin = (await waitForLogLine(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/, START_TIMEOUT_MS))[1]!;
+    return { child, origin };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
 }
 
-function gatewayKind(settings: StackSettings, policyFile: string): ReplicaKind {
+/** Gateway processes on `policyFile`; `env`: Redis settings, the secrets the policy references, tuning. */
+function gatewayKind(distDir: string, policyFile: string, env: Record<string, string>): ReplicaKind {
   return {
     name: 'gateway',
-    args: [path.join(settings.distDir, 'cli/main.js'), '--config', policyFile],
-    env: {
-      ...settings.redis.env,
-      GATEWAY_REPLICAS: String(REPLICAS),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      [API_KEY_ENV]: SANDBOX_OWNER_KEY,
-      [JWT_SECRET_ENV]: settings.jwtSecret,
-    },
+    args: [path.join(distDir, 'cli/main.js'), '--config', policyFile],
+    env: { GATEWAY_REPLICAS: String(REPLICAS), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     portEnv: (port, adminPort) => ({ PORT: port, ADMIN_PORT: adminPort }),
     listening: GATEWAY_LISTENING,
     // Ready means on the shared schedule (connected to Redis), not just listening.
@@ -193,6 +201,16 @@ function baselineKind(settings: StackSettings, sandboxOrigin: string): ReplicaKi
     portEnv: (port) => ({ PORT: port }),
     listening: BASELINE_LISTENING,
   };
+}
+
+/** Three gateways on `policyFile`, each ready on the shared schedule; every child is added to `children`. */
+export function startGatewayReplicas(
+  where: { group: ChildGroup; workDir: string; children: Child[] },
+  distDir: string,
+  policyFile: string,
+  env: Record<string, string>,
+): Promise<ReplicaSet> {
+  return startReplicas(gatewayKind(distDir, policyFile, env), where);
 }
 
 /** REPLICAS processes of one kind; a restarted replica keeps its ports. Every child is added to `children`. */
