@@ -13,6 +13,7 @@ function load(p50Ms: number, p99Ms: number, statuses: Record<string, number> = {
     errorCount: 0,
     elapsedMs: 2000,
     requestsPerSecond: 200,
+    meanMs: p50Ms,
     p50Ms,
     p90Ms: p99Ms,
     p99Ms,
