@@ -28,16 +28,31 @@ export type ClientCertificate =
 
 const NONE: ClientCertificate = Object.freeze({ kind: 'none' });
 
+/**
+ * A connection's certificate is verified once, at the handshake, and cannot change afterwards: parse
+ * it once per connection, not on every request of a keep-alive connection.
+ */
+const judgedByConnection = new WeakMap<TLSSocket, ClientCertificate>();
+
 export function clientCertificateOf(socket: Socket): ClientCertificate {
   if (!(socket instanceof TLSSocket)) return NONE;
+  let judged = judgedByConnection.get(socket);
+  if (judged === undefined) {
+    judged = judgeCertificate(socket);
+    judgedByConnection.set(socket, judged);
+  }
+  return judged;
+}
+
+function judgeCertificate(socket: TLSSocket): ClientCertificate {
   const certificate = socket.getPeerX509Certificate();
   if (!certificate) return NONE;
   if (!socket.authorized) return { kind: 'refused', reason: certificateFailure(socket.authorizationError) };
-  return {
+  return Object.freeze({
     kind: 'verified',
-    uris: uriSubjectAltNames(certificate.subjectAltName),
+    uris: Object.freeze(uriSubjectAltNames(certificate.subjectAltName)),
     subjectKey: certificateSubjectKey(certificate.subject),
-  };
+  });
 }
 
 /** OpenSSL's verify error codes, as Node reports them, to the few reasons a log and a metric need. */
