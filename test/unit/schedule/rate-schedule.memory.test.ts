@@ -1,25 +1,13 @@
 /** The factory without Redis (`memory` mode): reservations, waiting, pauses, feedback — on fake timers. */
 import { createRateSchedule, type RateSchedule } from '../../../src/schedule';
-import type { GrantedReservation, Reservation, ReserveRequest } from '../../../src/schedule';
+import { granted, requestsWaitingAtMost } from '../../helpers/schedule-requests';
 
 const T0 = 1_800_000_000_000;
 const READ_IV = 1000 / (30 * 0.95);
 
-function granted(r: Reservation): GrantedReservation {
-  if (r.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(r)}`);
-  return r;
-}
-
 describe('createRateSchedule without Redis', () => {
   let schedule: RateSchedule;
-  const request = (overrides: Partial<ReserveRequest> = {}): ReserveRequest => ({
-    accountId: 'prod',
-    operationClass: 'read',
-    callerId: 'svc',
-    weight: 1,
-    maxWaitMs: 2000,
-    ...overrides,
-  });
+  const request = requestsWaitingAtMost(2000);
 
   beforeEach(() => {
     jest.useFakeTimers({ now: T0 });

@@ -1,25 +1,13 @@
 /** `queues()`: what the status page reads of each schedule — sends, waiting requests, 429s, pauses — on fake timers. */
 import { createRateSchedule, type RateSchedule } from '../../../src/schedule';
-import type { GrantedReservation, Reservation, ReserveRequest } from '../../../src/schedule';
+import { granted, requestsWaitingAtMost } from '../../helpers/schedule-requests';
 
 const T0 = 1_800_000_000_000;
 const READ_IV = 1000 / (10 * 0.9);
 
-function granted(r: Reservation): GrantedReservation {
-  if (r.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(r)}`);
-  return r;
-}
-
 describe('RateSchedule.queues', () => {
   let schedule: RateSchedule;
-  const request = (overrides: Partial<ReserveRequest> = {}): ReserveRequest => ({
-    accountId: 'prod',
-    operationClass: 'read',
-    callerId: 'svc',
-    weight: 1,
-    maxWaitMs: 5000,
-    ...overrides,
-  });
+  const request = requestsWaitingAtMost(5000);
 
   beforeEach(() => {
     jest.useFakeTimers({ now: T0 });

@@ -1,25 +1,14 @@
 /** `retire` (limits: auto): waiters of a schedule the limits no longer use take new slots under the new ones. */
 import { createRateSchedule, type RateSchedule } from '../../../src/schedule';
-import type { AccountRateLimits, GrantedReservation, Reservation, ReserveRequest } from '../../../src/schedule';
+import type { AccountRateLimits } from '../../../src/schedule';
+import { granted, requestsWaitingAtMost } from '../../helpers/schedule-requests';
 
 const T0 = 1_800_000_000_000;
-
-function granted(r: Reservation): GrantedReservation {
-  if (r.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(r)}`);
-  return r;
-}
 
 describe('RateSchedule.retire', () => {
   let schedule: RateSchedule;
   let limits: AccountRateLimits;
-  const request = (overrides: Partial<ReserveRequest> = {}): ReserveRequest => ({
-    accountId: 'prod',
-    operationClass: 'read',
-    callerId: 'svc',
-    weight: 1,
-    maxWaitMs: 5000,
-    ...overrides,
-  });
+  const request = requestsWaitingAtMost(5000);
 
   beforeEach(() => {
     jest.useFakeTimers({ now: T0 });
