@@ -5,15 +5,13 @@
  * (fleet/load-process.ts and fleet/baseline-replica.ts are its child processes' entries).
  * A measurement, not a test: it exits 0 whether or not the targets are met.
  */
-import fs from 'node:fs';
 import { optionsOrExit } from './flags';
-import path from 'node:path';
 import { renderChart } from './fleet/chart';
 import { expectedSec, FLEET_USAGE, parseFleetArgs } from './fleet/options';
 import { buildReport, formatReport } from './fleet/report';
 import { runFleet } from './fleet/run';
 import { machineInfo } from './machine';
-import { builtTrees, superviseRun } from './supervised-run';
+import { builtTrees, saveReport, superviseRun } from './supervised-run';
 
 /** Past the expected time plus this, the run is stuck, and is stopped. */
 const WATCHDOG_SLACK_SEC = 120;
@@ -31,21 +29,15 @@ async function main(): Promise<void> {
   );
 
   const report = buildReport(result, options, machineInfo(), new Date());
-  const outFile = path.resolve(options.outFile);
-  const chartFile = path.resolve(options.chartFile);
-  fs.mkdirSync(path.dirname(outFile), { recursive: true });
-  fs.mkdirSync(path.dirname(chartFile), { recursive: true });
-  fs.writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
-  fs.writeFileSync(chartFile, renderChart(report));
-  if (!options.keepLogs) fs.rmSync(workDir, { recursive: true, force: true });
-  process.stdout.write(
-    `${formatReport(report, options)}\n\nsaved ${displayPath(outFile)} and ${displayPath(chartFile)}${options.keepLogs ? `; logs in ${workDir}` : ''}\n`,
-  );
-}
-
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative === '' || relative.startsWith('..') ? file : relative;
+  const saved = saveReport({
+    outFile: options.outFile,
+    chartFile: options.chartFile,
+    json: report,
+    chartSvg: renderChart(report),
+    workDir,
+    keepLogs: options.keepLogs,
+  });
+  process.stdout.write(`${formatReport(report, options)}\n\n${saved}\n`);
 }
 
 main().catch((error: unknown) => {

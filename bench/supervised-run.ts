@@ -87,3 +87,31 @@ export function builtTrees(
   }
   return trees;
 }
+
+/** Where a run's report goes: its JSON, its chart, its log directory unless kept. */
+export interface SavedReport {
+  outFile: string;
+  chartFile: string;
+  json: unknown;
+  chartSvg: string;
+  workDir: string;
+  keepLogs: boolean;
+}
+
+/** Writes the report's JSON and chart, drops the logs unless kept, and says where everything is. */
+export function saveReport(saved: SavedReport): string {
+  const outFile = path.resolve(saved.outFile);
+  const chartFile = path.resolve(saved.chartFile);
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.mkdirSync(path.dirname(chartFile), { recursive: true });
+  fs.writeFileSync(outFile, `${JSON.stringify(saved.json, null, 2)}\n`);
+  fs.writeFileSync(chartFile, saved.chartSvg);
+  if (!saved.keepLogs) fs.rmSync(saved.workDir, { recursive: true, force: true });
+  const logs = saved.keepLogs ? `; logs in ${saved.workDir}` : '';
+  return `saved ${displayPath(outFile)} and ${displayPath(chartFile)}${logs}`;
+}
+
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' || relative.startsWith('..') ? file : relative;
+}
