@@ -8,15 +8,18 @@ import path from 'node:path';
 const root = path.resolve(__dirname, '../..');
 
 export function compileProductInto(outDir: string): void {
+  compileProjectInto('tsconfig.build.json', outDir);
+}
+
+/** The benches' own build (`bench/tsconfig.json`), for the bench smoke tests. */
+export function compileBenchInto(outDir: string): void {
+  compileProjectInto('bench', outDir);
+}
+
+function compileProjectInto(project: string, outDir: string): void {
   execFileSync(
     process.execPath,
-    [
-      path.join(root, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      path.join(root, 'tsconfig.build.json'),
-      '--outDir',
-      outDir,
-    ],
+    [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, project), '--outDir', outDir],
     { stdio: 'inherit' },
   );
 }

@@ -4,10 +4,10 @@
  * Checks what the figures rest on — every request answered, every key expiring, the idle keys gone,
  * the gateways' own counters read — not the timing, which is the bench's job.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { compileBenchInto, compileProductInto } from '../../helpers/compile-product';
 import { createChildGroup, type ChildGroup } from '../../../bench/fleet/children';
 import { renderChart } from '../../../bench/scale/chart';
 import type { ScaleOptions } from '../../../bench/scale/options';
@@ -24,15 +24,8 @@ describe('bench:scale, a tiny grid', () => {
   let report: ScaleReport;
 
   beforeAll(async () => {
-    const tsc = (project: string, outDir: string): void => {
-      execFileSync(
-        process.execPath,
-        [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, project), '--outDir', outDir],
-        { stdio: 'inherit' },
-      );
-    };
-    tsc('tsconfig.build.json', distDir);
-    tsc('bench', benchOut);
+    compileProductInto(distDir);
+    compileBenchInto(benchOut);
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-scale-'));
     group = createChildGroup();
     const options: ScaleOptions = {

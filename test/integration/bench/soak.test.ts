@@ -4,10 +4,10 @@
  * and sandbox as processes — checking the report's shape and that every response was classified
  * as its intent says it should be. Nothing here judges timing: that is the bench's job.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { compileBenchInto, compileProductInto } from '../../helpers/compile-product';
 import { createChildGroup, type ChildGroup } from '../../../bench/fleet/children';
 import {
   classifyResponse,
@@ -148,15 +148,8 @@ describe('a short soak, end to end', () => {
   let text: string;
 
   beforeAll(async () => {
-    const tsc = (project: string, outDir: string): void => {
-      execFileSync(
-        process.execPath,
-        [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, project), '--outDir', outDir],
-        { stdio: 'inherit' },
-      );
-    };
-    tsc('tsconfig.build.json', distDir);
-    tsc('bench', benchOut);
+    compileProductInto(distDir);
+    compileBenchInto(benchOut);
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-soak-'));
     group = createChildGroup();
     // Faults well above the defaults, so that a few seconds surely see each kind. The in-memory
