@@ -3,7 +3,7 @@
  * (fed from the access record, the same place the request metrics are counted), and the policy's
  * loads and reloads. Bounded: callers are the policy's names (or `anonymous`), reasons a closed set.
  */
-import { PerSecondCounts } from '../../../shared/per-second-counts';
+import { RecentSecondCounts } from '../../../shared/recent-second-counts';
 import type { Policy } from '../../policy/types';
 import type { ReloadResult } from '../../reload';
 import type { RequestRecord } from '../../request-record';
@@ -16,11 +16,11 @@ const CALLER_HISTORY_SECONDS = 60;
 
 export interface CallerCounts {
   /** Every request answered, as `strettch_gateway_requests_total{caller}` counts them. */
-  readonly requests: PerSecondCounts;
+  readonly requests: RecentSecondCounts;
   /** Requests that reached the upstream (an upstream status is known). */
-  readonly forwarded: PerSecondCounts;
-  /** Requests the gateway answered itself, by the access line's `reason`. */
-  readonly denials: Map<string, number>;
+  readonly forwarded: RecentSecondCounts;
+  /** Requests the gateway answered itself, by the access line's `reason`; made at the first (most have none). */
+  denials?: Map<string, number>;
 }
 
 export interface PolicyLoad {
@@ -61,9 +61,8 @@ export function createStatusRecorder(now: () => number): StatusRecorder {
     let counts = callers.get(caller);
     if (counts === undefined) {
       counts = {
-        requests: new PerSecondCounts(CALLER_HISTORY_SECONDS),
-        forwarded: new PerSecondCounts(CALLER_HISTORY_SECONDS),
-        denials: new Map(),
+        requests: new RecentSecondCounts(CALLER_HISTORY_SECONDS),
+        forwarded: new RecentSecondCounts(CALLER_HISTORY_SECONDS),
       };
       callers.set(caller, counts);
     }
@@ -77,6 +76,7 @@ export function createStatusRecorder(now: () => number): StatusRecorder {
       if (record.upstreamStatus !== undefined) counts.forwarded.add(atMs);
       if (record.reason !== undefined) {
         const reason = reasonName(record.reason);
+        counts.denials ??= new Map();
         counts.denials.set(reason, (counts.denials.get(reason) ?? 0) + 1);
       }
     },
