@@ -20,7 +20,12 @@ export interface OverheadOptions {
   maxRequestsPerPhase: number;
   algorithm: BenchAlgorithm;
   gatewayLog: GatewayLogMode;
-  /** Where the JSON goes, relative to the working directory. */
+  /**
+   * Whole runs, each in a fresh process, one after the other: the published figure is their median with
+   * the min–max (`--runs 1`: one run, its report only).
+   */
+  runs: number;
+  /** Where the JSON goes, relative to the working directory (with several runs: the summary; the runs beside it). */
   outFile: string;
   help: boolean;
 }
@@ -35,6 +40,7 @@ export const OVERHEAD_DEFAULTS: Readonly<OverheadOptions> = Object.freeze({
   maxRequestsPerPhase: 1_000_000,
   algorithm: 'ES256',
   gatewayLog: 'silent',
+  runs: 3,
   outFile: 'bench/results/overhead.json',
   help: false,
 });
@@ -57,11 +63,14 @@ gateway with tracing on (OTLP/HTTP to an in-bench receiver that discards) — at
   --gateway-log silent|null-stream
                          silent: logger level silent; null-stream: level info, lines dropped
                          (default ${OVERHEAD_DEFAULTS.gatewayLog})
+  --runs <n>             whole runs, each in a fresh process; saved: each run's report as
+                         <out>-run<i>.json, their medians with min–max as <out> and a chart
+                         as <out>.svg (default ${OVERHEAD_DEFAULTS.runs}; 1: that run's report as <out>)
   --out <file>           JSON results (default ${OVERHEAD_DEFAULTS.outFile})`;
 
 export type OptionsResult = { ok: true; options: Readonly<OverheadOptions> } | { ok: false; problems: string[] };
 
-type NumberKey = 'durationSec' | 'initialWarmupSec' | 'warmupSec' | 'rounds' | 'maxRequestsPerPhase';
+type NumberKey = 'durationSec' | 'initialWarmupSec' | 'warmupSec' | 'rounds' | 'runs' | 'maxRequestsPerPhase';
 
 export const MAX_CONCURRENCY = 1024;
 
@@ -70,6 +79,7 @@ const NUMBER_FLAGS: Record<string, NumberFlag<NumberKey>> = {
   '--initial-warmup-sec': { key: 'initialWarmupSec', min: 0, max: 60, integer: false },
   '--warmup-sec': { key: 'warmupSec', min: 0, max: 60, integer: false },
   '--rounds': { key: 'rounds', min: 1, max: 15, integer: true },
+  '--runs': { key: 'runs', min: 1, max: 9, integer: true },
   '--max-requests': { key: 'maxRequestsPerPhase', min: 1, max: 10_000_000, integer: true },
 };
 

@@ -6,6 +6,7 @@
 import { OVERHEAD_DEFAULTS } from '../../../bench/overhead-options';
 import { buildReport, formatReport, GOALS, type MachineInfo } from '../../../bench/overhead-report';
 import { TARGET_NAMES, type OverheadRun, type PhaseMeasurement, type TargetName } from '../../../bench/overhead-run';
+import { formatSummary, renderOverheadChart, summarizeRuns } from '../../../bench/overhead-summary';
 
 const machine: MachineInfo = {
   node: 'v20',
@@ -155,5 +156,54 @@ describe('bench:overhead report', () => {
     expect(text).toContain('gateway (Redis) / passthrough');
     expect(text.match(/PASS/g)).toHaveLength(4);
     expect(text.match(/FAIL/g)).toHaveLength(4);
+  });
+});
+
+describe('bench:overhead summary of several runs', () => {
+  // Three runs whose Redis gateway adds 0.8, 0.2 and 0.35 ms at one in flight: the median, 0.35, is published.
+  const slower = (extraMs: number) =>
+    buildReport(
+      {
+        startedAt: new Date(0),
+        loads: [
+          load(1, { ...ONE, 'gateway-redis': { ...ONE['gateway-redis'], meanMs: ONE.passthrough.meanMs + extraMs } }),
+          load(32, LOADED),
+        ],
+      },
+      options,
+      machine,
+    );
+  const runs = [0.8, 0.2, 0.35].map((extra, i) => ({ file: `run${i + 1}.json`, report: slower(extra) }));
+  const summary = summarizeRuns(runs);
+
+  it('publishes each goal as the median of the runs with their min–max, judged on the median', () => {
+    const redisAtOne = summary.goals.find((g) => g.concurrency === 1 && g.comparison === 'redisGatewayToPassthrough')!;
+    expect(redisAtOne.spread.median).toBeCloseTo(0.35, 9);
+    expect(redisAtOne.spread.min).toBeCloseTo(0.2, 9);
+    expect(redisAtOne.spread.max).toBeCloseTo(0.8, 9);
+    expect(redisAtOne.spread.values.map((v) => Number(v.toFixed(3)))).toEqual([0.8, 0.2, 0.35]);
+    // 0.35 > 0.3: failed on the median, although one run (0.2) was within.
+    expect(redisAtOne.pass).toBe(false);
+    expect(summary.runs).toEqual(['run1.json', 'run2.json', 'run3.json']);
+    expect(summary.goals).toHaveLength(runs[0]!.report.goals.length);
+  });
+
+  it('summarises every comparison and the proxy CPU of each target, and prints the spread', () => {
+    const loaded = summary.comparisons.find((c) => c.concurrency === 32 && c.comparison === 'gatewayToPassthrough')!;
+    expect(loaded.throughput.median).toBeCloseTo(0.9, 9);
+    expect(summary.proxyCpuUs.find((p) => p.concurrency === 32 && p.target === 'gateway')!.spread.median).toBe(250);
+    expect(formatSummary(summary)).toContain('0.350 (0.200–0.800)');
+  });
+
+  it('draws one bar per gateway and the goal in each panel', () => {
+    const svg = renderOverheadChart(summary);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/stroke-dasharray/g)).toHaveLength(4);
+    expect(svg).toContain('>0.350<');
+    expect(svg).toContain('gateway, schedule in Redis');
+  });
+
+  it('refuses to summarise no run', () => {
+    expect(() => summarizeRuns([])).toThrow(RangeError);
   });
 });
