@@ -25,6 +25,7 @@ const COLORS = {
   warmup: '#eeeeee',
   outage: '#fde2c4',
   restart: '#2ca02c',
+  limitsSwitch: '#8e44ad',
   grid: '#dddddd',
   text: '#222',
 };
@@ -47,6 +48,8 @@ interface PanelSpec {
   outage?: { fromSec: number; toSec: number };
   /** Restarted replicas: [SIGTERM, listening again] in seconds. */
   restarts?: Array<{ fromSec: number; toSec: number }>;
+  /** The provider's limits switched (limits-auto): when, and the new limit. */
+  limitsSwitch?: { atSec: number; label: string };
 }
 
 function panel(p: PanelSpec): string {
@@ -76,6 +79,15 @@ function panel(p: PanelSpec): string {
   for (const r of p.restarts ?? []) {
     parts.push(
       `<rect x="${sx(r.fromSec).toFixed(1)}" y="${y0}" width="${Math.max(1, sx(r.toSec) - sx(r.fromSec)).toFixed(1)}" height="${plotH}" fill="${COLORS.restart}" fill-opacity="0.25"/>`,
+    );
+  }
+  if (p.limitsSwitch) {
+    const x = sx(p.limitsSwitch.atSec).toFixed(1);
+    parts.push(
+      `<line x1="${x}" x2="${x}" y1="${y0}" y2="${y0 + plotH}" stroke="${COLORS.limitsSwitch}" stroke-width="1.5"/>`,
+    );
+    parts.push(
+      `<text x="${(Number(x) + 3).toFixed(1)}" y="${y0 + 10}" font-size="9" fill="${COLORS.limitsSwitch}">${esc(p.limitsSwitch.label)}</text>`,
     );
   }
   const yStep = yMax / 4;
@@ -138,7 +150,7 @@ export function renderChart(report: FleetReport): string {
       `Blue admitted, red answered 429 by the provider, dashed: the limit.</text>`,
   );
   parts.push(
-    `<text x="${MARGIN.left}" y="54" font-size="11" fill="${COLORS.text}">Grey: warm-up (not in utilization); orange: Redis killed; green: a replica restarting. Per whole second of the referee's clock; other 1 s windows can hold more.</text>`,
+    `<text x="${MARGIN.left}" y="54" font-size="11" fill="${COLORS.text}">Grey: warm-up (not in utilization); orange: Redis killed; green: a replica restarting; purple: the provider's limits switch. Per whole second of the referee's clock; other 1 s windows can hold more.</text>`,
   );
   rows.forEach(({ s, kind }, row) => {
     const y = HEADER_H + row * (PANEL_H + GAP_Y);
@@ -150,6 +162,15 @@ export function renderChart(report: FleetReport): string {
       [1, 'baseline', s.baseline],
     ] as const) {
       const restarts = phase.restarts?.map((r) => ({ fromSec: r.stoppedAtMs / 1000, toSec: r.listeningAtMs / 1000 }));
+      const sw = phase.limitsSwitch;
+      const limitsSwitch = sw
+        ? {
+            atSec: sw.switchAtMs / 1000,
+            label: `provider → ${Object.entries(sw.limitsPerSecond)
+              .map(([c, n]) => `${n}/s ${c}`)
+              .join(', ')}; adapted +${sw.adaptation.adaptationMs} ms`,
+          }
+        : undefined;
       parts.push(
         panel({
           x: column * (PANEL_W + GAP_X),
@@ -160,6 +181,7 @@ export function renderChart(report: FleetReport): string {
           warmupSec,
           ...(outage ? { outage } : {}),
           ...(restarts ? { restarts } : {}),
+          ...(limitsSwitch ? { limitsSwitch } : {}),
         }),
       );
     }

@@ -22,6 +22,8 @@ export interface FleetOptions {
   outageSec: number;
   /** When Redis is killed, seconds after the phase starts. */
   outageAtSec: number;
+  /** limits-auto: when the sandbox switches from `launch` to `current`, seconds after the phase starts. */
+  switchAtSec: number;
   /** Concurrent caller loops, spread over the configured callers and the three gateways. */
   workers: number;
   /** The gateway's safety factor (policy `limits.default.safety`). */
@@ -46,6 +48,7 @@ export const FLEET_DEFAULTS: Readonly<FleetOptions> = Object.freeze({
   runs: 3,
   outageSec: 6,
   outageAtSec: 6,
+  switchAtSec: 8,
   workers: 60,
   // The policy's default: the bench judges what ships.
   safety: 0.95,
@@ -71,6 +74,8 @@ listens on 127.0.0.1. Scenarios (in this order):
   outage    sliding; Redis killed mid-phase, restarted empty (--redis single only)
   starved   sliding; one busy-loop process per core for the whole scenario
   restart   sliding; replicas restarted one at a time (at 1/4, 2/4, 3/4 of the phase), same ports
+  limits-auto  sliding; the account's limits are auto, the sandbox switches from launch to current
+            (2 requests/s for all) at --switch-at-sec; judged: ≤ 1 upstream 429, adapted within 2 s
   failover  sliding; the Redis master killed mid-phase, a replica promoted (--redis sentinel|cluster)
 
   --duration-sec <n>     load per phase, ours and baseline each (default ${FLEET_DEFAULTS.durationSec})
@@ -81,6 +86,8 @@ listens on 127.0.0.1. Scenarios (in this order):
                          a target passes only if it passes in every run (default ${FLEET_DEFAULTS.runs})
   --outage-sec <n>       Redis dead for this long in the outage scenario (default ${FLEET_DEFAULTS.outageSec})
   --outage-at-sec <n>    seconds into the phase when Redis is killed (default ${FLEET_DEFAULTS.outageAtSec})
+  --switch-at-sec <n>    seconds into the phase when limits-auto switches the sandbox's profile
+                         (default ${FLEET_DEFAULTS.switchAtSec})
   --workers <n>          concurrent caller loops, at least 12 (default ${FLEET_DEFAULTS.workers})
   --safety <0..1>        gateway safety factor (default ${FLEET_DEFAULTS.safety}, the policy's default)
   --max-wait-ms <n>      callers' deadline, policy maxWaitMs (default ${FLEET_DEFAULTS.maxWaitMs})
@@ -105,6 +112,7 @@ type NumberKey =
   | 'runs'
   | 'outageSec'
   | 'outageAtSec'
+  | 'switchAtSec'
   | 'workers'
   | 'safety'
   | 'maxWaitMs'
@@ -116,12 +124,16 @@ const NUMBER_FLAGS: Record<string, NumberFlag<NumberKey>> = {
   '--runs': { key: 'runs', min: 1, max: 20, integer: true },
   '--outage-sec': { key: 'outageSec', min: 1, max: 120, integer: false },
   '--outage-at-sec': { key: 'outageAtSec', min: 1, max: 600, integer: false },
+  '--switch-at-sec': { key: 'switchAtSec', min: 1, max: 600, integer: false },
   '--workers': { key: 'workers', min: 12, max: 600, integer: true },
   '--safety': { key: 'safety', min: 0.5, max: 1, integer: false },
   '--max-wait-ms': { key: 'maxWaitMs', min: 100, max: 60_000, integer: true },
   '--window-phase-ms': { key: 'windowPhaseMs', min: 0, max: 999, integer: true },
 };
 const TEXT_FLAGS = ['--scenarios', '--out', '--chart', '--redis'];
+
+/** After the switch: the 2 s the fleet has to adapt, and one whole 1 s window to see that it did. */
+const MIN_SEC_AFTER_SWITCH = 3;
 
 export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
   const options: FleetOptions = { ...FLEET_DEFAULTS };
@@ -166,6 +178,14 @@ export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
     options.outageAtSec + options.outageSec >= options.durationSec
   ) {
     problems.push('--outage-at-sec + --outage-sec: must end before --duration-sec');
+  }
+  if (
+    options.scenarios.some((name) => SCENARIO_TRAITS[name].switchesLimits) &&
+    options.switchAtSec + MIN_SEC_AFTER_SWITCH > options.durationSec
+  ) {
+    problems.push(
+      `--switch-at-sec: must leave at least ${MIN_SEC_AFTER_SWITCH} s of --duration-sec after the switch (2 s to adapt, one window to see it)`,
+    );
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, options: Object.freeze(options) };
 }

@@ -26,23 +26,31 @@ export interface BenchPolicySettings {
   safety: number;
   maxWaitMs: number;
   callers: readonly CallerSpec[];
+  /** The account's limits are `auto` within these bounds, starting at the default's read and write rates. */
+  autoBounds?: { minPerSecond: number; maxPerSecond: number };
 }
+
+/** The bench policy's one account: every caller uses it (its schedules, its `limits: auto` hash). */
+export const BENCH_ACCOUNT = 'fleet';
 
 export function benchPolicyYaml(settings: BenchPolicySettings): string {
   const callers = settings.callers
     .map(
       (c) =>
-        `  ${c.id}: { account: fleet, scopes: [catalog:read, computes:create], weight: ${c.weight}, maxWaitMs: ${settings.maxWaitMs} }`,
+        `  ${c.id}: { account: ${BENCH_ACCOUNT}, scopes: [catalog:read, computes:create], weight: ${c.weight}, maxWaitMs: ${settings.maxWaitMs} }`,
     )
     .join('\n');
+  const auto = settings.autoBounds
+    ? `  ${BENCH_ACCOUNT}: { auto: { min: ${settings.autoBounds.minPerSecond}, max: ${settings.autoBounds.maxPerSecond}, initial: { read: ${settings.readPerSecond}, write: ${settings.writePerSecond} } } }\n`
+    : '';
   return `# Written by npm run bench:fleet; deleted with its temporary directory.
 listen: { host: 127.0.0.1, port: 0, adminPort: 0 }
 upstream: { baseUrl: "${settings.upstreamBaseUrl}", timeoutMs: 10000, maxSockets: 64 }
 accounts:
-  fleet: { apiKey: { env: ${API_KEY_ENV} } }
+  ${BENCH_ACCOUNT}: { apiKey: { env: ${API_KEY_ENV} } }
 limits:
   default: { read: ${settings.readPerSecond}, write: ${settings.writePerSecond}, safety: ${settings.safety} }
-${BENCH_AUTH_YAML}callers:
+${auto}${BENCH_AUTH_YAML}callers:
 ${callers}
 `;
 }

@@ -115,6 +115,35 @@ const ROWS: Row[] = [
     value: (p) => p.figures.redis.executed / p.figures.redis.decisions,
     format: num(1),
   },
+  {
+    label: 'limits switch: adapted after, ms',
+    value: (p) => p.limitsSwitch?.adaptation.adaptationMs,
+    format: count,
+  },
+  {
+    label: 'limits switch: upstream 429s after it',
+    value: (p) => p.limitsSwitch?.adaptation.upstream429,
+    format: count,
+  },
+  {
+    label: 'limits switch: most in any 1000 ms after it',
+    value: (p) => p.limitsSwitch?.adaptation.maxInAnySecond,
+    format: count,
+  },
+  {
+    label: 'limits switch: admitted per s after adapting',
+    value: (p) => p.limitsSwitch?.adaptation.admittedPerSecondAfter,
+    format: num(2),
+  },
+  {
+    label: 'limits switch: replicas logged / exporting it',
+    value: (p) =>
+      p.limitsSwitch?.adoption
+        ? ([p.limitsSwitch.adoption.replicasLogged, p.limitsSwitch.adoption.replicasExportingNewLimit] as const)
+        : undefined,
+    format: count,
+    missing: '–',
+  },
   { label: 'own 429s (gateway / baseline proxy)', value: (p) => p.figures.client.gateway429, format: count },
   {
     label: 'own 5xx / unanswered',
@@ -159,6 +188,7 @@ function scenarioTitle(results: readonly ScenarioResult[], options: Readonly<Fle
   if (traits.window === 'fixed') return `${traits.title}, phase ${results.map((s) => s.windowPhaseMs).join(', ')} ms`;
   if (traits.failover) return `${traits.title} (at ${options.outageAtSec} s, --redis ${options.redis})`;
   if (traits.killsRedis) return `${traits.title} (down ${options.outageSec} s from ${options.outageAtSec} s)`;
+  if (traits.switchesLimits) return `${traits.title} (at ${options.switchAtSec} s)`;
   return traits.title;
 }
 
@@ -196,6 +226,24 @@ function restartsLine(p: PhaseResult): string | undefined {
     )
     .concat(skipped > 0 ? [`${skipped} not restarted: the phase ended first`] : [])
     .join('; ');
+}
+
+function limitsSwitchLine(p: PhaseResult): string | undefined {
+  const r = p.limitsSwitch;
+  if (!r) return undefined;
+  const a = r.adaptation;
+  const parts = [
+    `sandbox on ${r.profile} ${JSON.stringify(r.limitsPerSecond)} at ${seconds(r.switchAtMs)}`,
+    `${a.arrivals} arrivals after it, ${a.upstream429} answered 429, ${a.overLimitWindows} windows above ${a.limitPerSecond}`,
+    `adapted after ${a.adaptationMs} ms${a.settled ? '' : ' (not settled by the end)'}`,
+    `then ${maybe(a.admittedPerSecondAfter, num(2))}/s admitted`,
+  ];
+  if (r.adoption)
+    parts.push(
+      `adoption logged ${r.adoption.logLines.map((l) => `by gateway ${l.gateway} +${l.afterSwitchMs ?? '?'} ms (${l.reason})`).join(', ') || 'by none'}, ` +
+        `counted ${r.adoption.adoptionsCounted}, limits exported ${r.adoption.exported.map((e) => (e ? JSON.stringify(e) : 'n/a')).join(' ')}`,
+    );
+  return parts.join('; ');
 }
 
 function checkLine(c: CombinedCheck): string {
@@ -263,6 +311,8 @@ export function formatReport(report: FleetReport, options: Readonly<FleetOptions
       ] as const) {
         const restarts = restartsLine(p);
         if (restarts) out.push(`${run}restarts, ${who}: ${restarts}`);
+        const limitsSwitch = limitsSwitchLine(p);
+        if (limitsSwitch) out.push(`${run}limits switch, ${who}: ${limitsSwitch}`);
       }
       if (contended(s.ours)) {
         const c = s.ours.contention;

@@ -1,4 +1,6 @@
 /** What a run records, as saved in the JSON (types only). */
+import type { AdaptationFigures } from './adaptation';
+import type { AdoptionSeen } from './adoption-probes';
 import type { CallerSpec } from './callers';
 import type { PhaseFigures } from './figures';
 import type { GatewayCounters, ModeChange } from './gateway-probes';
@@ -17,6 +19,18 @@ export interface OutageRecord {
   fallbackAfterKillMs: Array<number | null>;
   /** Per gateway: restart (redis-server spawned again) or promotion → first `shared` seen. */
   sharedAfterRestartMs: Array<number | null>;
+}
+
+/** The limits-auto scenario: the provider's switch, and how the fleet followed it. */
+export interface LimitsSwitchRecord {
+  /** When the sandbox switched (its answer's `atMs`), ms since the phase started. */
+  switchAtMs: number;
+  profile: string;
+  limitsPerSecond: Record<string, number>;
+  /** From the referee's decisions since the switch (adaptation.ts). */
+  adaptation: AdaptationFigures;
+  /** Gateways only: their log lines and /metrics at the end of the phase. */
+  adoption?: AdoptionSeen;
 }
 
 /** How busy the machine was: the judge and the gateways share its cores with everything else. */
@@ -40,6 +54,7 @@ export interface PhaseResult {
   gateways?: GatewayCounters;
   outage?: OutageRecord;
   restarts?: RestartRecord[];
+  limitsSwitch?: LimitsSwitchRecord;
 }
 
 export interface ScenarioResult {

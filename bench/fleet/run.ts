@@ -6,10 +6,14 @@
  * referee reset, then the load process starts.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mintToken } from '../../src/gateway/auth/mint-token';
 import { keyLabel } from '../../src/sandbox/keys';
+import type { ProfileSwitch, SandboxStats } from '../../src/sandbox';
+import { adaptationFigures } from './adaptation';
+import { adoptionSeen } from './adoption-probes';
 import { sleep, type Child, type ChildGroup } from './children';
 import { planCallers, planWorkers, type WorkerPlan } from './callers';
 import { commandDelta, phaseFigures, type RoundTripSource } from './figures';
@@ -24,10 +28,18 @@ import {
 import { startLoadProcess } from './load-runner';
 import { watchLoopDelay } from './loop-delay';
 import type { FleetOptions, ScenarioName } from './options';
-import { BENCH_AUDIENCE, BENCH_ISSUER, BENCH_KID } from './policy';
+import { BENCH_ACCOUNT, BENCH_AUDIENCE, BENCH_ISSUER, BENCH_KID } from './policy';
 import { startBenchRedis, type BenchRedis } from './redis-server';
 import { restartPlan, type RestartRecord } from './restart-plan';
-import type { Contention, FleetRun, FleetRuns, OutageRecord, PhaseResult, ScenarioResult } from './results';
+import type {
+  Contention,
+  FleetRun,
+  FleetRuns,
+  LimitsSwitchRecord,
+  OutageRecord,
+  PhaseResult,
+  ScenarioResult,
+} from './results';
 import { SCENARIO_TRAITS } from './scenarios';
 import { PROVIDER_LIMITS, SANDBOX_OWNER_KEY, REPLICAS, startStack, type FleetStack, type ReplicaSet } from './stack';
 import { checkTargets } from './targets';
@@ -52,6 +64,10 @@ const SHARED_WAIT_MS = 5000;
  */
 const BASELINE_SCRIPT_COMMANDS: ReadonlySet<string> = new Set(['set', 'incrby', 'pttl', 'expire']);
 const TOKEN_LIFETIME_SEC = 3600;
+/** limits-auto: the account's bounds, around both profiles (launch 30 + 5/s, current 2/s for all). */
+const AUTO_BOUNDS = Object.freeze({ minPerSecond: 1, maxPerSecond: 30 });
+/** limits-auto: the adoption line is logged at info; the other scenarios run the gateways at warn. */
+const LIMITS_AUTO_LOG_LEVEL = 'info';
 
 /** What every phase of every run shares. */
 interface RunContext {
@@ -113,6 +129,7 @@ async function runScenario(ctx: RunContext, name: ScenarioName, run: number): Pr
     maxWaitMs: options.maxWaitMs,
     callers: ctx.callers,
     jwtSecret: ctx.jwtSecret,
+    ...(traits.switchesLimits ? { autoBounds: AUTO_BOUNDS, gatewayLogLevel: LIMITS_AUTO_LOG_LEVEL } : {}),
   });
   const hogs: Child[] = [];
   try {
@@ -191,6 +208,10 @@ async function runPhase(
         ? runFailover(redis, options, startedAtMs)
         : runOutage(redis, options, startedAtMs)
       : undefined;
+    // The referee reset put the sandbox back on launch: both phases see the same switch.
+    const profileSwitch = traits.switchesLimits
+      ? sleep(startedAtMs + options.switchAtSec * 1000 - Date.now()).then(() => stack.switchProfile('current'))
+      : undefined;
     // A gateway's counters die with it: each one replaced mid-phase is scraped just before it stops.
     const metricTexts: Array<string | null> = [];
     const restarts = traits.restartsReplicas
@@ -205,6 +226,7 @@ async function runPhase(
     const benchDelay = benchLoop.stop();
     const outageTimes = await outage;
     const restartRecords = await restarts;
+    const switched = await profileSwitch;
     const contention: Contention = {
       loadAverage1m: Math.round(os.loadavg()[0]! * 100) / 100,
       cpuCount: os.cpus().length,
@@ -214,12 +236,17 @@ async function runPhase(
       loadLoopDelayMaxMs: loopDelay.maxMs,
     };
     await sleep(SETTLE_MS);
-    const stats = await stack.refereeStats();
+    const stats = await stack.refereeStats(switched?.atMs);
     const after = await redis.commandCalls();
-    const gateways =
-      which === 'ours'
-        ? gatewayCounters([...metricTexts, ...(await Promise.all(adminUrls.map(scrapeMetrics)))])
-        : undefined;
+    const finalScrapes = which === 'ours' ? await Promise.all(adminUrls.map(scrapeMetrics)) : [];
+    const gateways = which === 'ours' ? gatewayCounters([...metricTexts, ...finalScrapes]) : undefined;
+    const limitsSwitch = switched
+      ? limitsSwitchRecord(ctx, switched, stats.decisions ?? [], {
+          startedAtMs,
+          durationMs,
+          ...(which === 'ours' ? { finalScrapes, logTexts: gatewayLogs(dir, REPLICAS) } : {}),
+        })
+      : undefined;
     const segments: Array<[Record<string, number>, Record<string, number>]> = outageTimes
       ? [
           [before, outageTimes.callsBeforeKill],
@@ -247,7 +274,8 @@ async function runPhase(
           }
         : {}),
     });
-    const result: PhaseResult = { figures, contention, checks: checkTargets(figures, name) };
+    const result: PhaseResult = { figures, contention, checks: checkTargets(figures, name, limitsSwitch) };
+    if (limitsSwitch) result.limitsSwitch = limitsSwitch;
     if (gateways) result.gateways = gateways;
     if (outageTimes && poller) result.outage = outageRecord(outageTimes, await poller.stop(), REPLICAS);
     if (restartRecords) result.restarts = restartRecords;
@@ -261,6 +289,45 @@ async function runPhase(
   }
 }
 
+/** Each gateway's log (first incarnation: the limits-auto scenario restarts none). */
+function gatewayLogs(dir: string, replicas: number): string[] {
+  return Array.from({ length: replicas }, (_, i) => {
+    try {
+      return fs.readFileSync(path.join(dir, `gateway-${i + 1}.log`), 'utf8');
+    } catch {
+      return '';
+    }
+  });
+}
+
+function limitsSwitchRecord(
+  ctx: RunContext,
+  switched: ProfileSwitch,
+  decisions: NonNullable<SandboxStats['decisions']>,
+  phase: { startedAtMs: number; durationMs: number; finalScrapes?: Array<string | null>; logTexts?: string[] },
+): LimitsSwitchRecord {
+  const limitsPerSecond = Object.fromEntries(
+    Object.entries(switched.limitsPerSecond).filter((e): e is [string, number] => e[1] !== undefined),
+  );
+  // `current` has one counter (`all`): reads and writes together, against its one limit.
+  const newLimit = Object.values(limitsPerSecond).reduce((a, b) => a + b, 0);
+  const adaptation = adaptationFigures(
+    decisions.filter((d) => d.key === ctx.keyLabel),
+    switched.atMs,
+    phase.startedAtMs + phase.durationMs,
+    newLimit,
+  );
+  const record: LimitsSwitchRecord = {
+    switchAtMs: switched.atMs - phase.startedAtMs,
+    profile: switched.profile,
+    limitsPerSecond,
+    adaptation,
+  };
+  if (phase.finalScrapes && phase.logTexts)
+    record.adoption = adoptionSeen(phase.finalScrapes, phase.logTexts, BENCH_ACCOUNT, limitsPerSecond, switched.atMs);
+  return record;
+}
+
 interface OutageTimes {
   kind: 'restart' | 'failover';
   killedAtMs: number;
@@ -268,9 +335,6 @@ interface OutageTimes {
   restartedAtMs: number;
   callsBeforeKill: Record<string, number>;
 }
-
-/** The bench policy's one account (`policy.ts`): its schedule's master is the one killed. */
-const BENCH_ACCOUNT = 'fleet';
 
 /** The failover scenario: the master killed at --outage-at-sec; the topology promotes a replica by itself. */
 async function runFailover(

@@ -3,7 +3,7 @@
  * report and the chart read it instead of testing scenario names.
  */
 
-export const SCENARIOS = ['fixed', 'sliding', 'outage', 'starved', 'restart', 'failover'] as const;
+export const SCENARIOS = ['fixed', 'sliding', 'outage', 'starved', 'restart', 'limits-auto', 'failover'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** The Redis the bench runs on (`--redis`): one redis-server, a Sentinel setup, or a Cluster. */
@@ -35,6 +35,11 @@ export interface ScenarioTraits {
   judgesRoundTrips: boolean;
   /** Connection errors are expected (a replica is down for a moment): only 5xx are judged. */
   expectsTransportErrors: boolean;
+  /**
+   * The account's limits are `auto`, and the sandbox switches from `launch` to `current` mid-phase
+   * (`--switch-at-sec`): judged on the adaptation, not on 0 upstream 429s.
+   */
+  switchesLimits: boolean;
   /** What the printed report and the chart call it. */
   title: string;
 }
@@ -48,6 +53,7 @@ const BASE = {
   judgesCapacity: true,
   judgesRoundTrips: true,
   expectsTransportErrors: false,
+  switchesLimits: false,
 } as const;
 
 export const SCENARIO_TRAITS: Readonly<Record<ScenarioName, Readonly<ScenarioTraits>>> = Object.freeze({
@@ -70,6 +76,14 @@ export const SCENARIO_TRAITS: Readonly<Record<ScenarioName, Readonly<ScenarioTra
     judgesCapacity: false,
     expectsTransportErrors: true,
     title: 'sliding, rolling restart of the replicas',
+  },
+  'limits-auto': {
+    ...BASE,
+    window: 'sliding',
+    switchesLimits: true,
+    // Utilization, shares and Jain are figures of the launch limits: the switch takes them away.
+    judgesCapacity: false,
+    title: 'sliding, limits: auto, provider switches launch → current mid-phase',
   },
   failover: {
     ...BASE,

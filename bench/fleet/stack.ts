@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SandboxStats } from '../../src/sandbox';
+import type { ProfileSwitch, RateProfile, SandboxStats } from '../../src/sandbox';
 import { waitForLogLine, waitUntil, type Child, type ChildGroup } from './children';
 import type { CallerSpec } from './callers';
 import { scheduleMode } from './gateway-probes';
@@ -35,6 +35,10 @@ export interface StackSettings extends BuiltTrees {
   maxWaitMs: number;
   callers: readonly CallerSpec[];
   jwtSecret: string;
+  /** The account's limits are `auto` within these bounds (limits-auto scenario). */
+  autoBounds?: { minPerSecond: number; maxPerSecond: number };
+  /** The gateways' LOG_LEVEL (default warn): `info` to see the adoption log line. */
+  gatewayLogLevel?: string;
 }
 
 export interface Replica {
@@ -60,8 +64,11 @@ export interface FleetStack {
   /** Three gateways, each ready on the shared schedule. */
   startGateways(): Promise<ReplicaSet>;
   startBaselines(): Promise<ReplicaSet>;
-  refereeStats(): Promise<SandboxStats>;
+  /** `decisionsSinceMs`: also every rate decision from then on (the sandbox's clock, Unix ms). */
+  refereeStats(decisionsSinceMs?: number): Promise<SandboxStats>;
   refereeReset(): Promise<void>;
+  /** The provider changes its limits (`PUT /_sandbox/profile`); a referee reset restores `launch`. */
+  switchProfile(profile: RateProfile): Promise<ProfileSwitch>;
   stop(): Promise<void>;
 }
 
@@ -114,6 +121,7 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
         safety: settings.safety,
         maxWaitMs: settings.maxWaitMs,
         callers: settings.callers,
+        ...(settings.autoBounds ? { autoBounds: settings.autoBounds } : {}),
       }),
     );
     const replicasOf = (kind: ReplicaKind) => startReplicas(kind, { group, workDir: settings.workDir, children });
@@ -125,10 +133,20 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
             ...settings.redis.env,
             [API_KEY_ENV]: SANDBOX_OWNER_KEY,
             [JWT_SECRET_ENV]: settings.jwtSecret,
+            ...(settings.gatewayLogLevel ? { LOG_LEVEL: settings.gatewayLogLevel } : {}),
           }),
         ),
       startBaselines: () => replicasOf(baselineKind(settings, sandboxOrigin)),
-      refereeStats: () => getJson<SandboxStats>(`${sandboxOrigin}/_sandbox/stats`, 10_000),
+      refereeStats: (decisionsSinceMs) =>
+        getJson<SandboxStats>(
+          `${sandboxOrigin}/_sandbox/stats${decisionsSinceMs === undefined ? '' : `?decisionsSinceMs=${Math.floor(decisionsSinceMs)}`}`,
+          10_000,
+        ),
+      async switchProfile(profile) {
+        const reply = await requestText('PUT', `${sandboxOrigin}/_sandbox/profile`, 5000, JSON.stringify({ profile }));
+        if (reply.status !== 200) throw new Error(`profile switch: status ${reply.status}`);
+        return JSON.parse(reply.text) as ProfileSwitch;
+      },
       async refereeReset() {
         const reply = await requestText('POST', `${sandboxOrigin}/_sandbox/reset`, 5000);
         if (reply.status !== 200) throw new Error(`referee reset: status ${reply.status}`);

@@ -4,7 +4,7 @@
  * every run that judged it.
  */
 import type { PhaseFigures } from './figures';
-import type { FleetRun, PhaseResult } from './results';
+import type { FleetRun, LimitsSwitchRecord, PhaseResult } from './results';
 import type { ScenarioName } from './scenarios';
 import type { TargetCheck } from './targets';
 
@@ -44,6 +44,18 @@ export const HEADLINE_FIGURES = Object.freeze({
 
 export type HeadlineName = keyof typeof HEADLINE_FIGURES;
 
+/** limits-auto only: how the fleet followed the provider's switch (results.ts, adaptation.ts). */
+export const SWITCH_FIGURES = Object.freeze({
+  adaptationMs: (r: LimitsSwitchRecord) => r.adaptation.adaptationMs,
+  upstream429AfterSwitch: (r: LimitsSwitchRecord) => r.adaptation.upstream429,
+  maxInAnySecondAfterSwitch: (r: LimitsSwitchRecord) => r.adaptation.maxInAnySecond,
+  utilizationAfterAdaptation: (r: LimitsSwitchRecord) => r.adaptation.utilizationAfter,
+  replicasLogged: (r: LimitsSwitchRecord) => r.adoption?.replicasLogged ?? null,
+  replicasExportingNewLimit: (r: LimitsSwitchRecord) => r.adoption?.replicasExportingNewLimit ?? null,
+} satisfies Record<string, (r: LimitsSwitchRecord) => number | null>);
+
+export type SwitchFigureName = keyof typeof SWITCH_FIGURES;
+
 export interface CombinedCheck {
   target: string;
   /** false if any run failed; null if no run judged it; true otherwise. */
@@ -72,6 +84,8 @@ export function combineChecks(perRun: ReadonlyArray<readonly TargetCheck[]>): Co
 
 export interface PhaseSummary {
   figures: Record<HeadlineName, Spread | null>;
+  /** limits-auto only. */
+  limitsSwitch?: Record<SwitchFigureName, Spread | null>;
   targets: CombinedCheck[];
   /** Every judged target passed in every run. */
   passed: boolean;
@@ -92,7 +106,16 @@ export function summarizePhase(phases: readonly PhaseResult[]): PhaseSummary {
     ]),
   ) as Record<HeadlineName, Spread | null>;
   const targets = combineChecks(phases.map((p) => p.checks));
-  return { figures, targets, passed: targets.every((t) => t.pass !== false) };
+  const summary: PhaseSummary = { figures, targets, passed: targets.every((t) => t.pass !== false) };
+  const switches = phases.map((p) => p.limitsSwitch);
+  if (switches.some((r) => r !== undefined))
+    summary.limitsSwitch = Object.fromEntries(
+      (Object.keys(SWITCH_FIGURES) as SwitchFigureName[]).map((name) => [
+        name,
+        spread(switches.map((r) => (r ? SWITCH_FIGURES[name](r) : null))),
+      ]),
+    ) as Record<SwitchFigureName, Spread | null>;
+  return summary;
 }
 
 /** One summary per scenario, in the order the runs ran them. */

@@ -1,5 +1,6 @@
 /** The issue's targets, checked against one phase's figures (pure). */
 import type { PhaseFigures } from './figures';
+import type { LimitsSwitchRecord } from './results';
 import { SCENARIO_TRAITS, type ScenarioName } from './scenarios';
 
 export interface TargetCheck {
@@ -16,12 +17,20 @@ export const TARGETS = Object.freeze({
   minJain: 0.98,
   /** Start-up (seed, calibration), probes and the odd re-reserved late slot add a little over exactly 1. */
   maxScheduleRoundTripsPerDecision: 1.1,
+  /** limits-auto (issue #15): the provider lowers its limits mid-phase. */
+  maxUpstream429WhenLimitsSwitch: 1,
+  maxAdaptationMs: 2000,
 });
 
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : 'n/a');
 const fixed = (x: number | null, digits = 2) => (x !== null && Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
-export function checkTargets(figures: PhaseFigures, scenario: ScenarioName): TargetCheck[] {
+/** `limitsSwitch`: the limits-auto scenario's record (the switch, the adaptation, what the gateways said). */
+export function checkTargets(
+  figures: PhaseFigures,
+  scenario: ScenarioName,
+  limitsSwitch?: LimitsSwitchRecord,
+): TargetCheck[] {
   const traits = SCENARIO_TRAITS[scenario];
   const { read, write, redis, client } = figures;
   const ratios = [...read.shares, ...write.shares].map((s) => s.ratio);
@@ -40,12 +49,19 @@ export function checkTargets(figures: PhaseFigures, scenario: ScenarioName): Tar
         ? ''
         : ' (not judged: decisions during the outage cost none)';
   const failures = client.gateway5xx + (traits.expectsTransportErrors ? 0 : client.transportErrors);
+  const upstream429Check: TargetCheck = traits.switchesLimits
+    ? {
+        target: `≤ ${TARGETS.maxUpstream429WhenLimitsSwitch} upstream 429 (the provider lowers its limits mid-phase)`,
+        value: `${figures.upstream429} (${read.upstream429} read, ${write.upstream429} write; ${limitsSwitch?.adaptation.upstream429 ?? 'n/a'} after the switch)`,
+        pass: figures.upstream429 <= TARGETS.maxUpstream429WhenLimitsSwitch,
+      }
+    : {
+        target: '0 upstream 429s',
+        value: `${read.upstream429} read, ${write.upstream429} write`,
+        pass: figures.upstream429 === TARGETS.upstream429,
+      };
   return [
-    {
-      target: '0 upstream 429s',
-      value: `${read.upstream429} read, ${write.upstream429} write`,
-      pass: figures.upstream429 === TARGETS.upstream429,
-    },
+    upstream429Check,
     {
       target: 'no 1 s window above the limit (any 1000 ms)',
       value: `read ${read.maxInSlidingWindow}/${read.limitPerSecond}, write ${write.maxInSlidingWindow}/${write.limitPerSecond}`,
@@ -83,5 +99,30 @@ export function checkTargets(figures: PhaseFigures, scenario: ScenarioName): Tar
       value: `${client.gateway5xx} 5xx, ${client.transportErrors} unanswered${traits.expectsTransportErrors ? ' (connection errors expected while a replica restarts; not judged)' : ''}`,
       pass: failures === 0,
     },
+    ...(traits.switchesLimits ? limitsSwitchChecks(limitsSwitch) : []),
   ];
+}
+
+/** limits-auto: adapted within 2 s of the switch (adaptation.ts defines it), and the change logged and exported. */
+function limitsSwitchChecks(record: LimitsSwitchRecord | undefined): TargetCheck[] {
+  const a = record?.adaptation;
+  const adapts: TargetCheck = {
+    target: `adapts within ${TARGETS.maxAdaptationMs / 1000} s (every 1000 ms window from then on ≤ the new limit)`,
+    value: a
+      ? `${a.adaptationMs} ms${a.settled ? '' : ' (still above the limit when the load ended)'}; most in any 1000 ms after the switch ${a.maxInAnySecond}/${a.limitPerSecond}, ${a.overLimitWindows} windows above it; then ${fixed(a.admittedPerSecondAfter)}/s admitted (${pct(a.utilizationAfter)} of ${a.limitPerSecond}/s)`
+      : 'n/a (the switch was not recorded)',
+    pass: a ? a.settled && a.adaptationMs <= TARGETS.maxAdaptationMs : false,
+  };
+  const seen = record?.adoption;
+  if (!seen) return [adapts];
+  const replicas = seen.exported.length;
+  const logged: TargetCheck = {
+    target: 'change logged once, counted once, new limit exported by every replica',
+    value:
+      `logged by ${seen.replicasLogged} replica(s) in ${seen.logLines.length} line(s)` +
+      `${seen.logLines.map((l) => ` [gateway ${l.gateway}, ${l.afterSwitchMs ?? '?'} ms after the switch, ${l.reason}: ${l.from} → ${l.to}]`).join('')}; ` +
+      `limits_adopted_total ${seen.adoptionsCounted}; new limit exported by ${seen.replicasExportingNewLimit}/${replicas}`,
+    pass: seen.logLines.length === 1 && seen.adoptionsCounted === 1 && seen.replicasExportingNewLimit === replicas,
+  };
+  return [adapts, logged];
 }

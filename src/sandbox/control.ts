@@ -11,8 +11,11 @@ import { RATE_PROFILES, resolveLimits, type LimitOverrides, type RateProfile } f
 import type { ProfileSwitch, Referee, SandboxStats } from './referee';
 
 export interface SandboxReferee {
-  /** `phaseMs` (0-999) recomputes the fixed-window maxima for another phase. */
-  stats(options?: { phaseMs?: number }): SandboxStats;
+  /**
+   * `phaseMs` (0-999) recomputes the fixed-window maxima for another phase; `decisionsSinceMs` adds
+   * every rate decision (admitted or 429) from that instant on.
+   */
+  stats(options?: { phaseMs?: number; decisionsSinceMs?: number }): SandboxStats;
   /**
    * Back to the startup state: no computes (ids restart at "1"), no idempotency records, empty rate
    * windows, zeroed stats, timeline and last requests, faults and latency as configured at startup.
@@ -45,7 +48,11 @@ export function createReferee(parts: {
       if (phaseMs !== undefined && !(Number.isInteger(phaseMs) && phaseMs >= 0 && phaseMs <= 999)) {
         throw new SandboxOptionsError(['phaseMs: must be a whole number from 0 to 999']);
       }
-      return referee.stats(phaseMs);
+      const since = options.decisionsSinceMs;
+      if (since !== undefined && !(Number.isInteger(since) && since >= 0)) {
+        throw new SandboxOptionsError(['decisionsSinceMs: must be a whole number of milliseconds (Unix time)']);
+      }
+      return referee.stats(phaseMs, since);
     },
     reset: () => {
       computes.reset();

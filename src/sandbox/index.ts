@@ -6,7 +6,15 @@ export { createSandboxApp, type SandboxApp } from './app';
 export { startSandbox, type StartSandboxOptions, type RunningSandbox } from './server';
 export { SandboxOptionsError, DEFAULTS, type SandboxOptions, type SandboxSettings, type Clock } from './options';
 export type { SandboxReferee } from './control';
-export type { SandboxStats, KeyStats, ClassStats, TimelineEntry, StatsClass } from './referee';
+export type {
+  SandboxStats,
+  KeyStats,
+  ClassStats,
+  TimelineEntry,
+  StatsClass,
+  RateDecision,
+  ProfileSwitch,
+} from './referee';
 export type { RecordedRequest } from './describe-request';
 export type { FaultSettings, FaultPatch } from './faults';
 export { DEMO_KEYS, ROLES, keyLabel, parseKeyList, type SandboxKey, type Role } from './keys';

@@ -1,6 +1,6 @@
 /**
  * The referee over HTTP, outside the API base path: no key, no rate limit, no latency or faults.
- *   GET  /_sandbox/stats[?phaseMs=N]   the stats (plain JSON, see referee.ts)
+ *   GET  /_sandbox/stats[?phaseMs=N][&decisionsSinceMs=T]   the stats (plain JSON, see referee.ts)
  *   POST /_sandbox/reset               back to the startup state
  *   GET  /_sandbox/faults              current fault and latency settings
  *   PUT  /_sandbox/faults              partial update (JSON object), answers the new settings
@@ -68,7 +68,15 @@ export function createRefereeHandler(deps: {
           const phase = target.query.get('phaseMs');
           if (phase !== null && !/^[0-9]{1,3}$/.test(phase))
             return fail(apiError('VALIDATION_ERROR', 'phaseMs: must be a whole number from 0 to 999'));
-          return ok(referee.stats(phase === null ? {} : { phaseMs: Number(phase) }));
+          const since = target.query.get('decisionsSinceMs');
+          if (since !== null && !/^[0-9]{1,16}$/.test(since))
+            return fail(apiError('VALIDATION_ERROR', 'decisionsSinceMs: must be a whole number of milliseconds'));
+          return ok(
+            referee.stats({
+              ...(phase === null ? {} : { phaseMs: Number(phase) }),
+              ...(since === null ? {} : { decisionsSinceMs: Number(since) }),
+            }),
+          );
         }
         case `POST ${REFEREE_BASE_PATH}/reset`:
           referee.reset();

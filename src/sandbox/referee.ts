@@ -58,6 +58,16 @@ export interface SandboxStats {
   timeline: TimelineEntry[];
   /** Runtime switches of the rate profile (`setProfile`), oldest first; `profile` above is the one in force. */
   profileSwitches: ProfileSwitch[];
+  /** Only when asked for (`decisionsSinceMs`): every rate decision from then on, in time order. */
+  decisions?: RateDecision[];
+}
+
+/** One request the rate limiter decided on: when (the sandbox's clock), for which key and class, admitted or 429. */
+export interface RateDecision {
+  atMs: number;
+  key: string;
+  class: OperationClass;
+  admitted: boolean;
 }
 
 export interface ProfileSwitch {
@@ -77,7 +87,8 @@ interface KeyRecord {
   team: string;
   role: string;
   admittedMs: Record<OperationClass, number[]>;
-  rejected: Record<OperationClass, number>;
+  /** Kept as instants, like the admitted ones, so the decisions since a moment can be listed. */
+  rejectedMs: Record<OperationClass, number[]>;
   creates: Map<string, number>;
   lastRequest: RecordedRequest | null;
 }
@@ -111,8 +122,7 @@ export class Referee {
 
   rateDecision(key: AuthenticatedKey, operationClass: OperationClass, admitted: boolean, atMs: number): void {
     const record = this.record(key);
-    if (admitted) insertSorted(record.admittedMs[operationClass], atMs);
-    else record.rejected[operationClass]++;
+    insertSorted((admitted ? record.admittedMs : record.rejectedMs)[operationClass], atMs);
     const second = Math.floor(atMs / 1000);
     const id = `${second} ${key.label} ${operationClass}`;
     let entry = this.timeline.get(id);
@@ -134,8 +144,11 @@ export class Referee {
     this.faults[kind]++;
   }
 
-  /** `phaseMs` recomputes the fixed-window figure for another phase (default: the configured one). */
-  stats(phaseMs: number = this.settings.windowPhaseMs): SandboxStats {
+  /**
+   * `phaseMs` recomputes the fixed-window figure for another phase (default: the configured one);
+   * `decisionsSinceMs` adds every rate decision from that instant on (how a fleet adapted to a change).
+   */
+  stats(phaseMs: number = this.settings.windowPhaseMs, decisionsSinceMs?: number): SandboxStats {
     const keys: Record<string, KeyStats> = {};
     const byKey: Record<string, Record<string, number>> = {};
     let duplicates = 0;
@@ -145,9 +158,9 @@ export class Referee {
         team: record.team,
         role: record.role,
         classes: {
-          read: classStats(record.admittedMs.read, record.rejected.read, phaseMs),
-          write: classStats(record.admittedMs.write, record.rejected.write, phaseMs),
-          all: classStats(all, record.rejected.read + record.rejected.write, phaseMs),
+          read: classStats(record.admittedMs.read, record.rejectedMs.read.length, phaseMs),
+          write: classStats(record.admittedMs.write, record.rejectedMs.write.length, phaseMs),
+          all: classStats(all, record.rejectedMs.read.length + record.rejectedMs.write.length, phaseMs),
         },
         createsPerformed: [...record.creates.values()].reduce((sum, n) => sum + n, 0),
         lastRequest: record.lastRequest,
@@ -173,7 +186,21 @@ export class Referee {
         .map((entry) => ({ ...entry }))
         .sort((a, b) => a.second - b.second || a.key.localeCompare(b.key) || a.class.localeCompare(b.class)),
       profileSwitches: this.switches.map((s) => ({ ...s, limitsPerSecond: { ...s.limitsPerSecond } })),
+      ...(decisionsSinceMs === undefined ? {} : { decisions: this.decisionsSince(decisionsSinceMs) }),
     };
+  }
+
+  private decisionsSince(sinceMs: number): RateDecision[] {
+    const decisions: RateDecision[] = [];
+    for (const [key, record] of this.keys)
+      for (const operationClass of ['read', 'write'] as const)
+        for (const [instants, admitted] of [
+          [record.admittedMs[operationClass], true],
+          [record.rejectedMs[operationClass], false],
+        ] as const)
+          for (const atMs of instants)
+            if (atMs >= sinceMs) decisions.push({ atMs, key, class: operationClass, admitted });
+    return decisions.sort((a, b) => a.atMs - b.atMs);
   }
 
   reset(): void {
@@ -196,7 +223,7 @@ export class Referee {
         team: key.team,
         role: key.role,
         admittedMs: { read: [], write: [] },
-        rejected: { read: 0, write: 0 },
+        rejectedMs: { read: [], write: [] },
         creates: new Map(),
         lastRequest: null,
       };

@@ -58,6 +58,21 @@ describe('GET /_sandbox/stats', () => {
     expect((await fetch(`${h.sandbox.url}/_sandbox/stats?phaseMs=1000`)).status).toBe(400);
   });
 
+  it('?decisionsSinceMs= lists every rate decision from then on, admitted and 429', async () => {
+    h.clock.set(T0);
+    await read();
+    h.clock.set(T0 + 500);
+    for (let i = 0; i < 31; i++) await read();
+    const stats = await h.stats(`?decisionsSinceMs=${T0 + 500}`);
+    expect(stats.decisions).toHaveLength(31);
+    expect(stats.decisions!.filter((d) => !d.admitted)).toEqual([
+      { atMs: T0 + 500, key: OWNER_LABEL, class: 'read', admitted: false },
+      { atMs: T0 + 500, key: OWNER_LABEL, class: 'read', admitted: false },
+    ]);
+    expect((await h.stats()).decisions).toBeUndefined();
+    expect((await fetch(`${h.sandbox.url}/_sandbox/stats?decisionsSinceMs=-1`)).status).toBe(400);
+  });
+
   it('keeps a per-second timeline per key and class', async () => {
     await read();
     await read(ADMIN);

@@ -19,16 +19,17 @@ describe('bench:fleet options', () => {
       workers: 60,
       maxWaitMs: 2000,
       safety: 0.95,
-      scenarios: ['fixed', 'sliding', 'outage', 'starved', 'restart'],
+      scenarios: ['fixed', 'sliding', 'outage', 'starved', 'restart', 'limits-auto'],
       redis: 'single',
+      switchAtSec: 8,
     });
-    expect(SCENARIOS).toEqual(['fixed', 'sliding', 'outage', 'starved', 'restart', 'failover']);
+    expect(SCENARIOS).toEqual(['fixed', 'sliding', 'outage', 'starved', 'restart', 'limits-auto', 'failover']);
   });
 
   it('--redis sentinel|cluster: the failover scenario instead of the outage by default; each only where it applies', () => {
     expect(parse(['--redis', 'sentinel'])).toMatchObject({
       redis: 'sentinel',
-      scenarios: ['fixed', 'sliding', 'starved', 'restart', 'failover'],
+      scenarios: ['fixed', 'sliding', 'starved', 'restart', 'limits-auto', 'failover'],
     });
     expect(parse(['--redis=cluster', '--scenarios', 'failover']).scenarios).toEqual(['failover']);
     expect(problems(['--redis', 'replicated'])).toEqual(['--redis: must be one of single, sentinel, cluster']);
@@ -69,17 +70,28 @@ describe('bench:fleet options', () => {
 
   it('refuses unknown scenarios and an outage that outlasts the phase', () => {
     expect(problems(['--scenarios', 'fixed,nope'])).toEqual([
-      '--scenarios: unknown nope; choose from fixed, sliding, outage, starved, restart, failover',
+      '--scenarios: unknown nope; choose from fixed, sliding, outage, starved, restart, limits-auto, failover',
     ]);
     expect(problems(['--duration-sec', '10'])).toEqual([
       '--outage-at-sec + --outage-sec: must end before --duration-sec',
+      '--switch-at-sec: must leave at least 3 s of --duration-sec after the switch (2 s to adapt, one window to see it)',
     ]);
     expect(problems(['--duration-sec', '10', '--scenarios', 'fixed,starved,restart'])).toEqual([]);
     expect(problems(['--warmup-sec', '20'])).toEqual(['--warmup-sec: must be shorter than --duration-sec']);
   });
 
   it('expects a default run to take about a quarter of an hour', () => {
-    expect(expectedSec(FLEET_DEFAULTS)).toBe(3 * 5 * (2 * 20 + 10));
+    expect(expectedSec(FLEET_DEFAULTS)).toBe(3 * 6 * (2 * 20 + 10));
     expect(expectedSec({ runs: 1, scenarios: ['fixed'], durationSec: 10 })).toBe(30);
+  });
+
+  it('limits-auto: --switch-at-sec must leave 3 s of the phase (2 s to adapt, one window to see it)', () => {
+    expect(parse(['--scenarios', 'limits-auto', '--switch-at-sec', '5']).switchAtSec).toBe(5);
+    expect(parse(['--scenarios', 'limits-auto', '--duration-sec', '10', '--switch-at-sec', '7']).switchAtSec).toBe(7);
+    expect(problems(['--scenarios', 'limits-auto', '--duration-sec', '10', '--switch-at-sec', '7.5'])).toEqual([
+      '--switch-at-sec: must leave at least 3 s of --duration-sec after the switch (2 s to adapt, one window to see it)',
+    ]);
+    // Only the scenario that switches cares.
+    expect(problems(['--scenarios', 'sliding', '--duration-sec', '10', '--switch-at-sec', '9'])).toEqual([]);
   });
 });

@@ -1,4 +1,7 @@
-import { SCENARIOS, type ScenarioName } from '../../../bench/fleet/scenarios';
+import type { AdaptationFigures } from '../../../bench/fleet/adaptation';
+import type { AdoptionSeen } from '../../../bench/fleet/adoption-probes';
+import type { LimitsSwitchRecord } from '../../../bench/fleet/results';
+import { SCENARIOS, SCENARIO_TRAITS, type ScenarioName } from '../../../bench/fleet/scenarios';
 import { checkTargets, type TargetCheck } from '../../../bench/fleet/targets';
 import { phaseFigures, type FigureOverrides } from './fleet-fixtures';
 
@@ -12,9 +15,12 @@ describe('fleet targets', () => {
     expect(Object.values(verdicts(scenario))).toEqual([true, true, true, true, true, true, true]);
   });
 
-  it.each(SCENARIOS)('%s: an upstream 429 fails', (scenario) => {
-    expect(verdicts(scenario, { write: { upstream429: 1 } })['0 upstream 429s']).toBe(false);
-  });
+  it.each(SCENARIOS.filter((name) => !SCENARIO_TRAITS[name].switchesLimits))(
+    '%s: an upstream 429 fails',
+    (scenario) => {
+      expect(verdicts(scenario, { write: { upstream429: 1 } })['0 upstream 429s']).toBe(false);
+    },
+  );
 
   it.each(SCENARIOS)('%s: one more than the limit in any 1000 ms fails (read or write)', (scenario) => {
     expect(
@@ -87,5 +93,65 @@ describe('fleet targets', () => {
     expect(verdicts('starved', { client: { transportErrors: 1 } })['no gateway 5xx within deadline']).toBe(false);
     expect(verdicts('restart', { client: { transportErrors: 400 } })['no gateway 5xx']).toBe(true);
     expect(verdicts('restart', { client: { gateway5xx: 1 } })['no gateway 5xx']).toBe(false);
+  });
+
+  describe('limits-auto', () => {
+    const adaptation = (overrides: Partial<AdaptationFigures> = {}): AdaptationFigures => ({
+      limitPerSecond: 2,
+      arrivals: 24,
+      upstream429: 1,
+      overLimitWindows: 1,
+      maxInAnySecond: 3,
+      adaptationMs: 30,
+      settled: true,
+      admittedPerSecondAfter: 1.8,
+      utilizationAfter: 0.9,
+      ...overrides,
+    });
+    const adoption = (overrides: Partial<AdoptionSeen> = {}): AdoptionSeen => ({
+      replicasLogged: 1,
+      logLines: [{ gateway: 2, afterSwitchMs: 25, from: 'read 30/s, write 5/s', to: 'all 2/s', reason: 'lower' }],
+      adoptionsCounted: 1,
+      replicasExportingNewLimit: 3,
+      exported: [{ all: 2 }, { all: 2 }, { all: 2 }],
+      ...overrides,
+    });
+    const record = (a: Partial<AdaptationFigures> = {}, seen: AdoptionSeen | null = adoption()) =>
+      ({
+        switchAtMs: 8000,
+        profile: 'current',
+        limitsPerSecond: { all: 2 },
+        adaptation: adaptation(a),
+        ...(seen ? { adoption: seen } : {}),
+      }) satisfies LimitsSwitchRecord;
+    const judged = (upstream429: number, r: LimitsSwitchRecord) =>
+      Object.fromEntries(
+        checkTargets(phaseFigures({ read: { upstream429 } }), 'limits-auto', r).map((c) => [c.target, c.pass]),
+      );
+    const ADAPTS = 'adapts within 2 s (every 1000 ms window from then on ≤ the new limit)';
+    const AT_MOST_ONE = '≤ 1 upstream 429 (the provider lowers its limits mid-phase)';
+    const LOGGED = 'change logged once, counted once, new limit exported by every replica';
+
+    it('one upstream 429 and an adaptation within 2 s pass; two 429s or 2001 ms fail', () => {
+      expect(judged(1, record())).toMatchObject({ [AT_MOST_ONE]: true, [ADAPTS]: true, [LOGGED]: true });
+      expect(judged(1, record())).not.toHaveProperty(['0 upstream 429s']);
+      expect(judged(2, record())[AT_MOST_ONE]).toBe(false);
+      expect(judged(0, record({ adaptationMs: 2000 }))[ADAPTS]).toBe(true);
+      expect(judged(0, record({ adaptationMs: 2001 }))[ADAPTS]).toBe(false);
+      expect(judged(0, record({ adaptationMs: 100, settled: false }))[ADAPTS]).toBe(false);
+    });
+
+    it('the change must be logged once, counted once and exported by every replica', () => {
+      expect(judged(0, record({}, adoption({ replicasExportingNewLimit: 2 })))[LOGGED]).toBe(false);
+      expect(judged(0, record({}, adoption({ logLines: [] })))[LOGGED]).toBe(false);
+      expect(judged(0, record({}, adoption({ adoptionsCounted: 2 })))[LOGGED]).toBe(false);
+    });
+
+    it('the baseline (no gateways to ask) is judged on 429s and adaptation only; a missing record fails', () => {
+      expect(judged(0, record({}, null))).not.toHaveProperty([LOGGED]);
+      expect(
+        Object.fromEntries(checkTargets(phaseFigures(), 'limits-auto').map((c) => [c.target, c.pass]))[ADAPTS],
+      ).toBe(false);
+    });
   });
 });

@@ -37,6 +37,22 @@ describe('Referee', () => {
     expect(referee.stats(950).keys[KEY.label]!.classes.read.maxAdmittedInFixedWindow).toBe(3);
   });
 
+  it('lists every rate decision since an instant, admitted and 429, in time order, only when asked', () => {
+    referee.rateDecision(KEY, 'read', true, 990);
+    referee.rateDecision(KEY, 'read', true, 1200);
+    referee.rateDecision(OTHER, 'write', false, 1100);
+    referee.rateDecision(KEY, 'write', true, 1000);
+    referee.rateDecision(KEY, 'read', false, 1200);
+    expect(referee.stats().decisions).toBeUndefined();
+    expect(referee.stats(undefined, 1000).decisions).toEqual([
+      { atMs: 1000, key: KEY.label, class: 'write', admitted: true },
+      { atMs: 1100, key: OTHER.label, class: 'write', admitted: false },
+      { atMs: 1200, key: KEY.label, class: 'read', admitted: true },
+      { atMs: 1200, key: KEY.label, class: 'read', admitted: false },
+    ]);
+    expect(referee.stats().keys[KEY.label]!.classes.read.rejected).toBe(1);
+  });
+
   it('handles instants recorded out of order', () => {
     for (const t of [2000, 100, 1050, 0]) referee.rateDecision(KEY, 'read', true, t);
     expect(referee.stats().keys[KEY.label]!.classes.read.maxAdmittedInSlidingWindow).toBe(2);
