@@ -96,11 +96,17 @@ interface Point {
   /** Redis's own time in the script (INFO commandstats usec of evalsha), without the round trip. */
   scriptInRedis: Spread;
   noopEvalsha: Spread;
+  noopInRedis: Spread;
   granted: number;
   rejected: number;
   commandsPerReservation: Record<string, number>;
   commandsPerReservationTotal: number;
   memoryBytes: Record<string, number>;
+}
+
+/** Total µs Redis spent in EVALSHA since the last CONFIG RESETSTAT. */
+function evalshaUsec(commandstats: string): number {
+  return Number(/^cmdstat_evalsha:calls=\d+,usec=(\d+)/m.exec(commandstats)?.[1] ?? NaN);
 }
 
 function spread(valuesUs: number[]): Spread {
@@ -150,6 +156,7 @@ async function measurePoint(
   const reservationUs: number[] = [];
   const noopUs: number[] = [];
   const scriptUs: number[] = [];
+  const noopInRedisUs: number[] = [];
   let commands: Record<string, number> = {};
   for (let round = 0; round < options.rounds; round += 1) {
     await server.command('CONFIG', 'RESETSTAT');
@@ -163,11 +170,14 @@ async function measurePoint(
     reservationUs.push(((performance.now() - start) * 1000) / options.reservations);
     // Counted for the reservations alone: read before the no-op round trips.
     const stats = String(await server.command('INFO', 'commandstats'));
-    scriptUs.push(Number(/^cmdstat_evalsha:.*?usec_per_call=([\d.]+)/m.exec(stats)?.[1] ?? NaN));
+    const scriptUsec = evalshaUsec(stats);
+    scriptUs.push(scriptUsec / options.reservations);
     if (round === 0) commands = parseCommandStats(stats);
     start = performance.now();
     for (let i = 0; i < options.reservations; i += 1) await connection.runScript(NOOP_SCRIPT, [], []);
     noopUs.push(((performance.now() - start) * 1000) / options.reservations);
+    const noopUsec = evalshaUsec(String(await server.command('INFO', 'commandstats'))) - scriptUsec;
+    noopInRedisUs.push(noopUsec / options.reservations);
   }
 
   const commandsPerReservation: Record<string, number> = {};
@@ -187,6 +197,7 @@ async function measurePoint(
     reservation: spread(reservationUs),
     scriptInRedis: spread(scriptUs),
     noopEvalsha: spread(noopUs),
+    noopInRedis: spread(noopInRedisUs),
     granted,
     rejected,
     commandsPerReservation,
@@ -198,17 +209,18 @@ async function measurePoint(
 function formatTable(points: readonly Point[], options: Options): string {
   const lines = [
     `schedule script: µs per reservation, median of ${options.rounds} rounds of ${options.reservations} (min–max), one in flight`,
-    'callers   reservation µs           in Redis µs          noop EVALSHA µs     Redis cmds/res   schedule keys (MEMORY USAGE)',
+    'callers   reservation µs           in Redis µs          noop EVALSHA µs     noop in Redis µs  Redis cmds/res   schedule keys (MEMORY USAGE)',
   ];
   for (const p of points) {
     const res = `${p.reservation.medianUs} (${p.reservation.minUs}–${p.reservation.maxUs})`;
     const inRedis = `${p.scriptInRedis.medianUs} (${p.scriptInRedis.minUs}–${p.scriptInRedis.maxUs})`;
     const noop = `${p.noopEvalsha.medianUs} (${p.noopEvalsha.minUs}–${p.noopEvalsha.maxUs})`;
+    const noopIn = `${p.noopInRedis.medianUs} (${p.noopInRedis.minUs}–${p.noopInRedis.maxUs})`;
     const mem = Object.entries(p.memoryBytes)
       .map(([k, v]) => `${k} ${(v / 1024).toFixed(1)} KB`)
       .join(', ');
     lines.push(
-      `${String(p.callers).padEnd(9)} ${res.padEnd(24)} ${inRedis.padEnd(20)} ${noop.padEnd(19)} ${String(p.commandsPerReservationTotal).padEnd(16)} ${mem}`,
+      `${String(p.callers).padEnd(9)} ${res.padEnd(24)} ${inRedis.padEnd(20)} ${noop.padEnd(19)} ${noopIn.padEnd(17)} ${String(p.commandsPerReservationTotal).padEnd(16)} ${mem}`,
     );
   }
   for (const p of points)
