@@ -186,6 +186,32 @@ local function settle_callers(forget)
   if #gone > 0 then chunked('ZREM', WHO, gone); chunked('HDEL', S, goneFields) end
 end
 
+-- A state written before the caller index (issue #15) has caller fields but no sums: index them once,
+-- so they count and are forgotten as if the index had always been there.
+local function index_legacy_callers(activeWindow, forget)
+  local all = redis.call('HGETALL', S)
+  local scored = {}
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, 2) == 'c:' then
+      local id = string.sub(all[i], 3)
+      local c = callers[id] or decode(all[i + 1])
+      callers[id] = c
+      local activeUntil = math.max(c.seen + activeWindow, c.tat, c.maxp)
+      nk = nk + 1
+      sumR = sumR + c.r
+      if now <= activeUntil then
+        nw = nw + 1
+        sumW = sumW + c.w
+        scored[#scored + 1] = fmt(activeUntil)
+      else
+        scored[#scored + 1] = fmt(-math.max(c.seen + forget, activeUntil))
+      end
+      scored[#scored + 1] = id
+    end
+  end
+  if #scored > 0 then chunked('ZADD', WHO, scored) end
+end
+
 local function shift_queued(delta)
   local queued = redis.call('ZRANGEBYSCORE', CAL, '(' .. fmt(now), '+inf', 'WITHSCORES')
   for i = 1, #queued, 2 do redis.call('ZADD', CAL, fmt(tonumber(queued[i + 1]) + delta), queued[i]) end
@@ -294,6 +320,7 @@ if op == 'reserve' then
   end
 
   -- 3. callers: settle those whose status time passed, then count this one (caller-sums.ts)
+  if not fresh and loaded.nk == nil then index_legacy_callers(activeWindow, forget) end
   settle_callers(forget)
   local myScore = tonumber(redis.call('ZSCORE', WHO, cid))
   local me = callers[cid]

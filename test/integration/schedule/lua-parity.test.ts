@@ -177,3 +177,44 @@ test('random operation sequences give identical replies from the Lua script and 
   expect(memoryCounts.forgotten).toBeGreaterThan(50);
   expect(memoryCounts.sumsCompared).toBeGreaterThan(100);
 }, 60_000);
+
+test('a state written before the caller index (no sums) is indexed once: its callers count, or are forgotten', async () => {
+  const now = 1_900_000_000_000;
+  const redis = new RedisScheduleStore({ connection, keyPrefix: 'legacy', idleTtlMs: 60_000, pinnedNow: () => now });
+  const keys = scheduleKeys('legacy', 'acct', 'read');
+  const fairness = { activeWindowMs: 5000, forgetCallerMs: 300_000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
+  const record = (tat: number, weight: number, reserved: number, seenAt: number) =>
+    `${tat}|${weight}|${reserved}|${seenAt}|0|`;
+  // As the script before issue #15 left it: scalars and caller fields, no sums, no index.
+  await server.command(
+    ...['HSET', keys.state, 'epoch', '1.1', 'floor', '0', 'shift', '0', 'n', '3'],
+    ...['c:recent', record(now - 100, 3, 0.1, now - 1000)], // seen 1 s ago: counts
+    ...['c:quiet', record(now - 60_000, 2, 0.2, now - 60_000)], // seen a minute ago: known, not counted
+    ...['c:gone', record(now - 400_000, 5, 0, now - 400_000)], // past forgetCallerMs: forgotten
+  );
+  const reply = await redis.reserve(keys, {
+    intervalMs: 1000 / 28.5,
+    callerId: 'new',
+    weight: 1,
+    reservedShare: 0,
+    maxWaitMs: 2000,
+    maxQueued: 8,
+    fairness,
+    knownEpoch: '',
+    lossGuardMs: 1000,
+    idleTtlMs: 60_000,
+  });
+  expect(reply.kind).toBe('granted');
+  expect(await redisSums(keys.state)).toEqual({
+    sumWeights: 4,
+    sumReserved: expect.closeTo(0.3, 9),
+    counted: 2,
+    known: 3,
+  });
+  expect(Number(await server.command('HEXISTS', keys.state, 'c:gone'))).toBe(0);
+  expect(((await server.command('ZRANGE', keys.callers, 0, -1)) as string[]).sort()).toEqual([
+    'new',
+    'quiet',
+    'recent',
+  ]);
+});
