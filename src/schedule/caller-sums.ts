@@ -9,6 +9,8 @@
  * A caller counts in the weights while `now ≤ activeUntil = max(seenAt + activeWindowMs, tat, its
  * latest slot)` and is forgotten once `now > max(seenAt + forgetCallerMs, activeUntil)`.
  */
+import { MinHeap } from '../shared/min-heap';
+
 export interface CallerSlotState {
   /** Virtual time: the caller's next in-share slot may not precede it. */
   tat: number;
@@ -29,6 +31,14 @@ interface IndexEntry {
   readonly caller: CallerSlotState;
 }
 
+/**
+ * At most this many callers stop counting, and this many are forgotten, per reservation: after a
+ * quiet spell thousands may be due at once, and one reservation must not hold Redis for all of them.
+ * Those left over still count (the sums err high: shares are underestimated, never the rate
+ * exceeded) and are settled by the next reservations.
+ */
+export const SETTLE_MAX_PER_RESERVATION = 256;
+
 export interface CallerBook {
   readonly callers: Map<string, CallerSlotState>;
   /** Σ weight over the counted (active) callers. */
@@ -37,36 +47,81 @@ export interface CallerBook {
   sumReserved: number;
   /** The callers whose weight is in `sumWeights`: what a pause walks. */
   readonly countedIds: Set<string>;
-  /** Min-heap on `at`; an entry whose caller has moved on (another `statusUntil`, or forgotten) is skipped. */
-  readonly index: IndexEntry[];
+  /**
+   * When counted callers stop counting, and when idle ones are forgotten, in the order the script's
+   * sorted set gives them (ties: ids ascending, and descending for the forgotten, as ZRANGEBYSCORE and
+   * ZREVRANGEBYSCORE order them). An entry whose caller has moved on since is skipped.
+   */
+  readonly activeIndex: MinHeap<IndexEntry>;
+  readonly idleIndex: MinHeap<IndexEntry>;
 }
 
 export function newCallerBook(): CallerBook {
-  return { callers: new Map(), sumWeights: 0, sumReserved: 0, countedIds: new Set(), index: [] };
+  return {
+    callers: new Map(),
+    sumWeights: 0,
+    sumReserved: 0,
+    countedIds: new Set(),
+    activeIndex: new MinHeap((a, b) => a.at < b.at || (a.at === b.at && a.id < b.id)),
+    idleIndex: new MinHeap((a, b) => a.at < b.at || (a.at === b.at && a.id > b.id)),
+  };
+}
+
+/** Index entries held, superseded ones included (they leave as their time passes). */
+export function indexSize(book: CallerBook): number {
+  return book.activeIndex.size + book.idleIndex.size;
 }
 
 /**
- * Settles every caller whose status time is before `nowMs`: it stops counting in the weights, and
- * is forgotten (its reserved share with it) once `forgetCallerMs` has passed since it was last seen.
+ * Settles the callers whose status time is before `nowMs`, up to SETTLE_MAX_PER_RESERVATION of each
+ * kind, the earliest first: idle ones unseen for `forgetCallerMs` are forgotten (their reserved share
+ * with them), then counted ones stop counting in the weights (forgotten at once if that time passed too).
  */
 export function settleCallers(book: CallerBook, nowMs: number, forgetCallerMs: number): void {
-  while (book.index.length > 0 && book.index[0]!.at < nowMs) {
-    const { at, id, caller } = popIndex(book.index);
-    if (book.callers.get(id) !== caller || caller.statusUntil !== at) continue; // moved on since
-    if (caller.counted) {
-      caller.counted = false;
-      book.countedIds.delete(id);
-      // Exactly zero when nobody counts, so float residue never builds up in an idle schedule.
-      book.sumWeights = book.countedIds.size === 0 ? 0 : book.sumWeights - caller.weight;
-      const forgetAt = Math.max(caller.seenAt + forgetCallerMs, at);
-      if (!(forgetAt < nowMs)) {
-        setStatusUntil(book, id, caller, forgetAt);
-        continue;
-      }
-    }
-    book.callers.delete(id);
-    book.sumReserved = book.callers.size === 0 ? 0 : book.sumReserved - caller.reservedShare;
+  for (let n = 0; n < SETTLE_MAX_PER_RESERVATION;) {
+    const entry = takeDue(book, book.idleIndex, nowMs, false);
+    if (entry === undefined) break;
+    if (entry === STALE) continue;
+    forget(book, entry.id, entry.caller);
+    n += 1;
   }
+  // Stopping pushes onto the idle index only, so nothing settled here is met again in this call.
+  for (let n = 0; n < SETTLE_MAX_PER_RESERVATION;) {
+    const entry = takeDue(book, book.activeIndex, nowMs, true);
+    if (entry === undefined) break;
+    if (entry === STALE) continue;
+    const { at, id, caller } = entry;
+    caller.counted = false;
+    book.countedIds.delete(id);
+    // Exactly zero when nobody counts, so float residue never builds up in an idle schedule.
+    book.sumWeights = book.countedIds.size === 0 ? 0 : book.sumWeights - caller.weight;
+    const forgetAt = Math.max(caller.seenAt + forgetCallerMs, at);
+    if (forgetAt < nowMs) forget(book, id, caller);
+    else setStatusUntil(book, id, caller, forgetAt);
+    n += 1;
+  }
+}
+
+const STALE = Symbol('stale');
+
+/** The heap's first entry if due before `nowMs`: STALE when its caller has moved on since (skipped). */
+function takeDue(
+  book: CallerBook,
+  heap: MinHeap<IndexEntry>,
+  nowMs: number,
+  counted: boolean,
+): IndexEntry | typeof STALE | undefined {
+  const top = heap.peek();
+  if (top === undefined || !(top.at < nowMs)) return undefined;
+  heap.pop();
+  const { caller } = top;
+  const live = book.callers.get(top.id) === caller && caller.statusUntil === top.at && caller.counted === counted;
+  return live ? top : STALE;
+}
+
+function forget(book: CallerBook, id: string, caller: CallerSlotState): void {
+  book.callers.delete(id);
+  book.sumReserved = book.callers.size === 0 ? 0 : book.sumReserved - caller.reservedShare;
 }
 
 /** The requesting caller, counted with its current weight and reserved share (a new one is created). */
@@ -87,6 +142,7 @@ export function countCaller(
   }
   if (!caller.counted) {
     caller.counted = true;
+    caller.statusUntil = -Infinity; // indexed anew by markSeen, in the counted callers' index
     book.countedIds.add(id);
     book.sumWeights += weight;
   } else if (caller.weight !== weight) {
@@ -138,36 +194,5 @@ export function shiftCallers(book: CallerBook, nowMs: number, deltaMs: number): 
 function setStatusUntil(book: CallerBook, id: string, caller: CallerSlotState, at: number): void {
   if (caller.statusUntil === at) return;
   caller.statusUntil = at;
-  pushIndex(book.index, { at, id, caller });
-}
-
-function pushIndex(heap: IndexEntry[], entry: IndexEntry): void {
-  heap.push(entry);
-  let i = heap.length - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (heap[parent]!.at <= entry.at) break;
-    heap[i] = heap[parent]!;
-    i = parent;
-  }
-  heap[i] = entry;
-}
-
-function popIndex(heap: IndexEntry[]): IndexEntry {
-  const top = heap[0]!;
-  const last = heap.pop()!;
-  if (heap.length > 0) {
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= heap.length) break;
-      const right = left + 1;
-      const child = right < heap.length && heap[right]!.at < heap[left]!.at ? right : left;
-      if (heap[child]!.at >= last.at) break;
-      heap[i] = heap[child]!;
-      i = child;
-    }
-    heap[i] = last;
-  }
-  return top;
+  (caller.counted ? book.activeIndex : book.idleIndex).push({ at, id, caller });
 }

@@ -35,6 +35,8 @@ local FEEDBACK_WINDOW = 1000
 -- unpack() has a stack limit (8000); long argument lists go in chunks of this many values.
 local CHUNK = 1000
 local TRIM_EVERY = 16
+-- caller-sums.ts SETTLE_MAX_PER_RESERVATION: callers settled per kind and reservation.
+local SETTLE_MAX = 256
 
 local SCALARS = { 'epoch', 'base', 'iv', 'last', 'floor', 'shift', 'n', 'fbr', 'fba', 'rrk', 'sw', 'sr', 'nw', 'nk' }
 local cid = nil
@@ -148,42 +150,54 @@ local function save()
   redis.call('PEXPIRE', WHO, ttl)
 end
 
--- Callers whose status time is before now (score in (−now, now)): those counted stop counting, and
--- are forgotten once forgetCallerMs has passed since they were last seen; idle ones are forgotten.
+-- Callers whose status time is before now, at most SETTLE_MAX of each kind, the earliest first (as
+-- caller-sums.ts): idle ones unseen for forgetCallerMs are forgotten, then counted ones stop counting
+-- (forgotten at once if that time passed too). Leftovers still count: the sums err high, never low.
+local function forget_callers(ids)
+  for _, id in ipairs(ids) do
+    local c = callers[id]
+    nk = nk - 1
+    if nk == 0 then sumR = 0 elseif c then sumR = sumR - c.r end
+    callers[id] = false
+    dirty[id] = nil
+  end
+  local fields = {}
+  for i, id in ipairs(ids) do fields[i] = 'c:' .. id end
+  chunked('ZREM', WHO, ids)
+  chunked('HDEL', S, fields)
+end
+
 local function settle_callers(forget)
-  local due = redis.call('ZRANGEBYSCORE', WHO, '(' .. fmt(-now), '(' .. fmt(now), 'WITHSCORES')
+  -- Idle callers: score −forgetAt in (−now, 0), the oldest forgetAt first.
+  local idle = redis.call('ZREVRANGEBYSCORE', WHO, '(0', '(' .. fmt(-now), 'LIMIT', 0, SETTLE_MAX)
+  if #idle > 0 then
+    load_callers(idle)
+    forget_callers(idle)
+  end
+  -- Counted callers: score +activeUntil in (0, now), the earliest first.
+  local due = redis.call('ZRANGEBYSCORE', WHO, '(0', '(' .. fmt(now), 'WITHSCORES', 'LIMIT', 0, SETTLE_MAX)
   if #due == 0 then return end
   local ids = {}
   for i = 1, #due, 2 do ids[#ids + 1] = due[i] end
   load_callers(ids)
-  local rescored, gone, goneFields = {}, {}, {}
+  local rescored, gone = {}, {}
   for i = 1, #due, 2 do
-    local id, score = due[i], tonumber(due[i + 1])
+    local id, activeUntil = due[i], tonumber(due[i + 1])
     local c = callers[id]
-    local forgetNow = true
-    if score > 0 then
-      nw = nw - 1
-      -- Exactly zero when nobody counts, so float residue never builds up in an idle schedule.
-      if nw == 0 then sumW = 0 elseif c then sumW = sumW - c.w end
-      if c then
-        local forgetAt = math.max(c.seen + forget, score)
-        if not (forgetAt < now) then
-          rescored[#rescored + 1] = fmt(-forgetAt); rescored[#rescored + 1] = id
-          forgetNow = false
-        end
-      end
-    end
-    if forgetNow then
-      nk = nk - 1
-      if nk == 0 then sumR = 0 elseif c then sumR = sumR - c.r end
-      callers[id] = false
-      dirty[id] = nil
+    nw = nw - 1
+    -- Exactly zero when nobody counts, so float residue never builds up in an idle schedule.
+    if nw == 0 then sumW = 0 elseif c then sumW = sumW - c.w end
+    local forgetAt = activeUntil
+    if c then forgetAt = math.max(c.seen + forget, activeUntil) end
+    if forgetAt < now then
       gone[#gone + 1] = id
-      goneFields[#goneFields + 1] = 'c:' .. id
+    else
+      rescored[#rescored + 1] = fmt(-forgetAt)
+      rescored[#rescored + 1] = id
     end
   end
   if #rescored > 0 then chunked('ZADD', WHO, rescored) end
-  if #gone > 0 then chunked('ZREM', WHO, gone); chunked('HDEL', S, goneFields) end
+  if #gone > 0 then forget_callers(gone) end
 end
 
 -- A state written before the caller index (issue #15) has caller fields but no sums: index them once,

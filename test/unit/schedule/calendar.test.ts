@@ -8,6 +8,7 @@ import {
   type CalendarReserveInput,
   type CalendarState,
 } from '../../../src/schedule/calendar';
+import { indexSize, settleCallers, SETTLE_MAX_PER_RESERVATION } from '../../../src/schedule/caller-sums';
 import { intervalMs } from '../../../src/schedule/intervals';
 import { DEFAULT_FAIRNESS, maxInWindow, minGap, simulate } from './simulation';
 
@@ -422,6 +423,8 @@ describe('calendar: callers stop counting and are forgotten (running sums)', () 
       at(state, now, id, { weight, reservedShare: id.endsWith('7') ? 0.01 : 0, maxWaitMs: 2000, maxQueued: 8 });
       if (rand() < 0.002) pauseUntil(state, now, now + 500);
       if (i % 500 === 0) {
+        // After a quiet spell more than the per-reservation limit may be due: settle them all first.
+        for (let k = 0; k < 40; k += 1) settleCallers(state, now, F);
         const expected = bruteForce(state, now);
         expect(state.sumWeights).toBeCloseTo(expected.sumWeights, 9);
         expect(state.sumReserved).toBeCloseTo(expected.sumReserved, 9);
@@ -430,7 +433,30 @@ describe('calendar: callers stop counting and are forgotten (running sums)', () 
     }
     expect(state.callers.size).toBeGreaterThan(1000);
     // Superseded index entries leave as their time passes: the index stays near the callers' count.
-    expect(state.index.length).toBeLessThan(3 * state.callers.size + 1000);
+    expect(indexSize(state)).toBeLessThan(3 * state.callers.size + 1000);
+  });
+
+  test('after a quiet spell, each reservation settles at most a bounded number of callers; the rest still count', () => {
+    const state = newCalendarState('e');
+    const fast = { intervalMs: 0.01, maxWaitMs: 2000 };
+    for (let i = 0; i < 1000; i += 1) at(state, T0 + i, `c${i}`, { ...fast, reservedShare: 0.0001 });
+    expect(state.sumWeights).toBe(1000);
+    let now = T0 + 1000 + A + 10; // every one of them is past its active window
+    const left: number[] = [];
+    for (let r = 0; r < 5; r += 1) {
+      at(state, (now += 1), 'z', fast);
+      left.push(state.countedIds.size - 1);
+    }
+    const step = SETTLE_MAX_PER_RESERVATION;
+    expect(left).toEqual([1000 - step, 1000 - 2 * step, 1000 - 3 * step, 0, 0]);
+    expect(state.sumWeights).toBe(1);
+    // Forgetting drains the same way, and the reserved shares leave with the forgotten.
+    now += F;
+    at(state, (now += 1), 'z', fast);
+    expect(state.callers.size).toBe(1001 - step);
+    for (let r = 0; r < 4; r += 1) at(state, (now += 1), 'z', fast);
+    expect([...state.callers.keys()]).toEqual(['z']);
+    expect(state.sumReserved).toBeCloseTo(0, 12); // float residue of 1,000 additions and subtractions
   });
 
   /** µs per reservation with `callers` distinct callers known to the schedule (all seen in the last minute). */
