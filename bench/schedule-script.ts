@@ -102,6 +102,11 @@ interface Point {
   commandsPerReservation: Record<string, number>;
   commandsPerReservationTotal: number;
   memoryBytes: Record<string, number>;
+  /**
+   * After every caller's active window has passed: Redis's time for each of the next reservations, while
+   * they settle the callers that stopped counting (a bounded number each); the largest and the median.
+   */
+  afterQuietSpell: { reservations: number; maxUs: number; medianUs: number };
 }
 
 /** Total µs Redis spent in EVALSHA since the last CONFIG RESETSTAT. */
@@ -187,6 +192,7 @@ async function measurePoint(
     commandsPerReservation[name] = Math.round((calls / options.reservations) * 100) / 100;
     total += calls / options.reservations;
   }
+  const afterQuietSpell = await measureQuietSpell(server, store, keys, n);
   const memoryBytes: Record<string, number> = {};
   const scheduleKeyNames = (await server.command('KEYS', `${keys.id}:*`)) as string[];
   for (const key of scheduleKeyNames.sort())
@@ -203,7 +209,27 @@ async function measurePoint(
     commandsPerReservation,
     commandsPerReservationTotal: Math.round(total * 100) / 100,
     memoryBytes,
+    afterQuietSpell,
   };
+}
+
+/** Every caller stops counting after the active window: times the reservations that settle them. */
+async function measureQuietSpell(
+  server: RedisServer,
+  store: RedisScheduleStore,
+  keys: ScheduleKeys,
+  n: number,
+): Promise<Point['afterQuietSpell']> {
+  await new Promise((resolve) => setTimeout(resolve, reserveInput('').fairness.activeWindowMs + 200));
+  const reservations = 60;
+  const us: number[] = [];
+  for (let i = 0; i < reservations; i += 1) {
+    await server.command('CONFIG', 'RESETSTAT');
+    await store.reserve(keys, reserveInput(`caller-${(i * 7919) % n}`));
+    us.push(evalshaUsec(String(await server.command('INFO', 'commandstats'))));
+  }
+  const sorted = [...us].sort((a, b) => a - b);
+  return { reservations, maxUs: sorted[sorted.length - 1]!, medianUs: sorted[Math.floor(sorted.length / 2)]! };
 }
 
 function formatTable(points: readonly Point[], options: Options): string {
@@ -225,6 +251,12 @@ function formatTable(points: readonly Point[], options: Options): string {
   }
   for (const p of points)
     lines.push(`  N=${p.callers} commands per reservation: ${JSON.stringify(p.commandsPerReservation)}`);
+  for (const p of points) {
+    const q = p.afterQuietSpell;
+    lines.push(
+      `  N=${p.callers} after a quiet spell (every caller stops counting), next ${q.reservations} reservations in Redis: max ${q.maxUs} µs, median ${q.medianUs} µs`,
+    );
+  }
   return lines.join('\n');
 }
 
