@@ -1,7 +1,8 @@
 /**
  * The slot calendar: the scheduling algorithm, pure, on an in-memory state and an explicit `nowMs`.
- * The Redis Lua script (`redis-lua.ts`) is a line-by-line port of this file; a parity test runs the
- * same sequence through both. docs/rate-schedule.md explains the algorithm and its bounds.
+ * The Redis Lua script (`redis-lua.ts`) is a line-by-line port of this file and `caller-sums.ts` (the
+ * callers' running sums and status index); a parity test runs the same sequence through both.
+ * docs/rate-schedule.md explains the algorithm and its bounds.
  *
  * In short: slots sit on a grid `base + k·interval`; a slot is free or taken by exactly one grant,
  * so no two grants are closer than one interval and the schedule never exceeds its rate. A request

@@ -50,7 +50,8 @@ export interface CallerBook {
   /**
    * When counted callers stop counting, and when idle ones are forgotten, in the order the script's
    * sorted set gives them (ties: ids ascending, and descending for the forgotten, as ZRANGEBYSCORE and
-   * ZREVRANGEBYSCORE order them). An entry whose caller has moved on since is skipped.
+   * ZREVRANGEBYSCORE order them; Redis compares bytes, JavaScript UTF-16 units: the same order except
+   * for ids with characters beyond U+FFFF). An entry whose caller has moved on since is skipped.
    */
   readonly activeIndex: MinHeap<IndexEntry>;
   readonly idleIndex: MinHeap<IndexEntry>;
