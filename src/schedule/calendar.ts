@@ -1,7 +1,8 @@
 /**
  * The slot calendar: the scheduling algorithm, pure, on an in-memory state and an explicit `nowMs`.
- * The Redis Lua script (`redis-lua.ts`) is a line-by-line port of this file; a parity test runs the
- * same sequence through both. docs/rate-schedule.md explains the algorithm and its bounds.
+ * The Redis Lua script (`redis-lua.ts`) is a line-by-line port of this file and `caller-sums.ts` (the
+ * callers' running sums and status index); a parity test runs the same sequence through both.
+ * docs/rate-schedule.md explains the algorithm and its bounds.
  *
  * In short: slots sit on a grid `base + k·interval`; a slot is free or taken by exactly one grant,
  * so no two grants are closer than one interval and the schedule never exceeds its rate. A request
@@ -10,19 +11,13 @@
  * weight among the active callers (plus any reserved share). A free slot within `lookaheadMs` of
  * now is idle capacity and goes to whoever asks, share or not.
  */
+import { countCaller, markSeen, newCallerBook, settleCallers, shiftCallers, type CallerBook } from './caller-sums';
 import type { RejectionReason } from './types';
 
-export interface CallerSlotState {
-  /** Virtual time: the caller's next in-share slot may not precede it. */
-  tat: number;
-  weight: number;
-  reservedShare: number;
-  seenAt: number;
-  /** The caller's granted slots (times); those still in the future are its backlog. */
-  pending: number[];
-}
+export type { CallerSlotState } from './caller-sums';
 
-export interface CalendarState {
+/** The callers, their running sums and status index are in `CallerBook` (caller-sums.ts). */
+export interface CalendarState extends CallerBook {
   epoch: string;
   /** Grid origin and spacing; unset until the first reservation. */
   base?: number;
@@ -36,7 +31,6 @@ export interface CalendarState {
   seq: number;
   /** Granted slot times, ascending; the last second is kept for upstream feedback. */
   entries: number[];
-  callers: Map<string, CallerSlotState>;
   feedbackResetKey?: string;
   feedbackApplied: number;
   /** The provider window (its reset) of the last upstream refusal. */
@@ -99,7 +93,7 @@ const TAT_SLACK = 1e-3;
 const FEEDBACK_WINDOW_MS = 1000;
 
 export function newCalendarState(epoch: string): CalendarState {
-  return { epoch, floor: 0, shiftTotalMs: 0, seq: 0, entries: [], callers: new Map(), feedbackApplied: 0 };
+  return { epoch, floor: 0, shiftTotalMs: 0, seq: 0, entries: [], feedbackApplied: 0, ...newCallerBook() };
 }
 
 export function scheduleInfo(state: CalendarState, nowMs: number): ScheduleInfo {
@@ -181,34 +175,17 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   }
   const iv = state.intervalMs!;
 
-  // 3. Callers: forget the long idle, sum the active weights and the reserved shares.
+  // 3. Callers: settle those whose status time passed (stop counting, forgotten), then count this one.
+  //    Running sums: the cost does not grow with the callers the schedule has seen (issue #15).
   const fair = input.fairness;
-  let me = state.callers.get(input.callerId);
-  if (me === undefined) {
-    me = { tat: 0, weight: input.weight, reservedShare: input.reservedShare, seenAt: now, pending: [] };
-    state.callers.set(input.callerId, me);
-  }
-  me.weight = input.weight;
-  me.reservedShare = input.reservedShare;
-  let sumWeights = 0;
-  let sumReserved = 0;
-  for (const [id, c] of state.callers) {
-    if (id === input.callerId) continue;
-    const hasPending = c.pending.some((at) => at > now);
-    if (c.seenAt < now - fair.forgetCallerMs && c.tat <= now && !hasPending) {
-      state.callers.delete(id);
-      continue;
-    }
-    if (c.seenAt >= now - fair.activeWindowMs || c.tat > now || hasPending) sumWeights += c.weight;
-    sumReserved += c.reservedShare;
-  }
-  sumWeights += me.weight;
-  sumReserved += me.reservedShare;
-  if (sumReserved > fair.maxReservedShareTotal) sumReserved = fair.maxReservedShareTotal;
-  me.seenAt = now;
+  settleCallers(state, now, fair.forgetCallerMs);
+  const me = countCaller(state, input.callerId, input.weight, input.reservedShare, now);
+  const sumWeights = state.sumWeights;
+  const sumReserved = Math.min(state.sumReserved, fair.maxReservedShareTotal);
   me.pending = me.pending.filter((at) => at > now);
 
   const finish = (reply: CalendarReply): CalendarReply => {
+    markSeen(state, input.callerId, me, now, fair.activeWindowMs);
     trim(state, now);
     return reply;
   };
@@ -268,10 +245,7 @@ function shiftQueued(state: CalendarState, now: number, deltaMs: number): void {
   state.entries = state.entries.map((at) => (at > now ? at + deltaMs : at)).sort((a, b) => a - b);
   if (state.base !== undefined) state.base += deltaMs;
   if (state.last !== undefined && state.last > now) state.last += deltaMs;
-  for (const c of state.callers.values()) {
-    c.pending = c.pending.map((at) => (at > now ? at + deltaMs : at));
-    if (c.tat > now) c.tat += deltaMs;
-  }
+  shiftCallers(state, now, deltaMs);
   state.shiftTotalMs += deltaMs;
 }
 

@@ -1,8 +1,8 @@
 import type { ScheduleClass } from './types';
 
 /**
- * Redis keys of one schedule. Everything between `{` and `}` is the Cluster hash tag, so the state
- * and the calendar of a schedule live in one slot and one script can touch both.
+ * Redis keys of one schedule. Everything between `{` and `}` is the Cluster hash tag, so the state,
+ * the calendar and the caller index of a schedule live in one slot and one script can touch them all.
  */
 export interface ScheduleKeys {
   /** `<prefix>:{acct:<account>:<class>}`: identifies the schedule in logs, tickets and pub/sub. */
@@ -11,6 +11,11 @@ export interface ScheduleKeys {
   readonly state: string;
   /** Sorted set: reserved slot times (ms), the last second kept for feedback. */
   readonly calendar: string;
+  /**
+   * Sorted set: each known caller, scored by when its status next changes (+activeUntil while it counts
+   * in the weights, −forgetAt after), so a reservation reads only the callers whose time has come.
+   */
+  readonly callers: string;
 }
 
 /** Account ids come from validated config, but a `{`, `}` or `:` here must never move the hash tag. */
@@ -20,7 +25,7 @@ export function encodeKeyPart(value: string): string {
 
 export function scheduleKeys(prefix: string, accountId: string, scheduleClass: ScheduleClass): ScheduleKeys {
   const id = `${prefix}:{acct:${encodeKeyPart(accountId)}:${scheduleClass}}`;
-  return { id, state: `${id}:s`, calendar: `${id}:cal` };
+  return { id, state: `${id}:s`, calendar: `${id}:cal`, callers: `${id}:who` };
 }
 
 /** The pub/sub channel on which shifts (pauses) are announced to every replica. */

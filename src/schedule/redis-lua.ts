@@ -1,13 +1,19 @@
 /**
- * The shared schedule as one Lua script: every operation is one EVALSHA, atomic, on the two keys of
+ * The shared schedule as one Lua script: every operation is one EVALSHA, atomic, on the three keys of
  * one schedule (same hash tag, same Cluster slot). It reads the clock with `TIME`, so replicas'
- * clocks never matter. A port of `calendar.ts`; keep the two in step (the parity test checks).
+ * clocks never matter. A port of `calendar.ts` and `caller-sums.ts`; keep them in step (the parity
+ * test checks).
  *
- * KEYS[1] state hash, KEYS[2] calendar sorted set.
+ * KEYS[1] state hash, KEYS[2] calendar sorted set, KEYS[3] caller index sorted set.
  * ARGV[1] op: reserve | pause | refused | report | seed
  * ARGV[2] now override in ms ('' in production; tests pin the clock to compare with calendar.ts)
  * ARGV[3] idle TTL ms    ARGV[4] pub/sub channel ('' = none)    ARGV[5] schedule id (for messages)
  * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22].
+ *
+ * Cost independent of the callers the schedule knows (issue #15): the hash is read with HMGET (the
+ * scalars and the requesting caller's field), the sums of weights and reserved shares are stored,
+ * and the caller index (score +activeUntil while a caller counts in the weights, −forgetAt after)
+ * yields only the callers whose status changes now. Only changed fields are written.
  *
  * Numbers are stored with %.17g: Lua's default tostring keeps 14 digits, too few for ms timestamps.
  * Replies carry offsets from now (small numbers), as strings.
@@ -15,7 +21,7 @@
 import { defineLuaScript } from '../redis/lua-script';
 
 const SOURCE = String.raw`
-local S, CAL = KEYS[1], KEYS[2]
+local S, CAL, WHO = KEYS[1], KEYS[2], KEYS[3]
 local op = ARGV[1]
 local function fmt(x) return string.format('%.17g', x) end
 local t = redis.call('TIME')
@@ -26,20 +32,24 @@ local channel, sid = ARGV[4], ARGV[5]
 local EPS = 1e-6
 local TAT_SLACK = 1e-3
 local FEEDBACK_WINDOW = 1000
+-- unpack() has a stack limit (8000); long argument lists go in chunks of this many values.
+local CHUNK = 1000
+local TRIM_EVERY = 16
+-- caller-sums.ts SETTLE_MAX_PER_RESERVATION: callers settled per kind and reservation.
+local SETTLE_MAX = 256
 
-local raw = redis.call('HGETALL', S)
-local st = {}
-local callers = {}
-for i = 1, #raw, 2 do
-  local f, v = raw[i], raw[i + 1]
-  if string.sub(f, 1, 2) == 'c:' then
-    local tat, w, r, seen, maxp, pend = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-    callers[string.sub(f, 3)] = { tat = tonumber(tat), w = tonumber(w), r = tonumber(r), seen = tonumber(seen), maxp = tonumber(maxp), pend = pend }
-  else
-    st[f] = v
-  end
+local SCALARS = { 'epoch', 'base', 'iv', 'last', 'floor', 'shift', 'n', 'fbr', 'fba', 'rrk', 'sw', 'sr', 'nw', 'nk' }
+local cid = nil
+if op == 'reserve' then cid = ARGV[7] end
+local wanted = { unpack(SCALARS) }
+if cid ~= nil then wanted[#wanted + 1] = 'c:' .. cid end
+local raw = redis.call('HMGET', S, unpack(wanted))
+-- loaded: what the hash holds (to write back only what changed); st: the working copy.
+local loaded, st = {}, {}
+for i, f in ipairs(SCALARS) do
+  if raw[i] then loaded[f] = raw[i]; st[f] = raw[i] end
 end
-local fresh = (st.epoch == nil)
+local fresh = (loaded.epoch == nil)
 local epoch = st.epoch or (t[1] .. '.' .. t[2])
 local base = tonumber(st.base or '')
 local iv = tonumber(st.iv or '')
@@ -47,7 +57,43 @@ local last = tonumber(st.last or '')
 local floor = tonumber(st.floor or '') or 0
 local shift = tonumber(st.shift or '') or 0
 local seq = tonumber(st.n or '') or 0
+-- Running sums over the callers (caller-sums.ts): weights of the counted, reserved shares of the known.
+local sumW = tonumber(st.sw or '') or 0
+local sumR = tonumber(st.sr or '') or 0
+local nw = tonumber(st.nw or '') or 0
+local nk = tonumber(st.nk or '') or 0
 local dirty = {}
+
+-- Caller records read so far ('false': not in the hash).
+local callers = {}
+local function decode(v)
+  local tat, w, r, seen, maxp, pend = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  return { tat = tonumber(tat), w = tonumber(w), r = tonumber(r), seen = tonumber(seen), maxp = tonumber(maxp), pend = pend }
+end
+if cid ~= nil then
+  local v = raw[#SCALARS + 1]
+  if v then callers[cid] = decode(v) else callers[cid] = false end
+end
+
+local function chunked(cmd, key, list)
+  for i = 1, #list, CHUNK do
+    redis.call(cmd, key, unpack(list, i, math.min(i + CHUNK - 1, #list)))
+  end
+end
+
+-- Reads the records of 'ids' not read yet, in one HMGET (per chunk).
+local function load_callers(ids)
+  local missing = {}
+  for _, id in ipairs(ids) do if callers[id] == nil then missing[#missing + 1] = id end end
+  for i = 1, #missing, CHUNK do
+    local fields = {}
+    for j = i, math.min(i + CHUNK - 1, #missing) do fields[#fields + 1] = 'c:' .. missing[j] end
+    local vals = redis.call('HMGET', S, unpack(fields))
+    for j, v in ipairs(vals) do
+      if v then callers[missing[i + j - 1]] = decode(v) else callers[missing[i + j - 1]] = false end
+    end
+  end
+end
 
 local function parse_pending(c)
   if c.list == nil then
@@ -72,21 +118,114 @@ local function info()
 end
 
 local function save()
-  local fields = { 'epoch', epoch, 'floor', fmt(floor), 'shift', fmt(shift), 'n', tostring(seq) }
-  if base ~= nil then fields[#fields + 1] = 'base'; fields[#fields + 1] = fmt(base) end
-  if iv ~= nil then fields[#fields + 1] = 'iv'; fields[#fields + 1] = fmt(iv) end
-  if last ~= nil then fields[#fields + 1] = 'last'; fields[#fields + 1] = fmt(last) end
-  if st.fbr ~= nil then fields[#fields + 1] = 'fbr'; fields[#fields + 1] = st.fbr; fields[#fields + 1] = 'fba'; fields[#fields + 1] = st.fba end
-  if st.rrk ~= nil then fields[#fields + 1] = 'rrk'; fields[#fields + 1] = st.rrk end
+  local fields = {}
+  local function put(f, v)
+    if v ~= loaded[f] then fields[#fields + 1] = f; fields[#fields + 1] = v end
+  end
+  put('epoch', epoch)
+  put('floor', fmt(floor))
+  put('shift', fmt(shift))
+  put('n', tostring(seq))
+  if base ~= nil then put('base', fmt(base)) end
+  if iv ~= nil then put('iv', fmt(iv)) end
+  if last ~= nil then put('last', fmt(last)) end
+  if st.fbr ~= nil then put('fbr', st.fbr); put('fba', st.fba) end
+  if st.rrk ~= nil then put('rrk', st.rrk) end
+  if nk > 0 or loaded.nk ~= nil then
+    put('sw', fmt(sumW)); put('sr', fmt(sumR)); put('nw', tostring(nw)); put('nk', tostring(nk))
+  end
   for id, c in pairs(dirty) do fields[#fields + 1] = 'c:' .. id; fields[#fields + 1] = encode_caller(c) end
-  redis.call('HSET', S, unpack(fields))
-  if iv ~= nil then redis.call('ZREMRANGEBYSCORE', CAL, '-inf', '(' .. fmt(now - FEEDBACK_WINDOW - iv)) end
+  if #fields > 0 then chunked('HSET', S, fields) end
+  -- Past slots are trimmed every TRIM_EVERY grants, not on every call: nothing reads below the last
+  -- second (feedback counts (now − 1 s, now], searches start at now), so a few more there are harmless.
+  if iv ~= nil and seq % TRIM_EVERY == 0 then
+    redis.call('ZREMRANGEBYSCORE', CAL, '-inf', '(' .. fmt(now - FEEDBACK_WINDOW - iv))
+  end
   local horizon = now
   if last ~= nil and last > horizon then horizon = last end
   if floor > horizon then horizon = floor end
   local ttl = math.ceil(horizon - now + idleTtl)
   redis.call('PEXPIRE', S, ttl)
   redis.call('PEXPIRE', CAL, ttl)
+  redis.call('PEXPIRE', WHO, ttl)
+end
+
+-- Callers whose status time is before now, at most SETTLE_MAX of each kind, the earliest first (as
+-- caller-sums.ts): idle ones unseen for forgetCallerMs are forgotten, then counted ones stop counting
+-- (forgotten at once if that time passed too). Leftovers still count: the sums err high, never low.
+local function forget_callers(ids)
+  for _, id in ipairs(ids) do
+    local c = callers[id]
+    nk = nk - 1
+    if nk == 0 then sumR = 0 elseif c then sumR = sumR - c.r end
+    callers[id] = false
+    dirty[id] = nil
+  end
+  local fields = {}
+  for i, id in ipairs(ids) do fields[i] = 'c:' .. id end
+  chunked('ZREM', WHO, ids)
+  chunked('HDEL', S, fields)
+end
+
+local function settle_callers(forget)
+  -- Usually nobody is due: one probe over both kinds (scores in (−now, now)) instead of two reads.
+  if redis.call('ZCOUNT', WHO, '(' .. fmt(-now), '(' .. fmt(now)) == 0 then return end
+  -- Idle callers: score −forgetAt in (−now, 0), the oldest forgetAt first.
+  local idle = redis.call('ZREVRANGEBYSCORE', WHO, '(0', '(' .. fmt(-now), 'LIMIT', 0, SETTLE_MAX)
+  if #idle > 0 then
+    load_callers(idle)
+    forget_callers(idle)
+  end
+  -- Counted callers: score +activeUntil in (0, now), the earliest first.
+  local due = redis.call('ZRANGEBYSCORE', WHO, '(0', '(' .. fmt(now), 'WITHSCORES', 'LIMIT', 0, SETTLE_MAX)
+  if #due == 0 then return end
+  local ids = {}
+  for i = 1, #due, 2 do ids[#ids + 1] = due[i] end
+  load_callers(ids)
+  local rescored, gone = {}, {}
+  for i = 1, #due, 2 do
+    local id, activeUntil = due[i], tonumber(due[i + 1])
+    local c = callers[id]
+    nw = nw - 1
+    -- Exactly zero when nobody counts, so float residue never builds up in an idle schedule.
+    if nw == 0 then sumW = 0 elseif c then sumW = sumW - c.w end
+    local forgetAt = activeUntil
+    if c then forgetAt = math.max(c.seen + forget, activeUntil) end
+    if forgetAt < now then
+      gone[#gone + 1] = id
+    else
+      rescored[#rescored + 1] = fmt(-forgetAt)
+      rescored[#rescored + 1] = id
+    end
+  end
+  if #rescored > 0 then chunked('ZADD', WHO, rescored) end
+  if #gone > 0 then forget_callers(gone) end
+end
+
+-- A state written before the caller index (issue #15) has caller fields but no sums: index them once,
+-- so they count and are forgotten as if the index had always been there.
+local function index_legacy_callers(activeWindow, forget)
+  local all = redis.call('HGETALL', S)
+  local scored = {}
+  for i = 1, #all, 2 do
+    if string.sub(all[i], 1, 2) == 'c:' then
+      local id = string.sub(all[i], 3)
+      local c = callers[id] or decode(all[i + 1])
+      callers[id] = c
+      local activeUntil = math.max(c.seen + activeWindow, c.tat, c.maxp)
+      nk = nk + 1
+      sumR = sumR + c.r
+      if now <= activeUntil then
+        nw = nw + 1
+        sumW = sumW + c.w
+        scored[#scored + 1] = fmt(activeUntil)
+      else
+        scored[#scored + 1] = fmt(-math.max(c.seen + forget, activeUntil))
+      end
+      scored[#scored + 1] = id
+    end
+  end
+  if #scored > 0 then chunked('ZADD', WHO, scored) end
 end
 
 local function shift_queued(delta)
@@ -94,14 +233,33 @@ local function shift_queued(delta)
   for i = 1, #queued, 2 do redis.call('ZADD', CAL, fmt(tonumber(queued[i + 1]) + delta), queued[i]) end
   if base ~= nil then base = base + delta end
   if last ~= nil and last > now then last = last + delta end
-  for id, c in pairs(callers) do
-    if c.maxp > now or c.tat > now then
+  -- Only counted callers whose activeUntil is after now can hold a virtual time or a slot after now.
+  local movers = redis.call('ZRANGEBYSCORE', WHO, '(' .. fmt(now), '+inf', 'WITHSCORES')
+  local ids = {}
+  for i = 1, #movers, 2 do ids[#ids + 1] = movers[i] end
+  load_callers(ids)
+  local rescored = {}
+  for i = 1, #movers, 2 do
+    local id, score = movers[i], tonumber(movers[i + 1])
+    local c = callers[id]
+    if c and (c.maxp > now or c.tat > now) then
       local list = parse_pending(c)
-      for i, s in ipairs(list) do if s > now then list[i] = s + delta end end
-      if c.tat > now then c.tat = c.tat + delta end
+      local activeUntil = score
+      for j, s in ipairs(list) do
+        if s > now then
+          list[j] = s + delta
+          if s + delta > activeUntil then activeUntil = s + delta end
+        end
+      end
+      if c.tat > now then
+        c.tat = c.tat + delta
+        if c.tat > activeUntil then activeUntil = c.tat end
+      end
       dirty[id] = c
+      if activeUntil ~= score then rescored[#rescored + 1] = fmt(activeUntil); rescored[#rescored + 1] = id end
     end
   end
+  if #rescored > 0 then chunked('ZADD', WHO, rescored) end
   shift = shift + delta
 end
 
@@ -111,7 +269,7 @@ local function pause_until(untilMs)
   local delta = untilMs - start
   shift_queued(delta)
   floor = untilMs
-  if channel ~= '' then redis.call('PUBLISH', channel, sid .. '\t' .. epoch .. '\t' .. fmt(shift)) end
+  if channel ~= '' then redis.call('PUBLISH', channel, sid .. '	' .. epoch .. '	' .. fmt(shift)) end
   return delta
 end
 
@@ -177,36 +335,47 @@ if op == 'reserve' then
     iv = ivReq
   end
 
-  -- 3. callers
+  -- 3. callers: settle those whose status time passed, then count this one (caller-sums.ts)
+  if not fresh and loaded.nk == nil then index_legacy_callers(activeWindow, forget) end
+  settle_callers(forget)
+  local myScore = tonumber(redis.call('ZSCORE', WHO, cid))
   local me = callers[cid]
-  if me == nil then
+  if not me then
     me = { tat = 0, w = weight, r = reserved, seen = now, maxp = 0, pend = '' }
     callers[cid] = me
   end
+  -- Not in the index: a new caller (or one written by an older script), not in the sums yet.
+  if myScore == nil then
+    nk = nk + 1
+    sumR = sumR + reserved
+  elseif me.r ~= reserved then
+    sumR = sumR + (reserved - me.r)
+  end
+  if myScore == nil or myScore < 0 then
+    nw = nw + 1
+    sumW = sumW + weight
+  elseif me.w ~= weight then
+    sumW = sumW + (weight - me.w)
+  end
   me.w = weight
   me.r = reserved
-  local sumW, sumR = 0, 0
-  for id, c in pairs(callers) do
-    if id ~= cid then
-      local hasPending = c.maxp > now
-      if c.seen < now - forget and c.tat <= now and not hasPending then
-        redis.call('HDEL', S, 'c:' .. id)
-      else
-        if c.seen >= now - activeWindow or c.tat > now or hasPending then sumW = sumW + c.w end
-        sumR = sumR + c.r
-      end
-    end
-  end
-  sumW = sumW + me.w
-  sumR = sumR + me.r
-  if sumR > maxReserved then sumR = maxReserved end
-  me.seen = now
+  local sumRcapped = sumR
+  if sumRcapped > maxReserved then sumRcapped = maxReserved end
   local mine = {}
   for _, s in ipairs(parse_pending(me)) do if s > now then mine[#mine + 1] = s end end
   me.list = mine
   dirty[cid] = me
 
+  -- The caller counts until max(now + activeWindow, its virtual time, its latest slot).
+  local function seen_me()
+    me.seen = now
+    local activeUntil = math.max(now + activeWindow, me.tat)
+    for _, s in ipairs(mine) do if s > activeUntil then activeUntil = s end end
+    if activeUntil ~= myScore then redis.call('ZADD', WHO, fmt(activeUntil), cid) end
+  end
+
   local function reject(reason, retry)
+    seen_me()
     save()
     local out = { 'r', reason, fmt(math.max(1, retry)) }
     for _, v in ipairs(info()) do out[#out + 1] = v end
@@ -228,7 +397,7 @@ if op == 'reserve' then
     if floor > limit then return reject('paused', s1 - limit) end
     return reject('deadline', s1 - limit)
   end
-  local share = me.r + (1 - sumR) * me.w / sumW
+  local share = me.r + (1 - sumRcapped) * me.w / sumW
   local spacing = iv / share
   local startC = math.max(me.tat, x)
   local slack = iv * TAT_SLACK
@@ -252,6 +421,7 @@ if op == 'reserve' then
   redis.call('ZADD', CAL, fmt(slot), tostring(seq))
   mine[#mine + 1] = slot
   if last == nil or slot > last then last = slot end
+  seen_me()
   save()
   local out = { 'g', fmt(slot - now), idleCapacity }
   for _, v in ipairs(info()) do out[#out + 1] = v end

@@ -97,7 +97,7 @@ export class RedisScheduleStore implements ScheduleStore {
     this.sent[op] += 1;
     const reply = await this.options.connection.runScript(
       SCHEDULE_SCRIPT,
-      [keys.state, keys.calendar],
+      [keys.state, keys.calendar, keys.callers],
       [
         op,
         pinned === undefined ? '' : String(pinned),

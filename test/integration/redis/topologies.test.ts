@@ -74,7 +74,7 @@ describe('Redis Cluster (3 masters, 1 replica each)', () => {
     for (const id of IDS)
       for (const cls of ['read', 'write', 'all'] as const) {
         const keys = scheduleKeys('sg', id, cls);
-        const slots = await Promise.all([keys.id, keys.state, keys.calendar].map(keyslot));
+        const slots = await Promise.all([keys.id, keys.state, keys.calendar, keys.callers].map(keyslot));
         expect({ id, cls, slots: new Set(slots).size }).toEqual({ id, cls, slots: 1 });
       }
   });
@@ -90,9 +90,10 @@ describe('Redis Cluster (3 masters, 1 replica each)', () => {
 
   it('runs a script over all of a schedule’s keys in one slot, and the cluster refuses keys of two slots', async () => {
     const keys = scheduleKeys('sg', 'prod', 'read');
-    await expect(connection.runScript(TOUCH_ALL, [keys.state, keys.calendar], ['1'])).resolves.toBe(2);
+    const all = [keys.state, keys.calendar, keys.callers];
+    await expect(connection.runScript(TOUCH_ALL, all, ['1'])).resolves.toBe(3);
     // Runs again as EVALSHA on the node that has seen it.
-    await expect(connection.runScript(TOUCH_ALL, [keys.state, keys.calendar], ['2'])).resolves.toBe(2);
+    await expect(connection.runScript(TOUCH_ALL, all, ['2'])).resolves.toBe(3);
     expect(connection.counts()).toMatchObject({ eval: 1, evalsha: 1 });
     // The check above can fail: two schedules' keys in different slots are refused, as one error type.
     const other = scheduleKeys('sg', 'staging-eu', 'write');

@@ -1,9 +1,10 @@
 /**
- * An idle account costs Redis nothing: after every operation of the schedule's script both of its
- * keys carry an expiry (the idle TTL past the furthest slot or pause), and once the account is idle
- * that long they are gone and Redis's dataset gives back what they held — with a thousand callers'
- * fairness state in the hash, as `npm run bench:scale` drives it at scale. (Not "back to the empty
- * value": the script cache and the Lua VM's heap stay, and are not the account's.)
+ * An idle account costs Redis nothing: after every operation of the schedule's script each of its
+ * keys (state hash, calendar, caller index) carries an expiry (the idle TTL past the furthest slot
+ * or pause), and once the account is idle that long they are gone and Redis's dataset gives back
+ * what they held — with a thousand callers' fairness state in the hash and the index, as
+ * `npm run bench:scale` drives it at scale. (Not "back to the empty value": the script cache and the
+ * Lua VM's heap stay, and are not the account's.)
  */
 import { createRedisConnection, type RedisConnection } from '../../../src/redis';
 import type { CalendarReserveInput } from '../../../src/schedule/calendar';
@@ -48,16 +49,16 @@ const reserveInput = (callerId: string, maxWaitMs = 2000): CalendarReserveInput 
 const datasetBytes = async () =>
   Number(/^used_memory_dataset:(\d+)/m.exec(String(await server.command('INFO', 'memory')))![1]);
 
-/** Both keys' PTTL: every key that exists must expire, within the idle TTL past `horizonMs`. */
+/** Each key's PTTL (state, calendar, caller index): any that exists expires within the idle TTL past `horizonMs`. */
 async function expectExpiring(keys: ScheduleKeys, horizonMs: number, step: string): Promise<void> {
-  for (const key of [keys.state, keys.calendar]) {
+  for (const key of [keys.state, keys.calendar, keys.callers]) {
     const ttlMs = Number(await server.command('PTTL', key));
     if (ttlMs === -2) continue; // not created by this operation
     expect([step, key, ttlMs > 0 && ttlMs <= IDLE_TTL_MS + horizonMs]).toEqual([step, key, true]);
   }
 }
 
-test('every operation leaves both keys expiring; an idle schedule is gone after its TTL, its memory given back', async () => {
+test('every operation leaves every key expiring; an idle schedule is gone after its TTL, its memory given back', async () => {
   await server.command('FLUSHALL');
   const store = new RedisScheduleStore({ connection, keyPrefix: 'idle', idleTtlMs: IDLE_TTL_MS });
   const keys = scheduleKeys('idle', 'acct', 'read');
@@ -71,6 +72,7 @@ test('every operation leaves both keys expiring; an idle schedule is gone after 
   }
   await expectExpiring(keys, 2000, 'reserve × 1000 callers');
   expect(Number(await server.command('HLEN', keys.state))).toBeGreaterThan(1000);
+  expect(Number(await server.command('ZCARD', keys.callers))).toBe(1000);
   await store.report(keys, { remaining: 0, limit: 30, resetKey: 'w1' }, 2);
   await expectExpiring(keys, 2000, 'report');
   await store.refused(keys, 1, { resetKey: 'w2', resetDelayMs: 100 });
@@ -82,12 +84,12 @@ test('every operation leaves both keys expiring; an idle schedule is gone after 
   expect(rejected.kind).toBe('rejected');
   await expectExpiring(keys, 2000 + PAUSE_MS, 'rejected reserve');
   let keyBytes = 0;
-  for (const key of [keys.state, keys.calendar])
+  for (const key of [keys.state, keys.calendar, keys.callers])
     keyBytes += Number(await server.command('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
   expect(keyBytes).toBeGreaterThan(50_000);
   const busyBytes = await datasetBytes();
 
-  // Idle: past the TTL, the furthest slot and the pause, both keys are gone (Redis's active expiry
+  // Idle: past the TTL, the furthest slot and the pause, every key is gone (Redis's active expiry
   // cycle deletes them without anyone reading them).
   const deadline = Date.now() + IDLE_TTL_MS + 2000 + PAUSE_MS + 3000;
   while (Number(await server.command('DBSIZE')) > 0 && Date.now() < deadline)

@@ -1,6 +1,7 @@
 /**
  * The Lua script is a port of calendar.ts. With the clock pinned (the script's test-only override),
- * the same operations must give the same answers from Redis and from memory.
+ * the same operations must give the same answers from Redis and from memory, and keep the same running
+ * sums of the callers' weights and reserved shares.
  */
 import { createRedisConnection, type RedisConnection } from '../../../src/redis';
 import type { CalendarReply, CalendarReserveInput, ScheduleInfo } from '../../../src/schedule/calendar';
@@ -43,6 +44,19 @@ function expectSame(a: object, b: object, step: string): void {
   }
 }
 
+/** The stored running sums, as the script keeps them in the state hash. */
+async function redisSums(
+  key: string,
+): Promise<{ sumWeights: number; sumReserved: number; counted: number; known: number }> {
+  const [sw, sr, nw, nk] = (await server.command('HMGET', key, 'sw', 'sr', 'nw', 'nk')) as (string | null)[];
+  return {
+    sumWeights: Number(sw ?? 0),
+    sumReserved: Number(sr ?? 0),
+    counted: Number(nw ?? 0),
+    known: Number(nk ?? 0),
+  };
+}
+
 test('random operation sequences give identical replies from the Lua script and calendar.ts', async () => {
   let now = 1_800_000_000_000;
   const clock = (): number => now;
@@ -59,21 +73,41 @@ test('random operation sequences give identical replies from the Lua script and 
     { id: 'b', weight: 1, reservedShare: 0 },
     { id: 'c', weight: 2, reservedShare: 0.2 },
   ];
-  const counts = { granted: 0, idle: 0, deadline: 0, backlog: 0, paused: 0, refused: 0 };
-  for (let step = 0; step < 600; step += 1) {
-    now += Math.floor(rand() * 60);
+  // Occasional callers: they go idle, stop counting, are forgotten and come back; some reserve a share.
+  const occasional = Array.from({ length: 40 }, (_, i) => ({
+    id: `o${i}`,
+    weight: 1 + (i % 4),
+    reservedShare: i % 7 === 0 ? 0.05 : 0,
+  }));
+  const fairness = { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
+  const counts = { granted: 0, idle: 0, deadline: 0, backlog: 0, paused: 0, refused: 0, shifted: 0 };
+  const memoryCounts = { stoppedCounting: 0, forgotten: 0, sumsCompared: 0 };
+  const steps = 3000;
+  for (let step = 0; step < steps; step += 1) {
+    // Now and then a quiet spell, long enough for callers to stop counting or be forgotten.
+    now += rand() < 0.01 ? 1000 + Math.floor(rand() * 6000) : Math.floor(rand() * 60);
     const r = rand();
     const label = `step ${step}`;
+    const iv = step < 1500 ? 1000 / 28.5 : 1000 / 19; // the interval changes once, mid-run
+    const before = memory.inspect(keys);
+    const counted = before?.countedIds.size ?? 0;
+    const known = before?.callers.size ?? 0;
     if (r < 0.9) {
-      const c = callers[Math.floor(rand() * callers.length)]!;
+      const c =
+        rand() < 0.7
+          ? callers[Math.floor(rand() * callers.length)]!
+          : occasional[Math.floor(rand() * occasional.length)]!;
+      const wasKnown = before?.callers.has(c.id) ?? false;
+      const wasCounted = before?.countedIds.has(c.id) ?? false;
+      if (rand() < 0.03) c.weight = 1 + Math.floor(rand() * 5); // weights change
       const input: CalendarReserveInput = {
-        intervalMs: step < 400 ? 1000 / 28.5 : 1000 / 19, // the interval changes once, mid-run
+        intervalMs: iv,
         callerId: c.id,
         weight: c.weight,
         reservedShare: c.reservedShare,
         maxWaitMs: [0, 100, 500, 2000][Math.floor(rand() * 4)]!,
         maxQueued: c.id === 'a' ? 3 : 12,
-        fairness: { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 70, maxReservedShareTotal: 0.5 },
+        fairness,
         knownEpoch: '',
         lossGuardMs: 1000,
         idleTtlMs: 60_000,
@@ -90,16 +124,21 @@ test('random operation sequences give identical replies from the Lua script and 
         counts.granted += 1;
         if (a.idleCapacity) counts.idle += 1;
       } else counts[a.reason] += 1;
+      const after = memory.inspect(keys)!;
+      // This reservation counts its caller: fewer than that means others stopped counting or were forgotten.
+      if (after.countedIds.size < counted + (wasCounted ? 0 : 1)) memoryCounts.stoppedCounting += 1;
+      if (after.callers.size < known + (wasKnown ? 0 : 1)) memoryCounts.forgotten += 1;
     } else if (r < 0.92) {
       const delay = Math.floor(rand() * 400);
-      expectSame(strip(await redis.pause(keys, delay)), strip(memory.pauseNow(keys, delay)), label);
+      const a = await redis.pause(keys, delay);
+      expectSame(strip(a), strip(memory.pauseNow(keys, delay)), label);
+      if (a.shiftedMs > 0) counts.shifted += 1;
     } else if (r < 0.95) {
       // Upstream 429s, often two in one provider window (the second waits for its reset).
       const refusal = {
         resetKey: rand() < 0.2 ? '' : String(Math.floor(now / 1000) + 1),
         resetDelayMs: Math.floor(rand() * 1000),
       };
-      const iv = step < 400 ? 1000 / 28.5 : 1000 / 19;
       expectSame(strip(await redis.refused(keys, iv, refusal)), strip(memory.refusedNow(keys, iv, refusal)), label);
       counts.refused += 1;
     } else if (r < 0.98) {
@@ -109,12 +148,121 @@ test('random operation sequences give identical replies from the Lua script and 
       const offset = Math.floor(rand() * 300);
       expectSame(strip(await redis.seed(keys, offset, 100)), strip(memory.seedNow(keys, offset, 100)), label);
     }
+    if (step % 10 === 0 || step === steps - 1) {
+      // The running sums themselves, not only the replies they lead to.
+      const state = memory.inspect(keys)!;
+      const stored = await redisSums(keys.state);
+      expectSame(
+        stored,
+        {
+          sumWeights: state.sumWeights,
+          sumReserved: state.sumReserved,
+          counted: state.countedIds.size,
+          known: state.callers.size,
+        },
+        `${label} sums`,
+      );
+      memoryCounts.sumsCompared += 1;
+    }
   }
   // The sequence exercised every branch.
-  expect(counts.granted).toBeGreaterThan(150);
+  expect(counts.granted).toBeGreaterThan(800);
   expect(counts.idle).toBeGreaterThan(0);
   expect(counts.deadline).toBeGreaterThan(0);
   expect(counts.backlog).toBeGreaterThan(0);
   expect(counts.paused).toBeGreaterThan(0);
-  expect(counts.refused).toBeGreaterThan(5);
+  expect(counts.refused).toBeGreaterThan(20);
+  expect(counts.shifted).toBeGreaterThan(20);
+  expect(memoryCounts.stoppedCounting).toBeGreaterThan(100);
+  expect(memoryCounts.forgotten).toBeGreaterThan(50);
+  expect(memoryCounts.sumsCompared).toBeGreaterThan(100);
+}, 60_000);
+
+test('a state written before the caller index (no sums) is indexed once: its callers count, or are forgotten', async () => {
+  const now = 1_900_000_000_000;
+  const redis = new RedisScheduleStore({ connection, keyPrefix: 'legacy', idleTtlMs: 60_000, pinnedNow: () => now });
+  const keys = scheduleKeys('legacy', 'acct', 'read');
+  const fairness = { activeWindowMs: 5000, forgetCallerMs: 300_000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
+  const record = (tat: number, weight: number, reserved: number, seenAt: number) =>
+    `${tat}|${weight}|${reserved}|${seenAt}|0|`;
+  // As the script before issue #15 left it: scalars and caller fields, no sums, no index.
+  await server.command(
+    ...['HSET', keys.state, 'epoch', '1.1', 'floor', '0', 'shift', '0', 'n', '3'],
+    ...['c:recent', record(now - 100, 3, 0.1, now - 1000)], // seen 1 s ago: counts
+    ...['c:quiet', record(now - 60_000, 2, 0.2, now - 60_000)], // seen a minute ago: known, not counted
+    ...['c:gone', record(now - 400_000, 5, 0, now - 400_000)], // past forgetCallerMs: forgotten
+  );
+  const reply = await redis.reserve(keys, {
+    intervalMs: 1000 / 28.5,
+    callerId: 'new',
+    weight: 1,
+    reservedShare: 0,
+    maxWaitMs: 2000,
+    maxQueued: 8,
+    fairness,
+    knownEpoch: '',
+    lossGuardMs: 1000,
+    idleTtlMs: 60_000,
+  });
+  expect(reply.kind).toBe('granted');
+  expect(await redisSums(keys.state)).toEqual({
+    sumWeights: 4,
+    sumReserved: expect.closeTo(0.3, 9),
+    counted: 2,
+    known: 3,
+  });
+  expect(Number(await server.command('HEXISTS', keys.state, 'c:gone'))).toBe(0);
+  expect(((await server.command('ZRANGE', keys.callers, 0, -1)) as string[]).sort()).toEqual([
+    'new',
+    'quiet',
+    'recent',
+  ]);
+});
+
+test('after a quiet spell with more callers due than one reservation settles, both settle the same ones', async () => {
+  let now = 1_850_000_000_000;
+  const clock = (): number => now;
+  const redis = new RedisScheduleStore({ connection, keyPrefix: 'drain', idleTtlMs: 600_000, pinnedNow: clock });
+  const memory = new MemoryScheduleStore({ now: clock, idleTtlMs: 600_000, epochPrefix: 'm' });
+  const keys = scheduleKeys('drain', 'acct', 'read');
+  const fairness = { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
+  const reserve = async (callerId: string, weight: number, reservedShare: number, label: string) => {
+    const input: CalendarReserveInput = {
+      intervalMs: 0.5,
+      callerId,
+      weight,
+      reservedShare,
+      maxWaitMs: 2000,
+      maxQueued: 8,
+      fairness,
+      knownEpoch: '',
+      lossGuardMs: 1000,
+      idleTtlMs: 600_000,
+    };
+    expectSame(strip(await redis.reserve(keys, input)), strip(memory.reserveNow(keys, input)), label);
+    const state = memory.inspect(keys)!;
+    const mine = { sumWeights: state.sumWeights, sumReserved: state.sumReserved };
+    expectSame(
+      await redisSums(keys.state),
+      { ...mine, counted: state.countedIds.size, known: state.callers.size },
+      label,
+    );
+  };
+  // 700 callers, three to a millisecond (ties in the index are ordered by id), with different weights and
+  // reserved shares, so settling other callers than the script would show in the sums.
+  for (let i = 0; i < 700; i += 1) {
+    if (i % 3 === 0) now += 1;
+    await reserve(`c${i}`, 1 + (i % 3), (i % 7) * 0.0001, `fill ${i}`);
+  }
+  let maxCounted = 0;
+  for (const quiet of [1500, 6000]) {
+    now += quiet; // first every caller stops counting, then every one is forgotten
+    for (let r = 0; r < 6; r += 1) {
+      now += 1;
+      await reserve('z', 1, 0, `after ${quiet} ms, reservation ${r}`);
+      maxCounted = Math.max(maxCounted, memory.inspect(keys)!.countedIds.size);
+    }
+  }
+  expect(maxCounted).toBeGreaterThan(300); // the limit held some back for the next reservations
+  expect(memory.inspect(keys)!.callers.size).toBe(1);
 });

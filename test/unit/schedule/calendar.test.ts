@@ -8,6 +8,7 @@ import {
   type CalendarReserveInput,
   type CalendarState,
 } from '../../../src/schedule/calendar';
+import { indexSize, settleCallers, SETTLE_MAX_PER_RESERVATION } from '../../../src/schedule/caller-sums';
 import { intervalMs } from '../../../src/schedule/intervals';
 import { DEFAULT_FAIRNESS, maxInWindow, minGap, simulate } from './simulation';
 
@@ -313,6 +314,174 @@ describe('calendar: cost per request', () => {
     const few = Math.min(costWithPastSlots(500), costWithPastSlots(500));
     const many = Math.min(costWithPastSlots(40_000), costWithPastSlots(40_000));
     // Walking the list, 80 × the slots cost ~80 × the time (µs: ~2 vs ~200); searching it, about the same.
+    expect(many / few).toBeLessThan(8);
+  });
+});
+
+describe('calendar: callers stop counting and are forgotten (running sums)', () => {
+  const A = 5000;
+  const F = 60_000;
+  const fairness = { activeWindowMs: A, forgetCallerMs: F, lookaheadMs: 2 * IV, maxReservedShareTotal: 0.5 };
+  const at = (state: CalendarState, now: number, callerId: string, more: Partial<CalendarReserveInput> = {}) =>
+    reserveSlot(state, now, input({ callerId, fairness, ...more }));
+
+  /** The definitions, evaluated over every caller: what the stored sums must equal. */
+  function bruteForce(state: CalendarState, now: number) {
+    let sumWeights = 0;
+    let sumReserved = 0;
+    let overdue = 0;
+    for (const c of state.callers.values()) {
+      const activeUntil = Math.max(c.seenAt + A, c.tat, ...c.pending);
+      if (now <= activeUntil) sumWeights += c.weight;
+      if (now > Math.max(c.seenAt + F, activeUntil)) overdue += 1; // should have been forgotten
+      sumReserved += c.reservedShare;
+    }
+    return { sumWeights, sumReserved, overdue };
+  }
+
+  test('a caller idle for longer than activeWindowMs stops counting in the weights, not before', () => {
+    const state = newCalendarState('e');
+    at(state, T0, 'a', { weight: 3 });
+    at(state, T0, 'b', { weight: 1 });
+    expect(state.sumWeights).toBe(4);
+    // `a`'s virtual time and slot are within the window, so the window decides.
+    at(state, T0 + A, 'b', { weight: 1 });
+    expect(state.sumWeights).toBe(4);
+    at(state, T0 + A + 1, 'b', { weight: 1 });
+    expect(state.sumWeights).toBe(1);
+    expect([...state.countedIds]).toEqual(['b']);
+    expect(state.callers.has('a')).toBe(true); // still known: its reserved headroom lasts forgetCallerMs
+    // Back: it counts again at once.
+    at(state, T0 + A + 2, 'a', { weight: 3 });
+    expect(state.sumWeights).toBe(4);
+  });
+
+  test('a caller holding future slots keeps counting past activeWindowMs, until its last slot', () => {
+    const state = newCalendarState('e');
+    // 200 slots queued by `a` alone: its last one is ~7 s out, past the 5 s window.
+    let lastSlot = 0;
+    for (let i = 0; i < 200; i += 1) lastSlot = T0 + (at(state, T0, 'a') as { waitMs: number }).waitMs;
+    expect(lastSlot).toBeGreaterThan(T0 + A);
+    at(state, lastSlot, 'b', { maxWaitMs: 100_000 });
+    expect(state.countedIds.has('a')).toBe(true);
+    at(state, lastSlot + 1 + IV, 'b', { maxWaitMs: 100_000 });
+    expect(state.countedIds.has('a')).toBe(false);
+  });
+
+  test('a caller unseen for longer than forgetCallerMs is forgotten, its reserved share with it', () => {
+    const state = newCalendarState('e');
+    at(state, T0, 'vip', { reservedShare: 0.2 });
+    at(state, T0, 'b');
+    expect(state.sumReserved).toBeCloseTo(0.2, 12);
+    at(state, T0 + F, 'b');
+    expect(state.callers.has('vip')).toBe(true);
+    expect(state.sumReserved).toBeCloseTo(0.2, 12);
+    at(state, T0 + F + 1, 'b');
+    expect(state.callers.has('vip')).toBe(false);
+    expect(state.sumReserved).toBe(0);
+    expect(state.callers.size).toBe(1);
+  });
+
+  test('changed weights and reserved shares change the sums by the difference', () => {
+    const state = newCalendarState('e');
+    at(state, T0, 'a', { weight: 1, reservedShare: 0.1 });
+    at(state, T0, 'b', { weight: 2 });
+    expect([state.sumWeights, state.sumReserved]).toEqual([3, 0.1]);
+    at(state, T0 + 10, 'a', { weight: 5, reservedShare: 0.3 });
+    expect(state.sumWeights).toBe(7);
+    expect(state.sumReserved).toBeCloseTo(0.3, 12);
+    // Then it goes idle: its current weight, not the first one, leaves the sum.
+    at(state, T0 + A + 20, 'b', { weight: 2 });
+    expect(state.sumWeights).toBe(2);
+  });
+
+  test('a pause moves the callers with queued slots: they keep counting until their moved last slot', () => {
+    const state = newCalendarState('e');
+    let lastSlot = 0;
+    for (let i = 0; i < 150; i += 1) lastSlot = T0 + (at(state, T0, 'a') as { waitMs: number }).waitMs;
+    expect(lastSlot).toBeGreaterThan(T0 + A);
+    const shifted = pauseUntil(state, T0 + 1, T0 + 3000);
+    expect(shifted).toBeGreaterThan(2000);
+    at(state, lastSlot + 1 + IV, 'b', { maxWaitMs: 100_000 });
+    expect(state.countedIds.has('a')).toBe(true); // without the move it would have stopped counting here
+    at(state, lastSlot + shifted + 1 + IV, 'b', { maxWaitMs: 100_000 });
+    expect(state.countedIds.has('a')).toBe(false);
+  });
+
+  test('thousands of callers coming and going: the stored sums always equal the sums over every caller', () => {
+    const state = newCalendarState('e');
+    let now = T0;
+    let seed = 11;
+    const rand = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let i = 0; i < 20_000; i += 1) {
+      now += rand() < 0.001 ? 20_000 : Math.floor(rand() * 15);
+      const id = `c${Math.floor(rand() * rand() * 5000)}`; // a few busy callers, many occasional ones
+      const weight = 1 + (id.length % 3);
+      at(state, now, id, { weight, reservedShare: id.endsWith('7') ? 0.01 : 0, maxWaitMs: 2000, maxQueued: 8 });
+      if (rand() < 0.002) pauseUntil(state, now, now + 500);
+      if (i % 500 === 0) {
+        // After a quiet spell more than the per-reservation limit may be due: settle them all first.
+        for (let k = 0; k < 40; k += 1) settleCallers(state, now, F);
+        const expected = bruteForce(state, now);
+        expect(state.sumWeights).toBeCloseTo(expected.sumWeights, 9);
+        expect(state.sumReserved).toBeCloseTo(expected.sumReserved, 9);
+        expect(expected.overdue).toBe(0);
+      }
+    }
+    expect(state.callers.size).toBeGreaterThan(1000);
+    // Superseded index entries leave as their time passes: the index stays near the callers' count.
+    expect(indexSize(state)).toBeLessThan(3 * state.callers.size + 1000);
+  });
+
+  test('after a quiet spell, each reservation settles at most a bounded number of callers; the rest still count', () => {
+    const state = newCalendarState('e');
+    const fast = { intervalMs: 0.01, maxWaitMs: 2000 };
+    for (let i = 0; i < 1000; i += 1) at(state, T0 + i, `c${i}`, { ...fast, reservedShare: 0.0001 });
+    expect(state.sumWeights).toBe(1000);
+    let now = T0 + 1000 + A + 10; // every one of them is past its active window
+    const left: number[] = [];
+    for (let r = 0; r < 5; r += 1) {
+      at(state, (now += 1), 'z', fast);
+      left.push(state.countedIds.size - 1);
+    }
+    const step = SETTLE_MAX_PER_RESERVATION;
+    expect(left).toEqual([1000 - step, 1000 - 2 * step, 1000 - 3 * step, 0, 0]);
+    expect(state.sumWeights).toBe(1);
+    // Forgetting drains the same way, and the reserved shares leave with the forgotten.
+    now += F;
+    at(state, (now += 1), 'z', fast);
+    expect(state.callers.size).toBe(1001 - step);
+    for (let r = 0; r < 4; r += 1) at(state, (now += 1), 'z', fast);
+    expect([...state.callers.keys()]).toEqual(['z']);
+    expect(state.sumReserved).toBeCloseTo(0, 12); // float residue of 1,000 additions and subtractions
+  });
+
+  /** µs per reservation with `callers` distinct callers known to the schedule (all seen in the last minute). */
+  function costWithCallers(callers: number): number {
+    const state = newCalendarState('cost');
+    let now = T0;
+    const fast = { intervalMs: 0.01, fairness, maxWaitMs: 2000 };
+    for (let i = 0; i < callers; i += 1) {
+      now += 0.5;
+      at(state, now, `c${i}`, fast);
+    }
+    const calls = 3000;
+    const started = performance.now();
+    for (let i = 0; i < calls; i += 1) {
+      now += 0.5;
+      at(state, now, `c${(i * 7919) % callers}`, fast);
+    }
+    return ((performance.now() - started) * 1000) / calls;
+  }
+
+  test('the cost of a reservation does not grow with the callers the schedule knows', () => {
+    costWithCallers(10_000); // warm up the JIT
+    const few = Math.min(costWithCallers(10), costWithCallers(10));
+    const many = Math.min(costWithCallers(10_000), costWithCallers(10_000));
+    // A walk over every caller costs ~1000 × the time at 10,000 callers; the index, about the same.
     expect(many / few).toBeLessThan(8);
   });
 });
