@@ -110,6 +110,8 @@ export interface ScheduleStats {
   >;
   /** Reservations answered from what this replica already knew (a shared pause past the deadline): no round trip. */
   answeredLocally: number;
+  /** Reservations that shared a script call with others (`reserve-many`: sent while the previous call was out). */
+  batchedReservations: number;
   granted: Record<ScheduleMode, number>;
   rejected: Record<RejectionReason, number>;
   /** Grants taken from idle capacity beyond the caller's share. */
@@ -470,7 +472,14 @@ class RateScheduleImpl implements RateSchedule {
   }
 
   stats(): ScheduleStats {
-    const byKind = this.shared?.commandCounts() ?? { reserve: 0, pause: 0, refused: 0, report: 0, seed: 0 };
+    const byKind = this.shared?.commandCounts() ?? {
+      reserve: 0,
+      'reserve-many': 0,
+      pause: 0,
+      refused: 0,
+      report: 0,
+      seed: 0,
+    };
     const conn = this.connection?.counts() ?? { total: 0, eval: 0, evalsha: 0, noscriptRetries: 0 };
     const c = this.counters;
     return {
@@ -485,6 +494,7 @@ class RateScheduleImpl implements RateSchedule {
         noscriptRetries: conn.noscriptRetries,
       },
       answeredLocally: this.answeredLocally,
+      batchedReservations: this.shared?.batchedReservationCount() ?? 0,
       granted: { ...c.granted },
       rejected: { ...c.rejected },
       idleCapacityGrants: c.idleCapacityGrants,

@@ -5,10 +5,11 @@
  * test checks).
  *
  * KEYS[1] state hash, KEYS[2] calendar sorted set, KEYS[3] caller index sorted set.
- * ARGV[1] op: reserve | pause | refused | report | seed
+ * ARGV[1] op: reserve | reserve-many | pause | refused | report | seed
  * ARGV[2] now override in ms ('' in production; tests pin the clock to compare with calendar.ts)
  * ARGV[3] idle TTL ms    ARGV[4] pub/sub channel ('' = none)    ARGV[5] schedule id (for messages)
- * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22].
+ * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22]; reserve-many
+ * carries n reservations (ARGV[6] = n), each as reserve's ARGV[6…22], and answers with their replies in order.
  *
  * Cost independent of the callers the schedule knows (issue #15): the hash is read with HMGET (the
  * scalars and the requesting caller's field), the sums of weights and reserved shares are stored,
@@ -39,10 +40,16 @@ local TRIM_EVERY = 16
 local SETTLE_MAX = 256
 
 local SCALARS = { 'epoch', 'base', 'iv', 'last', 'floor', 'shift', 'n', 'fbr', 'fba', 'rrk', 'sw', 'sr', 'nw', 'nk' }
-local cid = nil
-if op == 'reserve' then cid = ARGV[7] end
+-- A reservation's arguments: ARGV[o … o + RESERVE_ARGS − 1], o = 6 for 'reserve'; 'reserve-many' carries
+-- ARGV[6] = n, then n such groups from ARGV[7] (each with its report slots, '' when none).
+local RESERVE_ARGS = 17
+local offsets = {}
+if op == 'reserve' then offsets = { 6 } end
+if op == 'reserve-many' then
+  for i = 1, tonumber(ARGV[6]) do offsets[i] = 7 + (i - 1) * RESERVE_ARGS end
+end
 local wanted = { unpack(SCALARS) }
-if cid ~= nil then wanted[#wanted + 1] = 'c:' .. cid end
+for _, o in ipairs(offsets) do wanted[#wanted + 1] = 'c:' .. ARGV[o + 1] end
 local raw = redis.call('HMGET', S, unpack(wanted))
 -- loaded: what the hash holds (to write back only what changed); st: the working copy.
 local loaded, st = {}, {}
@@ -70,9 +77,11 @@ local function decode(v)
   local tat, w, r, seen, maxp, pend = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
   return { tat = tonumber(tat), w = tonumber(w), r = tonumber(r), seen = tonumber(seen), maxp = tonumber(maxp), pend = pend }
 end
-if cid ~= nil then
-  local v = raw[#SCALARS + 1]
-  if v then callers[cid] = decode(v) else callers[cid] = false end
+for i, o in ipairs(offsets) do
+  local v = raw[#SCALARS + i]
+  if callers[ARGV[o + 1]] == nil then
+    if v then callers[ARGV[o + 1]] = decode(v) else callers[ARGV[o + 1]] = false end
+  end
 end
 
 local function chunked(cmd, key, list)
@@ -138,7 +147,9 @@ local function save()
   if #fields > 0 then chunked('HSET', S, fields) end
   -- Past slots are trimmed every TRIM_EVERY grants, not on every call: nothing reads below the last
   -- second (feedback counts (now − 1 s, now], searches start at now), so a few more there are harmless.
-  if iv ~= nil and seq % TRIM_EVERY == 0 then
+  -- (A batch may take several grants at once: trimmed when the count passed a multiple.)
+  local seqBefore = tonumber(loaded.n or '') or 0
+  if iv ~= nil and math.floor(seq / TRIM_EVERY) ~= math.floor(seqBefore / TRIM_EVERY) then
     redis.call('ZREMRANGEBYSCORE', CAL, '-inf', '(' .. fmt(now - FEEDBACK_WINDOW - iv))
   end
   local horizon = now
@@ -307,15 +318,19 @@ local function apply_report(remaining, limitUp, resetKey, tolerance)
   return delta
 end
 
-if op == 'reserve' then
-  local ivReq, cid = tonumber(ARGV[6]), ARGV[7]
-  local weight, reserved, maxWait, maxQueued = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
-  local activeWindow, forget, lookahead, maxReserved = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
-  local knownEpoch, hint, lossGuard = ARGV[16], tonumber(ARGV[17]), tonumber(ARGV[18])
+local legacyIndexed = false
+
+-- One reservation, its arguments from ARGV[o]; returns the reply without saving (the caller saves once).
+local function reserve_one(o)
+  local A = function(k) return ARGV[o + k - 6] end
+  local ivReq, cid = tonumber(A(6)), A(7)
+  local weight, reserved, maxWait, maxQueued = tonumber(A(8)), tonumber(A(9)), tonumber(A(10)), tonumber(A(11))
+  local activeWindow, forget, lookahead, maxReserved = tonumber(A(12)), tonumber(A(13)), tonumber(A(14)), tonumber(A(15))
+  local knownEpoch, hint, lossGuard = A(16), tonumber(A(17)), tonumber(A(18))
 
   -- 0. a report of upstream headers riding on this reservation (one round trip per request)
-  if ARGV[19] ~= nil and ARGV[19] ~= '' then
-    apply_report(tonumber(ARGV[19]), tonumber(ARGV[20]), ARGV[21], tonumber(ARGV[22]))
+  if A(19) ~= nil and A(19) ~= '' then
+    apply_report(tonumber(A(19)), tonumber(A(20)), A(21), tonumber(A(22)))
   end
 
   -- 1. lost state
@@ -336,7 +351,10 @@ if op == 'reserve' then
   end
 
   -- 3. callers: settle those whose status time passed, then count this one (caller-sums.ts)
-  if not fresh and loaded.nk == nil then index_legacy_callers(activeWindow, forget) end
+  if not fresh and loaded.nk == nil and not legacyIndexed then
+    legacyIndexed = true
+    index_legacy_callers(activeWindow, forget)
+  end
   settle_callers(forget)
   local myScore = tonumber(redis.call('ZSCORE', WHO, cid))
   local me = callers[cid]
@@ -376,7 +394,6 @@ if op == 'reserve' then
 
   local function reject(reason, retry)
     seen_me()
-    save()
     local out = { 'r', reason, fmt(math.max(1, retry)) }
     for _, v in ipairs(info()) do out[#out + 1] = v end
     return out
@@ -422,9 +439,20 @@ if op == 'reserve' then
   mine[#mine + 1] = slot
   if last == nil or slot > last then last = slot end
   seen_me()
-  save()
   local out = { 'g', fmt(slot - now), idleCapacity }
   for _, v in ipairs(info()) do out[#out + 1] = v end
+  return out
+end
+
+-- Each reply is 8 values ('g' or 'r', two figures, info()); 'reserve-many' concatenates them in order.
+-- Later reservations of a batch see the earlier ones, exactly as separate calls at the same instant would.
+if op == 'reserve' or op == 'reserve-many' then
+  local out = {}
+  for _, o in ipairs(offsets) do
+    for _, v in ipairs(reserve_one(o)) do out[#out + 1] = v end
+    fresh = false
+  end
+  save()
   return out
 end
 

@@ -5,7 +5,20 @@ import { SCHEDULE_SCRIPT } from './redis-lua';
 import type { ScheduleStore, ShiftReply } from './store';
 import type { RejectionReason } from './types';
 
-export type ScheduleCommandKind = 'reserve' | 'pause' | 'refused' | 'report' | 'seed';
+export type ScheduleCommandKind = 'reserve' | 'reserve-many' | 'pause' | 'refused' | 'report' | 'seed';
+
+/** Reservations sent in one `reserve-many` call at most. */
+export const MAX_BATCH = 64;
+/** Values per reservation in the script's arguments (with the report's four) and per reply. */
+const RESERVE_ARGS = 17;
+const REPORT_ARGS = 4;
+const REPLY_VALUES = 8;
+
+interface QueuedReservation {
+  args: (string | number)[];
+  resolve(reply: CalendarReply): void;
+  reject(error: unknown): void;
+}
 
 export interface RedisScheduleStoreOptions {
   connection: RedisConnection;
@@ -30,7 +43,18 @@ const REASONS: ReadonlySet<string> = new Set<RejectionReason>(['deadline', 'back
 
 /** The shared schedule: one script call (one round trip) per operation. */
 export class RedisScheduleStore implements ScheduleStore {
-  private readonly sent: Record<ScheduleCommandKind, number> = { reserve: 0, pause: 0, refused: 0, report: 0, seed: 0 };
+  private readonly sent: Record<ScheduleCommandKind, number> = {
+    reserve: 0,
+    'reserve-many': 0,
+    pause: 0,
+    refused: 0,
+    report: 0,
+    seed: 0,
+  };
+  /** Per schedule with a reservation call out: the reservations waiting for it to return. */
+  private readonly lanes = new Map<string, QueuedReservation[]>();
+  /** Reservations that went in a `reserve-many` call. */
+  private batchedReservations = 0;
 
   constructor(private readonly options: RedisScheduleStoreOptions) {}
 
@@ -39,41 +63,74 @@ export class RedisScheduleStore implements ScheduleStore {
     return { ...this.sent };
   }
 
+  /** Reservations sent in `reserve-many` calls (each call counted once in `commandCounts`). */
+  batchedReservationCount(): number {
+    return this.batchedReservations;
+  }
+
   /** Slots of every replica whose time came within the last `windowMs` (the calendar keeps the last second). */
   async recentSlots(keys: ScheduleKeys, windowMs: number): Promise<number> {
     const reply = await this.options.connection.runScript(RECENT_SLOTS_SCRIPT, [keys.calendar], [windowMs]);
     return Number(reply);
   }
 
-  /** `report`, when given, is applied first in the same script call (see `RateSchedule.observe`). */
-  async reserve(
+  /**
+   * `report`, when given, is applied first in the same script call (see `RateSchedule.observe`).
+   *
+   * Group commit: while a reservation of this schedule is on its way to Redis, the next ones wait and
+   * then go together in one `reserve-many` call (at most `MAX_BATCH`), taken in arrival order exactly as
+   * separate calls at that instant would be. One request in flight goes alone, at once; under load the
+   * script's fixed work (clock, state read and write, expiries) and the round trip are shared.
+   */
+  reserve(
     keys: ScheduleKeys,
     input: CalendarReserveInput,
     report?: { counts: UpstreamCounts; tolerance: number },
   ): Promise<CalendarReply> {
-    const f = input.fairness;
-    const reply = await this.run('reserve', keys, [
-      input.intervalMs,
-      input.callerId,
-      input.weight,
-      input.reservedShare,
-      input.maxWaitMs,
-      input.maxQueued,
-      f.activeWindowMs,
-      f.forgetCallerMs,
-      f.lookaheadMs,
-      f.maxReservedShareTotal,
-      input.knownEpoch,
-      input.hintOffsetMs ?? '',
-      input.lossGuardMs,
-      ...(report ? [report.counts.remaining, report.counts.limit, report.counts.resetKey, report.tolerance] : []),
-    ]);
-    const [kind, a, b, ...rest] = reply;
-    const info = parseInfo(rest);
-    if (kind === 'g') return { kind: 'granted', waitMs: num(a), idleCapacity: b === '1', ...info };
-    if (kind === 'r' && a !== undefined && REASONS.has(a))
-      return { kind: 'rejected', reason: a as RejectionReason, retryAfterMs: num(b), ...info };
-    throw scriptFailure(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
+    const args = reserveArgs(input, report);
+    let lane = this.lanes.get(keys.id);
+    if (lane !== undefined) {
+      const queued = lane;
+      return new Promise((resolve, reject) => queued.push({ args, resolve, reject }));
+    }
+    lane = [];
+    this.lanes.set(keys.id, lane);
+    const first = this.run('reserve', keys, report ? args : args.slice(0, RESERVE_ARGS - REPORT_ARGS)).then(
+      parseReserveReply,
+    );
+    void first.then(
+      () => this.sendQueued(keys),
+      () => this.sendQueued(keys),
+    );
+    return first;
+  }
+
+  /** The reservations that arrived while the last call was out, in one call; then the next ones. */
+  private sendQueued(keys: ScheduleKeys): void {
+    const lane = this.lanes.get(keys.id);
+    if (lane === undefined) return;
+    if (lane.length === 0) {
+      this.lanes.delete(keys.id);
+      return;
+    }
+    const batch = lane.splice(0, MAX_BATCH);
+    this.batchedReservations += batch.length;
+    this.run('reserve-many', keys, [batch.length, ...batch.flatMap((item) => item.args)])
+      .then((reply) => {
+        if (reply.length !== batch.length * REPLY_VALUES)
+          throw scriptFailure(`rate schedule script: ${reply.length} values for ${batch.length} reservations`);
+        batch.forEach((item, i) => {
+          try {
+            item.resolve(parseReserveReply(reply.slice(i * REPLY_VALUES, (i + 1) * REPLY_VALUES)));
+          } catch (error) {
+            item.reject(error);
+          }
+        });
+      })
+      .catch((error: unknown) => {
+        for (const item of batch) item.reject(error);
+      })
+      .finally(() => this.sendQueued(keys));
   }
 
   async pause(keys: ScheduleKeys, delayMs: number): Promise<ShiftReply> {
@@ -112,6 +169,41 @@ export class RedisScheduleStore implements ScheduleStore {
     }
     return reply as string[];
   }
+}
+
+/** A reservation's script arguments, the report's four always there ('' when none). */
+function reserveArgs(
+  input: CalendarReserveInput,
+  report: { counts: UpstreamCounts; tolerance: number } | undefined,
+): (string | number)[] {
+  const f = input.fairness;
+  return [
+    input.intervalMs,
+    input.callerId,
+    input.weight,
+    input.reservedShare,
+    input.maxWaitMs,
+    input.maxQueued,
+    f.activeWindowMs,
+    f.forgetCallerMs,
+    f.lookaheadMs,
+    f.maxReservedShareTotal,
+    input.knownEpoch,
+    input.hintOffsetMs ?? '',
+    input.lossGuardMs,
+    ...(report
+      ? [report.counts.remaining, report.counts.limit, report.counts.resetKey, report.tolerance]
+      : ['', '', '', '']),
+  ];
+}
+
+function parseReserveReply(reply: string[]): CalendarReply {
+  const [kind, a, b, ...rest] = reply;
+  const info = parseInfo(rest);
+  if (kind === 'g') return { kind: 'granted', waitMs: num(a), idleCapacity: b === '1', ...info };
+  if (kind === 'r' && a !== undefined && REASONS.has(a))
+    return { kind: 'rejected', reason: a as RejectionReason, retryAfterMs: num(b), ...info };
+  throw scriptFailure(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);
 }
 
 function num(value: string | undefined): number {

@@ -266,3 +266,44 @@ test('after a quiet spell with more callers due than one reservation settles, bo
   expect(maxCounted).toBeGreaterThan(300); // the limit held some back for the next reservations
   expect(memory.inspect(keys)!.callers.size).toBe(1);
 });
+
+test('reservations sent together (reserve-many) answer exactly as the same reservations one by one', async () => {
+  let now = 1_800_000_500_000;
+  const clock = (): number => now;
+  const redis = new RedisScheduleStore({ connection, keyPrefix: 'parity-many', idleTtlMs: 60_000, pinnedNow: clock });
+  const memory = new MemoryScheduleStore({ now: clock, idleTtlMs: 60_000, epochPrefix: 'm' });
+  const keys = scheduleKeys('parity-many', 'acct', 'read');
+  let seed = 11;
+  const rand = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const fairness = { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
+  const kinds = new Set<string>();
+  for (let round = 0; round < 60; round += 1) {
+    now += rand() < 0.1 ? 2000 + Math.floor(rand() * 5000) : Math.floor(rand() * 200);
+    // 1 to 40 reservations at one instant: the first goes alone, the others wait for it and go in one call.
+    const inputs: CalendarReserveInput[] = Array.from({ length: 1 + Math.floor(rand() * 40) }, () => ({
+      intervalMs: 1000 / 28.5,
+      callerId: `c${Math.floor(rand() * 12)}`,
+      weight: 1 + Math.floor(rand() * 3),
+      reservedShare: rand() < 0.1 ? 0.1 : 0,
+      maxWaitMs: [0, 100, 500, 2000][Math.floor(rand() * 4)]!,
+      maxQueued: 6,
+      fairness,
+      knownEpoch: '',
+      lossGuardMs: 1000,
+      idleTtlMs: 60_000,
+    }));
+    const together = await Promise.all(inputs.map((input) => redis.reserve(keys, input)));
+    for (const [i, input] of inputs.entries()) {
+      const one = await memory.reserve(keys, input);
+      kinds.add(one.kind === 'granted' ? 'granted' : one.reason);
+      expectSame(strip(together[i]!), strip(one), `round ${round}, reservation ${i}`);
+    }
+  }
+  expect(redis.commandCounts()['reserve-many']).toBeGreaterThan(30);
+  expect(redis.batchedReservationCount()).toBeGreaterThan(500);
+  // The batches met grants, deadlines and full backlogs alike.
+  expect([...kinds].sort()).toEqual(['backlog', 'deadline', 'granted']);
+});
