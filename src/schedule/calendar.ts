@@ -70,6 +70,11 @@ export interface CalendarReserveInput {
   lossGuardMs: number;
   /** How long an idle state lives after its last slot (the TTL in Redis). */
   idleTtlMs: number;
+  /**
+   * Grid anchor on the store's clock: when set, slots sit at `anchorMs + k·intervalMs` (a learnt
+   * fixed-window phase places each window's slots inside it). Undefined: the grid starts where it falls.
+   */
+  anchorMs?: number;
 }
 
 export interface ScheduleInfo {
@@ -97,6 +102,11 @@ const EPS = 1e-6;
 const TAT_SLACK = 1e-3;
 /** Upstream feedback compares against the slots of the last second. */
 const FEEDBACK_WINDOW_MS = 1000;
+/**
+ * A grid within this of the requested anchor counts as on it: replicas learn the phase apart, and
+ * anchors a fraction of a millisecond apart must not re-grid (and lose a slot) on every reservation.
+ */
+export const ANCHOR_TOLERANCE_MS = 1;
 
 export function newCalendarState(epoch: string): CalendarState {
   return { epoch, floor: 0, shiftTotalMs: 0, seq: 0, entries: [], callers: new Map(), feedbackApplied: 0 };
@@ -170,13 +180,15 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
     if (f > state.floor) state.floor = f;
   }
 
-  // 2. Grid: re-anchor when idle, re-grid after the last slot when the interval changed.
+  // 2. Grid: re-anchor when idle, re-grid after the last slot when the interval changed or the grid
+  //    is off the requested anchor (a pause shifted it, or the learnt phase moved).
   const idle = state.last === undefined || state.last + (state.intervalMs ?? ivReq) <= now;
+  const anchor = input.anchorMs;
   if (idle) {
-    state.base = Math.max(now, state.floor);
+    state.base = alignUp(Math.max(now, state.floor), ivReq, anchor);
     state.intervalMs = ivReq;
-  } else if (Math.abs(state.intervalMs! - ivReq) > 1e-9) {
-    state.base = state.last! + Math.max(state.intervalMs!, ivReq);
+  } else if (Math.abs(state.intervalMs! - ivReq) > 1e-9 || !onAnchor(state.base!, ivReq, anchor)) {
+    state.base = alignUp(state.last! + Math.max(state.intervalMs!, ivReq), ivReq, anchor);
     state.intervalMs = ivReq;
   }
   const iv = state.intervalMs!;
@@ -249,6 +261,18 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   me.pending.push(slot);
   if (state.last === undefined || slot > state.last) state.last = slot;
   return finish({ kind: 'granted', waitMs: slot - now, idleCapacity, ...scheduleInfo(state, now) });
+}
+
+/** The first point of the grid `anchor + k·interval` at or after `fromMs` (`fromMs` itself without an anchor). */
+function alignUp(fromMs: number, iv: number, anchor: number | undefined): number {
+  if (anchor === undefined) return fromMs;
+  return anchor + Math.ceil((fromMs - anchor) / iv - 1e-9) * iv;
+}
+
+function onAnchor(base: number, iv: number, anchor: number | undefined): boolean {
+  if (anchor === undefined) return true;
+  const k = Math.floor((base - anchor) / iv + 0.5);
+  return Math.abs(base - (anchor + k * iv)) <= ANCHOR_TOLERANCE_MS;
 }
 
 /** Nothing was ever written (in Redis: the hash did not exist). */

@@ -66,7 +66,10 @@ export class RedisScheduleStore implements ScheduleStore {
       input.knownEpoch,
       input.hintOffsetMs ?? '',
       input.lossGuardMs,
-      ...(report ? [report.counts.remaining, report.counts.limit, report.counts.resetKey, report.tolerance] : []),
+      ...(report
+        ? [report.counts.remaining, report.counts.limit, report.counts.resetKey, report.tolerance]
+        : ['', '', '', '']),
+      input.anchorMs ?? '',
     ]);
     const [kind, a, b, ...rest] = reply;
     const info = parseInfo(rest);
