@@ -1,0 +1,203 @@
+/**
+ * Learns where a fixed-window provider's windows start (DESIGN §4b, issue #15): pure, fed with
+ * (send time, the answer's used count) pairs on the schedule's clock.
+ *
+ * Evidence: within one provider window the count only grows, so two sends ordered in time whose
+ * answers show the later one with a count no higher than the earlier one's were counted in two
+ * windows — a boundary lies between them. Each such pair brackets the boundary; the phase is the
+ * intersection of the brackets modulo the window, which narrows as sends fall at varied places
+ * around the boundary (the sliding-safe grid does not divide the window, and dispatch jitters).
+ *
+ * Only positive evidence is used: a count that rose does not prove "same window" when other
+ * replicas share the key. A sliding-window provider shows count drops at every place of the
+ * window, so its brackets contradict each other and the learner never becomes confident; a
+ * provider that moves its phase contradicts the arc twice in a row and it is learnt again.
+ */
+
+export interface PhaseObservation {
+  /** When the request left, on the schedule's clock (the store's: Redis `TIME` in shared mode). */
+  sentAtMs: number;
+  /** Requests the provider counted in the answer's window: limit − remaining (admitted answers only). */
+  used: number;
+}
+
+export interface WindowPhase {
+  /** A window boundary lies at `phaseMs + k·windowMs` (schedule clock), within ± `uncertaintyMs`. */
+  phaseMs: number;
+  uncertaintyMs: number;
+}
+
+export interface WindowPhaseOptions {
+  /** The provider's window. Default 1000. */
+  windowMs?: number;
+  /** Each bracket is widened by this on both sides: network spread and arrival reordering. Default 1. */
+  noiseMs?: number;
+  /** Consistent brackets needed before the phase is trusted. Default 6. */
+  minBrackets?: number;
+  /** Trusted only once the arc is at most this wide (twice the uncertainty). Default 8. */
+  maxWidthMs?: number;
+}
+
+export interface PhaseLearnerStatus {
+  /** Consistent brackets behind the current arc. */
+  brackets: number;
+  widthMs?: number;
+  /** Brackets in a row that contradict the arc (unsure meanwhile). */
+  contradictions: number;
+  relearns: number;
+}
+
+interface Arc {
+  loMs: number;
+  hiMs: number;
+}
+
+/** Answers older than this (in send time) are not paired with a new one: a boundary is likely between. */
+const PAIRING_HORIZON_FRACTION = 0.5;
+/** Recent observations kept for pairing: answers come back out of send order. */
+const KEPT_OBSERVATIONS = 64;
+/** Contradicting brackets in a row that mean the provider changed (one alone is noise). */
+const CONTRADICTIONS_TO_RELEARN = 2;
+
+export class WindowPhaseLearner {
+  private readonly windowMs: number;
+  private readonly noiseMs: number;
+  private readonly minBrackets: number;
+  private readonly maxWidthMs: number;
+  /** Sorted by send time. */
+  private recent: PhaseObservation[] = [];
+  private arc?: Arc;
+  private brackets = 0;
+  private dissent: Arc[] = [];
+  /** Times the arc was started over since the phase was last trusted: many mean "not a fixed window". */
+  private relearns = 0;
+
+  constructor(options: WindowPhaseOptions = {}) {
+    this.windowMs = options.windowMs ?? 1000;
+    this.noiseMs = options.noiseMs ?? 1;
+    this.minBrackets = options.minBrackets ?? 6;
+    this.maxWidthMs = options.maxWidthMs ?? 8;
+  }
+
+  observe(observation: PhaseObservation): void {
+    const list = this.recent;
+    let i = list.length;
+    while (i > 0 && list[i - 1]!.sentAtMs > observation.sentAtMs) i -= 1;
+    const before = list[i - 1];
+    const after = list[i];
+    list.splice(i, 0, observation);
+    if (list.length > KEPT_OBSERVATIONS) list.shift();
+    if (before !== undefined) this.pair(before, observation);
+    if (after !== undefined) this.pair(observation, after);
+  }
+
+  /** The phase once enough consistent brackets pinned it narrowly enough; undefined while unsure. */
+  estimate(): WindowPhase | undefined {
+    const arc = this.arc;
+    if (arc === undefined || this.dissent.length > 0 || this.brackets < this.minBrackets) return undefined;
+    const width = arc.hiMs - arc.loMs;
+    if (width > this.maxWidthMs) return undefined;
+    return { phaseMs: mod((arc.loMs + arc.hiMs) / 2, this.windowMs), uncertaintyMs: width / 2 };
+  }
+
+  /** Progress, for logs and tests. */
+  status(): PhaseLearnerStatus {
+    const status: PhaseLearnerStatus = {
+      brackets: this.brackets,
+      contradictions: this.dissent.length,
+      relearns: this.relearns,
+    };
+    if (this.arc !== undefined) status.widthMs = this.arc.hiMs - this.arc.loMs;
+    return status;
+  }
+
+  forget(): void {
+    this.recent = [];
+    this.arc = undefined;
+    this.brackets = 0;
+    this.dissent = [];
+    this.relearns = 0;
+  }
+
+  private pair(earlier: PhaseObservation, later: PhaseObservation): void {
+    const gapMs = later.sentAtMs - earlier.sentAtMs;
+    // A wide pair may span two boundaries, or sit anywhere: it says too little.
+    if (!(gapMs > 0) || gapMs > this.windowMs * PAIRING_HORIZON_FRACTION) return;
+    if (later.used > earlier.used) return;
+    this.addBracket({ loMs: earlier.sentAtMs - this.noiseMs, hiMs: later.sentAtMs + this.noiseMs });
+  }
+
+  private addBracket(bracket: Arc): void {
+    if (this.arc === undefined) {
+      this.arc = bracket;
+      this.brackets = 1;
+      return;
+    }
+    const agreed = intersect(this.arc, bracket, this.windowMs);
+    if (agreed !== undefined) {
+      this.arc = agreed;
+      this.brackets += 1;
+      this.dissent = [];
+      if (this.estimate() !== undefined) this.relearns = 0;
+      return;
+    }
+    this.dissent.push(bracket);
+    if (this.dissent.length < CONTRADICTIONS_TO_RELEARN) return;
+    // The provider's boundaries are elsewhere now: start again from what the dissenters agree on.
+    const [first, ...rest] = this.dissent;
+    let arc: Arc | undefined = first!;
+    for (const b of rest) arc = arc === undefined ? undefined : intersect(arc, b, this.windowMs);
+    this.arc = arc ?? this.dissent[this.dissent.length - 1]!;
+    this.brackets = arc === undefined ? 1 : this.dissent.length;
+    this.dissent = [];
+    this.relearns += 1;
+  }
+}
+
+/** The common part of two arcs (each shorter than half the window) modulo the window, in `a`'s coordinates. */
+function intersect(a: Arc, b: Arc, windowMs: number): Arc | undefined {
+  // Arcs shorter than half the window that meet have centres less than half a window apart.
+  const shift = windowMs * Math.round((a.loMs + a.hiMs - b.loMs - b.hiMs) / 2 / windowMs);
+  const lo = Math.max(a.loMs, b.loMs + shift);
+  const hi = Math.min(a.hiMs, b.hiMs + shift);
+  return lo <= hi ? { loMs: lo, hiMs: hi } : undefined;
+}
+
+function mod(x: number, m: number): number {
+  return ((x % m) + m) % m;
+}
+
+/**
+ * The grid anchor that places each window's slots inside it: the first slot `guardMs` after the
+ * latest the boundary can be, at or after `nearMs` (so the anchor is a time near now and the
+ * calendar's arithmetic stays precise).
+ */
+export function anchorAfterBoundary(phase: WindowPhase, windowMs: number, guardMs: number, nearMs: number): number {
+  const latestBoundary = phase.phaseMs + phase.uncertaintyMs;
+  const k = Math.floor((nearMs - latestBoundary) / windowMs);
+  return latestBoundary + k * windowMs + guardMs;
+}
+
+/** Fractions that spread a grid's places around the boundary well (the golden ratio's). */
+const WELL_SPREAD_FRACTIONS = [0.382, 0.618];
+/** A slots-per-window count this close to p/q (q ≤ 4) visits only q places around the boundary. */
+const NEAR_SIMPLE_FRACTION = 0.05;
+
+/**
+ * The rate to run at while the phase is being learnt. A grid whose slots per window is close to a
+ * simple fraction (28.5 = 30 × 0.95 is p/2) meets each boundary at only q places, so brackets stop
+ * narrowing at interval ÷ q; a slightly lower count whose fraction is golden meets it at ever new
+ * places (28.382: 0.4 % slower). Counts already well spread (1.9 = 2 × 0.95) are kept.
+ */
+export function learningRatePerSecond(ratePerSecond: number): number {
+  const frac = ratePerSecond - Math.floor(ratePerSecond);
+  let nearSimple = false;
+  for (let q = 1; q <= 4; q += 1)
+    for (let p = 0; p <= q; p += 1) if (Math.abs(frac - p / q) < NEAR_SIMPLE_FRACTION) nearSimple = true;
+  if (!nearSimple) return ratePerSecond;
+  const whole = Math.floor(ratePerSecond);
+  const candidates = [whole, whole - 1]
+    .flatMap((m) => WELL_SPREAD_FRACTIONS.map((f) => m + f))
+    .filter((n) => n > 0 && n <= ratePerSecond);
+  return candidates.length === 0 ? ratePerSecond : Math.max(...candidates);
+}
