@@ -27,6 +27,8 @@ import { StoreClock } from './store-clock';
 import { ScheduleActivity } from './activity';
 import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
 import { preciseNow } from './precise-clock';
+import { WindowPhaseLearner } from './window-phase';
+import { chooseGrid, type GridChoice, type GridKind } from './window-grid';
 
 export type { FallbackOptions } from './tuning';
 import type {
@@ -97,6 +99,11 @@ export interface RateScheduleOptions {
    * slot. Default: half the send budget of the schedule's safety (`sendToleranceMs`), 26 ms at 0.95.
    */
   sendToleranceMs?: number;
+  /**
+   * Learn a fixed-window provider's window phase from upstream answers (`observe` with `sentAtMs`)
+   * and, once sure, place each window's slots inside it at 100 % of the limit (docs §4c). Default true.
+   */
+  learnWindowPhase?: boolean;
   onStateChange?: (state: ScheduleState) => void;
   timers?: Timers;
 }
@@ -147,6 +154,23 @@ export interface ScheduleQueueView {
   lastRefusalAtMs?: number;
 }
 
+export interface ObserveOptions {
+  status?: number;
+  /** When the request was written upstream, on `now()`: feeds the window phase learner. */
+  sentAtMs?: number;
+}
+
+export interface ScheduleWindowPhase {
+  accountId: string;
+  scheduleClass: ScheduleClass;
+  grid: GridKind;
+  /** A provider window boundary at `phaseMs + k·1000` on the store's clock, ± `uncertaintyMs`; when confident. */
+  phaseMs?: number;
+  uncertaintyMs?: number;
+  brackets: number;
+  relearns: number;
+}
+
 export interface FleetSlots {
   accountId: string;
   scheduleClass: ScheduleClass;
@@ -171,8 +195,10 @@ export interface RateSchedule {
     accountId: string,
     operationClass: OperationClass,
     report: RateLimitReport,
-    options?: { status?: number },
+    options?: ObserveOptions,
   ): Promise<void>;
+  /** Per schedule used here: the grid it runs on and its phase learner's progress (status page, tests). */
+  windowPhases(): ScheduleWindowPhase[];
   state(): ScheduleState;
   stats(): ScheduleStats;
   /** Every schedule this replica has used since start. */
@@ -208,6 +234,15 @@ interface Runtime {
   activity: ScheduleActivity;
   /** Set by `retire`; cleared when the limits map a class here again. */
   retired: boolean;
+  /** The provider's limit per window for this schedule and the safety in force (the grid's inputs). */
+  limitPerWindow: number;
+  safety: number;
+  /** Learns a fixed-window provider's phase from this replica's answers (window-phase.ts). */
+  phase: WindowPhaseLearner;
+  /** When the learner gave up (its brackets kept contradicting: not a fixed window); it retries later. */
+  phaseGaveUpAtMs?: number;
+  /** The grid of the latest reservation. */
+  grid: GridKind;
 }
 
 const DEFAULT_FAIRNESS: FairnessOptions = {
@@ -232,6 +267,12 @@ const STALE_TAIL_MS = 1000;
  * resolution is a pause it really wants (a penalty, another client exhausting the key).
  */
 const HEADER_RESOLUTION_MS = 1000;
+/** The provider's window, for the phase learner: limits are per second. */
+const WINDOW_MS = 1000;
+/** Relearns without ever becoming sure that mean the provider does not count in fixed windows. */
+const PHASE_GIVE_UP_RELEARNS = 6;
+/** After giving up, the learner starts over this much later (the provider may change). */
+const PHASE_RETRY_AFTER_MS = 60_000;
 /** TIME samples taken when a connection becomes ready, so the first slots are mapped precisely. */
 const CALIBRATION_SAMPLES = 3;
 
@@ -317,8 +358,10 @@ class RateScheduleImpl implements RateSchedule {
     connection.onStatusChange((status) => {
       if (status === 'down') {
         this.enterFallback('connection lost');
-        // The next server may be another machine (failover): its clock is measured anew.
+        // The next server may be another machine (failover): its clock is measured anew, and the
+        // window phases learnt on the old one are learnt again.
         this.storeClock.reset();
+        for (const rt of this.runtimes.values()) rt.phase.forget();
       } else void this.recover();
     });
     connection
@@ -348,16 +391,17 @@ class RateScheduleImpl implements RateSchedule {
       const startedAt = this.now();
       const known = this.knownPause(rt, request, startedAt);
       if (known !== undefined) return known;
+      const grid = this.grid(rt, startedAt);
       try {
         const reply = await this.shared!.reserve(
           rt.keys,
-          this.input(rt, request, 'shared', startedAt),
+          this.input(rt, request, 'shared', startedAt, grid),
           this.takePendingReport(rt, startedAt),
         );
         const replyAt = this.now();
         this.storeClock.observe(startedAt, replyAt, reply.storeNowMs);
         this.learnShared(rt, reply, replyAt);
-        return this.finish(rt, request, reply, 'shared', replyAt, 'shared', rt.shared.epoch);
+        return this.finish(rt, request, reply, 'shared', replyAt, 'shared', rt.shared.epoch, grid.sendToleranceMs);
       } catch (error) {
         this.storeFailed(error);
       }
@@ -430,12 +474,13 @@ class RateScheduleImpl implements RateSchedule {
     accountId: string,
     operationClass: OperationClass,
     report: RateLimitReport,
-    options: { status?: number } = {},
+    options: ObserveOptions = {},
   ): Promise<void> {
     if (options.status === 429) {
       await this.onUpstreamRefusal(accountId, operationClass, report);
       return;
     }
+    if (options.sentAtMs !== undefined) this.learnPhase(accountId, operationClass, report, options.sentAtMs);
     if (report.remaining === undefined || report.limit === undefined || report.resetAtMs === undefined) return;
     // Back on the shared schedule less than a provider window ago: its calendar lacks the slots the
     // upstream counted meanwhile (granted by the local fallback, or lost with a restarted Redis), so
@@ -543,9 +588,15 @@ class RateScheduleImpl implements RateSchedule {
 
   // ---- reservations -----------------------------------------------------------------------
 
-  private input(rt: Runtime, request: ReserveRequest, source: 'shared' | 'local', nowMs: number): CalendarReserveInput {
+  private input(
+    rt: Runtime,
+    request: ReserveRequest,
+    source: 'shared' | 'local',
+    nowMs: number,
+    grid: GridChoice,
+  ): CalendarReserveInput {
     const local = source === 'local';
-    const iv = local && this.mode === 'fallback' ? rt.fallbackIntervalMs : rt.intervalMs;
+    const iv = local && this.mode === 'fallback' ? rt.fallbackIntervalMs : grid.intervalMs;
     const fairness: FairnessParams = {
       activeWindowMs: this.fairness.activeWindowMs,
       forgetCallerMs: this.fairness.forgetCallerMs,
@@ -567,15 +618,90 @@ class RateScheduleImpl implements RateSchedule {
       idleTtlMs: this.idleTtlMs,
     };
     if (!local && rt.ownTailAtMs !== undefined) input.hintOffsetMs = rt.ownTailAtMs - nowMs;
+    if (grid.anchorMs !== undefined && !(local && this.mode === 'fallback')) input.anchorMs = grid.anchorMs;
     return input;
   }
 
   private reserveLocal(rt: Runtime, request: ReserveRequest): Reservation {
     this.prepareLocal(rt);
     const mode = this.mode;
-    const reply = this.local.reserveNow(rt.keys, this.input(rt, request, 'local', this.now()));
+    const now = this.now();
+    // In fallback the local calendar runs at its share of the limit: no anchor, the sliding-safe tolerance.
+    const grid = mode === 'memory' ? this.grid(rt, now) : this.slidingGrid(rt);
+    const reply = this.local.reserveNow(rt.keys, this.input(rt, request, 'local', now, grid));
     this.learnLocal(rt, reply);
-    return this.finish(rt, request, reply, mode, this.now(), 'local', rt.local.epoch);
+    return this.finish(rt, request, reply, mode, this.now(), 'local', rt.local.epoch, grid.sendToleranceMs);
+  }
+
+  // ---- window phase -------------------------------------------------------------------------
+
+  /** The grid for a reservation now (window-grid.ts), from what this replica's learner knows. */
+  private grid(rt: Runtime, nowMs: number): GridChoice {
+    if (this.options.learnWindowPhase === false) return this.slidingGrid(rt);
+    const clock = this.mode === 'memory' ? { offsetMs: 0, uncertaintyMs: 0 } : this.storeClock.estimate(nowMs);
+    if (clock === undefined) return this.slidingGrid(rt);
+    const status = rt.phase.status();
+    if (status.relearns >= PHASE_GIVE_UP_RELEARNS) {
+      rt.phaseGaveUpAtMs ??= nowMs;
+      if (nowMs - rt.phaseGaveUpAtMs >= PHASE_RETRY_AFTER_MS) {
+        rt.phase.forget();
+        rt.phaseGaveUpAtMs = undefined;
+      }
+    }
+    const phase = rt.phase.estimate();
+    const choice = chooseGrid({
+      limitPerWindow: rt.limitPerWindow,
+      windowMs: WINDOW_MS,
+      safety: rt.safety,
+      slidingToleranceMs: rt.sendToleranceMs,
+      ...(this.options.sendToleranceMs === undefined ? {} : { configuredToleranceMs: this.options.sendToleranceMs }),
+      ...(phase === undefined ? {} : { phase }),
+      learning: rt.phaseGaveUpAtMs === undefined && status.brackets > 0,
+      storeNowMs: nowMs + clock.offsetMs,
+      clockUncertaintyMs: clock.uncertaintyMs,
+    });
+    if (choice.kind !== rt.grid)
+      this.options.logger?.info(
+        { schedule: rt.keys.id, grid: choice.kind, ...(phase ?? {}) },
+        'rate schedule: grid changed (window phase learner)',
+      );
+    rt.grid = choice.kind;
+    return choice;
+  }
+
+  private slidingGrid(rt: Runtime): GridChoice {
+    return { kind: 'sliding-safe', intervalMs: rt.intervalMs, sendToleranceMs: rt.sendToleranceMs };
+  }
+
+  /** An admitted answer's count against its send time, on the store's clock (the schedule's). */
+  private learnPhase(
+    accountId: string,
+    operationClass: OperationClass,
+    report: RateLimitReport,
+    sentAtMs: number,
+  ): void {
+    if (this.options.learnWindowPhase === false || report.remaining === undefined || report.limit === undefined) return;
+    const rt = this.runtime(accountId, operationClass);
+    // Another limit than the schedule's (limits changing): the count belongs to another regime.
+    if (report.limit !== rt.limitPerWindow) return;
+    const offsetMs = this.mode === 'memory' ? 0 : this.storeClock.estimate(sentAtMs)?.offsetMs;
+    if (offsetMs === undefined) return;
+    rt.phase.observe({ sentAtMs: sentAtMs + offsetMs, used: report.limit - report.remaining });
+  }
+
+  windowPhases(): ScheduleWindowPhase[] {
+    return [...this.runtimes.values()].map((rt) => {
+      const status = rt.phase.status();
+      const phase = rt.phase.estimate();
+      return {
+        accountId: rt.accountId,
+        scheduleClass: rt.scheduleClass,
+        grid: rt.grid,
+        ...(phase ?? {}),
+        brackets: status.brackets,
+        relearns: status.relearns,
+      };
+    });
   }
 
   private finish(
@@ -586,6 +712,7 @@ class RateScheduleImpl implements RateSchedule {
     replyAt: number,
     source: 'shared' | 'local',
     epoch: string,
+    sendToleranceMs: number,
   ): Reservation {
     if (reply.kind === 'rejected') {
       this.counters.rejected[reply.reason] += 1;
@@ -607,7 +734,7 @@ class RateScheduleImpl implements RateSchedule {
         ? this.sharedToLocal(reply.storeNowMs + reply.waitMs, reply, replyAt)
         : { slotMs: replyAt + reply.waitMs, uncertaintyMs: 0 };
     const slotAtMs = slotMs + uncertaintyMs;
-    const latestSendAtMs = slotAtMs + rt.sendToleranceMs;
+    const latestSendAtMs = slotAtMs + sendToleranceMs;
     if (rt.ownTailAtMs === undefined || slotAtMs > rt.ownTailAtMs) rt.ownTailAtMs = slotAtMs;
     const ticket: SlotTicket = { scheduleKey: rt.keys.id, source, epoch, shiftTotalMs: reply.shiftTotalMs };
     const maxWaitMs =
@@ -688,6 +815,10 @@ class RateScheduleImpl implements RateSchedule {
         waiters: new Set(),
         activity: new ScheduleActivity(),
         retired: false,
+        limitPerWindow: ratePerSecond,
+        safety,
+        phase: newPhaseLearner(ratePerSecond),
+        grid: 'sliding-safe',
       };
       this.runtimes.set(keys.id, rt);
     } else {
@@ -696,6 +827,13 @@ class RateScheduleImpl implements RateSchedule {
       rt.fallbackIntervalMs = fallbackIv;
       rt.sendToleranceMs = toleranceMs;
       rt.retired = false;
+      rt.safety = safety;
+      if (rt.limitPerWindow !== ratePerSecond) {
+        // Another limit: another count per window; the phase is learnt again with the new numbers.
+        rt.limitPerWindow = ratePerSecond;
+        rt.phase = newPhaseLearner(ratePerSecond);
+        rt.phaseGaveUpAtMs = undefined;
+      }
     }
     return rt;
   }
@@ -715,6 +853,15 @@ class RateScheduleImpl implements RateSchedule {
   ): Promise<void> {
     const rt = this.runtime(accountId, operationClass);
     rt.activity.refused(this.now());
+    if (rt.grid === 'fixed') {
+      // Slots placed inside the windows should never be refused: the phase moved, or someone else
+      // uses the key. Back to the sliding-safe schedule until the phase is learnt again.
+      rt.phase.forget();
+      this.options.logger?.warn(
+        { schedule: rt.keys.id },
+        'rate schedule: refused on the fixed-window grid; relearning the window phase',
+      );
+    }
     const askedUntilMs = report.pauseUntilMs ?? report.resetAtMs;
     const beyondResolutionMs = askedUntilMs === undefined ? 0 : askedUntilMs - this.now() - HEADER_RESOLUTION_MS;
     if (beyondResolutionMs > 0) {
@@ -987,6 +1134,14 @@ function redisTimeMs(reply: unknown): number {
   if (!Number.isFinite(seconds) || !Number.isFinite(micros))
     throw new Error(`rate schedule: unexpected TIME reply ${JSON.stringify(reply)}`);
   return seconds! * 1000 + micros! / 1000;
+}
+
+/**
+ * Sure enough once the phase is known to a quarter of the fixed grid's spacing (8 ms at 30/s): the
+ * rest of the spacing is the lateness a send may have (window-grid.ts).
+ */
+function newPhaseLearner(limitPerWindow: number): WindowPhaseLearner {
+  return new WindowPhaseLearner({ windowMs: WINDOW_MS, maxWidthMs: WINDOW_MS / limitPerWindow / 4 });
 }
 
 function extraShift(rt: Runtime, ticket: SlotTicket): number {
