@@ -75,6 +75,12 @@ export interface CalendarReserveInput {
    * fixed-window phase places each window's slots inside it). Undefined: the grid starts where it falls.
    */
   anchorMs?: number;
+  /**
+   * A grid already up to this much after the anchor (modulo the interval) is kept: replicas learn the
+   * phase apart, and each accepts the others' grid within its own margin, so the latest anchor wins
+   * instead of every replica re-gridding (and losing a slot) on the other's reservations. Default 0.
+   */
+  anchorSlackMs?: number;
 }
 
 export interface ScheduleInfo {
@@ -102,11 +108,8 @@ const EPS = 1e-6;
 const TAT_SLACK = 1e-3;
 /** Upstream feedback compares against the slots of the last second. */
 const FEEDBACK_WINDOW_MS = 1000;
-/**
- * A grid within this of the requested anchor counts as on it: replicas learn the phase apart, and
- * anchors a fraction of a millisecond apart must not re-grid (and lose a slot) on every reservation.
- */
-export const ANCHOR_TOLERANCE_MS = 1;
+/** Rounding slack when comparing a grid with its anchor (ms; far below any clock's precision). */
+const ANCHOR_EPS_MS = 1e-3;
 
 export function newCalendarState(epoch: string): CalendarState {
   return { epoch, floor: 0, shiftTotalMs: 0, seq: 0, entries: [], callers: new Map(), feedbackApplied: 0 };
@@ -187,7 +190,7 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   if (idle) {
     state.base = alignUp(Math.max(now, state.floor), ivReq, anchor);
     state.intervalMs = ivReq;
-  } else if (Math.abs(state.intervalMs! - ivReq) > 1e-9 || !onAnchor(state.base!, ivReq, anchor)) {
+  } else if (Math.abs(state.intervalMs! - ivReq) > 1e-9 || !onAnchor(state.base!, ivReq, anchor, input.anchorSlackMs)) {
     state.base = alignUp(state.last! + Math.max(state.intervalMs!, ivReq), ivReq, anchor);
     state.intervalMs = ivReq;
   }
@@ -269,10 +272,11 @@ function alignUp(fromMs: number, iv: number, anchor: number | undefined): number
   return anchor + Math.ceil((fromMs - anchor) / iv - 1e-9) * iv;
 }
 
-function onAnchor(base: number, iv: number, anchor: number | undefined): boolean {
+/** The grid sits on the anchor, or at most `slack` after it (modulo the interval). */
+function onAnchor(base: number, iv: number, anchor: number | undefined, slack: number | undefined): boolean {
   if (anchor === undefined) return true;
-  const k = Math.floor((base - anchor) / iv + 0.5);
-  return Math.abs(base - (anchor + k * iv)) <= ANCHOR_TOLERANCE_MS;
+  const after = base - anchor - Math.floor((base - anchor) / iv) * iv;
+  return after <= (slack ?? 0) + ANCHOR_EPS_MS || after >= iv - ANCHOR_EPS_MS;
 }
 
 /** Nothing was ever written (in Redis: the hash did not exist). */

@@ -401,7 +401,7 @@ class RateScheduleImpl implements RateSchedule {
         const replyAt = this.now();
         this.storeClock.observe(startedAt, replyAt, reply.storeNowMs);
         this.learnShared(rt, reply, replyAt);
-        return this.finish(rt, request, reply, 'shared', replyAt, 'shared', rt.shared.epoch, grid.sendToleranceMs);
+        return this.finish(rt, request, reply, 'shared', replyAt, 'shared', rt.shared.epoch, grid);
       } catch (error) {
         this.storeFailed(error);
       }
@@ -618,7 +618,10 @@ class RateScheduleImpl implements RateSchedule {
       idleTtlMs: this.idleTtlMs,
     };
     if (!local && rt.ownTailAtMs !== undefined) input.hintOffsetMs = rt.ownTailAtMs - nowMs;
-    if (grid.anchorMs !== undefined && !(local && this.mode === 'fallback')) input.anchorMs = grid.anchorMs;
+    if (grid.anchorMs !== undefined && !(local && this.mode === 'fallback')) {
+      input.anchorMs = grid.anchorMs;
+      input.anchorSlackMs = grid.anchorSlackMs ?? 0;
+    }
     return input;
   }
 
@@ -630,7 +633,7 @@ class RateScheduleImpl implements RateSchedule {
     const grid = mode === 'memory' ? this.grid(rt, now) : this.slidingGrid(rt);
     const reply = this.local.reserveNow(rt.keys, this.input(rt, request, 'local', now, grid));
     this.learnLocal(rt, reply);
-    return this.finish(rt, request, reply, mode, this.now(), 'local', rt.local.epoch, grid.sendToleranceMs);
+    return this.finish(rt, request, reply, mode, this.now(), 'local', rt.local.epoch, grid);
   }
 
   // ---- window phase -------------------------------------------------------------------------
@@ -654,7 +657,6 @@ class RateScheduleImpl implements RateSchedule {
       windowMs: WINDOW_MS,
       safety: rt.safety,
       slidingToleranceMs: rt.sendToleranceMs,
-      ...(this.options.sendToleranceMs === undefined ? {} : { configuredToleranceMs: this.options.sendToleranceMs }),
       ...(phase === undefined ? {} : { phase }),
       learning: rt.phaseGaveUpAtMs === undefined && status.brackets > 0,
       storeNowMs: nowMs + clock.offsetMs,
@@ -670,7 +672,8 @@ class RateScheduleImpl implements RateSchedule {
   }
 
   private slidingGrid(rt: Runtime): GridChoice {
-    return { kind: 'sliding-safe', intervalMs: rt.intervalMs, sendToleranceMs: rt.sendToleranceMs };
+    const toleranceMs = rt.sendToleranceMs;
+    return { kind: 'sliding-safe', intervalMs: rt.intervalMs, sendToleranceMs: () => toleranceMs };
   }
 
   /** An admitted answer's count against its send time, on the store's clock (the schedule's). */
@@ -712,7 +715,7 @@ class RateScheduleImpl implements RateSchedule {
     replyAt: number,
     source: 'shared' | 'local',
     epoch: string,
-    sendToleranceMs: number,
+    grid: GridChoice,
   ): Reservation {
     if (reply.kind === 'rejected') {
       this.counters.rejected[reply.reason] += 1;
@@ -734,7 +737,9 @@ class RateScheduleImpl implements RateSchedule {
         ? this.sharedToLocal(reply.storeNowMs + reply.waitMs, reply, replyAt)
         : { slotMs: replyAt + reply.waitMs, uncertaintyMs: 0 };
     const slotAtMs = slotMs + uncertaintyMs;
-    const latestSendAtMs = slotAtMs + sendToleranceMs;
+    // On the fixed-window grid the tolerance depends on where the slot sits in its window.
+    const slotStoreMs = source === 'shared' ? reply.storeNowMs + reply.waitMs : replyAt + reply.waitMs;
+    const latestSendAtMs = slotAtMs + grid.sendToleranceMs(slotStoreMs);
     if (rt.ownTailAtMs === undefined || slotAtMs > rt.ownTailAtMs) rt.ownTailAtMs = slotAtMs;
     const ticket: SlotTicket = { scheduleKey: rt.keys.id, source, epoch, shiftTotalMs: reply.shiftTotalMs };
     const maxWaitMs =
@@ -1137,11 +1142,12 @@ function redisTimeMs(reply: unknown): number {
 }
 
 /**
- * Sure enough once the phase is known to a quarter of the fixed grid's spacing (8 ms at 30/s): the
- * rest of the spacing is the lateness a send may have (window-grid.ts).
+ * Sure enough once the boundary is known within half the fixed grid's spacing (16.7 ms at 30/s):
+ * the rest of the spacing is the lateness a window's last send may have (window-grid.ts). Each
+ * replica sees only its own answers, so a tighter bound would take many more windows to reach.
  */
 function newPhaseLearner(limitPerWindow: number): WindowPhaseLearner {
-  return new WindowPhaseLearner({ windowMs: WINDOW_MS, maxWidthMs: WINDOW_MS / limitPerWindow / 4 });
+  return new WindowPhaseLearner({ windowMs: WINDOW_MS, maxWidthMs: WINDOW_MS / limitPerWindow / 2 });
 }
 
 function extraShift(rt: Runtime, ticket: SlotTicket): number {

@@ -7,14 +7,13 @@
  * ARGV[1] op: reserve | pause | refused | report | seed
  * ARGV[2] now override in ms ('' in production; tests pin the clock to compare with calendar.ts)
  * ARGV[3] idle TTL ms    ARGV[4] pub/sub channel ('' = none)    ARGV[5] schedule id (for messages)
- * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22] and a
- * grid anchor in ARGV[23] ('' = none).
+ * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22], a
+ * grid anchor in ARGV[23] ('' = none) and its slack in ARGV[24].
  *
  * Numbers are stored with %.17g: Lua's default tostring keeps 14 digits, too few for ms timestamps.
  * Replies carry offsets from now (small numbers), as strings.
  */
 import { defineLuaScript } from '../redis/lua-script';
-import { ANCHOR_TOLERANCE_MS } from './calendar';
 
 const SOURCE = String.raw`
 local S, CAL = KEYS[1], KEYS[2]
@@ -28,7 +27,7 @@ local channel, sid = ARGV[4], ARGV[5]
 local EPS = 1e-6
 local TAT_SLACK = 1e-3
 local FEEDBACK_WINDOW = 1000
-local ANCHOR_TOLERANCE = ${ANCHOR_TOLERANCE_MS}
+local ANCHOR_EPS = 1e-3
 
 local raw = redis.call('HGETALL', S)
 local st = {}
@@ -172,14 +171,15 @@ if op == 'reserve' then
 
   -- 2. grid (on the anchor, when one is given)
   local anchor = tonumber(ARGV[23] or '')
+  local anchorSlack = tonumber(ARGV[24] or '') or 0
   local function align_up(from, step)
     if anchor == nil then return from end
     return anchor + math.ceil((from - anchor) / step - 1e-9) * step
   end
   local function on_anchor(b, step)
     if anchor == nil then return true end
-    local k = math.floor((b - anchor) / step + 0.5)
-    return math.abs(b - (anchor + k * step)) <= ANCHOR_TOLERANCE
+    local after = b - anchor - math.floor((b - anchor) / step) * step
+    return after <= anchorSlack + ANCHOR_EPS or after >= step - ANCHOR_EPS
   end
   local idle = (last == nil) or (last + (iv or ivReq) <= now)
   if idle then

@@ -70,6 +70,7 @@ export class RedisScheduleStore implements ScheduleStore {
         ? [report.counts.remaining, report.counts.limit, report.counts.resetKey, report.tolerance]
         : ['', '', '', '']),
       input.anchorMs ?? '',
+      input.anchorSlackMs ?? '',
     ]);
     const [kind, a, b, ...rest] = reply;
     const info = parseInfo(rest);

@@ -97,14 +97,21 @@ describe('calendar: grid anchor (a learnt fixed-window phase)', () => {
     expect(grantAt(state, T0, { intervalMs: FIXED_IV, anchorMs: ANCHOR }) - first).toBeCloseTo(FIXED_IV, 3);
   });
 
-  test('an anchor within the tolerance of the grid keeps it (replicas learn the phase apart); a moved one re-grids', () => {
+  test('a grid up to the slack after the anchor is kept (replicas learn the phase apart); an earlier one re-grids', () => {
     const state = newCalendarState('e');
-    const a = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR });
-    const b = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR + 0.6 });
+    const a = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR + 3 });
+    // Another replica's anchor 3 ms earlier, slack 5: the grid is 3 ms after it, kept.
+    const b = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR, anchorSlackMs: 5 });
     expect(b - a).toBeCloseTo(FIXED_IV, 3);
-    const c = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR + 10 });
-    expect(offGrid(c, ANCHOR + 10)).toBeLessThan(1e-3);
+    // Slack 2: 3 ms after is too late for it; it re-grids on its own anchor.
+    const c = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR, anchorSlackMs: 2 });
+    expect(offGrid(c, ANCHOR)).toBeLessThan(1e-3);
     expect(c - b).toBeGreaterThanOrEqual(FIXED_IV);
+    // The first replica (anchor 3 ms later) never keeps a grid earlier than its anchor: the later anchor wins.
+    const d = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR + 3, anchorSlackMs: 5 });
+    expect(offGrid(d, ANCHOR + 3)).toBeLessThan(1e-3);
+    const e = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR, anchorSlackMs: 5 });
+    expect(e - d).toBeCloseTo(FIXED_IV, 3);
   });
 
   test('a pause that shifts the grid off the anchor is followed by slots back on it', () => {
