@@ -20,7 +20,7 @@ import {
 import type { CalendarReply, CalendarReserveInput, FairnessParams, ScheduleInfo, UpstreamCounts } from './calendar';
 import type { ScheduleStore, ShiftReply } from './store';
 import { DEFAULT_SAFETY, fallbackRatePerSecond, intervalMs, scheduleFor, sendToleranceMs } from './intervals';
-import { scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
+import { phaseChannel, scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
 import { MemoryScheduleStore } from './memory-store';
 import { RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
 import { StoreClock } from './store-clock';
@@ -239,10 +239,10 @@ interface Runtime {
   safety: number;
   /** Learns a fixed-window provider's phase from this replica's answers (window-phase.ts). */
   phase: WindowPhaseLearner;
-  /** When the learner gave up (its brackets kept contradicting: not a fixed window); it retries later. */
-  phaseGaveUpAtMs?: number;
   /** The grid of the latest reservation. */
   grid: GridKind;
+  /** When this replica last told the others the phase it is sure of. */
+  phaseAnnouncedAtMs?: number;
 }
 
 const DEFAULT_FAIRNESS: FairnessOptions = {
@@ -269,10 +269,8 @@ const STALE_TAIL_MS = 1000;
 const HEADER_RESOLUTION_MS = 1000;
 /** The provider's window, for the phase learner: limits are per second. */
 const WINDOW_MS = 1000;
-/** Relearns without ever becoming sure that mean the provider does not count in fixed windows. */
-const PHASE_GIVE_UP_RELEARNS = 6;
-/** After giving up, the learner starts over this much later (the provider may change). */
-const PHASE_RETRY_AFTER_MS = 60_000;
+/** A replica sure of the phase repeats it this often, for replicas that started since. */
+const PHASE_ANNOUNCE_EVERY_MS = 5000;
 /** TIME samples taken when a connection becomes ready, so the first slots are mapped precisely. */
 const CALIBRATION_SAMPLES = 3;
 
@@ -364,6 +362,14 @@ class RateScheduleImpl implements RateSchedule {
         for (const rt of this.runtimes.values()) rt.phase.forget();
       } else void this.recover();
     });
+    connection
+      .subscribe(phaseChannel(this.keyPrefix), (message) => this.onPhaseMessage(message))
+      .catch((error: unknown) => {
+        this.options.logger?.warn(
+          { err: describe(error) },
+          'rate schedule: window phase announcements unavailable; each replica learns the phase alone',
+        );
+      });
     connection
       .subscribe(shiftChannel(this.keyPrefix), (message) => this.onShiftMessage(message))
       .catch((error: unknown) => {
@@ -643,14 +649,6 @@ class RateScheduleImpl implements RateSchedule {
     if (this.options.learnWindowPhase === false) return this.slidingGrid(rt);
     const clock = this.mode === 'memory' ? { offsetMs: 0, uncertaintyMs: 0 } : this.storeClock.estimate(nowMs);
     if (clock === undefined) return this.slidingGrid(rt);
-    const status = rt.phase.status();
-    if (status.relearns >= PHASE_GIVE_UP_RELEARNS) {
-      rt.phaseGaveUpAtMs ??= nowMs;
-      if (nowMs - rt.phaseGaveUpAtMs >= PHASE_RETRY_AFTER_MS) {
-        rt.phase.forget();
-        rt.phaseGaveUpAtMs = undefined;
-      }
-    }
     const phase = rt.phase.estimate();
     const choice = chooseGrid({
       limitPerWindow: rt.limitPerWindow,
@@ -658,7 +656,9 @@ class RateScheduleImpl implements RateSchedule {
       safety: rt.safety,
       slidingToleranceMs: rt.sendToleranceMs,
       ...(phase === undefined ? {} : { phase }),
-      learning: rt.phaseGaveUpAtMs === undefined && status.brackets > 0,
+      // From the first boundary seen (a sliding-window provider shows some too: it then runs 0.35 %
+      // slower at 30/s, the price of being able to learn).
+      learning: rt.phase.status().brackets > 0,
       storeNowMs: nowMs + clock.offsetMs,
       clockUncertaintyMs: clock.uncertaintyMs,
     });
@@ -668,7 +668,39 @@ class RateScheduleImpl implements RateSchedule {
         'rate schedule: grid changed (window phase learner)',
       );
     rt.grid = choice.kind;
+    if (
+      phase !== undefined &&
+      (rt.phaseAnnouncedAtMs === undefined || nowMs - rt.phaseAnnouncedAtMs >= PHASE_ANNOUNCE_EVERY_MS)
+    ) {
+      rt.phaseAnnouncedAtMs = nowMs;
+      this.announcePhase(rt, `${phase.phaseMs}\t${phase.uncertaintyMs}`);
+    }
     return choice;
+  }
+
+  /**
+   * Replicas learn from their own answers only, so each would be sure at its own moment, and
+   * replicas on different grids re-grid on each other's reservations (losing the queue's holes
+   * each time): the first to be sure tells the others, which switch with it. Off the request path.
+   */
+  private announcePhase(rt: Runtime, body: string): void {
+    if (this.mode !== 'shared' || this.connection === undefined) return;
+    this.connection.command('publish', phaseChannel(this.keyPrefix), `${rt.keys.id}\t${body}`).catch(() => undefined); // a lost announcement only means the others learn alone
+  }
+
+  private onPhaseMessage(message: string): void {
+    const [id, first, second] = message.split('\t');
+    const rt = id === undefined ? undefined : this.runtimes.get(id);
+    if (rt === undefined || this.options.learnWindowPhase === false) return;
+    if (first === 'forget') {
+      rt.phase.forget();
+      rt.phaseAnnouncedAtMs = undefined;
+      return;
+    }
+    const phaseMs = Number(first);
+    const uncertaintyMs = Number(second);
+    if (!Number.isFinite(phaseMs) || !(uncertaintyMs >= 0)) return;
+    rt.phase.adopt({ phaseMs, uncertaintyMs });
   }
 
   private slidingGrid(rt: Runtime): GridChoice {
@@ -837,7 +869,6 @@ class RateScheduleImpl implements RateSchedule {
         // Another limit: another count per window; the phase is learnt again with the new numbers.
         rt.limitPerWindow = ratePerSecond;
         rt.phase = newPhaseLearner(ratePerSecond);
-        rt.phaseGaveUpAtMs = undefined;
       }
     }
     return rt;
@@ -860,8 +891,10 @@ class RateScheduleImpl implements RateSchedule {
     rt.activity.refused(this.now());
     if (rt.grid === 'fixed') {
       // Slots placed inside the windows should never be refused: the phase moved, or someone else
-      // uses the key. Back to the sliding-safe schedule until the phase is learnt again.
+      // uses the key. Every replica back to the sliding-safe schedule until the phase is learnt again.
       rt.phase.forget();
+      rt.phaseAnnouncedAtMs = undefined;
+      this.announcePhase(rt, 'forget');
       this.options.logger?.warn(
         { schedule: rt.keys.id },
         'rate schedule: refused on the fixed-window grid; relearning the window phase',

@@ -111,6 +111,20 @@ export class WindowPhaseLearner {
     return status;
   }
 
+  /**
+   * Another replica is sure of the phase: take it (narrowed by our own brackets where they agree),
+   * so the replicas switch grids together instead of one by one. Ignored when we are sure of another.
+   */
+  adopt(phase: WindowPhase): void {
+    const theirs = { loMs: phase.phaseMs - phase.uncertaintyMs, hiMs: phase.phaseMs + phase.uncertaintyMs };
+    const common = this.arc === undefined ? undefined : intersect(this.arc, theirs, this.windowMs);
+    if (common === undefined && this.estimate() !== undefined) return;
+    this.arc = common ?? theirs;
+    this.brackets = Math.max(this.brackets, this.minBrackets);
+    this.dissent = [];
+    this.relearns = 0;
+  }
+
   forget(): void {
     this.recent = [];
     this.arc = undefined;
@@ -178,23 +192,24 @@ export function anchorAfterBoundary(phase: WindowPhase, windowMs: number, guardM
   return latestBoundary + k * windowMs + guardMs;
 }
 
-/** Fractions that spread a grid's places around the boundary well (the golden ratio's). */
-const WELL_SPREAD_FRACTIONS = [0.382, 0.618];
-/** A slots-per-window count this close to p/q (q ≤ 4) visits only q places around the boundary. */
-const NEAR_SIMPLE_FRACTION = 0.05;
+/**
+ * Fractions of slots per window that meet the boundary at enough places: 0.4 at five, 0.9 at ten
+ * (a grid with q places narrows the brackets to interval ÷ q; the fixed grid needs half its spacing).
+ */
+const WELL_SPREAD_FRACTIONS = [0.4, 0.9];
+/** A count this close to a whole or a half meets the boundary at only one or two places. */
+const NEAR_FEW_PLACES = 0.05;
 
 /**
- * The rate to run at while the phase is being learnt. A grid whose slots per window is close to a
- * simple fraction (28.5 = 30 × 0.95 is p/2) meets each boundary at only q places, so brackets stop
- * narrowing at interval ÷ q; a slightly lower count whose fraction is golden meets it at ever new
- * places (28.382: 0.4 % slower). Counts already well spread (1.9 = 2 × 0.95) are kept.
+ * The rate to run at while the phase may be learnt. A grid whose slots per window is close to a
+ * whole or a half (19 = 20 × 0.95, 28.5 = 30 × 0.95) meets each boundary at one or two places, so
+ * brackets stop narrowing at its spacing or half of it; the next lower count with a well-spread
+ * fraction meets it at five or ten (28.4: 0.35 % slower). Counts already spread (4.75, 1.9) are kept.
  */
 export function learningRatePerSecond(ratePerSecond: number): number {
   const frac = ratePerSecond - Math.floor(ratePerSecond);
-  let nearSimple = false;
-  for (let q = 1; q <= 4; q += 1)
-    for (let p = 0; p <= q; p += 1) if (Math.abs(frac - p / q) < NEAR_SIMPLE_FRACTION) nearSimple = true;
-  if (!nearSimple) return ratePerSecond;
+  const fewPlaces = [0, 0.5, 1].some((f) => Math.abs(frac - f) < NEAR_FEW_PLACES);
+  if (!fewPlaces) return ratePerSecond;
   const whole = Math.floor(ratePerSecond);
   const candidates = [whole, whole - 1]
     .flatMap((m) => WELL_SPREAD_FRACTIONS.map((f) => m + f))

@@ -8,8 +8,11 @@ import {
 
 const T0 = 1_800_000_000_000;
 const W = 1000;
-/** 30/s at safety 0.95 while learning: 28.382/s. */
+/** 30/s at safety 0.95 while learning: 28.4/s. */
 const LEARNING_IV = 1000 / learningRatePerSecond(28.5);
+
+/** As the schedule builds it for 30/s: sure within half the fixed grid's spacing. */
+const newLearner = (): WindowPhaseLearner => new WindowPhaseLearner({ maxWidthMs: 1000 / 30 / 2 });
 
 /** Deterministic pseudo-random numbers in [0, 1). */
 function random(seed: number): () => number {
@@ -80,7 +83,7 @@ describe('window phase learner', () => {
   test.each([0, 137, 503, 999])(
     'learns a fixed phase of %i ms from a saturating sliding-safe grid, to a few ms',
     (phase) => {
-      const learner = new WindowPhaseLearner();
+      const learner = newLearner();
       run(learner, fixedProvider(phase), {
         startMs: T0,
         intervalMs: LEARNING_IV,
@@ -91,14 +94,14 @@ describe('window phase learner', () => {
       });
       const estimate = learner.estimate();
       expect(estimate).toBeDefined();
-      expect(estimate!.uncertaintyMs).toBeLessThanOrEqual(4);
+      expect(estimate!.uncertaintyMs).toBeLessThanOrEqual(1000 / 30 / 4);
       // The boundary as the sends see it: within the estimate's uncertainty plus the network spread.
       expect(circularDistance(estimate!.phaseMs, (T0 + phase) % W)).toBeLessThanOrEqual(estimate!.uncertaintyMs + 1);
     },
   );
 
   test('learns from one replica of three (it sees only every third send), answers out of order', () => {
-    const learner = new WindowPhaseLearner();
+    const learner = newLearner();
     const provider = fixedProvider(421);
     const rand = random(5);
     const answers: PhaseObservation[] = [];
@@ -117,7 +120,7 @@ describe('window phase learner', () => {
   });
 
   test('never confident from too few samples', () => {
-    const learner = new WindowPhaseLearner();
+    const learner = newLearner();
     run(learner, fixedProvider(250), {
       startMs: T0,
       intervalMs: LEARNING_IV,
@@ -132,7 +135,7 @@ describe('window phase learner', () => {
   });
 
   test('a sliding-window provider never yields a phase', () => {
-    const learner = new WindowPhaseLearner();
+    const learner = newLearner();
     run(learner, slidingProvider(), {
       startMs: T0,
       intervalMs: LEARNING_IV,
@@ -147,7 +150,7 @@ describe('window phase learner', () => {
   });
 
   test('a grid that divides the window, always at the same place, does not narrow below its spacing', () => {
-    const learner = new WindowPhaseLearner();
+    const learner = newLearner();
     run(learner, fixedProvider(600), {
       startMs: T0 + 10,
       intervalMs: 1000 / 30,
@@ -161,7 +164,7 @@ describe('window phase learner', () => {
   });
 
   test('a provider that moves its phase is learnt again: unsure at the change, confident at the new phase', () => {
-    const learner = new WindowPhaseLearner();
+    const learner = newLearner();
     const rand = random(11);
     run(learner, fixedProvider(300), {
       startMs: T0,
@@ -198,7 +201,7 @@ describe('window phase learner', () => {
   });
 
   test('one stray bracket (a reordered arrival) does not unsettle a learnt phase', () => {
-    const learner = new WindowPhaseLearner();
+    const learner = newLearner();
     run(learner, fixedProvider(100), {
       startMs: T0,
       intervalMs: LEARNING_IV,
@@ -225,14 +228,35 @@ describe('window phase learner', () => {
   });
 
   test.each([
-    [28.5, 28.382],
-    [4.75, 4.618],
+    [28.5, 28.4],
+    [19, 18.9],
+    [4.75, 4.75],
     [1.9, 1.9],
-    [9.5, 9.382],
-    [10, 9.618],
+    [2, 1.9],
+    [9.5, 9.4],
     [27.8, 27.8],
+    [0.5, 0.4],
   ])('while learning, %d slots per window run at %d (a fraction that spreads the places)', (rate, learning) => {
     expect(learningRatePerSecond(rate)).toBeCloseTo(learning, 6);
+  });
+
+  test("another replica's phase is adopted at once (narrowed by our own brackets), unless we are sure of another", () => {
+    const learner = newLearner();
+    expect(learner.estimate()).toBeUndefined();
+    learner.adopt({ phaseMs: 420, uncertaintyMs: 3 });
+    expect(learner.estimate()).toEqual({ phaseMs: 420, uncertaintyMs: 3 });
+    const sure = newLearner();
+    run(sure, fixedProvider(100), {
+      startMs: T0,
+      intervalMs: LEARNING_IV,
+      count: 28.5 * 15,
+      jitterMs: 3,
+      networkMs: 0.5,
+      rand: random(2),
+    });
+    const own = sure.estimate()!;
+    sure.adopt({ phaseMs: 600, uncertaintyMs: 3 });
+    expect(sure.estimate()).toEqual(own);
   });
 
   test('the anchor puts the first slot just after the latest possible boundary, near the given time', () => {
