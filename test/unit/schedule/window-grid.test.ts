@@ -25,10 +25,10 @@ describe('window grid', () => {
     expect(grid.sendToleranceMs(T0 + 123)).toBe(26.3);
   });
 
-  test('a boundary seen, not sure yet: the learning rate (28.382/s), no anchor', () => {
+  test('a boundary seen, not sure yet: the learning rate (28.4/s), no anchor', () => {
     const grid = chooseGrid(inputs({ learning: true }));
     expect(grid.kind).toBe('learning');
-    expect(1000 / grid.intervalMs).toBeCloseTo(28.382, 6);
+    expect(1000 / grid.intervalMs).toBeCloseTo(28.4, 6);
     expect(grid.anchorMs).toBeUndefined();
   });
 
