@@ -243,6 +243,8 @@ interface Runtime {
   grid: GridKind;
   /** When this replica last told the others the phase it is sure of. */
   phaseAnnouncedAtMs?: number;
+  /** A boundary was seen (here or, announced, by another replica): the learning rate from then on. */
+  boundarySeen: boolean;
 }
 
 const DEFAULT_FAIRNESS: FairnessOptions = {
@@ -649,6 +651,12 @@ class RateScheduleImpl implements RateSchedule {
     if (this.options.learnWindowPhase === false) return this.slidingGrid(rt);
     const clock = this.mode === 'memory' ? { offsetMs: 0, uncertaintyMs: 0 } : this.storeClock.estimate(nowMs);
     if (clock === undefined) return this.slidingGrid(rt);
+    if (!rt.boundarySeen && rt.phase.status().brackets > 0) {
+      // Every replica changes interval with this one, not at its own first boundary: replicas on
+      // different intervals re-grid on each other's reservations.
+      rt.boundarySeen = true;
+      this.announcePhase(rt, 'learning');
+    }
     const phase = rt.phase.estimate();
     const choice = chooseGrid({
       limitPerWindow: rt.limitPerWindow,
@@ -656,9 +664,9 @@ class RateScheduleImpl implements RateSchedule {
       safety: rt.safety,
       slidingToleranceMs: rt.sendToleranceMs,
       ...(phase === undefined ? {} : { phase }),
-      // From the first boundary seen (a sliding-window provider shows some too: it then runs 0.35 %
-      // slower at 30/s, the price of being able to learn).
-      learning: rt.phase.status().brackets > 0,
+      // From the first boundary any replica saw, for good (a sliding-window provider shows some too:
+      // it then runs 0.35 % slower at 30/s, the price of being able to learn).
+      learning: rt.boundarySeen,
       storeNowMs: nowMs + clock.offsetMs,
       clockUncertaintyMs: clock.uncertaintyMs,
     });
@@ -692,6 +700,10 @@ class RateScheduleImpl implements RateSchedule {
     const [id, first, second] = message.split('\t');
     const rt = id === undefined ? undefined : this.runtimes.get(id);
     if (rt === undefined || this.options.learnWindowPhase === false) return;
+    if (first === 'learning') {
+      rt.boundarySeen = true;
+      return;
+    }
     if (first === 'forget') {
       rt.phase.forget();
       rt.phaseAnnouncedAtMs = undefined;
@@ -700,6 +712,7 @@ class RateScheduleImpl implements RateSchedule {
     const phaseMs = Number(first);
     const uncertaintyMs = Number(second);
     if (!Number.isFinite(phaseMs) || !(uncertaintyMs >= 0)) return;
+    rt.boundarySeen = true;
     rt.phase.adopt({ phaseMs, uncertaintyMs });
   }
 
@@ -856,6 +869,7 @@ class RateScheduleImpl implements RateSchedule {
         safety,
         phase: newPhaseLearner(ratePerSecond),
         grid: 'sliding-safe',
+        boundarySeen: false,
       };
       this.runtimes.set(keys.id, rt);
     } else {
@@ -869,6 +883,7 @@ class RateScheduleImpl implements RateSchedule {
         // Another limit: another count per window; the phase is learnt again with the new numbers.
         rt.limitPerWindow = ratePerSecond;
         rt.phase = newPhaseLearner(ratePerSecond);
+        rt.boundarySeen = false;
       }
     }
     return rt;

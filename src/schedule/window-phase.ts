@@ -113,12 +113,13 @@ export class WindowPhaseLearner {
 
   /**
    * Another replica is sure of the phase: take it (narrowed by our own brackets where they agree),
-   * so the replicas switch grids together instead of one by one. Ignored when we are sure of another.
+   * so the replicas switch grids together instead of one by one. Ignored when we are sure already:
+   * narrowing a phase in use moves the anchor, and every move of the anchor costs a re-grid.
    */
   adopt(phase: WindowPhase): void {
+    if (this.estimate() !== undefined) return;
     const theirs = { loMs: phase.phaseMs - phase.uncertaintyMs, hiMs: phase.phaseMs + phase.uncertaintyMs };
     const common = this.arc === undefined ? undefined : intersect(this.arc, theirs, this.windowMs);
-    if (common === undefined && this.estimate() !== undefined) return;
     this.arc = common ?? theirs;
     this.brackets = Math.max(this.brackets, this.minBrackets);
     this.dissent = [];
