@@ -243,7 +243,11 @@ interface Runtime {
   grid: GridKind;
   /** When this replica last told the others the phase it is sure of. */
   phaseAnnouncedAtMs?: number;
-  /** A boundary was seen (here or, announced, by another replica): the learning rate from then on. */
+  /**
+   * The provider looks fixed-window (here or, announced, at another replica): the learning rate from
+   * then on. Not before: a change of interval re-grids, which costs the queue's holes and upsets
+   * fairness for a moment, so a sliding-window provider is never made to pay it.
+   */
   boundarySeen: boolean;
 }
 
@@ -651,7 +655,7 @@ class RateScheduleImpl implements RateSchedule {
     if (this.options.learnWindowPhase === false) return this.slidingGrid(rt);
     const clock = this.mode === 'memory' ? { offsetMs: 0, uncertaintyMs: 0 } : this.storeClock.estimate(nowMs);
     if (clock === undefined) return this.slidingGrid(rt);
-    if (!rt.boundarySeen && rt.phase.status().brackets > 0) {
+    if (!rt.boundarySeen && rt.phase.looksFixed()) {
       // Every replica changes interval with this one, not at its own first boundary: replicas on
       // different intervals re-grid on each other's reservations.
       rt.boundarySeen = true;
@@ -664,8 +668,6 @@ class RateScheduleImpl implements RateSchedule {
       safety: rt.safety,
       slidingToleranceMs: rt.sendToleranceMs,
       ...(phase === undefined ? {} : { phase }),
-      // From the first boundary any replica saw, for good (a sliding-window provider shows some too:
-      // it then runs 0.35 % slower at 30/s, the price of being able to learn).
       learning: rt.boundarySeen,
       storeNowMs: nowMs + clock.offsetMs,
       clockUncertaintyMs: clock.uncertaintyMs,

@@ -56,6 +56,9 @@ interface Arc {
 const PAIRING_HORIZON_FRACTION = 0.5;
 /** Recent observations kept for pairing: answers come back out of send order. */
 const KEPT_OBSERVATIONS = 64;
+/** Agreeing brackets, with at most this many fresh starts, that make a provider look fixed-window. */
+const LOOKS_FIXED_BRACKETS = 3;
+const LOOKS_FIXED_MAX_RELEARNS = 1;
 /** Contradicting brackets in a row that mean the provider changed (one alone is noise). */
 const CONTRADICTIONS_TO_RELEARN = 2;
 
@@ -98,6 +101,14 @@ export class WindowPhaseLearner {
     const width = arc.hiMs - arc.loMs;
     if (width > this.maxWidthMs) return undefined;
     return { phaseMs: mod((arc.loMs + arc.hiMs) / 2, this.windowMs), uncertaintyMs: width / 2 };
+  }
+
+  /**
+   * The provider looks like a fixed-window one: several brackets agree and the arc was hardly ever
+   * started over. A sliding-window provider's brackets contradict each other many times a second.
+   */
+  looksFixed(): boolean {
+    return this.brackets >= LOOKS_FIXED_BRACKETS && this.relearns <= LOOKS_FIXED_MAX_RELEARNS;
   }
 
   /** Progress, for logs and tests. */

@@ -11,9 +11,9 @@ import { drive, fleetsForFile, statusCounts, watchEventLoop, type Sent } from '.
 const started = fleetsForFile();
 
 const LIMIT = 20;
-const RUN_MS = 22_000;
+const RUN_MS = 24_000;
 /** The learner must be sure within this (it needs a dozen windows or so at 20/s). */
-const CONVERGE_WITHIN_MS = 15_000;
+const CONVERGE_WITHIN_MS = 16_000;
 
 /** Forwarded reads per provider window (its reset second), from the provider's own answers. */
 function countsPerWindow(sent: readonly Sent[]): Map<number, { count: number; minRemaining: number; firstMs: number }> {

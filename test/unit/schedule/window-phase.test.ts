@@ -93,6 +93,7 @@ describe('window phase learner', () => {
         rand: random(phase + 1),
       });
       const estimate = learner.estimate();
+      expect(learner.looksFixed()).toBe(true);
       expect(estimate).toBeDefined();
       expect(estimate!.uncertaintyMs).toBeLessThanOrEqual(1000 / 30 / 4);
       // The boundary as the sends see it: within the estimate's uncertainty plus the network spread.
@@ -119,6 +120,22 @@ describe('window phase learner', () => {
     expect(circularDistance(estimate!.phaseMs, (T0 + 421) % W)).toBeLessThanOrEqual(estimate!.uncertaintyMs + 1);
   });
 
+  test.each([28.5, 19])(
+    'a fixed-window provider looks fixed within a few windows of the sliding-safe grid (%d/s), before any rate change',
+    (rate) => {
+      const learner = newLearner();
+      run(learner, fixedProvider(640), {
+        startMs: T0,
+        intervalMs: 1000 / rate,
+        count: rate * 5,
+        jitterMs: 3,
+        networkMs: 0.5,
+        rand: random(17),
+      });
+      expect(learner.looksFixed()).toBe(true);
+    },
+  );
+
   test('never confident from too few samples', () => {
     const learner = newLearner();
     run(learner, fixedProvider(250), {
@@ -138,15 +155,17 @@ describe('window phase learner', () => {
     const learner = newLearner();
     run(learner, slidingProvider(), {
       startMs: T0,
-      intervalMs: LEARNING_IV,
+      intervalMs: 1000 / 28.5, // the rate it keeps: it never looks fixed
       count: 28.5 * 30,
       jitterMs: 3,
       networkMs: 0.5,
       rand: random(3),
     });
     expect(learner.estimate()).toBeUndefined();
-    // Its brackets keep contradicting each other: the schedule reads that as "not a fixed window".
+    // Its brackets keep contradicting each other: the schedule reads that as "not a fixed window"
+    // and never changes its rate for it.
     expect(learner.status().relearns).toBeGreaterThan(10);
+    expect(learner.looksFixed()).toBe(false);
   });
 
   test('a grid that divides the window, always at the same place, does not narrow below its spacing', () => {
