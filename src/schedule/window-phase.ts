@@ -11,7 +11,8 @@
  * Only positive evidence is used: a count that rose does not prove "same window" when other
  * replicas share the key. A sliding-window provider shows count drops at every place of the
  * window, so its brackets contradict each other and the learner never becomes confident; a
- * provider that moves its phase contradicts the arc twice in a row and it is learnt again.
+ * provider that moves its phase contradicts the arc twice in a row and it is learnt again (one
+ * contradiction alone is taken for noise).
  */
 
 export interface PhaseObservation {
@@ -97,7 +98,9 @@ export class WindowPhaseLearner {
   /** The phase once enough consistent brackets pinned it narrowly enough; undefined while unsure. */
   estimate(): WindowPhase | undefined {
     const arc = this.arc;
-    if (arc === undefined || this.dissent.length > 0 || this.brackets < this.minBrackets) return undefined;
+    // One contradicting bracket (a stalled send, a reordered arrival) does not unsettle a phase in
+    // use: leaving the fixed grid and coming back costs two re-grids. Two in a row start it over.
+    if (arc === undefined || this.brackets < this.minBrackets) return undefined;
     const width = arc.hiMs - arc.loMs;
     if (width > this.maxWidthMs) return undefined;
     return { phaseMs: mod((arc.loMs + arc.hiMs) / 2, this.windowMs), uncertaintyMs: width / 2 };
