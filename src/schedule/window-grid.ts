@@ -3,7 +3,7 @@
  *
  * - `fixed`: the provider counts in fixed windows whose boundary is known to lie in [lo, hi]
  *   (modulo the window). A grid of spacing I = W / L holds exactly L points in every window;
- *   anchored `guard` after `hi`, each window's L slots sit inside it, and a slot may be sent late by
+ *   anchored `guard` (2 ms) after `hi`, each window's L slots sit inside it, and a slot may be sent late by
  *   up to (the earliest the next boundary can be − the slot) and still be counted in its own window:
  *   100 % of the limit. Half of that is the release tolerance, half is left for the way to the
  *   provider, as on the sliding-safe grid. (A rate below W / L cannot keep an anchored grid in step
@@ -46,8 +46,15 @@ export interface GridInputs {
   clockUncertaintyMs: number;
 }
 
-/** Kept between the latest possible boundary and the first slot, beyond the clock's uncertainty. */
-const BOUNDARY_GUARD_MS = 1;
+/**
+ * Kept between the latest possible boundary and the first slot: 1 ms, plus room for this replica's
+ * view of the store's clock being off (its uncertainty, a fraction of a millisecond near Redis). A
+ * constant, not the uncertainty itself: that changes with every clock sample, and an anchor that
+ * moves by a fraction of a millisecond re-grids the shared calendar (and loses its free slots).
+ */
+const BOUNDARY_GUARD_MS = 2;
+/** Beyond this clock uncertainty the guard does not cover it: no fixed grid. */
+const MAX_CLOCK_UNCERTAINTY_MS = 1;
 /** Below this a release tolerance would call most releases late: the fixed grid is not worth it. */
 const MIN_FIXED_TOLERANCE_MS = 2;
 
@@ -61,10 +68,10 @@ export function chooseGrid(inputs: GridInputs): GridChoice {
   const phase = inputs.phase;
   if (phase !== undefined) {
     const intervalMs = inputs.windowMs / inputs.limitPerWindow;
-    const guardMs = inputs.clockUncertaintyMs + BOUNDARY_GUARD_MS;
+    const guardMs = BOUNDARY_GUARD_MS;
     // The last slot of a window on our own anchor may be this late (release and way together).
     const budgetMs = intervalMs - 2 * phase.uncertaintyMs - guardMs;
-    if (budgetMs / 2 >= MIN_FIXED_TOLERANCE_MS) {
+    if (budgetMs / 2 >= MIN_FIXED_TOLERANCE_MS && inputs.clockUncertaintyMs <= MAX_CLOCK_UNCERTAINTY_MS) {
       const earliestBoundaryMs = phase.phaseMs - phase.uncertaintyMs;
       return {
         kind: 'fixed',

@@ -36,7 +36,11 @@ describe('window grid', () => {
     const grid = chooseGrid(inputs({ phase: { phaseMs: 250, uncertaintyMs: 3 }, learning: true }));
     expect(grid.kind).toBe('fixed');
     expect(grid.intervalMs).toBeCloseTo(1000 / 30, 9);
-    expect(grid.anchorMs! % 1000).toBeCloseTo(253 + 0.2 + 1, 3);
+    expect(grid.anchorMs! % 1000).toBeCloseTo(253 + 2, 3);
+    // The anchor does not move with the clock's uncertainty (each move would re-grid).
+    expect(chooseGrid(inputs({ phase: { phaseMs: 250, uncertaintyMs: 3 }, clockUncertaintyMs: 0.7 })).anchorMs).toBe(
+      grid.anchorMs,
+    );
     expect(Math.abs(grid.anchorMs! - (T0 + 400))).toBeLessThan(1000);
     expect(grid.anchorSlackMs).toBeGreaterThan(5);
   });
@@ -56,6 +60,12 @@ describe('window grid', () => {
       }
     },
   );
+
+  test('a clock view too uncertain for the guard keeps the safe grid', () => {
+    expect(chooseGrid(inputs({ phase: { phaseMs: 250, uncertaintyMs: 3 }, clockUncertaintyMs: 1.5 })).kind).toBe(
+      'sliding-safe',
+    );
+  });
 
   test('a phase too vague for the spacing (no room left for lateness) keeps the safe grid', () => {
     const grid = chooseGrid(inputs({ phase: { phaseMs: 250, uncertaintyMs: 16 }, learning: true }));
