@@ -179,7 +179,7 @@ export function createPipeline(deps: PipelineDeps) {
 
   const facts = (record: RequestRecord) => ({ requestId: record.requestId, userAgent: options.userAgent });
 
-  const attemptDeps = (onAnswer?: (status: number, headers: IncomingHttpHeaders) => void) => ({
+  const attemptDeps = (onAnswer?: (status: number, headers: IncomingHttpHeaders, sentAtMs: number) => void) => ({
     schedule: deps.schedule,
     forwarder: deps.forwarder,
     metrics,
@@ -205,7 +205,9 @@ export function createPipeline(deps: PipelineDeps) {
       if (!res.writableFinished) gone.abort();
     };
     res.once('close', abortWait);
-    const withFeedback = attemptDeps((status, headers) => feedBack(caller, operation, status, headers, span));
+    const withFeedback = attemptDeps((status, headers, sentAtMs) =>
+      feedBack(caller, operation, status, headers, sentAtMs, span),
+    );
     const exchange: Exchange = {
       caller,
       operation,
@@ -241,6 +243,7 @@ export function createPipeline(deps: PipelineDeps) {
     operation: Operation,
     status: number,
     headers: IncomingHttpHeaders,
+    sentAtMs: number,
     span: GatewaySpan | undefined,
   ): void {
     if (status === 429) metrics.upstream429.inc({ account: caller.accountId, class: operation.class });
@@ -248,7 +251,7 @@ export function createPipeline(deps: PipelineDeps) {
     // First, so that a 429 showing another structure switches the schedule before the refusal is applied.
     deps.providerLimits?.observe(caller.accountId, operation.class, report, status);
     deps.schedule
-      .observe(caller.accountId, operation.class, report, { status })
+      .observe(caller.accountId, operation.class, report, { status, sentAtMs })
       .catch((error: unknown) =>
         logger.warn(
           { err: error, account: caller.accountId, ...traceFields(span) },

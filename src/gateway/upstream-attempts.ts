@@ -56,8 +56,8 @@ export interface AttemptDeps {
   now: () => number;
   random?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** Called with every upstream answer, retried ones included (rate-limit feedback). */
-  onAnswer?: (status: number, headers: IncomingMessage['headers']) => void;
+  /** Called with every upstream answer, retried ones included (rate-limit feedback); `sentAtMs` on `now()`. */
+  onAnswer?: (status: number, headers: IncomingMessage['headers'], sentAtMs: number) => void;
 }
 
 export type AttemptsResult =
@@ -185,7 +185,7 @@ export async function sendWithRetries(deps: AttemptDeps, ctx: AttemptContext): P
     }
     queueWaitMs += sent.waitedMs;
     const { outcome } = sent;
-    if (outcome.kind !== 'failed') deps.onAnswer?.(outcome.upstreamStatus, outcome.upstreamHeaders);
+    if (outcome.kind !== 'failed') deps.onAnswer?.(outcome.upstreamStatus, outcome.upstreamHeaders, sent.sentAtMs);
     if (!mayRetry || !isRetryableOutcome(outcome) || ctx.signal.aborted)
       return { kind: 'sent', outcome, attempts: attempt, queueWaitMs };
     last = outcome;
@@ -193,7 +193,7 @@ export async function sendWithRetries(deps: AttemptDeps, ctx: AttemptContext): P
 }
 
 type SlotSend =
-  | { kind: 'sent'; outcome: ForwardOutcome; waitedMs: number }
+  | { kind: 'sent'; outcome: ForwardOutcome; waitedMs: number; sentAtMs: number }
   | { kind: 'rejected'; rejection: GatewayRejection }
   | { kind: 'aborted' };
 
@@ -217,8 +217,10 @@ async function sendOnSlot(
     waitedMs += slot.waitedMs;
     if (slot.kind === 'slot') {
       ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(priorWaitMs + waitedMs)));
+      // When it leaves (near enough: the forwarder writes it next): the window phase learner pairs it with the count.
+      const sentAtMs = deps.now();
       const outcome = await forwardAttempt(deps, ctx, { ...request, sendByMs: slot.sendByMs }, attempt);
-      if (!isLateSend(outcome)) return { kind: 'sent', outcome, waitedMs };
+      if (!isLateSend(outcome)) return { kind: 'sent', outcome, waitedMs, sentAtMs };
     }
     deps.metrics.scheduleLateSends.inc({ account: ctx.caller.accountId, class: ctx.operation.class });
   }

@@ -64,6 +64,17 @@ export interface CalendarReserveInput {
   lossGuardMs: number;
   /** How long an idle state lives after its last slot (the TTL in Redis). */
   idleTtlMs: number;
+  /**
+   * Grid anchor on the store's clock: when set, slots sit at `anchorMs + k·intervalMs` (a learnt
+   * fixed-window phase places each window's slots inside it). Undefined: the grid starts where it falls.
+   */
+  anchorMs?: number;
+  /**
+   * A grid already up to this much after the anchor (modulo the interval) is kept: replicas learn the
+   * phase apart, and each accepts the others' grid within its own margin, so the latest anchor wins
+   * instead of every replica re-gridding (and losing a slot) on the other's reservations. Default 0.
+   */
+  anchorSlackMs?: number;
 }
 
 export interface ScheduleInfo {
@@ -91,6 +102,8 @@ const EPS = 1e-6;
 const TAT_SLACK = 1e-3;
 /** Upstream feedback compares against the slots of the last second. */
 const FEEDBACK_WINDOW_MS = 1000;
+/** Rounding slack when comparing a grid with its anchor (ms; far below any clock's precision). */
+const ANCHOR_EPS_MS = 1e-3;
 
 export function newCalendarState(epoch: string): CalendarState {
   return { epoch, floor: 0, shiftTotalMs: 0, seq: 0, entries: [], feedbackApplied: 0, ...newCallerBook() };
@@ -164,13 +177,15 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
     if (f > state.floor) state.floor = f;
   }
 
-  // 2. Grid: re-anchor when idle, re-grid after the last slot when the interval changed.
+  // 2. Grid: re-anchor when idle, re-grid after the last slot when the interval changed or the grid
+  //    is off the requested anchor (a pause shifted it, or the learnt phase moved).
   const idle = state.last === undefined || state.last + (state.intervalMs ?? ivReq) <= now;
+  const anchor = input.anchorMs;
   if (idle) {
-    state.base = Math.max(now, state.floor);
+    state.base = alignUp(Math.max(now, state.floor), ivReq, anchor);
     state.intervalMs = ivReq;
-  } else if (Math.abs(state.intervalMs! - ivReq) > 1e-9) {
-    state.base = state.last! + Math.max(state.intervalMs!, ivReq);
+  } else if (Math.abs(state.intervalMs! - ivReq) > 1e-9 || !onAnchor(state.base!, ivReq, anchor, input.anchorSlackMs)) {
+    state.base = alignUp(state.last! + Math.max(state.intervalMs!, ivReq), ivReq, anchor);
     state.intervalMs = ivReq;
   }
   const iv = state.intervalMs!;
@@ -226,6 +241,19 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   me.pending.push(slot);
   if (state.last === undefined || slot > state.last) state.last = slot;
   return finish({ kind: 'granted', waitMs: slot - now, idleCapacity, ...scheduleInfo(state, now) });
+}
+
+/** The first point of the grid `anchor + k·interval` at or after `fromMs` (`fromMs` itself without an anchor). */
+function alignUp(fromMs: number, iv: number, anchor: number | undefined): number {
+  if (anchor === undefined) return fromMs;
+  return anchor + Math.ceil((fromMs - anchor) / iv - 1e-9) * iv;
+}
+
+/** The grid sits on the anchor, or at most `slack` after it (modulo the interval). */
+function onAnchor(base: number, iv: number, anchor: number | undefined, slack: number | undefined): boolean {
+  if (anchor === undefined) return true;
+  const after = base - anchor - Math.floor((base - anchor) / iv) * iv;
+  return after <= (slack ?? 0) + ANCHOR_EPS_MS || after >= iv - ANCHOR_EPS_MS;
 }
 
 /** Nothing was ever written (in Redis: the hash did not exist). */

@@ -8,6 +8,8 @@ export {
   type ScheduleStats,
   type ScheduleQueueView,
   type FleetSlots,
+  type ObserveOptions,
+  type ScheduleWindowPhase,
   type ScheduleLogger,
   type Timers,
 } from './rate-schedule';

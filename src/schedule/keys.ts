@@ -32,3 +32,8 @@ export function scheduleKeys(prefix: string, accountId: string, scheduleClass: S
 export function shiftChannel(prefix: string): string {
   return `${prefix}:shift`;
 }
+
+/** The pub/sub channel on which a replica sure of a fixed-window phase (or unsure again) tells the others. */
+export function phaseChannel(prefix: string): string {
+  return `${prefix}:phase`;
+}

@@ -20,13 +20,15 @@ import {
 import type { CalendarReply, CalendarReserveInput, FairnessParams, ScheduleInfo, UpstreamCounts } from './calendar';
 import type { ScheduleStore, ShiftReply } from './store';
 import { DEFAULT_SAFETY, fallbackRatePerSecond, intervalMs, scheduleFor, sendToleranceMs } from './intervals';
-import { scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
+import { phaseChannel, scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
 import { MemoryScheduleStore } from './memory-store';
 import { RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
 import { StoreClock } from './store-clock';
 import { ScheduleActivity } from './activity';
 import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
 import { preciseNow } from './precise-clock';
+import { WindowPhaseLearner } from './window-phase';
+import { chooseGrid, type GridChoice, type GridKind } from './window-grid';
 
 export type { FallbackOptions } from './tuning';
 import type {
@@ -97,6 +99,11 @@ export interface RateScheduleOptions {
    * slot. Default: half the send budget of the schedule's safety (`sendToleranceMs`), 26 ms at 0.95.
    */
   sendToleranceMs?: number;
+  /**
+   * Learn a fixed-window provider's window phase from upstream answers (`observe` with `sentAtMs`)
+   * and, once sure, place each window's slots inside it at 100 % of the limit (docs §4c). Default true.
+   */
+  learnWindowPhase?: boolean;
   onStateChange?: (state: ScheduleState) => void;
   timers?: Timers;
 }
@@ -149,6 +156,23 @@ export interface ScheduleQueueView {
   lastRefusalAtMs?: number;
 }
 
+export interface ObserveOptions {
+  status?: number;
+  /** When the request was written upstream, on `now()`: feeds the window phase learner. */
+  sentAtMs?: number;
+}
+
+export interface ScheduleWindowPhase {
+  accountId: string;
+  scheduleClass: ScheduleClass;
+  grid: GridKind;
+  /** A provider window boundary at `phaseMs + k·1000` on the store's clock, ± `uncertaintyMs`; when confident. */
+  phaseMs?: number;
+  uncertaintyMs?: number;
+  brackets: number;
+  relearns: number;
+}
+
 export interface FleetSlots {
   accountId: string;
   scheduleClass: ScheduleClass;
@@ -173,8 +197,10 @@ export interface RateSchedule {
     accountId: string,
     operationClass: OperationClass,
     report: RateLimitReport,
-    options?: { status?: number },
+    options?: ObserveOptions,
   ): Promise<void>;
+  /** Per schedule used here: the grid it runs on and its phase learner's progress (status page, tests). */
+  windowPhases(): ScheduleWindowPhase[];
   state(): ScheduleState;
   stats(): ScheduleStats;
   /** Every schedule this replica has used since start. */
@@ -210,6 +236,21 @@ interface Runtime {
   activity: ScheduleActivity;
   /** Set by `retire`; cleared when the limits map a class here again. */
   retired: boolean;
+  /** The provider's limit per window for this schedule and the safety in force (the grid's inputs). */
+  limitPerWindow: number;
+  safety: number;
+  /** Learns a fixed-window provider's phase from this replica's answers (window-phase.ts). */
+  phase: WindowPhaseLearner;
+  /** The grid of the latest reservation. */
+  grid: GridKind;
+  /** When this replica last told the others the phase it is sure of. */
+  phaseAnnouncedAtMs?: number;
+  /**
+   * The provider looks fixed-window (here or, announced, at another replica): the learning rate from
+   * then on. Not before: a change of interval re-grids, which costs the queue's holes and upsets
+   * fairness for a moment, so a sliding-window provider is never made to pay it.
+   */
+  boundarySeen: boolean;
 }
 
 const DEFAULT_FAIRNESS: FairnessOptions = {
@@ -234,6 +275,10 @@ const STALE_TAIL_MS = 1000;
  * resolution is a pause it really wants (a penalty, another client exhausting the key).
  */
 const HEADER_RESOLUTION_MS = 1000;
+/** The provider's window, for the phase learner: limits are per second. */
+const WINDOW_MS = 1000;
+/** A replica sure of the phase repeats it this often, for replicas that started since. */
+const PHASE_ANNOUNCE_EVERY_MS = 5000;
 /** TIME samples taken when a connection becomes ready, so the first slots are mapped precisely. */
 const CALIBRATION_SAMPLES = 3;
 
@@ -319,10 +364,20 @@ class RateScheduleImpl implements RateSchedule {
     connection.onStatusChange((status) => {
       if (status === 'down') {
         this.enterFallback('connection lost');
-        // The next server may be another machine (failover): its clock is measured anew.
+        // The next server may be another machine (failover): its clock is measured anew, and the
+        // window phases learnt on the old one are learnt again.
         this.storeClock.reset();
+        for (const rt of this.runtimes.values()) rt.phase.forget();
       } else void this.recover();
     });
+    connection
+      .subscribe(phaseChannel(this.keyPrefix), (message) => this.onPhaseMessage(message))
+      .catch((error: unknown) => {
+        this.options.logger?.warn(
+          { err: describe(error) },
+          'rate schedule: window phase announcements unavailable; each replica learns the phase alone',
+        );
+      });
     connection
       .subscribe(shiftChannel(this.keyPrefix), (message) => this.onShiftMessage(message))
       .catch((error: unknown) => {
@@ -350,16 +405,17 @@ class RateScheduleImpl implements RateSchedule {
       const startedAt = this.now();
       const known = this.knownPause(rt, request, startedAt);
       if (known !== undefined) return known;
+      const grid = this.grid(rt, startedAt);
       try {
         const reply = await this.shared!.reserve(
           rt.keys,
-          this.input(rt, request, 'shared', startedAt),
+          this.input(rt, request, 'shared', startedAt, grid),
           this.takePendingReport(rt, startedAt),
         );
         const replyAt = this.now();
         this.storeClock.observe(startedAt, replyAt, reply.storeNowMs);
         this.learnShared(rt, reply, replyAt);
-        return this.finish(rt, request, reply, 'shared', replyAt, 'shared', rt.shared.epoch);
+        return this.finish(rt, request, reply, 'shared', replyAt, 'shared', rt.shared.epoch, grid);
       } catch (error) {
         this.storeFailed(error);
       }
@@ -432,12 +488,13 @@ class RateScheduleImpl implements RateSchedule {
     accountId: string,
     operationClass: OperationClass,
     report: RateLimitReport,
-    options: { status?: number } = {},
+    options: ObserveOptions = {},
   ): Promise<void> {
     if (options.status === 429) {
       await this.onUpstreamRefusal(accountId, operationClass, report);
       return;
     }
+    if (options.sentAtMs !== undefined) this.learnPhase(accountId, operationClass, report, options.sentAtMs);
     if (report.remaining === undefined || report.limit === undefined || report.resetAtMs === undefined) return;
     // Back on the shared schedule less than a provider window ago: its calendar lacks the slots the
     // upstream counted meanwhile (granted by the local fallback, or lost with a restarted Redis), so
@@ -553,9 +610,15 @@ class RateScheduleImpl implements RateSchedule {
 
   // ---- reservations -----------------------------------------------------------------------
 
-  private input(rt: Runtime, request: ReserveRequest, source: 'shared' | 'local', nowMs: number): CalendarReserveInput {
+  private input(
+    rt: Runtime,
+    request: ReserveRequest,
+    source: 'shared' | 'local',
+    nowMs: number,
+    grid: GridChoice,
+  ): CalendarReserveInput {
     const local = source === 'local';
-    const iv = local && this.mode === 'fallback' ? rt.fallbackIntervalMs : rt.intervalMs;
+    const iv = local && this.mode === 'fallback' ? rt.fallbackIntervalMs : grid.intervalMs;
     const fairness: FairnessParams = {
       activeWindowMs: this.fairness.activeWindowMs,
       forgetCallerMs: this.fairness.forgetCallerMs,
@@ -577,15 +640,128 @@ class RateScheduleImpl implements RateSchedule {
       idleTtlMs: this.idleTtlMs,
     };
     if (!local && rt.ownTailAtMs !== undefined) input.hintOffsetMs = rt.ownTailAtMs - nowMs;
+    if (grid.anchorMs !== undefined && !(local && this.mode === 'fallback')) {
+      input.anchorMs = grid.anchorMs;
+      input.anchorSlackMs = grid.anchorSlackMs ?? 0;
+    }
     return input;
   }
 
   private reserveLocal(rt: Runtime, request: ReserveRequest): Reservation {
     this.prepareLocal(rt);
     const mode = this.mode;
-    const reply = this.local.reserveNow(rt.keys, this.input(rt, request, 'local', this.now()));
+    const now = this.now();
+    // In fallback the local calendar runs at its share of the limit: no anchor, the sliding-safe tolerance.
+    const grid = mode === 'memory' ? this.grid(rt, now) : this.slidingGrid(rt);
+    const reply = this.local.reserveNow(rt.keys, this.input(rt, request, 'local', now, grid));
     this.learnLocal(rt, reply);
-    return this.finish(rt, request, reply, mode, this.now(), 'local', rt.local.epoch);
+    return this.finish(rt, request, reply, mode, this.now(), 'local', rt.local.epoch, grid);
+  }
+
+  // ---- window phase -------------------------------------------------------------------------
+
+  /** The grid for a reservation now (window-grid.ts), from what this replica's learner knows. */
+  private grid(rt: Runtime, nowMs: number): GridChoice {
+    if (this.options.learnWindowPhase === false) return this.slidingGrid(rt);
+    const clock = this.mode === 'memory' ? { offsetMs: 0, uncertaintyMs: 0 } : this.storeClock.estimate(nowMs);
+    if (clock === undefined) return this.slidingGrid(rt);
+    if (!rt.boundarySeen && rt.phase.looksFixed()) {
+      // Every replica changes interval with this one, not at its own first boundary: replicas on
+      // different intervals re-grid on each other's reservations.
+      rt.boundarySeen = true;
+      this.announcePhase(rt, 'learning');
+    }
+    const phase = rt.phase.estimate();
+    const choice = chooseGrid({
+      limitPerWindow: rt.limitPerWindow,
+      windowMs: WINDOW_MS,
+      safety: rt.safety,
+      slidingToleranceMs: rt.sendToleranceMs,
+      ...(phase === undefined ? {} : { phase }),
+      learning: rt.boundarySeen,
+      storeNowMs: nowMs + clock.offsetMs,
+      clockUncertaintyMs: clock.uncertaintyMs,
+    });
+    if (choice.kind !== rt.grid)
+      this.options.logger?.info(
+        { schedule: rt.keys.id, grid: choice.kind, ...(phase ?? {}) },
+        'rate schedule: grid changed (window phase learner)',
+      );
+    rt.grid = choice.kind;
+    if (
+      phase !== undefined &&
+      (rt.phaseAnnouncedAtMs === undefined || nowMs - rt.phaseAnnouncedAtMs >= PHASE_ANNOUNCE_EVERY_MS)
+    ) {
+      rt.phaseAnnouncedAtMs = nowMs;
+      this.announcePhase(rt, `${phase.phaseMs}\t${phase.uncertaintyMs}`);
+    }
+    return choice;
+  }
+
+  /**
+   * Replicas learn from their own answers only, so each would be sure at its own moment, and
+   * replicas on different grids re-grid on each other's reservations (losing the queue's holes
+   * each time): the first to be sure tells the others, which switch with it. Off the request path.
+   */
+  private announcePhase(rt: Runtime, body: string): void {
+    if (this.mode !== 'shared' || this.connection === undefined) return;
+    this.connection.command('publish', phaseChannel(this.keyPrefix), `${rt.keys.id}\t${body}`).catch(() => undefined); // a lost announcement only means the others learn alone
+  }
+
+  private onPhaseMessage(message: string): void {
+    const [id, first, second] = message.split('\t');
+    const rt = id === undefined ? undefined : this.runtimes.get(id);
+    if (rt === undefined || this.options.learnWindowPhase === false) return;
+    if (first === 'learning') {
+      rt.boundarySeen = true;
+      return;
+    }
+    if (first === 'forget') {
+      rt.phase.forget();
+      rt.phaseAnnouncedAtMs = undefined;
+      return;
+    }
+    const phaseMs = Number(first);
+    const uncertaintyMs = Number(second);
+    if (!Number.isFinite(phaseMs) || !(uncertaintyMs >= 0)) return;
+    rt.boundarySeen = true;
+    rt.phase.adopt({ phaseMs, uncertaintyMs });
+  }
+
+  private slidingGrid(rt: Runtime): GridChoice {
+    const toleranceMs = rt.sendToleranceMs;
+    return { kind: 'sliding-safe', intervalMs: rt.intervalMs, sendToleranceMs: () => toleranceMs };
+  }
+
+  /** An admitted answer's count against its send time, on the store's clock (the schedule's). */
+  private learnPhase(
+    accountId: string,
+    operationClass: OperationClass,
+    report: RateLimitReport,
+    sentAtMs: number,
+  ): void {
+    if (this.options.learnWindowPhase === false || report.remaining === undefined || report.limit === undefined) return;
+    const rt = this.runtime(accountId, operationClass);
+    // Another limit than the schedule's (limits changing): the count belongs to another regime.
+    if (report.limit !== rt.limitPerWindow) return;
+    const offsetMs = this.mode === 'memory' ? 0 : this.storeClock.estimate(sentAtMs)?.offsetMs;
+    if (offsetMs === undefined) return;
+    rt.phase.observe({ sentAtMs: sentAtMs + offsetMs, used: report.limit - report.remaining });
+  }
+
+  windowPhases(): ScheduleWindowPhase[] {
+    return [...this.runtimes.values()].map((rt) => {
+      const status = rt.phase.status();
+      const phase = rt.phase.estimate();
+      return {
+        accountId: rt.accountId,
+        scheduleClass: rt.scheduleClass,
+        grid: rt.grid,
+        ...(phase ?? {}),
+        brackets: status.brackets,
+        relearns: status.relearns,
+      };
+    });
   }
 
   private finish(
@@ -596,6 +772,7 @@ class RateScheduleImpl implements RateSchedule {
     replyAt: number,
     source: 'shared' | 'local',
     epoch: string,
+    grid: GridChoice,
   ): Reservation {
     if (reply.kind === 'rejected') {
       this.counters.rejected[reply.reason] += 1;
@@ -617,7 +794,9 @@ class RateScheduleImpl implements RateSchedule {
         ? this.sharedToLocal(reply.storeNowMs + reply.waitMs, reply, replyAt)
         : { slotMs: replyAt + reply.waitMs, uncertaintyMs: 0 };
     const slotAtMs = slotMs + uncertaintyMs;
-    const latestSendAtMs = slotAtMs + rt.sendToleranceMs;
+    // On the fixed-window grid the tolerance depends on where the slot sits in its window.
+    const slotStoreMs = source === 'shared' ? reply.storeNowMs + reply.waitMs : replyAt + reply.waitMs;
+    const latestSendAtMs = slotAtMs + grid.sendToleranceMs(slotStoreMs);
     if (rt.ownTailAtMs === undefined || slotAtMs > rt.ownTailAtMs) rt.ownTailAtMs = slotAtMs;
     const ticket: SlotTicket = { scheduleKey: rt.keys.id, source, epoch, shiftTotalMs: reply.shiftTotalMs };
     const maxWaitMs =
@@ -698,6 +877,11 @@ class RateScheduleImpl implements RateSchedule {
         waiters: new Set(),
         activity: new ScheduleActivity(),
         retired: false,
+        limitPerWindow: ratePerSecond,
+        safety,
+        phase: newPhaseLearner(ratePerSecond),
+        grid: 'sliding-safe',
+        boundarySeen: false,
       };
       this.runtimes.set(keys.id, rt);
     } else {
@@ -706,6 +890,13 @@ class RateScheduleImpl implements RateSchedule {
       rt.fallbackIntervalMs = fallbackIv;
       rt.sendToleranceMs = toleranceMs;
       rt.retired = false;
+      rt.safety = safety;
+      if (rt.limitPerWindow !== ratePerSecond) {
+        // Another limit: another count per window; the phase is learnt again with the new numbers.
+        rt.limitPerWindow = ratePerSecond;
+        rt.phase = newPhaseLearner(ratePerSecond);
+        rt.boundarySeen = false;
+      }
     }
     return rt;
   }
@@ -725,6 +916,17 @@ class RateScheduleImpl implements RateSchedule {
   ): Promise<void> {
     const rt = this.runtime(accountId, operationClass);
     rt.activity.refused(this.now());
+    if (rt.grid === 'fixed') {
+      // Slots placed inside the windows should never be refused: the phase moved, or someone else
+      // uses the key. Every replica back to the sliding-safe schedule until the phase is learnt again.
+      rt.phase.forget();
+      rt.phaseAnnouncedAtMs = undefined;
+      this.announcePhase(rt, 'forget');
+      this.options.logger?.warn(
+        { schedule: rt.keys.id },
+        'rate schedule: refused on the fixed-window grid; relearning the window phase',
+      );
+    }
     const askedUntilMs = report.pauseUntilMs ?? report.resetAtMs;
     const beyondResolutionMs = askedUntilMs === undefined ? 0 : askedUntilMs - this.now() - HEADER_RESOLUTION_MS;
     if (beyondResolutionMs > 0) {
@@ -997,6 +1199,15 @@ function redisTimeMs(reply: unknown): number {
   if (!Number.isFinite(seconds) || !Number.isFinite(micros))
     throw new Error(`rate schedule: unexpected TIME reply ${JSON.stringify(reply)}`);
   return seconds! * 1000 + micros! / 1000;
+}
+
+/**
+ * Sure enough once the boundary is known within half the fixed grid's spacing (16.7 ms at 30/s):
+ * the rest of the spacing is the lateness a window's last send may have (window-grid.ts). Each
+ * replica sees only its own answers, so a tighter bound would take many more windows to reach.
+ */
+function newPhaseLearner(limitPerWindow: number): WindowPhaseLearner {
+  return new WindowPhaseLearner({ windowMs: WINDOW_MS, maxWidthMs: WINDOW_MS / limitPerWindow / 2 });
 }
 
 function extraShift(rt: Runtime, ticket: SlotTicket): number {

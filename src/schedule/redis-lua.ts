@@ -8,8 +8,9 @@
  * ARGV[1] op: reserve | reserve-many | pause | refused | report | seed
  * ARGV[2] now override in ms ('' in production; tests pin the clock to compare with calendar.ts)
  * ARGV[3] idle TTL ms    ARGV[4] pub/sub channel ('' = none)    ARGV[5] schedule id (for messages)
- * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22]; reserve-many
- * carries n reservations (ARGV[6] = n), each as reserve's ARGV[6…22], and answers with their replies in order.
+ * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22], a grid
+ * anchor in ARGV[23] ('' = none) and its slack in ARGV[24]; reserve-many carries n reservations
+ * (ARGV[6] = n), each as reserve's ARGV[6…24], and answers with their replies in order.
  *
  * Cost independent of the callers the schedule knows (issue #15): the hash is read with HMGET (the
  * scalars and the requesting caller's field), the sums of weights and reserved shares are stored,
@@ -38,11 +39,12 @@ local CHUNK = 1000
 local TRIM_EVERY = 16
 -- caller-sums.ts SETTLE_MAX_PER_RESERVATION: callers settled per kind and reservation.
 local SETTLE_MAX = 256
+local ANCHOR_EPS = 1e-3
 
 local SCALARS = { 'epoch', 'base', 'iv', 'last', 'floor', 'shift', 'n', 'fbr', 'fba', 'rrk', 'sw', 'sr', 'nw', 'nk' }
 -- A reservation's arguments: ARGV[o … o + RESERVE_ARGS − 1], o = 6 for 'reserve'; 'reserve-many' carries
 -- ARGV[6] = n, then n such groups from ARGV[7] (each with its report slots, '' when none).
-local RESERVE_ARGS = 17
+local RESERVE_ARGS = 19
 local offsets = {}
 if op == 'reserve' then offsets = { 6 } end
 if op == 'reserve-many' then
@@ -340,13 +342,24 @@ local function reserve_one(o)
     if f > floor then floor = f end
   end
 
-  -- 2. grid
+  -- 2. grid (on the anchor, when one is given)
+  local anchor = tonumber(A(23) or '')
+  local anchorSlack = tonumber(A(24) or '') or 0
+  local function align_up(from, step)
+    if anchor == nil then return from end
+    return anchor + math.ceil((from - anchor) / step - 1e-9) * step
+  end
+  local function on_anchor(b, step)
+    if anchor == nil then return true end
+    local after = b - anchor - math.floor((b - anchor) / step) * step
+    return after <= anchorSlack + ANCHOR_EPS or after >= step - ANCHOR_EPS
+  end
   local idle = (last == nil) or (last + (iv or ivReq) <= now)
   if idle then
-    base = math.max(now, floor)
+    base = align_up(math.max(now, floor), ivReq)
     iv = ivReq
-  elseif math.abs(iv - ivReq) > 1e-9 then
-    base = last + math.max(iv, ivReq)
+  elseif math.abs(iv - ivReq) > 1e-9 or not on_anchor(base, ivReq) then
+    base = align_up(last + math.max(iv, ivReq), ivReq)
     iv = ivReq
   end
 

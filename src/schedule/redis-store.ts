@@ -9,9 +9,7 @@ export type ScheduleCommandKind = 'reserve' | 'reserve-many' | 'pause' | 'refuse
 
 /** Reservations sent in one `reserve-many` call at most. */
 export const MAX_BATCH = 64;
-/** Values per reservation in the script's arguments (with the report's four) and per reply. */
-const RESERVE_ARGS = 17;
-const REPORT_ARGS = 4;
+/** Values per reply to a reservation. */
 const REPLY_VALUES = 8;
 
 interface QueuedReservation {
@@ -95,9 +93,7 @@ export class RedisScheduleStore implements ScheduleStore {
     }
     lane = [];
     this.lanes.set(keys.id, lane);
-    const first = this.run('reserve', keys, report ? args : args.slice(0, RESERVE_ARGS - REPORT_ARGS)).then(
-      parseReserveReply,
-    );
+    const first = this.run('reserve', keys, args).then(parseReserveReply);
     void first.then(
       () => this.sendQueued(keys),
       () => this.sendQueued(keys),
@@ -171,7 +167,7 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 }
 
-/** A reservation's script arguments, the report's four always there ('' when none). */
+/** A reservation's script arguments (ARGV[6…24]); the report's four and the anchor's two are '' when absent. */
 function reserveArgs(
   input: CalendarReserveInput,
   report: { counts: UpstreamCounts; tolerance: number } | undefined,
@@ -194,6 +190,8 @@ function reserveArgs(
     ...(report
       ? [report.counts.remaining, report.counts.limit, report.counts.resetKey, report.tolerance]
       : ['', '', '', '']),
+    input.anchorMs ?? '',
+    input.anchorSlackMs ?? '',
   ];
 }
 

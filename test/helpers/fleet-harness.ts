@@ -350,6 +350,10 @@ export interface Sent {
   /** `x-queue-wait-ms`: set only when the gateway forwarded the request. */
   queueWaitMs?: number;
   retryAfter?: string;
+  /** The provider's rate-limit headers relayed on a forwarded reply (either family): its window's count. */
+  upstreamRemaining?: number;
+  /** The provider's reset (Unix seconds): identifies the provider window the request was counted in. */
+  upstreamReset?: number;
   /** A transport error instead of a reply. */
   error?: string;
 }
@@ -383,6 +387,10 @@ export async function drive(fleet: Fleet, loads: Load[], untilMs: number, backof
         if (typeof wait === 'string') entry.queueWaitMs = Number(wait);
         const retryAfter = reply.headers['retry-after'];
         if (typeof retryAfter === 'string') entry.retryAfter = retryAfter;
+        const remaining = reply.headers['x-ratelimit-remaining-second'] ?? reply.headers['x-ratelimit-remaining'];
+        const reset = reply.headers['x-ratelimit-reset-second'] ?? reply.headers['x-ratelimit-reset'];
+        if (typeof remaining === 'string') entry.upstreamRemaining = Number(remaining);
+        if (typeof reset === 'string') entry.upstreamReset = Number(reset);
         if (
           reply.status >= 300 &&
           typeof reply.body === 'object' &&

@@ -80,7 +80,7 @@ test('random operation sequences give identical replies from the Lua script and 
     reservedShare: i % 7 === 0 ? 0.05 : 0,
   }));
   const fairness = { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
-  const counts = { granted: 0, idle: 0, deadline: 0, backlog: 0, paused: 0, refused: 0, shifted: 0 };
+  const counts = { granted: 0, idle: 0, deadline: 0, backlog: 0, paused: 0, refused: 0, shifted: 0, anchored: 0 };
   const memoryCounts = { stoppedCounting: 0, forgotten: 0, sumsCompared: 0 };
   const steps = 3000;
   for (let step = 0; step < steps; step += 1) {
@@ -112,6 +112,15 @@ test('random operation sequences give identical replies from the Lua script and 
         lossGuardMs: 1000,
         idleTtlMs: 60_000,
       };
+      // Steps 200–499 are anchored (a learnt fixed-window phase); the anchor moves at 300, and
+      // replicas' anchors differ by fractions of a millisecond (within or beyond the slack) or by more now and then.
+      if (step >= 200 && step < 500) {
+        // From the step, not from rand(): the rest of the sequence stays the one the counts below were set for.
+        const jitter = step % 37 === 0 ? 13 : (step % 9) * 0.1;
+        input.anchorMs = 1_800_000_000_000 + (step < 300 ? 7.25 : 19.5) + jitter;
+        input.anchorSlackMs = step % 2 === 0 ? 0.5 : 0;
+        counts.anchored += 1;
+      }
       if (rand() < 0.05) {
         // A replica that remembers another incarnation (lost state): both stores take the same branch.
         input.knownEpoch = 'gone';
@@ -176,6 +185,7 @@ test('random operation sequences give identical replies from the Lua script and 
   expect(memoryCounts.stoppedCounting).toBeGreaterThan(100);
   expect(memoryCounts.forgotten).toBeGreaterThan(50);
   expect(memoryCounts.sumsCompared).toBeGreaterThan(100);
+  expect(counts.anchored).toBeGreaterThan(200);
 }, 60_000);
 
 test('a state written before the caller index (no sums) is indexed once: its callers count, or are forgotten', async () => {
@@ -295,6 +305,12 @@ test('reservations sent together (reserve-many) answer exactly as the same reser
       lossGuardMs: 1000,
       idleTtlMs: 60_000,
     }));
+    // Every third round on a learnt fixed-window grid (anchor and slack ride in each reservation's arguments).
+    if (round % 3 === 0)
+      for (const input of inputs) {
+        input.anchorMs = 1_800_000_000_000 + 11.5;
+        input.anchorSlackMs = 0.5;
+      }
     const together = await Promise.all(inputs.map((input) => redis.reserve(keys, input)));
     for (const [i, input] of inputs.entries()) {
       const one = await memory.reserve(keys, input);

@@ -68,6 +68,63 @@ describe('calendar: rate', () => {
   });
 });
 
+describe('calendar: grid anchor (a learnt fixed-window phase)', () => {
+  const FIXED_IV = 1000 / 30; // 100 % of 30/s: exactly 30 grid points in every 1 s window
+  const ANCHOR = T0 + 12.5; // a window boundary at T0 + 10.5 ms, slots 2 ms after it
+  /** How far (ms) a slot is from the grid anchor + k·interval. */
+  const offGrid = (at: number, anchor: number): number =>
+    Math.abs(at - (anchor + Math.round((at - anchor) / FIXED_IV) * FIXED_IV));
+
+  test('an idle anchored schedule waits for the next grid point; every slot sits on anchor + k·interval', () => {
+    const state = newCalendarState('e');
+    const slots = Array.from({ length: 90 }, () => grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR }));
+    expect(slots[0]).toBeCloseTo(ANCHOR + FIXED_IV, 3);
+    for (const at of slots) expect(offGrid(at, ANCHOR)).toBeLessThan(1e-3);
+    // Exactly 30 in each window [T0 + 10.5 + n·1000, …): the provider's limit, never more.
+    const boundary = T0 + 10.5;
+    for (let n = 1; n < 3; n += 1) {
+      expect(slots.filter((at) => at >= boundary + n * 1000 && at < boundary + (n + 1) * 1000)).toHaveLength(30);
+    }
+  });
+
+  test('a busy schedule off the anchor re-grids after its last slot, like an interval change', () => {
+    const state = newCalendarState('e');
+    const unanchored = [grantAt(state, T0), grantAt(state, T0)];
+    expect(unanchored[1]! - unanchored[0]!).toBeCloseTo(IV, 3);
+    const first = grantAt(state, T0, { intervalMs: FIXED_IV, anchorMs: ANCHOR });
+    expect(first).toBeGreaterThanOrEqual(unanchored[1]! + IV);
+    expect(first - unanchored[1]!).toBeLessThan(IV + FIXED_IV);
+    expect(offGrid(first, ANCHOR)).toBeLessThan(1e-3);
+    expect(grantAt(state, T0, { intervalMs: FIXED_IV, anchorMs: ANCHOR }) - first).toBeCloseTo(FIXED_IV, 3);
+  });
+
+  test('a grid up to the slack after the anchor is kept (replicas learn the phase apart); an earlier one re-grids', () => {
+    const state = newCalendarState('e');
+    const a = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR + 3 });
+    // Another replica's anchor 3 ms earlier, slack 5: the grid is 3 ms after it, kept.
+    const b = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR, anchorSlackMs: 5 });
+    expect(b - a).toBeCloseTo(FIXED_IV, 3);
+    // Slack 2: 3 ms after is too late for it; it re-grids on its own anchor.
+    const c = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR, anchorSlackMs: 2 });
+    expect(offGrid(c, ANCHOR)).toBeLessThan(1e-3);
+    expect(c - b).toBeGreaterThanOrEqual(FIXED_IV);
+    // The first replica (anchor 3 ms later) never keeps a grid earlier than its anchor: the later anchor wins.
+    const d = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR + 3, anchorSlackMs: 5 });
+    expect(offGrid(d, ANCHOR + 3)).toBeLessThan(1e-3);
+    const e = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR, anchorSlackMs: 5 });
+    expect(e - d).toBeCloseTo(FIXED_IV, 3);
+  });
+
+  test('a pause that shifts the grid off the anchor is followed by slots back on it', () => {
+    const state = newCalendarState('e');
+    grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR });
+    pauseUntil(state, T0 + 20, T0 + 20 + 105);
+    const next = grantAt(state, T0 + 20, { intervalMs: FIXED_IV, anchorMs: ANCHOR });
+    expect(offGrid(next, ANCHOR)).toBeLessThan(1e-3);
+    expect(next).toBeGreaterThanOrEqual(T0 + 125);
+  });
+});
+
 describe('calendar: deadlines', () => {
   test('a request whose wait would pass its deadline is rejected and takes no slot', () => {
     const state = newCalendarState('e');

@@ -1,0 +1,287 @@
+/** The fixed-window phase learner against simulated providers (no I/O, no timers). */
+import {
+  anchorAfterBoundary,
+  learningRatePerSecond,
+  WindowPhaseLearner,
+  type PhaseObservation,
+} from '../../../src/schedule/window-phase';
+
+const T0 = 1_800_000_000_000;
+const W = 1000;
+/** 30/s at safety 0.95 while learning: 28.4/s. */
+const LEARNING_IV = 1000 / learningRatePerSecond(28.5);
+
+/** As the schedule builds it for 30/s: sure within half the fixed grid's spacing. */
+const newLearner = (): WindowPhaseLearner => new WindowPhaseLearner({ maxWidthMs: 1000 / 30 / 2 });
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function random(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+}
+
+/** A fixed-window provider with boundaries at `phaseMs + k·W` counting arrivals (send + delay). */
+function fixedProvider(phaseMs: number) {
+  let index = Number.NaN;
+  let count = 0;
+  return (arrivalMs: number): number => {
+    const i = Math.floor((arrivalMs - phaseMs) / W);
+    if (i !== index) {
+      index = i;
+      count = 0;
+    }
+    count += 1;
+    return count;
+  };
+}
+
+/** A sliding-window provider: the count of the last W ms. */
+function slidingProvider() {
+  const log: number[] = [];
+  return (arrivalMs: number): number => {
+    while (log.length > 0 && log[0]! <= arrivalMs - W) log.shift();
+    log.push(arrivalMs);
+    return log.length;
+  };
+}
+
+/**
+ * Sends on a grid of `intervalMs` from `startMs`, each released up to `jitterMs` late and arriving
+ * up to `networkMs` later; answers fed back in send order unless `shuffle`.
+ */
+function run(
+  learner: WindowPhaseLearner,
+  provider: (arrivalMs: number) => number,
+  opts: {
+    startMs: number;
+    intervalMs: number;
+    count: number;
+    jitterMs: number;
+    networkMs: number;
+    rand: () => number;
+    every?: number;
+  },
+): void {
+  for (let k = 0; k < opts.count; k += 1) {
+    const sentAtMs = opts.startMs + k * opts.intervalMs + opts.rand() * opts.jitterMs;
+    const used = provider(sentAtMs + opts.rand() * opts.networkMs);
+    // Another replica's sends count at the provider but are not observed here.
+    if (opts.every !== undefined && k % opts.every !== 0) continue;
+    learner.observe({ sentAtMs, used });
+  }
+}
+
+function circularDistance(a: number, b: number): number {
+  const d = Math.abs(a - b) % W;
+  return Math.min(d, W - d);
+}
+
+describe('window phase learner', () => {
+  test.each([0, 137, 503, 999])(
+    'learns a fixed phase of %i ms from a saturating sliding-safe grid, to a few ms',
+    (phase) => {
+      const learner = newLearner();
+      run(learner, fixedProvider(phase), {
+        startMs: T0,
+        intervalMs: LEARNING_IV,
+        count: 28.5 * 15,
+        jitterMs: 3,
+        networkMs: 0.5,
+        rand: random(phase + 1),
+      });
+      const estimate = learner.estimate();
+      expect(learner.looksFixed()).toBe(true);
+      expect(estimate).toBeDefined();
+      expect(estimate!.uncertaintyMs).toBeLessThanOrEqual(1000 / 30 / 4);
+      // The boundary as the sends see it: within the estimate's uncertainty plus the network spread.
+      expect(circularDistance(estimate!.phaseMs, (T0 + phase) % W)).toBeLessThanOrEqual(estimate!.uncertaintyMs + 1);
+    },
+  );
+
+  test('learns from one replica of three (it sees only every third send), answers out of order', () => {
+    const learner = newLearner();
+    const provider = fixedProvider(421);
+    const rand = random(5);
+    const answers: PhaseObservation[] = [];
+    for (let k = 0; k < 28.5 * 40; k += 1) {
+      const sentAtMs = T0 + k * LEARNING_IV + rand() * 3;
+      const used = provider(sentAtMs + rand() * 0.5);
+      if (k % 3 === 0) answers.push({ sentAtMs, used });
+    }
+    // Answers come back a few places out of send order.
+    for (let i = 0; i + 1 < answers.length; i += 2)
+      if (rand() < 0.5) [answers[i], answers[i + 1]] = [answers[i + 1]!, answers[i]!];
+    for (const a of answers) learner.observe(a);
+    const estimate = learner.estimate();
+    expect(estimate).toBeDefined();
+    expect(circularDistance(estimate!.phaseMs, (T0 + 421) % W)).toBeLessThanOrEqual(estimate!.uncertaintyMs + 1);
+  });
+
+  test.each([28.5, 19])(
+    'a fixed-window provider looks fixed within a few windows of the sliding-safe grid (%d/s), before any rate change',
+    (rate) => {
+      const learner = newLearner();
+      run(learner, fixedProvider(640), {
+        startMs: T0,
+        intervalMs: 1000 / rate,
+        count: rate * 5,
+        jitterMs: 3,
+        networkMs: 0.5,
+        rand: random(17),
+      });
+      expect(learner.looksFixed()).toBe(true);
+    },
+  );
+
+  test('never confident from too few samples', () => {
+    const learner = newLearner();
+    run(learner, fixedProvider(250), {
+      startMs: T0,
+      intervalMs: LEARNING_IV,
+      count: 28.5 * 3,
+      jitterMs: 3,
+      networkMs: 0.5,
+      rand: random(9),
+    });
+    // Three windows: at most three brackets.
+    expect(learner.status().brackets).toBeLessThanOrEqual(3);
+    expect(learner.estimate()).toBeUndefined();
+  });
+
+  test('a sliding-window provider never yields a phase', () => {
+    const learner = newLearner();
+    run(learner, slidingProvider(), {
+      startMs: T0,
+      intervalMs: 1000 / 28.5, // the rate it keeps: it never looks fixed
+      count: 28.5 * 30,
+      jitterMs: 3,
+      networkMs: 0.5,
+      rand: random(3),
+    });
+    expect(learner.estimate()).toBeUndefined();
+    // Its brackets keep contradicting each other: the schedule reads that as "not a fixed window"
+    // and never changes its rate for it.
+    expect(learner.status().relearns).toBeGreaterThan(10);
+    expect(learner.looksFixed()).toBe(false);
+  });
+
+  test('a grid that divides the window, always at the same place, does not narrow below its spacing', () => {
+    const learner = newLearner();
+    run(learner, fixedProvider(600), {
+      startMs: T0 + 10,
+      intervalMs: 1000 / 30,
+      count: 30 * 20,
+      jitterMs: 0,
+      networkMs: 0,
+      rand: random(4),
+    });
+    expect(learner.status().widthMs).toBeGreaterThan(30);
+    expect(learner.estimate()).toBeUndefined();
+  });
+
+  test('a provider that moves its phase is learnt again: unsure at the change, confident at the new phase', () => {
+    const learner = newLearner();
+    const rand = random(11);
+    run(learner, fixedProvider(300), {
+      startMs: T0,
+      intervalMs: LEARNING_IV,
+      count: 28.5 * 15,
+      jitterMs: 3,
+      networkMs: 0.5,
+      rand,
+    });
+    expect(circularDistance(learner.estimate()!.phaseMs, (T0 + 300) % W)).toBeLessThanOrEqual(5);
+    const later = T0 + 20_000;
+    const moved = fixedProvider(800);
+    // The first windows at the new phase contradict the old arc: unsure (the sliding-safe rate) until relearnt.
+    run(learner, moved, {
+      startMs: later,
+      intervalMs: LEARNING_IV,
+      count: 28.5 * 2.2,
+      jitterMs: 3,
+      networkMs: 0.5,
+      rand,
+    });
+    expect(learner.estimate()).toBeUndefined();
+    run(learner, moved, {
+      startMs: later + 2200,
+      intervalMs: LEARNING_IV,
+      count: 28.5 * 15,
+      jitterMs: 3,
+      networkMs: 0.5,
+      rand,
+    });
+    const relearnt = learner.estimate();
+    expect(relearnt).toBeDefined();
+    expect(circularDistance(relearnt!.phaseMs, (T0 + 800) % W)).toBeLessThanOrEqual(relearnt!.uncertaintyMs + 1);
+  });
+
+  test('one stray bracket (a reordered arrival) does not unsettle a learnt phase', () => {
+    const learner = newLearner();
+    run(learner, fixedProvider(100), {
+      startMs: T0,
+      intervalMs: LEARNING_IV,
+      count: 28.5 * 15,
+      jitterMs: 3,
+      networkMs: 0.5,
+      rand: random(2),
+    });
+    const before = learner.estimate();
+    expect(before).toBeDefined();
+    const stray = T0 + 15_000 + 500;
+    learner.observe({ sentAtMs: stray, used: 20 });
+    learner.observe({ sentAtMs: stray + 20, used: 19 });
+    expect(learner.estimate()).toEqual(before); // one contradiction is taken for noise
+    expect(learner.status().contradictions).toBe(1);
+    run(learner, fixedProvider(100), {
+      startMs: T0 + 16_100,
+      intervalMs: LEARNING_IV,
+      count: 28.5 * 2,
+      jitterMs: 3,
+      networkMs: 0.5,
+      rand: random(8),
+    });
+    expect(learner.estimate()?.phaseMs).toBeCloseTo(before!.phaseMs, 0);
+  });
+
+  test.each([
+    [28.5, 28.4],
+    [19, 18.9],
+    [4.75, 4.75],
+    [1.9, 1.9],
+    [2, 1.9],
+    [9.5, 9.4],
+    [27.8, 27.8],
+    [0.5, 0.4],
+  ])('while learning, %d slots per window run at %d (a fraction that spreads the places)', (rate, learning) => {
+    expect(learningRatePerSecond(rate)).toBeCloseTo(learning, 6);
+  });
+
+  test("another replica's phase is adopted at once (narrowed by our own brackets), unless we are sure of another", () => {
+    const learner = newLearner();
+    expect(learner.estimate()).toBeUndefined();
+    learner.adopt({ phaseMs: 420, uncertaintyMs: 3 });
+    expect(learner.estimate()).toEqual({ phaseMs: 420, uncertaintyMs: 3 });
+    const sure = newLearner();
+    run(sure, fixedProvider(100), {
+      startMs: T0,
+      intervalMs: LEARNING_IV,
+      count: 28.5 * 15,
+      jitterMs: 3,
+      networkMs: 0.5,
+      rand: random(2),
+    });
+    const own = sure.estimate()!;
+    sure.adopt({ phaseMs: 600, uncertaintyMs: 3 });
+    expect(sure.estimate()).toEqual(own);
+  });
+
+  test('the anchor puts the first slot just after the latest possible boundary, near the given time', () => {
+    const anchor = anchorAfterBoundary({ phaseMs: 250, uncertaintyMs: 2 }, W, 1.5, T0 + 10_123);
+    expect(anchor % W).toBeCloseTo(253.5, 6);
+    expect(Math.abs(anchor - (T0 + 10_123))).toBeLessThan(W);
+  });
+});
