@@ -217,7 +217,11 @@ async function sendOnSlot(
     waitedMs += slot.waitedMs;
     if (slot.kind === 'slot') {
       ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(priorWaitMs + waitedMs)));
-      const outcome = await forwardAttempt(deps, ctx, { ...request, sendByMs: slot.sendByMs }, attempt);
+      const { accountId } = ctx.caller;
+      const operationClass = ctx.operation.class;
+      const onSendCheck = (atMs: number) =>
+        deps.schedule.recordWireDelay(accountId, operationClass, atMs - slot.releasedAtMs);
+      const outcome = await forwardAttempt(deps, ctx, { ...request, sendByMs: slot.sendByMs, onSendCheck }, attempt);
       if (!isLateSend(outcome)) return { kind: 'sent', outcome, waitedMs };
     }
     deps.metrics.scheduleLateSends.inc({ account: ctx.caller.accountId, class: ctx.operation.class });

@@ -27,6 +27,7 @@ import { StoreClock } from './store-clock';
 import { ScheduleActivity } from './activity';
 import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
 import { preciseNow } from './precise-clock';
+import { AdaptiveMargin, type SafetyBounds } from './adaptive-margin';
 
 export type { FallbackOptions } from './tuning';
 import type {
@@ -98,6 +99,8 @@ export interface RateScheduleOptions {
    */
   sendToleranceMs?: number;
   onStateChange?: (state: ScheduleState) => void;
+  /** The safety a schedule runs at: called when this replica first uses it, and on every adaptive change. */
+  onSafetyChange?: (accountId: string, scheduleClass: ScheduleClass, safety: number) => void;
   timers?: Timers;
 }
 
@@ -131,6 +134,8 @@ export interface ScheduleQueueView {
   scheduleClass: ScheduleClass;
   /** The rate this replica schedules at now: limit × safety, or the fallback's share while Redis is down. */
   ratePerSecond: number;
+  /** The safety in force on this replica (the measured one for an adaptive safety). */
+  safety: number;
   /** This replica's sends on the schedule (requests released on their slot) since start. */
   sentTotal: number;
   /** This replica's sends per completed second, oldest first (the last `ACTIVITY_HISTORY_SECONDS` − 1). */
@@ -157,6 +162,11 @@ export interface RateSchedule {
   reserve(request: ReserveRequest): Promise<Reservation>;
   /** Waits until the slot, following pauses learnt meanwhile; `expired` when a pause pushed it past the deadline. */
   waitForSlot(reservation: GrantedReservation, options?: { signal?: AbortSignal }): Promise<SlotOutcome>;
+  /**
+   * From a `ready` release to the request's first byte about to leave (the forwarder's last check),
+   * in ms: the second part of the send delay an adaptive safety is sized from. Ignored otherwise.
+   */
+  recordWireDelay(accountId: string, operationClass: OperationClass, delayMs: number): void;
   /**
    * The account's limits no longer map any class to this schedule (`limits: auto` adopted another
    * structure or a lower rate): its waiters here answer `late`, so each takes a new slot under the
@@ -194,6 +204,9 @@ interface Runtime {
   fallbackIntervalMs: number;
   /** Longest a release may come after its slot (see `sendToleranceMs`). */
   sendToleranceMs: number;
+  safety: number;
+  /** Present when the account's safety is adaptive: sized from this replica's measured send delays. */
+  margin?: AdaptiveMargin;
   /** What the last shared reply said, on our clock. */
   shared: { epoch: string; shiftTotalMs: number; tailAtMs?: number; floorAtMs?: number; lastReplyAtMs?: number };
   /** The local store's (memory or fallback) view. */
@@ -386,19 +399,29 @@ class RateScheduleImpl implements RateSchedule {
           d.count += 1;
           d.totalLateMs += lateMs;
           if (lateMs > d.maxLateMs) d.maxLateMs = lateMs;
+          // Held back or not, it is part of the release delay an adaptive margin must cover.
+          rt?.margin?.recordReleaseLate(now, lateMs);
           // Sent now, it would land in the provider's window beside the next slots' requests.
-          if (now > reservation.latestSendAtMs + shiftMs) {
+          const sendByMs = reservation.latestSendAtMs + shiftMs;
+          if (now > sendByMs) {
             this.counters.lateWakeups += 1;
             return { kind: 'late', waitedMs: now - startedAt, lateMs };
           }
           rt?.activity.sends.add(now);
-          return { kind: 'ready', waitedMs: now - startedAt, lateMs };
+          return { kind: 'ready', waitedMs: now - startedAt, lateMs, releasedAtMs: now, sendByMs };
         }
         await this.sleepOrWake(rt, target - now, options.signal);
       }
     } finally {
       if (waiter !== undefined) rt?.activity.endWait(waiter);
     }
+  }
+
+  recordWireDelay(accountId: string, operationClass: OperationClass, delayMs: number): void {
+    const limits = this.options.limits(accountId);
+    if (limits === undefined) return;
+    const keys = scheduleKeys(this.keyPrefix, accountId, scheduleFor(limits, operationClass).scheduleClass);
+    this.runtimes.get(keys.id)?.margin?.recordWireDelay(this.now(), delayMs);
   }
 
   async retire(accountId: string, scheduleClass: ScheduleClass, pauseMs: number): Promise<void> {
@@ -505,6 +528,7 @@ class RateScheduleImpl implements RateSchedule {
         accountId: rt.accountId,
         scheduleClass: rt.scheduleClass,
         ratePerSecond: 1000 / (this.mode === 'fallback' ? rt.fallbackIntervalMs : rt.intervalMs),
+        safety: rt.safety,
         sentTotal: activity.sends.total(),
         sendsPerSecond: activity.sends.completedSeconds(now),
         sentLast10s: activity.sends.lastSeconds(now, 10),
@@ -669,11 +693,13 @@ class RateScheduleImpl implements RateSchedule {
     if (limits === undefined) throw new Error(`rate schedule: no limits for account ${JSON.stringify(accountId)}`);
     const { scheduleClass, ratePerSecond } = scheduleFor(limits, operationClass);
     const keys = scheduleKeys(this.keyPrefix, accountId, scheduleClass);
-    const safety = limits.safety ?? this.options.safety ?? DEFAULT_SAFETY;
+    const existing = this.runtimes.get(keys.id);
+    const margin = this.marginFor(existing, keys.id, limits.adaptiveSafety);
+    const safety = margin?.safety ?? limits.safety ?? this.options.safety ?? DEFAULT_SAFETY;
     const iv = intervalMs(ratePerSecond, safety);
     const fallbackIv = 1000 / fallbackRatePerSecond(ratePerSecond, safety, this.options.expectedReplicas);
-    const toleranceMs = this.options.sendToleranceMs ?? sendToleranceMs(safety);
-    let rt = this.runtimes.get(keys.id);
+    const toleranceMs = this.options.sendToleranceMs ?? margin?.sendToleranceMs ?? sendToleranceMs(safety);
+    let rt = existing;
     if (rt === undefined) {
       rt = {
         keys,
@@ -682,6 +708,8 @@ class RateScheduleImpl implements RateSchedule {
         intervalMs: iv,
         fallbackIntervalMs: fallbackIv,
         sendToleranceMs: toleranceMs,
+        safety,
+        ...(margin ? { margin } : {}),
         shared: { epoch: '', shiftTotalMs: 0 },
         local: { epoch: '', shiftTotalMs: 0 },
         fallbackEpisode: 0,
@@ -690,14 +718,50 @@ class RateScheduleImpl implements RateSchedule {
         retired: false,
       };
       this.runtimes.set(keys.id, rt);
+      this.options.onSafetyChange?.(accountId, scheduleClass, safety);
     } else {
-      // Limits are configuration; a reload may change them.
+      // Limits are configuration; a reload may change them; an adaptive safety moves by itself.
+      if (rt.safety !== safety) this.options.onSafetyChange?.(accountId, scheduleClass, safety);
       rt.intervalMs = iv;
       rt.fallbackIntervalMs = fallbackIv;
       rt.sendToleranceMs = toleranceMs;
+      rt.safety = safety;
+      rt.margin = margin;
       rt.retired = false;
     }
     return rt;
+  }
+
+  /**
+   * The adaptive margin of a schedule, evaluated now (at most every half second: see
+   * `AdaptiveMargin.evaluate`), kept across calls while its bounds stay the same; a change is
+   * logged at info.
+   */
+  private marginFor(
+    existing: Runtime | undefined,
+    scheduleId: string,
+    bounds: SafetyBounds | undefined,
+  ): AdaptiveMargin | undefined {
+    if (bounds === undefined) return undefined;
+    const current = existing?.margin;
+    const margin =
+      current !== undefined && current.bounds.min === bounds.min && current.bounds.max === bounds.max
+        ? current
+        : new AdaptiveMargin(bounds);
+    const change = margin.evaluate(this.now());
+    if (change !== undefined)
+      this.options.logger?.info(
+        {
+          schedule: scheduleId,
+          fromSafety: change.from,
+          toSafety: change.to,
+          releaseLateMs: round2(change.target.releaseLateMs),
+          wireDelayMs: round2(change.target.wireDelayMs),
+          neededMs: round2(change.target.neededMs),
+        },
+        'rate schedule: adaptive safety changed',
+      );
+    return margin;
   }
 
   // ---- upstream feedback --------------------------------------------------------------------
@@ -1018,4 +1082,8 @@ function validate(request: ReserveRequest): void {
   if (!(share >= 0 && share < 1)) throw new RangeError(`reserve: reservedShare must be in [0, 1), got ${share}`);
   if (request.maxQueued !== undefined && !(request.maxQueued >= 1))
     throw new RangeError(`reserve: maxQueued must be ≥ 1, got ${request.maxQueued}`);
+}
+
+function round2(ms: number): number {
+  return Math.round(ms * 100) / 100;
 }
