@@ -50,7 +50,7 @@ export interface AdaptiveMarginTuning {
 export const ADAPTIVE_MARGIN_DEFAULTS: AdaptiveMarginTuning = Object.freeze({
   windowMs: 30_000,
   maxSamples: 1024,
-  minSamples: 100,
+  minSamples: 50,
   quantile: 0.99,
   step: 0.0025,
   raiseHoldMs: 5_000,
