@@ -32,8 +32,10 @@ export interface AdaptiveMarginTuning {
   quantile: number;
   /** Safety changes in these steps (see `nextSafety`). */
   step: number;
-  /** A raise needs the higher target to hold this long; a lowering is immediate. */
+  /** A raise needs the higher target to hold this long. */
   raiseHoldMs: number;
+  /** A lowering by one step needs the lower target to hold this long; by two steps or more it is immediate. */
+  lowerHoldMs: number;
   /** Headroom on the measured delay: × factor, + ms. */
   headroomFactor: number;
   headroomMs: number;
@@ -54,6 +56,7 @@ export const ADAPTIVE_MARGIN_DEFAULTS: AdaptiveMarginTuning = Object.freeze({
   quantile: 0.99,
   step: 0.0025,
   raiseHoldMs: 5_000,
+  lowerHoldMs: 1_000,
   headroomFactor: 1.25,
   headroomMs: 1,
   networkSpreadMs: 2,
@@ -105,7 +108,10 @@ export interface MarginChange {
  * the Redis script re-grids whenever a reservation asks for another interval. Replicas measuring
  * slightly different delays must not alternate the grid on every request, so the safety moves in
  * steps of `step`, a raise needs two steps of room held for `raiseHoldMs` (and then takes the lowest
- * target seen meanwhile), and only a lowering — the measured delay no longer fits — is immediate.
+ * target seen meanwhile). A lowering — the measured delay no longer fits — is immediate when it is
+ * two steps or more; one step (within the headroom) must hold for `lowerHoldMs`, so one late release
+ * does not flip the fleet's grid. Every change still costs a re-grid: `fleet-safety.ts` keeps the
+ * replicas on one value.
  */
 export class AdaptiveMargin {
   private readonly releaseLate: SampleWindow;
@@ -114,6 +120,8 @@ export class AdaptiveMargin {
   private lastEvaluatedAtMs = -Infinity;
   /** Since when every evaluation asked for at least two steps more, and the lowest it asked for. */
   private raise?: { sinceMs: number; lowest: number };
+  /** Since when every evaluation asked for one step less. */
+  private lowerSinceMs?: number;
   private lastTarget?: MarginTarget;
 
   constructor(
@@ -134,7 +142,12 @@ export class AdaptiveMargin {
 
   /** Latest release after a slot that still fits: the budget less what the network may add after the wire. */
   get sendToleranceMs(): number {
-    return Math.max(MIN_SEND_TOLERANCE_MS, sendBudgetMs(this.safetyNow) - this.tuning.networkSpreadMs);
+    return this.sendToleranceFor(this.safetyNow);
+  }
+
+  /** The same for the safety in force, which may be the fleet's (lower) one. */
+  sendToleranceFor(safety: number): number {
+    return Math.max(MIN_SEND_TOLERANCE_MS, sendBudgetMs(safety) - this.tuning.networkSpreadMs);
   }
 
   /** The last evaluation, for logs and tests. */
@@ -183,8 +196,16 @@ export class AdaptiveMargin {
     const step = this.tuning.step;
     if (target < this.safetyNow - step / 2) {
       this.raise = undefined;
+      if (target < this.safetyNow - 1.5 * step) {
+        this.lowerSinceMs = undefined;
+        return target;
+      }
+      this.lowerSinceMs ??= nowMs;
+      if (nowMs - this.lowerSinceMs < this.tuning.lowerHoldMs) return this.safetyNow;
+      this.lowerSinceMs = undefined;
       return target;
     }
+    this.lowerSinceMs = undefined;
     if (target < this.safetyNow + 2 * step - step / 2) {
       this.raise = undefined;
       return this.safetyNow;

@@ -28,6 +28,8 @@ import { ScheduleActivity } from './activity';
 import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
 import { preciseNow } from './precise-clock';
 import { AdaptiveMargin, type SafetyBounds } from './adaptive-margin';
+import { FLEET_PROPOSAL_TTL_MS, FLEET_PROPOSE_EVERY_MS, proposeFleetSafety } from './fleet-safety';
+import { randomUUID } from 'node:crypto';
 
 export type { FallbackOptions } from './tuning';
 import type {
@@ -207,6 +209,10 @@ interface Runtime {
   safety: number;
   /** Present when the account's safety is adaptive: sized from this replica's measured send delays. */
   margin?: AdaptiveMargin;
+  /** Shared mode, adaptive: the fleet's lowest proposal (`fleet-safety.ts`), and when this replica last proposed. */
+  fleet?: { safety: number; atMs: number; next?: { safety: number; atMs: number } };
+  fleetProposedAtMs?: number;
+  fleetProposedSafety?: number;
   /** What the last shared reply said, on our clock. */
   shared: { epoch: string; shiftTotalMs: number; tailAtMs?: number; floorAtMs?: number; lastReplyAtMs?: number };
   /** The local store's (memory or fallback) view. */
@@ -281,6 +287,8 @@ class RateScheduleImpl implements RateSchedule {
   private answeredLocally = 0;
   /** Redis TIME on this process's clock (shared mode); the local stores run on `now` itself. */
   private readonly storeClock = new StoreClock();
+  /** This process among the replicas proposing an adaptive safety. */
+  private readonly replicaId = randomUUID();
   private readonly counters = {
     granted: { shared: 0, fallback: 0, memory: 0 } as Record<ScheduleMode, number>,
     rejected: { deadline: 0, backlog: 0, paused: 0 } as Record<RejectionReason, number>,
@@ -695,10 +703,13 @@ class RateScheduleImpl implements RateSchedule {
     const keys = scheduleKeys(this.keyPrefix, accountId, scheduleClass);
     const existing = this.runtimes.get(keys.id);
     const margin = this.marginFor(existing, keys.id, limits.adaptiveSafety);
-    const safety = margin?.safety ?? limits.safety ?? this.options.safety ?? DEFAULT_SAFETY;
+    const safety =
+      margin === undefined
+        ? (limits.safety ?? this.options.safety ?? DEFAULT_SAFETY)
+        : this.adaptiveSafetyInForce(existing, margin);
     const iv = intervalMs(ratePerSecond, safety);
     const fallbackIv = 1000 / fallbackRatePerSecond(ratePerSecond, safety, this.options.expectedReplicas);
-    const toleranceMs = this.options.sendToleranceMs ?? margin?.sendToleranceMs ?? sendToleranceMs(safety);
+    const toleranceMs = this.options.sendToleranceMs ?? margin?.sendToleranceFor(safety) ?? sendToleranceMs(safety);
     let rt = existing;
     if (rt === undefined) {
       rt = {
@@ -721,7 +732,14 @@ class RateScheduleImpl implements RateSchedule {
       this.options.onSafetyChange?.(accountId, scheduleClass, safety);
     } else {
       // Limits are configuration; a reload may change them; an adaptive safety moves by itself.
-      if (rt.safety !== safety) this.options.onSafetyChange?.(accountId, scheduleClass, safety);
+      if (rt.safety !== safety) {
+        this.options.onSafetyChange?.(accountId, scheduleClass, safety);
+        if (margin !== undefined)
+          this.options.logger?.info(
+            { schedule: keys.id, fromSafety: rt.safety, toSafety: safety, ownSafety: margin.safety },
+            'rate schedule: safety in force changed',
+          );
+      }
       rt.intervalMs = iv;
       rt.fallbackIntervalMs = fallbackIv;
       rt.sendToleranceMs = toleranceMs;
@@ -729,7 +747,47 @@ class RateScheduleImpl implements RateSchedule {
       rt.margin = margin;
       rt.retired = false;
     }
+    if (margin !== undefined) this.proposeToFleet(rt, margin.safety);
     return rt;
+  }
+
+  /**
+   * Shared mode: the fleet's safety (the lowest proposal, switched at one announced instant), while
+   * this replica has heard from Redis recently; otherwise this replica's own.
+   */
+  private adaptiveSafetyInForce(existing: Runtime | undefined, margin: AdaptiveMargin): number {
+    const fleet = existing?.fleet;
+    const nowMs = this.now();
+    if (this.mode !== 'shared' || fleet === undefined || nowMs - fleet.atMs > FLEET_PROPOSAL_TTL_MS)
+      return margin.safety;
+    return fleet.next !== undefined && nowMs >= fleet.next.atMs ? fleet.next.safety : fleet.safety;
+  }
+
+  /**
+   * Every `FLEET_PROPOSE_EVERY_MS`, off the request path: propose this replica's safety, learn the
+   * fleet's lowest. A failure changes nothing (the reservations find an outage themselves); the
+   * fleet value then ages out and the replica runs at its own.
+   */
+  private proposeToFleet(rt: Runtime, ownSafety: number): void {
+    const connection = this.connection;
+    if (connection === undefined || this.mode !== 'shared' || this.initial !== undefined) return;
+    const nowMs = this.now();
+    // On the cadence, and at once when this replica's own safety moved (the others learn it sooner).
+    const due = rt.fleetProposedAtMs === undefined || nowMs - rt.fleetProposedAtMs >= FLEET_PROPOSE_EVERY_MS;
+    if (!due && rt.fleetProposedSafety === ownSafety) return;
+    rt.fleetProposedAtMs = nowMs;
+    rt.fleetProposedSafety = ownSafety;
+    proposeFleetSafety(connection, rt.keys, this.replicaId, ownSafety).then(
+      (fleet) => {
+        const atMs = this.now();
+        rt.fleet = {
+          safety: fleet.safety,
+          atMs,
+          ...(fleet.next ? { next: { safety: fleet.next.safety, atMs: atMs + fleet.next.inMs } } : {}),
+        };
+      },
+      () => undefined,
+    );
   }
 
   /**
