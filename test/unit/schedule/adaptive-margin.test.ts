@@ -177,6 +177,21 @@ describe('AdaptiveMargin', () => {
     expect(margin.safety).toBe(settled);
   });
 
+  it('lowers by one step only after lowerHoldMs (one slow release must not move the fleet grid)', () => {
+    const margin = new AdaptiveMargin(DEFAULT_SAFETY_BOUNDS, tuning({ raiseHoldMs: 0, lowerHoldMs: 1000 }));
+    let t = feed(margin, 0, 200, () => 4); // 8 ms needed → 0.99
+    margin.evaluate(t);
+    margin.evaluate((t += 1000));
+    expect(margin.safety).toBe(0.99);
+    // Now asking for one step less (0.9875): budget(0.99) + a little.
+    const releaseLateMs = (sendBudgetMs(0.99) + 0.05 - 3) / 1.25;
+    t = feed(margin, t, 3000, () => releaseLateMs, 1);
+    expect(margin.evaluate(t)).toBeUndefined();
+    expect(margin.target?.safety).toBe(0.9875);
+    expect(margin.evaluate(t + 600)).toBeUndefined();
+    expect(margin.evaluate(t + 1200)?.to).toBe(0.9875);
+  });
+
   it('evaluates at most every evaluateEveryMs', () => {
     const margin = new AdaptiveMargin(DEFAULT_SAFETY_BOUNDS, tuning({ evaluateEveryMs: 500 }));
     const t = feed(margin, 0, 200, () => 1);
