@@ -32,8 +32,15 @@ export interface AdaptiveMarginTuning {
   quantile: number;
   /** Safety changes in these steps (see `nextSafety`). */
   step: number;
-  /** A raise needs the higher target to hold this long. */
+  /** A raise needs the higher target to hold this long… */
   raiseHoldMs: number;
+  /**
+   * …and to gain at least this much. Every change re-grids the shared calendar after its tail, and
+   * under saturation (a queue as long as the callers' deadlines) that costs about 12–15 slots
+   * (measured at 30/s with 2 s deadlines): a gain of 0.25 % (0.075 slots/s) would take minutes to
+   * pay that back, 1 % about 40 s.
+   */
+  raiseMinGain: number;
   /** A lowering by one step needs the lower target to hold this long; by two steps or more it is immediate. */
   lowerHoldMs: number;
   /** Headroom on the measured delay: × factor, + ms. */
@@ -56,6 +63,7 @@ export const ADAPTIVE_MARGIN_DEFAULTS: AdaptiveMarginTuning = Object.freeze({
   quantile: 0.99,
   step: 0.0025,
   raiseHoldMs: 5_000,
+  raiseMinGain: 0.01,
   lowerHoldMs: 1_000,
   headroomFactor: 1.25,
   headroomMs: 1,
@@ -107,7 +115,7 @@ export interface MarginChange {
  * Why quantised and with hysteresis: the interval is shared by every replica of the schedule, and
  * the Redis script re-grids whenever a reservation asks for another interval. Replicas measuring
  * slightly different delays must not alternate the grid on every request, so the safety moves in
- * steps of `step`, a raise needs two steps of room held for `raiseHoldMs` (and then takes the lowest
+ * steps of `step`, a raise needs `raiseMinGain` of room held for `raiseHoldMs` (and then takes the lowest
  * target seen meanwhile). A lowering — the measured delay no longer fits — is immediate when it is
  * two steps or more; one step (within the headroom) must hold for `lowerHoldMs`, so one late release
  * does not flip the fleet's grid. Every change still costs a re-grid: `fleet-safety.ts` keeps the
@@ -118,7 +126,7 @@ export class AdaptiveMargin {
   private readonly wireDelay: SampleWindow;
   private safetyNow: number;
   private lastEvaluatedAtMs = -Infinity;
-  /** Since when every evaluation asked for at least two steps more, and the lowest it asked for. */
+  /** Since when every evaluation asked for at least `raiseMinGain` more, and the lowest it asked for. */
   private raise?: { sinceMs: number; lowest: number };
   /** Since when every evaluation asked for one step less. */
   private lowerSinceMs?: number;
@@ -206,7 +214,7 @@ export class AdaptiveMargin {
       return target;
     }
     this.lowerSinceMs = undefined;
-    if (target < this.safetyNow + 2 * step - step / 2) {
+    if (target < this.safetyNow + this.tuning.raiseMinGain - step / 2) {
       this.raise = undefined;
       return this.safetyNow;
     }

@@ -21,11 +21,17 @@ export const FLEET_PROPOSAL_TTL_MS = 6000;
  * cadence, so every replica has learnt it before, and all switch at the same instant (one re-grid).
  */
 export const FLEET_ACTIVATE_AFTER_MS = 2500;
+/**
+ * The fleet raises its safety only for at least this gain (as `raiseMinGain` in adaptive-margin.ts:
+ * each switch costs a re-grid); replicas raising one after another do not switch it step by step.
+ * A lower proposal always switches it.
+ */
+export const FLEET_RAISE_MIN_GAIN = 0.01;
 
 /**
  * KEYS[1]: the schedule's hash — field per replica: `<safety>:<expires at, Redis ms>`; `=cur`: the
  * safety in force; `=next`, `=nextAt`: the one every replica switches to at that Redis instant.
- * ARGV: replica, safety, ttl ms, activation delay ms. Answers { cur, next or '', ms until next }.
+ * ARGV: replica, safety, ttl ms, activation delay ms, least raise. Answers { cur, next or '', ms until next }.
  */
 const FLEET_SAFETY_SCRIPT = defineLuaScript(
   'sg-fleet-safety',
@@ -57,10 +63,12 @@ if nxt ~= nil and nextAt ~= nil and now >= nextAt then
   nxt = nil
 end
 if cur == nil then cur = lowest end
-if lowest == cur then
+local target = lowest
+if lowest > cur and lowest < cur + tonumber(ARGV[5]) - 1e-9 then target = cur end
+if target == cur then
   nxt = nil
-elseif nxt ~= lowest then
-  nxt = lowest
+elseif nxt ~= target then
+  nxt = target
   nextAt = now + tonumber(ARGV[4])
 end
 redis.call('HSET', KEYS[1], '=cur', tostring(cur))
@@ -95,7 +103,7 @@ export async function proposeFleetSafety(
   const reply = await connection.runScript(
     FLEET_SAFETY_SCRIPT,
     [fleetSafetyKey(keys)],
-    [replicaId, String(safety), FLEET_PROPOSAL_TTL_MS, FLEET_ACTIVATE_AFTER_MS],
+    [replicaId, String(safety), FLEET_PROPOSAL_TTL_MS, FLEET_ACTIVATE_AFTER_MS, FLEET_RAISE_MIN_GAIN],
   );
   if (!Array.isArray(reply) || reply.length !== 3) throw new Error('fleet safety: unexpected reply');
   const [cur, next, inMs] = reply.map((part) => String(part));

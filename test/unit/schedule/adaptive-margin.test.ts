@@ -159,22 +159,23 @@ describe('AdaptiveMargin', () => {
     expect(lowerTarget).toBeGreaterThan(0.95);
   });
 
-  it('stays put while the target is within one step above (replicas must not flip the shared grid)', () => {
-    const margin = new AdaptiveMargin(DEFAULT_SAFETY_BOUNDS, tuning({ raiseHoldMs: 0 }));
-    // 4 ms late: 4 × 1.25 + 3 = 8 ms needed → 0.99206… → 0.99, below max.
-    let t = feed(margin, 0, 200, () => 4);
+  it('stays put while the target gains less than raiseMinGain (each change costs a re-grid)', () => {
+    const margin = new AdaptiveMargin(DEFAULT_SAFETY_BOUNDS, tuning({ raiseHoldMs: 0, windowMs: 2000 }));
+    // 13 ms late: 13 × 1.25 + 3 = 19.25 ms needed → 0.98111… → 0.98.
+    let t = feed(margin, 0, 200, () => 13);
     margin.evaluate(t);
     margin.evaluate((t += 1000));
     const settled = margin.safety;
-    expect(settled).toBe(0.99);
-    // A delay asking for exactly one step more than now: no change, however long it lasts.
-    const oneStepUpMs = sendBudgetMs(settled + 0.0025) - 0.01;
-    const releaseLateMs = (oneStepUpMs - 3) / 1.25;
+    expect(settled).toBe(0.98);
+    // A delay asking for three steps (0.75 %) more than now: no change, however long it lasts.
+    const threeStepsUpMs = sendBudgetMs(settled + 0.0075) - 0.01;
+    const releaseLateMs = (threeStepsUpMs - 3) / 1.25;
     for (let k = 0; k < 5; k++) {
       t = feed(margin, t, 200, () => releaseLateMs);
       expect(margin.evaluate((t += 1000))).toBeUndefined();
     }
     expect(margin.safety).toBe(settled);
+    expect(margin.target?.safety).toBe(0.9875);
   });
 
   it('lowers by one step only after lowerHoldMs (one slow release must not move the fleet grid)', () => {

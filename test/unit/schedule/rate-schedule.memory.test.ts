@@ -86,7 +86,7 @@ describe('createRateSchedule without Redis', () => {
     expect(outcomes.keeps).toMatchObject({ kind: 'ready' });
     expect(outcomes.keeps!.waitedMs).toBeGreaterThanOrEqual(1000);
     // The send tolerance the forwarder checks moved with the slot (it held back every moved request before).
-    const ready = outcomes.keeps as { sendByMs: number; releasedAtMs: number };
+    const ready = outcomes.keeps as unknown as { sendByMs: number; releasedAtMs: number };
     expect(ready.sendByMs).toBeGreaterThan(ready.releasedAtMs);
     expect(ready.sendByMs - keeps.latestSendAtMs).toBeGreaterThanOrEqual(1000 - keeps.waitMs - 1);
     // New reservations queue after the moved ones.
