@@ -26,8 +26,8 @@ export interface FleetOptions {
   switchAtSec: number;
   /** Concurrent caller loops, spread over the configured callers and the three gateways. */
   workers: number;
-  /** The gateway's safety factor (policy `limits.default.safety`). */
-  safety: number;
+  /** The gateway's safety factor (policy `limits.default.safety`): fixed, or `auto` (adaptive, issue #15). */
+  safety: number | 'auto';
   /** Callers' `maxWaitMs` (the deadline of every request). */
   maxWaitMs: number;
   scenarios: readonly ScenarioName[];
@@ -89,7 +89,8 @@ listens on 127.0.0.1. Scenarios (in this order):
   --switch-at-sec <n>    seconds into the phase when limits-auto switches the sandbox's profile
                          (default ${FLEET_DEFAULTS.switchAtSec})
   --workers <n>          concurrent caller loops, at least 12 (default ${FLEET_DEFAULTS.workers})
-  --safety <0..1>        gateway safety factor (default ${FLEET_DEFAULTS.safety}, the policy's default)
+  --safety <0..1|auto>   gateway safety factor (default ${FLEET_DEFAULTS.safety}, the policy's default);
+                         auto: sized from the measured send delays (policy safety: auto)
   --max-wait-ms <n>      callers' deadline, policy maxWaitMs (default ${FLEET_DEFAULTS.maxWaitMs})
   --redis <topology>     single: one redis-server (default); sentinel: 1 master, 1 replica, 3 Sentinels;
                          cluster: 3 masters with one replica each
@@ -135,16 +136,26 @@ const TEXT_FLAGS = ['--scenarios', '--out', '--chart', '--redis'];
 /** After the switch: the 2 s the fleet has to adapt, and one whole 1 s window to see that it did. */
 const MIN_SEC_AFTER_SWITCH = 3;
 
+/** `--safety auto` (or `--safety=auto`), the one word the numeric flag takes, is taken out before numbers are read. */
+function withoutSafetyAuto(argv: readonly string[]): { argv: readonly string[]; found: boolean } {
+  const at = argv.findIndex((arg, i) => arg === '--safety=auto' || (arg === '--safety' && argv[i + 1] === 'auto'));
+  if (at < 0) return { argv, found: false };
+  const width = argv[at] === '--safety=auto' ? 1 : 2;
+  return { argv: [...argv.slice(0, at), ...argv.slice(at + width)], found: true };
+}
+
 export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
   const options: FleetOptions = { ...FLEET_DEFAULTS };
   const problems: string[] = [];
+  const safetyAuto = withoutSafetyAuto(argv);
+  if (safetyAuto.found) options.safety = 'auto';
   let scenariosGiven = false;
   const switches = {
     '--help': () => (options.help = true),
     '--keep-logs': () => (options.keepLogs = true),
   };
   readFlags(
-    argv,
+    safetyAuto.argv,
     { switches, numbers: NUMBER_FLAGS, texts: TEXT_FLAGS },
     (key, n) => (options[key] = n),
     (flag, value) => {

@@ -23,7 +23,7 @@ export interface BenchPolicySettings {
   upstreamBaseUrl: string;
   readPerSecond: number;
   writePerSecond: number;
-  safety: number;
+  safety: number | 'auto';
   maxWaitMs: number;
   callers: readonly CallerSpec[];
   /** The account's limits are `auto` within these bounds, starting at the default's read and write rates. */

@@ -14,7 +14,7 @@ export interface FleetReport {
   options: Omit<FleetOptions, 'help' | 'keepLogs'>;
   setup: {
     provider: { profile: 'launch'; limitsPerSecond: typeof PROVIDER_LIMITS; latencyMs: number; jitterMs: number };
-    gateways: { replicas: number; safety: number; maxWaitMs: number };
+    gateways: { replicas: number; safety: number | 'auto'; maxWaitMs: number };
     baseline: string;
     callers: FleetRuns['callers'];
   };

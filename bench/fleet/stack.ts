@@ -31,7 +31,7 @@ export interface StackSettings extends BuiltTrees {
   redis: BenchRedis;
   window: 'fixed' | 'sliding';
   windowPhaseMs: number;
-  safety: number;
+  safety: number | 'auto';
   maxWaitMs: number;
   callers: readonly CallerSpec[];
   jwtSecret: string;

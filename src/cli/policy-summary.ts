@@ -15,9 +15,14 @@ export function describeAccountLimits(limits: AccountLimits): string {
       ? `all ${limits.all}/s × safety ${safety} = ${round3(limits.all * safety)}/s`
       : `read ${limits.read}/s, write ${limits.write}/s × safety ${safety} = ` +
         `${round3(limits.read * safety)} reads/s, ${round3(limits.write * safety)} writes/s`;
-  if (limits.auto === undefined) return rates;
+  const adaptive = limits.adaptiveSafety;
+  const withSafety =
+    adaptive === undefined
+      ? rates
+      : `${rates} at first; safety adaptive within ${adaptive.min}–${adaptive.max} (sized from measured send delays)`;
+  if (limits.auto === undefined) return withSafety;
   const { minPerSecond, maxPerSecond } = limits.auto.bounds;
-  return `auto within ${minPerSecond}–${maxPerSecond}/s (follows the provider's headers), initially ${rates}`;
+  return `auto within ${minPerSecond}–${maxPerSecond}/s (follows the provider's headers), initially ${withSafety}`;
 }
 
 /**

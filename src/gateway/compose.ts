@@ -237,6 +237,8 @@ function scheduleWithMetrics(
         logger.warn({ reason: state.reason }, 'rate schedule: Redis unreachable, using the local fallback schedule');
       else logger.info({ mode: state.mode }, 'rate schedule mode');
     },
+    onSafetyChange: (account, scheduleClass, safety) =>
+      metrics.scheduleSafety.set({ account, class: scheduleClass }, safety),
   });
   showScheduleMode(metrics, schedule.state().mode);
   return schedule;
@@ -341,8 +343,10 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   const metrics = options.metrics ?? createMetrics();
   // First: a bad audit path stops the start before anything else is opened.
   const audit = openAuditTrail(options.audit, logger);
+  // The schedule's clock (sub-millisecond, see below): `sendByMs` and the release instants are on it.
+  const scheduleNow = options.now ?? preciseNow;
   const forwarder = createForwarder({
-    now,
+    now: scheduleNow,
     upstreamBaseUrl: policy.upstream.baseUrl,
     timeoutMs: policy.upstream.timeoutMs,
     connectTimeoutMs: policy.upstream.connectTimeoutMs,
@@ -355,9 +359,8 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   metrics.configLoadedTimestamp.set(now() / 1000);
   const status = createStatusRecorder(now);
   status.policyLoaded(policy);
-  // The schedule's own clock has the sub-millisecond part (src/schedule/precise-clock.ts): slots at high
-  // limits are µs apart, and on whole milliseconds a request waited for the next tick for nothing.
-  const scheduleNow = options.now ?? preciseNow;
+  // The schedule's own clock (scheduleNow) has the sub-millisecond part (src/schedule/precise-clock.ts): slots at
+  // high limits are µs apart, and on whole milliseconds a request waited for the next tick for nothing.
   // `limits: auto` accounts run under what the provider advertises; the follower acts on the schedule built next.
   const providerLimits = createProviderLimits({
     configured: live.limits,

@@ -112,7 +112,12 @@ export function createProviderLimits(options: ProviderLimitsOptions): ProviderLi
     if (last !== undefined && last.configured === configured && last.rates === rates) return last.limits;
     // Bounds as configured now: a reload that narrows them applies at once.
     const bounded = clampRates(rates, configured.auto.bounds);
-    const limits = { ...bounded, safety: configured.safety, auto: configured.auto };
+    const limits = {
+      ...bounded,
+      safety: configured.safety,
+      ...(configured.adaptiveSafety ? { adaptiveSafety: configured.adaptiveSafety } : {}),
+      auto: configured.auto,
+    };
     answered.set(accountId, { configured, rates, limits });
     return limits;
   };

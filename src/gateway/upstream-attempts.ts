@@ -217,9 +217,13 @@ async function sendOnSlot(
     waitedMs += slot.waitedMs;
     if (slot.kind === 'slot') {
       ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(priorWaitMs + waitedMs)));
+      const { accountId } = ctx.caller;
+      const operationClass = ctx.operation.class;
+      const onSendCheck = (atMs: number) =>
+        deps.schedule.recordWireDelay(accountId, operationClass, atMs - slot.releasedAtMs);
       // When it leaves (near enough: the forwarder writes it next): the window phase learner pairs it with the count.
       const sentAtMs = deps.now();
-      const outcome = await forwardAttempt(deps, ctx, { ...request, sendByMs: slot.sendByMs }, attempt);
+      const outcome = await forwardAttempt(deps, ctx, { ...request, sendByMs: slot.sendByMs, onSendCheck }, attempt);
       if (!isLateSend(outcome)) return { kind: 'sent', outcome, waitedMs, sentAtMs };
     }
     deps.metrics.scheduleLateSends.inc({ account: ctx.caller.accountId, class: ctx.operation.class });

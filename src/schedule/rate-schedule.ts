@@ -29,6 +29,9 @@ import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
 import { preciseNow } from './precise-clock';
 import { WindowPhaseLearner } from './window-phase';
 import { chooseGrid, type GridChoice, type GridKind } from './window-grid';
+import { AdaptiveMargin, type SafetyBounds } from './adaptive-margin';
+import { FLEET_PROPOSAL_TTL_MS, FLEET_PROPOSE_EVERY_MS, proposeFleetSafety } from './fleet-safety';
+import { randomUUID } from 'node:crypto';
 
 export type { FallbackOptions } from './tuning';
 import type {
@@ -105,6 +108,8 @@ export interface RateScheduleOptions {
    */
   learnWindowPhase?: boolean;
   onStateChange?: (state: ScheduleState) => void;
+  /** The safety a schedule runs at: called when this replica first uses it, and on every adaptive change. */
+  onSafetyChange?: (accountId: string, scheduleClass: ScheduleClass, safety: number) => void;
   timers?: Timers;
 }
 
@@ -140,6 +145,8 @@ export interface ScheduleQueueView {
   scheduleClass: ScheduleClass;
   /** The rate this replica schedules at now: limit × safety, or the fallback's share while Redis is down. */
   ratePerSecond: number;
+  /** The safety in force on this replica (the measured one for an adaptive safety). */
+  safety: number;
   /** This replica's sends on the schedule (requests released on their slot) since start. */
   sentTotal: number;
   /** This replica's sends per completed second, oldest first (the last `ACTIVITY_HISTORY_SECONDS` − 1). */
@@ -184,6 +191,11 @@ export interface RateSchedule {
   /** Waits until the slot, following pauses learnt meanwhile; `expired` when a pause pushed it past the deadline. */
   waitForSlot(reservation: GrantedReservation, options?: { signal?: AbortSignal }): Promise<SlotOutcome>;
   /**
+   * From a `ready` release to the request's first byte about to leave (the forwarder's last check),
+   * in ms: the second part of the send delay an adaptive safety is sized from. Ignored otherwise.
+   */
+  recordWireDelay(accountId: string, operationClass: OperationClass, delayMs: number): void;
+  /**
    * The account's limits no longer map any class to this schedule (`limits: auto` adopted another
    * structure or a lower rate): its waiters here answer `late`, so each takes a new slot under the
    * limits now in force. `pauseMs` > 0 also pauses it for every replica (announced like any pause),
@@ -222,6 +234,12 @@ interface Runtime {
   fallbackIntervalMs: number;
   /** Longest a release may come after its slot (see `sendToleranceMs`). */
   sendToleranceMs: number;
+  /** Present when the account's safety is adaptive: sized from this replica's measured send delays. */
+  margin?: AdaptiveMargin;
+  /** Shared mode, adaptive: the fleet's lowest proposal (`fleet-safety.ts`), and when this replica last proposed. */
+  fleet?: { safety: number; atMs: number; next?: { safety: number; atMs: number } };
+  fleetProposedAtMs?: number;
+  fleetProposedSafety?: number;
   /** What the last shared reply said, on our clock. */
   shared: { epoch: string; shiftTotalMs: number; tailAtMs?: number; floorAtMs?: number; lastReplyAtMs?: number };
   /** The local store's (memory or fallback) view. */
@@ -315,6 +333,8 @@ class RateScheduleImpl implements RateSchedule {
   private answeredLocally = 0;
   /** Redis TIME on this process's clock (shared mode); the local stores run on `now` itself. */
   private readonly storeClock = new StoreClock();
+  /** This process among the replicas proposing an adaptive safety. */
+  private readonly replicaId = randomUUID();
   private readonly counters = {
     granted: { shared: 0, fallback: 0, memory: 0 } as Record<ScheduleMode, number>,
     rejected: { deadline: 0, backlog: 0, paused: 0 } as Record<RejectionReason, number>,
@@ -444,19 +464,29 @@ class RateScheduleImpl implements RateSchedule {
           d.count += 1;
           d.totalLateMs += lateMs;
           if (lateMs > d.maxLateMs) d.maxLateMs = lateMs;
+          // Held back or not, it is part of the release delay an adaptive margin must cover.
+          rt?.margin?.recordReleaseLate(now, lateMs);
           // Sent now, it would land in the provider's window beside the next slots' requests.
-          if (now > reservation.latestSendAtMs + shiftMs) {
+          const sendByMs = reservation.latestSendAtMs + shiftMs;
+          if (now > sendByMs) {
             this.counters.lateWakeups += 1;
             return { kind: 'late', waitedMs: now - startedAt, lateMs };
           }
           rt?.activity.sends.add(now);
-          return { kind: 'ready', waitedMs: now - startedAt, lateMs };
+          return { kind: 'ready', waitedMs: now - startedAt, lateMs, releasedAtMs: now, sendByMs };
         }
         await this.sleepOrWake(rt, target - now, options.signal);
       }
     } finally {
       if (waiter !== undefined) rt?.activity.endWait(waiter);
     }
+  }
+
+  recordWireDelay(accountId: string, operationClass: OperationClass, delayMs: number): void {
+    const limits = this.options.limits(accountId);
+    if (limits === undefined) return;
+    const keys = scheduleKeys(this.keyPrefix, accountId, scheduleFor(limits, operationClass).scheduleClass);
+    this.runtimes.get(keys.id)?.margin?.recordWireDelay(this.now(), delayMs);
   }
 
   async retire(accountId: string, scheduleClass: ScheduleClass, pauseMs: number): Promise<void> {
@@ -572,6 +602,7 @@ class RateScheduleImpl implements RateSchedule {
         accountId: rt.accountId,
         scheduleClass: rt.scheduleClass,
         ratePerSecond: 1000 / (this.mode === 'fallback' ? rt.fallbackIntervalMs : rt.intervalMs),
+        safety: rt.safety,
         sentTotal: activity.sends.total(),
         sendsPerSecond: activity.sends.completedSeconds(now),
         sentLast10s: activity.sends.lastSeconds(now, 10),
@@ -858,11 +889,16 @@ class RateScheduleImpl implements RateSchedule {
     if (limits === undefined) throw new Error(`rate schedule: no limits for account ${JSON.stringify(accountId)}`);
     const { scheduleClass, ratePerSecond } = scheduleFor(limits, operationClass);
     const keys = scheduleKeys(this.keyPrefix, accountId, scheduleClass);
-    const safety = limits.safety ?? this.options.safety ?? DEFAULT_SAFETY;
+    const existing = this.runtimes.get(keys.id);
+    const margin = this.marginFor(existing, keys.id, limits.adaptiveSafety);
+    const safety =
+      margin === undefined
+        ? (limits.safety ?? this.options.safety ?? DEFAULT_SAFETY)
+        : this.adaptiveSafetyInForce(existing, margin);
     const iv = intervalMs(ratePerSecond, safety);
     const fallbackIv = 1000 / fallbackRatePerSecond(ratePerSecond, safety, this.options.expectedReplicas);
-    const toleranceMs = this.options.sendToleranceMs ?? sendToleranceMs(safety);
-    let rt = this.runtimes.get(keys.id);
+    const toleranceMs = this.options.sendToleranceMs ?? margin?.sendToleranceFor(safety) ?? sendToleranceMs(safety);
+    let rt = existing;
     if (rt === undefined) {
       rt = {
         keys,
@@ -871,6 +907,8 @@ class RateScheduleImpl implements RateSchedule {
         intervalMs: iv,
         fallbackIntervalMs: fallbackIv,
         sendToleranceMs: toleranceMs,
+        safety,
+        ...(margin ? { margin } : {}),
         shared: { epoch: '', shiftTotalMs: 0 },
         local: { epoch: '', shiftTotalMs: 0 },
         fallbackEpisode: 0,
@@ -878,19 +916,28 @@ class RateScheduleImpl implements RateSchedule {
         activity: new ScheduleActivity(),
         retired: false,
         limitPerWindow: ratePerSecond,
-        safety,
         phase: newPhaseLearner(ratePerSecond),
         grid: 'sliding-safe',
         boundarySeen: false,
       };
       this.runtimes.set(keys.id, rt);
+      this.options.onSafetyChange?.(accountId, scheduleClass, safety);
     } else {
-      // Limits are configuration; a reload may change them.
+      // Limits are configuration; a reload may change them; an adaptive safety moves by itself.
+      if (rt.safety !== safety) {
+        this.options.onSafetyChange?.(accountId, scheduleClass, safety);
+        if (margin !== undefined)
+          this.options.logger?.info(
+            { schedule: keys.id, fromSafety: rt.safety, toSafety: safety, ownSafety: margin.safety },
+            'rate schedule: safety in force changed',
+          );
+      }
       rt.intervalMs = iv;
       rt.fallbackIntervalMs = fallbackIv;
       rt.sendToleranceMs = toleranceMs;
-      rt.retired = false;
       rt.safety = safety;
+      rt.margin = margin;
+      rt.retired = false;
       if (rt.limitPerWindow !== ratePerSecond) {
         // Another limit: another count per window; the phase is learnt again with the new numbers.
         rt.limitPerWindow = ratePerSecond;
@@ -898,7 +945,79 @@ class RateScheduleImpl implements RateSchedule {
         rt.boundarySeen = false;
       }
     }
+    if (margin !== undefined) this.proposeToFleet(rt, margin.safety);
     return rt;
+  }
+
+  /**
+   * Shared mode: the fleet's safety (the lowest proposal, switched at one announced instant), while
+   * this replica has heard from Redis recently; otherwise this replica's own.
+   */
+  private adaptiveSafetyInForce(existing: Runtime | undefined, margin: AdaptiveMargin): number {
+    const fleet = existing?.fleet;
+    const nowMs = this.now();
+    if (this.mode !== 'shared' || fleet === undefined || nowMs - fleet.atMs > FLEET_PROPOSAL_TTL_MS)
+      return margin.safety;
+    return fleet.next !== undefined && nowMs >= fleet.next.atMs ? fleet.next.safety : fleet.safety;
+  }
+
+  /**
+   * Every `FLEET_PROPOSE_EVERY_MS`, off the request path: propose this replica's safety, learn the
+   * fleet's lowest. A failure changes nothing (the reservations find an outage themselves); the
+   * fleet value then ages out and the replica runs at its own.
+   */
+  private proposeToFleet(rt: Runtime, ownSafety: number): void {
+    const connection = this.connection;
+    if (connection === undefined || this.mode !== 'shared' || this.initial !== undefined) return;
+    const nowMs = this.now();
+    // On the cadence, and at once when this replica's own safety moved (the others learn it sooner).
+    const due = rt.fleetProposedAtMs === undefined || nowMs - rt.fleetProposedAtMs >= FLEET_PROPOSE_EVERY_MS;
+    if (!due && rt.fleetProposedSafety === ownSafety) return;
+    rt.fleetProposedAtMs = nowMs;
+    rt.fleetProposedSafety = ownSafety;
+    proposeFleetSafety(connection, rt.keys, this.replicaId, ownSafety).then(
+      (fleet) => {
+        const atMs = this.now();
+        rt.fleet = {
+          safety: fleet.safety,
+          atMs,
+          ...(fleet.next ? { next: { safety: fleet.next.safety, atMs: atMs + fleet.next.inMs } } : {}),
+        };
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * The adaptive margin of a schedule, evaluated now (at most every half second: see
+   * `AdaptiveMargin.evaluate`), kept across calls while its bounds stay the same; a change is
+   * logged at info.
+   */
+  private marginFor(
+    existing: Runtime | undefined,
+    scheduleId: string,
+    bounds: SafetyBounds | undefined,
+  ): AdaptiveMargin | undefined {
+    if (bounds === undefined) return undefined;
+    const current = existing?.margin;
+    const margin =
+      current !== undefined && current.bounds.min === bounds.min && current.bounds.max === bounds.max
+        ? current
+        : new AdaptiveMargin(bounds);
+    const change = margin.evaluate(this.now());
+    if (change !== undefined)
+      this.options.logger?.info(
+        {
+          schedule: scheduleId,
+          fromSafety: change.from,
+          toSafety: change.to,
+          releaseLateMs: round2(change.target.releaseLateMs),
+          wireDelayMs: round2(change.target.wireDelayMs),
+          neededMs: round2(change.target.neededMs),
+        },
+        'rate schedule: adaptive safety changed',
+      );
+    return margin;
   }
 
   // ---- upstream feedback --------------------------------------------------------------------
@@ -1239,4 +1358,8 @@ function validate(request: ReserveRequest): void {
   if (!(share >= 0 && share < 1)) throw new RangeError(`reserve: reservedShare must be in [0, 1), got ${share}`);
   if (request.maxQueued !== undefined && !(request.maxQueued >= 1))
     throw new RangeError(`reserve: maxQueued must be ≥ 1, got ${request.maxQueued}`);
+}
+
+function round2(ms: number): number {
+  return Math.round(ms * 100) / 100;
 }

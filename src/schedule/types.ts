@@ -1,15 +1,18 @@
 import type { OperationClass } from '../catalog/catalog';
+import type { SafetyBounds } from './adaptive-margin';
 
 /** A schedule per (account, class). `all` serves a one-class limit profile (e.g. 2 req/s for everything). */
 export type ScheduleClass = OperationClass | 'all';
 
 /**
  * The provider's limits for one account, in requests per second (before the safety factor).
- * `safety`, when given, overrides the schedule-wide factor for this account.
+ * `safety`, when given, overrides the schedule-wide factor for this account. `adaptiveSafety`, when
+ * given, sizes the safety from the measured send delays within these bounds (`adaptive-margin.ts`);
+ * `safety` is then ignored.
  */
 export type AccountRateLimits =
-  | { readonly read: number; readonly write: number; readonly safety?: number }
-  | { readonly all: number; readonly safety?: number };
+  | { readonly read: number; readonly write: number; readonly safety?: number; readonly adaptiveSafety?: SafetyBounds }
+  | { readonly all: number; readonly safety?: number; readonly adaptiveSafety?: SafetyBounds };
 
 /** `shared`: the Redis schedule; `fallback`: Redis unreachable, local schedule at rate ÷ replicas; `memory`: no Redis
  * configured. */
@@ -76,7 +79,15 @@ export interface SlotTicket {
  * take a new slot); or the slot was pushed past the deadline by a pause.
  */
 export type SlotOutcome =
-  | { readonly kind: 'ready'; readonly waitedMs: number; readonly lateMs: number }
+  | {
+      readonly kind: 'ready';
+      readonly waitedMs: number;
+      readonly lateMs: number;
+      /** When the waiter was released, on `now()`: the forwarder reports its release-to-wire delay from it. */
+      readonly releasedAtMs: number;
+      /** The latest instant the request may leave: the slot's tolerance, moved with any shift since the grant. */
+      readonly sendByMs: number;
+    }
   | { readonly kind: 'late'; readonly waitedMs: number; readonly lateMs: number }
   | { readonly kind: 'expired'; readonly retryAfterMs: number }
   | { readonly kind: 'aborted' };

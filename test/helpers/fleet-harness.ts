@@ -46,9 +46,12 @@ export interface FleetCaller {
   shadow?: boolean;
 }
 
+/** A fixed factor, or adaptive (issue #15): `auto` or `{ min, max }`, as the policy writes it. */
+export type FleetSafety = number | 'auto' | { min?: number; max?: number };
+
 export type FleetLimits =
-  | { read: number; write: number; safety?: number }
-  | { all: number; safety?: number }
+  | { read: number; write: number; safety?: FleetSafety }
+  | { all: number; safety?: FleetSafety }
   /** `limits: auto` (issue #15), as the policy writes it. */
   | 'auto'
   | { auto: object; safety?: number };

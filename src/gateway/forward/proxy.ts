@@ -39,6 +39,8 @@ export interface ForwardRequest {
    * the provider's limit.
    */
   sendByMs?: number;
+  /** Called with the forwarder's clock at that last check (sent or held back): the release-to-wire delay. */
+  onSendCheck?: (atMs: number) => void;
 }
 
 /** The failure reason of a request held back because it would have left after its `sendByMs`. */
@@ -132,7 +134,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       }
       // Nothing is written before this event returns (the body is piped after it).
       const sendByMs = state.request.sendByMs;
-      if (sendByMs !== undefined && now() > sendByMs) {
+      const checkedAtMs = now();
+      state.request.onSendCheck?.(checkedAtMs);
+      if (sendByMs !== undefined && checkedAtMs > sendByMs) {
         state.late = true;
         proxyReq.destroy();
         return;

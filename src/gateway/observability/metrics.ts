@@ -27,6 +27,7 @@ export interface GatewayMetrics {
   scheduleDispatchLate: Histogram;
   scheduleLateSends: Counter<'account' | 'class'>;
   scheduleWaiting: Gauge<'account' | 'class'>;
+  scheduleSafety: Gauge<'account' | 'class'>;
   auditRecords: Counter<'outcome'>;
   configReloads: Counter<'result'>;
   configLoadedTimestamp: Gauge;
@@ -143,6 +144,12 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     scheduleWaiting: new Gauge({
       name: 'strettch_gateway_schedule_waiting_requests',
       help: 'Requests waiting for a future slot, by account and class: above zero the schedule is saturated',
+      labelNames: ['account', 'class'],
+      registers: [registry],
+    }),
+    scheduleSafety: new Gauge({
+      name: 'strettch_gateway_schedule_safety',
+      help: 'The safety factor a schedule runs at on this replica (an adaptive one moves with the measured send delay), by account and class (read, write or all)',
       labelNames: ['account', 'class'],
       registers: [registry],
     }),

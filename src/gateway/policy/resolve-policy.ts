@@ -1,5 +1,6 @@
 import { OPERATION_IDS, operationById, type OperationId } from '../../catalog/catalog';
 import { DEFAULT_SAFETY } from '../../schedule/intervals';
+import { DEFAULT_SAFETY_BOUNDS, type SafetyBounds } from '../../schedule/adaptive-margin';
 import type { VerificationKey } from '../auth/verification-key';
 import { checkReferences, scopeNames } from './check-references';
 import { deepFreeze } from './deep-freeze';
@@ -193,19 +194,31 @@ function limitsFor(accountId: string, document: PolicyDocument): AccountLimits {
   const own = Object.hasOwn(document.limits, accountId) ? document.limits[accountId] : undefined;
   const profile = own ?? fallback;
   if (!profile) return DEFAULT_ACCOUNT_LIMITS;
-  const safety = profile.safety ?? fallback?.safety ?? DEFAULT_ACCOUNT_LIMITS.safety;
+  const safety = resolveSafety(profile.safety ?? fallback?.safety);
   if (profile.auto === undefined) return toLimits(profile, safety);
   const bounds = { minPerSecond: profile.auto.min, maxPerSecond: profile.auto.max };
   // Until the provider says anything: the given initial limits, else the default profile's, else the launch ones.
   const configured = profile.auto.initial ?? (fallback?.auto === undefined ? fallback : undefined);
   const initial = clampRates(configured ? toLimits(configured, safety) : DEFAULT_ACCOUNT_LIMITS, bounds);
-  return { ...initial, safety, auto: { bounds } };
+  return { ...initial, ...safety, auto: { bounds } };
 }
 
-function toLimits(profile: { read?: number; write?: number; all?: number }, safety: number): AccountLimits {
+/** The safety as the schedule takes it: a fixed factor, or adaptive bounds with the factor it starts from. */
+type ResolvedSafety = { safety: number; adaptiveSafety?: SafetyBounds };
+
+function resolveSafety(configured: number | 'auto' | { min?: number; max?: number } | undefined): ResolvedSafety {
+  if (configured === undefined) return { safety: DEFAULT_ACCOUNT_LIMITS.safety };
+  if (typeof configured === 'number') return { safety: configured };
+  const bounds = configured === 'auto' ? DEFAULT_SAFETY_BOUNDS : { ...DEFAULT_SAFETY_BOUNDS, ...configured };
+  // Starting safe (as the schedule does): the fixed default, within the bounds, until enough delays are measured.
+  const start = Math.min(bounds.max, Math.max(bounds.min, DEFAULT_SAFETY));
+  return { safety: start, adaptiveSafety: Object.freeze({ min: bounds.min, max: bounds.max }) };
+}
+
+function toLimits(profile: { read?: number; write?: number; all?: number }, safety: ResolvedSafety): AccountLimits {
   // The schema guarantees `all` alone, or `read` and `write` together.
-  if (profile.all !== undefined) return { all: profile.all, safety };
-  return { read: profile.read!, write: profile.write!, safety };
+  if (profile.all !== undefined) return { all: profile.all, ...safety };
+  return { read: profile.read!, write: profile.write!, ...safety };
 }
 
 function expandScopes(document: PolicyDocument): Record<string, readonly OperationId[]> {

@@ -4,6 +4,7 @@ import { accountQuotasSchema, callerLeastPrivilegeShape } from './least-privileg
 import { CLAIM_PATH, SUBJECT_PATTERN } from './caller-rules';
 import { operationsMatching } from './patterns';
 import { secretRefSchema } from './secret-ref';
+import { DEFAULT_SAFETY_BOUNDS, MAX_ADAPTIVE_SAFETY } from '../../schedule/adaptive-margin';
 
 /**
  * The shape of the policy document. Every object is strict (an unknown key is an error, because a
@@ -156,6 +157,33 @@ const autoLimitsSchema = z
         ctx.addIssue({ code: 'custom', path: ['initial', name], message: 'must lie within "min" and "max"' });
   });
 
+/**
+ * `safety`: a fixed factor in (0, 1]; `auto` (sized from the measured send delays within the default
+ * bounds); or `{ min, max }` (adaptive within these bounds, each defaulting as for `auto`).
+ */
+const safetySchema = z.union(
+  [
+    z.number().gt(0).max(1),
+    z.literal('auto'),
+    z
+      .strictObject({
+        min: z.number().gt(0).max(1).optional(),
+        max: z.number().gt(0).max(MAX_ADAPTIVE_SAFETY).optional(),
+      })
+      .superRefine((bounds, ctx) => {
+        const min = bounds.min ?? DEFAULT_SAFETY_BOUNDS.min;
+        const max = bounds.max ?? DEFAULT_SAFETY_BOUNDS.max;
+        if (min > max) ctx.addIssue({ code: 'custom', path: ['min'], message: `must not exceed "max" (${max})` });
+      }),
+  ],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union' && issue.errors.every((branch) => branch.some((e) => e.path.length === 0))
+        ? `must be a number in (0, 1], "auto", or { min, max } with max at most ${MAX_ADAPTIVE_SAFETY}`
+        : undefined,
+  },
+);
+
 const limitsProfileSchema = z.preprocess(
   // `prod: auto` is `prod: { auto: {} }`: every bound at its default.
   (value) => (value === 'auto' ? { auto: {} } : value),
@@ -165,7 +193,7 @@ const limitsProfileSchema = z.preprocess(
       write: ratePerSecond.optional(),
       all: ratePerSecond.optional(),
       auto: autoLimitsSchema.optional(),
-      safety: z.number().gt(0).max(1).optional(),
+      safety: safetySchema.optional(),
     })
     .superRefine((profile, ctx) => {
       if (profile.auto === undefined) return requireOneShape(profile, ctx);

@@ -26,6 +26,13 @@ describe('bench:fleet options', () => {
     expect(SCENARIOS).toEqual(['fixed', 'sliding', 'outage', 'starved', 'restart', 'limits-auto', 'failover']);
   });
 
+  it('--safety auto: the adaptive safety (issue #15); a number as before', () => {
+    expect(parse(['--safety', 'auto', '--runs', '1']).safety).toBe('auto');
+    expect(parse(['--runs', '1', '--safety=auto']).safety).toBe('auto');
+    expect(parse(['--safety', '0.97']).safety).toBe(0.97);
+    expect(problems(['--safety', 'fast']).length).toBe(1);
+  });
+
   it('--redis sentinel|cluster: the failover scenario instead of the outage by default; each only where it applies', () => {
     expect(parse(['--redis', 'sentinel'])).toMatchObject({
       redis: 'sentinel',

@@ -154,6 +154,10 @@ describe('describeAccountLimits', () => {
       "auto within 1–30/s (follows the provider's headers), initially " +
         'read 30/s, write 5/s × safety 0.95 = 28.5 reads/s, 4.75 writes/s',
     ],
+    [
+      { all: 2, safety: 0.95, adaptiveSafety: { min: 0.9, max: 0.995 } } as const,
+      'all 2/s × safety 0.95 = 1.9/s at first; safety adaptive within 0.9–0.995 (sized from measured send delays)',
+    ],
   ])('%j', (limits, text) => {
     expect(describeAccountLimits(limits)).toBe(text);
   });

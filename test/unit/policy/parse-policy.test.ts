@@ -295,6 +295,28 @@ describe('resolvePolicy', () => {
   });
 });
 
+describe('parsePolicy: adaptive safety (issue #15)', () => {
+  const withLimits = (limits: string) => mustParse(`${MINIMAL}limits:\n${limits}\n`);
+
+  it.each([
+    ['auto', { safety: 0.95, adaptiveSafety: { min: 0.9, max: 0.995 } }],
+    ['{ min: 0.97 }', { safety: 0.97, adaptiveSafety: { min: 0.97, max: 0.995 } }],
+    ['{ min: 0.8, max: 0.9 }', { safety: 0.9, adaptiveSafety: { min: 0.8, max: 0.9 } }],
+    ['0.97', { safety: 0.97 }],
+  ])('safety: %s starts within its bounds', (safety, expected) => {
+    expect(withLimits(`  prod: { read: 30, write: 5, safety: ${safety} }`).accounts.prod!.limits).toEqual({
+      read: 30,
+      write: 5,
+      ...expected,
+    });
+  });
+
+  it('is inherited from the default profile, and kept beside limits: auto', () => {
+    const policy = withLimits('  default: { all: 2, safety: auto }\n  prod: auto');
+    expect(policy.accounts.prod!.limits).toMatchObject({ adaptiveSafety: { min: 0.9, max: 0.995 }, safety: 0.95 });
+  });
+});
+
 describe('parsePolicy: limits: auto (issue #15)', () => {
   const withLimits = (limits: string) => mustParse(`${MINIMAL}limits:\n${limits}\n`);
 

@@ -85,6 +85,10 @@ describe('createRateSchedule without Redis', () => {
     await jest.advanceTimersByTimeAsync(100);
     expect(outcomes.keeps).toMatchObject({ kind: 'ready' });
     expect(outcomes.keeps!.waitedMs).toBeGreaterThanOrEqual(1000);
+    // The send tolerance the forwarder checks moved with the slot (it held back every moved request before).
+    const ready = outcomes.keeps as unknown as { sendByMs: number; releasedAtMs: number };
+    expect(ready.sendByMs).toBeGreaterThan(ready.releasedAtMs);
+    expect(ready.sendByMs - keeps.latestSendAtMs).toBeGreaterThanOrEqual(1000 - keeps.waitMs - 1);
     // New reservations queue after the moved ones.
     expect(granted(await schedule.reserve(request())).waitMs).toBeGreaterThan(0);
   });
@@ -160,5 +164,37 @@ describe('createRateSchedule without Redis', () => {
     await expect(schedule.reserve(request({ maxWaitMs: -1 }))).rejects.toThrow(RangeError);
     await expect(schedule.reserve(request({ reservedShare: 1 }))).rejects.toThrow(RangeError);
     await expect(schedule.reserve(request({ callerId: '' }))).rejects.toThrow(RangeError);
+  });
+
+  test('an adaptive safety starts at 0.95, is reported, and moves with the measured release delays', async () => {
+    const changes: [string, string, number][] = [];
+    const adaptive = createRateSchedule({
+      limits: () => ({ all: 100, adaptiveSafety: { min: 0.9, max: 0.995 } }),
+      expectedReplicas: 1,
+      now: () => Date.now(),
+      onSafetyChange: (account, cls, safety) => changes.push([account, cls, safety]),
+    });
+    const first = granted(await adaptive.reserve(request()));
+    expect(changes).toEqual([['prod', 'all', 0.95]]);
+    expect(adaptive.queues()[0]!.safety).toBe(0.95);
+    // 60 releases about 1 ms late, a little wire delay each.
+    let last = first;
+    for (let i = 0; i < 60; i += 1) {
+      const r = i === 0 ? first : granted(await adaptive.reserve(request()));
+      const waiting = adaptive.waitForSlot(r);
+      await jest.advanceTimersByTimeAsync(r.waitMs + 1);
+      expect((await waiting).kind).toBe('ready');
+      adaptive.recordWireDelay('prod', 'read', 0.5);
+      last = r;
+    }
+    // Evaluated on the next reservations: the raise is held 5 s, then the safety goes up (0.995 at most).
+    await jest.advanceTimersByTimeAsync(1000);
+    await adaptive.reserve(request());
+    await jest.advanceTimersByTimeAsync(6000);
+    const after = granted(await adaptive.reserve(request()));
+    expect(changes.at(-1)![2]).toBeGreaterThan(0.95);
+    expect(changes.at(-1)![2]).toBeLessThanOrEqual(0.995);
+    expect(after.latestSendAtMs - after.slotAtMs).toBeLessThan(last.latestSendAtMs - last.slotAtMs);
+    await adaptive.close();
   });
 });

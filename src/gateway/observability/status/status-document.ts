@@ -121,7 +121,8 @@ function scheduleRows(inputs: StatusInputs): ScheduleRow[] {
         account: account.id,
         class: scheduleClass,
         limitPerSecond,
-        safety: account.limits.safety,
+        // An adaptive safety moves: the schedule's own, once this replica has used it.
+        safety: view?.safety ?? account.limits.safety,
         ratePerSecond: roundTo3(view?.ratePerSecond ?? limitPerSecond * account.limits.safety),
         sentTotal: view?.sentTotal ?? 0,
         sentLast10s: view?.sentLast10s ?? 0,

@@ -45,6 +45,7 @@ function view(overrides: Partial<ScheduleQueueView>): ScheduleQueueView {
     accountId: 'prod',
     scheduleClass: 'read',
     ratePerSecond: 27,
+    safety: 0.9,
     sentTotal: 0,
     sendsPerSecond: [],
     sentLast10s: 0,
