@@ -837,7 +837,9 @@ class RateScheduleImpl implements RateSchedule {
       waitMs: reply.waitMs,
       slotAtMs,
       latestSendAtMs,
-      deadlineAtMs: replyAt + maxWaitMs,
+      // Never before the slot itself: the store granted it within the deadline on its clock, and the
+      // mapping's uncertainty (up to half a round trip) must not turn a grant into an expiry (maxWait 0).
+      deadlineAtMs: Math.max(replyAt + maxWaitMs, slotAtMs),
       mode,
       scheduleClass: rt.scheduleClass,
       idleCapacity: reply.idleCapacity,

@@ -83,9 +83,9 @@ describe('bench:scale, a tiny grid', () => {
     }
   });
 
-  it('finds one schedule (two keys) per busy account, every key expiring', () => {
+  it('finds one schedule (three keys: state, calendar, caller index) per busy account, every key expiring', () => {
     for (const point of report.raw) {
-      expect(point.keys.scheduleKeys).toBe(2 * point.activeAccounts);
+      expect(point.keys.scheduleKeys).toBe(3 * point.activeAccounts);
       expect(point.keys.withoutExpiryCount).toBe(0);
       expect(point.keys.scheduleBytes).toBeGreaterThan(0);
       // The idle TTL past the furthest slot (at most a caller's maxWaitMs ahead), no more.
@@ -97,7 +97,7 @@ describe('bench:scale, a tiny grid', () => {
     expect(report.expiry).not.toBeNull();
     const { samples, scheduleKeysGoneAtSec, point } = report.expiry!;
     expect(point).toEqual({ callers: 90, accounts: 1 });
-    expect(samples[0]!.scheduleKeys).toBe(2);
+    expect(samples[0]!.scheduleKeys).toBe(3);
     expect(scheduleKeysGoneAtSec).not.toBeNull();
     expect(samples[samples.length - 1]).toMatchObject({ scheduleKeys: 0, scheduleBytes: 0 });
     expect(report.targets.find((t) => t.name.startsWith("an idle account's"))!.met).toBe(true);

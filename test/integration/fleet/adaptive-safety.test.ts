@@ -8,6 +8,10 @@
 import { drive, fleetsForFile, sleepUntil, watchEventLoop, type Fleet } from '../../helpers/fleet-harness';
 
 const started = fleetsForFile();
+// The sandbox stamps arrivals on the event loop this whole fleet shares: a stall of that loop (a busy
+// CI machine, a GC) bunches the stamps of sends that left on time, which the real provider would not
+// see. A run with such a stall may be judged again, twice at most; each attempt's failure is logged.
+jest.retryTimes(2, { logErrorsBeforeRetry: true });
 const LIMIT = 30;
 
 /** The safety in force on every gateway, from `strettch_gateway_schedule_safety{class=read}`. */
