@@ -22,7 +22,7 @@ import type { ScheduleStore, ShiftReply } from './store';
 import { DEFAULT_SAFETY, fallbackRatePerSecond, intervalMs, scheduleFor, sendToleranceMs } from './intervals';
 import { phaseChannel, scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
 import { MemoryScheduleStore } from './memory-store';
-import { RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
+import { noScheduleCommands, RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
 import { StoreClock } from './store-clock';
 import { ScheduleActivity } from './activity';
 import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
@@ -559,14 +559,7 @@ class RateScheduleImpl implements RateSchedule {
   }
 
   stats(): ScheduleStats {
-    const byKind = this.shared?.commandCounts() ?? {
-      reserve: 0,
-      'reserve-many': 0,
-      pause: 0,
-      refused: 0,
-      report: 0,
-      seed: 0,
-    };
+    const byKind = this.shared?.commandCounts() ?? noScheduleCommands();
     const conn = this.connection?.counts() ?? { total: 0, eval: 0, evalsha: 0, noscriptRetries: 0 };
     const c = this.counters;
     return {

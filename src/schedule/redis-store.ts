@@ -7,6 +7,11 @@ import type { RejectionReason } from './types';
 
 export type ScheduleCommandKind = 'reserve' | 'reserve-many' | 'pause' | 'refused' | 'report' | 'seed';
 
+/** Script calls by operation, none sent yet. */
+export function noScheduleCommands(): Record<ScheduleCommandKind, number> {
+  return { reserve: 0, 'reserve-many': 0, pause: 0, refused: 0, report: 0, seed: 0 };
+}
+
 /** Reservations sent in one `reserve-many` call at most. */
 export const MAX_BATCH = 64;
 /** Values per reply to a reservation. */
@@ -41,14 +46,7 @@ const REASONS: ReadonlySet<string> = new Set<RejectionReason>(['deadline', 'back
 
 /** The shared schedule: one script call (one round trip) per operation. */
 export class RedisScheduleStore implements ScheduleStore {
-  private readonly sent: Record<ScheduleCommandKind, number> = {
-    reserve: 0,
-    'reserve-many': 0,
-    pause: 0,
-    refused: 0,
-    report: 0,
-    seed: 0,
-  };
+  private readonly sent = noScheduleCommands();
   /** Per schedule with a reservation call out: the reservations waiting for it to return. */
   private readonly lanes = new Map<string, QueuedReservation[]>();
   /** Reservations that went in a `reserve-many` call. */
