@@ -184,6 +184,8 @@ const ENV_SCHEMA = z.object({
   SCHEDULE_FALLBACK_MAX_WAIT_MS: milliseconds(0, 60_000),
   SCHEDULE_TRANSITION_GUARD_MS: milliseconds(0, 60_000),
   SCHEDULE_PROBE_INTERVAL_MS: milliseconds(50, 60_000),
+  // Only `1` turns the window phase learner on; any other value leaves it off.
+  SCHEDULE_LEARN_WINDOW_PHASE: z.string().optional(),
   // OpenTelemetry's own names (observability/tracing/tracing-settings.ts says when they turn tracing on).
   OTEL_SDK_DISABLED: otelBoolean,
   OTEL_TRACES_EXPORTER: unsetIfEmpty(
@@ -259,6 +261,7 @@ export function readSettings(env: Env, flags: SettingFlags = {}): SettingsResult
       idleTtlMs: e.SCHEDULE_IDLE_TTL_MS ?? tuning.idleTtlMs,
       feedbackTolerance: e.SCHEDULE_FEEDBACK_TOLERANCE ?? tuning.feedbackTolerance,
       sendToleranceMs: e.SCHEDULE_SEND_TOLERANCE_MS,
+      learnWindowPhase: e.SCHEDULE_LEARN_WINDOW_PHASE === '1',
       fallback: {
         maxWaitMs: e.SCHEDULE_FALLBACK_MAX_WAIT_MS ?? tuning.fallback.maxWaitMs,
         transitionGuardMs: e.SCHEDULE_TRANSITION_GUARD_MS ?? tuning.fallback.transitionGuardMs,
@@ -324,6 +327,7 @@ export function effectiveSettings(
     SCHEDULE_FALLBACK_MAX_WAIT_MS: `${s.schedule.fallback.maxWaitMs} ms`,
     SCHEDULE_TRANSITION_GUARD_MS: `${s.schedule.fallback.transitionGuardMs} ms`,
     SCHEDULE_PROBE_INTERVAL_MS: `${s.schedule.fallback.probeIntervalMs} ms`,
+    SCHEDULE_LEARN_WINDOW_PHASE: s.schedule.learnWindowPhase === true ? 'on' : 'off',
     ...tracingValues(s),
   };
   return SETTINGS_ENV_NAMES.map((name) => ({

@@ -686,7 +686,7 @@ class RateScheduleImpl implements RateSchedule {
 
   /** The grid for a reservation now (window-grid.ts), from what this replica's learner knows. */
   private grid(rt: Runtime, nowMs: number): GridChoice {
-    if (this.options.learnWindowPhase === false) return this.slidingGrid(rt);
+    if (this.options.learnWindowPhase !== true) return this.slidingGrid(rt);
     const clock = this.mode === 'memory' ? { offsetMs: 0, uncertaintyMs: 0 } : this.storeClock.estimate(nowMs);
     if (clock === undefined) return this.slidingGrid(rt);
     if (!rt.boundarySeen && rt.phase.looksFixed()) {
@@ -735,7 +735,7 @@ class RateScheduleImpl implements RateSchedule {
   private onPhaseMessage(message: string): void {
     const [id, first, second] = message.split('\t');
     const rt = id === undefined ? undefined : this.runtimes.get(id);
-    if (rt === undefined || this.options.learnWindowPhase === false) return;
+    if (rt === undefined || this.options.learnWindowPhase !== true) return;
     if (first === 'learning') {
       rt.boundarySeen = true;
       return;
@@ -764,7 +764,7 @@ class RateScheduleImpl implements RateSchedule {
     report: RateLimitReport,
     sentAtMs: number,
   ): void {
-    if (this.options.learnWindowPhase === false || report.remaining === undefined || report.limit === undefined) return;
+    if (this.options.learnWindowPhase !== true || report.remaining === undefined || report.limit === undefined) return;
     const rt = this.runtime(accountId, operationClass);
     // Another limit than the schedule's (limits changing): the count belongs to another regime.
     if (report.limit !== rt.limitPerWindow) return;

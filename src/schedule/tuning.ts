@@ -27,6 +27,11 @@ export interface ScheduleTuning {
    * of each account's safety factor (`sendToleranceMs` in intervals.ts), 26 ms at 0.95.
    */
   readonly sendToleranceMs?: number;
+  /**
+   * Learn a fixed-window provider's window phase and fill each window once sure (window-phase.ts).
+   * Off by default: in bench:fleet it cost a 429 in one run of three and 5–10 points of use while learning.
+   */
+  readonly learnWindowPhase?: boolean;
 }
 
 export const SCHEDULE_TUNING_DEFAULTS: ScheduleTuning = Object.freeze({
@@ -34,4 +39,5 @@ export const SCHEDULE_TUNING_DEFAULTS: ScheduleTuning = Object.freeze({
   idleTtlMs: 60_000,
   feedbackTolerance: 2,
   fallback: Object.freeze({ maxWaitMs: 500, transitionGuardMs: 1000, probeIntervalMs: 500 }),
+  learnWindowPhase: false,
 });

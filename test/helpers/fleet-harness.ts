@@ -7,6 +7,7 @@
  * Each fleet gets an account name of its own, so fleets of one test file may share a Redis server
  * without sharing a schedule. Tokens are HS256 (no key generation), minted once per caller.
  */
+import type { ScheduleTuning } from '../../src/schedule/tuning';
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -85,6 +86,8 @@ export interface FleetOptions {
   accountQuotas?: { liveComputes?: number };
   /** The account's name; default one of its own per fleet (`fleet<n>-<hex>`). */
   accountId?: string;
+  /** The schedule's tuning (e.g. `learnWindowPhase`); absent: the defaults. */
+  tuning?: ScheduleTuning;
 }
 
 export interface FleetReply {
@@ -197,6 +200,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     ...(options.redis ? { redis: options.redis } : {}),
     ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}),
+    ...(options.tuning ? { tuning: options.tuning } : {}),
   };
 
   const gateways: FleetGateway[] = [];

@@ -6,6 +6,7 @@
  * provider, judged by its own answers, counts (nearly) its whole limit in every window, and
  * refuses nothing.
  */
+import { SCHEDULE_TUNING_DEFAULTS } from '../../../src/schedule/tuning';
 import { drive, fleetsForFile, statusCounts, watchEventLoop, type Sent } from '../../helpers/fleet-harness';
 
 const started = fleetsForFile();
@@ -38,6 +39,8 @@ test('the schedule learns the phase of fixed windows and fills each window witho
     limits: { read: LIMIT, write: 3, safety: 0.95 },
     sandbox: { limits: { readPerSecond: LIMIT, writePerSecond: 3 }, window: 'fixed', windowPhaseMs: phaseMs },
     callers: { worker: { maxWaitMs: 3000 } },
+    // Opt-in (SCHEDULE_LEARN_WINDOW_PHASE=1 for the gateway).
+    tuning: { ...SCHEDULE_TUNING_DEFAULTS, learnWindowPhase: true },
   });
   await fleet.warmUp();
   const loop = watchEventLoop();

@@ -11,6 +11,7 @@ describe('readSettings', () => {
       SCHEDULE_FALLBACK_MAX_WAIT_MS: '250',
       SCHEDULE_TRANSITION_GUARD_MS: '2000',
       SCHEDULE_PROBE_INTERVAL_MS: '100',
+      SCHEDULE_LEARN_WINDOW_PHASE: '1',
       REDIS_CONNECT_TIMEOUT_MS: '2500',
       GATEWAY_WARM_UP_CONNECTIONS: '0',
     });
@@ -20,6 +21,7 @@ describe('readSettings', () => {
       idleTtlMs: 120_000,
       feedbackTolerance: 3,
       sendToleranceMs: 20,
+      learnWindowPhase: true,
       fallback: { maxWaitMs: 250, transitionGuardMs: 2000, probeIntervalMs: 100 },
     });
     expect(read.settings.redisConnectTimeoutMs).toBe(2500);
