@@ -27,6 +27,24 @@ afterAll(async () => {
   await server.stop();
 });
 
+/** Both stores of one schedule on the same pinned clock: Redis (the script) and memory (calendar.ts). */
+function storesOnPinnedClock(prefix: string, clock: () => number) {
+  return {
+    redis: new RedisScheduleStore({ connection, keyPrefix: prefix, idleTtlMs: 60_000, pinnedNow: clock }),
+    memory: new MemoryScheduleStore({ now: clock, idleTtlMs: 60_000, epochPrefix: 'm' }),
+    keys: scheduleKeys(prefix, 'acct', 'read'),
+  };
+}
+
+/** A repeatable sequence in [0, 1) (a linear congruential generator), so a failing step can be replayed. */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+}
+
 function strip<T extends ScheduleInfo>(reply: T): Omit<T, 'epoch'> {
   const { epoch: _epoch, ...rest } = reply;
   return rest;
@@ -59,15 +77,8 @@ async function redisSums(
 
 test('random operation sequences give identical replies from the Lua script and calendar.ts', async () => {
   let now = 1_800_000_000_000;
-  const clock = (): number => now;
-  const redis = new RedisScheduleStore({ connection, keyPrefix: 'parity', idleTtlMs: 60_000, pinnedNow: clock });
-  const memory = new MemoryScheduleStore({ now: clock, idleTtlMs: 60_000, epochPrefix: 'm' });
-  const keys = scheduleKeys('parity', 'acct', 'read');
-  let seed = 7;
-  const rand = (): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648;
-  };
+  const { redis, memory, keys } = storesOnPinnedClock('parity', () => now);
+  const rand = seededRandom(7);
   const callers = [
     { id: 'a', weight: 3, reservedShare: 0 },
     { id: 'b', weight: 1, reservedShare: 0 },
@@ -279,15 +290,8 @@ test('after a quiet spell with more callers due than one reservation settles, bo
 
 test('reservations sent together (reserve-many) answer exactly as the same reservations one by one', async () => {
   let now = 1_800_000_500_000;
-  const clock = (): number => now;
-  const redis = new RedisScheduleStore({ connection, keyPrefix: 'parity-many', idleTtlMs: 60_000, pinnedNow: clock });
-  const memory = new MemoryScheduleStore({ now: clock, idleTtlMs: 60_000, epochPrefix: 'm' });
-  const keys = scheduleKeys('parity-many', 'acct', 'read');
-  let seed = 11;
-  const rand = (): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648;
-  };
+  const { redis, memory, keys } = storesOnPinnedClock('parity-many', () => now);
+  const rand = seededRandom(11);
   const fairness = { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
   const kinds = new Set<string>();
   for (let round = 0; round < 60; round += 1) {
