@@ -390,14 +390,16 @@ class RateScheduleImpl implements RateSchedule {
         for (const rt of this.runtimes.values()) rt.phase.forget();
       } else void this.recover();
     });
-    connection
-      .subscribe(phaseChannel(this.keyPrefix), (message) => this.onPhaseMessage(message))
-      .catch((error: unknown) => {
-        this.options.logger?.warn(
-          { err: describe(error) },
-          'rate schedule: window phase announcements unavailable; each replica learns the phase alone',
-        );
-      });
+    // Only a learning replica has phases to hear (the learner is opt-in): no subscription otherwise.
+    if (this.options.learnWindowPhase === true)
+      connection
+        .subscribe(phaseChannel(this.keyPrefix), (message) => this.onPhaseMessage(message))
+        .catch((error: unknown) => {
+          this.options.logger?.warn(
+            { err: describe(error) },
+            'rate schedule: window phase announcements unavailable; each replica learns the phase alone',
+          );
+        });
     connection
       .subscribe(shiftChannel(this.keyPrefix), (message) => this.onShiftMessage(message))
       .catch((error: unknown) => {
