@@ -15,9 +15,17 @@ import { threadCpuSample, type ThreadCpuSample } from './thread-cpu';
 /**
  * `gateway` runs with tracing off (the default) and its rate schedule in memory; `gateway-redis` is the
  * same gateway with the schedule in Redis (as replicas run it); `gateway-traced` the in-memory one with
- * tracing on.
+ * tracing on. `passthrough-redis` is the passthrough plus one no-op Redis script call per request: what
+ * a Redis round trip alone costs here, the floor under `gateway-redis`.
  */
-export const TARGET_NAMES = ['direct', 'passthrough', 'gateway', 'gateway-redis', 'gateway-traced'] as const;
+export const TARGET_NAMES = [
+  'direct',
+  'passthrough',
+  'passthrough-redis',
+  'gateway',
+  'gateway-redis',
+  'gateway-traced',
+] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** A read every caller may make, answered from reference data: the cost measured is the path, not the work. */
@@ -120,6 +128,7 @@ export async function runOverhead(
     const targets: Record<TargetName, Target> = {
       direct: target('direct', front, upstream.ready.urls.sandbox, { authorization: `Bearer ${BENCH_SANDBOX_KEY}` }),
       passthrough: target('passthrough', front, front.ready.urls.passthrough, {}),
+      'passthrough-redis': target('passthrough-redis', redisFront, redisFront.ready.urls['passthrough-redis'], {}),
       gateway: target('gateway', front, front.ready.urls.gateway, bearer(front)),
       'gateway-redis': target('gateway-redis', redisFront, redisFront.ready.urls['gateway-redis'], bearer(redisFront)),
       'gateway-traced': target(
@@ -138,7 +147,7 @@ export async function runOverhead(
     }
     const loads: LoadMeasurements[] = options.concurrencies.map((concurrency) => ({
       concurrency,
-      measurements: { direct: [], passthrough: [], gateway: [], 'gateway-redis': [], 'gateway-traced': [] },
+      measurements: Object.fromEntries(TARGET_NAMES.map((name) => [name, []])) as unknown as TargetMeasurements,
     }));
     for (let round = 0; round < options.rounds; round++) {
       for (const { concurrency, measurements } of loads) {

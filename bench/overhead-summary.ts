@@ -113,7 +113,9 @@ export function summarizeRuns(runs: ReadonlyArray<{ file: string; report: Overhe
   };
 }
 
-const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+/** Rounded for print; a rounding residue below zero prints as 0, not -0. */
+const fixed = (value: number, digits: number) =>
+  Number.isFinite(value) ? value.toFixed(digits).replace(/^-(0\.?0*)$/, '$1') : 'n/a';
 const spreadText = (s: Spread, digits: number) =>
   `${fixed(s.median, digits)} (${fixed(s.min, digits)}–${fixed(s.max, digits)})`;
 
@@ -133,10 +135,27 @@ export function formatSummary(summary: OverheadSummary): string {
   const cpu = summary.proxyCpuUs.map(
     (p) => `  ${p.concurrency} in flight, ${p.target}: ${spreadText(p.spread, 0)} µs proxy CPU per request`,
   );
-  return [`overhead bench — ${summary.runs.length} runs: ${summary.runs.join(', ')}`, '', ...table, '', ...cpu].join(
-    '\n',
-  );
+  const floor = summary.comparisons
+    .filter((c) => c.concurrency === 1 && FLOOR_LINES.some((f) => f.comparison === c.comparison))
+    .map(
+      (c) =>
+        `  ${FLOOR_LINES.find((f) => f.comparison === c.comparison)!.label}: ${spreadText(c.meanDifferenceMs, 3)} ms`,
+    );
+  return [
+    `overhead bench — ${summary.runs.length} runs: ${summary.runs.join(', ')}`,
+    '',
+    ...table,
+    '',
+    ...cpu,
+    ...(floor.length > 0 ? ['', '1 in flight, mean added:', ...floor] : []),
+  ].join('\n');
 }
+
+/** What the Redis gateway's added time at one in flight is made of: the round trip, then the schedule's own work. */
+const FLOOR_LINES = [
+  { comparison: 'redisRoundTripToPassthrough', label: 'one no-op Redis script call over the passthrough (the floor)' },
+  { comparison: 'redisGatewayToRoundTrip', label: 'gateway (Redis schedule) over that floor' },
+] as const;
 
 /** The chart's panels: the goals' figures, one bar per gateway (median, whisker min–max), the goal as a line. */
 const PANELS = [
@@ -149,6 +168,7 @@ const PANELS = [
 const BARS = [
   { comparison: 'gatewayToPassthrough', label: 'gateway, schedule in memory' },
   { comparison: 'redisGatewayToPassthrough', label: 'gateway, schedule in Redis' },
+  { comparison: 'redisRoundTripToPassthrough', label: 'passthrough + one Redis round trip' },
 ] as const;
 
 const PANEL_W = 300;

@@ -1,11 +1,13 @@
 /**
  * The things measured side by side, each on 127.0.0.1, port 0: the sandbox (the upstream), a bare
- * http-proxy-middleware passthrough, and the gateway built by its own composition root — with
- * tracing off (the default) and with tracing on, exporting to an OTLP receiver that discards.
+ * http-proxy-middleware passthrough (also with one no-op Redis script call per request), and the
+ * gateway built by its own composition root — with tracing off (the default) and with tracing on,
+ * exporting to an OTLP receiver that discards.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import express from 'express';
+import Redis from 'ioredis';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { DestinationStream } from 'pino';
 import { stringify } from 'yaml';
@@ -75,10 +77,43 @@ export function benchTracing(tracesUrl: string): TracingSettings {
 
 /** The baseline: what forwarding costs with nothing else — no auth, no checks, no logs. */
 export async function startPassthrough(upstreamOrigin: string): Promise<BenchServer> {
+  return startProxy(upstreamOrigin);
+}
+
+/**
+ * The floor of any decision shared through Redis: the passthrough, plus one script call per request
+ * that does nothing (`return 1`), sent with a reservation's keys and argument count. What the
+ * Redis-schedule gateway adds over this is the schedule's own work, not the round trip.
+ */
+export async function startRedisRoundTripPassthrough(upstreamOrigin: string, redisUrl: string): Promise<BenchServer> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const sha1 = String(await redis.script('LOAD', 'return 1'));
+  const keys = ['sg:{bench}:s', 'sg:{bench}:cal', 'sg:{bench}:who'];
+  const args = Array.from({ length: RESERVATION_ARGS }, (_, i) => String(i * 1234.5678));
+  const proxy = await startProxy(upstreamOrigin, (_req, _res, next) => {
+    redis.evalsha(sha1, keys.length, ...keys, ...args).then(
+      () => next(),
+      (error: unknown) => next(error),
+    );
+  });
+  return {
+    url: proxy.url,
+    async close() {
+      await proxy.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/** ARGV of one reservation (src/schedule/redis-store.ts: 5 common + 19 of the reservation). */
+const RESERVATION_ARGS = 24;
+
+async function startProxy(upstreamOrigin: string, before?: express.RequestHandler): Promise<BenchServer> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: UPSTREAM_MAX_SOCKETS });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  if (before) app.use(before);
   app.use(
     createProxyMiddleware({
       target: upstreamOrigin,

@@ -14,7 +14,8 @@ export type ServerWorkerData =
        * `plain`: the passthrough and the gateway (tracing off, in-memory schedule). `traced`: the gateway
        * with tracing on, alone on its thread, so that its SDK (batching, exporting, garbage) never runs on
        * the thread whose CPU is charged to the untraced gateway. `redis`: the gateway with its schedule in
-       * Redis, alone on its thread too (its connection's reads and timers are its own).
+       * Redis, alone on its thread too (its connection's reads and timers are its own), and beside it the
+       * passthrough with one no-op Redis script call per request (the floor of any shared decision).
        */
       serves: 'plain' | 'traced' | 'redis';
       /** The bench's redis-server (`serves: 'redis'` only). */

@@ -10,6 +10,7 @@ import {
   startBenchSandbox,
   startDiscardingOtlpReceiver,
   startPassthrough,
+  startRedisRoundTripPassthrough,
   type BenchServer,
 } from './overhead-targets';
 import type { ServerWorkerCommand, ServerWorkerData, ServerWorkerMessage } from './server-worker-protocol';
@@ -62,7 +63,13 @@ async function main(port: NonNullable<typeof parentPort>, data: ServerWorkerData
         schedule: { redisUrl: data.redisUrl, expectedReplicas: 1 },
       });
       servers.push(gateway);
-      post({ kind: 'ready', urls: { 'gateway-redis': gateway.url }, gatewayToken: gateway.token });
+      const roundTrip = await startRedisRoundTripPassthrough(data.upstreamOrigin, data.redisUrl);
+      servers.push(roundTrip);
+      post({
+        kind: 'ready',
+        urls: { 'gateway-redis': gateway.url, 'passthrough-redis': roundTrip.url },
+        gatewayToken: gateway.token,
+      });
     } else {
       const passthrough = await startPassthrough(data.upstreamOrigin);
       servers.push(passthrough);
