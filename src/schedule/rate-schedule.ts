@@ -104,7 +104,8 @@ export interface RateScheduleOptions {
   sendToleranceMs?: number;
   /**
    * Learn a fixed-window provider's window phase from upstream answers (`observe` with `sentAtMs`)
-   * and, once sure, place each window's slots inside it at 100 % of the limit (docs §4c). Default true.
+   * and, once sure, place each window's slots inside it at 100 % of the limit (docs §4c). Default false
+   * (opt-in, `SCHEDULE_LEARN_WINDOW_PHASE=1`; see tuning.ts).
    */
   learnWindowPhase?: boolean;
   onStateChange?: (state: ScheduleState) => void;
