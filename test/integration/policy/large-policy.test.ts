@@ -118,6 +118,15 @@ describe('the loaders give the same result for a document past the size that pic
     expect(fromChild.policy).toEqual(inProcess.policy);
   });
 
+  it('a child runs with a small young generation (a lower peak of memory beside the gateway)', () => {
+    parsePolicy(padded(fixtureText('valid/full.yaml')), fixture('valid/full.yaml'), fixtureIo);
+    expect(spawnSync).toHaveBeenCalledWith(
+      process.execPath,
+      expect.arrayContaining(['--max-semi-space-size=1', '-e']),
+      expect.anything(),
+    );
+  });
+
   it('loadSigningPolicyFile: an HS256 secret too short, located the same', () => {
     const name = 'invalid/key-hs-secret-too-short.yaml';
     const inProcess = loadSigningPolicyFile(fixture(name), fixtureIo);
