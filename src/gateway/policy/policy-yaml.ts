@@ -46,7 +46,7 @@ export function readPolicyYaml(text: string): PolicyYaml {
 }
 
 /** The lines of `paths` in `text`, parsed again: a child keeps no document between two requests. */
-export function linesIn(text: string, paths: readonly DocPath[]): Array<number | undefined> {
+function linesIn(text: string, paths: readonly DocPath[]): Array<number | undefined> {
   const { yaml, lineCounter } = parse(text);
   return paths.map((at) => lineOf(yaml, lineCounter, at));
 }
