@@ -1,73 +1,38 @@
 import * as path from 'node:path';
 import { checkReferences } from './check-references';
-import { LineCounter, parseDocument, type Document } from 'yaml';
-import { toConfigProblem, type ConfigProblem, type DocPath, type PathedProblem } from './problems';
+import { locateProblems, readPolicyYaml, type LinesOf, type PolicyYaml } from './policy-yaml';
+import { readPolicyYamlInChild } from './policy-yaml-child';
+import type { ConfigProblem } from './problems';
 import { resolveVerificationKey } from './resolve-keys';
 import { resolvePolicyDocument } from './resolve-policy';
 import { policyDocumentSchema, type PolicyDocument } from './schema';
 import type { PolicyIo, PolicyResult, SigningPolicyResult } from './types';
-import { lineOf } from './yaml-lines';
 import { policyErrorMap, problemsFromIssues } from './zod-issues';
 
 export type DocumentResult = { ok: true; document: PolicyDocument } | { ok: false; errors: ConfigProblem[] };
 
-/** yaml's own limit on alias expansion, restated so a "billion laughs" document stays small. */
-const MAX_ALIAS_COUNT = 100;
+/**
+ * From this size on the YAML is read in a child process (issue #15): yaml's document model takes
+ * ~130 bytes of heap per byte of text, which V8 keeps as RSS once it is garbage. Ten times the
+ * largest example policy, so a hand-written policy and the embedded default never pay the child's
+ * start (~0.3 s).
+ */
+export const CHILD_PARSE_FROM_CHARS = 64 * 1024;
 
-interface Parsed {
-  yaml: Document;
-  lineCounter: LineCounter;
-  document?: PolicyDocument;
-  problems: ConfigProblem[];
+function readYaml(text: string): PolicyYaml {
+  return text.length >= CHILD_PARSE_FROM_CHARS ? readPolicyYamlInChild(text) : readPolicyYaml(text);
 }
+
+/** The document, shaped, with the lines of its paths for the problems found later; or the problems so far. */
+type Parsed = { ok: true; document: PolicyDocument; linesOf: LinesOf } | { ok: false; problems: ConfigProblem[] };
 
 function parseAndCheckShape(text: string): Parsed {
-  const lineCounter = new LineCounter();
-  // prettyErrors off: its messages quote the source line, which may hold a secret pasted by mistake.
-  const yaml = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (yaml.errors.length > 0) {
-    const problems = yaml.errors.map((error) => {
-      const { line, col } = lineCounter.linePos(error.pos[0]);
-      return { path: `line ${line}, column ${col}`, message: `YAML: ${error.message}`, line };
-    });
-    return { yaml, lineCounter, problems };
-  }
-  let raw: unknown;
-  try {
-    raw = yaml.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (error) {
-    return {
-      yaml,
-      lineCounter,
-      problems: [{ path: '(root)', message: `YAML: ${error instanceof Error ? error.message : 'cannot be read'}` }],
-    };
-  }
-  const protoKeys = findProtoKeys(raw);
-  if (protoKeys.length > 0) return { yaml, lineCounter, problems: withLines(protoKeys, yaml, lineCounter) };
-  const shape = policyDocumentSchema.safeParse(raw, { error: policyErrorMap });
+  const yaml = readYaml(text);
+  if (!yaml.ok) return yaml;
+  const shape = policyDocumentSchema.safeParse(yaml.value, { error: policyErrorMap });
   if (!shape.success)
-    return { yaml, lineCounter, problems: withLines(problemsFromIssues(shape.error.issues), yaml, lineCounter) };
-  return { yaml, lineCounter, document: shape.data, problems: [] };
-}
-
-/** In document order, so the list reads top to bottom like the file. */
-function withLines(problems: readonly PathedProblem[], yaml: Document, lineCounter: LineCounter): ConfigProblem[] {
-  const located = problems.map((p) => toConfigProblem(p, lineOf(yaml, lineCounter, p.at)));
-  return located.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-}
-
-/**
- * A `__proto__` key survives YAML as an own property but is swallowed (or worse, becomes a
- * prototype) when copied into a plain object, so it is refused before anything copies it.
- */
-function findProtoKeys(value: unknown, at: DocPath = []): PathedProblem[] {
-  if (typeof value !== 'object' || value === null) return [];
-  return Object.keys(value).flatMap((key): PathedProblem[] => {
-    const child = (value as Record<string, unknown>)[key];
-    const childAt = [...at, Array.isArray(value) ? Number(key) : key];
-    if (key === '__proto__') return [{ at: childAt, message: '"__proto__" is not allowed as a name' }];
-    return findProtoKeys(child, childAt);
-  });
+    return { ok: false, problems: locateProblems(problemsFromIssues(shape.error.issues), yaml.linesOf) };
+  return { ok: true, document: shape.data, linesOf: yaml.linesOf };
 }
 
 /**
@@ -76,19 +41,18 @@ function findProtoKeys(value: unknown, at: DocPath = []): PathedProblem[] {
  */
 export function validatePolicyText(text: string): DocumentResult {
   const parsed = parseAndCheckShape(text);
-  if (!parsed.document) return { ok: false, errors: parsed.problems };
+  if (!parsed.ok) return { ok: false, errors: parsed.problems };
   const referenceProblems = checkReferences(parsed.document);
-  if (referenceProblems.length > 0)
-    return { ok: false, errors: withLines(referenceProblems, parsed.yaml, parsed.lineCounter) };
+  if (referenceProblems.length > 0) return { ok: false, errors: locateProblems(referenceProblems, parsed.linesOf) };
   return { ok: true, document: parsed.document };
 }
 
 /** Parses, checks and resolves a policy. `sourcePath` names it in messages and anchors relative file paths. */
 export function parsePolicy(text: string, sourcePath: string, io: PolicyIo): PolicyResult {
   const parsed = parseAndCheckShape(text);
-  if (!parsed.document) return { ok: false, errors: parsed.problems };
+  if (!parsed.ok) return { ok: false, errors: parsed.problems };
   const resolved = resolvePolicyDocument(parsed.document, io, { baseDir: path.dirname(sourcePath), sourcePath });
-  if (!resolved.ok) return { ok: false, errors: withLines(resolved.problems, parsed.yaml, parsed.lineCounter) };
+  if (!resolved.ok) return { ok: false, errors: locateProblems(resolved.problems, parsed.linesOf) };
   return resolved;
 }
 
@@ -107,10 +71,9 @@ export function loadSigningPolicyFile(sourcePath: string, io: PolicyIo, kid?: st
   const read = readPolicyText(sourcePath, io);
   if (!read.ok) return read;
   const parsed = parseAndCheckShape(read.text);
-  if (!parsed.document) return { ok: false, errors: parsed.problems };
+  if (!parsed.ok) return { ok: false, errors: parsed.problems };
   const referenceProblems = checkReferences(parsed.document);
-  if (referenceProblems.length > 0)
-    return { ok: false, errors: withLines(referenceProblems, parsed.yaml, parsed.lineCounter) };
+  if (referenceProblems.length > 0) return { ok: false, errors: locateProblems(referenceProblems, parsed.linesOf) };
   const { auth, callers } = parsed.document;
   const signing = {
     issuer: auth.issuer,
@@ -122,7 +85,7 @@ export function loadSigningPolicyFile(sourcePath: string, io: PolicyIo, kid?: st
   if (index < 0) return { ok: true, signing };
   const resolved = resolveVerificationKey(auth.keys[index]!, ['auth', 'keys', index], io, path.dirname(sourcePath));
   if (resolved.ok) return { ok: true, signing: { ...signing, key: resolved.key } };
-  return { ok: false, errors: withLines(resolved.problems, parsed.yaml, parsed.lineCounter) };
+  return { ok: false, errors: locateProblems(resolved.problems, parsed.linesOf) };
 }
 
 function readPolicyText(

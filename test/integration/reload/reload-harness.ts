@@ -23,8 +23,10 @@ export interface PolicyShape {
   /** Provider write rate of the account (per second). */
   writePerSecond?: number;
   port?: number;
-  /** A caller naming an account that does not exist (an invalid policy). */
+  /** A caller naming an account that does not exist (an invalid policy), after every other caller. */
   brokenCaller?: boolean;
+  /** As many more callers as this, `caller-1`…, each with every scope: a large policy. */
+  moreCallers?: number;
 }
 
 export interface SigningKey {
@@ -62,6 +64,10 @@ export interface ReloadHarness {
   close(): Promise<void>;
 }
 
+function moreCallers(count: number): string {
+  return Array.from({ length: count }, (_, i) => `  caller-${i + 1}: { account: main, scopes: ["*"] }\n`).join('');
+}
+
 function policyYaml(shape: PolicyShape): string {
   const keys = shape.kids
     .map((kid) => `    - { kid: ${kid}, algorithms: [ES256], publicKeyFile: keys/${kid}.pub.pem }`)
@@ -80,7 +86,7 @@ auth:
 ${keys}
 callers:
   operator: { account: main, scopes: ["*"] }
-${shape.brokenCaller ? '  stray: { account: nowhere, scopes: ["*"] }\n' : ''}`;
+${moreCallers(shape.moreCallers ?? 0)}${shape.brokenCaller ? '  stray: { account: nowhere, scopes: ["*"] }\n' : ''}`;
 }
 
 export async function startReloadHarness(

@@ -3,8 +3,10 @@
  * and the running one kept; settings that need a restart are named in a warning; the schedule
  * follows the new limits; metrics count reloads and stamp the loaded configuration.
  */
+import childProcess from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { CHILD_PARSE_FROM_CHARS } from '../../../src/gateway/policy/parse-policy';
 import { sample, startReloadHarness, type ReloadHarness } from './reload-harness';
 
 describe('an invalid configuration is refused, the running one kept', () => {
@@ -152,4 +154,49 @@ describe('concurrent reloads', () => {
     expect(results).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
     expect(h.logged('config reloaded')).toHaveLength(3);
   });
+});
+
+describe('a large policy (its YAML read in a child process)', () => {
+  let h: ReloadHarness;
+  let signing: Parameters<ReloadHarness['mint']>[0];
+  const CALLERS = 3000;
+  // Watched, not replaced: tells that the reload read the YAML in a child.
+  let spawnSync: jest.SpiedFunction<typeof childProcess.spawnSync>;
+  const childrenStarted = () => spawnSync.mock.calls.filter(([command]) => command === process.execPath).length;
+  beforeAll(async () => {
+    const started = await startReloadHarness({ kid: 'k1' });
+    h = started;
+    signing = started.firstKey;
+  });
+  beforeEach(() => {
+    spawnSync = jest.spyOn(childProcess, 'spawnSync');
+  });
+  afterEach(() => spawnSync.mockRestore());
+  afterAll(() => h.close());
+
+  it('reloads: its callers are served', async () => {
+    h.writePolicy({ kids: ['k1'], moreCallers: CALLERS });
+    expect(fs.statSync(h.policyPath).size).toBeGreaterThan(CHILD_PARSE_FROM_CHARS);
+    expect((await h.request('GET', '/api/v1/regions', h.mint(signing, `caller-${CALLERS}`))).status).toBe(403);
+    await expect(h.gateway.reload()).resolves.toEqual({ ok: true });
+    expect(childrenStarted()).toBe(1);
+    expect(Object.keys(h.gateway.policy().callers)).toHaveLength(CALLERS + 1);
+    expect((await h.request('GET', '/api/v1/regions', h.mint(signing, `caller-${CALLERS}`))).status).toBe(200);
+  }, 60_000);
+
+  it('a broken one is refused with the line of its problem; the running one kept', async () => {
+    h.writePolicy({ kids: ['k1'], moreCallers: CALLERS, brokenCaller: true });
+    const strayLine =
+      fs
+        .readFileSync(h.policyPath, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('stray:')) + 1;
+    await expect(h.gateway.reload()).resolves.toEqual({
+      ok: false,
+      errors: [{ path: 'callers.stray.account', message: expect.stringContaining('unknown account'), line: strayLine }],
+    });
+    // One to read it, one to find the problem's line.
+    expect(childrenStarted()).toBe(2);
+    expect((await h.request('GET', '/api/v1/regions', h.mint(signing, `caller-${CALLERS}`))).status).toBe(200);
+  }, 60_000);
 });
