@@ -157,22 +157,23 @@ export function createProviderLimits(options: ProviderLimitsOptions): ProviderLi
     family: string,
   ): Promise<void> => {
     switchTo(accountId, from, next, 0);
-    // The announcement first: the other replicas switch one round trip later, while the pauses go out.
-    const shared = share(accountId, next).catch((error: unknown) => {
-      // Adopted here all the same; the others learn it from their own answers.
-      warn(accountId, error);
-      return true;
-    });
     if (reason !== 'confirmed') {
       // Every replica's queued requests under the old limits wait until they have switched too (≤ refreshMs);
       // the new schedule waits out the provider's window, which may still count what the old classes sent.
       const holdMs = PROVIDER_WINDOW_MS + (options.refreshMs ?? PROVIDER_LIMITS_REFRESH_MS);
       const holds = scheduleClasses(from).map((old) => options.schedule.retire(accountId, old, holdMs));
       holds.push(options.schedule.pause(accountId, 'read', options.now() + PROVIDER_WINDOW_MS));
-      await Promise.all(holds);
+      // Held before the announcement: a replica switches on it and reserves on the new schedule at
+      // once, and must find it paused (announced first, a slot granted ahead of the pause drew a 429).
+      for (const hold of await Promise.allSettled(holds)) if (hold.status === 'rejected') warn(accountId, hold.reason);
     }
+    const shared = await share(accountId, next).catch((error: unknown) => {
+      // Adopted here all the same; the others learn it from their own answers.
+      warn(accountId, error);
+      return true;
+    });
     // Another replica adopted the same change first: it logged and counted it.
-    if (!(await shared)) return;
+    if (!shared) return;
     metrics.limitsAdopted.inc({ account: accountId });
     logger.info(
       {

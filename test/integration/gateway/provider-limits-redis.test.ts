@@ -1,14 +1,16 @@
 /**
  * `limits: auto` across replicas on a real Redis: the adopting replica's announcement carries the
- * limits, so the others switch on the message itself. Replica B's reads of the shared hash are made
- * slow (a busy replica's round trip, magnified): B must switch long before any read could answer.
+ * limits, so the others switch on the message itself (replica B's reads of the shared hash are made
+ * slow: B must switch long before any read could answer); and it goes out only once the new schedule
+ * is paused, so a replica that switches on it finds no free slot in the provider's window.
  */
 import { announcementText } from '../../../src/gateway/limits-announcement';
 import { createMetrics } from '../../../src/gateway/observability/metrics';
 import type { AccountLimits } from '../../../src/gateway/policy/types';
 import { createProviderLimits, type ProviderLimits } from '../../../src/gateway/provider-limits';
 import { createRedisConnection, type RedisConnection } from '../../../src/redis';
-import type { ScheduleClass } from '../../../src/schedule';
+import { createRateSchedule, type RateSchedule, type ScheduleClass } from '../../../src/schedule';
+import { granted } from '../../helpers/schedule-requests';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
 
 const AUTO: AccountLimits = {
@@ -24,9 +26,13 @@ const SWITCH_WITHIN_MS = 600;
 /** No periodic read of the hash during a test: only the announcement can switch a replica. */
 const NO_REFRESH_MS = 60_000;
 
+/** The adopter's pause commands reach Redis this late (a replica preempted between its commands, magnified). */
+const SLOW_PAUSE_MS = 300;
+
 let server: RedisServer;
 const opened: RedisConnection[] = [];
 const followers: ProviderLimits[] = [];
+const schedules: RateSchedule[] = [];
 let prefixes = 0;
 
 beforeAll(async () => {
@@ -35,6 +41,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const f of followers.splice(0)) f.close();
+  await Promise.all(schedules.splice(0).map((schedule) => schedule.close()));
   await Promise.all(opened.splice(0).map((c) => c.close()));
 });
 
@@ -65,6 +72,46 @@ function withSlowReads(connection: RedisConnection, delayMs: number): RedisConne
       return connection.command(name, ...args);
     },
   };
+}
+
+/** The connection, except that the schedule script's `pause` runs `delayMs` late. */
+function withSlowPauses(connection: RedisConnection, delayMs: number): RedisConnection {
+  return {
+    ...connection,
+    runScript: async (script, keys, args) => {
+      if (args[0] === 'pause') await new Promise((r) => setTimeout(r, delayMs));
+      return connection.runScript(script, keys, args);
+    },
+  };
+}
+
+/** A gateway's pair on one Redis: the follower and the real shared schedule it retires and pauses. */
+function scheduledReplica(name: string, redis: RedisConnection, scheduleRedis: RedisConnection, keyPrefix: string) {
+  // Each needs the other, as in compose: the schedule asks the follower for the limits in force.
+  const late: { limits?: ProviderLimits } = {};
+  const schedule = createRateSchedule({
+    redis: { connection: scheduleRedis, keyPrefix },
+    limits: (id) => late.limits?.limitsFor(id),
+    expectedReplicas: 2,
+    now: Date.now,
+    learnWindowPhase: false,
+  });
+  schedules.push(schedule);
+  const limits = createProviderLimits({
+    configured: (id) => (id === 'prod' ? AUTO : undefined),
+    autoAccounts: () => ['prod'],
+    schedule,
+    redis,
+    keyPrefix,
+    replica: name,
+    now: Date.now,
+    logger: { info: () => undefined, warn: () => undefined },
+    metrics: createMetrics(),
+    refreshMs: NO_REFRESH_MS,
+  });
+  late.limits = limits;
+  followers.push(limits);
+  return { limits, schedule };
 }
 
 function replica(name: string, redis: RedisConnection, keyPrefix: string) {
@@ -154,5 +201,25 @@ describe('limits: auto on a real Redis', () => {
 
     expect(await waitFor(() => isShared(b.limits), 1000)).toBeLessThan(1000);
     expect(b.calls).toEqual(['retire read 0', 'retire write 0']);
+  });
+
+  test('the new schedule is paused before the announcement: a replica that switches on it gets no slot in the window', async () => {
+    const keyPrefix = `sgtest${(prefixes += 1)}`;
+    const connectionA = await connect();
+    const a = scheduledReplica('a', connectionA, withSlowPauses(connectionA, SLOW_PAUSE_MS), keyPrefix);
+    const connectionB = await connect();
+    const b = scheduledReplica('b', connectionB, connectionB, keyPrefix);
+    await subscribers(`${keyPrefix}:limits`, 2);
+    const read = { accountId: 'prod', operationClass: 'read' as const, callerId: 'svc', weight: 1, maxWaitMs: 5000 };
+    for (const { schedule } of [a, b]) granted(await schedule.reserve(read));
+
+    const adoptedAtMs = Date.now();
+    a.limits.observe('prod', 'read', SHARED, 200);
+    await waitFor(() => isShared(b.limits), 3000);
+    const slot = granted(await b.schedule.reserve(read));
+
+    // Under `all 2/s`, B's first slot on the new schedule waits out the provider's window.
+    expect(slot.scheduleClass).toBe('all');
+    expect(slot.slotAtMs - adoptedAtMs).toBeGreaterThanOrEqual(950);
   });
 });
