@@ -3,9 +3,11 @@
  * the rules of `schedule/limit-adoption.ts` and shared by every replica.
  *
  * Sharing: one small hash per account in Redis (`<prefix>:limits:<account>`: the adopted limits as
- * JSON, a version, who adopted them and when), written by the replica that adopts, announced on a
- * channel and read again by every replica every `refreshMs` — so the fleet switches together, not
- * one replica per answer. A replica that starts reads it first: what the fleet learnt survives restarts.
+ * JSON, a version, who adopted them and when), written by the replica that adopts and announced on a
+ * channel with the limits and the version (`limits-announcement.ts`): every replica switches on the
+ * message, without reading the hash first — so the fleet switches together, one hop after the
+ * adopter, not one replica per answer. Every replica also reads the hash every `refreshMs` (a lost
+ * message), and a replica that starts reads it first: what the fleet learnt survives restarts.
  *
  * On a lowering the adopting replica also retires the old schedules (their queued requests take new
  * slots, and a shared pause holds the other replicas' until they switch) and pauses the new one for
@@ -29,6 +31,7 @@ import {
 import type { RateSchedule } from '../schedule';
 import type { RateLimitReport, ScheduleClass } from '../schedule/types';
 import type { GatewayMetrics } from './observability/metrics';
+import { ANNOUNCEMENT_SEPARATOR, parseAnnouncement, parseRates } from './limits-announcement';
 import type { AccountLimits } from './policy/types';
 
 /** One provider window: what the provider may still count from before a change. */
@@ -74,7 +77,10 @@ interface Adopted {
   pending?: PendingRaise;
 }
 
-/** Writes the limits unless they are already the stored ones; answers [version, changed]. Announces a change. */
+/**
+ * Writes the limits unless they are already the stored ones; answers [version, changed]. Announces a
+ * change with its version and limits (`announcementText`, built here: the version is known only here).
+ */
 const ADOPT_SCRIPT = defineLuaScript(
   'provider-limits-adopt',
   `local current = redis.call('HGET', KEYS[1], 'rates')
@@ -83,7 +89,7 @@ if current == ARGV[1] then
 end
 local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('HSET', KEYS[1], 'rates', ARGV[1], 'atMs', ARGV[2], 'by', ARGV[3])
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. ARGV[6] .. version .. ARGV[6] .. ARGV[1])
 return {version, 1}`,
 );
 
@@ -151,22 +157,23 @@ export function createProviderLimits(options: ProviderLimitsOptions): ProviderLi
     family: string,
   ): Promise<void> => {
     switchTo(accountId, from, next, 0);
-    // The announcement first: the other replicas switch one round trip later, while the pauses go out.
-    const shared = share(accountId, next).catch((error: unknown) => {
-      // Adopted here all the same; the others learn it from their own answers.
-      warn(accountId, error);
-      return true;
-    });
     if (reason !== 'confirmed') {
       // Every replica's queued requests under the old limits wait until they have switched too (≤ refreshMs);
       // the new schedule waits out the provider's window, which may still count what the old classes sent.
       const holdMs = PROVIDER_WINDOW_MS + (options.refreshMs ?? PROVIDER_LIMITS_REFRESH_MS);
       const holds = scheduleClasses(from).map((old) => options.schedule.retire(accountId, old, holdMs));
       holds.push(options.schedule.pause(accountId, 'read', options.now() + PROVIDER_WINDOW_MS));
-      await Promise.all(holds);
+      // Held before the announcement: a replica switches on it and reserves on the new schedule at
+      // once, and must find it paused (announced first, a slot granted ahead of the pause drew a 429).
+      for (const hold of await Promise.allSettled(holds)) if (hold.status === 'rejected') warn(accountId, hold.reason);
     }
+    const shared = await share(accountId, next).catch((error: unknown) => {
+      // Adopted here all the same; the others learn it from their own answers.
+      warn(accountId, error);
+      return true;
+    });
     // Another replica adopted the same change first: it logged and counted it.
-    if (!(await shared)) return;
+    if (!shared) return;
     metrics.limitsAdopted.inc({ account: accountId });
     logger.info(
       {
@@ -187,7 +194,7 @@ export function createProviderLimits(options: ProviderLimitsOptions): ProviderLi
     const [version, changed] = (await redis.runScript(
       ADOPT_SCRIPT,
       [hashKey(accountId)],
-      [JSON.stringify(next), options.now(), options.replica, channel, accountId],
+      [JSON.stringify(next), options.now(), options.replica, channel, accountId, ANNOUNCEMENT_SEPARATOR],
     )) as [number, number];
     const state = adopted.get(accountId);
     if (state !== undefined && sameRates(state.rates, next)) state.version = Math.max(state.version, Number(version));
@@ -228,24 +235,35 @@ export function createProviderLimits(options: ProviderLimitsOptions): ProviderLi
     );
   };
 
-  const refreshAccount = async (connection: RedisConnection, accountId: string): Promise<void> => {
+  /** The fleet's limits (from the hash or an announcement): switches to them unless this replica has them already. */
+  const follow = (accountId: string, shared: number, next: ProviderRates): void => {
     const configured = options.configured(accountId);
     if (configured?.auto === undefined) return;
-    const [version, rates] = (await connection.command('hmget', hashKey(accountId), 'version', 'rates')) as [
-      string | null,
-      string | null,
-    ];
     const state = adopted.get(accountId);
-    const shared = Number(version ?? 0);
-    if (rates === null || !(shared > (state?.version ?? 0))) return;
-    const next = parseRates(rates);
-    if (next === undefined) return;
+    if (!(shared > (state?.version ?? 0))) return;
     const current = state?.rates ?? initialRates(configured);
     if (sameRates(current, next)) {
       adopted.set(accountId, { rates: current, version: shared });
       return;
     }
     switchTo(accountId, current, next, shared);
+  };
+
+  const refreshAccount = async (connection: RedisConnection, accountId: string): Promise<void> => {
+    if (options.configured(accountId)?.auto === undefined) return;
+    const [version, rates] = (await connection.command('hmget', hashKey(accountId), 'version', 'rates')) as [
+      string | null,
+      string | null,
+    ];
+    const next = rates === null ? undefined : parseRates(rates);
+    if (next !== undefined) follow(accountId, Number(version ?? 0), next);
+  };
+
+  const onAnnouncement = (connection: RedisConnection, message: string): void => {
+    const announced = parseAnnouncement(message);
+    if (announced === undefined || !options.autoAccounts().includes(announced.accountId)) return;
+    if ('rates' in announced) follow(announced.accountId, announced.version, announced.rates);
+    else refreshAccount(connection, announced.accountId).catch((error: unknown) => warn(announced.accountId, error));
   };
 
   const refresh = async (): Promise<void> => {
@@ -262,12 +280,7 @@ export function createProviderLimits(options: ProviderLimitsOptions): ProviderLi
     if (configured) showLimits(accountId, initialRates(configured));
   }
   if (redis !== undefined) {
-    redis
-      .subscribe(channel, (accountId) => {
-        if (options.autoAccounts().includes(accountId))
-          refreshAccount(redis, accountId).catch((error: unknown) => warn(accountId, error));
-      })
-      .catch((error: unknown) => warn('*', error));
+    redis.subscribe(channel, (message) => onAnnouncement(redis, message)).catch((error: unknown) => warn('*', error));
     const tick = (): void => {
       void refresh().finally(() => {
         if (!closed) timer = setTimeout(tick, options.refreshMs ?? PROVIDER_LIMITS_REFRESH_MS).unref();
@@ -285,18 +298,6 @@ export function createProviderLimits(options: ProviderLimitsOptions): ProviderLi
       if (timer !== undefined) clearTimeout(timer);
     },
   };
-}
-
-function parseRates(text: string): ProviderRates | undefined {
-  try {
-    const value = JSON.parse(text) as Record<string, unknown>;
-    const positive = (n: unknown): n is number => typeof n === 'number' && n > 0 && Number.isFinite(n);
-    if (positive(value.all)) return { all: value.all };
-    if (positive(value.read) && positive(value.write)) return { read: value.read, write: value.write };
-  } catch {
-    // Not ours: ignored, like garbage headers.
-  }
-  return undefined;
 }
 
 export type { LimitBounds };

@@ -14,7 +14,7 @@ const FIXED: AccountLimits = { read: 30, write: 5, safety: 0.95 };
 const SHARED = { limit: 2, remaining: 1, family: 'shared' as const };
 const LAUNCH_READ = { limit: 30, remaining: 20, family: 'per-class' as const };
 
-function follower() {
+function follower(options: { failHolds?: boolean } = {}) {
   let nowMs = 1_000_000;
   const lines: Array<{ obj: Record<string, unknown>; msg: string }> = [];
   const calls: string[] = [];
@@ -25,7 +25,7 @@ function follower() {
     schedule: {
       retire: (accountId: string, scheduleClass: ScheduleClass, pauseMs: number) => {
         calls.push(`retire ${accountId} ${scheduleClass} ${pauseMs}`);
-        return Promise.resolve();
+        return options.failHolds && pauseMs > 0 ? Promise.reject(new Error('store down')) : Promise.resolve();
       },
       pause: (accountId: string, operationClass: string, untilMs: number) => {
         calls.push(`pause ${accountId} ${operationClass} +${untilMs - nowMs}`);
@@ -86,6 +86,20 @@ describe('createProviderLimits (no Redis)', () => {
     ]);
     expect((await f.metrics.limitsAdopted.get()).values).toEqual([{ labels: { account: 'prod' }, value: 1 }]);
     expect(await f.gauge()).toEqual({ 'prod/read': 0, 'prod/write': 0, 'prod/all': 2 });
+    f.limits.close();
+  });
+
+  test('a hold that fails is warned about; the change is still adopted, logged and counted', async () => {
+    const f = follower({ failHolds: true });
+    f.limits.observe('prod', 'read', SHARED, 200);
+    await f.settle();
+    expect(f.limits.limitsFor('prod')).toMatchObject({ all: 2 });
+    expect(f.lines.map((l) => l.msg)).toEqual([
+      'limits: auto could not share or apply a change',
+      'limits: auto could not share or apply a change',
+      'limits: adopted the provider limits it advertises',
+    ]);
+    expect((await f.metrics.limitsAdopted.get()).values).toEqual([{ labels: { account: 'prod' }, value: 1 }]);
     f.limits.close();
   });
 
