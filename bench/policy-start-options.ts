@@ -10,7 +10,7 @@ export interface PolicyStartOptions {
   distDir: string;
 }
 
-export const POLICY_START_USAGE = `Usage: node dist-bench/bench/policy-start.js [options]
+export const POLICY_START_USAGE = `Usage: npm run bench:policy-start -- [options]
 
   --callers <list>  comma-separated caller counts (default 10,10000), over 100 accounts
   --runs <n>        fresh processes per count and kind (default 3)

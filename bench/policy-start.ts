@@ -7,7 +7,7 @@
  * RSS read then and 2 s later. The embedded default's start first, as the baseline of a small policy.
  * Medians over the runs, with the spread.
  *
- *   npm run build:bench && node dist-bench/bench/policy-start.js [--callers 10,10000] [--runs 3] [--dist dist]
+ *   npm run bench:policy-start -- [--callers 10,10000] [--runs 3] [--dist dist]
  *
  * A measurement, not a test: it prints and exits 0.
  */
