@@ -375,11 +375,18 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Closed-loop workers until `untilMs` (each starts its next request when the previous one is
  * answered); after a gateway 429 a worker pauses `backoffMs`. Every reply is recorded.
  */
-export async function drive(fleet: Fleet, loads: Load[], untilMs: number, backoffMs = 20): Promise<Sent[]> {
+export async function drive(
+  fleet: Fleet,
+  loads: Load[],
+  untilMs: number | (() => number),
+  backoffMs = 20,
+): Promise<Sent[]> {
   const sent: Sent[] = [];
+  // A function: the end may move while the load runs (a test that waits for the fleet to settle).
+  const endMs = typeof untilMs === 'number' ? () => untilMs : untilMs;
   const worker = async (load: Load): Promise<void> => {
     const kind = load.kind ?? 'read';
-    while (Date.now() < untilMs) {
+    while (Date.now() < endMs()) {
       const startMs = Date.now();
       const entry: Sent = { caller: load.caller, gateway: load.gateway, kind, status: 0, startMs, endMs: startMs };
       try {
