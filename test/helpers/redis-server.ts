@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
+import { createRedisConnection, type RedisConnection } from '../../src/redis';
 
 /** The started process, as the helper needs it; the benches' `ChildGroup` children have this shape. */
 export interface RedisProcess {
@@ -166,4 +167,18 @@ export function spawnPlain(args: readonly string[]): RedisProcess {
     });
   };
   return { exited: gone, stop: signal('SIGTERM'), kill: signal('SIGKILL') };
+}
+
+/** The product's connection to `url`, once ready: it has no offline queue, so commands sent before would fail. */
+export async function readyConnection(url: string, commandTimeoutMs: number): Promise<RedisConnection> {
+  const connection = createRedisConnection({ url, commandTimeoutMs });
+  if (connection.status() !== 'ready')
+    await new Promise<void>((resolve) => {
+      const stop = connection.onStatusChange((status) => {
+        if (status !== 'ready') return;
+        stop();
+        resolve();
+      });
+    });
+  return connection;
 }

@@ -8,10 +8,10 @@ import { announcementText } from '../../../src/gateway/limits-announcement';
 import { createMetrics } from '../../../src/gateway/observability/metrics';
 import type { AccountLimits } from '../../../src/gateway/policy/types';
 import { createProviderLimits, type ProviderLimits } from '../../../src/gateway/provider-limits';
-import { createRedisConnection, type RedisConnection } from '../../../src/redis';
+import type { RedisConnection } from '../../../src/redis';
 import { createRateSchedule, type RateSchedule, type ScheduleClass } from '../../../src/schedule';
 import { granted } from '../../helpers/schedule-requests';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
+import { readyConnection, startRedisServer, type RedisServer } from '../../helpers/redis-server';
 
 const AUTO: AccountLimits = {
   read: 30,
@@ -50,16 +50,8 @@ afterAll(async () => {
 });
 
 async function connect(): Promise<RedisConnection> {
-  const connection = createRedisConnection({ url: server.url, commandTimeoutMs: 2000 });
+  const connection = await readyConnection(server.url, 2000);
   opened.push(connection);
-  if (connection.status() !== 'ready')
-    await new Promise<void>((resolve) => {
-      const stop = connection.onStatusChange((status) => {
-        if (status !== 'ready') return;
-        stop();
-        resolve();
-      });
-    });
   return connection;
 }
 

@@ -1,8 +1,8 @@
 /** The fleet's adaptive safety on a real Redis (`fleet-safety.ts`): lowest live proposal, one announced switch. */
-import { createRedisConnection, type RedisConnection } from '../../../src/redis';
+import type { RedisConnection } from '../../../src/redis';
 import { FLEET_ACTIVATE_AFTER_MS, fleetSafetyKey, proposeFleetSafety } from '../../../src/schedule/fleet-safety';
 import { scheduleKeys } from '../../../src/schedule/keys';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
+import { readyConnection, startRedisServer, type RedisServer } from '../../helpers/redis-server';
 
 let server: RedisServer;
 let connection: RedisConnection;
@@ -10,16 +10,7 @@ let schedules = 0;
 
 beforeAll(async () => {
   server = await startRedisServer();
-  connection = createRedisConnection({ url: server.url, commandTimeoutMs: 1000 });
-  // No offline queue: commands wait for the connection to be up.
-  if (connection.status() !== 'ready')
-    await new Promise<void>((resolve) => {
-      const stop = connection.onStatusChange((status) => {
-        if (status !== 'ready') return;
-        stop();
-        resolve();
-      });
-    });
+  connection = await readyConnection(server.url, 1000);
 });
 
 afterAll(async () => {
