@@ -31,7 +31,7 @@ export interface OverheadOptions {
 }
 
 export const OVERHEAD_DEFAULTS: Readonly<OverheadOptions> = Object.freeze({
-  // 5 targets × 2 loads × 1 s, then 3 rounds × 2 loads × 5 targets × (0.5 s + 2 s): 85 s of load.
+  // 6 targets × 2 loads × 1 s, then 3 rounds × 2 loads × 6 targets × (0.5 s + 2 s): 102 s of load.
   durationSec: 2,
   initialWarmupSec: 1,
   warmupSec: 0.5,
@@ -48,9 +48,10 @@ export const OVERHEAD_DEFAULTS: Readonly<OverheadOptions> = Object.freeze({
 export const OVERHEAD_USAGE = `Usage: npm run bench:overhead -- [flags]
 
 Measures, in one run on this machine, GET /api/v1/computes/specifications sent directly to the
-sandbox, through a bare http-proxy-middleware passthrough, through the gateway (tracing off) with its
-rate schedule in memory and in Redis (a redis-server the bench starts on a free port), and through the
-gateway with tracing on (OTLP/HTTP to an in-bench receiver that discards) — at each concurrency given.
+sandbox, through a bare http-proxy-middleware passthrough (also with one no-op Redis script call per
+request: the round trip alone), through the gateway (tracing off) with its rate schedule in memory and
+in Redis (a redis-server the bench starts on a free port), and through the gateway with tracing on
+(OTLP/HTTP to an in-bench receiver that discards) — at each concurrency given.
 
   --duration-sec <n>     measured seconds per target per round (default ${OVERHEAD_DEFAULTS.durationSec})
   --initial-warmup-sec <n>
