@@ -55,14 +55,14 @@ const UPSTREAM_ANSWER: Record<Kind, number> = { read: 200, power: 404, create: 2
 const started = fleetsForFile();
 const redisServer = started.redis;
 
-async function fleetOn(redisUrl: string): Promise<Fleet> {
+async function fleetOn(redisUrl: string, maxWaitMs = 1500): Promise<Fleet> {
   const options: FleetOptions = {
     gateways: GATEWAYS.length,
     redisUrl,
     expectedReplicas: GATEWAYS.length,
     limits: { ...LIMITS, safety: TEST_SAFETY },
     sandbox: { limits: { readPerSecond: LIMITS.read, writePerSecond: LIMITS.write }, window: 'sliding' },
-    callers: { worker: { maxWaitMs: 1500 } },
+    callers: { worker: { maxWaitMs } },
   };
   return started.fleet(options);
 }
@@ -189,7 +189,9 @@ test('Redis down when the gateways start: they serve on the fallback schedule, r
 
 test('Redis killed under load while the sandbox drops connections, then restarted: no request fails because of Redis, every attempt on a slot', async () => {
   const redis = await redisServer();
-  const fleet = await fleetOn(redis.url);
+  // A retry takes a new slot within the caller's first deadline: with 1.5 s, a dropped read that had
+  // queued long (the fallback schedule runs at half the rate) sometimes found none, and no retry ran.
+  const fleet = await fleetOn(redis.url, 3000);
   expect(await modes(fleet)).toEqual(['200 shared', '200 shared']);
   await fleet.warmUp();
   await setFaults(fleet.sandbox.url, { dropRate: 0.2 });
