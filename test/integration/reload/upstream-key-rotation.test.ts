@@ -6,8 +6,11 @@
  */
 import { startReloadHarness, type ReloadHarness } from './reload-harness';
 
-/** Slow enough that a second write waits ~260 ms for its slot: time to reload under it. */
-const WRITE_PER_SECOND = 4;
+/**
+ * Slow enough that a second write waits ~350 ms for its slot: time for the first to be answered and
+ * a reload under it (at 4/s, ~260 ms, a busy machine's first answer came after the second had left).
+ */
+const WRITE_PER_SECOND = 3;
 
 let h: ReloadHarness;
 let token: string;
