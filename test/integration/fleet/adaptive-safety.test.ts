@@ -14,7 +14,7 @@ const started = fleetsForFile();
 jest.retryTimes(2, { logErrorsBeforeRetry: true });
 const LIMIT = 30;
 const RUN_MS = 20_000;
-/** The load goes on, up to MAX_RUN_MS, until this long has passed after the last switch (plus 1 s). */
+/** The load goes on, up to MAX_RUN_MS, until this long of it ran at one safety (a second after a switch). */
 const SETTLED_MS = 4000;
 const MAX_RUN_MS = 40_000;
 
@@ -27,9 +27,51 @@ function switchesOf(fleet: Fleet): Array<Array<{ time: string; toSafety: number 
   );
 }
 
-/** When the last replica switched to the safety it runs at (0: none switched yet). */
-function lastSwitchMs(fleet: Fleet): number {
-  return Math.max(...switchesOf(fleet).map((s) => Date.parse(s.at(-1)?.time ?? '0')));
+/**
+ * Waits (30 s at most) for a second in which this process's event loop was never held up more than
+ * 50 ms. A neighbour test that takes both CPUs (the full suite runs two at once) stalled this one by
+ * 400-600 ms: the measured delays then rightly lower the safety, which the jitter test below covers;
+ * this test is about a machine that is busy, not starved.
+ */
+async function untilCalm(): Promise<void> {
+  const giveUpAt = Date.now() + 30_000;
+  while (Date.now() < giveUpAt) {
+    const loop = watchEventLoop();
+    await sleepUntil(Date.now() + 1000);
+    if (loop.stop() <= 50) return;
+  }
+}
+
+/** Every replica's switch instants, in order. */
+function switchTimes(fleet: Fleet): number[] {
+  return switchesOf(fleet)
+    .flat()
+    .map((s) => Date.parse(s.time))
+    .sort((a, b) => a - b);
+}
+
+/** A whole second from `fromMs` is judged: after the first switch, no switch in the second before it or in it. */
+function isSettled(fromMs: number, times: readonly number[], endMs: number): boolean {
+  if (times.length === 0 || fromMs < times[0]! + 1000 || fromMs + 1000 > endMs) return false;
+  return times.every((t) => t < fromMs - 1000 || t >= fromMs + 1000);
+}
+
+/** How long of the load so far is judged (whole seconds). */
+function settledMs(times: readonly number[], endMs: number): number {
+  if (times.length === 0) return 0;
+  let judged = 0;
+  for (let from = Math.ceil(times[0]! / 1000) * 1000; from + 1000 <= endMs; from += 1000)
+    if (isSettled(from, times, endMs)) judged += 1000;
+  return judged;
+}
+
+/** The safety in force at `atMs`: the latest switch before it on any replica (they switch together), else 0.95. */
+function safetyAt(switches: ReadonlyArray<ReadonlyArray<{ time: string; toSafety: number }>>, atMs: number): number {
+  const before = switches
+    .flat()
+    .filter((s) => Date.parse(s.time) <= atMs)
+    .sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  return before.at(-1)?.toSafety ?? 0.95;
 }
 
 /** The safety in force on every gateway, from `strettch_gateway_schedule_safety{class=read}`. */
@@ -65,10 +107,11 @@ describe('adaptive safety on a sliding-window provider', () => {
     });
     await fleet.warmUp();
     expect(await readSafeties(fleet, 3)).toEqual([0.95, 0.95, 0.95]);
+    await untilCalm();
     const loop = watchEventLoop();
     const startMs = Date.now();
-    // 20 s of load, longer while the last switch leaves fewer than SETTLED_MS after it (a busy
-    // machine measures longer before the fleet agrees): the throughput is judged once settled.
+    // 20 s of load, longer (up to MAX_RUN_MS) until SETTLED_MS of it ran at one safety, a second
+    // after a switch (a busy machine measures longer before the fleet agrees, or raises it twice).
     let endMs = startMs + RUN_MS;
     const load = drive(
       fleet,
@@ -77,8 +120,10 @@ describe('adaptive safety on a sliding-window provider', () => {
     );
     while (Date.now() < endMs) {
       await sleepUntil(Math.min(endMs, Date.now() + 500));
-      const wanted = lastSwitchMs(fleet) + SETTLED_MS + 1000;
-      if (wanted > endMs) endMs = Math.min(wanted, startMs + MAX_RUN_MS);
+      // Near the end only; a second to spare, for a switch in the last moments.
+      const nearEnd = endMs - Date.now() <= 1000;
+      if (nearEnd && settledMs(switchTimes(fleet), endMs) < SETTLED_MS + 1000)
+        endMs = Math.min(endMs + 1000, startMs + MAX_RUN_MS);
     }
     await load;
     const stallMs = loop.stop();
@@ -87,13 +132,16 @@ describe('adaptive safety on a sliding-window provider', () => {
     const safeties = await readSafeties(fleet, 3);
     const stats = fleet.sandbox.referee.stats();
     const key = Object.values(stats.keys)[0]!;
-    // Full seconds from one second after the last replica switched to its final safety.
-    const settledFromMs = lastSwitchMs(fleet) + 1000;
-    const settled = stats.timeline.filter(
-      (e) => e.class === 'read' && e.second * 1000 >= settledFromMs && (e.second + 1) * 1000 <= endMs,
-    );
-    const settledPerSecond = settled.reduce((sum, e) => sum + e.admitted, 0) / Math.max(1, settled.length);
-    const context = JSON.stringify({ stallMs, safeties, settled: settled.map((e) => e.admitted), switches });
+    // Whole seconds after the first switch, none within a second after any switch, before the end;
+    // each judged against the safety in force then.
+    const times = switchTimes(fleet);
+    const settled = stats.timeline
+      .filter((e) => e.class === 'read' && isSettled(e.second * 1000, times, endMs))
+      .map((e) => ({ admitted: e.admitted, allowed: safetyAt(switches, e.second * 1000) * LIMIT }));
+    const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+    const settledPerSecond = mean(settled.map((e) => e.admitted));
+    const allowedPerSecond = mean(settled.map((e) => e.allowed));
+    const context = JSON.stringify({ stallMs, safeties, settled, switches });
     process.stdout.write(
       `adaptive-safety: safeties ${safeties.join(', ')}; settled ${settled.length} s at ` +
         `${settledPerSecond.toFixed(2)}/s (${((100 * settledPerSecond) / LIMIT).toFixed(1)} % of ${LIMIT}); ` +
@@ -113,12 +161,9 @@ describe('adaptive safety on a sliding-window provider', () => {
     for (const s of switches) expect(s.length).toBeGreaterThanOrEqual(1);
     // The schedule delivers what the raised safety allows (above the 28.5/s of a fixed 0.95), less
     // half a slot per second for counting whole seconds on a busy machine.
-    expect(settled.length).toBeGreaterThanOrEqual(4);
-    expect({ settledPerSecond: settledPerSecond >= safeties[0]! * LIMIT - 0.5, context }).toEqual({
-      settledPerSecond: true,
-      context,
-    });
-  }, 90_000);
+    expect({ settledSeconds: settled.length >= 4, context }).toEqual({ settledSeconds: true, context });
+    expect({ delivered: settledPerSecond >= allowedPerSecond - 0.5, context }).toEqual({ delivered: true, context });
+  }, 120_000);
 
   test('an injected dispatch jitter lowers it below the default, and the provider still sees no 429', async () => {
     const redis = await started.redis();
