@@ -316,6 +316,8 @@ class RateScheduleImpl implements RateSchedule {
   private readonly runtimes = new Map<string, Runtime>();
   private readonly connection?: RedisConnection;
   private readonly ownsConnection: boolean;
+  /** The window phase learner is opt-in (`learnWindowPhase`). */
+  private readonly learnsPhase: boolean;
   private readonly shared?: RedisScheduleStore;
   /** Memory mode: the schedule; redis mode: the fallback calendar. */
   private readonly local: MemoryScheduleStore;
@@ -361,6 +363,7 @@ class RateScheduleImpl implements RateSchedule {
     this.idleTtlMs = options.idleTtlMs ?? SCHEDULE_TUNING_DEFAULTS.idleTtlMs;
     this.keyPrefix = options.redis?.keyPrefix ?? 'sg';
     this.sinceMs = this.now();
+    this.learnsPhase = options.learnWindowPhase === true;
     if (options.redis === undefined) {
       this.mode = 'memory';
       this.ownsConnection = false;
@@ -391,24 +394,23 @@ class RateScheduleImpl implements RateSchedule {
         for (const rt of this.runtimes.values()) rt.phase.forget();
       } else void this.recover();
     });
-    // Only a learning replica has phases to hear (the learner is opt-in): no subscription otherwise.
-    if (this.options.learnWindowPhase === true)
-      connection
-        .subscribe(phaseChannel(this.keyPrefix), (message) => this.onPhaseMessage(message))
-        .catch((error: unknown) => {
-          this.options.logger?.warn(
-            { err: describe(error) },
-            'rate schedule: window phase announcements unavailable; each replica learns the phase alone',
-          );
-        });
-    connection
-      .subscribe(shiftChannel(this.keyPrefix), (message) => this.onShiftMessage(message))
-      .catch((error: unknown) => {
-        this.options.logger?.warn(
-          { err: describe(error) },
-          'rate schedule: pause announcements unavailable; replicas learn pauses from replies',
-        );
+    const listen = (channel: string, onMessage: (message: string) => void, withoutIt: string): void => {
+      connection.subscribe(channel, onMessage).catch((error: unknown) => {
+        this.options.logger?.warn({ err: describe(error) }, `rate schedule: ${withoutIt}`);
       });
+    };
+    // Only a learning replica has phases to hear: no subscription otherwise.
+    if (this.learnsPhase)
+      listen(
+        phaseChannel(this.keyPrefix),
+        (message) => this.onPhaseMessage(message),
+        'window phase announcements unavailable; each replica learns the phase alone',
+      );
+    listen(
+      shiftChannel(this.keyPrefix),
+      (message) => this.onShiftMessage(message),
+      'pause announcements unavailable; replicas learn pauses from replies',
+    );
     this.reason = 'connecting';
     this.initial = this.awaitFirstConnection(
       connection,
@@ -689,7 +691,7 @@ class RateScheduleImpl implements RateSchedule {
 
   /** The grid for a reservation now (window-grid.ts), from what this replica's learner knows. */
   private grid(rt: Runtime, nowMs: number): GridChoice {
-    if (this.options.learnWindowPhase !== true) return this.slidingGrid(rt);
+    if (!this.learnsPhase) return this.slidingGrid(rt);
     const clock = this.mode === 'memory' ? { offsetMs: 0, uncertaintyMs: 0 } : this.storeClock.estimate(nowMs);
     if (clock === undefined) return this.slidingGrid(rt);
     if (!rt.boundarySeen && rt.phase.looksFixed()) {
@@ -738,7 +740,7 @@ class RateScheduleImpl implements RateSchedule {
   private onPhaseMessage(message: string): void {
     const [id, first, second] = message.split('\t');
     const rt = id === undefined ? undefined : this.runtimes.get(id);
-    if (rt === undefined || this.options.learnWindowPhase !== true) return;
+    if (rt === undefined || !this.learnsPhase) return;
     if (first === 'learning') {
       rt.boundarySeen = true;
       return;
@@ -767,7 +769,7 @@ class RateScheduleImpl implements RateSchedule {
     report: RateLimitReport,
     sentAtMs: number,
   ): void {
-    if (this.options.learnWindowPhase !== true || report.remaining === undefined || report.limit === undefined) return;
+    if (!this.learnsPhase || report.remaining === undefined || report.limit === undefined) return;
     const rt = this.runtime(accountId, operationClass);
     // Another limit than the schedule's (limits changing): the count belongs to another regime.
     if (report.limit !== rt.limitPerWindow) return;
