@@ -5,7 +5,7 @@
  * again and again) the safety drops. Everything shares one event loop in one Jest worker on a busy
  * machine, so the assertions keep margins: the ≥ 99 % figure is printed, not asserted to the unit.
  */
-import { drive, fleetsForFile, sleepUntil, watchEventLoop, type Fleet } from '../../helpers/fleet-harness';
+import { drive, fleetsForFile, sleepUntil, untilCalm, watchEventLoop, type Fleet } from '../../helpers/fleet-harness';
 
 const started = fleetsForFile();
 // The sandbox stamps arrivals on the event loop this whole fleet shares: a stall of that loop (a busy
@@ -25,21 +25,6 @@ function switchesOf(fleet: Fleet): Array<Array<{ time: string; toSafety: number 
       .filter((line) => line.includes('safety in force changed'))
       .map((line) => JSON.parse(line) as { time: string; toSafety: number }),
   );
-}
-
-/**
- * Waits (30 s at most) for a second in which this process's event loop was never held up more than
- * 50 ms. A neighbour test that takes both CPUs (the full suite runs two at once) stalled this one by
- * 400-600 ms: the measured delays then rightly lower the safety, which the jitter test below covers;
- * this test is about a machine that is busy, not starved.
- */
-async function untilCalm(): Promise<void> {
-  const giveUpAt = Date.now() + 30_000;
-  while (Date.now() < giveUpAt) {
-    const loop = watchEventLoop();
-    await sleepUntil(Date.now() + 1000);
-    if (loop.stop() <= 50) return;
-  }
 }
 
 /** Every replica's switch instants, in order. */

@@ -7,7 +7,7 @@
  * refuses nothing.
  */
 import { SCHEDULE_TUNING_DEFAULTS } from '../../../src/schedule/tuning';
-import { drive, fleetsForFile, statusCounts, watchEventLoop, type Sent } from '../../helpers/fleet-harness';
+import { drive, fleetsForFile, statusCounts, untilCalm, watchEventLoop, type Sent } from '../../helpers/fleet-harness';
 
 const started = fleetsForFile();
 
@@ -43,6 +43,7 @@ test('the schedule learns the phase of fixed windows and fills each window witho
     tuning: { ...SCHEDULE_TUNING_DEFAULTS, learnWindowPhase: true },
   });
   await fleet.warmUp();
+  await untilCalm();
   const loop = watchEventLoop();
   const startMs = Date.now();
   const sent = await drive(
@@ -96,4 +97,4 @@ test('the schedule learns the phase of fixed windows and fills each window witho
     expect(LIMIT - w.minRemaining).toBe(w.count);
   }
   if (process.env.WINDOW_PHASE_REPORT) process.stdout.write(`window-phase: ${context}\n`);
-}, 60_000);
+}, 90_000);
