@@ -27,21 +27,53 @@ const CHILD_NODE_FLAGS = ['--max-semi-space-size=1'];
 const YAML_MODULE = path.join(__dirname, `policy-yaml${path.extname(__filename)}`);
 
 /**
+ * Run from the sources, how the child compiles them: with `typescript` as ts-jest would, and through
+ * `compiledDir`, where what it compiled is kept (ignored by git, as every test build).
+ */
+type FromSources = { typescript: string; compilerOptions: Record<string, unknown>; compiledDir: string };
+const fromSources = (): FromSources | undefined =>
+  YAML_MODULE.endsWith('.ts')
+    ? {
+        typescript: require.resolve('typescript'),
+        compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true },
+        compiledDir: path.resolve(__dirname, '../../../.test-build/policy-yaml-child'),
+      }
+    : undefined;
+
+/**
  * The child's code: the request on stdin, the reply on stdout. A failure is a reply too, so the
  * parent tells a bug from a crash. Run from the TypeScript sources (the tests), it first compiles
- * what it requires with `typescript`, a dev dependency present wherever the sources run.
+ * what it requires with `typescript`, a dev dependency present wherever the sources run. Loading
+ * `typescript` takes ~0.5 s of CPU, in every child: so each compiled file is kept, named by a hash of
+ * its source and of how it was compiled, and a child that finds all it requires never loads it.
  */
 const CHILD_SCRIPT = `
 const fs = require('node:fs');
 const v8 = require('node:v8');
 let reply;
 try {
-  const { yamlModule, typescript, request } = v8.deserialize(fs.readFileSync(0));
-  if (typescript) {
-    const ts = require(typescript);
-    const compilerOptions = { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true };
-    require.extensions['.ts'] = (module, fileName) =>
-      module._compile(ts.transpileModule(fs.readFileSync(fileName, 'utf8'), { compilerOptions, fileName }).outputText, fileName);
+  const { yamlModule, fromSources, request } = v8.deserialize(fs.readFileSync(0));
+  if (fromSources) {
+    const { typescript, compilerOptions, compiledDir } = fromSources;
+    const path = require('node:path');
+    const { createHash } = require('node:crypto');
+    const typescriptPackage = fs.readFileSync(path.join(path.dirname(typescript), '../package.json'), 'utf8');
+    const how = JSON.stringify([JSON.parse(typescriptPackage).version, compilerOptions]);
+    require.extensions['.ts'] = (module, fileName) => {
+      const source = fs.readFileSync(fileName, 'utf8');
+      const compiledFile = path.join(compiledDir, createHash('sha256').update(how).update(source).digest('hex') + '.js');
+      let compiled;
+      try {
+        compiled = fs.readFileSync(compiledFile, 'utf8');
+      } catch {
+        compiled = require(typescript).transpileModule(source, { compilerOptions, fileName }).outputText;
+        // Written whole, then renamed: a child running beside this one reads all of it or nothing.
+        fs.mkdirSync(compiledDir, { recursive: true });
+        fs.writeFileSync(compiledFile + '.' + process.pid, compiled);
+        fs.renameSync(compiledFile + '.' + process.pid, compiledFile);
+      }
+      module._compile(compiled, fileName);
+    };
   }
   reply = require(yamlModule).answerYamlRequest(request);
 } catch (error) {
@@ -51,9 +83,8 @@ process.stdout.write(v8.serialize(reply));
 `;
 
 function askChild(request: YamlRequest): YamlReply {
-  const typescript = YAML_MODULE.endsWith('.ts') ? require.resolve('typescript') : undefined;
   const child = spawnSync(process.execPath, [...CHILD_NODE_FLAGS, '-e', CHILD_SCRIPT], {
-    input: serialize({ yamlModule: YAML_MODULE, typescript, request }),
+    input: serialize({ yamlModule: YAML_MODULE, fromSources: fromSources(), request }),
     // No environment: the child needs none, and this one holds the secrets (and NODE_OPTIONS preloads).
     env: {},
     timeout: CHILD_TIMEOUT_MS,
