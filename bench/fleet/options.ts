@@ -39,6 +39,8 @@ export interface FleetOptions {
   chartFile: string;
   /** Keep the temporary directory (policy, every process's log) after a successful run. */
   keepLogs: boolean;
+  /** The gateways learn a fixed-window provider's phase (SCHEDULE_LEARN_WINDOW_PHASE=1; opt-in in the product). */
+  learnWindowPhase: boolean;
   help: boolean;
 }
 
@@ -58,6 +60,7 @@ export const FLEET_DEFAULTS: Readonly<FleetOptions> = Object.freeze({
   outFile: 'bench/results/fleet.json',
   chartFile: 'bench/results/fleet.svg',
   keepLogs: false,
+  learnWindowPhase: false,
   help: false,
 });
 
@@ -102,6 +105,8 @@ listens on 127.0.0.1. Scenarios (in this order):
   --out <file>           JSON results, every run and the summary (default ${FLEET_DEFAULTS.outFile})
   --chart <file>         SVG chart of the first run (default ${FLEET_DEFAULTS.chartFile})
   --keep-logs            keep the temporary directory with every process's log (kept anyway on failure)
+  --learn-window-phase   the gateways learn a fixed-window provider's phase (SCHEDULE_LEARN_WINDOW_PHASE=1,
+                         off by default in the product) and log their grid changes (LOG_LEVEL info)
 
 Exit code 0 whatever the figures: it is a measurement, not a test.`;
 
@@ -153,6 +158,7 @@ export function parseFleetArgs(argv: readonly string[]): FleetOptionsResult {
   const switches = {
     '--help': () => (options.help = true),
     '--keep-logs': () => (options.keepLogs = true),
+    '--learn-window-phase': () => (options.learnWindowPhase = true),
   };
   readFlags(
     safetyAuto.argv,

@@ -130,6 +130,7 @@ async function runScenario(ctx: RunContext, name: ScenarioName, run: number): Pr
     callers: ctx.callers,
     jwtSecret: ctx.jwtSecret,
     ...(traits.switchesLimits ? { autoBounds: AUTO_BOUNDS, gatewayLogLevel: LIMITS_AUTO_LOG_LEVEL } : {}),
+    ...(options.learnWindowPhase ? { learnWindowPhase: true, gatewayLogLevel: 'info' } : {}),
   });
   const hogs: Child[] = [];
   try {

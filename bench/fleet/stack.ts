@@ -39,6 +39,8 @@ export interface StackSettings extends BuiltTrees {
   autoBounds?: { minPerSecond: number; maxPerSecond: number };
   /** The gateways' LOG_LEVEL (default warn): `info` to see the adoption log line. */
   gatewayLogLevel?: string;
+  /** SCHEDULE_LEARN_WINDOW_PHASE=1 for the gateways. */
+  learnWindowPhase?: boolean;
 }
 
 export interface Replica {
@@ -134,6 +136,7 @@ export async function startStack(group: ChildGroup, settings: StackSettings): Pr
             [API_KEY_ENV]: SANDBOX_OWNER_KEY,
             [JWT_SECRET_ENV]: settings.jwtSecret,
             ...(settings.gatewayLogLevel ? { LOG_LEVEL: settings.gatewayLogLevel } : {}),
+            ...(settings.learnWindowPhase ? { SCHEDULE_LEARN_WINDOW_PHASE: '1' } : {}),
           }),
         ),
       startBaselines: () => replicasOf(baselineKind(settings, sandboxOrigin)),

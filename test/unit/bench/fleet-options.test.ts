@@ -33,6 +33,12 @@ describe('bench:fleet options', () => {
     expect(problems(['--safety', 'fast']).length).toBe(1);
   });
 
+  it('--learn-window-phase: the opt-in phase learner for the gateways, off by default as in the product', () => {
+    expect(parse([]).learnWindowPhase).toBe(false);
+    expect(parse(['--learn-window-phase', '--scenarios', 'fixed']).learnWindowPhase).toBe(true);
+    expect(FLEET_USAGE).toContain('--learn-window-phase');
+  });
+
   it('--redis sentinel|cluster: the failover scenario instead of the outage by default; each only where it applies', () => {
     expect(parse(['--redis', 'sentinel'])).toMatchObject({
       redis: 'sentinel',
