@@ -248,8 +248,40 @@ function createClient(
   }
   // Without a listener, ioredis would re-throw connection errors as uncaught; the status events carry them.
   client.on('error', () => undefined);
-  if (client instanceof Cluster) client.on('node error', () => undefined);
+  if (client instanceof Cluster) {
+    client.on('node error', () => undefined);
+    client.on('+node', (node: Redis) => keepSocketErrorsHandled(node));
+  } else {
+    keepSocketErrorsHandled(client);
+  }
   return client;
+}
+
+/**
+ * Gives every socket the client takes an 'error' listener of its own, for the socket's whole life.
+ * ioredis listens to a socket's 'error' only once, and a TLS socket can fail twice: a server
+ * certificate our CA did not sign destroys it, then an alert already read from Redis is emitted as
+ * a second 'error' — with no listener left, an uncaught exception that ends the process. Redis sends
+ * that alert (50, decode error) when we hang up in the middle of the handshake, as `close()` does
+ * while a refused client is reconnecting. The first failure still reaches the client's events.
+ */
+function keepSocketErrorsHandled(redis: Redis): void {
+  let socket: Redis['stream'] | undefined = redis.stream;
+  socket?.on('error', ignoreLateSocketError);
+  // ioredis assigns `stream` for each new socket, before the socket has read anything.
+  Object.defineProperty(redis, 'stream', {
+    configurable: true,
+    enumerable: true,
+    get: () => socket,
+    set: (next: Redis['stream'] | undefined) => {
+      next?.on('error', ignoreLateSocketError);
+      socket = next;
+    },
+  });
+}
+
+function ignoreLateSocketError(): void {
+  // The client's own 'error' and status events have reported the socket's failure.
 }
 
 /** How often the deadline checks whether this process, not Redis, is what kept the reply waiting. */

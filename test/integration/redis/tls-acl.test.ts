@@ -186,6 +186,22 @@ it.each([
   expect(String((reply as Error).message)).not.toContain(PASSWORD);
 });
 
+it('a refused connection closed in the middle of its handshake leaves no TLS error uncaught', async () => {
+  // Closing while the handshake with the wrong CA is under way makes Redis answer with an alert
+  // (50, decode error) after the certificate failure: a second 'error' on the same socket, which
+  // ioredis does not listen for. Retrying every millisecond, the client is almost always mid-handshake
+  // when it is closed; uncaught, that error fails this test (and would end the gateway's process).
+  const topology = topologyFrom(settingsEnv({ REDIS_TLS_CA_FILE: files('other-ca.pem') }));
+  for (let round = 0; round < 30; round += 1) {
+    const connection = createRedisConnection({ topology, reconnectDelayMs: 1, connectTimeoutMs: 2000 });
+    await new Promise((r) => setTimeout(r, 20 + (round % 5) * 7));
+    expect(connection.status()).toBe('down');
+    await connection.close();
+  }
+  // The alert comes within milliseconds of the hang-up; let the last ones arrive inside this test.
+  await new Promise((r) => setTimeout(r, 200));
+});
+
 it('a TLS file that cannot be read stops the connection from being built, naming its setting', () => {
   expect(() =>
     createRedisConnection({ topology: topologyFrom(settingsEnv({ REDIS_TLS_CA_FILE: files('missing.pem') })) }),
