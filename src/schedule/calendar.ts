@@ -22,6 +22,15 @@ export interface CalendarState extends CallerBook {
   /** Grid origin and spacing; unset until the first reservation. */
   base?: number;
   intervalMs?: number;
+  /** The grid was set on an anchor (a learnt fixed-window phase). */
+  anchored: boolean;
+  /** The provider limit per window the grid was set for (`CalendarReserveInput.gridLimit`); unset: unknown. */
+  gridLimit?: number;
+  /**
+   * The grid before the last re-grid, while its queue lasts: its free points from its base up to its
+   * last slot are still granted, on its own spacing (a re-grid used to lose them; see `reserveSlot`).
+   */
+  previous?: { base: number; intervalMs: number; lastMs: number };
   /** The latest granted slot. */
   last?: number;
   /** No new slot before this (pauses, recovery guards). */
@@ -75,6 +84,13 @@ export interface CalendarReserveInput {
    * instead of every replica re-gridding (and losing a slot) on the other's reservations. Default 0.
    */
   anchorSlackMs?: number;
+  /**
+   * The provider's limit per window this grid serves. A re-grid keeps the old grid's free points only
+   * when it served the same limit (other limits: its spacing may be too dense for the new ones) and
+   * sat on no anchor (left because the phase moved). Undefined (fallback: each replica's local grid
+   * is sized for its share): never kept.
+   */
+  gridLimit?: number;
 }
 
 export interface ScheduleInfo {
@@ -88,7 +104,13 @@ export interface ScheduleInfo {
 }
 
 export type CalendarReply =
-  | ({ kind: 'granted'; waitMs: number; idleCapacity: boolean } & ScheduleInfo)
+  | ({
+      kind: 'granted';
+      waitMs: number;
+      idleCapacity: boolean;
+      /** Set when the slot is a free point kept from the grid before a re-grid: that grid's spacing. */
+      keptGridIntervalMs?: number;
+    } & ScheduleInfo)
   | ({ kind: 'rejected'; reason: RejectionReason; retryAfterMs: number } & ScheduleInfo);
 
 const EPS = 1e-6;
@@ -106,7 +128,16 @@ const FEEDBACK_WINDOW_MS = 1000;
 const ANCHOR_EPS_MS = 1e-3;
 
 export function newCalendarState(epoch: string): CalendarState {
-  return { epoch, floor: 0, shiftTotalMs: 0, seq: 0, entries: [], feedbackApplied: 0, ...newCallerBook() };
+  return {
+    epoch,
+    anchored: false,
+    floor: 0,
+    shiftTotalMs: 0,
+    seq: 0,
+    entries: [],
+    feedbackApplied: 0,
+    ...newCallerBook(),
+  };
 }
 
 export function scheduleInfo(state: CalendarState, nowMs: number): ScheduleInfo {
@@ -119,10 +150,21 @@ export function scheduleInfo(state: CalendarState, nowMs: number): ScheduleInfo 
   };
 }
 
-/** Earliest grid slot at or after `fromMs` that no grant holds. */
+/**
+ * Earliest free slot at or after `fromMs`: a free point of the previous grid up to its last slot,
+ * else the earliest free point of the grid from its base.
+ */
 function earliestFree(state: CalendarState, fromMs: number): number {
-  const base = state.base!;
-  const iv = state.intervalMs!;
+  const previous = state.previous;
+  if (previous !== undefined && fromMs <= previous.lastMs) {
+    const kept = earliestFreeOn(state, previous.base, previous.intervalMs, Math.max(fromMs, previous.base));
+    if (kept < previous.lastMs) return kept;
+  }
+  return earliestFreeOn(state, state.base!, state.intervalMs!, Math.max(fromMs, state.base!));
+}
+
+/** Earliest point of the grid `base + k·iv` at or after `fromMs` that no grant holds. */
+function earliestFreeOn(state: CalendarState, base: number, iv: number, fromMs: number): number {
   let k = Math.ceil((fromMs - base) / iv - 1e-9);
   const lo = base + k * iv - iv / 2;
   // Entries are ascending and hold a second of past slots (thousands at high rates): start at `lo`
@@ -178,15 +220,24 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   }
 
   // 2. Grid: re-anchor when idle, re-grid after the last slot when the interval changed or the grid
-  //    is off the requested anchor (a pause shifted it, or the learnt phase moved).
+  //    is off the requested anchor (a pause shifted it, or the learnt phase moved). The old grid's
+  //    free points before its last slot stay grantable (`previous`): its queue already keeps its own
+  //    spacing, so filling them sends no more than it would have. Not from an anchored grid (left
+  //    because the phase moved: its points may sit across a boundary) nor for other limits.
+  if (state.previous !== undefined && state.previous.lastMs <= now) delete state.previous;
   const idle = state.last === undefined || state.last + (state.intervalMs ?? ivReq) <= now;
   const anchor = input.anchorMs;
   if (idle) {
     state.base = alignUp(Math.max(now, state.floor), ivReq, anchor);
-    state.intervalMs = ivReq;
+    delete state.previous;
+    setGrid(state, ivReq, anchor, input.gridLimit);
   } else if (Math.abs(state.intervalMs! - ivReq) > 1e-9 || !onAnchor(state.base!, ivReq, anchor, input.anchorSlackMs)) {
-    state.base = alignUp(state.last! + Math.max(state.intervalMs!, ivReq), ivReq, anchor);
-    state.intervalMs = ivReq;
+    const gap = Math.max(state.intervalMs!, ivReq, state.previous?.intervalMs ?? 0);
+    const keeps = !state.anchored && input.gridLimit !== undefined && state.gridLimit === input.gridLimit;
+    if (keeps) state.previous = { base: state.base!, intervalMs: state.intervalMs!, lastMs: state.last! };
+    else delete state.previous;
+    state.base = alignUp(state.last! + gap, ivReq, anchor);
+    setGrid(state, ivReq, anchor, input.gridLimit);
   }
   const iv = state.intervalMs!;
 
@@ -211,7 +262,7 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   if (me.pending.length >= input.maxQueued) return reject('backlog', Math.min(...me.pending) - now);
 
   // 5. The earliest free slot for anyone, then the caller's share.
-  const x = Math.max(now, state.floor, state.base!);
+  const x = Math.max(now, state.floor, state.previous?.base ?? state.base!);
   const limit = now + input.maxWaitMs;
   const s1 = earliestFree(state, x);
   if (s1 > limit + EPS) return reject(state.floor > limit ? 'paused' : 'deadline', s1 - limit);
@@ -240,7 +291,15 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   insertSorted(state.entries, slot);
   me.pending.push(slot);
   if (state.last === undefined || slot > state.last) state.last = slot;
-  return finish({ kind: 'granted', waitMs: slot - now, idleCapacity, ...scheduleInfo(state, now) });
+  const kept = slot < state.base! - EPS ? { keptGridIntervalMs: state.previous!.intervalMs } : {};
+  return finish({ kind: 'granted', waitMs: slot - now, idleCapacity, ...kept, ...scheduleInfo(state, now) });
+}
+
+function setGrid(state: CalendarState, iv: number, anchor: number | undefined, gridLimit: number | undefined): void {
+  state.intervalMs = iv;
+  state.anchored = anchor !== undefined;
+  if (gridLimit === undefined) delete state.gridLimit;
+  else state.gridLimit = gridLimit;
 }
 
 /** The first point of the grid `anchor + k·interval` at or after `fromMs` (`fromMs` itself without an anchor). */
@@ -273,6 +332,11 @@ function shiftQueued(state: CalendarState, now: number, deltaMs: number): void {
   state.entries = state.entries.map((at) => (at > now ? at + deltaMs : at)).sort((a, b) => a - b);
   if (state.base !== undefined) state.base += deltaMs;
   if (state.last !== undefined && state.last > now) state.last += deltaMs;
+  // The previous grid moves with its queue; one whose queue is all past is over.
+  if (state.previous !== undefined && state.previous.lastMs > now) {
+    state.previous.base += deltaMs;
+    state.previous.lastMs += deltaMs;
+  } else delete state.previous;
   shiftCallers(state, now, deltaMs);
   state.shiftTotalMs += deltaMs;
 }

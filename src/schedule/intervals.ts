@@ -47,6 +47,14 @@ export function sendToleranceMs(safety: number): number {
   return Math.max(MIN_SEND_TOLERANCE_MS, sendBudgetMs(safety) / 2);
 }
 
+/**
+ * The release tolerance of a grid of slots `gridIntervalMs` apart for `ratePerSecond`: that of the
+ * safety the spacing amounts to (`L·I − W` of budget, half of it for the release).
+ */
+export function gridSendToleranceMs(ratePerSecond: number, gridIntervalMs: number): number {
+  return sendToleranceMs(Math.min(1, WINDOW_MS / (ratePerSecond * gridIntervalMs)));
+}
+
 /** Below this a timer's own resolution would call most releases late. */
 const MIN_SEND_TOLERANCE_MS = 2;
 

@@ -19,7 +19,14 @@ import {
 } from '../redis';
 import type { CalendarReply, CalendarReserveInput, FairnessParams, ScheduleInfo, UpstreamCounts } from './calendar';
 import type { ScheduleStore, ShiftReply } from './store';
-import { DEFAULT_SAFETY, fallbackRatePerSecond, intervalMs, scheduleFor, sendToleranceMs } from './intervals';
+import {
+  DEFAULT_SAFETY,
+  fallbackRatePerSecond,
+  gridSendToleranceMs,
+  intervalMs,
+  scheduleFor,
+  sendToleranceMs,
+} from './intervals';
 import { phaseChannel, scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
 import { MemoryScheduleStore } from './memory-store';
 import { noScheduleCommands, RedisScheduleStore, type ScheduleCommandKind } from './redis-store';
@@ -669,7 +676,10 @@ class RateScheduleImpl implements RateSchedule {
       idleTtlMs: this.idleTtlMs,
     };
     if (!local && rt.ownTailAtMs !== undefined) input.hintOffsetMs = rt.ownTailAtMs - nowMs;
-    if (grid.anchorMs !== undefined && !(local && this.mode === 'fallback')) {
+    if (local && this.mode === 'fallback') return input;
+    // Not in fallback: each replica's local grid there is sized for its share, not for the limit.
+    input.gridLimit = rt.limitPerWindow;
+    if (grid.anchorMs !== undefined) {
       input.anchorMs = grid.anchorMs;
       input.anchorSlackMs = grid.anchorSlackMs ?? 0;
     }
@@ -825,7 +835,12 @@ class RateScheduleImpl implements RateSchedule {
     const slotAtMs = slotMs + uncertaintyMs;
     // On the fixed-window grid the tolerance depends on where the slot sits in its window.
     const slotStoreMs = source === 'shared' ? reply.storeNowMs + reply.waitMs : replyAt + reply.waitMs;
-    const latestSendAtMs = slotAtMs + grid.sendToleranceMs(slotStoreMs);
+    // A free slot kept from the grid before a re-grid goes within that grid's own budget too.
+    const keptToleranceMs =
+      reply.keptGridIntervalMs === undefined
+        ? Infinity
+        : gridSendToleranceMs(rt.limitPerWindow, reply.keptGridIntervalMs);
+    const latestSendAtMs = slotAtMs + Math.min(grid.sendToleranceMs(slotStoreMs), keptToleranceMs);
     if (rt.ownTailAtMs === undefined || slotAtMs > rt.ownTailAtMs) rt.ownTailAtMs = slotAtMs;
     const ticket: SlotTicket = { scheduleKey: rt.keys.id, source, epoch, shiftTotalMs: reply.shiftTotalMs };
     const maxWaitMs =

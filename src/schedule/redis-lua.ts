@@ -9,8 +9,9 @@
  * ARGV[2] now override in ms ('' in production; tests pin the clock to compare with calendar.ts)
  * ARGV[3] idle TTL ms    ARGV[4] pub/sub channel ('' = none)    ARGV[5] schedule id (for messages)
  * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22], a grid
- * anchor in ARGV[23] ('' = none) and its slack in ARGV[24]; reserve-many carries n reservations
- * (ARGV[6] = n), each as reserve's ARGV[6…24], and answers with their replies in order.
+ * anchor in ARGV[23] ('' = none), its slack in ARGV[24] and the limit the grid serves in ARGV[25]
+ * ('' = none: a re-grid keeps no free points of the old grid); reserve-many carries n reservations
+ * (ARGV[6] = n), each as reserve's ARGV[6…25], and answers with their replies in order.
  *
  * Cost independent of the callers the schedule knows (issue #15): the hash is read with HMGET (the
  * scalars and the requesting caller's field), the sums of weights and reserved shares are stored,
@@ -41,10 +42,12 @@ local TRIM_EVERY = 16
 local SETTLE_MAX = 256
 local ANCHOR_EPS = 1e-3
 
-local SCALARS = { 'epoch', 'base', 'iv', 'last', 'floor', 'shift', 'n', 'fbr', 'fba', 'rrk', 'sw', 'sr', 'nw', 'nk' }
+-- pb, piv, pl: the previous grid (base, interval, last slot) while its queue lasts; anc: the grid is
+-- anchored ('1'); gl: the limit the grid serves (calendar.ts CalendarState.previous, anchored, gridLimit).
+local SCALARS = { 'epoch', 'base', 'iv', 'last', 'floor', 'shift', 'n', 'fbr', 'fba', 'rrk', 'sw', 'sr', 'nw', 'nk', 'pb', 'piv', 'pl', 'anc', 'gl' }
 -- A reservation's arguments: ARGV[o … o + RESERVE_ARGS − 1], o = 6 for 'reserve'; 'reserve-many' carries
 -- ARGV[6] = n, then n such groups from ARGV[7] (each with its report slots, '' when none).
-local RESERVE_ARGS = 19
+local RESERVE_ARGS = 20
 local offsets = {}
 if op == 'reserve' then offsets = { 6 } end
 if op == 'reserve-many' then
@@ -65,6 +68,11 @@ local iv = tonumber(st.iv or '')
 local last = tonumber(st.last or '')
 local floor = tonumber(st.floor or '') or 0
 local shift = tonumber(st.shift or '') or 0
+local pb = tonumber(st.pb or '')
+local piv = tonumber(st.piv or '')
+local pl = tonumber(st.pl or '')
+local anchored = (st.anc == '1')
+local gl = tonumber(st.gl or '')
 local seq = tonumber(st.n or '') or 0
 -- Running sums over the callers (caller-sums.ts): weights of the counted, reserved shares of the known.
 local sumW = tonumber(st.sw or '') or 0
@@ -140,6 +148,11 @@ local function save()
   if base ~= nil then put('base', fmt(base)) end
   if iv ~= nil then put('iv', fmt(iv)) end
   if last ~= nil then put('last', fmt(last)) end
+  -- '' once cleared (a field read as '' is none), written only by a state that ever had them.
+  local function opt(v) if v == nil then return '' end return fmt(v) end
+  if pb ~= nil or loaded.pb ~= nil then put('pb', opt(pb)); put('piv', opt(piv)); put('pl', opt(pl)) end
+  if anchored or loaded.anc ~= nil then put('anc', anchored and '1' or '0') end
+  if gl ~= nil or loaded.gl ~= nil then put('gl', opt(gl)) end
   if st.fbr ~= nil then put('fbr', st.fbr); put('fba', st.fba) end
   if st.rrk ~= nil then put('rrk', st.rrk) end
   if nk > 0 or loaded.nk ~= nil then
@@ -246,6 +259,13 @@ local function shift_queued(delta)
   for i = 1, #queued, 2 do redis.call('ZADD', CAL, fmt(tonumber(queued[i + 1]) + delta), queued[i]) end
   if base ~= nil then base = base + delta end
   if last ~= nil and last > now then last = last + delta end
+  -- The previous grid moves with its queue; one whose queue is all past is over.
+  if pb ~= nil and pl > now then
+    pb = pb + delta
+    pl = pl + delta
+  else
+    pb, piv, pl = nil, nil, nil
+  end
   -- Only counted callers whose activeUntil is after now can hold a virtual time or a slot after now.
   local movers = redis.call('ZRANGEBYSCORE', WHO, '(' .. fmt(now), '+inf', 'WITHSCORES')
   local ids = {}
@@ -286,19 +306,29 @@ local function pause_until(untilMs)
   return delta
 end
 
--- Pages through the taken slots from 'from' until the first hole; a page of 64 covers most searches.
-local function earliest_free(from)
-  local k = math.ceil((from - base) / iv - 1e-9)
-  local lo = fmt(base + k * iv - iv / 2)
+-- Pages through the taken slots of the grid b + k·step from 'from' until the first hole; a page of 64
+-- covers most searches.
+local function earliest_free_on(b, step, from)
+  local k = math.ceil((from - b) / step - 1e-9)
+  local lo = fmt(b + k * step - step / 2)
   while true do
     local entries = redis.call('ZRANGEBYSCORE', CAL, lo, '+inf', 'WITHSCORES', 'LIMIT', 0, 64)
     for i = 2, #entries, 2 do
-      local j = math.floor((tonumber(entries[i]) - base) / iv + 0.5)
-      if j == k then k = k + 1 elseif j > k then return base + k * iv end
+      local j = math.floor((tonumber(entries[i]) - b) / step + 0.5)
+      if j == k then k = k + 1 elseif j > k then return b + k * step end
     end
-    if #entries < 128 then return base + k * iv end
+    if #entries < 128 then return b + k * step end
     lo = '(' .. entries[#entries]
   end
+end
+
+-- A free point of the previous grid up to its last slot, else the earliest free point of the grid.
+local function earliest_free(from)
+  if pb ~= nil and from <= pl then
+    local kept = earliest_free_on(pb, piv, math.max(from, pb))
+    if kept < pl then return kept end
+  end
+  return earliest_free_on(base, iv, math.max(from, base))
 end
 
 -- Upstream remaining/limit: give up slots when the provider has less room than our calendar explains.
@@ -354,13 +384,27 @@ local function reserve_one(o)
     local after = b - anchor - math.floor((b - anchor) / step) * step
     return after <= anchorSlack + ANCHOR_EPS or after >= step - ANCHOR_EPS
   end
+  local gridLimit = tonumber(A(25) or '')
+  local function set_grid()
+    iv = ivReq
+    anchored = (anchor ~= nil)
+    gl = gridLimit
+  end
+  if pb ~= nil and pl <= now then pb, piv, pl = nil, nil, nil end
   local idle = (last == nil) or (last + (iv or ivReq) <= now)
   if idle then
     base = align_up(math.max(now, floor), ivReq)
-    iv = ivReq
+    pb, piv, pl = nil, nil, nil
+    set_grid()
   elseif math.abs(iv - ivReq) > 1e-9 or not on_anchor(base, ivReq) then
-    base = align_up(last + math.max(iv, ivReq), ivReq)
-    iv = ivReq
+    local gap = math.max(iv, ivReq, piv or 0)
+    if not anchored and gridLimit ~= nil and gl == gridLimit then
+      pb, piv, pl = base, iv, last
+    else
+      pb, piv, pl = nil, nil, nil
+    end
+    base = align_up(last + gap, ivReq)
+    set_grid()
   end
 
   -- 3. callers: settle those whose status time passed, then count this one (caller-sums.ts)
@@ -407,7 +451,7 @@ local function reserve_one(o)
 
   local function reject(reason, retry)
     seen_me()
-    local out = { 'r', reason, fmt(math.max(1, retry)) }
+    local out = { 'r', reason, fmt(math.max(1, retry)), '' }
     for _, v in ipairs(info()) do out[#out + 1] = v end
     return out
   end
@@ -420,7 +464,7 @@ local function reserve_one(o)
   end
 
   -- 5. slot
-  local x = math.max(now, floor, base)
+  local x = math.max(now, floor, pb or base)
   local limit = now + maxWait
   local s1 = earliest_free(x)
   if s1 > limit + EPS then
@@ -452,12 +496,14 @@ local function reserve_one(o)
   mine[#mine + 1] = slot
   if last == nil or slot > last then last = slot end
   seen_me()
-  local out = { 'g', fmt(slot - now), idleCapacity }
+  local keptIv = ''
+  if slot < base - EPS then keptIv = fmt(piv) end
+  local out = { 'g', fmt(slot - now), idleCapacity, keptIv }
   for _, v in ipairs(info()) do out[#out + 1] = v end
   return out
 end
 
--- Each reply is 8 values ('g' or 'r', two figures, info()); 'reserve-many' concatenates them in order.
+-- Each reply is 9 values ('g' or 'r', three figures, info()); 'reserve-many' concatenates them in order.
 -- Later reservations of a batch see the earlier ones, exactly as separate calls at the same instant would.
 if op == 'reserve' or op == 'reserve-many' then
   local out = {}

@@ -15,7 +15,7 @@ export function noScheduleCommands(): Record<ScheduleCommandKind, number> {
 /** Reservations sent in one `reserve-many` call at most. */
 export const MAX_BATCH = 64;
 /** Values per reply to a reservation. */
-const REPLY_VALUES = 8;
+const REPLY_VALUES = 9;
 
 interface QueuedReservation {
   args: (string | number)[];
@@ -165,7 +165,10 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 }
 
-/** A reservation's script arguments (ARGV[6…24]); the report's four and the anchor's two are '' when absent. */
+/**
+ * A reservation's script arguments (ARGV[6…25]); the report's four, the anchor's two and the grid's
+ * limit are '' when absent.
+ */
 function reserveArgs(
   input: CalendarReserveInput,
   report: { counts: UpstreamCounts; tolerance: number } | undefined,
@@ -190,13 +193,21 @@ function reserveArgs(
       : ['', '', '', '']),
     input.anchorMs ?? '',
     input.anchorSlackMs ?? '',
+    input.gridLimit ?? '',
   ];
 }
 
 function parseReserveReply(reply: string[]): CalendarReply {
-  const [kind, a, b, ...rest] = reply;
+  const [kind, a, b, c, ...rest] = reply;
   const info = parseInfo(rest);
-  if (kind === 'g') return { kind: 'granted', waitMs: num(a), idleCapacity: b === '1', ...info };
+  if (kind === 'g')
+    return {
+      kind: 'granted',
+      waitMs: num(a),
+      idleCapacity: b === '1',
+      ...(c === '' || c === undefined ? {} : { keptGridIntervalMs: num(c) }),
+      ...info,
+    };
   if (kind === 'r' && a !== undefined && REASONS.has(a))
     return { kind: 'rejected', reason: a as RejectionReason, retryAfterMs: num(b), ...info };
   throw scriptFailure(`rate schedule script: unexpected reply ${JSON.stringify(reply)}`);

@@ -91,7 +91,17 @@ test('random operation sequences give identical replies from the Lua script and 
     reservedShare: i % 7 === 0 ? 0.05 : 0,
   }));
   const fairness = { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
-  const counts = { granted: 0, idle: 0, deadline: 0, backlog: 0, paused: 0, refused: 0, shifted: 0, anchored: 0 };
+  const counts = {
+    granted: 0,
+    idle: 0,
+    kept: 0,
+    deadline: 0,
+    backlog: 0,
+    paused: 0,
+    refused: 0,
+    shifted: 0,
+    anchored: 0,
+  };
   const memoryCounts = { stoppedCounting: 0, forgotten: 0, sumsCompared: 0 };
   const steps = 3000;
   for (let step = 0; step < steps; step += 1) {
@@ -99,7 +109,11 @@ test('random operation sequences give identical replies from the Lua script and 
     now += rand() < 0.01 ? 1000 + Math.floor(rand() * 6000) : Math.floor(rand() * 60);
     const r = rand();
     const label = `step ${step}`;
-    const iv = step < 1500 ? 1000 / 28.5 : 1000 / 19; // the interval changes once, mid-run
+    // The interval changes with the limit once, mid-run; before that it moves between the sliding-safe
+    // and the learning rate every 40 steps (re-grids that keep the old grid's free slots), from the step.
+    const iv = step >= 1500 ? 1000 / 19 : step >= 600 && Math.floor(step / 40) % 2 === 1 ? 1000 / 28.4 : 1000 / 28.5;
+    // The limit the grid serves: none now and then (fallback), and another one after the change.
+    const gridLimit = step % 13 === 0 ? undefined : step >= 1500 ? 20 : 30;
     const before = memory.inspect(keys);
     const counted = before?.countedIds.size ?? 0;
     const known = before?.callers.size ?? 0;
@@ -122,6 +136,7 @@ test('random operation sequences give identical replies from the Lua script and 
         knownEpoch: '',
         lossGuardMs: 1000,
         idleTtlMs: 60_000,
+        ...(gridLimit === undefined ? {} : { gridLimit }),
       };
       // Steps 200–499 are anchored (a learnt fixed-window phase); the anchor moves at 300, and
       // replicas' anchors differ by fractions of a millisecond (within or beyond the slack) or by more now and then.
@@ -143,6 +158,7 @@ test('random operation sequences give identical replies from the Lua script and 
       if (a.kind === 'granted') {
         counts.granted += 1;
         if (a.idleCapacity) counts.idle += 1;
+        if (a.keptGridIntervalMs !== undefined) counts.kept += 1;
       } else counts[a.reason] += 1;
       const after = memory.inspect(keys)!;
       // This reservation counts its caller: fewer than that means others stopped counting or were forgotten.
@@ -188,6 +204,7 @@ test('random operation sequences give identical replies from the Lua script and 
   // The sequence exercised every branch.
   expect(counts.granted).toBeGreaterThan(800);
   expect(counts.idle).toBeGreaterThan(0);
+  expect(counts.kept).toBeGreaterThan(10);
   expect(counts.deadline).toBeGreaterThan(0);
   expect(counts.backlog).toBeGreaterThan(0);
   expect(counts.paused).toBeGreaterThan(0);
@@ -298,7 +315,9 @@ test('reservations sent together (reserve-many) answer exactly as the same reser
     now += rand() < 0.1 ? 2000 + Math.floor(rand() * 5000) : Math.floor(rand() * 200);
     // 1 to 40 reservations at one instant: the first goes alone, the others wait for it and go in one call.
     const inputs: CalendarReserveInput[] = Array.from({ length: 1 + Math.floor(rand() * 40) }, () => ({
-      intervalMs: 1000 / 28.5,
+      // Rounds 1, 4, 7…: the learning rate, a re-grid that keeps the old grid's free points (the limit rides along).
+      intervalMs: round % 3 === 1 ? 1000 / 28.4 : 1000 / 28.5,
+      gridLimit: 30,
       callerId: `c${Math.floor(rand() * 12)}`,
       weight: 1 + Math.floor(rand() * 3),
       reservedShare: rand() < 0.1 ? 0.1 : 0,
@@ -318,12 +337,12 @@ test('reservations sent together (reserve-many) answer exactly as the same reser
     const together = await Promise.all(inputs.map((input) => redis.reserve(keys, input)));
     for (const [i, input] of inputs.entries()) {
       const one = await memory.reserve(keys, input);
-      kinds.add(one.kind === 'granted' ? 'granted' : one.reason);
+      kinds.add(one.kind === 'granted' ? (one.keptGridIntervalMs === undefined ? 'granted' : 'kept') : one.reason);
       expectSame(strip(together[i]!), strip(one), `round ${round}, reservation ${i}`);
     }
   }
   expect(redis.commandCounts()['reserve-many']).toBeGreaterThan(30);
   expect(redis.batchedReservationCount()).toBeGreaterThan(500);
   // The batches met grants, deadlines and full backlogs alike.
-  expect([...kinds].sort()).toEqual(['backlog', 'deadline', 'granted']);
+  expect([...kinds].sort()).toEqual(['backlog', 'deadline', 'granted', 'kept']);
 });

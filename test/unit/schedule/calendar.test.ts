@@ -125,6 +125,98 @@ describe('calendar: grid anchor (a learnt fixed-window phase)', () => {
   });
 });
 
+describe("calendar: a re-grid keeps the old grid's free slots", () => {
+  const LEARNING_IV = 1000 / 28.4; // the learning rate: slightly sparser than IV
+  const FIXED_IV = 1000 / 30;
+  /** Two callers of equal weight, no idle lookahead: a's queue takes every other slot, b's are free. */
+  function queueWithHoles(): { state: CalendarState; queued: number[] } {
+    const state = newCalendarState('e');
+    const fairness = { ...DEFAULT_FAIRNESS, lookaheadMs: 0 };
+    const queued = [grantAt(state, T0, { callerId: 'b', fairness, gridLimit: 30 })];
+    for (let i = 0; i < 6; i += 1) queued.push(grantAt(state, T0, { callerId: 'a', fairness, gridLimit: 30 }));
+    return { state, queued };
+  }
+  const grantOf = (state: CalendarState, overrides: Partial<CalendarReserveInput>) => {
+    const reply = reserveSlot(
+      state,
+      T0,
+      input({ callerId: 'c', fairness: { ...DEFAULT_FAIRNESS, lookaheadMs: 0 }, ...overrides }),
+    );
+    if (reply.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(reply)}`);
+    return { at: T0 + reply.waitMs, kept: reply.keptGridIntervalMs };
+  };
+
+  test('a new interval for the same limit takes the free points before the old tail, on the old spacing', () => {
+    const { state, queued } = queueWithHoles();
+    // b first, then a's six: a at 1, 2, 4, 6, 8, 10 intervals (its share is half), free at 3, 5, 7, 9.
+    expect(queued.map((at) => (at - T0) / IV)).toEqual([0, 1, 2, 4, 6, 8, 10].map((k) => expect.closeTo(k, 3)));
+    const tail = T0 + 10 * IV;
+    const grants = Array.from({ length: 6 }, () =>
+      grantOf(state, { callerId: 'b', intervalMs: LEARNING_IV, gridLimit: 30 }),
+    );
+    // The free points first, on the old spacing (which the reply gives), then the new grid after the tail.
+    expect(grants.slice(0, 4).map((g) => (g.at - T0) / IV)).toEqual([3, 5, 7, 9].map((k) => expect.closeTo(k, 3)));
+    expect(grants.slice(0, 4).every((g) => g.kept === IV)).toBe(true);
+    expect(grants[4]!.at).toBeGreaterThanOrEqual(tail + LEARNING_IV - 1e-6);
+    expect(grants.slice(4).every((g) => g.kept === undefined)).toBe(true);
+    // No two slots closer than the old interval; never more than 29 (28.5/s) in any second.
+    const all = [...queued, ...grants.map((g) => g.at)];
+    expect(minGap(all)).toBeGreaterThan(IV - 1e-3);
+    expect(maxInWindow(all)).toBeLessThanOrEqual(29);
+  });
+
+  test('without the limit it served (fallback, another limit) or from an anchored grid, a re-grid starts after the tail', () => {
+    for (const overrides of [{ gridLimit: undefined }, { gridLimit: 20 }]) {
+      const { state, queued } = queueWithHoles();
+      const g = grantOf(state, { intervalMs: LEARNING_IV, ...overrides });
+      expect(g.at).toBeCloseTo(Math.max(...queued) + LEARNING_IV, 6);
+      expect(g.kept).toBeUndefined();
+    }
+    // An anchored grid left because the phase moved: its points may sit across a boundary.
+    const state = newCalendarState('e');
+    const fairness = { ...DEFAULT_FAIRNESS, lookaheadMs: 0 };
+    const anchored = { intervalMs: FIXED_IV, anchorMs: T0 + 2, gridLimit: 30, fairness };
+    const queued = [grantAt(state, T0, { ...anchored, callerId: 'b' })];
+    for (let i = 0; i < 6; i += 1) queued.push(grantAt(state, T0, { ...anchored, callerId: 'a' }));
+    const g = grantOf(state, { intervalMs: LEARNING_IV, gridLimit: 30 });
+    expect(g.at).toBeGreaterThanOrEqual(Math.max(...queued) + LEARNING_IV - 1e-6);
+    expect(g.kept).toBeUndefined();
+  });
+
+  test('the learning grid to the fixed grid: free points of the learning grid, then the anchored grid after its tail', () => {
+    const { state, queued } = queueWithHoles();
+    const learning = grantOf(state, { intervalMs: LEARNING_IV, gridLimit: 30 });
+    expect(learning.kept).toBe(IV);
+    const anchor = T0 + 7.5;
+    const fixed = Array.from({ length: 8 }, () =>
+      grantOf(state, { intervalMs: FIXED_IV, anchorMs: anchor, gridLimit: 30 }),
+    );
+    // The learning grid had no slot of its own yet: the first grid's free points are given up, the
+    // anchored grid starts one (larger) interval after the last slot, on its anchor.
+    const tail = Math.max(...queued, learning.at);
+    expect(fixed[0]!.at).toBeGreaterThanOrEqual(tail + LEARNING_IV - 1e-6);
+    for (const g of fixed) {
+      expect(g.kept).toBeUndefined();
+      expect(Math.abs(g.at - (anchor + Math.round((g.at - anchor) / FIXED_IV) * FIXED_IV))).toBeLessThan(1e-3);
+    }
+  });
+
+  test('a pause moves the kept free points with the queue; once the old tail is past, they are gone', () => {
+    const { state, queued } = queueWithHoles();
+    const first = grantOf(state, { callerId: 'b', intervalMs: LEARNING_IV, gridLimit: 30 });
+    expect((first.at - T0) / IV).toBeCloseTo(3, 3);
+    pauseUntil(state, T0, T0 + 100);
+    const next = grantOf(state, { callerId: 'b', intervalMs: LEARNING_IV, gridLimit: 30 });
+    expect(next.kept).toBe(IV);
+    expect(next.at).toBeCloseTo(T0 + 5 * IV + 100, 6);
+    // Past the old tail (moved by the pause too), the previous grid is forgotten.
+    const tail = Math.max(...queued) + 100;
+    const after = reserveSlot(state, tail + 1, input({ callerId: 'c', intervalMs: LEARNING_IV, gridLimit: 30 }));
+    expect(after.kind === 'granted' && after.keptGridIntervalMs).toBeFalsy();
+    expect(state.previous).toBeUndefined();
+  });
+});
+
 describe('calendar: deadlines', () => {
   test('a request whose wait would pass its deadline is rejected and takes no slot', () => {
     const state = newCalendarState('e');

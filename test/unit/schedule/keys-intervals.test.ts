@@ -1,6 +1,7 @@
 import { encodeKeyPart, scheduleKeys, shiftChannel } from '../../../src/schedule/keys';
 import {
   fallbackRatePerSecond,
+  gridSendToleranceMs,
   intervalMs,
   scheduleFor,
   sendBudgetMs,
@@ -87,6 +88,14 @@ describe('fallbackRatePerSecond', () => {
     expect(sendBudgetMs(1)).toBe(0);
     expect(sendToleranceMs(1)).toBe(2);
     expect(() => sendBudgetMs(0)).toThrow(RangeError);
+  });
+
+  test("a grid's release tolerance is the one of the safety its spacing amounts to (half of L·I − W)", () => {
+    expect(gridSendToleranceMs(30, intervalMs(30, 0.95))).toBeCloseTo(sendToleranceMs(0.95), 9);
+    expect(gridSendToleranceMs(30, 1000 / 28.4)).toBeCloseTo((30 * (1000 / 28.4) - 1000) / 2, 9);
+    // A grid at (or denser than) the limit leaves no budget: the timer floor.
+    expect(gridSendToleranceMs(30, 1000 / 30)).toBe(2);
+    expect(gridSendToleranceMs(30, 20)).toBe(2);
   });
 
   test('rejects a replica count that is not a positive integer', () => {

@@ -149,6 +149,35 @@ describe('createRateSchedule without Redis', () => {
     expect(schedule.stats()).toMatchObject({ lateWakeups: 1, dispatch: { count: 2 } });
   });
 
+  test("a free slot kept from the grid before a re-grid is sent within that grid's own budget", async () => {
+    // The account's safety falls from 0.98 to 0.95 (a reload, or the fleet's adaptive safety): the
+    // old grid's free slots are still granted, but a release after them may be only as late as the
+    // 0.98 grid allows (10.2 ms), not 0.95's 26.3 ms.
+    let safety = 0.98;
+    const custom = createRateSchedule({
+      limits: () => ({ read: 30, write: 5, safety }),
+      expectedReplicas: 1,
+      now: () => Date.now(),
+      fairness: { idleLookaheadSlots: 0 },
+    });
+    try {
+      // Two callers of equal weight: a's queue takes every other slot, b's are free.
+      await custom.reserve(request({ callerId: 'b' }));
+      for (let i = 0; i < 6; i += 1) await custom.reserve(request({ callerId: 'a' }));
+      safety = 0.95;
+      const kept = granted(await custom.reserve(request({ callerId: 'b' })));
+      const oldIv = 1000 / (30 * 0.98);
+      expect(kept.waitMs).toBeCloseTo(3 * oldIv, 3);
+      expect(kept.latestSendAtMs - kept.slotAtMs).toBeCloseTo((30 * oldIv - 1000) / 2, 3);
+      // After the old tail, the new grid's slots have the new tolerance.
+      let next = kept;
+      while (next.waitMs < 10 * oldIv) next = granted(await custom.reserve(request({ callerId: 'b' })));
+      expect(next.latestSendAtMs - next.slotAtMs).toBeCloseTo((1000 / 0.95 - 1000) / 2, 3);
+    } finally {
+      await custom.close();
+    }
+  });
+
   test('an abort signal ends the wait', async () => {
     granted(await schedule.reserve(request()));
     const r = granted(await schedule.reserve(request()));
