@@ -2,6 +2,7 @@
 import type { MachineInfo } from '../machine';
 import type { ClassFigures, Percentiles } from './figures';
 import type { GatewayCounters } from './gateway-probes';
+import type { LearnedGrid } from './learned-grid';
 import type { FleetOptions } from './options';
 import type { FleetRun, FleetRuns, PhaseResult, ScenarioResult } from './results';
 import { SCENARIO_TRAITS } from './scenarios';
@@ -82,6 +83,9 @@ interface Row {
 
 const perClass = (cell: (c: ClassFigures) => Figure) => (p: PhaseResult) =>
   [cell(p.figures.read), cell(p.figures.write)] as const;
+/** `--learn-window-phase` (ours only): per class; nothing when the learner was off. */
+const learnt = (cell: (g: LearnedGrid) => Figure) => (p: PhaseResult) =>
+  p.learnedGrid ? ([cell(p.learnedGrid.read), cell(p.learnedGrid.write)] as const) : undefined;
 const wait = (which: 'p50' | 'p99') => (q: Percentiles | null) => q?.[which] ?? null;
 const shareBound = (pick: (ratios: number[]) => number) => (c: ClassFigures) => pick(c.shares.map((s) => s.ratio));
 
@@ -142,6 +146,18 @@ const ROWS: Row[] = [
         ? ([p.limitsSwitch.adoption.replicasLogged, p.limitsSwitch.adoption.replicasExportingNewLimit] as const)
         : undefined,
     format: count,
+    missing: '–',
+  },
+  {
+    label: 'learnt phase: fixed grid everywhere after, s',
+    value: learnt((g) => (g.settledAfterMs === null ? null : g.settledAfterMs / 1000)),
+    format: num(1),
+    missing: '–',
+  },
+  {
+    label: 'learnt phase: utilization from the next second',
+    value: learnt((g) => g.utilizationAfter),
+    format: pct,
     missing: '–',
   },
   { label: 'own 429s (gateway / baseline proxy)', value: (p) => p.figures.client.gateway429, format: count },

@@ -4,6 +4,7 @@ import type { AdoptionSeen } from './adoption-probes';
 import type { CallerSpec } from './callers';
 import type { PhaseFigures } from './figures';
 import type { GatewayCounters, ModeChange } from './gateway-probes';
+import type { LearnedGrid } from './learned-grid';
 import type { RestartRecord } from './restart-plan';
 import type { ScenarioName } from './scenarios';
 import type { TargetCheck } from './targets';
@@ -55,6 +56,8 @@ export interface PhaseResult {
   outage?: OutageRecord;
   restarts?: RestartRecord[];
   limitsSwitch?: LimitsSwitchRecord;
+  /** `--learn-window-phase`, ours: when the gateways settled on the fixed grid, and the use after it. */
+  learnedGrid?: { read: LearnedGrid; write: LearnedGrid };
 }
 
 export interface ScenarioResult {

@@ -25,6 +25,7 @@ import {
   MODE_POLL_INTERVAL_MS,
   type ModeChange,
 } from './gateway-probes';
+import { learnedGrid } from './learned-grid';
 import { startLoadProcess } from './load-runner';
 import { watchLoopDelay } from './loop-delay';
 import type { FleetOptions, ScenarioName } from './options';
@@ -280,6 +281,12 @@ async function runPhase(
     if (gateways) result.gateways = gateways;
     if (outageTimes && poller) result.outage = outageRecord(outageTimes, await poller.stop(), REPLICAS);
     if (restartRecords) result.restarts = restartRecords;
+    if (which === 'ours' && options.learnWindowPhase) {
+      const logs = gatewayLogs(dir, REPLICAS);
+      const grid = (kind: 'read' | 'write') =>
+        learnedGrid(logs, kind, figures[kind], loadResult.startedAtMs, loadResult.endedAtMs);
+      result.learnedGrid = { read: grid('read'), write: grid('write') };
+    }
     env.log(
       `${tag}: ${which}: upstream 429s ${figures.upstream429}, reads ${figures.read.admittedPerSecond.toFixed(2)}/s, writes ${figures.write.admittedPerSecond.toFixed(2)}/s`,
     );

@@ -1,0 +1,70 @@
+/**
+ * The window phase learner as the gateways logged it (pure; `--learn-window-phase`): when the
+ * fleet settled on the fixed-window grid, and the provider's use of its limit from then on. The
+ * learning time and the use after it are the two figures issue #15 asks of a fixed-window provider
+ * of unknown phase (the sliding-safe schedule runs while unsure).
+ */
+import type { ClassFigures } from './figures';
+
+/** What `src/schedule/rate-schedule.ts` logs at info on each grid change. */
+export const GRID_LOG_MESSAGE = 'rate schedule: grid changed (window phase learner)';
+
+export interface LearnedGrid {
+  /** Grid changes logged for this class, every gateway together. */
+  changes: number;
+  /** Since the phase started: the last gateway's last change, when every gateway's last one is to `fixed`; else null. */
+  settledAfterMs: number | null;
+  /** Whole seconds of the phase after the settling second. */
+  secondsAfter: number;
+  /** Admitted per second over those seconds ÷ the limit; null when not settled or no whole second was left. */
+  utilizationAfter: number | null;
+}
+
+/**
+ * `logTexts`: one per gateway. `figures.timeline` counts seconds from the phase's first whole
+ * second (`startedAtMs` floored), as the referee dates admissions.
+ */
+export function learnedGrid(
+  logTexts: readonly string[],
+  kind: 'read' | 'write',
+  figures: Pick<ClassFigures, 'timeline' | 'limitPerSecond'>,
+  startedAtMs: number,
+  endedAtMs: number,
+): LearnedGrid {
+  let changes = 0;
+  const lastPerGateway = logTexts.map((text) => {
+    let last: { grid: string; atMs: number } | undefined;
+    for (const line of text.split('\n')) {
+      if (!line.includes(GRID_LOG_MESSAGE)) continue;
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      if (typeof entry.schedule !== 'string' || !entry.schedule.endsWith(`:${kind}}`)) continue;
+      changes += 1;
+      last = { grid: String(entry.grid), atMs: Date.parse(String(entry.time)) };
+    }
+    return last;
+  });
+  const settledAtMs = lastPerGateway.every((l) => l?.grid === 'fixed' && Number.isFinite(l.atMs))
+    ? Math.max(...lastPerGateway.map((l) => l!.atMs))
+    : undefined;
+  if (settledAtMs === undefined || lastPerGateway.length === 0)
+    return { changes, settledAfterMs: null, secondsAfter: 0, utilizationAfter: null };
+  // From the second after the one it settled in, whole seconds up to the end of the load.
+  const firstSecond = Math.floor(startedAtMs / 1000);
+  const from = Math.floor(settledAtMs / 1000) + 1 - firstSecond;
+  const to = Math.floor(endedAtMs / 1000) - firstSecond; // exclusive: the last second is cut short
+  const admitted = new Map(figures.timeline.map((t) => [t.second, t.admitted]));
+  let sum = 0;
+  for (let s = from; s < to; s += 1) sum += admitted.get(s) ?? 0;
+  const secondsAfter = Math.max(0, to - from);
+  return {
+    changes,
+    settledAfterMs: Math.round(settledAtMs - startedAtMs),
+    secondsAfter,
+    utilizationAfter: secondsAfter === 0 ? null : sum / secondsAfter / figures.limitPerSecond,
+  };
+}
