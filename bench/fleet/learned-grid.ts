@@ -12,7 +12,7 @@ export const GRID_LOG_MESSAGE = 'rate schedule: grid changed (window phase learn
 export interface LearnedGrid {
   /** Grid changes logged for this class, every gateway together. */
   changes: number;
-  /** Since the phase started: the last gateway's last change, when every gateway's last one is to `fixed`; else null. */
+  /** Since the phase started: the last gateway's last change, when each one's last is to `fixed`; else null. */
   settledAfterMs: number | null;
   /** Whole seconds of the phase after the settling second. */
   secondsAfter: number;
