@@ -24,8 +24,6 @@ export interface CalendarState extends CallerBook {
   intervalMs?: number;
   /** The grid was set on an anchor (a learnt fixed-window phase). */
   anchored: boolean;
-  /** The provider limit per window the grid was set for (`CalendarReserveInput.gridLimit`); unset: unknown. */
-  gridLimit?: number;
   /**
    * The grid before the last re-grid, while its queue lasts: its free points from its base up to its
    * last slot are still granted, on its own spacing (a re-grid used to lose them; see `reserveSlot`).
@@ -85,12 +83,14 @@ export interface CalendarReserveInput {
    */
   anchorSlackMs?: number;
   /**
-   * The provider's limit per window this grid serves. A re-grid keeps the old grid's free points only
-   * when it served the same limit (other limits: its spacing may be too dense for the new ones) and
-   * sat on no anchor (left because the phase moved). Undefined (fallback: each replica's local grid
-   * is sized for its share): never kept.
+   * A re-grid keeps the old grid's free points only if its interval is at least this: a grid as
+   * sparse as the limit and the safety in force ask (the sliding-safe interval), so that its own
+   * budget for lateness covers what the schedule now measures or is told. A denser one (the safety
+   * was lowered, the limit lowered) is not, nor an anchored one (left because the phase moved: its
+   * points may sit across a boundary). Undefined (fallback: each replica's local grid is sized for
+   * its share): never kept.
    */
-  gridLimit?: number;
+  minKeptIntervalMs?: number;
 }
 
 export interface ScheduleInfo {
@@ -222,22 +222,23 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   // 2. Grid: re-anchor when idle, re-grid after the last slot when the interval changed or the grid
   //    is off the requested anchor (a pause shifted it, or the learnt phase moved). The old grid's
   //    free points before its last slot stay grantable (`previous`): its queue already keeps its own
-  //    spacing, so filling them sends no more than it would have. Not from an anchored grid (left
-  //    because the phase moved: its points may sit across a boundary) nor for other limits.
+  //    spacing, so filling them sends no more than it would have, if that grid is as sparse as the
+  //    limit and safety in force ask (`minKeptIntervalMs`) and sat on no anchor.
   if (state.previous !== undefined && state.previous.lastMs <= now) delete state.previous;
   const idle = state.last === undefined || state.last + (state.intervalMs ?? ivReq) <= now;
   const anchor = input.anchorMs;
   if (idle) {
     state.base = alignUp(Math.max(now, state.floor), ivReq, anchor);
     delete state.previous;
-    setGrid(state, ivReq, anchor, input.gridLimit);
+    setGrid(state, ivReq, anchor);
   } else if (Math.abs(state.intervalMs! - ivReq) > 1e-9 || !onAnchor(state.base!, ivReq, anchor, input.anchorSlackMs)) {
     const gap = Math.max(state.intervalMs!, ivReq, state.previous?.intervalMs ?? 0);
-    const keeps = !state.anchored && input.gridLimit !== undefined && state.gridLimit === input.gridLimit;
+    const minKept = input.minKeptIntervalMs;
+    const keeps = !state.anchored && minKept !== undefined && state.intervalMs! >= minKept - 1e-9;
     if (keeps) state.previous = { base: state.base!, intervalMs: state.intervalMs!, lastMs: state.last! };
     else delete state.previous;
     state.base = alignUp(state.last! + gap, ivReq, anchor);
-    setGrid(state, ivReq, anchor, input.gridLimit);
+    setGrid(state, ivReq, anchor);
   }
   const iv = state.intervalMs!;
 
@@ -295,11 +296,9 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   return finish({ kind: 'granted', waitMs: slot - now, idleCapacity, ...kept, ...scheduleInfo(state, now) });
 }
 
-function setGrid(state: CalendarState, iv: number, anchor: number | undefined, gridLimit: number | undefined): void {
+function setGrid(state: CalendarState, iv: number, anchor: number | undefined): void {
   state.intervalMs = iv;
   state.anchored = anchor !== undefined;
-  if (gridLimit === undefined) delete state.gridLimit;
-  else state.gridLimit = gridLimit;
 }
 
 /** The first point of the grid `anchor + k·interval` at or after `fromMs` (`fromMs` itself without an anchor). */

@@ -677,8 +677,10 @@ class RateScheduleImpl implements RateSchedule {
     };
     if (!local && rt.ownTailAtMs !== undefined) input.hintOffsetMs = rt.ownTailAtMs - nowMs;
     if (local && this.mode === 'fallback') return input;
-    // Not in fallback: each replica's local grid there is sized for its share, not for the limit.
-    input.gridLimit = rt.limitPerWindow;
+    // An old grid's free slots are kept only if it is as sparse as the limit and safety in force ask
+    // (a lowered safety means its budget no longer covers the delays measured). Not in fallback: each
+    // replica's local grid there is sized for its share, not for the limit.
+    input.minKeptIntervalMs = rt.intervalMs;
     if (grid.anchorMs !== undefined) {
       input.anchorMs = grid.anchorMs;
       input.anchorSlackMs = grid.anchorSlackMs ?? 0;

@@ -9,8 +9,8 @@
  * ARGV[2] now override in ms ('' in production; tests pin the clock to compare with calendar.ts)
  * ARGV[3] idle TTL ms    ARGV[4] pub/sub channel ('' = none)    ARGV[5] schedule id (for messages)
  * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22], a grid
- * anchor in ARGV[23] ('' = none), its slack in ARGV[24] and the limit the grid serves in ARGV[25]
- * ('' = none: a re-grid keeps no free points of the old grid); reserve-many carries n reservations
+ * anchor in ARGV[23] ('' = none), its slack in ARGV[24] and in ARGV[25] the least interval of an old
+ * grid whose free points a re-grid keeps ('' = none kept); reserve-many carries n reservations
  * (ARGV[6] = n), each as reserve's ARGV[6…25], and answers with their replies in order.
  *
  * Cost independent of the callers the schedule knows (issue #15): the hash is read with HMGET (the
@@ -43,8 +43,8 @@ local SETTLE_MAX = 256
 local ANCHOR_EPS = 1e-3
 
 -- pb, piv, pl: the previous grid (base, interval, last slot) while its queue lasts; anc: the grid is
--- anchored ('1'); gl: the limit the grid serves (calendar.ts CalendarState.previous, anchored, gridLimit).
-local SCALARS = { 'epoch', 'base', 'iv', 'last', 'floor', 'shift', 'n', 'fbr', 'fba', 'rrk', 'sw', 'sr', 'nw', 'nk', 'pb', 'piv', 'pl', 'anc', 'gl' }
+-- anchored ('1') (calendar.ts CalendarState.previous, anchored).
+local SCALARS = { 'epoch', 'base', 'iv', 'last', 'floor', 'shift', 'n', 'fbr', 'fba', 'rrk', 'sw', 'sr', 'nw', 'nk', 'pb', 'piv', 'pl', 'anc' }
 -- A reservation's arguments: ARGV[o … o + RESERVE_ARGS − 1], o = 6 for 'reserve'; 'reserve-many' carries
 -- ARGV[6] = n, then n such groups from ARGV[7] (each with its report slots, '' when none).
 local RESERVE_ARGS = 20
@@ -72,7 +72,6 @@ local pb = tonumber(st.pb or '')
 local piv = tonumber(st.piv or '')
 local pl = tonumber(st.pl or '')
 local anchored = (st.anc == '1')
-local gl = tonumber(st.gl or '')
 local seq = tonumber(st.n or '') or 0
 -- Running sums over the callers (caller-sums.ts): weights of the counted, reserved shares of the known.
 local sumW = tonumber(st.sw or '') or 0
@@ -152,7 +151,6 @@ local function save()
   local function opt(v) if v == nil then return '' end return fmt(v) end
   if pb ~= nil or loaded.pb ~= nil then put('pb', opt(pb)); put('piv', opt(piv)); put('pl', opt(pl)) end
   if anchored or loaded.anc ~= nil then put('anc', anchored and '1' or '0') end
-  if gl ~= nil or loaded.gl ~= nil then put('gl', opt(gl)) end
   if st.fbr ~= nil then put('fbr', st.fbr); put('fba', st.fba) end
   if st.rrk ~= nil then put('rrk', st.rrk) end
   if nk > 0 or loaded.nk ~= nil then
@@ -384,11 +382,10 @@ local function reserve_one(o)
     local after = b - anchor - math.floor((b - anchor) / step) * step
     return after <= anchorSlack + ANCHOR_EPS or after >= step - ANCHOR_EPS
   end
-  local gridLimit = tonumber(A(25) or '')
+  local minKept = tonumber(A(25) or '')
   local function set_grid()
     iv = ivReq
     anchored = (anchor ~= nil)
-    gl = gridLimit
   end
   if pb ~= nil and pl <= now then pb, piv, pl = nil, nil, nil end
   local idle = (last == nil) or (last + (iv or ivReq) <= now)
@@ -398,7 +395,7 @@ local function reserve_one(o)
     set_grid()
   elseif math.abs(iv - ivReq) > 1e-9 or not on_anchor(base, ivReq) then
     local gap = math.max(iv, ivReq, piv or 0)
-    if not anchored and gridLimit ~= nil and gl == gridLimit then
+    if not anchored and minKept ~= nil and iv >= minKept - 1e-9 then
       pb, piv, pl = base, iv, last
     else
       pb, piv, pl = nil, nil, nil

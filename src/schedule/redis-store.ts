@@ -166,8 +166,8 @@ export class RedisScheduleStore implements ScheduleStore {
 }
 
 /**
- * A reservation's script arguments (ARGV[6…25]); the report's four, the anchor's two and the grid's
- * limit are '' when absent.
+ * A reservation's script arguments (ARGV[6…25]); the report's four, the anchor's two and the least
+ * kept interval are '' when absent.
  */
 function reserveArgs(
   input: CalendarReserveInput,
@@ -193,7 +193,7 @@ function reserveArgs(
       : ['', '', '', '']),
     input.anchorMs ?? '',
     input.anchorSlackMs ?? '',
-    input.gridLimit ?? '',
+    input.minKeptIntervalMs ?? '',
   ];
 }
 

@@ -112,8 +112,10 @@ test('random operation sequences give identical replies from the Lua script and 
     // The interval changes with the limit once, mid-run; before that it moves between the sliding-safe
     // and the learning rate every 40 steps (re-grids that keep the old grid's free slots), from the step.
     const iv = step >= 1500 ? 1000 / 19 : step >= 600 && Math.floor(step / 40) % 2 === 1 ? 1000 / 28.4 : 1000 / 28.5;
-    // The limit the grid serves: none now and then (fallback), and another one after the change.
-    const gridLimit = step % 13 === 0 ? undefined : step >= 1500 ? 20 : 30;
+    // The least interval of an old grid whose free points are kept: the sliding-safe one in force; none
+    // now and then (fallback); now and then a lowered safety's (the old grid too dense to keep).
+    const minKeptIntervalMs =
+      step % 13 === 0 ? undefined : step % 7 === 0 ? 1000 / 27 : step >= 1500 ? 1000 / 19 : 1000 / 28.5;
     const before = memory.inspect(keys);
     const counted = before?.countedIds.size ?? 0;
     const known = before?.callers.size ?? 0;
@@ -136,7 +138,7 @@ test('random operation sequences give identical replies from the Lua script and 
         knownEpoch: '',
         lossGuardMs: 1000,
         idleTtlMs: 60_000,
-        ...(gridLimit === undefined ? {} : { gridLimit }),
+        ...(minKeptIntervalMs === undefined ? {} : { minKeptIntervalMs }),
       };
       // Steps 200–499 are anchored (a learnt fixed-window phase); the anchor moves at 300, and
       // replicas' anchors differ by fractions of a millisecond (within or beyond the slack) or by more now and then.
@@ -315,9 +317,9 @@ test('reservations sent together (reserve-many) answer exactly as the same reser
     now += rand() < 0.1 ? 2000 + Math.floor(rand() * 5000) : Math.floor(rand() * 200);
     // 1 to 40 reservations at one instant: the first goes alone, the others wait for it and go in one call.
     const inputs: CalendarReserveInput[] = Array.from({ length: 1 + Math.floor(rand() * 40) }, () => ({
-      // Rounds 1, 4, 7…: the learning rate, a re-grid that keeps the old grid's free points (the limit rides along).
+      // Rounds 1, 4, 7…: the learning rate, a re-grid that keeps the old grid's free points.
       intervalMs: round % 3 === 1 ? 1000 / 28.4 : 1000 / 28.5,
-      gridLimit: 30,
+      minKeptIntervalMs: 1000 / 28.5,
       callerId: `c${Math.floor(rand() * 12)}`,
       weight: 1 + Math.floor(rand() * 3),
       reservedShare: rand() < 0.1 ? 0.1 : 0,

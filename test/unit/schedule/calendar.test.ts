@@ -132,8 +132,8 @@ describe("calendar: a re-grid keeps the old grid's free slots", () => {
   function queueWithHoles(): { state: CalendarState; queued: number[] } {
     const state = newCalendarState('e');
     const fairness = { ...DEFAULT_FAIRNESS, lookaheadMs: 0 };
-    const queued = [grantAt(state, T0, { callerId: 'b', fairness, gridLimit: 30 })];
-    for (let i = 0; i < 6; i += 1) queued.push(grantAt(state, T0, { callerId: 'a', fairness, gridLimit: 30 }));
+    const queued = [grantAt(state, T0, { callerId: 'b', fairness, minKeptIntervalMs: IV })];
+    for (let i = 0; i < 6; i += 1) queued.push(grantAt(state, T0, { callerId: 'a', fairness, minKeptIntervalMs: IV }));
     return { state, queued };
   }
   const grantOf = (state: CalendarState, overrides: Partial<CalendarReserveInput>) => {
@@ -146,13 +146,13 @@ describe("calendar: a re-grid keeps the old grid's free slots", () => {
     return { at: T0 + reply.waitMs, kept: reply.keptGridIntervalMs };
   };
 
-  test('a new interval for the same limit takes the free points before the old tail, on the old spacing', () => {
+  test('a new interval takes the free points before the old tail, on the old spacing, when that grid is sparse enough', () => {
     const { state, queued } = queueWithHoles();
     // b first, then a's six: a at 1, 2, 4, 6, 8, 10 intervals (its share is half), free at 3, 5, 7, 9.
     expect(queued.map((at) => (at - T0) / IV)).toEqual([0, 1, 2, 4, 6, 8, 10].map((k) => expect.closeTo(k, 3)));
     const tail = T0 + 10 * IV;
     const grants = Array.from({ length: 6 }, () =>
-      grantOf(state, { callerId: 'b', intervalMs: LEARNING_IV, gridLimit: 30 }),
+      grantOf(state, { callerId: 'b', intervalMs: LEARNING_IV, minKeptIntervalMs: IV }),
     );
     // The free points first, on the old spacing (which the reply gives), then the new grid after the tail.
     expect(grants.slice(0, 4).map((g) => (g.at - T0) / IV)).toEqual([3, 5, 7, 9].map((k) => expect.closeTo(k, 3)));
@@ -165,8 +165,13 @@ describe("calendar: a re-grid keeps the old grid's free slots", () => {
     expect(maxInWindow(all)).toBeLessThanOrEqual(29);
   });
 
-  test('without the limit it served (fallback, another limit) or from an anchored grid, a re-grid starts after the tail', () => {
-    for (const overrides of [{ gridLimit: undefined }, { gridLimit: 20 }]) {
+  test('in fallback, for an old grid denser than the safety and limit now ask, or an anchored one, a re-grid starts after the tail', () => {
+    // No minimum (fallback); the safety lowered to 0.9; the limit lowered to 20/s: none keeps a 0.95 grid at 30/s.
+    for (const overrides of [
+      {},
+      { minKeptIntervalMs: intervalMs(30, 0.9) },
+      { minKeptIntervalMs: intervalMs(20, 0.95) },
+    ]) {
       const { state, queued } = queueWithHoles();
       const g = grantOf(state, { intervalMs: LEARNING_IV, ...overrides });
       expect(g.at).toBeCloseTo(Math.max(...queued) + LEARNING_IV, 6);
@@ -175,21 +180,21 @@ describe("calendar: a re-grid keeps the old grid's free slots", () => {
     // An anchored grid left because the phase moved: its points may sit across a boundary.
     const state = newCalendarState('e');
     const fairness = { ...DEFAULT_FAIRNESS, lookaheadMs: 0 };
-    const anchored = { intervalMs: FIXED_IV, anchorMs: T0 + 2, gridLimit: 30, fairness };
+    const anchored = { intervalMs: FIXED_IV, anchorMs: T0 + 2, minKeptIntervalMs: IV, fairness };
     const queued = [grantAt(state, T0, { ...anchored, callerId: 'b' })];
     for (let i = 0; i < 6; i += 1) queued.push(grantAt(state, T0, { ...anchored, callerId: 'a' }));
-    const g = grantOf(state, { intervalMs: LEARNING_IV, gridLimit: 30 });
+    const g = grantOf(state, { intervalMs: LEARNING_IV, minKeptIntervalMs: IV });
     expect(g.at).toBeGreaterThanOrEqual(Math.max(...queued) + LEARNING_IV - 1e-6);
     expect(g.kept).toBeUndefined();
   });
 
   test('the learning grid to the fixed grid: free points of the learning grid, then the anchored grid after its tail', () => {
     const { state, queued } = queueWithHoles();
-    const learning = grantOf(state, { intervalMs: LEARNING_IV, gridLimit: 30 });
+    const learning = grantOf(state, { intervalMs: LEARNING_IV, minKeptIntervalMs: IV });
     expect(learning.kept).toBe(IV);
     const anchor = T0 + 7.5;
     const fixed = Array.from({ length: 8 }, () =>
-      grantOf(state, { intervalMs: FIXED_IV, anchorMs: anchor, gridLimit: 30 }),
+      grantOf(state, { intervalMs: FIXED_IV, anchorMs: anchor, minKeptIntervalMs: IV }),
     );
     // The learning grid had no slot of its own yet: the first grid's free points are given up, the
     // anchored grid starts one (larger) interval after the last slot, on its anchor.
@@ -203,15 +208,19 @@ describe("calendar: a re-grid keeps the old grid's free slots", () => {
 
   test('a pause moves the kept free points with the queue; once the old tail is past, they are gone', () => {
     const { state, queued } = queueWithHoles();
-    const first = grantOf(state, { callerId: 'b', intervalMs: LEARNING_IV, gridLimit: 30 });
+    const first = grantOf(state, { callerId: 'b', intervalMs: LEARNING_IV, minKeptIntervalMs: IV });
     expect((first.at - T0) / IV).toBeCloseTo(3, 3);
     pauseUntil(state, T0, T0 + 100);
-    const next = grantOf(state, { callerId: 'b', intervalMs: LEARNING_IV, gridLimit: 30 });
+    const next = grantOf(state, { callerId: 'b', intervalMs: LEARNING_IV, minKeptIntervalMs: IV });
     expect(next.kept).toBe(IV);
     expect(next.at).toBeCloseTo(T0 + 5 * IV + 100, 6);
     // Past the old tail (moved by the pause too), the previous grid is forgotten.
     const tail = Math.max(...queued) + 100;
-    const after = reserveSlot(state, tail + 1, input({ callerId: 'c', intervalMs: LEARNING_IV, gridLimit: 30 }));
+    const after = reserveSlot(
+      state,
+      tail + 1,
+      input({ callerId: 'c', intervalMs: LEARNING_IV, minKeptIntervalMs: IV }),
+    );
     expect(after.kind === 'granted' && after.keptGridIntervalMs).toBeFalsy();
     expect(state.previous).toBeUndefined();
   });

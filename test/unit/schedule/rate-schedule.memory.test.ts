@@ -150,10 +150,37 @@ describe('createRateSchedule without Redis', () => {
   });
 
   test("a free slot kept from the grid before a re-grid is sent within that grid's own budget", async () => {
-    // The account's safety falls from 0.98 to 0.95 (a reload, or the fleet's adaptive safety): the
-    // old grid's free slots are still granted, but a release after them may be only as late as the
-    // 0.98 grid allows (10.2 ms), not 0.95's 26.3 ms.
-    let safety = 0.98;
+    // The account's safety rises from 0.95 to 0.98 (a reload, or the fleet's adaptive safety): the old,
+    // sparser grid's free slots are still granted. The operator set a 40 ms release tolerance; a kept
+    // slot gets at most its own grid's (half of 30 × 35.09 − 1000 ms: 26.3 ms), new slots the 40 ms.
+    let safety = 0.95;
+    const custom = createRateSchedule({
+      limits: () => ({ read: 30, write: 5, safety }),
+      expectedReplicas: 1,
+      now: () => Date.now(),
+      sendToleranceMs: 40,
+      fairness: { idleLookaheadSlots: 0 },
+    });
+    try {
+      // Two callers of equal weight: a's queue takes every other slot, b's are free.
+      await custom.reserve(request({ callerId: 'b' }));
+      for (let i = 0; i < 6; i += 1) await custom.reserve(request({ callerId: 'a' }));
+      safety = 0.98;
+      const kept = granted(await custom.reserve(request({ callerId: 'b' })));
+      const oldIv = 1000 / (30 * 0.95);
+      expect(kept.waitMs).toBeCloseTo(3 * oldIv, 3);
+      expect(kept.latestSendAtMs - kept.slotAtMs).toBeCloseTo((30 * oldIv - 1000) / 2, 3);
+      // After the old tail, the new grid's slots have the configured tolerance.
+      let next = kept;
+      while (next.waitMs < 10 * oldIv) next = granted(await custom.reserve(request({ callerId: 'b' })));
+      expect(next.latestSendAtMs - next.slotAtMs).toBeCloseTo(40, 3);
+    } finally {
+      await custom.close();
+    }
+  });
+
+  test('a lowered safety keeps none of the old grid: its budget no longer covers the delays', async () => {
+    let safety = 0.95;
     const custom = createRateSchedule({
       limits: () => ({ read: 30, write: 5, safety }),
       expectedReplicas: 1,
@@ -161,18 +188,12 @@ describe('createRateSchedule without Redis', () => {
       fairness: { idleLookaheadSlots: 0 },
     });
     try {
-      // Two callers of equal weight: a's queue takes every other slot, b's are free.
       await custom.reserve(request({ callerId: 'b' }));
       for (let i = 0; i < 6; i += 1) await custom.reserve(request({ callerId: 'a' }));
-      safety = 0.95;
-      const kept = granted(await custom.reserve(request({ callerId: 'b' })));
-      const oldIv = 1000 / (30 * 0.98);
-      expect(kept.waitMs).toBeCloseTo(3 * oldIv, 3);
-      expect(kept.latestSendAtMs - kept.slotAtMs).toBeCloseTo((30 * oldIv - 1000) / 2, 3);
-      // After the old tail, the new grid's slots have the new tolerance.
-      let next = kept;
-      while (next.waitMs < 10 * oldIv) next = granted(await custom.reserve(request({ callerId: 'b' })));
-      expect(next.latestSendAtMs - next.slotAtMs).toBeCloseTo((1000 / 0.95 - 1000) / 2, 3);
+      safety = 0.9;
+      const next = granted(await custom.reserve(request({ callerId: 'b' })));
+      // After the old tail (10 intervals of 0.95), one interval of 0.9 on.
+      expect(next.waitMs).toBeCloseTo(10 * (1000 / 28.5) + 1000 / 27, 3);
     } finally {
       await custom.close();
     }
