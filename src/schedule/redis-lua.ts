@@ -71,7 +71,9 @@ local shift = tonumber(st.shift or '') or 0
 local pb = tonumber(st.pb or '')
 local piv = tonumber(st.piv or '')
 local pl = tonumber(st.pl or '')
-local anchored = (st.anc == '1')
+-- A grid written before the flag existed (an older script) may be anchored: none of it is kept until
+-- this script sets a grid again.
+local anchored = (st.anc ~= '0')
 local seq = tonumber(st.n or '') or 0
 -- Running sums over the callers (caller-sums.ts): weights of the counted, reserved shares of the known.
 local sumW = tonumber(st.sw or '') or 0
@@ -150,7 +152,7 @@ local function save()
   -- '' once cleared (a field read as '' is none), written only by a state that ever had them.
   local function opt(v) if v == nil then return '' end return fmt(v) end
   if pb ~= nil or loaded.pb ~= nil then put('pb', opt(pb)); put('piv', opt(piv)); put('pl', opt(pl)) end
-  if anchored or loaded.anc ~= nil then put('anc', anchored and '1' or '0') end
+  if iv ~= nil then put('anc', anchored and '1' or '0') end
   if st.fbr ~= nil then put('fbr', st.fbr); put('fba', st.fba) end
   if st.rrk ~= nil then put('rrk', st.rrk) end
   if nk > 0 or loaded.nk ~= nil then

@@ -348,3 +348,31 @@ test('reservations sent together (reserve-many) answer exactly as the same reser
   // The batches met grants, deadlines and full backlogs alike.
   expect([...kinds].sort()).toEqual(['backlog', 'deadline', 'granted', 'kept']);
 });
+
+test('a grid written before the anchored flag (an older script) keeps none of its free slots until a grid is set again', async () => {
+  const now = 1_800_000_900_000;
+  const { redis, keys } = storesOnPinnedClock('parity-legacy-grid', () => now);
+  const base = {
+    intervalMs: 1000 / 28.5,
+    weight: 1,
+    reservedShare: 0,
+    maxWaitMs: 10_000,
+    maxQueued: 100,
+    fairness: { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 0, maxReservedShareTotal: 0.5 },
+    knownEpoch: '',
+    lossGuardMs: 1000,
+    idleTtlMs: 60_000,
+    minKeptIntervalMs: 1000 / 28.5,
+  };
+  // Two callers of equal weight: a's queue takes every other slot, b's are free.
+  await redis.reserve(keys, { ...base, callerId: 'b' });
+  for (let i = 0; i < 6; i += 1) await redis.reserve(keys, { ...base, callerId: 'a' });
+  expect(await server.command('HGET', keys.state, 'anc')).toBe('0');
+  await server.command('HDEL', keys.state, 'anc');
+  const regrid = await redis.reserve(keys, { ...base, callerId: 'b', intervalMs: 1000 / 28.4 });
+  expect(regrid).toMatchObject({ kind: 'granted' });
+  expect(regrid.kind === 'granted' && regrid.keptGridIntervalMs).toBeUndefined();
+  expect(regrid.kind === 'granted' && regrid.waitMs).toBeCloseTo(10 * (1000 / 28.5) + 1000 / 28.4, 3);
+  // The grid it set is known unanchored: the next re-grid keeps that grid's free slots.
+  expect(await server.command('HGET', keys.state, 'anc')).toBe('0');
+});
