@@ -149,23 +149,38 @@ describe('createRateSchedule without Redis', () => {
     expect(schedule.stats()).toMatchObject({ lateWakeups: 1, dispatch: { count: 2 } });
   });
 
-  test("a free slot kept from the grid before a re-grid is sent within that grid's own budget", async () => {
-    // The account's safety rises from 0.95 to 0.98 (a reload, or the fleet's adaptive safety): the old,
-    // sparser grid's free slots are still granted. The operator set a 40 ms release tolerance; a kept
-    // slot gets at most its own grid's (half of 30 × 35.09 − 1000 ms: 26.3 ms), new slots the 40 ms.
+  /**
+   * A schedule at safety 0.95 whose queue has free slots (two callers of equal weight: a's queue takes
+   * every other slot, b's are free), then `test` with the account's safety changed to `then`.
+   */
+  async function withHolesThenSafety(
+    then: number,
+    options: { sendToleranceMs?: number },
+    test: (s: RateSchedule) => Promise<void>,
+  ): Promise<void> {
     let safety = 0.95;
     const custom = createRateSchedule({
       limits: () => ({ read: 30, write: 5, safety }),
       expectedReplicas: 1,
       now: () => Date.now(),
-      sendToleranceMs: 40,
       fairness: { idleLookaheadSlots: 0 },
+      ...options,
     });
     try {
-      // Two callers of equal weight: a's queue takes every other slot, b's are free.
       await custom.reserve(request({ callerId: 'b' }));
       for (let i = 0; i < 6; i += 1) await custom.reserve(request({ callerId: 'a' }));
-      safety = 0.98;
+      safety = then;
+      await test(custom);
+    } finally {
+      await custom.close();
+    }
+  }
+
+  test("a free slot kept from the grid before a re-grid is sent within that grid's own budget", async () => {
+    // The account's safety rises from 0.95 to 0.98 (a reload, or the fleet's adaptive safety): the old,
+    // sparser grid's free slots are still granted. The operator set a 40 ms release tolerance; a kept
+    // slot gets at most its own grid's (half of 30 × 35.09 − 1000 ms: 26.3 ms), new slots the 40 ms.
+    await withHolesThenSafety(0.98, { sendToleranceMs: 40 }, async (custom) => {
       const kept = granted(await custom.reserve(request({ callerId: 'b' })));
       const oldIv = 1000 / (30 * 0.95);
       expect(kept.waitMs).toBeCloseTo(3 * oldIv, 3);
@@ -174,29 +189,15 @@ describe('createRateSchedule without Redis', () => {
       let next = kept;
       while (next.waitMs < 10 * oldIv) next = granted(await custom.reserve(request({ callerId: 'b' })));
       expect(next.latestSendAtMs - next.slotAtMs).toBeCloseTo(40, 3);
-    } finally {
-      await custom.close();
-    }
+    });
   });
 
   test('a lowered safety keeps none of the old grid: its budget no longer covers the delays', async () => {
-    let safety = 0.95;
-    const custom = createRateSchedule({
-      limits: () => ({ read: 30, write: 5, safety }),
-      expectedReplicas: 1,
-      now: () => Date.now(),
-      fairness: { idleLookaheadSlots: 0 },
-    });
-    try {
-      await custom.reserve(request({ callerId: 'b' }));
-      for (let i = 0; i < 6; i += 1) await custom.reserve(request({ callerId: 'a' }));
-      safety = 0.9;
+    await withHolesThenSafety(0.9, {}, async (custom) => {
       const next = granted(await custom.reserve(request({ callerId: 'b' })));
       // After the old tail (10 intervals of 0.95), one interval of 0.9 on.
       expect(next.waitMs).toBeCloseTo(10 * (1000 / 28.5) + 1000 / 27, 3);
-    } finally {
-      await custom.close();
-    }
+    });
   });
 
   test('an abort signal ends the wait', async () => {
