@@ -4,6 +4,7 @@
  * and the limit in force that every replica exports.
  */
 import { parseExposition } from '../prometheus-text';
+import { logEntries } from './log-entries';
 
 export const LIMITS_ADOPTED_METRIC = 'strettch_gateway_limits_adopted_total';
 export const LIMIT_PER_SECOND_METRIC = 'strettch_gateway_limit_per_second';
@@ -49,26 +50,13 @@ export function adoptionSeen(
     Object.keys(limits).length > 0 &&
     Object.entries(limits).every(([cls, value]) => value === (newLimits[cls] ?? 0));
   const logLines = logTexts.flatMap((text, i) =>
-    text
-      .split('\n')
-      .filter((line) => line.includes(ADOPTION_LOG_MESSAGE))
-      .flatMap((line) => {
-        try {
-          const entry = JSON.parse(line) as Record<string, unknown>;
-          const atMs = typeof entry.time === 'string' ? Date.parse(entry.time) : Number.NaN;
-          return [
-            {
-              gateway: i + 1,
-              afterSwitchMs: Number.isFinite(atMs) ? atMs - switchAtEpochMs : null,
-              from: String(entry.from),
-              to: String(entry.to),
-              reason: String(entry.reason),
-            },
-          ];
-        } catch {
-          return [];
-        }
-      }),
+    logEntries(text, ADOPTION_LOG_MESSAGE).map(({ entry, atMs }) => ({
+      gateway: i + 1,
+      afterSwitchMs: Number.isFinite(atMs) ? atMs - switchAtEpochMs : null,
+      from: String(entry.from),
+      to: String(entry.to),
+      reason: String(entry.reason),
+    })),
   );
   return {
     replicasLogged: new Set(logLines.map((l) => l.gateway)).size,

@@ -5,6 +5,7 @@
  * of unknown phase (the sliding-safe schedule runs while unsure).
  */
 import type { ClassFigures } from './figures';
+import { logEntries } from './log-entries';
 
 /** What `src/schedule/rate-schedule.ts` logs at info on each grid change. */
 export const GRID_LOG_MESSAGE = 'rate schedule: grid changed (window phase learner)';
@@ -34,17 +35,10 @@ export function learnedGrid(
   let changes = 0;
   const lastPerGateway = logTexts.map((text) => {
     let last: { grid: string; atMs: number } | undefined;
-    for (const line of text.split('\n')) {
-      if (!line.includes(GRID_LOG_MESSAGE)) continue;
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        continue;
-      }
+    for (const { entry, atMs } of logEntries(text, GRID_LOG_MESSAGE)) {
       if (typeof entry.schedule !== 'string' || !entry.schedule.endsWith(`:${kind}}`)) continue;
       changes += 1;
-      last = { grid: String(entry.grid), atMs: Date.parse(String(entry.time)) };
+      last = { grid: String(entry.grid), atMs };
     }
     return last;
   });

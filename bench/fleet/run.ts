@@ -242,11 +242,14 @@ async function runPhase(
     const after = await redis.commandCalls();
     const finalScrapes = which === 'ours' ? await Promise.all(adminUrls.map(scrapeMetrics)) : [];
     const gateways = which === 'ours' ? gatewayCounters([...metricTexts, ...finalScrapes]) : undefined;
+    // Read once, by what needs them: the limits switch's adoption lines and the learner's grid changes.
+    const logTexts =
+      which === 'ours' && (switched || options.learnWindowPhase) ? gatewayLogs(dir, REPLICAS) : undefined;
     const limitsSwitch = switched
       ? limitsSwitchRecord(ctx, switched, stats.decisions ?? [], {
           startedAtMs,
           durationMs,
-          ...(which === 'ours' ? { finalScrapes, logTexts: gatewayLogs(dir, REPLICAS) } : {}),
+          ...(logTexts ? { finalScrapes, logTexts } : {}),
         })
       : undefined;
     const segments: Array<[Record<string, number>, Record<string, number>]> = outageTimes
@@ -281,10 +284,9 @@ async function runPhase(
     if (gateways) result.gateways = gateways;
     if (outageTimes && poller) result.outage = outageRecord(outageTimes, await poller.stop(), REPLICAS);
     if (restartRecords) result.restarts = restartRecords;
-    if (which === 'ours' && options.learnWindowPhase) {
-      const logs = gatewayLogs(dir, REPLICAS);
+    if (logTexts && options.learnWindowPhase) {
       const grid = (kind: 'read' | 'write') =>
-        learnedGrid(logs, kind, figures[kind], loadResult.startedAtMs, loadResult.endedAtMs);
+        learnedGrid(logTexts, kind, figures[kind], loadResult.startedAtMs, loadResult.endedAtMs);
       result.learnedGrid = { read: grid('read'), write: grid('write') };
     }
     env.log(
