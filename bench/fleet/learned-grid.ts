@@ -4,7 +4,7 @@
  * learning time and the use after it are the two figures issue #15 asks of a fixed-window provider
  * of unknown phase (the sliding-safe schedule runs while unsure).
  */
-import type { ClassFigures } from './figures';
+import { wholeSeconds, type ClassFigures } from './figures';
 import { logEntries } from './log-entries';
 
 /** What `src/schedule/rate-schedule.ts` logs at info on each grid change. */
@@ -47,14 +47,13 @@ export function learnedGrid(
     : undefined;
   if (settledAtMs === undefined || lastPerGateway.length === 0)
     return { changes, settledAfterMs: null, secondsAfter: 0, utilizationAfter: null };
-  // From the second after the one it settled in, whole seconds up to the end of the load.
+  // The whole seconds after the moment it settled, up to the end of the load (the timeline counts
+  // seconds from the phase's first whole second).
   const firstSecond = Math.floor(startedAtMs / 1000);
-  const from = Math.floor(settledAtMs / 1000) + 1 - firstSecond;
-  const to = Math.floor(endedAtMs / 1000) - firstSecond; // exclusive: the last second is cut short
-  const admitted = new Map(figures.timeline.map((t) => [t.second, t.admitted]));
-  let sum = 0;
-  for (let s = from; s < to; s += 1) sum += admitted.get(s) ?? 0;
-  const secondsAfter = Math.max(0, to - from);
+  const admitted = new Map(figures.timeline.map((t) => [t.second + firstSecond, t.admitted]));
+  const seconds = wholeSeconds(settledAtMs, endedAtMs);
+  const sum = seconds.reduce((total, s) => total + (admitted.get(s) ?? 0), 0);
+  const secondsAfter = seconds.length;
   return {
     changes,
     settledAfterMs: Math.round(settledAtMs - startedAtMs),
