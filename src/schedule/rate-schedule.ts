@@ -25,6 +25,7 @@ import {
   gridSendToleranceMs,
   intervalMs,
   scheduleFor,
+  sendBudgetMs,
   sendToleranceMs,
 } from './intervals';
 import { phaseChannel, scheduleKeys, shiftChannel, type ScheduleKeys } from './keys';
@@ -267,6 +268,8 @@ interface Runtime {
   safety: number;
   /** Learns a fixed-window provider's phase from this replica's answers (window-phase.ts). */
   phase: WindowPhaseLearner;
+  /** The lateness the learner allows a sliding window's sends (`phaseLateMs`); a new one starts it over. */
+  phaseLateMs: number;
   /** The grid of the latest reservation. */
   grid: GridKind;
   /** When this replica last told the others the phase it is sure of. */
@@ -915,6 +918,7 @@ class RateScheduleImpl implements RateSchedule {
     const iv = intervalMs(ratePerSecond, safety);
     const fallbackIv = 1000 / fallbackRatePerSecond(ratePerSecond, safety, this.options.expectedReplicas);
     const toleranceMs = this.options.sendToleranceMs ?? margin?.sendToleranceFor(safety) ?? sendToleranceMs(safety);
+    const lateMs = phaseLateMs(margin?.bounds.min ?? safety, this.options.sendToleranceMs);
     let rt = existing;
     if (rt === undefined) {
       rt = {
@@ -933,7 +937,8 @@ class RateScheduleImpl implements RateSchedule {
         activity: new ScheduleActivity(),
         retired: false,
         limitPerWindow: ratePerSecond,
-        phase: newPhaseLearner(ratePerSecond),
+        phase: newPhaseLearner(ratePerSecond, lateMs),
+        phaseLateMs: lateMs,
         grid: 'sliding-safe',
         boundarySeen: false,
       };
@@ -955,10 +960,11 @@ class RateScheduleImpl implements RateSchedule {
       rt.safety = safety;
       rt.margin = margin;
       rt.retired = false;
-      if (rt.limitPerWindow !== ratePerSecond) {
-        // Another limit: another count per window; the phase is learnt again with the new numbers.
+      if (rt.limitPerWindow !== ratePerSecond || rt.phaseLateMs !== lateMs) {
+        // Another limit or safety: other bounds on a count; the phase is learnt again with the new numbers.
         rt.limitPerWindow = ratePerSecond;
-        rt.phase = newPhaseLearner(ratePerSecond);
+        rt.phase = newPhaseLearner(ratePerSecond, lateMs);
+        rt.phaseLateMs = lateMs;
         rt.boundarySeen = false;
       }
     }
@@ -1342,8 +1348,25 @@ function redisTimeMs(reply: unknown): number {
  * the rest of the spacing is the lateness a window's last send may have (window-grid.ts). Each
  * replica sees only its own answers, so a tighter bound would take many more windows to reach.
  */
-function newPhaseLearner(limitPerWindow: number): WindowPhaseLearner {
-  return new WindowPhaseLearner({ windowMs: WINDOW_MS, maxWidthMs: WINDOW_MS / limitPerWindow / 2 });
+function newPhaseLearner(limitPerWindow: number, lateMs: number): WindowPhaseLearner {
+  return new WindowPhaseLearner({
+    limitPerWindow,
+    lateMs,
+    windowMs: WINDOW_MS,
+    maxWidthMs: WINDOW_MS / limitPerWindow / 2,
+  });
+}
+
+/** The way to the provider spreads arrivals beyond the release tolerance by up to this. */
+const PROVIDER_SPREAD_MS = 10;
+
+/**
+ * How late a send may reach a sliding-window provider, for the learner's bound on a sliding count's
+ * fall: the whole send budget at the lowest safety the schedule may run at (an adaptive one's floor),
+ * or twice a configured release tolerance if that is more, and the way there.
+ */
+function phaseLateMs(lowestSafety: number, configuredToleranceMs: number | undefined): number {
+  return Math.max(sendBudgetMs(lowestSafety), 2 * (configuredToleranceMs ?? 0)) + PROVIDER_SPREAD_MS;
 }
 
 function extraShift(rt: Runtime, ticket: SlotTicket): number {

@@ -3,14 +3,17 @@
  * (send time, the answer's used count) pairs on the schedule's clock.
  *
  * Evidence: within one provider window the count only grows, so two sends ordered in time whose
- * answers show the later one with a count no higher than the earlier one's were counted in two
- * windows — a boundary lies between them. Each such pair brackets the boundary; the phase is the
- * intersection of the brackets modulo the window, which narrows as sends fall at varied places
- * around the boundary (the sliding-safe grid does not divide the window, and dispatch jitters).
+ * answers show the later one with a count clearly lower than the earlier one's were counted in two
+ * windows — a boundary lies between them. "Clearly": a sliding window's count falls too, as older
+ * sends leave it, but by at most the sends that can arrive in a span as long as the gap plus their
+ * lateness (`mostSlidingDrop`), less the later send itself; only a larger fall is a boundary's. Each
+ * such pair brackets the boundary; the phase is the intersection of the brackets modulo the window,
+ * which narrows as sends fall at varied places around the boundary (the sliding-safe grid does not
+ * divide the window, and dispatch jitters).
  *
  * Only positive evidence is used: a count that rose does not prove "same window" when other
- * replicas share the key. A sliding-window provider shows count drops at every place of the
- * window, so its brackets contradict each other and the learner never becomes confident; a
+ * replicas share the key. A sliding-window provider's count never falls by more than the bound, so
+ * it gives no brackets (and the odd one from a send later than `lateMs` contradicts the next); a
  * provider that moves its phase contradicts the arc twice in a row and it is learnt again (one
  * contradiction alone is taken for noise).
  */
@@ -29,6 +32,13 @@ export interface WindowPhase {
 }
 
 export interface WindowPhaseOptions {
+  /** The provider's limit per window: how many sends a window can hold, which bounds a sliding count's fall. */
+  limitPerWindow: number;
+  /**
+   * How much closer than the densest grid (W / L apart) two sends may reach the provider: their
+   * release lateness and the way there. Default 60 (the send budget at safety 0.95, 52.6 ms, and some).
+   */
+  lateMs?: number;
   /** The provider's window. Default 1000. */
   windowMs?: number;
   /** Each bracket is widened by this on both sides: network spread and arrival reordering. Default 1. */
@@ -64,6 +74,8 @@ const LOOKS_FIXED_MAX_RELEARNS = 1;
 const CONTRADICTIONS_TO_RELEARN = 2;
 
 export class WindowPhaseLearner {
+  private readonly limitPerWindow: number;
+  private readonly lateMs: number;
   private readonly windowMs: number;
   private readonly noiseMs: number;
   private readonly minBrackets: number;
@@ -76,7 +88,11 @@ export class WindowPhaseLearner {
   /** Times the arc was started over since the phase was last trusted: many mean "not a fixed window". */
   private relearns = 0;
 
-  constructor(options: WindowPhaseOptions = {}) {
+  constructor(options: WindowPhaseOptions) {
+    if (!(options.limitPerWindow > 0))
+      throw new RangeError(`limitPerWindow must be > 0, got ${options.limitPerWindow}`);
+    this.limitPerWindow = options.limitPerWindow;
+    this.lateMs = options.lateMs ?? 60;
     this.windowMs = options.windowMs ?? 1000;
     this.noiseMs = options.noiseMs ?? 1;
     this.minBrackets = options.minBrackets ?? 6;
@@ -152,8 +168,17 @@ export class WindowPhaseLearner {
     const gapMs = later.sentAtMs - earlier.sentAtMs;
     // A wide pair may span two boundaries, or sit anywhere: it says too little.
     if (!(gapMs > 0) || gapMs > this.windowMs * PAIRING_HORIZON_FRACTION) return;
-    if (later.used > earlier.used) return;
+    if (earlier.used - later.used <= this.mostSlidingDrop(gapMs)) return;
     this.addBracket({ loMs: earlier.sentAtMs - this.noiseMs, hiMs: later.sentAtMs + this.noiseMs });
+  }
+
+  /**
+   * The most a sliding window's count can fall between two sends `gapMs` apart: the sends that
+   * left it arrived in a span that long, at most one per W / L once lateness is allowed for, and
+   * the later send itself is counted.
+   */
+  private mostSlidingDrop(gapMs: number): number {
+    return Math.floor(((gapMs + this.lateMs) * this.limitPerWindow) / this.windowMs);
   }
 
   private addBracket(bracket: Arc): void {

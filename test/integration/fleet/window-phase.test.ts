@@ -7,7 +7,15 @@
  * refuses nothing.
  */
 import { SCHEDULE_TUNING_DEFAULTS } from '../../../src/schedule/tuning';
-import { drive, fleetsForFile, statusCounts, untilCalm, watchEventLoop, type Sent } from '../../helpers/fleet-harness';
+import {
+  drive,
+  fleetsForFile,
+  forwarded,
+  statusCounts,
+  untilCalm,
+  watchEventLoop,
+  type Sent,
+} from '../../helpers/fleet-harness';
 
 const started = fleetsForFile();
 
@@ -97,4 +105,46 @@ test('the schedule learns the phase of fixed windows and fills each window witho
     expect(LIMIT - w.minRemaining).toBe(w.count);
   }
   if (process.env.WINDOW_PHASE_REPORT) process.stdout.write(`window-phase: ${context}\n`);
+}, 90_000);
+
+test('a sliding-window provider is never taken for a fixed-window one: the writes at 5/s stay on the sliding-safe grid', async () => {
+  const redis = await started.redis();
+  const fleet = await started.fleet({
+    gateways: 3,
+    redisUrl: redis.url,
+    limits: { read: 30, write: 5, safety: 0.95 },
+    sandbox: { limits: { readPerSecond: 30, writePerSecond: 5 }, window: 'sliding' },
+    callers: { worker: { maxWaitMs: 2000 } },
+    tuning: { ...SCHEDULE_TUNING_DEFAULTS, learnWindowPhase: true },
+  });
+  await fleet.warmUp();
+  await untilCalm();
+  // Saturating writes from two gateways unevenly (2 and 1 workers), reads from all three: a
+  // replica's own sends fall at irregular places, and the count a sliding window shows at each
+  // hardly moves, which "the count did not rise" took for a boundary (the learning grid within
+  // seconds, before the bound on a sliding count's fall).
+  const sent = await drive(
+    fleet,
+    [
+      { caller: 'worker', gateway: 0, workers: 2, kind: 'write' as const },
+      { caller: 'worker', gateway: 1, workers: 1, kind: 'write' as const },
+      ...[0, 1, 2].map((gateway) => ({ caller: 'worker', gateway, workers: 1 })),
+    ],
+    Date.now() + 20_000,
+  );
+  const gridChanges = fleet.gateways.flatMap((g) =>
+    g.logLines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'rate schedule: grid changed (window phase learner)'),
+  );
+  const context = JSON.stringify({ replies: statusCounts(sent), gridChanges });
+  expect({ writesForwarded: sent.filter((s) => s.kind === 'write' && forwarded(s)).length > 80, context }).toEqual({
+    writesForwarded: true,
+    context,
+  });
+  expect({ gridChanges: gridChanges.length, context }).toEqual({ gridChanges: 0, context });
+  expect({ upstream429: fleet.upstream('write').rejected + fleet.upstream('read').rejected, context }).toEqual({
+    upstream429: 0,
+    context,
+  });
 }, 90_000);
