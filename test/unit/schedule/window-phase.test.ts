@@ -5,6 +5,7 @@ import {
   WindowPhaseLearner,
   type PhaseObservation,
 } from '../../../src/schedule/window-phase';
+import { seededRandom } from '../../helpers/seeded-random';
 
 const T0 = 1_800_000_000_000;
 const W = 1000;
@@ -14,15 +15,6 @@ const LEARNING_IV = 1000 / learningRatePerSecond(28.5);
 /** As the schedule builds it (default 30/s): sure within half the fixed grid's spacing. */
 const newLearner = (limitPerWindow = 30): WindowPhaseLearner =>
   new WindowPhaseLearner({ limitPerWindow, maxWidthMs: 1000 / limitPerWindow / 2 });
-
-/** Deterministic pseudo-random numbers in [0, 1). */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648;
-  };
-}
 
 /** A fixed-window provider with boundaries at `phaseMs + k·W` counting arrivals (send + delay). */
 function fixedProvider(phaseMs: number) {
@@ -91,7 +83,7 @@ describe('window phase learner', () => {
         count: 28.5 * 15,
         jitterMs: 3,
         networkMs: 0.5,
-        rand: random(phase + 1),
+        rand: seededRandom(phase + 1),
       });
       const estimate = learner.estimate();
       expect(learner.looksFixed()).toBe(true);
@@ -105,7 +97,7 @@ describe('window phase learner', () => {
   test('learns from one replica of three (it sees only every third send), answers out of order', () => {
     const learner = newLearner();
     const provider = fixedProvider(421);
-    const rand = random(5);
+    const rand = seededRandom(5);
     const answers: PhaseObservation[] = [];
     for (let k = 0; k < 28.5 * 40; k += 1) {
       const sentAtMs = T0 + k * LEARNING_IV + rand() * 3;
@@ -131,7 +123,7 @@ describe('window phase learner', () => {
         count: rate * 5,
         jitterMs: 3,
         networkMs: 0.5,
-        rand: random(17),
+        rand: seededRandom(17),
       });
       expect(learner.looksFixed()).toBe(true);
     },
@@ -145,7 +137,7 @@ describe('window phase learner', () => {
       count: 28.5 * 3,
       jitterMs: 3,
       networkMs: 0.5,
-      rand: random(9),
+      rand: seededRandom(9),
     });
     // Three windows: at most three brackets.
     expect(learner.status().brackets).toBeLessThanOrEqual(3);
@@ -160,7 +152,7 @@ describe('window phase learner', () => {
       count: 28.5 * 30,
       jitterMs: 3,
       networkMs: 0.5,
-      rand: random(3),
+      rand: seededRandom(3),
     });
     expect(learner.estimate()).toBeUndefined();
     // Its count never falls by more than a sliding window's can: no bracket, so the schedule never
@@ -174,7 +166,7 @@ describe('window phase learner', () => {
   test.each([1, 2, 3, 4, 5, 6, 7, 8])(
     'a sliding-window provider at 5/s, seen by three replicas, with gaps in demand and late sends, gives no bracket (seed %i)',
     (seed) => {
-      const rand = random(seed * 7 + 3);
+      const rand = seededRandom(seed * 7 + 3);
       const learners = [newLearner(5), newLearner(5), newLearner(5)];
       const provider = slidingProvider();
       let slotMs = T0 + rand() * W;
@@ -215,7 +207,7 @@ describe('window phase learner', () => {
       count: 30 * 20,
       jitterMs: 0,
       networkMs: 0,
-      rand: random(4),
+      rand: seededRandom(4),
     });
     expect(learner.status().widthMs).toBeGreaterThan(30);
     expect(learner.estimate()).toBeUndefined();
@@ -223,7 +215,7 @@ describe('window phase learner', () => {
 
   test('a provider that moves its phase is learnt again: unsure at the change, confident at the new phase', () => {
     const learner = newLearner();
-    const rand = random(11);
+    const rand = seededRandom(11);
     run(learner, fixedProvider(300), {
       startMs: T0,
       intervalMs: LEARNING_IV,
@@ -266,7 +258,7 @@ describe('window phase learner', () => {
       count: 28.5 * 15,
       jitterMs: 3,
       networkMs: 0.5,
-      rand: random(2),
+      rand: seededRandom(2),
     });
     const before = learner.estimate();
     expect(before).toBeDefined();
@@ -281,7 +273,7 @@ describe('window phase learner', () => {
       count: 28.5 * 2,
       jitterMs: 3,
       networkMs: 0.5,
-      rand: random(8),
+      rand: seededRandom(8),
     });
     expect(learner.estimate()?.phaseMs).toBeCloseTo(before!.phaseMs, 0);
   });
@@ -311,7 +303,7 @@ describe('window phase learner', () => {
       count: 28.5 * 15,
       jitterMs: 3,
       networkMs: 0.5,
-      rand: random(2),
+      rand: seededRandom(2),
     });
     const own = sure.estimate()!;
     sure.adopt({ phaseMs: 600, uncertaintyMs: 3 });
