@@ -91,6 +91,14 @@ export interface CalendarReserveInput {
    * its share): never kept.
    */
   minKeptIntervalMs?: number;
+  /**
+   * With an anchor, the provider's fixed windows it sits in: each window's first grid point is the
+   * anchor plus whole windows, and an old slot from `leadMs` before it on may still be counted in it
+   * (the boundary may lie that much earlier, and the slot arrive late). A re-grid onto the anchor
+   * then starts at the first point after the old queue whose window has room for it, counting the
+   * old slots there, instead of a whole old interval after the queue (which lost a slot each time).
+   */
+  anchorWindow?: { windowMs: number; leadMs: number };
 }
 
 export interface ScheduleInfo {
@@ -235,9 +243,14 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
     const gap = Math.max(state.intervalMs!, ivReq, state.previous?.intervalMs ?? 0);
     const minKept = input.minKeptIntervalMs;
     const keeps = !state.anchored && minKept !== undefined && state.intervalMs! >= minKept - 1e-9;
-    if (keeps) state.previous = { base: state.base!, intervalMs: state.intervalMs!, lastMs: state.last! };
+    const old = { base: state.base!, intervalMs: state.intervalMs!, lastMs: state.last! };
+    if (keeps) state.previous = old;
     else delete state.previous;
-    state.base = alignUp(state.last! + gap, ivReq, anchor);
+    const fitted =
+      anchor === undefined || input.anchorWindow === undefined
+        ? undefined
+        : firstPointWithRoom(state, now, { intervalMs: ivReq, anchorMs: anchor, ...input.anchorWindow }, old, keeps);
+    state.base = fitted ?? alignUp(state.last! + gap, ivReq, anchor);
     setGrid(state, ivReq, anchor);
   }
   const iv = state.intervalMs!;
@@ -294,6 +307,65 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   if (state.last === undefined || slot > state.last) state.last = slot;
   const kept = slot < state.base! - EPS ? { keptGridIntervalMs: state.previous!.intervalMs } : {};
   return finish({ kind: 'granted', waitMs: slot - now, idleCapacity, ...kept, ...scheduleInfo(state, now) });
+}
+
+/**
+ * On a re-grid onto an anchored grid (`grid`): the first of its points after the old queue whose
+ * window has room for it. Counted in a window: every slot taken from `leadMs` before its first point
+ * on, and the old grid's free points still to come if the re-grid keeps them (`keepsOld`). A window
+ * then holds at most its `windowMs / intervalMs` points, old and new, where waiting a whole old
+ * interval after the queue left one of them unused. The new grid fills every window after the
+ * point's, so the next window must have room for all of its points too: if old slots may still
+ * arrive in it, the point moves into it, past them. Undefined when slots that may count were
+ * already trimmed from `entries`: the caller keeps its gap.
+ */
+function firstPointWithRoom(
+  state: CalendarState,
+  now: number,
+  grid: { intervalMs: number; anchorMs: number; windowMs: number; leadMs: number },
+  old: { base: number; intervalMs: number; lastMs: number },
+  keepsOld: boolean,
+): number | undefined {
+  const iv = grid.intervalMs;
+  const perWindow = Math.round(grid.windowMs / iv);
+  const windowSpan = perWindow * iv;
+  // Old slots (and kept points) a window counts, from `leadMs` before its first point.
+  const counted = (windowFirst: number): number | undefined => {
+    const from = windowFirst - grid.leadMs;
+    if (from < now - FEEDBACK_WINDOW_MS) return undefined;
+    return countAtOrAfter(state.entries, from) + (keepsOld ? freePointsToCome(state, now, old, from) : 0);
+  };
+  let point = alignUp(old.lastMs + EPS, iv, grid.anchorMs);
+  for (let moves = 0; moves < 4; moves += 1) {
+    const windowFirst = grid.anchorMs + Math.floor(Math.round((point - grid.anchorMs) / iv) / perWindow) * windowSpan;
+    const here = counted(windowFirst);
+    const next = counted(windowFirst + windowSpan);
+    if (here === undefined || next === undefined) return undefined;
+    const withRoom = next > 0 ? windowFirst + windowSpan + next * iv : windowFirst + here * iv;
+    if (withRoom <= point + ANCHOR_EPS_MS) return point;
+    point = withRoom;
+  }
+  return undefined;
+}
+
+/** Free points of the kept grid `old` from `fromMs` (and now) to its last slot: they may still be granted. */
+function freePointsToCome(
+  state: CalendarState,
+  now: number,
+  old: { base: number; intervalMs: number; lastMs: number },
+  fromMs: number,
+): number {
+  const a = Math.max(fromMs, now, old.base);
+  // The last slot is a point of the grid (rounded to it, as `earliestFreeOn` does); a point within the
+  // slack of `a` is counted, never left out.
+  const lastPoint = Math.round((old.lastMs - old.base) / old.intervalMs);
+  const points = lastPoint - Math.ceil((a - old.base) / old.intervalMs - TAT_SLACK) + 1;
+  const taken = countAtOrAfter(state.entries, a);
+  return Math.max(0, points - taken);
+}
+
+function countAtOrAfter(list: readonly number[], value: number): number {
+  return list.length - firstAtOrAfter(list, value);
 }
 
 function setGrid(state: CalendarState, iv: number, anchor: number | undefined): void {

@@ -687,6 +687,7 @@ class RateScheduleImpl implements RateSchedule {
     if (grid.anchorMs !== undefined) {
       input.anchorMs = grid.anchorMs;
       input.anchorSlackMs = grid.anchorSlackMs ?? 0;
+      if (grid.anchorWindow !== undefined) input.anchorWindow = grid.anchorWindow;
     }
     return input;
   }
@@ -721,6 +722,7 @@ class RateScheduleImpl implements RateSchedule {
       windowMs: WINDOW_MS,
       safety: rt.safety,
       slidingToleranceMs: rt.sendToleranceMs,
+      slidingLateMs: rt.phaseLateMs,
       ...(phase === undefined ? {} : { phase }),
       learning: rt.boundarySeen,
       storeNowMs: nowMs + clock.offsetMs,

@@ -9,9 +9,10 @@
  * ARGV[2] now override in ms ('' in production; tests pin the clock to compare with calendar.ts)
  * ARGV[3] idle TTL ms    ARGV[4] pub/sub channel ('' = none)    ARGV[5] schedule id (for messages)
  * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22], a grid
- * anchor in ARGV[23] ('' = none), its slack in ARGV[24] and in ARGV[25] the least interval of an old
- * grid whose free points a re-grid keeps ('' = none kept); reserve-many carries n reservations
- * (ARGV[6] = n), each as reserve's ARGV[6…25], and answers with their replies in order.
+ * anchor in ARGV[23] ('' = none), its slack in ARGV[24], in ARGV[25] the least interval of an old
+ * grid whose free points a re-grid keeps ('' = none kept), and in ARGV[26…27] the anchor's window and
+ * lead (calendar.ts `anchorWindow`, '' = none); reserve-many carries n reservations (ARGV[6] = n),
+ * each as reserve's ARGV[6…27], and answers with their replies in order.
  *
  * Cost independent of the callers the schedule knows (issue #15): the hash is read with HMGET (the
  * scalars and the requesting caller's field), the sums of weights and reserved shares are stored,
@@ -47,7 +48,7 @@ local ANCHOR_EPS = 1e-3
 local SCALARS = { 'epoch', 'base', 'iv', 'last', 'floor', 'shift', 'n', 'fbr', 'fba', 'rrk', 'sw', 'sr', 'nw', 'nk', 'pb', 'piv', 'pl', 'anc' }
 -- A reservation's arguments: ARGV[o … o + RESERVE_ARGS − 1], o = 6 for 'reserve'; 'reserve-many' carries
 -- ARGV[6] = n, then n such groups from ARGV[7] (each with its report slots, '' when none).
-local RESERVE_ARGS = 20
+local RESERVE_ARGS = 22
 local offsets = {}
 if op == 'reserve' then offsets = { 6 } end
 if op == 'reserve-many' then
@@ -322,6 +323,37 @@ local function earliest_free_on(b, step, from)
   end
 end
 
+-- calendar.ts firstPointWithRoom: on a re-grid onto an anchored grid, the first of its points after
+-- the old queue (ob, oiv, ol) whose window, and the next, have room for it, counting the slots taken
+-- from lead before a window's first point and, if the re-grid keeps the old grid, its free points
+-- still to come. nil when slots that may count were trimmed already.
+local function first_point_with_room(step, anc, windowMs, lead, ob, oiv, ol, keepsOld)
+  local perWindow = math.floor(windowMs / step + 0.5)
+  local span = perWindow * step
+  local function counted(windowFirst)
+    local from = windowFirst - lead
+    if from < now - FEEDBACK_WINDOW then return nil end
+    local n = redis.call('ZCOUNT', CAL, fmt(from), '+inf')
+    if keepsOld then
+      local a = math.max(from, now, ob)
+      local points = math.floor((ol - ob) / oiv + 0.5) - math.ceil((a - ob) / oiv - TAT_SLACK) + 1
+      n = n + math.max(0, points - redis.call('ZCOUNT', CAL, fmt(a), '+inf'))
+    end
+    return n
+  end
+  local point = anc + math.ceil((ol + EPS - anc) / step - 1e-9) * step
+  for _ = 1, 4 do
+    local windowFirst = anc + math.floor(math.floor((point - anc) / step + 0.5) / perWindow) * span
+    local here, nxt = counted(windowFirst), counted(windowFirst + span)
+    if here == nil or nxt == nil then return nil end
+    local withRoom
+    if nxt > 0 then withRoom = windowFirst + span + nxt * step else withRoom = windowFirst + here * step end
+    if withRoom <= point + ANCHOR_EPS then return point end
+    point = withRoom
+  end
+  return nil
+end
+
 -- A free point of the previous grid up to its last slot, else the earliest free point of the grid.
 local function earliest_free(from)
   if pb ~= nil and from <= pl then
@@ -385,6 +417,7 @@ local function reserve_one(o)
     return after <= anchorSlack + ANCHOR_EPS or after >= step - ANCHOR_EPS
   end
   local minKept = tonumber(A(25) or '')
+  local anchorWindow, anchorLead = tonumber(A(26) or ''), tonumber(A(27) or '')
   local function set_grid()
     iv = ivReq
     anchored = (anchor ~= nil)
@@ -397,12 +430,17 @@ local function reserve_one(o)
     set_grid()
   elseif math.abs(iv - ivReq) > 1e-9 or not on_anchor(base, ivReq) then
     local gap = math.max(iv, ivReq, piv or 0)
-    if not anchored and minKept ~= nil and iv >= minKept - 1e-9 then
+    local keeps = not anchored and minKept ~= nil and iv >= minKept - 1e-9
+    local fitted = nil
+    if anchor ~= nil and anchorWindow ~= nil and anchorLead ~= nil then
+      fitted = first_point_with_room(ivReq, anchor, anchorWindow, anchorLead, base, iv, last, keeps)
+    end
+    if keeps then
       pb, piv, pl = base, iv, last
     else
       pb, piv, pl = nil, nil, nil
     end
-    base = align_up(last + gap, ivReq)
+    base = fitted or align_up(last + gap, ivReq)
     set_grid()
   end
 

@@ -194,6 +194,8 @@ function reserveArgs(
     input.anchorMs ?? '',
     input.anchorSlackMs ?? '',
     input.minKeptIntervalMs ?? '',
+    input.anchorWindow?.windowMs ?? '',
+    input.anchorWindow?.leadMs ?? '',
   ];
 }
 

@@ -25,6 +25,8 @@ export interface GridChoice {
   anchorMs?: number;
   /** Another replica's grid this much after our anchor is kept (calendar `anchorSlackMs`). */
   anchorSlackMs?: number;
+  /** The windows the anchor sits in, for a re-grid onto it (calendar `anchorWindow`). */
+  anchorWindow?: { windowMs: number; leadMs: number };
   /** How late after a slot (store clock) its request may still be released. */
   sendToleranceMs(slotStoreMs: number): number;
 }
@@ -36,6 +38,8 @@ export interface GridInputs {
   safety: number;
   /** The sliding-safe schedule's release tolerance (configured or half its send budget); caps the fixed grid's. */
   slidingToleranceMs: number;
+  /** How late a send of the sliding-safe schedule may reach the provider (release and way). */
+  slidingLateMs: number;
   /** The learner's phase, when confident. */
   phase?: WindowPhase;
   /** The learner saw a boundary and has not given up on a fixed window. */
@@ -79,6 +83,12 @@ export function chooseGrid(inputs: GridInputs): GridChoice {
         anchorMs: anchorAfterBoundary(phase, inputs.windowMs, guardMs, inputs.storeNowMs),
         // Another replica's grid up to half our budget later still leaves a quarter of it for the release.
         anchorSlackMs: budgetMs / 2,
+        // A window may begin guard + the bracket's width before its first point, and an old
+        // sliding-safe slot from before it arrive in it late: counted in it on a re-grid.
+        anchorWindow: {
+          windowMs: inputs.windowMs,
+          leadMs: guardMs + 2 * phase.uncertaintyMs + inputs.slidingLateMs,
+        },
         sendToleranceMs: (slotStoreMs) => {
           const nextBoundaryMs =
             earliestBoundaryMs +

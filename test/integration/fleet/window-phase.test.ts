@@ -75,6 +75,8 @@ test('the schedule learns the phase of fixed windows and fills each window witho
     fixedAfterMs: fixedAtMs.map((t) => (t === undefined ? null : t - startMs)),
     replies: statusCounts(sent),
     perWindow: [...windows.values()].map((w) => w.count),
+    // When the provider refused, if it did (ms from the start, as the replies came back).
+    upstream429AtMs: sent.filter((s) => s.status === 429 && forwarded(s)).map((s) => s.endMs - startMs),
   });
   expect({ allFixed: fixedAtMs.every((t) => t !== undefined && t - startMs < CONVERGE_WITHIN_MS), context }).toEqual({
     allFixed: true,

@@ -11,6 +11,7 @@ import {
 import { indexSize, settleCallers, SETTLE_MAX_PER_RESERVATION } from '../../../src/schedule/caller-sums';
 import { intervalMs } from '../../../src/schedule/intervals';
 import { DEFAULT_FAIRNESS, maxInWindow, minGap, simulate } from './simulation';
+import { seededRandom } from '../../helpers/seeded-random';
 
 const T0 = 1_700_000_000_000;
 const IV = intervalMs(30, 0.95); // 35.09 ms
@@ -224,6 +225,119 @@ describe("calendar: a re-grid keeps the old grid's free slots", () => {
     expect(after.kind === 'granted' && after.keptGridIntervalMs).toBeFalsy();
     expect(state.previous).toBeUndefined();
   });
+});
+
+describe('calendar: a re-grid onto the fixed grid fills the window the old queue ends in', () => {
+  const W = 1000;
+  const LEAD = 62; // guard 2 ms, no bracket, old slots up to 60 ms late
+  /** Grants of a saturated sliding-safe queue at `perSecond`, all asked at T0 by callers of `weights`. */
+  function slidingQueue(
+    perSecond: number,
+    count: number,
+    weights: number[] = [1],
+  ): { state: CalendarState; old: number[] } {
+    const state = newCalendarState('e');
+    const fairness = { ...DEFAULT_FAIRNESS, lookaheadMs: 0 };
+    const iv = 1000 / perSecond;
+    const old = Array.from({ length: count }, (_, i) =>
+      grantAt(state, T0, {
+        intervalMs: iv,
+        callerId: `w${i % weights.length}`,
+        weight: weights[i % weights.length]!,
+        fairness,
+        minKeptIntervalMs: iv,
+      }),
+    );
+    return { state, old };
+  }
+  /** A grant on the fixed grid; `old` when it took a kept free point of the old grid. */
+  function fixedGrant(
+    state: CalendarState,
+    limit: number,
+    anchorMs: number,
+    minKeptIntervalMs: number,
+    withWindow = true,
+  ) {
+    const reply = reserveSlot(
+      state,
+      T0,
+      input({
+        intervalMs: W / limit,
+        anchorMs,
+        minKeptIntervalMs,
+        callerId: 'x',
+        maxWaitMs: 60_000,
+        // Every free point is idle capacity: the grid alone says where a grant goes, not x's share.
+        fairness: { ...DEFAULT_FAIRNESS, lookaheadMs: 60_000 },
+        ...(withWindow ? { anchorWindow: { windowMs: W, leadMs: LEAD } } : {}),
+      }),
+    );
+    if (reply.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(reply)}`);
+    return { at: T0 + reply.waitMs, old: reply.keptGridIntervalMs !== undefined };
+  }
+  /**
+   * The most a window with fixed-grid slots can hold at the provider: those, and every old slot from
+   * LEAD before its first point (its boundary may lie that early, an old slot arrive that late).
+   * Windows of old slots alone are the sliding-safe schedule's, bounded as it is (§1).
+   */
+  function mostInAWindow(anchorMs: number, oldSlots: number[], newSlots: number[]): number {
+    let most = 0;
+    for (let first = anchorMs - 2 * W; first < anchorMs + 10 * W; first += W) {
+      const news = newSlots.filter((at) => at >= first - 1e-6 && at < first + W - 1e-6).length;
+      if (news === 0) continue;
+      const olds = oldSlots.filter((at) => at >= first - LEAD && at < first + W).length;
+      most = Math.max(most, olds + news);
+    }
+    return most;
+  }
+
+  test('5/s: the first fixed slot is the first point after the old queue its window has room for, a whole old interval sooner', () => {
+    // 4.75/s from T0 (every 210.5 ms); the provider's windows start at T0 + 1000k, the anchor 2 ms after.
+    const { state, old } = slidingQueue(4.75, 8);
+    expect(old[7]! - T0).toBeCloseTo(1473.7, 1);
+    const anchor = T0 + 2;
+    const first = fixedGrant(state, 5, anchor, 1000 / 4.75);
+    // Window T0+1000…: old slots from T0 + 938 on are at 1052.6, 1263.2 and 1473.7 ms, three of five;
+    // the fourth point, T0 + 1602, is the first after the queue and has room.
+    expect(first.at - T0).toBeCloseTo(1602, 6);
+    // Without the window, a whole old interval after the queue: T0 + 1802, one slot of that window unused.
+    const without = slidingQueue(4.75, 8);
+    expect(fixedGrant(without.state, 5, anchor, 1000 / 4.75, false).at - T0).toBeCloseTo(1802, 6);
+  });
+
+  test('5/s: a window the old queue filled is skipped, counting the old slots that may arrive late in the next', () => {
+    // Ten old slots: five (1052.6 … 1894.7) in the window from T0 + 1000: the next window's first point.
+    const { state } = slidingQueue(4.75, 10);
+    expect(fixedGrant(state, 5, T0 + 2, 1000 / 4.75).at - T0).toBeCloseTo(2002, 6);
+    // Windows 60 ms earlier (first points at T0 + 942 + 1000k): the five fill the window of T0 + 942, and
+    // the old slot at 1894.7 is less than LEAD before the next one's first point, 1942: it may arrive
+    // after that boundary, so it counts there, and that window gives four points from 2142.
+    const earlier = slidingQueue(4.75, 10);
+    const grants = Array.from({ length: 5 }, () => fixedGrant(earlier.state, 5, T0 + 942, 1000 / 4.75).at - T0);
+    expect(grants[0]).toBeCloseTo(2142, 6);
+    expect(grants.filter((at) => at < 2942)).toHaveLength(4);
+  });
+
+  test.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    'no window ever holds more than the limit, old slots and kept free points counted (seed %i)',
+    (seed) => {
+      const rand = seededRandom(seed);
+      for (const limit of [5, 30]) {
+        const safety = 0.9 + 0.09 * rand();
+        const weights = [1, 1 + Math.floor(rand() * 3), 1 + Math.floor(rand() * 3)];
+        const { state, old } = slidingQueue(limit * safety, 3 + Math.floor(rand() * 3 * limit), weights);
+        const anchor = T0 + Math.floor(rand() * 1000);
+        const minKept = 1000 / (limit * safety);
+        const grants = Array.from({ length: 3 * limit }, () => fixedGrant(state, limit, anchor, minKept));
+        const olds = [...old, ...grants.filter((g) => g.old).map((g) => g.at)];
+        const news = grants.filter((g) => !g.old).map((g) => g.at);
+        expect(mostInAWindow(anchor, olds, news)).toBeLessThanOrEqual(limit);
+        // The new grid sits on the anchor.
+        for (const at of news)
+          expect(Math.abs(at - anchor - Math.round((at - anchor) / (W / limit)) * (W / limit))).toBeLessThan(1e-3);
+      }
+    },
+  );
 });
 
 describe('calendar: deadlines', () => {

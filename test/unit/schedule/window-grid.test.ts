@@ -9,6 +9,7 @@ function inputs(overrides: Partial<GridInputs> = {}): GridInputs {
     windowMs: 1000,
     safety: 0.95,
     slidingToleranceMs: 26.3,
+    slidingLateMs: 62.6,
     learning: false,
     storeNowMs: T0 + 400,
     clockUncertaintyMs: 0.2,
@@ -43,6 +44,9 @@ describe('window grid', () => {
     );
     expect(Math.abs(grid.anchorMs! - (T0 + 400))).toBeLessThan(1000);
     expect(grid.anchorSlackMs).toBeGreaterThan(5);
+    // A re-grid onto it counts in each window the old slots from the earliest boundary (guard and
+    // bracket before the first point) less the old slots' lateness.
+    expect(grid.anchorWindow).toEqual({ windowMs: 1000, leadMs: 2 + 6 + 62.6 });
   });
 
   test.each([0, 1])(
