@@ -35,8 +35,9 @@ import { StoreClock } from './store-clock';
 import { ScheduleActivity } from './activity';
 import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
 import { preciseNow } from './precise-clock';
-import { WindowPhaseLearner } from './window-phase';
+import { WindowPhaseLearner, type PhaseObservation } from './window-phase';
 import { chooseGrid, type GridChoice, type GridKind } from './window-grid';
+import { decodeObservations, encodeObservations, ObservationOutbox, OBSERVATIONS_MARKER } from './phase-sharing';
 import { AdaptiveMargin, type SafetyBounds } from './adaptive-margin';
 import { FLEET_PROPOSAL_TTL_MS, FLEET_PROPOSE_EVERY_MS, proposeFleetSafety } from './fleet-safety';
 import { randomUUID } from 'node:crypto';
@@ -266,8 +267,10 @@ interface Runtime {
   /** The provider's limit per window for this schedule and the safety in force (the grid's inputs). */
   limitPerWindow: number;
   safety: number;
-  /** Learns a fixed-window provider's phase from this replica's answers (window-phase.ts). */
+  /** Learns a fixed-window provider's phase from this replica's answers and, while unsure, the others'. */
   phase: WindowPhaseLearner;
+  /** This replica's answers waiting to go to the others while its learner is unsure (phase-sharing.ts). */
+  phaseOutbox: ObservationOutbox;
   /** The lateness the learner allows a sliding window's sends (`phaseLateMs`); a new one starts it over. */
   phaseLateMs: number;
   /** The grid of the latest reservation. */
@@ -308,6 +311,8 @@ const HEADER_RESOLUTION_MS = 1000;
 const WINDOW_MS = 1000;
 /** A replica sure of the phase repeats it this often, for replicas that started since. */
 const PHASE_ANNOUNCE_EVERY_MS = 5000;
+/** An answer is shared only if its send time maps onto the store's clock within this (window-grid.ts's bound). */
+const MAX_SHARED_CLOCK_UNCERTAINTY_MS = 1;
 /** TIME samples taken when a connection becomes ready, so the first slots are mapped precisely. */
 const CALIBRATION_SAMPLES = 3;
 
@@ -755,9 +760,18 @@ class RateScheduleImpl implements RateSchedule {
   }
 
   private onPhaseMessage(message: string): void {
-    const [id, first, second] = message.split('\t');
+    const [id, ...fields] = message.split('\t');
+    const [first, second] = fields;
     const rt = id === undefined ? undefined : this.runtimes.get(id);
     if (rt === undefined || !this.learnsPhase) return;
+    if (first === OBSERVATIONS_MARKER) {
+      const shared = decodeObservations(fields);
+      // Our own come back too; counts under another limit belong to another regime.
+      if (shared === undefined || shared.replicaId === this.replicaId || shared.limitPerWindow !== rt.limitPerWindow)
+        return;
+      for (const observation of shared.observations) rt.phase.observe(observation);
+      return;
+    }
     if (first === 'learning') {
       rt.boundarySeen = true;
       return;
@@ -790,9 +804,30 @@ class RateScheduleImpl implements RateSchedule {
     const rt = this.runtime(accountId, operationClass);
     // Another limit than the schedule's (limits changing): the count belongs to another regime.
     if (report.limit !== rt.limitPerWindow) return;
-    const offsetMs = this.mode === 'memory' ? 0 : this.storeClock.estimate(sentAtMs)?.offsetMs;
-    if (offsetMs === undefined) return;
-    rt.phase.observe({ sentAtMs: sentAtMs + offsetMs, used: report.limit - report.remaining });
+    const clock = this.mode === 'memory' ? { offsetMs: 0, uncertaintyMs: 0 } : this.storeClock.estimate(sentAtMs);
+    if (clock === undefined) return;
+    const observation = { sentAtMs: sentAtMs + clock.offsetMs, used: report.limit - report.remaining };
+    rt.phase.observe(observation);
+    this.shareObservation(rt, observation, clock.uncertaintyMs);
+  }
+
+  /**
+   * While this replica's learner is unsure, the others get its answers too (phase-sharing.ts): a
+   * fleet's sends are closer together than one replica's, so they bracket boundaries sooner. Not an
+   * answer whose send time this replica maps onto the store's clock less surely than the fixed grid
+   * needs (the others would pair it with theirs).
+   */
+  private shareObservation(rt: Runtime, observation: PhaseObservation, clockUncertaintyMs: number): void {
+    if (this.mode !== 'shared' || rt.phase.estimate() !== undefined) return;
+    if (clockUncertaintyMs > MAX_SHARED_CLOCK_UNCERTAINTY_MS) return;
+    const batch = rt.phaseOutbox.add(observation, this.now());
+    if (batch === undefined) return;
+    const body = encodeObservations({
+      replicaId: this.replicaId,
+      limitPerWindow: rt.limitPerWindow,
+      observations: batch,
+    });
+    this.announcePhase(rt, body);
   }
 
   windowPhases(): ScheduleWindowPhase[] {
@@ -940,6 +975,7 @@ class RateScheduleImpl implements RateSchedule {
         retired: false,
         limitPerWindow: ratePerSecond,
         phase: newPhaseLearner(ratePerSecond, lateMs),
+        phaseOutbox: new ObservationOutbox(),
         phaseLateMs: lateMs,
         grid: 'sliding-safe',
         boundarySeen: false,
@@ -966,6 +1002,7 @@ class RateScheduleImpl implements RateSchedule {
         // Another limit or safety: other bounds on a count; the phase is learnt again with the new numbers.
         rt.limitPerWindow = ratePerSecond;
         rt.phase = newPhaseLearner(ratePerSecond, lateMs);
+        rt.phaseOutbox = new ObservationOutbox();
         rt.phaseLateMs = lateMs;
         rt.boundarySeen = false;
       }

@@ -168,6 +168,8 @@ describe('window phase learner', () => {
     (seed) => {
       const rand = seededRandom(seed * 7 + 3);
       const learners = [newLearner(5), newLearner(5), newLearner(5)];
+      // The replicas' answers shared (phase-sharing.ts): every send, closer together.
+      const fleet = newLearner(5);
       const provider = slidingProvider();
       let slotMs = T0 + rand() * W;
       for (let k = 0; k < 4.75 * 60; k += 1) {
@@ -175,14 +177,48 @@ describe('window phase learner', () => {
         const sentAtMs = slotMs + rand() * 30;
         const used = provider(sentAtMs + rand() * 2);
         learners[Math.floor(rand() * 3)]!.observe({ sentAtMs, used });
+        fleet.observe({ sentAtMs, used });
       }
-      for (const learner of learners) {
+      for (const learner of [...learners, fleet]) {
         expect(learner.status().brackets).toBe(0);
         expect(learner.looksFixed()).toBe(false);
         expect(learner.estimate()).toBeUndefined();
       }
     },
   );
+
+  // 5 writes/s through three replicas: each sees a third of the sends, ~600 ms apart, wider than
+  // the pairing horizon; the fleet's answers together are ~210 ms apart (phase-sharing.ts).
+  test('three replicas at 5/s on a fixed-window provider: sharing their answers, sure in under 10 s, about three times sooner than alone', () => {
+    const sureAfter = { alone: [] as number[], shared: [] as number[] };
+    for (let seed = 1; seed <= 8; seed += 1) {
+      const rand = seededRandom(seed * 13 + 1);
+      const alone = [newLearner(5), newLearner(5), newLearner(5)];
+      const shared = newLearner(5);
+      const phase = rand() * W;
+      const provider = fixedProvider(phase);
+      const sure = { alone: Number.POSITIVE_INFINITY, shared: Number.POSITIVE_INFINITY };
+      let slotMs = T0 + rand() * W;
+      for (let k = 0; k < 4.75 * 60; k += 1) {
+        slotMs += 1000 / 4.75;
+        const sentAtMs = slotMs + rand() * 3;
+        const used = provider(sentAtMs + 20 + rand() * 10);
+        alone[Math.floor(rand() * 3)]!.observe({ sentAtMs, used });
+        shared.observe({ sentAtMs, used });
+        if (sure.alone === Number.POSITIVE_INFINITY && alone.some((l) => l.estimate() !== undefined))
+          sure.alone = slotMs - T0;
+        if (sure.shared === Number.POSITIVE_INFINITY && shared.estimate() !== undefined) sure.shared = slotMs - T0;
+      }
+      // Right: the boundary as the sends see it lies 20–30 ms (the way there) before the provider's.
+      const estimate = shared.estimate()!;
+      expect(circularDistance(estimate.phaseMs, (phase - 25 + W) % W)).toBeLessThanOrEqual(estimate.uncertaintyMs + 6);
+      sureAfter.alone.push(sure.alone);
+      sureAfter.shared.push(sure.shared);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    expect(Math.max(...sureAfter.shared)).toBeLessThan(10_000);
+    expect(median(sureAfter.alone)).toBeGreaterThan(2.5 * median(sureAfter.shared));
+  });
 
   test.each([
     // gap, fall: with L = 5 and 60 ms of lateness, a sliding count may fall by ⌊(gap + 60) × 5 / 1000⌋
