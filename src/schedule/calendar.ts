@@ -242,14 +242,25 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
   } else if (Math.abs(state.intervalMs! - ivReq) > 1e-9 || !onAnchor(state.base!, ivReq, anchor, input.anchorSlackMs)) {
     const gap = Math.max(state.intervalMs!, ivReq, state.previous?.intervalMs ?? 0);
     const minKept = input.minKeptIntervalMs;
-    const keeps = !state.anchored && minKept !== undefined && state.intervalMs! >= minKept - 1e-9;
-    const old = { base: state.base!, intervalMs: state.intervalMs!, lastMs: state.last! };
-    if (keeps) state.previous = old;
+    const sparseEnough = (grid: { intervalMs: number }): boolean =>
+      minKept !== undefined && grid.intervalMs >= minKept - 1e-9;
+    const current = { base: state.base!, intervalMs: state.intervalMs!, lastMs: state.last! };
+    // A grid left before it granted a slot of its own (the learning grid, when the fixed one follows
+    // at once) has no free points: the grid before it keeps its own instead of losing them.
+    const ownless = state.last! < state.base! - EPS;
+    const kept = ownless
+      ? state.previous !== undefined && sparseEnough(state.previous)
+        ? state.previous
+        : undefined
+      : !state.anchored && sparseEnough(current)
+        ? current
+        : undefined;
+    if (kept !== undefined) state.previous = kept;
     else delete state.previous;
     const fitted =
       anchor === undefined || input.anchorWindow === undefined
         ? undefined
-        : firstPointWithRoom(state, now, { intervalMs: ivReq, anchorMs: anchor, ...input.anchorWindow }, old, keeps);
+        : firstPointWithRoom(state, now, { intervalMs: ivReq, anchorMs: anchor, ...input.anchorWindow }, kept);
     state.base = fitted ?? alignUp(state.last! + gap, ivReq, anchor);
     setGrid(state, ivReq, anchor);
   }
@@ -312,7 +323,7 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
 /**
  * On a re-grid onto an anchored grid (`grid`): the first of its points after the old queue whose
  * window has room for it. Counted in a window: every slot taken from `leadMs` before its first point
- * on, and the old grid's free points still to come if the re-grid keeps them (`keepsOld`). A window
+ * on, and the free points still to come of the grid the re-grid keeps (`kept`). A window
  * then holds at most its `windowMs / intervalMs` points, old and new, where waiting a whole old
  * interval after the queue left one of them unused. The new grid fills every window after the
  * point's, so the next window must have room for all of its points too: if old slots may still
@@ -323,8 +334,7 @@ function firstPointWithRoom(
   state: CalendarState,
   now: number,
   grid: { intervalMs: number; anchorMs: number; windowMs: number; leadMs: number },
-  old: { base: number; intervalMs: number; lastMs: number },
-  keepsOld: boolean,
+  kept: { base: number; intervalMs: number; lastMs: number } | undefined,
 ): number | undefined {
   const iv = grid.intervalMs;
   const perWindow = Math.round(grid.windowMs / iv);
@@ -333,9 +343,9 @@ function firstPointWithRoom(
   const counted = (windowFirst: number): number | undefined => {
     const from = windowFirst - grid.leadMs;
     if (from < now - FEEDBACK_WINDOW_MS) return undefined;
-    return countAtOrAfter(state.entries, from) + (keepsOld ? freePointsToCome(state, now, old, from) : 0);
+    return countAtOrAfter(state.entries, from) + (kept === undefined ? 0 : freePointsToCome(state, now, kept, from));
   };
-  let point = alignUp(old.lastMs + EPS, iv, grid.anchorMs);
+  let point = alignUp(state.last! + EPS, iv, grid.anchorMs);
   for (let moves = 0; moves < 4; moves += 1) {
     const windowFirst = grid.anchorMs + Math.floor(Math.round((point - grid.anchorMs) / iv) / perWindow) * windowSpan;
     const here = counted(windowFirst);

@@ -324,24 +324,24 @@ local function earliest_free_on(b, step, from)
 end
 
 -- calendar.ts firstPointWithRoom: on a re-grid onto an anchored grid, the first of its points after
--- the old queue (ob, oiv, ol) whose window, and the next, have room for it, counting the slots taken
--- from lead before a window's first point and, if the re-grid keeps the old grid, its free points
--- still to come. nil when slots that may count were trimmed already.
-local function first_point_with_room(step, anc, windowMs, lead, ob, oiv, ol, keepsOld)
+-- the old queue whose window, and the next, have room for it, counting the slots taken from lead
+-- before a window's first point and the free points still to come of the grid the re-grid keeps
+-- (kb, kiv, kl; nil when none). nil when slots that may count were trimmed already.
+local function first_point_with_room(step, anc, windowMs, lead, kb, kiv, kl)
   local perWindow = math.floor(windowMs / step + 0.5)
   local span = perWindow * step
   local function counted(windowFirst)
     local from = windowFirst - lead
     if from < now - FEEDBACK_WINDOW then return nil end
     local n = redis.call('ZCOUNT', CAL, fmt(from), '+inf')
-    if keepsOld then
-      local a = math.max(from, now, ob)
-      local points = math.floor((ol - ob) / oiv + 0.5) - math.ceil((a - ob) / oiv - TAT_SLACK) + 1
+    if kb ~= nil then
+      local a = math.max(from, now, kb)
+      local points = math.floor((kl - kb) / kiv + 0.5) - math.ceil((a - kb) / kiv - TAT_SLACK) + 1
       n = n + math.max(0, points - redis.call('ZCOUNT', CAL, fmt(a), '+inf'))
     end
     return n
   end
-  local point = anc + math.ceil((ol + EPS - anc) / step - 1e-9) * step
+  local point = anc + math.ceil((last + EPS - anc) / step - 1e-9) * step
   for _ = 1, 4 do
     local windowFirst = anc + math.floor(math.floor((point - anc) / step + 0.5) / perWindow) * span
     local here, nxt = counted(windowFirst), counted(windowFirst + span)
@@ -430,16 +430,18 @@ local function reserve_one(o)
     set_grid()
   elseif math.abs(iv - ivReq) > 1e-9 or not on_anchor(base, ivReq) then
     local gap = math.max(iv, ivReq, piv or 0)
-    local keeps = not anchored and minKept ~= nil and iv >= minKept - 1e-9
+    -- calendar.ts: a grid left before it granted a slot of its own keeps the grid before it
+    local kb, kiv, kl = nil, nil, nil
+    if last < base - EPS then
+      if pb ~= nil and minKept ~= nil and piv >= minKept - 1e-9 then kb, kiv, kl = pb, piv, pl end
+    elseif not anchored and minKept ~= nil and iv >= minKept - 1e-9 then
+      kb, kiv, kl = base, iv, last
+    end
     local fitted = nil
     if anchor ~= nil and anchorWindow ~= nil and anchorLead ~= nil then
-      fitted = first_point_with_room(ivReq, anchor, anchorWindow, anchorLead, base, iv, last, keeps)
+      fitted = first_point_with_room(ivReq, anchor, anchorWindow, anchorLead, kb, kiv, kl)
     end
-    if keeps then
-      pb, piv, pl = base, iv, last
-    else
-      pb, piv, pl = nil, nil, nil
-    end
+    pb, piv, pl = kb, kiv, kl
     base = fitted or align_up(last + gap, ivReq)
     set_grid()
   end

@@ -189,22 +189,36 @@ describe("calendar: a re-grid keeps the old grid's free slots", () => {
     expect(g.kept).toBeUndefined();
   });
 
-  test('the learning grid to the fixed grid: free points of the learning grid, then the anchored grid after its tail', () => {
+  test('the learning grid left at once for the fixed grid: the first grid keeps its free points, then the anchored grid after its tail', () => {
     const { state, queued } = queueWithHoles();
     const learning = grantOf(state, { intervalMs: LEARNING_IV, minKeptIntervalMs: IV });
     expect(learning.kept).toBe(IV);
+    expect((learning.at - T0) / IV).toBeCloseTo(3, 3);
     const anchor = T0 + 7.5;
     const fixed = Array.from({ length: 8 }, () =>
       grantOf(state, { intervalMs: FIXED_IV, anchorMs: anchor, minKeptIntervalMs: IV }),
     );
-    // The learning grid had no slot of its own yet: the first grid's free points are given up, the
-    // anchored grid starts one (larger) interval after the last slot, on its anchor.
+    // The learning grid had no slot of its own yet: the first grid's free points (5, 7, 9) stay
+    // grantable on its spacing (before, they were given up), then the anchored grid after the tail.
+    expect(fixed.slice(0, 3).map((g) => (g.at - T0) / IV)).toEqual([5, 7, 9].map((k) => expect.closeTo(k, 3)));
+    expect(fixed.slice(0, 3).every((g) => g.kept === IV)).toBe(true);
     const tail = Math.max(...queued, learning.at);
-    expect(fixed[0]!.at).toBeGreaterThanOrEqual(tail + LEARNING_IV - 1e-6);
-    for (const g of fixed) {
+    expect(fixed[3]!.at).toBeGreaterThanOrEqual(tail + LEARNING_IV - 1e-6);
+    for (const g of fixed.slice(3)) {
       expect(g.kept).toBeUndefined();
       expect(Math.abs(g.at - (anchor + Math.round((g.at - anchor) / FIXED_IV) * FIXED_IV))).toBeLessThan(1e-3);
     }
+    const all = [...queued, learning.at, ...fixed.map((g) => g.at)];
+    expect(minGap(all)).toBeGreaterThan(IV - 1e-3);
+  });
+
+  test('a kept grid a lowered safety makes too dense is not carried over an ownless grid', () => {
+    const { state } = queueWithHoles();
+    grantOf(state, { intervalMs: LEARNING_IV, minKeptIntervalMs: IV });
+    // The safety fell to 0.9: the 0.95 grid no longer covers the delays measured; its holes go.
+    const next = grantOf(state, { intervalMs: intervalMs(30, 0.9), minKeptIntervalMs: intervalMs(30, 0.9) });
+    expect(next.kept).toBeUndefined();
+    expect(state.previous).toBeUndefined();
   });
 
   test('a pause moves the kept free points with the queue; once the old tail is past, they are gone', () => {
@@ -328,6 +342,15 @@ describe('calendar: a re-grid onto the fixed grid fills the window the old queue
         const { state, old } = slidingQueue(limit * safety, 3 + Math.floor(rand() * 3 * limit), weights);
         const anchor = T0 + Math.floor(rand() * 1000);
         const minKept = 1000 / (limit * safety);
+        // Half the time the learning grid comes first and is left at once, before a slot of its own.
+        if (rand() < 0.5) {
+          const learning = reserveSlot(
+            state,
+            T0,
+            input({ intervalMs: minKept * 1.004, minKeptIntervalMs: minKept, callerId: 'x', maxWaitMs: 60_000 }),
+          );
+          if (learning.kind === 'granted') old.push(T0 + learning.waitMs);
+        }
         const grants = Array.from({ length: 3 * limit }, () => fixedGrant(state, limit, anchor, minKept));
         const olds = [...old, ...grants.filter((g) => g.old).map((g) => g.at)];
         const news = grants.filter((g) => !g.old).map((g) => g.at);
