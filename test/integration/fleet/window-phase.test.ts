@@ -24,6 +24,33 @@ const RUN_MS = 24_000;
 /** The learner must be sure within this (it needs a dozen windows or so at 20/s). */
 const CONVERGE_WITHIN_MS = 16_000;
 
+const GRID_CHANGED = 'rate schedule: grid changed (window phase learner)';
+
+/** A gateway's grid changes (the window phase learner's log lines). */
+function gridChanges(logLines: readonly string[]): Record<string, unknown>[] {
+  return logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === GRID_CHANGED);
+}
+
+/** Three gateways learning the phase, one Redis, the sandbox at 30 reads/s + 5 writes/s in `window`s. */
+async function fleetAtLaunchLimits(window: 'fixed' | 'sliding') {
+  const redis = await started.redis();
+  const fleet = await started.fleet({
+    gateways: 3,
+    redisUrl: redis.url,
+    limits: { read: 30, write: 5, safety: 0.95 },
+    sandbox: {
+      limits: { readPerSecond: 30, writePerSecond: 5 },
+      window,
+      ...(window === 'fixed' ? { windowPhaseMs: Math.floor(Math.random() * 1000) } : {}),
+    },
+    callers: { worker: { maxWaitMs: 2000 } },
+    tuning: { ...SCHEDULE_TUNING_DEFAULTS, learnWindowPhase: true },
+  });
+  await fleet.warmUp();
+  await untilCalm();
+  return fleet;
+}
+
 /** Forwarded reads per provider window (its reset second), from the provider's own answers. */
 function countsPerWindow(sent: readonly Sent[]): Map<number, { count: number; minRemaining: number; firstMs: number }> {
   const windows = new Map<number, { count: number; minRemaining: number; firstMs: number }>();
@@ -63,9 +90,7 @@ test('the schedule learns the phase of fixed windows and fills each window witho
 
   // Each gateway's schedule switched to the fixed-window grid, once, and early enough.
   const fixedAtMs = fleet.gateways.map((g) => {
-    const line = g.logLines
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((l) => l.msg === 'rate schedule: grid changed (window phase learner)' && l.grid === 'fixed');
+    const line = gridChanges(g.logLines).find((l) => l.grid === 'fixed');
     return line === undefined ? undefined : Date.parse(String(line.time));
   });
   const windows = countsPerWindow(sent);
@@ -110,17 +135,7 @@ test('the schedule learns the phase of fixed windows and fills each window witho
 }, 90_000);
 
 test('a sliding-window provider is never taken for a fixed-window one: the writes at 5/s stay on the sliding-safe grid', async () => {
-  const redis = await started.redis();
-  const fleet = await started.fleet({
-    gateways: 3,
-    redisUrl: redis.url,
-    limits: { read: 30, write: 5, safety: 0.95 },
-    sandbox: { limits: { readPerSecond: 30, writePerSecond: 5 }, window: 'sliding' },
-    callers: { worker: { maxWaitMs: 2000 } },
-    tuning: { ...SCHEDULE_TUNING_DEFAULTS, learnWindowPhase: true },
-  });
-  await fleet.warmUp();
-  await untilCalm();
+  const fleet = await fleetAtLaunchLimits('sliding');
   // Saturating writes from two gateways unevenly (2 and 1 workers), reads from all three: a
   // replica's own sends fall at irregular places, and the count a sliding window shows at each
   // hardly moves, which "the count did not rise" took for a boundary (the learning grid within
@@ -134,17 +149,13 @@ test('a sliding-window provider is never taken for a fixed-window one: the write
     ],
     Date.now() + 20_000,
   );
-  const gridChanges = fleet.gateways.flatMap((g) =>
-    g.logLines
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((l) => l.msg === 'rate schedule: grid changed (window phase learner)'),
-  );
-  const context = JSON.stringify({ replies: statusCounts(sent), gridChanges });
+  const changes = fleet.gateways.flatMap((g) => gridChanges(g.logLines));
+  const context = JSON.stringify({ replies: statusCounts(sent), gridChanges: changes });
   expect({ writesForwarded: sent.filter((s) => s.kind === 'write' && forwarded(s)).length > 80, context }).toEqual({
     writesForwarded: true,
     context,
   });
-  expect({ gridChanges: gridChanges.length, context }).toEqual({ gridChanges: 0, context });
+  expect({ gridChanges: changes.length, context }).toEqual({ gridChanges: 0, context });
   expect({ upstream429: fleet.upstream('write').rejected + fleet.upstream('read').rejected, context }).toEqual({
     upstream429: 0,
     context,
@@ -152,21 +163,7 @@ test('a sliding-window provider is never taken for a fixed-window one: the write
 }, 90_000);
 
 test('writes at 5/s through three gateways: the replicas share their answers and every one is on the fixed grid within 15 s, without a 429', async () => {
-  const redis = await started.redis();
-  const fleet = await started.fleet({
-    gateways: 3,
-    redisUrl: redis.url,
-    limits: { read: 30, write: 5, safety: 0.95 },
-    sandbox: {
-      limits: { readPerSecond: 30, writePerSecond: 5 },
-      window: 'fixed',
-      windowPhaseMs: Math.floor(Math.random() * 1000),
-    },
-    callers: { worker: { maxWaitMs: 2000 } },
-    tuning: { ...SCHEDULE_TUNING_DEFAULTS, learnWindowPhase: true },
-  });
-  await fleet.warmUp();
-  await untilCalm();
+  const fleet = await fleetAtLaunchLimits('fixed');
   // Saturating writes from all three: each replica sends a third of 4.75/s, ~600 ms apart, wider
   // than its learner pairs; alone it was sure after 12 s, 20 s or not within 40 s (bench:fleet).
   const startMs = Date.now();
@@ -176,14 +173,7 @@ test('writes at 5/s through three gateways: the replicas share their answers and
     startMs + 20_000,
   );
   const fixedAfterMs = fleet.gateways.map((g) => {
-    const line = g.logLines
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find(
-        (l) =>
-          l.msg === 'rate schedule: grid changed (window phase learner)' &&
-          l.grid === 'fixed' &&
-          String(l.schedule).endsWith(':write}'),
-      );
+    const line = gridChanges(g.logLines).find((l) => l.grid === 'fixed' && String(l.schedule).endsWith(':write}'));
     return line === undefined ? null : Date.parse(String(line.time)) - startMs;
   });
   const context = JSON.stringify({ fixedAfterMs, replies: statusCounts(sent) });
