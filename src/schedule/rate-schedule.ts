@@ -820,7 +820,8 @@ class RateScheduleImpl implements RateSchedule {
   private shareObservation(rt: Runtime, observation: PhaseObservation, clockUncertaintyMs: number): void {
     if (this.mode !== 'shared' || rt.phase.estimate() !== undefined) return;
     if (clockUncertaintyMs > MAX_SHARED_CLOCK_UNCERTAINTY_MS) return;
-    const batch = rt.phaseOutbox.add(observation, this.now());
+    const evidence = rt.boundarySeen || rt.phase.status().brackets > 0;
+    const batch = rt.phaseOutbox.add(observation, this.now(), evidence);
     if (batch === undefined) return;
     const body = encodeObservations({
       replicaId: this.replicaId,

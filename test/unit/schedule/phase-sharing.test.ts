@@ -4,6 +4,7 @@ import {
   encodeObservations,
   FLUSH_EVERY_MS,
   ObservationOutbox,
+  SHARE_WITHOUT_EVIDENCE_MS,
 } from '../../../src/schedule/phase-sharing';
 
 const T0 = 1_800_000_000_000;
@@ -12,11 +13,23 @@ describe('phase observation sharing', () => {
   test('the first answer goes at once, then at most one batch per FLUSH_EVERY_MS with everything since', () => {
     const box = new ObservationOutbox();
     const at = (k: number) => ({ sentAtMs: T0 + k, used: k });
-    expect(box.add(at(1), 0)).toEqual([at(1)]);
-    expect(box.add(at(2), 100)).toBeUndefined();
-    expect(box.add(at(3), FLUSH_EVERY_MS - 1)).toBeUndefined();
-    expect(box.add(at(4), FLUSH_EVERY_MS)).toEqual([at(2), at(3), at(4)]);
-    expect(box.add(at(5), FLUSH_EVERY_MS + 1)).toBeUndefined();
+    expect(box.add(at(1), 0, false)).toEqual([at(1)]);
+    expect(box.add(at(2), 100, false)).toBeUndefined();
+    expect(box.add(at(3), FLUSH_EVERY_MS - 1, false)).toBeUndefined();
+    expect(box.add(at(4), FLUSH_EVERY_MS, false)).toEqual([at(2), at(3), at(4)]);
+    expect(box.add(at(5), FLUSH_EVERY_MS + 1, false)).toBeUndefined();
+  });
+
+  test('without any sign of a boundary for SHARE_WITHOUT_EVIDENCE_MS, nothing more is kept or sent; evidence resumes it', () => {
+    const box = new ObservationOutbox();
+    const at = (ms: number) => ({ sentAtMs: T0 + ms, used: 1 });
+    expect(box.add(at(0), 1000, false)).toHaveLength(1);
+    expect(box.add(at(1), 1000 + SHARE_WITHOUT_EVIDENCE_MS, false)).toHaveLength(1);
+    // A sliding-window provider: no bracket ever, so the schedule stops sharing (and drops what it held).
+    expect(box.add(at(2), 1001 + SHARE_WITHOUT_EVIDENCE_MS, false)).toBeUndefined();
+    expect(box.add(at(3), 2000 + SHARE_WITHOUT_EVIDENCE_MS, false)).toBeUndefined();
+    // A bracket, or another replica's announcement: sharing again, from this answer on.
+    expect(box.add(at(4), 3000 + SHARE_WITHOUT_EVIDENCE_MS, true)).toEqual([at(4)]);
   });
 
   test('a batch survives the message: send times to a tenth of a millisecond, counts, the sender and its limit', () => {
