@@ -241,20 +241,7 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
     setGrid(state, ivReq, anchor);
   } else if (Math.abs(state.intervalMs! - ivReq) > 1e-9 || !onAnchor(state.base!, ivReq, anchor, input.anchorSlackMs)) {
     const gap = Math.max(state.intervalMs!, ivReq, state.previous?.intervalMs ?? 0);
-    const minKept = input.minKeptIntervalMs;
-    const sparseEnough = (grid: { intervalMs: number }): boolean =>
-      minKept !== undefined && grid.intervalMs >= minKept - 1e-9;
-    const current = { base: state.base!, intervalMs: state.intervalMs!, lastMs: state.last! };
-    // A grid left before it granted a slot of its own (the learning grid, when the fixed one follows
-    // at once) has no free points: the grid before it keeps its own instead of losing them.
-    const ownless = state.last! < state.base! - EPS;
-    const kept = ownless
-      ? state.previous !== undefined && sparseEnough(state.previous)
-        ? state.previous
-        : undefined
-      : !state.anchored && sparseEnough(current)
-        ? current
-        : undefined;
+    const kept = gridToKeep(state, input.minKeptIntervalMs);
     if (kept !== undefined) state.previous = kept;
     else delete state.previous;
     const fitted =
@@ -321,6 +308,21 @@ export function reserveSlot(state: CalendarState, nowMs: number, input: Calendar
 }
 
 /**
+ * The grid whose free points a re-grid keeps grantable, if any: the current one, if it is as sparse
+ * as the limit and safety in force ask (`minKeptIntervalMs`) and sat on no anchor. A grid left before
+ * it granted a slot of its own (the learning grid, when the fixed one follows at once) has no free
+ * points: the grid before it stays kept instead, if still sparse enough.
+ */
+function gridToKeep(state: CalendarState, minKeptIntervalMs: number | undefined): CalendarState['previous'] {
+  if (minKeptIntervalMs === undefined) return undefined;
+  const sparseEnough = (grid: { intervalMs: number }): boolean => grid.intervalMs >= minKeptIntervalMs - 1e-9;
+  if (state.last! < state.base! - EPS)
+    return state.previous !== undefined && sparseEnough(state.previous) ? state.previous : undefined;
+  const current = { base: state.base!, intervalMs: state.intervalMs!, lastMs: state.last! };
+  return !state.anchored && sparseEnough(current) ? current : undefined;
+}
+
+/**
  * On a re-grid onto an anchored grid (`grid`): the first of its points after the old queue whose
  * window has room for it. Counted in a window: every slot taken from `leadMs` before its first point
  * on, and the free points still to come of the grid the re-grid keeps (`kept`). A window
@@ -358,18 +360,18 @@ function firstPointWithRoom(
   return undefined;
 }
 
-/** Free points of the kept grid `old` from `fromMs` (and now) to its last slot: they may still be granted. */
+/** Free points of the kept grid from `fromMs` (and now) to its last slot: they may still be granted. */
 function freePointsToCome(
   state: CalendarState,
   now: number,
-  old: { base: number; intervalMs: number; lastMs: number },
+  kept: { base: number; intervalMs: number; lastMs: number },
   fromMs: number,
 ): number {
-  const a = Math.max(fromMs, now, old.base);
+  const a = Math.max(fromMs, now, kept.base);
   // The last slot is a point of the grid (rounded to it, as `earliestFreeOn` does); a point within the
   // slack of `a` is counted, never left out.
-  const lastPoint = Math.round((old.lastMs - old.base) / old.intervalMs);
-  const points = lastPoint - Math.ceil((a - old.base) / old.intervalMs - TAT_SLACK) + 1;
+  const lastPoint = Math.round((kept.lastMs - kept.base) / kept.intervalMs);
+  const points = lastPoint - Math.ceil((a - kept.base) / kept.intervalMs - TAT_SLACK) + 1;
   const taken = countAtOrAfter(state.entries, a);
   return Math.max(0, points - taken);
 }

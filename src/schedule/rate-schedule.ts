@@ -36,7 +36,7 @@ import { ScheduleActivity } from './activity';
 import { SCHEDULE_TUNING_DEFAULTS, type FallbackOptions } from './tuning';
 import { preciseNow } from './precise-clock';
 import { WindowPhaseLearner, type PhaseObservation } from './window-phase';
-import { chooseGrid, type GridChoice, type GridKind } from './window-grid';
+import { chooseGrid, MAX_CLOCK_UNCERTAINTY_MS, type GridChoice, type GridKind } from './window-grid';
 import { decodeObservations, encodeObservations, ObservationOutbox, OBSERVATIONS_MARKER } from './phase-sharing';
 import { AdaptiveMargin, type SafetyBounds } from './adaptive-margin';
 import { FLEET_PROPOSAL_TTL_MS, FLEET_PROPOSE_EVERY_MS, proposeFleetSafety } from './fleet-safety';
@@ -311,8 +311,6 @@ const HEADER_RESOLUTION_MS = 1000;
 const WINDOW_MS = 1000;
 /** A replica sure of the phase repeats it this often, for replicas that started since. */
 const PHASE_ANNOUNCE_EVERY_MS = 5000;
-/** An answer is shared only if its send time maps onto the store's clock within this (window-grid.ts's bound). */
-const MAX_SHARED_CLOCK_UNCERTAINTY_MS = 1;
 /** TIME samples taken when a connection becomes ready, so the first slots are mapped precisely. */
 const CALIBRATION_SAMPLES = 3;
 
@@ -819,7 +817,7 @@ class RateScheduleImpl implements RateSchedule {
    */
   private shareObservation(rt: Runtime, observation: PhaseObservation, clockUncertaintyMs: number): void {
     if (this.mode !== 'shared' || rt.phase.estimate() !== undefined) return;
-    if (clockUncertaintyMs > MAX_SHARED_CLOCK_UNCERTAINTY_MS) return;
+    if (clockUncertaintyMs > MAX_CLOCK_UNCERTAINTY_MS) return;
     const evidence = rt.boundarySeen || rt.phase.status().brackets > 0;
     const batch = rt.phaseOutbox.add(observation, this.now(), evidence);
     if (batch === undefined) return;

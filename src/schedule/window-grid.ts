@@ -57,8 +57,8 @@ export interface GridInputs {
  * moves by a fraction of a millisecond re-grids the shared calendar (and loses its free slots).
  */
 const BOUNDARY_GUARD_MS = 2;
-/** Beyond this clock uncertainty the guard does not cover it: no fixed grid. */
-const MAX_CLOCK_UNCERTAINTY_MS = 1;
+/** Beyond this clock uncertainty the guard does not cover it: no fixed grid (nor a shared answer). */
+export const MAX_CLOCK_UNCERTAINTY_MS = 1;
 /** Below this a release tolerance would call most releases late: the fixed grid is not worth it. */
 const MIN_FIXED_TOLERANCE_MS = 2;
 
