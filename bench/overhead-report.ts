@@ -51,6 +51,18 @@ export const COMPARISONS = [
     against: 'passthrough',
     label: 'gateway traced / passthrough',
   },
+  {
+    name: 'unprefetchedRedisGatewayToPassthrough',
+    of: 'gateway-redis-no-prefetch',
+    against: 'passthrough',
+    label: 'gateway (Redis, no prefetch) / passthrough',
+  },
+  {
+    name: 'redisGatewayToUnprefetched',
+    of: 'gateway-redis',
+    against: 'gateway-redis-no-prefetch',
+    label: 'gateway (Redis) / gateway (Redis, no prefetch)',
+  },
   { name: 'redisGatewayToGateway', of: 'gateway-redis', against: 'gateway', label: 'gateway (Redis) / gateway' },
   {
     name: 'redisRoundTripToPassthrough',
@@ -60,9 +72,9 @@ export const COMPARISONS = [
   },
   {
     name: 'redisGatewayToRoundTrip',
-    of: 'gateway-redis',
+    of: 'gateway-redis-no-prefetch',
     against: 'passthrough-redis',
-    label: 'gateway (Redis) / passthrough + Redis round trip',
+    label: 'gateway (Redis, no prefetch) / passthrough + Redis round trip',
   },
   { name: 'tracedGatewayToGateway', of: 'gateway-traced', against: 'gateway', label: 'gateway traced / gateway' },
   { name: 'passthroughToDirect', of: 'passthrough', against: 'direct', label: 'passthrough / direct' },
@@ -129,7 +141,7 @@ export const GOALS = {
 } as const;
 
 export const TOPOLOGY =
-  'load client on the main thread; sandbox and the discarding OTLP receiver on one worker thread; passthrough and gateway on another (one of them loaded at a time); the traced gateway alone on a third; the Redis-schedule gateway on a fourth with the passthrough that adds one no-op Redis script call per request (one of them loaded at a time), their redis-server a child process';
+  'load client on the main thread; sandbox and the discarding OTLP receiver on one worker thread; passthrough and gateway on another (one of them loaded at a time); the traced gateway alone on a third; the Redis-schedule gateways (with and without prefetch) on a fourth with the passthrough that adds one no-op Redis script call per request (one of them loaded at a time), their redis-server a child process';
 
 export function buildReport(
   run: OverheadRun,
@@ -301,7 +313,7 @@ export function formatReport(report: OverheadReport): string {
     `overhead bench — ${report.date}`,
     `node ${m.node} on ${m.platform}/${m.arch}, ${m.cpuCount} × ${m.cpuModel}, ${m.totalMemoryGiB} GiB, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
     `${p.request} at ${p.concurrencies.join(' and ')} in flight; ${p.initialWarmupSec} s warm-up per target and load, then ${p.rounds} rounds × (${p.warmupSec} s warm-up + ${p.durationSec} s), order rotated`,
-    `gateway: auth (${p.tokenAlgorithm} token) + scope + proxy, schedule in memory; gateway-redis: the same, schedule in Redis; passthrough-redis: the passthrough + one no-op Redis script call (the round trip alone); gateway-traced: in memory, tracing on (OTLP/HTTP, every trace sampled); logger ${p.gatewayLogger}`,
+    `gateway: auth (${p.tokenAlgorithm} token) + scope + proxy, schedule in memory; gateway-redis: the same, schedule in Redis; gateway-redis-no-prefetch: the same without slots reserved ahead; passthrough-redis: the passthrough + one no-op Redis script call (the round trip alone); gateway-traced: in memory, tracing on (OTLP/HTTP, every trace sampled); logger ${p.gatewayLogger}`,
     `threads: ${p.topology}`,
     'per target: the median round by req/s; CPU = thread CPU time per request; wait = threads ready but waiting for a core (average)',
   ];

@@ -15,8 +15,9 @@ import { threadCpuSample, type ThreadCpuSample } from './thread-cpu';
 /**
  * `gateway` runs with tracing off (the default) and its rate schedule in memory; `gateway-redis` is the
  * same gateway with the schedule in Redis (as replicas run it); `gateway-traced` the in-memory one with
- * tracing on. `passthrough-redis` is the passthrough plus one no-op Redis script call per request: what
- * a Redis round trip alone costs here, the floor under `gateway-redis`.
+ * tracing on. `gateway-redis-no-prefetch` is `gateway-redis` without slots reserved a request ahead:
+ * every request waits for its reservation's round trip. `passthrough-redis` is the passthrough plus one
+ * no-op Redis script call per request: what a Redis round trip alone costs here, the floor under that.
  */
 export const TARGET_NAMES = [
   'direct',
@@ -24,6 +25,7 @@ export const TARGET_NAMES = [
   'passthrough-redis',
   'gateway',
   'gateway-redis',
+  'gateway-redis-no-prefetch',
   'gateway-traced',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -131,6 +133,14 @@ export async function runOverhead(
       'passthrough-redis': target('passthrough-redis', redisFront, redisFront.ready.urls['passthrough-redis'], {}),
       gateway: target('gateway', front, front.ready.urls.gateway, bearer(front)),
       'gateway-redis': target('gateway-redis', redisFront, redisFront.ready.urls['gateway-redis'], bearer(redisFront)),
+      'gateway-redis-no-prefetch': target(
+        'gateway-redis-no-prefetch',
+        redisFront,
+        redisFront.ready.urls['gateway-redis-no-prefetch'],
+        {
+          authorization: `Bearer ${requireUrl(redisFront.ready.gatewayTokens?.['gateway-redis-no-prefetch'], 'token')}`,
+        },
+      ),
       'gateway-traced': target(
         'gateway-traced',
         tracedFront,
@@ -155,7 +165,7 @@ export async function runOverhead(
           const measured = await measure(targets[name], options, concurrency, { upstream, front: targets[name].host });
           measurements[name].push({ ...measured, round, position });
           progress(
-            `round ${round + 1}/${options.rounds} ×${String(concurrency).padEnd(3)} ${name.padEnd(14)} ` +
+            `round ${round + 1}/${options.rounds} ×${String(concurrency).padEnd(3)} ${name.padEnd(25)} ` +
               `${measured.requestsPerSecond.toFixed(0).padStart(6)} req/s  mean ${measured.meanMs.toFixed(2)} ms  ` +
               `p50 ${measured.p50Ms.toFixed(2)} ms  p99 ${measured.p99Ms.toFixed(2)} ms  errors ${measured.errorCount}`,
           );

@@ -14,7 +14,8 @@ export type ServerWorkerData =
        * `plain`: the passthrough and the gateway (tracing off, in-memory schedule). `traced`: the gateway
        * with tracing on, alone on its thread, so that its SDK (batching, exporting, garbage) never runs on
        * the thread whose CPU is charged to the untraced gateway. `redis`: the gateway with its schedule in
-       * Redis, alone on its thread too (its connection's reads and timers are its own), and beside it the
+       * Redis, on a thread of its own (its connection's reads and timers are its own), and beside it the
+       * same gateway with slots reserved ahead switched off (a round trip before every request) and the
        * passthrough with one no-op Redis script call per request (the floor of any shared decision).
        */
       serves: 'plain' | 'traced' | 'redis';
@@ -31,6 +32,8 @@ export type ServerWorkerMessage =
       apiBaseUrl?: string;
       otlpTracesUrl?: string;
       gatewayToken?: string;
+      /** Tokens of further gateways on the thread, by target name. */
+      gatewayTokens?: Record<string, string>;
     }
   | { kind: 'failed'; message: string }
   | { kind: 'cpu'; id: number; sample: ThreadCpuSample | null }

@@ -13,6 +13,7 @@ import {
   startRedisRoundTripPassthrough,
   type BenchServer,
 } from './overhead-targets';
+import { SCHEDULE_TUNING_DEFAULTS } from '../src/schedule/tuning';
 import type { ServerWorkerCommand, ServerWorkerData, ServerWorkerMessage } from './server-worker-protocol';
 import { threadCpuSample } from './thread-cpu';
 
@@ -63,12 +64,27 @@ async function main(port: NonNullable<typeof parentPort>, data: ServerWorkerData
         schedule: { redisUrl: data.redisUrl, expectedReplicas: 1 },
       });
       servers.push(gateway);
+      const withoutPrefetch = await startBenchGateway(data.upstreamApiBaseUrl, {
+        algorithm: data.algorithm,
+        logMode: data.logMode,
+        schedule: {
+          redisUrl: data.redisUrl,
+          expectedReplicas: 1,
+          tuning: { ...SCHEDULE_TUNING_DEFAULTS, prefetchMinRatePerSecond: 0 },
+        },
+      });
+      servers.push(withoutPrefetch);
       const roundTrip = await startRedisRoundTripPassthrough(data.upstreamOrigin, data.redisUrl);
       servers.push(roundTrip);
       post({
         kind: 'ready',
-        urls: { 'gateway-redis': gateway.url, 'passthrough-redis': roundTrip.url },
+        urls: {
+          'gateway-redis': gateway.url,
+          'gateway-redis-no-prefetch': withoutPrefetch.url,
+          'passthrough-redis': roundTrip.url,
+        },
         gatewayToken: gateway.token,
+        gatewayTokens: { 'gateway-redis-no-prefetch': withoutPrefetch.token },
       });
     } else {
       const passthrough = await startPassthrough(data.upstreamOrigin);

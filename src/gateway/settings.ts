@@ -186,6 +186,7 @@ const ENV_SCHEMA = z.object({
   SCHEDULE_PROBE_INTERVAL_MS: milliseconds(50, 60_000),
   // Only `1` turns the window phase learner on; any other value leaves it off.
   SCHEDULE_LEARN_WINDOW_PHASE: z.string().optional(),
+  SCHEDULE_PREFETCH_MIN_RATE: count(0, 10_000_000),
   // OpenTelemetry's own names (observability/tracing/tracing-settings.ts says when they turn tracing on).
   OTEL_SDK_DISABLED: otelBoolean,
   OTEL_TRACES_EXPORTER: unsetIfEmpty(
@@ -262,6 +263,7 @@ export function readSettings(env: Env, flags: SettingFlags = {}): SettingsResult
       feedbackTolerance: e.SCHEDULE_FEEDBACK_TOLERANCE ?? tuning.feedbackTolerance,
       sendToleranceMs: e.SCHEDULE_SEND_TOLERANCE_MS,
       learnWindowPhase: e.SCHEDULE_LEARN_WINDOW_PHASE === '1',
+      prefetchMinRatePerSecond: e.SCHEDULE_PREFETCH_MIN_RATE ?? tuning.prefetchMinRatePerSecond,
       fallback: {
         maxWaitMs: e.SCHEDULE_FALLBACK_MAX_WAIT_MS ?? tuning.fallback.maxWaitMs,
         transitionGuardMs: e.SCHEDULE_TRANSITION_GUARD_MS ?? tuning.fallback.transitionGuardMs,
@@ -328,6 +330,10 @@ export function effectiveSettings(
     SCHEDULE_TRANSITION_GUARD_MS: `${s.schedule.fallback.transitionGuardMs} ms`,
     SCHEDULE_PROBE_INTERVAL_MS: `${s.schedule.fallback.probeIntervalMs} ms`,
     SCHEDULE_LEARN_WINDOW_PHASE: s.schedule.learnWindowPhase === true ? 'on' : 'off',
+    SCHEDULE_PREFETCH_MIN_RATE:
+      s.schedule.prefetchMinRatePerSecond === 0
+        ? 'off'
+        : `${s.schedule.prefetchMinRatePerSecond} requests/s and up (slots reserved a request ahead)`,
     ...tracingValues(s),
   };
   return SETTINGS_ENV_NAMES.map((name) => ({

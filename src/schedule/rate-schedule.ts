@@ -38,6 +38,7 @@ import { preciseNow } from './precise-clock';
 import { WindowPhaseLearner, type PhaseObservation } from './window-phase';
 import { chooseGrid, MAX_CLOCK_UNCERTAINTY_MS, type GridChoice, type GridKind } from './window-grid';
 import { decodeObservations, encodeObservations, ObservationOutbox, OBSERVATIONS_MARKER } from './phase-sharing';
+import { SlotPrefetch, type ParkedFor, type PrefetchCounts } from './slot-prefetch';
 import { AdaptiveMargin, type SafetyBounds } from './adaptive-margin';
 import { FLEET_PROPOSAL_TTL_MS, FLEET_PROPOSE_EVERY_MS, proposeFleetSafety } from './fleet-safety';
 import { randomUUID } from 'node:crypto';
@@ -117,6 +118,12 @@ export interface RateScheduleOptions {
    * (opt-in, `SCHEDULE_LEARN_WINDOW_PHASE=1`; see tuning.ts).
    */
   learnWindowPhase?: boolean;
+  /**
+   * Shared mode: on a schedule at this many requests per second or more (after safety), a caller
+   * sending back to back finds its next slot already reserved (slot-prefetch.ts, docs §3c): no
+   * round trip before the request. 0: never. Not on an adaptive safety's schedule. Default 1000.
+   */
+  prefetchMinRatePerSecond?: number;
   onStateChange?: (state: ScheduleState) => void;
   /** The safety a schedule runs at: called when this replica first uses it, and on every adaptive change. */
   onSafetyChange?: (accountId: string, scheduleClass: ScheduleClass, safety: number) => void;
@@ -144,6 +151,8 @@ export interface ScheduleStats {
   dispatch: { count: number; totalLateMs: number; maxLateMs: number };
   /** Wake-ups later than the send tolerance: not released, a new slot is needed. */
   lateWakeups: number;
+  /** Slots reserved a request ahead (`prefetchMinRatePerSecond`): taken, passed unused, refused by the store. */
+  prefetch: PrefetchCounts;
 }
 
 /**
@@ -313,6 +322,10 @@ const WINDOW_MS = 1000;
 const PHASE_ANNOUNCE_EVERY_MS = 5000;
 /** TIME samples taken when a connection becomes ready, so the first slots are mapped precisely. */
 const CALIBRATION_SAMPLES = 3;
+/** A prefetch is granted only a slot this close (on a dense schedule, one without a queue). */
+const PREFETCH_MAX_WAIT_MS = 1;
+/** Callers with parked-slot bookkeeping at most, per replica (least recently seen dropped first). */
+const MAX_PREFETCH_LANES = 10_000;
 
 export function createRateSchedule(options: RateScheduleOptions): RateSchedule {
   return new RateScheduleImpl(options);
@@ -347,6 +360,9 @@ class RateScheduleImpl implements RateSchedule {
   private probes = 0;
   private calibrations = 0;
   private answeredLocally = 0;
+  /** Slots parked for callers sending back to back on dense schedules (shared mode). */
+  private readonly prefetch = new SlotPrefetch(MAX_PREFETCH_LANES);
+  private readonly prefetchMinRate: number;
   /** Redis TIME on this process's clock (shared mode); the local stores run on `now` itself. */
   private readonly storeClock = new StoreClock();
   /** This process among the replicas proposing an adaptive safety. */
@@ -377,6 +393,7 @@ class RateScheduleImpl implements RateSchedule {
     this.keyPrefix = options.redis?.keyPrefix ?? 'sg';
     this.sinceMs = this.now();
     this.learnsPhase = options.learnWindowPhase === true;
+    this.prefetchMinRate = options.prefetchMinRatePerSecond ?? SCHEDULE_TUNING_DEFAULTS.prefetchMinRatePerSecond;
     if (options.redis === undefined) {
       this.mode = 'memory';
       this.ownsConnection = false;
@@ -443,18 +460,26 @@ class RateScheduleImpl implements RateSchedule {
       const startedAt = this.now();
       const known = this.knownPause(rt, request, startedAt);
       if (known !== undefined) return known;
+      const parked = this.takeParked(rt, request, startedAt);
+      if (parked !== undefined) return parked;
       const grid = this.grid(rt, startedAt);
+      // The caller's next slot, when it sends back to back, in the same call: after this one.
+      const ahead = this.aheadFor(rt, request, startedAt, false);
       try {
-        const reply = await this.shared!.reserve(
+        const inputs = [this.input(rt, this.beyondParked(rt, request), 'shared', startedAt, grid)];
+        if (ahead !== undefined) inputs.push(this.input(rt, ahead.request, 'shared', startedAt, grid));
+        const [reply, aheadReply] = await this.shared!.reserveInOrder(
           rt.keys,
-          this.input(rt, request, 'shared', startedAt, grid),
+          inputs,
           this.takePendingReport(rt, startedAt),
         );
         const replyAt = this.now();
-        this.storeClock.observe(startedAt, replyAt, reply.storeNowMs);
-        this.learnShared(rt, reply, replyAt);
-        return this.finish(rt, request, reply, 'shared', replyAt, 'shared', rt.shared.epoch, grid);
+        this.storeClock.observe(startedAt, replyAt, reply!.storeNowMs);
+        this.learnShared(rt, reply!, replyAt);
+        if (ahead !== undefined) this.parkAhead(rt, ahead, aheadReply!, replyAt, grid);
+        return this.finish(rt, request, reply!, 'shared', replyAt, 'shared', rt.shared.epoch, grid);
       } catch (error) {
+        if (ahead !== undefined) this.prefetch.settle(ahead.lane, 'failed', this.now());
         this.storeFailed(error);
       }
     }
@@ -600,6 +625,7 @@ class RateScheduleImpl implements RateSchedule {
       modeChanges: c.modeChanges,
       dispatch: { ...c.dispatch },
       lateWakeups: c.lateWakeups,
+      prefetch: { ...this.prefetch.counts },
     };
   }
 
@@ -693,6 +719,89 @@ class RateScheduleImpl implements RateSchedule {
       if (grid.anchorWindow !== undefined) input.anchorWindow = grid.anchorWindow;
     }
     return input;
+  }
+
+  // ---- slots reserved a request ahead (slot-prefetch.ts) ------------------------------------
+
+  /** Dense schedules only, and not an adaptive safety's: a parked slot used late would read as release delay. */
+  private prefetches(rt: Runtime): boolean {
+    return this.prefetchMinRate > 0 && rt.margin === undefined && 1000 / rt.intervalMs >= this.prefetchMinRate;
+  }
+
+  /** A slot parked for this caller, still fresh: the request goes on it without a round trip (and parks the next). */
+  private takeParked(rt: Runtime, request: ReserveRequest, nowMs: number): GrantedReservation | undefined {
+    if (!this.prefetches(rt) || rt.retired) return undefined;
+    const slot = this.prefetch.take(
+      prefetchLane(rt, request),
+      parkedFor(rt, request),
+      nowMs,
+      nowMs + request.maxWaitMs,
+      // A slot of an earlier Redis state is not in the calendar; a fresh one has half its tolerance left.
+      (s) =>
+        s.ticket.epoch !== rt.shared.epoch ? -Infinity : (s.slotAtMs + s.latestSendAtMs) / 2 + extraShift(rt, s.ticket),
+    );
+    if (slot === undefined) return undefined;
+    this.counters.granted.shared += 1;
+    if (slot.idleCapacity) this.counters.idleCapacityGrants += 1;
+    const ahead = this.aheadFor(rt, request, nowMs, true);
+    if (ahead !== undefined) void this.prefetchSlot(rt, ahead);
+    return {
+      ...slot,
+      waitMs: Math.max(0, slot.slotAtMs - nowMs),
+      deadlineAtMs: Math.max(nowMs + request.maxWaitMs, slot.slotAtMs),
+    };
+  }
+
+  /**
+   * The caller's slots parked here (or on their way) stand in for its next requests' own: they do not
+   * count against the request's queue bound. A prefetch is granted only under the bound itself, so
+   * the caller holds at most its bound plus what is parked (a quarter of it, each within 1 ms).
+   */
+  private beyondParked(rt: Runtime, request: ReserveRequest): ReserveRequest {
+    if (!this.prefetches(rt)) return request;
+    const parked = this.prefetch.outstanding(prefetchLane(rt, request));
+    return parked === 0 ? request : { ...request, maxQueued: (request.maxQueued ?? this.maxQueued) + parked };
+  }
+
+  /**
+   * Whether to park the caller's next slot with this request: a prefetch of its own (the short deadline
+   * of one), counted as pending until `parkAhead` or a failure settles it.
+   */
+  private aheadFor(rt: Runtime, request: ReserveRequest, nowMs: number, tookParked: boolean): Ahead | undefined {
+    if (!this.prefetches(rt)) return undefined;
+    const lane = prefetchLane(rt, request);
+    const parking = parkedFor(rt, request);
+    const maxParked = Math.max(1, Math.floor((request.maxQueued ?? this.maxQueued) / 4));
+    if (!this.prefetch.wantsMore(lane, parking, nowMs, tookParked, rt.sendToleranceMs / 2, maxParked)) return undefined;
+    return { lane, parking, request: { ...request, maxWaitMs: PREFETCH_MAX_WAIT_MS } };
+  }
+
+  /** A prefetch alone (a request went on a parked slot), off the request path. */
+  private async prefetchSlot(rt: Runtime, ahead: Ahead): Promise<void> {
+    const startedAt = this.now();
+    const grid = this.grid(rt, startedAt);
+    try {
+      const reply = await this.shared!.reserve(
+        rt.keys,
+        this.input(rt, ahead.request, 'shared', startedAt, grid),
+        this.takePendingReport(rt, startedAt),
+      );
+      const replyAt = this.now();
+      this.storeClock.observe(startedAt, replyAt, reply.storeNowMs);
+      this.learnShared(rt, reply, replyAt);
+      this.parkAhead(rt, ahead, reply, replyAt, grid);
+    } catch (error) {
+      this.prefetch.settle(ahead.lane, 'failed', this.now());
+      if (!this.closed) this.storeFailed(error);
+    }
+  }
+
+  /** Parks a granted prefetch; a refused one took nothing. */
+  private parkAhead(rt: Runtime, ahead: Ahead, reply: CalendarReply, replyAt: number, grid: GridChoice): void {
+    if (reply.kind === 'rejected') return this.prefetch.settle(ahead.lane, 'refused', replyAt);
+    if (this.mode !== 'shared' || this.closed) return this.prefetch.settle(ahead.lane, 'dropped', replyAt);
+    const slot = this.finish(rt, ahead.request, reply, 'shared', replyAt, 'shared', rt.shared.epoch, grid, false);
+    if (slot.kind === 'granted') this.prefetch.park(ahead.lane, ahead.parking, slot);
   }
 
   private reserveLocal(rt: Runtime, request: ReserveRequest): Reservation {
@@ -853,9 +962,11 @@ class RateScheduleImpl implements RateSchedule {
     source: 'shared' | 'local',
     epoch: string,
     grid: GridChoice,
+    /** False for a prefetch: counted when a request takes it. */
+    counted = true,
   ): Reservation {
     if (reply.kind === 'rejected') {
-      this.counters.rejected[reply.reason] += 1;
+      if (counted) this.counters.rejected[reply.reason] += 1;
       return {
         kind: 'rejected',
         reason: reply.reason,
@@ -864,8 +975,10 @@ class RateScheduleImpl implements RateSchedule {
         scheduleClass: rt.scheduleClass,
       };
     }
-    this.counters.granted[mode] += 1;
-    if (reply.idleCapacity) this.counters.idleCapacityGrants += 1;
+    if (counted) {
+      this.counters.granted[mode] += 1;
+      if (reply.idleCapacity) this.counters.idleCapacityGrants += 1;
+    }
     // The slot on our clock, never early: at its latest possible local instant (the clock estimate's
     // uncertainty, half the best round trip, is a fraction of a millisecond near Redis). A slot
     // already past when a slow reply is read is late from the start, and taken again.
@@ -1256,6 +1369,7 @@ class RateScheduleImpl implements RateSchedule {
     this.episode += 1;
     this.episodeStartedAtMs = this.now();
     this.local.clear();
+    this.prefetch.clear();
     this.setMode('fallback', reason);
     this.startProbe();
   }
@@ -1410,6 +1524,22 @@ function phaseLateMs(lowestSafety: number, configuredToleranceMs: number | undef
 function extraShift(rt: Runtime, ticket: SlotTicket): number {
   const view = ticket.source === 'shared' ? rt.shared : rt.local;
   return view.epoch === ticket.epoch ? Math.max(0, view.shiftTotalMs - ticket.shiftTotalMs) : 0;
+}
+
+/** A slot to park for a caller's next request: the reservation to make, and where it goes. */
+interface Ahead {
+  lane: string;
+  parking: ParkedFor;
+  request: ReserveRequest;
+}
+
+/** Parked slots are per schedule and caller on this replica. */
+function prefetchLane(rt: Runtime, request: ReserveRequest): string {
+  return `${rt.keys.id}\u0000${request.callerId}`;
+}
+
+function parkedFor(rt: Runtime, request: ReserveRequest): ParkedFor {
+  return { owner: rt, fairness: `${request.weight}|${request.reservedShare ?? 0}|${request.maxQueued ?? ''}` };
 }
 
 function wake(rt: Runtime): void {

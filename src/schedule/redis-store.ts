@@ -83,15 +83,35 @@ export class RedisScheduleStore implements ScheduleStore {
     input: CalendarReserveInput,
     report?: { counts: UpstreamCounts; tolerance: number },
   ): Promise<CalendarReply> {
-    const args = reserveArgs(input, report);
+    return this.reserveInOrder(keys, [input], report).then(([reply]) => reply!);
+  }
+
+  /**
+   * Several reservations taken one after the other in one script call (when none of this schedule
+   * is out; else they join the next batch, still in this order): a request's slot and the one parked
+   * for its caller's next request cost one round trip. `report` is applied before the first.
+   */
+  reserveInOrder(
+    keys: ScheduleKeys,
+    inputs: readonly CalendarReserveInput[],
+    report?: { counts: UpstreamCounts; tolerance: number },
+  ): Promise<CalendarReply[]> {
+    const argsList = inputs.map((input, i) => reserveArgs(input, i === 0 ? report : undefined));
     let lane = this.lanes.get(keys.id);
     if (lane !== undefined) {
       const queued = lane;
-      return new Promise((resolve, reject) => queued.push({ args, resolve, reject }));
+      return Promise.all(
+        argsList.map((args) => new Promise<CalendarReply>((resolve, reject) => queued.push({ args, resolve, reject }))),
+      );
     }
     lane = [];
     this.lanes.set(keys.id, lane);
-    const first = this.run('reserve', keys, args).then(parseReserveReply);
+    const first =
+      argsList.length === 1
+        ? this.run('reserve', keys, argsList[0]!).then((reply) => [parseReserveReply(reply)])
+        : this.run('reserve-many', keys, [argsList.length, ...argsList.flat()]).then((reply) =>
+            parseReserveReplies(reply, argsList.length),
+          );
     void first.then(
       () => this.sendQueued(keys),
       () => this.sendQueued(keys),
@@ -111,8 +131,7 @@ export class RedisScheduleStore implements ScheduleStore {
     this.batchedReservations += batch.length;
     this.run('reserve-many', keys, [batch.length, ...batch.flatMap((item) => item.args)])
       .then((reply) => {
-        if (reply.length !== batch.length * REPLY_VALUES)
-          throw scriptFailure(`rate schedule script: ${reply.length} values for ${batch.length} reservations`);
+        checkReplyLength(reply, batch.length);
         batch.forEach((item, i) => {
           try {
             item.resolve(parseReserveReply(reply.slice(i * REPLY_VALUES, (i + 1) * REPLY_VALUES)));
@@ -197,6 +216,18 @@ function reserveArgs(
     input.anchorWindow?.windowMs ?? '',
     input.anchorWindow?.leadMs ?? '',
   ];
+}
+
+function checkReplyLength(reply: string[], reservations: number): void {
+  if (reply.length !== reservations * REPLY_VALUES)
+    throw scriptFailure(`rate schedule script: ${reply.length} values for ${reservations} reservations`);
+}
+
+function parseReserveReplies(reply: string[], reservations: number): CalendarReply[] {
+  checkReplyLength(reply, reservations);
+  return Array.from({ length: reservations }, (_, i) =>
+    parseReserveReply(reply.slice(i * REPLY_VALUES, (i + 1) * REPLY_VALUES)),
+  );
 }
 
 function parseReserveReply(reply: string[]): CalendarReply {

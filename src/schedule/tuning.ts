@@ -32,6 +32,12 @@ export interface ScheduleTuning {
    * Off by default: in bench:fleet it cost a 429 in one run of three and 5–10 points of use while learning.
    */
   readonly learnWindowPhase?: boolean;
+  /**
+   * Shared mode: from this rate (requests per second after safety) up, a caller sending back to
+   * back finds its next slot already reserved, with no round trip before the request (slot-prefetch.ts).
+   * 0: never. At a few requests per second a slot lost is too dear; the provider's launch limits never get it.
+   */
+  readonly prefetchMinRatePerSecond: number;
 }
 
 export const SCHEDULE_TUNING_DEFAULTS: ScheduleTuning = Object.freeze({
@@ -40,4 +46,5 @@ export const SCHEDULE_TUNING_DEFAULTS: ScheduleTuning = Object.freeze({
   feedbackTolerance: 2,
   fallback: Object.freeze({ maxWaitMs: 500, transitionGuardMs: 1000, probeIntervalMs: 500 }),
   learnWindowPhase: false,
+  prefetchMinRatePerSecond: 1000,
 });

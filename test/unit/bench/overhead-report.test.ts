@@ -67,6 +67,7 @@ const ONE: Record<TargetName, Shape> = {
   'passthrough-redis': { meanMs: 0.9, p50Ms: 0.75, rps: 1100, frontCpuUs: 360 },
   gateway: { meanMs: 0.95, p50Ms: 0.8, rps: 1000, frontCpuUs: 400 },
   'gateway-redis': { meanMs: 1.5, p50Ms: 1.2, rps: 700, frontCpuUs: 600 },
+  'gateway-redis-no-prefetch': { meanMs: 1.7, p50Ms: 1.4, rps: 600, frontCpuUs: 620 },
   'gateway-traced': { meanMs: 1.6, p50Ms: 1.3, rps: 650, frontCpuUs: 650 },
 };
 const LOADED: Record<TargetName, Shape> = {
@@ -75,6 +76,7 @@ const LOADED: Record<TargetName, Shape> = {
   'passthrough-redis': { meanMs: 11.5, p50Ms: 11.5, rps: 2600, frontCpuUs: 230 },
   gateway: { meanMs: 11, p50Ms: 11, rps: 2700, frontCpuUs: 250 },
   'gateway-redis': { meanMs: 14, p50Ms: 14, rps: 2400, frontCpuUs: 270 },
+  'gateway-redis-no-prefetch': { meanMs: 16, p50Ms: 16, rps: 2000, frontCpuUs: 280 },
   'gateway-traced': { meanMs: 20, p50Ms: 20, rps: 1500, frontCpuUs: 400 },
 };
 
@@ -92,9 +94,12 @@ describe('bench:overhead report', () => {
     expect(one.redisGatewayToPassthrough.p50DifferenceMs).toBeCloseTo(0.6, 9);
     expect(one.redisGatewayToGateway.meanDifferenceMs).toBeCloseTo(0.55, 9);
     expect(one.passthroughToDirect.meanDifferenceMs).toBeCloseTo(0.4, 9);
-    // The Redis gateway's added time split: the round trip alone, then the schedule's work over it.
+    // The Redis gateway's added time split: the round trip alone, then the schedule's work over it
+    // (with a round trip before every request: no prefetch), and what prefetching saves.
     expect(one.redisRoundTripToPassthrough.meanDifferenceMs).toBeCloseTo(0.2, 9);
-    expect(one.redisGatewayToRoundTrip.meanDifferenceMs).toBeCloseTo(0.6, 9);
+    expect(one.redisGatewayToRoundTrip.meanDifferenceMs).toBeCloseTo(0.8, 9);
+    expect(one.unprefetchedRedisGatewayToPassthrough.meanDifferenceMs).toBeCloseTo(1.0, 9);
+    expect(one.redisGatewayToUnprefetched.meanDifferenceMs).toBeCloseTo(-0.2, 9);
     const loaded = report.loads[1]!.comparisons;
     expect(loaded.gatewayToPassthrough.p50Latency).toBeCloseTo(1.1, 9);
     expect(loaded.gatewayToPassthrough.throughput).toBeCloseTo(0.9, 9);
@@ -200,11 +205,15 @@ describe('bench:overhead summary of several runs', () => {
     expect(formatSummary(summary)).toContain('0.350 (0.200–0.800)');
   });
 
-  it('splits the Redis gateway at one in flight into the round trip alone and the schedule over it', () => {
-    // passthrough-redis is 0.2 ms over the passthrough in every run; the gateway 0.8, 0.2, 0.35 over the passthrough.
+  it('splits the Redis gateway at one in flight into the round trip alone, the schedule over it, and the prefetch', () => {
+    // passthrough-redis is 0.2 ms over the passthrough in every run; the gateway without prefetch 1.0; the
+    // gateway 0.8, 0.2, 0.35 over the passthrough.
     const text = formatSummary(summary);
     expect(text).toContain('one no-op Redis script call over the passthrough (the floor): 0.200 (0.200–0.200) ms');
-    expect(text).toContain('gateway (Redis schedule) over that floor: 0.150 (0.000–0.600) ms');
+    expect(text).toContain(
+      '(Redis schedule, round trip before every request: no prefetch) over that floor: 0.800 (0.800–0.800) ms',
+    );
+    expect(text).toContain('gateway (Redis schedule) against the same without prefetch: -0.650 (-0.800–-0.200) ms');
   });
 
   it('draws one bar per gateway, one for the Redis round trip alone, and the goal in each panel', () => {
@@ -213,6 +222,7 @@ describe('bench:overhead summary of several runs', () => {
     expect(svg.match(/stroke-dasharray/g)).toHaveLength(4);
     expect(svg).toContain('>0.350<');
     expect(svg).toContain('gateway, schedule in Redis');
+    expect(svg).toContain('the same, no prefetch');
     expect(svg).toContain('passthrough + one Redis round trip');
   });
 

@@ -12,6 +12,7 @@ describe('readSettings', () => {
       SCHEDULE_TRANSITION_GUARD_MS: '2000',
       SCHEDULE_PROBE_INTERVAL_MS: '100',
       SCHEDULE_LEARN_WINDOW_PHASE: '1',
+      SCHEDULE_PREFETCH_MIN_RATE: '0',
       REDIS_CONNECT_TIMEOUT_MS: '2500',
       GATEWAY_WARM_UP_CONNECTIONS: '0',
     });
@@ -22,6 +23,7 @@ describe('readSettings', () => {
       feedbackTolerance: 3,
       sendToleranceMs: 20,
       learnWindowPhase: true,
+      prefetchMinRatePerSecond: 0,
       fallback: { maxWaitMs: 250, transitionGuardMs: 2000, probeIntervalMs: 100 },
     });
     expect(read.settings.redisConnectTimeoutMs).toBe(2500);

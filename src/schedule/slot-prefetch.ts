@@ -1,0 +1,173 @@
+/**
+ * Slots reserved one request ahead, so that a caller sending back to back on a dense schedule does
+ * not wait for a Redis round trip before each request (docs/rate-schedule.md §3c).
+ *
+ * A parked slot is an ordinary reservation, taken in the shared calendar with a short deadline (so
+ * it is refused, and takes nothing, when the schedule has a queue). The next request of the same
+ * caller on this replica takes it while it is fresh, and goes through `waitForSlot` like any other:
+ * a slot used late is held to its send tolerance there and at the wire, so the provider sees no
+ * more than the calendar allows. A slot nobody takes in time is capacity lost, never a request too
+ * many; hence only for dense schedules (where one slot is a small fraction of the rate) and only
+ * for a caller whose requests come closer together than a slot stays fresh.
+ */
+import type { GrantedReservation } from './types';
+
+/** How many of its slots a parked reservation was taken for; taken again with other ones it may not be used. */
+export interface ParkedFor {
+  /** The schedule's runtime: a new one (another account's limits) never sees an old one's slots. */
+  readonly owner: object;
+  /** The caller's fairness inputs (weight, reserved share, queue bound) when it was taken. */
+  readonly fairness: string;
+}
+
+interface Lane extends ParkedFor {
+  /** Oldest first. */
+  readonly slots: GrantedReservation[];
+  /** Prefetches on their way to the store. */
+  pending: number;
+  lastRequestAtMs: number;
+  /** When the store last refused a prefetch (the schedule had a queue). */
+  refusedAtMs?: number;
+}
+
+export interface PrefetchCounts {
+  /** Requests that went on a parked slot: no round trip before them. */
+  taken: number;
+  /** Parked slots that passed unused (capacity lost, no request sent on them). */
+  wasted: number;
+  /** Prefetches the store refused (the schedule had a queue): nothing taken. */
+  refused: number;
+}
+
+/** Parked slots at most per caller and schedule on this replica. */
+export const MAX_PARKED_PER_CALLER = 32;
+/**
+ * After a refusal (a queue: the schedule is saturated) no prefetch for this long: under saturation
+ * each would be refused again, work for Redis and nothing parked.
+ */
+export const REFUSED_BACKOFF_MS = 50;
+
+export class SlotPrefetch {
+  private readonly lanes = new Map<string, Lane>();
+  readonly counts: PrefetchCounts = { taken: 0, wasted: 0, refused: 0 };
+
+  constructor(private readonly maxLanes: number) {}
+
+  /**
+   * The oldest parked slot this request can go on at `nowMs`: one that `usableUntilMs` says is still
+   * fresh, and not after the request's own deadline. Slots past use are dropped (wasted).
+   */
+  take(
+    key: string,
+    parkedFor: ParkedFor,
+    nowMs: number,
+    deadlineAtMs: number,
+    usableUntilMs: (slot: GrantedReservation) => number,
+  ): GrantedReservation | undefined {
+    const lane = this.lanes.get(key);
+    if (lane === undefined || !sameParking(lane, parkedFor)) return undefined;
+    while (lane.slots.length > 0 && usableUntilMs(lane.slots[0]!) < nowMs) {
+      lane.slots.shift();
+      this.counts.wasted += 1;
+    }
+    const slot = lane.slots[0];
+    if (slot === undefined || slot.slotAtMs > deadlineAtMs) return undefined;
+    lane.slots.shift();
+    this.counts.taken += 1;
+    return slot;
+  }
+
+  /**
+   * Notes a request at `nowMs` and says whether to park one more slot for its caller: after a slot
+   * was taken (the caller is sending back to back), or when its previous request came within
+   * `reuseWindowMs` (a parked slot would likely be taken while fresh); never beyond `maxParked`.
+   * A yes counts a prefetch as pending until `park` or `settle`.
+   */
+  wantsMore(
+    key: string,
+    parkedFor: ParkedFor,
+    nowMs: number,
+    tookParked: boolean,
+    reuseWindowMs: number,
+    maxParked: number,
+  ): boolean {
+    let lane = this.lanes.get(key);
+    if (lane !== undefined && !sameParking(lane, parkedFor)) {
+      this.counts.wasted += lane.slots.length;
+      this.lanes.delete(key);
+      lane = undefined;
+    }
+    if (lane === undefined) {
+      this.evictOldest();
+      this.lanes.set(key, { ...parkedFor, slots: [], pending: 0, lastRequestAtMs: nowMs });
+      return false;
+    }
+    const previousAtMs = lane.lastRequestAtMs;
+    lane.lastRequestAtMs = nowMs;
+    // Most recently used last: the eviction order.
+    this.lanes.delete(key);
+    this.lanes.set(key, lane);
+    const close = tookParked || nowMs - previousAtMs <= reuseWindowMs;
+    if (!close || lane.slots.length + lane.pending >= Math.min(maxParked, MAX_PARKED_PER_CALLER)) return false;
+    if (lane.refusedAtMs !== undefined && nowMs - lane.refusedAtMs < REFUSED_BACKOFF_MS) return false;
+    lane.pending += 1;
+    return true;
+  }
+
+  /** A prefetch granted: parked for the caller's next request (in slot order). */
+  park(key: string, parkedFor: ParkedFor, slot: GrantedReservation): void {
+    const lane = this.lanes.get(key);
+    if (lane === undefined || !sameParking(lane, parkedFor)) {
+      this.counts.wasted += 1;
+      return;
+    }
+    lane.pending = Math.max(0, lane.pending - 1);
+    let i = lane.slots.length;
+    while (i > 0 && lane.slots[i - 1]!.slotAtMs > slot.slotAtMs) i -= 1;
+    lane.slots.splice(i, 0, slot);
+  }
+
+  /**
+   * A prefetch that parked nothing: refused by the store (nothing taken), failed, or granted when
+   * it could no longer be parked (the shared schedule was left meanwhile: a slot lost).
+   */
+  settle(key: string, outcome: 'refused' | 'failed' | 'dropped', nowMs: number): void {
+    if (outcome === 'refused') this.counts.refused += 1;
+    if (outcome === 'dropped') this.counts.wasted += 1;
+    const lane = this.lanes.get(key);
+    if (lane === undefined) return;
+    lane.pending = Math.max(0, lane.pending - 1);
+    if (outcome === 'refused') lane.refusedAtMs = nowMs;
+  }
+
+  /** Every parked slot dropped (the shared schedule was left: its slots are not the fallback's). */
+  clear(): void {
+    for (const lane of this.lanes.values()) this.counts.wasted += lane.slots.length;
+    this.lanes.clear();
+  }
+
+  /** A caller's parked slots and prefetches on their way. */
+  outstanding(key: string): number {
+    const lane = this.lanes.get(key);
+    return lane === undefined ? 0 : lane.slots.length + lane.pending;
+  }
+
+  /** Parked slots now, all callers. */
+  parkedCount(): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) n += lane.slots.length;
+    return n;
+  }
+
+  private evictOldest(): void {
+    if (this.lanes.size < this.maxLanes) return;
+    const oldest = this.lanes.keys().next();
+    if (oldest.done === true) return;
+    this.counts.wasted += this.lanes.get(oldest.value)!.slots.length;
+    this.lanes.delete(oldest.value);
+  }
+}
+
+function sameParking(lane: ParkedFor, parkedFor: ParkedFor): boolean {
+  return lane.owner === parkedFor.owner && lane.fairness === parkedFor.fairness;
+}

@@ -1,0 +1,161 @@
+/**
+ * Slots reserved a request ahead (src/schedule/slot-prefetch.ts) on a real redis-server: a caller
+ * sending back to back goes on parked slots without a round trip before each request, never more
+ * than the calendar allows reaches the provider, and slow callers or sparse schedules never park.
+ */
+import type { RateSchedule, RateScheduleOptions, ReserveRequest } from '../../../src/schedule';
+import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
+import { maxInWindow, startReplicas } from './replicas';
+
+let server: RedisServer;
+const open: RateSchedule[] = [];
+let prefixes = 0;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+function replicas(count: number, overrides: Partial<RateScheduleOptions> = {}): RateSchedule[] {
+  prefixes += 1;
+  const list = startReplicas(count, {
+    redis: { url: server.url, commandTimeoutMs: 500, keyPrefix: `pf${prefixes}` },
+    limits: () => ({ read: 100_000, write: 100_000 }),
+    expectedReplicas: count,
+    ...overrides,
+  });
+  open.push(...list);
+  return list;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+interface Outcomes {
+  sends: number[];
+  refused: Record<string, number>;
+}
+
+/** `workers` closed loops on each replica until `untilMs`, each waiting `gapMs` (the upstream) after a send. */
+async function loop(
+  list: RateSchedule[],
+  workers: number,
+  untilMs: number,
+  gapMs: number,
+  request: Partial<ReserveRequest> = {},
+): Promise<Outcomes> {
+  const out: Outcomes = { sends: [], refused: {} };
+  const worker = async (schedule: RateSchedule) => {
+    while (Date.now() < untilMs) {
+      const r = await schedule.reserve({
+        accountId: 'acct',
+        operationClass: 'read',
+        callerId: 'svc',
+        weight: 1,
+        maxWaitMs: 2000,
+        ...request,
+      });
+      if (r.kind === 'rejected') {
+        out.refused[r.reason] = (out.refused[r.reason] ?? 0) + 1;
+        await sleep(1);
+        continue;
+      }
+      const outcome = await schedule.waitForSlot(r);
+      if (outcome.kind !== 'ready') {
+        out.refused[outcome.kind] = (out.refused[outcome.kind] ?? 0) + 1;
+        continue;
+      }
+      out.sends.push(Date.now());
+      if (gapMs > 0) await sleep(gapMs);
+    }
+  };
+  await Promise.all(list.flatMap((s) => Array.from({ length: workers }, () => worker(s))));
+  return out;
+}
+
+/** Reservations sent to Redis, in `reserve` and `reserve-many` calls alike. */
+function reservationsSent(s: RateSchedule): number {
+  const { redisCommands, batchedReservations } = s.stats();
+  return redisCommands.reserve + batchedReservations;
+}
+
+test('a caller sending back to back on a dense schedule goes on parked slots, one reservation per request', async () => {
+  const [s] = replicas(1);
+  const out = await loop([s!], 1, Date.now() + 1500, 1);
+  const { prefetch } = s!.stats();
+  console.log(
+    `back to back, 1 in flight: ${out.sends.length} sends, ${JSON.stringify(prefetch)}, ${reservationsSent(s!)} reservations sent`,
+  );
+  expect(out.refused).toEqual({});
+  expect(out.sends.length).toBeGreaterThan(300);
+  // All but the first two requests (no parked slot yet, then the first parked one).
+  expect(prefetch.taken).toBeGreaterThan(out.sends.length * 0.9);
+  expect(prefetch.wasted).toBeLessThanOrEqual(2);
+  // One slot each, parked for the request after it: no more reservations than requests and the last one parked.
+  expect(reservationsSent(s!)).toBeLessThanOrEqual(out.sends.length + 2);
+});
+
+test("32 in flight on a dense schedule: parked slots do not count against the caller's queue bound", async () => {
+  const [s] = replicas(1);
+  const out = await loop([s!], 32, Date.now() + 1500, 1);
+  const { prefetch } = s!.stats();
+  console.log(`32 in flight: ${out.sends.length} sends, ${JSON.stringify(prefetch)}`);
+  expect(out.refused).toEqual({});
+  expect(prefetch.taken).toBeGreaterThan(0);
+});
+
+test('saturated by three replicas, parked slots included, the provider never gets more than its limit in any 1 s', async () => {
+  const list = replicas(3, { limits: () => ({ read: 2000, write: 2000 }) });
+  const started = Date.now();
+  const out = await loop(list, 4, started + 3000, 0);
+  const worst = maxInWindow(out.sends);
+  const prefetch = list.map((s) => s.stats().prefetch);
+  console.log(`saturated 2000/s × 0.95 by 3 × 4 loops: worst 1 s window ${worst}, ${JSON.stringify(prefetch)}`);
+  expect(worst).toBeLessThanOrEqual(2000);
+  expect(out.sends.length / 3).toBeGreaterThan(1900 * 0.8);
+  // A queue refuses prefetches (taking nothing) once the schedule is saturated.
+  expect(prefetch.reduce((n, p) => n + p.refused, 0)).toBeGreaterThan(0);
+});
+
+test('near its limit, with parked slots taken, the provider never gets more than its limit in any 1 s', async () => {
+  const list = replicas(3, { limits: () => ({ read: 2000, write: 2000 }) });
+  const started = Date.now();
+  const out = await loop(list, 1, started + 3000, 1);
+  const worst = maxInWindow(out.sends);
+  const prefetch = list.map((s) => s.stats().prefetch);
+  console.log(
+    `3 × 1 loop at 2000/s × 0.95: ${out.sends.length} sends, worst 1 s window ${worst}, ${JSON.stringify(prefetch)}`,
+  );
+  expect(worst).toBeLessThanOrEqual(2000);
+  expect(prefetch.reduce((n, p) => n + p.taken, 0)).toBeGreaterThan(100);
+});
+
+test("a sparse schedule (the provider's launch limits) never parks a slot", async () => {
+  const [s] = replicas(1, { limits: () => ({ read: 30, write: 5 }) });
+  const out = await loop([s!], 2, Date.now() + 1000, 0);
+  expect(out.sends.length).toBeGreaterThan(20);
+  expect(s!.stats().prefetch).toEqual({ taken: 0, wasted: 0, refused: 0 });
+  expect(reservationsSent(s!)).toBeGreaterThanOrEqual(out.sends.length);
+});
+
+test('a caller whose requests come further apart than a slot stays fresh parks nothing, so wastes nothing', async () => {
+  const [s] = replicas(1);
+  // 0.95: 26 ms of send tolerance, a parked slot is fresh for 13 ms.
+  const out = await loop([s!], 1, Date.now() + 1000, 20);
+  expect(out.sends.length).toBeGreaterThan(20);
+  expect(s!.stats().prefetch).toEqual({ taken: 0, wasted: 0, refused: 0 });
+});
+
+test('prefetchMinRatePerSecond 0 turns it off: a round trip before every request', async () => {
+  const [s] = replicas(1, { prefetchMinRatePerSecond: 0 });
+  const out = await loop([s!], 1, Date.now() + 500, 1);
+  expect(out.sends.length).toBeGreaterThan(100);
+  expect(s!.stats().prefetch).toEqual({ taken: 0, wasted: 0, refused: 0 });
+  expect(reservationsSent(s!)).toBe(out.sends.length);
+});

@@ -1,0 +1,120 @@
+import { REFUSED_BACKOFF_MS, SlotPrefetch, type ParkedFor } from '../../../src/schedule/slot-prefetch';
+import type { GrantedReservation } from '../../../src/schedule';
+
+const owner = {};
+const parking: ParkedFor = { owner, fairness: '1|0|' };
+const LANE = 'acct:read\u0000svc';
+
+function slot(slotAtMs: number, toleranceMs = 26): GrantedReservation {
+  return {
+    kind: 'granted',
+    waitMs: 0,
+    slotAtMs,
+    latestSendAtMs: slotAtMs + toleranceMs,
+    deadlineAtMs: slotAtMs + 1,
+    mode: 'shared',
+    scheduleClass: 'read',
+    idleCapacity: true,
+    ticket: { scheduleKey: 'acct:read', source: 'shared', epoch: 'e1', shiftTotalMs: 0 },
+  };
+}
+
+/** Fresh until halfway through its tolerance, as the schedule uses it. */
+const halfway = (s: GrantedReservation) => (s.slotAtMs + s.latestSendAtMs) / 2;
+
+/** A prefetch asked for and granted at `slotAtMs`. */
+function parkOne(p: SlotPrefetch, nowMs: number, slotAtMs: number): void {
+  expect(p.wantsMore(LANE, parking, nowMs, true, 13, 8)).toBe(true);
+  p.park(LANE, parking, slot(slotAtMs));
+}
+
+describe('SlotPrefetch', () => {
+  it("parks nothing on a caller's first request, then one slot when the next comes within the reuse window", () => {
+    const p = new SlotPrefetch(100);
+    expect(p.wantsMore(LANE, parking, 0, false, 13, 8)).toBe(false);
+    expect(p.wantsMore(LANE, parking, 20, false, 13, 8)).toBe(false); // 20 ms later: too far apart
+    expect(p.wantsMore(LANE, parking, 25, false, 13, 8)).toBe(true); // 5 ms later
+    expect(p.outstanding(LANE)).toBe(1);
+    p.park(LANE, parking, slot(25.2));
+    expect(p.outstanding(LANE)).toBe(1);
+    expect(p.parkedCount()).toBe(1);
+  });
+
+  it('hands out the oldest fresh slot, drops stale ones as wasted, and keeps one past the deadline', () => {
+    const p = new SlotPrefetch(100);
+    p.wantsMore(LANE, parking, 0, false, 13, 8);
+    parkOne(p, 1, 1);
+    parkOne(p, 2, 30);
+    parkOne(p, 3, 2); // out of order: parked in slot order
+    // At 15: the slot at 1 is past halfway (14), the one at 2 is fresh until 15.
+    expect(p.take(LANE, parking, 15, 15, halfway)?.slotAtMs).toBe(2);
+    expect(p.counts).toEqual({ taken: 1, wasted: 1, refused: 0 });
+    // The one at 30 is beyond a deadline of 20: not taken, still parked.
+    expect(p.take(LANE, parking, 16, 20, halfway)).toBeUndefined();
+    expect(p.take(LANE, parking, 16, 40, halfway)?.slotAtMs).toBe(30);
+    expect(p.counts.taken).toBe(2);
+  });
+
+  it('never hands a slot to another owner or other fairness inputs, and counts the replaced lane as wasted', () => {
+    const p = new SlotPrefetch(100);
+    p.wantsMore(LANE, parking, 0, false, 13, 8);
+    parkOne(p, 1, 1);
+    expect(p.take(LANE, { owner: {}, fairness: parking.fairness }, 2, 2, halfway)).toBeUndefined();
+    expect(p.take(LANE, { owner, fairness: '2|0|' }, 2, 2, halfway)).toBeUndefined();
+    // A request with the new inputs starts the lane over.
+    expect(p.wantsMore(LANE, { owner, fairness: '2|0|' }, 2, false, 13, 8)).toBe(false);
+    expect(p.counts.wasted).toBe(1);
+    // A slot granted for the old inputs arrives after the change: wasted, not parked.
+    p.park(LANE, parking, slot(3));
+    expect(p.counts.wasted).toBe(2);
+    expect(p.parkedCount()).toBe(0);
+  });
+
+  it('parks at most maxParked (slots and prefetches on their way together)', () => {
+    const p = new SlotPrefetch(100);
+    p.wantsMore(LANE, parking, 0, false, 13, 2);
+    expect(p.wantsMore(LANE, parking, 1, true, 13, 2)).toBe(true);
+    expect(p.wantsMore(LANE, parking, 1, true, 13, 2)).toBe(true);
+    expect(p.wantsMore(LANE, parking, 1, true, 13, 2)).toBe(false);
+    p.settle(LANE, 'failed', 2);
+    expect(p.outstanding(LANE)).toBe(1);
+    expect(p.wantsMore(LANE, parking, 2, true, 13, 2)).toBe(true);
+  });
+
+  it('asks nothing for a while after a refusal (the schedule had a queue)', () => {
+    const p = new SlotPrefetch(100);
+    p.wantsMore(LANE, parking, 0, false, 13, 8);
+    expect(p.wantsMore(LANE, parking, 1, false, 13, 8)).toBe(true);
+    p.settle(LANE, 'refused', 1);
+    expect(p.counts.refused).toBe(1);
+    expect(p.wantsMore(LANE, parking, 2, true, 13, 8)).toBe(false);
+    expect(p.wantsMore(LANE, parking, 1 + REFUSED_BACKOFF_MS - 1, true, 13, 8)).toBe(false);
+    expect(p.wantsMore(LANE, parking, 1 + REFUSED_BACKOFF_MS, true, 13, 8)).toBe(true);
+  });
+
+  it('counts a slot granted after the shared schedule was left as wasted, and clear() drops every parked slot', () => {
+    const p = new SlotPrefetch(100);
+    p.wantsMore(LANE, parking, 0, false, 13, 8);
+    parkOne(p, 1, 1);
+    expect(p.wantsMore(LANE, parking, 2, true, 13, 8)).toBe(true);
+    p.settle(LANE, 'dropped', 3);
+    expect(p.counts.wasted).toBe(1);
+    p.clear();
+    expect(p.counts.wasted).toBe(2);
+    expect(p.parkedCount()).toBe(0);
+    expect(p.take(LANE, parking, 3, 3, halfway)).toBeUndefined();
+  });
+
+  it('keeps at most maxLanes callers, dropping the least recently seen', () => {
+    const p = new SlotPrefetch(2);
+    const lane = (i: number) => `acct:read\u0000svc${i}`;
+    for (const i of [1, 2]) p.wantsMore(lane(i), parking, 0, false, 13, 8);
+    expect(p.wantsMore(lane(1), parking, 1, false, 13, 8)).toBe(true);
+    p.park(lane(1), parking, slot(1));
+    p.wantsMore(lane(3), parking, 2, false, 13, 8); // evicts svc2, seen least recently
+    expect(p.outstanding(lane(1))).toBe(1);
+    expect(p.wantsMore(lane(2), parking, 3, false, 13, 8)).toBe(false); // new again: its first request
+    expect(p.outstanding(lane(1))).toBe(0); // svc1 was evicted now, its parked slot wasted
+    expect(p.counts.wasted).toBe(1);
+  });
+});
