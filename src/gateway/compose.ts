@@ -14,6 +14,7 @@ import { createProviderLimits } from './provider-limits';
 import { createLogger, type DestinationStream, type Logger } from './observability/logger';
 import {
   createMetrics,
+  registerPrefetchCounts,
   registerRedisCommandCounts,
   type GatewayMetrics,
   type RedisCommandCount,
@@ -384,6 +385,7 @@ export function buildGateway(options: GatewayOptions): BuiltGateway {
   const { ledger, redisCommands } = ledgerFor(redis, now);
   const guard = createLeastPrivilegeGuard({ ledger, logger, metrics, holdMs: CREATE_HOLD_MS });
   registerRedisCommandCounts(metrics, () => redisCommandCounts(schedule, redisCommands()));
+  registerPrefetchCounts(metrics, () => schedule.stats().prefetch);
   const state = { draining: false, warming: (options.warmUpConnections ?? 0) > 0 };
   const readiness = readinessOf(schedule, state, () => live.current().issuerKeys);
   const tracer = createRequestTracer(options.tracing, GATEWAY_VERSION);

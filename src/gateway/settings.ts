@@ -333,7 +333,7 @@ export function effectiveSettings(
     SCHEDULE_PREFETCH_MIN_RATE:
       s.schedule.prefetchMinRatePerSecond === 0
         ? 'off'
-        : `${s.schedule.prefetchMinRatePerSecond} requests/s and up (slots reserved a request ahead)`,
+        : `from ${s.schedule.prefetchMinRatePerSecond} requests/s`,
     ...tracingValues(s),
   };
   return SETTINGS_ENV_NAMES.map((name) => ({

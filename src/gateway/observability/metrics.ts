@@ -236,6 +236,27 @@ export function registerRedisCommandCounts(metrics: GatewayMetrics, read: () => 
   });
 }
 
+/**
+ * Slots the schedule reserved a request ahead (slot-prefetch.ts), by what became of them: `taken`
+ * (a request went without a round trip), `wasted` (passed unused: capacity lost, never a request too
+ * many), `refused` (the store had a queue: nothing taken). Read from the schedule at scrape time.
+ */
+export function registerPrefetchCounts(
+  metrics: GatewayMetrics,
+  read: () => Readonly<Record<'taken' | 'wasted' | 'refused', number>>,
+): void {
+  new Counter({
+    name: 'strettch_gateway_schedule_prefetch_total',
+    help: 'Slots reserved a request ahead on dense schedules, by outcome (taken, wasted, refused)',
+    labelNames: ['outcome'],
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const [outcome, count] of Object.entries(read())) this.inc({ outcome }, count);
+    },
+  });
+}
+
 /** A counter whose every label set shows from the start, so `rate()` and alerts see the first increment. */
 function withZeroes<T extends string>(
   counter: Counter<T>,

@@ -1,0 +1,65 @@
+/**
+ * Slots reserved a request ahead, through the gateway on a real Redis: a caller's back-to-back
+ * reads on a dense account go on parked slots (counted in `strettch_gateway_schedule_prefetch_total`),
+ * every one answered by the provider, none refused by it; on a sparse account nothing is parked.
+ */
+import { startGatewayHarness, type GatewayHarness } from '../../helpers/gateway-harness';
+import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
+
+let redis: RedisServer;
+let h: GatewayHarness | undefined;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+afterAll(async () => {
+  await redis.stop();
+});
+
+function prefetchCount(metrics: string, outcome: string): number {
+  const line = metrics
+    .split('\n')
+    .find((l) => l.startsWith(`strettch_gateway_schedule_prefetch_total{outcome="${outcome}"}`));
+  if (line === undefined) throw new Error(`no prefetch counter for ${outcome} in the metrics`);
+  return Number(line.split(' ').at(-1));
+}
+
+async function readsBackToBack(harness: GatewayHarness, count: number): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < count; i++) statuses.push((await harness.as('reader', 'GET', '/api/v1/regions')).status);
+  return statuses;
+}
+
+test('back-to-back reads on a dense account go on parked slots, and the provider answers every one', async () => {
+  h = await startGatewayHarness({
+    readPerSecond: 5000,
+    sandbox: { limits: { readPerSecond: 5000, writePerSecond: 5000 } },
+    schedule: { redisUrl: redis.url, expectedReplicas: 1 },
+  });
+  const statuses = await readsBackToBack(h, 200);
+  expect(statuses.every((s) => s === 200)).toBe(true);
+  const metrics = await h.metricsText();
+  const taken = prefetchCount(metrics, 'taken');
+  console.log(
+    `200 reads back to back: ${taken} on parked slots, ${prefetchCount(metrics, 'wasted')} wasted, ${prefetchCount(metrics, 'refused')} refused`,
+  );
+  expect(taken).toBeGreaterThan(150);
+  expect(prefetchCount(metrics, 'wasted')).toBeLessThanOrEqual(5);
+});
+
+test('on an account at the launch limits nothing is parked', async () => {
+  h = await startGatewayHarness({
+    readPerSecond: 30,
+    schedule: { redisUrl: redis.url, expectedReplicas: 1 },
+  });
+  const statuses = await readsBackToBack(h, 10);
+  expect(statuses.every((s) => s === 200)).toBe(true);
+  const metrics = await h.metricsText();
+  for (const outcome of ['taken', 'wasted', 'refused']) expect(prefetchCount(metrics, outcome)).toBe(0);
+});
