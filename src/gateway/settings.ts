@@ -331,9 +331,7 @@ export function effectiveSettings(
     SCHEDULE_PROBE_INTERVAL_MS: `${s.schedule.fallback.probeIntervalMs} ms`,
     SCHEDULE_LEARN_WINDOW_PHASE: s.schedule.learnWindowPhase === true ? 'on' : 'off',
     SCHEDULE_PREFETCH_MIN_RATE:
-      s.schedule.prefetchMinRatePerSecond === 0
-        ? 'off'
-        : `from ${s.schedule.prefetchMinRatePerSecond} requests/s`,
+      s.schedule.prefetchMinRatePerSecond === 0 ? 'off' : `from ${s.schedule.prefetchMinRatePerSecond} requests/s`,
     ...tracingValues(s),
   };
   return SETTINGS_ENV_NAMES.map((name) => ({

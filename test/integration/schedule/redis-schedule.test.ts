@@ -6,37 +6,14 @@ import {
   type Reservation,
   type RateScheduleOptions,
 } from '../../../src/schedule';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
-import { drive, maxInWindow, startReplicas } from './replicas';
+import { drive, maxInWindow, replicaFixture } from './replicas';
 
-let server: RedisServer;
-const open: RateSchedule[] = [];
-let prefixes = 0;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-});
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-
-afterAll(async () => {
-  await server.stop();
-});
-
-function replicas(count: number, overrides: Partial<RateScheduleOptions> = {}): RateSchedule[] {
-  prefixes += 1;
-  const list = startReplicas(count, {
-    redis: { url: server.url, commandTimeoutMs: 250, keyPrefix: `t${prefixes}` },
-    limits: () => ({ read: 20, write: 5 }),
-    safety: 0.9,
-    expectedReplicas: count,
-    ...overrides,
-  });
-  open.push(...list);
-  return list;
-}
+const fixture = replicaFixture(
+  { limits: () => ({ read: 20, write: 5 }), safety: 0.9 },
+  { prefix: 't', commandTimeoutMs: 250 },
+);
+const replicas = (count: number, overrides: Partial<RateScheduleOptions> = {}): RateSchedule[] =>
+  fixture.replicas(count, overrides);
 
 function granted(r: Reservation): GrantedReservation {
   if (r.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(r)}`);
@@ -52,7 +29,7 @@ const request = (callerId = 'svc', maxWaitMs = 5000) => ({
 });
 
 async function evalCalls(): Promise<number> {
-  const calls = await server.commandCalls();
+  const calls = await fixture.server.commandCalls();
   return (calls.eval ?? 0) + (calls.evalsha ?? 0);
 }
 
@@ -118,7 +95,7 @@ test('grants from concurrent replicas never share a slot: Redis-side slots are a
   );
   expect(all.every((r) => r.kind === 'granted')).toBe(true);
   // ioredis answers WITHSCORES as [member, score] pairs.
-  const reply = await server.command('ZRANGE', `t${prefixes}:{acct:acct:read}:cal`, 0, -1, 'WITHSCORES');
+  const reply = await fixture.server.command('ZRANGE', `${fixture.prefix()}:{acct:acct:read}:cal`, 0, -1, 'WITHSCORES');
   const scores = (reply as [string, string][]).map(([, score]) => Number(score));
   expect(scores).toHaveLength(90);
   const gaps = scores.slice(1).map((s, i) => s - scores[i]!);
@@ -129,12 +106,12 @@ test('grants from concurrent replicas never share a slot: Redis-side slots are a
 test('a rejected reservation takes no slot', async () => {
   const [a, b] = replicas(2);
   for (let i = 0; i < 10; i += 1) granted(await a!.reserve(request('a')));
-  const key = `t${prefixes}:{acct:acct:read}:cal`;
-  const before = await server.command('ZCARD', key);
+  const key = `${fixture.prefix()}:{acct:acct:read}:cal`;
+  const before = await fixture.server.command('ZCARD', key);
   const rejected = await b!.reserve(request('b', 50));
   expect(rejected).toMatchObject({ kind: 'rejected', reason: 'deadline' });
   expect(rejected.kind === 'rejected' && rejected.retryAfterMs).toBeGreaterThan(300);
-  expect(await server.command('ZCARD', key)).toBe(before);
+  expect(await fixture.server.command('ZCARD', key)).toBe(before);
   expect(before).toBe(10);
 });
 
@@ -238,7 +215,7 @@ test("state lost in Redis (keys flushed) is detected by the epoch: no slot befor
   const [a] = replicas(1, { fallback: { transitionGuardMs: 400 } });
   let tail = 0;
   for (let i = 0; i < 6; i += 1) tail = granted(await a!.reserve(request('a'))).slotAtMs;
-  await server.command('FLUSHALL');
+  await fixture.server.command('FLUSHALL');
   const after = granted(await a!.reserve(request('a')));
   expect(after.slotAtMs).toBeGreaterThanOrEqual(tail + 1000 / 18 - 5);
   expect(after.waitMs).toBeGreaterThanOrEqual(400 - 5);
@@ -247,7 +224,7 @@ test("state lost in Redis (keys flushed) is detected by the epoch: no slot befor
 test('after SCRIPT FLUSH the script is re-sent (EVAL) and counted', async () => {
   const [a] = replicas(1);
   granted(await a!.reserve(request()));
-  await server.command('SCRIPT', 'FLUSH');
+  await fixture.server.command('SCRIPT', 'FLUSH');
   granted(await a!.reserve(request()));
   expect(a!.stats().redisCommands.noscriptRetries).toBe(1);
   expect(a!.state().mode).toBe('shared');

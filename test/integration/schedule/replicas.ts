@@ -5,6 +5,7 @@ import {
   type RateScheduleOptions,
   type ScheduleMode,
 } from '../../../src/schedule';
+import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
 
 export interface Send {
   atMs: number;
@@ -96,4 +97,54 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, stepM
 
 export async function whenAllShared(replicas: RateSchedule[], timeoutMs = 3000): Promise<void> {
   await waitFor(() => replicas.every((r) => r.state().mode === 'shared'), timeoutMs);
+}
+
+export interface ReplicaFixture {
+  /** The file's redis-server (started before its first test). */
+  readonly server: RedisServer;
+  /** The key prefix of the latest `replicas` call. */
+  prefix(): string;
+  /** `count` schedules on the server under a fresh key prefix, closed after the test. */
+  replicas(count: number, overrides?: Partial<RateScheduleOptions>): RateSchedule[];
+}
+
+/**
+ * A redis-server for the test file and replicas on it: each `replicas` call gets a key prefix of
+ * its own, `expectedReplicas` = count, and the `defaults` unless overridden.
+ */
+export function replicaFixture(
+  defaults: Omit<RateScheduleOptions, 'redis' | 'expectedReplicas'>,
+  redis: { prefix: string; commandTimeoutMs: number },
+): ReplicaFixture {
+  let server: RedisServer | undefined;
+  const open: RateSchedule[] = [];
+  let calls = 0;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const prefix = () => `${redis.prefix}${calls}`;
+  return {
+    get server() {
+      if (server === undefined) throw new Error('the redis-server starts in beforeAll');
+      return server;
+    },
+    prefix,
+    replicas(count, overrides = {}) {
+      calls += 1;
+      const list = startReplicas(count, {
+        redis: { url: this.server.url, commandTimeoutMs: redis.commandTimeoutMs, keyPrefix: prefix() },
+        expectedReplicas: count,
+        ...defaults,
+        ...overrides,
+      });
+      open.push(...list);
+      return list;
+    },
+  };
 }
