@@ -563,7 +563,8 @@ function redisCommandCounts(
   ledgerCommands: Readonly<Record<string, number>>,
 ): RedisCommandCount[] {
   const { redisCommands } = schedule.stats();
-  const scheduleOps = ['reserve', 'pause', 'refused', 'report', 'seed', 'calibrate'] as const;
+  // Every script call and command: a `reserve-many` (reservations sent together) is one round trip too.
+  const scheduleOps = ['reserve', 'reserve-many', 'pause', 'refused', 'report', 'seed', 'calibrate', 'probe'] as const;
   const counts: RedisCommandCount[] = scheduleOps.map((op) => ({
     component: 'schedule',
     op,
