@@ -40,6 +40,7 @@ import { createRedisConnection, type RedisConnection, type RedisTopology } from 
 import {
   createRateSchedule,
   preciseNow,
+  scheduleCommandKinds,
   type AccountRateLimits,
   type RateSchedule,
   type ScheduleMode,
@@ -563,8 +564,8 @@ function redisCommandCounts(
   ledgerCommands: Readonly<Record<string, number>>,
 ): RedisCommandCount[] {
   const { redisCommands } = schedule.stats();
-  // Every script call and command: a `reserve-many` (reservations sent together) is one round trip too.
-  const scheduleOps = ['reserve', 'reserve-many', 'pause', 'refused', 'report', 'seed', 'calibrate', 'probe'] as const;
+  // Every kind of script call the store sends (a new one is counted without a change here), then the commands.
+  const scheduleOps = [...scheduleCommandKinds(), 'calibrate', 'probe'] as const;
   const counts: RedisCommandCount[] = scheduleOps.map((op) => ({
     component: 'schedule',
     op,

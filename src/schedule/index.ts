@@ -15,6 +15,7 @@ export {
 } from './rate-schedule';
 export { SCHEDULE_TUNING_DEFAULTS, type ScheduleTuning } from './tuning';
 export { preciseNow } from './precise-clock';
+export { scheduleCommandKinds } from './redis-store';
 export { parseRateLimitHeaders, parseResetMs, parseRetryAfterMs, type HeaderBag } from './rate-headers';
 export {
   createProtectiveLimits,

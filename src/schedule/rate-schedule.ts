@@ -460,26 +460,22 @@ class RateScheduleImpl implements RateSchedule {
       const startedAt = this.now();
       const known = this.knownPause(rt, request, startedAt);
       if (known !== undefined) return known;
-      const parked = this.takeParked(rt, request, startedAt);
+      const lane = this.prefetches(rt) ? prefetchLane(rt, request) : undefined;
+      const parked = lane && this.takeParked(rt, lane, request, startedAt);
       if (parked !== undefined) return parked;
-      const grid = this.grid(rt, startedAt);
       // The caller's next slot, when it sends back to back, in the same call: after this one.
-      const ahead = this.aheadFor(rt, request, startedAt, false);
+      const ahead = lane && this.aheadFor(lane, request, startedAt, false, rt.sendToleranceMs);
+      const own = lane === undefined ? request : this.beyondParked(lane, request);
       try {
-        const inputs = [this.input(rt, this.beyondParked(rt, request), 'shared', startedAt, grid)];
-        if (ahead !== undefined) inputs.push(this.input(rt, ahead.request, 'shared', startedAt, grid));
-        const [reply, aheadReply] = await this.shared!.reserveInOrder(
-          rt.keys,
-          inputs,
-          this.takePendingReport(rt, startedAt),
+        const { replies, replyAt, grid } = await this.reserveShared(
+          rt,
+          ahead === undefined ? [own] : [own, ahead.request],
+          startedAt,
         );
-        const replyAt = this.now();
-        this.storeClock.observe(startedAt, replyAt, reply!.storeNowMs);
-        this.learnShared(rt, reply!, replyAt);
-        if (ahead !== undefined) this.parkAhead(rt, ahead, aheadReply!, replyAt, grid);
-        return this.finish(rt, request, reply!, 'shared', replyAt, 'shared', rt.shared.epoch, grid);
+        if (ahead !== undefined) this.parkAhead(rt, ahead, replies[1]!, replyAt, grid);
+        return this.finish(rt, request, replies[0]!, 'shared', replyAt, 'shared', rt.shared.epoch, grid);
       } catch (error) {
-        if (ahead !== undefined) this.prefetch.settle(ahead.lane, 'failed', this.now());
+        if (ahead !== undefined) this.prefetch.settle(ahead.lane.key, 'failed', this.now());
         this.storeFailed(error);
       }
     }
@@ -729,11 +725,16 @@ class RateScheduleImpl implements RateSchedule {
   }
 
   /** A slot parked for this caller, still fresh: the request goes on it without a round trip (and parks the next). */
-  private takeParked(rt: Runtime, request: ReserveRequest, nowMs: number): GrantedReservation | undefined {
-    if (!this.prefetches(rt) || rt.retired) return undefined;
+  private takeParked(
+    rt: Runtime,
+    lane: PrefetchLane,
+    request: ReserveRequest,
+    nowMs: number,
+  ): GrantedReservation | undefined {
+    if (rt.retired) return undefined;
     const slot = this.prefetch.take(
-      prefetchLane(rt, request),
-      parkedFor(rt, request),
+      lane.key,
+      lane.parking,
       nowMs,
       nowMs + request.maxWaitMs,
       // A slot of an earlier Redis state is not in the calendar; a fresh one has half its tolerance left.
@@ -743,7 +744,7 @@ class RateScheduleImpl implements RateSchedule {
     if (slot === undefined) return undefined;
     this.counters.granted.shared += 1;
     if (slot.idleCapacity) this.counters.idleCapacityGrants += 1;
-    const ahead = this.aheadFor(rt, request, nowMs, true);
+    const ahead = this.aheadFor(lane, request, nowMs, true, rt.sendToleranceMs);
     if (ahead !== undefined) void this.prefetchSlot(rt, ahead);
     return {
       ...slot,
@@ -757,9 +758,8 @@ class RateScheduleImpl implements RateSchedule {
    * count against the request's queue bound. A prefetch is granted only under the bound itself, so
    * the caller holds at most its bound plus what is parked (a quarter of it, each within 1 ms).
    */
-  private beyondParked(rt: Runtime, request: ReserveRequest): ReserveRequest {
-    if (!this.prefetches(rt)) return request;
-    const parked = this.prefetch.outstanding(prefetchLane(rt, request));
+  private beyondParked(lane: PrefetchLane, request: ReserveRequest): ReserveRequest {
+    const parked = this.prefetch.outstanding(lane.key);
     return parked === 0 ? request : { ...request, maxQueued: (request.maxQueued ?? this.maxQueued) + parked };
   }
 
@@ -767,41 +767,57 @@ class RateScheduleImpl implements RateSchedule {
    * Whether to park the caller's next slot with this request: a prefetch of its own (the short deadline
    * of one), counted as pending until `parkAhead` or a failure settles it.
    */
-  private aheadFor(rt: Runtime, request: ReserveRequest, nowMs: number, tookParked: boolean): Ahead | undefined {
-    if (!this.prefetches(rt)) return undefined;
-    const lane = prefetchLane(rt, request);
-    const parking = parkedFor(rt, request);
+  private aheadFor(
+    lane: PrefetchLane,
+    request: ReserveRequest,
+    nowMs: number,
+    tookParked: boolean,
+    sendToleranceMs: number,
+  ): Ahead | undefined {
     const maxParked = Math.max(1, Math.floor((request.maxQueued ?? this.maxQueued) / 4));
-    if (!this.prefetch.wantsMore(lane, parking, nowMs, tookParked, rt.sendToleranceMs / 2, maxParked)) return undefined;
-    return { lane, parking, request: { ...request, maxWaitMs: PREFETCH_MAX_WAIT_MS } };
+    if (!this.prefetch.wantsMore(lane.key, lane.parking, nowMs, tookParked, sendToleranceMs / 2, maxParked))
+      return undefined;
+    return { lane, request: { ...request, maxWaitMs: PREFETCH_MAX_WAIT_MS } };
   }
 
   /** A prefetch alone (a request went on a parked slot), off the request path. */
   private async prefetchSlot(rt: Runtime, ahead: Ahead): Promise<void> {
-    const startedAt = this.now();
-    const grid = this.grid(rt, startedAt);
     try {
-      const reply = await this.shared!.reserve(
-        rt.keys,
-        this.input(rt, ahead.request, 'shared', startedAt, grid),
-        this.takePendingReport(rt, startedAt),
-      );
-      const replyAt = this.now();
-      this.storeClock.observe(startedAt, replyAt, reply.storeNowMs);
-      this.learnShared(rt, reply, replyAt);
-      this.parkAhead(rt, ahead, reply, replyAt, grid);
+      const { replies, replyAt, grid } = await this.reserveShared(rt, [ahead.request], this.now());
+      this.parkAhead(rt, ahead, replies[0]!, replyAt, grid);
     } catch (error) {
-      this.prefetch.settle(ahead.lane, 'failed', this.now());
+      this.prefetch.settle(ahead.lane.key, 'failed', this.now());
       if (!this.closed) this.storeFailed(error);
     }
   }
 
   /** Parks a granted prefetch; a refused one took nothing. */
   private parkAhead(rt: Runtime, ahead: Ahead, reply: CalendarReply, replyAt: number, grid: GridChoice): void {
-    if (reply.kind === 'rejected') return this.prefetch.settle(ahead.lane, 'refused', replyAt);
-    if (this.mode !== 'shared' || this.closed) return this.prefetch.settle(ahead.lane, 'dropped', replyAt);
+    if (reply.kind === 'rejected') return this.prefetch.settle(ahead.lane.key, 'refused', replyAt);
+    if (this.mode !== 'shared' || this.closed) return this.prefetch.settle(ahead.lane.key, 'dropped', replyAt);
     const slot = this.finish(rt, ahead.request, reply, 'shared', replyAt, 'shared', rt.shared.epoch, grid, false);
-    if (slot.kind === 'granted') this.prefetch.park(ahead.lane, ahead.parking, slot);
+    if (slot.kind === 'granted') this.prefetch.park(ahead.lane.key, ahead.lane.parking, slot);
+  }
+
+  /**
+   * Reservations on the shared calendar, in this order, in one script call (the pending upstream
+   * report rides on the first), and what the reply teaches: the store's clock and the schedule's state.
+   */
+  private async reserveShared(
+    rt: Runtime,
+    requests: readonly ReserveRequest[],
+    startedAt: number,
+  ): Promise<{ replies: CalendarReply[]; replyAt: number; grid: GridChoice }> {
+    const grid = this.grid(rt, startedAt);
+    const replies = await this.shared!.reserveInOrder(
+      rt.keys,
+      requests.map((request) => this.input(rt, request, 'shared', startedAt, grid)),
+      this.takePendingReport(rt, startedAt),
+    );
+    const replyAt = this.now();
+    this.storeClock.observe(startedAt, replyAt, replies[0]!.storeNowMs);
+    this.learnShared(rt, replies[0]!, replyAt);
+    return { replies, replyAt, grid };
   }
 
   private reserveLocal(rt: Runtime, request: ReserveRequest): Reservation {
@@ -1526,20 +1542,23 @@ function extraShift(rt: Runtime, ticket: SlotTicket): number {
   return view.epoch === ticket.epoch ? Math.max(0, view.shiftTotalMs - ticket.shiftTotalMs) : 0;
 }
 
-/** A slot to park for a caller's next request: the reservation to make, and where it goes. */
-interface Ahead {
-  lane: string;
+/** Where a caller's parked slots are kept: per schedule and caller on this replica, for these fairness inputs. */
+interface PrefetchLane {
+  key: string;
   parking: ParkedFor;
+}
+
+/** A slot to park for a caller's next request: the reservation to make, and its lane. */
+interface Ahead {
+  lane: PrefetchLane;
   request: ReserveRequest;
 }
 
-/** Parked slots are per schedule and caller on this replica. */
-function prefetchLane(rt: Runtime, request: ReserveRequest): string {
-  return `${rt.keys.id}\u0000${request.callerId}`;
-}
-
-function parkedFor(rt: Runtime, request: ReserveRequest): ParkedFor {
-  return { owner: rt, fairness: `${request.weight}|${request.reservedShare ?? 0}|${request.maxQueued ?? ''}` };
+function prefetchLane(rt: Runtime, request: ReserveRequest): PrefetchLane {
+  return {
+    key: `${rt.keys.id}\u0000${request.callerId}`,
+    parking: { owner: rt, fairness: `${request.weight}|${request.reservedShare ?? 0}|${request.maxQueued ?? ''}` },
+  };
 }
 
 function wake(rt: Runtime): void {

@@ -12,6 +12,11 @@ export function noScheduleCommands(): Record<ScheduleCommandKind, number> {
   return { reserve: 0, 'reserve-many': 0, pause: 0, refused: 0, report: 0, seed: 0 };
 }
 
+/** Every kind of script call the store sends. */
+export function scheduleCommandKinds(): ScheduleCommandKind[] {
+  return Object.keys(noScheduleCommands()) as ScheduleCommandKind[];
+}
+
 /** Reservations sent in one `reserve-many` call at most. */
 export const MAX_BATCH = 64;
 /** Values per reply to a reservation. */
@@ -110,7 +115,7 @@ export class RedisScheduleStore implements ScheduleStore {
       argsList.length === 1
         ? this.run('reserve', keys, argsList[0]!).then((reply) => [parseReserveReply(reply)])
         : this.run('reserve-many', keys, [argsList.length, ...argsList.flat()]).then((reply) =>
-            parseReserveReplies(reply, argsList.length),
+            replySlices(reply, argsList.length).map(parseReserveReply),
           );
     void first.then(
       () => this.sendQueued(keys),
@@ -131,10 +136,10 @@ export class RedisScheduleStore implements ScheduleStore {
     this.batchedReservations += batch.length;
     this.run('reserve-many', keys, [batch.length, ...batch.flatMap((item) => item.args)])
       .then((reply) => {
-        checkReplyLength(reply, batch.length);
-        batch.forEach((item, i) => {
+        replySlices(reply, batch.length).forEach((slice, i) => {
+          const item = batch[i]!;
           try {
-            item.resolve(parseReserveReply(reply.slice(i * REPLY_VALUES, (i + 1) * REPLY_VALUES)));
+            item.resolve(parseReserveReply(slice));
           } catch (error) {
             item.reject(error);
           }
@@ -218,16 +223,11 @@ function reserveArgs(
   ];
 }
 
-function checkReplyLength(reply: string[], reservations: number): void {
+/** A `reserve-many` reply cut into each reservation's values, in order. */
+function replySlices(reply: string[], reservations: number): string[][] {
   if (reply.length !== reservations * REPLY_VALUES)
     throw scriptFailure(`rate schedule script: ${reply.length} values for ${reservations} reservations`);
-}
-
-function parseReserveReplies(reply: string[], reservations: number): CalendarReply[] {
-  checkReplyLength(reply, reservations);
-  return Array.from({ length: reservations }, (_, i) =>
-    parseReserveReply(reply.slice(i * REPLY_VALUES, (i + 1) * REPLY_VALUES)),
-  );
+  return Array.from({ length: reservations }, (_, i) => reply.slice(i * REPLY_VALUES, (i + 1) * REPLY_VALUES));
 }
 
 function parseReserveReply(reply: string[]): CalendarReply {
