@@ -3,11 +3,16 @@ import { readFlags, type NumberFlag } from './flags';
 import type { BenchAlgorithm, GatewayLogMode } from './overhead-targets';
 
 export interface OverheadOptions {
-  /** Measured time per target per round. */
+  /** Measured time per target per round, in `slices` slices taken in turn across the targets. */
   durationSec: number;
+  /**
+   * Slices per target per round: every target's slice, then every target's next one (the order
+   * rotated each time), so that drift in the machine's speed falls on all targets alike.
+   */
+  slices: number;
   /** Unrecorded load on every target once, before the first round (connections, JIT, caches). */
   initialWarmupSec: number;
-  /** Unrecorded load before each measurement. */
+  /** Unrecorded load before each measured slice (after another target's). */
   warmupSec: number;
   /**
    * Requests in flight, one measured load per entry (ascending, distinct): 1 is what most callers see
@@ -31,10 +36,11 @@ export interface OverheadOptions {
 }
 
 export const OVERHEAD_DEFAULTS: Readonly<OverheadOptions> = Object.freeze({
-  // 6 targets × 2 loads × 1 s, then 3 rounds × 2 loads × 6 targets × (0.5 s + 2 s): 102 s of load.
+  // 7 targets × 2 loads × 1 s, then 3 rounds × 2 loads × 7 targets × (4 × 0.2 s + 2 s): 132 s of load.
   durationSec: 2,
+  slices: 4,
   initialWarmupSec: 1,
-  warmupSec: 0.5,
+  warmupSec: 0.2,
   concurrencies: Object.freeze([1, 32]) as number[],
   rounds: 3,
   maxRequestsPerPhase: 1_000_000,
@@ -56,7 +62,8 @@ in Redis (a redis-server the bench starts on a free port), and through the gatew
   --duration-sec <n>     measured seconds per target per round (default ${OVERHEAD_DEFAULTS.durationSec})
   --initial-warmup-sec <n>
                          unrecorded seconds per target before the first round (default ${OVERHEAD_DEFAULTS.initialWarmupSec})
-  --warmup-sec <n>       unrecorded seconds before each measurement (default ${OVERHEAD_DEFAULTS.warmupSec})
+  --slices <n>           slices per target per round, taken in turn across the targets (default ${OVERHEAD_DEFAULTS.slices})
+  --warmup-sec <n>       unrecorded seconds before each measured slice (default ${OVERHEAD_DEFAULTS.warmupSec})
   --concurrency <n,…>    requests in flight, one load per value (default ${OVERHEAD_DEFAULTS.concurrencies.join(',')})
   --rounds <n>           rounds, target order rotated each round (default ${OVERHEAD_DEFAULTS.rounds})
   --max-requests <n>     cap per measured phase (default ${OVERHEAD_DEFAULTS.maxRequestsPerPhase})
@@ -71,7 +78,8 @@ in Redis (a redis-server the bench starts on a free port), and through the gatew
 
 export type OptionsResult = { ok: true; options: Readonly<OverheadOptions> } | { ok: false; problems: string[] };
 
-type NumberKey = 'durationSec' | 'initialWarmupSec' | 'warmupSec' | 'rounds' | 'runs' | 'maxRequestsPerPhase';
+type NumberKey =
+  'durationSec' | 'slices' | 'initialWarmupSec' | 'warmupSec' | 'rounds' | 'runs' | 'maxRequestsPerPhase';
 
 export const MAX_CONCURRENCY = 1024;
 
@@ -79,6 +87,7 @@ const NUMBER_FLAGS: Record<string, NumberFlag<NumberKey>> = {
   '--duration-sec': { key: 'durationSec', min: 0.1, max: 600, integer: false },
   '--initial-warmup-sec': { key: 'initialWarmupSec', min: 0, max: 60, integer: false },
   '--warmup-sec': { key: 'warmupSec', min: 0, max: 60, integer: false },
+  '--slices': { key: 'slices', min: 1, max: 20, integer: true },
   '--rounds': { key: 'rounds', min: 1, max: 15, integer: true },
   '--runs': { key: 'runs', min: 1, max: 9, integer: true },
   '--max-requests': { key: 'maxRequestsPerPhase', min: 1, max: 10_000_000, integer: true },

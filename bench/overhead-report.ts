@@ -115,6 +115,8 @@ export interface OverheadReport {
     initialWarmupSec: number;
     warmupSec: number;
     durationSec: number;
+    /** Slices per target per round, taken in turn across the targets (absent in runs before they were). */
+    slices?: number;
     rounds: number;
     maxRequestsPerPhase: number;
     requestTimeoutMs: number;
@@ -159,6 +161,7 @@ export function buildReport(
       initialWarmupSec: options.initialWarmupSec,
       warmupSec: options.warmupSec,
       durationSec: options.durationSec,
+      slices: options.slices,
       rounds: options.rounds,
       maxRequestsPerPhase: options.maxRequestsPerPhase,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
@@ -312,7 +315,7 @@ export function formatReport(report: OverheadReport): string {
   const header = [
     `overhead bench — ${report.date}`,
     `node ${m.node} on ${m.platform}/${m.arch}, ${m.cpuCount} × ${m.cpuModel}, ${m.totalMemoryGiB} GiB, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
-    `${p.request} at ${p.concurrencies.join(' and ')} in flight; ${p.initialWarmupSec} s warm-up per target and load, then ${p.rounds} rounds × (${p.warmupSec} s warm-up + ${p.durationSec} s), order rotated`,
+    `${p.request} at ${p.concurrencies.join(' and ')} in flight; ${p.initialWarmupSec} s warm-up per target and load, then ${p.rounds} rounds × ${p.durationSec} s per target in ${p.slices ?? 1} slice(s) taken in turn, each after ${p.warmupSec} s warm-up, order rotated`,
     `gateway: auth (${p.tokenAlgorithm} token) + scope + proxy, schedule in memory; gateway-redis: the same, schedule in Redis; gateway-redis-no-prefetch: the same without slots reserved ahead; passthrough-redis: the passthrough + one no-op Redis script call (the round trip alone); gateway-traced: in memory, tracing on (OTLP/HTTP, every trace sampled); logger ${p.gatewayLogger}`,
     `threads: ${p.topology}`,
     'per target: the median round by req/s; CPU = thread CPU time per request; wait = threads ready but waiting for a core (average)',

@@ -1,13 +1,15 @@
 /**
  * One overhead run: start the server threads, check that all the targets answer alike, then
- * measure them in rounds with the order rotated, and close everything whatever happens.
+ * measure them in rounds, each target's time in slices taken in turn with the order rotated, and
+ * close everything whatever happens.
  */
 import http from 'node:http';
 import { startRedisServer, type RedisServer } from '../test/helpers/redis-server';
 import { API_BASE_PATH } from '../src/catalog/catalog';
-import { summarizePhase, type PhaseSummary } from './latency-stats';
+import type { PhaseSummary } from './latency-stats';
 import { fetchOnce, runLoad } from './load-client';
 import type { OverheadOptions } from './overhead-options';
+import { addSlice, emptyTotals, phaseOf, type SliceTotals } from './overhead-slices';
 import { BENCH_SANDBOX_KEY } from './overhead-targets';
 import { mainThreadUtilization, startServerThread, type ServerThread } from './server-worker-handle';
 import { threadCpuSample, type ThreadCpuSample } from './thread-cpu';
@@ -36,7 +38,7 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface PhaseMeasurement extends PhaseSummary {
   round: number;
-  /** Place in that round's order, 0-based. */
+  /** Place in that round's order (of its first slice), 0-based. */
   position: number;
   errorReasons: string[];
   /** Event-loop utilisation (0–1) of each thread during the measured phase. */
@@ -161,9 +163,27 @@ export async function runOverhead(
     }));
     for (let round = 0; round < options.rounds; round++) {
       for (const { concurrency, measurements } of loads) {
-        for (const [position, name] of roundOrder(round).entries()) {
-          const measured = await measure(targets[name], options, concurrency, { upstream, front: targets[name].host });
-          measurements[name].push({ ...measured, round, position });
+        // Each target's measured time is cut into slices taken in turn: the machine's speed drifts by
+        // tens of percent within seconds here (the same target's CPU per request ranged 227–436 µs in
+        // one run), and targets measured one after another for seconds compared different machines.
+        const slices = new Map<TargetName, SliceTotals>(TARGET_NAMES.map((name) => [name, emptyTotals()]));
+        const firstPosition = new Map<TargetName, number>();
+        for (let slice = 0; slice < options.slices; slice++) {
+          for (const [position, name] of roundOrder(round + slice).entries()) {
+            if (slice === 0) firstPosition.set(name, position);
+            const sliceSec = options.durationSec / options.slices;
+            addSlice(
+              slices.get(name)!,
+              await measureSlice(targets[name], options, concurrency, sliceSec, {
+                upstream,
+                front: targets[name].host,
+              }),
+            );
+          }
+        }
+        for (const name of TARGET_NAMES) {
+          const measured = phaseOf(slices.get(name)!);
+          measurements[name].push({ ...measured, round, position: firstPosition.get(name)! });
           progress(
             `round ${round + 1}/${options.rounds} ×${String(concurrency).padEnd(3)} ${name.padEnd(25)} ` +
               `${measured.requestsPerSecond.toFixed(0).padStart(6)} req/s  mean ${measured.meanMs.toFixed(2)} ms  ` +
@@ -180,12 +200,14 @@ export async function runOverhead(
   }
 }
 
-async function measure(
+/** One slice of one target: an unrecorded warm-up (the target's connections and the proxy's), then the load. */
+async function measureSlice(
   target: Target,
   options: Readonly<OverheadOptions>,
   concurrency: number,
+  durationSec: number,
   threads: { upstream: ServerThread; front: ServerThread },
-): Promise<Omit<PhaseMeasurement, 'round' | 'position'>> {
+): Promise<SliceTotals> {
   if (options.warmupSec > 0) await load(target, options, concurrency, options.warmupSec);
 
   const cpuBefore = await cpuSamples(threads);
@@ -194,29 +216,30 @@ async function measure(
     upstream: threads.upstream.eventLoopUtilization(),
     front: threads.front.eventLoopUtilization(),
   };
-  const result = await load(target, options, concurrency, options.durationSec);
+  const result = await load(target, options, concurrency, durationSec);
   const elu = {
     client: mainThreadUtilization(eluBefore.client),
     upstream: threads.upstream.eventLoopUtilization(eluBefore.upstream),
     front: threads.front.eventLoopUtilization(eluBefore.front),
   };
   const cpuAfter = await cpuSamples(threads);
-  const summary = summarizePhase(result.latenciesMs, result.errorCount, result.elapsedMs);
-  const perThread = (figure: (before: ThreadCpuSample, after: ThreadCpuSample) => number): ThreadFigures => {
+  // Where the OS does not report thread CPU time, NaN: it stays NaN through the sums.
+  const delta = (figure: keyof ThreadCpuSample): ThreadFigures => {
     const one = (thread: keyof ThreadFigures) => {
       const [before, after] = [cpuBefore[thread], cpuAfter[thread]];
-      return before && after ? figure(before, after) : Number.NaN;
+      return before && after ? after[figure] - before[figure] : Number.NaN;
     };
     return { client: one('client'), upstream: one('upstream'), front: one('front') };
   };
   return {
-    ...summary,
+    latenciesMs: result.latenciesMs,
+    errorCount: result.errorCount,
     errorReasons: result.errorReasons,
-    utilization: { client: elu.client.utilization, upstream: elu.upstream.utilization, front: elu.front.utilization },
-    cpuUsPerRequest: perThread((before, after) =>
-      summary.okCount > 0 ? (after.cpuNs - before.cpuNs) / 1000 / summary.okCount : Number.NaN,
-    ),
-    waitingForCpu: perThread((before, after) => (after.waitNs - before.waitNs) / 1e6 / summary.elapsedMs),
+    elapsedMs: result.elapsedMs,
+    activeMs: { client: elu.client.active, upstream: elu.upstream.active, front: elu.front.active },
+    idleMs: { client: elu.client.idle, upstream: elu.upstream.idle, front: elu.front.idle },
+    cpuNs: delta('cpuNs'),
+    waitNs: delta('waitNs'),
   };
 }
 

@@ -34,7 +34,9 @@ function expectedMs(options: Readonly<OverheadOptions>): number {
   // In-flight requests may outlast each phase by up to one request timeout.
   const phases = TARGET_NAMES.length * options.concurrencies.length;
   return (
-    (phases * options.initialWarmupSec + options.rounds * phases * (options.warmupSec + options.durationSec)) * 1000
+    (phases * options.initialWarmupSec +
+      options.rounds * phases * (options.slices * options.warmupSec + options.durationSec)) *
+    1000
   );
 }
 

@@ -27,6 +27,8 @@ describe('bench:overhead options', () => {
       '--concurrency',
       '32, 1,8,1',
       '--rounds=3',
+      '--slices',
+      '5',
       '--runs',
       '2',
       '--max-requests',
@@ -42,6 +44,7 @@ describe('bench:overhead options', () => {
       ok: true,
       options: {
         durationSec: 4,
+        slices: 5,
         initialWarmupSec: 0,
         warmupSec: 0.25,
         concurrencies: [1, 8, 32],
@@ -83,7 +86,14 @@ describe('bench:overhead options', () => {
   });
 
   it('documents every flag it reads', () => {
-    for (const flag of ['--duration-sec', '--initial-warmup-sec', '--warmup-sec', '--concurrency', '--rounds']) {
+    for (const flag of [
+      '--duration-sec',
+      '--initial-warmup-sec',
+      '--warmup-sec',
+      '--concurrency',
+      '--rounds',
+      '--slices',
+    ]) {
       expect(OVERHEAD_USAGE).toContain(flag);
     }
     for (const flag of ['--max-requests', '--alg', '--gateway-log', '--out']) expect(OVERHEAD_USAGE).toContain(flag);
