@@ -111,6 +111,7 @@ export class RedisScheduleStore implements ScheduleStore {
     }
     lane = [];
     this.lanes.set(keys.id, lane);
+    if (argsList.length > 1) this.batchedReservations += argsList.length;
     const first =
       argsList.length === 1
         ? this.run('reserve', keys, argsList[0]!).then((reply) => [parseReserveReply(reply)])

@@ -1,6 +1,7 @@
 /**
- * Slots reserved one request ahead, so that a caller sending back to back on a dense schedule does
- * not wait for a Redis round trip before each request (docs/rate-schedule.md §3c).
+ * Slots reserved a request ahead, so that a caller sending back to back on a dense schedule does
+ * not wait for a Redis round trip before each request (docs/rate-schedule.md §3c); on a schedule
+ * dense enough, several in one call, so that most requests cause no call at all.
  *
  * A parked slot is an ordinary reservation, taken in the shared calendar with a short deadline (so
  * it is refused, and takes nothing, when the schedule has a queue). The next request of the same
@@ -78,19 +79,23 @@ export class SlotPrefetch {
   }
 
   /**
-   * Notes a request at `nowMs` and says whether to park one more slot for its caller: after a slot
-   * was taken (the caller is sending back to back), or when its previous request came within
-   * `reuseWindowMs` (a parked slot would likely be taken while fresh); never beyond `maxParked`.
-   * A yes counts a prefetch as pending until `park` or `settle`.
+   * Notes a request at `nowMs` and says how many more slots to park for its caller (0: none): after
+   * a slot was taken (the caller is sending back to back), or when its previous request came within
+   * `reuseWindowMs` (a parked slot would likely be taken while fresh). Never more than the caller
+   * takes, at its last pace, in half that window (a slot parked deeper would go stale), nor beyond
+   * `maxParked`; up to `batch` in one call, sent while one is still parked for the next request: one
+   * round trip, and one call to serialise and answer on the request's thread, for several requests.
+   * The answer counts as pending until `park` or `settle`.
    */
-  wantsMore(
+  wanted(
     key: string,
     parkedFor: ParkedFor,
     nowMs: number,
     tookParked: boolean,
     reuseWindowMs: number,
     maxParked: number,
-  ): boolean {
+    batch = 1,
+  ): number {
     let lane = this.lanes.get(key);
     if (lane !== undefined && !sameParking(lane, parkedFor)) {
       this.counts.wasted += lane.slots.length;
@@ -100,18 +105,21 @@ export class SlotPrefetch {
     if (lane === undefined) {
       this.evictOldest();
       this.lanes.set(key, { ...parkedFor, slots: [], pending: 0, lastRequestAtMs: nowMs });
-      return false;
+      return 0;
     }
-    const previousAtMs = lane.lastRequestAtMs;
+    const gapMs = nowMs - lane.lastRequestAtMs;
     lane.lastRequestAtMs = nowMs;
     // Most recently used last: the eviction order.
     this.lanes.delete(key);
     this.lanes.set(key, lane);
-    const close = tookParked || nowMs - previousAtMs <= reuseWindowMs;
-    if (!close || lane.slots.length + lane.pending >= Math.min(maxParked, MAX_PARKED_PER_CALLER)) return false;
-    if (lane.refusedAtMs !== undefined && nowMs - lane.refusedAtMs < REFUSED_BACKOFF_MS) return false;
-    lane.pending += 1;
-    return true;
+    if (!tookParked && gapMs > reuseWindowMs) return 0;
+    if (lane.refusedAtMs !== undefined && nowMs - lane.refusedAtMs < REFUSED_BACKOFF_MS) return 0;
+    const byPace = gapMs > 0 ? Math.floor(reuseWindowMs / (2 * gapMs)) : Infinity;
+    const depth = Math.max(1, Math.min(maxParked, MAX_PARKED_PER_CALLER, byPace));
+    const size = Math.max(1, Math.min(batch, depth - 1));
+    if (lane.slots.length + lane.pending > depth - size) return 0;
+    lane.pending += size;
+    return size;
   }
 
   /** A prefetch granted: parked for the caller's next request (in slot order). */

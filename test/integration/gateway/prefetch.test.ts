@@ -55,11 +55,11 @@ test('back-to-back reads on a dense account go on parked slots, and the provider
   expect(taken).toBeGreaterThan(150);
   // Only a stall longer than a slot stays fresh (a busy machine) wastes one.
   expect(prefetchCount(metrics, 'wasted')).toBeLessThanOrEqual(10);
-  // Still one round trip per request, off its path: the misses' calls carry two reservations (reserve-many),
-  // each parked slot taken sends one for the next (reserve); the metric counts both kinds.
+  // At most one round trip per request, off its path: the misses' calls carry their own reservation and
+  // the parked ones (reserve-many), a parked slot taken sends one for the next (reserve), or several
+  // in one call (reserve-many) when the caller's pace keeps them fresh; the metric counts both kinds.
   const calls = scheduleCalls(metrics, 'reserve') + scheduleCalls(metrics, 'reserve-many');
   expect(scheduleCalls(metrics, 'reserve-many')).toBeGreaterThan(0);
-  expect(calls).toBeGreaterThanOrEqual(195);
   expect(calls).toBeLessThanOrEqual(200 + 10);
 });
 

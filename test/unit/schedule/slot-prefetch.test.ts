@@ -24,16 +24,16 @@ const halfway = (s: GrantedReservation) => (s.slotAtMs + s.latestSendAtMs) / 2;
 
 /** A prefetch asked for and granted at `slotAtMs`. */
 function parkOne(p: SlotPrefetch, nowMs: number, slotAtMs: number): void {
-  expect(p.wantsMore(LANE, parking, nowMs, true, 13, 8)).toBe(true);
+  expect(p.wanted(LANE, parking, nowMs, true, 13, 8)).toBe(1);
   p.park(LANE, parking, slot(slotAtMs));
 }
 
 describe('SlotPrefetch', () => {
   it("parks nothing on a caller's first request, then one slot when the next comes within the reuse window", () => {
     const p = new SlotPrefetch(100);
-    expect(p.wantsMore(LANE, parking, 0, false, 13, 8)).toBe(false);
-    expect(p.wantsMore(LANE, parking, 20, false, 13, 8)).toBe(false); // 20 ms later: too far apart
-    expect(p.wantsMore(LANE, parking, 25, false, 13, 8)).toBe(true); // 5 ms later
+    expect(p.wanted(LANE, parking, 0, false, 13, 8)).toBe(0);
+    expect(p.wanted(LANE, parking, 20, false, 13, 8)).toBe(0); // 20 ms later: too far apart
+    expect(p.wanted(LANE, parking, 25, false, 13, 8)).toBe(1); // 5 ms later
     expect(p.outstanding(LANE)).toBe(1);
     p.park(LANE, parking, slot(25.2));
     expect(p.outstanding(LANE)).toBe(1);
@@ -42,7 +42,7 @@ describe('SlotPrefetch', () => {
 
   it('hands out the oldest fresh slot, drops stale ones as wasted, and keeps one past the deadline', () => {
     const p = new SlotPrefetch(100);
-    p.wantsMore(LANE, parking, 0, false, 13, 8);
+    p.wanted(LANE, parking, 0, false, 13, 8);
     parkOne(p, 1, 1);
     parkOne(p, 2, 30);
     parkOne(p, 3, 2); // out of order: parked in slot order
@@ -57,12 +57,12 @@ describe('SlotPrefetch', () => {
 
   it('never hands a slot to another owner or other fairness inputs, and counts the replaced lane as wasted', () => {
     const p = new SlotPrefetch(100);
-    p.wantsMore(LANE, parking, 0, false, 13, 8);
+    p.wanted(LANE, parking, 0, false, 13, 8);
     parkOne(p, 1, 1);
     expect(p.take(LANE, { owner: {}, fairness: parking.fairness }, 2, 2, halfway)).toBeUndefined();
     expect(p.take(LANE, { owner, fairness: '2|0|' }, 2, 2, halfway)).toBeUndefined();
     // A request with the new inputs starts the lane over.
-    expect(p.wantsMore(LANE, { owner, fairness: '2|0|' }, 2, false, 13, 8)).toBe(false);
+    expect(p.wanted(LANE, { owner, fairness: '2|0|' }, 2, false, 13, 8)).toBe(0);
     expect(p.counts.wasted).toBe(1);
     // A slot granted for the old inputs arrives after the change: wasted, not parked.
     p.park(LANE, parking, slot(3));
@@ -72,31 +72,31 @@ describe('SlotPrefetch', () => {
 
   it('parks at most maxParked (slots and prefetches on their way together)', () => {
     const p = new SlotPrefetch(100);
-    p.wantsMore(LANE, parking, 0, false, 13, 2);
-    expect(p.wantsMore(LANE, parking, 1, true, 13, 2)).toBe(true);
-    expect(p.wantsMore(LANE, parking, 1, true, 13, 2)).toBe(true);
-    expect(p.wantsMore(LANE, parking, 1, true, 13, 2)).toBe(false);
+    p.wanted(LANE, parking, 0, false, 13, 2);
+    expect(p.wanted(LANE, parking, 1, true, 13, 2)).toBe(1);
+    expect(p.wanted(LANE, parking, 1, true, 13, 2)).toBe(1);
+    expect(p.wanted(LANE, parking, 1, true, 13, 2)).toBe(0);
     p.settle(LANE, 'failed', 2);
     expect(p.outstanding(LANE)).toBe(1);
-    expect(p.wantsMore(LANE, parking, 2, true, 13, 2)).toBe(true);
+    expect(p.wanted(LANE, parking, 2, true, 13, 2)).toBe(1);
   });
 
   it('asks nothing for a while after a refusal (the schedule had a queue)', () => {
     const p = new SlotPrefetch(100);
-    p.wantsMore(LANE, parking, 0, false, 13, 8);
-    expect(p.wantsMore(LANE, parking, 1, false, 13, 8)).toBe(true);
+    p.wanted(LANE, parking, 0, false, 13, 8);
+    expect(p.wanted(LANE, parking, 1, false, 13, 8)).toBe(1);
     p.settle(LANE, 'refused', 1);
     expect(p.counts.refused).toBe(1);
-    expect(p.wantsMore(LANE, parking, 2, true, 13, 8)).toBe(false);
-    expect(p.wantsMore(LANE, parking, 1 + REFUSED_BACKOFF_MS - 1, true, 13, 8)).toBe(false);
-    expect(p.wantsMore(LANE, parking, 1 + REFUSED_BACKOFF_MS, true, 13, 8)).toBe(true);
+    expect(p.wanted(LANE, parking, 2, true, 13, 8)).toBe(0);
+    expect(p.wanted(LANE, parking, 1 + REFUSED_BACKOFF_MS - 1, true, 13, 8)).toBe(0);
+    expect(p.wanted(LANE, parking, 1 + REFUSED_BACKOFF_MS, true, 13, 8)).toBe(1);
   });
 
   it('counts a slot granted after the shared schedule was left as wasted, and clear() drops every parked slot', () => {
     const p = new SlotPrefetch(100);
-    p.wantsMore(LANE, parking, 0, false, 13, 8);
+    p.wanted(LANE, parking, 0, false, 13, 8);
     parkOne(p, 1, 1);
-    expect(p.wantsMore(LANE, parking, 2, true, 13, 8)).toBe(true);
+    expect(p.wanted(LANE, parking, 2, true, 13, 8)).toBe(1);
     p.settle(LANE, 'dropped', 3);
     expect(p.counts.wasted).toBe(1);
     p.clear();
@@ -108,13 +108,45 @@ describe('SlotPrefetch', () => {
   it('keeps at most maxLanes callers, dropping the least recently seen', () => {
     const p = new SlotPrefetch(2);
     const lane = (i: number) => `acct:read\u0000svc${i}`;
-    for (const i of [1, 2]) p.wantsMore(lane(i), parking, 0, false, 13, 8);
-    expect(p.wantsMore(lane(1), parking, 1, false, 13, 8)).toBe(true);
+    for (const i of [1, 2]) p.wanted(lane(i), parking, 0, false, 13, 8);
+    expect(p.wanted(lane(1), parking, 1, false, 13, 8)).toBe(1);
     p.park(lane(1), parking, slot(1));
-    p.wantsMore(lane(3), parking, 2, false, 13, 8); // evicts svc2, seen least recently
+    p.wanted(lane(3), parking, 2, false, 13, 8); // evicts svc2, seen least recently
     expect(p.outstanding(lane(1))).toBe(1);
-    expect(p.wantsMore(lane(2), parking, 3, false, 13, 8)).toBe(false); // new again: its first request
+    expect(p.wanted(lane(2), parking, 3, false, 13, 8)).toBe(0); // new again: its first request
     expect(p.outstanding(lane(1))).toBe(0); // svc1 was evicted now, its parked slot wasted
     expect(p.counts.wasted).toBe(1);
+  });
+
+  it('parks a batch in one call, sent while one is still parked for the next request', () => {
+    const p = new SlotPrefetch(100);
+    p.wanted(LANE, parking, 0, false, 13, 8, 4);
+    // A request every 1 ms: 6 taken in half the 13 ms window, so up to 6 held; batches of 4.
+    expect(p.wanted(LANE, parking, 1, false, 13, 8, 4)).toBe(4);
+    for (const at of [1.1, 1.2, 1.3, 1.4]) p.park(LANE, parking, slot(at));
+    const takeAt = (at: number) => expect(p.take(LANE, parking, at, at + 1, halfway)).toBeDefined();
+    takeAt(2);
+    expect(p.wanted(LANE, parking, 2, true, 13, 8, 4)).toBe(0); // 3 held
+    takeAt(3);
+    expect(p.wanted(LANE, parking, 3, true, 13, 8, 4)).toBe(4); // 2 held: the next batch
+    expect(p.outstanding(LANE)).toBe(6);
+    takeAt(4);
+    expect(p.wanted(LANE, parking, 4, true, 13, 8, 4)).toBe(0);
+    expect(p.counts.taken).toBe(3);
+  });
+
+  it('parks no deeper than the caller takes while the slots are fresh, nor beyond maxParked', () => {
+    const p = new SlotPrefetch(100);
+    p.wanted(LANE, parking, 0, false, 13, 8, 4);
+    // A request every 3 ms: 2 in half the window, so one at a time.
+    expect(p.wanted(LANE, parking, 3, false, 13, 8, 4)).toBe(1);
+    expect(p.wanted(LANE, parking, 6, false, 13, 8, 4)).toBe(1);
+    expect(p.wanted(LANE, parking, 9, false, 13, 8, 4)).toBe(0);
+    // Requests together (32 in flight): maxParked bounds it, a batch cut to leave one.
+    const q = new SlotPrefetch(100);
+    q.wanted(LANE, parking, 0, false, 13, 2, 4);
+    expect(q.wanted(LANE, parking, 0, true, 13, 2, 4)).toBe(1);
+    expect(q.wanted(LANE, parking, 0, true, 13, 2, 4)).toBe(1);
+    expect(q.wanted(LANE, parking, 0, true, 13, 2, 4)).toBe(0);
   });
 });
