@@ -751,9 +751,7 @@ class RateScheduleImpl implements RateSchedule {
     this.counters.granted.shared += 1;
     if (slot.idleCapacity) this.counters.idleCapacityGrants += 1;
     const ahead = this.aheadFor(rt, lane, request, nowMs, true);
-    // After this turn of the loop: writing the call (and reading its reply) is work on this thread,
-    // and the request it would delay goes first.
-    if (ahead !== undefined) setImmediate(() => void this.prefetchSlots(rt, ahead));
+    if (ahead !== undefined) void this.prefetchSlots(rt, ahead);
     return {
       ...slot,
       waitMs: Math.max(0, slot.slotAtMs - nowMs),
@@ -794,8 +792,6 @@ class RateScheduleImpl implements RateSchedule {
 
   /** Prefetches alone (a request went on a parked slot), off the request path. */
   private async prefetchSlots(rt: Runtime, ahead: Ahead): Promise<void> {
-    // Left the shared schedule (or closed) before the call went: nothing was taken.
-    if (this.mode !== 'shared' || this.closed) return this.settleAhead(ahead, 'failed');
     try {
       const { replies, replyAt, grid } = await this.reserveShared(rt, ahead.requests, this.now());
       this.parkAhead(rt, ahead, replies, replyAt, grid);
