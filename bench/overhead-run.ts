@@ -9,7 +9,7 @@ import { API_BASE_PATH } from '../src/catalog/catalog';
 import type { PhaseSummary } from './latency-stats';
 import { fetchOnce, runLoad } from './load-client';
 import type { OverheadOptions } from './overhead-options';
-import { addSlice, emptyTotals, phaseOf, type SliceTotals } from './overhead-slices';
+import { addSlice, emptyTotals, perThread, phaseOf, type SliceTotals } from './overhead-slices';
 import { BENCH_SANDBOX_KEY } from './overhead-targets';
 import { mainThreadUtilization, startServerThread, type ServerThread } from './server-worker-handle';
 import { threadCpuSample, type ThreadCpuSample } from './thread-cpu';
@@ -167,11 +167,9 @@ export async function runOverhead(
         // tens of percent within seconds here (the same target's CPU per request ranged 227–436 µs in
         // one run), and targets measured one after another for seconds compared different machines.
         const slices = new Map<TargetName, SliceTotals>(TARGET_NAMES.map((name) => [name, emptyTotals()]));
-        const firstPosition = new Map<TargetName, number>();
+        const sliceSec = options.durationSec / options.slices;
         for (let slice = 0; slice < options.slices; slice++) {
-          for (const [position, name] of roundOrder(round + slice).entries()) {
-            if (slice === 0) firstPosition.set(name, position);
-            const sliceSec = options.durationSec / options.slices;
+          for (const name of roundOrder(round + slice)) {
             addSlice(
               slices.get(name)!,
               await measureSlice(targets[name], options, concurrency, sliceSec, {
@@ -183,7 +181,7 @@ export async function runOverhead(
         }
         for (const name of TARGET_NAMES) {
           const measured = phaseOf(slices.get(name)!);
-          measurements[name].push({ ...measured, round, position: firstPosition.get(name)! });
+          measurements[name].push({ ...measured, round, position: roundOrder(round).indexOf(name) });
           progress(
             `round ${round + 1}/${options.rounds} ×${String(concurrency).padEnd(3)} ${name.padEnd(25)} ` +
               `${measured.requestsPerSecond.toFixed(0).padStart(6)} req/s  mean ${measured.meanMs.toFixed(2)} ms  ` +
@@ -224,20 +222,18 @@ async function measureSlice(
   };
   const cpuAfter = await cpuSamples(threads);
   // Where the OS does not report thread CPU time, NaN: it stays NaN through the sums.
-  const delta = (figure: keyof ThreadCpuSample): ThreadFigures => {
-    const one = (thread: keyof ThreadFigures) => {
+  const delta = (figure: keyof ThreadCpuSample): ThreadFigures =>
+    perThread((thread) => {
       const [before, after] = [cpuBefore[thread], cpuAfter[thread]];
       return before && after ? after[figure] - before[figure] : Number.NaN;
-    };
-    return { client: one('client'), upstream: one('upstream'), front: one('front') };
-  };
+    });
   return {
     latenciesMs: result.latenciesMs,
     errorCount: result.errorCount,
     errorReasons: result.errorReasons,
     elapsedMs: result.elapsedMs,
-    activeMs: { client: elu.client.active, upstream: elu.upstream.active, front: elu.front.active },
-    idleMs: { client: elu.client.idle, upstream: elu.upstream.idle, front: elu.front.idle },
+    activeMs: perThread((thread) => elu[thread].active),
+    idleMs: perThread((thread) => elu[thread].idle),
     cpuNs: delta('cpuNs'),
     waitNs: delta('waitNs'),
   };

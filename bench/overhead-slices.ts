@@ -19,7 +19,12 @@ export interface SliceTotals {
   waitNs: ThreadFigures;
 }
 
-const noThreads = (): ThreadFigures => ({ client: 0, upstream: 0, front: 0 });
+/** A figure for each thread, from `figure(thread)`. */
+export function perThread(figure: (thread: keyof ThreadFigures) => number): ThreadFigures {
+  return { client: figure('client'), upstream: figure('upstream'), front: figure('front') };
+}
+
+const noThreads = (): ThreadFigures => perThread(() => 0);
 
 export function emptyTotals(): SliceTotals {
   return {
@@ -51,11 +56,6 @@ export function addSlice(totals: SliceTotals, slice: SliceTotals): void {
 
 export function phaseOf(totals: SliceTotals): Omit<PhaseMeasurement, 'round' | 'position'> {
   const summary = summarizePhase(totals.latenciesMs, totals.errorCount, totals.elapsedMs);
-  const perThread = (figure: (thread: keyof ThreadFigures) => number): ThreadFigures => ({
-    client: figure('client'),
-    upstream: figure('upstream'),
-    front: figure('front'),
-  });
   return {
     ...summary,
     errorReasons: totals.errorReasons,

@@ -139,7 +139,10 @@ export interface ScheduleStats {
   >;
   /** Reservations answered from what this replica already knew (a shared pause past the deadline): no round trip. */
   answeredLocally: number;
-  /** Reservations that shared a script call with others (`reserve-many`: sent while the previous call was out). */
+  /**
+   * Reservations that shared a script call with others (`reserve-many`: sent while the previous call
+   * was out, or a request's own with the slots parked for its caller).
+   */
   batchedReservations: number;
   granted: Record<ScheduleMode, number>;
   rejected: Record<RejectionReason, number>;
@@ -475,13 +478,13 @@ class RateScheduleImpl implements RateSchedule {
       try {
         const { replies, replyAt, grid } = await this.reserveShared(
           rt,
-          ahead === undefined ? [own] : [own, ...ahead.requests],
+          ahead === undefined ? [own] : [own, ...aheadRequests(ahead)],
           startedAt,
         );
         if (ahead !== undefined) this.parkAhead(rt, ahead, replies.slice(1), replyAt, grid);
         return this.finish(rt, request, replies[0]!, 'shared', replyAt, 'shared', rt.shared.epoch, grid);
       } catch (error) {
-        if (ahead !== undefined) this.settleAhead(ahead, 'failed');
+        if (ahead !== undefined) this.prefetch.settle(ahead.lane.key, 'failed', this.now(), ahead.count);
         this.storeFailed(error);
       }
     }
@@ -786,37 +789,30 @@ class RateScheduleImpl implements RateSchedule {
     const reuseWindowMs = rt.sendToleranceMs / 2;
     const count = this.prefetch.wanted(lane.key, lane.parking, nowMs, tookParked, reuseWindowMs, maxParked, batch);
     if (count === 0) return undefined;
-    const prefetch = { ...request, maxWaitMs: PREFETCH_MAX_WAIT_MS };
-    return { lane, requests: Array.from({ length: count }, () => prefetch) };
+    return { lane, request: { ...request, maxWaitMs: PREFETCH_MAX_WAIT_MS }, count };
   }
 
   /** Prefetches alone (a request went on a parked slot), off the request path. */
   private async prefetchSlots(rt: Runtime, ahead: Ahead): Promise<void> {
     try {
-      const { replies, replyAt, grid } = await this.reserveShared(rt, ahead.requests, this.now());
+      const { replies, replyAt, grid } = await this.reserveShared(rt, aheadRequests(ahead), this.now());
       this.parkAhead(rt, ahead, replies, replyAt, grid);
     } catch (error) {
-      this.settleAhead(ahead, 'failed');
+      this.prefetch.settle(ahead.lane.key, 'failed', this.now(), ahead.count);
       if (!this.closed) this.storeFailed(error);
     }
   }
 
   /** Parks each granted prefetch; a refused one took nothing. */
   private parkAhead(rt: Runtime, ahead: Ahead, replies: CalendarReply[], replyAt: number, grid: GridChoice): void {
-    const request = ahead.requests[0]!;
     for (const reply of replies) {
       if (reply.kind === 'rejected') this.prefetch.settle(ahead.lane.key, 'refused', replyAt);
       else if (this.mode !== 'shared' || this.closed) this.prefetch.settle(ahead.lane.key, 'dropped', replyAt);
       else {
-        const slot = this.finish(rt, request, reply, 'shared', replyAt, 'shared', rt.shared.epoch, grid, false);
+        const slot = this.finish(rt, ahead.request, reply, 'shared', replyAt, 'shared', rt.shared.epoch, grid, false);
         if (slot.kind === 'granted') this.prefetch.park(ahead.lane.key, ahead.lane.parking, slot);
       }
     }
-  }
-
-  private settleAhead(ahead: Ahead, outcome: 'failed'): void {
-    const now = this.now();
-    for (let i = 0; i < ahead.requests.length; i += 1) this.prefetch.settle(ahead.lane.key, outcome, now);
   }
 
   /**
@@ -1568,10 +1564,15 @@ interface PrefetchLane {
   parking: ParkedFor;
 }
 
-/** Slots to park for a caller's next requests: the reservations to make (alike), and their lane. */
+/** Slots to park for a caller's next requests: `count` alike reservations, and their lane. */
 interface Ahead {
   lane: PrefetchLane;
-  requests: ReserveRequest[];
+  request: ReserveRequest;
+  count: number;
+}
+
+function aheadRequests(ahead: Ahead): ReserveRequest[] {
+  return new Array<ReserveRequest>(ahead.count).fill(ahead.request);
 }
 
 function prefetchLane(rt: Runtime, request: ReserveRequest): PrefetchLane {

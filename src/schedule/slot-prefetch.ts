@@ -136,15 +136,16 @@ export class SlotPrefetch {
   }
 
   /**
-   * A prefetch that parked nothing: refused by the store (nothing taken), failed, or granted when
-   * it could no longer be parked (the shared schedule was left meanwhile: a slot lost).
+   * Prefetches (`count`, one by default) that parked nothing: refused by the store (nothing taken),
+   * failed, or granted when they could no longer be parked (the shared schedule was left meanwhile:
+   * slots lost).
    */
-  settle(key: string, outcome: 'refused' | 'failed' | 'dropped', nowMs: number): void {
-    if (outcome === 'refused') this.counts.refused += 1;
-    if (outcome === 'dropped') this.counts.wasted += 1;
+  settle(key: string, outcome: 'refused' | 'failed' | 'dropped', nowMs: number, count = 1): void {
+    if (outcome === 'refused') this.counts.refused += count;
+    if (outcome === 'dropped') this.counts.wasted += count;
     const lane = this.lanes.get(key);
     if (lane === undefined) return;
-    lane.pending = Math.max(0, lane.pending - 1);
+    lane.pending = Math.max(0, lane.pending - count);
     if (outcome === 'refused') lane.refusedAtMs = nowMs;
   }
 

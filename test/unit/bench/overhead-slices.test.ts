@@ -1,6 +1,7 @@
 import { addSlice, emptyTotals, phaseOf, type SliceTotals } from '../../../bench/overhead-slices';
 
 const slice = (over: Partial<SliceTotals>): SliceTotals => ({ ...emptyTotals(), ...over });
+const threads = (client: number, upstream: number, front: number) => ({ client, upstream, front });
 
 describe('bench:overhead slices added up', () => {
   it('a target measured in two slices reads as one phase of both', () => {
@@ -10,10 +11,10 @@ describe('bench:overhead slices added up', () => {
       slice({
         latenciesMs: [1, 3],
         elapsedMs: 500,
-        activeMs: { client: 100, upstream: 200, front: 450 },
-        idleMs: { client: 400, upstream: 300, front: 50 },
-        cpuNs: { client: 1e6, upstream: 2e6, front: 4e6 },
-        waitNs: { client: 50e6, upstream: 0, front: 100e6 },
+        activeMs: threads(100, 200, 450),
+        idleMs: threads(400, 300, 50),
+        cpuNs: threads(1e6, 2e6, 4e6),
+        waitNs: threads(50e6, 0, 100e6),
         errorCount: 1,
         errorReasons: ['timeout'],
       }),
@@ -23,10 +24,10 @@ describe('bench:overhead slices added up', () => {
       slice({
         latenciesMs: [2, 4],
         elapsedMs: 1500,
-        activeMs: { client: 300, upstream: 600, front: 1350 },
-        idleMs: { client: 1200, upstream: 900, front: 150 },
-        cpuNs: { client: 3e6, upstream: 6e6, front: 12e6 },
-        waitNs: { client: 150e6, upstream: 0, front: 300e6 },
+        activeMs: threads(300, 600, 1350),
+        idleMs: threads(1200, 900, 150),
+        cpuNs: threads(3e6, 6e6, 12e6),
+        waitNs: threads(150e6, 0, 300e6),
         errorCount: 2,
         errorReasons: ['timeout', 'status 502'],
       }),

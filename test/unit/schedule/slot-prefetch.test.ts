@@ -133,6 +133,10 @@ describe('SlotPrefetch', () => {
     takeAt(4);
     expect(p.wanted(LANE, parking, 4, true, 13, 8, 4)).toBe(0);
     expect(p.counts.taken).toBe(3);
+    // The batch's call failed: all four settled at once, nothing counted as wasted.
+    p.settle(LANE, 'failed', 5, 4);
+    expect(p.outstanding(LANE)).toBe(1);
+    expect(p.counts.wasted).toBe(0);
   });
 
   it('parks no deeper than the caller takes while the slots are fresh, nor beyond maxParked', () => {
