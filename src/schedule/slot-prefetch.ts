@@ -29,6 +29,8 @@ interface Lane extends ParkedFor {
   lastRequestAtMs: number;
   /** When the store last refused a prefetch (the schedule had a queue). */
   refusedAtMs?: number;
+  /** When parked slots last went stale (the caller, or its thread, stalled). */
+  staleAtMs?: number;
 }
 
 export interface PrefetchCounts {
@@ -47,6 +49,11 @@ export const MAX_PARKED_PER_CALLER = 32;
  * each would be refused again, work for Redis and nothing parked.
  */
 export const REFUSED_BACKOFF_MS = 50;
+/**
+ * After parked slots went stale, one slot at a time for this long: the last gap between requests
+ * does not see the stalls of a busy machine, and each stall would lose a whole batch.
+ */
+export const STALE_SINGLES_MS = 1000;
 
 export class SlotPrefetch {
   private readonly lanes = new Map<string, Lane>();
@@ -70,6 +77,7 @@ export class SlotPrefetch {
     while (lane.slots.length > 0 && usableUntilMs(lane.slots[0]!) < nowMs) {
       lane.slots.shift();
       this.counts.wasted += 1;
+      lane.staleAtMs = nowMs;
     }
     const slot = lane.slots[0];
     if (slot === undefined || slot.slotAtMs > deadlineAtMs) return undefined;
@@ -84,7 +92,8 @@ export class SlotPrefetch {
    * `reuseWindowMs` (a parked slot would likely be taken while fresh). Never more than the caller
    * takes, at its last pace, in half that window (a slot parked deeper would go stale), nor beyond
    * `maxParked`; up to `batch` in one call, sent while one is still parked for the next request: one
-   * round trip, and one call to serialise and answer on the request's thread, for several requests.
+   * round trip, and one call to serialise and answer on the request's thread, for several requests
+   * (one at a time for `STALE_SINGLES_MS` after parked slots went stale).
    * The answer counts as pending until `park` or `settle`.
    */
   wanted(
@@ -116,7 +125,8 @@ export class SlotPrefetch {
     if (lane.refusedAtMs !== undefined && nowMs - lane.refusedAtMs < REFUSED_BACKOFF_MS) return 0;
     const byPace = gapMs > 0 ? Math.floor(reuseWindowMs / (2 * gapMs)) : Infinity;
     const depth = Math.max(1, Math.min(maxParked, MAX_PARKED_PER_CALLER, byPace));
-    const size = Math.max(1, Math.min(batch, depth - 1));
+    const stalled = lane.staleAtMs !== undefined && nowMs - lane.staleAtMs < STALE_SINGLES_MS;
+    const size = stalled ? 1 : Math.max(1, Math.min(batch, depth - 1));
     if (lane.slots.length + lane.pending > depth - size) return 0;
     lane.pending += size;
     return size;

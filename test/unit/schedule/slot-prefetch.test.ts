@@ -1,4 +1,9 @@
-import { REFUSED_BACKOFF_MS, SlotPrefetch, type ParkedFor } from '../../../src/schedule/slot-prefetch';
+import {
+  REFUSED_BACKOFF_MS,
+  SlotPrefetch,
+  STALE_SINGLES_MS,
+  type ParkedFor,
+} from '../../../src/schedule/slot-prefetch';
 import type { GrantedReservation } from '../../../src/schedule';
 
 const owner = {};
@@ -152,5 +157,21 @@ describe('SlotPrefetch', () => {
     expect(q.wanted(LANE, parking, 0, true, 13, 2, 4)).toBe(1);
     expect(q.wanted(LANE, parking, 0, true, 13, 2, 4)).toBe(1);
     expect(q.wanted(LANE, parking, 0, true, 13, 2, 4)).toBe(0);
+  });
+
+  it('after parked slots went stale (a stall), parks one at a time for a while, then batches again', () => {
+    const p = new SlotPrefetch(100);
+    p.wanted(LANE, parking, 0, false, 13, 8, 4);
+    expect(p.wanted(LANE, parking, 1, false, 13, 8, 4)).toBe(4);
+    for (const at of [1.1, 1.2, 1.3, 1.4]) p.park(LANE, parking, slot(at));
+    // A 20 ms stall: all four past their freshness (halfway, 14.1–14.4).
+    expect(p.take(LANE, parking, 21, 22, halfway)).toBeUndefined();
+    expect(p.counts.wasted).toBe(4);
+    expect(p.wanted(LANE, parking, 21, false, 13, 8, 4)).toBe(0); // 20 ms after the last request
+    expect(p.wanted(LANE, parking, 22, false, 13, 8, 4)).toBe(1);
+    expect(p.wanted(LANE, parking, 23, false, 13, 8, 4)).toBe(1);
+    p.settle(LANE, 'failed', 23, 2);
+    expect(p.wanted(LANE, parking, 21 + STALE_SINGLES_MS - 1, false, 13, 8, 4)).toBe(0); // gap too long
+    expect(p.wanted(LANE, parking, 21 + STALE_SINGLES_MS, false, 13, 8, 4)).toBe(4);
   });
 });
