@@ -82,6 +82,12 @@ local sumR = tonumber(st.sr or '') or 0
 local nw = tonumber(st.nw or '') or 0
 local nk = tonumber(st.nk or '') or 0
 local dirty = {}
+-- What this call learnt of the caller index and the calendar, so that the reservations of a batch do
+-- not read it again ('now' does not move within a call): each caller's score in WHO (false: not in
+-- it), whether the callers due were all settled, and per grid base the run of its points known taken.
+local scoreOf = {}
+local settledAll = false
+local takenRuns = {}
 
 -- Caller records read so far ('false': not in the hash).
 local callers = {}
@@ -187,6 +193,7 @@ local function forget_callers(ids)
     if nk == 0 then sumR = 0 elseif c then sumR = sumR - c.r end
     callers[id] = false
     dirty[id] = nil
+    scoreOf[id] = false
   end
   local fields = {}
   for i, id in ipairs(ids) do fields[i] = 'c:' .. id end
@@ -195,8 +202,13 @@ local function forget_callers(ids)
 end
 
 local function settle_callers(forget)
+  -- A reservation scores its caller after now: once all due were settled, none are due in this call.
+  if settledAll then return end
   -- Usually nobody is due: one probe over both kinds (scores in (−now, now)) instead of two reads.
-  if redis.call('ZCOUNT', WHO, '(' .. fmt(-now), '(' .. fmt(now)) == 0 then return end
+  if redis.call('ZCOUNT', WHO, '(' .. fmt(-now), '(' .. fmt(now)) == 0 then
+    settledAll = true
+    return
+  end
   -- Idle callers: score −forgetAt in (−now, 0), the oldest forgetAt first.
   local idle = redis.call('ZREVRANGEBYSCORE', WHO, '(0', '(' .. fmt(-now), 'LIMIT', 0, SETTLE_MAX)
   if #idle > 0 then
@@ -205,6 +217,7 @@ local function settle_callers(forget)
   end
   -- Counted callers: score +activeUntil in (0, now), the earliest first.
   local due = redis.call('ZRANGEBYSCORE', WHO, '(0', '(' .. fmt(now), 'WITHSCORES', 'LIMIT', 0, SETTLE_MAX)
+  settledAll = #idle < SETTLE_MAX and #due < 2 * SETTLE_MAX
   if #due == 0 then return end
   local ids = {}
   for i = 1, #due, 2 do ids[#ids + 1] = due[i] end
@@ -223,6 +236,7 @@ local function settle_callers(forget)
     else
       rescored[#rescored + 1] = fmt(-forgetAt)
       rescored[#rescored + 1] = id
+      scoreOf[id] = -forgetAt
     end
   end
   if #rescored > 0 then chunked('ZADD', WHO, rescored) end
@@ -253,11 +267,13 @@ local function index_legacy_callers(activeWindow, forget)
     end
   end
   if #scored > 0 then chunked('ZADD', WHO, scored) end
+  scoreOf, settledAll = {}, false
 end
 
 local function shift_queued(delta)
   local queued = redis.call('ZRANGEBYSCORE', CAL, '(' .. fmt(now), '+inf', 'WITHSCORES')
   for i = 1, #queued, 2 do redis.call('ZADD', CAL, fmt(tonumber(queued[i + 1]) + delta), queued[i]) end
+  takenRuns = {}
   if base ~= nil then base = base + delta end
   if last ~= nil and last > now then last = last + delta end
   -- The previous grid moves with its queue; one whose queue is all past is over.
@@ -290,7 +306,11 @@ local function shift_queued(delta)
         if c.tat > activeUntil then activeUntil = c.tat end
       end
       dirty[id] = c
-      if activeUntil ~= score then rescored[#rescored + 1] = fmt(activeUntil); rescored[#rescored + 1] = id end
+      if activeUntil ~= score then
+        rescored[#rescored + 1] = fmt(activeUntil)
+        rescored[#rescored + 1] = id
+        scoreOf[id] = activeUntil
+      end
     end
   end
   if #rescored > 0 then chunked('ZADD', WHO, rescored) end
@@ -308,18 +328,36 @@ local function pause_until(untilMs)
 end
 
 -- Pages through the taken slots of the grid b + k·step from 'from' until the first hole; a page of 64
--- covers most searches.
+-- covers most searches. Points this call found taken already are not read again (a batch's later
+-- reservations would each read the whole queue its earlier ones took).
 local function earliest_free_on(b, step, from)
   local k = math.ceil((from - b) / step - 1e-9)
+  local first = k
+  local run = takenRuns[b]
+  if run ~= nil and run.step == step and k >= run.first and k <= run.hole then
+    first = run.first
+    k = run.hole
+  end
+  local function hole_at(h)
+    takenRuns[b] = { step = step, first = first, hole = h }
+    return b + h * step
+  end
   local lo = fmt(b + k * step - step / 2)
   while true do
     local entries = redis.call('ZRANGEBYSCORE', CAL, lo, '+inf', 'WITHSCORES', 'LIMIT', 0, 64)
     for i = 2, #entries, 2 do
       local j = math.floor((tonumber(entries[i]) - b) / step + 0.5)
-      if j == k then k = k + 1 elseif j > k then return b + k * step end
+      if j == k then k = k + 1 elseif j > k then return hole_at(k) end
     end
-    if #entries < 128 then return b + k * step end
+    if #entries < 128 then return hole_at(k) end
     lo = '(' .. entries[#entries]
+  end
+end
+
+-- A slot taken at the hole a search found: its run of taken points goes on one further.
+local function note_taken(slot)
+  for b, run in pairs(takenRuns) do
+    if slot == b + run.hole * run.step then run.hole = run.hole + 1 end
   end
 end
 
@@ -452,7 +490,9 @@ local function reserve_one(o)
     index_legacy_callers(activeWindow, forget)
   end
   settle_callers(forget)
-  local myScore = tonumber(redis.call('ZSCORE', WHO, cid))
+  local myScore = scoreOf[cid]
+  if myScore == nil then myScore = tonumber(redis.call('ZSCORE', WHO, cid)) or false end
+  if myScore == false then myScore = nil end
   local me = callers[cid]
   if not me then
     me = { tat = 0, w = weight, r = reserved, seen = now, maxp = 0, pend = '' }
@@ -486,6 +526,7 @@ local function reserve_one(o)
     local activeUntil = math.max(now + activeWindow, me.tat)
     for _, s in ipairs(mine) do if s > activeUntil then activeUntil = s end end
     if activeUntil ~= myScore then redis.call('ZADD', WHO, fmt(activeUntil), cid) end
+    scoreOf[cid] = activeUntil
   end
 
   local function reject(reason, retry)
@@ -532,6 +573,7 @@ local function reserve_one(o)
   -- 6. take it
   seq = seq + 1
   redis.call('ZADD', CAL, fmt(slot), tostring(seq))
+  note_taken(slot)
   mine[#mine + 1] = slot
   if last == nil or slot > last then last = slot end
   seen_me()

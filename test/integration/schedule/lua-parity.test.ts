@@ -253,15 +253,22 @@ test('a state written before the caller index (no sums) is indexed once: its cal
   ]);
 });
 
-test('after a quiet spell with more callers due than one reservation settles, both settle the same ones', async () => {
-  let now = 1_850_000_000_000;
-  const clock = (): number => now;
-  const redis = new RedisScheduleStore({ connection, keyPrefix: 'drain', idleTtlMs: 600_000, pinnedNow: clock });
-  const memory = new MemoryScheduleStore({ now: clock, idleTtlMs: 600_000, epochPrefix: 'm' });
-  const keys = scheduleKeys('drain', 'acct', 'read');
-  const fairness = { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
-  const reserve = async (callerId: string, weight: number, reservedShare: number, label: string) => {
-    const input: CalendarReserveInput = {
+// Together: the reservations after each quiet spell go in one call (the first alone, the rest in one
+// reserve-many), whose later reservations must go on settling where the earlier ones stopped.
+test.each([
+  ['one by one', false],
+  ['together', true],
+])(
+  'after a quiet spell with more callers due than one reservation settles, both settle the same ones (%s)',
+  async (_, together) => {
+    let now = 1_850_000_000_000;
+    const clock = (): number => now;
+    const prefix = together ? 'drain-many' : 'drain';
+    const redis = new RedisScheduleStore({ connection, keyPrefix: prefix, idleTtlMs: 600_000, pinnedNow: clock });
+    const memory = new MemoryScheduleStore({ now: clock, idleTtlMs: 600_000, epochPrefix: 'm' });
+    const keys = scheduleKeys(prefix, 'acct', 'read');
+    const fairness = { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
+    const input = (callerId: string, weight: number, reservedShare: number): CalendarReserveInput => ({
       intervalMs: 0.5,
       callerId,
       weight,
@@ -272,34 +279,51 @@ test('after a quiet spell with more callers due than one reservation settles, bo
       knownEpoch: '',
       lossGuardMs: 1000,
       idleTtlMs: 600_000,
+    });
+    const expectSameSums = async (label: string) => {
+      const state = memory.inspect(keys)!;
+      const mine = { sumWeights: state.sumWeights, sumReserved: state.sumReserved };
+      expectSame(
+        await redisSums(keys.state),
+        { ...mine, counted: state.countedIds.size, known: state.callers.size },
+        label,
+      );
     };
-    expectSame(strip(await redis.reserve(keys, input)), strip(memory.reserveNow(keys, input)), label);
-    const state = memory.inspect(keys)!;
-    const mine = { sumWeights: state.sumWeights, sumReserved: state.sumReserved };
-    expectSame(
-      await redisSums(keys.state),
-      { ...mine, counted: state.countedIds.size, known: state.callers.size },
-      label,
-    );
-  };
-  // 700 callers, three to a millisecond (ties in the index are ordered by id), with different weights and
-  // reserved shares, so settling other callers than the script would show in the sums.
-  for (let i = 0; i < 700; i += 1) {
-    if (i % 3 === 0) now += 1;
-    await reserve(`c${i}`, 1 + (i % 3), (i % 7) * 0.0001, `fill ${i}`);
-  }
-  let maxCounted = 0;
-  for (const quiet of [1500, 6000]) {
-    now += quiet; // first every caller stops counting, then every one is forgotten
-    for (let r = 0; r < 6; r += 1) {
-      now += 1;
-      await reserve('z', 1, 0, `after ${quiet} ms, reservation ${r}`);
-      maxCounted = Math.max(maxCounted, memory.inspect(keys)!.countedIds.size);
+    const reserve = async (callerId: string, weight: number, reservedShare: number, label: string) => {
+      const one = input(callerId, weight, reservedShare);
+      expectSame(strip(await redis.reserve(keys, one)), strip(memory.reserveNow(keys, one)), label);
+      await expectSameSums(label);
+    };
+    // 700 callers, three to a millisecond (ties in the index are ordered by id), with different weights and
+    // reserved shares, so settling other callers than the script would show in the sums.
+    for (let i = 0; i < 700; i += 1) {
+      if (i % 3 === 0) now += 1;
+      await reserve(`c${i}`, 1 + (i % 3), (i % 7) * 0.0001, `fill ${i}`);
     }
-  }
-  expect(maxCounted).toBeGreaterThan(300); // the limit held some back for the next reservations
-  expect(memory.inspect(keys)!.callers.size).toBe(1);
-});
+    let maxCounted = 0;
+    for (const quiet of [1500, 6000]) {
+      now += quiet; // first every caller stops counting, then every one is forgotten
+      if (together) {
+        const inputs = Array.from({ length: 6 }, () => input('z', 1, 0));
+        const replies = await Promise.all(inputs.map((one) => redis.reserve(keys, one)));
+        for (const [r, one] of inputs.entries()) {
+          expectSame(strip(replies[r]!), strip(memory.reserveNow(keys, one)), `after ${quiet} ms, reservation ${r}`);
+          maxCounted = Math.max(maxCounted, memory.inspect(keys)!.countedIds.size);
+        }
+        await expectSameSums(`after ${quiet} ms, the batch`);
+        continue;
+      }
+      for (let r = 0; r < 6; r += 1) {
+        now += 1;
+        await reserve('z', 1, 0, `after ${quiet} ms, reservation ${r}`);
+        maxCounted = Math.max(maxCounted, memory.inspect(keys)!.countedIds.size);
+      }
+    }
+    expect(maxCounted).toBeGreaterThan(300); // the limit held some back for the next reservations
+    expect(memory.inspect(keys)!.callers.size).toBe(1);
+    if (together) expect(redis.batchedReservationCount()).toBe(10);
+  },
+);
 
 test('reservations sent together (reserve-many) answer exactly as the same reservations one by one', async () => {
   let now = 1_800_000_500_000;
