@@ -6,7 +6,9 @@
  * trips (`return 1`). Reports µs per reservation (median of the rounds, with min–max), seen by the client and
  * inside Redis (the script's own time, from `INFO commandstats`), the Redis commands
  * one reservation runs (`INFO commandstats`, the script's own commands included) and `MEMORY USAGE` of the
- * schedule's keys. A measurement, not a test: it exits 0 whatever the numbers.
+ * schedule's keys; then one busy caller's reservations sent together (`reserve-many` of 1, 4, 16, 32): what
+ * each costs inside Redis when a replica under load shares a call. A measurement, not a test: it exits 0
+ * whatever the numbers.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -109,6 +111,21 @@ interface Point {
   afterQuietSpell: { reservations: number; maxUs: number; medianUs: number };
 }
 
+/** Calls per reservation of each command a reservation runs (the bench's own commands left out), and their sum. */
+function perReservation(
+  calls: Record<string, number>,
+  reservations: number,
+): { commands: Record<string, number>; total: number } {
+  const commands: Record<string, number> = {};
+  let total = 0;
+  for (const [name, n] of Object.entries(calls).sort()) {
+    if (ADMIN_COMMAND.test(name)) continue;
+    commands[name] = Math.round((n / reservations) * 100) / 100;
+    total += n / reservations;
+  }
+  return { commands, total };
+}
+
 /** Total µs Redis spent in EVALSHA since the last CONFIG RESETSTAT. */
 function evalshaUsec(commandstats: string): number {
   return Number(/^cmdstat_evalsha:calls=\d+,usec=(\d+)/m.exec(commandstats)?.[1] ?? NaN);
@@ -185,13 +202,7 @@ async function measurePoint(
     noopInRedisUs.push(noopUsec / options.reservations);
   }
 
-  const commandsPerReservation: Record<string, number> = {};
-  let total = 0;
-  for (const [name, calls] of Object.entries(commands).sort()) {
-    if (ADMIN_COMMAND.test(name)) continue;
-    commandsPerReservation[name] = Math.round((calls / options.reservations) * 100) / 100;
-    total += calls / options.reservations;
-  }
+  const { commands: commandsPerReservation, total } = perReservation(commands, options.reservations);
   const afterQuietSpell = await measureQuietSpell(server, store, keys, n);
   const memoryBytes: Record<string, number> = {};
   const scheduleKeyNames = (await server.command('KEYS', `${keys.id}:*`)) as string[];
@@ -213,6 +224,61 @@ async function measurePoint(
   };
 }
 
+/** One busy caller's reservations sent together: what each costs Redis in a `reserve-many` of `size`. */
+interface BatchPoint {
+  size: number;
+  /** Redis's own time in the script per reservation. */
+  scriptInRedis: Spread;
+  granted: number;
+  rejected: number;
+  commandsPerReservation: Record<string, number>;
+}
+
+/** The batch sizes measured: one in flight goes alone; under load a replica sends what arrived meanwhile. */
+const BATCH_SIZES = [1, 4, 16, 32];
+
+/**
+ * A replica under load sends a busy caller's reservations together (rate-schedule.md §3): the script's
+ * fixed work is shared, its work per reservation is not. On a schedule at 100,000/s (the overhead
+ * bench's), so that a batch of 32 is granted, not queued behind the last one.
+ */
+async function measureBatches(
+  server: RedisServer,
+  connection: RedisConnection,
+  options: Options,
+  log: (line: string) => void,
+): Promise<BatchPoint[]> {
+  const input: CalendarReserveInput = { ...reserveInput('busy'), intervalMs: 0.01 };
+  const points: BatchPoint[] = [];
+  for (const size of BATCH_SIZES) {
+    await server.command('FLUSHALL');
+    const store = new RedisScheduleStore({ connection, keyPrefix: 'bench-batch', idleTtlMs: 60_000 });
+    const keys = scheduleKeys('bench-batch', 'acct', 'read');
+    const calls = Math.max(1, Math.round(options.reservations / size));
+    const inputs = Array.from({ length: size }, () => input);
+    let granted = 0;
+    let rejected = 0;
+    const scriptUs: number[] = [];
+    let commands: Record<string, number> = {};
+    for (let round = 0; round < options.rounds; round += 1) {
+      await server.command('CONFIG', 'RESETSTAT');
+      for (let i = 0; i < calls; i += 1) {
+        for (const reply of await store.reserveInOrder(keys, inputs)) {
+          if (reply.kind === 'granted') granted += 1;
+          else rejected += 1;
+        }
+      }
+      const stats = String(await server.command('INFO', 'commandstats'));
+      scriptUs.push(evalshaUsec(stats) / (calls * size));
+      if (round === 0) commands = perReservation(parseCommandStats(stats), calls * size).commands;
+    }
+    const point = { size, scriptInRedis: spread(scriptUs), granted, rejected, commandsPerReservation: commands };
+    log(`batches of ${size}: ${point.scriptInRedis.medianUs} µs per reservation in Redis`);
+    points.push(point);
+  }
+  return points;
+}
+
 /** Every caller stops counting after the active window: times the reservations that settle them. */
 async function measureQuietSpell(
   server: RedisServer,
@@ -232,7 +298,7 @@ async function measureQuietSpell(
   return { reservations, maxUs: sorted[sorted.length - 1]!, medianUs: sorted[Math.floor(sorted.length / 2)]! };
 }
 
-function formatTable(points: readonly Point[], options: Options): string {
+function formatTable(points: readonly Point[], batches: readonly BatchPoint[], options: Options): string {
   const lines = [
     `schedule script: µs per reservation, median of ${options.rounds} rounds of ${options.reservations} (min–max), one in flight`,
     'callers   reservation µs           in Redis µs          noop EVALSHA µs     noop in Redis µs  Redis cmds/res   schedule keys (MEMORY USAGE)',
@@ -257,6 +323,13 @@ function formatTable(points: readonly Point[], options: Options): string {
       `  N=${p.callers} after a quiet spell (every caller stops counting), next ${q.reservations} reservations in Redis: max ${q.maxUs} µs, median ${q.medianUs} µs`,
     );
   }
+  lines.push('one busy caller, its reservations sent together (reserve-many): in Redis µs per reservation');
+  for (const b of batches) {
+    const total = Object.values(b.commandsPerReservation).reduce((sum, n) => sum + n, 0);
+    lines.push(
+      `  ${String(b.size).padStart(2)} per call: ${b.scriptInRedis.medianUs} (${b.scriptInRedis.minUs}–${b.scriptInRedis.maxUs}), ${total.toFixed(2)} commands per reservation, ${b.granted} granted, ${b.rejected} refused`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -274,6 +347,7 @@ async function main(): Promise<void> {
     const startedAt = new Date();
     const points: Point[] = [];
     for (const n of options.callers) points.push(await measurePoint(server, connection, n, options, log));
+    const batches = await measureBatches(server, connection, options, log);
     const report = {
       bench: 'schedule-script',
       startedAt: startedAt.toISOString(),
@@ -281,10 +355,13 @@ async function main(): Promise<void> {
       rounds: options.rounds,
       machine: machineInfo(),
       points,
+      batches,
     };
     fs.mkdirSync(path.dirname(options.outFile), { recursive: true });
     fs.writeFileSync(options.outFile, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(`${formatTable(points, options)}\n\nsaved ${path.relative(process.cwd(), options.outFile)}\n`);
+    process.stdout.write(
+      `${formatTable(points, batches, options)}\n\nsaved ${path.relative(process.cwd(), options.outFile)}\n`,
+    );
   } finally {
     await connection.close();
     await server.stop();
