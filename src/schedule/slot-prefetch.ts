@@ -29,8 +29,12 @@ interface Lane extends ParkedFor {
   lastRequestAtMs: number;
   /** When the store last refused a prefetch (the schedule had a queue). */
   refusedAtMs?: number;
-  /** When parked slots last went stale (the caller, or its thread, stalled). */
-  staleAtMs?: number;
+  /** The depth the last request asked for. */
+  depth: number;
+  /** At most this deep: halved when parked slots go stale in a stall, one more after as many fresh takes. */
+  depthCap: number;
+  /** Parked slots taken fresh since the cap last moved. */
+  freshTaken: number;
 }
 
 export interface PrefetchCounts {
@@ -50,10 +54,10 @@ export const MAX_PARKED_PER_CALLER = 32;
  */
 export const REFUSED_BACKOFF_MS = 50;
 /**
- * After parked slots went stale, one slot at a time for this long: the last gap between requests
- * does not see the stalls of a busy machine, and each stall would lose a whole batch.
+ * Slots that went stale while their caller was away this long or longer are not a stall of the caller
+ * or its machine: it paused, and its depth is left as it was.
  */
-export const STALE_SINGLES_MS = 1000;
+export const PAUSE_MS = 1000;
 
 export class SlotPrefetch {
   private readonly lanes = new Map<string, Lane>();
@@ -74,15 +78,27 @@ export class SlotPrefetch {
   ): GrantedReservation | undefined {
     const lane = this.lanes.get(key);
     if (lane === undefined || !sameParking(lane, parkedFor)) return undefined;
+    let stale = 0;
     while (lane.slots.length > 0 && usableUntilMs(lane.slots[0]!) < nowMs) {
       lane.slots.shift();
-      this.counts.wasted += 1;
-      lane.staleAtMs = nowMs;
+      stale += 1;
+    }
+    this.counts.wasted += stale;
+    // The last gap between requests does not see a busy machine's stalls, and each loses what is held:
+    // held less deep after each, deeper again while none comes.
+    if (stale > 0 && nowMs - lane.lastRequestAtMs < PAUSE_MS) {
+      lane.depthCap = Math.max(1, Math.floor(lane.depth / 2));
+      lane.freshTaken = 0;
     }
     const slot = lane.slots[0];
     if (slot === undefined || slot.slotAtMs > deadlineAtMs) return undefined;
     lane.slots.shift();
     this.counts.taken += 1;
+    lane.freshTaken += 1;
+    if (lane.freshTaken >= lane.depthCap && lane.depthCap < MAX_PARKED_PER_CALLER) {
+      lane.depthCap += 1;
+      lane.freshTaken = 0;
+    }
     return slot;
   }
 
@@ -91,9 +107,9 @@ export class SlotPrefetch {
    * a slot was taken (the caller is sending back to back), or when its previous request came within
    * `reuseWindowMs` (a parked slot would likely be taken while fresh). Never more than the caller
    * takes, at its last pace, in half that window (a slot parked deeper would go stale), nor beyond
-   * `maxParked`; up to `batch` in one call, sent while one is still parked for the next request: one
-   * round trip, and one call to serialise and answer on the request's thread, for several requests
-   * (one at a time for `STALE_SINGLES_MS` after parked slots went stale).
+   * `maxParked`, nor than its depth cap (see `take`); up to `batch` in one call, sent while one is
+   * still parked for the next request: one round trip, and one call to serialise and answer on the
+   * request's thread, for several requests.
    * The answer counts as pending until `park` or `settle`.
    */
   wanted(
@@ -113,7 +129,15 @@ export class SlotPrefetch {
     }
     if (lane === undefined) {
       this.evictOldest();
-      this.lanes.set(key, { ...parkedFor, slots: [], pending: 0, lastRequestAtMs: nowMs });
+      this.lanes.set(key, {
+        ...parkedFor,
+        slots: [],
+        pending: 0,
+        lastRequestAtMs: nowMs,
+        depth: 1,
+        depthCap: MAX_PARKED_PER_CALLER,
+        freshTaken: 0,
+      });
       return 0;
     }
     const gapMs = nowMs - lane.lastRequestAtMs;
@@ -124,9 +148,9 @@ export class SlotPrefetch {
     if (!tookParked && gapMs > reuseWindowMs) return 0;
     if (lane.refusedAtMs !== undefined && nowMs - lane.refusedAtMs < REFUSED_BACKOFF_MS) return 0;
     const byPace = gapMs > 0 ? Math.floor(reuseWindowMs / (2 * gapMs)) : Infinity;
-    const depth = Math.max(1, Math.min(maxParked, MAX_PARKED_PER_CALLER, byPace));
-    const stalled = lane.staleAtMs !== undefined && nowMs - lane.staleAtMs < STALE_SINGLES_MS;
-    const size = stalled ? 1 : Math.max(1, Math.min(batch, depth - 1));
+    const depth = Math.max(1, Math.min(maxParked, lane.depthCap, byPace));
+    lane.depth = depth;
+    const size = Math.max(1, Math.min(batch, depth - 1));
     if (lane.slots.length + lane.pending > depth - size) return 0;
     lane.pending += size;
     return size;

@@ -1,9 +1,4 @@
-import {
-  REFUSED_BACKOFF_MS,
-  SlotPrefetch,
-  STALE_SINGLES_MS,
-  type ParkedFor,
-} from '../../../src/schedule/slot-prefetch';
+import { PAUSE_MS, REFUSED_BACKOFF_MS, SlotPrefetch, type ParkedFor } from '../../../src/schedule/slot-prefetch';
 import type { GrantedReservation } from '../../../src/schedule';
 
 const owner = {};
@@ -159,19 +154,43 @@ describe('SlotPrefetch', () => {
     expect(q.wanted(LANE, parking, 0, true, 13, 2, 4)).toBe(0);
   });
 
-  it('after parked slots went stale (a stall), parks one at a time for a while, then batches again', () => {
+  it('after parked slots went stale in a stall, holds half as deep, and deeper again after as many fresh takes', () => {
     const p = new SlotPrefetch(100);
     p.wanted(LANE, parking, 0, false, 13, 8, 4);
+    // Depth 6 at a 1 ms pace (13 / 2): four in one call.
     expect(p.wanted(LANE, parking, 1, false, 13, 8, 4)).toBe(4);
     for (const at of [1.1, 1.2, 1.3, 1.4]) p.park(LANE, parking, slot(at));
     // A 20 ms stall: all four past their freshness (halfway, 14.1–14.4).
     expect(p.take(LANE, parking, 21, 22, halfway)).toBeUndefined();
     expect(p.counts.wasted).toBe(4);
     expect(p.wanted(LANE, parking, 21, false, 13, 8, 4)).toBe(0); // 20 ms after the last request
-    expect(p.wanted(LANE, parking, 22, false, 13, 8, 4)).toBe(1);
-    expect(p.wanted(LANE, parking, 23, false, 13, 8, 4)).toBe(1);
-    p.settle(LANE, 'failed', 23, 2);
-    expect(p.wanted(LANE, parking, 21 + STALE_SINGLES_MS - 1, false, 13, 8, 4)).toBe(0); // gap too long
-    expect(p.wanted(LANE, parking, 21 + STALE_SINGLES_MS, false, 13, 8, 4)).toBe(4);
+    // Depth 3 now (half of 6): two in a call, the next when one is left.
+    expect(p.wanted(LANE, parking, 22, false, 13, 8, 4)).toBe(2);
+    p.park(LANE, parking, slot(22.1));
+    p.park(LANE, parking, slot(22.2));
+    let now = 22;
+    const takeOne = () => {
+      now += 1;
+      expect(p.take(LANE, parking, now, now + 1, halfway)).toBeDefined();
+      return p.wanted(LANE, parking, now, true, 13, 8, 4);
+    };
+    expect(takeOne()).toBe(2);
+    p.park(LANE, parking, slot(now + 0.1));
+    p.park(LANE, parking, slot(now + 0.2));
+    // The third fresh take since the stall: depth 4, three in a call once one is left.
+    expect(takeOne()).toBe(0);
+    expect(takeOne()).toBe(3);
+  });
+
+  it('slots gone stale while their caller paused (a second or more) are not a stall: it batches again at once', () => {
+    const p = new SlotPrefetch(100);
+    p.wanted(LANE, parking, 0, false, 13, 8, 4);
+    expect(p.wanted(LANE, parking, 1, false, 13, 8, 4)).toBe(4);
+    for (const at of [1.1, 1.2, 1.3, 1.4]) p.park(LANE, parking, slot(at));
+    const back = 1 + PAUSE_MS;
+    expect(p.take(LANE, parking, back, back + 1, halfway)).toBeUndefined();
+    expect(p.counts.wasted).toBe(4);
+    expect(p.wanted(LANE, parking, back, false, 13, 8, 4)).toBe(0); // the gap since the last request
+    expect(p.wanted(LANE, parking, back + 1, false, 13, 8, 4)).toBe(4);
   });
 });
