@@ -3,6 +3,7 @@ import { median, medianBy } from './latency-stats';
 import type { OverheadOptions } from './overhead-options';
 import {
   BENCH_PATH,
+  REDIS_TARGETS,
   REQUEST_TIMEOUT_MS,
   TARGET_NAMES,
   type LoadMeasurements,
@@ -350,6 +351,8 @@ function formatLoad(load: LoadReport): string[] {
       'proxy CPU µs',
       'sandbox CPU µs',
       'client CPU µs',
+      'Redis CPU µs',
+      'Redis calls',
       'wait',
       'req/s per round',
     ],
@@ -366,6 +369,8 @@ function formatLoad(load: LoadReport): string[] {
         name === 'direct' ? '-' : fixed(t.cpuUsPerRequest.front, 0),
         fixed(t.cpuUsPerRequest.upstream, 0),
         fixed(t.cpuUsPerRequest.client, 0),
+        REDIS_TARGETS.includes(name) ? fixed(t.redisCpuUsPerRequest, 0) : '-',
+        REDIS_TARGETS.includes(name) ? fixed(t.redisCallsPerRequest, 2) : '-',
         fixed(wait, 2),
         load.targets[name].rounds.map((r) => fixed(r.requestsPerSecond, 0)).join(' / '),
       ];

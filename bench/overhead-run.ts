@@ -12,7 +12,7 @@ import type { OverheadOptions } from './overhead-options';
 import { addSlice, emptyTotals, perThread, phaseOf, type SliceTotals } from './overhead-slices';
 import { BENCH_SANDBOX_KEY } from './overhead-targets';
 import { mainThreadUtilization, startServerThread, type ServerThread } from './server-worker-handle';
-import { threadCpuSample, type ThreadCpuSample } from './thread-cpu';
+import { processCpuNs, threadCpuSample, type ThreadCpuSample } from './thread-cpu';
 
 /**
  * `gateway` runs with tracing off (the default) and its rate schedule in memory; `gateway-redis` is the
@@ -31,6 +31,8 @@ export const TARGET_NAMES = [
   'gateway-traced',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
+/** The targets that call Redis: their redis-server's CPU is part of what they cost this machine. */
+export const REDIS_TARGETS: readonly TargetName[] = ['passthrough-redis', 'gateway-redis', 'gateway-redis-no-prefetch'];
 
 /** A read every caller may make, answered from reference data: the cost measured is the path, not the work. */
 export const BENCH_PATH = `${API_BASE_PATH}/computes/specifications`;
@@ -47,6 +49,13 @@ export interface PhaseMeasurement extends PhaseSummary {
   cpuUsPerRequest: ThreadFigures;
   /** Share of the phase each thread was ready to run but waiting for a core: contention on this machine. */
   waitingForCpu: ThreadFigures;
+  /**
+   * CPU time of the Redis-schedule targets' redis-server per answered request, in microseconds (near 0 for
+   * the others: it idles); it shares the cores with the threads above (NaN where the OS does not report it).
+   */
+  redisCpuUsPerRequest: number;
+  /** Script calls (EVALSHA) the Redis targets made per answered request (0 for the others). */
+  redisCallsPerRequest: number;
 }
 
 export interface ThreadFigures {
@@ -96,6 +105,7 @@ export async function runOverhead(
     threads.push(upstream);
     redis = await startRedisServer();
     const redisUrl = redis.url;
+    const redisPid = Number(/^process_id:(\d+)/m.exec(String(await redis.command('INFO', 'server')))?.[1]);
     const startFront = async (serves: 'plain' | 'traced' | 'redis') => {
       const thread = await startServerThread({
         role: 'front',
@@ -175,6 +185,7 @@ export async function runOverhead(
               await measureSlice(targets[name], options, concurrency, sliceSec, {
                 upstream,
                 front: targets[name].host,
+                redis: { server: redis, pid: redisPid },
               }),
             );
           }
@@ -204,10 +215,14 @@ async function measureSlice(
   options: Readonly<OverheadOptions>,
   concurrency: number,
   durationSec: number,
-  threads: { upstream: ServerThread; front: ServerThread },
+  threads: { upstream: ServerThread; front: ServerThread; redis: { server: RedisServer; pid: number } },
 ): Promise<SliceTotals> {
   if (options.warmupSec > 0) await load(target, options, concurrency, options.warmupSec);
 
+  // Read outside the CPU samples: the reading is work for redis-server too.
+  const callsRead = REDIS_TARGETS.includes(target.name) ? () => scriptCalls(threads.redis.server) : async () => 0;
+  const callsBefore = await callsRead();
+  const redisCpuBefore = processCpuNs(threads.redis.pid);
   const cpuBefore = await cpuSamples(threads);
   const eluBefore = {
     client: mainThreadUtilization(),
@@ -221,6 +236,8 @@ async function measureSlice(
     front: threads.front.eventLoopUtilization(eluBefore.front),
   };
   const cpuAfter = await cpuSamples(threads);
+  const redisCpuAfter = processCpuNs(threads.redis.pid);
+  const callsAfter = await callsRead();
   // Where the OS does not report thread CPU time, NaN: it stays NaN through the sums.
   const delta = (figure: keyof ThreadCpuSample): ThreadFigures =>
     perThread((thread) => {
@@ -236,7 +253,14 @@ async function measureSlice(
     idleMs: perThread((thread) => elu[thread].idle),
     cpuNs: delta('cpuNs'),
     waitNs: delta('waitNs'),
+    redisCpuNs:
+      redisCpuBefore !== undefined && redisCpuAfter !== undefined ? redisCpuAfter - redisCpuBefore : Number.NaN,
+    redisCalls: callsAfter - callsBefore,
   };
+}
+
+async function scriptCalls(redis: RedisServer): Promise<number> {
+  return (await redis.commandCalls()).evalsha ?? 0;
 }
 
 async function cpuSamples(threads: {

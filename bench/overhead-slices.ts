@@ -17,6 +17,10 @@ export interface SliceTotals {
   idleMs: ThreadFigures;
   cpuNs: ThreadFigures;
   waitNs: ThreadFigures;
+  /** The bench's redis-server process. */
+  redisCpuNs: number;
+  /** Its script calls (EVALSHA). */
+  redisCalls: number;
 }
 
 /** A figure for each thread, from `figure(thread)`. */
@@ -36,6 +40,8 @@ export function emptyTotals(): SliceTotals {
     idleMs: noThreads(),
     cpuNs: noThreads(),
     waitNs: noThreads(),
+    redisCpuNs: 0,
+    redisCalls: 0,
   };
 }
 
@@ -46,6 +52,8 @@ export function addSlice(totals: SliceTotals, slice: SliceTotals): void {
   totals.errorCount += slice.errorCount;
   for (const reason of slice.errorReasons) if (!totals.errorReasons.includes(reason)) totals.errorReasons.push(reason);
   totals.elapsedMs += slice.elapsedMs;
+  totals.redisCpuNs += slice.redisCpuNs;
+  totals.redisCalls += slice.redisCalls;
   for (const thread of THREADS) {
     totals.activeMs[thread] += slice.activeMs[thread];
     totals.idleMs[thread] += slice.idleMs[thread];
@@ -62,5 +70,7 @@ export function phaseOf(totals: SliceTotals): Omit<PhaseMeasurement, 'round' | '
     utilization: perThread((t) => totals.activeMs[t] / (totals.activeMs[t] + totals.idleMs[t])),
     cpuUsPerRequest: perThread((t) => (summary.okCount > 0 ? totals.cpuNs[t] / 1000 / summary.okCount : Number.NaN)),
     waitingForCpu: perThread((t) => totals.waitNs[t] / 1e6 / summary.elapsedMs),
+    redisCpuUsPerRequest: summary.okCount > 0 ? totals.redisCpuNs / 1000 / summary.okCount : Number.NaN,
+    redisCallsPerRequest: summary.okCount > 0 ? totals.redisCalls / summary.okCount : Number.NaN,
   };
 }

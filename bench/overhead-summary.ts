@@ -6,6 +6,7 @@
 import { escapeXml, FONT, niceStep, PALETTE } from './dashboard/render';
 import { median } from './latency-stats';
 import { COMPARISONS, type ComparisonName, type Goal, type MachineInfo, type OverheadReport } from './overhead-report';
+import { REDIS_TARGETS, TARGET_NAMES, type PhaseMeasurement, type TargetName } from './overhead-run';
 
 /** A figure over the runs. */
 export interface Spread {
@@ -42,6 +43,8 @@ export interface OverheadSummary {
   comparisons: ComparisonSummary[];
   /** Proxy-thread CPU per request in µs, per target and load: what the ratios are made of. */
   proxyCpuUs: Array<{ concurrency: number; target: string; spread: Spread }>;
+  /** The redis-server's CPU per request in µs, per Redis target and load: the rest of what they cost the machine. */
+  redisCpuUs: Array<{ concurrency: number; target: string; spread: Spread }>;
 }
 
 export function spreadOf(values: readonly number[]): Spread {
@@ -86,21 +89,24 @@ export function summarizeRuns(runs: ReadonlyArray<{ file: string; report: Overhe
       };
     }),
   );
-  const proxyCpuUs = first.loads.flatMap((load, l) =>
-    Object.keys(load.targets)
-      .filter((target) => target !== 'direct')
-      .map((target) => ({
+  const perTarget = (targets: readonly TargetName[], figure: (m: PhaseMeasurement) => number) =>
+    first.loads.flatMap((load, l) =>
+      targets.map((target) => ({
         concurrency: load.concurrency,
         target,
         spread: spreadOf(
-          runs.map(
-            (r) =>
-              r.report.loads[l]?.targets[target as keyof typeof load.targets].median.cpuUsPerRequest.front ??
-              Number.NaN,
-          ),
+          runs.map((r) => {
+            const measured = r.report.loads[l]?.targets[target].median;
+            return measured === undefined ? Number.NaN : figure(measured);
+          }),
         ),
       })),
+    );
+  const proxyCpuUs = perTarget(
+    TARGET_NAMES.filter((target) => target !== 'direct'),
+    (m) => m.cpuUsPerRequest.front,
   );
+  const redisCpuUs = perTarget(REDIS_TARGETS, (m) => m.redisCpuUsPerRequest);
   return {
     benchmark: 'overhead-summary',
     date: first.date,
@@ -110,6 +116,7 @@ export function summarizeRuns(runs: ReadonlyArray<{ file: string; report: Overhe
     goals,
     comparisons,
     proxyCpuUs,
+    redisCpuUs,
   };
 }
 
@@ -132,9 +139,14 @@ export function formatSummary(summary: OverheadSummary): string {
   const table = rows.map((row) =>
     row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
   );
-  const cpu = summary.proxyCpuUs.map(
-    (p) => `  ${p.concurrency} in flight, ${p.target}: ${spreadText(p.spread, 0)} µs proxy CPU per request`,
-  );
+  const cpu = [
+    ...summary.proxyCpuUs.map(
+      (p) => `  ${p.concurrency} in flight, ${p.target}: ${spreadText(p.spread, 0)} µs proxy CPU per request`,
+    ),
+    ...summary.redisCpuUs.map(
+      (p) => `  ${p.concurrency} in flight, ${p.target}: ${spreadText(p.spread, 0)} µs redis-server CPU per request`,
+    ),
+  ];
   const floor = summary.comparisons
     .filter((c) => c.concurrency === 1 && FLOOR_LINES.some((f) => f.comparison === c.comparison))
     .map(

@@ -22,3 +22,21 @@ export function threadCpuSample(): ThreadCpuSample | undefined {
     return undefined;
   }
 }
+
+/**
+ * CPU time of another process on this machine (all its threads), from /proc/<pid>/task/<tid>/schedstat:
+ * the bench's redis-server, which shares the cores with the threads it measures. Undefined where unavailable.
+ */
+export function processCpuNs(pid: number): number | undefined {
+  try {
+    let total = 0;
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      const cpu = Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(/\s+/)[0]);
+      if (!Number.isFinite(cpu)) return undefined;
+      total += cpu;
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
+}

@@ -5,7 +5,13 @@
  */
 import { OVERHEAD_DEFAULTS } from '../../../bench/overhead-options';
 import { buildReport, formatReport, GOALS, type MachineInfo } from '../../../bench/overhead-report';
-import { TARGET_NAMES, type OverheadRun, type PhaseMeasurement, type TargetName } from '../../../bench/overhead-run';
+import {
+  REDIS_TARGETS,
+  TARGET_NAMES,
+  type OverheadRun,
+  type PhaseMeasurement,
+  type TargetName,
+} from '../../../bench/overhead-run';
 import { formatSummary, renderOverheadChart, summarizeRuns } from '../../../bench/overhead-summary';
 
 const machine: MachineInfo = {
@@ -23,6 +29,7 @@ interface Shape {
   p50Ms: number;
   rps: number;
   frontCpuUs: number;
+  redisCpuUs?: number;
 }
 
 function phase(round: number, shape: Shape): PhaseMeasurement {
@@ -42,6 +49,8 @@ function phase(round: number, shape: Shape): PhaseMeasurement {
     utilization: { client: 0.5, upstream: 0.5, front: 0.5 },
     cpuUsPerRequest: { client: 50, upstream: 100, front: shape.frontCpuUs },
     waitingForCpu: { client: 0, upstream: 0, front: 0 },
+    redisCpuUsPerRequest: shape.redisCpuUs ?? 0,
+    redisCallsPerRequest: 0,
   };
 }
 
@@ -75,7 +84,7 @@ const LOADED: Record<TargetName, Shape> = {
   passthrough: { meanMs: 10, p50Ms: 10, rps: 3000, frontCpuUs: 200 },
   'passthrough-redis': { meanMs: 11.5, p50Ms: 11.5, rps: 2600, frontCpuUs: 230 },
   gateway: { meanMs: 11, p50Ms: 11, rps: 2700, frontCpuUs: 250 },
-  'gateway-redis': { meanMs: 14, p50Ms: 14, rps: 2400, frontCpuUs: 270 },
+  'gateway-redis': { meanMs: 14, p50Ms: 14, rps: 2400, frontCpuUs: 270, redisCpuUs: 120 },
   'gateway-redis-no-prefetch': { meanMs: 16, p50Ms: 16, rps: 2000, frontCpuUs: 280 },
   'gateway-traced': { meanMs: 20, p50Ms: 20, rps: 1500, frontCpuUs: 400 },
 };
@@ -202,7 +211,11 @@ describe('bench:overhead summary of several runs', () => {
     const loaded = summary.comparisons.find((c) => c.concurrency === 32 && c.comparison === 'gatewayToPassthrough')!;
     expect(loaded.throughput.median).toBeCloseTo(0.9, 9);
     expect(summary.proxyCpuUs.find((p) => p.concurrency === 32 && p.target === 'gateway')!.spread.median).toBe(250);
+    expect(summary.redisCpuUs.map((p) => p.target)).toEqual([...REDIS_TARGETS, ...REDIS_TARGETS]);
     expect(formatSummary(summary)).toContain('0.350 (0.200–0.800)');
+    expect(formatSummary(summary)).toContain(
+      '32 in flight, gateway-redis: 120 (120–120) µs redis-server CPU per request',
+    );
   });
 
   it('splits the Redis gateway at one in flight into the round trip alone, the schedule over it, and the prefetch', () => {

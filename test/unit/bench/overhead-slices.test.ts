@@ -15,6 +15,8 @@ describe('bench:overhead slices added up', () => {
         idleMs: threads(400, 300, 50),
         cpuNs: threads(1e6, 2e6, 4e6),
         waitNs: threads(50e6, 0, 100e6),
+        redisCpuNs: 2e6,
+        redisCalls: 1,
         errorCount: 1,
         errorReasons: ['timeout'],
       }),
@@ -28,6 +30,8 @@ describe('bench:overhead slices added up', () => {
         idleMs: threads(1200, 900, 150),
         cpuNs: threads(3e6, 6e6, 12e6),
         waitNs: threads(150e6, 0, 300e6),
+        redisCpuNs: 6e6,
+        redisCalls: 2,
         errorCount: 2,
         errorReasons: ['timeout', 'status 502'],
       }),
@@ -45,6 +49,9 @@ describe('bench:overhead slices added up', () => {
     // 16 ms of the front thread's CPU over 4 answers.
     expect(phase.cpuUsPerRequest).toEqual({ client: 1000, upstream: 2000, front: 4000 });
     expect(phase.waitingForCpu).toEqual({ client: 0.1, upstream: 0, front: 0.2 });
+    // redis-server: 8 ms over 4 answers.
+    expect(phase.redisCpuUsPerRequest).toBe(2000);
+    expect(phase.redisCallsPerRequest).toBe(0.75);
   });
 
   it('a thread whose CPU time the OS does not report stays unknown (NaN), not zero', () => {
@@ -54,5 +61,7 @@ describe('bench:overhead slices added up', () => {
       slice({ latenciesMs: [1], elapsedMs: 10, cpuNs: { client: Number.NaN, upstream: 1e3, front: 1e3 } }),
     );
     expect(phaseOf(totals).cpuUsPerRequest.client).toBeNaN();
+    addSlice(totals, slice({ latenciesMs: [1], elapsedMs: 10, redisCpuNs: Number.NaN }));
+    expect(phaseOf(totals).redisCpuUsPerRequest).toBeNaN();
   });
 });
