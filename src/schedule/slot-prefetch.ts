@@ -87,7 +87,7 @@ export class SlotPrefetch {
     // The last gap between requests does not see a busy machine's stalls, and each loses what is held:
     // held less deep after each, deeper again while none comes.
     if (stale > 0 && nowMs - lane.lastRequestAtMs < PAUSE_MS) {
-      lane.depthCap = Math.max(1, Math.floor(lane.depth / 2));
+      lane.depthCap = Math.max(1, Math.floor(Math.min(lane.depth, lane.depthCap) / 2));
       lane.freshTaken = 0;
     }
     const slot = lane.slots[0];

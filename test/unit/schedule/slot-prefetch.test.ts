@@ -182,6 +182,20 @@ describe('SlotPrefetch', () => {
     expect(takeOne()).toBe(3);
   });
 
+  it('two stalls before the caller asks again halve its depth twice', () => {
+    const p = new SlotPrefetch(100);
+    p.wanted(LANE, parking, 0, false, 13, 8, 4);
+    expect(p.wanted(LANE, parking, 1, false, 13, 8, 4)).toBe(4); // depth 6
+    for (const at of [1.1, 1.2, 1.3, 1.4]) p.park(LANE, parking, slot(at));
+    expect(p.take(LANE, parking, 21, 22, halfway)).toBeUndefined(); // depth 3
+    expect(p.wanted(LANE, parking, 21, false, 13, 8, 4)).toBe(0); // too long a gap to ask
+    p.park(LANE, parking, slot(21.1)); // a prefetch still on its way when the stall came
+    expect(p.take(LANE, parking, 41, 42, halfway)).toBeUndefined(); // depth 1
+    expect(p.wanted(LANE, parking, 41, false, 13, 8, 4)).toBe(0);
+    expect(p.wanted(LANE, parking, 42, false, 13, 8, 4)).toBe(1);
+    expect(p.wanted(LANE, parking, 43, false, 13, 8, 4)).toBe(0);
+  });
+
   it('slots gone stale while their caller paused (a second or more) are not a stall: it batches again at once', () => {
     const p = new SlotPrefetch(100);
     p.wanted(LANE, parking, 0, false, 13, 8, 4);
