@@ -201,6 +201,12 @@ local function forget_callers(ids)
   chunked('HDEL', S, fields)
 end
 
+-- A caller's score in the index (nil: not in it), read once per call.
+local function score_of(id)
+  if scoreOf[id] == nil then scoreOf[id] = tonumber(redis.call('ZSCORE', WHO, id)) or false end
+  return scoreOf[id] or nil
+end
+
 local function settle_callers(forget)
   -- A reservation scores its caller after now: once all due were settled, none are due in this call.
   if settledAll then return end
@@ -490,9 +496,7 @@ local function reserve_one(o)
     index_legacy_callers(activeWindow, forget)
   end
   settle_callers(forget)
-  local myScore = scoreOf[cid]
-  if myScore == nil then myScore = tonumber(redis.call('ZSCORE', WHO, cid)) or false end
-  if myScore == false then myScore = nil end
+  local myScore = score_of(cid)
   local me = callers[cid]
   if not me then
     me = { tat = 0, w = weight, r = reserved, seen = now, maxp = 0, pend = '' }
