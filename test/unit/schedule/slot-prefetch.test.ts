@@ -22,6 +22,15 @@ function slot(slotAtMs: number, toleranceMs = 26): GrantedReservation {
 /** Fresh until halfway through its tolerance, as the schedule uses it. */
 const halfway = (s: GrantedReservation) => (s.slotAtMs + s.latestSendAtMs) / 2;
 
+/** A caller sending every 1 ms (depth 6 in a 13 ms reuse window): four slots parked in one call, at 1.1–1.4 ms. */
+function fourParked(): SlotPrefetch {
+  const p = new SlotPrefetch(100);
+  p.wanted(LANE, parking, 0, false, 13, 8, 4);
+  expect(p.wanted(LANE, parking, 1, false, 13, 8, 4)).toBe(4);
+  for (const at of [1.1, 1.2, 1.3, 1.4]) p.park(LANE, parking, slot(at));
+  return p;
+}
+
 /** A prefetch asked for and granted at `slotAtMs`. */
 function parkOne(p: SlotPrefetch, nowMs: number, slotAtMs: number): void {
   expect(p.wanted(LANE, parking, nowMs, true, 13, 8)).toBe(1);
@@ -155,11 +164,7 @@ describe('SlotPrefetch', () => {
   });
 
   it('after parked slots went stale in a stall, holds half as deep, and deeper again after as many fresh takes', () => {
-    const p = new SlotPrefetch(100);
-    p.wanted(LANE, parking, 0, false, 13, 8, 4);
-    // Depth 6 at a 1 ms pace (13 / 2): four in one call.
-    expect(p.wanted(LANE, parking, 1, false, 13, 8, 4)).toBe(4);
-    for (const at of [1.1, 1.2, 1.3, 1.4]) p.park(LANE, parking, slot(at));
+    const p = fourParked();
     // A 20 ms stall: all four past their freshness (halfway, 14.1–14.4).
     expect(p.take(LANE, parking, 21, 22, halfway)).toBeUndefined();
     expect(p.counts.wasted).toBe(4);
@@ -183,10 +188,7 @@ describe('SlotPrefetch', () => {
   });
 
   it('two stalls before the caller asks again halve its depth twice', () => {
-    const p = new SlotPrefetch(100);
-    p.wanted(LANE, parking, 0, false, 13, 8, 4);
-    expect(p.wanted(LANE, parking, 1, false, 13, 8, 4)).toBe(4); // depth 6
-    for (const at of [1.1, 1.2, 1.3, 1.4]) p.park(LANE, parking, slot(at));
+    const p = fourParked();
     expect(p.take(LANE, parking, 21, 22, halfway)).toBeUndefined(); // depth 3
     expect(p.wanted(LANE, parking, 21, false, 13, 8, 4)).toBe(0); // too long a gap to ask
     p.park(LANE, parking, slot(21.1)); // a prefetch still on its way when the stall came
@@ -197,10 +199,7 @@ describe('SlotPrefetch', () => {
   });
 
   it('slots gone stale while their caller paused (a second or more) are not a stall: it batches again at once', () => {
-    const p = new SlotPrefetch(100);
-    p.wanted(LANE, parking, 0, false, 13, 8, 4);
-    expect(p.wanted(LANE, parking, 1, false, 13, 8, 4)).toBe(4);
-    for (const at of [1.1, 1.2, 1.3, 1.4]) p.park(LANE, parking, slot(at));
+    const p = fourParked();
     const back = 1 + PAUSE_MS;
     expect(p.take(LANE, parking, back, back + 1, halfway)).toBeUndefined();
     expect(p.counts.wasted).toBe(4);
