@@ -11,8 +11,9 @@
  * ARGV[6…] the op's arguments (see each branch); reserve may carry a report in ARGV[19…22], a grid
  * anchor in ARGV[23] ('' = none), its slack in ARGV[24], in ARGV[25] the least interval of an old
  * grid whose free points a re-grid keeps ('' = none kept), and in ARGV[26…27] the anchor's window and
- * lead (calendar.ts `anchorWindow`, '' = none); reserve-many carries n reservations (ARGV[6] = n),
- * each as reserve's ARGV[6…27], and answers with their replies in order.
+ * lead (calendar.ts `anchorWindow`, '' = none); reserve-many carries groups of reservations (ARGV[6] =
+ * the number of groups), each a count and then reserve's ARGV[6…27] once, taken count times in a row
+ * (its report applied before the first only), and answers with every reservation's reply in order.
  *
  * Cost independent of the callers the schedule knows (issue #15): the hash is read with HMGET (the
  * scalars and the requesting caller's field), the sums of weights and reserved shares are stored,
@@ -47,15 +48,21 @@ local ANCHOR_EPS = 1e-3
 -- anchored ('1') (calendar.ts CalendarState.previous, anchored).
 local SCALARS = { 'epoch', 'base', 'iv', 'last', 'floor', 'shift', 'n', 'fbr', 'fba', 'rrk', 'sw', 'sr', 'nw', 'nk', 'pb', 'piv', 'pl', 'anc' }
 -- A reservation's arguments: ARGV[o … o + RESERVE_ARGS − 1], o = 6 for 'reserve'; 'reserve-many' carries
--- ARGV[6] = n, then n such groups from ARGV[7] (each with its report slots, '' when none).
+-- ARGV[6] = the number of groups, then from ARGV[7] per group a count and one such list (with its report
+-- slots, '' when none). groupAt: each group's offset; order: per reservation, its group's offset.
 local RESERVE_ARGS = 22
-local offsets = {}
-if op == 'reserve' then offsets = { 6 } end
+local groupAt, order = {}, {}
+if op == 'reserve' then groupAt = { 6 }; order = { 6 } end
 if op == 'reserve-many' then
-  for i = 1, tonumber(ARGV[6]) do offsets[i] = 7 + (i - 1) * RESERVE_ARGS end
+  local o = 7
+  for i = 1, tonumber(ARGV[6]) do
+    groupAt[i] = o + 1
+    for _ = 1, tonumber(ARGV[o]) do order[#order + 1] = o + 1 end
+    o = o + 1 + RESERVE_ARGS
+  end
 end
 local wanted = { unpack(SCALARS) }
-for _, o in ipairs(offsets) do wanted[#wanted + 1] = 'c:' .. ARGV[o + 1] end
+for _, o in ipairs(groupAt) do wanted[#wanted + 1] = 'c:' .. ARGV[o + 1] end
 local raw = redis.call('HMGET', S, unpack(wanted))
 -- loaded: what the hash holds (to write back only what changed); st: the working copy.
 local loaded, st = {}, {}
@@ -95,7 +102,7 @@ local function decode(v)
   local tat, w, r, seen, maxp, pend = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
   return { tat = tonumber(tat), w = tonumber(w), r = tonumber(r), seen = tonumber(seen), maxp = tonumber(maxp), pend = pend }
 end
-for i, o in ipairs(offsets) do
+for i, o in ipairs(groupAt) do
   local v = raw[#SCALARS + i]
   if callers[ARGV[o + 1]] == nil then
     if v then callers[ARGV[o + 1]] = decode(v) else callers[ARGV[o + 1]] = false end
@@ -140,8 +147,15 @@ local function encode_caller(c)
   return fmt(c.tat) .. '|' .. fmt(c.w) .. '|' .. fmt(c.r) .. '|' .. fmt(c.seen) .. '|' .. fmt(maxp) .. '|' .. table.concat(parts, ',')
 end
 
-local function info()
-  return { fmt((last or now) - now), fmt(shift), epoch, fmt(floor - now), fmt(now) }
+-- Every reply ends with the schedule's state (store.ts ScheduleInfo); a batch's replies format the
+-- figures that did not move since the last one only once.
+local nowText = fmt(now)
+local shiftAt, shiftText, floorAt, floorText
+local function append_info(out)
+  if shiftAt ~= shift then shiftAt, shiftText = shift, fmt(shift) end
+  if floorAt ~= floor then floorAt, floorText = floor, fmt(floor - now) end
+  local n = #out
+  out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = fmt((last or now) - now), shiftText, epoch, floorText, nowText
 end
 
 local function save()
@@ -307,6 +321,7 @@ local function shift_queued(delta)
           if s + delta > activeUntil then activeUntil = s + delta end
         end
       end
+      c.live = nil
       if c.tat > now then
         c.tat = c.tat + delta
         if c.tat > activeUntil then activeUntil = c.tat end
@@ -335,35 +350,53 @@ end
 
 -- Pages through the taken slots of the grid b + k·step from 'from' until the first hole; a page of 64
 -- covers most searches. Points this call found taken already are not read again (a batch's later
--- reservations would each read the whole queue its earlier ones took).
+-- reservations would each read the whole queue its earlier ones took); when the page that found a
+-- hole held every slot after it ('above': their points), the next hole is known without a read.
+local function point_of(b, step, score) return math.floor((score - b) / step + 0.5) end
 local function earliest_free_on(b, step, from)
   local k = math.ceil((from - b) / step - 1e-9)
   local first = k
   local run = takenRuns[b]
   if run ~= nil and run.step == step and k >= run.first and k <= run.hole then
+    if run.above ~= nil then return b + run.hole * step end
     first = run.first
     k = run.hole
   end
-  local function hole_at(h)
-    takenRuns[b] = { step = step, first = first, hole = h }
+  local function hole_at(h, above)
+    takenRuns[b] = { step = step, first = first, hole = h, above = above }
     return b + h * step
   end
   local lo = fmt(b + k * step - step / 2)
   while true do
     local entries = redis.call('ZRANGEBYSCORE', CAL, lo, '+inf', 'WITHSCORES', 'LIMIT', 0, 64)
+    local complete = #entries < 128
     for i = 2, #entries, 2 do
-      local j = math.floor((tonumber(entries[i]) - b) / step + 0.5)
-      if j == k then k = k + 1 elseif j > k then return hole_at(k) end
+      local j = point_of(b, step, tonumber(entries[i]))
+      if j == k then k = k + 1 elseif j > k then
+        local above = nil
+        if complete then
+          above = {}
+          for m = i, #entries, 2 do above[point_of(b, step, tonumber(entries[m]))] = true end
+        end
+        return hole_at(k, above)
+      end
     end
-    if #entries < 128 then return hole_at(k) end
+    if complete then return hole_at(k, {}) end
     lo = '(' .. entries[#entries]
   end
 end
 
--- A slot taken at the hole a search found: its run of taken points goes on one further.
+-- A slot taken: on each grid this call searched, at the run's hole it moves the hole on (past the
+-- points known taken after it), after the hole it is one more point known taken.
 local function note_taken(slot)
   for b, run in pairs(takenRuns) do
-    if slot == b + run.hole * run.step then run.hole = run.hole + 1 end
+    local j = point_of(b, run.step, slot)
+    if j == run.hole then
+      run.hole = run.hole + 1
+      while run.above ~= nil and run.above[run.hole] do run.hole = run.hole + 1 end
+    elseif j > run.hole and run.above ~= nil then
+      run.above[j] = true
+    end
   end
 end
 
@@ -428,17 +461,36 @@ end
 
 local legacyIndexed = false
 
--- One reservation, its arguments from ARGV[o]; returns the reply without saving (the caller saves once).
-local function reserve_one(o)
-  local A = function(k) return ARGV[o + k - 6] end
-  local ivReq, cid = tonumber(A(6)), A(7)
-  local weight, reserved, maxWait, maxQueued = tonumber(A(8)), tonumber(A(9)), tonumber(A(10)), tonumber(A(11))
-  local activeWindow, forget, lookahead, maxReserved = tonumber(A(12)), tonumber(A(13)), tonumber(A(14)), tonumber(A(15))
-  local knownEpoch, hint, lossGuard = A(16), tonumber(A(17)), tonumber(A(18))
+-- A reservation's arguments from ARGV[o], read once per group (its reservations share them).
+local argsAt = {}
+local function args_at(o)
+  if argsAt[o] == nil then
+    local A = function(k) return ARGV[o + k - 6] end
+    argsAt[o] = {
+      ivReq = tonumber(A(6)), cid = A(7), weight = tonumber(A(8)), reserved = tonumber(A(9)),
+      maxWait = tonumber(A(10)), maxQueued = tonumber(A(11)), activeWindow = tonumber(A(12)),
+      forget = tonumber(A(13)), lookahead = tonumber(A(14)), maxReserved = tonumber(A(15)),
+      knownEpoch = A(16), hint = tonumber(A(17)), lossGuard = tonumber(A(18)),
+      report = A(19), limitUp = tonumber(A(20) or ''), resetKey = A(21), tolerance = tonumber(A(22) or ''),
+      anchor = tonumber(A(23) or ''), anchorSlack = tonumber(A(24) or '') or 0, minKept = tonumber(A(25) or ''),
+      anchorWindow = tonumber(A(26) or ''), anchorLead = tonumber(A(27) or ''),
+    }
+  end
+  return argsAt[o]
+end
+
+-- One reservation, its arguments from ARGV[o] (the first of its group applies the group's report);
+-- appends its reply to 'out' without saving (the caller saves once).
+local function reserve_one(o, firstOfGroup, out)
+  local a = args_at(o)
+  local ivReq, cid = a.ivReq, a.cid
+  local weight, reserved, maxWait, maxQueued = a.weight, a.reserved, a.maxWait, a.maxQueued
+  local activeWindow, forget, lookahead, maxReserved = a.activeWindow, a.forget, a.lookahead, a.maxReserved
+  local knownEpoch, hint, lossGuard = a.knownEpoch, a.hint, a.lossGuard
 
   -- 0. a report of upstream headers riding on this reservation (one round trip per request)
-  if A(19) ~= nil and A(19) ~= '' then
-    apply_report(tonumber(A(19)), tonumber(A(20)), A(21), tonumber(A(22)))
+  if firstOfGroup and a.report ~= nil and a.report ~= '' then
+    apply_report(tonumber(a.report), a.limitUp, a.resetKey, a.tolerance)
   end
 
   -- 1. lost state
@@ -449,8 +501,7 @@ local function reserve_one(o)
   end
 
   -- 2. grid (on the anchor, when one is given)
-  local anchor = tonumber(A(23) or '')
-  local anchorSlack = tonumber(A(24) or '') or 0
+  local anchor, anchorSlack = a.anchor, a.anchorSlack
   local function align_up(from, step)
     if anchor == nil then return from end
     return anchor + math.ceil((from - anchor) / step - 1e-9) * step
@@ -460,8 +511,7 @@ local function reserve_one(o)
     local after = b - anchor - math.floor((b - anchor) / step) * step
     return after <= anchorSlack + ANCHOR_EPS or after >= step - ANCHOR_EPS
   end
-  local minKept = tonumber(A(25) or '')
-  local anchorWindow, anchorLead = tonumber(A(26) or ''), tonumber(A(27) or '')
+  local minKept, anchorWindow, anchorLead = a.minKept, a.anchorWindow, a.anchorLead
   local function set_grid()
     iv = ivReq
     anchored = (anchor ~= nil)
@@ -519,25 +569,38 @@ local function reserve_one(o)
   me.r = reserved
   local sumRcapped = sumR
   if sumRcapped > maxReserved then sumRcapped = maxReserved end
-  local mine = {}
-  for _, s in ipairs(parse_pending(me)) do if s > now then mine[#mine + 1] = s end end
-  me.list = mine
+  -- Its slots still to come, with the latest of them; kept for the batch's next reservations ('now'
+  -- does not move within a call; a shift of the queue drops 'live').
+  if not me.live then
+    local mine, latest = {}, nil
+    for _, s in ipairs(parse_pending(me)) do
+      if s > now then
+        mine[#mine + 1] = s
+        if latest == nil or s > latest then latest = s end
+      end
+    end
+    me.list, me.live, me.latest = mine, true, latest
+  end
+  local mine = me.list
   dirty[cid] = me
 
   -- The caller counts until max(now + activeWindow, its virtual time, its latest slot).
   local function seen_me()
     me.seen = now
     local activeUntil = math.max(now + activeWindow, me.tat)
-    for _, s in ipairs(mine) do if s > activeUntil then activeUntil = s end end
+    if me.latest ~= nil and me.latest > activeUntil then activeUntil = me.latest end
     if activeUntil ~= myScore then redis.call('ZADD', WHO, fmt(activeUntil), cid) end
     scoreOf[cid] = activeUntil
   end
 
+  local function reply(kind, a, b, c)
+    local n = #out
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = kind, a, b, c
+    append_info(out)
+  end
   local function reject(reason, retry)
     seen_me()
-    local out = { 'r', reason, fmt(math.max(1, retry)), '' }
-    for _, v in ipairs(info()) do out[#out + 1] = v end
-    return out
+    reply('r', reason, fmt(math.max(1, retry)), '')
   end
 
   -- 4. backlog
@@ -579,21 +642,20 @@ local function reserve_one(o)
   redis.call('ZADD', CAL, fmt(slot), tostring(seq))
   note_taken(slot)
   mine[#mine + 1] = slot
+  if me.latest == nil or slot > me.latest then me.latest = slot end
   if last == nil or slot > last then last = slot end
   seen_me()
   local keptIv = ''
   if slot < base - EPS then keptIv = fmt(piv) end
-  local out = { 'g', fmt(slot - now), idleCapacity, keptIv }
-  for _, v in ipairs(info()) do out[#out + 1] = v end
-  return out
+  reply('g', fmt(slot - now), idleCapacity, keptIv)
 end
 
 -- Each reply is 9 values ('g' or 'r', three figures, info()); 'reserve-many' concatenates them in order.
 -- Later reservations of a batch see the earlier ones, exactly as separate calls at the same instant would.
 if op == 'reserve' or op == 'reserve-many' then
   local out = {}
-  for _, o in ipairs(offsets) do
-    for _, v in ipairs(reserve_one(o)) do out[#out + 1] = v end
+  for i, o in ipairs(order) do
+    reserve_one(o, i == 1 or order[i - 1] ~= o, out)
     fresh = false
   end
   save()
@@ -604,7 +666,7 @@ if op == 'pause' then
   local delta = pause_until(now + tonumber(ARGV[6]))
   save()
   local out = { 'p', fmt(delta) }
-  for _, v in ipairs(info()) do out[#out + 1] = v end
+  append_info(out)
   return out
 end
 
@@ -617,7 +679,7 @@ if op == 'refused' then
   if windowFull then delta = pause_until(now + resetDelay) else delta = pause_until(math.max(now, floor) + (iv or ivReq)) end
   save()
   local out = { 'p', fmt(delta) }
-  for _, v in ipairs(info()) do out[#out + 1] = v end
+  append_info(out)
   return out
 end
 
@@ -625,7 +687,7 @@ if op == 'report' then
   local delta = apply_report(tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9]))
   save()
   local out = { 'p', fmt(delta) }
-  for _, v in ipairs(info()) do out[#out + 1] = v end
+  append_info(out)
   return out
 end
 
@@ -634,7 +696,7 @@ if op == 'seed' then
   if f > floor then floor = f end
   save()
   local out = { 'p', '0' }
-  for _, v in ipairs(info()) do out[#out + 1] = v end
+  append_info(out)
   return out
 end
 

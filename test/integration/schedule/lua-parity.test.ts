@@ -395,3 +395,83 @@ test('a grid written before the anchored flag (an older script) keeps none of it
   // The grid it set is known unanchored: the next re-grid keeps that grid's free slots.
   expect(await server.command('HGET', keys.state, 'anc')).toBe('0');
 });
+
+// A busy caller's reservations differ in nothing, so reserve-many sends them as groups (one set of
+// arguments and a count); a report rides on one reservation only, so it must start a group and be
+// applied once, before that reservation and not before the others of its group.
+test('grouped reservations with reports part-way through a batch answer as one by one', async () => {
+  let now = 1_800_000_700_000;
+  const { memory, keys } = storesOnPinnedClock('parity-groups', () => now);
+  // The groups each reserve-many call sends (its ARGV[6]), to see that the batches were grouped at all.
+  let groupsSent = 0;
+  const counting: RedisConnection = {
+    ...connection,
+    runScript: (script, scriptKeys, args) => {
+      if (args[0] === 'reserve-many') groupsSent += Number(args[5]);
+      return connection.runScript(script, scriptKeys, args);
+    },
+  };
+  const redis = new RedisScheduleStore({
+    connection: counting,
+    keyPrefix: 'parity-groups',
+    idleTtlMs: 60_000,
+    pinnedNow: () => now,
+  });
+  const rand = seededRandom(23);
+  const fairness = { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
+  const busy = (maxWaitMs: number): CalendarReserveInput => ({
+    intervalMs: 1000 / 28.5,
+    minKeptIntervalMs: 1000 / 28.5,
+    callerId: 'busy',
+    weight: 2,
+    reservedShare: 0,
+    maxWaitMs,
+    maxQueued: 12,
+    fairness,
+    knownEpoch: '',
+    lossGuardMs: 1000,
+    idleTtlMs: 60_000,
+  });
+  let shifted = 0;
+  let reported = 0;
+  const kinds = new Set<string>();
+  for (let round = 0; round < 40; round += 1) {
+    now += Math.floor(rand() * 600);
+    const batch = Array.from({ length: 2 + Math.floor(rand() * 30) }, () => {
+      // Mostly the same reservation; now and then another wait, another caller or a re-grid (the
+      // learning rate, keeping the old grid's free points) breaks the group.
+      const r = rand();
+      const input =
+        r < 0.08
+          ? busy(100)
+          : r < 0.16
+            ? { ...busy(2000), callerId: 'other' }
+            : r < 0.22
+              ? { ...busy(2000), intervalMs: 1000 / 28.4 }
+              : busy(2000);
+      const report =
+        rand() < 0.15
+          ? {
+              counts: { remaining: Math.floor(rand() * 8), limit: 30, resetKey: String(Math.floor(now / 1000) + 1) },
+              tolerance: 2,
+            }
+          : undefined;
+      return { input, report };
+    });
+    const together = await Promise.all(batch.map(({ input, report }) => redis.reserve(keys, input, report)));
+    for (const [i, { input, report }] of batch.entries()) {
+      if (report !== undefined) {
+        reported += 1;
+        if ((await memory.report(keys, report.counts, report.tolerance)).shiftedMs > 0) shifted += 1;
+      }
+      const one = memory.reserveNow(keys, input);
+      kinds.add(one.kind === 'granted' ? 'granted' : one.reason);
+      expectSame(strip(together[i]!), strip(one), `round ${round}, reservation ${i}`);
+    }
+  }
+  expect(reported).toBeGreaterThan(50);
+  expect(shifted).toBeGreaterThan(5); // reports that moved the schedule, inside batches
+  expect(redis.batchedReservationCount()).toBeGreaterThan(400);
+  expect(groupsSent).toBeLessThan(redis.batchedReservationCount() * 0.6); // one a reservation, ungrouped
+  expect([...kinds].sort()).toEqual(['backlog', 'deadline', 'granted', 'paused']);
+});
