@@ -224,22 +224,26 @@ function reserveArgs(
   ];
 }
 
-/** Where a reservation's report (four values, '' when none) sits in its arguments. */
+/** Where a reservation's lost-state hint and its report (four values, '' when none) sit in its arguments. */
+const HINT_AT = 11;
 const REPORT_AT = 13;
 const REPORT_VALUES = 4;
 
 /**
  * `reserve-many`'s arguments: the number of groups, then per group a count and one reservation's
- * arguments, taken that many times in a row. A reservation joins the group before it when its
- * arguments are the same and it carries no report (a group's report applies to its first only): a
- * busy caller's reservations differ in nothing, and sending each one's 22 values again cost the
- * gateway more than the script call itself (encoding them) and Redis the parsing.
+ * arguments, taken that many times in a row. A busy caller's reservations differ in nothing but the
+ * lost-state hint, and sending each one's 22 values again cost the gateway more than the script call
+ * itself (encoding them) and Redis the parsing. A reservation joins the group before it when it
+ * carries no report (a group's report applies to its first only) and its arguments are the group's,
+ * but for a hint no larger than the group's: the hint (this replica's latest slot, relative to when
+ * the reservation was made) falls as reservations wait in the lane, and the floor a lost state gets
+ * from a smaller one is already set by the group's first.
  */
 export function groupedReservationArgs(argsList: readonly (string | number)[][]): (string | number)[] {
-  const groups: { count: number; args: (string | number)[] }[] = [];
+  const groups: { count: number; args: readonly (string | number)[] }[] = [];
   for (const args of argsList) {
     const last = groups[groups.length - 1];
-    if (last !== undefined && !carriesReport(args) && sameBesideReport(last.args, args)) last.count += 1;
+    if (last !== undefined && !carriesReport(args) && joinsGroup(last.args, args)) last.count += 1;
     else groups.push({ count: 1, args });
   }
   return [groups.length, ...groups.flatMap((group) => [group.count, ...group.args])];
@@ -249,11 +253,14 @@ function carriesReport(args: readonly (string | number)[]): boolean {
   return args.slice(REPORT_AT, REPORT_AT + REPORT_VALUES).some((value) => value !== '');
 }
 
-function sameBesideReport(a: readonly (string | number)[], b: readonly (string | number)[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i += 1) {
-    if (i >= REPORT_AT && i < REPORT_AT + REPORT_VALUES) continue;
-    if (a[i] !== b[i]) return false;
+/** The same arguments but the report, and a hint no larger than the group's ('' only with ''). */
+function joinsGroup(group: readonly (string | number)[], args: readonly (string | number)[]): boolean {
+  if (group.length !== args.length) return false;
+  for (let i = 0; i < args.length; i += 1) {
+    if (i === HINT_AT) {
+      const same = group[i] === args[i];
+      if (!same && (group[i] === '' || args[i] === '' || Number(args[i]) > Number(group[i]))) return false;
+    } else if ((i < REPORT_AT || i >= REPORT_AT + REPORT_VALUES) && group[i] !== args[i]) return false;
   }
   return true;
 }

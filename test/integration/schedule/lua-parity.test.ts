@@ -437,7 +437,13 @@ test('grouped reservations with reports part-way through a batch answer as one b
   const kinds = new Set<string>();
   for (let round = 0; round < 40; round += 1) {
     now += Math.floor(rand() * 600);
-    const batch = Array.from({ length: 2 + Math.floor(rand() * 30) }, () => {
+    // As a replica sends them: each with its lost-state hint (its latest slot, relative to when the
+    // reservation was made: later ones less ahead; 5 ms apart here, so that a floor set from the
+    // wrong one moves slots by whole grid points). In every fifth round the state was lost; in every
+    // other such round the hints rise instead (a reply raised the replica's latest slot meanwhile).
+    const knownEpoch = round % 5 === 4 ? 'gone' : '';
+    const hintStepMs = round % 10 === 4 ? 5 : -5;
+    const batch = Array.from({ length: 2 + Math.floor(rand() * 30) }, (_, i) => {
       // Mostly the same reservation; now and then another wait, another caller or a re-grid (the
       // learning rate, keeping the old grid's free points) breaks the group.
       const r = rand();
@@ -449,6 +455,7 @@ test('grouped reservations with reports part-way through a batch answer as one b
             : r < 0.22
               ? { ...busy(2000), intervalMs: 1000 / 28.4 }
               : busy(2000);
+      Object.assign(input, { knownEpoch, hintOffsetMs: 400 + i * hintStepMs });
       const report =
         rand() < 0.15
           ? {
