@@ -16,7 +16,8 @@ import { refusalCount } from '../../helpers/raw-connections';
 const ATTACKER_ADDRESSES = ['127.0.0.2', '127.0.0.3'];
 const PER_ADDRESS = 5_000;
 const TOTAL = ATTACKER_ADDRESSES.length * PER_ADDRESS;
-const LEGIT_REQUESTS = 200;
+/** Enough that p99 is not the second-worst request: one GC pause or scheduler stall is not a trend. */
+const LEGIT_REQUESTS = 500;
 /** Generous: a loaded 2-CPU machine shifts single requests by tens of ms; a cap that failed would add seconds. */
 const P99_RATIO_BOUND = 4;
 /** A p99 below this counts as this, so that scheduler noise on a sub-millisecond baseline cannot make the ratio. */
