@@ -70,7 +70,11 @@ test('a caller sending back to back on a dense schedule goes on parked slots, on
   console.log(
     `back to back, 1 in flight: ${out.sends.length} sends, ${JSON.stringify(prefetch)}, ${reservationsSent(s!)} reservations sent`,
   );
-  expect(out.refused).toEqual({});
+  // Nothing refused, but a request stalled past its slot's send tolerance after taking it: held back
+  // as late (the busy machine of the next comment, on the request path), one in a hundred at most.
+  const { late = 0, ...refusedOtherwise } = out.refused;
+  expect(refusedOtherwise).toEqual({});
+  expect(late).toBeLessThanOrEqual(out.sends.length * 0.01);
   expect(out.sends.length).toBeGreaterThan(300);
   // All but a few requests (the first two: no parked slot yet). A stall longer than a slot stays fresh
   // (a busy machine) wastes the parked slot and the next request takes the round trip: a few in a
