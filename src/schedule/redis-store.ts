@@ -190,6 +190,11 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 }
 
+/** Where the lost-state hint and the report (four values, '' when none) sit in `reserveArgs`'s list. */
+const HINT_AT = 11;
+const REPORT_AT = 13;
+const REPORT_VALUES = 4;
+
 /**
  * A reservation's script arguments (ARGV[6…25]); the report's four, the anchor's two and the least
  * kept interval are '' when absent.
@@ -224,11 +229,6 @@ function reserveArgs(
   ];
 }
 
-/** Where a reservation's lost-state hint and its report (four values, '' when none) sit in its arguments. */
-const HINT_AT = 11;
-const REPORT_AT = 13;
-const REPORT_VALUES = 4;
-
 /**
  * `reserve-many`'s arguments: the number of groups, then per group a count and one reservation's
  * arguments, taken that many times in a row. A busy caller's reservations differ in nothing but the
@@ -253,16 +253,21 @@ function carriesReport(args: readonly (string | number)[]): boolean {
   return args.slice(REPORT_AT, REPORT_AT + REPORT_VALUES).some((value) => value !== '');
 }
 
-/** The same arguments but the report, and a hint no larger than the group's ('' only with ''). */
+/** The same arguments but the report, and a hint that joins the group's. */
 function joinsGroup(group: readonly (string | number)[], args: readonly (string | number)[]): boolean {
-  if (group.length !== args.length) return false;
-  for (let i = 0; i < args.length; i += 1) {
-    if (i === HINT_AT) {
-      const same = group[i] === args[i];
-      if (!same && (group[i] === '' || args[i] === '' || Number(args[i]) > Number(group[i]))) return false;
-    } else if ((i < REPORT_AT || i >= REPORT_AT + REPORT_VALUES) && group[i] !== args[i]) return false;
-  }
-  return true;
+  return (
+    group.length === args.length &&
+    args.every((value, i) =>
+      i === HINT_AT
+        ? hintJoins(group[i]!, value)
+        : (i >= REPORT_AT && i < REPORT_AT + REPORT_VALUES) || group[i] === value,
+    )
+  );
+}
+
+/** No larger than the group's ('' only with ''): the floor it would set on a lost state is set already. */
+function hintJoins(groupHint: string | number, hint: string | number): boolean {
+  return hint === groupHint || (hint !== '' && groupHint !== '' && Number(hint) <= Number(groupHint));
 }
 
 /** A `reserve-many` reply cut into each reservation's values, in order. */

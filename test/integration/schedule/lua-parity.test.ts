@@ -29,9 +29,9 @@ afterAll(async () => {
 });
 
 /** Both stores of one schedule on the same pinned clock: Redis (the script) and memory (calendar.ts). */
-function storesOnPinnedClock(prefix: string, clock: () => number) {
+function storesOnPinnedClock(prefix: string, clock: () => number, via: RedisConnection = connection) {
   return {
-    redis: new RedisScheduleStore({ connection, keyPrefix: prefix, idleTtlMs: 60_000, pinnedNow: clock }),
+    redis: new RedisScheduleStore({ connection: via, keyPrefix: prefix, idleTtlMs: 60_000, pinnedNow: clock }),
     memory: new MemoryScheduleStore({ now: clock, idleTtlMs: 60_000, epochPrefix: 'm' }),
     keys: scheduleKeys(prefix, 'acct', 'read'),
   };
@@ -401,7 +401,6 @@ test('a grid written before the anchored flag (an older script) keeps none of it
 // applied once, before that reservation and not before the others of its group.
 test('grouped reservations with reports part-way through a batch answer as one by one', async () => {
   let now = 1_800_000_700_000;
-  const { memory, keys } = storesOnPinnedClock('parity-groups', () => now);
   // The groups each reserve-many call sends (its ARGV[6]), to see that the batches were grouped at all.
   let groupsSent = 0;
   const counting: RedisConnection = {
@@ -411,12 +410,7 @@ test('grouped reservations with reports part-way through a batch answer as one b
       return connection.runScript(script, scriptKeys, args);
     },
   };
-  const redis = new RedisScheduleStore({
-    connection: counting,
-    keyPrefix: 'parity-groups',
-    idleTtlMs: 60_000,
-    pinnedNow: () => now,
-  });
+  const { redis, memory, keys } = storesOnPinnedClock('parity-groups', () => now, counting);
   const rand = seededRandom(23);
   const fairness = { activeWindowMs: 1000, forgetCallerMs: 5000, lookaheadMs: 70, maxReservedShareTotal: 0.5 };
   const busy = (maxWaitMs: number): CalendarReserveInput => ({
