@@ -61,8 +61,14 @@ if op == 'reserve-many' then
     o = o + 1 + RESERVE_ARGS
   end
 end
+-- The callers of the reservations, each once (a busy caller's groups share one record).
+local requesters, listed = {}, {}
+for _, o in ipairs(groupAt) do
+  local id = ARGV[o + 1]
+  if not listed[id] then listed[id] = true; requesters[#requesters + 1] = id end
+end
 local wanted = { unpack(SCALARS) }
-for _, o in ipairs(groupAt) do wanted[#wanted + 1] = 'c:' .. ARGV[o + 1] end
+for _, id in ipairs(requesters) do wanted[#wanted + 1] = 'c:' .. id end
 local raw = redis.call('HMGET', S, unpack(wanted))
 -- loaded: what the hash holds (to write back only what changed); st: the working copy.
 local loaded, st = {}, {}
@@ -102,11 +108,9 @@ local function decode(v)
   local tat, w, r, seen, maxp, pend = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
   return { tat = tonumber(tat), w = tonumber(w), r = tonumber(r), seen = tonumber(seen), maxp = tonumber(maxp), pend = pend }
 end
-for i, o in ipairs(groupAt) do
+for i, id in ipairs(requesters) do
   local v = raw[#SCALARS + i]
-  if callers[ARGV[o + 1]] == nil then
-    if v then callers[ARGV[o + 1]] = decode(v) else callers[ARGV[o + 1]] = false end
-  end
+  if v then callers[id] = decode(v) else callers[id] = false end
 end
 
 local function chunked(cmd, key, list)
