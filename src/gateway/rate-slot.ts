@@ -46,7 +46,7 @@ function tooManyRequests(retryAfterMs: number, reason: string): GatewayRejection
  * `late`: the wait ended after that tolerance; the request must not go on this slot.
  */
 export type SlotResult =
-  | { kind: 'slot'; waitedMs: number; sendByMs: number; releasedAtMs: number; measuresSendDelays: boolean }
+  | { kind: 'slot'; waitedMs: number; sendByMs: number; releasedAtMs: number }
   | { kind: 'late'; waitedMs: number }
   | { kind: 'rejected'; rejection: GatewayRejection }
   | { kind: 'aborted' };
@@ -87,6 +87,5 @@ export async function awaitRateSlot(
   metrics.queueWait.observe(queue, outcome.waitedMs / 1000);
   // The outcome's sendByMs follows a shift since the grant (a 429 moved the queue): the reservation's
   // own would hold back at the wire every request released on a moved slot.
-  const { waitedMs, sendByMs, releasedAtMs, measuresSendDelays } = outcome;
-  return { kind: 'slot', waitedMs, sendByMs, releasedAtMs, measuresSendDelays };
+  return { kind: 'slot', waitedMs: outcome.waitedMs, sendByMs: outcome.sendByMs, releasedAtMs: outcome.releasedAtMs };
 }

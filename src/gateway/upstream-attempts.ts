@@ -217,32 +217,17 @@ async function sendOnSlot(
     waitedMs += slot.waitedMs;
     if (slot.kind === 'slot') {
       ctx.res.setHeader(QUEUE_WAIT_HEADER, String(Math.round(priorWaitMs + waitedMs)));
+      const { accountId } = ctx.caller;
+      const operationClass = ctx.operation.class;
+      const onSendCheck = (atMs: number) =>
+        deps.schedule.recordWireDelay(accountId, operationClass, atMs - slot.releasedAtMs);
       // When it leaves (near enough: the forwarder writes it next): the window phase learner pairs it with the count.
       const sentAtMs = deps.now();
-      const delays = slot.measuresSendDelays ? sendDelayReports(deps, ctx, slot.releasedAtMs) : {};
-      const outcome = await forwardAttempt(deps, ctx, { ...request, sendByMs: slot.sendByMs, ...delays }, attempt);
+      const outcome = await forwardAttempt(deps, ctx, { ...request, sendByMs: slot.sendByMs, onSendCheck }, attempt);
       if (!isLateSend(outcome)) return { kind: 'sent', outcome, waitedMs, sentAtMs };
     }
     deps.metrics.scheduleLateSends.inc({ account: ctx.caller.accountId, class: ctx.operation.class });
   }
-}
-
-/** For an adaptive safety: release → the forwarder's last check, and from there to the request handed to the OS. */
-function sendDelayReports(
-  deps: AttemptDeps,
-  ctx: AttemptContext,
-  releasedAtMs: number,
-): Pick<ForwardRequest, 'onSendCheck' | 'onHandedOff'> {
-  const { accountId } = ctx.caller;
-  const operationClass = ctx.operation.class;
-  let checkedAtMs = releasedAtMs;
-  return {
-    onSendCheck: (atMs) => {
-      checkedAtMs = atMs;
-      deps.schedule.recordWireDelay(accountId, operationClass, atMs - releasedAtMs);
-    },
-    onHandedOff: (atMs) => deps.schedule.recordHandoffDelay(accountId, operationClass, atMs - checkedAtMs),
-  };
 }
 
 /** The wait for a slot, in a `gateway.rate_slot` span (tracing on): how long, for which schedule, how it ended. */

@@ -47,9 +47,9 @@ export interface AdaptiveMarginTuning {
   headroomFactor: number;
   headroomMs: number;
   /**
-   * The part of the path this replica cannot measure: from the request being handed to the
-   * operating system to the provider counting it (one-way network jitter). 2 ms: loopback or a LAN.
-   * A provider across a WAN needs a fixed safety, or a lower `max`.
+   * The part of the path this replica cannot measure: from the request's first byte leaving to the
+   * provider counting it (one-way network jitter). 2 ms: loopback or a LAN. A provider across a WAN
+   * needs a fixed safety, or a lower `max`.
    */
   networkSpreadMs: number;
   /** Re-evaluate at most this often (sorting the samples is not for every request). */
@@ -96,8 +96,6 @@ export function safetyBoundsProblem(bounds: SafetyBounds): string | undefined {
 export interface MarginTarget {
   releaseLateMs: number;
   wireDelayMs: number;
-  /** From the forwarder's last check to the request handed to the operating system (after the check: not held back). */
-  handoffDelayMs: number;
   neededMs: number;
   safety: number;
 }
@@ -109,13 +107,10 @@ export interface MarginChange {
 }
 
 /**
- * One schedule's margin on this replica. Three delay streams, each as a high percentile over a recent
- * window: release lateness (slot → the waiter released), release → wire (the forwarder's last
- * check) and wire → handoff (the request handed to the operating system; the proxy writes it some
- * turns of the event loop after the check: 0.3 ms at the median, 5 ms at p99 and 7.5 ms at most
- * under bench:fleet's sliding load, 2026-12-06). Their percentiles are added: at least the
- * percentile of the sum, so on the safe side. The release tolerance (held back at the check) leaves
- * room for the handoff as well as the network.
+ * One schedule's margin on this replica. Two delay streams, each as a high percentile over a recent
+ * window: release lateness (slot → the waiter released) and release → wire (the forwarder's last
+ * check, just before the first byte). Their percentiles are added: at least the percentile of the
+ * sum, so on the safe side.
  *
  * Why quantised and with hysteresis: the interval is shared by every replica of the schedule, and
  * the Redis script re-grids whenever a reservation asks for another interval. Replicas measuring
@@ -129,7 +124,6 @@ export interface MarginChange {
 export class AdaptiveMargin {
   private readonly releaseLate: SampleWindow;
   private readonly wireDelay: SampleWindow;
-  private readonly handoffDelay: SampleWindow;
   private safetyNow: number;
   private lastEvaluatedAtMs = -Infinity;
   /** Since when every evaluation asked for at least `raiseMinGain` more, and the lowest it asked for. */
@@ -146,7 +140,6 @@ export class AdaptiveMargin {
     if (problem !== undefined) throw new RangeError(`adaptive safety: ${problem}`);
     this.releaseLate = new SampleWindow(tuning.maxSamples);
     this.wireDelay = new SampleWindow(tuning.maxSamples);
-    this.handoffDelay = new SampleWindow(tuning.maxSamples);
     // Starting safe: the fixed default until the samples say otherwise.
     this.safetyNow = clamp(DEFAULT_SAFETY, bounds);
   }
@@ -160,13 +153,9 @@ export class AdaptiveMargin {
     return this.sendToleranceFor(this.safetyNow);
   }
 
-  /**
-   * The same for the safety in force, which may be the fleet's (lower) one: a request checked within
-   * it is still handed over (the last measured handoff, with headroom) and carried (network) in budget.
-   */
+  /** The same for the safety in force, which may be the fleet's (lower) one. */
   sendToleranceFor(safety: number): number {
-    const handoffMs = (this.lastTarget?.handoffDelayMs ?? 0) * this.tuning.headroomFactor;
-    return Math.max(MIN_SEND_TOLERANCE_MS, sendBudgetMs(safety) - this.tuning.networkSpreadMs - handoffMs);
+    return Math.max(MIN_SEND_TOLERANCE_MS, sendBudgetMs(safety) - this.tuning.networkSpreadMs);
   }
 
   /** The last evaluation, for logs and tests. */
@@ -184,11 +173,6 @@ export class AdaptiveMargin {
     this.wireDelay.add(atMs, Math.max(0, delayMs));
   }
 
-  /** The forwarder's last check → the request handed to the operating system, ms (≥ 0). */
-  recordHandoffDelay(atMs: number, delayMs: number): void {
-    this.handoffDelay.add(atMs, Math.max(0, delayMs));
-  }
-
   /** Re-evaluates at most every `evaluateEveryMs`; answers the change when the safety moved. */
   evaluate(nowMs: number): MarginChange | undefined {
     if (nowMs - this.lastEvaluatedAtMs < this.tuning.evaluateEveryMs) return undefined;
@@ -196,10 +180,11 @@ export class AdaptiveMargin {
     const sinceMs = nowMs - this.tuning.windowMs;
     this.releaseLate.dropBefore(sinceMs);
     this.wireDelay.dropBefore(sinceMs);
-    this.handoffDelay.dropBefore(sinceMs);
     if (this.releaseLate.size < this.tuning.minSamples) return undefined;
-    const high = (samples: SampleWindow) => (samples.size === 0 ? 0 : samples.quantile(this.tuning.quantile));
-    const target = this.targetFor(high(this.releaseLate), high(this.wireDelay), high(this.handoffDelay));
+    const target = this.targetFor(
+      this.releaseLate.quantile(this.tuning.quantile),
+      this.wireDelay.size === 0 ? 0 : this.wireDelay.quantile(this.tuning.quantile),
+    );
     this.lastTarget = target;
     const next = this.nextSafety(target.safety, nowMs);
     if (next === this.safetyNow) return undefined;
@@ -208,12 +193,11 @@ export class AdaptiveMargin {
     return change;
   }
 
-  private targetFor(releaseLateMs: number, wireDelayMs: number, handoffDelayMs: number): MarginTarget {
+  private targetFor(releaseLateMs: number, wireDelayMs: number): MarginTarget {
     const t = this.tuning;
-    const neededMs =
-      (releaseLateMs + wireDelayMs + handoffDelayMs) * t.headroomFactor + t.headroomMs + t.networkSpreadMs;
+    const neededMs = (releaseLateMs + wireDelayMs) * t.headroomFactor + t.headroomMs + t.networkSpreadMs;
     const safety = clamp(quantiseDown(safetyForDelay(neededMs), t.step), this.bounds);
-    return { releaseLateMs, wireDelayMs, handoffDelayMs, neededMs, safety };
+    return { releaseLateMs, wireDelayMs, neededMs, safety };
   }
 
   private nextSafety(target: number, nowMs: number): number {

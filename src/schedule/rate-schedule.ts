@@ -218,11 +218,6 @@ export interface RateSchedule {
    */
   recordWireDelay(accountId: string, operationClass: OperationClass, delayMs: number): void;
   /**
-   * From that check to the request handed to the operating system (the proxy writes it some turns of
-   * the event loop later), in ms: the third part of an adaptive safety's send delay. Ignored otherwise.
-   */
-  recordHandoffDelay(accountId: string, operationClass: OperationClass, delayMs: number): void;
-  /**
    * The account's limits no longer map any class to this schedule (`limits: auto` adopted another
    * structure or a lower rate): its waiters here answer `late`, so each takes a new slot under the
    * limits now in force. `pauseMs` > 0 also pauses it for every replica (announced like any pause),
@@ -526,8 +521,7 @@ class RateScheduleImpl implements RateSchedule {
             return { kind: 'late', waitedMs: now - startedAt, lateMs };
           }
           rt?.activity.sends.add(now);
-          const measuresSendDelays = rt?.margin !== undefined;
-          return { kind: 'ready', waitedMs: now - startedAt, lateMs, releasedAtMs: now, sendByMs, measuresSendDelays };
+          return { kind: 'ready', waitedMs: now - startedAt, lateMs, releasedAtMs: now, sendByMs };
         }
         await this.sleepOrWake(rt, target - now, options.signal);
       }
@@ -537,18 +531,10 @@ class RateScheduleImpl implements RateSchedule {
   }
 
   recordWireDelay(accountId: string, operationClass: OperationClass, delayMs: number): void {
-    this.marginOf(accountId, operationClass)?.recordWireDelay(this.now(), delayMs);
-  }
-
-  recordHandoffDelay(accountId: string, operationClass: OperationClass, delayMs: number): void {
-    this.marginOf(accountId, operationClass)?.recordHandoffDelay(this.now(), delayMs);
-  }
-
-  private marginOf(accountId: string, operationClass: OperationClass): AdaptiveMargin | undefined {
     const limits = this.options.limits(accountId);
-    if (limits === undefined) return undefined;
+    if (limits === undefined) return;
     const keys = scheduleKeys(this.keyPrefix, accountId, scheduleFor(limits, operationClass).scheduleClass);
-    return this.runtimes.get(keys.id)?.margin;
+    this.runtimes.get(keys.id)?.margin?.recordWireDelay(this.now(), delayMs);
   }
 
   async retire(accountId: string, scheduleClass: ScheduleClass, pauseMs: number): Promise<void> {
@@ -1233,7 +1219,6 @@ class RateScheduleImpl implements RateSchedule {
           toSafety: change.to,
           releaseLateMs: round2(change.target.releaseLateMs),
           wireDelayMs: round2(change.target.wireDelayMs),
-          handoffDelayMs: round2(change.target.handoffDelayMs),
           neededMs: round2(change.target.neededMs),
         },
         'rate schedule: adaptive safety changed',

@@ -87,8 +87,6 @@ export type SlotOutcome =
       readonly releasedAtMs: number;
       /** The latest instant the request may leave: the slot's tolerance, moved with any shift since the grant. */
       readonly sendByMs: number;
-      /** An adaptive safety's schedule: it wants the request's send delays (`recordWireDelay`, `recordHandoffDelay`). */
-      readonly measuresSendDelays: boolean;
     }
   | { readonly kind: 'late'; readonly waitedMs: number; readonly lateMs: number }
   | { readonly kind: 'expired'; readonly retryAfterMs: number }

@@ -41,8 +41,6 @@ export interface ForwardRequest {
   sendByMs?: number;
   /** Called with the forwarder's clock at that last check (sent or held back): the release-to-wire delay. */
   onSendCheck?: (atMs: number) => void;
-  /** Called when the request (headers and body) has been handed to the operating system, with the time. */
-  onHandedOff?: (atMs: number) => void;
 }
 
 /** The failure reason of a request held back because it would have left after its `sendByMs`. */
@@ -143,9 +141,6 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         proxyReq.destroy();
         return;
       }
-      // Written some turns of the loop later (http-proxy pipes the body after this event): how much later is measured.
-      const onHandedOff = state.request.onHandedOff;
-      if (onHandedOff) proxyReq.once('finish', () => onHandedOff(now()));
       // A reused keep-alive socket is already connected; only a new one can hang in connect.
       const socket = proxyReq.socket;
       if (socket?.connecting) {
