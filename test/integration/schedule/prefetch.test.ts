@@ -63,6 +63,17 @@ function reservationsSent(s: RateSchedule): number {
   return redisCommands.reserve + batchedReservations;
 }
 
+/**
+ * Nothing refused, but a request stalled past its slot's send tolerance after taking it is held back
+ * as late: a busy machine, on the request path (1 of 1,131 and 14 of 5,475 sends in loaded CI runs).
+ * One in a hundred at most.
+ */
+function expectNothingRefusedButFewLate(out: Outcomes): void {
+  const { late = 0, ...refusedOtherwise } = out.refused;
+  expect(refusedOtherwise).toEqual({});
+  expect(late).toBeLessThanOrEqual(out.sends.length * 0.01);
+}
+
 test('a caller sending back to back on a dense schedule goes on parked slots, one reservation per request, several per call', async () => {
   const [s] = replicas(1);
   const out = await loop([s!], 1, Date.now() + 1500, 1);
@@ -70,11 +81,7 @@ test('a caller sending back to back on a dense schedule goes on parked slots, on
   console.log(
     `back to back, 1 in flight: ${out.sends.length} sends, ${JSON.stringify(prefetch)}, ${reservationsSent(s!)} reservations sent`,
   );
-  // Nothing refused, but a request stalled past its slot's send tolerance after taking it: held back
-  // as late (the busy machine of the next comment, on the request path), one in a hundred at most.
-  const { late = 0, ...refusedOtherwise } = out.refused;
-  expect(refusedOtherwise).toEqual({});
-  expect(late).toBeLessThanOrEqual(out.sends.length * 0.01);
+  expectNothingRefusedButFewLate(out);
   expect(out.sends.length).toBeGreaterThan(300);
   // All but a few requests (the first two: no parked slot yet). A stall longer than a slot stays fresh
   // (a busy machine) wastes the parked slot and the next request takes the round trip: a few in a
@@ -96,7 +103,8 @@ test("32 in flight on a dense schedule: parked slots do not count against the ca
   const out = await loop([s!], 32, Date.now() + 1500, 1);
   const { prefetch } = s!.stats();
   console.log(`32 in flight: ${out.sends.length} sends, ${JSON.stringify(prefetch)}`);
-  expect(out.refused).toEqual({});
+  // No refusal for the queue bound (14 of 5,475 sends held back as late in one loaded CI run).
+  expectNothingRefusedButFewLate(out);
   expect(prefetch.taken).toBeGreaterThan(0);
 });
 
