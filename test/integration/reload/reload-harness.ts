@@ -22,6 +22,8 @@ export interface PolicyShape {
   kids: string[];
   /** Provider write rate of the account (per second). */
   writePerSecond?: number;
+  /** The `operator` caller's `maxWaitMs` (the policy's default, 1000, when absent). */
+  operatorMaxWaitMs?: number;
   port?: number;
   /** A caller naming an account that does not exist (an invalid policy), after every other caller. */
   brokenCaller?: boolean;
@@ -85,7 +87,7 @@ auth:
   keys:
 ${keys}
 callers:
-  operator: { account: main, scopes: ["*"] }
+  operator: { account: main, scopes: ["*"]${shape.operatorMaxWaitMs === undefined ? '' : `, maxWaitMs: ${shape.operatorMaxWaitMs}`} }
 ${moreCallers(shape.moreCallers ?? 0)}${shape.brokenCaller ? '  stray: { account: nowhere, scopes: ["*"] }\n' : ''}`;
 }
 
