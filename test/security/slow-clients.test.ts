@@ -21,7 +21,11 @@ import {
 } from './attack-suite';
 
 const HEADERS_TIMEOUT_MS = 300;
-const REQUEST_TIMEOUT_MS = 900;
+/**
+ * Well above the body timeout, so that the gateway's own 400 comes first even when a busy machine
+ * starts its body timer late (at 900 ms a loaded CI run saw Node's 408 instead).
+ */
+const REQUEST_TIMEOUT_MS = 1_500;
 const BODY_TIMEOUT_MS = 300;
 /** How late a timeout may fire: Node sweeps its connections every headersTimeout / 4, plus a busy machine. */
 const SLACK_MS = 1_500;
