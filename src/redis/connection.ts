@@ -123,6 +123,8 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       return () => listeners.delete(listener);
     },
     async subscribe(channel, onMessage) {
+      // A subscriber made after close() would never be closed, and would keep its process alive.
+      if (closed) throw new StoreUnavailableError('unavailable', 'connection closed');
       if (subscriber === undefined) {
         // Off the request path, so this one may queue while (re)connecting; it resubscribes by itself.
         subscriber = createClient(topology, options, 'subscriber');
