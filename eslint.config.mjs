@@ -61,11 +61,17 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    // The bin shim and the build scripts are plain CommonJS run by Node.
-    files: ['bin/**/*.js', 'scripts/**/*.js'],
+    // The bin shim, the build scripts and Jest's global teardown are plain CommonJS run by Node.
+    files: ['bin/**/*.js', 'scripts/**/*.js', 'test/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
-      globals: { require: 'readonly', process: 'readonly', __dirname: 'readonly' },
+      globals: {
+        require: 'readonly',
+        process: 'readonly',
+        __dirname: 'readonly',
+        module: 'writable',
+        setTimeout: 'readonly',
+      },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -17,6 +17,10 @@ const transformIgnorePatterns = [`/node_modules/(?!(${esmOnlyPackages.join('|')}
 module.exports = {
   // A global option: Jest ignores testTimeout inside a project entry.
   testTimeout: 30000,
+  // A forgotten child, socket or timer must never turn a finished run into a CI timeout; the teardown
+  // names whatever is left, so the leak is still seen and mended.
+  forceExit: true,
+  globalTeardown: '<rootDir>/test/open-handles-teardown.js',
   projects: [
     {
       displayName: 'unit',
