@@ -33,6 +33,7 @@ module.exports = {
       displayName: 'integration',
       // The security suite (test/security/) runs on real sockets too, so it belongs to this tier.
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/security/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/integration-retry.ts'],
       transform: { '^.+\\.ts$': tsJest, ...esmTransform },
       transformIgnorePatterns,
       testEnvironment: 'node',
