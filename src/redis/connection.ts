@@ -81,8 +81,12 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   });
   for (const event of ['close', 'end', 'reconnecting'] as const) client.on(event, () => setStatus('down'));
 
-  const send = async (name: string, args: (string | number)[]): Promise<unknown> => {
+  const refuseWhenClosed = (): void => {
     if (closed) throw new StoreUnavailableError('unavailable', 'connection closed');
+  };
+
+  const send = async (name: string, args: (string | number)[]): Promise<unknown> => {
+    refuseWhenClosed();
     counts.total += 1;
     try {
       return await withinDeadline(client.call(name, ...args), commandTimeoutMs);
@@ -124,7 +128,7 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     },
     async subscribe(channel, onMessage) {
       // A subscriber made after close() would never be closed, and would keep its process alive.
-      if (closed) throw new StoreUnavailableError('unavailable', 'connection closed');
+      refuseWhenClosed();
       if (subscriber === undefined) {
         // Off the request path, so this one may queue while (re)connecting; it resubscribes by itself.
         subscriber = createClient(topology, options, 'subscriber');
