@@ -1,7 +1,7 @@
 /**
  * Jest's global teardown: names what still keeps Node's event loop alive once every test has run.
  *
- * On a two-CPU machine Jest runs every suite in its own process (one worker or less means in band),
+ * On a two-CPU machine Jest runs in band (one worker or less): every suite in Jest's own process,
  * so a child process, socket, server or timer a test forgot keeps that process alive after a green run
  * — one CI run sat for 75 minutes after "222 passed" and timed out. `forceExit` (jest.config.js) ends
  * the run anyway; this report keeps the leak visible, with enough detail to find the test behind it,
