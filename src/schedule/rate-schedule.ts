@@ -329,10 +329,12 @@ const CALIBRATION_SAMPLES = 3;
 const PREFETCH_MAX_WAIT_MS = 1;
 /**
  * Slots parked in one call at most (as many as fit in `PREFETCH_MAX_WAIT_MS`): at one request in
- * flight each call cost its caller's thread ~0.15 ms of CPU, a quarter of it now. Small, so parked
+ * flight each call cost its caller's thread ~0.15 ms of CPU, a quarter of it now. At 32 in flight,
+ * 4 a call with a quarter of the queue bound parked left two requests in three waiting for a round
+ * trip; 8 with the whole bound, one in seven (docs/rate-schedule.md §3c). Few enough that parked
  * slots are taken well within their freshness and few are lost when a caller stops.
  */
-const PREFETCH_BATCH = 4;
+const PREFETCH_BATCH = 8;
 /** Callers with parked-slot bookkeeping at most, per replica (least recently seen dropped first). */
 const MAX_PREFETCH_LANES = 10_000;
 
@@ -765,7 +767,8 @@ class RateScheduleImpl implements RateSchedule {
   /**
    * The caller's slots parked here (or on their way) stand in for its next requests' own: they do not
    * count against the request's queue bound. A prefetch is granted only under the bound itself, so
-   * the caller holds at most its bound plus what is parked (a quarter of it, each within 1 ms).
+   * the caller holds at most twice its bound, the parked half each within 1 ms and only while the
+   * schedule has no queue.
    */
   private beyondParked(lane: PrefetchLane, request: ReserveRequest): ReserveRequest {
     const parked = this.prefetch.outstanding(lane.key);
@@ -784,7 +787,8 @@ class RateScheduleImpl implements RateSchedule {
     nowMs: number,
     tookParked: boolean,
   ): Ahead | undefined {
-    const maxParked = Math.max(1, Math.floor((request.maxQueued ?? this.maxQueued) / 4));
+    // As deep as the caller's queue bound: parked only while the schedule has no queue, so nobody waits for them.
+    const maxParked = Math.max(1, request.maxQueued ?? this.maxQueued);
     const batch = Math.min(PREFETCH_BATCH, Math.floor(PREFETCH_MAX_WAIT_MS / rt.intervalMs));
     const reuseWindowMs = rt.sendToleranceMs / 2;
     const count = this.prefetch.wanted(lane.key, lane.parking, nowMs, tookParked, reuseWindowMs, maxParked, batch);

@@ -89,8 +89,8 @@ test('a caller sending back to back on a dense schedule goes on parked slots, on
   expect(prefetch.wasted).toBeLessThanOrEqual(out.sends.length * 0.05);
   expect(prefetch.taken).toBeGreaterThan(out.sends.length * 0.9 - 2 * prefetch.wasted);
   // One slot each: no more reservations than requests and the slots still parked at the end (at most
-  // a quarter of the caller's queue bound of 32).
-  expect(reservationsSent(s!)).toBeLessThanOrEqual(out.sends.length + prefetch.wasted + 8 + 2);
+  // the caller's queue bound of 32).
+  expect(reservationsSent(s!)).toBeLessThanOrEqual(out.sends.length + prefetch.wasted + 32 + 2);
   // Several parked in one call at this pace (a request every ~1.3 ms): fewer script calls than requests.
   const { redisCommands } = s!.stats();
   const calls = redisCommands.reserve + redisCommands['reserve-many'];
@@ -105,7 +105,9 @@ test("32 in flight on a dense schedule: parked slots do not count against the ca
   console.log(`32 in flight: ${out.sends.length} sends, ${JSON.stringify(prefetch)}`);
   // No refusal for the queue bound (14 of 5,475 sends held back as late in one loaded CI run).
   expectNothingRefusedButFewLate(out);
-  expect(prefetch.taken).toBeGreaterThan(0);
+  // Parked as deep as the queue bound, most requests find a slot waiting (22,232 of 25,920 here; with
+  // a quarter of the bound parked, 7,604 of 22,962: two in three waited for a round trip).
+  expect(prefetch.taken).toBeGreaterThan(out.sends.length * 0.5);
 });
 
 /** Three replicas on a 2,000/s schedule (1,900 after safety), `workers` loops each: sends, worst 1 s, prefetches. */
