@@ -328,11 +328,9 @@ const CALIBRATION_SAMPLES = 3;
 /** A prefetch is granted only a slot this close (on a dense schedule, one without a queue). */
 const PREFETCH_MAX_WAIT_MS = 1;
 /**
- * Slots parked in one call at most (as many as fit in `PREFETCH_MAX_WAIT_MS`): at one request in
- * flight each call cost its caller's thread ~0.15 ms of CPU, a quarter of it now. At 32 in flight,
- * 4 a call with a quarter of the queue bound parked left two requests in three waiting for a round
- * trip; 8 with the whole bound, one in seven (docs/rate-schedule.md §3c). Few enough that parked
- * slots are taken well within their freshness and few are lost when a caller stops.
+ * Slots parked in one call at most (as many as fit in `PREFETCH_MAX_WAIT_MS`): each call costs its
+ * caller's thread CPU, so several; few enough that parked slots are taken well within their
+ * freshness and few are lost when a caller stops (why 8: docs/rate-schedule.md §3c).
  */
 const PREFETCH_BATCH = 8;
 /** Callers with parked-slot bookkeeping at most, per replica (least recently seen dropped first). */
@@ -787,7 +785,7 @@ class RateScheduleImpl implements RateSchedule {
     nowMs: number,
     tookParked: boolean,
   ): Ahead | undefined {
-    // As deep as the caller's queue bound: parked only while the schedule has no queue, so nobody waits for them.
+    // As deep as the caller's queue bound (see beyondParked).
     const maxParked = Math.max(1, request.maxQueued ?? this.maxQueued);
     const batch = Math.min(PREFETCH_BATCH, Math.floor(PREFETCH_MAX_WAIT_MS / rt.intervalMs));
     const reuseWindowMs = rt.sendToleranceMs / 2;

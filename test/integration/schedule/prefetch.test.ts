@@ -4,6 +4,7 @@
  * than the calendar allows reaches the provider, and slow callers or sparse schedules never park.
  */
 import type { RateSchedule, RateScheduleOptions, ReserveRequest } from '../../../src/schedule';
+import { SCHEDULE_TUNING_DEFAULTS } from '../../../src/schedule/tuning';
 import { maxInWindow, replicaFixture } from './replicas';
 
 const fixture = replicaFixture(
@@ -89,8 +90,9 @@ test('a caller sending back to back on a dense schedule goes on parked slots, on
   expect(prefetch.wasted).toBeLessThanOrEqual(out.sends.length * 0.05);
   expect(prefetch.taken).toBeGreaterThan(out.sends.length * 0.9 - 2 * prefetch.wasted);
   // One slot each: no more reservations than requests and the slots still parked at the end (at most
-  // the caller's queue bound of 32).
-  expect(reservationsSent(s!)).toBeLessThanOrEqual(out.sends.length + prefetch.wasted + 32 + 2);
+  // the caller's queue bound).
+  const queueBound = SCHEDULE_TUNING_DEFAULTS.maxQueuedPerCaller;
+  expect(reservationsSent(s!)).toBeLessThanOrEqual(out.sends.length + prefetch.wasted + queueBound + 2);
   // Several parked in one call at this pace (a request every ~1.3 ms): fewer script calls than requests.
   const { redisCommands } = s!.stats();
   const calls = redisCommands.reserve + redisCommands['reserve-many'];
