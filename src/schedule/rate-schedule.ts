@@ -797,7 +797,7 @@ class RateScheduleImpl implements RateSchedule {
   /** Prefetches alone (a request went on a parked slot), off the request path. */
   private async prefetchSlots(rt: Runtime, ahead: Ahead): Promise<void> {
     try {
-      const { replies, replyAt, grid } = await this.reserveShared(rt, aheadRequests(ahead), this.now());
+      const { replies, replyAt, grid } = await this.reserveShared(rt, aheadRequests(ahead), this.now(), true);
       this.parkAhead(rt, ahead, replies, replyAt, grid);
     } catch (error) {
       this.prefetch.settle(ahead.lane.key, 'failed', this.now(), ahead.count);
@@ -825,12 +825,14 @@ class RateScheduleImpl implements RateSchedule {
     rt: Runtime,
     requests: readonly ReserveRequest[],
     startedAt: number,
+    atEndOfTurn = false,
   ): Promise<{ replies: CalendarReply[]; replyAt: number; grid: GridChoice }> {
     const grid = this.grid(rt, startedAt);
     const replies = await this.shared!.reserveInOrder(
       rt.keys,
       requests.map((request) => this.input(rt, request, 'shared', startedAt, grid)),
       this.takePendingReport(rt, startedAt),
+      atEndOfTurn,
     );
     const replyAt = this.now();
     this.storeClock.observe(startedAt, replyAt, replies[0]!.storeNowMs);

@@ -95,14 +95,23 @@ export class RedisScheduleStore implements ScheduleStore {
    * Several reservations taken one after the other in one script call (when none of this schedule
    * is out; else they join the next batch, still in this order): a request's slot and the one parked
    * for its caller's next request cost one round trip. `report` is applied before the first.
+   * `atEndOfTurn`: the call is written once this turn of the event loop is over, with whatever joined
+   * it meanwhile; the schedule's place is taken now, so those come after these (a refill of parked
+   * slots: the request that took one is forwarded first, in this turn).
    */
   reserveInOrder(
     keys: ScheduleKeys,
     inputs: readonly CalendarReserveInput[],
     report?: { counts: UpstreamCounts; tolerance: number },
+    atEndOfTurn = false,
   ): Promise<CalendarReply[]> {
     const argsList = inputs.map((input, i) => reserveArgs(input, i === 0 ? report : undefined));
     let lane = this.lanes.get(keys.id);
+    if (lane === undefined && atEndOfTurn) {
+      lane = [];
+      this.lanes.set(keys.id, lane);
+      setImmediate(() => this.sendQueued(keys));
+    }
     if (lane !== undefined) {
       const queued = lane;
       return Promise.all(

@@ -100,6 +100,40 @@ test('a caller sending back to back on a dense schedule goes on parked slots, on
   expect(calls).toBeLessThan(out.sends.length);
 });
 
+test('a request on a parked slot is answered before the call that parks the next ones is written', async () => {
+  const [s] = replicas(1);
+  const scriptCalls = () => {
+    const { redisCommands } = s!.stats();
+    return redisCommands.reserve + redisCommands['reserve-many'];
+  };
+  const request: ReserveRequest = {
+    accountId: 'acct',
+    operationClass: 'read',
+    callerId: 'svc',
+    weight: 1,
+    maxWaitMs: 2000,
+  };
+  let tookParked = 0;
+  let refillsAfter = 0;
+  for (let i = 0; i < 400 && refillsAfter < 20; i += 1) {
+    const taken = s!.stats().prefetch.taken;
+    const before = scriptCalls();
+    const reservation = await s!.reserve(request);
+    const atAnswer = scriptCalls();
+    if (reservation.kind === 'granted') await s!.waitForSlot(reservation);
+    // The gateway forwards the request in the turn `reserve` answered in; the refill is written after it.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (s!.stats().prefetch.taken > taken) {
+      tookParked += 1;
+      expect(atAnswer).toBe(before);
+      if (scriptCalls() > before) refillsAfter += 1;
+    }
+    await sleep(1);
+  }
+  expect(tookParked).toBeGreaterThanOrEqual(20);
+  expect(refillsAfter).toBeGreaterThanOrEqual(20);
+});
+
 test("32 in flight on a dense schedule: parked slots do not count against the caller's queue bound", async () => {
   const [s] = replicas(1);
   const out = await loop([s!], 32, Date.now() + 1500, 1);
