@@ -825,14 +825,14 @@ class RateScheduleImpl implements RateSchedule {
     rt: Runtime,
     requests: readonly ReserveRequest[],
     startedAt: number,
-    atEndOfTurn = false,
+    whileAlone = false,
   ): Promise<{ replies: CalendarReply[]; replyAt: number; grid: GridChoice }> {
     const grid = this.grid(rt, startedAt);
     const replies = await this.shared!.reserveInOrder(
       rt.keys,
       requests.map((request) => this.input(rt, request, 'shared', startedAt, grid)),
       this.takePendingReport(rt, startedAt),
-      atEndOfTurn,
+      whileAlone,
     );
     const replyAt = this.now();
     this.storeClock.observe(startedAt, replyAt, replies[0]!.storeNowMs);

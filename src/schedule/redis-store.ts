@@ -56,6 +56,8 @@ export class RedisScheduleStore implements ScheduleStore {
   private readonly lanes = new Map<string, QueuedReservation[]>();
   /** Reservations that went in a `reserve-many` call. */
   private batchedReservations = 0;
+  /** Schedules whose lane holds a call not written yet (`reserveInOrder`'s `whileAlone`). */
+  private readonly held = new Set<string>();
 
   constructor(private readonly options: RedisScheduleStoreOptions) {}
 
@@ -95,28 +97,33 @@ export class RedisScheduleStore implements ScheduleStore {
    * Several reservations taken one after the other in one script call (when none of this schedule
    * is out; else they join the next batch, still in this order): a request's slot and the one parked
    * for its caller's next request cost one round trip. `report` is applied before the first.
-   * `atEndOfTurn`: the call is written once this turn of the event loop is over, with whatever joined
-   * it meanwhile; the schedule's place is taken now, so those come after these (a refill of parked
-   * slots: the request that took one is forwarded first, in this turn).
+   * `whileAlone`: when nothing of this schedule is out, the call is held until this turn of the event
+   * loop is over or another reservation of the schedule arrives, whichever comes first, and then goes
+   * with what joined it (a refill of parked slots: the request that took one is forwarded first; under
+   * load the next request releases it at once).
    */
   reserveInOrder(
     keys: ScheduleKeys,
     inputs: readonly CalendarReserveInput[],
     report?: { counts: UpstreamCounts; tolerance: number },
-    atEndOfTurn = false,
+    whileAlone = false,
   ): Promise<CalendarReply[]> {
     const argsList = inputs.map((input, i) => reserveArgs(input, i === 0 ? report : undefined));
     let lane = this.lanes.get(keys.id);
-    if (lane === undefined && atEndOfTurn) {
+    const hold = lane === undefined && whileAlone;
+    if (hold) {
       lane = [];
       this.lanes.set(keys.id, lane);
-      setImmediate(() => this.sendQueued(keys));
+      this.held.add(keys.id);
+      setImmediate(() => this.release(keys));
     }
     if (lane !== undefined) {
       const queued = lane;
-      return Promise.all(
+      const replies = Promise.all(
         argsList.map((args) => new Promise<CalendarReply>((resolve, reject) => queued.push({ args, resolve, reject }))),
       );
+      if (!hold) this.release(keys);
+      return replies;
     }
     lane = [];
     this.lanes.set(keys.id, lane);
@@ -132,6 +139,11 @@ export class RedisScheduleStore implements ScheduleStore {
       () => this.sendQueued(keys),
     );
     return first;
+  }
+
+  /** A held call goes now, with what joined it (nothing when none is held). */
+  private release(keys: ScheduleKeys): void {
+    if (this.held.delete(keys.id)) this.sendQueued(keys);
   }
 
   /** The reservations that arrived while the last call was out, in one call; then the next ones. */
