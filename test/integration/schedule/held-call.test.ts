@@ -3,28 +3,12 @@
  * redis-server: written at the end of the turn when alone, at once with the next reservation of the
  * schedule when one arrives first, and taken in arrival order either way.
  */
-import { createRedisConnection, type RedisConnection } from '../../../src/redis';
 import type { CalendarReply, CalendarReserveInput } from '../../../src/schedule/calendar';
 import { scheduleKeys } from '../../../src/schedule/keys';
 import { RedisScheduleStore } from '../../../src/schedule/redis-store';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
+import { redisPerSuite } from '../../helpers/redis-server';
 
-let server: RedisServer;
-let connection: RedisConnection;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  connection = createRedisConnection({ url: server.url, commandTimeoutMs: 1000 });
-  await new Promise<void>((resolve) => {
-    if (connection.status() === 'ready') resolve();
-    else connection.onStatusChange((s) => s === 'ready' && resolve());
-  });
-});
-
-afterAll(async () => {
-  await connection.close();
-  await server.stop();
-});
+const redis = redisPerSuite();
 
 const input = (callerId: string): CalendarReserveInput => ({
   intervalMs: 1,
@@ -39,7 +23,7 @@ const input = (callerId: string): CalendarReserveInput => ({
   idleTtlMs: 60_000,
 });
 
-const store = () => new RedisScheduleStore({ connection, keyPrefix: 'held', idleTtlMs: 60_000 });
+const store = () => new RedisScheduleStore({ connection: redis.connection, keyPrefix: 'held', idleTtlMs: 60_000 });
 const calls = (s: RedisScheduleStore) => s.commandCounts().reserve + s.commandCounts()['reserve-many'];
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** On Redis's clock: replies of different calls measure their wait from different instants. */
