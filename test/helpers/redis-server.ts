@@ -182,20 +182,3 @@ export async function readyConnection(url: string, commandTimeoutMs: number): Pr
     });
   return connection;
 }
-
-/**
- * A redis-server of the suite's own and the product's connection to it: started before its tests,
- * closed and stopped after them. Read the fields inside tests (they are set by then).
- */
-export function redisPerSuite(commandTimeoutMs = 1000): { server: RedisServer; connection: RedisConnection } {
-  const suite = {} as { server: RedisServer; connection: RedisConnection };
-  beforeAll(async () => {
-    suite.server = await startRedisServer();
-    suite.connection = await readyConnection(suite.server.url, commandTimeoutMs);
-  });
-  afterAll(async () => {
-    await suite.connection?.close();
-    await suite.server?.stop();
-  });
-  return suite;
-}

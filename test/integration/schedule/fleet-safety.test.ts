@@ -1,7 +1,7 @@
 /** The fleet's adaptive safety on a real Redis (`fleet-safety.ts`): lowest live proposal, one announced switch. */
 import { FLEET_ACTIVATE_AFTER_MS, fleetSafetyKey, proposeFleetSafety } from '../../../src/schedule/fleet-safety';
 import { scheduleKeys } from '../../../src/schedule/keys';
-import { redisPerSuite } from '../../helpers/redis-server';
+import { redisPerSuite } from '../../helpers/redis-suite';
 
 const redis = redisPerSuite();
 let schedules = 0;

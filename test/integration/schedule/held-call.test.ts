@@ -6,7 +6,7 @@
 import type { CalendarReply, CalendarReserveInput } from '../../../src/schedule/calendar';
 import { scheduleKeys } from '../../../src/schedule/keys';
 import { RedisScheduleStore } from '../../../src/schedule/redis-store';
-import { redisPerSuite } from '../../helpers/redis-server';
+import { redisPerSuite } from '../../helpers/redis-suite';
 
 const redis = redisPerSuite();
 
