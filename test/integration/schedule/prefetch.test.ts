@@ -16,6 +16,9 @@ const replicas = (count: number, overrides: Partial<RateScheduleOptions> = {}): 
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** One caller's read on the account every test uses. */
+const READ: ReserveRequest = { accountId: 'acct', operationClass: 'read', callerId: 'svc', weight: 1, maxWaitMs: 2000 };
+
 interface Outcomes {
   sends: number[];
   refused: Record<string, number>;
@@ -32,14 +35,7 @@ async function loop(
   const out: Outcomes = { sends: [], refused: {} };
   const worker = async (schedule: RateSchedule) => {
     while (Date.now() < untilMs) {
-      const r = await schedule.reserve({
-        accountId: 'acct',
-        operationClass: 'read',
-        callerId: 'svc',
-        weight: 1,
-        maxWaitMs: 2000,
-        ...request,
-      });
+      const r = await schedule.reserve({ ...READ, ...request });
       if (r.kind === 'rejected') {
         out.refused[r.reason] = (out.refused[r.reason] ?? 0) + 1;
         await sleep(1);
@@ -56,6 +52,12 @@ async function loop(
   };
   await Promise.all(list.flatMap((s) => Array.from({ length: workers }, () => worker(s))));
   return out;
+}
+
+/** Script calls that reserve: `reserve` and `reserve-many` alike. */
+function scriptCalls(s: RateSchedule): number {
+  const { redisCommands } = s.stats();
+  return redisCommands.reserve + redisCommands['reserve-many'];
 }
 
 /** Reservations sent to Redis, in `reserve` and `reserve-many` calls alike. */
@@ -94,39 +96,27 @@ test('a caller sending back to back on a dense schedule goes on parked slots, on
   const queueBound = SCHEDULE_TUNING_DEFAULTS.maxQueuedPerCaller;
   expect(reservationsSent(s!)).toBeLessThanOrEqual(out.sends.length + prefetch.wasted + queueBound + 2);
   // Several parked in one call at this pace (a request every ~1.3 ms): fewer script calls than requests.
-  const { redisCommands } = s!.stats();
-  const calls = redisCommands.reserve + redisCommands['reserve-many'];
+  const calls = scriptCalls(s!);
   console.log(`  ${calls} script calls for ${out.sends.length} requests`);
   expect(calls).toBeLessThan(out.sends.length);
 });
 
 test('a request on a parked slot is answered before the call that parks the next ones is written', async () => {
   const [s] = replicas(1);
-  const scriptCalls = () => {
-    const { redisCommands } = s!.stats();
-    return redisCommands.reserve + redisCommands['reserve-many'];
-  };
-  const request: ReserveRequest = {
-    accountId: 'acct',
-    operationClass: 'read',
-    callerId: 'svc',
-    weight: 1,
-    maxWaitMs: 2000,
-  };
   let tookParked = 0;
   let refillsAfter = 0;
   for (let i = 0; i < 400 && refillsAfter < 20; i += 1) {
     const taken = s!.stats().prefetch.taken;
-    const before = scriptCalls();
-    const reservation = await s!.reserve(request);
-    const atAnswer = scriptCalls();
+    const before = scriptCalls(s!);
+    const reservation = await s!.reserve(READ);
+    const atAnswer = scriptCalls(s!);
     if (reservation.kind === 'granted') await s!.waitForSlot(reservation);
     // The gateway forwards the request in the turn `reserve` answered in; the refill is written after it.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (s!.stats().prefetch.taken > taken) {
       tookParked += 1;
       expect(atAnswer).toBe(before);
-      if (scriptCalls() > before) refillsAfter += 1;
+      if (scriptCalls(s!) > before) refillsAfter += 1;
     }
     await sleep(1);
   }
