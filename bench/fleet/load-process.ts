@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { runLoad } from './load';
-import { watchLoopDelay } from './loop-delay';
+import { watchLoopDelay } from '../../src/shared/loop-delay';
 import {
   LOAD_SETTINGS_ENV,
   LOAD_TOKENS_ENV,

@@ -3,7 +3,7 @@
  * work directory, the callers' tokens as an environment variable (secrets are never written to a
  * file), the start time as a log line, and the result as a JSON file written before a clean exit.
  */
-import type { LoopDelay } from './loop-delay';
+import type { LoopDelay } from '../../src/shared/loop-delay';
 import type { LoadResult, LoadSettings } from './load';
 
 export const LOAD_SETTINGS_ENV = 'FLEET_LOAD_SETTINGS_FILE';

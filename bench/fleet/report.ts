@@ -4,7 +4,7 @@ import type { ClassFigures, Percentiles } from './figures';
 import type { GatewayCounters } from './gateway-probes';
 import type { LearnedGrid } from './learned-grid';
 import type { FleetOptions } from './options';
-import type { FleetRun, FleetRuns, PhaseResult, ScenarioResult } from './results';
+import type { Contention, FleetRun, FleetRuns, PhaseResult, ScenarioResult } from './results';
 import { SCENARIO_TRAITS } from './scenarios';
 import { PROVIDER_LIMITS, REPLICAS } from './stack';
 import { spread, summarizeRuns, type CombinedCheck, type ScenarioSummary, type Spread } from './summary';
@@ -173,6 +173,12 @@ const ROWS: Row[] = [
     value: (p) => [p.contention.benchLoopDelayMaxMs, p.contention.loadLoopDelayMaxMs] as const,
     format: count,
   },
+  {
+    label: "the sandbox's event-loop delay p99 / max ms",
+    value: (p) => [p.contention.sandboxLoopDelayP99Ms, p.contention.sandboxLoopDelayMaxMs] as const,
+    format: count,
+    missing: '–',
+  },
 ];
 
 /** One cell over several runs: "median (min–max)", per class for a pair; null when no run knows it. */
@@ -191,11 +197,14 @@ function rowCell(row: Row, phases: readonly PhaseResult[]): string | null {
 /** Above this, timers on the machine are late by more than the schedule's jitter margin allows. */
 const CONTENDED_LOOP_DELAY_MS = 30;
 
+/** The latest any process's timers ran during the phase. */
+function worstLoopDelayMs(c: Contention): number {
+  return Math.max(c.benchLoopDelayMaxMs, c.loadLoopDelayMaxMs, c.sandboxLoopDelayMaxMs ?? 0);
+}
+
 function contended(p: PhaseResult): boolean {
   const c = p.contention;
-  return (
-    Math.max(c.benchLoopDelayMaxMs, c.loadLoopDelayMaxMs) > CONTENDED_LOOP_DELAY_MS || c.loadAverage1m > c.cpuCount
-  );
+  return worstLoopDelayMs(c) > CONTENDED_LOOP_DELAY_MS || c.loadAverage1m > c.cpuCount;
 }
 
 function scenarioTitle(results: readonly ScenarioResult[], options: Readonly<FleetOptions>): string {
@@ -333,7 +342,7 @@ export function formatReport(report: FleetReport, options: Readonly<FleetOptions
       if (contended(s.ours)) {
         const c = s.ours.contention;
         out.push(
-          `${run}WARNING: the machine was contended during ours (load ${c.loadAverage1m} on ${c.cpuCount} cores, timers up to ${Math.max(c.benchLoopDelayMaxMs, c.loadLoopDelayMaxMs)} ms late): ` +
+          `${run}WARNING: the machine was contended during ours (load ${c.loadAverage1m} on ${c.cpuCount} cores, timers up to ${worstLoopDelayMs(c)} ms late): ` +
             `delays beyond the safety margin reach the provider as bursts${SCENARIO_TRAITS[s.name].hogsCpu ? ' (this scenario starves the CPU on purpose)' : '; rerun on a quiet machine before reading 429s as a schedule fault'}.`,
         );
       }

@@ -45,6 +45,12 @@ export interface Contention {
   /** The load process's (it runs every caller loop). */
   loadLoopDelayP99Ms: number;
   loadLoopDelayMaxMs: number;
+  /**
+   * The sandbox's, from its stats (absent in results saved before 2026-12-07): the referee counts a
+   * request when its loop reaches it, so a stall there reads as a late send at the provider.
+   */
+  sandboxLoopDelayP99Ms?: number;
+  sandboxLoopDelayMaxMs?: number;
 }
 
 export interface PhaseResult {

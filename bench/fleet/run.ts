@@ -27,7 +27,7 @@ import {
 } from './gateway-probes';
 import { learnedGrid } from './learned-grid';
 import { startLoadProcess } from './load-runner';
-import { watchLoopDelay } from './loop-delay';
+import { watchLoopDelay } from '../../src/shared/loop-delay';
 import type { FleetOptions, ScenarioName } from './options';
 import { BENCH_ACCOUNT, BENCH_AUDIENCE, BENCH_ISSUER, BENCH_KID } from './policy';
 import { startBenchRedis, type BenchRedis } from './redis-server';
@@ -239,6 +239,10 @@ async function runPhase(
     };
     await sleep(SETTLE_MS);
     const stats = await stack.refereeStats(switched?.atMs);
+    if (stats.loopDelay) {
+      contention.sandboxLoopDelayP99Ms = stats.loopDelay.p99Ms;
+      contention.sandboxLoopDelayMaxMs = stats.loopDelay.maxMs;
+    }
     const after = await redis.commandCalls();
     const finalScrapes = which === 'ours' ? await Promise.all(adminUrls.map(scrapeMetrics)) : [];
     const gateways = which === 'ours' ? gatewayCounters([...metricTexts, ...finalScrapes]) : undefined;

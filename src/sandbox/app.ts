@@ -6,6 +6,7 @@ import express from 'express';
 import { silentLogger } from '../gateway/observability/logger';
 import { API_BASE_PATH } from '../catalog/catalog';
 import { errorEnvelope } from '../shared/envelope';
+import { watchLoopDelay } from '../shared/loop-delay';
 import { requestIdFrom } from '../shared/request-id';
 import { createApiHandler } from './api-handler';
 import { ComputeStore } from './computes';
@@ -51,12 +52,14 @@ export function createSandboxApp(options: SandboxOptions = {}): SandboxApp {
   const refereeState = new Referee(settings.rateLimit, () => clock.now());
   const faults = new FaultControl(settings.faults);
   const delays = new Delays();
+  const loopDelay = watchLoopDelay();
   const referee = createReferee({
     referee: refereeState,
     computes,
     idempotency,
     limiter,
     faults,
+    loopDelay,
     now: () => clock.now(),
   });
 
@@ -112,5 +115,9 @@ export function createSandboxApp(options: SandboxOptions = {}): SandboxApp {
     writeJson(res, 500, JSON.stringify(body), {});
   });
 
-  return { app, referee, settings, dispose: () => delays.cancelAll() };
+  const dispose = (): void => {
+    delays.cancelAll();
+    loopDelay.stop();
+  };
+  return { app, referee, settings, dispose };
 }

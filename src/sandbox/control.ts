@@ -2,6 +2,7 @@
  * The referee's handle, for embedding code (and, over HTTP, `/_sandbox/*`): read the stats, reset
  * the sandbox to its startup state, adjust faults at runtime.
  */
+import type { LoopDelayWatch } from '../shared/loop-delay';
 import type { ComputeStore } from './computes';
 import { faultPatchSchema, type FaultControl, type FaultPatch, type FaultSettings } from './faults';
 import type { IdempotencyStore } from './idempotency';
@@ -18,8 +19,8 @@ export interface SandboxReferee {
   stats(options?: { phaseMs?: number; decisionsSinceMs?: number }): SandboxStats;
   /**
    * Back to the startup state: no computes (ids restart at "1"), no idempotency records, empty rate
-   * windows, zeroed stats, timeline and last requests, faults and latency as configured at startup.
-   * Keys, profile, limits, window model and delays are configuration and stay.
+   * windows, zeroed stats, timeline, last requests and loop delay, faults and latency as configured
+   * at startup. Keys, profile, limits, window model and delays are configuration and stay.
    */
   reset(): void;
   faults(): FaultSettings;
@@ -39,9 +40,11 @@ export function createReferee(parts: {
   idempotency: IdempotencyStore;
   limiter: RateLimiter;
   faults: FaultControl;
+  /** The sandbox's own event-loop delay, reported in the stats and zeroed by a reset. */
+  loopDelay: LoopDelayWatch;
   now: () => number;
 }): SandboxReferee {
-  const { referee, computes, idempotency, limiter, faults } = parts;
+  const { referee, computes, idempotency, limiter, faults, loopDelay } = parts;
   return {
     stats: (options = {}) => {
       const phaseMs = options.phaseMs;
@@ -52,7 +55,7 @@ export function createReferee(parts: {
       if (since !== undefined && !(Number.isInteger(since) && since >= 0)) {
         throw new SandboxOptionsError(['decisionsSinceMs: must be a whole number of milliseconds (Unix time)']);
       }
-      return referee.stats(phaseMs, since);
+      return { ...referee.stats(phaseMs, since), loopDelay: loopDelay.read() };
     },
     reset: () => {
       computes.reset();
@@ -60,6 +63,7 @@ export function createReferee(parts: {
       limiter.reset();
       referee.reset();
       faults.reset();
+      loopDelay.reset();
     },
     faults: () => faults.get(),
     setFaults: (patch) => {

@@ -8,6 +8,7 @@
 import type { OperationClass } from '../catalog/catalog';
 import { envelopeTimestamp } from '../shared/envelope';
 import type { RecordedRequest } from './describe-request';
+import type { LoopDelay } from '../shared/loop-delay';
 import type { AuthenticatedKey } from './keys';
 import type { RateBucket, RateProfile } from './rate-profiles';
 import type { WindowModel } from './rate-windows';
@@ -60,6 +61,11 @@ export interface SandboxStats {
   profileSwitches: ProfileSwitch[];
   /** Only when asked for (`decisionsSinceMs`): every rate decision from then on, in time order. */
   decisions?: RateDecision[];
+  /**
+   * How late the sandbox's own event loop ran since start or the last reset (control.ts): a request
+   * that arrives while it is stalled is counted, and its rate decided, that much later than sent.
+   */
+  loopDelay?: LoopDelay;
 }
 
 /** One request the rate limiter decided on: when (the sandbox's clock), for which key and class, admitted or 429. */

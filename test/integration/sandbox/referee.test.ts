@@ -136,6 +136,31 @@ describe('GET /_sandbox/stats', () => {
   });
 });
 
+/** Holds this thread (the sandbox's too: it runs in this process) for `ms`, from inside a timer. */
+const stallLoop = (ms: number) =>
+  new Promise<void>((resolve) =>
+    setTimeout(() => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+      resolve();
+    }, 20),
+  );
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("the sandbox's own event-loop delay (loopDelay)", () => {
+  it('reports how late its loop ran, and a reset starts it again', async () => {
+    await stallLoop(300);
+    const stalled = (await h.stats()).loopDelay!;
+    expect(stalled.maxMs).toBeGreaterThanOrEqual(250);
+    expect(stalled.p99Ms).toBeLessThanOrEqual(stalled.maxMs);
+
+    await fetch(`${h.sandbox.url}/_sandbox/reset`, { method: 'POST' });
+    await pause(60);
+    // Well below the stall even on a busy machine: the reset dropped it.
+    expect((await h.stats()).loopDelay!.maxMs).toBeLessThan(250);
+  });
+});
+
 describe('POST /_sandbox/reset', () => {
   it('clears computes (ids restart at 1), idempotency, rate windows, stats and faults; keeps configuration', async () => {
     const key = idempotencyKey();

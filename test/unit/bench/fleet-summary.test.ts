@@ -106,3 +106,32 @@ describe('summarizeRuns', () => {
     expect(renderChart(report)).toMatch(/run 1 of 3/);
   });
 });
+
+describe("the sandbox's event-loop delay in the report", () => {
+  const withSandboxDelay = (p99Ms: number | undefined, maxMs: number | undefined) => {
+    const scenario = scenarioResult('sliding');
+    scenario.ours.contention = {
+      ...scenario.ours.contention,
+      sandboxLoopDelayP99Ms: p99Ms,
+      sandboxLoopDelayMaxMs: maxMs,
+    };
+    return fleetRun(1, [scenario]);
+  };
+  const text = (run: ReturnType<typeof fleetRun>) =>
+    formatReport(buildReport({ callers: [], runs: [run] }, FLEET_DEFAULTS, MACHINE, new Date(0)), FLEET_DEFAULTS);
+
+  it('prints its p99 and max, and counts it in the warning for a contended machine', () => {
+    const printed = text(withSandboxDelay(3.5, 45));
+    expect(printed).toMatch(/the sandbox's event-loop delay p99 \/ max ms\s+3\.5 \/ 45/);
+    expect(printed).toMatch(
+      /WARNING: the machine was contended during ours \(load 1 on 2 cores, timers up to 45 ms late\)/,
+    );
+  });
+
+  it('leaves the row out for results saved before the sandbox reported it, and warns of nothing', () => {
+    const printed = text(withSandboxDelay(undefined, undefined));
+    expect(printed).toMatch(/event-loop delay max ms, bench \/ load/);
+    expect(printed).not.toMatch(/the sandbox's event-loop delay/);
+    expect(printed).not.toMatch(/WARNING/);
+  });
+});
