@@ -10,6 +10,7 @@ import {
   launch,
   type Harness,
 } from './support/harness';
+import { pause, stallLoop } from '../../helpers/stall-loop';
 
 const label = (key: string, team: string, role: string) =>
   `${team}:${role}:${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
@@ -136,19 +137,9 @@ describe('GET /_sandbox/stats', () => {
   });
 });
 
-/** Holds this thread (the sandbox's too: it runs in this process) for `ms`, from inside a timer. */
-const stallLoop = (ms: number) =>
-  new Promise<void>((resolve) =>
-    setTimeout(() => {
-      const until = performance.now() + ms;
-      while (performance.now() < until);
-      resolve();
-    }, 20),
-  );
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe("the sandbox's own event-loop delay (loopDelay)", () => {
   it('reports how late its loop ran, and a reset starts it again', async () => {
+    // The sandbox runs in this process: a stall here is its stall.
     await stallLoop(300);
     const stalled = (await h.stats()).loopDelay!;
     expect(stalled.maxMs).toBeGreaterThanOrEqual(250);

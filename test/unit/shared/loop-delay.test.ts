@@ -1,21 +1,11 @@
 import { watchLoopDelay } from '../../../src/shared/loop-delay';
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Blocks this thread for `ms`, from inside a timer (so the watch has sampled before it). */
-const stallLoop = (ms: number) =>
-  new Promise<void>((resolve) =>
-    setTimeout(() => {
-      const until = performance.now() + ms;
-      while (performance.now() < until);
-      resolve();
-    }, 30),
-  );
+import { pause, stallLoop } from '../../helpers/stall-loop';
 
 it('reads 0 before its first sample, a stall once sampled, and starts again on reset', async () => {
   const watch = watchLoopDelay();
   try {
     expect(watch.read()).toEqual({ p99Ms: 0, maxMs: 0 });
-    await stallLoop(300);
+    await stallLoop(300, 30);
     await pause(30);
     expect(watch.read().maxMs).toBeGreaterThanOrEqual(250);
     watch.reset();
@@ -30,10 +20,10 @@ it('reads 0 before its first sample, a stall once sampled, and starts again on r
 
 it('stop() returns what it read until then and stops sampling', async () => {
   const watch = watchLoopDelay();
-  await stallLoop(60);
+  await stallLoop(60, 30);
   await pause(30);
   const last = watch.stop();
   expect(last.maxMs).toBeGreaterThanOrEqual(40);
-  await stallLoop(150);
+  await stallLoop(150, 30);
   expect(watch.read()).toEqual(last);
 });
