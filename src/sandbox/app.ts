@@ -29,7 +29,7 @@ export interface SandboxApp {
   referee: SandboxReferee;
   /** The validated, frozen settings in force. */
   settings: SandboxSettings;
-  /** Cancels delayed responses still waiting (latency, slow faults). */
+  /** Cancels delayed responses still waiting (latency, slow faults) and stops the loop-delay sampler. */
   dispose(): void;
 }
 
