@@ -10,7 +10,6 @@
 import type { ScheduleTuning } from '../../src/schedule/tuning';
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mintToken } from '../../src/gateway/auth';
 import { startGateway, type RunningGateway } from '../../src/gateway/compose';
 import { createLogger } from '../../src/gateway/observability/logger';
@@ -27,6 +26,7 @@ import { AUDIENCE, HS_KID, ISSUER, OWNER_KEY } from './gateway-harness';
 import { startRedisServer, type RedisServer } from './redis-server';
 import type { RedisTopology } from '../../src/redis';
 import { readAnswer } from './http-answer';
+import { watchLoopDelay } from '../../src/shared/loop-delay';
 
 export const READ_TARGET = '/api/v1/regions';
 /** A write the sandbox counts (rate limit first) and then answers 404: no compute to create or clean up. */
@@ -430,14 +430,8 @@ export async function drive(
  * margin (176 ms at TEST_SAFETY) can make the sandbox see a burst no schedule could prevent.
  */
 export function watchEventLoop(): { stop(): number } {
-  const histogram = monitorEventLoopDelay({ resolution: 5 });
-  histogram.enable();
-  return {
-    stop() {
-      histogram.disable();
-      return Math.round(histogram.max / 1e6);
-    },
-  };
+  const watch = watchLoopDelay();
+  return { stop: () => watch.stop().maxMs };
 }
 
 export async function waitUntil(

@@ -6,6 +6,7 @@
  * machine, so the assertions keep margins: the ≥ 99 % figure is printed, not asserted to the unit.
  */
 import { drive, fleetsForFile, sleepUntil, untilCalm, watchEventLoop, type Fleet } from '../../helpers/fleet-harness';
+import { busyFor } from '../../helpers/stall-loop';
 
 const started = fleetsForFile();
 // The sandbox stamps arrivals on the event loop this whole fleet shares: a stall of that loop (a busy
@@ -71,12 +72,7 @@ async function readSafeties(fleet: Fleet, gateways: number): Promise<number[]> {
 
 /** Blocks this process's event loop for `blockMs` every `everyMs`: the dispatch jitter of a starved CPU. */
 function injectJitter(blockMs: number, everyMs: number): () => void {
-  const timer = setInterval(() => {
-    const until = Date.now() + blockMs;
-    while (Date.now() < until) {
-      /* busy */
-    }
-  }, everyMs);
+  const timer = setInterval(() => busyFor(blockMs), everyMs);
   return () => clearInterval(timer);
 }
 

@@ -5,6 +5,7 @@
  */
 import { createRedisConnection, StoreUnavailableError, type RedisConnection } from '../../../src/redis';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server';
+import { busyFor } from '../../helpers/stall-loop';
 
 let server: RedisServer;
 let connection: RedisConnection;
@@ -19,17 +20,10 @@ afterAll(async () => {
   await server.stop();
 });
 
-function stallFor(ms: number): void {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    // A synchronous stretch: nothing else runs, not even the socket's reads.
-  }
-}
-
 it('a reply that arrived during a stall longer than the deadline is taken', async () => {
   for (let i = 0; i < 5; i += 1) {
     const pending = connection.command('ping');
-    stallFor(250);
+    busyFor(250);
     await expect(pending).resolves.toBe('PONG');
   }
 });
@@ -64,7 +58,7 @@ it('time this process spends stalled does not count against the deadline: a slow
     (e: unknown) => (outcome = e),
   );
   while (outcome === undefined && Date.now() - started < 1500) {
-    stallFor(100);
+    busyFor(100);
     await new Promise((r) => setTimeout(r, 1));
   }
   expect(outcome).toBe('PONG');
