@@ -229,20 +229,19 @@ async function runPhase(
     const outageTimes = await outage;
     const restartRecords = await restarts;
     const switched = await profileSwitch;
+    const loadAverage1m = Math.round(os.loadavg()[0]! * 100) / 100;
+    await sleep(SETTLE_MS);
+    const stats = await stack.refereeStats(switched?.atMs);
     const contention: Contention = {
-      loadAverage1m: Math.round(os.loadavg()[0]! * 100) / 100,
+      loadAverage1m,
       cpuCount: os.cpus().length,
       benchLoopDelayP99Ms: benchDelay.p99Ms,
       benchLoopDelayMaxMs: benchDelay.maxMs,
       loadLoopDelayP99Ms: loopDelay.p99Ms,
       loadLoopDelayMaxMs: loopDelay.maxMs,
+      sandboxLoopDelayP99Ms: stats.loopDelay?.p99Ms,
+      sandboxLoopDelayMaxMs: stats.loopDelay?.maxMs,
     };
-    await sleep(SETTLE_MS);
-    const stats = await stack.refereeStats(switched?.atMs);
-    if (stats.loopDelay) {
-      contention.sandboxLoopDelayP99Ms = stats.loopDelay.p99Ms;
-      contention.sandboxLoopDelayMaxMs = stats.loopDelay.maxMs;
-    }
     const after = await redis.commandCalls();
     const finalScrapes = which === 'ours' ? await Promise.all(adminUrls.map(scrapeMetrics)) : [];
     const gateways = which === 'ours' ? gatewayCounters([...metricTexts, ...finalScrapes]) : undefined;
